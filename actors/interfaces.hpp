@@ -1,0 +1,173 @@
+#pragma once
+// The whole protocol of mesoscaf on one page: every typed actor interface, one comment per handler.
+// Star topology: schedulers and agents talk to the master; executors talk to their agent over loopback;
+// scheduler <-> executor messages are relayed by master and agent.
+// Light CAF headers only: this file is included widely.
+#include "messages/type_ids.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mesoscaf {
+
+/// A framework's scheduler, as the master sees it. Implemented by user actors or by the driver adapter
+/// (actors/scheduler_driver.hpp) that calls a callback class.
+using scheduler_actor = caf::typed_actor<
+  // Resource offers, at most one per agent. Answer with accept or decline on the master.
+  caf::reacts_to<atom::offers, std::vector<offer>>,
+  // An offer is no longer valid (its agent or framework went away, or it timed out).
+  caf::reacts_to<atom::rescind, offer_id>,
+  // A task status update. If `uuid` is non-empty, acknowledge it with master's `ack`.
+  caf::reacts_to<atom::update, task_status>,
+  // A message from an executor of this framework.
+  caf::reacts_to<atom::fw_msg, agent_id, executor_id, std::string>,
+  // An agent was removed; its tasks are reported lost separately.
+  caf::reacts_to<atom::agent_lost, agent_id>,
+  // A custom executor exited with this wait status.
+  caf::reacts_to<atom::exec_lost, executor_id, agent_id, int32_t>,
+  // The master refused something this framework did (the framework stays subscribed).
+  caf::reacts_to<atom::error, std::string>>;
+
+/// A custom or built-in executor, as its agent sees it.
+using executor_actor = caf::typed_actor<
+  // Run this task.
+  caf::reacts_to<atom::launch, task_info>,
+  // Kill this task (SIGTERM to its process group, SIGKILL after the grace period).
+  caf::reacts_to<atom::kill_task, task_id>,
+  // The agent has taken over this status update (it now retries it towards the master).
+  caf::reacts_to<atom::ack, task_id, std::string>,
+  // A message from the framework's scheduler.
+  caf::reacts_to<atom::fw_msg, std::string>,
+  // Kill all tasks and exit.
+  caf::reacts_to<atom::shutdown>>;
+
+/// The agent: one per machine. Publishes itself on a port so that executors (and the master) can reach it.
+using agent_actor = caf::typed_actor<
+  // -- from the master --
+  // Run a task for this framework (the master has validated it against an offer).
+  caf::reacts_to<atom::run_task, framework_info, task_info>,
+  // Kill a task.
+  caf::reacts_to<atom::kill_task, framework_id, task_id>,
+  // The framework acknowledged this status update (task, uuid): stop retrying it.
+  caf::reacts_to<atom::ack, framework_id, task_id, std::string>,
+  // Relay a scheduler's message to an executor.
+  caf::reacts_to<atom::fw_msg, framework_id, executor_id, std::string>,
+  // The framework is gone: kill its tasks and executors.
+  caf::reacts_to<atom::shutdown_fw, framework_id>,
+  // -- from executors --
+  // An executor started by this agent registers; the reply says what it runs for. Queued tasks follow
+  // as `launch` messages.
+  caf::replies_to<atom::reg_exec, framework_id, executor_id, executor_actor>::with<executor_registration>,
+  // A status update from an executor. The agent acks it to the executor and retries it to the master.
+  caf::reacts_to<atom::update, status_update>,
+  // An executor's message for its framework's scheduler.
+  caf::reacts_to<atom::exec_msg, framework_id, executor_id, std::string>,
+  // -- internal --
+  // The containerizer reports that a container's process exited with this wait status.
+  caf::reacts_to<atom::exited, container_id, int32_t>,
+  // Timer: resend unacknowledged status updates, retry registration.
+  caf::reacts_to<atom::tick>,
+  // -- introspection --
+  caf::replies_to<atom::state>::with<agent_snapshot>>;
+
+/// Receives the allocator's decisions. The master implements it.
+using allocation_listener_actor = caf::typed_actor<
+  // These resources are now allocated to these frameworks: turn them into offers.
+  caf::reacts_to<atom::allocate, std::vector<allocation>>>;
+
+/// The allocator: decides which framework is offered which resources (DRF). Owned by the master.
+using allocator_actor = caf::typed_actor<
+  // A framework subscribed (active from now on).
+  caf::reacts_to<atom::add_fw, framework_id, framework_info>,
+  // A framework is gone; its allocations are forgotten.
+  caf::reacts_to<atom::remove_fw, framework_id>,
+  // A framework stops / resumes receiving offers (disconnected / reconnected).
+  caf::reacts_to<atom::activate, framework_id>,
+  caf::reacts_to<atom::deactivate, framework_id>,
+  // An agent joined with these total resources.
+  caf::reacts_to<atom::add_agent, agent_id, resource_set>,
+  // An agent left; everything on it is gone.
+  caf::reacts_to<atom::remove_agent, agent_id>,
+  // Resources allocated to a framework come back (declined, unused in an accept, task ended).
+  // If refuse_seconds > 0 they are not offered to that framework again for that long.
+  caf::reacts_to<atom::recover, framework_id, agent_id, resource_set, double>,
+  // Clear the framework's filters and offer to it again / stop offering to it.
+  caf::reacts_to<atom::revive, framework_id>,
+  caf::reacts_to<atom::suppress, framework_id>,
+  // Timer: the periodic allocation run.
+  caf::reacts_to<atom::tick>>;
+
+/// The master: agents register here, frameworks subscribe here.
+using master_actor = caf::typed_actor<
+  // -- from agents --
+  // Register an agent; replies with its (new) agent ID.
+  caf::replies_to<atom::reg_agent, agent_info, agent_actor>::with<agent_id>,
+  // A task status update (from the agent's status update manager; resent until acknowledged).
+  caf::reacts_to<atom::update, status_update>,
+  // An executor's message for its framework's scheduler.
+  caf::reacts_to<atom::exec_msg, framework_id, agent_id, executor_id, std::string>,
+  // A custom executor exited with this wait status.
+  caf::reacts_to<atom::exec_lost, framework_id, agent_id, executor_id, int32_t>,
+  // -- from schedulers (the framework ID must belong to the sending scheduler) --
+  // Subscribe a framework (empty ID: new framework); replies with its framework ID.
+  caf::replies_to<atom::subscribe, framework_info, scheduler_actor>::with<framework_id>,
+  // Remove the framework, kill its tasks.
+  caf::reacts_to<atom::teardown, framework_id>,
+  // Use offers (all on one agent) for these operations; unused resources return with the filters.
+  caf::reacts_to<atom::accept, framework_id, std::vector<offer_id>, std::vector<offer_operation>, filters>,
+  // Return offers unused.
+  caf::reacts_to<atom::decline, framework_id, std::vector<offer_id>, filters>,
+  // Clear filters and ask for offers again / stop offers.
+  caf::reacts_to<atom::revive, framework_id>,
+  caf::reacts_to<atom::suppress, framework_id>,
+  // Kill a task (agent ID may be empty: the master looks it up).
+  caf::reacts_to<atom::kill, framework_id, task_id, agent_id>,
+  // Acknowledge the status update (agent, task, uuid).
+  caf::reacts_to<atom::ack, framework_id, agent_id, task_id, std::string>,
+  // Send a message to an executor of this framework.
+  caf::reacts_to<atom::fw_msg, framework_id, agent_id, executor_id, std::string>,
+  // -- introspection --
+  caf::replies_to<atom::state>::with<master_snapshot>>
+  // -- from the allocator --
+  ::extend_with<allocation_listener_actor>;
+
+/// The containerizer of one agent: starts processes in sandboxes and reports their exit to its owner.
+using containerizer_actor = caf::typed_actor<
+  // Start a container; replies with its process ID or an error (nothing is left running on error).
+  caf::replies_to<atom::launch, launch_spec>::with<int32_t>,
+  // SIGTERM to the container's process group, SIGKILL after the grace period. Unknown IDs are ignored.
+  caf::reacts_to<atom::kill, container_id>,
+  // Internal: the reaper saw the process exit.
+  caf::reacts_to<atom::exited, container_id, int32_t>,
+  // Internal: grace period of a kill expired.
+  caf::reacts_to<atom::tick, container_id>>;
+
+} // namespace mesoscaf
+
+CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_actors, caf::id_block::mesoscaf_messages::end)
+  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::scheduler_actor))
+  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::executor_actor))
+  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::agent_actor))
+  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::allocation_listener_actor))
+  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::allocator_actor))
+  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::master_actor))
+  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::containerizer_actor))
+CAF_END_TYPE_ID_BLOCK(mesoscaf_actors)
+
+namespace caf {
+class actor_system_config;
+}
+
+namespace mesoscaf {
+
+/// The protocol version, carried in `middleman.app-identifiers`: peers with another version are refused.
+constexpr const char* protocol_version = "mesoscaf.v1";
+
+/// Registers every mesoscaf type block and sets the app identifier. Call on every actor_system_config.
+void add_message_types(caf::actor_system_config& cfg);
+
+} // namespace mesoscaf

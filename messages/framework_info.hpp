@@ -1,0 +1,29 @@
+#pragma once
+// What a framework tells the master when it subscribes.
+#include "messages/ids.hpp"
+
+#include <caf/meta/type_name.hpp>
+
+#include <string>
+#include <vector>
+
+namespace mesoscaf {
+
+struct framework_info {
+  framework_id id;                    // empty on first subscription; the master assigns one
+  std::string name;
+  std::string user;
+  std::vector<std::string> roles;     // empty = the default role "*"
+  double failover_timeout = 0;        // seconds
+  std::vector<std::string> capabilities;  // e.g. "GPU_RESOURCES", "PARTITION_AWARE"
+  std::string principal;
+  bool checkpoint = false;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, framework_info& x) {
+    return f(caf::meta::type_name("framework_info"), x.id, x.name, x.user, x.roles, x.failover_timeout,
+             x.capabilities, x.principal, x.checkpoint);
+  }
+};
+
+} // namespace mesoscaf

@@ -1,0 +1,65 @@
+#pragma once
+// Strongly typed identifiers. Each kind of ID is its own type, so a task ID can never be passed where an
+// agent ID is expected. Generated IDs are random UUIDs (Boost.Uuid); task IDs are chosen by frameworks.
+#include <caf/meta/type_name.hpp>
+
+#include <functional>
+#include <ostream>
+#include <string>
+
+namespace mesoscaf {
+
+template <class Tag>
+struct basic_id {
+  std::string value;
+
+  basic_id() = default;
+  explicit basic_id(std::string v) : value(std::move(v)) {}
+
+  bool empty() const { return value.empty(); }
+  const std::string& str() const { return value; }
+
+  friend bool operator==(const basic_id& a, const basic_id& b) { return a.value == b.value; }
+  friend bool operator!=(const basic_id& a, const basic_id& b) { return a.value != b.value; }
+  friend bool operator<(const basic_id& a, const basic_id& b) { return a.value < b.value; }
+  friend std::ostream& operator<<(std::ostream& os, const basic_id& x) { return os << x.value; }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, basic_id& x) {
+    return f(caf::meta::type_name(Tag::name), x.value);
+  }
+};
+
+struct framework_id_tag { static constexpr const char* name = "framework_id"; };
+struct agent_id_tag { static constexpr const char* name = "agent_id"; };
+struct offer_id_tag { static constexpr const char* name = "offer_id"; };
+struct task_id_tag { static constexpr const char* name = "task_id"; };
+struct executor_id_tag { static constexpr const char* name = "executor_id"; };
+struct container_id_tag { static constexpr const char* name = "container_id"; };
+
+using framework_id = basic_id<framework_id_tag>;
+using agent_id = basic_id<agent_id_tag>;
+using offer_id = basic_id<offer_id_tag>;
+using task_id = basic_id<task_id_tag>;
+using executor_id = basic_id<executor_id_tag>;
+using container_id = basic_id<container_id_tag>;
+
+/// A fresh random UUID in its canonical text form.
+std::string new_uuid();
+
+/// A fresh ID of kind `Id` (a random UUID).
+template <class Id>
+Id new_id() {
+  return Id{new_uuid()};
+}
+
+} // namespace mesoscaf
+
+namespace std {
+template <class Tag>
+struct hash<mesoscaf::basic_id<Tag>> {
+  size_t operator()(const mesoscaf::basic_id<Tag>& x) const noexcept {
+    return std::hash<std::string>{}(x.value);
+  }
+};
+} // namespace std

@@ -1,0 +1,40 @@
+#pragma once
+// What the containerizer needs to start one process in a sandbox.
+#include "messages/ids.hpp"
+#include "messages/task_info.hpp"
+
+#include <caf/meta/type_name.hpp>
+
+#include <map>
+#include <string>
+
+namespace mesoscaf {
+
+struct launch_spec {
+  container_id id;
+  command_info command;
+  std::string sandbox;                          // directory; created if missing; stdout/stderr files go here
+  std::map<std::string, std::string> environment;  // added to the command's own environment (MESOSCAF_*)
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, launch_spec& x) {
+    return f(caf::meta::type_name("launch_spec"), x.id, x.command, x.sandbox, x.environment);
+  }
+};
+
+/// The agent's answer to an executor that registers: what it runs for and where.
+struct executor_registration {
+  executor_info executor;
+  framework_id framework;
+  std::string framework_name;
+  agent_id agent;
+  std::string sandbox;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, executor_registration& x) {
+    return f(caf::meta::type_name("executor_registration"), x.executor, x.framework, x.framework_name, x.agent,
+             x.sandbox);
+  }
+};
+
+} // namespace mesoscaf

@@ -1,0 +1,63 @@
+#pragma once
+// Offers, filters, the operations of ACCEPT, and allocations (allocator -> master).
+#include "messages/ids.hpp"
+#include "messages/resources.hpp"
+#include "messages/task_info.hpp"
+
+#include <caf/meta/type_name.hpp>
+
+#include <string>
+#include <vector>
+
+namespace mesoscaf {
+
+struct offer {
+  offer_id id;
+  framework_id framework;
+  agent_id agent;
+  std::string hostname;
+  resource_set resources;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, offer& x) {
+    return f(caf::meta::type_name("offer"), x.id, x.framework, x.agent, x.hostname, x.resources);
+  }
+};
+
+/// Sent with DECLINE and ACCEPT: how long the unused resources should not be offered to this framework again.
+struct filters {
+  double refuse_seconds = 5.0;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, filters& x) {
+    return f(caf::meta::type_name("filters"), x.refuse_seconds);
+  }
+};
+
+enum class operation_type : uint8_t { launch = 0, reserve, unreserve, create, destroy };
+
+/// One operation of an ACCEPT call. Only `launch` is served so far; the others are refused with an error.
+struct offer_operation {
+  operation_type type = operation_type::launch;
+  std::vector<task_info> tasks;   // launch
+  resource_set resources;            // reserve / unreserve / create / destroy
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, offer_operation& x) {
+    return f(caf::meta::type_name("offer_operation"), x.type, x.tasks, x.resources);
+  }
+};
+
+/// The allocator's decision: these resources of this agent go to this framework.
+struct allocation {
+  framework_id framework;
+  agent_id agent;
+  resource_set resources;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, allocation& x) {
+    return f(caf::meta::type_name("allocation"), x.framework, x.agent, x.resources);
+  }
+};
+
+} // namespace mesoscaf

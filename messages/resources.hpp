@@ -1,0 +1,121 @@
+#pragma once
+// Agent resources (class resource_set): named scalars (fixed point, three decimals, as in Mesos, so sums never drift), ranges
+// (ports) and sets, each with a role ("*" = unreserved; "eng" = statically or dynamically reserved).
+// Pure value types with arithmetic; no actor code.
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mesoscaf {
+
+/// Scalars are stored in thousandths: 1.5 cpus == 1500.
+using milli = int64_t;
+
+/// Largest scalar accepted anywhere (in thousandths): 2^53, far above any real machine and safe in a double.
+constexpr milli max_scalar_milli = milli{1} << 53;
+
+/// Converts a double to fixed point. Rejects NaN, infinities, negative values and values above
+/// `max_scalar_milli`; rounds to the nearest thousandth.
+std::optional<milli> to_milli(double value);
+double from_milli(milli value);
+
+/// An inclusive range [begin, end].
+struct value_range {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  friend bool operator==(const value_range& a, const value_range& b) {
+    return a.begin == b.begin && a.end == b.end;
+  }
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, value_range& x) {
+    return f(caf::meta::type_name("value_range"), x.begin, x.end);
+  }
+};
+
+enum class value_type : uint8_t { scalar = 0, ranges = 1, set = 2 };
+
+/// One named resource of one role.
+struct resource {
+  std::string name;
+  std::string role = "*";
+  value_type type = value_type::scalar;
+  milli scalar = 0;                   // type == scalar
+  std::vector<value_range> ranges;    // type == ranges: sorted, disjoint, non-adjacent
+  std::set<std::string> items;        // type == set
+
+  bool empty() const;
+  friend bool operator==(const resource& a, const resource& b);
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, resource& x) {
+    return f(caf::meta::type_name("resource"), x.name, x.role, x.type, x.scalar, x.ranges, x.items);
+  }
+};
+
+/// A bag of resources. Invariant (kept by every member function): at most one entry per (name, role),
+/// entries sorted by (name, role), no empty entries, ranges normalized.
+class resource_set {
+public:
+  resource_set() = default;
+
+  /// Parses `cpus:2;mem:1024;ports:[31000-31009,32000-32000];disks:{a,b};cpus(eng):1`.
+  /// Returns nullopt and sets `*error` (if given) to a message naming the bad part.
+  static std::optional<resource_set> parse(std::string_view text, std::string* error = nullptr);
+
+  /// Convenience for code and tests: a scalar resource.
+  static resource_set scalar(std::string name, double value, std::string role = "*");
+
+  /// Checks the invariant and value limits of a value that arrived from outside (e.g. deserialized).
+  /// Returns an empty string if valid, else a message.
+  std::string validate() const;
+
+  bool empty() const { return items_.empty(); }
+  const std::vector<resource>& items() const { return items_; }
+
+  /// Adds one resource, merging with an existing entry of the same name and role.
+  /// Mismatched types for the same name are rejected (returns false, nothing changes).
+  bool add(const resource& r);
+
+  resource_set& operator+=(const resource_set& other);
+  /// Subtracts what is contained; parts of `other` that are not contained are ignored
+  /// (callers check `contains` first when that matters).
+  resource_set& operator-=(const resource_set& other);
+  friend resource_set operator+(resource_set a, const resource_set& b) { return a += b; }
+  friend resource_set operator-(resource_set a, const resource_set& b) { return a -= b; }
+
+  /// True iff every resource in `other` is present here in at least that amount (same role).
+  bool contains(const resource_set& other) const;
+
+  /// Sum of the scalar named `name` over all roles, in thousandths / as double.
+  milli scalar_milli(std::string_view name) const;
+  double scalar_value(std::string_view name) const { return from_milli(scalar_milli(name)); }
+
+  /// The subset with role "*".
+  resource_set unreserved() const;
+  /// The subset reserved to `role`.
+  resource_set reserved(std::string_view role) const;
+  /// All resources with their role changed to `role` (used for allocation bookkeeping).
+  resource_set with_role(const std::string& role) const;
+
+  /// The canonical text form, parseable by `parse`.
+  std::string to_string() const;
+
+  friend bool operator==(const resource_set& a, const resource_set& b) { return a.items_ == b.items_; }
+  friend bool operator!=(const resource_set& a, const resource_set& b) { return !(a == b); }
+  friend std::ostream& operator<<(std::ostream& os, const resource_set& r) { return os << r.to_string(); }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, resource_set& x) {
+    return f(caf::meta::type_name("resource_set"), x.items_);
+  }
+
+private:
+  std::vector<resource> items_;
+};
+
+} // namespace mesoscaf

@@ -1,0 +1,85 @@
+#pragma once
+// Every message type and atom of the protocol, registered identically in every process
+// (see caf-notes: an unregistered type silently fails across nodes). Actor handles are registered in
+// actors/interfaces.hpp, in a block chained after this one.
+#include "messages/agent_info.hpp"
+#include "messages/framework_info.hpp"
+#include "messages/ids.hpp"
+#include "messages/launch_spec.hpp"
+#include "messages/offer.hpp"
+#include "messages/resources.hpp"
+#include "messages/snapshot.hpp"
+#include "messages/task_info.hpp"
+#include "messages/task_status.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/type_id.hpp>
+
+#include <vector>
+
+CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_messages, caf::first_custom_type_id)
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::framework_id))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::agent_id))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::offer_id))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::task_id))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::executor_id))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::container_id))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::resource_set))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::framework_info))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::agent_info))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::task_info))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::executor_info))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::task_status))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::status_update))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::offer))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::filters))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::offer_operation))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::allocation))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::launch_spec))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::executor_registration))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::master_snapshot))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::agent_snapshot))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::offer>))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::offer_id>))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::offer_operation>))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::allocation>))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::task_info>))
+
+  // Atoms (at most 10 characters). Verbs of the protocol; see actors/interfaces.hpp for who sends which.
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, reg_agent, "regagent")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, subscribe, "subscribe")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, teardown, "teardown")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, accept, "accept")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, decline, "decline")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, revive, "revive")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, suppress, "suppress")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, kill, "kill")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, ack, "ack")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, update, "update")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, fw_msg, "fwmsg")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, exec_msg, "execmsg")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, exec_lost, "execlost")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, agent_lost, "agentlost")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, offers, "offers")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, rescind, "rescind")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, error, "mserror")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, allocate, "allocate")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, add_fw, "addfw")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, remove_fw, "rmfw")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, activate, "activate")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, deactivate, "deactivate")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, add_agent, "addagent")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, remove_agent, "rmagent")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, recover, "recover")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, run_task, "runtask")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, kill_task, "killtask")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, shutdown_fw, "shutdownfw")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, reg_exec, "regexec")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, launch, "launch")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, shutdown, "shutdown")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, exited, "exited")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, state, "state")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, tick, "mstick")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, retry, "retry")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, connect, "mconnect")
+CAF_END_TYPE_ID_BLOCK(mesoscaf_messages)

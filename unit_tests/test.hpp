@@ -1,0 +1,18 @@
+#pragma once
+// Short test macros. `FAIL` must exist before caf/test/dsl.hpp is included (caf-notes pitfall 13).
+#include <caf/test/unit_test.hpp>
+
+#define CHECK CAF_CHECK
+#define CHECK_EQUAL CAF_CHECK_EQUAL
+#define CHECK_NOT_EQUAL CAF_CHECK_NOT_EQUAL
+#define CHECK_LESS CAF_CHECK_LESS
+#define CHECK_LESS_OR_EQUAL CAF_CHECK_LESS_OR_EQUAL
+#define CHECK_GREATER CAF_CHECK_GREATER
+#define CHECK_GREATER_OR_EQUAL CAF_CHECK_GREATER_OR_EQUAL
+#define REQUIRE CAF_REQUIRE
+#define REQUIRE_EQUAL CAF_REQUIRE_EQUAL
+#define FAIL(msg) CAF_FAIL(msg)
+#define MESSAGE CAF_MESSAGE
+#define TEST CAF_TEST
+#define FIXTURE_SCOPE CAF_TEST_FIXTURE_SCOPE
+#define FIXTURE_SCOPE_END CAF_TEST_FIXTURE_SCOPE_END
