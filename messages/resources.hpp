@@ -68,7 +68,12 @@ public:
   static std::optional<resource_set> parse(std::string_view text, std::string* error = nullptr);
 
   /// Convenience for code and tests: a scalar resource.
+  /// Invalid input (negative, NaN, bad name) yields an empty set.
   static resource_set scalar(std::string name, double value, std::string role = "*");
+  /// Convenience: one range resource [begin, end] (empty set if begin > end or the name is bad).
+  static resource_set range(std::string name, uint64_t begin, uint64_t end, std::string role = "*");
+  /// Convenience: one set resource (empty set if an item or the name is bad).
+  static resource_set set(std::string name, std::set<std::string> items, std::string role = "*");
 
   /// Checks the invariant and value limits of a value that arrived from outside (e.g. deserialized).
   /// Returns an empty string if valid, else a message.
@@ -78,9 +83,12 @@ public:
   const std::vector<resource>& items() const { return items_; }
 
   /// Adds one resource, merging with an existing entry of the same name and role.
-  /// Mismatched types for the same name are rejected (returns false, nothing changes).
+  /// Mismatched types for the same name, bad names/roles/items, negative or over-limit scalars and
+  /// inverted ranges are rejected (returns false, nothing changes). Empty values are accepted and dropped.
   bool add(const resource& r);
 
+  /// Union/sum. Scalars saturate at `max_scalar_milli`. An entry of `other` whose name already exists
+  /// here with a different value type is ignored (it cannot come out of `parse`/`add`).
   resource_set& operator+=(const resource_set& other);
   /// Subtracts what is contained; parts of `other` that are not contained are ignored
   /// (callers check `contains` first when that matters).
@@ -94,6 +102,9 @@ public:
   /// Sum of the scalar named `name` over all roles, in thousandths / as double.
   milli scalar_milli(std::string_view name) const;
   double scalar_value(std::string_view name) const { return from_milli(scalar_milli(name)); }
+
+  /// The entry for (name, role), or nullptr.
+  const resource* find(std::string_view name, std::string_view role = "*") const;
 
   /// The subset with role "*".
   resource_set unreserved() const;
