@@ -99,7 +99,9 @@ using allocator_actor = caf::typed_actor<
   caf::reacts_to<atom::revive, framework_id>,
   caf::reacts_to<atom::suppress, framework_id>,
   // Timer: the periodic allocation run.
-  caf::reacts_to<atom::tick>>;
+  caf::reacts_to<atom::tick>,
+  // Internal: run an allocation now. Events send one of these to self (coalesced: at most one pending).
+  caf::reacts_to<atom::allocate>>;
 
 /// The master: agents register here, frameworks subscribe here.
 using master_actor = caf::typed_actor<

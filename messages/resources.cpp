@@ -245,15 +245,15 @@ std::string lower(std::string_view s) {
 bool parse_scalar(std::string_view tok, milli& out, std::string* error) {
   if (tok.empty())
     return set_error(error, "missing scalar value");
-  auto low = lower(tok);
   if (tok.front() == '-')
     return set_error(error, "negative value " + quoted(tok));
-  if (low.find("nan") != std::string::npos)
-    return set_error(error, "value is not a number: " + quoted(tok));
-  if (low.find("inf") != std::string::npos)
-    return set_error(error, "value is infinite: " + quoted(tok));
   if (tok.front() == '+')
     tok.remove_prefix(1);
+  auto low = lower(tok);
+  if (low == "nan")
+    return set_error(error, "value is not a number: " + quoted(tok));
+  if (low == "inf" || low == "infinity")
+    return set_error(error, "value is infinite: " + quoted(tok));
   if (low.find_first_of("e") != std::string::npos) {
     // Exponent form: strict character check, then strtod over the whole token.
     bool ok = !tok.empty() && std::all_of(tok.begin(), tok.end(), [](char c) {
@@ -624,6 +624,11 @@ bool resource_set::add(const resource& r) {
 }
 
 resource_set& resource_set::operator+=(const resource_set& other) {
+  if (&other == this) {
+    // Pass 1 appends to items_ while reading other.items_; work on a copy when they alias.
+    resource_set copy = other;
+    return *this += copy;
+  }
   const size_t n = items_.size();
   size_t i = 0;
   size_t fresh = 0;
@@ -648,6 +653,10 @@ resource_set& resource_set::operator+=(const resource_set& other) {
 }
 
 resource_set& resource_set::operator-=(const resource_set& other) {
+  if (&other == this) {
+    items_.clear();
+    return *this;
+  }
   size_t i = 0;
   bool emptied = false;
   for (const auto& o : other.items_) {

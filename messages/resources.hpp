@@ -65,6 +65,12 @@ public:
 
   /// Parses `cpus:2;mem:1024;ports:[31000-31009,32000-32000];disks:{a,b};cpus(eng):1`.
   /// Returns nullopt and sets `*error` (if given) to a message naming the bad part.
+  /// Whitespace around tokens is ignored; empty text is the empty set. Names, roles and set items use
+  /// letters, digits, '_', '-', '.', '/' (items also ':' and '@'); role "*" means unreserved.
+  /// Scalars: non-negative decimals (or exponent form), more than three decimals are ROUNDED to the
+  /// nearest thousandth (half up); zero scalars and empty range lists/sets are dropped. A single number
+  /// in a range list means [n-n]. Repeated (name, role) entries are summed; one name with two value
+  /// types is an error.
   static std::optional<resource_set> parse(std::string_view text, std::string* error = nullptr);
 
   /// Convenience for code and tests: a scalar resource.

@@ -1,0 +1,97 @@
+#pragma once
+// Validation of a framework's ACCEPT and DECLINE calls against the master's outstanding offers.
+// Pure functions on plain data (no actor code): the master looks the data up and acts on the verdict.
+// Rules: the offers exist, belong to the caller, are not already used, and all sit on one agent; each task has
+// a safe, unique ID, valid non-empty resources that fit in what is left of the offers, exactly one of command
+// or executor, and the offers' agent ID.
+#include "messages/ids.hpp"
+#include "messages/offer.hpp"
+#include "messages/resources.hpp"
+#include "messages/task_info.hpp"
+#include "messages/task_status.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace mesoscaf {
+
+/// Longest ID accepted where an ID becomes a path component (sandbox directories).
+constexpr std::size_t max_id_length = 200;
+
+/// Refuse filters are capped at one year, as a longer filter is almost certainly a unit mistake.
+constexpr double max_refuse_seconds = 365.0 * 24 * 3600;
+
+/// True iff `id` is safe as one path component: [A-Za-z0-9._-], not empty, not "." or "..", <= 200 chars.
+bool is_safe_id(std::string_view id);
+
+/// Empty if `id` is safe (see is_safe_id), else a message naming `what` (e.g. "task ID").
+std::string check_safe_id(std::string_view what, std::string_view id);
+
+/// Checks a filter's refuse_seconds. NaN and negative values are errors (nullopt, `*error` set); values above
+/// max_refuse_seconds (including +inf) are clamped to it.
+std::optional<double> checked_refuse_seconds(double value, std::string* error = nullptr);
+
+enum class verdict_kind { ok, error, dropped };
+
+/// The outcome for one task of a LAUNCH: ok (launch it), error (TASK_ERROR: the task itself is invalid) or
+/// dropped (TASK_DROPPED: the offers were invalid, the task may be retried with good offers).
+struct task_verdict {
+  task_id task;
+  verdict_kind kind = verdict_kind::ok;
+  task_reason reason = task_reason::none;
+  std::string message;
+};
+
+/// The outcome of checking the offers of one ACCEPT (or DECLINE).
+struct offers_verdict {
+  bool ok = false;
+  std::string message;          // why not ok
+  agent_id agent;               // the one agent all offers are on (if ok)
+  resource_set total;           // sum of the offers' resources (if ok)
+  std::vector<offer_id> ids;    // the offers, without duplicates (if ok)
+};
+
+/// The outcome of one whole ACCEPT call.
+struct accept_verdict {
+  offers_verdict offers;
+  /// One entry per task of every LAUNCH operation, in call order.
+  std::vector<task_verdict> tasks;
+  /// The tasks to launch (those with verdict ok), with their executor's framework ID filled in.
+  std::vector<task_info> launch;
+  /// The resources the launched tasks use; `offers.total - used` goes back to the allocator.
+  resource_set used;
+  /// One message per refused non-launch operation (reserve, ...: not supported yet).
+  std::vector<std::string> operation_errors;
+};
+
+/// The outstanding offers, keyed by ID.
+using offer_table = std::unordered_map<offer_id, offer>;
+/// Offer IDs that were valid once but are no longer (used, declined, rescinded): for clearer errors.
+using retired_offers = std::unordered_set<offer_id>;
+/// Answers whether the framework has a live (non-terminal) task with this ID.
+using live_task_query = std::function<bool(const task_id&)>;
+
+/// Checks that `ids` is a non-empty list of distinct outstanding offers of `caller`, all on one agent.
+offers_verdict validate_offers(const framework_id& caller, const std::vector<offer_id>& ids,
+                               const offer_table& outstanding, const retired_offers& retired);
+
+/// Checks one task on its own (ID, resources, command/executor, agent), without the offers' capacity or
+/// uniqueness. Returns an error verdict or ok.
+task_verdict validate_task(const framework_id& caller, const agent_id& offers_agent, const task_info& task);
+
+/// Checks a whole ACCEPT. If the offers are invalid every task is dropped (reason invalid_offers) and nothing
+/// may happen. Otherwise each task is checked on its own, then for uniqueness (within the call and against
+/// `is_live`) and finally against what remains of the offers after the tasks before it.
+accept_verdict validate_accept(const framework_id& caller, const std::vector<offer_id>& ids,
+                               const std::vector<offer_operation>& operations, const offer_table& outstanding,
+                               const retired_offers& retired, const live_task_query& is_live);
+
+const char* to_string(verdict_kind k);
+
+} // namespace mesoscaf

@@ -1,0 +1,122 @@
+#pragma once
+// One caf::actor_system_config subclass per `mesoscaf` subcommand. Each registers our message types, loads the
+// middleman, sets our scheduler and heartbeat defaults (overridable by flags or the INI file) and validates every
+// value after parsing, because CAF silently drops badly typed INI values (caf-notes pitfall 3).
+//
+// Usage in a subcommand:
+//   master_config cfg;
+//   if (auto rc = cfg.parse_and_validate(argc, argv)) return *rc;   // 0 after --help, 2 on bad arguments
+//   caf::actor_system sys{cfg};
+#include <caf/actor_system_config.hpp>
+#include <caf/timespan.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mesoscaf {
+
+/// Parses "host:port" (port 1..65535, host non-empty). Returns false and sets *error on bad input.
+bool parse_host_port(std::string_view text, std::string& host, uint16_t& port, std::string* error = nullptr);
+
+/// Exit code for bad command line arguments or configuration values.
+constexpr int exit_bad_args = 2;
+
+/// Common part: message types, middleman, scheduler and heartbeat defaults, log level, validation.
+class base_config : public caf::actor_system_config {
+public:
+  /// `threads` is the default of scheduler.max-threads (caf-notes D: one thread + the sharing policy cost
+  /// about 23 us per cross-process hop, CAF's defaults about 200 us).
+  explicit base_config(std::string subcommand, int64_t threads = 1);
+
+  /// Parses the command line (argv[0] is the program/subcommand name) and the INI file, then validates.
+  /// Returns nullopt to go on, 0 if help text was printed, `exit_bad_args` after printing an error to stderr.
+  std::optional<int> parse_and_validate(int argc, char** argv);
+
+  /// All problems found, one message each (empty = valid). Subclasses append their own checks.
+  virtual std::vector<std::string> validate();
+
+  const std::string& subcommand() const { return subcommand_; }
+
+  std::string log_level = "info";
+
+protected:
+  /// Reads `key` from the parsed settings, checking that a value given there has the right type: catches
+  /// INI values CAF would silently drop. Appends to `errors` on a type mismatch.
+  void check_type_int(const char* key, std::vector<std::string>& errors);
+  void check_type_string(const char* key, std::vector<std::string>& errors);
+  void check_type_timespan(const char* key, std::vector<std::string>& errors);
+  void check_type_double(const char* key, std::vector<std::string>& errors);
+
+  std::string subcommand_;
+};
+
+/// `mesoscaf master`
+class master_config : public base_config {
+public:
+  master_config();
+  std::vector<std::string> validate() override;
+
+  int64_t port = 5050;
+  std::string ip = "127.0.0.1";
+  std::string work_dir;
+  caf::timespan allocation_interval = std::chrono::seconds(1);
+  caf::timespan offer_timeout = caf::timespan{0};  // 0 = offers never time out
+};
+
+/// `mesoscaf agent`
+class agent_config : public base_config {
+public:
+  agent_config();
+  std::vector<std::string> validate() override;
+
+  std::string master = "127.0.0.1:5050";
+  int64_t port = 0;
+  std::string ip = "127.0.0.1";
+  std::string work_dir;
+  std::string resources;      // empty = detect from the machine
+  std::string hostname;       // empty = gethostname()
+
+  // Filled by validate():
+  std::string master_host;
+  uint16_t master_port = 0;
+};
+
+/// `mesoscaf local`
+class local_config : public base_config {
+public:
+  local_config();
+  std::vector<std::string> validate() override;
+
+  int64_t agents = 1;
+  int64_t port = 0;
+  std::string work_dir;       // empty = a fresh directory under $TMPDIR
+  std::string resources;      // per agent; empty = cpus:2;mem:2048;disk:10000;ports:[31000-32000]
+  caf::timespan allocation_interval = std::chrono::seconds(1);
+};
+
+/// `mesoscaf execute`
+class execute_config : public base_config {
+public:
+  execute_config();
+  std::vector<std::string> validate() override;
+
+  std::string master = "127.0.0.1:5050";
+  std::string name = "mesoscaf-execute";
+  std::string command;
+  std::string resources = "cpus:0.1;mem:32";
+  caf::timespan timeout = caf::timespan{0};  // 0 = wait forever
+
+  std::string master_host;
+  uint16_t master_port = 0;
+};
+
+/// For framework programs that let the scheduler driver own its actor system: no options of ours.
+class framework_config : public base_config {
+public:
+  framework_config();
+};
+
+} // namespace mesoscaf

@@ -1,0 +1,51 @@
+#pragma once
+// Starting processes in sandboxes (pure POSIX, no actors). Every process is started with posix_spawn:
+// - empty signal mask and default dispositions for the usual signals, because the agent's threads block
+//   SIGTERM/SIGINT for sigwait and children would inherit that (caf-notes pitfall 11);
+// - a new session (setsid), so its process ID is also its process group ID and kill(-pid) reaches every
+//   process the command started; it also survives the agent;
+// - cwd = the sandbox, stdin = /dev/null, stdout/stderr appended to <sandbox>/stdout and <sandbox>/stderr.
+#include "messages/launch_spec.hpp"
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace mesoscaf {
+
+/// Result of spawn_process: a process ID (> 0) on success, otherwise an error text.
+struct spawn_result {
+  pid_t pid = -1;
+  std::string error;
+
+  bool ok() const { return pid > 0; }
+  explicit operator bool() const { return ok(); }
+};
+
+/// Starts `spec.command` in `spec.sandbox` (created with parents if missing). Shell commands run as
+/// `/bin/sh -c value`; argv commands exec `value` (searched in PATH if it has no '/') with `arguments`
+/// (argv[0] included; empty arguments: argv = {value}). Environment: this process's environment, then
+/// `command.environment`, then `spec.environment` (later ones override). Nothing is left running on error.
+/// The caller must reap the child (see process_reaper).
+spawn_result spawn_process(const launch_spec& spec);
+
+/// Sends `sig` to the process group of `pid` (a process started by spawn_process leads its own group);
+/// falls back to the process alone if the group is gone. Returns false if neither exists.
+bool kill_process_group(pid_t pid, int sig);
+
+/// True if `name` can be used as one component of a sandbox path: non-empty, at most 200 characters,
+/// only [A-Za-z0-9._-], and not "." or "..". Everything that names a directory under a sandbox and comes from
+/// outside (task IDs, executor IDs, framework IDs) must pass this check, so it cannot escape the sandbox.
+bool is_safe_path_component(const std::string& name);
+
+/// `base` + "/" + each component, or an empty string if any component is unsafe (see is_safe_path_component).
+std::string sandbox_path(const std::string& base, const std::vector<std::string>& components);
+
+/// mkdir -p with mode 0755. Returns an empty string on success, else the error.
+std::string make_directories(const std::string& path);
+
+/// "exited with status 3", "killed by signal 9", or "ended with unknown wait status N".
+std::string describe_wait_status(int status);
+
+} // namespace mesoscaf

@@ -1,0 +1,52 @@
+#pragma once
+// Waits for child processes off the actor threads (caf-notes A12): ONE thread per reaper polls a pidfd per
+// watched process plus an eventfd (new pid / stop). It reaps only the pids it watches (waitpid(pid, WNOHANG)),
+// so several reapers can live in one process (several agents in a local cluster, or an agent next to tests).
+#include <sys/types.h>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+namespace mesoscaf {
+
+class process_reaper {
+public:
+  /// Called once on the reaper thread with the wait status (as from waitpid) when the process ended.
+  /// Must not block: post a message (caf::anon_send is thread-safe) and return. A status of -1 means the
+  /// process could not be waited for (someone else reaped it).
+  using exit_callback = std::function<void(int wait_status)>;
+
+  /// Starts the thread.
+  process_reaper();
+  /// Calls stop().
+  ~process_reaper();
+
+  process_reaper(const process_reaper&) = delete;
+  process_reaper& operator=(const process_reaper&) = delete;
+
+  /// Watches `pid`, which must be a child of this process not yet reaped (a zombie is fine).
+  /// Returns false (and never calls `on_exit`) if the reaper is stopped or the pid cannot be watched.
+  bool watch(pid_t pid, exit_callback on_exit);
+
+  /// Sends `sig` to the process group led by `pid` (or to the process alone if it has no group), but only
+  /// while the pid is watched and not yet reaped: a reaped pid may already belong to another process.
+  /// Returns false if it did nothing.
+  bool signal_group(pid_t pid, int sig);
+
+  /// True while `pid` is watched and not yet reaped.
+  bool watching(pid_t pid) const;
+
+  /// Number of watched processes not yet reaped.
+  size_t size() const;
+
+  /// Stops and joins the thread without waiting for the watched processes (they keep running and are
+  /// never reported). Idempotent; returns promptly. Safe to call from an exit callback (then it detaches).
+  void stop();
+
+private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace mesoscaf
