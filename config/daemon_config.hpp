@@ -43,13 +43,6 @@ public:
   std::string log_level = "info";
 
 protected:
-  /// Reads `key` from the parsed settings, checking that a value given there has the right type: catches
-  /// INI values CAF would silently drop. Appends to `errors` on a type mismatch.
-  void check_type_int(const char* key, std::vector<std::string>& errors);
-  void check_type_string(const char* key, std::vector<std::string>& errors);
-  void check_type_timespan(const char* key, std::vector<std::string>& errors);
-  void check_type_double(const char* key, std::vector<std::string>& errors);
-
   std::string subcommand_;
 };
 
@@ -107,7 +100,8 @@ public:
   std::string name = "mesoscaf-execute";
   std::string command;
   std::string resources = "cpus:0.1;mem:32";
-  caf::timespan timeout = caf::timespan{0};  // 0 = wait forever
+  caf::timespan timeout = caf::timespan{0};     // 0 = wait forever
+  caf::timespan kill_after = caf::timespan{0};  // > 0: kill the task this long after TASK_RUNNING
 
   std::string master_host;
   uint16_t master_port = 0;

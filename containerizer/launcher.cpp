@@ -47,7 +47,7 @@ std::vector<std::string> build_environment(const launch_spec& spec) {
     const char* eq = std::strchr(*e, '=');
     if (eq == nullptr)
       continue;
-    env[std::string(*e, eq)] = eq + 1;
+    env[std::string(*e, static_cast<size_t>(eq - *e))] = eq + 1;
   }
   for (auto& [k, v] : spec.command.environment)
     env[k] = v;

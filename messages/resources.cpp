@@ -97,6 +97,18 @@ void add_ranges(std::vector<value_range>& a, const std::vector<value_range>& b) 
 void subtract_ranges(std::vector<value_range>& a, const std::vector<value_range>& b) {
   if (a.empty() || b.empty())
     return;
+  // Nothing overlapping: leave `a` untouched and allocate nothing.
+  bool overlap = false;
+  for (size_t i = 0, j = 0; i < a.size() && j < b.size() && !overlap;) {
+    if (a[i].end < b[j].begin)
+      ++i;
+    else if (b[j].end < a[i].begin)
+      ++j;
+    else
+      overlap = true;
+  }
+  if (!overlap)
+    return;
   std::vector<value_range> out;
   out.reserve(a.size() + b.size());
   size_t j = 0;

@@ -1,0 +1,824 @@
+#include "actors/agent.hpp"
+
+#include "actors/status_update_manager.hpp"
+#include "config/logging.hpp"
+#include "containerizer/containerizer_actor.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <sys/wait.h>
+#include <utility>
+#include <vector>
+
+#ifndef MESOSCAF_DEFAULT_BINARY
+#define MESOSCAF_DEFAULT_BINARY "mesoscaf"
+#endif
+
+namespace mesoscaf {
+
+const char* const command_executor_id = "command-executor";
+
+bool is_safe_path_component(std::string_view x) {
+  if (x.empty() || x.size() > 255 || x == "." || x == "..")
+    return false;
+  for (unsigned char c : x)
+    if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f)
+      return false;
+  return true;
+}
+
+std::string describe_wait_status(int32_t status) {
+  if (WIFEXITED(status))
+    return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    auto sig = WTERMSIG(status);
+    const char* name = ::strsignal(sig);
+    return "killed by signal " + std::to_string(sig) + (name ? std::string{" ("} + name + ")" : std::string{});
+  }
+  return "ended with wait status " + std::to_string(status);
+}
+
+namespace {
+
+constexpr const char* component = "agent";
+
+using time_point = caf::actor_clock::time_point;
+
+using executor_key = std::pair<framework_id, executor_id>;
+using task_key = std::pair<framework_id, task_id>;
+
+struct executor_entry {
+  enum class phase {
+    launching,    // container requested, waiting for the executor to register
+    registered,   // tasks go straight to it
+    terminating,  // shut down or failed; waiting for its container to exit
+  };
+  framework_id framework;
+  executor_info info;
+  bool command = false;         // the built-in command executor
+  container_id container;
+  std::string sandbox;
+  phase state = phase::launching;
+  executor_actor handle;
+  int32_t pid = -1;
+  time_point launched_at;
+  std::vector<task_id> queued;  // tasks waiting for registration, in arrival order
+  bool framework_removed = false;
+  bool kill_sent = false;
+  caf::optional<time_point> kill_at;  // kill the container then (after a shutdown's grace period)
+};
+
+struct task_entry {
+  task_info info;
+  executor_id executor;
+  task_state state = task_state::staging;
+  bool launched = false;        // sent to the executor
+};
+
+struct agent_state {
+  static inline const char* name = "agent";
+
+  agent_options opts;
+  containerizer_actor containerizer;
+
+  // -- master and registration --
+  master_actor master;
+  agent_id id;
+  bool registered = false;
+  bool connecting = false;      // connect request in flight
+  bool registering = false;     // reg_agent request in flight
+  uint64_t master_generation = 0;  // bumped when the master handle changes: stale replies are ignored
+  caf::timespan backoff{0};
+  time_point next_attempt;
+  bool published = false;       // port known (published by us or by the caller)
+
+  // -- executors and tasks --
+  std::map<executor_key, executor_entry> executors;
+  std::map<container_id, executor_key> by_container;
+  std::map<task_key, task_entry> tasks;
+  std::map<framework_id, framework_info> frameworks;
+  status_update_manager updates;
+
+  // -- shutdown --
+  bool shutting_down = false;
+  caf::error exit_reason;
+  time_point quit_at;
+
+  agent_state() = default;
+};
+
+using agent_ptr = agent_actor::stateful_pointer<agent_state>;
+
+time_point now(agent_ptr self) {
+  return self->clock().now();
+}
+
+agent_actor me(agent_ptr self) {
+  return caf::actor_cast<agent_actor>(self);
+}
+
+std::string render(agent_ptr self, const caf::error& err) {
+  return self->system().render(err);
+}
+
+// -- status updates -------------------------------------------------------------------------------------
+
+void send_to_master(agent_ptr self, const status_update& u) {
+  auto& st = self->state;
+  if (st.registered && st.master)
+    self->send(st.master, atom::update_v, u);
+}
+
+// Records the latest state of a task, remembers the update until the master acknowledges it and forwards it.
+void handle_update(agent_ptr self, status_update u) {
+  auto& st = self->state;
+  auto t = st.tasks.find(task_key{u.framework, u.status.task});
+  if (t != st.tasks.end()) {
+    t->second.state = u.status.state;
+    if (u.status.executor.empty())
+      u.status.executor = t->second.executor;
+  }
+  switch (st.updates.add(u, now(self))) {
+    case status_update_manager::add_result::added:
+      LOG_DEBUG(component, "update " << to_string(u.status.state) << " for task " << u.status.task
+                                     << " of framework " << u.framework);
+      send_to_master(self, u);
+      break;
+    case status_update_manager::add_result::duplicate:
+      LOG_DEBUG(component, "duplicate update " << u.status.uuid << " for task " << u.status.task);
+      break;
+    case status_update_manager::add_result::invalid:
+      LOG_WARN(component, "dropping update without framework, task or uuid (task '" << u.status.task << "')");
+      break;
+  }
+}
+
+// An update the agent itself generates (validation errors, executor failures, kills of queued tasks).
+void agent_update(agent_ptr self, const framework_id& fw, const task_id& task, const executor_id& exec,
+                  task_state state, task_reason reason, std::string message) {
+  if (fw.empty() || task.empty()) {
+    LOG_WARN(component, "cannot report " << to_string(state) << " (" << message
+                                         << ") for a task without framework or task ID");
+    return;
+  }
+  LOG_INFO(component, to_string(state) << " for task " << task << " of framework " << fw << ": " << message);
+  status_update u;
+  u.framework = fw;
+  u.status.task = task;
+  u.status.state = state;
+  u.status.reason = reason;
+  u.status.message = std::move(message);
+  u.status.source = status_source::agent;
+  u.status.uuid = new_uuid();
+  u.status.timestamp = now_seconds();
+  u.status.agent = self->state.id;
+  u.status.executor = exec;
+  handle_update(self, std::move(u));
+}
+
+// -- executors ------------------------------------------------------------------------------------------
+
+// Every task of the executor that is not terminal yet (queued or running) gets `state`.
+void fail_tasks(agent_ptr self, executor_entry& e, task_state state, task_reason reason,
+                const std::string& message) {
+  auto& st = self->state;
+  for (auto& [key, t] : st.tasks)
+    if (key.first == e.framework && t.executor == e.info.id && !is_terminal(t.state))
+      agent_update(self, key.first, key.second, e.info.id, state, reason, message);
+  e.queued.clear();
+}
+
+void kill_container(agent_ptr self, executor_entry& e) {
+  if (e.kill_sent)
+    return;
+  e.kill_sent = true;
+  e.kill_at = caf::none;
+  LOG_INFO(component, "killing container " << e.container << " of executor " << e.info.id);
+  self->send(self->state.containerizer, atom::kill_v, e.container);
+}
+
+void maybe_finish_shutdown(agent_ptr self) {
+  auto& st = self->state;
+  if (st.shutting_down && st.executors.empty()) {
+    LOG_INFO(component, "all executors gone; agent exits");
+    self->quit(st.exit_reason);
+  }
+}
+
+void erase_executor(agent_ptr self, const executor_key& key) {
+  auto& st = self->state;
+  auto i = st.executors.find(key);
+  if (i == st.executors.end())
+    return;
+  st.by_container.erase(i->second.container);
+  st.executors.erase(i);
+  maybe_finish_shutdown(self);
+}
+
+// Asks an executor to shut down; its container is killed after the grace period (or now if it never
+// registered).
+void shutdown_executor(agent_ptr self, executor_entry& e) {
+  if (e.state == executor_entry::phase::registered && e.handle) {
+    self->send(e.handle, atom::shutdown_v);
+    e.kill_at = now(self) + self->state.opts.executor_shutdown_grace;
+    e.state = executor_entry::phase::terminating;
+  } else {
+    e.state = executor_entry::phase::terminating;
+    kill_container(self, e);
+  }
+}
+
+std::string sandbox_path(const agent_state& st, const framework_id& fw, const executor_id& exec,
+                         const container_id& cid) {
+  return st.opts.work_dir + "/agents/" + st.id.str() + "/frameworks/" + fw.str() + "/executors/" + exec.str()
+         + "/runs/" + cid.str();
+}
+
+executor_entry& launch_executor(agent_ptr self, const framework_id& fw, executor_info info, bool command) {
+  auto& st = self->state;
+  executor_key key{fw, info.id};
+  auto& e = st.executors[key];
+  e = executor_entry{};
+  e.framework = fw;
+  e.command = command;
+  e.info = std::move(info);
+  e.info.framework = fw;
+  e.container = new_id<container_id>();
+  e.sandbox = sandbox_path(st, fw, e.info.id, e.container);
+  e.launched_at = now(self);
+  st.by_container[e.container] = key;
+  launch_spec spec;
+  spec.id = e.container;
+  spec.command = e.info.command;
+  spec.sandbox = e.sandbox;
+  spec.environment["MESOSCAF_AGENT_ENDPOINT"] = "127.0.0.1:" + std::to_string(st.opts.port);
+  spec.environment["MESOSCAF_FRAMEWORK_ID"] = fw.str();
+  spec.environment["MESOSCAF_EXECUTOR_ID"] = e.info.id.str();
+  spec.environment["MESOSCAF_AGENT_ID"] = st.id.str();
+  spec.environment["MESOSCAF_SANDBOX"] = e.sandbox;
+  if (auto level = std::getenv("MESOSCAF_LOG_LEVEL"))
+    spec.environment["MESOSCAF_LOG_LEVEL"] = level;
+  LOG_INFO(component, "launching executor " << e.info.id << " of framework " << fw << " in container "
+                                            << e.container);
+  auto cid = e.container;
+  self->request(st.containerizer, st.opts.request_timeout, atom::launch_v, spec)
+    .then(
+      [=](int32_t pid) {
+        auto& st = self->state;
+        auto i = st.by_container.find(cid);
+        if (i == st.by_container.end())
+          return;
+        st.executors[i->second].pid = pid;
+        LOG_DEBUG(component, "container " << cid << " runs as pid " << pid);
+      },
+      [=](caf::error& err) {
+        auto& st = self->state;
+        auto i = st.by_container.find(cid);
+        if (i == st.by_container.end())
+          return;
+        auto key = i->second;
+        auto& e = st.executors[key];
+        auto msg = "cannot launch executor '" + e.info.id.str() + "': " + render(self, err);
+        LOG_ERROR(component, msg);
+        fail_tasks(self, e, task_state::failed, task_reason::container_launch_failed, msg);
+        // A timed-out launch may still have started something.
+        kill_container(self, e);
+        erase_executor(self, key);
+      });
+  return e;
+}
+
+void send_launch(agent_ptr self, executor_entry& e, const task_id& tid) {
+  auto& st = self->state;
+  auto t = st.tasks.find(task_key{e.framework, tid});
+  if (t == st.tasks.end() || is_terminal(t->second.state))
+    return;
+  t->second.launched = true;
+  self->send(e.handle, atom::launch_v, t->second.info);
+}
+
+// -- registration ---------------------------------------------------------------------------------------
+
+void schedule_retry(agent_ptr self) {
+  auto& st = self->state;
+  if (st.backoff < st.opts.registration_backoff_min)
+    st.backoff = st.opts.registration_backoff_min;
+  st.next_attempt = now(self) + st.backoff;
+  st.backoff = std::min(st.backoff * 2, st.opts.registration_backoff_max);
+}
+
+void on_registered(agent_ptr self, const agent_id& id) {
+  auto& st = self->state;
+  if (!st.id.empty() && st.id != id)
+    LOG_WARN(component, "master assigned a new agent ID " << id << " (was " << st.id << ")");
+  st.id = id;
+  st.registered = true;
+  st.backoff = st.opts.registration_backoff_min;
+  LOG_INFO(component, "registered with the master as agent " << id);
+  // Updates recorded while unregistered (or lost with the previous master) go out now.
+  for (auto& u : st.updates.all_pending(now(self)))
+    self->send(st.master, atom::update_v, u);
+}
+
+void try_register(agent_ptr self);
+
+void connect_to_master(agent_ptr self) {
+  auto& st = self->state;
+  st.connecting = true;
+  auto gen = st.master_generation;
+  auto mm = self->system().middleman().actor_handle();
+  LOG_DEBUG(component, "connecting to master at " << st.opts.master_host << ":" << st.opts.master_port);
+  self->request(mm, st.opts.request_timeout, caf::connect_atom::value, st.opts.master_host, st.opts.master_port)
+    .then(
+      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
+        auto& st = self->state;
+        if (gen != st.master_generation || st.shutting_down)
+          return;
+        st.connecting = false;
+        if (!ptr) {
+          LOG_WARN(component, "no actor published at " << st.opts.master_host << ":" << st.opts.master_port);
+          schedule_retry(self);
+          return;
+        }
+        if (!self->system().assignable<master_actor>(ifs)) {
+          LOG_ERROR(component, "the actor at " << st.opts.master_host << ":" << st.opts.master_port
+                                               << " is not a mesoscaf master");
+          schedule_retry(self);
+          return;
+        }
+        st.master = caf::actor_cast<master_actor>(std::move(ptr));
+        ++st.master_generation;
+        self->monitor(st.master);
+        try_register(self);
+      },
+      [=](caf::error& err) {
+        auto& st = self->state;
+        if (gen != st.master_generation || st.shutting_down)
+          return;
+        st.connecting = false;
+        LOG_WARN(component, "cannot connect to master at " << st.opts.master_host << ":" << st.opts.master_port
+                                                           << ": " << render(self, err));
+        schedule_retry(self);
+      });
+}
+
+void try_register(agent_ptr self) {
+  auto& st = self->state;
+  if (st.registered || st.registering || st.connecting || st.shutting_down || !st.published)
+    return;
+  if (!st.master) {
+    if (st.opts.master_host.empty()) {
+      LOG_ERROR(component, "no master handle and no master endpoint configured");
+      schedule_retry(self);
+      return;
+    }
+    connect_to_master(self);
+    return;
+  }
+  agent_info info;
+  // A fresh registration each time for now: the master assigns an ID (re-registration keeping the ID and
+  // reporting running tasks comes with agent recovery).
+  info.hostname = st.opts.hostname;
+  info.port = st.opts.port;
+  info.total = st.opts.resources;
+  info.attributes = st.opts.attributes;
+  st.registering = true;
+  auto gen = st.master_generation;
+  self->request(st.master, st.opts.request_timeout, atom::reg_agent_v, info, me(self))
+    .then(
+      [=](const agent_id& id) {
+        auto& st = self->state;
+        if (gen != st.master_generation || st.shutting_down)
+          return;
+        st.registering = false;
+        if (id.empty()) {
+          LOG_ERROR(component, "master answered the registration with an empty agent ID");
+          schedule_retry(self);
+          return;
+        }
+        on_registered(self, id);
+      },
+      [=](caf::error& err) {
+        auto& st = self->state;
+        if (gen != st.master_generation || st.shutting_down)
+          return;
+        st.registering = false;
+        LOG_WARN(component, "registration failed: " << render(self, err));
+        schedule_retry(self);
+      });
+}
+
+void on_master_down(agent_ptr self, const caf::error& reason) {
+  auto& st = self->state;
+  LOG_WARN(component, "lost the master (" << render(self, reason) << "); registering again");
+  st.registered = false;
+  st.registering = false;
+  st.connecting = false;
+  ++st.master_generation;
+  // A proxy does not heal: connect again. A handle given by the caller is all we have, so keep it.
+  if (!st.opts.master)
+    st.master = nullptr;
+  st.backoff = st.opts.registration_backoff_min;
+  schedule_retry(self);
+}
+
+// -- shutdown -------------------------------------------------------------------------------------------
+
+void begin_shutdown(agent_ptr self, caf::error reason) {
+  auto& st = self->state;
+  if (st.shutting_down)
+    return;
+  LOG_INFO(component, "shutting down (" << render(self, reason) << "), " << st.executors.size()
+                                        << " executor(s) to stop");
+  st.shutting_down = true;
+  st.exit_reason = std::move(reason);
+  st.quit_at = now(self) + st.opts.executor_shutdown_grace + st.opts.exit_timeout;
+  for (auto& [key, e] : st.executors)
+    if (e.state != executor_entry::phase::terminating)
+      shutdown_executor(self, e);
+  maybe_finish_shutdown(self);
+}
+
+// -- timer ----------------------------------------------------------------------------------------------
+
+void on_tick(agent_ptr self) {
+  auto& st = self->state;
+  auto t = now(self);
+  if (st.shutting_down && t >= st.quit_at) {
+    LOG_WARN(component, st.executors.size() << " executor(s) did not exit in time; agent exits anyway");
+    self->quit(st.exit_reason);
+    return;
+  }
+  if (!st.shutting_down) {
+    if (!st.registered && !st.registering && !st.connecting && t >= st.next_attempt)
+      try_register(self);
+    if (st.registered)
+      for (auto& u : st.updates.due(t))
+        self->send(st.master, atom::update_v, u);
+  }
+  std::vector<executor_key> timed_out;
+  for (auto& [key, e] : st.executors) {
+    if (e.state == executor_entry::phase::launching
+        && t - e.launched_at >= st.opts.executor_registration_timeout)
+      timed_out.push_back(key);
+    if (e.kill_at && t >= *e.kill_at)
+      kill_container(self, e);
+  }
+  for (auto& key : timed_out) {
+    auto& e = st.executors[key];
+    auto msg = "executor '" + e.info.id.str() + "' did not register within "
+               + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  st.opts.executor_registration_timeout).count())
+               + " ms";
+    LOG_WARN(component, msg);
+    fail_tasks(self, e, task_state::failed, task_reason::executor_registration_timeout, msg);
+    e.state = executor_entry::phase::terminating;
+    kill_container(self, e);
+  }
+  self->delayed_send(self, st.opts.tick_interval, atom::tick_v);
+}
+
+// -- behaviour ------------------------------------------------------------------------------------------
+
+agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
+  auto& st = self->state;
+  if (opts.executor_binary.empty())
+    opts.executor_binary = MESOSCAF_DEFAULT_BINARY;
+  if (opts.tick_interval <= caf::timespan{0})
+    opts.tick_interval = std::chrono::milliseconds(100);
+  st.opts = std::move(opts);
+  st.updates = status_update_manager{st.opts.update_retry_min, st.opts.update_retry_max};
+  st.backoff = st.opts.registration_backoff_min;
+  st.next_attempt = now(self);
+  st.master = st.opts.master;
+  st.published = !st.opts.publish;
+  if (st.opts.make_containerizer) {
+    st.containerizer = st.opts.make_containerizer(self->system(), me(self));
+  } else {
+    containerizer_options copts;
+    copts.kill_grace_period = std::chrono::duration_cast<std::chrono::milliseconds>(st.opts.container_kill_grace);
+    // For now executors do not outlive their agent.
+    copts.kill_on_exit = true;
+    st.containerizer = spawn_containerizer(self->system(), me(self), copts);
+  }
+  self->monitor(st.containerizer);
+  // The containerizer also watches us; this makes it go at once when we do.
+  self->attach_functor([c = st.containerizer](const caf::error&) {
+    caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+  });
+  if (st.master)
+    self->monitor(st.master);
+
+  self->set_down_handler([=](const caf::down_msg& msg) {
+    auto& st = self->state;
+    if (st.master && msg.source == st.master.address()) {
+      on_master_down(self, msg.reason);
+      return;
+    }
+    if (msg.source == st.containerizer.address()) {
+      LOG_ERROR(component, "containerizer went down (" << render(self, msg.reason) << "); agent exits");
+      self->quit(msg.reason ? msg.reason : caf::make_error(caf::exit_reason::unknown));
+      return;
+    }
+    for (auto& [key, e] : st.executors) {
+      if (e.handle && msg.source == e.handle.address()) {
+        if (e.state != executor_entry::phase::terminating) {
+          auto text = "executor '" + e.info.id.str() + "' disconnected: " + render(self, msg.reason);
+          LOG_WARN(component, text);
+          fail_tasks(self, e, task_state::failed, task_reason::executor_terminated, text);
+          e.state = executor_entry::phase::terminating;
+        }
+        // Its process may be hung: make sure it goes; the exit report then cleans up.
+        kill_container(self, e);
+        return;
+      }
+    }
+  });
+  self->set_exit_handler([=](const caf::exit_msg& msg) { begin_shutdown(self, msg.reason); });
+
+  if (st.opts.publish) {
+    auto mm = self->system().middleman().actor_handle();
+    auto sigs = self->system().message_types<agent_actor>();
+    self->request(mm, st.opts.request_timeout, caf::publish_atom::value, st.opts.port,
+                  caf::actor_cast<caf::strong_actor_ptr>(self), sigs, st.opts.publish_address, true)
+      .then(
+        [=](uint16_t port) {
+          auto& st = self->state;
+          st.opts.port = port;
+          st.published = true;
+          LOG_INFO(component, "listening for executors on " << st.opts.publish_address << ":" << port);
+          try_register(self);
+        },
+        [=](caf::error& err) {
+          LOG_ERROR(component, "cannot publish the agent on port " << self->state.opts.port << ": "
+                                                                   << render(self, err));
+          self->quit(err);
+        });
+  } else {
+    try_register(self);
+  }
+  self->delayed_send(self, st.opts.tick_interval, atom::tick_v);
+
+  return {
+    // -- from the master --
+    [=](atom::run_task, const framework_info& fi, const task_info& ti) {
+      auto& st = self->state;
+      const auto& fw = fi.id;
+      executor_id eid = ti.executor ? ti.executor->id : executor_id{command_executor_id};
+      auto refuse = [&](task_state state, task_reason reason, const std::string& why) {
+        agent_update(self, fw, ti.id, eid, state, reason, why);
+      };
+      if (fw.empty() || ti.id.empty()) {
+        LOG_ERROR(component, "run_task without framework ID or task ID (task '" << ti.id << "') ignored");
+        return;
+      }
+      if (st.shutting_down)
+        return refuse(task_state::dropped, task_reason::agent_restarted, "the agent is shutting down");
+      if (st.tasks.count(task_key{fw, ti.id}) > 0) {
+        // Answering would overwrite the state of the task that already runs under this ID.
+        LOG_ERROR(component, "task " << ti.id << " of framework " << fw << " already exists; ignored");
+        return;
+      }
+      if (!is_safe_path_component(fw.str()) || !is_safe_path_component(ti.id.str()))
+        return refuse(task_state::error, task_reason::task_invalid,
+                      "framework and task IDs must be usable as path components");
+      if (st.id.empty())
+        return refuse(task_state::dropped, task_reason::agent_unknown, "the agent is not registered");
+      if (bool(ti.command) == bool(ti.executor))
+        return refuse(task_state::error, task_reason::task_invalid,
+                      "a task needs exactly one of command and executor");
+      executor_info info;
+      if (ti.executor) {
+        info = *ti.executor;
+        if (!is_safe_path_component(info.id.str()))
+          return refuse(task_state::error, task_reason::task_invalid,
+                        "executor ID must be usable as a path component");
+        if (info.id.str() == command_executor_id)
+          return refuse(task_state::error, task_reason::task_invalid,
+                        std::string{"executor ID '"} + command_executor_id + "' is reserved");
+        if (!info.framework.empty() && info.framework != fw)
+          return refuse(task_state::error, task_reason::task_invalid, "executor belongs to another framework");
+        if (info.command.value.empty() && info.command.arguments.empty())
+          return refuse(task_state::error, task_reason::task_invalid, "executor has no command");
+      } else {
+        info.id = eid;
+        info.framework = fw;
+        info.name = "command executor";
+        info.command.shell = false;
+        info.command.value = st.opts.executor_binary;
+        info.command.arguments = {st.opts.executor_binary, "command-executor"};
+      }
+      auto ex = st.executors.find(executor_key{fw, eid});
+      if (ex != st.executors.end()) {
+        if (ex->second.state == executor_entry::phase::terminating)
+          return refuse(task_state::dropped, task_reason::executor_terminated,
+                        "executor '" + eid.str() + "' is terminating");
+        if (ex->second.command != !ti.executor)
+          return refuse(task_state::error, task_reason::task_invalid, "executor ID in use by another kind");
+      }
+      st.frameworks[fw] = fi;
+      auto& t = st.tasks[task_key{fw, ti.id}];
+      t.info = ti;
+      t.executor = eid;
+      t.state = task_state::staging;
+      auto& e = ex != st.executors.end() ? ex->second : launch_executor(self, fw, std::move(info), !ti.executor);
+      if (e.state == executor_entry::phase::registered) {
+        send_launch(self, e, ti.id);
+      } else {
+        LOG_DEBUG(component, "task " << ti.id << " waits for executor " << eid);
+        e.queued.push_back(ti.id);
+      }
+    },
+    [=](atom::kill_task, const framework_id& fw, const task_id& tid) {
+      auto& st = self->state;
+      auto t = st.tasks.find(task_key{fw, tid});
+      if (t == st.tasks.end()) {
+        LOG_WARN(component, "kill of unknown task " << tid << " of framework " << fw);
+        agent_update(self, fw, tid, executor_id{}, task_state::lost, task_reason::none,
+                     "the agent does not know this task");
+        return;
+      }
+      if (is_terminal(t->second.state)) {
+        LOG_DEBUG(component, "kill of task " << tid << " which is already " << to_string(t->second.state));
+        return;
+      }
+      auto ex = st.executors.find(executor_key{fw, t->second.executor});
+      if (ex == st.executors.end() || !t->second.launched) {
+        if (ex != st.executors.end()) {
+          auto& q = ex->second.queued;
+          q.erase(std::remove(q.begin(), q.end(), tid), q.end());
+        }
+        agent_update(self, fw, tid, t->second.executor, task_state::killed, task_reason::task_killed_during_launch,
+                     "killed before its executor registered");
+        return;
+      }
+      if (ex->second.handle)
+        self->send(ex->second.handle, atom::kill_task_v, tid);
+    },
+    [=](atom::ack, const framework_id& fw, const task_id& tid, const std::string& uuid) {
+      auto& st = self->state;
+      auto acked = st.updates.acknowledge(fw, tid, uuid);
+      if (!acked) {
+        LOG_DEBUG(component, "ignoring unknown or duplicate ack " << uuid << " for task " << tid);
+        return;
+      }
+      // A terminal task whose updates all arrived is done here.
+      auto t = st.tasks.find(task_key{fw, tid});
+      if (t != st.tasks.end() && is_terminal(t->second.state) && st.updates.pending(fw, tid) == 0)
+        st.tasks.erase(t);
+    },
+    [=](atom::fw_msg, const framework_id& fw, const executor_id& eid, const std::string& data) {
+      auto& st = self->state;
+      auto ex = st.executors.find(executor_key{fw, eid});
+      if (ex == st.executors.end() || ex->second.state != executor_entry::phase::registered) {
+        LOG_WARN(component, "dropping framework message for executor " << eid << " of framework " << fw
+                                                                        << ": not running");
+        return;
+      }
+      self->send(ex->second.handle, atom::fw_msg_v, data);
+    },
+    [=](atom::shutdown_fw, const framework_id& fw) {
+      auto& st = self->state;
+      LOG_INFO(component, "shutting down framework " << fw);
+      st.frameworks.erase(fw);
+      for (auto& [key, e] : st.executors) {
+        if (key.first != fw)
+          continue;
+        e.framework_removed = true;
+        e.queued.clear();
+        if (e.state != executor_entry::phase::terminating)
+          shutdown_executor(self, e);
+      }
+      for (auto i = st.tasks.begin(); i != st.tasks.end();)
+        i = i->first.first == fw ? st.tasks.erase(i) : std::next(i);
+      st.updates.remove_framework(fw);
+    },
+    // -- from executors --
+    [=](atom::reg_exec, const framework_id& fw, const executor_id& eid, const executor_actor& hdl) {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<executor_registration>();
+      auto ex = st.executors.find(executor_key{fw, eid});
+      if (!hdl) {
+        rp.deliver(caf::make_error(caf::sec::invalid_argument, "registration without an executor handle"));
+        return rp;
+      }
+      if (ex == st.executors.end()) {
+        LOG_WARN(component, "unknown executor " << eid << " of framework " << fw << " tried to register");
+        rp.deliver(caf::make_error(caf::sec::invalid_argument, "unknown executor " + eid.str()));
+        return rp;
+      }
+      auto& e = ex->second;
+      if (e.state != executor_entry::phase::launching) {
+        LOG_WARN(component, "executor " << eid << " of framework " << fw << " registered twice or too late");
+        rp.deliver(caf::make_error(caf::sec::invalid_argument,
+                                   "executor " + eid.str() + " is already registered or terminating"));
+        return rp;
+      }
+      e.handle = hdl;
+      e.state = executor_entry::phase::registered;
+      self->monitor(e.handle);
+      LOG_INFO(component, "executor " << eid << " of framework " << fw << " registered");
+      executor_registration reg;
+      reg.executor = e.info;
+      reg.framework = fw;
+      if (auto f = st.frameworks.find(fw); f != st.frameworks.end())
+        reg.framework_name = f->second.name;
+      reg.agent = st.id;
+      reg.sandbox = e.sandbox;
+      // The reply goes out before the queued tasks so the executor knows its context when they arrive.
+      rp.deliver(std::move(reg));
+      auto queued = std::move(e.queued);
+      e.queued.clear();
+      for (auto& tid : queued)
+        send_launch(self, e, tid);
+      return rp;
+    },
+    [=](atom::update, const status_update& su) {
+      auto& st = self->state;
+      // The agent takes the update over at once: the executor stops retrying it.
+      if (!su.status.uuid.empty()) {
+        if (auto sender = caf::actor_cast<executor_actor>(self->current_sender()))
+          self->send(sender, atom::ack_v, su.status.task, su.status.uuid);
+      }
+      auto t = st.tasks.find(task_key{su.framework, su.status.task});
+      if (t == st.tasks.end()) {
+        LOG_WARN(component, "dropping " << to_string(su.status.state) << " for unknown task " << su.status.task
+                                        << " of framework " << su.framework);
+        return;
+      }
+      if (is_terminal(t->second.state)) {
+        // E.g. the agent failed the task when its executor disconnected: the terminal state stands.
+        LOG_WARN(component, "dropping " << to_string(su.status.state) << " for task " << su.status.task
+                                        << " which is already " << to_string(t->second.state));
+        return;
+      }
+      status_update u = su;
+      if (u.status.uuid.empty())
+        u.status.uuid = new_uuid();
+      u.status.agent = st.id;
+      u.status.executor = t->second.executor;
+      handle_update(self, std::move(u));
+    },
+    [=](atom::exec_msg, const framework_id& fw, const executor_id& eid, const std::string& data) {
+      auto& st = self->state;
+      if (!st.registered || !st.master) {
+        LOG_WARN(component, "dropping message of executor " << eid << ": not registered with a master");
+        return;
+      }
+      self->send(st.master, atom::exec_msg_v, fw, st.id, eid, data);
+    },
+    // -- internal --
+    [=](atom::exited, const container_id& cid, int32_t status) {
+      auto& st = self->state;
+      auto i = st.by_container.find(cid);
+      if (i == st.by_container.end()) {
+        LOG_DEBUG(component, "exit of unknown container " << cid);
+        return;
+      }
+      auto key = i->second;
+      auto& e = st.executors[key];
+      auto text = "executor '" + e.info.id.str() + "' " + describe_wait_status(status);
+      LOG_INFO(component, text << " (framework " << e.framework << ")");
+      fail_tasks(self, e, task_state::failed, task_reason::executor_terminated, text);
+      if (!e.command && !e.framework_removed && st.registered && st.master)
+        self->send(st.master, atom::exec_lost_v, e.framework, st.id, e.info.id, status);
+      erase_executor(self, key);
+    },
+    [=](atom::tick) { on_tick(self); },
+    // -- introspection --
+    [=](atom::state) {
+      auto& st = self->state;
+      agent_snapshot snap;
+      snap.id = st.id;
+      snap.total = st.opts.resources;
+      for (auto& [key, t] : st.tasks) {
+        task_summary s;
+        s.id = key.second;
+        s.framework = key.first;
+        s.agent = st.id;
+        s.name = t.info.name;
+        s.state = t.state;
+        s.resources = t.info.resources;
+        snap.tasks.push_back(std::move(s));
+      }
+      snap.executors = st.executors.size();
+      snap.pending_updates = st.updates.pending();
+      return snap;
+    },
+  };
+}
+
+} // namespace
+
+agent_actor spawn_agent(caf::actor_system& sys, agent_options opts) {
+  return sys.spawn(agent, std::move(opts));
+}
+
+} // namespace mesoscaf

@@ -1,0 +1,88 @@
+#pragma once
+// The agent actor: one per machine. Registers with the master (retrying with backoff, re-registering when the
+// master goes down), starts executors through the containerizer, queues tasks until their executor registers,
+// and forwards status updates to the master until they are acknowledged (status_update_manager).
+// Light header: the behaviour and its state live in agent.cpp.
+#include "actors/interfaces.hpp"
+
+#include <caf/timespan.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace caf {
+class actor_system;
+}
+
+namespace mesoscaf {
+
+/// Makes the agent's containerizer; called once when the agent starts, with the agent's own handle as the
+/// owner that receives (exited, container, status). Tests inject mocks here.
+using containerizer_factory = std::function<containerizer_actor(caf::actor_system&, agent_actor owner)>;
+
+struct agent_options {
+  // -- the master: a handle (in-process cluster) or an endpoint reached through the middleman --
+  master_actor master;            // used if set
+  std::string master_host;        // else connect here (asynchronously, never blocking)
+  uint16_t master_port = 0;
+
+  // -- what the agent tells the master --
+  std::string hostname;
+  resource_set resources;         // the caller detects defaults
+  std::map<std::string, std::string> attributes;
+
+  // -- where executors reach the agent --
+  /// The port the agent is published on (agent_info.port, MESOSCAF_AGENT_ENDPOINT=127.0.0.1:<port>).
+  /// With `publish`, the agent publishes itself there (0: any free port) before it registers; without, the
+  /// caller published it already (or nothing connects, as in deterministic tests).
+  uint16_t port = 0;
+  bool publish = false;
+  /// Address the agent listens on when it publishes itself (executors connect over loopback).
+  std::string publish_address = "127.0.0.1";
+
+  // -- executors --
+  std::string work_dir = "/tmp/mesoscaf";
+  /// Program started as `<executor_binary> command-executor`; empty: the build's mesoscaf binary.
+  std::string executor_binary;
+  /// After `shutdown` is sent to an executor, its container is killed after this long.
+  caf::timespan executor_shutdown_grace = std::chrono::seconds(3);
+  /// An executor that has not registered this long after its launch is killed and its tasks fail.
+  caf::timespan executor_registration_timeout = std::chrono::seconds(60);
+  /// How long the containerizer waits between SIGTERM and SIGKILL (default containerizer only).
+  caf::timespan container_kill_grace = std::chrono::seconds(3);
+  /// Makes the containerizer; empty: the real one (containerizer/containerizer_actor.hpp).
+  containerizer_factory make_containerizer;
+
+  // -- timing --
+  caf::timespan registration_backoff_min = std::chrono::milliseconds(100);
+  caf::timespan registration_backoff_max = std::chrono::seconds(5);
+  /// Timeout of the connect, publish, registration and launch requests.
+  caf::timespan request_timeout = std::chrono::seconds(5);
+  /// Unacknowledged status updates are resent after this long, doubling up to the maximum.
+  caf::timespan update_retry_min = std::chrono::seconds(2);
+  caf::timespan update_retry_max = std::chrono::seconds(60);
+  /// Period of the agent's timer, which drives every retry and timeout above.
+  caf::timespan tick_interval = std::chrono::milliseconds(100);
+  /// On exit, the agent quits at the latest this long after the executors' shutdown grace expired.
+  caf::timespan exit_timeout = std::chrono::seconds(10);
+};
+
+/// The executor ID of the built-in command executor (one per framework per agent).
+extern const char* const command_executor_id;
+
+/// True if `x` can be used as one component of a sandbox path: non-empty, at most 255 bytes, not "." or
+/// "..", no '/', '\\', NUL or other control characters.
+bool is_safe_path_component(std::string_view x);
+
+/// "exited with status 3", "killed by signal 9 (Killed)", ... for a waitpid() status.
+std::string describe_wait_status(int32_t status);
+
+/// Spawns an agent. It publishes itself first if `opts.publish` (then registers), and starts registering
+/// with the master at once otherwise. Non-blocking.
+agent_actor spawn_agent(caf::actor_system& sys, agent_options opts);
+
+} // namespace mesoscaf

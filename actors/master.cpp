@@ -1,0 +1,496 @@
+#include "actors/master.hpp"
+
+#include "config/logging.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/all.hpp>
+
+#include <unordered_map>
+
+namespace mesoscaf {
+
+namespace {
+
+constexpr const char* component = "master";
+
+caf::actor_addr sender_addr(master_pointer self) {
+  return caf::actor_cast<caf::actor_addr>(self->current_sender());
+}
+
+/// A status update made by the master itself (needs no acknowledgement).
+task_status master_status(const task_id& task, const agent_id& agent, task_state state, task_reason reason,
+                          std::string message) {
+  task_status s;
+  s.task = task;
+  s.agent = agent;
+  s.state = state;
+  s.reason = reason;
+  s.message = std::move(message);
+  s.source = status_source::master;
+  s.timestamp = now_seconds();
+  return s;
+}
+
+/// Tells the sender of the current message about a refused call, if the sender could be a scheduler
+/// (agents are never sent scheduler messages: their mistakes are logged).
+void refuse(master_pointer self, const std::string& what) {
+  LOG_WARN(component, "refused: " << what);
+  auto src = self->current_sender();
+  if (!src)
+    return;
+  if (self->state.agent_by_addr.count(caf::actor_cast<caf::actor_addr>(src)) > 0)
+    return;
+  self->send(caf::actor_cast<scheduler_actor>(src), atom::error_v, what);
+}
+
+/// The framework's scheduler if it is the sender of the current message; otherwise refuses the call.
+const scheduler_actor* authorize(master_pointer self, const framework_id& fid, const char* call) {
+  auto& st = self->state;
+  auto i = st.schedulers.find(fid);
+  if (i == st.schedulers.end()) {
+    refuse(self, std::string{call} + ": unknown framework " + fid.value
+                   + (st.reg.was_removed(fid) ? " (it was removed)" : ""));
+    return nullptr;
+  }
+  if (i->second.address() != sender_addr(self)) {
+    refuse(self, std::string{call} + ": the sender is not the scheduler of framework " + fid.value);
+    return nullptr;
+  }
+  return &i->second;
+}
+
+/// The ID of the registered agent that sent the current message, if `claimed` (possibly empty) matches it.
+const agent_id* authorize_agent(master_pointer self, const agent_id& claimed, const char* call) {
+  auto& st = self->state;
+  auto i = st.agent_by_addr.find(sender_addr(self));
+  if (i == st.agent_by_addr.end()) {
+    LOG_WARN(component, call << ": ignored, the sender is not a registered agent");
+    return nullptr;
+  }
+  if (!claimed.empty() && claimed != i->second) {
+    LOG_WARN(component, call << ": ignored, agent " << i->second << " claims to be agent " << claimed);
+    return nullptr;
+  }
+  return &i->second;
+}
+
+void send_update(master_pointer self, const framework_id& fid, task_status status) {
+  auto i = self->state.schedulers.find(fid);
+  if (i != self->state.schedulers.end())
+    self->send(i->second, atom::update_v, std::move(status));
+}
+
+void recover(master_pointer self, const framework_id& fid, const agent_id& aid, const resource_set& r,
+             double refuse_seconds) {
+  if (!r.empty())
+    self->send(self->state.allocator, atom::recover_v, fid, aid, r, refuse_seconds);
+}
+
+/// Framework gone (scheduler down or teardown): offers back, allocator told, agents shut its tasks down.
+void remove_framework(master_pointer self, const framework_id& fid, const std::string& why) {
+  auto& st = self->state;
+  auto removed = st.reg.remove_framework(fid);
+  if (!removed)
+    return;
+  LOG_INFO(component, "removing framework " << fid << " (" << removed->framework.info.name << "): " << why
+                                            << "; " << removed->tasks.size() << " live tasks");
+  for (const auto& o : removed->offers)
+    recover(self, fid, o.agent, o.resources, 0);
+  self->send(st.allocator, atom::remove_fw_v, fid);
+  for (const auto& aid : removed->agents)
+    if (auto a = st.agents.find(aid); a != st.agents.end())
+      self->send(a->second, atom::shutdown_fw_v, fid);
+  if (auto s = st.schedulers.find(fid); s != st.schedulers.end()) {
+    self->demonitor(s->second.address());
+    st.framework_by_addr.erase(s->second.address());
+    st.schedulers.erase(s);
+  }
+}
+
+/// Agent gone: its offers are rescinded, its tasks reported lost, the allocator and all frameworks told.
+void remove_agent(master_pointer self, const agent_id& aid, task_reason reason, const std::string& why) {
+  auto& st = self->state;
+  auto removed = st.reg.remove_agent(aid, task_state::lost, reason, why);
+  if (!removed)
+    return;
+  LOG_INFO(component, "removing agent " << aid << " (" << removed->agent.info.hostname << "): " << why << "; "
+                                        << removed->tasks.size() << " tasks lost");
+  for (const auto& o : removed->offers)
+    if (auto s = st.schedulers.find(o.framework); s != st.schedulers.end())
+      self->send(s->second, atom::rescind_v, o.id);
+  for (const auto& t : removed->tasks)
+    send_update(self, t.framework, master_status(t.info.id, aid, task_state::lost, reason, why));
+  // The allocator forgets everything on the agent: no recover for its offers or tasks.
+  self->send(st.allocator, atom::remove_agent_v, aid);
+  for (const auto& kv : st.schedulers)
+    self->send(kv.second, atom::agent_lost_v, aid);
+  if (auto a = st.agents.find(aid); a != st.agents.end()) {
+    self->demonitor(a->second.address());
+    st.agent_by_addr.erase(a->second.address());
+    st.agents.erase(a);
+  }
+}
+
+caf::result<agent_id> register_agent(master_pointer self, const agent_info& given, const agent_actor& hdl) {
+  auto& st = self->state;
+  if (!hdl)
+    return caf::make_error(caf::sec::invalid_argument, "register agent: no agent handle");
+  // A retry from an agent we already know (e.g. the reply was lost): same ID again.
+  if (auto i = st.agent_by_addr.find(hdl.address()); i != st.agent_by_addr.end()) {
+    if (given.id.empty() || given.id == i->second)
+      return i->second;
+    return caf::make_error(caf::sec::invalid_argument,
+                           "register agent: this agent is already registered as " + i->second.value);
+  }
+  agent_info info = given;
+  if (info.id.empty()) {
+    info.id = new_id<agent_id>();
+  } else if (auto msg = check_safe_id("agent ID", info.id.value); !msg.empty()) {
+    return caf::make_error(caf::sec::invalid_argument, "register agent: " + msg);
+  } else if (st.agents.count(info.id) > 0) {
+    // The same agent ID from a new actor: the agent restarted. Its old incarnation's tasks are gone.
+    if (auto msg = info.total.validate(); !msg.empty() || info.total.empty())
+      return caf::make_error(caf::sec::invalid_argument, "register agent: invalid resources " + msg);
+    remove_agent(self, info.id, task_reason::agent_restarted, "agent re-registered from a new process");
+  }
+  if (auto msg = st.reg.add_agent(info); !msg.empty())
+    return caf::make_error(caf::sec::invalid_argument, "register agent: " + msg);
+  st.agents.emplace(info.id, hdl);
+  st.agent_by_addr.emplace(hdl.address(), info.id);
+  self->monitor(hdl);
+  self->send(st.allocator, atom::add_agent_v, info.id, info.total);
+  LOG_INFO(component, "agent " << info.id << " registered: " << info.hostname << ":" << info.port << " "
+                               << info.total);
+  return info.id;
+}
+
+caf::result<framework_id> subscribe(master_pointer self, const framework_info& given, const scheduler_actor& hdl) {
+  auto& st = self->state;
+  if (!hdl)
+    return caf::make_error(caf::sec::invalid_argument, "subscribe: no scheduler handle");
+  // Idempotent: the same scheduler subscribing again gets the same ID.
+  if (auto i = st.framework_by_addr.find(hdl.address()); i != st.framework_by_addr.end()) {
+    if (given.id.empty() || given.id == i->second)
+      return i->second;
+    return caf::make_error(caf::sec::invalid_argument,
+                           "subscribe: this scheduler is already subscribed as framework " + i->second.value);
+  }
+  framework_info info = given;
+  if (info.id.empty()) {
+    info.id = new_id<framework_id>();
+  } else if (st.schedulers.count(info.id) > 0) {
+    // Failover to a new scheduler is not supported yet (failover timeout 0): refuse the takeover.
+    return caf::make_error(caf::sec::invalid_argument,
+                           "subscribe: framework " + info.id.value + " is subscribed by another scheduler");
+  }
+  // Unknown non-empty IDs are accepted: a framework re-subscribing after a master restart.
+  if (auto msg = st.reg.add_framework(info); !msg.empty())
+    return caf::make_error(caf::sec::invalid_argument, "subscribe: " + msg);
+  st.schedulers.emplace(info.id, hdl);
+  st.framework_by_addr.emplace(hdl.address(), info.id);
+  self->monitor(hdl);
+  self->send(st.allocator, atom::add_fw_v, info.id, info);
+  LOG_INFO(component, "framework " << info.id << " (" << info.name << ") subscribed");
+  return info.id;
+}
+
+void on_allocate(master_pointer self, const std::vector<allocation>& allocs) {
+  auto& st = self->state;
+  if (sender_addr(self) != st.allocator.address()) {
+    LOG_WARN(component, "allocate: ignored, not sent by our allocator");
+    return;
+  }
+  // One `offers` message per framework per allocation run, in the order the frameworks first appear.
+  std::vector<framework_id> order;
+  std::unordered_map<framework_id, std::vector<offer>> batches;
+  for (const auto& a : allocs) {
+    auto s = st.schedulers.find(a.framework);
+    const auto* ag = st.reg.agent(a.agent);
+    if (s == st.schedulers.end() || ag == nullptr) {
+      // A race with removal: the allocator has forgotten (or will forget) these resources itself.
+      LOG_DEBUG(component, "allocation to gone framework " << a.framework << " or agent " << a.agent << " dropped");
+      continue;
+    }
+    offer o;
+    o.id = new_id<offer_id>();
+    o.framework = a.framework;
+    o.agent = a.agent;
+    o.hostname = ag->info.hostname;
+    o.resources = a.resources;
+    if (auto msg = st.reg.add_offer(o); !msg.empty()) {
+      LOG_WARN(component, "allocation not offered: " << msg);
+      continue;
+    }
+    auto& batch = batches[a.framework];
+    if (batch.empty())
+      order.push_back(a.framework);
+    batch.push_back(std::move(o));
+  }
+  for (const auto& fid : order)
+    self->send(st.schedulers[fid], atom::offers_v, std::move(batches[fid]));
+}
+
+void on_accept(master_pointer self, const framework_id& fid, const std::vector<offer_id>& ids,
+               const std::vector<offer_operation>& ops, const filters& f) {
+  auto& st = self->state;
+  auto sched = authorize(self, fid, "accept");
+  if (!sched)
+    return;
+  std::string err;
+  auto refuse_seconds = checked_refuse_seconds(f.refuse_seconds, &err);
+  if (!refuse_seconds) {
+    refuse(self, "accept: " + err + "; nothing was done");
+    return;
+  }
+  auto v = validate_accept(fid, ids, ops, st.reg.offers(), st.reg.retired(),
+                           [&](const task_id& t) { return st.reg.is_live(fid, t); });
+  for (const auto& msg : v.operation_errors)
+    self->send(*sched, atom::error_v, "accept: " + msg);
+  if (!v.offers.ok) {
+    self->send(*sched, atom::error_v, "accept: invalid offers: " + v.offers.message);
+    for (const auto& t : v.tasks)
+      send_update(self, fid, master_status(t.task, agent_id{}, task_state::dropped, t.reason, t.message));
+    return;
+  }
+  const auto& aid = v.offers.agent;
+  for (const auto& t : v.tasks)
+    if (t.kind != verdict_kind::ok)
+      send_update(self, fid, master_status(t.task, aid, task_state::error, t.reason, t.message));
+  for (const auto& oid : v.offers.ids)
+    st.reg.remove_offer(oid);
+  auto agent = st.agents.find(aid);
+  const auto* fw = st.reg.framework(fid);
+  if (agent == st.agents.end() || fw == nullptr) {
+    // Offers are removed with their agent, so this is a bug; do not launch into the void.
+    LOG_ERROR(component, "accept: agent " << aid << " or framework " << fid << " vanished");
+    return;
+  }
+  for (const auto& t : v.launch) {
+    if (auto msg = st.reg.add_task(fid, t); !msg.empty()) {
+      // Cannot happen after validation; report rather than lose the task silently.
+      send_update(self, fid, master_status(t.id, aid, task_state::error, task_reason::task_invalid, msg));
+      v.used -= t.resources;
+      continue;
+    }
+    LOG_INFO(component, "launching task " << t.id << " of framework " << fid << " on agent " << aid);
+    self->send(agent->second, atom::run_task_v, fw->info, t);
+  }
+  recover(self, fid, aid, v.offers.total - v.used, *refuse_seconds);
+}
+
+void on_decline(master_pointer self, const framework_id& fid, const std::vector<offer_id>& ids, const filters& f) {
+  auto& st = self->state;
+  if (!authorize(self, fid, "decline"))
+    return;
+  std::string err;
+  auto refuse_seconds = checked_refuse_seconds(f.refuse_seconds, &err);
+  if (!refuse_seconds) {
+    refuse(self, "decline: " + err + "; nothing was done");
+    return;
+  }
+  for (const auto& oid : ids) {
+    auto v = validate_offers(fid, {oid}, st.reg.offers(), st.reg.retired());
+    if (!v.ok) {
+      refuse(self, "decline: " + v.message);
+      continue;
+    }
+    auto o = st.reg.remove_offer(oid);
+    recover(self, fid, o->agent, o->resources, *refuse_seconds);
+  }
+}
+
+void on_kill(master_pointer self, const framework_id& fid, const task_id& tid, const agent_id& aid) {
+  auto& st = self->state;
+  if (!authorize(self, fid, "kill"))
+    return;
+  if (const auto* t = st.reg.live_task(fid, tid)) {
+    if (!aid.empty() && aid != t->info.agent)
+      LOG_WARN(component, "kill: task " << tid << " runs on agent " << t->info.agent << ", not " << aid);
+    if (auto a = st.agents.find(t->info.agent); a != st.agents.end())
+      self->send(a->second, atom::kill_task_v, fid, tid);
+    return;
+  }
+  // Not live: repeat the final state we know, or say the task is unknown (TASK_UNKNOWN for partition-aware
+  // frameworks, TASK_LOST for the others, as Mesos does), so the framework's kill does not hang.
+  if (const auto* done = st.reg.completed_task(fid, tid)) {
+    send_update(self, fid, master_status(tid, done->info.agent, done->state, done->reason,
+                                         "task already ended: " + done->message));
+    return;
+  }
+  const auto* fw = st.reg.framework(fid);
+  bool partition_aware = false;
+  for (const auto& c : fw->info.capabilities)
+    partition_aware = partition_aware || c == "PARTITION_AWARE";
+  send_update(self, fid, master_status(tid, aid, partition_aware ? task_state::unknown : task_state::lost,
+                                       task_reason::reconciliation, "kill: unknown task " + tid.value));
+}
+
+void on_status_update(master_pointer self, const status_update& given) {
+  auto& st = self->state;
+  auto sender = authorize_agent(self, given.status.agent, "update");
+  if (!sender)
+    return;
+  auto su = given;
+  su.status.agent = *sender;
+  const auto& fid = su.framework;
+  const auto& tid = su.status.task;
+  if (const auto* t = st.reg.live_task(fid, tid)) {
+    if (t->info.agent != *sender) {
+      LOG_WARN(component, "update: ignored, task " << tid << " runs on agent " << t->info.agent << ", not on "
+                                                  << *sender);
+      return;
+    }
+    auto u = st.reg.update_task(fid, tid, su.status.state, su.status.reason, su.status.message);
+    // Resources of an ended task are offered again right away, not at the next interval.
+    if (u.terminal)
+      recover(self, fid, *sender, u.task.info.resources, 0);
+  }
+  // Forward even if the task is no longer live: it may be the agent's retry of an unacknowledged update.
+  if (auto s = st.schedulers.find(fid); s != st.schedulers.end()) {
+    self->send(s->second, atom::update_v, su.status);
+  } else if (st.reg.was_removed(fid) && !su.status.uuid.empty()) {
+    // Nobody will acknowledge it: do it for the removed framework so the agent stops resending.
+    self->send(st.agents[*sender], atom::ack_v, fid, tid, su.status.uuid);
+  } else {
+    LOG_WARN(component, "update for unknown framework " << fid << " (task " << tid << ") dropped");
+  }
+}
+
+void on_ack(master_pointer self, const framework_id& fid, const agent_id& aid, const task_id& tid,
+            const std::string& uuid) {
+  auto& st = self->state;
+  if (!authorize(self, fid, "ack"))
+    return;
+  if (uuid.empty()) {
+    refuse(self, "ack: empty uuid for task " + tid.value);
+    return;
+  }
+  auto target = aid;
+  if (target.empty()) {
+    if (const auto* t = st.reg.live_task(fid, tid))
+      target = t->info.agent;
+    else if (const auto* d = st.reg.completed_task(fid, tid))
+      target = d->info.agent;
+  }
+  auto a = st.agents.find(target);
+  if (a == st.agents.end()) {
+    refuse(self, "ack: unknown agent '" + target.value + "' for task " + tid.value);
+    return;
+  }
+  self->send(a->second, atom::ack_v, fid, tid, uuid);
+}
+
+} // namespace
+
+master_actor::behavior_type master(master_pointer self, master_options opts, allocator_actor existing) {
+  auto& st = self->state;
+  st.reg = master_registry{opts.limits};
+  if (existing) {
+    st.allocator = std::move(existing);
+  } else {
+    allocator_options aopts;
+    aopts.interval = opts.allocation_interval;
+    aopts.config = opts.allocator;
+    st.allocator = spawn_allocator(self->system(), caf::actor_cast<allocation_listener_actor>(self), aopts);
+  }
+  self->monitor(st.allocator);
+  self->attach_functor([alloc = st.allocator](const caf::error&) {
+    caf::anon_send_exit(alloc, caf::exit_reason::user_shutdown);
+  });
+  self->set_down_handler([=](const caf::down_msg& dm) {
+    auto& st = self->state;
+    if (dm.source == st.allocator.address()) {
+      LOG_ERROR(component, "the allocator terminated (" << self->system().render(dm.reason)
+                                                         << "); the master stops");
+      self->quit(dm.reason);
+      return;
+    }
+    if (auto i = st.agent_by_addr.find(dm.source); i != st.agent_by_addr.end()) {
+      auto aid = i->second;
+      remove_agent(self, aid, task_reason::agent_disconnected,
+                   "agent disconnected: " + self->system().render(dm.reason));
+      return;
+    }
+    if (auto i = st.framework_by_addr.find(dm.source); i != st.framework_by_addr.end()) {
+      auto fid = i->second;
+      remove_framework(self, fid, "scheduler disconnected: " + self->system().render(dm.reason));
+      return;
+    }
+  });
+  return {
+    // -- from agents --
+    [=](atom::reg_agent, const agent_info& info, const agent_actor& hdl) -> caf::result<agent_id> {
+      return register_agent(self, info, hdl);
+    },
+    [=](atom::update, const status_update& su) { on_status_update(self, su); },
+    [=](atom::exec_msg, const framework_id& fid, const agent_id& aid, const executor_id& eid,
+        const std::string& data) {
+      auto sender = authorize_agent(self, aid, "exec_msg");
+      if (!sender)
+        return;
+      if (auto s = self->state.schedulers.find(fid); s != self->state.schedulers.end())
+        self->send(s->second, atom::fw_msg_v, *sender, eid, data);
+      else
+        LOG_WARN(component, "executor message for unknown framework " << fid << " dropped");
+    },
+    [=](atom::exec_lost, const framework_id& fid, const agent_id& aid, const executor_id& eid, int32_t status) {
+      auto sender = authorize_agent(self, aid, "exec_lost");
+      if (!sender)
+        return;
+      if (auto s = self->state.schedulers.find(fid); s != self->state.schedulers.end())
+        self->send(s->second, atom::exec_lost_v, eid, *sender, status);
+    },
+    // -- from schedulers --
+    [=](atom::subscribe, const framework_info& info, const scheduler_actor& hdl) -> caf::result<framework_id> {
+      return subscribe(self, info, hdl);
+    },
+    [=](atom::teardown, const framework_id& fid) {
+      if (authorize(self, fid, "teardown"))
+        remove_framework(self, fid, "torn down by its scheduler");
+    },
+    [=](atom::accept, const framework_id& fid, const std::vector<offer_id>& ids,
+        const std::vector<offer_operation>& ops, const filters& f) { on_accept(self, fid, ids, ops, f); },
+    [=](atom::decline, const framework_id& fid, const std::vector<offer_id>& ids, const filters& f) {
+      on_decline(self, fid, ids, f);
+    },
+    [=](atom::revive, const framework_id& fid) {
+      if (authorize(self, fid, "revive"))
+        self->send(self->state.allocator, atom::revive_v, fid);
+    },
+    [=](atom::suppress, const framework_id& fid) {
+      if (authorize(self, fid, "suppress"))
+        self->send(self->state.allocator, atom::suppress_v, fid);
+    },
+    [=](atom::kill, const framework_id& fid, const task_id& tid, const agent_id& aid) {
+      on_kill(self, fid, tid, aid);
+    },
+    [=](atom::ack, const framework_id& fid, const agent_id& aid, const task_id& tid, const std::string& uuid) {
+      on_ack(self, fid, aid, tid, uuid);
+    },
+    [=](atom::fw_msg, const framework_id& fid, const agent_id& aid, const executor_id& eid,
+        const std::string& data) {
+      if (!authorize(self, fid, "fw_msg"))
+        return;
+      auto a = self->state.agents.find(aid);
+      if (a == self->state.agents.end()) {
+        refuse(self, "fw_msg: unknown agent '" + aid.value + "'");
+        return;
+      }
+      self->send(a->second, atom::fw_msg_v, fid, eid, data);
+    },
+    // -- introspection --
+    [=](atom::state) -> master_snapshot { return self->state.reg.snapshot(); },
+    // -- from the allocator --
+    [=](atom::allocate, const std::vector<allocation>& allocs) { on_allocate(self, allocs); },
+  };
+}
+
+master_actor spawn_master(caf::actor_system& sys, master_options opts) {
+  return sys.spawn(master, std::move(opts), allocator_actor{});
+}
+
+master_actor spawn_master(caf::actor_system& sys, master_options opts, allocator_actor existing) {
+  return sys.spawn(master, std::move(opts), std::move(existing));
+}
+
+} // namespace mesoscaf

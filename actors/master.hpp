@@ -1,0 +1,60 @@
+#pragma once
+// The master actor: agents register, frameworks subscribe, allocations become offers, ACCEPT/DECLINE/KILL are
+// validated and carried out, status updates and acknowledgements are relayed. The bookkeeping lives in
+// master_registry and the ACCEPT rules in offer_validation; this actor routes messages and owns the handles.
+//
+// Security: every scheduler call names a framework ID, and only that framework's registered scheduler actor
+// (the sender, compared by address) may use it; status updates and executor messages are only taken from the
+// registered agent they name; allocations only from our own allocator. Anything else gets an `atom::error`
+// (schedulers) or a log line (agents) and changes nothing.
+//
+// Lifetime: the master owns its allocator and sends it an exit when it terminates. It has no timers of its own.
+// The allocator holds the master's handle, so the master does not die of being unreachable: stop it with an
+// exit message (e.g. `anon_send_exit(master, exit_reason::user_shutdown)`).
+#include "actors/interfaces.hpp"
+#include "actors/master_registry.hpp"
+#include "allocator/allocator_actor.hpp"
+
+#include <caf/actor_addr.hpp>
+#include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
+
+#include <chrono>
+#include <map>
+
+namespace mesoscaf {
+
+struct master_options {
+  /// Period of the allocator's batch run (Mesos' --allocation_interval).
+  caf::timespan allocation_interval = std::chrono::seconds(1);
+  /// Allocator tuning (minimum allocatable resources, ...).
+  allocator_config allocator;
+  /// How much history the master keeps (completed tasks, retired offers, removed frameworks).
+  registry_limits limits;
+};
+
+struct master_state {
+  static inline const char* name = "master";
+  master_registry reg;
+  allocator_actor allocator;
+  std::map<framework_id, scheduler_actor> schedulers;
+  std::map<caf::actor_addr, framework_id> framework_by_addr;
+  std::map<agent_id, agent_actor> agents;
+  std::map<caf::actor_addr, agent_id> agent_by_addr;
+};
+
+using master_pointer = master_actor::stateful_pointer<master_state>;
+
+/// The behaviour. With a null `existing` allocator the master spawns its own (spawn_allocator) with itself as
+/// the listener; otherwise it uses `existing` (tests inject a mock). Either way it monitors the allocator and
+/// sends it an exit when the master terminates.
+master_actor::behavior_type master(master_pointer self, master_options opts, allocator_actor existing);
+
+/// Spawns a master with its own allocator.
+master_actor spawn_master(caf::actor_system& sys, master_options opts = {});
+
+/// Spawns a master that uses `existing` as its allocator (which should send allocations to the master;
+/// the master accepts `allocate` only from this handle).
+master_actor spawn_master(caf::actor_system& sys, master_options opts, allocator_actor existing);
+
+} // namespace mesoscaf

@@ -1,0 +1,274 @@
+#include "actors/master_registry.hpp"
+
+#include <algorithm>
+
+namespace mesoscaf {
+
+// -- agents -------------------------------------------------------------------------------------------------
+
+std::string master_registry::add_agent(const agent_info& info) {
+  if (auto msg = check_safe_id("agent ID", info.id.value); !msg.empty())
+    return msg;
+  if (agents_.count(info.id) > 0)
+    return "agent " + info.id.value + " is already registered";
+  if (auto msg = info.total.validate(); !msg.empty())
+    return "agent's resources are invalid: " + msg;
+  if (info.total.empty())
+    return "agent has no resources";
+  agent_entry e;
+  e.info = info;
+  agents_.emplace(info.id, std::move(e));
+  return {};
+}
+
+const agent_entry* master_registry::agent(const agent_id& id) const {
+  auto i = agents_.find(id);
+  return i == agents_.end() ? nullptr : &i->second;
+}
+
+std::optional<master_registry::removed_agent>
+master_registry::remove_agent(const agent_id& id, task_state state, task_reason reason, const std::string& message) {
+  auto i = agents_.find(id);
+  if (i == agents_.end())
+    return std::nullopt;
+  removed_agent result;
+  for (const auto& oid : std::set<offer_id>{i->second.offers})
+    if (auto o = remove_offer(oid))
+      result.offers.push_back(std::move(*o));
+  for (const auto& [fid, tid] : std::set<std::pair<framework_id, task_id>>{i->second.tasks}) {
+    auto u = update_task(fid, tid, state, reason, message);
+    if (u.known)
+      result.tasks.push_back(std::move(u.task));
+  }
+  result.agent = std::move(i->second);
+  agents_.erase(i);
+  return result;
+}
+
+// -- frameworks ---------------------------------------------------------------------------------------------
+
+std::string master_registry::add_framework(const framework_info& info) {
+  if (auto msg = check_safe_id("framework ID", info.id.value); !msg.empty())
+    return msg;
+  if (frameworks_.count(info.id) > 0)
+    return "framework " + info.id.value + " is already subscribed";
+  if (was_removed(info.id))
+    return "framework " + info.id.value + " was removed and cannot subscribe again";
+  framework_entry e;
+  e.info = info;
+  frameworks_.emplace(info.id, std::move(e));
+  return {};
+}
+
+const framework_entry* master_registry::framework(const framework_id& id) const {
+  auto i = frameworks_.find(id);
+  return i == frameworks_.end() ? nullptr : &i->second;
+}
+
+std::optional<master_registry::removed_framework> master_registry::remove_framework(const framework_id& id) {
+  auto i = frameworks_.find(id);
+  if (i == frameworks_.end())
+    return std::nullopt;
+  removed_framework result;
+  for (const auto& oid : std::set<offer_id>{i->second.offers})
+    if (auto o = remove_offer(oid))
+      result.offers.push_back(std::move(*o));
+  std::vector<task_id> tids;
+  for (const auto& kv : i->second.tasks)
+    tids.push_back(kv.first);
+  for (const auto& tid : tids) {
+    auto u = update_task(id, tid, task_state::killed, task_reason::framework_removed, "framework removed");
+    if (u.known) {
+      result.agents.insert(u.task.info.agent);
+      result.tasks.push_back(std::move(u.task));
+    }
+  }
+  result.framework = std::move(i->second);
+  frameworks_.erase(i);
+  if (removed_fws_.insert(id).second) {
+    removed_order_.push_back(id);
+    while (removed_order_.size() > limits_.removed_frameworks) {
+      removed_fws_.erase(removed_order_.front());
+      removed_order_.pop_front();
+    }
+  }
+  return result;
+}
+
+// -- offers -------------------------------------------------------------------------------------------------
+
+std::string master_registry::add_offer(const offer& o) {
+  auto fw = frameworks_.find(o.framework);
+  if (fw == frameworks_.end())
+    return "unknown framework " + o.framework.value;
+  auto ag = agents_.find(o.agent);
+  if (ag == agents_.end())
+    return "unknown agent " + o.agent.value;
+  if (o.id.empty() || offers_.count(o.id) > 0 || retired_.count(o.id) > 0)
+    return "offer ID empty or not fresh";
+  if (auto msg = o.resources.validate(); !msg.empty())
+    return "offer resources invalid: " + msg;
+  if (o.resources.empty())
+    return "offer has no resources";
+  fw->second.offered += o.resources;
+  fw->second.offers.insert(o.id);
+  ag->second.offered += o.resources;
+  ag->second.offers.insert(o.id);
+  offers_.emplace(o.id, o);
+  return {};
+}
+
+void master_registry::drop_offer_accounting(const offer& o) {
+  if (auto fw = frameworks_.find(o.framework); fw != frameworks_.end()) {
+    fw->second.offered -= o.resources;
+    fw->second.offers.erase(o.id);
+  }
+  if (auto ag = agents_.find(o.agent); ag != agents_.end()) {
+    ag->second.offered -= o.resources;
+    ag->second.offers.erase(o.id);
+  }
+}
+
+std::optional<offer> master_registry::remove_offer(const offer_id& id) {
+  auto i = offers_.find(id);
+  if (i == offers_.end())
+    return std::nullopt;
+  offer o = std::move(i->second);
+  offers_.erase(i);
+  drop_offer_accounting(o);
+  retire(id);
+  return o;
+}
+
+void master_registry::retire(const offer_id& id) {
+  if (!retired_.insert(id).second)
+    return;
+  retired_order_.push_back(id);
+  while (retired_order_.size() > limits_.retired_offers) {
+    retired_.erase(retired_order_.front());
+    retired_order_.pop_front();
+  }
+}
+
+// -- tasks --------------------------------------------------------------------------------------------------
+
+std::string master_registry::add_task(const framework_id& fw, const task_info& task) {
+  auto f = frameworks_.find(fw);
+  if (f == frameworks_.end())
+    return "unknown framework " + fw.value;
+  auto a = agents_.find(task.agent);
+  if (a == agents_.end())
+    return "unknown agent " + task.agent.value;
+  if (f->second.tasks.count(task.id) > 0)
+    return "task " + task.id.value + " is already live";
+  task_entry e;
+  e.framework = fw;
+  e.info = task;
+  f->second.used += task.resources;
+  a->second.used += task.resources;
+  a->second.tasks.emplace(fw, task.id);
+  f->second.tasks.emplace(task.id, std::move(e));
+  return {};
+}
+
+const task_entry* master_registry::live_task(const framework_id& fw, const task_id& id) const {
+  auto f = frameworks_.find(fw);
+  if (f == frameworks_.end())
+    return nullptr;
+  auto t = f->second.tasks.find(id);
+  return t == f->second.tasks.end() ? nullptr : &t->second;
+}
+
+const task_entry* master_registry::completed_task(const framework_id& fw, const task_id& id) const {
+  for (auto i = completed_.rbegin(); i != completed_.rend(); ++i)
+    if (i->framework == fw && i->info.id == id)
+      return &*i;
+  return nullptr;
+}
+
+void master_registry::release_task(const task_entry& t) {
+  if (auto f = frameworks_.find(t.framework); f != frameworks_.end())
+    f->second.used -= t.info.resources;
+  if (auto a = agents_.find(t.info.agent); a != agents_.end()) {
+    a->second.used -= t.info.resources;
+    a->second.tasks.erase({t.framework, t.info.id});
+  }
+}
+
+void master_registry::complete(task_entry entry) {
+  completed_.push_back(std::move(entry));
+  while (completed_.size() > limits_.completed_tasks)
+    completed_.pop_front();
+}
+
+master_registry::update_result master_registry::update_task(const framework_id& fw, const task_id& id,
+                                                            task_state state, task_reason reason,
+                                                            const std::string& message) {
+  update_result result;
+  auto f = frameworks_.find(fw);
+  if (f == frameworks_.end())
+    return result;
+  auto t = f->second.tasks.find(id);
+  if (t == f->second.tasks.end())
+    return result;
+  result.known = true;
+  t->second.state = state;
+  t->second.reason = reason;
+  t->second.message = message;
+  result.task = t->second;
+  if (is_terminal(state)) {
+    result.terminal = true;
+    release_task(t->second);
+    complete(std::move(t->second));
+    f->second.tasks.erase(t);
+  }
+  return result;
+}
+
+// -- views --------------------------------------------------------------------------------------------------
+
+resource_set master_registry::cluster_total() const {
+  resource_set total;
+  for (const auto& kv : agents_)
+    total += kv.second.info.total;
+  return total;
+}
+
+double master_registry::dominant_share(const resource_set& used, const resource_set& total) {
+  double share = 0;
+  std::set<std::string> names;
+  for (const auto& r : total.items())
+    if (r.type == value_type::scalar)
+      names.insert(r.name);
+  for (const auto& n : names) {
+    auto t = total.scalar_milli(n);
+    if (t > 0)
+      share = std::max(share, static_cast<double>(used.scalar_milli(n)) / static_cast<double>(t));
+  }
+  return share;
+}
+
+master_snapshot master_registry::snapshot() const {
+  master_snapshot s;
+  auto total = cluster_total();
+  for (const auto& [id, a] : agents_)
+    s.agents.push_back(agent_summary{id, a.info.hostname, a.info.port, a.info.total, a.used});
+  for (const auto& [id, f] : frameworks_) {
+    framework_summary fs;
+    fs.id = id;
+    fs.name = f.info.name;
+    fs.active = true;
+    fs.used = f.used;
+    fs.offered = f.offered;
+    fs.dominant_share = dominant_share(f.used, total);
+    s.frameworks.push_back(std::move(fs));
+    for (const auto& [tid, t] : f.tasks)
+      s.tasks.push_back(task_summary{tid, id, t.info.agent, t.info.name, t.state, t.info.resources});
+  }
+  for (const auto& t : completed_)
+    s.tasks.push_back(task_summary{t.info.id, t.framework, t.info.agent, t.info.name, t.state, t.info.resources});
+  s.outstanding_offers = offers_.size();
+  return s;
+}
+
+} // namespace mesoscaf

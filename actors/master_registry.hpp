@@ -1,0 +1,148 @@
+#pragma once
+// The master's bookkeeping without any actor code: agents, frameworks, outstanding offers and tasks, and the
+// resources each uses. The master actor routes messages and owns the actor handles; this class keeps the
+// numbers consistent (every offer and task is counted on its framework and its agent exactly once).
+#include "actors/offer_validation.hpp"
+#include "messages/agent_info.hpp"
+#include "messages/framework_info.hpp"
+#include "messages/ids.hpp"
+#include "messages/offer.hpp"
+#include "messages/resources.hpp"
+#include "messages/snapshot.hpp"
+#include "messages/task_info.hpp"
+#include "messages/task_status.hpp"
+
+#include <cstddef>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace mesoscaf {
+
+struct task_entry {
+  framework_id framework;
+  task_info info;                           // as launched (agent ID set)
+  task_state state = task_state::staging;
+  task_reason reason = task_reason::none;   // of the latest state
+  std::string message;                      // of the latest state
+};
+
+struct agent_entry {
+  agent_info info;                          // ID filled in
+  resource_set used;                        // by live tasks
+  resource_set offered;                     // in outstanding offers
+  std::set<offer_id> offers;
+  std::set<std::pair<framework_id, task_id>> tasks;   // live tasks
+};
+
+struct framework_entry {
+  framework_info info;                      // ID filled in
+  resource_set used;
+  resource_set offered;
+  std::set<offer_id> offers;
+  std::map<task_id, task_entry> tasks;      // live (non-terminal) tasks
+};
+
+struct registry_limits {
+  std::size_t completed_tasks = 1000;       // terminal tasks kept for state and duplicate updates
+  std::size_t retired_offers = 10000;       // used/declined/rescinded offer IDs kept for clear errors
+  std::size_t removed_frameworks = 1000;    // removed framework IDs refused on re-subscription
+};
+
+class master_registry {
+public:
+  explicit master_registry(registry_limits limits = {}) : limits_(limits) {}
+
+  // -- agents -----------------------------------------------------------------------------------------------
+
+  /// Adds an agent. Errors (nothing changes): ID empty/unsafe/known, total invalid or empty.
+  std::string add_agent(const agent_info& info);
+  const agent_entry* agent(const agent_id& id) const;
+  const std::map<agent_id, agent_entry>& agents() const { return agents_; }
+
+  struct removed_agent {
+    agent_entry agent;
+    std::vector<offer> offers;       // were outstanding on it (now retired)
+    std::vector<task_entry> tasks;   // were live on it (now completed with `state`)
+  };
+  /// Removes an agent with its offers and tasks; the tasks end as `state` with `reason`. Nullopt if unknown.
+  std::optional<removed_agent> remove_agent(const agent_id& id, task_state state, task_reason reason,
+                                            const std::string& message);
+
+  // -- frameworks -------------------------------------------------------------------------------------------
+
+  /// Adds a framework. Errors: ID empty/unsafe/known, or removed before.
+  std::string add_framework(const framework_info& info);
+  const framework_entry* framework(const framework_id& id) const;
+  const std::map<framework_id, framework_entry>& frameworks() const { return frameworks_; }
+  bool was_removed(const framework_id& id) const { return removed_fws_.count(id) > 0; }
+
+  struct removed_framework {
+    framework_entry framework;
+    std::vector<offer> offers;        // were outstanding (now retired)
+    std::vector<task_entry> tasks;    // were live (now completed as killed)
+    std::set<agent_id> agents;        // agents that ran its live tasks
+  };
+  /// Removes a framework with its offers and tasks (remembered as removed). Nullopt if unknown.
+  std::optional<removed_framework> remove_framework(const framework_id& id);
+
+  // -- offers -----------------------------------------------------------------------------------------------
+
+  /// Records an offer. Errors: unknown framework or agent, empty ID, duplicate ID, invalid/empty resources.
+  std::string add_offer(const offer& o);
+  /// Removes (and retires) an offer; nullopt if not outstanding.
+  std::optional<offer> remove_offer(const offer_id& id);
+  const offer_table& offers() const { return offers_; }
+  const retired_offers& retired() const { return retired_; }
+
+  // -- tasks ------------------------------------------------------------------------------------------------
+
+  /// Records a launched task (TASK_STAGING) on `task.agent`. Errors: unknown framework/agent, ID live.
+  std::string add_task(const framework_id& fw, const task_info& task);
+  const task_entry* live_task(const framework_id& fw, const task_id& id) const;
+  /// The most recent completed task with this ID, if still remembered.
+  const task_entry* completed_task(const framework_id& fw, const task_id& id) const;
+  bool is_live(const framework_id& fw, const task_id& id) const { return live_task(fw, id) != nullptr; }
+
+  struct update_result {
+    bool known = false;         // a live task of that framework
+    bool terminal = false;      // the update ended it (it is now completed)
+    task_entry task;            // the entry after the update
+  };
+  /// Applies a new state to a live task. A terminal state moves it to the completed list and releases its
+  /// resources from the framework and the agent.
+  update_result update_task(const framework_id& fw, const task_id& id, task_state state, task_reason reason,
+                            const std::string& message);
+
+  const std::deque<task_entry>& completed() const { return completed_; }
+
+  // -- views ------------------------------------------------------------------------------------------------
+
+  resource_set cluster_total() const;
+  /// Largest share over the scalar resources of `total` (0 if nothing).
+  static double dominant_share(const resource_set& used, const resource_set& total);
+  master_snapshot snapshot() const;
+
+private:
+  void retire(const offer_id& id);
+  void complete(task_entry entry);
+  void drop_offer_accounting(const offer& o);
+  void release_task(const task_entry& t);
+
+  registry_limits limits_;
+  std::map<agent_id, agent_entry> agents_;
+  std::map<framework_id, framework_entry> frameworks_;
+  offer_table offers_;
+  retired_offers retired_;
+  std::deque<offer_id> retired_order_;
+  std::deque<task_entry> completed_;
+  std::unordered_set<framework_id> removed_fws_;
+  std::deque<framework_id> removed_order_;
+};
+
+} // namespace mesoscaf

@@ -1,0 +1,160 @@
+#pragma once
+// Writing a framework: two styles.
+//
+// 1. Callbacks (Mesos style). Derive from `scheduler`, override the callbacks you need, and run a
+//    `scheduler_driver`:
+//
+//      struct my_scheduler : mesoscaf::scheduler {
+//        void resource_offers(scheduler_driver* d, const std::vector<offer>& offers) override {
+//          for (auto& o : offers) { ... d->launch_tasks({o.id}, {task}); }
+//        }
+//        void status_update(scheduler_driver* d, const task_status& s) override {
+//          if (s.state == task_state::finished) d->stop();
+//        }
+//      };
+//      my_scheduler sched;
+//      framework_info fw; fw.name = "my-framework";
+//      scheduler_driver driver{&sched, fw, "127.0.0.1:5050"};       // owns its own actor system
+//      return driver.run() == driver_status::stopped ? 0 : 1;
+//
+//    Callbacks run one at a time on the driver's internal actor (the "driver adapter"), never concurrently.
+//    They must not block for long (they hold a scheduler thread) and must not call join()/run().
+//    Every driver method is thread-safe and may be called from callbacks or from any other thread: it only
+//    sends a message to the adapter. Status updates are acknowledged automatically after `status_update`
+//    returns (implicit acknowledgements), unless `driver_options::implicit_acknowledgements` is false; then call
+//    `acknowledge_status_update`.
+//
+// 2. A typed actor. A scheduler can be any actor implementing `scheduler_actor` (actors/interfaces.hpp):
+//
+//      scheduler_actor::behavior_type my_sched(scheduler_actor::stateful_pointer<my_state> self, master_actor m) {
+//        self->request(m, 5s, atom::subscribe_v, fw, caf::actor_cast<scheduler_actor>(self))
+//          .then([=](const framework_id& id) { self->state.id = id; },
+//                [=](const caf::error& e) { self->quit(e); });
+//        self->monitor(m);   // down_msg = master gone
+//        return {
+//          [=](atom::offers, const std::vector<offer>& os) { ... self->send(m, atom::accept_v, id, ids, ops, filters{}); },
+//          [=](atom::rescind, const offer_id&) {},
+//          [=](atom::update, const task_status& s) {
+//            ...; if (!s.uuid.empty()) self->send(m, atom::ack_v, id, s.agent, s.task, s.uuid); },
+//          [=](atom::fw_msg, const agent_id&, const executor_id&, const std::string&) {},
+//          [=](atom::agent_lost, const agent_id&) {},
+//          [=](atom::exec_lost, const executor_id&, const agent_id&, int32_t) {},
+//          [=](atom::error, const std::string& what) {},
+//        };
+//      }
+//
+//    The actor must acknowledge every update with a non-empty uuid (master `ack`), or the agent resends it.
+//    To reach a remote master from inside an actor, use the middleman's `connect_atom` (never the blocking
+//    `remote_actor`); see apps/examples/example_actor_scheduler.cpp for a complete program.
+//
+// Heavy CAF headers stay out of this header: users include it. The driver is a pimpl.
+#include "actors/interfaces.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace caf {
+class actor_system;
+}
+
+namespace mesoscaf {
+
+class scheduler_driver;
+
+enum class driver_status {
+  not_started,
+  running,
+  stopped,  // stop() was called (or the adapter finished normally)
+  aborted,  // abort(), a failed connection or subscription, or an exception in a callback
+};
+
+const char* to_string(driver_status s);
+
+/// Mesos-style callbacks. Defaults do nothing, except `resource_offers`, which declines every offer
+/// (an unanswered offer would hold its resources until rescinded).
+class scheduler {
+public:
+  virtual ~scheduler();
+  /// Subscribed (again, after a reconnect) with this framework ID.
+  virtual void registered(scheduler_driver* driver, const framework_id& id);
+  virtual void resource_offers(scheduler_driver* driver, const std::vector<offer>& offers);
+  virtual void offer_rescinded(scheduler_driver* driver, const offer_id& id);
+  virtual void status_update(scheduler_driver* driver, const task_status& status);
+  virtual void framework_message(scheduler_driver* driver, const agent_id& agent, const executor_id& executor,
+                                 const std::string& data);
+  /// Lost the master; the driver reconnects (host:port mode) and calls `registered` again.
+  virtual void disconnected(scheduler_driver* driver);
+  virtual void agent_lost(scheduler_driver* driver, const agent_id& agent);
+  virtual void executor_lost(scheduler_driver* driver, const executor_id& executor, const agent_id& agent,
+                             int status);
+  /// The master refused something, or the driver could not connect/subscribe (then the driver aborts).
+  virtual void error(scheduler_driver* driver, const std::string& message);
+};
+
+struct driver_options {
+  /// Acknowledge each status update automatically after `status_update` returns.
+  bool implicit_acknowledgements = true;
+  /// Timeout of one connection attempt and of the subscribe request.
+  std::chrono::milliseconds request_timeout{5000};
+  /// Connection attempts before giving up on the first connection (error + abort); 500 ms apart.
+  int connect_attempts = 10;
+  /// After losing an established connection: reconnect forever with this back-off (doubling, capped at 5 s).
+  std::chrono::milliseconds reconnect_backoff{250};
+};
+
+class scheduler_driver {
+public:
+  /// Connects to the master at "host:port"; the driver owns an actor system of its own.
+  scheduler_driver(scheduler* sched, framework_info framework, std::string master, driver_options opts = {});
+  /// Connects to the master at "host:port" through `sys` (which must have our types and the middleman loaded).
+  scheduler_driver(caf::actor_system& sys, scheduler* sched, framework_info framework, std::string master,
+                   driver_options opts = {});
+  /// Uses a master in the same actor system (local_cluster, tests).
+  scheduler_driver(caf::actor_system& sys, scheduler* sched, framework_info framework, master_actor master,
+                   driver_options opts = {});
+  /// stop()s (unless already stopped/aborted) and joins.
+  ~scheduler_driver();
+
+  scheduler_driver(const scheduler_driver&) = delete;
+  scheduler_driver& operator=(const scheduler_driver&) = delete;
+
+  /// Starts connecting; returns `running`, or `aborted` if the master address is malformed.
+  driver_status start();
+  /// Ends the driver. Without failover the framework is torn down at the master (its tasks are killed);
+  /// with failover it stays registered for `framework_info::failover_timeout`.
+  driver_status stop(bool failover = false);
+  /// Ends the driver without telling the master.
+  driver_status abort();
+  /// Blocks until the driver is stopped or aborted. Never call from a callback.
+  driver_status join();
+  /// start() + join().
+  driver_status run();
+
+  /// Launches tasks on these offers (all on one agent). Empty `tasks` declines the offers.
+  /// Tasks whose `agent` is empty get the agent of the first offer.
+  driver_status launch_tasks(const std::vector<offer_id>& offers, const std::vector<task_info>& tasks,
+                             const filters& f = {});
+  driver_status decline_offer(const offer_id& id, const filters& f = {});
+  driver_status revive_offers();
+  driver_status suppress_offers();
+  driver_status kill_task(const task_id& id);
+  driver_status send_framework_message(const agent_id& agent, const executor_id& executor,
+                                       const std::string& data);
+  /// Only needed with `implicit_acknowledgements == false`.
+  driver_status acknowledge_status_update(const task_status& status);
+
+  driver_status status() const;
+  /// Empty until registered.
+  framework_id id() const;
+  /// The reason of an abort (connection failure etc.), empty otherwise.
+  std::string abort_reason() const;
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace mesoscaf

@@ -1,0 +1,126 @@
+#include "allocator/allocator_actor.hpp"
+
+#include "config/logging.hpp"
+
+#include <caf/all.hpp>
+
+#include <utility>
+
+namespace mesoscaf {
+
+namespace {
+
+constexpr const char* component = "allocator";
+
+void run_allocation(allocator_pointer self) {
+  auto allocations = self->state.alloc.allocate(self->clock().now());
+  if (allocations.empty())
+    return;
+  LOG_DEBUG(component, "run " << self->state.alloc.allocation_runs() << ": " << allocations.size()
+                              << " allocation(s)");
+  self->state.allocations_sent += allocations.size();
+  self->send(self->state.listener, atom::allocate_v, std::move(allocations));
+}
+
+/// Asks for a run soon. The marker goes behind whatever is already in the mailbox, so a burst of events
+/// (many agents registering, many tasks ending) leads to one run instead of one per event.
+void request_run(allocator_pointer self) {
+  if (self->state.run_pending)
+    return;
+  self->state.run_pending = true;
+  self->send(self, atom::allocate_v);
+}
+
+void report(const char* what, const std::string& err) {
+  if (!err.empty())
+    LOG_WARN(component, what << " rejected: " << err);
+}
+
+} // namespace
+
+allocator_actor::behavior_type allocator(allocator_pointer self, allocation_listener_actor listener,
+                                         allocator_options opts) {
+  if (opts.interval <= caf::timespan::zero()) {
+    LOG_WARN(component, "allocation interval must be > 0; using 1s");
+    opts.interval = std::chrono::seconds(1);
+  }
+  self->state.alloc = hierarchical_allocator{std::move(opts.config)};
+  self->state.listener = listener;
+  self->state.interval = opts.interval;
+  if (listener) {
+    // The master owns us; without it we have nothing to do, and our periodic timer would keep the
+    // actor system alive (caf-notes pitfall 10).
+    self->monitor(listener);
+    self->set_down_handler([self](const caf::down_msg& msg) {
+      if (msg.source == self->state.listener.address()) {
+        LOG_INFO(component, "listener is down; allocator quits");
+        self->quit(msg.reason);
+      }
+    });
+  }
+  self->delayed_send(self, opts.interval, atom::tick_v);
+  return {
+    [self](atom::add_fw, const framework_id& id, const framework_info& info) {
+      auto err = self->state.alloc.add_framework(id, info);
+      report("add_fw", err);
+      if (err.empty())
+        request_run(self);
+    },
+    [self](atom::remove_fw, const framework_id& id) {
+      auto err = self->state.alloc.remove_framework(id);
+      report("remove_fw", err);
+      if (err.empty())
+        request_run(self); // its resources are free again
+    },
+    [self](atom::activate, const framework_id& id) {
+      auto err = self->state.alloc.activate_framework(id);
+      report("activate", err);
+      if (err.empty())
+        request_run(self);
+    },
+    [self](atom::deactivate, const framework_id& id) {
+      report("deactivate", self->state.alloc.deactivate_framework(id));
+    },
+    [self](atom::add_agent, const agent_id& id, const resource_set& total) {
+      auto err = self->state.alloc.add_agent(id, total);
+      report("add_agent", err);
+      if (err.empty())
+        request_run(self);
+    },
+    [self](atom::remove_agent, const agent_id& id) {
+      report("remove_agent", self->state.alloc.remove_agent(id));
+    },
+    [self](atom::recover, const framework_id& fw, const agent_id& agent, const resource_set& resources,
+           double refuse_seconds) {
+      auto err = self->state.alloc.recover(fw, agent, resources, refuse_seconds, self->clock().now());
+      report("recover", err);
+      if (err.empty())
+        request_run(self);
+    },
+    [self](atom::revive, const framework_id& id) {
+      auto err = self->state.alloc.revive(id);
+      report("revive", err);
+      if (err.empty())
+        request_run(self);
+    },
+    [self](atom::suppress, const framework_id& id) {
+      report("suppress", self->state.alloc.suppress(id));
+    },
+    [self](atom::tick) {
+      run_allocation(self);
+      // Re-armed only while we live: after quit() no handler runs, so the timer chain ends.
+      self->delayed_send(self, self->state.interval, atom::tick_v);
+    },
+    [self](atom::allocate) {
+      self->state.run_pending = false;
+      run_allocation(self);
+    },
+  };
+}
+
+allocator_actor spawn_allocator(caf::actor_system& sys, allocation_listener_actor listener,
+                                allocator_options opts) {
+  return sys.spawn(allocator, std::move(listener), std::move(opts));
+}
+
+} // namespace mesoscaf

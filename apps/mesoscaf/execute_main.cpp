@@ -1,0 +1,152 @@
+// `mesoscaf execute`: a one-task framework (like mesos-execute). Subscribes, waits for an offer that fits,
+// launches one task, declines every other offer, prints each status update on one line and exits
+// 0 iff the task ended TASK_FINISHED, 1 otherwise, 2 for bad arguments.
+#include "apps/mesoscaf/subcommands.hpp"
+
+#include "actors/scheduler_driver.hpp"
+#include "config/daemon_config.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+
+namespace mesoscaf {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+class execute_scheduler : public scheduler {
+public:
+  execute_scheduler(task_info task) : task_(std::move(task)) {}
+
+  void registered(scheduler_driver*, const framework_id& id) override {
+    std::cout << "subscribed framework_id=" << id << std::endl;
+  }
+
+  void resource_offers(scheduler_driver* driver, const std::vector<offer>& offers) override {
+    for (auto& o : offers) {
+      if (!launched_ && o.resources.contains(task_.resources)) {
+        launched_ = true;
+        task_.agent = o.agent;
+        std::cout << "launching task=" << task_.id << " agent=" << o.agent << " resources=" << task_.resources
+                  << std::endl;
+        driver->launch_tasks({o.id}, {task_}, filters{60});
+        driver->suppress_offers();
+      } else {
+        // Not needed (any more): keep it away for a while so others get it.
+        driver->decline_offer(o.id, filters{launched_ ? 600.0 : 1.0});
+      }
+    }
+  }
+
+  void status_update(scheduler_driver* driver, const task_status& s) override {
+    std::cout << to_string(s.state) << " task=" << s.task << " agent=" << s.agent << " message=" << s.message;
+    if (s.reason != task_reason::none)
+      std::cout << " reason=" << to_string(s.reason);
+    std::cout << std::endl;
+    if (s.task != task_.id)
+      return;
+    std::lock_guard<std::mutex> guard{mtx_};
+    last_ = s;
+    if (s.state == task_state::running && !running_at_)
+      running_at_ = clock_type::now();
+    if (is_terminal(s.state)) {
+      done_ = true;
+      cv_.notify_all();
+    }
+  }
+
+  void disconnected(scheduler_driver*) override {
+    std::cout << "disconnected from the master" << std::endl;
+  }
+
+  void error(scheduler_driver*, const std::string& message) override {
+    std::cout << "error: " << message << std::endl;
+    std::lock_guard<std::mutex> guard{mtx_};
+    error_ = message;
+  }
+
+  // -- for main ---------------------------------------------------------------------------------------------
+
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  task_status last_;
+  std::optional<clock_type::time_point> running_at_;
+  std::string error_;
+
+private:
+  task_info task_;
+  bool launched_ = false; // touched by callbacks only (they run one at a time)
+};
+
+} // namespace
+
+int execute_main(int argc, char** argv) {
+  execute_config cfg;
+  if (auto rc = cfg.parse_and_validate(argc, argv))
+    return *rc;
+  task_info task;
+  task.name = cfg.name;
+  task.id = task_id{cfg.name + "-" + new_uuid()};
+  task.resources = *resource_set::parse(cfg.resources); // validated
+  command_info cmd;
+  cmd.shell = true;
+  cmd.value = cfg.command;
+  task.command = cmd;
+
+  caf::actor_system sys{cfg};
+  execute_scheduler sched{task};
+  framework_info fw;
+  fw.name = "mesoscaf-execute";
+  fw.user = ::getenv("USER") ? ::getenv("USER") : "";
+  scheduler_driver driver{sys, &sched, fw, cfg.master};
+  if (driver.start() != driver_status::running) {
+    std::cout << "error: " << driver.abort_reason() << std::endl;
+    return 1;
+  }
+  auto started = clock_type::now();
+  bool kill_sent = false;
+  bool timed_out = false;
+  {
+    std::unique_lock<std::mutex> guard{sched.mtx_};
+    for (;;) {
+      sched.cv_.wait_for(guard, std::chrono::milliseconds(50));
+      if (sched.done_)
+        break;
+      if (driver.status() != driver_status::running)
+        break;
+      auto now = clock_type::now();
+      if (!kill_sent && cfg.kill_after.count() > 0 && sched.running_at_
+          && now - *sched.running_at_ >= cfg.kill_after) {
+        kill_sent = true;
+        std::cout << "killing task=" << task.id << std::endl;
+        driver.kill_task(task.id);
+      }
+      if (cfg.timeout.count() > 0 && now - started >= cfg.timeout) {
+        timed_out = true;
+        break;
+      }
+    }
+  }
+  // Without failover the master tears the framework down, which also kills a task still running.
+  driver.stop();
+  auto st = driver.join();
+  std::lock_guard<std::mutex> guard{sched.mtx_};
+  if (sched.done_ && sched.last_.state == task_state::finished)
+    return 0;
+  if (timed_out)
+    std::cout << "timed out after " << std::chrono::duration_cast<std::chrono::milliseconds>(cfg.timeout).count()
+              << " ms" << std::endl;
+  else if (!sched.done_)
+    std::cout << "driver " << to_string(st) << ": " << driver.abort_reason() << std::endl;
+  if (sched.done_)
+    std::cout << "task " << task.id << " ended " << to_string(sched.last_.state)
+              << " reason=" << to_string(sched.last_.reason) << " message=" << sched.last_.message << std::endl;
+  return 1;
+}
+
+} // namespace mesoscaf

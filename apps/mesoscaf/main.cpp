@@ -1,0 +1,56 @@
+// `mesoscaf`: one binary, one subcommand per role. Each subcommand lives in its own file and gets
+// argv shifted by one (argv[0] is the subcommand's name), so CAF's option parser sees only its options.
+#include "apps/mesoscaf/subcommands.hpp"
+
+#include <cstring>
+#include <iostream>
+#include <string>
+
+namespace {
+
+void usage(std::ostream& os) {
+  os << "usage: mesoscaf <command> [options]\n"
+        "\n"
+        "commands:\n"
+        "  master    run a master:  mesoscaf master --port=5050 --work-dir=DIR\n"
+        "  agent     run an agent:  mesoscaf agent --master=127.0.0.1:5050 --port=0 --work-dir=DIR\n"
+        "                                         [--resources=\"cpus:4;mem:4096;disk:10000;ports:[31000-32000]\"]\n"
+        "  local     run a master and N agents in one process until SIGTERM/SIGINT:\n"
+        "                           mesoscaf local --agents=3 [--port=0] [--work-dir=DIR] [--resources=...]\n"
+        "  execute   run one task and wait for it:\n"
+        "                           mesoscaf execute --master=127.0.0.1:5050 --name=hello --command=\"echo hi\"\n"
+        "                                            [--resources=\"cpus:0.1;mem:32\"]\n"
+        "\n"
+        "`mesoscaf <command> --help` lists a command's options (`--long-help` adds CAF's own, e.g.\n"
+        "--scheduler.max-threads). Options can also come from ./mesoscaf.ini or --config-file=FILE.\n"
+        "Exit codes: 0 success, 1 failure, 2 bad arguments.\n";
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(std::cerr);
+    return 2;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    usage(std::cout);
+    return 0;
+  }
+  int sub_argc = argc - 1;
+  char** sub_argv = argv + 1;
+  if (cmd == "master")
+    return mesoscaf::master_main(sub_argc, sub_argv);
+  if (cmd == "agent")
+    return mesoscaf::agent_main(sub_argc, sub_argv);
+  if (cmd == "local")
+    return mesoscaf::local_main(sub_argc, sub_argv);
+  if (cmd == "execute")
+    return mesoscaf::execute_main(sub_argc, sub_argv);
+  if (cmd == "command-executor") // hidden: the agent starts it for tasks without a custom executor
+    return mesoscaf::command_executor_main(sub_argc, sub_argv);
+  std::cerr << "mesoscaf: unknown command `" << cmd << "`\n\n";
+  usage(std::cerr);
+  return 2;
+}

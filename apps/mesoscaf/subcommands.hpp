@@ -1,0 +1,27 @@
+#pragma once
+// Entry points of the `mesoscaf` subcommands (argv[0] is the subcommand's name) and the daemon helpers they
+// share. Exit codes: 0 success, 1 failure, 2 bad arguments.
+#include <chrono>
+#include <csignal>
+#include <functional>
+
+namespace mesoscaf {
+
+int master_main(int argc, char** argv);
+int agent_main(int argc, char** argv);
+int local_main(int argc, char** argv);
+int execute_main(int argc, char** argv);
+int command_executor_main(int argc, char** argv);
+
+/// Blocks SIGTERM and SIGINT in the calling thread; call before creating the actor system so every CAF thread
+/// inherits the mask and only `wait_for_termination` takes them (caf-notes A13).
+sigset_t block_termination_signals();
+
+/// Waits for SIGTERM or SIGINT; returns the signal number.
+int wait_for_termination(const sigset_t& set);
+
+/// Starts a thread that _exit(1)s if the process is still alive after `limit` (a hung shutdown must not
+/// leave a daemon behind: caf-notes pitfall 10). The thread is detached.
+void start_shutdown_watchdog(std::chrono::seconds limit = std::chrono::seconds(15));
+
+} // namespace mesoscaf

@@ -1,0 +1,286 @@
+#include "config/daemon_config.hpp"
+
+#include "actors/interfaces.hpp"
+#include "config/logging.hpp"
+#include "messages/resources.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/config_option_set.hpp>
+#include <caf/config_value.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/settings.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+namespace mesoscaf {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Walks the raw INI file (parsed without our option set) and reports every value that CAF dropped while
+// parsing it with the option set (wrong type or out of range), and unknown top-level keys.
+void check_config_file(const std::string& path, const caf::settings& content,
+                       const caf::config_option_set& opts, std::vector<std::string>& errors) {
+  if (path.empty())
+    return;
+  std::ifstream probe{path};
+  if (!probe)
+    return; // a missing default file is fine; CAF already refused a missing --config-file
+  auto raw = caf::actor_system_config::parse_config_file(path.c_str());
+  if (!raw)
+    return; // syntax errors already failed parse()
+  auto check = [&](const std::string& category, const caf::settings& values, const caf::settings* parsed,
+                   auto& self) -> void {
+    for (auto& [key, value] : values) {
+      std::string full = category.empty() ? key : category + "." + key;
+      auto dict = caf::get_if<caf::settings>(&value);
+      const caf::config_value* parsed_value = nullptr;
+      if (parsed) {
+        auto i = parsed->find(key);
+        if (i != parsed->end())
+          parsed_value = &i->second;
+      }
+      if (dict) {
+        auto sub = parsed_value ? caf::get_if<caf::settings>(parsed_value) : nullptr;
+        self(full, *dict, sub, self);
+        continue;
+      }
+      bool declared = opts.qualified_name_lookup(category.empty() ? "global" : category, key) != nullptr;
+      if (category.empty() && !declared) {
+        errors.push_back("unknown option `" + key + "` in config file " + path);
+        continue;
+      }
+      if (declared && parsed_value == nullptr)
+        errors.push_back("invalid value " + caf::to_string(value) + " for `" + full + "` in config file " + path);
+    }
+  };
+  check("", *raw, &content, check);
+}
+
+bool valid_level(const std::string& text) {
+  log::level l;
+  return log::parse_level(text, l);
+}
+
+void check_port(int64_t port, bool allow_zero, const char* name, std::vector<std::string>& errors) {
+  if (port < (allow_zero ? 0 : 1) || port > 65535)
+    errors.push_back(std::string{"--"} + name + "=" + std::to_string(port) + " is not a valid port (" +
+                     (allow_zero ? "0" : "1") + "..65535)");
+}
+
+void check_resources(const std::string& text, const char* name, bool required_nonempty,
+                     std::vector<std::string>& errors) {
+  if (text.empty()) {
+    if (required_nonempty)
+      errors.push_back(std::string{"--"} + name + " must not be empty");
+    return;
+  }
+  std::string err;
+  auto parsed = resource_set::parse(text, &err);
+  if (!parsed)
+    errors.push_back(std::string{"--"} + name + "=\"" + text + "\": " + err);
+  else if (parsed->empty())
+    errors.push_back(std::string{"--"} + name + "=\"" + text + "\" names no resources");
+}
+
+} // namespace
+
+bool parse_host_port(std::string_view text, std::string& host, uint16_t& port, std::string* error) {
+  auto fail = [&](std::string msg) {
+    if (error)
+      *error = std::move(msg);
+    return false;
+  };
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos)
+    return fail("expected HOST:PORT, got \"" + std::string{text} + "\"");
+  auto h = text.substr(0, colon);
+  auto p = text.substr(colon + 1);
+  if (h.empty())
+    return fail("missing host in \"" + std::string{text} + "\"");
+  if (h.find_first_of(" \t/") != std::string_view::npos)
+    return fail("bad host in \"" + std::string{text} + "\"");
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string_view::npos)
+    return fail("bad port in \"" + std::string{text} + "\"");
+  auto value = std::stoul(std::string{p});
+  if (value < 1 || value > 65535)
+    return fail("port out of range (1..65535) in \"" + std::string{text} + "\"");
+  host = std::string{h};
+  port = static_cast<uint16_t>(value);
+  return true;
+}
+
+// -- base_config --------------------------------------------------------------------------------------------
+
+base_config::base_config(std::string subcommand, int64_t threads) : subcommand_(std::move(subcommand)) {
+  mesoscaf::add_message_types(*this);
+  load<caf::io::middleman>();
+  // Our defaults; CLI flags and the INI file override them.
+  set("scheduler.max-threads", threads);
+  set("scheduler.policy", caf::atom("sharing"));
+  // Without heartbeats a frozen or partitioned peer is never noticed (caf-notes pitfall 6).
+  set("middleman.heartbeat-interval", caf::timespan{1s});
+  set("middleman.connection-timeout", caf::timespan{5s});
+  config_file_path = "mesoscaf.ini";
+  opt_group{custom_options_, "global"}.add(log_level, "log-level", "log threshold: error|warn|info|debug|trace");
+}
+
+std::optional<int> base_config::parse_and_validate(int argc, char** argv) {
+  if (auto err = parse(argc, argv)) {
+    std::cerr << "mesoscaf " << subcommand_ << ": " << render(err) << "\n";
+    return exit_bad_args;
+  }
+  if (cli_helptext_printed)
+    return 0;
+  std::vector<std::string> errors;
+  if (!remainder.empty()) {
+    std::string extra;
+    for (auto& x : remainder)
+      extra += (extra.empty() ? "" : " ") + x;
+    errors.push_back("unexpected arguments: " + extra);
+  }
+  check_config_file(config_file_path, content, custom_options_, errors);
+  auto more = validate();
+  errors.insert(errors.end(), more.begin(), more.end());
+  if (!errors.empty()) {
+    for (auto& e : errors)
+      std::cerr << "mesoscaf " << subcommand_ << ": error: " << e << "\n";
+    std::cerr << "mesoscaf " << subcommand_ << ": see `mesoscaf " << subcommand_ << " --help`\n";
+    return exit_bad_args;
+  }
+  log::level l;
+  if (log::parse_level(log_level, l))
+    log::set_level(l);
+  return std::nullopt;
+}
+
+std::vector<std::string> base_config::validate() {
+  std::vector<std::string> errors;
+  if (!valid_level(log_level))
+    errors.push_back("--log-level=" + log_level + ": expected error|warn|info|debug|trace");
+  auto threads = caf::get_if<int64_t>(&content, "scheduler.max-threads");
+  if (threads && (*threads < 1 || *threads > 256))
+    errors.push_back("scheduler.max-threads=" + std::to_string(*threads) + ": expected 1..256");
+  if (auto policy = caf::get_if<caf::atom_value>(&content, "scheduler.policy")) {
+    auto p = caf::to_string(*policy);
+    if (p != "sharing" && p != "stealing")
+      errors.push_back("scheduler.policy='" + p + "': expected 'sharing' or 'stealing'");
+  }
+  auto hb = caf::get_if<caf::timespan>(&content, "middleman.heartbeat-interval");
+  auto ct = caf::get_if<caf::timespan>(&content, "middleman.connection-timeout");
+  if (hb && hb->count() < 0)
+    errors.push_back("middleman.heartbeat-interval must not be negative");
+  if (hb && ct && hb->count() > 0 && *ct <= *hb)
+    errors.push_back("middleman.connection-timeout must be longer than middleman.heartbeat-interval");
+  return errors;
+}
+
+// -- master_config ------------------------------------------------------------------------------------------
+
+master_config::master_config() : base_config("master") {
+  opt_group{custom_options_, "global"}
+    .add(port, "port", "port to listen on (0 = any free port; the chosen one is printed)")
+    .add(ip, "ip", "address to listen on")
+    .add(work_dir, "work-dir", "directory for the master's state")
+    .add(allocation_interval, "allocation-interval", "period of the batch allocation run (e.g. 1s, 250ms)")
+    .add(offer_timeout, "offer-timeout", "rescind offers not answered within this time (0 = never)");
+}
+
+std::vector<std::string> master_config::validate() {
+  auto errors = base_config::validate();
+  check_port(port, true, "port", errors);
+  if (ip.empty())
+    errors.push_back("--ip must not be empty");
+  if (allocation_interval.count() <= 0)
+    errors.push_back("--allocation-interval must be positive");
+  if (offer_timeout.count() < 0)
+    errors.push_back("--offer-timeout must not be negative");
+  return errors;
+}
+
+// -- agent_config -------------------------------------------------------------------------------------------
+
+agent_config::agent_config() : base_config("agent") {
+  opt_group{custom_options_, "global"}
+    .add(master, "master", "the master's HOST:PORT")
+    .add(port, "port", "port to publish the agent on (0 = any free port)")
+    .add(ip, "ip", "address to publish the agent on")
+    .add(work_dir, "work-dir", "directory for sandboxes and checkpoints (required)")
+    .add(resources, "resources", "e.g. \"cpus:4;mem:4096;disk:10000;ports:[31000-32000]\" (default: detect)")
+    .add(hostname, "hostname", "hostname to report to the master (default: this machine's)");
+}
+
+std::vector<std::string> agent_config::validate() {
+  auto errors = base_config::validate();
+  std::string err;
+  if (!parse_host_port(master, master_host, master_port, &err))
+    errors.push_back("--master=" + master + ": " + err);
+  check_port(port, true, "port", errors);
+  if (work_dir.empty())
+    errors.push_back("--work-dir is required");
+  check_resources(resources, "resources", false, errors);
+  return errors;
+}
+
+// -- local_config -------------------------------------------------------------------------------------------
+
+local_config::local_config() : base_config("local", 2) {
+  opt_group{custom_options_, "global"}
+    .add(agents, "agents", "number of agents (1..64)")
+    .add(port, "port", "port to publish the master on (0 = any free port; the chosen one is printed)")
+    .add(work_dir, "work-dir", "root directory for the agents' work dirs (default: a fresh temp dir)")
+    .add(resources, "resources", "resources of each agent (default: cpus:2;mem:2048;disk:10000;ports:[31000-32000])")
+    .add(allocation_interval, "allocation-interval", "period of the batch allocation run");
+}
+
+std::vector<std::string> local_config::validate() {
+  auto errors = base_config::validate();
+  if (agents < 1 || agents > 64)
+    errors.push_back("--agents=" + std::to_string(agents) + ": expected 1..64");
+  check_port(port, true, "port", errors);
+  check_resources(resources, "resources", false, errors);
+  if (allocation_interval.count() <= 0)
+    errors.push_back("--allocation-interval must be positive");
+  return errors;
+}
+
+// -- execute_config -----------------------------------------------------------------------------------------
+
+execute_config::execute_config() : base_config("execute") {
+  opt_group{custom_options_, "global"}
+    .add(master, "master", "the master's HOST:PORT")
+    .add(name, "name", "task name (the task ID is NAME-<uuid>)")
+    .add(command, "command", "shell command to run (required)")
+    .add(resources, "resources", "resources of the task, e.g. \"cpus:0.1;mem:32\"")
+    .add(timeout, "timeout", "give up (exit 1) after this long (0 = never)")
+    .add(kill_after, "kill-after", "kill the task this long after it started running (0 = never)");
+}
+
+std::vector<std::string> execute_config::validate() {
+  auto errors = base_config::validate();
+  std::string err;
+  if (!parse_host_port(master, master_host, master_port, &err))
+    errors.push_back("--master=" + master + ": " + err);
+  if (command.empty())
+    errors.push_back("--command is required");
+  if (name.empty())
+    errors.push_back("--name must not be empty");
+  check_resources(resources, "resources", true, errors);
+  if (timeout.count() < 0)
+    errors.push_back("--timeout must not be negative");
+  if (kill_after.count() < 0)
+    errors.push_back("--kill-after must not be negative");
+  return errors;
+}
+
+// -- framework_config ---------------------------------------------------------------------------------------
+
+framework_config::framework_config() : base_config("framework") {
+  // Framework programs have their own command lines: do not read mesoscaf.ini from the current directory.
+  config_file_path.clear();
+}
+
+} // namespace mesoscaf

@@ -1,0 +1,54 @@
+#pragma once
+// The containerizer actor of one agent: a thin shell over the launcher (posix_spawn into a sandbox) and ONE
+// process_reaper thread. Process exits come back as messages: the reaper thread sends (exited, id, status) to
+// this actor, which forwards (exited, id, status) to its owner (the agent). Nothing here blocks.
+#include "actors/interfaces.hpp"
+#include "containerizer/reaper.hpp"
+
+#include <chrono>
+#include <memory>
+#include <unordered_map>
+
+namespace caf {
+class actor_system;
+}
+
+namespace mesoscaf {
+
+struct containerizer_options {
+  /// Time between SIGTERM and SIGKILL when a container is killed.
+  std::chrono::milliseconds kill_grace_period{3000};
+  /// SIGKILL every container still running when this actor exits. Off by default: executors must survive an
+  /// agent restart and reconnect to the next agent.
+  bool kill_on_exit = false;
+};
+
+struct containerizer_state {
+  static inline const char* name = "containerizer";
+
+  struct container {
+    pid_t pid = -1;
+    bool killing = false;  // SIGTERM sent, SIGKILL pending
+    // When the SIGKILL is due: a stale tick (from a kill of an earlier container with the same ID) is ignored.
+    std::chrono::steady_clock::time_point kill_deadline;
+  };
+
+  agent_actor owner;
+  containerizer_options options;
+  std::unordered_map<container_id, container> containers;
+  std::unique_ptr<process_reaper> reaper;
+
+  // Stops the reaper thread (without waiting for the children) and applies kill_on_exit.
+  ~containerizer_state();
+};
+
+/// The behaviour; spawn it with spawn_containerizer or `self->spawn(containerizer, owner, opts)`.
+/// It monitors `owner` and quits when the owner is gone.
+containerizer_actor::behavior_type
+containerizer(containerizer_actor::stateful_pointer<containerizer_state> self, agent_actor owner,
+              containerizer_options options);
+
+containerizer_actor spawn_containerizer(caf::actor_system& sys, agent_actor owner,
+                                        containerizer_options options = {});
+
+} // namespace mesoscaf

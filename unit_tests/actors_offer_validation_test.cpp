@@ -1,0 +1,351 @@
+#define CAF_SUITE actors_offer_validation
+#include "test.hpp"
+
+#include "actors/offer_validation.hpp"
+
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+
+#include <cmath>
+#include <limits>
+
+using namespace mesoscaf;
+
+namespace {
+
+resource_set res(const std::string& text) {
+  std::string err;
+  auto r = resource_set::parse(text, &err);
+  if (!r)
+    CAF_FAIL("bad resource text in test: " << text << ": " << err);
+  return *r;
+}
+
+// A resource_set as it could arrive from the wire: raw items, bypassing every member function.
+resource_set raw(std::vector<resource> items) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  if (auto err = sink(items))
+    CAF_FAIL("serialize failed");
+  resource_set out;
+  caf::binary_deserializer source{nullptr, buf};
+  if (auto err = source(out))
+    CAF_FAIL("deserialize failed");
+  return out;
+}
+
+resource scalar_item(std::string name, milli value) {
+  resource r;
+  r.name = std::move(name);
+  r.scalar = value;
+  return r;
+}
+
+struct fixture {
+  framework_id fw1{"fw1"};
+  framework_id fw2{"fw2"};
+  agent_id a1{"a1"};
+  agent_id a2{"a2"};
+  offer_table outstanding;
+  retired_offers retired;
+  std::unordered_set<task_id> live;
+  live_task_query is_live = [this](const task_id& t) { return live.count(t) > 0; };
+
+  fixture() {
+    add_offer("o1", fw1, a1, "cpus:4;mem:1024");
+    add_offer("o2", fw1, a1, "cpus:2;mem:512;ports:[31000-31009]");
+    add_offer("o3", fw1, a2, "cpus:4;mem:1024");
+    add_offer("o4", fw2, a1, "cpus:1;mem:128");
+  }
+
+  void add_offer(std::string id, framework_id fw, agent_id agent, const std::string& r) {
+    offer o;
+    o.id = offer_id{id};
+    o.framework = std::move(fw);
+    o.agent = std::move(agent);
+    o.resources = res(r);
+    outstanding.emplace(o.id, o);
+  }
+
+  task_info task(std::string id, const std::string& r, agent_id agent = agent_id{"a1"}) {
+    task_info t;
+    t.id = task_id{std::move(id)};
+    t.name = "t";
+    t.agent = std::move(agent);
+    t.resources = res(r);
+    command_info c;
+    c.value = "true";
+    t.command = c;
+    return t;
+  }
+
+  static std::vector<offer_operation> launch(std::vector<task_info> tasks) {
+    offer_operation op;
+    op.type = operation_type::launch;
+    op.tasks = std::move(tasks);
+    return {op};
+  }
+
+  accept_verdict accept(const framework_id& fw, std::vector<std::string> ids, std::vector<task_info> tasks) {
+    std::vector<offer_id> oids;
+    for (auto& i : ids)
+      oids.emplace_back(i);
+    return validate_accept(fw, oids, launch(std::move(tasks)), outstanding, retired, is_live);
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(offer_validation_tests, fixture)
+
+TEST(safe ids) {
+  CHECK(is_safe_id("task-1_a.b"));
+  CHECK(is_safe_id(std::string(200, 'x')));
+  CHECK(!is_safe_id(std::string(201, 'x')));
+  CHECK(!is_safe_id(""));
+  CHECK(!is_safe_id("."));
+  CHECK(!is_safe_id(".."));
+  CHECK(is_safe_id("..."));
+  CHECK(!is_safe_id("a/b"));
+  CHECK(!is_safe_id("../etc"));
+  CHECK(!is_safe_id("a b"));
+  CHECK(!is_safe_id(std::string("a\0b", 3)));
+  CHECK(check_safe_id("task ID", "ok").empty());
+  CHECK_NOT_EQUAL(check_safe_id("task ID", "a/b").find("task ID 'a/b'"), std::string::npos);
+}
+
+TEST(refuse seconds) {
+  std::string err;
+  // value_or: the CHECK macros keep references to temporaries.
+  double five = checked_refuse_seconds(5.0).value_or(-1);
+  double zero = checked_refuse_seconds(0.0).value_or(-1);
+  double huge = checked_refuse_seconds(1e300).value_or(-1);
+  double inf = checked_refuse_seconds(std::numeric_limits<double>::infinity()).value_or(-1);
+  CHECK_EQUAL(five, 5.0);
+  CHECK_EQUAL(zero, 0.0);
+  CHECK_EQUAL(huge, max_refuse_seconds);
+  CHECK_EQUAL(inf, max_refuse_seconds);
+  CHECK(!checked_refuse_seconds(-1.0, &err));
+  CHECK_NOT_EQUAL(err.find("negative"), std::string::npos);
+  CHECK(!checked_refuse_seconds(std::nan(""), &err));
+  CHECK_NOT_EQUAL(err.find("NaN"), std::string::npos);
+}
+
+TEST(a valid launch uses part of two offers on one agent) {
+  auto v = accept(fw1, {"o1", "o2"}, {task("t1", "cpus:3;mem:1000"), task("t2", "cpus:2;mem:500;ports:[31000-31000]")});
+  REQUIRE(v.offers.ok);
+  CHECK_EQUAL(v.offers.agent, a1);
+  CHECK_EQUAL(v.offers.total, res("cpus:6;mem:1536;ports:[31000-31009]"));
+  REQUIRE_EQUAL(v.tasks.size(), 2u);
+  CHECK(v.tasks[0].kind == verdict_kind::ok);
+  CHECK(v.tasks[1].kind == verdict_kind::ok);
+  CHECK_EQUAL(v.launch.size(), 2u);
+  CHECK_EQUAL(v.used, res("cpus:5;mem:1500;ports:[31000-31000]"));
+  CHECK(v.operation_errors.empty());
+}
+
+TEST(unknown offer drops every task) {
+  auto v = accept(fw1, {"nope"}, {task("t1", "cpus:1")});
+  CHECK(!v.offers.ok);
+  CHECK_NOT_EQUAL(v.offers.message.find("unknown offer nope"), std::string::npos);
+  REQUIRE_EQUAL(v.tasks.size(), 1u);
+  CHECK(v.tasks[0].kind == verdict_kind::dropped);
+  CHECK(v.tasks[0].reason == task_reason::invalid_offers);
+  CHECK(v.launch.empty());
+  CHECK(v.used.empty());
+}
+
+TEST(no offers at all is invalid) {
+  auto v = accept(fw1, {}, {task("t1", "cpus:1")});
+  CHECK(!v.offers.ok);
+  CHECK(v.tasks[0].kind == verdict_kind::dropped);
+}
+
+TEST(an already used offer is refused with a clear message) {
+  outstanding.erase(offer_id{"o1"});
+  retired.insert(offer_id{"o1"});
+  auto v = accept(fw1, {"o1"}, {task("t1", "cpus:1")});
+  CHECK(!v.offers.ok);
+  CHECK_NOT_EQUAL(v.offers.message.find("no longer valid"), std::string::npos);
+  CHECK(v.tasks[0].kind == verdict_kind::dropped);
+}
+
+TEST(the same offer twice in one call is refused) {
+  auto v = accept(fw1, {"o1", "o1"}, {task("t1", "cpus:5")});
+  CHECK(!v.offers.ok);
+  CHECK_NOT_EQUAL(v.offers.message.find("more than once"), std::string::npos);
+  CHECK(v.launch.empty());
+}
+
+TEST(an offer of another framework is refused without naming its owner) {
+  auto v = accept(fw2, {"o1"}, {task("t1", "cpus:1")});
+  CHECK(!v.offers.ok);
+  CHECK_NOT_EQUAL(v.offers.message.find("does not belong"), std::string::npos);
+  CHECK_EQUAL(v.offers.message.find("fw1"), std::string::npos);
+  CHECK(v.tasks[0].kind == verdict_kind::dropped);
+  CHECK(v.launch.empty());
+  // Mixing one's own with another's is refused as a whole.
+  auto w = accept(fw1, {"o1", "o4"}, {task("t1", "cpus:1")});
+  CHECK(!w.offers.ok);
+  CHECK(w.launch.empty());
+}
+
+TEST(offers on two agents are refused) {
+  auto v = accept(fw1, {"o1", "o3"}, {task("t1", "cpus:1")});
+  CHECK(!v.offers.ok);
+  CHECK_NOT_EQUAL(v.offers.message.find("more than one agent"), std::string::npos);
+  CHECK(v.tasks[0].kind == verdict_kind::dropped);
+}
+
+TEST(resources not contained in the offers) {
+  auto v = accept(fw1, {"o1"}, {task("t1", "cpus:5")});
+  REQUIRE(v.offers.ok);
+  CHECK(v.tasks[0].kind == verdict_kind::error);
+  CHECK(v.tasks[0].reason == task_reason::invalid_resources);
+  CHECK_NOT_EQUAL(v.tasks[0].message.find("not contained"), std::string::npos);
+  // A resource the offer does not have at all.
+  auto w = accept(fw1, {"o1"}, {task("t1", "gpus:1")});
+  CHECK(w.tasks[0].kind == verdict_kind::error);
+  // A reserved role the offer does not have.
+  auto x = accept(fw1, {"o1"}, {task("t1", "cpus(eng):1")});
+  CHECK(x.tasks[0].kind == verdict_kind::error);
+}
+
+TEST(the sum of tasks must fit; later tasks are refused when earlier ones used the room) {
+  auto v = accept(fw1, {"o1"}, {task("t1", "cpus:3"), task("t2", "cpus:2"), task("t3", "cpus:1")});
+  REQUIRE(v.offers.ok);
+  REQUIRE_EQUAL(v.tasks.size(), 3u);
+  CHECK(v.tasks[0].kind == verdict_kind::ok);
+  CHECK(v.tasks[1].kind == verdict_kind::error);
+  CHECK(v.tasks[2].kind == verdict_kind::ok);
+  CHECK_EQUAL(v.used, res("cpus:4"));
+  REQUIRE_EQUAL(v.launch.size(), 2u);
+  CHECK_EQUAL(v.launch[0].id, task_id{"t1"});
+  CHECK_EQUAL(v.launch[1].id, task_id{"t3"});
+}
+
+TEST(duplicate task ids within the call and against live tasks) {
+  live.insert(task_id{"running"});
+  auto v = accept(fw1, {"o1"}, {task("t1", "cpus:1"), task("t1", "cpus:1"), task("running", "cpus:1")});
+  REQUIRE_EQUAL(v.tasks.size(), 3u);
+  CHECK(v.tasks[0].kind == verdict_kind::ok);
+  CHECK(v.tasks[1].kind == verdict_kind::error);
+  CHECK_NOT_EQUAL(v.tasks[1].message.find("twice"), std::string::npos);
+  CHECK(v.tasks[2].kind == verdict_kind::error);
+  CHECK_NOT_EQUAL(v.tasks[2].message.find("already used"), std::string::npos);
+  CHECK_EQUAL(v.launch.size(), 1u);
+  CHECK_EQUAL(v.used, res("cpus:1"));
+}
+
+TEST(empty resources are refused) {
+  auto t = task("t1", "cpus:1");
+  t.resources = resource_set{};
+  auto v = accept(fw1, {"o1"}, {t});
+  CHECK(v.tasks[0].kind == verdict_kind::error);
+  CHECK(v.tasks[0].reason == task_reason::invalid_resources);
+  CHECK_NOT_EQUAL(v.tasks[0].message.find("no resources"), std::string::npos);
+}
+
+TEST(negative and nan resources are refused) {
+  // NaN never becomes a resource: parse refuses it, scalar() yields nothing (then "no resources").
+  CHECK(!resource_set::parse("cpus:nan"));
+  CHECK(!resource_set::parse("cpus:-1"));
+  auto t = task("t1", "cpus:1");
+  t.resources = resource_set::scalar("cpus", std::nan(""));
+  auto v = accept(fw1, {"o1"}, {t});
+  CHECK(v.tasks[0].kind == verdict_kind::error);
+  // A negative scalar as it could come off the wire: would otherwise *grow* the offer on subtraction.
+  t.resources = raw({scalar_item("cpus", -1000)});
+  CHECK(!t.resources.validate().empty());
+  v = accept(fw1, {"o1"}, {t});
+  CHECK(v.tasks[0].kind == verdict_kind::error);
+  CHECK(v.tasks[0].reason == task_reason::invalid_resources);
+  CHECK_NOT_EQUAL(v.tasks[0].message.find("invalid"), std::string::npos);
+  CHECK(v.used.empty());
+  // Unsorted / duplicated raw entries.
+  t.resources = raw({scalar_item("mem", 1000), scalar_item("cpus", 1000)});
+  CHECK(accept(fw1, {"o1"}, {t}).tasks[0].kind == verdict_kind::error);
+}
+
+TEST(command or executor and exactly one) {
+  auto none = task("t1", "cpus:1");
+  none.command = caf::none;
+  auto v = accept(fw1, {"o1"}, {none});
+  CHECK(v.tasks[0].kind == verdict_kind::error);
+  CHECK_NOT_EQUAL(v.tasks[0].message.find("neither"), std::string::npos);
+  auto both = task("t2", "cpus:1");
+  executor_info ex;
+  ex.id = executor_id{"e1"};
+  ex.command.value = "./my-executor";
+  both.executor = ex;
+  v = accept(fw1, {"o1"}, {both});
+  CHECK(v.tasks[0].kind == verdict_kind::error);
+  CHECK_NOT_EQUAL(v.tasks[0].message.find("both"), std::string::npos);
+  auto exec_only = both;
+  exec_only.command = caf::none;
+  v = accept(fw1, {"o1"}, {exec_only});
+  CHECK(v.tasks[0].kind == verdict_kind::ok);
+  REQUIRE_EQUAL(v.launch.size(), 1u);
+  // The master fills in the executor's framework.
+  CHECK_EQUAL(v.launch[0].executor->framework, fw1);
+  auto empty_cmd = task("t3", "cpus:1");
+  empty_cmd.command->value.clear();
+  CHECK(accept(fw1, {"o1"}, {empty_cmd}).tasks[0].kind == verdict_kind::error);
+}
+
+TEST(executor checks) {
+  auto t = task("t1", "cpus:1");
+  t.command = caf::none;
+  executor_info ex;
+  ex.id = executor_id{"../escape"};
+  ex.command.value = "x";
+  t.executor = ex;
+  CHECK(accept(fw1, {"o1"}, {t}).tasks[0].kind == verdict_kind::error);
+  t.executor->id = executor_id{"e1"};
+  t.executor->framework = fw2;  // claims to be another framework's executor
+  auto v = accept(fw1, {"o1"}, {t});
+  CHECK(v.tasks[0].kind == verdict_kind::error);
+  CHECK_NOT_EQUAL(v.tasks[0].message.find("not the caller"), std::string::npos);
+  t.executor->framework = fw1;
+  t.executor->resources = raw({scalar_item("cpus", -5)});
+  CHECK(accept(fw1, {"o1"}, {t}).tasks[0].kind == verdict_kind::error);
+}
+
+TEST(unsafe task ids) {
+  for (auto bad : {std::string{""}, std::string{"."}, std::string{".."}, std::string{"a/b"}, std::string(201, 'a'),
+                   std::string{"x y"}, std::string{"t\n"}}) {
+    auto v = accept(fw1, {"o1"}, {task(bad, "cpus:1")});
+    CHECK(v.tasks[0].kind == verdict_kind::error);
+    CHECK(v.tasks[0].reason == task_reason::task_invalid);
+    CHECK(v.launch.empty());
+  }
+}
+
+TEST(task agent must be the offers agent) {
+  auto v = accept(fw1, {"o1"}, {task("t1", "cpus:1", agent_id{"a2"})});
+  CHECK(v.tasks[0].kind == verdict_kind::error);
+  CHECK_NOT_EQUAL(v.tasks[0].message.find("agent"), std::string::npos);
+  auto w = accept(fw1, {"o1"}, {task("t1", "cpus:1", agent_id{})});
+  CHECK(w.tasks[0].kind == verdict_kind::error);
+}
+
+TEST(non launch operations are refused but launches still run) {
+  auto ops = launch({task("t1", "cpus:1")});
+  offer_operation reserve;
+  reserve.type = operation_type::reserve;
+  reserve.resources = res("cpus(eng):1");
+  ops.push_back(reserve);
+  auto v = validate_accept(fw1, {offer_id{"o1"}}, ops, outstanding, retired, is_live);
+  CHECK_EQUAL(v.operation_errors.size(), 1u);
+  CHECK_EQUAL(v.launch.size(), 1u);
+}
+
+TEST(no operations uses nothing) {
+  auto v = validate_accept(fw1, {offer_id{"o1"}}, {}, outstanding, retired, is_live);
+  CHECK(v.offers.ok);
+  CHECK(v.tasks.empty());
+  CHECK(v.used.empty());
+  CHECK_EQUAL(v.offers.total, res("cpus:4;mem:1024"));
+}
+
+FIXTURE_SCOPE_END()

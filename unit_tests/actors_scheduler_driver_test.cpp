@@ -1,0 +1,301 @@
+// The scheduler driver against a mock master in a real (threaded) actor system: subscription, offers,
+// launch with the agent filled in, implicit acks, teardown on stop, master loss, bad addresses.
+#define CAF_SUITE actors_scheduler_driver
+#include "test.hpp"
+
+#include "actors/scheduler_driver.hpp"
+#include "config/daemon_config.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+using namespace mesoscaf;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Thread-safe event log shared by the mock master, the test scheduler and the test body.
+struct recorder {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::vector<std::string> events;
+  scheduler_actor sched;
+  std::vector<offer_operation> ops;
+  std::vector<offer_id> accepted;
+
+  void add(std::string e) {
+    std::lock_guard<std::mutex> guard{mtx};
+    events.push_back(std::move(e));
+    cv.notify_all();
+  }
+  bool wait_for(const std::string& e, std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock<std::mutex> guard{mtx};
+    return cv.wait_for(guard, timeout,
+                       [&] { return std::find(events.begin(), events.end(), e) != events.end(); });
+  }
+  bool has(const std::string& e) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return std::find(events.begin(), events.end(), e) != events.end();
+  }
+};
+
+struct mock_master_state {
+  static inline const char* name = "mock-master";
+};
+
+master_actor::behavior_type mock_master(master_actor::stateful_pointer<mock_master_state> self,
+                                        std::shared_ptr<recorder> rec) {
+  return {
+    [=](atom::reg_agent, const agent_info&, const agent_actor&) { return agent_id{"a1"}; },
+    [=](atom::update, const status_update&) {},
+    [=](atom::exec_msg, const framework_id&, const agent_id&, const executor_id&, const std::string&) {},
+    [=](atom::exec_lost, const framework_id&, const agent_id&, const executor_id&, int32_t) {},
+    [=](atom::subscribe, const framework_info& fi, const scheduler_actor& s) {
+      {
+        std::lock_guard<std::mutex> guard{rec->mtx};
+        rec->sched = s;
+      }
+      rec->add("subscribe " + fi.name + " id=" + fi.id.value);
+      return framework_id{"fw-1"};
+    },
+    [=](atom::teardown, const framework_id& id) { rec->add("teardown " + id.value); },
+    [=](atom::accept, const framework_id& id, const std::vector<offer_id>& offers,
+        const std::vector<offer_operation>& ops, const filters&) {
+      {
+        std::lock_guard<std::mutex> guard{rec->mtx};
+        rec->ops = ops;
+        rec->accepted = offers;
+      }
+      rec->add("accept " + id.value + " " + offers.at(0).value);
+    },
+    [=](atom::decline, const framework_id& id, const std::vector<offer_id>& offers, const filters& f) {
+      rec->add("decline " + id.value + " " + offers.at(0).value + " " + std::to_string(int(f.refuse_seconds)));
+    },
+    [=](atom::revive, const framework_id& id) { rec->add("revive " + id.value); },
+    [=](atom::suppress, const framework_id& id) { rec->add("suppress " + id.value); },
+    [=](atom::kill, const framework_id& id, const task_id& t, const agent_id& a) {
+      rec->add("kill " + id.value + " " + t.value + " " + a.value);
+    },
+    [=](atom::ack, const framework_id& id, const agent_id& a, const task_id& t, const std::string& uuid) {
+      rec->add("ack " + id.value + " " + a.value + " " + t.value + " " + uuid);
+    },
+    [=](atom::fw_msg, const framework_id& id, const agent_id& a, const executor_id& e, const std::string& data) {
+      rec->add("fwmsg " + id.value + " " + a.value + " " + e.value + " " + data);
+    },
+    [=](atom::state) { return master_snapshot{}; },
+    [=](atom::allocate, const std::vector<allocation>&) {},
+  };
+}
+
+/// Records callbacks; launches one task on the first offer (without setting its agent).
+struct test_scheduler : scheduler {
+  std::shared_ptr<recorder> rec;
+  explicit test_scheduler(std::shared_ptr<recorder> r) : rec(std::move(r)) {}
+  void registered(scheduler_driver*, const framework_id& id) override { rec->add("registered " + id.value); }
+  void resource_offers(scheduler_driver* d, const std::vector<offer>& offers) override {
+    rec->add("offers " + std::to_string(offers.size()));
+    task_info t;
+    t.name = "t";
+    t.id = task_id{"t1"};
+    t.resources = resource_set::scalar("cpus", 1);
+    command_info c;
+    c.value = "true";
+    t.command = c;
+    d->launch_tasks({offers.at(0).id}, {t});
+    for (size_t i = 1; i < offers.size(); ++i)
+      d->decline_offer(offers[i].id, filters{0});
+  }
+  void status_update(scheduler_driver*, const task_status& s) override {
+    rec->add(std::string{"update "} + to_string(s.state) + " " + s.task.value);
+  }
+  void framework_message(scheduler_driver* d, const agent_id& a, const executor_id& e,
+                         const std::string& data) override {
+    rec->add("message " + data);
+    d->send_framework_message(a, e, "echo:" + data); // callable from inside a callback
+  }
+  void disconnected(scheduler_driver*) override { rec->add("disconnected"); }
+  void error(scheduler_driver*, const std::string& msg) override { rec->add("error"); }
+};
+
+struct fixture {
+  framework_config cfg;
+  caf::actor_system sys{cfg};
+  std::shared_ptr<recorder> rec = std::make_shared<recorder>();
+  master_actor master = sys.spawn(mock_master, rec);
+  test_scheduler sched{rec};
+
+  ~fixture() {
+    caf::anon_send_exit(master, caf::exit_reason::user_shutdown);
+  }
+
+  framework_info fw() {
+    framework_info f;
+    f.name = "test-fw";
+    return f;
+  }
+
+  scheduler_actor sched_handle() {
+    std::lock_guard<std::mutex> guard{rec->mtx};
+    return rec->sched;
+  }
+};
+
+offer make_offer(const std::string& id, const std::string& agent) {
+  offer o;
+  o.id = offer_id{id};
+  o.framework = framework_id{"fw-1"};
+  o.agent = agent_id{agent};
+  o.resources = resource_set::scalar("cpus", 2);
+  return o;
+}
+
+} // namespace
+
+FIXTURE_SCOPE(scheduler_driver_tests, fixture)
+
+TEST(the driver subscribes and reports the framework id) {
+  scheduler_driver driver{sys, &sched, fw(), master};
+  CHECK(driver.start() == driver_status::running);
+  CHECK(rec->wait_for("subscribe test-fw id="));
+  CHECK(rec->wait_for("registered fw-1"));
+  CHECK_EQUAL(driver.id().value, "fw-1");
+  CHECK(driver.stop() == driver_status::stopped);
+  CHECK(driver.join() == driver_status::stopped);
+  CHECK(rec->wait_for("teardown fw-1"));
+}
+
+TEST(launch fills in the agent of the offer and extra offers are declined) {
+  scheduler_driver driver{sys, &sched, fw(), master};
+  driver.start();
+  REQUIRE(rec->wait_for("registered fw-1"));
+  caf::anon_send(sched_handle(), atom::offers_v, std::vector<offer>{make_offer("o1", "a1"), make_offer("o2", "a2")});
+  CHECK(rec->wait_for("offers 2"));
+  CHECK(rec->wait_for("accept fw-1 o1"));
+  CHECK(rec->wait_for("decline fw-1 o2 0"));
+  std::lock_guard<std::mutex> guard{rec->mtx};
+  REQUIRE_EQUAL(rec->ops.size(), 1u);
+  CHECK(rec->ops[0].type == operation_type::launch);
+  REQUIRE_EQUAL(rec->ops[0].tasks.size(), 1u);
+  CHECK_EQUAL(rec->ops[0].tasks[0].agent.value, "a1");
+}
+
+TEST(status updates are acknowledged after the callback and kill uses the known agent) {
+  scheduler_driver driver{sys, &sched, fw(), master};
+  driver.start();
+  REQUIRE(rec->wait_for("registered fw-1"));
+  task_status s;
+  s.task = task_id{"t1"};
+  s.state = task_state::running;
+  s.agent = agent_id{"a7"};
+  s.uuid = "u-1";
+  caf::anon_send(sched_handle(), atom::update_v, s);
+  CHECK(rec->wait_for("update TASK_RUNNING t1"));
+  CHECK(rec->wait_for("ack fw-1 a7 t1 u-1"));
+  // An update without uuid needs no ack.
+  s.uuid.clear();
+  s.state = task_state::staging;
+  caf::anon_send(sched_handle(), atom::update_v, s);
+  CHECK(rec->wait_for("update TASK_STAGING t1"));
+  driver.kill_task(task_id{"t1"});
+  CHECK(rec->wait_for("kill fw-1 t1 a7"));
+  driver.revive_offers();
+  driver.suppress_offers();
+  CHECK(rec->wait_for("revive fw-1"));
+  CHECK(rec->wait_for("suppress fw-1"));
+  std::lock_guard<std::mutex> guard{rec->mtx};
+  CHECK_EQUAL(std::count_if(rec->events.begin(), rec->events.end(),
+                            [](const std::string& e) { return e.rfind("ack ", 0) == 0; }),
+              1);
+}
+
+TEST(explicit acknowledgements are not sent implicitly) {
+  driver_options opts;
+  opts.implicit_acknowledgements = false;
+  scheduler_driver driver{sys, &sched, fw(), master, opts};
+  driver.start();
+  REQUIRE(rec->wait_for("registered fw-1"));
+  task_status s;
+  s.task = task_id{"t2"};
+  s.state = task_state::finished;
+  s.agent = agent_id{"a1"};
+  s.uuid = "u-2";
+  caf::anon_send(sched_handle(), atom::update_v, s);
+  CHECK(rec->wait_for("update TASK_FINISHED t2"));
+  std::this_thread::sleep_for(100ms);
+  CHECK(!rec->has("ack fw-1 a1 t2 u-2"));
+  driver.acknowledge_status_update(s);
+  CHECK(rec->wait_for("ack fw-1 a1 t2 u-2"));
+}
+
+TEST(framework messages reach the callback and can be answered from it) {
+  scheduler_driver driver{sys, &sched, fw(), master};
+  driver.start();
+  REQUIRE(rec->wait_for("registered fw-1"));
+  caf::anon_send(sched_handle(), atom::fw_msg_v, agent_id{"a1"}, executor_id{"e1"}, std::string{"hi"});
+  CHECK(rec->wait_for("message hi"));
+  CHECK(rec->wait_for("fwmsg fw-1 a1 e1 echo:hi"));
+}
+
+TEST(losing the master calls disconnected) {
+  scheduler_driver driver{sys, &sched, fw(), master};
+  driver.start();
+  REQUIRE(rec->wait_for("registered fw-1"));
+  caf::anon_send_exit(master, caf::exit_reason::user_shutdown);
+  CHECK(rec->wait_for("disconnected"));
+  CHECK(driver.status() == driver_status::running);
+  CHECK(driver.stop() == driver_status::stopped);
+  CHECK(driver.join() == driver_status::stopped);
+}
+
+TEST(a malformed master address aborts at start) {
+  scheduler_driver driver{sys, &sched, fw(), std::string{"no-port-here"}};
+  CHECK(driver.start() == driver_status::aborted);
+  CHECK(rec->has("error"));
+  CHECK(driver.abort_reason().find("bad master address") != std::string::npos);
+  CHECK(driver.join() == driver_status::aborted);
+}
+
+TEST(an unreachable master aborts after the configured attempts) {
+  driver_options opts;
+  opts.connect_attempts = 1;
+  opts.request_timeout = 2000ms;
+  scheduler_driver driver{sys, &sched, fw(), std::string{"127.0.0.1:1"}, opts};
+  CHECK(driver.start() == driver_status::running);
+  CHECK(driver.join() == driver_status::aborted);
+  CHECK(rec->has("error"));
+  MESSAGE("abort reason: " << driver.abort_reason());
+  CHECK(driver.abort_reason().find("cannot connect") != std::string::npos);
+}
+
+TEST(abort ends the driver without a teardown) {
+  scheduler_driver driver{sys, &sched, fw(), master};
+  driver.start();
+  REQUIRE(rec->wait_for("registered fw-1"));
+  CHECK(driver.abort() == driver_status::aborted);
+  CHECK(driver.join() == driver_status::aborted);
+  std::this_thread::sleep_for(50ms);
+  CHECK(!rec->has("teardown fw-1"));
+  CHECK(driver.launch_tasks({offer_id{"x"}}, {}) == driver_status::aborted);
+}
+
+FIXTURE_SCOPE_END()
+
+CAF_TEST(parse_host_port accepts host and port and rejects the rest) {
+  std::string host;
+  uint16_t port = 0;
+  std::string err;
+  CHECK(parse_host_port("127.0.0.1:5050", host, port, &err));
+  CHECK_EQUAL(host, "127.0.0.1");
+  CHECK_EQUAL(port, 5050);
+  for (auto bad : {"", "127.0.0.1", ":5050", "h:", "h:0", "h:65536", "h:12x", "h:-1", "h:999999"}) {
+    CHECK(!parse_host_port(bad, host, port, &err));
+    CHECK(!err.empty());
+  }
+}

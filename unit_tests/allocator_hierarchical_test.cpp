@@ -1,0 +1,368 @@
+#define CAF_SUITE allocator_hierarchical
+#include "test.hpp"
+
+#include "allocator/hierarchical_allocator.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace mesoscaf;
+using namespace std::chrono_literals;
+
+namespace {
+
+resource_set res(const std::string& text) {
+  auto r = resource_set::parse(text);
+  REQUIRE(r.has_value());
+  return *r;
+}
+
+framework_id fw(const std::string& x) {
+  return framework_id{x};
+}
+
+agent_id ag(const std::string& x) {
+  return agent_id{x};
+}
+
+struct fixture {
+  hierarchical_allocator alloc;
+  hierarchical_allocator::time_point now{std::chrono::hours(1)};
+
+  // Runs and returns the allocations as "framework@agent" -> resources.
+  std::map<std::string, resource_set> run() {
+    std::map<std::string, resource_set> result;
+    for (auto& a : alloc.allocate(now)) {
+      auto key = a.framework.value + "@" + a.agent.value;
+      CHECK_EQUAL(result.count(key), 0u);
+      result[key] = a.resources;
+    }
+    return result;
+  }
+
+  // Snapshot of the observable state, to prove that rejected calls change nothing.
+  std::string snapshot(const std::vector<std::string>& fws, const std::vector<std::string>& agents) {
+    std::string out;
+    for (auto& f : fws) {
+      out += f + (alloc.is_active(fw(f)) ? " active" : " inactive")
+             + (alloc.is_suppressed(fw(f)) ? " suppressed" : "") + " filters="
+             + std::to_string(alloc.filter_count(fw(f))) + ";";
+      for (auto& a : agents)
+        out += f + "@" + a + "=" + alloc.allocated(fw(f), ag(a)).to_string() + ";";
+    }
+    for (auto& a : agents)
+      out += a + " free=" + alloc.available(ag(a)).to_string() + ";";
+    out += "offerable=" + std::to_string(alloc.offerable_agent_count());
+    return out;
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(hierarchical_tests, fixture)
+
+TEST(an agent is offered whole to one framework) {
+  CHECK_EQUAL(alloc.add_framework(fw("a")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:4;mem:4096;ports:[31000-31009]")), "");
+  auto r = run();
+  REQUIRE_EQUAL(r.size(), 1u);
+  CHECK_EQUAL(r["a@s1"], res("cpus:4;mem:4096;ports:[31000-31009]"));
+  CHECK_EQUAL(alloc.allocated(fw("a"), ag("s1")), res("cpus:4;mem:4096;ports:[31000-31009]"));
+  CHECK(alloc.available(ag("s1")).empty());
+  CHECK_EQUAL(alloc.offerable_agent_count(), 0u);
+  // Nothing left: a second run offers nothing.
+  CHECK(run().empty());
+  CHECK_EQUAL(alloc.allocation_runs(), 2u);
+}
+
+TEST(agents go to the framework with the lowest dominant share) {
+  CHECK_EQUAL(alloc.add_framework(fw("a")), "");
+  CHECK_EQUAL(alloc.add_framework(fw("b")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:2;mem:1024")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s2"), res("cpus:2;mem:1024")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s3"), res("cpus:1;mem:512")), "");
+  auto r = run();
+  // s1 -> a (tie, lowest ID), s2 -> b (a now has 0.4), s3 -> a or b: both at 0.4, a by ID.
+  CHECK_EQUAL(r.size(), 3u);
+  CHECK_EQUAL(r.count("a@s1"), 1u);
+  CHECK_EQUAL(r.count("b@s2"), 1u);
+  CHECK_EQUAL(r.count("a@s3"), 1u);
+  CHECK_EQUAL(alloc.dominant_share(fw("a")), 0.6);
+  CHECK_EQUAL(alloc.dominant_share(fw("b")), 0.4);
+}
+
+TEST(the DRF paper example reaches its steady state) {
+  // One agent <9 CPU, 18 GB>. A runs tasks of <1 CPU, 4 GB>, B tasks of <3 CPU, 1 GB>. Each framework
+  // launches one task per offer and declines the rest with refuse_seconds 0.
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:9;mem:18432")), "");
+  CHECK_EQUAL(alloc.add_framework(fw("A")), "");
+  CHECK_EQUAL(alloc.add_framework(fw("B")), "");
+  std::map<std::string, resource_set> task{{"A", res("cpus:1;mem:4096")}, {"B", res("cpus:3;mem:1024")}};
+  std::map<std::string, int> tasks;
+  int idle_rounds = 0;
+  for (int round = 0; round < 50 && idle_rounds < 3; ++round) {
+    bool launched = false;
+    for (auto& a : alloc.allocate(now)) {
+      auto& t = task[a.framework.value];
+      auto rest = a.resources;
+      if (a.resources.contains(t)) {
+        ++tasks[a.framework.value];
+        rest -= t;
+        launched = true;
+      }
+      if (!rest.empty())
+        CHECK_EQUAL(alloc.recover(a.framework, a.agent, rest, 0, now), "");
+    }
+    idle_rounds = launched ? 0 : idle_rounds + 1;
+  }
+  CHECK_EQUAL(tasks["A"], 3);
+  CHECK_EQUAL(tasks["B"], 2);
+  CHECK_EQUAL(alloc.allocated(fw("A"), ag("s1")), res("cpus:3;mem:12288"));
+  CHECK_EQUAL(alloc.allocated(fw("B"), ag("s1")), res("cpus:6;mem:2048"));
+  CHECK(std::abs(alloc.dominant_share(fw("A")) - 2.0 / 3) < 1e-9);
+  CHECK(std::abs(alloc.dominant_share(fw("B")) - 2.0 / 3) < 1e-9);
+  CHECK_EQUAL(alloc.available(ag("s1")), res("mem:4096"));
+}
+
+TEST(a filter keeps declined resources from the framework until it expires) {
+  CHECK_EQUAL(alloc.add_framework(fw("a")), "");
+  CHECK_EQUAL(alloc.add_framework(fw("b")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:4;mem:4096")), "");
+  auto r = run();
+  REQUIRE_EQUAL(r.count("a@s1"), 1u);
+  CHECK_EQUAL(alloc.recover(fw("a"), ag("s1"), res("cpus:4;mem:4096"), 5, now), "");
+  CHECK_EQUAL(alloc.filter_count(fw("a")), 1u);
+  // a is filtered: b gets the agent although a's share is as low.
+  r = run();
+  CHECK_EQUAL(r.count("b@s1"), 1u);
+  CHECK_EQUAL(alloc.recover(fw("b"), ag("s1"), res("cpus:4;mem:4096"), 10, now), "");
+  // Both filtered: nothing is offered, the agent stays free.
+  CHECK(run().empty());
+  CHECK_EQUAL(alloc.available(ag("s1")), res("cpus:4;mem:4096"));
+  // Just before a's filter expires: still nothing.
+  now += 4999ms;
+  CHECK(run().empty());
+  // At expiry: a again, and its expired filter is gone.
+  now += 1ms;
+  r = run();
+  CHECK_EQUAL(r.count("a@s1"), 1u);
+  CHECK_EQUAL(alloc.filter_count(fw("a")), 0u);
+  CHECK_EQUAL(alloc.filter_count(fw("b")), 1u);
+}
+
+TEST(a filter does not hold back offers larger than what was declined) {
+  CHECK_EQUAL(alloc.add_framework(fw("a")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:4;mem:4096")), "");
+  run();
+  // a keeps half, declines the other half for a long time.
+  CHECK_EQUAL(alloc.recover(fw("a"), ag("s1"), res("cpus:2;mem:2048"), 1000, now), "");
+  CHECK(run().empty());
+  // Its task ends: now more is free than was declined, so the filter does not match.
+  CHECK_EQUAL(alloc.recover(fw("a"), ag("s1"), res("cpus:2;mem:2048"), 0, now), "");
+  auto r = run();
+  CHECK_EQUAL(r["a@s1"], res("cpus:4;mem:4096"));
+}
+
+TEST(refuse_seconds 0 installs no filter) {
+  CHECK_EQUAL(alloc.add_framework(fw("a")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:1;mem:64")), "");
+  run();
+  CHECK_EQUAL(alloc.recover(fw("a"), ag("s1"), res("cpus:1;mem:64"), 0, now), "");
+  CHECK_EQUAL(alloc.filter_count(fw("a")), 0u);
+  CHECK_EQUAL(run().count("a@s1"), 1u);
+}
+
+TEST(suppress stops offers and revive restores them and clears filters) {
+  CHECK_EQUAL(alloc.add_framework(fw("a")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:2;mem:512")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s2"), res("cpus:2;mem:512")), "");
+  auto r = run();
+  CHECK_EQUAL(r.size(), 2u);
+  CHECK_EQUAL(alloc.recover(fw("a"), ag("s1"), res("cpus:2;mem:512"), 3600, now), "");
+  CHECK_EQUAL(alloc.suppress(fw("a")), "");
+  CHECK(alloc.is_suppressed(fw("a")));
+  CHECK_EQUAL(alloc.recover(fw("a"), ag("s2"), res("cpus:2;mem:512"), 0, now), "");
+  // Suppressed: s2 is not filtered but is still not offered.
+  CHECK(run().empty());
+  CHECK_EQUAL(alloc.revive(fw("a")), "");
+  CHECK(!alloc.is_suppressed(fw("a")));
+  CHECK_EQUAL(alloc.filter_count(fw("a")), 0u);
+  // Revived: both agents, including the filtered s1, are offered again.
+  r = run();
+  CHECK_EQUAL(r.size(), 2u);
+  CHECK_EQUAL(r.count("a@s1"), 1u);
+  CHECK_EQUAL(r.count("a@s2"), 1u);
+}
+
+TEST(inactive frameworks get nothing until activated) {
+  CHECK_EQUAL(alloc.add_framework(fw("a")), "");
+  CHECK_EQUAL(alloc.deactivate_framework(fw("a")), "");
+  CHECK(!alloc.is_active(fw("a")));
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:2;mem:512")), "");
+  CHECK(run().empty());
+  CHECK_EQUAL(alloc.activate_framework(fw("a")), "");
+  CHECK_EQUAL(run().count("a@s1"), 1u);
+}
+
+TEST(removing an agent drops its allocations) {
+  CHECK_EQUAL(alloc.add_framework(fw("a")), "");
+  CHECK_EQUAL(alloc.add_framework(fw("b")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:4;mem:1024")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s2"), res("cpus:4;mem:1024")), "");
+  run();  // s1 -> a, s2 -> b
+  CHECK_EQUAL(alloc.recover(fw("a"), ag("s1"), res("cpus:1;mem:512"), 60, now), "");
+  CHECK_EQUAL(alloc.dominant_share(fw("b")), 0.5);
+  CHECK_EQUAL(alloc.remove_agent(ag("s2")), "");
+  CHECK(!alloc.has_agent(ag("s2")));
+  CHECK_EQUAL(alloc.agent_count(), 1u);
+  CHECK(alloc.allocated(fw("b")).empty());
+  CHECK_EQUAL(alloc.dominant_share(fw("b")), 0.0);
+  // Totals shrank too: a holds 3 of the 4 cpus left (and half the memory).
+  CHECK_EQUAL(alloc.dominant_share(fw("a")), 0.75);
+  CHECK_EQUAL(alloc.remove_agent(ag("s2")), "unknown agent 's2'");
+  CHECK_EQUAL(alloc.recover(fw("b"), ag("s2"), res("cpus:1"), 0, now), "unknown agent 's2'");
+  // Removing the agent with a's filter and re-adding one with the same ID starts clean.
+  CHECK_EQUAL(alloc.remove_agent(ag("s1")), "");
+  CHECK_EQUAL(alloc.filter_count(fw("a")), 0u);
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:1;mem:128")), "");
+  CHECK_EQUAL(run().count("a@s1"), 1u);
+}
+
+TEST(removing a framework returns its resources to the agents) {
+  CHECK_EQUAL(alloc.add_framework(fw("a")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:4;mem:1024")), "");
+  run();
+  CHECK_EQUAL(alloc.recover(fw("a"), ag("s1"), res("cpus:1;mem:24"), 60, now), "");
+  CHECK_EQUAL(alloc.remove_framework(fw("a")), "");
+  CHECK(!alloc.has_framework(fw("a")));
+  CHECK_EQUAL(alloc.available(ag("s1")), res("cpus:4;mem:1024"));
+  CHECK_EQUAL(alloc.remove_framework(fw("a")), "unknown framework 'a'");
+  // A new framework (even with the old ID) gets everything, with no leftover filter.
+  CHECK_EQUAL(alloc.add_framework(fw("b")), "");
+  CHECK_EQUAL(alloc.add_framework(fw("a")), "");
+  CHECK_EQUAL(alloc.filter_count(fw("a")), 0u);
+  CHECK_EQUAL(alloc.dominant_share(fw("a")), 0.0);
+  auto r = run();
+  CHECK_EQUAL(r["a@s1"], res("cpus:4;mem:1024"));
+}
+
+TEST(bad input is rejected and changes nothing) {
+  CHECK_EQUAL(alloc.add_framework(fw("a")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:4;mem:1024")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s2"), res("cpus:4;mem:1024")), "");
+  run();
+  CHECK_EQUAL(alloc.recover(fw("a"), ag("s2"), res("cpus:4;mem:1024"), 0, now), "");
+  std::vector<std::string> fws{"a"};
+  std::vector<std::string> agents{"s1", "s2"};
+  auto before = snapshot(fws, agents);
+  auto nan = std::numeric_limits<double>::quiet_NaN();
+  auto inf = std::numeric_limits<double>::infinity();
+  auto rejected = [&](const std::string& err) {
+    CHECK(!err.empty());
+    MESSAGE("rejected: " << err);
+  };
+  rejected(alloc.add_framework(fw("a")));
+  rejected(alloc.add_framework(fw("")));
+  rejected(alloc.remove_framework(fw("x")));
+  rejected(alloc.activate_framework(fw("x")));
+  rejected(alloc.deactivate_framework(fw("x")));
+  rejected(alloc.suppress(fw("x")));
+  rejected(alloc.revive(fw("x")));
+  rejected(alloc.set_weight(fw("x"), 1));
+  rejected(alloc.set_weight(fw("a"), 0));
+  rejected(alloc.set_weight(fw("a"), nan));
+  rejected(alloc.add_agent(ag("s1"), res("cpus:1")));
+  rejected(alloc.add_agent(ag(""), res("cpus:1")));
+  rejected(alloc.remove_agent(ag("x")));
+  rejected(alloc.recover(fw("x"), ag("s1"), res("cpus:1"), 0, now));
+  rejected(alloc.recover(fw("a"), ag("x"), res("cpus:1"), 0, now));
+  // More than allocated, something never allocated, and something allocated on another agent.
+  rejected(alloc.recover(fw("a"), ag("s1"), res("cpus:5"), 0, now));
+  rejected(alloc.recover(fw("a"), ag("s1"), res("gpus:1"), 0, now));
+  rejected(alloc.recover(fw("a"), ag("s2"), res("cpus:1"), 0, now));
+  rejected(alloc.recover(fw("a"), ag("s1"), res("cpus:1"), -1, now));
+  rejected(alloc.recover(fw("a"), ag("s1"), res("cpus:1"), nan, now));
+  rejected(alloc.recover(fw("a"), ag("s1"), res("cpus:1"), inf, now));
+  rejected(alloc.recover(fw("a"), ag("s1"), res("cpus:1"), 1e12, now));
+  CHECK_EQUAL(snapshot(fws, agents), before);
+  // The state still works afterwards.
+  CHECK_EQUAL(alloc.recover(fw("a"), ag("s1"), res("cpus:1"), 0, now), "");
+  CHECK_EQUAL(alloc.available(ag("s1")), res("cpus:1"));
+}
+
+TEST(only allocatable free resources are offered) {
+  CHECK_EQUAL(alloc.add_framework(fw("a")), "");
+  // Below both minimums (cpus 0.01, mem 32 MB): never offered.
+  CHECK_EQUAL(alloc.add_agent(ag("tiny"), res("cpus:0.009;mem:31;disk:100000")), "");
+  CHECK(!alloc.is_allocatable(res("cpus:0.009;mem:31;disk:100000")));
+  CHECK(run().empty());
+  CHECK_EQUAL(alloc.offerable_agent_count(), 0u);
+  // Either minimum is enough.
+  CHECK_EQUAL(alloc.add_agent(ag("c"), res("cpus:0.01")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("m"), res("mem:32")), "");
+  auto r = run();
+  CHECK_EQUAL(r.size(), 2u);
+  CHECK_EQUAL(r.count("a@c"), 1u);
+  CHECK_EQUAL(r.count("a@m"), 1u);
+  // A small remainder returned by a framework is not offered until enough comes back.
+  CHECK_EQUAL(alloc.add_agent(ag("s"), res("cpus:2;mem:1024")), "");
+  r = run();
+  CHECK_EQUAL(r.count("a@s"), 1u);
+  CHECK_EQUAL(alloc.recover(fw("a"), ag("s"), res("mem:16"), 0, now), "");
+  CHECK(run().empty());
+  CHECK_EQUAL(alloc.recover(fw("a"), ag("s"), res("mem:16"), 0, now), "");
+  r = run();  // (not run()["a@s"] inside CHECK_EQUAL: the macro keeps a reference into the temporary)
+  CHECK_EQUAL(r["a@s"], res("mem:32"));
+}
+
+TEST(a configured minimum replaces the default) {
+  allocator_config cfg;
+  cfg.min_allocatable = {{{"cpus", 1000}, {"mem", 1024000}}};  // cpus >= 1 AND mem >= 1 GB
+  hierarchical_allocator strict{cfg};
+  CHECK_EQUAL(strict.add_framework(fw("a")), "");
+  CHECK_EQUAL(strict.add_agent(ag("s1"), res("cpus:8;mem:512")), "");
+  CHECK(strict.allocate(now).empty());
+  CHECK_EQUAL(strict.add_agent(ag("s2"), res("cpus:1;mem:1024")), "");
+  CHECK_EQUAL(strict.allocate(now).size(), 1u);
+}
+
+TEST(weights favour a framework) {
+  CHECK_EQUAL(alloc.add_framework(fw("a")), "");
+  CHECK_EQUAL(alloc.add_framework(fw("b")), "");
+  CHECK_EQUAL(alloc.set_weight(fw("b"), 3), "");
+  for (int i = 0; i < 8; ++i)
+    CHECK_EQUAL(alloc.add_agent(ag("s" + std::to_string(i)), res("cpus:1;mem:128")), "");
+  run();
+  // b may hold three times a's share: 6 of 8 agents against 2.
+  CHECK_EQUAL(alloc.allocated(fw("a")).scalar_value("cpus"), 2.0);
+  CHECK_EQUAL(alloc.allocated(fw("b")).scalar_value("cpus"), 6.0);
+}
+
+TEST(a run visits only agents with free resources at scale) {
+  // 2,000 agents, 200 frameworks: everything is handed out in one run, then later runs see nothing to do.
+  for (int i = 0; i < 200; ++i)
+    REQUIRE_EQUAL(alloc.add_framework(fw("fw" + std::to_string(1000 + i))), "");
+  for (int i = 0; i < 2000; ++i)
+    REQUIRE_EQUAL(alloc.add_agent(ag("agent" + std::to_string(10000 + i)), res("cpus:8;mem:16384")), "");
+  auto first = alloc.allocate(now);
+  CHECK_EQUAL(first.size(), 2000u);
+  CHECK_EQUAL(alloc.offerable_agent_count(), 0u);
+  // DRF spreads evenly: 10 agents each.
+  bool even = true;
+  for (int i = 0; i < 200; ++i)
+    even = even && alloc.allocated(fw("fw" + std::to_string(1000 + i))).scalar_value("cpus") == 80.0;
+  CHECK(even);
+  CHECK(alloc.allocate(now).empty());
+  CHECK_EQUAL(alloc.recover(first[7].framework, first[7].agent, first[7].resources, 0, now), "");
+  CHECK_EQUAL(alloc.offerable_agent_count(), 1u);
+  auto second = alloc.allocate(now);
+  REQUIRE_EQUAL(second.size(), 1u);
+  // The framework that gave it back has the lowest share now, so it gets it again.
+  CHECK_EQUAL(second[0].framework, first[7].framework);
+}
+
+FIXTURE_SCOPE_END()

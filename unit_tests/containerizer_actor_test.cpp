@@ -1,0 +1,237 @@
+#define CAF_SUITE containerizer_actor
+#include "test.hpp"
+
+#include "containerizer/containerizer_actor.hpp"
+#include "containerizer/launcher.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+// Real actor system and real processes (the deterministic coordinator cannot wait for a process).
+
+using namespace mesoscaf;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct mock_agent_state {
+  static inline const char* name = "mock_agent";
+  caf::actor listener;  // gets every (exited, id, status)
+};
+
+// Full agent interface; only `exited` matters here: it is forwarded to the test's scoped actor.
+agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<mock_agent_state> self, caf::actor listener) {
+  self->state.listener = listener;
+  return {
+    [](atom::run_task, const framework_info&, const task_info&) {},
+    [](atom::kill_task, const framework_id&, const task_id&) {},
+    [](atom::ack, const framework_id&, const task_id&, const std::string&) {},
+    [](atom::fw_msg, const framework_id&, const executor_id&, const std::string&) {},
+    [](atom::shutdown_fw, const framework_id&) {},
+    [](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor&) {
+      return executor_registration{};
+    },
+    [](atom::update, const status_update&) {},
+    [](atom::exec_msg, const framework_id&, const executor_id&, const std::string&) {},
+    [self](atom::exited, const container_id& id, int32_t status) {
+      caf::anon_send(self->state.listener, atom::exited_v, id, status);
+    },
+    [](atom::tick) {},
+    [](atom::state) { return agent_snapshot{}; },
+  };
+}
+
+struct config : caf::actor_system_config {
+  config() {
+    mesoscaf::add_message_types(*this);
+    set("scheduler.max-threads", 2);
+  }
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct fixture {
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  std::string dir;
+  agent_actor owner;
+  containerizer_actor aut;
+
+  fixture() {
+    char tmpl[] = "/tmp/mesoscaf-cont-XXXXXX";
+    char* d = ::mkdtemp(tmpl);
+    REQUIRE(d != nullptr);
+    dir = d;
+    owner = sys.spawn(mock_agent, caf::actor_cast<caf::actor>(self));
+    containerizer_options opts;
+    opts.kill_grace_period = 400ms;
+    aut = spawn_containerizer(sys, owner, opts);
+  }
+
+  ~fixture() {
+    self->send_exit(aut, caf::exit_reason::user_shutdown);
+    self->send_exit(owner, caf::exit_reason::user_shutdown);
+    std::string cmd = "rm -rf '" + dir + "'";
+    [[maybe_unused]] int rc = std::system(cmd.c_str());
+  }
+
+  launch_spec spec(const std::string& id, const std::string& cmd) {
+    launch_spec s;
+    s.id = container_id{id};
+    s.command.value = cmd;
+    s.sandbox = dir + "/" + id;
+    s.environment["MESOSCAF_CONTAINER"] = id;
+    return s;
+  }
+
+  // Launch and return the pid, or -1 with the error in `err`.
+  int32_t launch(const launch_spec& s, std::string* err = nullptr) {
+    int32_t pid = -1;
+    self->request(aut, 5s, atom::launch_v, s)
+      .receive([&](int32_t p) { pid = p; },
+               [&](const caf::error& e) {
+                 if (err)
+                   *err = sys.render(e);
+               });
+    return pid;
+  }
+
+  // Waits for the owner to be told about an exit; returns false on timeout.
+  bool next_exit(container_id& id, int32_t& status, std::chrono::milliseconds limit = 10s) {
+    bool got = false;
+    self->receive(
+      [&](atom::exited, const container_id& i, int32_t s) {
+        id = i;
+        status = s;
+        got = true;
+      },
+      caf::after(limit) >> [] {});
+    return got;
+  }
+
+  void wait_for_text(const std::string& path, const std::string& text) {
+    for (int i = 0; i < 1000 && read_file(path).find(text) == std::string::npos; ++i)
+      std::this_thread::sleep_for(5ms);
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(containerizer_actor_tests, fixture)
+
+TEST(launch reports the exit to the owner) {
+  auto s = spec("c1", "echo \"hello $MESOSCAF_CONTAINER\"; exit 5");
+  auto pid = launch(s);
+  CHECK_GREATER(pid, 0);
+  container_id id;
+  int32_t status = 0;
+  REQUIRE(next_exit(id, status));
+  CHECK_EQUAL(id.value, "c1");
+  CHECK(WIFEXITED(status));
+  CHECK_EQUAL(WEXITSTATUS(status), 5);
+  CHECK_EQUAL(read_file(s.sandbox + "/stdout"), "hello c1\n");
+}
+
+TEST(many containers at once each report their own status) {
+  constexpr int n = 20;
+  for (int i = 0; i < n; ++i)
+    CHECK_GREATER(launch(spec("m" + std::to_string(i), "exit " + std::to_string(i))), 0);
+  int right = 0;
+  for (int k = 0; k < n; ++k) {
+    container_id id;
+    int32_t status = 0;
+    REQUIRE(next_exit(id, status));
+    if (WIFEXITED(status) && "m" + std::to_string(WEXITSTATUS(status)) == id.value)
+      ++right;
+  }
+  CHECK_EQUAL(right, n);
+}
+
+TEST(launch errors are replied and leave nothing behind) {
+  std::string err;
+  CHECK_EQUAL(launch(spec("", "true"), &err), -1);
+  CHECK(err.find("empty container ID") != std::string::npos);
+  auto bad = spec("b1", "true");
+  bad.command.shell = false;
+  bad.command.value = "/nonexistent/xyz";
+  err.clear();
+  CHECK_EQUAL(launch(bad, &err), -1);
+  CHECK(err.find("failed") != std::string::npos);
+  MESSAGE("error: " << err);
+  // Duplicate ID while the first still runs.
+  CHECK_GREATER(launch(spec("d1", "exec sleep 30")), 0);
+  err.clear();
+  CHECK_EQUAL(launch(spec("d1", "true"), &err), -1);
+  CHECK(err.find("already running") != std::string::npos);
+  self->send(aut, atom::kill_v, container_id{"d1"});
+  container_id id;
+  int32_t status = 0;
+  REQUIRE(next_exit(id, status));
+  CHECK_EQUAL(id.value, "d1");
+  CHECK(WIFSIGNALED(status));
+  CHECK_EQUAL(WTERMSIG(status), SIGTERM);
+}
+
+TEST(kill sends a TERM signal and the process ends before the grace period) {
+  auto pid = launch(spec("k1", "sleep 30 & wait"));
+  CHECK_GREATER(pid, 0);
+  auto t0 = std::chrono::steady_clock::now();
+  self->send(aut, atom::kill_v, container_id{"k1"});
+  self->send(aut, atom::kill_v, container_id{"unknown"});  // ignored
+  container_id id;
+  int32_t status = 0;
+  REQUIRE(next_exit(id, status));
+  CHECK_EQUAL(id.value, "k1");
+  CHECK(WIFSIGNALED(status));
+  CHECK_EQUAL(WTERMSIG(status), SIGTERM);
+  CHECK_LESS(std::chrono::steady_clock::now() - t0, 400ms);
+}
+
+TEST(a process trapping the TERM signal is killed hard after the grace period) {
+  auto s = spec("t1", "trap '' TERM; echo ready; exec sleep 30");
+  auto pid = launch(s);
+  CHECK_GREATER(pid, 0);
+  wait_for_text(s.sandbox + "/stdout", "ready");
+  auto t0 = std::chrono::steady_clock::now();
+  self->send(aut, atom::kill_v, container_id{"t1"});
+  container_id id;
+  int32_t status = 0;
+  REQUIRE(next_exit(id, status));
+  auto took = std::chrono::steady_clock::now() - t0;
+  CHECK_EQUAL(id.value, "t1");
+  CHECK(WIFSIGNALED(status));
+  CHECK_EQUAL(WTERMSIG(status), SIGKILL);
+  CHECK_GREATER_OR_EQUAL(took, 350ms);
+  CHECK_LESS(took, 5s);
+}
+
+TEST(the containerizer quits when its owner is gone and leaves containers running) {
+  auto pid = launch(spec("o1", "exec sleep 30"));
+  CHECK_GREATER(pid, 0);
+  self->monitor(aut);
+  self->send_exit(owner, caf::exit_reason::user_shutdown);
+  bool down = false;
+  self->receive([&](const caf::down_msg&) { down = true; }, caf::after(5s) >> [] {});
+  CHECK(down);
+  CHECK_EQUAL(::kill(pid, 0), 0);  // executors survive their agent
+  ::kill(-pid, SIGKILL);
+  int st;
+  CHECK_EQUAL(::waitpid(pid, &st, 0), pid);
+}
+
+FIXTURE_SCOPE_END()

@@ -1,0 +1,258 @@
+#define CAF_SUITE containerizer_launcher
+#include "test.hpp"
+
+#include "containerizer/launcher.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace mesoscaf;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A fresh directory under /tmp, removed at the end of each test.
+struct fixture {
+  std::string dir;
+
+  fixture() {
+    char tmpl[] = "/tmp/mesoscaf-launcher-XXXXXX";
+    char* d = ::mkdtemp(tmpl);
+    REQUIRE(d != nullptr);
+    dir = d;
+  }
+
+  ~fixture() {
+    std::string cmd = "rm -rf '" + dir + "'";
+    [[maybe_unused]] int rc = std::system(cmd.c_str());
+  }
+
+  launch_spec shell(const std::string& cmd, const std::string& sub = "sb") {
+    launch_spec spec;
+    spec.id = container_id{"c1"};
+    spec.command.shell = true;
+    spec.command.value = cmd;
+    spec.sandbox = dir + "/" + sub;
+    return spec;
+  }
+
+  // Blocking wait with a deadline (this test runs no actor system).
+  static int wait_for(pid_t pid, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    for (;;) {
+      auto r = ::waitpid(pid, &status, WNOHANG);
+      if (r == pid)
+        return status;
+      if (r < 0 || std::chrono::steady_clock::now() > deadline)
+        return -12345;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(launcher_tests, fixture)
+
+TEST(true exits with status 0) {
+  auto r = spawn_process(shell("true"));
+  REQUIRE(r.ok());
+  CHECK(r.error.empty());
+  auto st = wait_for(r.pid);
+  CHECK(WIFEXITED(st));
+  CHECK_EQUAL(WEXITSTATUS(st), 0);
+  CHECK_EQUAL(describe_wait_status(st), "exited with status 0");
+}
+
+TEST(exit 3 is reported) {
+  auto r = spawn_process(shell("exit 3"));
+  REQUIRE(r.ok());
+  auto st = wait_for(r.pid);
+  CHECK(WIFEXITED(st));
+  CHECK_EQUAL(WEXITSTATUS(st), 3);
+  CHECK_EQUAL(describe_wait_status(st), "exited with status 3");
+}
+
+TEST(argv form runs without a shell) {
+  launch_spec spec = shell("");
+  spec.command.shell = false;
+  spec.command.value = "printf";  // searched in PATH
+  spec.command.arguments = {"printf", "%s-%s", "a b", "$HOME"};
+  auto r = spawn_process(spec);
+  REQUIRE(r.ok());
+  auto st = wait_for(r.pid);
+  CHECK_EQUAL(WEXITSTATUS(st), 0);
+  // No shell: the space stays inside one argument and $HOME is not expanded.
+  CHECK_EQUAL(read_file(spec.sandbox + "/stdout"), "a b-$HOME");
+}
+
+TEST(argv form with a missing program fails cleanly) {
+  launch_spec spec = shell("");
+  spec.command.shell = false;
+  spec.command.value = "/nonexistent/program-xyz";
+  auto r = spawn_process(spec);
+  CHECK(!r.ok());
+  CHECK(r.error.find("cannot start") != std::string::npos);
+  MESSAGE("error: " << r.error);
+}
+
+TEST(stdout and stderr go to sandbox files and cwd is the sandbox) {
+  auto spec = shell("echo out; echo err >&2; pwd; echo more", "a/b/c");
+  auto r = spawn_process(spec);
+  REQUIRE(r.ok());
+  CHECK_EQUAL(WEXITSTATUS(wait_for(r.pid)), 0);
+  CHECK_EQUAL(read_file(spec.sandbox + "/stdout"), "out\n" + spec.sandbox + "\nmore\n");
+  CHECK_EQUAL(read_file(spec.sandbox + "/stderr"), "err\n");
+  // Appended, not truncated, by a second process in the same sandbox.
+  auto r2 = spawn_process(shell("echo again", "a/b/c"));
+  REQUIRE(r2.ok());
+  wait_for(r2.pid);
+  CHECK_EQUAL(read_file(spec.sandbox + "/stdout"), "out\n" + spec.sandbox + "\nmore\nagain\n");
+}
+
+TEST(stdin is dev null) {
+  auto spec = shell("cat; echo done");
+  auto r = spawn_process(spec);
+  REQUIRE(r.ok());
+  CHECK_EQUAL(WEXITSTATUS(wait_for(r.pid)), 0);
+  CHECK_EQUAL(read_file(spec.sandbox + "/stdout"), "done\n");
+}
+
+TEST(environment layers are visible) {
+  ::setenv("MESOSCAF_LAUNCHER_PARENT", "from-parent", 1);
+  auto spec = shell("echo \"$MESOSCAF_LAUNCHER_PARENT $A $B\"");
+  spec.command.environment = {{"A", "cmd-a"}, {"B", "cmd-b"}};
+  spec.environment = {{"B", "spec-b"}};
+  auto r = spawn_process(spec);
+  REQUIRE(r.ok());
+  CHECK_EQUAL(WEXITSTATUS(wait_for(r.pid)), 0);
+  CHECK_EQUAL(read_file(spec.sandbox + "/stdout"), "from-parent cmd-a spec-b\n");
+  ::unsetenv("MESOSCAF_LAUNCHER_PARENT");
+}
+
+TEST(child runs in its own session) {
+  auto spec = shell("ps -o sid= -p $$ ; echo $$");
+  auto r = spawn_process(spec);
+  REQUIRE(r.ok());
+  CHECK_EQUAL(WEXITSTATUS(wait_for(r.pid)), 0);
+  std::istringstream in{read_file(spec.sandbox + "/stdout")};
+  long sid = 0, pid = 0;
+  in >> sid >> pid;
+  CHECK_EQUAL(pid, r.pid);
+  CHECK_EQUAL(sid, r.pid);
+}
+
+TEST(signal mask is reset in the child) {
+  // Block SIGTERM (and ignore SIGPIPE) in this thread, as daemons do for sigwait; the child must not inherit.
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  auto old_pipe = std::signal(SIGPIPE, SIG_IGN);
+  auto spec = shell("grep -E '^Sig(Blk|Ign)' /proc/self/status; exec sleep 30");
+  auto r = spawn_process(spec);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  std::signal(SIGPIPE, old_pipe);
+  REQUIRE(r.ok());
+  // Give sh time to print its status before the kill.
+  for (int i = 0; i < 500 && read_file(spec.sandbox + "/stdout").find("SigIgn") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK_EQUAL(::kill(r.pid, SIGTERM), 0);
+  auto st = wait_for(r.pid);
+  CHECK(WIFSIGNALED(st));
+  CHECK_EQUAL(WTERMSIG(st), SIGTERM);
+  CHECK_EQUAL(describe_wait_status(st), "killed by signal 15");
+  auto out = read_file(spec.sandbox + "/stdout");
+  CHECK(out.find("SigBlk:\t0000000000000000") != std::string::npos);
+  auto ign = out.find("SigIgn:\t");
+  REQUIRE(ign != std::string::npos);
+  auto ignored = std::stoull(out.substr(ign + 8, 16), nullptr, 16);
+  CHECK_EQUAL(ignored & (1ull << (SIGPIPE - 1)), 0u);  // SIGPIPE back to its default
+  MESSAGE("child status lines: " << out);
+}
+
+TEST(kill of the process group reaches grandchildren) {
+  auto spec = shell("sleep 30 & echo $! > grandchild.pid; wait");
+  auto r = spawn_process(spec);
+  REQUIRE(r.ok());
+  std::string pid_text;
+  for (int i = 0; i < 500 && pid_text.find('\n') == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    pid_text = read_file(spec.sandbox + "/grandchild.pid");
+  }
+  pid_t grandchild = static_cast<pid_t>(std::atol(pid_text.c_str()));
+  REQUIRE(grandchild > 0);
+  CHECK(::kill(grandchild, 0) == 0);
+  CHECK(kill_process_group(r.pid, SIGKILL));
+  auto st = wait_for(r.pid);
+  CHECK(WIFSIGNALED(st));
+  // The grandchild is reparented (to init or a subreaper); poll until it is gone.
+  bool gone = false;
+  for (int i = 0; i < 1000 && !gone; ++i) {
+    std::string stat = read_file("/proc/" + std::to_string(grandchild) + "/stat");
+    gone = stat.empty() || stat.find(") Z") != std::string::npos;
+    if (!gone)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CHECK(gone);  // (a zombie counts: in containers PID 1 may not reap orphans)
+}
+
+TEST(bad specs are refused and start nothing) {
+  launch_spec spec = shell("true");
+  spec.sandbox.clear();
+  CHECK(!spawn_process(spec).ok());
+  spec = shell("");
+  CHECK(!spawn_process(spec).ok());
+  spec = shell("true");
+  spec.sandbox = dir + "/file";
+  { std::ofstream f{spec.sandbox}; f << "x"; }
+  auto r = spawn_process(spec);
+  CHECK(!r.ok());
+  MESSAGE("error: " << r.error);
+  CHECK_EQUAL(::waitpid(-1, nullptr, WNOHANG), -1);  // no child left behind
+}
+
+TEST(unsafe path components are refused) {
+  CHECK(is_safe_path_component("task-1_a.b"));
+  CHECK(is_safe_path_component("0123456789abcdef-ABC"));
+  CHECK(!is_safe_path_component(""));
+  CHECK(!is_safe_path_component("."));
+  CHECK(!is_safe_path_component(".."));
+  CHECK(!is_safe_path_component("a/b"));
+  CHECK(!is_safe_path_component("../x"));
+  CHECK(!is_safe_path_component(std::string("a\0b", 3)));
+  CHECK(!is_safe_path_component("a b"));
+  CHECK(!is_safe_path_component("a\\b"));
+  CHECK(!is_safe_path_component("tâche"));
+  CHECK(is_safe_path_component(std::string(200, 'x')));
+  CHECK(!is_safe_path_component(std::string(201, 'x')));
+  CHECK_EQUAL(sandbox_path("/w", {"tasks", "t1"}), "/w/tasks/t1");
+  CHECK_EQUAL(sandbox_path("/w/", {"t1"}), "/w/t1");
+  CHECK_EQUAL(sandbox_path("/w", {"tasks", ".."}), "");
+  CHECK_EQUAL(sandbox_path("", {"t1"}), "");
+}
+
+TEST(describe wait status) {
+  CHECK_EQUAL(describe_wait_status(3 << 8), "exited with status 3");
+  CHECK_EQUAL(describe_wait_status(9), "killed by signal 9");
+  CHECK_EQUAL(describe_wait_status(-1), "ended with unknown wait status -1");
+}
+
+FIXTURE_SCOPE_END()

@@ -1,0 +1,209 @@
+#define CAF_SUITE containerizer_reaper
+#include "test.hpp"
+
+#include "containerizer/launcher.hpp"
+#include "containerizer/reaper.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace mesoscaf;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct fixture {
+  std::string dir;
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::map<pid_t, int> statuses;  // filled by callbacks on the reaper thread
+  std::map<pid_t, std::thread::id> threads;
+
+  fixture() {
+    char tmpl[] = "/tmp/mesoscaf-reaper-XXXXXX";
+    char* d = ::mkdtemp(tmpl);
+    REQUIRE(d != nullptr);
+    dir = d;
+  }
+
+  ~fixture() {
+    std::string cmd = "rm -rf '" + dir + "'";
+    [[maybe_unused]] int rc = std::system(cmd.c_str());
+  }
+
+  pid_t start(const std::string& cmd) {
+    launch_spec spec;
+    spec.id = container_id{"c"};
+    spec.command.value = cmd;
+    spec.sandbox = dir;
+    auto r = spawn_process(spec);
+    REQUIRE(r.ok());
+    return r.pid;
+  }
+
+  process_reaper::exit_callback recorder(pid_t pid) {
+    return [this, pid](int status) {
+      std::lock_guard<std::mutex> guard{mtx};
+      statuses[pid] = status;
+      threads[pid] = std::this_thread::get_id();
+      cv.notify_all();
+    };
+  }
+
+  bool wait_for_count(size_t n, std::chrono::milliseconds limit = 20s) {
+    std::unique_lock<std::mutex> guard{mtx};
+    return cv.wait_for(guard, limit, [&] { return statuses.size() >= n; });
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(reaper_tests, fixture)
+
+TEST(reports the wait status of one child) {
+  process_reaper reaper;
+  auto pid = start("exit 7");
+  CHECK(reaper.watch(pid, recorder(pid)));
+  REQUIRE(wait_for_count(1));
+  std::lock_guard<std::mutex> guard{mtx};
+  CHECK(WIFEXITED(statuses[pid]));
+  CHECK_EQUAL(WEXITSTATUS(statuses[pid]), 7);
+  CHECK_NOT_EQUAL(threads[pid], std::this_thread::get_id());
+  CHECK_EQUAL(reaper.size(), 0u);
+  CHECK(!reaper.watching(pid));
+}
+
+TEST(many concurrent children get their own statuses) {
+  process_reaper reaper;
+  std::map<pid_t, int> expected;
+  for (int i = 0; i < 60; ++i) {
+    // Mixed exit codes and short sleeps so exits interleave with watch() calls.
+    std::string cmd = (i % 3 == 0 ? "sleep 0.0" + std::to_string(i % 10) + "; " : std::string{}) + "exit "
+                      + std::to_string(i);
+    auto pid = start(cmd);
+    expected[pid] = i;
+    CHECK(reaper.watch(pid, recorder(pid)));
+  }
+  REQUIRE(wait_for_count(expected.size()));
+  std::lock_guard<std::mutex> guard{mtx};
+  CHECK_EQUAL(statuses.size(), expected.size());
+  size_t right = 0;
+  for (auto& [pid, code] : expected)
+    if (WIFEXITED(statuses[pid]) && WEXITSTATUS(statuses[pid]) == code)
+      ++right;
+  CHECK_EQUAL(right, expected.size());
+  CHECK_EQUAL(reaper.size(), 0u);
+}
+
+TEST(a child that already exited before watch is reported) {
+  process_reaper reaper;
+  auto pid = start("exit 2");
+  std::this_thread::sleep_for(100ms);  // now a zombie
+  CHECK(reaper.watch(pid, recorder(pid)));
+  REQUIRE(wait_for_count(1));
+  std::lock_guard<std::mutex> guard{mtx};
+  CHECK_EQUAL(WEXITSTATUS(statuses[pid]), 2);
+}
+
+TEST(signal group reaches a watched child and is refused after reaping) {
+  process_reaper reaper;
+  auto pid = start("exec sleep 30");
+  CHECK(reaper.watch(pid, recorder(pid)));
+  CHECK(reaper.watching(pid));
+  CHECK(reaper.signal_group(pid, SIGKILL));
+  REQUIRE(wait_for_count(1));
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    CHECK(WIFSIGNALED(statuses[pid]));
+    CHECK_EQUAL(WTERMSIG(statuses[pid]), SIGKILL);
+  }
+  CHECK(!reaper.signal_group(pid, SIGKILL));  // reaped: the pid may belong to someone else now
+}
+
+TEST(watch refuses bad pids and duplicates) {
+  process_reaper reaper;
+  CHECK(!reaper.watch(0, recorder(0)));
+  CHECK(!reaper.watch(-5, recorder(-5)));
+  auto pid = start("exec sleep 30");
+  CHECK(reaper.watch(pid, recorder(pid)));
+  CHECK(!reaper.watch(pid, recorder(pid)));
+  CHECK(reaper.signal_group(pid, SIGKILL));
+  REQUIRE(wait_for_count(1));
+}
+
+TEST(only watched pids are reaped) {
+  process_reaper reaper;
+  auto mine = start("exit 1");
+  auto other = start("exit 4");  // not watched: the reaper must leave it to us
+  CHECK(reaper.watch(mine, recorder(mine)));
+  REQUIRE(wait_for_count(1));
+  int st = 0;
+  CHECK_EQUAL(::waitpid(other, &st, 0), other);
+  CHECK_EQUAL(WEXITSTATUS(st), 4);
+}
+
+TEST(two reapers in one process) {
+  process_reaper a;
+  process_reaper b;
+  auto p1 = start("exit 11");
+  auto p2 = start("exit 22");
+  CHECK(a.watch(p1, recorder(p1)));
+  CHECK(b.watch(p2, recorder(p2)));
+  REQUIRE(wait_for_count(2));
+  std::lock_guard<std::mutex> guard{mtx};
+  CHECK_EQUAL(WEXITSTATUS(statuses[p1]), 11);
+  CHECK_EQUAL(WEXITSTATUS(statuses[p2]), 22);
+}
+
+TEST(stop returns promptly while a child still runs) {
+  pid_t pid;
+  auto t0 = std::chrono::steady_clock::now();
+  {
+    process_reaper reaper;
+    pid = start("exec sleep 30");
+    CHECK(reaper.watch(pid, recorder(pid)));
+    reaper.stop();
+    CHECK(!reaper.watch(start("true"), recorder(1)));  // refused after stop
+    reaper.stop();                                      // idempotent
+  }                                                     // destructor after stop
+  auto took = std::chrono::steady_clock::now() - t0;
+  CHECK_LESS(took, 2s);
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    CHECK(statuses.empty());
+  }
+  CHECK_EQUAL(::kill(pid, 0), 0);  // still running: stop() does not kill
+  ::kill(pid, SIGKILL);
+  int st;
+  CHECK_EQUAL(::waitpid(pid, &st, 0), pid);
+  while (::waitpid(-1, &st, 0) > 0) // the refused `true`
+    ;
+}
+
+TEST(stop from inside a callback does not deadlock) {
+  auto reaper = std::make_unique<process_reaper>();
+  auto pid = start("exit 0");
+  std::mutex m;
+  std::condition_variable c;
+  bool called = false;
+  CHECK(reaper->watch(pid, [&](int) {
+    reaper->stop();
+    std::lock_guard<std::mutex> guard{m};
+    called = true;
+    c.notify_all();
+  }));
+  std::unique_lock<std::mutex> guard{m};
+  CHECK(c.wait_for(guard, 10s, [&] { return called; }));
+  guard.unlock();
+  reaper.reset();  // destructor after an in-callback stop
+}
+
+FIXTURE_SCOPE_END()
