@@ -3,6 +3,7 @@
 #include "actors/status_update_manager.hpp"
 #include "config/logging.hpp"
 #include "containerizer/containerizer_actor.hpp"
+#include "containerizer/launcher.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/all.hpp>
@@ -11,9 +12,7 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <set>
-#include <sys/wait.h>
 #include <utility>
 #include <vector>
 
@@ -32,17 +31,6 @@ bool is_safe_path_component(std::string_view x) {
     if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f)
       return false;
   return true;
-}
-
-std::string describe_wait_status(int32_t status) {
-  if (WIFEXITED(status))
-    return "exited with status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) {
-    auto sig = WTERMSIG(status);
-    const char* name = ::strsignal(sig);
-    return "killed by signal " + std::to_string(sig) + (name ? std::string{" ("} + name + ")" : std::string{});
-  }
-  return "ended with wait status " + std::to_string(status);
 }
 
 namespace {

@@ -78,9 +78,6 @@ extern const char* const command_executor_id;
 /// "..", no '/', '\\', NUL or other control characters.
 bool is_safe_path_component(std::string_view x);
 
-/// "exited with status 3", "killed by signal 9 (Killed)", ... for a waitpid() status.
-std::string describe_wait_status(int32_t status);
-
 /// Spawns an agent. It publishes itself first if `opts.publish` (then registers), and starts registering
 /// with the master at once otherwise. Non-blocking.
 agent_actor spawn_agent(caf::actor_system& sys, agent_options opts);

@@ -89,7 +89,6 @@ std::string hierarchical_allocator::remove_framework(const framework_id& id) {
   auto& s = fws_[f];
   for (auto& [a, res] : s.allocations) {
     auto& ag = agents_[a];
-    ag.allocated -= res;
     ag.available += res;
     ag.frameworks.erase(f);
     update_offerable(a);
@@ -242,7 +241,6 @@ std::string hierarchical_allocator::recover(const framework_id& fw, const agent_
     s.allocations.erase(alloc);
     ag.frameworks.erase(f);
   }
-  ag.allocated -= resources;
   ag.available += resources;
   sorter_.unallocated(s.client, resources);
   if (refuse_seconds > 0) {
@@ -316,9 +314,9 @@ std::vector<allocation> hierarchical_allocator::allocate(time_point now) {
     auto f = fw_of_client_[client];
     auto& s = fws_[f];
     sorter_.allocated(client, ag.available);
-    s.allocations[a] += ag.available;
+    if (auto [pos, fresh] = s.allocations.try_emplace(a, ag.available); !fresh)
+      pos->second += ag.available;
     ag.frameworks.insert(f);
-    ag.allocated += ag.available;
     result.push_back(allocation{s.id, ag.id, std::move(ag.available)});
     ag.available = resource_set{};
     it = offerable_.erase(it);

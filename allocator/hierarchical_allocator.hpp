@@ -125,8 +125,7 @@ private:
     agent_id id;
     bool live = false;
     resource_set total;
-    resource_set allocated;
-    resource_set available;
+    resource_set available;  // total minus what is allocated (kept, not recomputed, so runs are cheap)
     std::unordered_set<index> frameworks;   // frameworks with allocations here
     std::unordered_set<index> filtered_by;  // frameworks with filters here
   };

@@ -185,8 +185,7 @@ master_config::master_config() : base_config("master") {
     .add(port, "port", "port to listen on (0 = any free port; the chosen one is printed)")
     .add(ip, "ip", "address to listen on")
     .add(work_dir, "work-dir", "directory for the master's state")
-    .add(allocation_interval, "allocation-interval", "period of the batch allocation run (e.g. 1s, 250ms)")
-    .add(offer_timeout, "offer-timeout", "rescind offers not answered within this time (0 = never)");
+    .add(allocation_interval, "allocation-interval", "period of the batch allocation run (e.g. 1s, 250ms)");
 }
 
 std::vector<std::string> master_config::validate() {
@@ -196,8 +195,6 @@ std::vector<std::string> master_config::validate() {
     errors.push_back("--ip must not be empty");
   if (allocation_interval.count() <= 0)
     errors.push_back("--allocation-interval must be positive");
-  if (offer_timeout.count() < 0)
-    errors.push_back("--offer-timeout must not be negative");
   return errors;
 }
 

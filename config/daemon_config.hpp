@@ -56,7 +56,6 @@ public:
   std::string ip = "127.0.0.1";
   std::string work_dir;
   caf::timespan allocation_interval = std::chrono::seconds(1);
-  caf::timespan offer_timeout = caf::timespan{0};  // 0 = offers never time out
 };
 
 /// `mesoscaf agent`

@@ -37,3 +37,39 @@ void start_shutdown_watchdog(std::chrono::seconds limit) {
 }
 
 } // namespace mesoscaf
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+namespace mesoscaf {
+
+bool terminate_actor(caf::actor_system& sys, const caf::actor& root, std::chrono::milliseconds grace) {
+  if (!root)
+    return true;
+  caf::scoped_actor self{sys};
+  self->monitor(root);
+  self->send_exit(root, caf::exit_reason::user_shutdown);
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; }, caf::after(grace) >> [] {});
+  if (down)
+    return true;
+  self->send_exit(root, caf::exit_reason::kill);
+  self->receive([&](caf::down_msg&) {}, caf::after(std::chrono::seconds(2)) >> [] {});
+  return false;
+}
+
+std::string self_executable() {
+  char buf[4096] = {0};
+  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string{};
+}
+
+std::string local_hostname() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0')
+    return "localhost";
+  return buf;
+}
+
+} // namespace mesoscaf

@@ -4,6 +4,12 @@
 #include <chrono>
 #include <csignal>
 #include <functional>
+#include <string>
+
+namespace caf {
+class actor;
+class actor_system;
+} // namespace caf
 
 namespace mesoscaf {
 
@@ -23,5 +29,15 @@ int wait_for_termination(const sigset_t& set);
 /// Starts a thread that _exit(1)s if the process is still alive after `limit` (a hung shutdown must not
 /// leave a daemon behind: caf-notes pitfall 10). The thread is detached.
 void start_shutdown_watchdog(std::chrono::seconds limit = std::chrono::seconds(15));
+
+/// Sends `user_shutdown` to `root` and waits (from this thread) until it is down; kills it after `grace`.
+/// Returns true if it went down within `grace`.
+bool terminate_actor(caf::actor_system& sys, const caf::actor& root, std::chrono::milliseconds grace);
+
+/// Path of the running executable (/proc/self/exe), empty if unknown.
+std::string self_executable();
+
+/// This machine's hostname ("localhost" if unknown).
+std::string local_hostname();
 
 } // namespace mesoscaf

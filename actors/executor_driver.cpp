@@ -1,0 +1,454 @@
+#include "actors/executor_driver.hpp"
+
+#include "config/logging.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+namespace mesoscaf {
+
+// -- executor callbacks: defaults -----------------------------------------------------------------------------
+
+executor::~executor() = default;
+void executor::registered(executor_driver&, const executor_registration&) {}
+void executor::launch_task(executor_driver&, const task_info&) {}
+void executor::kill_task(executor_driver&, const task_id&) {}
+void executor::framework_message(executor_driver&, const std::string&) {}
+void executor::shutdown(executor_driver&) {}
+void executor::error(executor_driver&, const std::string& message) {
+  LOG_ERROR("executor", message);
+}
+
+// -- environment ----------------------------------------------------------------------------------------------
+
+std::string parse_endpoint(const std::string& text, std::string& host, uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (text.empty() || colon == std::string::npos)
+    return "expected host:port, got \"" + text + "\"";
+  auto h = text.substr(0, colon);
+  auto p = text.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']')
+    h = h.substr(1, h.size() - 2);
+  if (h.empty() || h.find_first_of(" \t/") != std::string::npos)
+    return "bad host in \"" + text + "\"";
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos)
+    return "bad port in \"" + text + "\"";
+  auto value = std::stoul(p);
+  if (value < 1 || value > 65535)
+    return "port out of range in \"" + text + "\"";
+  host = h;
+  port = static_cast<uint16_t>(value);
+  return {};
+}
+
+std::string read_executor_environment(executor_environment& out,
+                                      const std::function<const char*(const char*)>& get) {
+  auto lookup = [&](const char* name) -> std::string {
+    const char* v = get ? get(name) : std::getenv(name);
+    return v != nullptr ? std::string{v} : std::string{};
+  };
+  executor_environment env;
+  auto endpoint = lookup(env_agent_endpoint);
+  if (endpoint.empty())
+    return std::string{env_agent_endpoint} + " is not set (executors are started by an agent)";
+  if (auto err = parse_endpoint(endpoint, env.agent_host, env.agent_port); !err.empty())
+    return std::string{env_agent_endpoint} + ": " + err;
+  env.framework = framework_id{lookup(env_framework_id)};
+  if (env.framework.empty())
+    return std::string{env_framework_id} + " is not set";
+  env.executor = executor_id{lookup(env_executor_id)};
+  if (env.executor.empty())
+    return std::string{env_executor_id} + " is not set";
+  env.agent = agent_id{lookup(env_agent_id)};
+  env.sandbox = lookup(env_sandbox);
+  out = std::move(env);
+  return {};
+}
+
+caf::expected<agent_actor> connect_to_agent_from_env(caf::actor_system& sys) {
+  executor_environment env;
+  if (auto err = read_executor_environment(env); !err.empty())
+    return caf::make_error(caf::sec::invalid_argument, err);
+  return sys.middleman().remote_actor<agent_actor>(env.agent_host, env.agent_port);
+}
+
+// -- status_update_outbox -------------------------------------------------------------------------------------
+
+status_update_outbox::status_update_outbox(framework_id framework, agent_id agent, executor_id executor)
+  : framework_(std::move(framework)), agent_(std::move(agent)), executor_(std::move(executor)) {}
+
+status_update status_update_outbox::add(task_status status) {
+  status_update upd;
+  upd.framework = framework_;
+  status.agent = agent_;
+  status.executor = executor_;
+  status.source = status_source::executor;
+  status.uuid = new_uuid();
+  status.timestamp = now_seconds();
+  upd.status = std::move(status);
+  pending_.push_back(upd);
+  return upd;
+}
+
+bool status_update_outbox::ack(const task_id& task, const std::string& uuid) {
+  for (auto i = pending_.begin(); i != pending_.end(); ++i)
+    if (i->status.uuid == uuid && i->status.task == task) {
+      pending_.erase(i);
+      return true;
+    }
+  return false;
+}
+
+// -- the driver's internal actor ------------------------------------------------------------------------------
+
+namespace {
+
+using driver_actor = executor_actor::extend<
+  // From the driver (any thread): send this status update / framework message.
+  caf::reacts_to<atom::update, task_status>,
+  caf::reacts_to<atom::exec_msg, std::string>,
+  // Timer: resend unacknowledged updates.
+  caf::reacts_to<atom::tick>,
+  // From the driver: stop after draining pending updates.
+  caf::reacts_to<atom::teardown>,
+  // Timer: the drain timeout expired.
+  caf::reacts_to<atom::retry>>;
+
+struct driver_config : caf::actor_system_config {
+  driver_config() {
+    mesoscaf::add_message_types(*this);
+    load<caf::io::middleman>();
+    // Latency over throughput (caf-notes D); two threads so a slow callback does not stall the connection.
+    set("scheduler.max-threads", 2);
+    set("scheduler.policy", caf::atom("sharing"));
+    // The agent runs with heartbeats and a connection timeout: we must send heartbeats too.
+    set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+  }
+};
+
+} // namespace
+
+struct executor_driver::impl {
+  // Declared first: destroyed last, after every handle below.
+  std::unique_ptr<driver_config> own_cfg;
+  std::unique_ptr<caf::actor_system> own_sys;
+  caf::actor_system* sys = nullptr;
+
+  executor_driver* driver = nullptr;
+  executor* exec = nullptr;
+  executor_driver_options opts;
+  executor_environment env;
+  std::string env_error;
+  agent_actor agent;
+  driver_actor actor;
+
+  mutable std::mutex mtx;
+  std::condition_variable cv;
+  driver_status state = driver_status::not_started;
+  std::string abort_reason;
+
+  void set_abort_reason(const std::string& why) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (abort_reason.empty())
+      abort_reason = why;
+  }
+
+  void on_actor_exit(const caf::error& reason) {
+    std::lock_guard<std::mutex> guard{mtx};
+    bool clean = (!reason || reason == caf::exit_reason::user_shutdown) && abort_reason.empty();
+    if (!clean && abort_reason.empty())
+      abort_reason = sys->render(reason);
+    state = clean ? driver_status::stopped : driver_status::aborted;
+    cv.notify_all();  // under the lock: the waiter may destroy us right after
+  }
+
+  driver_status current() const {
+    std::lock_guard<std::mutex> guard{mtx};
+    return state;
+  }
+};
+
+namespace {
+
+struct driver_state {
+  static inline const char* name = "executor_driver";
+  executor_driver::impl* d = nullptr;
+  status_update_outbox outbox;
+  bool registered = false;
+  bool tick_armed = false;
+  bool draining = false;
+  bool shutdown_requested = false;
+};
+
+using driver_pointer = driver_actor::stateful_pointer<driver_state>;
+
+void arm_tick(driver_pointer self) {
+  auto& st = self->state;
+  if (!st.tick_armed && !st.outbox.empty()) {
+    st.tick_armed = true;
+    self->delayed_send(self, st.d->opts.resend_interval, atom::tick_v);
+  }
+}
+
+void start_drain(driver_pointer self) {
+  auto& st = self->state;
+  if (st.draining)
+    return;
+  st.draining = true;
+  if (st.outbox.empty()) {
+    self->quit();
+    return;
+  }
+  self->delayed_send(self, st.d->opts.drain_timeout, atom::retry_v);
+}
+
+driver_actor::behavior_type driver_fn(driver_pointer self, executor_driver::impl* d) {
+  auto& st = self->state;
+  st.d = d;
+  st.outbox = status_update_outbox{d->env.framework, d->env.agent, d->env.executor};
+  {
+    // Set here, before any callback can run, so driver methods called from callbacks reach this actor.
+    std::lock_guard<std::mutex> guard{d->mtx};
+    d->actor = caf::actor_cast<driver_actor>(self);
+  }
+  self->attach_functor([d](const caf::error& reason) { d->on_actor_exit(reason); });
+  auto agent = d->agent;
+  self->monitor(agent);
+  self->set_down_handler([self, d](const caf::down_msg& dm) {
+    if (dm.source != d->agent.address())
+      return;
+    auto why = "lost the connection to the agent (" + self->system().render(dm.reason) + ")";
+    d->set_abort_reason(why);
+    d->exec->error(*d->driver, why);
+    self->quit(dm.reason ? dm.reason : caf::make_error(caf::exit_reason::remote_link_unreachable));
+  });
+  self->set_exception_handler([self, d](std::exception_ptr& eptr) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(eptr);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    d->set_abort_reason("exception in an executor callback: " + what);
+    return caf::make_error(caf::sec::runtime_error, what);
+  });
+  self
+    ->request(agent, d->opts.registration_timeout, atom::reg_exec_v, d->env.framework, d->env.executor,
+              caf::actor_cast<executor_actor>(self))
+    .then(
+      [self, d](const executor_registration& reg) {
+        auto& st = self->state;
+        st.registered = true;
+        if (!reg.agent.empty())
+          st.outbox.set_agent(reg.agent);
+        for (auto& upd : st.outbox.pending())
+          self->send(d->agent, atom::update_v, upd);
+        arm_tick(self);
+        d->exec->registered(*d->driver, reg);
+      },
+      [self, d](const caf::error& err) {
+        auto why = "registration with the agent failed: " + self->system().render(err);
+        d->set_abort_reason(why);
+        d->exec->error(*d->driver, why);
+        self->quit(err);
+      });
+  return {
+    // -- from the agent --
+    [self, d](atom::launch, const task_info& task) {
+      if (!self->state.shutdown_requested)
+        d->exec->launch_task(*d->driver, task);
+    },
+    [self, d](atom::kill_task, const task_id& task) { d->exec->kill_task(*d->driver, task); },
+    [self](atom::ack, const task_id& task, const std::string& uuid) {
+      auto& st = self->state;
+      st.outbox.ack(task, uuid);
+      if (st.draining && st.outbox.empty())
+        self->quit();
+    },
+    [self, d](atom::fw_msg, const std::string& data) { d->exec->framework_message(*d->driver, data); },
+    [self, d](atom::shutdown) {
+      auto& st = self->state;
+      if (st.shutdown_requested)
+        return;
+      st.shutdown_requested = true;
+      d->exec->shutdown(*d->driver);
+      self->delayed_send(self, d->opts.shutdown_grace, atom::teardown_v);
+    },
+    // -- from the driver --
+    [self, d](atom::update, const task_status& status) {
+      auto& st = self->state;
+      auto upd = st.outbox.add(status);
+      if (st.registered)
+        self->send(d->agent, atom::update_v, std::move(upd));
+      arm_tick(self);
+    },
+    [self, d](atom::exec_msg, const std::string& data) {
+      self->send(d->agent, atom::exec_msg_v, d->env.framework, d->env.executor, data);
+    },
+    [self, d](atom::tick) {
+      auto& st = self->state;
+      st.tick_armed = false;
+      if (st.registered)
+        for (auto& upd : st.outbox.pending())
+          self->send(d->agent, atom::update_v, upd);
+      arm_tick(self);
+    },
+    [self](atom::teardown) { start_drain(self); },
+    [self](atom::retry) {
+      LOG_WARN("executor", self->state.outbox.pending().size()
+                             << " status update(s) not acknowledged before the drain timeout");
+      self->quit();
+    },
+  };
+}
+
+} // namespace
+
+// -- executor_driver ------------------------------------------------------------------------------------------
+
+executor_driver::executor_driver(executor& exec, executor_driver_options opts) : impl_(std::make_unique<impl>()) {
+  impl_->driver = this;
+  impl_->exec = &exec;
+  impl_->opts = opts;
+  impl_->env_error = read_executor_environment(impl_->env);
+  impl_->own_cfg = std::make_unique<driver_config>();
+  impl_->own_sys = std::make_unique<caf::actor_system>(*impl_->own_cfg);
+  impl_->sys = impl_->own_sys.get();
+}
+
+executor_driver::executor_driver(caf::actor_system& sys, executor& exec, executor_environment env,
+                                 agent_actor agent, executor_driver_options opts)
+  : impl_(std::make_unique<impl>()) {
+  impl_->driver = this;
+  impl_->exec = &exec;
+  impl_->opts = opts;
+  impl_->env = std::move(env);
+  impl_->agent = std::move(agent);
+  impl_->sys = &sys;
+  if (!impl_->agent)
+    impl_->env_error = "no agent handle";
+}
+
+executor_driver::~executor_driver() {
+  if (status() == driver_status::running)
+    abort();
+  join();
+}
+
+driver_status executor_driver::start() {
+  auto& d = *impl_;
+  {
+    std::lock_guard<std::mutex> guard{d.mtx};
+    if (d.state != driver_status::not_started)
+      return d.state;
+    if (!d.env_error.empty()) {
+      d.abort_reason = d.env_error;
+      d.state = driver_status::aborted;
+      return d.state;
+    }
+  }
+  if (!d.agent) {
+    // Blocking connect: we are on the caller's thread, not inside an actor. The agent that started us is
+    // already listening; a few attempts cover a busy agent.
+    std::string last_error;
+    auto deadline = std::chrono::steady_clock::now() + d.opts.registration_timeout;
+    for (;;) {
+      auto res = d.sys->middleman().remote_actor<agent_actor>(d.env.agent_host, d.env.agent_port);
+      if (res) {
+        d.agent = std::move(*res);
+        break;
+      }
+      last_error = d.sys->render(res.error());
+      if (std::chrono::steady_clock::now() >= deadline) {
+        std::lock_guard<std::mutex> guard{d.mtx};
+        d.abort_reason = "cannot connect to the agent at " + d.env.agent_host + ":"
+                         + std::to_string(d.env.agent_port) + ": " + last_error;
+        d.state = driver_status::aborted;
+        d.exec->error(*this, d.abort_reason);
+        return d.state;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  {
+    std::lock_guard<std::mutex> guard{d.mtx};
+    d.state = driver_status::running;
+  }
+  auto hdl = d.sys->spawn(driver_fn, impl_.get());
+  std::lock_guard<std::mutex> guard{d.mtx};
+  d.actor = hdl;
+  return d.state;
+}
+
+driver_status executor_driver::stop() {
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard{d.mtx};
+  if (d.state != driver_status::running)
+    return d.state;
+  caf::anon_send(d.actor, atom::teardown_v);
+  return d.state;
+}
+
+driver_status executor_driver::abort() {
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard{d.mtx};
+  if (d.state != driver_status::running)
+    return d.state;
+  if (d.abort_reason.empty())
+    d.abort_reason = "aborted by the executor";
+  caf::anon_send_exit(d.actor, caf::exit_reason::kill);
+  return d.state;
+}
+
+driver_status executor_driver::join() {
+  auto& d = *impl_;
+  std::unique_lock<std::mutex> guard{d.mtx};
+  d.cv.wait(guard, [&] { return d.state != driver_status::running; });
+  return d.state;
+}
+
+driver_status executor_driver::run() {
+  auto st = start();
+  if (st != driver_status::running)
+    return st;
+  return join();
+}
+
+driver_status executor_driver::send_status_update(task_status status) {
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard{d.mtx};
+  if (d.state != driver_status::running)
+    return d.state;
+  caf::anon_send(d.actor, atom::update_v, std::move(status));
+  return d.state;
+}
+
+driver_status executor_driver::send_framework_message(std::string data) {
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard{d.mtx};
+  if (d.state != driver_status::running)
+    return d.state;
+  caf::anon_send(d.actor, atom::exec_msg_v, std::move(data));
+  return d.state;
+}
+
+driver_status executor_driver::status() const {
+  return impl_->current();
+}
+
+std::string executor_driver::abort_reason() const {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  return impl_->abort_reason;
+}
+
+const executor_environment& executor_driver::environment() const {
+  return impl_->env;
+}
+
+} // namespace mesoscaf

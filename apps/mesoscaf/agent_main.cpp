@@ -1,0 +1,102 @@
+// `mesoscaf agent --master=HOST:PORT --port=0 --work-dir=DIR [--resources=...]`: runs an agent until
+// SIGTERM/SIGINT. Prints `agent registered with id <id>` each time it (re)registers with a master.
+#include "apps/mesoscaf/subcommands.hpp"
+
+#include "actors/agent.hpp"
+#include "config/daemon_config.hpp"
+#include "config/logging.hpp"
+#include "containerizer/machine_resources.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <signal.h>
+#include <unistd.h>
+
+namespace mesoscaf {
+
+int agent_main(int argc, char** argv) {
+  agent_config cfg;
+  if (auto rc = cfg.parse_and_validate(argc, argv))
+    return *rc;
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.work_dir, ec);
+  if (ec) {
+    std::cerr << "mesoscaf agent: cannot create --work-dir=" << cfg.work_dir << ": " << ec.message() << "\n";
+    return 1;
+  }
+  auto work_dir = std::filesystem::absolute(cfg.work_dir).string();
+  resource_set resources = cfg.resources.empty() ? detect_machine_resources(work_dir)
+                                                 : *resource_set::parse(cfg.resources); // validated
+  if (resources.empty()) {
+    std::cerr << "mesoscaf agent: no resources detected; give --resources\n";
+    return 1;
+  }
+  auto sigs = block_termination_signals();
+  caf::actor_system sys{cfg};
+  agent_options opts;
+  opts.master_host = cfg.master_host;
+  opts.master_port = cfg.master_port;
+  opts.hostname = cfg.hostname.empty() ? local_hostname() : cfg.hostname;
+  opts.resources = resources;
+  opts.port = static_cast<uint16_t>(cfg.port);
+  opts.publish = true;
+  opts.publish_address = cfg.ip;
+  opts.work_dir = work_dir;
+  opts.executor_binary = self_executable();
+  // The agent's own shutdown (executors' grace + exit timeout) must end well inside the 15 s watchdog.
+  opts.exit_timeout = std::chrono::seconds(8);
+  auto agent = spawn_agent(sys, opts);
+  std::cout << "agent starting resources=" << resources << " master=" << cfg.master << std::endl;
+
+  // Watches the agent from a thread of our own (never inside an actor): prints each registration, and turns
+  // an unexpected exit of the agent into SIGTERM for main, which then exits 1.
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> agent_died{false};
+  std::thread watcher{[&] {
+    caf::scoped_actor self{sys};
+    self->monitor(agent);
+    std::string last_id;
+    while (!stopping) {
+      bool down = false;
+      self->request(agent, std::chrono::seconds(2), atom::state_v)
+        .receive([&](const agent_snapshot& snap) {
+                   if (!snap.id.empty() && snap.id.value != last_id) {
+                     last_id = snap.id.value;
+                     std::cout << "agent registered with id " << last_id << " master=" << cfg.master << std::endl;
+                   }
+                 },
+                 [&](const caf::error&) {});
+      self->receive([&](caf::down_msg&) { down = true; },
+                    caf::after(std::chrono::milliseconds(last_id.empty() ? 20 : 200)) >> [] {});
+      if (down) {
+        if (!stopping) {
+          agent_died = true;
+          ::kill(::getpid(), SIGTERM);
+        }
+        return;
+      }
+    }
+  }};
+  auto sig = wait_for_termination(sigs);
+  stopping = true;
+  start_shutdown_watchdog();
+  if (agent_died) {
+    std::cerr << "mesoscaf agent: the agent actor exited unexpectedly\n";
+  } else {
+    LOG_INFO("agent", "received signal " << sig << ", shutting down");
+    terminate_actor(sys, caf::actor_cast<caf::actor>(agent), std::chrono::seconds(12));
+  }
+  watcher.join();
+  agent = nullptr;
+  std::cout << "agent stopped" << std::endl;
+  return agent_died ? 1 : 0;
+}
+
+} // namespace mesoscaf

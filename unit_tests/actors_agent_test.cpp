@@ -1,0 +1,605 @@
+#define CAF_SUITE actors_agent
+#include "deterministic_fixture.hpp"
+
+#include "actors/agent.hpp"
+
+#include <caf/all.hpp>
+
+#include <memory>
+
+using namespace mesoscaf;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Everything the mocks saw, shared with the test body (the test coordinator runs everything on this thread).
+struct recorder {
+  // master
+  std::vector<agent_info> registrations;
+  int refuse_registrations = 0;   // answer this many registrations with an error
+  std::vector<status_update> master_updates;
+  std::vector<std::tuple<framework_id, agent_id, executor_id, int32_t>> exec_lost;
+  std::vector<std::string> exec_msgs;
+  // containerizer
+  std::vector<launch_spec> launches;
+  bool fail_launch = false;
+  std::vector<container_id> kills;
+  // executor
+  caf::optional<executor_registration> registration;
+  caf::error registration_error;
+  std::vector<task_info> executor_launches;
+  std::vector<task_id> executor_kills;
+  std::vector<std::pair<task_id, std::string>> executor_acks;
+  std::vector<std::string> executor_fw_msgs;
+  int executor_shutdowns = 0;
+};
+using recorder_ptr = std::shared_ptr<recorder>;
+
+master_actor::behavior_type mock_master(master_actor::pointer self, recorder_ptr rec) {
+  return {
+    [=](atom::reg_agent, const agent_info& info, const agent_actor&) -> caf::result<agent_id> {
+      rec->registrations.push_back(info);
+      if (rec->refuse_registrations > 0) {
+        --rec->refuse_registrations;
+        return caf::make_error(caf::sec::invalid_argument, "refused by test");
+      }
+      return agent_id{"agent-1"};
+    },
+    [=](atom::update, const status_update& u) { rec->master_updates.push_back(u); },
+    [=](atom::exec_msg, const framework_id&, const agent_id&, const executor_id&, const std::string& data) {
+      rec->exec_msgs.push_back(data);
+    },
+    [=](atom::exec_lost, const framework_id& f, const agent_id& a, const executor_id& e, int32_t status) {
+      rec->exec_lost.emplace_back(f, a, e, status);
+    },
+    [=](atom::subscribe, const framework_info&, const scheduler_actor&) { return framework_id{"unused"}; },
+    [=](atom::teardown, const framework_id&) {},
+    [=](atom::accept, const framework_id&, const std::vector<offer_id>&, const std::vector<offer_operation>&,
+        const filters&) {},
+    [=](atom::decline, const framework_id&, const std::vector<offer_id>&, const filters&) {},
+    [=](atom::revive, const framework_id&) {},
+    [=](atom::suppress, const framework_id&) {},
+    [=](atom::kill, const framework_id&, const task_id&, const agent_id&) {},
+    [=](atom::ack, const framework_id&, const agent_id&, const task_id&, const std::string&) {},
+    [=](atom::fw_msg, const framework_id&, const agent_id&, const executor_id&, const std::string&) {},
+    [=](atom::state) { return master_snapshot{}; },
+    [=](atom::allocate, const std::vector<allocation>&) {},
+  };
+}
+
+containerizer_actor::behavior_type mock_containerizer(containerizer_actor::pointer self, recorder_ptr rec) {
+  return {
+    [=](atom::launch, const launch_spec& spec) -> caf::result<int32_t> {
+      rec->launches.push_back(spec);
+      if (rec->fail_launch)
+        return caf::make_error(caf::sec::runtime_error, "spawn failed (test)");
+      return int32_t{4242};
+    },
+    [=](atom::kill, const container_id& id) { rec->kills.push_back(id); },
+    [=](atom::exited, const container_id&, int32_t) {},
+    [=](atom::tick, const container_id&) {},
+  };
+}
+
+// An executor plus two test hooks: `connect` makes it register with the agent, `update` makes it send a
+// status update (so the agent's ack comes back to it, as in real life).
+using mock_executor_actor = executor_actor::extend<caf::reacts_to<atom::connect, framework_id, executor_id>,
+                                                   caf::reacts_to<atom::update, status_update>>;
+
+mock_executor_actor::behavior_type mock_executor(mock_executor_actor::pointer self, recorder_ptr rec,
+                                                 agent_actor agent) {
+  return {
+    [=](atom::launch, const task_info& t) { rec->executor_launches.push_back(t); },
+    [=](atom::kill_task, const task_id& t) { rec->executor_kills.push_back(t); },
+    [=](atom::ack, const task_id& t, const std::string& uuid) { rec->executor_acks.emplace_back(t, uuid); },
+    [=](atom::fw_msg, const std::string& data) { rec->executor_fw_msgs.push_back(data); },
+    [=](atom::shutdown) { ++rec->executor_shutdowns; },
+    [=](atom::connect, const framework_id& f, const executor_id& e) {
+      self->request(agent, caf::infinite, atom::reg_exec_v, f, e, caf::actor_cast<executor_actor>(self))
+        .then([=](const executor_registration& r) { rec->registration = r; },
+              [=](caf::error& err) { rec->registration_error = err; });
+    },
+    [=](atom::update, const status_update& u) { self->send(agent, atom::update_v, u); },
+  };
+}
+
+framework_info make_framework(const std::string& id = "fw-1") {
+  framework_info fi;
+  fi.id = framework_id{id};
+  fi.name = "test framework";
+  return fi;
+}
+
+task_info command_task(const std::string& id, const std::string& cmd = "echo hi") {
+  task_info t;
+  t.id = task_id{id};
+  t.name = "task " + id;
+  t.agent = agent_id{"agent-1"};
+  t.resources = resource_set::scalar("cpus", 1);
+  command_info c;
+  c.value = cmd;
+  t.command = c;
+  return t;
+}
+
+task_info custom_task(const std::string& id, const std::string& exec) {
+  task_info t;
+  t.id = task_id{id};
+  t.name = "task " + id;
+  executor_info e;
+  e.id = executor_id{exec};
+  e.command.value = "/bin/my-executor";
+  t.executor = e;
+  return t;
+}
+
+status_update executor_update(const std::string& fw, const std::string& task, task_state st,
+                              const std::string& uuid) {
+  status_update u;
+  u.framework = framework_id{fw};
+  u.status.task = task_id{task};
+  u.status.state = st;
+  u.status.uuid = uuid;
+  u.status.source = status_source::executor;
+  return u;
+}
+
+struct fixture : mesoscaf::test::deterministic_fixture {
+  recorder_ptr rec = std::make_shared<recorder>();
+  master_actor master;
+  containerizer_actor cont;
+  agent_actor agent;
+  mock_executor_actor exec;
+
+  fixture() {
+    master = sys.spawn(mock_master, rec);
+  }
+
+  agent_options options() {
+    agent_options opts;
+    opts.master = master;
+    opts.hostname = "host-1";
+    opts.port = 5051;
+    opts.work_dir = "/work-dir";
+    opts.executor_binary = "/usr/bin/mesoscaf";
+    opts.resources = resource_set::scalar("cpus", 4);
+    opts.make_containerizer = [this](caf::actor_system& sys, agent_actor) {
+      cont = sys.spawn(mock_containerizer, rec);
+      return cont;
+    };
+    return opts;
+  }
+
+  void start(agent_options opts) {
+    agent = spawn_agent(sys, std::move(opts));
+    sched.run();
+  }
+
+  void start() {
+    start(options());
+  }
+
+  // Registered agent with one executor that ran `fw-1`'s command executor and received task t1.
+  void start_with_running_task() {
+    start();
+    caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t1"));
+    sched.run();
+    REQUIRE_EQUAL(rec->launches.size(), 1u);
+    register_executor("fw-1", command_executor_id);
+    REQUIRE_EQUAL(rec->executor_launches.size(), 1u);
+  }
+
+  void register_executor(const std::string& fw, const std::string& eid) {
+    exec = sys.spawn(mock_executor, rec, agent);
+    caf::anon_send(exec, atom::connect_v, framework_id{fw}, executor_id{eid});
+    sched.run();
+  }
+
+  void tick(caf::timespan d) {
+    advance_time(d);
+    sched.run();
+  }
+
+  agent_snapshot snapshot() {
+    agent_snapshot result;
+    auto h = self->request(agent, caf::infinite, atom::state_v);
+    sched.run();
+    h.receive([&](agent_snapshot& s) { result = std::move(s); },
+              [&](caf::error& err) { FAIL("state request failed: " << sys.render(err)); });
+    return result;
+  }
+
+  // The periodic tick would make the fixture's final run() loop forever (caf-notes pitfall 14).
+  ~fixture() override {
+    if (agent)
+      caf::anon_send_exit(agent, caf::exit_reason::kill);
+    sched.run();
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(agent_tests, fixture)
+
+TEST(registers with the master) {
+  start();
+  REQUIRE_EQUAL(rec->registrations.size(), 1u);
+  auto& info = rec->registrations.front();
+  CHECK_EQUAL(info.hostname, "host-1");
+  CHECK_EQUAL(info.port, 5051u);
+  CHECK(info.total == resource_set::scalar("cpus", 4));
+  CHECK_EQUAL(snapshot().id, agent_id{"agent-1"});
+}
+
+TEST(registration retries with backoff) {
+  rec->refuse_registrations = 2;
+  start();
+  CHECK_EQUAL(rec->registrations.size(), 1u);
+  CHECK(snapshot().id.empty());
+  // First retry after 100 ms, second after another 200 ms.
+  tick(100ms);
+  CHECK_EQUAL(rec->registrations.size(), 2u);
+  tick(100ms);
+  CHECK_EQUAL(rec->registrations.size(), 2u);
+  tick(100ms);
+  CHECK_EQUAL(rec->registrations.size(), 3u);
+  CHECK_EQUAL(snapshot().id, agent_id{"agent-1"});
+  // Registered: no more attempts.
+  tick(5s);
+  CHECK_EQUAL(rec->registrations.size(), 3u);
+}
+
+TEST(registers again when the master goes down) {
+  start_with_running_task();
+  REQUIRE_EQUAL(rec->registrations.size(), 1u);
+  // The connection to the master breaks (what the middleman reports for a lost node). The mock master stays
+  // alive, so the agent's retries reach it.
+  caf::anon_send(caf::actor_cast<caf::actor>(agent),
+                 caf::down_msg{master.address(), caf::make_error(caf::exit_reason::remote_link_unreachable)});
+  sched.run();
+  // Updates recorded while unregistered wait for the next master.
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
+  sched.run();
+  CHECK(rec->master_updates.empty());
+  CHECK_EQUAL(rec->registrations.size(), 1u);
+  tick(100ms);
+  CHECK_EQUAL(rec->registrations.size(), 2u);
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->master_updates[0].status.uuid, "u1");
+}
+
+TEST(run task launches the command executor and hands over the task once it registers) {
+  start();
+  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t1"));
+  sched.run();
+  REQUIRE_EQUAL(rec->launches.size(), 1u);
+  auto& spec = rec->launches.front();
+  CHECK(!spec.command.shell);
+  CHECK_EQUAL(spec.command.value, "/usr/bin/mesoscaf");
+  CHECK_EQUAL(spec.command.arguments, (std::vector<std::string>{"/usr/bin/mesoscaf", "command-executor"}));
+  CHECK_EQUAL(spec.sandbox, "/work-dir/agents/agent-1/frameworks/fw-1/executors/command-executor/runs/"
+                              + spec.id.str());
+  CHECK_EQUAL(spec.environment["MESOSCAF_AGENT_ENDPOINT"], "127.0.0.1:5051");
+  CHECK_EQUAL(spec.environment["MESOSCAF_FRAMEWORK_ID"], "fw-1");
+  CHECK_EQUAL(spec.environment["MESOSCAF_EXECUTOR_ID"], "command-executor");
+  CHECK_EQUAL(spec.environment["MESOSCAF_AGENT_ID"], "agent-1");
+  CHECK_EQUAL(spec.environment["MESOSCAF_SANDBOX"], spec.sandbox);
+  // The task waits for the executor.
+  CHECK(rec->executor_launches.empty());
+  // A second task reuses the same (still starting) executor.
+  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t2"));
+  sched.run();
+  CHECK_EQUAL(rec->launches.size(), 1u);
+  register_executor("fw-1", command_executor_id);
+  REQUIRE(rec->registration);
+  CHECK_EQUAL(rec->registration->framework, framework_id{"fw-1"});
+  CHECK_EQUAL(rec->registration->framework_name, "test framework");
+  CHECK_EQUAL(rec->registration->agent, agent_id{"agent-1"});
+  CHECK_EQUAL(rec->registration->sandbox, spec.sandbox);
+  CHECK_EQUAL(rec->registration->executor.id, executor_id{command_executor_id});
+  REQUIRE_EQUAL(rec->executor_launches.size(), 2u);
+  CHECK_EQUAL(rec->executor_launches[0].id, task_id{"t1"});
+  CHECK_EQUAL(rec->executor_launches[1].id, task_id{"t2"});
+  // Now tasks go straight to the registered executor.
+  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t3"));
+  sched.run();
+  CHECK_EQUAL(rec->launches.size(), 1u);
+  REQUIRE_EQUAL(rec->executor_launches.size(), 3u);
+  CHECK_EQUAL(rec->executor_launches[2].id, task_id{"t3"});
+  auto snap = snapshot();
+  CHECK_EQUAL(snap.tasks.size(), 3u);
+  CHECK_EQUAL(snap.executors, 1u);
+}
+
+TEST(custom executors are started per executor ID with their own command) {
+  start();
+  caf::anon_send(agent, atom::run_task_v, make_framework(), custom_task("t1", "e1"));
+  caf::anon_send(agent, atom::run_task_v, make_framework(), custom_task("t2", "e2"));
+  caf::anon_send(agent, atom::run_task_v, make_framework(), custom_task("t3", "e1"));
+  sched.run();
+  REQUIRE_EQUAL(rec->launches.size(), 2u);
+  CHECK_EQUAL(rec->launches[0].command.value, "/bin/my-executor");
+  CHECK_EQUAL(rec->launches[0].environment["MESOSCAF_EXECUTOR_ID"], "e1");
+  CHECK_EQUAL(rec->launches[1].environment["MESOSCAF_EXECUTOR_ID"], "e2");
+  register_executor("fw-1", "e1");
+  REQUIRE_EQUAL(rec->executor_launches.size(), 2u);
+  CHECK_EQUAL(rec->executor_launches[0].id, task_id{"t1"});
+  CHECK_EQUAL(rec->executor_launches[1].id, task_id{"t3"});
+}
+
+TEST(bad tasks are refused with updates) {
+  start();
+  auto unsafe = command_task("../escape");
+  auto both = command_task("both");
+  both.executor = custom_task("x", "e1").executor;
+  auto neither = command_task("neither");
+  neither.command = caf::none;
+  auto bad_exec = custom_task("badexec", "..");
+  caf::anon_send(agent, atom::run_task_v, make_framework(), unsafe);
+  caf::anon_send(agent, atom::run_task_v, make_framework(), both);
+  caf::anon_send(agent, atom::run_task_v, make_framework(), neither);
+  caf::anon_send(agent, atom::run_task_v, make_framework(), bad_exec);
+  sched.run();
+  CHECK(rec->launches.empty());
+  REQUIRE_EQUAL(rec->master_updates.size(), 4u);
+  for (auto& u : rec->master_updates) {
+    CHECK_EQUAL(u.status.state, task_state::error);
+    CHECK_EQUAL(u.status.reason, task_reason::task_invalid);
+    CHECK_EQUAL(u.status.source, status_source::agent);
+    CHECK(!u.status.uuid.empty());
+    CHECK_EQUAL(u.status.agent, agent_id{"agent-1"});
+  }
+  CHECK_EQUAL(rec->master_updates[0].status.task, task_id{"../escape"});
+  CHECK(snapshot().tasks.empty());
+}
+
+TEST(failed container launch fails the queued tasks) {
+  rec->fail_launch = true;
+  start();
+  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t1"));
+  sched.run();
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->master_updates[0].status.state, task_state::failed);
+  CHECK_EQUAL(rec->master_updates[0].status.reason, task_reason::container_launch_failed);
+  CHECK_EQUAL(snapshot().executors, 0u);
+}
+
+TEST(status updates are acked to the executor and forwarded to the master) {
+  start_with_running_task();
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
+  sched.run();
+  REQUIRE_EQUAL(rec->executor_acks.size(), 1u);
+  CHECK_EQUAL(rec->executor_acks[0].first, task_id{"t1"});
+  CHECK_EQUAL(rec->executor_acks[0].second, "u1");
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  auto& fwd = rec->master_updates[0];
+  CHECK_EQUAL(fwd.status.state, task_state::running);
+  CHECK_EQUAL(fwd.status.uuid, "u1");
+  CHECK_EQUAL(fwd.status.agent, agent_id{"agent-1"});
+  CHECK_EQUAL(fwd.status.executor, executor_id{command_executor_id});
+  auto snap = snapshot();
+  REQUIRE_EQUAL(snap.tasks.size(), 1u);
+  CHECK_EQUAL(snap.tasks[0].state, task_state::running);
+  CHECK_EQUAL(snap.pending_updates, 1u);
+  // A duplicate from the executor is acked again but not forwarded again.
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
+  sched.run();
+  CHECK_EQUAL(rec->executor_acks.size(), 2u);
+  CHECK_EQUAL(rec->master_updates.size(), 1u);
+}
+
+TEST(unacknowledged updates are resent on the tick until the master acks) {
+  start_with_running_task();
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
+  sched.run();
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  tick(1s);
+  CHECK_EQUAL(rec->master_updates.size(), 1u);
+  tick(1s);  // 2 s: first retry
+  REQUIRE_EQUAL(rec->master_updates.size(), 2u);
+  CHECK_EQUAL(rec->master_updates[1].status.uuid, "u1");
+  tick(2s);  // next retry only after 4 s
+  CHECK_EQUAL(rec->master_updates.size(), 2u);
+  tick(2s);
+  CHECK_EQUAL(rec->master_updates.size(), 3u);
+  // Unknown and wrong acks change nothing.
+  caf::anon_send(agent, atom::ack_v, framework_id{"fw-1"}, task_id{"t1"}, std::string{"nope"});
+  caf::anon_send(agent, atom::ack_v, framework_id{"fw-2"}, task_id{"t1"}, std::string{"u1"});
+  sched.run();
+  CHECK_EQUAL(snapshot().pending_updates, 1u);
+  // The master's ack stops the retries.
+  caf::anon_send(agent, atom::ack_v, framework_id{"fw-1"}, task_id{"t1"}, std::string{"u1"});
+  sched.run();
+  CHECK_EQUAL(snapshot().pending_updates, 0u);
+  tick(60s);
+  tick(60s);
+  CHECK_EQUAL(rec->master_updates.size(), 3u);
+  // A duplicate ack is ignored.
+  caf::anon_send(agent, atom::ack_v, framework_id{"fw-1"}, task_id{"t1"}, std::string{"u1"});
+  sched.run();
+  CHECK_EQUAL(snapshot().tasks.size(), 1u);
+}
+
+TEST(terminal task is forgotten once its update is acknowledged) {
+  start_with_running_task();
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::finished, "u1"));
+  sched.run();
+  CHECK_EQUAL(snapshot().tasks.size(), 1u);
+  caf::anon_send(agent, atom::ack_v, framework_id{"fw-1"}, task_id{"t1"}, std::string{"u1"});
+  sched.run();
+  CHECK(snapshot().tasks.empty());
+}
+
+TEST(executor exit fails its tasks) {
+  start_with_running_task();
+  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t2"));
+  sched.run();
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t2", task_state::finished, "u2"));
+  sched.run();
+  rec->master_updates.clear();
+  auto cid = rec->launches.front().id;
+  int32_t status = 9;  // killed by SIGKILL
+  caf::anon_send(agent, atom::exited_v, cid, status);
+  sched.run();
+  // Only t1 was still running.
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  auto& u = rec->master_updates[0].status;
+  CHECK_EQUAL(u.task, task_id{"t1"});
+  CHECK_EQUAL(u.state, task_state::failed);
+  CHECK_EQUAL(u.reason, task_reason::executor_terminated);
+  CHECK(u.message.find("killed by signal 9") != std::string::npos);
+  CHECK(rec->exec_lost.empty());  // the command executor is the agent's business
+  CHECK_EQUAL(snapshot().executors, 0u);
+  // The next task starts a new executor.
+  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t3"));
+  sched.run();
+  REQUIRE_EQUAL(rec->launches.size(), 2u);
+  CHECK_NOT_EQUAL(rec->launches[1].id, cid);
+}
+
+TEST(custom executor exit is reported to the master) {
+  start();
+  caf::anon_send(agent, atom::run_task_v, make_framework(), custom_task("t1", "e1"));
+  sched.run();
+  register_executor("fw-1", "e1");
+  REQUIRE_EQUAL(rec->executor_launches.size(), 1u);
+  caf::anon_send(agent, atom::exited_v, rec->launches.front().id, int32_t{3 << 8});
+  sched.run();
+  REQUIRE_EQUAL(rec->exec_lost.size(), 1u);
+  CHECK_EQUAL(std::get<0>(rec->exec_lost[0]), framework_id{"fw-1"});
+  CHECK_EQUAL(std::get<1>(rec->exec_lost[0]), agent_id{"agent-1"});
+  CHECK_EQUAL(std::get<2>(rec->exec_lost[0]), executor_id{"e1"});
+  CHECK_EQUAL(std::get<3>(rec->exec_lost[0]), 3 << 8);
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->master_updates[0].status.state, task_state::failed);
+  CHECK(rec->master_updates[0].status.message.find("exited with status 3") != std::string::npos);
+}
+
+TEST(executor actor going down fails its tasks and kills its container) {
+  start_with_running_task();
+  caf::anon_send_exit(exec, caf::exit_reason::user_shutdown);
+  sched.run();
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->master_updates[0].status.state, task_state::failed);
+  CHECK_EQUAL(rec->master_updates[0].status.reason, task_reason::executor_terminated);
+  REQUIRE_EQUAL(rec->kills.size(), 1u);
+  CHECK_EQUAL(rec->kills[0], rec->launches[0].id);
+  // A late update from the dead executor's task does not resurrect it.
+  caf::anon_send(agent, atom::update_v, executor_update("fw-1", "t1", task_state::running, "late"));
+  sched.run();
+  CHECK_EQUAL(rec->master_updates.size(), 1u);
+}
+
+TEST(executor that never registers is killed and its tasks fail) {
+  start();
+  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t1"));
+  sched.run();
+  tick(30s);
+  CHECK(rec->kills.empty());
+  tick(30s);
+  REQUIRE_EQUAL(rec->kills.size(), 1u);
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->master_updates[0].status.reason, task_reason::executor_registration_timeout);
+  // Registering now is refused.
+  register_executor("fw-1", command_executor_id);
+  CHECK(!rec->registration);
+  CHECK(rec->registration_error);
+}
+
+TEST(unknown executors cannot register) {
+  start();
+  register_executor("fw-1", "nobody");
+  CHECK(!rec->registration);
+  CHECK(rec->registration_error);
+}
+
+TEST(kill of a queued task answers killed directly) {
+  start();
+  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t1"));
+  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t2"));
+  sched.run();
+  caf::anon_send(agent, atom::kill_task_v, framework_id{"fw-1"}, task_id{"t1"});
+  sched.run();
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->master_updates[0].status.task, task_id{"t1"});
+  CHECK_EQUAL(rec->master_updates[0].status.state, task_state::killed);
+  register_executor("fw-1", command_executor_id);
+  // Only t2 reaches the executor.
+  REQUIRE_EQUAL(rec->executor_launches.size(), 1u);
+  CHECK_EQUAL(rec->executor_launches[0].id, task_id{"t2"});
+}
+
+TEST(kill of a launched task goes to the executor and unknown tasks are reported lost) {
+  start_with_running_task();
+  caf::anon_send(agent, atom::kill_task_v, framework_id{"fw-1"}, task_id{"t1"});
+  sched.run();
+  REQUIRE_EQUAL(rec->executor_kills.size(), 1u);
+  CHECK_EQUAL(rec->executor_kills[0], task_id{"t1"});
+  CHECK(rec->master_updates.empty());
+  caf::anon_send(agent, atom::kill_task_v, framework_id{"fw-1"}, task_id{"ghost"});
+  sched.run();
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->master_updates[0].status.task, task_id{"ghost"});
+  CHECK_EQUAL(rec->master_updates[0].status.state, task_state::lost);
+}
+
+TEST(messages are relayed both ways) {
+  start_with_running_task();
+  caf::anon_send(agent, atom::fw_msg_v, framework_id{"fw-1"}, executor_id{command_executor_id},
+                 std::string{"to executor"});
+  caf::anon_send(agent, atom::exec_msg_v, framework_id{"fw-1"}, executor_id{command_executor_id},
+                 std::string{"to scheduler"});
+  caf::anon_send(agent, atom::fw_msg_v, framework_id{"fw-1"}, executor_id{"nobody"}, std::string{"lost"});
+  sched.run();
+  CHECK_EQUAL(rec->executor_fw_msgs, std::vector<std::string>{"to executor"});
+  CHECK_EQUAL(rec->exec_msgs, std::vector<std::string>{"to scheduler"});
+}
+
+TEST(shutdown framework stops its executors and kills them after the grace period) {
+  auto opts = options();
+  opts.executor_shutdown_grace = 2s;
+  start(opts);
+  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t1"));
+  sched.run();
+  register_executor("fw-1", command_executor_id);
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
+  sched.run();
+  caf::anon_send(agent, atom::shutdown_fw_v, framework_id{"fw-1"});
+  sched.run();
+  CHECK_EQUAL(rec->executor_shutdowns, 1);
+  CHECK(rec->kills.empty());
+  auto snap = snapshot();
+  CHECK(snap.tasks.empty());
+  CHECK_EQUAL(snap.pending_updates, 0u);
+  tick(1s);
+  CHECK(rec->kills.empty());
+  tick(1s);
+  REQUIRE_EQUAL(rec->kills.size(), 1u);
+  // Its exit produces no updates: the framework is gone.
+  auto before = rec->master_updates.size();
+  caf::anon_send(agent, atom::exited_v, rec->launches[0].id, int32_t{0});
+  sched.run();
+  CHECK_EQUAL(rec->master_updates.size(), before);
+  CHECK_EQUAL(snapshot().executors, 0u);
+}
+
+TEST(exit shuts executors down and the agent quits once they are gone) {
+  start_with_running_task();
+  caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
+  sched.run();
+  CHECK_EQUAL(rec->executor_shutdowns, 1);
+  // Still alive: waiting for the executor.
+  CHECK_EQUAL(snapshot().executors, 1u);
+  tick(3s);
+  REQUIRE_EQUAL(rec->kills.size(), 1u);
+  caf::anon_send(agent, atom::exited_v, rec->launches[0].id, int32_t{9});
+  sched.run();
+  // The agent is gone: requests to it fail.
+  bool failed = false;
+  auto h = self->request(agent, caf::infinite, atom::state_v);
+  sched.run();
+  h.receive([&](agent_snapshot&) {}, [&](caf::error&) { failed = true; });
+  CHECK(failed);
+}
+
+FIXTURE_SCOPE_END()

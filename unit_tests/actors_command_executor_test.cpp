@@ -1,0 +1,269 @@
+#define CAF_SUITE actors_command_executor
+#include "test.hpp"
+
+#include "actors/command_executor.hpp"
+#include "fake_agent.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <csignal>
+#include <unistd.h>
+
+// The command executor actor against a fake agent in the same (real) actor system, with real processes.
+
+using namespace mesoscaf;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct config : caf::actor_system_config {
+  config() {
+    mesoscaf::add_message_types(*this);
+    set("scheduler.max-threads", 2);
+  }
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+task_info shell_task(const std::string& id, const std::string& cmd) {
+  task_info t;
+  t.id = task_id{id};
+  t.name = id;
+  command_info c;
+  c.value = cmd;
+  t.command = c;
+  return t;
+}
+
+struct fixture {
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  std::string dir;
+  agent_actor agent;
+  executor_actor aut;
+  // Latest state per task, and every update in arrival order.
+  std::map<std::string, task_status> latest;
+  std::vector<status_update> updates;
+
+  fixture() {
+    char tmpl[] = "/tmp/mesoscaf-cmdexec-XXXXXX";
+    char* d = ::mkdtemp(tmpl);
+    REQUIRE(d != nullptr);
+    dir = d;
+  }
+
+  ~fixture() {
+    if (aut)
+      self->send_exit(aut, caf::exit_reason::kill);
+    if (agent)
+      self->send_exit(agent, caf::exit_reason::kill);
+    std::string cmd = "rm -rf '" + dir + "'";
+    [[maybe_unused]] int rc = std::system(cmd.c_str());
+  }
+
+  void start(int drop_acks = 0, std::chrono::milliseconds grace = 300ms) {
+    executor_registration reply;
+    reply.agent = agent_id{"agent-1"};
+    agent = sys.spawn(test::fake_agent, caf::actor_cast<caf::actor>(self), reply, drop_acks);
+    executor_environment env;
+    env.framework = framework_id{"fw-1"};
+    env.executor = executor_id{"exec-1"};
+    env.agent = agent_id{"agent-1"};
+    env.sandbox = dir;
+    command_executor_options opts;
+    opts.kill_grace_period = grace;
+    opts.resend_interval = 100ms;
+    opts.drain_timeout = 500ms;
+    aut = spawn_command_executor(sys, env, agent, opts);
+    bool registered = false;
+    self->receive([&](atom::reg_exec, const framework_id& fw, const executor_id& ex, const executor_actor&) {
+      registered = fw.value == "fw-1" && ex.value == "exec-1";
+    },
+                  caf::after(5s) >> [] {});
+    REQUIRE(registered);
+  }
+
+  // Collects updates until `done()` holds or the time is up.
+  template <class Pred>
+  bool collect(Pred done, std::chrono::milliseconds limit = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        return false;
+      self->receive([&](atom::update, const status_update& u) {
+        updates.push_back(u);
+        latest[u.status.task.value] = u.status;
+      },
+                    [&](atom::exec_msg, const framework_id&, const executor_id&, const std::string&) {},
+                    caf::after(left) >> [] {});
+    }
+    return true;
+  }
+
+  bool terminal(const std::string& id) {
+    auto i = latest.find(id);
+    return i != latest.end() && is_terminal(i->second.state);
+  }
+
+  bool running(const std::string& id) {
+    auto i = latest.find(id);
+    return i != latest.end() && i->second.state == task_state::running;
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(command_executor_tests, fixture)
+
+TEST(tasks run and report running then their outcome) {
+  start();
+  self->send(aut, atom::launch_v, shell_task("ok", "echo \"$MESOSCAF_TASK_ID $MESOSCAF_FRAMEWORK_ID "
+                                                   "$MESOSCAF_EXECUTOR_ID $MESOSCAF_AGENT_ID\"; pwd"));
+  self->send(aut, atom::launch_v, shell_task("three", "exit 3"));
+  self->send(aut, atom::launch_v, shell_task("sig", "kill -9 $$"));
+  REQUIRE(collect([&] { return terminal("ok") && terminal("three") && terminal("sig"); }));
+  CHECK_EQUAL(latest["ok"].state, task_state::finished);
+  CHECK_EQUAL(latest["three"].state, task_state::failed);
+  CHECK_EQUAL(latest["three"].message, "Command exited with status 3");
+  CHECK_EQUAL(latest["three"].reason, task_reason::command_executor_failed);
+  CHECK_EQUAL(latest["sig"].state, task_state::failed);
+  CHECK_EQUAL(latest["sig"].message, "Command terminated by signal 9");
+  // RUNNING came first for every task, and every update is complete.
+  std::map<std::string, int> first_state;
+  for (auto& u : updates) {
+    first_state.emplace(u.status.task.value, static_cast<int>(u.status.state));
+    CHECK_EQUAL(u.framework.value, "fw-1");
+    CHECK_EQUAL(u.status.executor.value, "exec-1");
+    CHECK_EQUAL(u.status.agent.value, "agent-1");
+    CHECK_EQUAL(u.status.source, status_source::executor);
+    CHECK(!u.status.uuid.empty());
+    CHECK_GREATER(u.status.timestamp, 0.0);
+  }
+  for (auto& [id, s] : first_state)
+    CHECK_EQUAL(s, static_cast<int>(task_state::running));
+  auto sandbox = dir + "/tasks/ok";
+  CHECK_EQUAL(read_file(sandbox + "/stdout"), "ok fw-1 exec-1 agent-1\n" + sandbox + "\n");
+}
+
+TEST(bad tasks are refused) {
+  start();
+  self->send(aut, atom::launch_v, shell_task("../escape", "true"));
+  auto no_command = shell_task("nocmd", "true");
+  no_command.command = caf::none;
+  self->send(aut, atom::launch_v, no_command);
+  auto missing = shell_task("missing", "");
+  missing.command->shell = false;
+  missing.command->value = "/nonexistent/program";
+  self->send(aut, atom::launch_v, missing);
+  REQUIRE(collect([&] { return terminal("../escape") && terminal("nocmd") && terminal("missing"); }));
+  CHECK_EQUAL(latest["../escape"].state, task_state::error);
+  CHECK_EQUAL(latest["nocmd"].state, task_state::error);
+  CHECK_EQUAL(latest["missing"].state, task_state::failed);
+  CHECK_EQUAL(latest["missing"].reason, task_reason::container_launch_failed);
+  MESSAGE("unsafe ID: " << latest["../escape"].message);
+  MESSAGE("launch failure: " << latest["missing"].message);
+}
+
+TEST(kill task sends TERM and then KILL to a task that ignores it) {
+  start();
+  self->send(aut, atom::launch_v, shell_task("stubborn", "trap '' TERM; echo ready; exec sleep 30"));
+  self->send(aut, atom::launch_v, shell_task("polite", "exec sleep 30"));
+  REQUIRE(collect([&] { return running("stubborn") && running("polite"); }));
+  // Give the shell time to install its trap.
+  for (int i = 0; i < 1000 && read_file(dir + "/tasks/stubborn/stdout").empty(); ++i)
+    std::this_thread::sleep_for(5ms);
+  self->send(aut, atom::kill_task_v, task_id{"stubborn"});
+  self->send(aut, atom::kill_task_v, task_id{"polite"});
+  self->send(aut, atom::kill_task_v, task_id{"unknown"});  // ignored
+  REQUIRE(collect([&] { return terminal("stubborn") && terminal("polite"); }));
+  CHECK_EQUAL(latest["polite"].state, task_state::killed);
+  CHECK_EQUAL(latest["polite"].message, "Command terminated by signal 15");
+  CHECK_EQUAL(latest["stubborn"].state, task_state::killed);
+  CHECK_EQUAL(latest["stubborn"].message, "Command terminated by signal 9");
+}
+
+TEST(unacknowledged updates are resent) {
+  start(/*drop_acks=*/2);
+  self->send(aut, atom::launch_v, shell_task("t", "true"));
+  // RUNNING and FINISHED are dropped once each, then resent with the same uuid.
+  std::map<std::string, int> seen;
+  REQUIRE(collect([&] {
+    seen.clear();
+    for (auto& u : updates)
+      ++seen[u.status.uuid];
+    int twice = 0;
+    for (auto& [uuid, n] : seen)
+      if (n >= 2)
+        ++twice;
+    return twice == 2;
+  }));
+  CHECK_EQUAL(seen.size(), 2u);
+}
+
+TEST(shutdown kills running tasks and ends the executor) {
+  start();
+  self->send(aut, atom::launch_v, shell_task("long", "exec sleep 30"));
+  REQUIRE(collect([&] { return running("long"); }));
+  self->monitor(aut);
+  self->send(aut, atom::shutdown_v);
+  REQUIRE(collect([&] { return terminal("long"); }));
+  CHECK_EQUAL(latest["long"].state, task_state::killed);
+  bool down = false;
+  caf::error reason;
+  self->receive([&](const caf::down_msg& dm) {
+    down = true;
+    reason = dm.reason;
+  },
+                caf::after(5s) >> [] {});
+  CHECK(down);
+  CHECK(!reason);
+}
+
+TEST(losing the agent kills the tasks and ends the executor with an error) {
+  start();
+  self->send(aut, atom::launch_v, shell_task("orphan", "echo $$ > pid; exec sleep 30"));
+  REQUIRE(collect([&] { return running("orphan"); }));
+  std::string pid_text;
+  for (int i = 0; i < 1000 && pid_text.empty(); ++i) {
+    pid_text = read_file(dir + "/tasks/orphan/pid");
+    if (pid_text.empty())
+      std::this_thread::sleep_for(5ms);
+  }
+  auto pid = static_cast<pid_t>(std::atol(pid_text.c_str()));
+  REQUIRE(pid > 0);
+  self->monitor(aut);
+  self->send_exit(agent, caf::exit_reason::kill);
+  bool down = false;
+  caf::error reason;
+  self->receive([&](const caf::down_msg& dm) {
+    down = dm.source == aut.address();
+    reason = dm.reason;
+  },
+                caf::after(5s) >> [] {});
+  CHECK(down);
+  CHECK(reason);
+  // The task was reaped by the executor (no zombie, no process).
+  bool gone = false;
+  for (int i = 0; i < 400 && !gone; ++i) {
+    gone = ::kill(pid, 0) != 0;
+    if (!gone)
+      std::this_thread::sleep_for(5ms);
+  }
+  CHECK(gone);
+}
+
+FIXTURE_SCOPE_END()

@@ -1,0 +1,272 @@
+#define CAF_SUITE actors_executor_driver
+#include "test.hpp"
+
+#include "actors/executor_driver.hpp"
+#include "fake_agent.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+// The callback driver against a fake agent in the same (real) actor system.
+
+using namespace mesoscaf;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct config : caf::actor_system_config {
+  config() {
+    mesoscaf::add_message_types(*this);
+    set("scheduler.max-threads", 2);
+  }
+};
+
+// Runs each task at once: RUNNING, then FINISHED; echoes framework messages; stops on shutdown.
+struct echo_executor : executor {
+  std::mutex mtx;
+  std::vector<std::string> calls;
+  executor_registration reg;
+
+  void note(std::string what) {
+    std::lock_guard<std::mutex> guard{mtx};
+    calls.push_back(std::move(what));
+  }
+
+  bool called(const std::string& what) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return std::find(calls.begin(), calls.end(), what) != calls.end();
+  }
+
+  void registered(executor_driver&, const executor_registration& r) override {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      reg = r;
+    }
+    note("registered");
+  }
+  void launch_task(executor_driver& d, const task_info& t) override {
+    note("launch " + t.id.value);
+    task_status s;
+    s.task = t.id;
+    s.state = task_state::running;
+    d.send_status_update(s);
+    s.state = task_state::finished;
+    s.data = t.data;
+    d.send_status_update(s);
+  }
+  void kill_task(executor_driver& d, const task_id& id) override {
+    note("kill " + id.value);
+  }
+  void framework_message(executor_driver& d, const std::string& data) override {
+    note("message " + data);
+    d.send_framework_message("echo:" + data);
+  }
+  void shutdown(executor_driver& d) override {
+    note("shutdown");
+    d.stop();
+  }
+  void error(executor_driver&, const std::string& message) override {
+    note("error");
+  }
+};
+
+struct fixture {
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  agent_actor agent;
+  executor_actor exec_hdl;
+  echo_executor exec;
+  std::unique_ptr<executor_driver> driver;
+  std::vector<status_update> updates;
+  std::vector<std::string> messages;
+
+  void start(int drop_acks = 0) {
+    executor_registration reply;
+    reply.agent = agent_id{"agent-9"};
+    reply.sandbox = "/tmp";
+    agent = sys.spawn(test::fake_agent, caf::actor_cast<caf::actor>(self), reply, drop_acks);
+    executor_environment env;
+    env.framework = framework_id{"fw-9"};
+    env.executor = executor_id{"exec-9"};
+    env.agent = agent_id{"agent-9"};
+    executor_driver_options opts;
+    opts.resend_interval = 100ms;
+    opts.drain_timeout = 2s;
+    opts.shutdown_grace = 500ms;
+    driver = std::make_unique<executor_driver>(sys, exec, env, agent, opts);
+    CHECK_EQUAL(driver->start(), driver_status::running);
+    bool registered = false;
+    self->receive([&](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor& h) {
+      exec_hdl = h;
+      registered = true;
+    },
+                  caf::after(5s) >> [] {});
+    REQUIRE(registered);
+  }
+
+  ~fixture() {
+    driver.reset();  // aborts if still running, joins
+    if (agent)
+      self->send_exit(agent, caf::exit_reason::kill);
+  }
+
+  template <class Pred>
+  bool collect(Pred done, std::chrono::milliseconds limit = 5s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        return false;
+      self->receive([&](atom::update, const status_update& u) { updates.push_back(u); },
+                    [&](atom::exec_msg, const framework_id&, const executor_id&, const std::string& m) {
+                      messages.push_back(m);
+                    },
+                    caf::after(left) >> [] {});
+    }
+    return true;
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(executor_driver_tests, fixture)
+
+TEST(environment parsing) {
+  std::map<std::string, std::string> vars{{env_agent_endpoint, "127.0.0.1:5051"},
+                                          {env_framework_id, "fw"},
+                                          {env_executor_id, "ex"},
+                                          {env_agent_id, "ag"},
+                                          {env_sandbox, "/sb"}};
+  auto get = [&](const char* name) -> const char* {
+    auto i = vars.find(name);
+    return i == vars.end() ? nullptr : i->second.c_str();
+  };
+  executor_environment env;
+  CHECK_EQUAL(read_executor_environment(env, get), "");
+  CHECK_EQUAL(env.agent_host, "127.0.0.1");
+  CHECK_EQUAL(env.agent_port, 5051);
+  CHECK_EQUAL(env.framework.value, "fw");
+  CHECK_EQUAL(env.executor.value, "ex");
+  CHECK_EQUAL(env.agent.value, "ag");
+  CHECK_EQUAL(env.sandbox, "/sb");
+  vars[env_agent_endpoint] = "[::1]:80";
+  CHECK_EQUAL(read_executor_environment(env, get), "");
+  CHECK_EQUAL(env.agent_host, "::1");
+  for (auto bad : {"", "nohost", ":5051", "h:0", "h:99999", "h:12a", "h:"}) {
+    vars[env_agent_endpoint] = bad;
+    executor_environment e2;
+    CHECK_NOT_EQUAL(read_executor_environment(e2, get), "");
+    CHECK_EQUAL(e2.agent_port, 0);  // unchanged on error
+  }
+  vars[env_agent_endpoint] = "h:1";
+  vars.erase(env_framework_id);
+  CHECK(read_executor_environment(env, get).find(env_framework_id) != std::string::npos);
+}
+
+TEST(status update outbox) {
+  status_update_outbox box{framework_id{"f"}, agent_id{"a"}, executor_id{"e"}};
+  task_status s;
+  s.task = task_id{"t"};
+  s.state = task_state::running;
+  auto u1 = box.add(s);
+  auto u2 = box.add(s);
+  CHECK_EQUAL(u1.framework.value, "f");
+  CHECK_EQUAL(u1.status.agent.value, "a");
+  CHECK_EQUAL(u1.status.executor.value, "e");
+  CHECK_EQUAL(u1.status.source, status_source::executor);
+  CHECK_NOT_EQUAL(u1.status.uuid, u2.status.uuid);
+  CHECK_EQUAL(box.pending().size(), 2u);
+  CHECK(!box.ack(task_id{"other"}, u1.status.uuid));
+  CHECK(box.ack(task_id{"t"}, u1.status.uuid));
+  CHECK(!box.ack(task_id{"t"}, u1.status.uuid));
+  CHECK_EQUAL(box.pending().size(), 1u);
+  CHECK_EQUAL(box.pending().front().status.uuid, u2.status.uuid);
+}
+
+TEST(registration launch updates and acknowledgements) {
+  start();
+  for (int i = 0; i < 200 && !exec.called("registered"); ++i)
+    std::this_thread::sleep_for(5ms);
+  REQUIRE(exec.called("registered"));
+  {
+    std::lock_guard<std::mutex> guard{exec.mtx};
+    CHECK_EQUAL(exec.reg.agent.value, "agent-9");
+    CHECK_EQUAL(exec.reg.sandbox, "/tmp");
+    CHECK_EQUAL(exec.reg.framework.value, "fw-9");
+  }
+  task_info t;
+  t.id = task_id{"t1"};
+  t.data = "payload";
+  self->send(exec_hdl, atom::launch_v, t);
+  REQUIRE(collect([&] { return updates.size() >= 2; }));
+  CHECK_EQUAL(updates[0].status.state, task_state::running);
+  CHECK_EQUAL(updates[1].status.state, task_state::finished);
+  CHECK_EQUAL(updates[1].status.data, "payload");
+  for (auto& u : updates) {
+    CHECK_EQUAL(u.framework.value, "fw-9");
+    CHECK_EQUAL(u.status.agent.value, "agent-9");
+    CHECK_EQUAL(u.status.executor.value, "exec-9");
+    CHECK_EQUAL(u.status.source, status_source::executor);
+    CHECK(!u.status.uuid.empty());
+  }
+  // Acknowledged: nothing is resent.
+  collect([] { return false; }, 300ms);
+  CHECK_EQUAL(updates.size(), 2u);
+  self->send(exec_hdl, atom::kill_task_v, task_id{"t1"});
+  self->send(exec_hdl, atom::fw_msg_v, std::string{"hi"});
+  REQUIRE(collect([&] { return !messages.empty(); }));
+  CHECK_EQUAL(messages.front(), "echo:hi");
+  CHECK(exec.called("kill t1"));
+  CHECK(exec.called("message hi"));
+  CHECK_EQUAL(driver->stop(), driver_status::running);
+  CHECK_EQUAL(driver->join(), driver_status::stopped);
+  CHECK_EQUAL(driver->abort_reason(), "");
+  CHECK_EQUAL(driver->send_status_update(task_status{}), driver_status::stopped);
+}
+
+TEST(unacknowledged updates are resent until acknowledged and stop waits for them) {
+  start(/*drop_acks=*/3);
+  task_info t;
+  t.id = task_id{"t2"};
+  self->send(exec_hdl, atom::launch_v, t);
+  driver->stop();  // must not end before both updates are acknowledged
+  CHECK_EQUAL(driver->join(), driver_status::stopped);
+  collect([] { return false; }, 100ms);
+  std::map<std::string, int> per_uuid;
+  for (auto& u : updates)
+    ++per_uuid[u.status.uuid];
+  CHECK_EQUAL(per_uuid.size(), 2u);
+  CHECK_GREATER_OR_EQUAL(updates.size(), 5u);  // 3 dropped + 2 acknowledged
+}
+
+TEST(shutdown calls the callback and ends the driver) {
+  start();
+  self->send(exec_hdl, atom::shutdown_v);
+  CHECK_EQUAL(driver->join(), driver_status::stopped);
+  CHECK(exec.called("shutdown"));
+}
+
+TEST(losing the agent aborts the driver) {
+  start();
+  self->send_exit(agent, caf::exit_reason::kill);
+  CHECK_EQUAL(driver->join(), driver_status::aborted);
+  CHECK(exec.called("error"));
+  CHECK(driver->abort_reason().find("lost the connection") != std::string::npos);
+  MESSAGE("abort reason: " << driver->abort_reason());
+}
+
+TEST(a driver without an agent aborts at start) {
+  executor_driver d{sys, exec, executor_environment{}, agent_actor{}};
+  CHECK_EQUAL(d.start(), driver_status::aborted);
+  CHECK_EQUAL(d.run(), driver_status::aborted);
+  CHECK(!d.abort_reason().empty());
+}
+
+FIXTURE_SCOPE_END()

@@ -1,0 +1,718 @@
+#define CAF_SUITE actors_master
+#include "deterministic_fixture.hpp"
+
+#include "actors/master.hpp"
+
+#include <caf/all.hpp>
+
+#include <cmath>
+#include <tuple>
+
+using namespace mesoscaf;
+
+namespace {
+
+// -- full-interface mocks: every message is recorded; messages the master must never send FAIL -------------
+
+struct sched_state {
+  static inline const char* name = "mock_scheduler";
+  std::vector<std::vector<offer>> offers;
+  std::vector<offer_id> rescinded;
+  std::vector<task_status> updates;
+  std::vector<std::tuple<agent_id, executor_id, std::string>> messages;
+  std::vector<agent_id> lost_agents;
+  std::vector<std::tuple<executor_id, agent_id, int32_t>> lost_executors;
+  std::vector<std::string> errors;
+};
+
+scheduler_actor::behavior_type mock_scheduler(scheduler_actor::stateful_pointer<sched_state> self) {
+  return {
+    [=](atom::offers, const std::vector<offer>& xs) { self->state.offers.push_back(xs); },
+    [=](atom::rescind, const offer_id& id) { self->state.rescinded.push_back(id); },
+    [=](atom::update, const task_status& s) { self->state.updates.push_back(s); },
+    [=](atom::fw_msg, const agent_id& a, const executor_id& e, const std::string& d) {
+      self->state.messages.emplace_back(a, e, d);
+    },
+    [=](atom::agent_lost, const agent_id& a) { self->state.lost_agents.push_back(a); },
+    [=](atom::exec_lost, const executor_id& e, const agent_id& a, int32_t st) {
+      self->state.lost_executors.emplace_back(e, a, st);
+    },
+    [=](atom::error, const std::string& msg) { self->state.errors.push_back(msg); },
+  };
+}
+
+struct agent_mock_state {
+  static inline const char* name = "mock_agent";
+  std::vector<std::pair<framework_info, task_info>> runs;
+  std::vector<std::pair<framework_id, task_id>> kills;
+  std::vector<std::tuple<framework_id, task_id, std::string>> acks;
+  std::vector<std::tuple<framework_id, executor_id, std::string>> messages;
+  std::vector<framework_id> shutdowns;
+};
+
+agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<agent_mock_state> self) {
+  return {
+    [=](atom::run_task, const framework_info& fi, const task_info& ti) { self->state.runs.emplace_back(fi, ti); },
+    [=](atom::kill_task, const framework_id& f, const task_id& t) { self->state.kills.emplace_back(f, t); },
+    [=](atom::ack, const framework_id& f, const task_id& t, const std::string& u) {
+      self->state.acks.emplace_back(f, t, u);
+    },
+    [=](atom::fw_msg, const framework_id& f, const executor_id& e, const std::string& d) {
+      self->state.messages.emplace_back(f, e, d);
+    },
+    [=](atom::shutdown_fw, const framework_id& f) { self->state.shutdowns.push_back(f); },
+    [=](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor&) -> executor_registration {
+      CAF_FAIL("the master must not send reg_exec to an agent");
+      return {};
+    },
+    [=](atom::update, const status_update&) { CAF_FAIL("the master must not send update to an agent"); },
+    [=](atom::exec_msg, const framework_id&, const executor_id&, const std::string&) {
+      CAF_FAIL("the master must not send exec_msg to an agent");
+    },
+    [=](atom::exited, const container_id&, int32_t) { CAF_FAIL("the master must not send exited"); },
+    [=](atom::tick) { CAF_FAIL("the master must not send tick to an agent"); },
+    [=](atom::state) -> agent_snapshot {
+      CAF_FAIL("the master must not ask an agent for its state");
+      return {};
+    },
+  };
+}
+
+struct alloc_state {
+  static inline const char* name = "mock_allocator";
+  std::vector<std::pair<framework_id, framework_info>> added_fws;
+  std::vector<framework_id> removed_fws;
+  std::vector<framework_id> activated;
+  std::vector<framework_id> deactivated;
+  std::vector<std::pair<agent_id, resource_set>> added_agents;
+  std::vector<agent_id> removed_agents;
+  std::vector<std::tuple<framework_id, agent_id, resource_set, double>> recovered;
+  std::vector<framework_id> revived;
+  std::vector<framework_id> suppressed;
+};
+
+allocator_actor::behavior_type mock_allocator(allocator_actor::stateful_pointer<alloc_state> self) {
+  return {
+    [=](atom::add_fw, const framework_id& f, const framework_info& fi) { self->state.added_fws.emplace_back(f, fi); },
+    [=](atom::remove_fw, const framework_id& f) { self->state.removed_fws.push_back(f); },
+    [=](atom::activate, const framework_id& f) { self->state.activated.push_back(f); },
+    [=](atom::deactivate, const framework_id& f) { self->state.deactivated.push_back(f); },
+    [=](atom::add_agent, const agent_id& a, const resource_set& r) { self->state.added_agents.emplace_back(a, r); },
+    [=](atom::remove_agent, const agent_id& a) { self->state.removed_agents.push_back(a); },
+    [=](atom::recover, const framework_id& f, const agent_id& a, const resource_set& r, double s) {
+      self->state.recovered.emplace_back(f, a, r, s);
+    },
+    [=](atom::revive, const framework_id& f) { self->state.revived.push_back(f); },
+    [=](atom::suppress, const framework_id& f) { self->state.suppressed.push_back(f); },
+    [=](atom::tick) { CAF_FAIL("the master must not send tick to the allocator"); },
+    [=](atom::allocate) { CAF_FAIL("the master must not send allocate to the allocator"); },
+  };
+}
+
+resource_set res(const std::string& text) {
+  auto r = resource_set::parse(text);
+  if (!r)
+    CAF_FAIL("bad resources in test: " << text);
+  return *r;
+}
+
+// Asks the master and returns the answer. Unlike the fixture's request<T>(), this never fires timers, so it
+// also works with the real allocator's periodic timer (caf-notes A14.4).
+template <class T, class Fixture, class... Ts>
+T ask(Fixture& fx, Ts&&... xs) {
+  T result;
+  auto hdl = fx.self->request(fx.master, caf::infinite, std::forward<Ts>(xs)...);
+  fx.sched.run();
+  hdl.receive([&](const T& x) { result = x; },
+              [&](const caf::error& err) { CAF_FAIL("request failed: " << fx.sys.render(err)); });
+  return result;
+}
+
+struct fixture : mesoscaf::test::deterministic_fixture {
+  allocator_actor alloc;
+  master_actor master;
+
+  fixture() {
+    alloc = sys.spawn(mock_allocator);
+    master = spawn_master(sys, master_options{}, alloc);
+    sched.run();
+  }
+
+  ~fixture() {
+    caf::anon_send_exit(master, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  template <class State, class Handle>
+  State& state_of(const Handle& h) {
+    return deref<caf::stateful_actor<State, typename Handle::base>>(h).state;
+  }
+  sched_state& sst(const scheduler_actor& s) { return state_of<sched_state>(s); }
+  agent_mock_state& ast(const agent_actor& a) { return state_of<agent_mock_state>(a); }
+  alloc_state& alst() { return state_of<alloc_state>(alloc); }
+
+  template <class Source, class... Ts>
+  void send_from(const Source& src, Ts&&... xs) {
+    caf::send_as(src, master, std::forward<Ts>(xs)...);
+    sched.run();
+  }
+
+  master_snapshot state() { return ask<master_snapshot>(*this, atom::state_v); }
+
+  agent_actor new_agent() { return sys.spawn(mock_agent); }
+  scheduler_actor new_scheduler() { return sys.spawn(mock_scheduler); }
+
+  agent_id register_agent(const agent_actor& a, const std::string& resources = "cpus:4;mem:1024",
+                          std::string host = "host1") {
+    agent_info info;
+    info.hostname = std::move(host);
+    info.total = res(resources);
+    return ask<agent_id>(*this, atom::reg_agent_v, info, a);
+  }
+
+  framework_id subscribe(const scheduler_actor& s, std::string name = "fw") {
+    framework_info fi;
+    fi.name = std::move(name);
+    return ask<framework_id>(*this, atom::subscribe_v, fi, s);
+  }
+
+  // Runs a request that must fail; returns the error's text.
+  template <class T, class... Ts>
+  std::string request_error(Ts&&... xs) {
+    std::string result;
+    auto hdl = self->request(master, caf::infinite, std::forward<Ts>(xs)...);
+    sched.run();
+    hdl.receive([&](const T&) { CAF_FAIL("request should have failed"); },
+                [&](const caf::error& err) { result = sys.render(err); });
+    return result;
+  }
+
+  // The allocator offers `r` of `aid` to `fid`; returns the offer the scheduler got.
+  offer offer_to(const scheduler_actor& s, const framework_id& fid, const agent_id& aid, const std::string& r) {
+    send_from(alloc, atom::allocate_v, std::vector<allocation>{allocation{fid, aid, res(r)}});
+    auto& got = sst(s).offers;
+    REQUIRE(!got.empty());
+    REQUIRE_EQUAL(got.back().size(), 1u);
+    return got.back().front();
+  }
+
+  static task_info task(const std::string& id, const agent_id& aid, const std::string& r) {
+    task_info t;
+    t.id = task_id{id};
+    t.name = id;
+    t.agent = aid;
+    t.resources = res(r);
+    command_info c;
+    c.value = "sleep 1";
+    t.command = c;
+    return t;
+  }
+
+  static std::vector<offer_operation> launch(std::vector<task_info> tasks) {
+    offer_operation op;
+    op.tasks = std::move(tasks);
+    return {op};
+  }
+
+  void accept(const scheduler_actor& s, const framework_id& fid, std::vector<offer_id> ids,
+              std::vector<task_info> tasks, double refuse = 5) {
+    send_from(s, atom::accept_v, fid, std::move(ids), launch(std::move(tasks)), filters{refuse});
+  }
+
+  status_update update(const framework_id& fid, const task_id& tid, task_state st, std::string uuid) {
+    status_update su;
+    su.framework = fid;
+    su.status.task = tid;
+    su.status.state = st;
+    su.status.uuid = std::move(uuid);
+    su.status.source = status_source::executor;
+    return su;
+  }
+};
+
+const task_summary* find_task(const master_snapshot& s, const std::string& id) {
+  for (const auto& t : s.tasks)
+    if (t.id.value == id)
+      return &t;
+  return nullptr;
+}
+
+} // namespace
+
+FIXTURE_SCOPE(master_tests, fixture)
+
+TEST(agent registration assigns an ID and adds the agent to the allocator) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  CHECK(!aid.empty());
+  REQUIRE_EQUAL(alst().added_agents.size(), 1u);
+  CHECK_EQUAL(alst().added_agents[0].first, aid);
+  CHECK_EQUAL(alst().added_agents[0].second, res("cpus:4;mem:1024"));
+  // A retry from the same agent is idempotent.
+  CHECK_EQUAL(register_agent(a), aid);
+  CHECK_EQUAL(alst().added_agents.size(), 1u);
+  auto s = state();
+  REQUIRE_EQUAL(s.agents.size(), 1u);
+  CHECK_EQUAL(s.agents[0].id, aid);
+  CHECK_EQUAL(s.agents[0].total, res("cpus:4;mem:1024"));
+}
+
+TEST(agent registration with bad input is refused) {
+  agent_info info;
+  info.hostname = "h";
+  auto err = request_error<agent_id>(atom::reg_agent_v, info, new_agent());
+  CHECK_NOT_EQUAL(err.find("no resources"), std::string::npos);
+  info.total = res("cpus:1");
+  info.id = agent_id{"../x"};
+  err = request_error<agent_id>(atom::reg_agent_v, info, new_agent());
+  CHECK_NOT_EQUAL(err.find("agent ID"), std::string::npos);
+  err = request_error<agent_id>(atom::reg_agent_v, info, agent_actor{});
+  CHECK_NOT_EQUAL(err.find("no agent handle"), std::string::npos);
+  CHECK(alst().added_agents.empty());
+  CHECK(state().agents.empty());
+}
+
+TEST(subscription assigns an ID and adds the framework and is idempotent) {
+  auto s = new_scheduler();
+  auto fid = subscribe(s, "alpha");
+  CHECK(!fid.empty());
+  REQUIRE_EQUAL(alst().added_fws.size(), 1u);
+  CHECK_EQUAL(alst().added_fws[0].first, fid);
+  CHECK_EQUAL(alst().added_fws[0].second.name, "alpha");
+  CHECK_EQUAL(alst().added_fws[0].second.id, fid);
+  // Same scheduler, same (or empty) ID: the same framework.
+  framework_info again;
+  again.id = fid;
+  CHECK_EQUAL(ask<framework_id>(*this, atom::subscribe_v, again, s), fid);
+  CHECK_EQUAL(subscribe(s), fid);
+  CHECK_EQUAL(alst().added_fws.size(), 1u);
+  // Another scheduler cannot take the framework over.
+  auto err = request_error<framework_id>(atom::subscribe_v, again, new_scheduler());
+  CHECK_NOT_EQUAL(err.find("another scheduler"), std::string::npos);
+  CHECK_EQUAL(state().frameworks.size(), 1u);
+}
+
+TEST(allocations become offers in one message per framework) {
+  auto a1 = new_agent();
+  auto a2 = new_agent();
+  auto aid1 = register_agent(a1, "cpus:4;mem:1024", "h1");
+  auto aid2 = register_agent(a2, "cpus:2;mem:512", "h2");
+  auto s1 = new_scheduler();
+  auto s2 = new_scheduler();
+  auto f1 = subscribe(s1);
+  auto f2 = subscribe(s2);
+  send_from(alloc, atom::allocate_v,
+            std::vector<allocation>{{f1, aid1, res("cpus:4;mem:1024")}, {f2, aid2, res("cpus:1")},
+                                    {f1, aid2, res("mem:512")}});
+  REQUIRE_EQUAL(sst(s1).offers.size(), 1u);
+  REQUIRE_EQUAL(sst(s2).offers.size(), 1u);
+  const auto& o1 = sst(s1).offers[0];
+  REQUIRE_EQUAL(o1.size(), 2u);
+  CHECK_EQUAL(o1[0].agent, aid1);
+  CHECK_EQUAL(o1[0].hostname, "h1");
+  CHECK_EQUAL(o1[0].framework, f1);
+  CHECK_EQUAL(o1[0].resources, res("cpus:4;mem:1024"));
+  CHECK_EQUAL(o1[1].agent, aid2);
+  CHECK_NOT_EQUAL(o1[0].id, o1[1].id);
+  CHECK_EQUAL(sst(s2).offers[0][0].resources, res("cpus:1"));
+  auto st = state();
+  CHECK_EQUAL(st.outstanding_offers, 3u);
+  for (const auto& f : st.frameworks)
+    if (f.id == f1)
+      CHECK_EQUAL(f.offered, res("cpus:4;mem:1536"));
+}
+
+TEST(allocate from anyone but the allocator is ignored) {
+  auto aid = register_agent(new_agent());
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  send_from(s, atom::allocate_v, std::vector<allocation>{{fid, aid, res("cpus:4")}});
+  CHECK(sst(s).offers.empty());
+  CHECK_EQUAL(state().outstanding_offers, 0u);
+}
+
+TEST(accept launch runs the task on the agent and recovers the rest) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s, "alpha");
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024");
+  accept(s, fid, {o.id}, {task("t1", aid, "cpus:1;mem:128")}, 7);
+  REQUIRE_EQUAL(ast(a).runs.size(), 1u);
+  CHECK_EQUAL(ast(a).runs[0].first.id, fid);
+  CHECK_EQUAL(ast(a).runs[0].first.name, "alpha");
+  CHECK_EQUAL(ast(a).runs[0].second.id, task_id{"t1"});
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<0>(alst().recovered[0]), fid);
+  CHECK_EQUAL(std::get<1>(alst().recovered[0]), aid);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("cpus:3;mem:896"));
+  CHECK_EQUAL(std::get<3>(alst().recovered[0]), 7.0);
+  CHECK(sst(s).updates.empty());
+  CHECK(sst(s).errors.empty());
+  auto st = state();
+  CHECK_EQUAL(st.outstanding_offers, 0u);
+  auto t = find_task(st, "t1");
+  REQUIRE(t != nullptr);
+  CHECK(t->state == task_state::staging);
+  REQUIRE_EQUAL(st.frameworks.size(), 1u);
+  CHECK_EQUAL(st.frameworks[0].used, res("cpus:1;mem:128"));
+  CHECK_EQUAL(st.frameworks[0].dominant_share, 0.25);
+  CHECK_EQUAL(st.agents[0].used, res("cpus:1;mem:128"));
+  // The offer is used up: a second accept of it drops the task.
+  accept(s, fid, {o.id}, {task("t2", aid, "cpus:1")});
+  CHECK_EQUAL(ast(a).runs.size(), 1u);
+  REQUIRE_EQUAL(sst(s).updates.size(), 1u);
+  CHECK(sst(s).updates[0].state == task_state::dropped);
+}
+
+TEST(invalid tasks get TASK_ERROR and never reach the agent) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024");
+  auto no_cmd = task("t2", aid, "cpus:1");
+  no_cmd.command = caf::none;
+  accept(s, fid, {o.id}, {task("../t1", aid, "cpus:1"), no_cmd, task("t3", aid, "cpus:99")}, 0);
+  CHECK(ast(a).runs.empty());
+  REQUIRE_EQUAL(sst(s).updates.size(), 3u);
+  for (const auto& u : sst(s).updates) {
+    CHECK(u.state == task_state::error);
+    CHECK(u.source == status_source::master);
+    CHECK(u.uuid.empty());
+    CHECK(!u.message.empty());
+  }
+  CHECK(sst(s).updates[2].reason == task_reason::invalid_resources);
+  // The offer was used: everything goes back.
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("cpus:4;mem:1024"));
+}
+
+TEST(invalid offers drop the tasks and change nothing) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024");
+  accept(s, fid, {o.id, offer_id{"bogus"}}, {task("t1", aid, "cpus:1")});
+  CHECK(ast(a).runs.empty());
+  REQUIRE_EQUAL(sst(s).updates.size(), 1u);
+  CHECK(sst(s).updates[0].state == task_state::dropped);
+  CHECK(sst(s).updates[0].reason == task_reason::invalid_offers);
+  CHECK_EQUAL(sst(s).errors.size(), 1u);
+  CHECK(alst().recovered.empty());
+  CHECK_EQUAL(state().outstanding_offers, 1u);
+  // The good offer still works.
+  accept(s, fid, {o.id}, {task("t1", aid, "cpus:1")});
+  CHECK_EQUAL(ast(a).runs.size(), 1u);
+}
+
+TEST(a framework cannot use another framework offer) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s1 = new_scheduler();
+  auto s2 = new_scheduler();
+  auto f1 = subscribe(s1);
+  auto f2 = subscribe(s2);
+  auto o = offer_to(s1, f1, aid, "cpus:4;mem:1024");
+  // With its own ID: the offer is not its own.
+  accept(s2, f2, {o.id}, {task("evil", aid, "cpus:1")});
+  CHECK(ast(a).runs.empty());
+  REQUIRE_EQUAL(sst(s2).updates.size(), 1u);
+  CHECK(sst(s2).updates[0].state == task_state::dropped);
+  // Impersonating the owner: refused before anything is looked at.
+  accept(s2, f1, {o.id}, {task("evil", aid, "cpus:1")});
+  send_from(s2, atom::decline_v, f1, std::vector<offer_id>{o.id}, filters{});
+  send_from(s2, atom::teardown_v, f1);
+  CHECK(ast(a).runs.empty());
+  CHECK_GREATER_OR_EQUAL(sst(s2).errors.size(), 3u);
+  CHECK(sst(s1).updates.empty());
+  CHECK(sst(s1).errors.empty());
+  CHECK(alst().recovered.empty());
+  CHECK(alst().removed_fws.empty());
+  auto st = state();
+  CHECK_EQUAL(st.outstanding_offers, 1u);
+  CHECK_EQUAL(st.frameworks.size(), 2u);
+  // The owner still can.
+  accept(s1, f1, {o.id}, {task("good", aid, "cpus:1")});
+  REQUIRE_EQUAL(ast(a).runs.size(), 1u);
+  CHECK_EQUAL(ast(a).runs[0].second.id, task_id{"good"});
+}
+
+TEST(calls from unknown senders or with unknown ids are refused) {
+  auto s = new_scheduler();
+  auto stranger = new_scheduler();
+  auto fid = subscribe(s);
+  send_from(stranger, atom::revive_v, fid);
+  send_from(s, atom::revive_v, framework_id{"nope"});
+  CHECK(alst().revived.empty());
+  CHECK_EQUAL(sst(stranger).errors.size(), 1u);
+  REQUIRE_EQUAL(sst(s).errors.size(), 1u);
+  CHECK_NOT_EQUAL(sst(s).errors[0].find("unknown framework"), std::string::npos);
+  send_from(s, atom::revive_v, fid);
+  send_from(s, atom::suppress_v, fid);
+  CHECK_EQUAL(alst().revived.size(), 1u);
+  CHECK_EQUAL(alst().suppressed.size(), 1u);
+}
+
+TEST(decline recovers with the filter and validates refuse seconds) {
+  auto aid = register_agent(new_agent());
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024");
+  send_from(s, atom::decline_v, fid, std::vector<offer_id>{o.id}, filters{std::nan("")});
+  send_from(s, atom::decline_v, fid, std::vector<offer_id>{o.id}, filters{-3});
+  CHECK_EQUAL(sst(s).errors.size(), 2u);
+  CHECK(alst().recovered.empty());
+  send_from(s, atom::decline_v, fid, std::vector<offer_id>{o.id}, filters{1e12});
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("cpus:4;mem:1024"));
+  CHECK_EQUAL(std::get<3>(alst().recovered[0]), max_refuse_seconds);
+  CHECK_EQUAL(state().outstanding_offers, 0u);
+  // Declining again: a clear error, nothing recovered twice.
+  send_from(s, atom::decline_v, fid, std::vector<offer_id>{o.id}, filters{});
+  CHECK_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(sst(s).errors.size(), 3u);
+}
+
+TEST(status updates go to the scheduler and acks back to the agent) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024");
+  accept(s, fid, {o.id}, {task("t1", aid, "cpus:1")});
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::running, "u-1"));
+  REQUIRE_EQUAL(sst(s).updates.size(), 1u);
+  CHECK(sst(s).updates[0].state == task_state::running);
+  CHECK_EQUAL(sst(s).updates[0].uuid, "u-1");
+  CHECK_EQUAL(sst(s).updates[0].agent, aid);
+  CHECK(find_task(state(), "t1")->state == task_state::running);
+  send_from(s, atom::ack_v, fid, aid, task_id{"t1"}, std::string{"u-1"});
+  REQUIRE_EQUAL(ast(a).acks.size(), 1u);
+  CHECK_EQUAL(ast(a).acks[0], std::make_tuple(fid, task_id{"t1"}, std::string{"u-1"}));
+  // An update from an actor that is not a registered agent is ignored.
+  auto impostor = new_agent();
+  send_from(impostor, atom::update_v, update(fid, task_id{"t1"}, task_state::failed, "u-2"));
+  CHECK_EQUAL(sst(s).updates.size(), 1u);
+  CHECK(find_task(state(), "t1")->state == task_state::running);
+  // A registered agent cannot update another agent's task.
+  auto b = new_agent();
+  register_agent(b);
+  send_from(b, atom::update_v, update(fid, task_id{"t1"}, task_state::failed, "u-3"));
+  CHECK_EQUAL(sst(s).updates.size(), 1u);
+  CHECK(alst().recovered.size() == 1u);  // only the accept's remainder
+}
+
+TEST(a terminal update recovers the resources at once and keeps the task as completed) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024");
+  accept(s, fid, {o.id}, {task("t1", aid, "cpus:1;mem:100")});
+  alst().recovered.clear();
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::finished, "u-1"));
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("cpus:1;mem:100"));
+  CHECK_EQUAL(std::get<3>(alst().recovered[0]), 0.0);
+  auto st = state();
+  CHECK(st.frameworks[0].used.empty());
+  CHECK(st.agents[0].used.empty());
+  REQUIRE(find_task(st, "t1") != nullptr);
+  CHECK(find_task(st, "t1")->state == task_state::finished);
+  // The agent resends the unacknowledged update: forwarded again, not recovered twice.
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::finished, "u-1"));
+  CHECK_EQUAL(sst(s).updates.size(), 2u);
+  CHECK_EQUAL(alst().recovered.size(), 1u);
+  // The ID is free again.
+  auto o2 = offer_to(s, fid, aid, "cpus:3");
+  accept(s, fid, {o2.id}, {task("t1", aid, "cpus:1")});
+  CHECK_EQUAL(ast(a).runs.size(), 2u);
+}
+
+TEST(kill goes to the agent and an unknown task is reported lost) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024");
+  accept(s, fid, {o.id}, {task("t1", aid, "cpus:1")});
+  send_from(s, atom::kill_v, fid, task_id{"t1"}, agent_id{});
+  REQUIRE_EQUAL(ast(a).kills.size(), 1u);
+  CHECK_EQUAL(ast(a).kills[0], std::make_pair(fid, task_id{"t1"}));
+  send_from(s, atom::kill_v, fid, task_id{"ghost"}, agent_id{});
+  CHECK_EQUAL(ast(a).kills.size(), 1u);
+  REQUIRE_EQUAL(sst(s).updates.size(), 1u);
+  CHECK(sst(s).updates[0].state == task_state::lost);
+  CHECK_EQUAL(sst(s).updates[0].task, task_id{"ghost"});
+}
+
+TEST(framework and executor messages are relayed) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  send_from(s, atom::fw_msg_v, fid, aid, executor_id{"e1"}, std::string{"hello"});
+  REQUIRE_EQUAL(ast(a).messages.size(), 1u);
+  CHECK_EQUAL(ast(a).messages[0], std::make_tuple(fid, executor_id{"e1"}, std::string{"hello"}));
+  send_from(a, atom::exec_msg_v, fid, aid, executor_id{"e1"}, std::string{"hi back"});
+  REQUIRE_EQUAL(sst(s).messages.size(), 1u);
+  CHECK_EQUAL(sst(s).messages[0], std::make_tuple(aid, executor_id{"e1"}, std::string{"hi back"}));
+  send_from(a, atom::exec_lost_v, fid, aid, executor_id{"e1"}, int32_t{9});
+  REQUIRE_EQUAL(sst(s).lost_executors.size(), 1u);
+  // To an unknown agent: an error.
+  send_from(s, atom::fw_msg_v, fid, agent_id{"nope"}, executor_id{"e1"}, std::string{"x"});
+  CHECK_EQUAL(sst(s).errors.size(), 1u);
+}
+
+TEST(a lost scheduler removes its framework everywhere) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024");
+  accept(s, fid, {o.id}, {task("t1", aid, "cpus:1")});
+  auto o2 = offer_to(s, fid, aid, "cpus:3");
+  alst().recovered.clear();
+  caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  sched.run();
+  REQUIRE_EQUAL(ast(a).shutdowns.size(), 1u);
+  CHECK_EQUAL(ast(a).shutdowns[0], fid);
+  REQUIRE_EQUAL(alst().removed_fws.size(), 1u);
+  CHECK_EQUAL(alst().removed_fws[0], fid);
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);   // the outstanding offer
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), o2.resources);
+  auto st = state();
+  CHECK(st.frameworks.empty());
+  CHECK_EQUAL(st.outstanding_offers, 0u);
+  CHECK(st.agents[0].used.empty());
+  // The agent's retried update for the removed framework is acknowledged by the master.
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::killed, "u-9"));
+  REQUIRE_EQUAL(ast(a).acks.size(), 1u);
+  // The removed framework cannot come back with the same ID.
+  framework_info fi;
+  fi.id = fid;
+  auto err = request_error<framework_id>(atom::subscribe_v, fi, new_scheduler());
+  CHECK_NOT_EQUAL(err.find("removed"), std::string::npos);
+}
+
+TEST(teardown by the scheduler removes the framework) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o = offer_to(s, fid, aid, "cpus:4");
+  accept(s, fid, {o.id}, {task("t1", aid, "cpus:1")});
+  send_from(s, atom::teardown_v, fid);
+  CHECK_EQUAL(ast(a).shutdowns.size(), 1u);
+  CHECK_EQUAL(alst().removed_fws.size(), 1u);
+  // Later calls with the old ID get a clear error.
+  send_from(s, atom::revive_v, fid);
+  REQUIRE_EQUAL(sst(s).errors.size(), 1u);
+  CHECK_NOT_EQUAL(sst(s).errors[0].find("removed"), std::string::npos);
+}
+
+TEST(a lost agent loses its tasks and offers) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto other = new_agent();
+  auto other_id = register_agent(other);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024");
+  accept(s, fid, {o.id}, {task("t1", aid, "cpus:1")});
+  auto o2 = offer_to(s, fid, aid, "cpus:3");
+  auto o3 = offer_to(s, fid, other_id, "cpus:4");
+  alst().recovered.clear();
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched.run();
+  REQUIRE_EQUAL(sst(s).updates.size(), 1u);
+  CHECK(sst(s).updates[0].state == task_state::lost);
+  CHECK(sst(s).updates[0].reason == task_reason::agent_disconnected);
+  CHECK_EQUAL(sst(s).updates[0].task, task_id{"t1"});
+  REQUIRE_EQUAL(sst(s).rescinded.size(), 1u);
+  CHECK_EQUAL(sst(s).rescinded[0], o2.id);
+  REQUIRE_EQUAL(sst(s).lost_agents.size(), 1u);
+  CHECK_EQUAL(sst(s).lost_agents[0], aid);
+  REQUIRE_EQUAL(alst().removed_agents.size(), 1u);
+  CHECK_EQUAL(alst().removed_agents[0], aid);
+  CHECK(alst().recovered.empty());
+  auto st = state();
+  REQUIRE_EQUAL(st.agents.size(), 1u);
+  CHECK_EQUAL(st.agents[0].id, other_id);
+  CHECK_EQUAL(st.outstanding_offers, 1u);
+  CHECK(st.frameworks[0].used.empty());
+  CHECK(find_task(st, "t1")->state == task_state::lost);
+  // The rescinded offer cannot be used; the other agent's offer still can.
+  accept(s, fid, {o2.id}, {task("t2", aid, "cpus:1")});
+  CHECK(sst(s).updates.back().state == task_state::dropped);
+  accept(s, fid, {o3.id}, {task("t3", other_id, "cpus:1")});
+  CHECK_EQUAL(ast(other).runs.size(), 1u);
+}
+
+FIXTURE_SCOPE_END()
+
+// -- with the real allocator ----------------------------------------------------------------------------------
+
+namespace {
+
+struct real_fixture : mesoscaf::test::deterministic_fixture {
+  master_actor master;
+  real_fixture() {
+    master = spawn_master(sys, master_options{});
+    sched.run();
+  }
+  ~real_fixture() {
+    // The allocator's periodic timer must be gone before the fixture's run() (caf-notes A14.4).
+    caf::anon_send_exit(master, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(master_real_allocator_tests, real_fixture)
+
+TEST(with the real allocator a framework gets offers and a task launches) {
+  auto a = sys.spawn(mock_agent);
+  agent_info info;
+  info.hostname = "h";
+  info.total = res("cpus:2;mem:512");
+  auto aid = ask<agent_id>(*this, atom::reg_agent_v, info, a);
+  auto s = sys.spawn(mock_scheduler);
+  framework_info fi;
+  fi.name = "real";
+  auto fid = ask<framework_id>(*this, atom::subscribe_v, fi, s);
+  sched.run();
+  for (int i = 0; i < 3 && deref<caf::stateful_actor<sched_state, scheduler_actor::base>>(s).state.offers.empty();
+       ++i) {
+    advance_time(std::chrono::seconds(1));
+    sched.run();
+  }
+  auto& offers = deref<caf::stateful_actor<sched_state, scheduler_actor::base>>(s).state.offers;
+  REQUIRE(!offers.empty());
+  REQUIRE_EQUAL(offers[0].size(), 1u);
+  auto o = offers[0][0];
+  CHECK_EQUAL(o.agent, aid);
+  CHECK_EQUAL(o.resources.scalar_value("cpus"), 2.0);
+  offer_operation op;
+  task_info t;
+  t.id = task_id{"t1"};
+  t.agent = aid;
+  t.resources = res("cpus:1;mem:128");
+  command_info c;
+  c.value = "true";
+  t.command = c;
+  op.tasks.push_back(t);
+  caf::send_as(s, master, atom::accept_v, fid, std::vector<offer_id>{o.id}, std::vector<offer_operation>{op},
+               filters{0});
+  sched.run();
+  auto& runs = deref<caf::stateful_actor<agent_mock_state, agent_actor::base>>(a).state.runs;
+  REQUIRE_EQUAL(runs.size(), 1u);
+  CHECK_EQUAL(runs[0].second.id, task_id{"t1"});
+  auto st = ask<master_snapshot>(*this, atom::state_v);
+  CHECK_EQUAL(st.frameworks[0].used, res("cpus:1;mem:128"));
+}
+
+FIXTURE_SCOPE_END()

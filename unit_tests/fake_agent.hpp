@@ -1,0 +1,58 @@
+#pragma once
+// A fake agent for executor tests (real actor system): implements the full agent interface, registers
+// executors, acknowledges status updates (unless told not to) and forwards what executors send to a listener:
+//   (atom::update, status_update)                         every update received (also resends)
+//   (atom::exec_msg, framework_id, executor_id, string)   every executor message
+//   (atom::reg_exec, framework_id, executor_id, executor_actor)  each registration
+#include "actors/interfaces.hpp"
+
+#include <caf/all.hpp>
+
+namespace mesoscaf::test {
+
+struct fake_agent_state {
+  static inline const char* name = "fake_agent";
+  caf::actor listener;
+  executor_actor exec;
+  int drop_acks = 0;  // do not acknowledge this many updates (to test resending)
+  executor_registration reply;
+};
+
+inline agent_actor::behavior_type fake_agent(agent_actor::stateful_pointer<fake_agent_state> self,
+                                             caf::actor listener, executor_registration reply, int drop_acks) {
+  self->state.listener = listener;
+  self->state.reply = reply;
+  self->state.drop_acks = drop_acks;
+  return {
+    [](atom::run_task, const framework_info&, const task_info&) {},
+    [](atom::kill_task, const framework_id&, const task_id&) {},
+    [](atom::ack, const framework_id&, const task_id&, const std::string&) {},
+    [](atom::fw_msg, const framework_id&, const executor_id&, const std::string&) {},
+    [](atom::shutdown_fw, const framework_id&) {},
+    [self](atom::reg_exec, const framework_id& fw, const executor_id& ex, const executor_actor& hdl) {
+      self->state.exec = hdl;
+      caf::anon_send(self->state.listener, atom::reg_exec_v, fw, ex, hdl);
+      auto r = self->state.reply;
+      r.framework = fw;
+      r.executor.id = ex;
+      return r;
+    },
+    [self](atom::update, const status_update& upd) {
+      caf::anon_send(self->state.listener, atom::update_v, upd);
+      if (self->state.drop_acks > 0) {
+        --self->state.drop_acks;
+        return;
+      }
+      if (self->state.exec)
+        self->send(self->state.exec, atom::ack_v, upd.status.task, upd.status.uuid);
+    },
+    [self](atom::exec_msg, const framework_id& fw, const executor_id& ex, const std::string& data) {
+      caf::anon_send(self->state.listener, atom::exec_msg_v, fw, ex, data);
+    },
+    [](atom::exited, const container_id&, int32_t) {},
+    [](atom::tick) {},
+    [](atom::state) { return agent_snapshot{}; },
+  };
+}
+
+} // namespace mesoscaf::test
