@@ -24,15 +24,6 @@ namespace mesoscaf {
 
 const char* const command_executor_id = "command-executor";
 
-bool is_safe_path_component(std::string_view x) {
-  if (x.empty() || x.size() > 255 || x == "." || x == "..")
-    return false;
-  for (unsigned char c : x)
-    if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f)
-      return false;
-  return true;
-}
-
 namespace {
 
 constexpr const char* component = "agent";
@@ -223,10 +214,11 @@ void shutdown_executor(agent_ptr self, executor_entry& e) {
   }
 }
 
-std::string sandbox_path(const agent_state& st, const framework_id& fw, const executor_id& exec,
-                         const container_id& cid) {
-  return st.opts.work_dir + "/agents/" + st.id.str() + "/frameworks/" + fw.str() + "/executors/" + exec.str()
-         + "/runs/" + cid.str();
+// Every component was checked with is_safe_path_component before (run_task), the container ID is ours.
+std::string sandbox_for(const agent_state& st, const framework_id& fw, const executor_id& exec,
+                        const container_id& cid) {
+  return sandbox_path(st.opts.work_dir, {"agents", st.id.str(), "frameworks", fw.str(), "executors", exec.str(),
+                                         "runs", cid.str()});
 }
 
 executor_entry& launch_executor(agent_ptr self, const framework_id& fw, executor_info info, bool command) {
@@ -239,7 +231,7 @@ executor_entry& launch_executor(agent_ptr self, const framework_id& fw, executor
   e.info = std::move(info);
   e.info.framework = fw;
   e.container = new_id<container_id>();
-  e.sandbox = sandbox_path(st, fw, e.info.id, e.container);
+  e.sandbox = sandbox_for(st, fw, e.info.id, e.container);
   e.launched_at = now(self);
   st.by_container[e.container] = key;
   launch_spec spec;
@@ -576,9 +568,10 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
       }
       if (!is_safe_path_component(fw.str()) || !is_safe_path_component(ti.id.str()))
         return refuse(task_state::error, task_reason::task_invalid,
-                      "framework and task IDs must be usable as path components");
-      if (st.id.empty())
-        return refuse(task_state::dropped, task_reason::agent_unknown, "the agent is not registered");
+                      "framework and task IDs may only contain [A-Za-z0-9._-] and must not be . or ..");
+      if (st.id.empty() || !is_safe_path_component(st.id.str()))
+        return refuse(task_state::dropped, task_reason::agent_unknown,
+                      "the agent is not registered (or has an unusable agent ID)");
       if (bool(ti.command) == bool(ti.executor))
         return refuse(task_state::error, task_reason::task_invalid,
                       "a task needs exactly one of command and executor");
@@ -587,7 +580,7 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
         info = *ti.executor;
         if (!is_safe_path_component(info.id.str()))
           return refuse(task_state::error, task_reason::task_invalid,
-                        "executor ID must be usable as a path component");
+                        "executor IDs may only contain [A-Za-z0-9._-] and must not be . or ..");
         if (info.id.str() == command_executor_id)
           return refuse(task_state::error, task_reason::task_invalid,
                         std::string{"executor ID '"} + command_executor_id + "' is reserved");

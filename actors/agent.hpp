@@ -12,7 +12,6 @@
 #include <functional>
 #include <map>
 #include <string>
-#include <string_view>
 
 namespace caf {
 class actor_system;
@@ -73,10 +72,6 @@ struct agent_options {
 
 /// The executor ID of the built-in command executor (one per framework per agent).
 extern const char* const command_executor_id;
-
-/// True if `x` can be used as one component of a sandbox path: non-empty, at most 255 bytes, not "." or
-/// "..", no '/', '\\', NUL or other control characters.
-bool is_safe_path_component(std::string_view x);
 
 /// Spawns an agent. It publishes itself first if `opts.publish` (then registers), and starts registering
 /// with the master at once otherwise. Non-blocking.

@@ -26,6 +26,11 @@ public:
   static constexpr client npos = std::numeric_limits<client>::max();
 
   drf_sorter() = default;
+  // Move-only: clients hold iterators into `order_`, which a move keeps valid but a copy would not.
+  drf_sorter(drf_sorter&&) = default;
+  drf_sorter& operator=(drf_sorter&&) = default;
+  drf_sorter(const drf_sorter&) = delete;
+  drf_sorter& operator=(const drf_sorter&) = delete;
 
   // -- clients ----------------------------------------------------------------------------------------------
 
