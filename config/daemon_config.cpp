@@ -48,13 +48,15 @@ void check_config_file(const std::string& path, const caf::settings& content,
         self(full, *dict, sub, self);
         continue;
       }
-      bool declared = opts.qualified_name_lookup(category.empty() ? "global" : category, key) != nullptr;
-      if (category.empty() && !declared) {
+      auto opt = opts.qualified_name_lookup(category.empty() ? "global" : category, key);
+      if (category.empty() && opt == nullptr) {
         errors.push_back("unknown option `" + key + "` in config file " + path);
         continue;
       }
-      if (declared && parsed_value == nullptr)
-        errors.push_back("invalid value " + caf::to_string(value) + " for `" + full + "` in config file " + path);
+      // CAF drops such a value and keeps the default; we refuse it.
+      if (opt != nullptr && opt->check(value))
+        errors.push_back("invalid value " + caf::to_string(value) + " for `" + full + "` in config file " + path
+                         + " (expected " + std::string{opt->type_name().data(), opt->type_name().size()} + ")");
     }
   };
   check("", *raw, &content, check);

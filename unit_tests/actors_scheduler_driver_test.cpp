@@ -286,16 +286,3 @@ TEST(abort ends the driver without a teardown) {
 }
 
 FIXTURE_SCOPE_END()
-
-CAF_TEST(parse_host_port accepts host and port and rejects the rest) {
-  std::string host;
-  uint16_t port = 0;
-  std::string err;
-  CHECK(parse_host_port("127.0.0.1:5050", host, port, &err));
-  CHECK_EQUAL(host, "127.0.0.1");
-  CHECK_EQUAL(port, 5050);
-  for (auto bad : {"", "127.0.0.1", ":5050", "h:", "h:0", "h:65536", "h:12x", "h:-1", "h:999999"}) {
-    CHECK(!parse_host_port(bad, host, port, &err));
-    CHECK(!err.empty());
-  }
-}

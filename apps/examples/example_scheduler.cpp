@@ -1,24 +1,27 @@
 // A callback-style framework (scheduler + scheduler_driver): runs N tasks and exits when all have finished.
 //
-//   example_scheduler [--master=HOST:PORT] [--tasks=N] [--executor=PATH]
+//   example_scheduler [--master=HOST:PORT] [--tasks=N] [--executor=PATH] [--timeout=SECONDS]
 //
 // Without --master it starts an in-process cluster (one agent). By default each task runs `echo` through the
 // built-in command executor. With --executor=PATH the tasks go to that custom executor instead (e.g. the
 // build's apps/examples/example_executor): once a task runs, the scheduler sends it a framework message
 // `ping <task id>` and checks that the executor echoes it back.
-// Prints `example_scheduler: all N tasks finished` and exits 0 on success; exits 1 otherwise.
+// Prints `example_scheduler: all N tasks finished` and exits 0 on success; exits 1 otherwise (a task did not
+// finish, or not everything was done within --timeout, default 60 s).
 #include "example_common.hpp"
 
 #include <atomic>
 #include <iostream>
 #include <mutex>
 #include <set>
+#include <thread>
 
 using namespace mesoscaf;
 
 namespace {
 
-const char* usage = "usage: example_scheduler [--master=HOST:PORT] [--tasks=N] [--executor=PATH]\n";
+const char* usage =
+  "usage: example_scheduler [--master=HOST:PORT] [--tasks=N] [--executor=PATH] [--timeout=SECONDS]\n";
 
 class example_scheduler : public scheduler {
 public:
@@ -155,12 +158,13 @@ private:
 } // namespace
 
 int main(int argc, char** argv) {
-  auto flags = examples::parse_flags(argc, argv, {"master", "tasks", "executor"}, usage);
+  auto flags = examples::parse_flags(argc, argv, {"master", "tasks", "executor", "timeout"}, usage);
   if (!flags)
     return 2;
   auto tasks = examples::parse_count((*flags)["tasks"].empty() ? "5" : (*flags)["tasks"], 1, 100000);
-  if (!tasks) {
-    std::cerr << "--tasks must be 1..100000\n";
+  auto timeout = examples::parse_count((*flags)["timeout"].empty() ? "60" : (*flags)["timeout"], 1, 86400);
+  if (!tasks || !timeout) {
+    std::cerr << "--tasks must be 1..100000, --timeout 1..86400\n";
     return 2;
   }
   examples::environment env;
@@ -173,7 +177,15 @@ int main(int argc, char** argv) {
   framework_info fw;
   fw.name = "example-scheduler";
   auto driver = env.make_driver(&sched, fw);
-  auto status = driver->run();
+  driver->start();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(*timeout);
+  while (driver->status() == driver_status::running && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (driver->status() == driver_status::running) {
+    std::cout << "example_scheduler: timed out after " << *timeout << " s" << std::endl;
+    driver->stop();
+  }
+  auto status = driver->join();
   driver.reset();
   if (status != driver_status::stopped || !sched.succeeded()) {
     std::cout << "example_scheduler: FAILED (" << to_string(status) << ", " << sched.finished() << "/" << *tasks

@@ -1,0 +1,156 @@
+#define CAF_SUITE actors_master_registry
+#include "test.hpp"
+
+#include "actors/master_registry.hpp"
+
+using namespace mesoscaf;
+
+namespace {
+
+resource_set res(const std::string& text) {
+  auto r = resource_set::parse(text);
+  if (!r)
+    CAF_FAIL("bad resources in test: " << text);
+  return *r;
+}
+
+struct fixture {
+  master_registry reg{registry_limits{2, 2, 2}};
+  framework_id f1{"f1"};
+  agent_id a1{"a1"};
+
+  fixture() {
+    agent_info ai;
+    ai.id = a1;
+    ai.total = res("cpus:4;mem:1000");
+    REQUIRE(reg.add_agent(ai).empty());
+    framework_info fi;
+    fi.id = f1;
+    REQUIRE(reg.add_framework(fi).empty());
+  }
+
+  offer make_offer(const std::string& id, const std::string& r) {
+    offer o;
+    o.id = offer_id{id};
+    o.framework = f1;
+    o.agent = a1;
+    o.resources = res(r);
+    return o;
+  }
+
+  task_info task(const std::string& id, const std::string& r) {
+    task_info t;
+    t.id = task_id{id};
+    t.agent = a1;
+    t.resources = res(r);
+    return t;
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(master_registry_tests, fixture)
+
+TEST(bad registrations change nothing) {
+  agent_info ai;
+  ai.id = a1;
+  ai.total = res("cpus:1");
+  CHECK(!reg.add_agent(ai).empty());      // known
+  ai.id = agent_id{".."};
+  CHECK(!reg.add_agent(ai).empty());      // unsafe
+  ai.id = agent_id{"a2"};
+  ai.total = resource_set{};
+  CHECK(!reg.add_agent(ai).empty());      // no resources
+  CHECK_EQUAL(reg.agents().size(), 1u);
+  framework_info fi;
+  fi.id = f1;
+  CHECK(!reg.add_framework(fi).empty());
+  fi.id = framework_id{};
+  CHECK(!reg.add_framework(fi).empty());
+  CHECK_EQUAL(reg.frameworks().size(), 1u);
+}
+
+TEST(offers are counted on framework and agent once) {
+  CHECK(reg.add_offer(make_offer("o1", "cpus:2")).empty());
+  CHECK(!reg.add_offer(make_offer("o1", "cpus:2")).empty());   // duplicate ID
+  CHECK_EQUAL(reg.framework(f1)->offered, res("cpus:2"));
+  CHECK_EQUAL(reg.agent(a1)->offered, res("cpus:2"));
+  auto o = reg.remove_offer(offer_id{"o1"});
+  REQUIRE(o.has_value());
+  CHECK(reg.framework(f1)->offered.empty());
+  CHECK(reg.agent(a1)->offered.empty());
+  CHECK(!reg.remove_offer(offer_id{"o1"}).has_value());
+  CHECK_EQUAL(reg.retired().count(offer_id{"o1"}), 1u);
+  // A retired ID is not reused.
+  CHECK(!reg.add_offer(make_offer("o1", "cpus:1")).empty());
+}
+
+TEST(retired offers are bounded) {
+  for (auto id : {"a", "b", "c"}) {
+    REQUIRE(reg.add_offer(make_offer(id, "cpus:1")).empty());
+    reg.remove_offer(offer_id{id});
+  }
+  CHECK_EQUAL(reg.retired().size(), 2u);
+  CHECK_EQUAL(reg.retired().count(offer_id{"a"}), 0u);
+}
+
+TEST(task lifecycle releases resources once) {
+  REQUIRE(reg.add_task(f1, task("t1", "cpus:1;mem:100")).empty());
+  CHECK(!reg.add_task(f1, task("t1", "cpus:1")).empty());
+  CHECK_EQUAL(reg.framework(f1)->used, res("cpus:1;mem:100"));
+  CHECK_EQUAL(reg.agent(a1)->used, res("cpus:1;mem:100"));
+  auto u = reg.update_task(f1, task_id{"t1"}, task_state::running, task_reason::none, "");
+  CHECK(u.known);
+  CHECK(!u.terminal);
+  u = reg.update_task(f1, task_id{"t1"}, task_state::finished, task_reason::none, "done");
+  CHECK(u.terminal);
+  CHECK(reg.framework(f1)->used.empty());
+  CHECK(reg.agent(a1)->used.empty());
+  CHECK(!reg.is_live(f1, task_id{"t1"}));
+  REQUIRE(reg.completed_task(f1, task_id{"t1"}) != nullptr);
+  CHECK(reg.completed_task(f1, task_id{"t1"})->state == task_state::finished);
+  u = reg.update_task(f1, task_id{"t1"}, task_state::finished, task_reason::none, "again");
+  CHECK(!u.known);
+}
+
+TEST(removing an agent ends its tasks and retires its offers) {
+  REQUIRE(reg.add_task(f1, task("t1", "cpus:1")).empty());
+  REQUIRE(reg.add_offer(make_offer("o1", "cpus:3")).empty());
+  auto r = reg.remove_agent(a1, task_state::lost, task_reason::agent_removed, "gone");
+  REQUIRE(r.has_value());
+  CHECK_EQUAL(r->offers.size(), 1u);
+  REQUIRE_EQUAL(r->tasks.size(), 1u);
+  CHECK(r->tasks[0].state == task_state::lost);
+  CHECK(reg.framework(f1)->used.empty());
+  CHECK(reg.framework(f1)->offered.empty());
+  CHECK(reg.offers().empty());
+  CHECK(reg.agents().empty());
+}
+
+TEST(removing a framework returns its offers tasks and agents) {
+  REQUIRE(reg.add_task(f1, task("t1", "cpus:1")).empty());
+  REQUIRE(reg.add_offer(make_offer("o1", "cpus:3")).empty());
+  auto r = reg.remove_framework(f1);
+  REQUIRE(r.has_value());
+  CHECK_EQUAL(r->offers.size(), 1u);
+  CHECK_EQUAL(r->tasks.size(), 1u);
+  CHECK_EQUAL(r->agents.count(a1), 1u);
+  CHECK(reg.agent(a1)->used.empty());
+  CHECK(reg.agent(a1)->offered.empty());
+  CHECK(reg.was_removed(f1));
+  framework_info fi;
+  fi.id = f1;
+  CHECK(!reg.add_framework(fi).empty());
+}
+
+TEST(snapshot and dominant share) {
+  REQUIRE(reg.add_task(f1, task("t1", "cpus:1;mem:500")).empty());
+  auto s = reg.snapshot();
+  REQUIRE_EQUAL(s.frameworks.size(), 1u);
+  CHECK_EQUAL(s.frameworks[0].dominant_share, 0.5);
+  CHECK_EQUAL(s.tasks.size(), 1u);
+  CHECK_EQUAL(s.agents[0].used, res("cpus:1;mem:500"));
+  CHECK_EQUAL(master_registry::dominant_share(res("cpus:1"), resource_set{}), 0.0);
+}
+
+FIXTURE_SCOPE_END()

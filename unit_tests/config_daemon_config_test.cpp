@@ -1,0 +1,172 @@
+// Command line and INI validation of the `mesoscaf` subcommands: every bad value is refused with exit code 2,
+// including INI values that CAF would silently drop.
+#define CAF_SUITE config_daemon_config
+#include "test.hpp"
+
+#include "config/daemon_config.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+using namespace mesoscaf;
+
+namespace {
+
+/// Runs parse_and_validate on "sub" + args; returns -1 for "go on", else the exit code.
+template <class Config>
+int run(Config& cfg, std::vector<std::string> args) {
+  args.insert(args.begin(), "sub");
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  auto rc = cfg.parse_and_validate(static_cast<int>(args.size()), argv.data());
+  return rc ? *rc : -1;
+}
+
+std::string write_ini(const std::string& text) {
+  char name[] = "/tmp/mesoscaf-ini-XXXXXX";
+  int fd = ::mkstemp(name);
+  ::close(fd);
+  std::ofstream{name} << text;
+  return name;
+}
+
+} // namespace
+
+TEST(parse_host_port accepts host and port and rejects the rest) {
+  std::string host;
+  uint16_t port = 0;
+  std::string err;
+  CHECK(parse_host_port("127.0.0.1:5050", host, port, &err));
+  CHECK_EQUAL(host, "127.0.0.1");
+  CHECK_EQUAL(port, 5050);
+  for (auto bad : {"", "127.0.0.1", ":5050", "h:", "h:0", "h:65536", "h:12x", "h:-1", "h:999999"}) {
+    err.clear();
+    CHECK(!parse_host_port(bad, host, port, &err));
+    CHECK(!err.empty());
+  }
+}
+
+TEST(valid master arguments pass and set the values) {
+  master_config cfg;
+  CHECK_EQUAL(run(cfg, {"--port=0", "--work-dir=/tmp/x", "--allocation-interval=250ms"}), -1);
+  CHECK_EQUAL(cfg.port, 0);
+  CHECK_EQUAL(cfg.work_dir, "/tmp/x");
+  CHECK(cfg.allocation_interval == std::chrono::milliseconds(250));
+}
+
+TEST(our scheduler defaults apply and flags override them) {
+  master_config a;
+  CHECK_EQUAL(run(a, {}), -1);
+  CHECK_EQUAL(caf::get_or(a, "scheduler.max-threads", int64_t{0}), 1);
+  CHECK_EQUAL(caf::to_string(caf::get_or(a, "scheduler.policy", caf::atom("x"))), "sharing");
+  master_config b;
+  CHECK_EQUAL(run(b, {"--scheduler.max-threads=3"}), -1);
+  CHECK_EQUAL(caf::get_or(b, "scheduler.max-threads", int64_t{0}), 3);
+  master_config c;
+  CHECK_EQUAL(run(c, {"--scheduler.max-threads=0"}), 2);
+}
+
+TEST(bad master arguments exit 2) {
+  for (auto arg : {"--port=99999", "--port=-1", "--port=abc", "--allocation-interval=0s", "--log-level=loud",
+                   "--nonsense=1", "positional"}) {
+    master_config cfg;
+    MESSAGE(arg);
+    CHECK_EQUAL(run(cfg, {arg}), 2);
+  }
+}
+
+TEST(agent arguments are validated) {
+  {
+    agent_config cfg;
+    CHECK_EQUAL(run(cfg, {"--master=127.0.0.1:5050", "--work-dir=/tmp/a", "--resources=cpus:4;mem:4096"}), -1);
+    CHECK_EQUAL(cfg.master_host, "127.0.0.1");
+    CHECK_EQUAL(cfg.master_port, 5050);
+  }
+  {
+    agent_config cfg; // resources omitted: detected later
+    CHECK_EQUAL(run(cfg, {"--master=h:1", "--work-dir=/tmp/a"}), -1);
+  }
+  std::vector<std::vector<std::string>> bad{
+    {"--master=nohost", "--work-dir=/tmp/a"},
+    {"--master=h:70000", "--work-dir=/tmp/a"},
+    {"--master=h:1"},                                        // no work dir
+    {"--master=h:1", "--work-dir=/tmp/a", "--resources=cpus:-1"},
+    {"--master=h:1", "--work-dir=/tmp/a", "--resources=cpus:abc"},
+    {"--master=h:1", "--work-dir=/tmp/a", "--port=65536"},
+  };
+  for (auto& args : bad) {
+    agent_config cfg;
+    CHECK_EQUAL(run(cfg, args), 2);
+  }
+}
+
+TEST(execute needs a command and valid resources) {
+  {
+    execute_config cfg;
+    CHECK_EQUAL(run(cfg, {"--master=127.0.0.1:5050", "--command=echo hi", "--resources=cpus:0.1;mem:32"}), -1);
+    CHECK_EQUAL(cfg.command, "echo hi");
+  }
+  std::vector<std::vector<std::string>> bad{
+    {"--master=127.0.0.1:5050"},
+    {"--master=127.0.0.1", "--command=true"},
+    {"--command=true", "--resources=cpus:nan"},
+    {"--command=true", "--resources=ports:[5-1]"},
+    {"--command=true", "--resources=mem:1e400"},
+    {"--command=true", "--resources="},
+    {"--command=true", "--name="},
+    {"--command=true", "--kill-after=-1s"},
+  };
+  for (auto& args : bad) {
+    execute_config cfg;
+    CHECK_EQUAL(run(cfg, args), 2);
+  }
+}
+
+TEST(local validates the agent count) {
+  local_config ok;
+  CHECK_EQUAL(run(ok, {"--agents=3"}), -1);
+  CHECK_EQUAL(ok.agents, 3);
+  CHECK_EQUAL(caf::get_or(ok, "scheduler.max-threads", int64_t{0}), 2);
+  for (auto arg : {"--agents=0", "--agents=65", "--resources=cpus:x"}) {
+    local_config cfg;
+    CHECK_EQUAL(run(cfg, {arg}), 2);
+  }
+}
+
+TEST(badly typed or unknown values in the config file are refused instead of dropped) {
+  auto bad_type = write_ini("port=\"oops\"\n");
+  auto unknown = write_ini("bogus=1\n");
+  auto bad_caf = write_ini("[scheduler]\nmax-threads=\"many\"\n");
+  auto good = write_ini("port=6000\nwork-dir=\"/tmp/m\"\n");
+  {
+    master_config cfg;
+    CHECK_EQUAL(run(cfg, {"--config-file=" + bad_type}), 2);
+  }
+  {
+    master_config cfg;
+    CHECK_EQUAL(run(cfg, {"--config-file=" + unknown}), 2);
+  }
+  {
+    master_config cfg;
+    CHECK_EQUAL(run(cfg, {"--config-file=" + bad_caf}), 2);
+  }
+  {
+    master_config cfg;
+    CHECK_EQUAL(run(cfg, {"--config-file=" + good}), -1);
+    CHECK_EQUAL(cfg.port, 6000);
+    CHECK_EQUAL(cfg.work_dir, "/tmp/m");
+  }
+  {
+    master_config cfg; // the command line wins over the file
+    CHECK_EQUAL(run(cfg, {"--config-file=" + good, "--port=7000"}), -1);
+    CHECK_EQUAL(cfg.port, 7000);
+  }
+  for (auto& f : {bad_type, unknown, bad_caf, good})
+    std::remove(f.c_str());
+}
