@@ -514,9 +514,10 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
           LOG_WARN(component, text);
           fail_tasks(self, e, task_state::failed, task_reason::executor_terminated, text);
           e.state = executor_entry::phase::terminating;
+          // Its process may hang on: make sure it goes; the exit report then cleans up.
+          kill_container(self, e);
         }
-        // Its process may be hung: make sure it goes; the exit report then cleans up.
-        kill_container(self, e);
+        // Else it was told to shut down and its process gets the grace period (kill_at) to finish.
         return;
       }
     }

@@ -51,7 +51,6 @@ struct echo_executor : executor {
     note("registered");
   }
   void launch_task(executor_driver& d, const task_info& t) override {
-    note("launch " + t.id.value);
     task_status s;
     s.task = t.id;
     s.state = task_state::running;
@@ -59,6 +58,7 @@ struct echo_executor : executor {
     s.state = task_state::finished;
     s.data = t.data;
     d.send_status_update(s);
+    note("launch " + t.id.value);  // after the sends: tests wait for this, then call stop()
   }
   void kill_task(executor_driver& d, const task_id& id) override {
     note("kill " + id.value);
@@ -236,6 +236,8 @@ TEST(unacknowledged updates are resent until acknowledged and stop waits for the
   task_info t;
   t.id = task_id{"t2"};
   self->send(exec_hdl, atom::launch_v, t);
+  for (int i = 0; i < 1000 && !exec.called("launch t2"); ++i)
+    std::this_thread::sleep_for(2ms);
   driver->stop();  // must not end before both updates are acknowledged
   CHECK_EQUAL(driver->join(), driver_status::stopped);
   collect([] { return false; }, 100ms);
