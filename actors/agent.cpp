@@ -397,6 +397,10 @@ void try_register(agent_ptr self) {
 
 void on_master_down(agent_ptr self, const caf::error& reason) {
   auto& st = self->state;
+  if (st.shutting_down) {
+    st.registered = false;
+    return;
+  }
   LOG_WARN(component, "lost the master (" << render(self, reason) << "); registering again");
   st.registered = false;
   st.registering = false;
