@@ -155,7 +155,7 @@ scheduler_actor::behavior_type bench_scheduler(scheduler_actor::stateful_pointer
         std::cerr << "task " << s.task << " ended " << to_string(s.state) << ": " << s.message << "\n";
       }
       if (st.finished + st.failed == st.total)
-        self->send(st.reporter, caf::ok_atom::value, st.finished, st.failed);
+        caf::anon_send(st.reporter, caf::ok_atom::value, st.finished, st.failed);
     },
     [=](atom::fw_msg, const agent_id&, const executor_id&, const std::string&) {},
     [=](atom::agent_lost, const agent_id&) {},
