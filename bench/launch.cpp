@@ -3,7 +3,9 @@
 // command (`/bin/sh -c true`, as the command executor runs it) from one process, two in flight (2 cores).
 //
 // The cluster is a real `mesoscaf local --agents=2` process; this process is the framework, a typed actor
-// implementing scheduler_actor connected over loopback. Usage: bench_launch [--tasks=N] [--agents=N]
+// implementing scheduler_actor connected over loopback.
+// Usage: bench_launch [--tasks=N] [--agents=N] [--cluster-flag=FLAG]...  (FLAG goes to `mesoscaf local`, e.g.
+// --cluster-flag=--scheduler.max-threads=1, to compare scheduler settings in one run)
 #include "actors/interfaces.hpp"
 #include "child_process.hpp"
 
@@ -169,18 +171,26 @@ scheduler_actor::behavior_type bench_scheduler(scheduler_actor::stateful_pointer
 int main(int argc, char** argv) {
   int tasks = 1000;
   int agents = 2;
+  std::vector<std::string> cluster_flags;
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--tasks=", 8) == 0)
       tasks = std::atoi(argv[i] + 8);
     else if (std::strncmp(argv[i], "--agents=", 9) == 0)
       agents = std::atoi(argv[i] + 9);
+    else if (std::strncmp(argv[i], "--cluster-flag=", 15) == 0)
+      cluster_flags.emplace_back(argv[i] + 15);
+    else {
+      std::cerr << "usage: bench_launch [--tasks=N] [--agents=N] [--cluster-flag=FLAG]...\n";
+      return 2;
+    }
   }
   double floor = spawn_floor(tasks);
 
   test::temp_dir dir{"mesoscaf-bench"};
-  test::child_process cluster{{MESOSCAF_BINARY, "local", "--agents=" + std::to_string(agents), "--port=0",
-                               "--work-dir=" + dir.path(), "--resources=cpus:2;mem:2048;disk:1000"},
-                              dir / "cluster.log"};
+  std::vector<std::string> cluster_argv{MESOSCAF_BINARY, "local", "--agents=" + std::to_string(agents), "--port=0",
+                                       "--work-dir=" + dir.path(), "--resources=cpus:2;mem:2048;disk:1000"};
+  cluster_argv.insert(cluster_argv.end(), cluster_flags.begin(), cluster_flags.end());
+  test::child_process cluster{cluster_argv, dir / "cluster.log"};
   auto m = cluster.wait_for_line("master listening on 127\\.0\\.0\\.1:([0-9]+)", seconds(60));
   if (!m) {
     std::cerr << "cluster did not start:\n" << cluster.output();
