@@ -109,10 +109,35 @@ std::string render(agent_ptr self, const caf::error& err) {
 
 // -- status updates -------------------------------------------------------------------------------------
 
-void send_to_master(agent_ptr self, const status_update& u) {
+void send_to_master(agent_ptr self, status_update u) {
   auto& st = self->state;
-  if (st.registered && st.master)
-    self->send(st.master, atom::update_v, u);
+  if (!st.registered || !st.master)
+    return;
+  // Stamped when sending, not when recording: the master may have given us a new ID since.
+  u.status.agent = st.id;
+  self->send(st.master, atom::update_v, std::move(u));
+}
+
+// -- senders --------------------------------------------------------------------------------------------
+
+std::string describe_sender(agent_ptr self) {
+  const auto& sender = self->current_sender();
+  return sender ? caf::to_string(sender) : std::string{"an anonymous sender"};
+}
+
+bool sent_by(agent_ptr self, const caf::actor_addr& addr) {
+  const auto& sender = self->current_sender();
+  return sender && addr && caf::actor_cast<caf::actor_addr>(sender) == addr;
+}
+
+// Orders concerning tasks and frameworks are only taken from the master this agent registers with.
+bool from_master(agent_ptr self, const char* what) {
+  auto& st = self->state;
+  if (st.master && sent_by(self, st.master.address()))
+    return true;
+  LOG_WARN(component, "ignoring " << what << " from " << describe_sender(self)
+                                  << ": it is not the master this agent registers with");
+  return false;
 }
 
 // Records the latest state of a task, remembers the update until the master acknowledges it and forwards it.
@@ -157,7 +182,6 @@ void agent_update(agent_ptr self, const framework_id& fw, const task_id& task, c
   u.status.source = status_source::agent;
   u.status.uuid = new_uuid();
   u.status.timestamp = now_seconds();
-  u.status.agent = self->state.id;
   u.status.executor = exec;
   handle_update(self, std::move(u));
 }
@@ -294,17 +318,37 @@ void schedule_retry(agent_ptr self) {
   st.backoff = std::min(st.backoff * 2, st.opts.registration_backoff_max);
 }
 
+// The master registered us under a new ID: it removed the old agent and reported its tasks lost, and offers
+// all our resources again. Whatever still runs for the old incarnation must go, and its unacknowledged
+// updates would only be dropped by the master (they belong to an agent it no longer knows).
+void forget_old_incarnation(agent_ptr self, const agent_id& old_id, const agent_id& new_id) {
+  auto& st = self->state;
+  LOG_WARN(component, "the master registered this agent under a NEW agent ID " << new_id << " (was " << old_id
+                        << "): shutting down " << st.executors.size() << " executor(s), dropping "
+                        << st.tasks.size() << " task(s) and " << st.updates.pending()
+                        << " unacknowledged update(s) of the old agent, which the master considers lost");
+  for (auto& [key, e] : st.executors) {
+    e.framework_removed = true;  // the master never knew these executors under the new ID: no exec_lost
+    e.queued.clear();
+    if (e.state != executor_entry::phase::terminating)
+      shutdown_executor(self, e);
+  }
+  st.tasks.clear();
+  st.frameworks.clear();
+  st.updates = status_update_manager{st.opts.update_retry_min, st.opts.update_retry_max};
+}
+
 void on_registered(agent_ptr self, const agent_id& id) {
   auto& st = self->state;
   if (!st.id.empty() && st.id != id)
-    LOG_WARN(component, "master assigned a new agent ID " << id << " (was " << st.id << ")");
+    forget_old_incarnation(self, st.id, id);
   st.id = id;
   st.registered = true;
   st.backoff = st.opts.registration_backoff_min;
   LOG_INFO(component, "registered with the master as agent " << id);
   // Updates recorded while unregistered (or lost with the previous master) go out now.
   for (auto& u : st.updates.all_pending(now(self)))
-    self->send(st.master, atom::update_v, u);
+    send_to_master(self, std::move(u));
 }
 
 void try_register(agent_ptr self);
@@ -445,7 +489,7 @@ void on_tick(agent_ptr self) {
       try_register(self);
     if (st.registered)
       for (auto& u : st.updates.due(t))
-        self->send(st.master, atom::update_v, u);
+        send_to_master(self, std::move(u));
   }
   std::vector<executor_key> timed_out;
   for (auto& [key, e] : st.executors) {
@@ -555,6 +599,8 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
     // -- from the master --
     [=](atom::run_task, const framework_info& fi, const task_info& ti) {
       auto& st = self->state;
+      if (!from_master(self, "run_task"))
+        return;
       const auto& fw = fi.id;
       executor_id eid = ti.executor ? ti.executor->id : executor_id{command_executor_id};
       auto refuse = [&](task_state state, task_reason reason, const std::string& why) {
@@ -564,13 +610,26 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
         LOG_ERROR(component, "run_task without framework ID or task ID (task '" << ti.id << "') ignored");
         return;
       }
+      if (auto old = st.tasks.find(task_key{fw, ti.id}); old != st.tasks.end()) {
+        if (!is_terminal(old->second.state)) {
+          // Any answer would read as the state of the task that runs under this ID (the master's validation
+          // refuses live duplicates, so this is a stray message).
+          LOG_WARN(component, "task " << ti.id << " of framework " << fw << " is already "
+                                      << to_string(old->second.state) << "; duplicate run_task ignored");
+          return;
+        }
+        // The old incarnation ended; its terminal update stays pending under its own uuid (acks go by uuid)
+        // and the new task takes over the entry.
+        LOG_INFO(component, "task ID " << ti.id << " of framework " << fw << " reused (the old task is "
+                                       << to_string(old->second.state) << ")");
+        if (auto ex = st.executors.find(executor_key{fw, old->second.executor}); ex != st.executors.end()) {
+          auto& q = ex->second.queued;
+          q.erase(std::remove(q.begin(), q.end(), ti.id), q.end());
+        }
+        st.tasks.erase(old);
+      }
       if (st.shutting_down)
         return refuse(task_state::dropped, task_reason::agent_restarted, "the agent is shutting down");
-      if (st.tasks.count(task_key{fw, ti.id}) > 0) {
-        // Answering would overwrite the state of the task that already runs under this ID.
-        LOG_ERROR(component, "task " << ti.id << " of framework " << fw << " already exists; ignored");
-        return;
-      }
       if (!is_safe_path_component(fw.str()) || !is_safe_path_component(ti.id.str()))
         return refuse(task_state::error, task_reason::task_invalid,
                       "framework and task IDs may only contain [A-Za-z0-9._-] and must not be . or ..");
@@ -624,6 +683,8 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
     },
     [=](atom::kill_task, const framework_id& fw, const task_id& tid) {
       auto& st = self->state;
+      if (!from_master(self, "kill_task"))
+        return;
       auto t = st.tasks.find(task_key{fw, tid});
       if (t == st.tasks.end()) {
         LOG_WARN(component, "kill of unknown task " << tid << " of framework " << fw);
@@ -632,7 +693,13 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
         return;
       }
       if (is_terminal(t->second.state)) {
-        LOG_DEBUG(component, "kill of task " << tid << " which is already " << to_string(t->second.state));
+        // Its terminal update is not acknowledged yet (else the entry would be gone): the master evidently
+        // has not seen it, so send it again now.
+        auto pending = st.updates.pending_updates(fw, tid);
+        LOG_INFO(component, "kill of task " << tid << " which is already " << to_string(t->second.state)
+                                            << ": resending its " << pending.size() << " pending update(s)");
+        for (auto& u : pending)
+          send_to_master(self, std::move(u));
         return;
       }
       auto ex = st.executors.find(executor_key{fw, t->second.executor});
@@ -650,6 +717,8 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
     },
     [=](atom::ack, const framework_id& fw, const task_id& tid, const std::string& uuid) {
       auto& st = self->state;
+      if (!from_master(self, "ack"))
+        return;
       auto acked = st.updates.acknowledge(fw, tid, uuid);
       if (!acked) {
         LOG_DEBUG(component, "ignoring unknown or duplicate ack " << uuid << " for task " << tid);
@@ -662,6 +731,8 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
     },
     [=](atom::fw_msg, const framework_id& fw, const executor_id& eid, const std::string& data) {
       auto& st = self->state;
+      if (!from_master(self, "fw_msg"))
+        return;
       auto ex = st.executors.find(executor_key{fw, eid});
       if (ex == st.executors.end() || ex->second.state != executor_entry::phase::registered) {
         LOG_WARN(component, "dropping framework message for executor " << eid << " of framework " << fw
@@ -672,6 +743,8 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
     },
     [=](atom::shutdown_fw, const framework_id& fw) {
       auto& st = self->state;
+      if (!from_master(self, "shutdown_fw"))
+        return;
       LOG_INFO(component, "shutting down framework " << fw);
       st.frameworks.erase(fw);
       for (auto& [key, e] : st.executors) {
@@ -728,12 +801,28 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
     },
     [=](atom::update, const status_update& su) {
       auto& st = self->state;
-      // The agent takes the update over at once: the executor stops retrying it.
-      if (!su.status.uuid.empty()) {
-        if (auto sender = caf::actor_cast<executor_actor>(self->current_sender()))
-          self->send(sender, atom::ack_v, su.status.task, su.status.uuid);
-      }
+      // Only the executor that runs the task may report on it. For a task the agent no longer knows, any
+      // executor of the framework gets its ack (it would retry forever otherwise).
       auto t = st.tasks.find(task_key{su.framework, su.status.task});
+      executor_actor owner;
+      if (t != st.tasks.end()) {
+        auto ex = st.executors.find(executor_key{su.framework, t->second.executor});
+        if (ex != st.executors.end() && sent_by(self, ex->second.handle.address()))
+          owner = ex->second.handle;
+      } else {
+        for (auto& [key, e] : st.executors)
+          if (key.first == su.framework && sent_by(self, e.handle.address()))
+            owner = e.handle;
+      }
+      if (!owner) {
+        LOG_WARN(component, "ignoring " << to_string(su.status.state) << " for task " << su.status.task
+                                        << " of framework " << su.framework << " from " << describe_sender(self)
+                                        << ": not the executor of that task");
+        return;
+      }
+      // The agent takes the update over at once: the executor stops retrying it.
+      if (!su.status.uuid.empty())
+        self->send(owner, atom::ack_v, su.status.task, su.status.uuid);
       if (t == st.tasks.end()) {
         LOG_WARN(component, "dropping " << to_string(su.status.state) << " for unknown task " << su.status.task
                                         << " of framework " << su.framework);
@@ -748,12 +837,18 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
       status_update u = su;
       if (u.status.uuid.empty())
         u.status.uuid = new_uuid();
-      u.status.agent = st.id;
       u.status.executor = t->second.executor;
       handle_update(self, std::move(u));
     },
     [=](atom::exec_msg, const framework_id& fw, const executor_id& eid, const std::string& data) {
       auto& st = self->state;
+      auto ex = st.executors.find(executor_key{fw, eid});
+      if (ex == st.executors.end() || !sent_by(self, ex->second.handle.address())) {
+        LOG_WARN(component, "ignoring message for framework " << fw << " claiming executor " << eid << " from "
+                                                             << describe_sender(self)
+                                                             << ": not that executor's registered actor");
+        return;
+      }
       if (!st.registered || !st.master) {
         LOG_WARN(component, "dropping message of executor " << eid << ": not registered with a master");
         return;

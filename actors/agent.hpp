@@ -51,8 +51,10 @@ struct agent_options {
   caf::timespan executor_shutdown_grace = std::chrono::seconds(3);
   /// An executor that has not registered this long after its launch is killed and its tasks fail.
   caf::timespan executor_registration_timeout = std::chrono::seconds(60);
-  /// How long the containerizer waits between SIGTERM and SIGKILL (default containerizer only).
-  caf::timespan container_kill_grace = std::chrono::seconds(3);
+  /// How long the containerizer waits between SIGTERM and SIGKILL (default containerizer only). Must exceed
+  /// the command executor's own task kill grace plus its drain time (3 s + 2 s): its tasks run in their own
+  /// sessions, so a SIGKILLed executor could leave a task that ignores SIGTERM running.
+  caf::timespan container_kill_grace = std::chrono::seconds(10);
   /// Makes the containerizer; empty: the real one (containerizer/containerizer_actor.hpp).
   containerizer_factory make_containerizer;
 

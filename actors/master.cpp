@@ -96,7 +96,13 @@ void remove_framework(master_pointer self, const framework_id& fid, const std::s
                                             << "; " << removed->tasks.size() << " live tasks");
   for (const auto& o : removed->offers)
     recover(self, fid, o.agent, o.resources, 0);
+  // Executors are recovered here (once: the registry forgot them); the allocator's remove_fw releases the
+  // rest of the framework's allocation (its live tasks).
+  for (const auto& [aid, e] : removed->executors)
+    recover(self, fid, aid, e.resources, 0);
   self->send(st.allocator, atom::remove_fw_v, fid);
+  // Every agent that ever ran one of its tasks, not only those with live tasks: idle executors (e.g. a command
+  // executor whose tasks all ended) must stop too.
   for (const auto& aid : removed->agents)
     if (auto a = st.agents.find(aid); a != st.agents.end())
       self->send(a->second, atom::shutdown_fw_v, fid);
@@ -148,10 +154,15 @@ caf::result<agent_id> register_agent(master_pointer self, const agent_info& give
   } else if (auto msg = check_safe_id("agent ID", info.id.value); !msg.empty()) {
     return caf::make_error(caf::sec::invalid_argument, "register agent: " + msg);
   } else if (st.agents.count(info.id) > 0) {
-    // The same agent ID from a new actor: the agent restarted. Its old incarnation's tasks are gone.
-    if (auto msg = info.total.validate(); !msg.empty() || info.total.empty())
-      return caf::make_error(caf::sec::invalid_argument, "register agent: invalid resources " + msg);
-    remove_agent(self, info.id, task_reason::agent_restarted, "agent re-registered from a new process");
+    // The agent with that ID is registered and not down (its down message removes it): anyone could claim
+    // the ID, so taking it over would let any actor kill a live agent's tasks.
+    return caf::make_error(caf::sec::invalid_argument,
+                           "register agent: agent ID " + info.id.value + " in use by a registered agent");
+  } else {
+    // An ID we do not know (a removed agent, or one from before a master restart): without agent recovery
+    // it is a new agent. A fresh ID also keeps a removed agent's stale allocations and updates apart.
+    LOG_INFO(component, "agent registering with unknown ID " << info.id << " gets a new ID");
+    info.id = new_id<agent_id>();
   }
   if (auto msg = st.reg.add_agent(info); !msg.empty())
     return caf::make_error(caf::sec::invalid_argument, "register agent: " + msg);
@@ -218,7 +229,10 @@ void on_allocate(master_pointer self, const std::vector<allocation>& allocs) {
     o.hostname = ag->info.hostname;
     o.resources = a.resources;
     if (auto msg = st.reg.add_offer(o); !msg.empty()) {
+      // Give it back, or the allocator would count it as allocated forever.
       LOG_WARN(component, "allocation not offered: " << msg);
+      if (o.resources.validate().empty())
+        recover(self, a.framework, a.agent, a.resources, 0);
       continue;
     }
     auto& batch = batches[a.framework];
@@ -237,13 +251,14 @@ void on_accept(master_pointer self, const framework_id& fid, const std::vector<o
   if (!sched)
     return;
   std::string err;
-  auto refuse_seconds = checked_refuse_seconds(f.refuse_seconds, &err);
+  auto refuse_seconds = checked_refuse_seconds(f.refuse_seconds, st.max_refuse_seconds, &err);
   if (!refuse_seconds) {
     refuse(self, "accept: " + err + "; nothing was done");
     return;
   }
-  auto v = validate_accept(fid, ids, ops, st.reg.offers(), st.reg.retired(),
-                           [&](const task_id& t) { return st.reg.is_live(fid, t); });
+  auto v = validate_accept(
+    fid, ids, ops, st.reg.offers(), st.reg.retired(), [&](const task_id& t) { return st.reg.is_live(fid, t); },
+    [&](const agent_id& a, const executor_id& e) { return st.reg.executor(fid, a, e); });
   for (const auto& msg : v.operation_errors)
     self->send(*sched, atom::error_v, "accept: " + msg);
   if (!v.offers.ok) {
@@ -261,8 +276,9 @@ void on_accept(master_pointer self, const framework_id& fid, const std::vector<o
   auto agent = st.agents.find(aid);
   const auto* fw = st.reg.framework(fid);
   if (agent == st.agents.end() || fw == nullptr) {
-    // Offers are removed with their agent, so this is a bug; do not launch into the void.
+    // Offers are removed with their agent, so this is a bug; do not launch into the void (but give back).
     LOG_ERROR(component, "accept: agent " << aid << " or framework " << fid << " vanished");
+    recover(self, fid, aid, v.offers.total, 0);
     return;
   }
   for (const auto& t : v.launch) {
@@ -272,9 +288,17 @@ void on_accept(master_pointer self, const framework_id& fid, const std::vector<o
       v.used -= t.resources;
       continue;
     }
+    // The first task of a new executor starts it: from now on its resources are in use until exec_lost.
+    if (t.executor && st.reg.executor(fid, aid, t.executor->id) == nullptr)
+      if (auto msg = st.reg.add_executor(fid, aid, *t.executor); !msg.empty())
+        LOG_ERROR(component, "accept: executor " << t.executor->id << " not recorded: " << msg);
     LOG_INFO(component, "launching task " << t.id << " of framework " << fid << " on agent " << aid);
     self->send(agent->second, atom::run_task_v, fw->info, t);
   }
+  // A new executor none of whose tasks was launched is not running: its share goes back too.
+  for (const auto& e : v.executors)
+    if (st.reg.executor(fid, aid, e.id) == nullptr)
+      v.used -= e.resources;
   recover(self, fid, aid, v.offers.total - v.used, *refuse_seconds);
 }
 
@@ -283,7 +307,7 @@ void on_decline(master_pointer self, const framework_id& fid, const std::vector<
   if (!authorize(self, fid, "decline"))
     return;
   std::string err;
-  auto refuse_seconds = checked_refuse_seconds(f.refuse_seconds, &err);
+  auto refuse_seconds = checked_refuse_seconds(f.refuse_seconds, st.max_refuse_seconds, &err);
   if (!refuse_seconds) {
     refuse(self, "decline: " + err + "; nothing was done");
     return;
@@ -336,8 +360,13 @@ void on_status_update(master_pointer self, const status_update& given) {
   const auto& tid = su.status.task;
   if (const auto* t = st.reg.live_task(fid, tid)) {
     if (t->info.agent != *sender) {
-      LOG_WARN(component, "update: ignored, task " << tid << " runs on agent " << t->info.agent << ", not on "
-                                                  << *sender);
+      // An update about an earlier incarnation of the task ID (e.g. from before the task was reported lost
+      // and relaunched elsewhere). Forwarding it would let the scheduler apply it to the live incarnation, so
+      // the master acknowledges it itself: the live task stays untouched and the agent stops resending.
+      LOG_WARN(component, "update: task " << tid << " runs on agent " << t->info.agent << ", not on " << *sender
+                                          << "; acknowledged without forwarding");
+      if (!su.status.uuid.empty())
+        self->send(st.agents[*sender], atom::ack_v, fid, tid, su.status.uuid);
       return;
     }
     auto u = st.reg.update_task(fid, tid, su.status.state, su.status.reason, su.status.message);
@@ -385,6 +414,7 @@ void on_ack(master_pointer self, const framework_id& fid, const agent_id& aid, c
 master_actor::behavior_type master(master_pointer self, master_options opts, allocator_actor existing) {
   auto& st = self->state;
   st.reg = master_registry{opts.limits};
+  st.max_refuse_seconds = opts.allocator.max_refuse_seconds;
   if (existing) {
     st.allocator = std::move(existing);
   } else {
@@ -437,6 +467,9 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
       auto sender = authorize_agent(self, aid, "exec_lost");
       if (!sender)
         return;
+      // The executor's resources are free again; remove_executor answers once, so a repeat recovers nothing.
+      if (auto e = self->state.reg.remove_executor(fid, *sender, eid))
+        recover(self, fid, *sender, e->resources, 0);
       if (auto s = self->state.schedulers.find(fid); s != self->state.schedulers.end())
         self->send(s->second, atom::exec_lost_v, eid, *sender, status);
     },

@@ -41,6 +41,9 @@ struct master_state {
   std::map<caf::actor_addr, framework_id> framework_by_addr;
   std::map<agent_id, agent_actor> agents;
   std::map<caf::actor_addr, agent_id> agent_by_addr;
+  /// Cap for refuse filters: the allocator's (it refuses longer ones, so clamping with any other cap could
+  /// make a recover fail and its resources never return).
+  double max_refuse_seconds = 0;
 };
 
 using master_pointer = master_actor::stateful_pointer<master_state>;

@@ -40,6 +40,12 @@ master_registry::remove_agent(const agent_id& id, task_state state, task_reason 
     if (u.known)
       result.tasks.push_back(std::move(u.task));
   }
+  for (const auto& [fid, eid] : std::set<std::pair<framework_id, executor_id>>{i->second.executors})
+    if (auto e = remove_executor(fid, id, eid))
+      result.executors.emplace_back(fid, std::move(*e));
+  // The ID is gone for good (a re-registering agent gets a new one): no framework shuts down anything there.
+  for (auto& kv : frameworks_)
+    kv.second.agents.erase(id);
   result.agent = std::move(i->second);
   agents_.erase(i);
   return result;
@@ -78,11 +84,13 @@ std::optional<master_registry::removed_framework> master_registry::remove_framew
     tids.push_back(kv.first);
   for (const auto& tid : tids) {
     auto u = update_task(id, tid, task_state::killed, task_reason::framework_removed, "framework removed");
-    if (u.known) {
-      result.agents.insert(u.task.info.agent);
+    if (u.known)
       result.tasks.push_back(std::move(u.task));
-    }
   }
+  for (const auto& key : executor_keys(i->second))
+    if (auto e = remove_executor(id, key.first, key.second))
+      result.executors.emplace_back(key.first, std::move(*e));
+  result.agents = i->second.agents;
   result.framework = std::move(i->second);
   frameworks_.erase(i);
   if (removed_fws_.insert(id).second) {
@@ -168,6 +176,7 @@ std::string master_registry::add_task(const framework_id& fw, const task_info& t
   a->second.used += task.resources;
   a->second.tasks.emplace(fw, task.id);
   f->second.tasks.emplace(task.id, std::move(e));
+  f->second.agents.insert(task.agent);
   return {};
 }
 
@@ -223,6 +232,60 @@ master_registry::update_result master_registry::update_task(const framework_id& 
     f->second.tasks.erase(t);
   }
   return result;
+}
+
+// -- custom executors ---------------------------------------------------------------------------------------
+
+std::vector<std::pair<agent_id, executor_id>> master_registry::executor_keys(const framework_entry& f) {
+  std::vector<std::pair<agent_id, executor_id>> keys;
+  for (const auto& kv : f.executors)
+    keys.push_back(kv.first);
+  return keys;
+}
+
+std::string master_registry::add_executor(const framework_id& fw, const agent_id& agent,
+                                          const executor_info& info) {
+  auto f = frameworks_.find(fw);
+  if (f == frameworks_.end())
+    return "unknown framework " + fw.value;
+  auto a = agents_.find(agent);
+  if (a == agents_.end())
+    return "unknown agent " + agent.value;
+  if (info.id.empty())
+    return "executor ID is empty";
+  if (!f->second.executors.emplace(std::make_pair(agent, info.id), info).second)
+    return "executor " + info.id.value + " already runs on agent " + agent.value;
+  f->second.used += info.resources;
+  a->second.used += info.resources;
+  a->second.executors.emplace(fw, info.id);
+  return {};
+}
+
+const executor_info* master_registry::executor(const framework_id& fw, const agent_id& agent,
+                                               const executor_id& id) const {
+  auto f = frameworks_.find(fw);
+  if (f == frameworks_.end())
+    return nullptr;
+  auto e = f->second.executors.find({agent, id});
+  return e == f->second.executors.end() ? nullptr : &e->second;
+}
+
+std::optional<executor_info> master_registry::remove_executor(const framework_id& fw, const agent_id& agent,
+                                                              const executor_id& id) {
+  auto f = frameworks_.find(fw);
+  if (f == frameworks_.end())
+    return std::nullopt;
+  auto e = f->second.executors.find({agent, id});
+  if (e == f->second.executors.end())
+    return std::nullopt;
+  executor_info info = std::move(e->second);
+  f->second.executors.erase(e);
+  f->second.used -= info.resources;
+  if (auto a = agents_.find(agent); a != agents_.end()) {
+    a->second.used -= info.resources;
+    a->second.executors.erase({fw, id});
+  }
+  return info;
 }
 
 // -- views --------------------------------------------------------------------------------------------------

@@ -34,10 +34,11 @@ struct task_entry {
 
 struct agent_entry {
   agent_info info;                          // ID filled in
-  resource_set used;                        // by live tasks
+  resource_set used;                        // by live tasks and custom executors
   resource_set offered;                     // in outstanding offers
   std::set<offer_id> offers;
   std::set<std::pair<framework_id, task_id>> tasks;   // live tasks
+  std::set<std::pair<framework_id, executor_id>> executors;  // custom executors believed running
 };
 
 struct framework_entry {
@@ -46,6 +47,11 @@ struct framework_entry {
   resource_set offered;
   std::set<offer_id> offers;
   std::map<task_id, task_entry> tasks;      // live (non-terminal) tasks
+  /// Custom executors believed running (from their first task until exec_lost), with the resources they use.
+  std::map<std::pair<agent_id, executor_id>, executor_info> executors;
+  /// Every agent that was sent a task of this framework (until it is removed): all of them must be told to
+  /// shut the framework down, also those whose executors now sit idle without live tasks.
+  std::set<agent_id> agents;
 };
 
 struct registry_limits {
@@ -69,6 +75,7 @@ public:
     agent_entry agent;
     std::vector<offer> offers;       // were outstanding on it (now retired)
     std::vector<task_entry> tasks;   // were live on it (now completed with `state`)
+    std::vector<std::pair<framework_id, executor_info>> executors;   // were running on it
   };
   /// Removes an agent with its offers and tasks; the tasks end as `state` with `reason`. Nullopt if unknown.
   std::optional<removed_agent> remove_agent(const agent_id& id, task_state state, task_reason reason,
@@ -86,7 +93,8 @@ public:
     framework_entry framework;
     std::vector<offer> offers;        // were outstanding (now retired)
     std::vector<task_entry> tasks;    // were live (now completed as killed)
-    std::set<agent_id> agents;        // agents that ran its live tasks
+    std::vector<std::pair<agent_id, executor_info>> executors;   // were running
+    std::set<agent_id> agents;        // agents that were ever sent one of its tasks (and are still known)
   };
   /// Removes a framework with its offers and tasks (remembered as removed). Nullopt if unknown.
   std::optional<removed_framework> remove_framework(const framework_id& id);
@@ -121,6 +129,16 @@ public:
 
   const std::deque<task_entry>& completed() const { return completed_; }
 
+  // -- custom executors -------------------------------------------------------------------------------------
+
+  /// Records a custom executor started on `agent`; its resources count as used on the framework and agent.
+  /// Errors: unknown framework/agent, executor ID empty or already running there.
+  std::string add_executor(const framework_id& fw, const agent_id& agent, const executor_info& info);
+  const executor_info* executor(const framework_id& fw, const agent_id& agent, const executor_id& id) const;
+  /// Forgets an executor and releases its resources; nullopt if not known (so resources are released once).
+  std::optional<executor_info> remove_executor(const framework_id& fw, const agent_id& agent,
+                                               const executor_id& id);
+
   // -- views ------------------------------------------------------------------------------------------------
 
   resource_set cluster_total() const;
@@ -133,6 +151,7 @@ private:
   void complete(task_entry entry);
   void drop_offer_accounting(const offer& o);
   void release_task(const task_entry& t);
+  static std::vector<std::pair<agent_id, executor_id>> executor_keys(const framework_entry& f);
 
   registry_limits limits_;
   std::map<agent_id, agent_entry> agents_;

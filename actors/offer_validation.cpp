@@ -42,6 +42,12 @@ std::string check_safe_id(std::string_view what, std::string_view id) {
 }
 
 std::optional<double> checked_refuse_seconds(double value, std::string* error) {
+  return checked_refuse_seconds(value, max_refuse_seconds, error);
+}
+
+std::optional<double> checked_refuse_seconds(double value, double cap, std::string* error) {
+  if (!std::isfinite(cap) || cap < 0)
+    cap = max_refuse_seconds;
   if (std::isnan(value)) {
     if (error)
       *error = "refuse_seconds is NaN";
@@ -52,7 +58,15 @@ std::optional<double> checked_refuse_seconds(double value, std::string* error) {
       *error = "refuse_seconds is negative (" + std::to_string(value) + ")";
     return std::nullopt;
   }
-  return value > max_refuse_seconds ? max_refuse_seconds : value;
+  return value > cap ? cap : value;
+}
+
+bool same_executor(const executor_info& a, const executor_info& b) {
+  const auto& x = a.command;
+  const auto& y = b.command;
+  return a.id == b.id && a.framework == b.framework && a.name == b.name && x.shell == y.shell
+         && x.value == y.value && x.arguments == y.arguments && x.environment == y.environment
+         && a.resources == b.resources;
 }
 
 offers_verdict validate_offers(const framework_id& caller, const std::vector<offer_id>& ids,
@@ -125,7 +139,8 @@ task_verdict validate_task(const framework_id& caller, const agent_id& offers_ag
 
 accept_verdict validate_accept(const framework_id& caller, const std::vector<offer_id>& ids,
                                const std::vector<offer_operation>& operations, const offer_table& outstanding,
-                               const retired_offers& retired, const live_task_query& is_live) {
+                               const retired_offers& retired, const live_task_query& is_live,
+                               const executor_query& running) {
   accept_verdict result;
   result.offers = validate_offers(caller, ids, outstanding, retired);
   for (const auto& op : operations)
@@ -140,32 +155,64 @@ accept_verdict validate_accept(const framework_id& caller, const std::vector<off
                                               "invalid offers: " + result.offers.message});
     return result;
   }
+  const auto& agent = result.offers.agent;
   auto remaining = result.offers.total;
   std::unordered_set<task_id> seen;
+  // The executor a task runs on: running on the agent, started by an earlier task of this call, or new.
+  auto known_executor = [&](const executor_id& id) -> const executor_info* {
+    if (running)
+      if (const auto* e = running(agent, id))
+        return e;
+    for (const auto& e : result.executors)
+      if (e.id == id)
+        return &e;
+    return nullptr;
+  };
   for (const auto& op : operations) {
     if (op.type != operation_type::launch)
       continue;
     for (const auto& t : op.tasks) {
-      auto v = validate_task(caller, result.offers.agent, t);
+      auto v = validate_task(caller, agent, t);
       // Count every occurrence, so the second of two equal IDs is refused even if the first was invalid.
       bool duplicate = !seen.insert(t.id).second;
+      auto launched = t;
+      if (launched.executor && launched.executor->framework.empty())
+        launched.executor->framework = caller;
+      auto needed = t.resources;
+      bool new_executor = false;
       if (v.kind == verdict_kind::ok) {
-        if (duplicate)
+        if (duplicate) {
           v = make_error(t.id, task_reason::task_invalid, "task ID " + t.id.value + " appears twice in this call");
-        else if (is_live && is_live(t.id))
+        } else if (is_live && is_live(t.id)) {
           v = make_error(t.id, task_reason::task_invalid,
                          "task ID " + t.id.value + " is already used by a live task of this framework");
-        else if (!remaining.contains(t.resources))
-          v = make_error(t.id, task_reason::invalid_resources,
-                         "task's resources " + t.resources.to_string() + " are not contained in what remains of "
-                           + "the offers (" + remaining.to_string() + ")");
+        } else if (launched.executor) {
+          const auto& ex = *launched.executor;
+          if (const auto* known = known_executor(ex.id)) {
+            if (!same_executor(*known, ex))
+              v = make_error(t.id, task_reason::task_invalid,
+                             "executor " + ex.id.value + " is already running (or starting) on agent "
+                               + agent.value + " with a different executor_info");
+          } else {
+            new_executor = true;
+            needed += ex.resources;
+          }
+        }
       }
+      if (v.kind == verdict_kind::ok && !remaining.contains(needed))
+        v = make_error(t.id, task_reason::invalid_resources,
+                       new_executor ? "task's resources " + t.resources.to_string() + " plus its new executor's "
+                                        + launched.executor->resources.to_string()
+                                        + " are not contained in what remains of the offers ("
+                                        + remaining.to_string() + ")"
+                                    : "task's resources " + t.resources.to_string()
+                                        + " are not contained in what remains of the offers ("
+                                        + remaining.to_string() + ")");
       if (v.kind == verdict_kind::ok) {
-        remaining -= t.resources;
-        result.used += t.resources;
-        auto launched = t;
-        if (launched.executor && launched.executor->framework.empty())
-          launched.executor->framework = caller;
+        remaining -= needed;
+        result.used += needed;
+        if (new_executor)
+          result.executors.push_back(*launched.executor);
         result.launch.push_back(std::move(launched));
       }
       result.tasks.push_back(std::move(v));

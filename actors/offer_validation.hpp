@@ -24,7 +24,8 @@ namespace mesoscaf {
 /// Longest ID accepted where an ID becomes a path component (sandbox directories).
 constexpr std::size_t max_id_length = 200;
 
-/// Refuse filters are capped at one year, as a longer filter is almost certainly a unit mistake.
+/// Default cap of refuse filters: one year, as a longer filter is almost certainly a unit mistake. The master
+/// clamps with its allocator's configured cap (allocator_config::max_refuse_seconds), which defaults to this.
 constexpr double max_refuse_seconds = 365.0 * 24 * 3600;
 
 /// True iff `id` is safe as one path component: [A-Za-z0-9._-], not empty, not "." or "..", <= 200 chars.
@@ -34,8 +35,14 @@ bool is_safe_id(std::string_view id);
 std::string check_safe_id(std::string_view what, std::string_view id);
 
 /// Checks a filter's refuse_seconds. NaN and negative values are errors (nullopt, `*error` set); values above
-/// max_refuse_seconds (including +inf) are clamped to it.
+/// `cap` (including +inf) are clamped to it. A `cap` that is not finite and >= 0 means max_refuse_seconds.
+std::optional<double> checked_refuse_seconds(double value, double cap, std::string* error = nullptr);
+
+/// Same with the default cap max_refuse_seconds.
 std::optional<double> checked_refuse_seconds(double value, std::string* error = nullptr);
+
+/// True iff two executor descriptions are identical (ID, framework, name, command, resources).
+bool same_executor(const executor_info& a, const executor_info& b);
 
 enum class verdict_kind { ok, error, dropped };
 
@@ -64,7 +71,10 @@ struct accept_verdict {
   std::vector<task_verdict> tasks;
   /// The tasks to launch (those with verdict ok), with their executor's framework ID filled in.
   std::vector<task_info> launch;
-  /// The resources the launched tasks use; `offers.total - used` goes back to the allocator.
+  /// The custom executors this call starts (the first launched task of each executor that is not running on
+  /// the agent yet), with their framework ID filled in. Their resources are part of `used`.
+  std::vector<executor_info> executors;
+  /// The resources the launched tasks and new executors use; `offers.total - used` goes back to the allocator.
   resource_set used;
   /// One message per refused non-launch operation (reserve, ...: not supported yet).
   std::vector<std::string> operation_errors;
@@ -76,6 +86,8 @@ using offer_table = std::unordered_map<offer_id, offer>;
 using retired_offers = std::unordered_set<offer_id>;
 /// Answers whether the framework has a live (non-terminal) task with this ID.
 using live_task_query = std::function<bool(const task_id&)>;
+/// The caller's custom executor with this ID believed running on this agent, or null.
+using executor_query = std::function<const executor_info*(const agent_id&, const executor_id&)>;
 
 /// Checks that `ids` is a non-empty list of distinct outstanding offers of `caller`, all on one agent.
 offers_verdict validate_offers(const framework_id& caller, const std::vector<offer_id>& ids,
@@ -87,10 +99,14 @@ task_verdict validate_task(const framework_id& caller, const agent_id& offers_ag
 
 /// Checks a whole ACCEPT. If the offers are invalid every task is dropped (reason invalid_offers) and nothing
 /// may happen. Otherwise each task is checked on its own, then for uniqueness (within the call and against
-/// `is_live`) and finally against what remains of the offers after the tasks before it.
+/// `is_live`), for its executor (a task naming an executor ID that runs, per `running`, or that an earlier task
+/// of this call starts, must carry the identical executor_info) and finally against what remains of the offers
+/// after the tasks before it. The first task of an executor that is not running needs room for its own
+/// resources plus the executor's; both count as used.
 accept_verdict validate_accept(const framework_id& caller, const std::vector<offer_id>& ids,
                                const std::vector<offer_operation>& operations, const offer_table& outstanding,
-                               const retired_offers& retired, const live_task_query& is_live);
+                               const retired_offers& retired, const live_task_query& is_live,
+                               const executor_query& running = {});
 
 const char* to_string(verdict_kind k);
 

@@ -20,6 +20,8 @@ status_update_manager::add_result status_update_manager::add(const status_update
     s.interval = initial_retry_;
   }
   s.pending.push_back(u);
+  // A reused task ID starts a new incarnation after a terminal update: the stream is live again.
+  s.terminal = is_terminal(u.status.state);
   return add_result::added;
 }
 
@@ -35,8 +37,9 @@ std::optional<status_update> status_update_manager::acknowledge(const framework_
     return std::nullopt;
   auto result = std::move(*j);
   pending.erase(j);
-  // A task whose terminal update is acknowledged produces no further updates worth tracking.
-  if (pending.empty() && is_terminal(result.status.state))
+  // A task whose terminal update is acknowledged produces no further updates worth tracking, whichever of
+  // its updates the master acknowledged last.
+  if (pending.empty() && i->second.terminal)
     streams_.erase(i);
   return result;
 }
@@ -84,6 +87,12 @@ size_t status_update_manager::pending() const {
 size_t status_update_manager::pending(const framework_id& fw, const task_id& task) const {
   auto i = streams_.find(key{fw, task});
   return i == streams_.end() ? 0 : i->second.pending.size();
+}
+
+std::vector<status_update> status_update_manager::pending_updates(const framework_id& fw,
+                                                                  const task_id& task) const {
+  auto i = streams_.find(key{fw, task});
+  return i == streams_.end() ? std::vector<status_update>{} : i->second.pending;
 }
 
 std::optional<status_update_manager::time_point> status_update_manager::next_retry() const {

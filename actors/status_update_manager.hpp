@@ -58,6 +58,13 @@ public:
   size_t pending() const;
   size_t pending(const framework_id& fw, const task_id& task) const;
 
+  /// The pending updates of one task, oldest first (e.g. to resend them at once).
+  std::vector<status_update> pending_updates(const framework_id& fw, const task_id& task) const;
+
+  /// Number of tasks whose updates are tracked (a stream is forgotten once its terminal update and every
+  /// earlier one are acknowledged).
+  size_t streams() const { return streams_.size(); }
+
   /// When the next retry is due; nothing if no update is pending.
   std::optional<time_point> next_retry() const;
 
@@ -67,6 +74,7 @@ private:
   struct stream {
     std::vector<status_update> pending;   // oldest first
     std::set<std::string> seen;           // uuids ever added (for duplicate detection)
+    bool terminal = false;                // the newest update added is terminal: nothing follows it
     time_point next_retry;
     duration interval;
   };

@@ -16,8 +16,9 @@ class actor_system;
 namespace mesoscaf {
 
 struct containerizer_options {
-  /// Time between SIGTERM and SIGKILL when a container is killed.
-  std::chrono::milliseconds kill_grace_period{3000};
+  /// Time between SIGTERM and SIGKILL when a container is killed. Longer than the command executor's
+  /// task kill grace plus drain (see agent_options::container_kill_grace) so it can SIGKILL its tasks first.
+  std::chrono::milliseconds kill_grace_period{10000};
   /// SIGKILL every container still running when this actor exits. Off by default: executors must survive an
   /// agent restart and reconnect to the next agent.
   bool kill_on_exit = false;

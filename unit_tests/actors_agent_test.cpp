@@ -2,6 +2,8 @@
 #include "deterministic_fixture.hpp"
 
 #include "actors/agent.hpp"
+#include "actors/command_executor.hpp"
+#include "containerizer/containerizer_actor.hpp"
 
 #include <caf/all.hpp>
 
@@ -17,6 +19,7 @@ struct recorder {
   // master
   std::vector<agent_info> registrations;
   int refuse_registrations = 0;   // answer this many registrations with an error
+  std::string agent_id_to_assign = "agent-1";
   std::vector<status_update> master_updates;
   std::vector<std::tuple<framework_id, agent_id, executor_id, int32_t>> exec_lost;
   std::vector<std::string> exec_msgs;
@@ -43,7 +46,7 @@ master_actor::behavior_type mock_master(master_actor::pointer self, recorder_ptr
         --rec->refuse_registrations;
         return caf::make_error(caf::sec::invalid_argument, "refused by test");
       }
-      return agent_id{"agent-1"};
+      return agent_id{rec->agent_id_to_assign};
     },
     [=](atom::update, const status_update& u) { rec->master_updates.push_back(u); },
     [=](atom::exec_msg, const framework_id&, const agent_id&, const executor_id&, const std::string& data) {
@@ -81,10 +84,13 @@ containerizer_actor::behavior_type mock_containerizer(containerizer_actor::point
   };
 }
 
-// An executor plus two test hooks: `connect` makes it register with the agent, `update` makes it send a
-// status update (so the agent's ack comes back to it, as in real life).
-using mock_executor_actor = executor_actor::extend<caf::reacts_to<atom::connect, framework_id, executor_id>,
-                                                   caf::reacts_to<atom::update, status_update>>;
+// An executor plus test hooks: `connect` makes it register with the agent, `update` makes it send a status
+// update (so the agent's ack comes back to it, as in real life), `exec_msg` makes it send a message for its
+// scheduler. The agent only takes updates and messages from the executor's registered actor.
+using mock_executor_actor
+  = executor_actor::extend<caf::reacts_to<atom::connect, framework_id, executor_id>,
+                           caf::reacts_to<atom::update, status_update>,
+                           caf::reacts_to<atom::exec_msg, framework_id, executor_id, std::string>>;
 
 mock_executor_actor::behavior_type mock_executor(mock_executor_actor::pointer self, recorder_ptr rec,
                                                  agent_actor agent) {
@@ -100,6 +106,9 @@ mock_executor_actor::behavior_type mock_executor(mock_executor_actor::pointer se
               [=](caf::error& err) { rec->registration_error = err; });
     },
     [=](atom::update, const status_update& u) { self->send(agent, atom::update_v, u); },
+    [=](atom::exec_msg, const framework_id& f, const executor_id& e, const std::string& data) {
+      self->send(agent, atom::exec_msg_v, f, e, data);
+    },
   };
 }
 
@@ -170,6 +179,12 @@ struct fixture : mesoscaf::test::deterministic_fixture {
     return opts;
   }
 
+  // Orders to the agent come from the master it registers with (the agent ignores anyone else).
+  template <class... Ts>
+  void from_master(Ts&&... xs) {
+    caf::send_as(master, agent, std::forward<Ts>(xs)...);
+  }
+
   void start(agent_options opts) {
     agent = spawn_agent(sys, std::move(opts));
     sched.run();
@@ -182,7 +197,7 @@ struct fixture : mesoscaf::test::deterministic_fixture {
   // Registered agent with one executor that ran `fw-1`'s command executor and received task t1.
   void start_with_running_task() {
     start();
-    caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t1"));
+    from_master(atom::run_task_v, make_framework(), command_task("t1"));
     sched.run();
     REQUIRE_EQUAL(rec->launches.size(), 1u);
     register_executor("fw-1", command_executor_id);
@@ -270,7 +285,7 @@ TEST(registers again when the master goes down) {
 
 TEST(run task launches the command executor and hands over the task once it registers) {
   start();
-  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t1"));
+  from_master(atom::run_task_v, make_framework(), command_task("t1"));
   sched.run();
   REQUIRE_EQUAL(rec->launches.size(), 1u);
   auto& spec = rec->launches.front();
@@ -287,7 +302,7 @@ TEST(run task launches the command executor and hands over the task once it regi
   // The task waits for the executor.
   CHECK(rec->executor_launches.empty());
   // A second task reuses the same (still starting) executor.
-  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t2"));
+  from_master(atom::run_task_v, make_framework(), command_task("t2"));
   sched.run();
   CHECK_EQUAL(rec->launches.size(), 1u);
   register_executor("fw-1", command_executor_id);
@@ -301,7 +316,7 @@ TEST(run task launches the command executor and hands over the task once it regi
   CHECK_EQUAL(rec->executor_launches[0].id, task_id{"t1"});
   CHECK_EQUAL(rec->executor_launches[1].id, task_id{"t2"});
   // Now tasks go straight to the registered executor.
-  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t3"));
+  from_master(atom::run_task_v, make_framework(), command_task("t3"));
   sched.run();
   CHECK_EQUAL(rec->launches.size(), 1u);
   REQUIRE_EQUAL(rec->executor_launches.size(), 3u);
@@ -313,9 +328,9 @@ TEST(run task launches the command executor and hands over the task once it regi
 
 TEST(custom executors are started per executor ID with their own command) {
   start();
-  caf::anon_send(agent, atom::run_task_v, make_framework(), custom_task("t1", "e1"));
-  caf::anon_send(agent, atom::run_task_v, make_framework(), custom_task("t2", "e2"));
-  caf::anon_send(agent, atom::run_task_v, make_framework(), custom_task("t3", "e1"));
+  from_master(atom::run_task_v, make_framework(), custom_task("t1", "e1"));
+  from_master(atom::run_task_v, make_framework(), custom_task("t2", "e2"));
+  from_master(atom::run_task_v, make_framework(), custom_task("t3", "e1"));
   sched.run();
   REQUIRE_EQUAL(rec->launches.size(), 2u);
   CHECK_EQUAL(rec->launches[0].command.value, "/bin/my-executor");
@@ -335,10 +350,10 @@ TEST(bad tasks are refused with updates) {
   auto neither = command_task("neither");
   neither.command = caf::none;
   auto bad_exec = custom_task("badexec", "..");
-  caf::anon_send(agent, atom::run_task_v, make_framework(), unsafe);
-  caf::anon_send(agent, atom::run_task_v, make_framework(), both);
-  caf::anon_send(agent, atom::run_task_v, make_framework(), neither);
-  caf::anon_send(agent, atom::run_task_v, make_framework(), bad_exec);
+  from_master(atom::run_task_v, make_framework(), unsafe);
+  from_master(atom::run_task_v, make_framework(), both);
+  from_master(atom::run_task_v, make_framework(), neither);
+  from_master(atom::run_task_v, make_framework(), bad_exec);
   sched.run();
   CHECK(rec->launches.empty());
   REQUIRE_EQUAL(rec->master_updates.size(), 4u);
@@ -356,7 +371,7 @@ TEST(bad tasks are refused with updates) {
 TEST(failed container launch fails the queued tasks) {
   rec->fail_launch = true;
   start();
-  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t1"));
+  from_master(atom::run_task_v, make_framework(), command_task("t1"));
   sched.run();
   REQUIRE_EQUAL(rec->master_updates.size(), 1u);
   CHECK_EQUAL(rec->master_updates[0].status.state, task_state::failed);
@@ -403,19 +418,19 @@ TEST(unacknowledged updates are resent on the tick until the master acks) {
   tick(2s);
   CHECK_EQUAL(rec->master_updates.size(), 3u);
   // Unknown and wrong acks change nothing.
-  caf::anon_send(agent, atom::ack_v, framework_id{"fw-1"}, task_id{"t1"}, std::string{"nope"});
-  caf::anon_send(agent, atom::ack_v, framework_id{"fw-2"}, task_id{"t1"}, std::string{"u1"});
+  from_master(atom::ack_v, framework_id{"fw-1"}, task_id{"t1"}, std::string{"nope"});
+  from_master(atom::ack_v, framework_id{"fw-2"}, task_id{"t1"}, std::string{"u1"});
   sched.run();
   CHECK_EQUAL(snapshot().pending_updates, 1u);
   // The master's ack stops the retries.
-  caf::anon_send(agent, atom::ack_v, framework_id{"fw-1"}, task_id{"t1"}, std::string{"u1"});
+  from_master(atom::ack_v, framework_id{"fw-1"}, task_id{"t1"}, std::string{"u1"});
   sched.run();
   CHECK_EQUAL(snapshot().pending_updates, 0u);
   tick(60s);
   tick(60s);
   CHECK_EQUAL(rec->master_updates.size(), 3u);
   // A duplicate ack is ignored.
-  caf::anon_send(agent, atom::ack_v, framework_id{"fw-1"}, task_id{"t1"}, std::string{"u1"});
+  from_master(atom::ack_v, framework_id{"fw-1"}, task_id{"t1"}, std::string{"u1"});
   sched.run();
   CHECK_EQUAL(snapshot().tasks.size(), 1u);
 }
@@ -425,14 +440,14 @@ TEST(terminal task is forgotten once its update is acknowledged) {
   caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::finished, "u1"));
   sched.run();
   CHECK_EQUAL(snapshot().tasks.size(), 1u);
-  caf::anon_send(agent, atom::ack_v, framework_id{"fw-1"}, task_id{"t1"}, std::string{"u1"});
+  from_master(atom::ack_v, framework_id{"fw-1"}, task_id{"t1"}, std::string{"u1"});
   sched.run();
   CHECK(snapshot().tasks.empty());
 }
 
 TEST(executor exit fails its tasks) {
   start_with_running_task();
-  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t2"));
+  from_master(atom::run_task_v, make_framework(), command_task("t2"));
   sched.run();
   caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t2", task_state::finished, "u2"));
   sched.run();
@@ -451,7 +466,7 @@ TEST(executor exit fails its tasks) {
   CHECK(rec->exec_lost.empty());  // the command executor is the agent's business
   CHECK_EQUAL(snapshot().executors, 0u);
   // The next task starts a new executor.
-  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t3"));
+  from_master(atom::run_task_v, make_framework(), command_task("t3"));
   sched.run();
   REQUIRE_EQUAL(rec->launches.size(), 2u);
   CHECK_NOT_EQUAL(rec->launches[1].id, cid);
@@ -459,7 +474,7 @@ TEST(executor exit fails its tasks) {
 
 TEST(custom executor exit is reported to the master) {
   start();
-  caf::anon_send(agent, atom::run_task_v, make_framework(), custom_task("t1", "e1"));
+  from_master(atom::run_task_v, make_framework(), custom_task("t1", "e1"));
   sched.run();
   register_executor("fw-1", "e1");
   REQUIRE_EQUAL(rec->executor_launches.size(), 1u);
@@ -485,14 +500,14 @@ TEST(executor actor going down fails its tasks and kills its container) {
   REQUIRE_EQUAL(rec->kills.size(), 1u);
   CHECK_EQUAL(rec->kills[0], rec->launches[0].id);
   // A late update from the dead executor's task does not resurrect it.
-  caf::anon_send(agent, atom::update_v, executor_update("fw-1", "t1", task_state::running, "late"));
+  caf::send_as(exec, agent, atom::update_v, executor_update("fw-1", "t1", task_state::running, "late"));
   sched.run();
   CHECK_EQUAL(rec->master_updates.size(), 1u);
 }
 
 TEST(executor that never registers is killed and its tasks fail) {
   start();
-  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t1"));
+  from_master(atom::run_task_v, make_framework(), command_task("t1"));
   sched.run();
   tick(30s);
   CHECK(rec->kills.empty());
@@ -515,10 +530,10 @@ TEST(unknown executors cannot register) {
 
 TEST(kill of a queued task answers killed directly) {
   start();
-  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t1"));
-  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t2"));
+  from_master(atom::run_task_v, make_framework(), command_task("t1"));
+  from_master(atom::run_task_v, make_framework(), command_task("t2"));
   sched.run();
-  caf::anon_send(agent, atom::kill_task_v, framework_id{"fw-1"}, task_id{"t1"});
+  from_master(atom::kill_task_v, framework_id{"fw-1"}, task_id{"t1"});
   sched.run();
   REQUIRE_EQUAL(rec->master_updates.size(), 1u);
   CHECK_EQUAL(rec->master_updates[0].status.task, task_id{"t1"});
@@ -531,12 +546,12 @@ TEST(kill of a queued task answers killed directly) {
 
 TEST(kill of a launched task goes to the executor and unknown tasks are reported lost) {
   start_with_running_task();
-  caf::anon_send(agent, atom::kill_task_v, framework_id{"fw-1"}, task_id{"t1"});
+  from_master(atom::kill_task_v, framework_id{"fw-1"}, task_id{"t1"});
   sched.run();
   REQUIRE_EQUAL(rec->executor_kills.size(), 1u);
   CHECK_EQUAL(rec->executor_kills[0], task_id{"t1"});
   CHECK(rec->master_updates.empty());
-  caf::anon_send(agent, atom::kill_task_v, framework_id{"fw-1"}, task_id{"ghost"});
+  from_master(atom::kill_task_v, framework_id{"fw-1"}, task_id{"ghost"});
   sched.run();
   REQUIRE_EQUAL(rec->master_updates.size(), 1u);
   CHECK_EQUAL(rec->master_updates[0].status.task, task_id{"ghost"});
@@ -545,11 +560,11 @@ TEST(kill of a launched task goes to the executor and unknown tasks are reported
 
 TEST(messages are relayed both ways) {
   start_with_running_task();
-  caf::anon_send(agent, atom::fw_msg_v, framework_id{"fw-1"}, executor_id{command_executor_id},
+  from_master(atom::fw_msg_v, framework_id{"fw-1"}, executor_id{command_executor_id},
                  std::string{"to executor"});
-  caf::anon_send(agent, atom::exec_msg_v, framework_id{"fw-1"}, executor_id{command_executor_id},
+  caf::anon_send(exec, atom::exec_msg_v, framework_id{"fw-1"}, executor_id{command_executor_id},
                  std::string{"to scheduler"});
-  caf::anon_send(agent, atom::fw_msg_v, framework_id{"fw-1"}, executor_id{"nobody"}, std::string{"lost"});
+  from_master(atom::fw_msg_v, framework_id{"fw-1"}, executor_id{"nobody"}, std::string{"lost"});
   sched.run();
   CHECK_EQUAL(rec->executor_fw_msgs, std::vector<std::string>{"to executor"});
   CHECK_EQUAL(rec->exec_msgs, std::vector<std::string>{"to scheduler"});
@@ -559,12 +574,12 @@ TEST(shutdown framework stops its executors and kills them after the grace perio
   auto opts = options();
   opts.executor_shutdown_grace = 2s;
   start(opts);
-  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t1"));
+  from_master(atom::run_task_v, make_framework(), command_task("t1"));
   sched.run();
   register_executor("fw-1", command_executor_id);
   caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
   sched.run();
-  caf::anon_send(agent, atom::shutdown_fw_v, framework_id{"fw-1"});
+  from_master(atom::shutdown_fw_v, framework_id{"fw-1"});
   sched.run();
   CHECK_EQUAL(rec->executor_shutdowns, 1);
   CHECK(rec->kills.empty());
@@ -600,6 +615,148 @@ TEST(exit shuts executors down and the agent quits once they are gone) {
   sched.run();
   h.receive([&](agent_snapshot&) {}, [&](caf::error&) { failed = true; });
   CHECK(failed);
+}
+
+TEST(updates recorded before registering carry the agent ID they are sent with) {
+  rec->refuse_registrations = 1;
+  start();
+  from_master(atom::run_task_v, make_framework(), command_task("t1"));
+  sched.run();
+  CHECK(rec->master_updates.empty());  // not registered yet: the refusal waits
+  tick(100ms);
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->master_updates[0].status.state, task_state::dropped);
+  CHECK_EQUAL(rec->master_updates[0].status.agent, agent_id{"agent-1"});
+}
+
+TEST(a new agent ID after re-registering ends the old incarnation) {
+  start_with_running_task();
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
+  sched.run();
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->master_updates[0].status.agent, agent_id{"agent-1"});
+  // A new master (it removed agent-1 and reported t1 lost) registers us under a new ID.
+  rec->agent_id_to_assign = "agent-2";
+  caf::anon_send(caf::actor_cast<caf::actor>(agent),
+                 caf::down_msg{master.address(), caf::make_error(caf::exit_reason::remote_link_unreachable)});
+  sched.run();
+  tick(100ms);
+  REQUIRE_EQUAL(rec->registrations.size(), 2u);
+  auto snap = snapshot();
+  CHECK_EQUAL(snap.id, agent_id{"agent-2"});
+  CHECK(snap.tasks.empty());
+  CHECK_EQUAL(snap.pending_updates, 0u);
+  CHECK_EQUAL(rec->executor_shutdowns, 1);
+  // u1 is not resent under the old ID (the master would drop it unacknowledged, forever).
+  tick(2s);
+  CHECK_EQUAL(rec->master_updates.size(), 1u);
+  // The executor's report on the old task is taken over (acked) but not forwarded.
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::killed, "u2"));
+  sched.run();
+  CHECK_EQUAL(rec->executor_acks.back().second, "u2");
+  CHECK_EQUAL(rec->master_updates.size(), 1u);
+  // The container goes after the shutdown grace; its exit tells the new master nothing.
+  tick(1s);
+  REQUIRE_EQUAL(rec->kills.size(), 1u);
+  caf::anon_send(agent, atom::exited_v, rec->launches[0].id, int32_t{9});
+  sched.run();
+  CHECK_EQUAL(rec->master_updates.size(), 1u);
+  CHECK(rec->exec_lost.empty());
+  CHECK_EQUAL(snapshot().executors, 0u);
+  // New tasks run under the new ID.
+  from_master(atom::run_task_v, make_framework(), command_task("t2"));
+  sched.run();
+  REQUIRE_EQUAL(rec->launches.size(), 2u);
+  CHECK_EQUAL(rec->launches[1].environment["MESOSCAF_AGENT_ID"], "agent-2");
+}
+
+TEST(a task ID whose old task ended unacknowledged can be reused) {
+  start_with_running_task();
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::finished, "u1"));
+  sched.run();
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  from_master(atom::run_task_v, make_framework(), command_task("t1", "echo again"));
+  sched.run();
+  REQUIRE_EQUAL(rec->executor_launches.size(), 2u);
+  CHECK_EQUAL(rec->executor_launches[1].command->value, "echo again");
+  auto snap = snapshot();
+  REQUIRE_EQUAL(snap.tasks.size(), 1u);
+  CHECK_EQUAL(snap.tasks[0].state, task_state::staging);
+  CHECK_EQUAL(snap.pending_updates, 1u);  // the old terminal update is still retried
+  // Its ack does not end the new task.
+  from_master(atom::ack_v, framework_id{"fw-1"}, task_id{"t1"}, std::string{"u1"});
+  sched.run();
+  snap = snapshot();
+  REQUIRE_EQUAL(snap.tasks.size(), 1u);
+  CHECK_EQUAL(snap.tasks[0].state, task_state::staging);
+  CHECK_EQUAL(snap.pending_updates, 0u);
+  // A duplicate of the live task gets no answer (it would read as the live task's state) and no launch.
+  from_master(atom::run_task_v, make_framework(), command_task("t1"));
+  sched.run();
+  CHECK_EQUAL(rec->executor_launches.size(), 2u);
+  CHECK_EQUAL(rec->master_updates.size(), 1u);
+}
+
+TEST(kill of an ended task resends its unacknowledged terminal update) {
+  start_with_running_task();
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::finished, "u1"));
+  sched.run();
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  from_master(atom::kill_task_v, framework_id{"fw-1"}, task_id{"t1"});
+  sched.run();
+  CHECK(rec->executor_kills.empty());
+  REQUIRE_EQUAL(rec->master_updates.size(), 2u);
+  CHECK_EQUAL(rec->master_updates[1].status.uuid, "u1");
+  CHECK_EQUAL(rec->master_updates[1].status.state, task_state::finished);
+}
+
+TEST(orders from anyone but the master and reports from anyone but the executor are ignored) {
+  start_with_running_task();
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
+  sched.run();
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  auto rogue = sys.spawn(mock_master, rec);
+  auto fw = framework_id{"fw-1"};
+  auto eid = executor_id{command_executor_id};
+  caf::anon_send(agent, atom::run_task_v, make_framework(), command_task("t2"));
+  caf::send_as(rogue, agent, atom::run_task_v, make_framework(), command_task("t3"));
+  caf::send_as(rogue, agent, atom::kill_task_v, fw, task_id{"t1"});
+  caf::send_as(rogue, agent, atom::ack_v, fw, task_id{"t1"}, std::string{"u1"});
+  caf::send_as(rogue, agent, atom::fw_msg_v, fw, eid, std::string{"forged"});
+  caf::send_as(rogue, agent, atom::shutdown_fw_v, fw);
+  sched.run();
+  CHECK_EQUAL(rec->executor_launches.size(), 1u);
+  CHECK(rec->executor_kills.empty());
+  CHECK(rec->executor_fw_msgs.empty());
+  CHECK_EQUAL(rec->executor_shutdowns, 0);
+  auto snap = snapshot();
+  REQUIRE_EQUAL(snap.tasks.size(), 1u);
+  CHECK_EQUAL(snap.pending_updates, 1u);
+  // An actor that is not t1's registered executor cannot report on it or talk for the executor.
+  auto impostor = sys.spawn(mock_executor, rec, agent);
+  caf::anon_send(impostor, atom::update_v, executor_update("fw-1", "t1", task_state::failed, "forged"));
+  caf::anon_send(impostor, atom::exec_msg_v, fw, eid, std::string{"forged"});
+  caf::anon_send(agent, atom::update_v, executor_update("fw-1", "t1", task_state::failed, "anon"));
+  sched.run();
+  CHECK_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->executor_acks.size(), 1u);
+  CHECK(rec->exec_msgs.empty());
+  snap = snapshot();
+  REQUIRE_EQUAL(snap.tasks.size(), 1u);
+  CHECK_EQUAL(snap.tasks[0].state, task_state::running);
+  caf::anon_send_exit(rogue, caf::exit_reason::kill);
+  caf::anon_send_exit(impostor, caf::exit_reason::kill);
+}
+
+TEST(the container kill grace outlasts the command executor killing its tasks) {
+  // Tasks run in their own sessions: the executor must get to SIGKILL them (and drain) before the
+  // containerizer SIGKILLs the executor.
+  agent_options aopts;
+  command_executor_options eopts;
+  containerizer_options copts;
+  auto executor_needs = eopts.kill_grace_period + eopts.drain_timeout + 500ms;
+  CHECK(aopts.container_kill_grace > executor_needs);
+  CHECK(copts.kill_grace_period > executor_needs);
 }
 
 FIXTURE_SCOPE_END()

@@ -143,6 +143,68 @@ TEST(removing a framework returns its offers tasks and agents) {
   CHECK(!reg.add_framework(fi).empty());
 }
 
+TEST(a framework remembers every agent it ran a task on until it is removed) {
+  agent_info ai;
+  ai.id = agent_id{"a2"};
+  ai.total = res("cpus:4");
+  REQUIRE(reg.add_agent(ai).empty());
+  auto t2 = task("t2", "cpus:1");
+  t2.agent = ai.id;
+  REQUIRE(reg.add_task(f1, task("t1", "cpus:1")).empty());
+  REQUIRE(reg.add_task(f1, t2).empty());
+  // Both tasks end: no live task anywhere, but both agents may still run its executors.
+  reg.update_task(f1, task_id{"t1"}, task_state::finished, task_reason::none, "");
+  reg.update_task(f1, task_id{"t2"}, task_state::failed, task_reason::none, "");
+  CHECK_EQUAL(reg.framework(f1)->agents.size(), 2u);
+  // A removed agent is forgotten (its ID is never reused).
+  REQUIRE(reg.remove_agent(ai.id, task_state::lost, task_reason::agent_removed, "gone").has_value());
+  auto r = reg.remove_framework(f1);
+  REQUIRE(r.has_value());
+  CHECK(r->tasks.empty());
+  CHECK_EQUAL(r->agents, std::set<agent_id>{a1});
+}
+
+TEST(executors are counted once and released once) {
+  executor_info e;
+  e.id = executor_id{"e1"};
+  e.resources = res("cpus:0.5;mem:100");
+  CHECK(!reg.add_executor(framework_id{"nope"}, a1, e).empty());
+  CHECK(!reg.add_executor(f1, agent_id{"nope"}, e).empty());
+  REQUIRE(reg.add_executor(f1, a1, e).empty());
+  CHECK(!reg.add_executor(f1, a1, e).empty());   // already running
+  CHECK_EQUAL(reg.framework(f1)->used, res("cpus:0.5;mem:100"));
+  CHECK_EQUAL(reg.agent(a1)->used, res("cpus:0.5;mem:100"));
+  REQUIRE(reg.executor(f1, a1, e.id) != nullptr);
+  CHECK(reg.executor(f1, agent_id{"a2"}, e.id) == nullptr);
+  auto gone = reg.remove_executor(f1, a1, e.id);
+  REQUIRE(gone.has_value());
+  CHECK_EQUAL(gone->resources, e.resources);
+  CHECK(!reg.remove_executor(f1, a1, e.id).has_value());
+  CHECK(reg.framework(f1)->used.empty());
+  CHECK(reg.agent(a1)->used.empty());
+  // Removing the framework hands back its executors and releases them on the agent.
+  REQUIRE(reg.add_executor(f1, a1, e).empty());
+  auto r = reg.remove_framework(f1);
+  REQUIRE(r.has_value());
+  REQUIRE_EQUAL(r->executors.size(), 1u);
+  CHECK_EQUAL(r->executors[0].first, a1);
+  CHECK(reg.agent(a1)->used.empty());
+  CHECK(reg.agent(a1)->executors.empty());
+}
+
+TEST(removing an agent drops its executors from the framework) {
+  executor_info e;
+  e.id = executor_id{"e1"};
+  e.resources = res("cpus:1");
+  REQUIRE(reg.add_executor(f1, a1, e).empty());
+  auto r = reg.remove_agent(a1, task_state::lost, task_reason::agent_removed, "gone");
+  REQUIRE(r.has_value());
+  REQUIRE_EQUAL(r->executors.size(), 1u);
+  CHECK_EQUAL(r->executors[0].first, f1);
+  CHECK(reg.framework(f1)->used.empty());
+  CHECK(reg.framework(f1)->executors.empty());
+}
+
 TEST(snapshot and dominant share) {
   REQUIRE(reg.add_task(f1, task("t1", "cpus:1;mem:500")).empty());
   auto s = reg.snapshot();

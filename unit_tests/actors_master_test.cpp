@@ -132,9 +132,9 @@ struct fixture : mesoscaf::test::deterministic_fixture {
   allocator_actor alloc;
   master_actor master;
 
-  fixture() {
+  fixture(master_options opts = {}) {
     alloc = sys.spawn(mock_allocator);
-    master = spawn_master(sys, master_options{}, alloc);
+    master = spawn_master(sys, std::move(opts), alloc);
     sched.run();
   }
 
@@ -651,6 +651,235 @@ TEST(a lost agent loses its tasks and offers) {
   CHECK_EQUAL(ast(other).runs.size(), 1u);
 }
 
+// -- fixes: shutdown of idle agents, executor resources, stale updates, refuse cap, agent ID takeover ---------
+
+namespace {
+
+task_info executor_task(const std::string& id, const agent_id& aid, const std::string& r, const std::string& eid,
+                        const std::string& er) {
+  auto t = fixture::task(id, aid, r);
+  t.command = caf::none;
+  executor_info e;
+  e.id = executor_id{eid};
+  e.name = "custom";
+  e.command.value = "./my-executor";
+  e.resources = res(er);
+  t.executor = e;
+  return t;
+}
+
+} // namespace
+
+TEST(teardown shuts the framework down on agents whose tasks all ended) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto b = new_agent();
+  auto bid = register_agent(b);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  accept(s, fid, {offer_to(s, fid, aid, "cpus:4").id}, {task("t1", aid, "cpus:1")});
+  accept(s, fid, {offer_to(s, fid, bid, "cpus:4").id}, {task("t2", bid, "cpus:1")});
+  // t1 ended: agent a has no live task of the framework, but its executor may still run.
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::finished, "u-1"));
+  send_from(s, atom::teardown_v, fid);
+  REQUIRE_EQUAL(ast(a).shutdowns.size(), 1u);
+  CHECK_EQUAL(ast(a).shutdowns[0], fid);
+  REQUIRE_EQUAL(ast(b).shutdowns.size(), 1u);
+}
+
+TEST(a lost scheduler shuts the framework down on idle agents too) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto idle = new_agent();
+  register_agent(idle);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  accept(s, fid, {offer_to(s, fid, aid, "cpus:4").id}, {task("t1", aid, "cpus:1")});
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::failed, "u-1"));
+  caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  sched.run();
+  REQUIRE_EQUAL(ast(a).shutdowns.size(), 1u);
+  // An agent that never ran anything of the framework is not bothered.
+  CHECK(ast(idle).shutdowns.empty());
+}
+
+TEST(a new executor needs room for its own resources and counts as used) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024");
+  accept(s, fid, {o.id},
+         {executor_task("t1", aid, "cpus:1;mem:128", "e1", "cpus:1;mem:256"),
+          executor_task("t2", aid, "cpus:1;mem:128", "e1", "cpus:1;mem:256")});
+  REQUIRE_EQUAL(ast(a).runs.size(), 2u);
+  CHECK(sst(s).updates.empty());
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  // Executor once plus two tasks.
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("cpus:1;mem:512"));
+  auto st = state();
+  CHECK_EQUAL(st.agents[0].used, res("cpus:3;mem:512"));
+  CHECK_EQUAL(st.frameworks[0].used, res("cpus:3;mem:512"));
+  // The executor runs: the next task on it only needs its own resources.
+  auto o2 = offer_to(s, fid, aid, "cpus:1;mem:128");
+  accept(s, fid, {o2.id}, {executor_task("t3", aid, "cpus:1;mem:128", "e1", "cpus:1;mem:256")});
+  CHECK_EQUAL(ast(a).runs.size(), 3u);
+  CHECK(sst(s).updates.empty());
+  // A new executor that does not fit with its task: TASK_ERROR, everything goes back.
+  auto o3 = offer_to(s, fid, aid, "cpus:1;mem:256");
+  alst().recovered.clear();
+  accept(s, fid, {o3.id}, {executor_task("t4", aid, "cpus:1;mem:128", "e2", "cpus:0.5")});
+  CHECK_EQUAL(ast(a).runs.size(), 3u);
+  REQUIRE_EQUAL(sst(s).updates.size(), 1u);
+  CHECK(sst(s).updates[0].state == task_state::error);
+  CHECK(sst(s).updates[0].reason == task_reason::invalid_resources);
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("cpus:1;mem:256"));
+}
+
+TEST(a task with a running executor ID but a different executor info gets TASK_ERROR) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  accept(s, fid, {offer_to(s, fid, aid, "cpus:4;mem:1024").id},
+         {executor_task("t1", aid, "cpus:1", "e1", "cpus:1")});
+  REQUIRE_EQUAL(ast(a).runs.size(), 1u);
+  auto other = executor_task("t2", aid, "cpus:1", "e1", "cpus:1");
+  other.executor->command.value = "./another-executor";
+  accept(s, fid, {offer_to(s, fid, aid, "cpus:2").id}, {other});
+  CHECK_EQUAL(ast(a).runs.size(), 1u);
+  REQUIRE_EQUAL(sst(s).updates.size(), 1u);
+  CHECK(sst(s).updates[0].state == task_state::error);
+  CHECK_NOT_EQUAL(sst(s).updates[0].message.find("different executor"), std::string::npos);
+}
+
+TEST(a lost executor returns its resources exactly once) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  accept(s, fid, {offer_to(s, fid, aid, "cpus:4;mem:1024").id},
+         {executor_task("t1", aid, "cpus:1;mem:100", "e1", "cpus:0.5;mem:64")});
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::finished, "u-1"));
+  alst().recovered.clear();
+  auto before = state();
+  CHECK_EQUAL(before.agents[0].used, res("cpus:0.5;mem:64"));
+  send_from(a, atom::exec_lost_v, fid, aid, executor_id{"e1"}, int32_t{0});
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<0>(alst().recovered[0]), fid);
+  CHECK_EQUAL(std::get<1>(alst().recovered[0]), aid);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("cpus:0.5;mem:64"));
+  auto after = state();
+  CHECK(after.agents[0].used.empty());
+  REQUIRE_EQUAL(sst(s).lost_executors.size(), 1u);
+  // A repeat (or an executor the master never knew) recovers nothing.
+  send_from(a, atom::exec_lost_v, fid, aid, executor_id{"e1"}, int32_t{0});
+  send_from(a, atom::exec_lost_v, fid, aid, executor_id{"e9"}, int32_t{0});
+  CHECK_EQUAL(alst().recovered.size(), 1u);
+  // Another agent cannot make the master forget this agent's executors.
+  accept(s, fid, {offer_to(s, fid, aid, "cpus:3;mem:900").id},
+         {executor_task("t2", aid, "cpus:1", "e1", "cpus:0.5;mem:64")});
+  alst().recovered.clear();
+  auto b = new_agent();
+  register_agent(b);
+  send_from(b, atom::exec_lost_v, fid, agent_id{}, executor_id{"e1"}, int32_t{0});
+  CHECK(alst().recovered.empty());
+  CHECK_EQUAL(state().agents.size(), 2u);
+}
+
+TEST(framework removal recovers its executors once) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  accept(s, fid, {offer_to(s, fid, aid, "cpus:4;mem:1024").id},
+         {executor_task("t1", aid, "cpus:1", "e1", "cpus:0.5;mem:64")});
+  alst().recovered.clear();
+  send_from(s, atom::teardown_v, fid);
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("cpus:0.5;mem:64"));
+  auto st = state();
+  CHECK(st.agents[0].used.empty());
+  // The agent's exec_lost after the removal recovers nothing more.
+  send_from(a, atom::exec_lost_v, fid, aid, executor_id{"e1"}, int32_t{0});
+  CHECK_EQUAL(alst().recovered.size(), 1u);
+}
+
+TEST(a stale update from another agent is acknowledged and leaves the live task alone) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto b = new_agent();
+  register_agent(b);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  accept(s, fid, {offer_to(s, fid, aid, "cpus:4").id}, {task("t1", aid, "cpus:1")});
+  alst().recovered.clear();
+  send_from(b, atom::update_v, update(fid, task_id{"t1"}, task_state::failed, "u-old"));
+  REQUIRE_EQUAL(ast(b).acks.size(), 1u);
+  CHECK_EQUAL(ast(b).acks[0], std::make_tuple(fid, task_id{"t1"}, std::string{"u-old"}));
+  CHECK(ast(a).acks.empty());
+  CHECK(sst(s).updates.empty());
+  CHECK(alst().recovered.empty());
+  CHECK(find_task(state(), "t1")->state == task_state::staging);
+}
+
+TEST(agent registration with an ID in use is refused and an unknown ID gets a fresh one) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  accept(s, fid, {offer_to(s, fid, aid, "cpus:4").id}, {task("t1", aid, "cpus:1")});
+  agent_info info;
+  info.hostname = "evil";
+  info.id = aid;
+  info.total = res("cpus:64");
+  auto err = request_error<agent_id>(atom::reg_agent_v, info, new_agent());
+  CHECK_NOT_EQUAL(err.find("in use"), std::string::npos);
+  CHECK(sst(s).updates.empty());
+  CHECK(sst(s).lost_agents.empty());
+  CHECK(alst().removed_agents.empty());
+  CHECK_EQUAL(alst().added_agents.size(), 1u);
+  auto st = state();
+  REQUIRE_EQUAL(st.agents.size(), 1u);
+  CHECK_EQUAL(st.agents[0].hostname, "host1");
+  CHECK(find_task(st, "t1")->state == task_state::staging);
+  // An unknown (e.g. removed) ID: a new agent with a new ID.
+  info.id = agent_id{"old-agent"};
+  info.hostname = "h2";
+  auto fresh = ask<agent_id>(*this, atom::reg_agent_v, info, new_agent());
+  CHECK(!fresh.empty());
+  CHECK_NOT_EQUAL(fresh, agent_id{"old-agent"});
+  CHECK_NOT_EQUAL(fresh, aid);
+  CHECK_EQUAL(state().agents.size(), 2u);
+}
+
+TEST(an allocation for an agent the master does not know never becomes an offer) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched.run();
+  REQUIRE_EQUAL(alst().removed_agents.size(), 1u);
+  // The allocator's run raced with the removal, and another names an agent never seen.
+  send_from(alloc, atom::allocate_v,
+            std::vector<allocation>{{fid, aid, res("cpus:4")}, {fid, agent_id{"ghost"}, res("cpus:1")}});
+  CHECK(sst(s).offers.empty());
+  CHECK_EQUAL(state().outstanding_offers, 0u);
+  CHECK(alst().recovered.empty());
+  // The agent comes back (new actor, old ID): new ID, so the stale allocation still cannot match it.
+  agent_info info;
+  info.hostname = "host1";
+  info.id = aid;
+  info.total = res("cpus:4");
+  auto again = ask<agent_id>(*this, atom::reg_agent_v, info, new_agent());
+  CHECK_NOT_EQUAL(again, aid);
+  send_from(alloc, atom::allocate_v, std::vector<allocation>{{fid, aid, res("cpus:4")}});
+  CHECK(sst(s).offers.empty());
+  CHECK_EQUAL(state().outstanding_offers, 0u);
+}
+
 FIXTURE_SCOPE_END()
 
 // -- with the real allocator ----------------------------------------------------------------------------------
@@ -671,6 +900,41 @@ struct real_fixture : mesoscaf::test::deterministic_fixture {
 };
 
 } // namespace
+
+// -- the refuse cap follows the allocator's configuration ------------------------------------------------------
+
+namespace {
+
+master_options capped_options() {
+  master_options opts;
+  opts.allocator.max_refuse_seconds = 100;
+  return opts;
+}
+
+struct capped_fixture : fixture {
+  capped_fixture() : fixture(capped_options()) {}
+};
+
+} // namespace
+
+FIXTURE_SCOPE(master_refuse_cap_tests, capped_fixture)
+
+TEST(refuse seconds are clamped to the allocator cap) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o = offer_to(s, fid, aid, "cpus:4");
+  send_from(s, atom::decline_v, fid, std::vector<offer_id>{o.id}, filters{1e6});
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<3>(alst().recovered[0]), 100.0);
+  auto o2 = offer_to(s, fid, aid, "cpus:4");
+  accept(s, fid, {o2.id}, {task("t1", aid, "cpus:1")}, 5000);
+  REQUIRE_EQUAL(alst().recovered.size(), 2u);
+  CHECK_EQUAL(std::get<3>(alst().recovered[1]), 100.0);
+}
+
+FIXTURE_SCOPE_END()
 
 FIXTURE_SCOPE(master_real_allocator_tests, real_fixture)
 

@@ -129,6 +129,14 @@ TEST(refuse seconds) {
   CHECK_NOT_EQUAL(err.find("negative"), std::string::npos);
   CHECK(!checked_refuse_seconds(std::nan(""), &err));
   CHECK_NOT_EQUAL(err.find("NaN"), std::string::npos);
+  // With an explicit cap (the allocator's configured maximum).
+  double capped = checked_refuse_seconds(1e6, 100.0).value_or(-1);
+  double below = checked_refuse_seconds(50.0, 100.0).value_or(-1);
+  double bad_cap = checked_refuse_seconds(1e300, std::nan("")).value_or(-1);
+  CHECK_EQUAL(capped, 100.0);
+  CHECK_EQUAL(below, 50.0);
+  CHECK_EQUAL(bad_cap, max_refuse_seconds);
+  CHECK(!checked_refuse_seconds(-1.0, 100.0, &err));
 }
 
 TEST(a valid launch uses part of two offers on one agent) {
@@ -346,6 +354,68 @@ TEST(no operations uses nothing) {
   CHECK(v.tasks.empty());
   CHECK(v.used.empty());
   CHECK_EQUAL(v.offers.total, res("cpus:4;mem:1024"));
+}
+
+namespace {
+
+task_info with_executor(task_info t, const std::string& eid, const resource_set& r) {
+  t.command = caf::none;
+  executor_info ex;
+  ex.id = executor_id{eid};
+  ex.command.value = "./my-executor";
+  ex.resources = r;
+  t.executor = ex;
+  return t;
+}
+
+} // namespace
+
+TEST(a new executor needs room for task plus executor resources) {
+  // o1: cpus:4;mem:1024. Executor takes cpus:1;mem:512, each task cpus:1.
+  auto e = res("cpus:1;mem:512");
+  auto v = accept(fw1, {"o1"},
+                  {with_executor(task("t1", "cpus:1"), "e1", e), with_executor(task("t2", "cpus:1"), "e1", e),
+                   with_executor(task("t3", "cpus:1;mem:600"), "e2", e)});
+  REQUIRE_EQUAL(v.tasks.size(), 3u);
+  CHECK(v.tasks[0].kind == verdict_kind::ok);
+  CHECK(v.tasks[1].kind == verdict_kind::ok);   // same executor: only its own resources
+  // e2 would need cpus:2;mem:1112 but only cpus:1;mem:512 remain.
+  CHECK(v.tasks[2].kind == verdict_kind::error);
+  CHECK(v.tasks[2].reason == task_reason::invalid_resources);
+  CHECK_NOT_EQUAL(v.tasks[2].message.find("executor"), std::string::npos);
+  CHECK_EQUAL(v.used, res("cpus:3;mem:512"));
+  REQUIRE_EQUAL(v.executors.size(), 1u);
+  CHECK_EQUAL(v.executors[0].id, executor_id{"e1"});
+  CHECK_EQUAL(v.executors[0].framework, fw1);
+}
+
+TEST(a running executor is not counted again and must match) {
+  executor_info running_e;
+  running_e.id = executor_id{"e1"};
+  running_e.framework = fw1;
+  running_e.command.value = "./my-executor";
+  running_e.resources = res("cpus:1;mem:512");
+  executor_query running = [&](const agent_id& a, const executor_id& id) -> const executor_info* {
+    return a == a1 && id == running_e.id ? &running_e : nullptr;
+  };
+  auto same = with_executor(task("t1", "cpus:4;mem:1024"), "e1", running_e.resources);
+  auto other = with_executor(task("t2", "cpus:1"), "e1", res("cpus:2"));
+  auto v = validate_accept(fw1, {offer_id{"o1"}}, launch({same, other}), outstanding, retired, is_live, running);
+  REQUIRE_EQUAL(v.tasks.size(), 2u);
+  CHECK(v.tasks[0].kind == verdict_kind::ok);   // the whole offer for the task: the executor already runs
+  CHECK(v.tasks[1].kind == verdict_kind::error);
+  CHECK(v.tasks[1].reason == task_reason::task_invalid);
+  CHECK_NOT_EQUAL(v.tasks[1].message.find("different executor_info"), std::string::npos);
+  CHECK(v.executors.empty());
+  CHECK_EQUAL(v.used, res("cpus:4;mem:1024"));
+  // Within one call too: a second task naming e3 differently is refused.
+  auto first = with_executor(task("t3", "cpus:1"), "e3", res("cpus:1"));
+  auto second = with_executor(task("t4", "cpus:1"), "e3", res("cpus:1"));
+  second.executor->name = "renamed";
+  v = accept(fw1, {"o1"}, {first, second});
+  CHECK(v.tasks[0].kind == verdict_kind::ok);
+  CHECK(v.tasks[1].kind == verdict_kind::error);
+  CHECK_EQUAL(v.used, res("cpus:2"));
 }
 
 FIXTURE_SCOPE_END()

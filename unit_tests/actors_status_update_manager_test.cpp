@@ -132,3 +132,29 @@ TEST(remove framework drops its streams only) {
   CHECK_EQUAL(m.pending(framework_id{"f"}, task_id{"t"}), 0u);
   CHECK_EQUAL(uuids(m.due(t0 + 2s)), std::vector<std::string>{"u2"});
 }
+
+TEST(a stream is forgotten when its terminal update is acknowledged before an earlier one) {
+  sum m{2s, 60s};
+  m.add(make_update("f", "t", task_state::running, "u1"), t0);
+  m.add(make_update("f", "t", task_state::finished, "u2"), t0);
+  CHECK_EQUAL(m.streams(), 1u);
+  CHECK(m.acknowledge(framework_id{"f"}, task_id{"t"}, "u2").has_value());
+  CHECK_EQUAL(m.streams(), 1u);
+  CHECK(m.acknowledge(framework_id{"f"}, task_id{"t"}, "u1").has_value());
+  CHECK_EQUAL(m.pending(), 0u);
+  CHECK_EQUAL(m.streams(), 0u);
+}
+
+TEST(a reused task ID keeps its stream live after the old terminal update is acknowledged) {
+  sum m{2s, 60s};
+  // The old incarnation's terminal update is still pending when the new one reports.
+  m.add(make_update("f", "t", task_state::finished, "old"), t0);
+  m.add(make_update("f", "t", task_state::running, "new"), t0);
+  CHECK_EQUAL(uuids(m.pending_updates(framework_id{"f"}, task_id{"t"})), (std::vector<std::string>{"old", "new"}));
+  CHECK(m.acknowledge(framework_id{"f"}, task_id{"t"}, "old").has_value());
+  CHECK(m.acknowledge(framework_id{"f"}, task_id{"t"}, "new").has_value());
+  // Still tracked (the new incarnation is not terminal): a resent "new" is recognised as a duplicate.
+  CHECK_EQUAL(m.streams(), 1u);
+  CHECK(m.add(make_update("f", "t", task_state::running, "new"), t0) == sum::add_result::duplicate);
+  CHECK(m.pending_updates(framework_id{"f"}, task_id{"x"}).empty());
+}

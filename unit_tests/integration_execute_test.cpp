@@ -116,6 +116,23 @@ TEST(invalid resources are refused with exit code 2 and nothing runs) {
   CHECK_EQUAL(ok.exit_code, 0);
 }
 
+TEST(a task name that would escape the sandbox is refused with TASK_ERROR) {
+  auto r = execute({"--name=../../etc", "--command=true", "--resources=cpus:0.1;mem:32"}, "escape.log");
+  MESSAGE(r.output);
+  CHECK_EQUAL(r.exit_code, 1);
+  CHECK(contains(r.output, "TASK_ERROR"));
+  CHECK(contains(r.output, "not a safe path component"));
+  CHECK(!contains(r.output, "TASK_RUNNING"));
+}
+
+TEST(resources no agent has are never offered and execute gives up after its timeout) {
+  auto r = execute({"--name=huge", "--command=true", "--resources=cpus:1000;mem:32", "--timeout=3s"}, "huge.log");
+  MESSAGE(r.output);
+  CHECK_EQUAL(r.exit_code, 1);
+  CHECK(!contains(r.output, "launching"));
+  CHECK(contains(r.output, "timed out"));
+}
+
 TEST(killing the agent mid task ends the task TASK_LOST and leaves nothing running) {
   // A unique sleep duration marks both the shell and the sleep process it starts.
   auto marker = "sleep 7" + std::to_string(::getpid());
