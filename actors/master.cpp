@@ -319,7 +319,7 @@ void on_decline(master_pointer self, const framework_id& fid, const std::vector<
       continue;
     }
     auto o = st.reg.remove_offer(oid);
-    recover(self, fid, o->agent, o->resources, *refuse_seconds);
+    recover(self, fid, o->agent, o->resources, std::max(*refuse_seconds, st.min_decline_seconds));
   }
 }
 
@@ -415,6 +415,8 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
   auto& st = self->state;
   st.reg = master_registry{opts.limits};
   st.max_refuse_seconds = opts.allocator.max_refuse_seconds;
+  st.min_decline_seconds
+    = std::min(std::chrono::duration<double>(opts.allocation_interval).count(), st.max_refuse_seconds);
   if (existing) {
     st.allocator = std::move(existing);
   } else {

@@ -44,6 +44,11 @@ struct master_state {
   /// Cap for refuse filters: the allocator's (it refuses longer ones, so clamping with any other cap could
   /// make a recover fail and its resources never return).
   double max_refuse_seconds = 0;
+  /// Shortest filter a DECLINE installs: one allocation interval. Mesos re-offers declined resources only at
+  /// its next batch allocation; we allocate on events, so without this floor a framework that declines with
+  /// refuse_seconds=0 is re-offered the same resources at once, in a loop that burns both sides' CPU. The
+  /// allocator drops such a filter as soon as more resources come free on the agent.
+  double min_decline_seconds = 0;
 };
 
 using master_pointer = master_actor::stateful_pointer<master_state>;

@@ -3,8 +3,9 @@
 // command (`/bin/sh -c true`, as the command executor runs it) from one process, two in flight (2 cores).
 //
 // The cluster is a real `mesoscaf local --agents=2` process; this process is the framework, a typed actor
-// implementing scheduler_actor connected over loopback.
-// Usage: bench_launch [--tasks=N] [--agents=N] [--cluster-flag=FLAG]...  (FLAG goes to `mesoscaf local`, e.g.
+// implementing scheduler_actor connected over loopback. It runs twice: sandboxes on tmpfs (/dev/shm; the
+// headline ratio) and on disk ($TMPDIR or /tmp).
+// Usage: bench_launch [--tasks=N] [--agents=N] [--task-cpus=X] [--cluster-flag=FLAG]...  (FLAG goes to `mesoscaf local`, e.g.
 // --cluster-flag=--scheduler.max-threads=1, to compare scheduler settings in one run)
 #include "actors/interfaces.hpp"
 #include "child_process.hpp"
@@ -16,9 +17,12 @@
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
+#include <filesystem>
 #include <fstream>
+#include <memory>
 #include <iostream>
 #include <spawn.h>
+#include <sstream>
 #include <string>
 #include <sys/wait.h>
 #include <vector>
@@ -66,6 +70,28 @@ long peak_rss_kb(pid_t pid) {
   return -1;
 }
 
+// User+system CPU seconds a process has used so far.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string stat;
+  std::getline(in, stat);
+  auto close = stat.rfind(')');
+  if (close == std::string::npos)
+    return 0;
+  std::istringstream fields{stat.substr(close + 2)};
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; fields >> field; ++i) {  // field 3 is the state; utime is 14, stime 15
+    if (i == 14)
+      utime = std::stoull(field);
+    else if (i == 15) {
+      stime = std::stoull(field);
+      break;
+    }
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 std::vector<pid_t> children_of(pid_t parent) {
   std::vector<pid_t> result;
   if (auto dir = opendir("/proc")) {
@@ -98,10 +124,15 @@ struct bench_state {
   int finished = 0;
   int failed = 0;
   caf::actor reporter;
+  // Longest pause between two status updates: a stall (e.g. waiting for a timer) shows up here.
+  steady_clock::time_point last_update = steady_clock::now();
+  double max_gap_ms = 0;
+  int offers = 0;
 };
 
 scheduler_actor::behavior_type bench_scheduler(scheduler_actor::stateful_pointer<bench_state> self,
-                                               master_actor master, int tasks, caf::actor reporter) {
+                                               master_actor master, int tasks, double task_cpus,
+                                               caf::actor reporter) {
   self->state.master = master;
   self->state.total = tasks;
   self->state.reporter = reporter;
@@ -115,10 +146,11 @@ scheduler_actor::behavior_type bench_scheduler(scheduler_actor::stateful_pointer
             std::cerr << "subscribe failed: " << caf::to_string(err) << "\n";
             self->quit(err);
           });
-  auto task_res = *resource_set::parse("cpus:0.05;mem:1");
+  auto task_res = *resource_set::parse("cpus:" + std::to_string(task_cpus) + ";mem:1");
   return {
     [=](atom::offers, const std::vector<offer>& offers) {
       auto& st = self->state;
+      st.offers += static_cast<int>(offers.size());
       for (auto& o : offers) {
         std::vector<task_info> batch;
         auto left = o.resources;
@@ -148,6 +180,9 @@ scheduler_actor::behavior_type bench_scheduler(scheduler_actor::stateful_pointer
     [=](atom::rescind, const offer_id&) {},
     [=](atom::update, const task_status& s) {
       auto& st = self->state;
+      auto now = steady_clock::now();
+      st.max_gap_ms = std::max(st.max_gap_ms, duration<double, std::milli>(now - st.last_update).count());
+      st.last_update = now;
       if (!s.uuid.empty())
         self->send(st.master, atom::ack_v, st.id, s.agent, s.task, s.uuid);
       if (s.state == task_state::finished)
@@ -157,7 +192,7 @@ scheduler_actor::behavior_type bench_scheduler(scheduler_actor::stateful_pointer
         std::cerr << "task " << s.task << " ended " << to_string(s.state) << ": " << s.message << "\n";
       }
       if (st.finished + st.failed == st.total)
-        caf::anon_send(st.reporter, caf::ok_atom::value, st.finished, st.failed);
+        caf::anon_send(st.reporter, caf::ok_atom::value, st.finished, st.failed, st.max_gap_ms, st.offers);
     },
     [=](atom::fw_msg, const agent_id&, const executor_id&, const std::string&) {},
     [=](atom::agent_lost, const agent_id&) {},
@@ -166,37 +201,126 @@ scheduler_actor::behavior_type bench_scheduler(scheduler_actor::stateful_pointer
   };
 }
 
+struct cluster_run {
+  bool ok = false;
+  double seconds = 0;
+  double cpu_cluster = 0;
+  double cpu_executors = 0;
+  long rss_cluster_kb = 0;
+  long rss_executor_kb = 0;
+  int offers = 0;
+  double max_gap_ms = 0;
+};
+
+struct bench_options {
+  int tasks = 1000;
+  int agents = 2;
+  // Each agent has cpus:2, so task_cpus sets how many tasks run at once per agent (default 0.25: 8 per agent).
+  double task_cpus = 0.25;
+  std::vector<std::string> cluster_flags;
+};
+
+// Starts `mesoscaf local` with its work dir (and so every sandbox) under `base`, runs the tasks, stops it.
+cluster_run run_cluster(caf::actor_system& sys, const bench_options& opts, const std::string& base) {
+  cluster_run result;
+  std::string tmpl = base + "/mesoscaf-bench-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    std::perror("mkdtemp");
+    return result;
+  }
+  std::string dir = tmpl;
+  std::vector<std::string> argv{MESOSCAF_BINARY, "local", "--agents=" + std::to_string(opts.agents), "--port=0",
+                                "--work-dir=" + dir + "/cluster", "--resources=cpus:2;mem:2048;disk:1000"};
+  argv.insert(argv.end(), opts.cluster_flags.begin(), opts.cluster_flags.end());
+  auto cluster = std::make_unique<test::child_process>(argv, dir + "/cluster.log");
+  auto cleanup = [&] {
+    cluster.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  };
+  auto m = cluster->wait_for_line("master listening on 127\\.0\\.0\\.1:([0-9]+)", seconds(60));
+  if (!m) {
+    std::cerr << "cluster did not start:\n" << cluster->output();
+    cleanup();
+    return result;
+  }
+  auto port = static_cast<uint16_t>(std::stoi((*m)[1]));
+  auto master = sys.middleman().remote_actor<master_actor>("127.0.0.1", port);
+  if (!master) {
+    std::cerr << "cannot connect to master: " << sys.render(master.error()) << "\n";
+    cleanup();
+    return result;
+  }
+  // Wait until the agents registered, so that the measurement starts with a ready cluster.
+  caf::scoped_actor self{sys};
+  for (int i = 0; i < 600; ++i) {
+    size_t n = 0;
+    self->request(*master, seconds(5), atom::state_v)
+      .receive([&](const master_snapshot& s) { n = s.agents.size(); }, [&](const caf::error&) {});
+    if (n >= static_cast<size_t>(opts.agents))
+      break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  auto start = steady_clock::now();
+  auto sched = sys.spawn(bench_scheduler, *master, opts.tasks, opts.task_cpus, caf::actor{self});
+  int finished = 0, failed = 0;
+  bool done = false;
+  self->receive_while([&] { return !done; })(
+    [&](caf::ok_atom, int f, int e, double gap, int o) {
+      finished = f;
+      failed = e;
+      result.max_gap_ms = gap;
+      result.offers = o;
+      done = true;
+    },
+    caf::after(seconds(300)) >> [&] { done = true; });
+  result.seconds = duration<double>(steady_clock::now() - start).count();
+  result.rss_cluster_kb = peak_rss_kb(cluster->pid());
+  result.cpu_cluster = cpu_seconds(cluster->pid());
+  for (auto child : children_of(cluster->pid())) {
+    result.rss_executor_kb = std::max(result.rss_executor_kb, peak_rss_kb(child));
+    result.cpu_executors += cpu_seconds(child);
+  }
+  self->send_exit(sched, caf::exit_reason::user_shutdown);
+  cluster->signal(SIGTERM);
+  cluster->wait_exit(seconds(20));
+  if (finished != opts.tasks) {
+    std::cerr << "only " << finished << " of " << opts.tasks << " tasks finished (" << failed << " failed)\n";
+    std::cerr << cluster->output().substr(0, 4000);
+  } else {
+    result.ok = true;
+  }
+  cleanup();
+  return result;
+}
+
+bool writable_dir(const std::string& path) {
+  return ::access(path.c_str(), W_OK) == 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-  int tasks = 1000;
-  int agents = 2;
-  std::vector<std::string> cluster_flags;
+  bench_options opts;
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--tasks=", 8) == 0)
-      tasks = std::atoi(argv[i] + 8);
+      opts.tasks = std::atoi(argv[i] + 8);
     else if (std::strncmp(argv[i], "--agents=", 9) == 0)
-      agents = std::atoi(argv[i] + 9);
+      opts.agents = std::atoi(argv[i] + 9);
+    else if (std::strncmp(argv[i], "--task-cpus=", 12) == 0)
+      opts.task_cpus = std::atof(argv[i] + 12);
     else if (std::strncmp(argv[i], "--cluster-flag=", 15) == 0)
-      cluster_flags.emplace_back(argv[i] + 15);
+      opts.cluster_flags.emplace_back(argv[i] + 15);
     else {
-      std::cerr << "usage: bench_launch [--tasks=N] [--agents=N] [--cluster-flag=FLAG]...\n";
+      std::cerr << "usage: bench_launch [--tasks=N] [--agents=N] [--task-cpus=X] [--cluster-flag=FLAG]...\n";
       return 2;
     }
   }
-  double floor = spawn_floor(tasks);
-
-  test::temp_dir dir{"mesoscaf-bench"};
-  std::vector<std::string> cluster_argv{MESOSCAF_BINARY, "local", "--agents=" + std::to_string(agents), "--port=0",
-                                       "--work-dir=" + dir.path(), "--resources=cpus:2;mem:2048;disk:1000"};
-  cluster_argv.insert(cluster_argv.end(), cluster_flags.begin(), cluster_flags.end());
-  test::child_process cluster{cluster_argv, dir / "cluster.log"};
-  auto m = cluster.wait_for_line("master listening on 127\\.0\\.0\\.1:([0-9]+)", seconds(60));
-  if (!m) {
-    std::cerr << "cluster did not start:\n" << cluster.output();
-    return 1;
+  if (opts.tasks < 1 || opts.agents < 1 || !(opts.task_cpus > 0 && opts.task_cpus <= 2)) {
+    std::cerr << "bench_launch: --tasks and --agents must be >= 1, --task-cpus in (0, 2]\n";
+    return 2;
   }
-  auto port = static_cast<uint16_t>(std::stoi((*m)[1]));
+  double floor = spawn_floor(opts.tasks);
 
   caf::actor_system_config cfg;
   add_message_types(cfg);
@@ -204,48 +328,28 @@ int main(int argc, char** argv) {
   cfg.set("scheduler.max-threads", 1);
   cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{cfg};
-  auto master = sys.middleman().remote_actor<master_actor>("127.0.0.1", port);
-  if (!master) {
-    std::cerr << "cannot connect to master: " << sys.render(master.error()) << "\n";
+
+  // Sandboxes on tmpfs measure the scheduling path against the spawn floor; sandboxes on disk add the file
+  // system's cost of a directory and two files per task (large on this VM's ext4 after many deletions).
+  const char* tmp = std::getenv("TMPDIR");
+  std::string disk_base = tmp ? tmp : "/tmp";
+  std::string tmpfs_base = writable_dir("/dev/shm") ? "/dev/shm" : disk_base;
+  auto in_memory = run_cluster(sys, opts, tmpfs_base);
+  auto on_disk = run_cluster(sys, opts, disk_base);
+  if (!in_memory.ok || !on_disk.ok)
     return 1;
-  }
-  // Wait until both agents registered, so that the measurement starts with a ready cluster.
-  caf::scoped_actor self{sys};
-  for (int i = 0; i < 600; ++i) {
-    size_t n = 0;
-    self->request(*master, seconds(5), atom::state_v)
-      .receive([&](const master_snapshot& s) { n = s.agents.size(); }, [&](const caf::error&) {});
-    if (n >= static_cast<size_t>(agents))
-      break;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  auto start = steady_clock::now();
-  auto sched = sys.spawn(bench_scheduler, *master, tasks, caf::actor{self});
-  int finished = 0, failed = 0;
-  bool done = false;
-  self->receive_while([&] { return !done; })(
-    [&](caf::ok_atom, int f, int e) {
-      finished = f;
-      failed = e;
-      done = true;
-    },
-    caf::after(seconds(300)) >> [&] { done = true; });
-  double secs = duration<double>(steady_clock::now() - start).count();
-  long cluster_rss = peak_rss_kb(cluster.pid());
-  long exec_rss = 0;
-  for (auto child : children_of(cluster.pid()))
-    exec_rss = std::max(exec_rss, peak_rss_kb(child));
-  self->send_exit(sched, caf::exit_reason::user_shutdown);
-  cluster.signal(SIGTERM);
-  cluster.wait_exit(seconds(20));
-  if (finished != tasks) {
-    std::cerr << "only " << finished << " of " << tasks << " tasks finished (" << failed << " failed)\n";
-    std::cerr << cluster.output().substr(0, 4000);
-    return 1;
-  }
-  std::printf("bench=launch tasks=%d seconds=%.3f floor_seconds=%.3f ratio=%.2f tasks_per_s=%.0f\n", tasks, secs,
-              floor, secs / floor, tasks / secs);
-  std::printf("bench=launch peak_rss_kb_master_and_agents=%ld peak_rss_kb_executor=%ld agents=%d\n", cluster_rss,
-              exec_rss, agents);
+  auto& r = in_memory;
+  std::printf("bench=launch tasks=%d seconds=%.3f floor_seconds=%.3f ratio=%.2f tasks_per_s=%.0f\n", opts.tasks,
+              r.seconds, floor, r.seconds / floor, opts.tasks / r.seconds);
+  std::printf("bench=launch sandboxes=%s seconds=%.3f ratio=%.2f tasks_per_s=%.0f\n", tmpfs_base.c_str(),
+              r.seconds, r.seconds / floor, opts.tasks / r.seconds);
+  std::printf("bench=launch sandboxes=%s seconds=%.3f ratio=%.2f tasks_per_s=%.0f\n", disk_base.c_str(),
+              on_disk.seconds, on_disk.seconds / floor, opts.tasks / on_disk.seconds);
+  // CPU time of the tmpfs run (executors: their own, not their tasks').
+  std::printf("bench=launch cpu_s_master_and_agents=%.2f cpu_s_executors=%.2f\n", r.cpu_cluster, r.cpu_executors);
+  std::printf("bench=launch peak_rss_kb_master_and_agents=%ld peak_rss_kb_executor=%ld agents=%d "
+              "tasks_in_flight=%d offers=%d max_update_gap_ms=%.1f\n",
+              std::max(r.rss_cluster_kb, on_disk.rss_cluster_kb), std::max(r.rss_executor_kb, on_disk.rss_executor_kb),
+              opts.agents, opts.agents * static_cast<int>(2 / opts.task_cpus + 1e-9), r.offers, r.max_gap_ms);
   return 0;
 }

@@ -934,6 +934,21 @@ TEST(refuse seconds are clamped to the allocator cap) {
   CHECK_EQUAL(std::get<3>(alst().recovered[1]), 100.0);
 }
 
+TEST(a decline holds the resources back for at least one allocation interval but an accept remainder does not) {
+  auto aid = register_agent(new_agent());
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o = offer_to(s, fid, aid, "cpus:4");
+  // Without this floor a framework declining with refuse_seconds=0 would be re-offered the same resources at once.
+  send_from(s, atom::decline_v, fid, std::vector<offer_id>{o.id}, filters{0});
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<3>(alst().recovered[0]), 1.0);  // master_options' default allocation interval
+  auto o2 = offer_to(s, fid, aid, "cpus:4");
+  accept(s, fid, {o2.id}, {task("t1", aid, "cpus:1")}, 0);
+  REQUIRE_EQUAL(alst().recovered.size(), 2u);
+  CHECK_EQUAL(std::get<3>(alst().recovered[1]), 0.0);
+}
+
 FIXTURE_SCOPE_END()
 
 FIXTURE_SCOPE(master_real_allocator_tests, real_fixture)
