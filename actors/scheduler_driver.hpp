@@ -84,7 +84,10 @@ public:
   virtual void status_update(scheduler_driver* driver, const task_status& status);
   virtual void framework_message(scheduler_driver* driver, const agent_id& agent, const executor_id& executor,
                                  const std::string& data);
-  /// Lost the master; the driver reconnects (host:port mode) and calls `registered` again.
+  /// Lost the master; the driver reconnects (host:port mode) and calls `registered` again. Until framework
+  /// failover exists (failover timeout 0), a master that saw this framework's scheduler go down has removed the
+  /// framework and refuses the re-subscription: the driver then reports `error` and aborts. Reconnecting succeeds
+  /// against a restarted master.
   virtual void disconnected(scheduler_driver* driver);
   virtual void agent_lost(scheduler_driver* driver, const agent_id& agent);
   virtual void executor_lost(scheduler_driver* driver, const executor_id& executor, const agent_id& agent,
