@@ -73,11 +73,13 @@ std::optional<std::smatch> child_process::wait_for_line(const std::string& patte
   std::regex re{pattern};
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
+    // Check whether it still runs before reading, so that a line printed just before exiting is still seen.
+    bool alive = running();
     last_output_ = output();
     std::smatch m;
     if (std::regex_search(last_output_, m, re))
       return m;
-    if (std::chrono::steady_clock::now() > deadline || !running())
+    if (std::chrono::steady_clock::now() > deadline || !alive)
       return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -3,6 +3,10 @@
 #define CAF_SUITE integration_local_cluster
 #include "test.hpp"
 
+#include "child_process.hpp"
+
+#include <unistd.h>
+
 #include "actors/local_cluster.hpp"
 #include "actors/scheduler_driver.hpp"
 #include "config/daemon_config.hpp"
@@ -113,6 +117,8 @@ TEST(stop kills running tasks and is bounded) {
   opts.allocation_interval = 100ms;
   local_cluster cluster{sys, opts};
   REQUIRE(cluster.wait_for_agents(1, 30s));
+  // A unique sleep duration marks the task's processes (the shell and the sleep it starts).
+  static const std::string marker = "sleep 8" + std::to_string(::getpid());
   struct sleeper : scheduler {
     std::atomic<bool> running{false};
     bool launched = false;
@@ -128,7 +134,7 @@ TEST(stop kills running tasks and is bounded) {
         t.name = "sleeper";
         t.resources = *resource_set::parse("cpus:0.1;mem:16");
         command_info c;
-        c.value = "sleep 300";
+        c.value = marker;
         t.command = c;
         d->launch_tasks({o.id}, {t});
       }
@@ -150,6 +156,16 @@ TEST(stop kills running tasks and is bounded) {
   CHECK_LESS(std::chrono::steady_clock::now() - before, std::chrono::seconds(15));
   driver.stop();
   driver.join();
+  // The task's processes are gone (pgrep exits 1 when nothing matches).
+  mesoscaf::test::temp_dir dir{"mesoscaf-lc"};
+  bool gone = false;
+  for (int i = 0; i < 300 && !gone; ++i) {
+    auto r = mesoscaf::test::run_to_completion({"/usr/bin/pgrep", "-f", marker}, dir / "pgrep.log", 10s);
+    gone = r.exit_code == 1;
+    if (!gone)
+      std::this_thread::sleep_for(100ms);
+  }
+  CHECK(gone);
 }
 
 TEST(wait_for_agents times out when agents cannot be there) {
