@@ -172,6 +172,16 @@ struct fixture : mesoscaf::test::deterministic_fixture {
     opts.work_dir = "/work-dir";
     opts.executor_binary = "/usr/bin/mesoscaf";
     opts.resources = resource_set::scalar("cpus", 4);
+    // The tests' tick() steps are written against these timings: pinned here (and in the tests that depend on
+    // them) so that changing a production default cannot silently change what a test proves.
+    opts.registration_backoff_min = 100ms;
+    opts.registration_backoff_max = 5s;
+    opts.update_retry_min = 2s;
+    opts.update_retry_max = 60s;
+    opts.tick_interval = 100ms;
+    opts.executor_shutdown_grace = 3s;
+    opts.executor_registration_timeout = 60s;
+    opts.exit_timeout = 10s;
     opts.make_containerizer = [this](caf::actor_system& sys, agent_actor) {
       cont = sys.spawn(mock_containerizer, rec);
       return cont;
@@ -195,13 +205,17 @@ struct fixture : mesoscaf::test::deterministic_fixture {
   }
 
   // Registered agent with one executor that ran `fw-1`'s command executor and received task t1.
-  void start_with_running_task() {
-    start();
+  void start_with_running_task(agent_options opts) {
+    start(std::move(opts));
     from_master(atom::run_task_v, make_framework(), command_task("t1"));
     sched.run();
     REQUIRE_EQUAL(rec->launches.size(), 1u);
     register_executor("fw-1", command_executor_id);
     REQUIRE_EQUAL(rec->executor_launches.size(), 1u);
+  }
+
+  void start_with_running_task() {
+    start_with_running_task(options());
   }
 
   void register_executor(const std::string& fw, const std::string& eid) {
@@ -248,7 +262,11 @@ TEST(registers with the master) {
 
 TEST(registration retries with backoff) {
   rec->refuse_registrations = 2;
-  start();
+  auto opts = options();
+  opts.registration_backoff_min = 100ms;
+  opts.registration_backoff_max = 5s;
+  opts.tick_interval = 100ms;
+  start(opts);
   CHECK_EQUAL(rec->registrations.size(), 1u);
   CHECK(snapshot().id.empty());
   // First retry after 100 ms, second after another 200 ms.
@@ -506,7 +524,9 @@ TEST(executor actor going down fails its tasks and kills its container) {
 }
 
 TEST(executor that never registers is killed and its tasks fail) {
-  start();
+  auto opts = options();
+  opts.executor_registration_timeout = 60s;
+  start(opts);
   from_master(atom::run_task_v, make_framework(), command_task("t1"));
   sched.run();
   tick(30s);
@@ -599,14 +619,21 @@ TEST(shutdown framework stops its executors and kills them after the grace perio
 }
 
 TEST(exit shuts executors down and the agent quits once they are gone) {
-  start_with_running_task();
+  auto opts = options();
+  opts.executor_shutdown_grace = 3s;
+  opts.exit_timeout = 10s;  // far beyond the ticks below: the executor's exit, not this, ends the agent
+  start_with_running_task(opts);
   caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
   sched.run();
   CHECK_EQUAL(rec->executor_shutdowns, 1);
   // Still alive: waiting for the executor.
   CHECK_EQUAL(snapshot().executors, 1u);
-  tick(3s);
+  tick(2s);
+  CHECK(rec->kills.empty());  // not before the grace period
+  tick(1s);
   REQUIRE_EQUAL(rec->kills.size(), 1u);
+  // Killing the container does not end the agent: it still waits for the exit to arrive.
+  CHECK_EQUAL(snapshot().executors, 1u);
   caf::anon_send(agent, atom::exited_v, rec->launches[0].id, int32_t{9});
   sched.run();
   // The agent is gone: requests to it fail.
@@ -630,7 +657,11 @@ TEST(updates recorded before registering carry the agent ID they are sent with) 
 }
 
 TEST(a new agent ID after re-registering ends the old incarnation) {
-  start_with_running_task();
+  auto opts = options();
+  opts.registration_backoff_min = 100ms;
+  opts.executor_shutdown_grace = 3s;  // the shutdown below is at 100 ms, the kill at 100 ms + 3 s
+  opts.update_retry_min = 2s;
+  start_with_running_task(opts);
   caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
   sched.run();
   REQUIRE_EQUAL(rec->master_updates.size(), 1u);

@@ -82,7 +82,7 @@ struct fixture {
       registered = fw.value == "fw-p" && ex.value == "exec-p";
       exec = h;
     },
-                  caf::after(15s) >> [] {});
+                  caf::after(30s) >> [] {});
     REQUIRE(registered);
   }
 
@@ -100,7 +100,7 @@ struct fixture {
   }
 
   template <class Pred>
-  bool collect(Pred done, std::chrono::milliseconds limit = 10s) {
+  bool collect(Pred done, std::chrono::milliseconds limit = 30s) {
     auto deadline = std::chrono::steady_clock::now() + limit;
     while (!done()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -118,7 +118,7 @@ struct fixture {
   }
 
   // The executor's exit status, or -1 on timeout.
-  int wait_exit(std::chrono::milliseconds limit = 15s) {
+  int wait_exit(std::chrono::milliseconds limit = 30s) {
     auto deadline = std::chrono::steady_clock::now() + limit;
     int status = 0;
     while (std::chrono::steady_clock::now() < deadline) {

@@ -92,13 +92,13 @@ struct fixture {
     self->receive([&](atom::reg_exec, const framework_id& fw, const executor_id& ex, const executor_actor&) {
       registered = fw.value == "fw-1" && ex.value == "exec-1";
     },
-                  caf::after(5s) >> [] {});
+                  caf::after(30s) >> [] {});
     REQUIRE(registered);
   }
 
   // Collects updates until `done()` holds or the time is up.
   template <class Pred>
-  bool collect(Pred done, std::chrono::milliseconds limit = 10s) {
+  bool collect(Pred done, std::chrono::milliseconds limit = 30s) {
     auto deadline = std::chrono::steady_clock::now() + limit;
     while (!done()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -110,6 +110,18 @@ struct fixture {
       },
                     [&](atom::exec_msg, const framework_id&, const executor_id&, const std::string&) {},
                     caf::after(left) >> [] {});
+    }
+    return true;
+  }
+
+  // Polls `pred` until it holds or `limit` passes (generous: CI machines are loaded).
+  template <class Pred>
+  static bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() >= deadline)
+        return false;
+      std::this_thread::sleep_for(5ms);
     }
     return true;
   }
@@ -183,9 +195,8 @@ TEST(kill task sends TERM and then KILL to a task that ignores it) {
   self->send(aut, atom::launch_v, shell_task("stubborn", "trap '' TERM; echo ready; exec sleep 30"));
   self->send(aut, atom::launch_v, shell_task("polite", "exec sleep 30"));
   REQUIRE(collect([&] { return running("stubborn") && running("polite"); }));
-  // Give the shell time to install its trap.
-  for (int i = 0; i < 1000 && read_file(dir + "/tasks/stubborn/stdout").empty(); ++i)
-    std::this_thread::sleep_for(5ms);
+  // The shell must have installed its trap before the kill ("ready" comes after the trap).
+  REQUIRE(eventually([&] { return read_file(dir + "/tasks/stubborn/stdout").find("ready") != std::string::npos; }));
   self->send(aut, atom::kill_task_v, task_id{"stubborn"});
   self->send(aut, atom::kill_task_v, task_id{"polite"});
   self->send(aut, atom::kill_task_v, task_id{"unknown"});  // ignored
@@ -228,7 +239,7 @@ TEST(shutdown kills running tasks and ends the executor) {
     down = true;
     reason = dm.reason;
   },
-                caf::after(5s) >> [] {});
+                caf::after(30s) >> [] {});
   CHECK(down);
   CHECK(!reason);
 }
@@ -238,11 +249,10 @@ TEST(losing the agent kills the tasks and ends the executor with an error) {
   self->send(aut, atom::launch_v, shell_task("orphan", "echo $$ > pid; exec sleep 30"));
   REQUIRE(collect([&] { return running("orphan"); }));
   std::string pid_text;
-  for (int i = 0; i < 1000 && pid_text.empty(); ++i) {
+  REQUIRE(eventually([&] {
     pid_text = read_file(dir + "/tasks/orphan/pid");
-    if (pid_text.empty())
-      std::this_thread::sleep_for(5ms);
-  }
+    return pid_text.find('\n') != std::string::npos;  // the whole line is written
+  }));
   auto pid = static_cast<pid_t>(std::atol(pid_text.c_str()));
   REQUIRE(pid > 0);
   self->monitor(aut);
@@ -253,17 +263,11 @@ TEST(losing the agent kills the tasks and ends the executor with an error) {
     down = dm.source == aut.address();
     reason = dm.reason;
   },
-                caf::after(5s) >> [] {});
+                caf::after(30s) >> [] {});
   CHECK(down);
   CHECK(reason);
   // The task was reaped by the executor (no zombie, no process).
-  bool gone = false;
-  for (int i = 0; i < 400 && !gone; ++i) {
-    gone = ::kill(pid, 0) != 0;
-    if (!gone)
-      std::this_thread::sleep_for(5ms);
-  }
-  CHECK(gone);
+  CHECK(eventually([&] { return ::kill(pid, 0) != 0; }, 30s));
 }
 
 FIXTURE_SCOPE_END()

@@ -87,7 +87,7 @@ struct fixture {
   std::vector<status_update> updates;
   std::vector<std::string> messages;
 
-  void start(int drop_acks = 0) {
+  void start(int drop_acks = 0, std::chrono::milliseconds resend_interval = std::chrono::milliseconds(100)) {
     executor_registration reply;
     reply.agent = agent_id{"agent-9"};
     reply.sandbox = "/tmp";
@@ -97,7 +97,7 @@ struct fixture {
     env.executor = executor_id{"exec-9"};
     env.agent = agent_id{"agent-9"};
     executor_driver_options opts;
-    opts.resend_interval = 100ms;
+    opts.resend_interval = resend_interval;
     opts.drain_timeout = 2s;
     opts.shutdown_grace = 500ms;
     driver = std::make_unique<executor_driver>(sys, exec, env, agent, opts);
@@ -107,7 +107,7 @@ struct fixture {
       exec_hdl = h;
       registered = true;
     },
-                  caf::after(5s) >> [] {});
+                  caf::after(30s) >> [] {});
     REQUIRE(registered);
   }
 
@@ -117,8 +117,21 @@ struct fixture {
       self->send_exit(agent, caf::exit_reason::kill);
   }
 
+  // Polls `pred` (e.g. a callback of the executor, which runs on the driver's thread) until it holds or `limit`
+  // passes (generous: CI machines are loaded).
   template <class Pred>
-  bool collect(Pred done, std::chrono::milliseconds limit = 5s) {
+  static bool eventually(Pred pred, std::chrono::milliseconds limit = 15s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() >= deadline)
+        return false;
+      std::this_thread::sleep_for(2ms);
+    }
+    return true;
+  }
+
+  template <class Pred>
+  bool collect(Pred done, std::chrono::milliseconds limit = 30s) {
     auto deadline = std::chrono::steady_clock::now() + limit;
     while (!done()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -191,10 +204,9 @@ TEST(status update outbox) {
 }
 
 TEST(registration launch updates and acknowledgements) {
-  start();
-  for (int i = 0; i < 200 && !exec.called("registered"); ++i)
-    std::this_thread::sleep_for(5ms);
-  REQUIRE(exec.called("registered"));
+  // A resend interval far above the 300 ms watched below: only a missing ack, not a slow one, causes a resend.
+  start(0, std::chrono::seconds(5));
+  REQUIRE(eventually([&] { return exec.called("registered"); }));
   {
     std::lock_guard<std::mutex> guard{exec.mtx};
     CHECK_EQUAL(exec.reg.agent.value, "agent-9");
@@ -236,8 +248,7 @@ TEST(unacknowledged updates are resent until acknowledged and stop waits for the
   task_info t;
   t.id = task_id{"t2"};
   self->send(exec_hdl, atom::launch_v, t);
-  for (int i = 0; i < 1000 && !exec.called("launch t2"); ++i)
-    std::this_thread::sleep_for(2ms);
+  REQUIRE(eventually([&] { return exec.called("launch t2"); }));
   driver->stop();  // must not end before both updates are acknowledged
   CHECK_EQUAL(driver->join(), driver_status::stopped);
   collect([] { return false; }, 100ms);

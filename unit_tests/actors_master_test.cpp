@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <tuple>
 
@@ -314,12 +315,13 @@ TEST(allocations become offers in one message per framework) {
   CHECK_EQUAL(o1[0].resources, res("cpus:4;mem:1024"));
   CHECK_EQUAL(o1[1].agent, aid2);
   CHECK_NOT_EQUAL(o1[0].id, o1[1].id);
+  REQUIRE_EQUAL(sst(s2).offers[0].size(), 1u);
   CHECK_EQUAL(sst(s2).offers[0][0].resources, res("cpus:1"));
   auto st = state();
   CHECK_EQUAL(st.outstanding_offers, 3u);
-  for (const auto& f : st.frameworks)
-    if (f.id == f1)
-      CHECK_EQUAL(f.offered, res("cpus:4;mem:1536"));
+  auto fw1 = std::find_if(st.frameworks.begin(), st.frameworks.end(), [&](const auto& f) { return f.id == f1; });
+  REQUIRE(fw1 != st.frameworks.end());
+  CHECK_EQUAL(fw1->offered, res("cpus:4;mem:1536"));
 }
 
 TEST(allocate from anyone but the allocator is ignored) {
@@ -687,7 +689,7 @@ TEST(teardown shuts the framework down on agents whose tasks all ended) {
   REQUIRE_EQUAL(ast(b).shutdowns.size(), 1u);
 }
 
-TEST(a lost scheduler shuts the framework down on idle agents too) {
+TEST(a lost scheduler shuts the framework down on agents whose tasks ended but not on agents that never ran it) {
   auto a = new_agent();
   auto aid = register_agent(a);
   auto idle = new_agent();
@@ -908,6 +910,8 @@ namespace {
 master_options capped_options() {
   master_options opts;
   opts.allocator.max_refuse_seconds = 100;
+  // Not the 1 s default, so the decline floor test proves the floor follows this option.
+  opts.allocation_interval = std::chrono::seconds(3);
   return opts;
 }
 
@@ -942,7 +946,7 @@ TEST(a decline holds the resources back for at least one allocation interval but
   // Without this floor a framework declining with refuse_seconds=0 would be re-offered the same resources at once.
   send_from(s, atom::decline_v, fid, std::vector<offer_id>{o.id}, filters{0});
   REQUIRE_EQUAL(alst().recovered.size(), 1u);
-  CHECK_EQUAL(std::get<3>(alst().recovered[0]), 1.0);  // master_options' default allocation interval
+  CHECK_EQUAL(std::get<3>(alst().recovered[0]), 3.0);  // capped_options' allocation interval
   auto o2 = offer_to(s, fid, aid, "cpus:4");
   accept(s, fid, {o2.id}, {task("t1", aid, "cpus:1")}, 0);
   REQUIRE_EQUAL(alst().recovered.size(), 2u);

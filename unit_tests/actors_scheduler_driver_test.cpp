@@ -7,6 +7,7 @@
 #include "config/daemon_config.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -35,7 +36,7 @@ struct recorder {
     events.push_back(std::move(e));
     cv.notify_all();
   }
-  bool wait_for(const std::string& e, std::chrono::milliseconds timeout = 5s) {
+  bool wait_for(const std::string& e, std::chrono::milliseconds timeout = 30s) {
     std::unique_lock<std::mutex> guard{mtx};
     return cv.wait_for(guard, timeout,
                        [&] { return std::find(events.begin(), events.end(), e) != events.end(); });
@@ -228,7 +229,10 @@ TEST(explicit acknowledgements are not sent implicitly) {
   s.uuid = "u-2";
   caf::anon_send(sched_handle(), atom::update_v, s);
   CHECK(rec->wait_for("update TASK_FINISHED t2"));
-  std::this_thread::sleep_for(100ms);
+  // Ordering round trip instead of a sleep: an implicit ack would leave the driver's actor right after the
+  // callback, so it reaches the master before this later message takes the same actor-to-master path.
+  driver.send_framework_message(agent_id{"a1"}, executor_id{"e1"}, "sync");
+  REQUIRE(rec->wait_for("fwmsg fw-1 a1 e1 sync"));
   CHECK(!rec->has("ack fw-1 a1 t2 u-2"));
   driver.acknowledge_status_update(s);
   CHECK(rec->wait_for("ack fw-1 a1 t2 u-2"));
@@ -280,7 +284,13 @@ TEST(abort ends the driver without a teardown) {
   REQUIRE(rec->wait_for("registered fw-1"));
   CHECK(driver.abort() == driver_status::aborted);
   CHECK(driver.join() == driver_status::aborted);
-  std::this_thread::sleep_for(50ms);
+  // Ordering round trip instead of a sleep: the driver's actor is gone once join() returns, so a teardown it
+  // sent is already in the master's mailbox and is handled before this later request is answered.
+  caf::scoped_actor self{sys};
+  bool answered = false;
+  self->request(master, 30s, atom::state_v)
+    .receive([&](const master_snapshot&) { answered = true; }, [](const caf::error&) {});
+  REQUIRE(answered);
   CHECK(!rec->has("teardown fw-1"));
   CHECK(driver.launch_tasks({offer_id{"x"}}, {}) == driver_status::aborted);
 }

@@ -3,6 +3,7 @@
 
 #include "allocator/drf_sorter.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -164,30 +165,47 @@ TEST(handles are reused after removal without stale state) {
 TEST(many clients stay ordered under random updates) {
   drf_sorter big;
   big.set_total(res("cpus:1000;mem:1000000"));
+  // Independent model of every client's allocation, in whole cpus and mem units.
+  struct model {
+    std::string name;
+    long long cpus = 0;
+    long long mem = 0;
+  };
   std::vector<drf_sorter::client> cs;
+  std::vector<model> ms;
   for (int i = 0; i < 200; ++i) {
-    cs.push_back(big.add("fw" + std::to_string(1000 + i)));
+    ms.push_back(model{"fw" + std::to_string(1000 + i)});
+    cs.push_back(big.add(ms.back().name));
     big.activate(cs.back());
   }
   uint32_t x = 12345;
   for (int i = 0; i < 2000; ++i) {
     x = x * 1103515245u + 12345u;
-    auto cl = cs[(x >> 8) % cs.size()];
-    if ((x >> 3) % 3 == 0)
-      big.unallocated(cl, res("cpus:1"));
-    else
-      big.allocated(cl, res("cpus:1;mem:" + std::to_string((x >> 4) % 2000)));
+    auto k = (x >> 8) % cs.size();
+    if ((x >> 3) % 3 == 0) {
+      big.unallocated(cs[k], res("cpus:1"));
+      ms[k].cpus = std::max(0LL, ms[k].cpus - 1);  // never below zero
+    } else {
+      auto mem = (x >> 4) % 2000;
+      big.allocated(cs[k], res("cpus:1;mem:" + std::to_string(mem)));
+      ms[k].cpus += 1;
+      ms[k].mem += mem;
+    }
   }
+  // Dominant share = max(cpus / 1000, mem / 1000000); scaled by 1000000 it is an exact integer, so ties are
+  // exact too and break by name.
+  auto key = [](const model& m) { return std::max(m.cpus * 1000, m.mem); };
+  std::sort(ms.begin(), ms.end(), [&](const model& l, const model& r) {
+    return key(l) != key(r) ? key(l) < key(r) : l.name < r.name;
+  });
+  names expected;
+  for (const auto& m : ms)
+    expected.push_back(m.name);
   auto order = big.sorted();
   REQUIRE_EQUAL(order.size(), 200u);
-  bool ok = true;
-  for (size_t i = 1; i < order.size(); ++i) {
-    auto s1 = big.share(big.find(order[i - 1]));
-    auto s2 = big.share(big.find(order[i]));
-    if (s1 > s2 || (s1 == s2 && order[i - 1] > order[i]))
-      ok = false;
-  }
-  CHECK(ok);
+  CHECK_EQUAL(order, expected);
+  // The shares really differ, so the order is not just by name.
+  CHECK_LESS(key(ms.front()), key(ms.back()));
 }
 
 FIXTURE_SCOPE_END()

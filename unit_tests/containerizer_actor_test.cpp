@@ -102,7 +102,7 @@ struct fixture {
   // Launch and return the pid, or -1 with the error in `err`.
   int32_t launch(const launch_spec& s, std::string* err = nullptr) {
     int32_t pid = -1;
-    self->request(aut, 5s, atom::launch_v, s)
+    self->request(aut, 30s, atom::launch_v, s)
       .receive([&](int32_t p) { pid = p; },
                [&](const caf::error& e) {
                  if (err)
@@ -112,7 +112,7 @@ struct fixture {
   }
 
   // Waits for the owner to be told about an exit; returns false on timeout.
-  bool next_exit(container_id& id, int32_t& status, std::chrono::milliseconds limit = 10s) {
+  bool next_exit(container_id& id, int32_t& status, std::chrono::milliseconds limit = 30s) {
     bool got = false;
     self->receive(
       [&](atom::exited, const container_id& i, int32_t s) {
@@ -124,9 +124,22 @@ struct fixture {
     return got;
   }
 
-  void wait_for_text(const std::string& path, const std::string& text) {
-    for (int i = 0; i < 1000 && read_file(path).find(text) == std::string::npos; ++i)
+  // True once `text` shows up in the file; false after `limit` (generous: CI machines are loaded).
+  bool wait_for_text(const std::string& path, const std::string& text, std::chrono::milliseconds limit = 20s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (read_file(path).find(text) == std::string::npos) {
+      if (std::chrono::steady_clock::now() >= deadline)
+        return false;
       std::this_thread::sleep_for(5ms);
+    }
+    return true;
+  }
+
+  // Our child `pid` still runs: waitpid(WNOHANG) returns 0 only for a live child, whereas kill(pid, 0) also
+  // succeeds for an exited but unreaped zombie. WNOHANG reaps nothing that is still running.
+  static bool child_running(pid_t pid) {
+    int st = 0;
+    return ::waitpid(pid, &st, WNOHANG) == 0;
   }
 };
 
@@ -190,7 +203,6 @@ TEST(launch errors are replied and leave nothing behind) {
 TEST(kill sends a TERM signal and the process ends before the grace period) {
   auto pid = launch(spec("k1", "sleep 30 & wait"));
   CHECK_GREATER(pid, 0);
-  auto t0 = std::chrono::steady_clock::now();
   self->send(aut, atom::kill_v, container_id{"k1"});
   self->send(aut, atom::kill_v, container_id{"unknown"});  // ignored
   container_id id;
@@ -198,15 +210,16 @@ TEST(kill sends a TERM signal and the process ends before the grace period) {
   REQUIRE(next_exit(id, status));
   CHECK_EQUAL(id.value, "k1");
   CHECK(WIFSIGNALED(status));
+  // The signal proves TERM ended it (a hard kill would say SIGKILL); no wall-clock bound, CI is too loaded.
   CHECK_EQUAL(WTERMSIG(status), SIGTERM);
-  CHECK_LESS(std::chrono::steady_clock::now() - t0, 400ms);
 }
 
 TEST(a process trapping the TERM signal is killed hard after the grace period) {
   auto s = spec("t1", "trap '' TERM; echo ready; exec sleep 30");
   auto pid = launch(s);
   CHECK_GREATER(pid, 0);
-  wait_for_text(s.sandbox + "/stdout", "ready");
+  // The trap must be set before the kill, or TERM would end the shell.
+  REQUIRE(wait_for_text(s.sandbox + "/stdout", "ready"));
   auto t0 = std::chrono::steady_clock::now();
   self->send(aut, atom::kill_v, container_id{"t1"});
   container_id id;
@@ -217,7 +230,7 @@ TEST(a process trapping the TERM signal is killed hard after the grace period) {
   CHECK(WIFSIGNALED(status));
   CHECK_EQUAL(WTERMSIG(status), SIGKILL);
   CHECK_GREATER_OR_EQUAL(took, 350ms);
-  CHECK_LESS(took, 5s);
+  CHECK_LESS(took, 20s);  // well under the 30 s sleep: the hard kill, not the command, ended it
 }
 
 TEST(the containerizer quits when its owner is gone and leaves containers running) {
@@ -226,9 +239,9 @@ TEST(the containerizer quits when its owner is gone and leaves containers runnin
   self->monitor(aut);
   self->send_exit(owner, caf::exit_reason::user_shutdown);
   bool down = false;
-  self->receive([&](const caf::down_msg&) { down = true; }, caf::after(5s) >> [] {});
+  self->receive([&](const caf::down_msg&) { down = true; }, caf::after(30s) >> [] {});
   CHECK(down);
-  CHECK_EQUAL(::kill(pid, 0), 0);  // executors survive their agent
+  CHECK(child_running(pid));  // executors survive their agent
   ::kill(-pid, SIGKILL);
   int st;
   CHECK_EQUAL(::waitpid(pid, &st, 0), pid);

@@ -53,7 +53,7 @@ struct fixture {
   }
 
   // Blocking wait with a deadline (this test runs no actor system).
-  static int wait_for(pid_t pid, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  static int wait_for(pid_t pid, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
     auto deadline = std::chrono::steady_clock::now() + limit;
     int status = 0;
     for (;;) {
@@ -64,6 +64,18 @@ struct fixture {
         return -12345;
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
+  }
+
+  // Polls `pred` until it holds or `limit` passes (generous: CI machines are loaded).
+  template <class Pred>
+  static bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() >= deadline)
+        return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
   }
 };
 
@@ -171,9 +183,8 @@ TEST(signal mask is reset in the child) {
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   std::signal(SIGPIPE, old_pipe);
   REQUIRE(r.ok());
-  // Give sh time to print its status before the kill.
-  for (int i = 0; i < 500 && read_file(spec.sandbox + "/stdout").find("SigIgn") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // sh must have printed its status before the kill, or the checks below read an empty file.
+  REQUIRE(eventually([&] { return read_file(spec.sandbox + "/stdout").find("SigIgn") != std::string::npos; }));
   CHECK_EQUAL(::kill(r.pid, SIGTERM), 0);
   auto st = wait_for(r.pid);
   CHECK(WIFSIGNALED(st));
@@ -193,10 +204,10 @@ TEST(kill of the process group reaches grandchildren) {
   auto r = spawn_process(spec);
   REQUIRE(r.ok());
   std::string pid_text;
-  for (int i = 0; i < 500 && pid_text.find('\n') == std::string::npos; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(eventually([&] {
     pid_text = read_file(spec.sandbox + "/grandchild.pid");
-  }
+    return pid_text.find('\n') != std::string::npos;
+  }));
   pid_t grandchild = static_cast<pid_t>(std::atol(pid_text.c_str()));
   REQUIRE(grandchild > 0);
   CHECK(::kill(grandchild, 0) == 0);
@@ -204,13 +215,10 @@ TEST(kill of the process group reaches grandchildren) {
   auto st = wait_for(r.pid);
   CHECK(WIFSIGNALED(st));
   // The grandchild is reparented (to init or a subreaper); poll until it is gone.
-  bool gone = false;
-  for (int i = 0; i < 1000 && !gone; ++i) {
+  bool gone = eventually([&] {
     std::string stat = read_file("/proc/" + std::to_string(grandchild) + "/stat");
-    gone = stat.empty() || stat.find(") Z") != std::string::npos;
-    if (!gone)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+    return stat.empty() || stat.find(") Z") != std::string::npos;
+  });
   CHECK(gone);  // (a zombie counts: in containers PID 1 may not reap orphans)
 }
 

@@ -15,6 +15,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <vector>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -28,13 +30,70 @@ const char* usage = "usage: demo_drf [--master=HOST:PORT] [--timeout=SECONDS]\n"
 constexpr double cluster_cpus = 9;
 constexpr double cluster_mem = 18432;
 
+// The paper's walk-through starts with both frameworks present. A framework that subscribes first would
+// otherwise fill the agent before the other exists, so each holds its offers until both are subscribed.
+class start_gate {
+public:
+  using release_fn = std::function<void()>;
+
+  explicit start_gate(int expected) : expected_(expected) {}
+
+  /// Called once per framework when it subscribed, with what to run when everyone has.
+  void arrive(release_fn on_open) {
+    std::vector<release_fn> to_run;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      waiting_.push_back(std::move(on_open));
+      if (++arrived_ == expected_)
+        to_run.swap(waiting_);
+    }
+    for (auto& f : to_run)
+      f();
+  }
+
+  bool open() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return arrived_ >= expected_;
+  }
+
+private:
+  std::mutex mtx_;
+  int expected_;
+  int arrived_ = 0;
+  std::vector<release_fn> waiting_;
+};
+
 class drf_framework : public scheduler {
 public:
-  drf_framework(std::string name, double cpus, double mem) : name_(std::move(name)), cpus_(cpus), mem_(mem) {
+  drf_framework(std::string name, double cpus, double mem, start_gate& gate)
+    : name_(std::move(name)), cpus_(cpus), mem_(mem), gate_(gate) {
     task_resources_ = resource_set::scalar("cpus", cpus) + resource_set::scalar("mem", mem);
   }
 
+  void registered(scheduler_driver* driver, const framework_id&) override {
+    gate_.arrive([this, driver] {
+      std::vector<offer> held;
+      {
+        std::lock_guard<std::mutex> guard{offers_mtx_};
+        held.swap(held_);
+      }
+      handle_offers(driver, held);
+    });
+  }
+
   void resource_offers(scheduler_driver* driver, const std::vector<offer>& offers) override {
+    {
+      std::lock_guard<std::mutex> guard{offers_mtx_};
+      if (!gate_.open()) {
+        held_.insert(held_.end(), offers.begin(), offers.end());
+        return;
+      }
+    }
+    handle_offers(driver, offers);
+  }
+
+  void handle_offers(scheduler_driver* driver, const std::vector<offer>& offers) {
+    std::lock_guard<std::mutex> guard{offers_mtx_};
     for (auto& o : offers) {
       if (!o.resources.contains(task_resources_)) {
         // Cannot fit our task: leave these resources to the others for a while.
@@ -108,7 +167,10 @@ private:
   double cpus_;
   double mem_;
   resource_set task_resources_;
-  int launched_ = 0; // callbacks only
+  start_gate& gate_;
+  std::mutex offers_mtx_;   // offers are handled on the driver's thread or, once, on the other framework's
+  std::vector<offer> held_; // offers received before both frameworks subscribed
+  int launched_ = 0;        // guarded by offers_mtx_
   std::mutex mtx_;
   int pending_ = 0;
   int running_ = 0;
@@ -135,8 +197,9 @@ int main(int argc, char** argv) {
   if (!env.start((*flags)["master"], copts))
     return 1;
 
-  drf_framework a{"drf-a", 1, 4096};
-  drf_framework b{"drf-b", 3, 1024};
+  start_gate gate{2};
+  drf_framework a{"drf-a", 1, 4096, gate};
+  drf_framework b{"drf-b", 3, 1024, gate};
   framework_info fa;
   fa.name = "drf-a";
   framework_info fb;
