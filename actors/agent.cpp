@@ -824,8 +824,10 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
       if (!su.status.uuid.empty())
         self->send(owner, atom::ack_v, su.status.task, su.status.uuid);
       if (t == st.tasks.end()) {
-        LOG_WARN(component, "dropping " << to_string(su.status.state) << " for unknown task " << su.status.task
-                                        << " of framework " << su.framework);
+        // Executors only report tasks the agent gave them, so the agent dropped this one on purpose: normal while
+        // a framework shuts down (its executor reports the kills) or after re-registering with a new ID.
+        LOG_DEBUG(component, "dropping " << to_string(su.status.state) << " for unknown task " << su.status.task
+                                         << " of framework " << su.framework);
         return;
       }
       if (is_terminal(t->second.state)) {

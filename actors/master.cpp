@@ -292,7 +292,7 @@ void on_accept(master_pointer self, const framework_id& fid, const std::vector<o
     if (t.executor && st.reg.executor(fid, aid, t.executor->id) == nullptr)
       if (auto msg = st.reg.add_executor(fid, aid, *t.executor); !msg.empty())
         LOG_ERROR(component, "accept: executor " << t.executor->id << " not recorded: " << msg);
-    LOG_INFO(component, "launching task " << t.id << " of framework " << fid << " on agent " << aid);
+    LOG_DEBUG(component, "launching task " << t.id << " of framework " << fid << " on agent " << aid);
     self->send(agent->second, atom::run_task_v, fw->info, t);
   }
   // A new executor none of whose tasks was launched is not running: its share goes back too.
