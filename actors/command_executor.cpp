@@ -1,5 +1,7 @@
 #include "actors/command_executor.hpp"
 
+#include "config/process_defaults.hpp"
+
 #include "config/logging.hpp"
 #include "containerizer/launcher.hpp"
 #include "containerizer/reaper.hpp"
@@ -318,14 +320,8 @@ command_executor_actor::behavior_type command_executor(self_pointer self, execut
 
 struct command_executor_config : caf::actor_system_config {
   command_executor_config() {
-    mesoscaf::add_message_types(*this);
-    load<caf::io::middleman>();
-    // One thread + sharing: the lowest cross-process latency measured here (caf-notes D: 22.8 us RTT).
-    // Nothing in this process blocks: spawning is posix_spawn, waiting is the reaper thread.
-    set("scheduler.max-threads", 1);
-    set("scheduler.policy", caf::atom("sharing"));
-    // The agent runs with heartbeats and a connection timeout: we must send heartbeats too.
-    set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+    // One thread: nothing in this process blocks (spawning is posix_spawn, waiting is the reaper thread).
+    set_process_defaults(*this, 1);
   }
 };
 

@@ -1,5 +1,7 @@
 #include "actors/executor_driver.hpp"
 
+#include "config/process_defaults.hpp"
+
 #include "config/logging.hpp"
 
 #include <caf/all.hpp>
@@ -121,13 +123,8 @@ using driver_actor = executor_actor::extend<
 
 struct driver_config : caf::actor_system_config {
   driver_config() {
-    mesoscaf::add_message_types(*this);
-    load<caf::io::middleman>();
-    // Latency over throughput (caf-notes D); two threads so a slow callback does not stall the connection.
-    set("scheduler.max-threads", 2);
-    set("scheduler.policy", caf::atom("sharing"));
-    // The agent runs with heartbeats and a connection timeout: we must send heartbeats too.
-    set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+    // Two threads so that a slow user callback does not stall the connection.
+    set_process_defaults(*this, 2);
   }
 };
 

@@ -2,6 +2,7 @@
 
 #include "actors/interfaces.hpp"
 #include "config/logging.hpp"
+#include "config/process_defaults.hpp"
 #include "messages/resources.hpp"
 
 #include <caf/atom.hpp>
@@ -118,13 +119,9 @@ bool parse_host_port(std::string_view text, std::string& host, uint16_t& port, s
 // -- base_config --------------------------------------------------------------------------------------------
 
 base_config::base_config(std::string subcommand, int64_t threads) : subcommand_(std::move(subcommand)) {
-  mesoscaf::add_message_types(*this);
-  load<caf::io::middleman>();
   // Our defaults; CLI flags and the INI file override them.
-  set("scheduler.max-threads", threads);
-  set("scheduler.policy", caf::atom("sharing"));
-  // Without heartbeats a frozen or partitioned peer is never noticed (caf-notes pitfall 6).
-  set("middleman.heartbeat-interval", caf::timespan{1s});
+  set_process_defaults(*this, threads);
+  // Daemons also drop a peer that stops sending heartbeats (caf-notes pitfall 6).
   set("middleman.connection-timeout", caf::timespan{5s});
   config_file_path = "mesoscaf.ini";
   opt_group{custom_options_, "global"}.add(log_level, "log-level", "log threshold: error|warn|info|debug|trace");

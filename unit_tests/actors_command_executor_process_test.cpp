@@ -1,6 +1,8 @@
 #define CAF_SUITE actors_command_executor_process
 #include "test.hpp"
 
+#include "test_helpers.hpp"
+
 #include "actors/executor_driver.hpp"
 #include "containerizer/launcher.hpp"
 #include "fake_agent.hpp"
@@ -23,25 +25,14 @@
 using namespace mesoscaf;
 using namespace std::chrono_literals;
 
+using mesoscaf::test::shell_task;
+
 namespace {
 
-struct config : caf::actor_system_config {
-  config() {
-    mesoscaf::add_message_types(*this);
-    load<caf::io::middleman>();
-    set("scheduler.max-threads", 2);
-    set("scheduler.policy", caf::atom("sharing"));
-  }
+struct config : test::threaded_config {
+  config() : test::threaded_config(true) {}
 };
 
-task_info shell_task(const std::string& id, const std::string& cmd) {
-  task_info t;
-  t.id = task_id{id};
-  command_info c;
-  c.value = cmd;
-  t.command = c;
-  return t;
-}
 
 struct fixture {
   config cfg;

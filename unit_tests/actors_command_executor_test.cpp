@@ -1,6 +1,8 @@
 #define CAF_SUITE actors_command_executor
 #include "test.hpp"
 
+#include "test_helpers.hpp"
+
 #include "actors/command_executor.hpp"
 #include "fake_agent.hpp"
 
@@ -21,31 +23,14 @@
 using namespace mesoscaf;
 using namespace std::chrono_literals;
 
+using mesoscaf::test::read_file;
+using mesoscaf::test::shell_task;
+
 namespace {
 
-struct config : caf::actor_system_config {
-  config() {
-    mesoscaf::add_message_types(*this);
-    set("scheduler.max-threads", 2);
-  }
-};
+struct config : test::threaded_config {};
 
-std::string read_file(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
-task_info shell_task(const std::string& id, const std::string& cmd) {
-  task_info t;
-  t.id = task_id{id};
-  t.name = id;
-  command_info c;
-  c.value = cmd;
-  t.command = c;
-  return t;
-}
 
 struct fixture {
   config cfg;

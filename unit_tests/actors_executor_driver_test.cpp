@@ -1,6 +1,8 @@
 #define CAF_SUITE actors_executor_driver
 #include "test.hpp"
 
+#include "test_helpers.hpp"
+
 #include "actors/executor_driver.hpp"
 #include "fake_agent.hpp"
 
@@ -18,14 +20,10 @@
 using namespace mesoscaf;
 using namespace std::chrono_literals;
 
+
 namespace {
 
-struct config : caf::actor_system_config {
-  config() {
-    mesoscaf::add_message_types(*this);
-    set("scheduler.max-threads", 2);
-  }
-};
+struct config : test::threaded_config {};
 
 // Runs each task at once: RUNNING, then FINISHED; echoes framework messages; stops on shutdown.
 struct echo_executor : executor {

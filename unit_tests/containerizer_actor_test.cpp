@@ -1,6 +1,8 @@
 #define CAF_SUITE containerizer_actor
 #include "test.hpp"
 
+#include "test_helpers.hpp"
+
 #include "containerizer/containerizer_actor.hpp"
 #include "containerizer/launcher.hpp"
 
@@ -20,6 +22,8 @@
 
 using namespace mesoscaf;
 using namespace std::chrono_literals;
+
+using mesoscaf::test::read_file;
 
 namespace {
 
@@ -50,19 +54,8 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<mock_agent_s
   };
 }
 
-struct config : caf::actor_system_config {
-  config() {
-    mesoscaf::add_message_types(*this);
-    set("scheduler.max-threads", 2);
-  }
-};
+struct config : test::threaded_config {};
 
-std::string read_file(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct fixture {
   config cfg;

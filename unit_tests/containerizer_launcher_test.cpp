@@ -1,6 +1,8 @@
 #define CAF_SUITE containerizer_launcher
 #include "test.hpp"
 
+#include "test_helpers.hpp"
+
 #include "containerizer/launcher.hpp"
 
 #include <cerrno>
@@ -18,14 +20,10 @@
 
 using namespace mesoscaf;
 
+using mesoscaf::test::read_file;
+
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // A fresh directory under /tmp, removed at the end of each test.
 struct fixture {

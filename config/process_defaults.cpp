@@ -1,0 +1,21 @@
+#include "config/process_defaults.hpp"
+
+#include "actors/interfaces.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/io/middleman.hpp>
+
+#include <chrono>
+
+namespace mesoscaf {
+
+void set_process_defaults(caf::actor_system_config& cfg, int64_t threads) {
+  add_message_types(cfg);
+  cfg.load<caf::io::middleman>();
+  cfg.set("scheduler.max-threads", threads);
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+}
+
+} // namespace mesoscaf
