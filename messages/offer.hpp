@@ -16,11 +16,12 @@ struct offer {
   framework_id framework;
   agent_id agent;
   std::string hostname;
+  std::string role;          // the allocation role: one offer per (agent, role)
   resource_set resources;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, offer& x) {
-    return f(caf::meta::type_name("offer"), x.id, x.framework, x.agent, x.hostname, x.resources);
+    return f(caf::meta::type_name("offer"), x.id, x.framework, x.agent, x.hostname, x.role, x.resources);
   }
 };
 
@@ -36,7 +37,8 @@ struct filters {
 
 enum class operation_type : uint8_t { launch = 0, reserve, unreserve, create, destroy };
 
-/// One operation of an ACCEPT call. Only `launch` is served so far; the others are refused with an error.
+/// One operation of an ACCEPT call, applied in order: RESERVE / UNRESERVE / CREATE / DESTROY convert the offer's
+/// resources (messages/resource_operations.hpp), a later LAUNCH may use what they produced.
 struct offer_operation {
   operation_type type = operation_type::launch;
   std::vector<task_info> tasks;   // launch
@@ -52,11 +54,12 @@ struct offer_operation {
 struct allocation {
   framework_id framework;
   agent_id agent;
+  std::string role;          // which of the framework's roles the resources are allocated to
   resource_set resources;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, allocation& x) {
-    return f(caf::meta::type_name("allocation"), x.framework, x.agent, x.resources);
+    return f(caf::meta::type_name("allocation"), x.framework, x.agent, x.role, x.resources);
   }
 };
 

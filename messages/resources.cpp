@@ -43,7 +43,47 @@ bool valid_name(std::string_view s) {
 }
 
 bool valid_role(std::string_view s) {
-  return s == "*" || valid_name(s);
+  return valid_role_name(s);
+}
+
+// Components of a '/'-separated path: none empty, "." or "..", each of name characters except '/'.
+bool valid_path_components(std::string_view s) {
+  if (s.empty())
+    return false;
+  for (;;) {
+    auto pos = s.find('/');
+    auto part = s.substr(0, pos);
+    if (part.empty() || part == "." || part == ".." || !valid_name(part) || part.find('/') != std::string_view::npos)
+      return false;
+    if (pos == std::string_view::npos)
+      return true;
+    s.remove_prefix(pos + 1);
+  }
+}
+
+bool valid_volume_id(std::string_view s) {
+  return valid_name(s) && s.find('/') == std::string_view::npos && s != "." && s != "..";
+}
+
+// Reservation and volume metadata of one entry; returns an error text or "".
+std::string metadata_error(const resource& r) {
+  if (r.role == "*" && r.dynamic)
+    return "unreserved resource marked dynamic";
+  if (r.volume_id.empty() != r.volume_path.empty())
+    return "volume needs both an ID and a path";
+  if (!r.volume_id.empty()) {
+    if (r.name != "disk")
+      return "only disk can be a persistent volume";
+    if (r.role == "*")
+      return "a persistent volume needs reserved disk";
+    if (r.type != value_type::scalar)
+      return "a persistent volume must be a scalar";
+    if (!valid_volume_id(r.volume_id))
+      return "bad volume ID '" + r.volume_id + "'";
+    if (!valid_volume_path(r.volume_path))
+      return "bad volume path '" + r.volume_path + "' (relative, no '..')";
+  }
+  return {};
 }
 
 bool valid_item(std::string_view s) {
@@ -52,11 +92,17 @@ bool valid_item(std::string_view s) {
   });
 }
 
-// Orders entries by (name, role): returns <0, 0, >0.
+// Orders entries by (name, role, dynamic, volume_id, volume_path): returns <0, 0, >0.
 int compare_key(const resource& a, const resource& b) {
   if (int c = a.name.compare(b.name); c != 0)
     return c;
-  return a.role.compare(b.role);
+  if (int c = a.role.compare(b.role); c != 0)
+    return c;
+  if (a.dynamic != b.dynamic)
+    return a.dynamic ? 1 : -1;
+  if (int c = a.volume_id.compare(b.volume_id); c != 0)
+    return c;
+  return a.volume_path.compare(b.volume_path);
 }
 
 bool key_less(const resource& a, const resource& b) {
@@ -388,13 +434,35 @@ bool parse_items(std::string_view body, std::set<std::string>& out, std::string*
   });
 }
 
-// Parses one `name(role):value` segment into `r`.
+// Parses one `name(role[,dynamic])[volume:path]:value` segment into `r`.
 bool parse_segment(std::string_view seg, resource& r, std::string* error) {
-  auto colon = seg.find(':');
+  // The key ends at the first ':' outside parentheses and brackets (a volume spec contains one).
+  size_t colon = std::string_view::npos;
+  int depth = 0;
+  for (size_t i = 0; i < seg.size() && colon == std::string_view::npos; ++i) {
+    char c = seg[i];
+    if (c == '(' || c == '[')
+      ++depth;
+    else if ((c == ')' || c == ']') && depth > 0)
+      --depth;
+    else if (c == ':' && depth == 0)
+      colon = i;
+  }
   if (colon == std::string_view::npos)
-    return set_error(error, "missing ':' in " + quoted(seg));
+    return set_error(error, (depth > 0 ? "unterminated '(' or '[' in " : "missing ':' in ") + quoted(seg));
   auto key = trim(seg.substr(0, colon));
   auto val = trim(seg.substr(colon + 1));
+  if (auto bracket = key.find('['); bracket != std::string_view::npos) {
+    if (key.back() != ']')
+      return set_error(error, "unterminated volume in " + quoted(key));
+    auto spec = key.substr(bracket + 1, key.size() - bracket - 2);
+    auto sep = spec.find(':');
+    if (sep == std::string_view::npos)
+      return set_error(error, "volume needs [id:path] in " + quoted(key));
+    r.volume_id = std::string(trim(spec.substr(0, sep)));
+    r.volume_path = std::string(trim(spec.substr(sep + 1)));
+    key = trim(key.substr(0, bracket));
+  }
   std::string_view name = key;
   std::string_view role = "*";
   if (auto paren = key.find('('); paren != std::string_view::npos) {
@@ -402,6 +470,14 @@ bool parse_segment(std::string_view seg, resource& r, std::string* error) {
       return set_error(error, "unterminated role in " + quoted(key));
     name = trim(key.substr(0, paren));
     role = trim(key.substr(paren + 1, key.size() - paren - 2));
+    if (auto comma = role.find(','); comma != std::string_view::npos) {
+      auto kind = trim(role.substr(comma + 1));
+      role = trim(role.substr(0, comma));
+      if (kind != "dynamic")
+        return set_error(error, "bad reservation kind " + quoted(kind) + " in " + quoted(key)
+                                  + " (only 'dynamic')");
+      r.dynamic = true;
+    }
     if (!valid_role(role))
       return set_error(error, (role.empty() ? std::string{"empty role in "} : "bad role " + quoted(role) + " in ")
                                 + quoted(key));
@@ -413,6 +489,11 @@ bool parse_segment(std::string_view seg, resource& r, std::string* error) {
                               + " (allowed: letters, digits, '_', '-', '.', '/')");
   r.name.assign(name.data(), name.size());
   r.role.assign(role.data(), role.size());
+  r.type = !val.empty() && val.front() == '[' ? value_type::ranges
+           : !val.empty() && val.front() == '{' ? value_type::set
+                                                 : value_type::scalar;
+  if (auto meta = metadata_error(r); !meta.empty())
+    return set_error(error, "resource " + quoted(key) + ": " + meta);
   std::string inner;
   std::string* err = error ? &inner : nullptr;
   auto fail = [&] { return set_error(error, "resource " + quoted(name) + ": " + inner); };
@@ -439,6 +520,23 @@ bool parse_segment(std::string_view seg, resource& r, std::string* error) {
 
 } // namespace
 
+bool valid_role_name(std::string_view role) {
+  if (role == "*")
+    return true;
+  return valid_path_components(role) && role.front() != '-';
+}
+
+bool is_role_or_ancestor(std::string_view ancestor, std::string_view role) {
+  if (ancestor == "*" || role == "*" || ancestor.empty() || ancestor.size() > role.size()
+      || role.compare(0, ancestor.size(), ancestor) != 0)
+    return false;
+  return ancestor.size() == role.size() || role[ancestor.size()] == '/';
+}
+
+bool valid_volume_path(std::string_view path) {
+  return valid_path_components(path);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // resource
 // ---------------------------------------------------------------------------------------------------------
@@ -456,7 +554,7 @@ bool resource::empty() const {
 }
 
 bool operator==(const resource& a, const resource& b) {
-  if (a.type != b.type || a.name != b.name || a.role != b.role)
+  if (a.type != b.type || compare_key(a, b) != 0)
     return false;
   switch (a.type) {
     case value_type::scalar:
@@ -554,8 +652,10 @@ std::string resource_set::validate() const {
       return where + "empty role";
     if (!valid_role(r.role))
       return where + "bad role " + quoted(r.role);
+    if (auto meta = metadata_error(r); !meta.empty())
+      return where + meta;
     if (i > 0 && !key_less(items_[i - 1], r))
-      return where + "entries not sorted by (name, role) or duplicated";
+      return where + "entries not sorted by key or duplicated";
     if (i > 0 && items_[i - 1].name == r.name && items_[i - 1].type != r.type)
       return where + "same name with different types";
     switch (r.type) {
@@ -597,9 +697,14 @@ std::string resource_set::validate() const {
 bool resource_set::add(const resource& r) {
   if (!valid_name(r.name) || !valid_role(r.role))
     return false;
+  if (!metadata_error(r).empty())
+    return false;
   resource x;
   x.name = r.name;
   x.role = r.role;
+  x.dynamic = r.dynamic;
+  x.volume_id = r.volume_id;
+  x.volume_path = r.volume_path;
   x.type = r.type;
   switch (r.type) {
     case value_type::scalar:
@@ -732,6 +837,22 @@ resource_set resource_set::reserved(std::string_view role) const {
   return result;
 }
 
+resource_set resource_set::reserved_part() const {
+  resource_set result;
+  for (const auto& r : items_)
+    if (r.role != "*")
+      result.items_.push_back(r);
+  return result;
+}
+
+resource_set resource_set::allocatable_to(std::string_view role) const {
+  resource_set result;
+  for (const auto& r : items_)
+    if (r.role == "*" || is_role_or_ancestor(r.role, role))
+      result.items_.push_back(r);
+  return result;
+}
+
 resource_set resource_set::with_role(const std::string& role) const {
   resource_set result;
   if (!valid_role(role))
@@ -743,10 +864,38 @@ resource_set resource_set::with_role(const std::string& role) const {
       add_value(result.items_.back(), r);
     } else {
       result.items_.push_back(r);
-      result.items_.back().role = role;
+      auto& x = result.items_.back();
+      x.role = role;
+      x.dynamic = false;
+      x.volume_id.clear();
+      x.volume_path.clear();
     }
   }
   return result;
+}
+
+resource_set resource_set::without_volumes() const {
+  resource_set result;
+  for (const auto& r : items_) {
+    // add() merges each volume into the plain reserved disk entry of the same role and kind.
+    resource x = r;
+    x.volume_id.clear();
+    x.volume_path.clear();
+    result.add(x);
+  }
+  return result;
+}
+
+resource_set resource_set::volumes() const {
+  resource_set result;
+  for (const auto& r : items_)
+    if (!r.volume_id.empty())
+      result.items_.push_back(r);
+  return result;
+}
+
+bool resource_set::has_volume(std::string_view id) const {
+  return std::any_of(items_.begin(), items_.end(), [&](const resource& r) { return r.volume_id == id; });
 }
 
 std::string resource_set::to_string() const {
@@ -758,7 +907,16 @@ std::string resource_set::to_string() const {
     if (r.role != "*") {
       out += '(';
       out += r.role;
+      if (r.dynamic)
+        out += ",dynamic";
       out += ')';
+    }
+    if (!r.volume_id.empty()) {
+      out += '[';
+      out += r.volume_id;
+      out += ':';
+      out += r.volume_path;
+      out += ']';
     }
     out += ':';
     switch (r.type) {

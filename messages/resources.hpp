@@ -40,10 +40,24 @@ struct value_range {
 
 enum class value_type : uint8_t { scalar = 0, ranges = 1, set = 2 };
 
-/// One named resource of one role.
+/// True for "*" and for role paths such as `eng/prod`: components of letters, digits, '_', '-', '.', not "."
+/// or "..", none empty, no leading '-'.
+bool valid_role_name(std::string_view role);
+/// True iff `ancestor` is `role` itself or one of its parents ("eng" for "eng/prod"). "*" is nobody's parent.
+bool is_role_or_ancestor(std::string_view ancestor, std::string_view role);
+/// True for a relative path inside a sandbox: '/'-separated components of letters, digits, '_', '-', '.', none
+/// empty, "." or "..".
+bool valid_volume_path(std::string_view path);
+
+/// One named resource of one role. Reserved resources (role != "*") are static (agent flags) or dynamic (a
+/// RESERVE operation); reserved disk may be a persistent volume (volume_id), seen by tasks at volume_path
+/// inside their sandbox.
 struct resource {
   std::string name;
   std::string role = "*";
+  bool dynamic = false;               // role != "*" only
+  std::string volume_id;              // disk only, reserved only; empty = not a volume
+  std::string volume_path;            // set iff volume_id is
   value_type type = value_type::scalar;
   milli scalar = 0;                   // type == scalar
   std::vector<value_range> ranges;    // type == ranges: sorted, disjoint, non-adjacent
@@ -53,17 +67,20 @@ struct resource {
   friend bool operator==(const resource& a, const resource& b);
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, resource& x) {
-    return f(caf::meta::type_name("resource"), x.name, x.role, x.type, x.scalar, x.ranges, x.items);
+    return f(caf::meta::type_name("resource"), x.name, x.role, x.dynamic, x.volume_id, x.volume_path, x.type,
+             x.scalar, x.ranges, x.items);
   }
 };
 
-/// A bag of resources. Invariant (kept by every member function): at most one entry per (name, role),
-/// entries sorted by (name, role), no empty entries, ranges normalized.
+/// A bag of resources. Invariant (kept by every member function): at most one entry per key
+/// (name, role, dynamic, volume_id, volume_path), entries sorted by key, no empty entries, ranges normalized.
 class resource_set {
 public:
   resource_set() = default;
 
   /// Parses `cpus:2;mem:1024;ports:[31000-31009,32000-32000];disks:{a,b};cpus(eng):1`.
+  /// Reservations: `cpus(eng):1` static, `cpus(eng,dynamic):1` dynamic; a persistent volume:
+  /// `disk(eng,dynamic)[vol1:data]:100` (volume ID vol1, seen by tasks at <sandbox>/data).
   /// Returns nullopt and sets `*error` (if given) to a message naming the bad part.
   /// Whitespace around tokens is ignored; empty text is the empty set. Names, roles and set items use
   /// letters, digits, '_', '-', '.', '/' (items also ':' and '@'); role "*" means unreserved.
@@ -114,10 +131,20 @@ public:
 
   /// The subset with role "*".
   resource_set unreserved() const;
-  /// The subset reserved to `role`.
+  /// The subset reserved to `role` (static, dynamic and volumes).
   resource_set reserved(std::string_view role) const;
-  /// All resources with their role changed to `role` (used for allocation bookkeeping).
+  /// Every reserved entry (role != "*").
+  resource_set reserved_part() const;
+  /// What a client of `role` may be offered: unreserved entries and those reserved to `role` or an ancestor.
+  resource_set allocatable_to(std::string_view role) const;
+  /// All resources with their role changed to `role`, reservation kind and volume information dropped
+  /// (`with_role("*")` is the plain quantity form: same amounts, no metadata).
   resource_set with_role(const std::string& role) const;
+  /// The same resources with volume information dropped (a destroyed volume is plain reserved disk again).
+  resource_set without_volumes() const;
+  /// The entries that are persistent volumes.
+  resource_set volumes() const;
+  bool has_volume(std::string_view id) const;
 
   /// The canonical text form, parseable by `parse`.
   std::string to_string() const;

@@ -1,6 +1,7 @@
 #pragma once
 // Read-only views of a daemon's state, for tests, demos, the CLI and (later) HTTP /state.
 #include "messages/ids.hpp"
+#include "messages/quota.hpp"
 #include "messages/resources.hpp"
 #include "messages/task_status.hpp"
 
@@ -58,10 +59,12 @@ struct master_snapshot {
   std::vector<framework_summary> frameworks;
   std::vector<task_summary> tasks;   // non-terminal and recently terminal tasks
   uint64_t outstanding_offers = 0;
+  std::vector<role_summary> roles;   // from the allocator: weights, quota, allocation per role
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, master_snapshot& x) {
-    return f(caf::meta::type_name("master_snapshot"), x.agents, x.frameworks, x.tasks, x.outstanding_offers);
+    return f(caf::meta::type_name("master_snapshot"), x.agents, x.frameworks, x.tasks, x.outstanding_offers,
+             x.roles);
   }
 };
 

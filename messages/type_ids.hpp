@@ -7,6 +7,7 @@
 #include "messages/ids.hpp"
 #include "messages/launch_spec.hpp"
 #include "messages/offer.hpp"
+#include "messages/quota.hpp"
 #include "messages/resources.hpp"
 #include "messages/snapshot.hpp"
 #include "messages/task_info.hpp"
@@ -15,6 +16,7 @@
 #include <caf/atom.hpp>
 #include <caf/type_id.hpp>
 
+#include <string>
 #include <vector>
 
 CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_messages, caf::first_custom_type_id)
@@ -44,6 +46,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_messages, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::offer_operation>))
   CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::allocation>))
   CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::task_info>))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::quota_info))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::role_summary))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::role_summary>))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<std::string>))
 
   // Atoms (at most 10 characters). Verbs of the protocol; see actors/interfaces.hpp for who sends which.
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, reg_agent, "regagent")
@@ -82,4 +88,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_messages, caf::first_custom_type_id)
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, tick, "mstick")
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, retry, "retry")
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, connect, "mconnect")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, update_alloc, "updalloc")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, set_weight, "setweight")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, set_quota, "setquota")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, roles, "roles")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, apply_op, "applyop")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, timeout, "mtimeout")
 CAF_END_TYPE_ID_BLOCK(mesoscaf_messages)

@@ -76,6 +76,14 @@ resource_set random_set(std::mt19937& gen) {
         break;
       }
     }
+    // Some reserved entries are dynamic reservations, some reserved disk a persistent volume: the metadata is
+    // part of the key, so the arithmetic below must keep them apart.
+    if (r.role != "*" && pick(3) == 0)
+      r.dynamic = true;
+    if (r.role != "*" && r.type == value_type::scalar && r.name == "disk" && pick(2) == 0) {
+      r.volume_id = pick(2) == 0 ? "v1" : "v2";
+      r.volume_path = "data/" + r.volume_id;
+    }
     REQUIRE(s.add(r));
   }
   return s;
@@ -523,4 +531,112 @@ TEST(randomized disjoint ranges subtract back) {
     CHECK((a + b).contains(a));
     CHECK(!a.contains(b));
   }
+}
+
+// --- reservations, volumes, roles -------------------------------------------------------------------------
+
+TEST(dynamic reservations and volumes parse and print) {
+  auto r = parse_ok("cpus(eng):1;cpus(eng,dynamic):2;cpus:3;disk(eng,dynamic)[vol1:data]:100;"
+                    "disk(eng , dynamic):50;disk(eng/prod)[v2:a/b]:7");
+  CHECK_EQUAL(r.to_string(), "cpus:3;cpus(eng):1;cpus(eng,dynamic):2;disk(eng,dynamic):50;"
+                             "disk(eng,dynamic)[vol1:data]:100;disk(eng/prod)[v2:a/b]:7");
+  CHECK_EQUAL(parse_ok(r.to_string()), r);
+  CHECK_EQUAL(r.validate(), "");
+  CHECK_EQUAL(r.scalar_milli("cpus"), 6000);
+  CHECK_EQUAL(r.scalar_milli("disk"), 157000);
+  const auto* vol = r.find("disk", "eng/prod");
+  REQUIRE(vol != nullptr);
+  CHECK_EQUAL(vol->volume_id, "v2");
+  CHECK_EQUAL(vol->volume_path, "a/b");
+  CHECK(r.has_volume("vol1"));
+  CHECK(!r.has_volume("data"));
+  CHECK_EQUAL(r.volumes().to_string(), "disk(eng,dynamic)[vol1:data]:100;disk(eng/prod)[v2:a/b]:7");
+  // Static and dynamic reservations are different pools; so is every volume.
+  CHECK(!parse_ok("cpus(eng):3").contains(parse_ok("cpus(eng,dynamic):1")));
+  CHECK(!parse_ok("disk(eng,dynamic):100").contains(parse_ok("disk(eng,dynamic)[v:d]:1")));
+  CHECK(!parse_ok("disk(eng,dynamic)[v:d]:100").contains(parse_ok("disk(eng,dynamic)[w:d]:1")));
+  CHECK(parse_ok("disk(eng,dynamic)[v:d]:100").contains(parse_ok("disk(eng,dynamic)[v:d]:100")));
+}
+
+TEST(bad reservation and volume text is refused) {
+  CHECK(mentions(parse_err("cpus(eng,static):1"), "reservation kind"));
+  CHECK(mentions(parse_err("cpus(*,dynamic):1"), "unreserved"));
+  CHECK(mentions(parse_err("cpus(eng)[v:d]:1"), "only disk"));
+  CHECK(mentions(parse_err("disk[v:d]:1"), "reserved disk"));
+  CHECK(mentions(parse_err("disk(eng)[v:../x]:1"), "volume path"));
+  CHECK(mentions(parse_err("disk(eng)[v:/abs]:1"), "volume path"));
+  CHECK(mentions(parse_err("disk(eng)[v:]:1"), "volume"));
+  CHECK(mentions(parse_err("disk(eng)[v/w:d]:1"), "volume ID"));
+  CHECK(mentions(parse_err("disk(eng)[vd]:1"), "[id:path]"));
+  CHECK(mentions(parse_err("disk(eng)[v:d:1"), "unterminated"));
+  CHECK(mentions(parse_err("disk(eng)[v:d]:[1-2]"), "scalar"));
+  // Role paths.
+  for (auto bad : {"eng/", "/eng", "eng//prod", "..", "eng/../ops", ".", "-eng"})
+    CHECK(mentions(parse_err("cpus(" + std::string(bad) + "):1"), "role"));
+  // add() applies the same rules to values built in code.
+  resource x;
+  x.name = "cpus";
+  x.scalar = 1000;
+  x.dynamic = true; // on role "*"
+  resource_set s;
+  CHECK(!s.add(x));
+  x.role = "eng";
+  x.volume_id = "v";
+  x.volume_path = "d";
+  CHECK(!s.add(x)); // a cpus volume
+  CHECK(s.empty());
+}
+
+TEST(validate catches broken metadata from the wire) {
+  auto broken = [](auto mutate) {
+    auto item = parse_ok("disk(eng,dynamic)[v:d]:5").items().front();
+    mutate(item);
+    return raw({item}).validate();
+  };
+  CHECK_EQUAL(broken([](resource&) {}), "");
+  CHECK(mentions(broken([](resource& r) { r.volume_path = "../../etc"; }), "volume path"));
+  CHECK(mentions(broken([](resource& r) { r.volume_path.clear(); }), "both"));
+  CHECK(mentions(broken([](resource& r) { r.role = "*"; r.dynamic = false; }), "reserved disk"));
+  CHECK(mentions(broken([](resource& r) { r.role = "*"; r.volume_id.clear(); r.volume_path.clear(); }),
+                 "dynamic"));
+  CHECK(mentions(broken([](resource& r) { r.name = "mem"; }), "only disk"));
+}
+
+TEST(role names and ancestry) {
+  for (auto ok : {"*", "eng", "eng/prod", "a.b/c-d/e_f", "x"})
+    CHECK(valid_role_name(ok));
+  for (auto bad : {"", "eng/", "/eng", "a//b", "..", "a/./b", "a/../b", "-x", "a b", "**"})
+    CHECK(!valid_role_name(bad));
+  CHECK(is_role_or_ancestor("eng", "eng"));
+  CHECK(is_role_or_ancestor("eng", "eng/prod"));
+  CHECK(is_role_or_ancestor("eng/prod", "eng/prod/web"));
+  CHECK(!is_role_or_ancestor("eng", "engineering"));
+  CHECK(!is_role_or_ancestor("eng/prod", "eng"));
+  CHECK(!is_role_or_ancestor("*", "eng"));
+  CHECK(!is_role_or_ancestor("*", "*"));
+  CHECK(!is_role_or_ancestor("ops", "eng/ops"));
+  CHECK(valid_volume_path("data"));
+  CHECK(valid_volume_path("a/b.c"));
+  for (auto bad : {"", "/data", "data/", "../x", "a/../b", ".", "a//b"})
+    CHECK(!valid_volume_path(bad));
+}
+
+TEST(allocatable_to offers reservations to their role and its sub-roles only) {
+  auto r = parse_ok("cpus:1;cpus(eng):2;cpus(eng/prod,dynamic):4;cpus(ops):8;cpus(engineering):16");
+  CHECK_EQUAL(r.allocatable_to("eng").scalar_milli("cpus"), 3000);
+  CHECK_EQUAL(r.allocatable_to("eng/prod").scalar_milli("cpus"), 7000);
+  CHECK_EQUAL(r.allocatable_to("eng/prod/web").scalar_milli("cpus"), 7000);
+  CHECK_EQUAL(r.allocatable_to("ops").scalar_milli("cpus"), 9000);
+  CHECK_EQUAL(r.allocatable_to("*").scalar_milli("cpus"), 1000);
+  CHECK_EQUAL(r.allocatable_to("dev").to_string(), "cpus:1");
+  CHECK_EQUAL(r.reserved_part().scalar_milli("cpus"), 30000);
+  CHECK_EQUAL(r.reserved_part() + r.unreserved(), r);
+}
+
+TEST(quantity form and volume removal) {
+  auto r = parse_ok("cpus(eng,dynamic):2;cpus:1;disk(eng,dynamic)[v:d]:10;disk(eng,dynamic):5;disk(ops):3");
+  CHECK_EQUAL(r.with_role("*").to_string(), "cpus:3;disk:18");
+  CHECK_EQUAL(r.without_volumes().to_string(), "cpus:1;cpus(eng,dynamic):2;disk(eng,dynamic):15;disk(ops):3");
+  CHECK_EQUAL(r.without_volumes().validate(), "");
+  CHECK_EQUAL(r.volumes().without_volumes().to_string(), "disk(eng,dynamic):10");
 }
