@@ -1,5 +1,7 @@
 #include "actors/agent.hpp"
 
+#include "actors/agent_disk_worker.hpp"
+#include "actors/agent_resources.hpp"
 #include "actors/status_update_manager.hpp"
 #include "config/logging.hpp"
 #include "containerizer/containerizer_actor.hpp"
@@ -59,6 +61,8 @@ struct task_entry {
   executor_id executor;
   task_state state = task_state::staging;
   bool launched = false;        // sent to the executor
+  bool ready = true;            // false while its volumes are being linked into its sandbox
+  uint64_t prepare_id = 0;      // which link request `ready` waits for (a reused task ID starts a new one)
 };
 
 struct agent_state {
@@ -66,6 +70,11 @@ struct agent_state {
 
   agent_options opts;
   containerizer_actor containerizer;
+  // The current total: the configured resources as RESERVE / UNRESERVE / CREATE / DESTROY changed them
+  // (checkpointed in <work_dir>/meta/resources by the disk worker, which also owns the volume directories).
+  resource_set total;
+  agent_disk_worker_actor disk;
+  uint64_t next_prepare_id = 1;
 
   // -- master and registration --
   master_actor master;
@@ -302,10 +311,51 @@ executor_entry& launch_executor(agent_ptr self, const framework_id& fw, executor
 void send_launch(agent_ptr self, executor_entry& e, const task_id& tid) {
   auto& st = self->state;
   auto t = st.tasks.find(task_key{e.framework, tid});
-  if (t == st.tasks.end() || is_terminal(t->second.state))
+  // A task whose volumes are still being linked goes out when the disk worker is done (prepare_volumes).
+  if (t == st.tasks.end() || is_terminal(t->second.state) || !t->second.ready || t->second.launched)
     return;
   t->second.launched = true;
   self->send(e.handle, atom::launch_v, t->second.info);
+}
+
+// -- volumes --------------------------------------------------------------------------------------------
+
+// The persistent volumes a task uses: in its own resources and, for a custom executor, the executor's.
+resource_set task_volumes(const task_info& ti) {
+  auto result = ti.resources.volumes();
+  if (ti.executor) {
+    const auto vols_r = ti.executor->resources.volumes();
+    for (const auto& r : vols_r.items())
+      if (!result.has_volume(r.volume_id))
+        result.add(r);
+  }
+  return result;
+}
+
+// Asks the disk worker to link the task's volumes into `dir`; the task is handed to its executor only then.
+void prepare_volumes(agent_ptr self, const task_key& key, uint64_t prepare_id, const std::string& dir,
+                     const resource_set& volumes) {
+  auto& st = self->state;
+  auto on_done = [=](const std::string& err) {
+    auto& st = self->state;
+    auto t = st.tasks.find(key);
+    if (t == st.tasks.end() || t->second.prepare_id != prepare_id || t->second.ready
+        || is_terminal(t->second.state))
+      return;  // killed or replaced meanwhile
+    if (!err.empty()) {
+      agent_update(self, key.first, key.second, t->second.executor, task_state::failed,
+                   task_reason::container_launch_failed, "cannot give the task its volumes: " + err);
+      return;
+    }
+    LOG_DEBUG(component, "volumes " << volumes << " linked into " << dir);
+    t->second.ready = true;
+    auto ex = st.executors.find(executor_key{key.first, t->second.executor});
+    if (ex != st.executors.end() && ex->second.state == executor_entry::phase::registered)
+      send_launch(self, ex->second, key.second);
+  };
+  // No timeout: the worker answers every job in order; only its death (then the agent exits) ends it early.
+  self->request(st.disk, caf::infinite, atom::launch_v, dir, volumes)
+    .then(on_done, [=](caf::error& err) { on_done("disk worker: " + render(self, err)); });
 }
 
 // -- registration ---------------------------------------------------------------------------------------
@@ -411,7 +461,7 @@ void try_register(agent_ptr self) {
   // reporting running tasks comes with agent recovery).
   info.hostname = st.opts.hostname;
   info.port = st.opts.port;
-  info.total = st.opts.resources;
+  info.total = st.total;
   info.attributes = st.opts.attributes;
   st.registering = true;
   auto gen = st.master_generation;
@@ -527,6 +577,21 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
   st.next_attempt = now(self);
   st.master = st.opts.master;
   st.published = !st.opts.publish;
+  // Reservations and volumes of an earlier run (one small read; the daemon did the same check before spawning
+  // us and exits 1 on a mismatch, so this only fails for embedders that skipped it).
+  if (auto err = recover_agent_resources(st.opts.work_dir, st.opts.resources, st.total); !err.empty()) {
+    LOG_ERROR(component, "cannot start: " << err);
+    self->quit(caf::make_error(caf::sec::runtime_error, err));
+    return agent_actor::behavior_type::make_empty_behavior();
+  }
+  if (st.total != st.opts.resources)
+    LOG_INFO(component, "recovered resources " << st.total << " from "
+                                               << resources_checkpoint_path(st.opts.work_dir));
+  st.disk = spawn_agent_disk_worker(self->system(), st.opts.work_dir, st.total, st.opts.detached_disk_worker);
+  self->monitor(st.disk);
+  self->attach_functor([d = st.disk](const caf::error&) {
+    caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
+  });
   if (st.opts.make_containerizer) {
     st.containerizer = st.opts.make_containerizer(self->system(), me(self));
   } else {
@@ -548,6 +613,12 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
     auto& st = self->state;
     if (st.master && msg.source == st.master.address()) {
       on_master_down(self, msg.reason);
+      return;
+    }
+    if (msg.source == st.disk.address()) {
+      LOG_ERROR(component, "disk worker went down (" << render(self, msg.reason)
+                                                     << "); the agent cannot checkpoint and exits");
+      self->quit(msg.reason ? msg.reason : caf::make_error(caf::exit_reason::unknown));
       return;
     }
     if (msg.source == st.containerizer.address()) {
@@ -668,12 +739,23 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
         if (ex->second.command != !ti.executor)
           return refuse(task_state::error, task_reason::task_invalid, "executor ID in use by another kind");
       }
+      auto volumes = task_volumes(ti);
+      if (auto err = check_volumes_known(st.total, volumes); !err.empty())
+        return refuse(task_state::error, task_reason::task_invalid, err);
       st.frameworks[fw] = fi;
       auto& t = st.tasks[task_key{fw, ti.id}];
       t.info = ti;
       t.executor = eid;
       t.state = task_state::staging;
       auto& e = ex != st.executors.end() ? ex->second : launch_executor(self, fw, std::move(info), !ti.executor);
+      if (!volumes.empty()) {
+        // The command executor runs each task in <sandbox>/tasks/<task ID>; a custom executor's tasks share its
+        // sandbox.
+        auto dir = e.command ? sandbox_path(e.sandbox, {"tasks", ti.id.str()}) : e.sandbox;
+        t.ready = false;
+        t.prepare_id = st.next_prepare_id++;
+        prepare_volumes(self, task_key{fw, ti.id}, t.prepare_id, dir, volumes);
+      }
       if (e.state == executor_entry::phase::registered) {
         send_launch(self, e, ti.id);
       } else {
@@ -740,6 +822,48 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
         return;
       }
       self->send(ex->second.handle, atom::fw_msg_v, data);
+    },
+    [=](atom::apply_op, const framework_id& fw, const offer_operation& op) {
+      auto& st = self->state;
+      if (!from_master(self, "apply_op"))
+        return;
+      // The master validated the operation for the framework; a failure here means the master's view of this
+      // agent differs from ours, and acting on it could lose data: refuse loudly, change nothing.
+      resource_conversion conv;
+      resource_set new_total;
+      if (auto err = apply_agent_operation(st.total, op, conv, new_total); !err.empty()) {
+        LOG_ERROR(component, "ignoring " << operation_name(op.type) << " " << op.resources << " of framework "
+                                         << fw << ": " << err << " (agent total " << st.total << ")");
+        return;
+      }
+      if (op.type == operation_type::destroy) {
+        for (const auto& [key, t] : st.tasks) {
+          if (is_terminal(t.state))
+            continue;
+          const auto vols_v = op.resources.volumes();
+          for (const auto& v : vols_v.items())
+            if (task_volumes(t.info).has_volume(v.volume_id)) {
+              LOG_ERROR(component, "ignoring DESTROY of volume " << v.volume_id << " of framework " << fw
+                                                                 << ": task " << key.second << " uses it");
+              return;
+            }
+        }
+      }
+      LOG_INFO(component, operation_name(op.type) << " " << op.resources << " for framework " << fw
+                                                  << "; total now " << new_total);
+      st.total = std::move(new_total);
+      // The worker checkpoints the new total before it creates or deletes anything, and handles jobs in order:
+      // a task launched with a new volume right after this gets linked only once the directory exists.
+      auto type = op.type;
+      self->request(st.disk, caf::infinite, atom::apply_op_v, st.total, op)
+        .then(
+          [=](const std::string& err) {
+            if (!err.empty())
+              LOG_ERROR(component, operation_name(type) << " on disk: " << err);
+          },
+          [=](caf::error& err) {
+            LOG_ERROR(component, operation_name(type) << " on disk: " << render(self, err));
+          });
     },
     [=](atom::shutdown_fw, const framework_id& fw) {
       auto& st = self->state;
@@ -880,7 +1004,7 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
       auto& st = self->state;
       agent_snapshot snap;
       snap.id = st.id;
-      snap.total = st.opts.resources;
+      snap.total = st.total;
       for (auto& [key, t] : st.tasks) {
         task_summary s;
         s.id = key.second;

@@ -1,7 +1,9 @@
 #pragma once
 // The agent actor: one per machine. Registers with the master (retrying with backoff, re-registering when the
 // master goes down), starts executors through the containerizer, queues tasks until their executor registers,
-// and forwards status updates to the master until they are acknowledged (status_update_manager).
+// and forwards status updates to the master until they are acknowledged (status_update_manager). Applies the
+// RESERVE / UNRESERVE / CREATE / DESTROY operations the master accepted to its total, checkpoints it, and links
+// persistent volumes into the sandboxes of the tasks that use them (actors/agent_disk_worker.hpp).
 // Light header: the behaviour and its state live in agent.cpp.
 #include "actors/interfaces.hpp"
 
@@ -43,8 +45,12 @@ struct agent_options {
   /// Address the agent listens on when it publishes itself (executors connect over loopback).
   std::string publish_address = "127.0.0.1";
 
-  // -- executors --
+  // -- executors, checkpoint and volumes --
+  /// Sandboxes, `meta/resources` (the total as operations changed it: reservations, volumes; recovered at start
+  /// if compatible with `resources`) and `volumes/` (persistent volume directories) live here.
   std::string work_dir = "/tmp/mesoscaf";
+  /// The disk worker (checkpoint, volume directories) runs detached; false runs it on the scheduler (tests).
+  bool detached_disk_worker = true;
   /// Program started as `<executor_binary> command-executor`; empty: the build's mesoscaf binary.
   std::string executor_binary;
   /// After `shutdown` is sent to an executor, its container is killed after this long.

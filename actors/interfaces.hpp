@@ -17,7 +17,7 @@ namespace mesoscaf {
 /// A framework's scheduler, as the master sees it. Implemented by user actors or by the driver adapter
 /// (actors/scheduler_driver.hpp) that calls a callback class.
 using scheduler_actor = caf::typed_actor<
-  // Resource offers, at most one per agent. Answer with accept or decline on the master.
+  // Resource offers, at most one per (agent, role). Answer with accept or decline on the master.
   caf::reacts_to<atom::offers, std::vector<offer>>,
   // An offer is no longer valid (its agent or framework went away, or it timed out).
   caf::reacts_to<atom::rescind, offer_id>,
@@ -56,6 +56,9 @@ using agent_actor = caf::typed_actor<
   caf::reacts_to<atom::ack, framework_id, task_id, std::string>,
   // Relay a scheduler's message to an executor.
   caf::reacts_to<atom::fw_msg, framework_id, executor_id, std::string>,
+  // Apply a RESERVE / UNRESERVE / CREATE / DESTROY the master accepted for this framework: the agent re-checks it
+  // against its own total, checkpoints the new total, creates or deletes the volume's directory.
+  caf::reacts_to<atom::apply_op, framework_id, offer_operation>,
   // The framework is gone: kill its tasks and executors.
   caf::reacts_to<atom::shutdown_fw, framework_id>,
   // -- from executors --
@@ -92,12 +95,20 @@ using allocator_actor = caf::typed_actor<
   caf::reacts_to<atom::add_agent, agent_id, resource_set>,
   // An agent left; everything on it is gone.
   caf::reacts_to<atom::remove_agent, agent_id>,
-  // Resources allocated to a framework come back (declined, unused in an accept, task ended).
-  // If refuse_seconds > 0 they are not offered to that framework again for that long.
-  caf::reacts_to<atom::recover, framework_id, agent_id, resource_set, double>,
-  // Clear the framework's filters and offer to it again / stop offering to it.
-  caf::reacts_to<atom::revive, framework_id>,
-  caf::reacts_to<atom::suppress, framework_id>,
+  // Resources allocated to a framework in a role come back (declined, unused in an accept, task ended).
+  // If refuse_seconds > 0 they are not offered to that framework in that role again for that long.
+  caf::reacts_to<atom::recover, framework_id, agent_id, std::string, resource_set, double>,
+  // Clear the framework's filters and offer to it again / stop offering to it, in these roles (empty: all).
+  caf::reacts_to<atom::revive, framework_id, std::vector<std::string>>,
+  caf::reacts_to<atom::suppress, framework_id, std::vector<std::string>>,
+  // An accepted RESERVE / UNRESERVE / CREATE / DESTROY: resources allocated to (framework, role) on the agent
+  // change from `consumed` to `produced` (same quantities), in the allocation and in the agent's total.
+  caf::reacts_to<atom::update_alloc, framework_id, agent_id, std::string, resource_set, resource_set>,
+  // Operator: a role's weight / quota. Replies true, or an error (invalid input changes nothing).
+  caf::replies_to<atom::set_weight, std::string, double>::with<bool>,
+  caf::replies_to<atom::set_quota, std::string, quota_info>::with<bool>,
+  // Introspection: every known role.
+  caf::replies_to<atom::roles>::with<std::vector<role_summary>>,
   // Timer: the periodic allocation run.
   caf::reacts_to<atom::tick>,
   // Internal: run an allocation now. Events send one of these to self (coalesced: at most one pending).
@@ -119,19 +130,30 @@ using master_actor = caf::typed_actor<
   caf::replies_to<atom::subscribe, framework_info, scheduler_actor>::with<framework_id>,
   // Remove the framework, kill its tasks.
   caf::reacts_to<atom::teardown, framework_id>,
-  // Use offers (all on one agent) for these operations; unused resources return with the filters.
+  // Use offers (all on one agent and of one role) for these operations, applied in order; unused resources
+  // return with the filters.
   caf::reacts_to<atom::accept, framework_id, std::vector<offer_id>, std::vector<offer_operation>, filters>,
   // Return offers unused.
   caf::reacts_to<atom::decline, framework_id, std::vector<offer_id>, filters>,
-  // Clear filters and ask for offers again / stop offers.
+  // Clear filters and ask for offers again / stop offers: all the framework's roles, or the ones listed.
   caf::reacts_to<atom::revive, framework_id>,
   caf::reacts_to<atom::suppress, framework_id>,
+  caf::reacts_to<atom::revive, framework_id, std::vector<std::string>>,
+  caf::reacts_to<atom::suppress, framework_id, std::vector<std::string>>,
   // Kill a task (agent ID may be empty: the master looks it up).
   caf::reacts_to<atom::kill, framework_id, task_id, agent_id>,
   // Acknowledge the status update (agent, task, uuid).
   caf::reacts_to<atom::ack, framework_id, agent_id, task_id, std::string>,
   // Send a message to an executor of this framework.
   caf::reacts_to<atom::fw_msg, framework_id, agent_id, executor_id, std::string>,
+  // -- from operators --
+  // Set a role's weight / quota. Replies true, or an error naming the bad input (nothing changes). Offers that
+  // the change invalidates are rescinded.
+  caf::replies_to<atom::set_weight, std::string, double>::with<bool>,
+  caf::replies_to<atom::set_quota, std::string, quota_info>::with<bool>,
+  // -- internal --
+  // An offer was not answered within --offer-timeout: rescind it.
+  caf::reacts_to<atom::timeout, offer_id>,
   // -- introspection --
   caf::replies_to<atom::state>::with<master_snapshot>>
   // -- from the allocator --

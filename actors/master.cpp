@@ -5,6 +5,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <exception>
 #include <unordered_map>
 
 namespace mesoscaf {
@@ -80,10 +83,40 @@ void send_update(master_pointer self, const framework_id& fid, task_status statu
     self->send(i->second, atom::update_v, std::move(status));
 }
 
-void recover(master_pointer self, const framework_id& fid, const agent_id& aid, const resource_set& r,
-             double refuse_seconds) {
+void recover(master_pointer self, const framework_id& fid, const agent_id& aid, const std::string& role,
+             const resource_set& r, double refuse_seconds) {
   if (!r.empty())
-    self->send(self->state.allocator, atom::recover_v, fid, aid, r, refuse_seconds);
+    self->send(self->state.allocator, atom::recover_v, fid, aid, role.empty() ? std::string{"*"} : role, r,
+               refuse_seconds);
+}
+
+/// The roles a framework is subscribed to (none given means the default role "*").
+std::vector<std::string> roles_of(const framework_info& info) {
+  return info.roles.empty() ? std::vector<std::string>{"*"} : info.roles;
+}
+
+/// Takes an outstanding offer back: the scheduler is told, the resources return without a filter.
+void rescind_offer(master_pointer self, const offer_id& oid, const char* why) {
+  auto& st = self->state;
+  auto o = st.reg.remove_offer(oid);
+  if (!o)
+    return;
+  LOG_DEBUG(component, "rescinding offer " << oid << " of framework " << o->framework << ": " << why);
+  if (auto s = st.schedulers.find(o->framework); s != st.schedulers.end())
+    self->send(s->second, atom::rescind_v, oid);
+  recover(self, o->framework, o->agent, o->role, o->resources, 0);
+}
+
+/// Rescinds every outstanding offer whose role satisfies `pred`.
+template <class Predicate>
+size_t rescind_offers(master_pointer self, Predicate pred, const char* why) {
+  std::vector<offer_id> ids;
+  for (const auto& [oid, o] : self->state.reg.offers())
+    if (pred(o))
+      ids.push_back(oid);
+  for (const auto& oid : ids)
+    rescind_offer(self, oid, why);
+  return ids.size();
 }
 
 /// Framework gone (scheduler down or teardown): offers back, allocator told, agents shut its tasks down.
@@ -95,11 +128,12 @@ void remove_framework(master_pointer self, const framework_id& fid, const std::s
   LOG_INFO(component, "removing framework " << fid << " (" << removed->framework.info.name << "): " << why
                                             << "; " << removed->tasks.size() << " live tasks");
   for (const auto& o : removed->offers)
-    recover(self, fid, o.agent, o.resources, 0);
+    recover(self, fid, o.agent, o.role, o.resources, 0);
   // Executors are recovered here (once: the registry forgot them); the allocator's remove_fw releases the
   // rest of the framework's allocation (its live tasks).
-  for (const auto& [aid, e] : removed->executors)
-    recover(self, fid, aid, e.resources, 0);
+  for (size_t i = 0; i < removed->executors.size(); ++i)
+    recover(self, fid, removed->executors[i].first, removed->executor_roles[i], removed->executors[i].second.resources,
+            0);
   self->send(st.allocator, atom::remove_fw_v, fid);
   // Every agent that ever ran one of its tasks, not only those with live tasks: idle executors (e.g. a command
   // executor whose tasks all ended) must stop too.
@@ -187,6 +221,17 @@ caf::result<framework_id> subscribe(master_pointer self, const framework_info& g
                            "subscribe: this scheduler is already subscribed as framework " + i->second.value);
   }
   framework_info info = given;
+  // Roles: each valid, none twice (empty list: the default role "*").
+  for (size_t i = 0; i < info.roles.size(); ++i) {
+    const auto& r = info.roles[i];
+    if (!valid_role_name(r))
+      return caf::make_error(caf::sec::invalid_argument,
+                             "subscribe: invalid role '" + r
+                               + "' (use \"*\" or a path like eng/prod of letters, digits, '_', '-', '.')");
+    for (size_t j = 0; j < i; ++j)
+      if (info.roles[j] == r)
+        return caf::make_error(caf::sec::invalid_argument, "subscribe: role '" + r + "' is listed twice");
+  }
   if (info.id.empty()) {
     info.id = new_id<framework_id>();
   } else if (st.schedulers.count(info.id) > 0) {
@@ -227,14 +272,17 @@ void on_allocate(master_pointer self, const std::vector<allocation>& allocs) {
     o.framework = a.framework;
     o.agent = a.agent;
     o.hostname = ag->info.hostname;
+    o.role = a.role.empty() ? std::string{"*"} : a.role;
     o.resources = a.resources;
     if (auto msg = st.reg.add_offer(o); !msg.empty()) {
       // Give it back, or the allocator would count it as allocated forever.
       LOG_WARN(component, "allocation not offered: " << msg);
       if (o.resources.validate().empty())
-        recover(self, a.framework, a.agent, a.resources, 0);
+        recover(self, a.framework, a.agent, o.role, a.resources, 0);
       continue;
     }
+    if (st.offer_timeout.count() > 0)
+      self->delayed_send(self, st.offer_timeout, atom::timeout_v, o.id);
     auto& batch = batches[a.framework];
     if (batch.empty())
       order.push_back(a.framework);
@@ -256,11 +304,15 @@ void on_accept(master_pointer self, const framework_id& fid, const std::vector<o
     refuse(self, "accept: " + err + "; nothing was done");
     return;
   }
+  // The agent's total, for volume IDs (unique per agent). If the first offer is bad, validation says so.
+  resource_set agent_total;
+  if (!ids.empty())
+    if (auto o = st.reg.offers().find(ids.front()); o != st.reg.offers().end())
+      if (const auto* a = st.reg.agent(o->second.agent))
+        agent_total = a->info.total;
   auto v = validate_accept(
     fid, ids, ops, st.reg.offers(), st.reg.retired(), [&](const task_id& t) { return st.reg.is_live(fid, t); },
-    [&](const agent_id& a, const executor_id& e) { return st.reg.executor(fid, a, e); });
-  for (const auto& msg : v.operation_errors)
-    self->send(*sched, atom::error_v, "accept: " + msg);
+    [&](const agent_id& a, const executor_id& e) { return st.reg.executor(fid, a, e); }, agent_total);
   if (!v.offers.ok) {
     self->send(*sched, atom::error_v, "accept: invalid offers: " + v.offers.message);
     for (const auto& t : v.tasks)
@@ -268,9 +320,14 @@ void on_accept(master_pointer self, const framework_id& fid, const std::vector<o
     return;
   }
   const auto& aid = v.offers.agent;
+  const auto& role = v.offers.role;
+  for (const auto& msg : v.operation_errors)
+    self->send(*sched, atom::error_v, "accept: " + msg + "; nothing was done");
   for (const auto& t : v.tasks)
     if (t.kind != verdict_kind::ok)
-      send_update(self, fid, master_status(t.task, aid, task_state::error, t.reason, t.message));
+      send_update(self, fid,
+                  master_status(t.task, aid, t.kind == verdict_kind::dropped ? task_state::dropped : task_state::error,
+                                t.reason, t.message));
   for (const auto& oid : v.offers.ids)
     st.reg.remove_offer(oid);
   auto agent = st.agents.find(aid);
@@ -278,28 +335,41 @@ void on_accept(master_pointer self, const framework_id& fid, const std::vector<o
   if (agent == st.agents.end() || fw == nullptr) {
     // Offers are removed with their agent, so this is a bug; do not launch into the void (but give back).
     LOG_ERROR(component, "accept: agent " << aid << " or framework " << fid << " vanished");
-    recover(self, fid, aid, v.offers.total, 0);
+    recover(self, fid, aid, role, v.offers.total, 0);
     return;
   }
+  // Conversions first, in order: the allocator's books, the agent (which checkpoints and creates or removes
+  // volume directories before it sees the tasks below: messages from one sender arrive in order), our view.
+  for (const auto& c : v.conversions) {
+    LOG_INFO(component, "framework " << fid << ": " << operation_name(c.operation.type) << " "
+                                     << c.operation.resources << " on agent " << aid);
+    self->send(st.allocator, atom::update_alloc_v, fid, aid, role, c.change.consumed, c.change.produced);
+    self->send(agent->second, atom::apply_op_v, fid, c.operation);
+    if (auto msg = st.reg.apply_conversion(aid, c.change); !msg.empty())
+      LOG_ERROR(component, "accept: agent " << aid << " total not updated: " << msg);
+  }
   for (const auto& t : v.launch) {
-    if (auto msg = st.reg.add_task(fid, t); !msg.empty()) {
+    if (auto msg = st.reg.add_task(fid, t, role); !msg.empty()) {
       // Cannot happen after validation; report rather than lose the task silently.
       send_update(self, fid, master_status(t.id, aid, task_state::error, task_reason::task_invalid, msg));
       v.used -= t.resources;
+      v.remaining += t.resources;
       continue;
     }
     // The first task of a new executor starts it: from now on its resources are in use until exec_lost.
     if (t.executor && st.reg.executor(fid, aid, t.executor->id) == nullptr)
-      if (auto msg = st.reg.add_executor(fid, aid, *t.executor); !msg.empty())
+      if (auto msg = st.reg.add_executor(fid, aid, *t.executor, role); !msg.empty())
         LOG_ERROR(component, "accept: executor " << t.executor->id << " not recorded: " << msg);
     LOG_DEBUG(component, "launching task " << t.id << " of framework " << fid << " on agent " << aid);
     self->send(agent->second, atom::run_task_v, fw->info, t);
   }
   // A new executor none of whose tasks was launched is not running: its share goes back too.
   for (const auto& e : v.executors)
-    if (st.reg.executor(fid, aid, e.id) == nullptr)
+    if (st.reg.executor(fid, aid, e.id) == nullptr) {
       v.used -= e.resources;
-  recover(self, fid, aid, v.offers.total - v.used, *refuse_seconds);
+      v.remaining += e.resources;
+    }
+  recover(self, fid, aid, role, v.remaining, *refuse_seconds);
 }
 
 void on_decline(master_pointer self, const framework_id& fid, const std::vector<offer_id>& ids, const filters& f) {
@@ -319,7 +389,7 @@ void on_decline(master_pointer self, const framework_id& fid, const std::vector<
       continue;
     }
     auto o = st.reg.remove_offer(oid);
-    recover(self, fid, o->agent, o->resources, std::max(*refuse_seconds, st.min_decline_seconds));
+    recover(self, fid, o->agent, o->role, o->resources, std::max(*refuse_seconds, st.min_decline_seconds));
   }
 }
 
@@ -372,7 +442,7 @@ void on_status_update(master_pointer self, const status_update& given) {
     auto u = st.reg.update_task(fid, tid, su.status.state, su.status.reason, su.status.message);
     // Resources of an ended task are offered again right away, not at the next interval.
     if (u.terminal)
-      recover(self, fid, *sender, u.task.info.resources, 0);
+      recover(self, fid, *sender, u.task.role, u.task.info.resources, 0);
   }
   // Forward even if the task is no longer live: it may be the agent's retry of an unacknowledged update.
   if (auto s = st.schedulers.find(fid); s != st.schedulers.end()) {
@@ -409,6 +479,49 @@ void on_ack(master_pointer self, const framework_id& fid, const agent_id& aid, c
   self->send(a->second, atom::ack_v, fid, tid, uuid);
 }
 
+/// SUPPRESS / REVIVE for some roles of the framework (empty: all of them). Roles it is not subscribed to are
+/// refused as a whole.
+void suppress_or_revive(master_pointer self, const framework_id& fid, const std::vector<std::string>& roles,
+                        bool suppress) {
+  const char* call = suppress ? "suppress" : "revive";
+  if (!authorize(self, fid, call))
+    return;
+  const auto* fw = self->state.reg.framework(fid);
+  if (fw == nullptr)
+    return;
+  auto mine = roles_of(fw->info);
+  for (const auto& r : roles)
+    if (std::find(mine.begin(), mine.end(), r) == mine.end()) {
+      refuse(self, std::string{call} + ": framework " + fid.value + " is not subscribed to role '" + r
+                     + "'; nothing was done");
+      return;
+    }
+  if (suppress)
+    self->send(self->state.allocator, atom::suppress_v, fid, roles);
+  else
+    self->send(self->state.allocator, atom::revive_v, fid, roles);
+}
+
+/// Forwards an operator's change to the allocator (which validates it); on success rescinds the offers that
+/// `invalidated` selects and replies true, else replies the allocator's error.
+template <class Predicate, class... Ts>
+caf::result<bool> operator_change(master_pointer self, const std::string& what, Predicate invalidated,
+                                  Ts&&... xs) {
+  auto rp = self->make_response_promise<bool>();
+  self->request(self->state.allocator, caf::infinite, std::forward<Ts>(xs)...)
+    .then(
+      [self, rp, what, invalidated](bool) mutable {
+        auto n = rescind_offers(self, invalidated, "operator change");
+        LOG_INFO(component, what << "; " << n << " offer(s) rescinded");
+        rp.deliver(true);
+      },
+      [self, rp, what](caf::error& err) mutable {
+        LOG_WARN(component, what << " refused: " << self->system().render(err));
+        rp.deliver(std::move(err));
+      });
+  return rp;
+}
+
 } // namespace
 
 master_actor::behavior_type master(master_pointer self, master_options opts, allocator_actor existing) {
@@ -424,6 +537,14 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
     aopts.interval = opts.allocation_interval;
     aopts.config = opts.allocator;
     st.allocator = spawn_allocator(self->system(), caf::actor_cast<allocation_listener_actor>(self), aopts);
+  }
+  st.offer_timeout = opts.offer_timeout;
+  for (const auto& [role, weight] : opts.weights) {
+    self->request(st.allocator, caf::infinite, atom::set_weight_v, role, weight)
+      .then([role = role, weight = weight](bool) { LOG_INFO(component, "role " << role << " has weight " << weight); },
+            [self, role = role](const caf::error& err) {
+              LOG_ERROR(component, "weight of role " << role << " refused: " << self->system().render(err));
+            });
   }
   self->monitor(st.allocator);
   self->attach_functor([alloc = st.allocator](const caf::error&) {
@@ -470,8 +591,9 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
       if (!sender)
         return;
       // The executor's resources are free again; remove_executor answers once, so a repeat recovers nothing.
+      auto role = self->state.reg.executor_role(fid, *sender, eid);
       if (auto e = self->state.reg.remove_executor(fid, *sender, eid))
-        recover(self, fid, *sender, e->resources, 0);
+        recover(self, fid, *sender, role, e->resources, 0);
       if (auto s = self->state.schedulers.find(fid); s != self->state.schedulers.end())
         self->send(s->second, atom::exec_lost_v, eid, *sender, status);
     },
@@ -488,13 +610,13 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
     [=](atom::decline, const framework_id& fid, const std::vector<offer_id>& ids, const filters& f) {
       on_decline(self, fid, ids, f);
     },
-    [=](atom::revive, const framework_id& fid) {
-      if (authorize(self, fid, "revive"))
-        self->send(self->state.allocator, atom::revive_v, fid);
+    [=](atom::revive, const framework_id& fid) { suppress_or_revive(self, fid, {}, false); },
+    [=](atom::suppress, const framework_id& fid) { suppress_or_revive(self, fid, {}, true); },
+    [=](atom::revive, const framework_id& fid, const std::vector<std::string>& roles) {
+      suppress_or_revive(self, fid, roles, false);
     },
-    [=](atom::suppress, const framework_id& fid) {
-      if (authorize(self, fid, "suppress"))
-        self->send(self->state.allocator, atom::suppress_v, fid);
+    [=](atom::suppress, const framework_id& fid, const std::vector<std::string>& roles) {
+      suppress_or_revive(self, fid, roles, true);
     },
     [=](atom::kill, const framework_id& fid, const task_id& tid, const agent_id& aid) {
       on_kill(self, fid, tid, aid);
@@ -513,8 +635,45 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
       }
       self->send(a->second, atom::fw_msg_v, fid, eid, data);
     },
+    // -- from operators --
+    [=](atom::set_weight, const std::string& role, double weight) -> caf::result<bool> {
+      // A weight changes the order among the role's siblings: offers in its subtree may now be unfair.
+      return operator_change(
+        self, "weight of role " + role + " set to " + std::to_string(weight),
+        [role](const offer& o) { return is_role_or_ancestor(role, o.role); }, atom::set_weight_v, role, weight);
+    },
+    [=](atom::set_quota, const std::string& role, const quota_info& quota) -> caf::result<bool> {
+      // Guarantees and headroom concern every role: all outstanding offers may now be wrong.
+      return operator_change(
+        self, "quota of role " + role + " set to guarantee " + quota.guarantee.to_string() + " limit "
+                + quota.limit.to_string(),
+        [](const offer&) { return true; }, atom::set_quota_v, role, quota);
+    },
+    // -- internal --
+    [=](atom::timeout, const offer_id& oid) {
+      if (sender_addr(self) != self->address()) {
+        LOG_WARN(component, "timeout: ignored, not sent by the master itself");
+        return;
+      }
+      // Answered offers are gone from the registry already: then nothing happens.
+      rescind_offer(self, oid, "offer timeout");
+    },
     // -- introspection --
-    [=](atom::state) -> master_snapshot { return self->state.reg.snapshot(); },
+    [=](atom::state) -> caf::result<master_snapshot> {
+      auto rp = self->make_response_promise<master_snapshot>();
+      self->request(self->state.allocator, caf::infinite, atom::roles_v)
+        .then(
+          [self, rp](std::vector<role_summary>& roles) mutable {
+            auto snap = self->state.reg.snapshot();
+            snap.roles = std::move(roles);
+            rp.deliver(std::move(snap));
+          },
+          [self, rp](const caf::error& err) mutable {
+            LOG_WARN(component, "state: no roles from the allocator: " << self->system().render(err));
+            rp.deliver(self->state.reg.snapshot());
+          });
+      return rp;
+    },
     // -- from the allocator --
     [=](atom::allocate, const std::vector<allocation>& allocs) { on_allocate(self, allocs); },
   };

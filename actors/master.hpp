@@ -8,7 +8,8 @@
 // registered agent they name; allocations only from our own allocator. Anything else gets an `atom::error`
 // (schedulers) or a log line (agents) and changes nothing.
 //
-// Lifetime: the master owns its allocator and sends it an exit when it terminates. It has no timers of its own.
+// Lifetime: the master owns its allocator and sends it an exit when it terminates. Its only timers are the
+// one-shot offer timeouts (--offer-timeout), sent to itself.
 // The allocator holds the master's handle, so the master does not die of being unreachable: stop it with an
 // exit message (e.g. `anon_send_exit(master, exit_reason::user_shutdown)`).
 #include "actors/interfaces.hpp"
@@ -21,6 +22,10 @@
 
 #include <chrono>
 #include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace mesoscaf {
 
@@ -31,6 +36,12 @@ struct master_options {
   allocator_config allocator;
   /// How much history the master keeps (completed tasks, retired offers, removed frameworks).
   registry_limits limits;
+  /// An offer neither accepted nor declined within this time is rescinded and its resources recovered
+  /// without a filter (Mesos' --offer_timeout). 0 = never.
+  caf::timespan offer_timeout{0};
+  /// Role weights given to the allocator at start (--weights, see parse_weights in config/daemon_config.hpp).
+  /// A weight the allocator refuses is logged as an error.
+  std::vector<std::pair<std::string, double>> weights;
 };
 
 struct master_state {
@@ -49,6 +60,8 @@ struct master_state {
   /// refuse_seconds=0 is re-offered the same resources at once, in a loop that burns both sides' CPU. The
   /// allocator drops such a filter as soon as more resources come free on the agent.
   double min_decline_seconds = 0;
+  /// --offer-timeout (0 = off).
+  caf::timespan offer_timeout{0};
 };
 
 using master_pointer = master_actor::stateful_pointer<master_state>;

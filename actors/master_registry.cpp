@@ -51,6 +51,13 @@ master_registry::remove_agent(const agent_id& id, task_state state, task_reason 
   return result;
 }
 
+std::string master_registry::apply_conversion(const agent_id& id, const resource_conversion& c) {
+  auto i = agents_.find(id);
+  if (i == agents_.end())
+    return "unknown agent " + id.value;
+  return mesoscaf::apply_conversion(i->second.info.total, c);
+}
+
 // -- frameworks ---------------------------------------------------------------------------------------------
 
 std::string master_registry::add_framework(const framework_info& info) {
@@ -87,9 +94,13 @@ std::optional<master_registry::removed_framework> master_registry::remove_framew
     if (u.known)
       result.tasks.push_back(std::move(u.task));
   }
-  for (const auto& key : executor_keys(i->second))
-    if (auto e = remove_executor(id, key.first, key.second))
+  for (const auto& key : executor_keys(i->second)) {
+    auto role = executor_role(id, key.first, key.second);
+    if (auto e = remove_executor(id, key.first, key.second)) {
       result.executors.emplace_back(key.first, std::move(*e));
+      result.executor_roles.push_back(std::move(role));
+    }
+  }
   result.agents = i->second.agents;
   result.framework = std::move(i->second);
   frameworks_.erase(i);
@@ -160,7 +171,7 @@ void master_registry::retire(const offer_id& id) {
 
 // -- tasks --------------------------------------------------------------------------------------------------
 
-std::string master_registry::add_task(const framework_id& fw, const task_info& task) {
+std::string master_registry::add_task(const framework_id& fw, const task_info& task, const std::string& role) {
   auto f = frameworks_.find(fw);
   if (f == frameworks_.end())
     return "unknown framework " + fw.value;
@@ -172,6 +183,7 @@ std::string master_registry::add_task(const framework_id& fw, const task_info& t
   task_entry e;
   e.framework = fw;
   e.info = task;
+  e.role = role.empty() ? "*" : role;
   f->second.used += task.resources;
   a->second.used += task.resources;
   a->second.tasks.emplace(fw, task.id);
@@ -244,7 +256,7 @@ std::vector<std::pair<agent_id, executor_id>> master_registry::executor_keys(con
 }
 
 std::string master_registry::add_executor(const framework_id& fw, const agent_id& agent,
-                                          const executor_info& info) {
+                                          const executor_info& info, const std::string& role) {
   auto f = frameworks_.find(fw);
   if (f == frameworks_.end())
     return "unknown framework " + fw.value;
@@ -255,6 +267,7 @@ std::string master_registry::add_executor(const framework_id& fw, const agent_id
     return "executor ID is empty";
   if (!f->second.executors.emplace(std::make_pair(agent, info.id), info).second)
     return "executor " + info.id.value + " already runs on agent " + agent.value;
+  f->second.executor_roles[{agent, info.id}] = role.empty() ? "*" : role;
   f->second.used += info.resources;
   a->second.used += info.resources;
   a->second.executors.emplace(fw, info.id);
@@ -270,6 +283,15 @@ const executor_info* master_registry::executor(const framework_id& fw, const age
   return e == f->second.executors.end() ? nullptr : &e->second;
 }
 
+std::string master_registry::executor_role(const framework_id& fw, const agent_id& agent,
+                                           const executor_id& id) const {
+  auto f = frameworks_.find(fw);
+  if (f == frameworks_.end())
+    return "*";
+  auto r = f->second.executor_roles.find({agent, id});
+  return r == f->second.executor_roles.end() ? std::string{"*"} : r->second;
+}
+
 std::optional<executor_info> master_registry::remove_executor(const framework_id& fw, const agent_id& agent,
                                                               const executor_id& id) {
   auto f = frameworks_.find(fw);
@@ -280,6 +302,7 @@ std::optional<executor_info> master_registry::remove_executor(const framework_id
     return std::nullopt;
   executor_info info = std::move(e->second);
   f->second.executors.erase(e);
+  f->second.executor_roles.erase({agent, id});
   f->second.used -= info.resources;
   if (auto a = agents_.find(agent); a != agents_.end()) {
     a->second.used -= info.resources;

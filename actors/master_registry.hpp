@@ -27,6 +27,7 @@ namespace mesoscaf {
 struct task_entry {
   framework_id framework;
   task_info info;                           // as launched (agent ID set)
+  std::string role = "*";                   // allocation role of the offers it was launched on
   task_state state = task_state::staging;
   task_reason reason = task_reason::none;   // of the latest state
   std::string message;                      // of the latest state
@@ -49,6 +50,8 @@ struct framework_entry {
   std::map<task_id, task_entry> tasks;      // live (non-terminal) tasks
   /// Custom executors believed running (from their first task until exec_lost), with the resources they use.
   std::map<std::pair<agent_id, executor_id>, executor_info> executors;
+  /// Allocation role of each of those executors (of the offers its first task used).
+  std::map<std::pair<agent_id, executor_id>, std::string> executor_roles;
   /// Every agent that was sent a task of this framework (until it is removed): all of them must be told to
   /// shut the framework down, also those whose executors now sit idle without live tasks.
   std::set<agent_id> agents;
@@ -69,6 +72,9 @@ public:
   /// Adds an agent. Errors (nothing changes): ID empty/unsafe/known, total invalid or empty.
   std::string add_agent(const agent_info& info);
   const agent_entry* agent(const agent_id& id) const;
+  /// An accepted RESERVE / UNRESERVE / CREATE / DESTROY changes the agent's total (same quantities). Errors:
+  /// unknown agent, total does not contain `c.consumed` (nothing changes).
+  std::string apply_conversion(const agent_id& id, const resource_conversion& c);
   const std::map<agent_id, agent_entry>& agents() const { return agents_; }
 
   struct removed_agent {
@@ -94,6 +100,7 @@ public:
     std::vector<offer> offers;        // were outstanding (now retired)
     std::vector<task_entry> tasks;    // were live (now completed as killed)
     std::vector<std::pair<agent_id, executor_info>> executors;   // were running
+    std::vector<std::string> executor_roles;   // allocation role of each of `executors`
     std::set<agent_id> agents;        // agents that were ever sent one of its tasks (and are still known)
   };
   /// Removes a framework with its offers and tasks (remembered as removed). Nullopt if unknown.
@@ -110,8 +117,9 @@ public:
 
   // -- tasks ------------------------------------------------------------------------------------------------
 
-  /// Records a launched task (TASK_STAGING) on `task.agent`. Errors: unknown framework/agent, ID live.
-  std::string add_task(const framework_id& fw, const task_info& task);
+  /// Records a launched task (TASK_STAGING) on `task.agent`, allocated in `role` (recovery of its resources
+  /// names it). Errors: unknown framework/agent, ID live.
+  std::string add_task(const framework_id& fw, const task_info& task, const std::string& role = "*");
   const task_entry* live_task(const framework_id& fw, const task_id& id) const;
   /// The most recent completed task with this ID, if still remembered.
   const task_entry* completed_task(const framework_id& fw, const task_id& id) const;
@@ -133,8 +141,11 @@ public:
 
   /// Records a custom executor started on `agent`; its resources count as used on the framework and agent.
   /// Errors: unknown framework/agent, executor ID empty or already running there.
-  std::string add_executor(const framework_id& fw, const agent_id& agent, const executor_info& info);
+  std::string add_executor(const framework_id& fw, const agent_id& agent, const executor_info& info,
+                           const std::string& role = "*");
   const executor_info* executor(const framework_id& fw, const agent_id& agent, const executor_id& id) const;
+  /// The allocation role of a running executor ("*" if unknown).
+  std::string executor_role(const framework_id& fw, const agent_id& agent, const executor_id& id) const;
   /// Forgets an executor and releases its resources; nullopt if not known (so resources are released once).
   std::optional<executor_info> remove_executor(const framework_id& fw, const agent_id& agent,
                                                const executor_id& id);

@@ -93,10 +93,15 @@ offers_verdict validate_offers(const framework_id& caller, const std::vector<off
     // Do not say whose offer it is: that would leak another framework's ID.
     if (o.framework != caller)
       return fail("offer " + id.value + " does not belong to framework " + caller.value);
-    if (result.ids.empty())
+    const std::string role = o.role.empty() ? std::string{"*"} : o.role;
+    if (result.ids.empty()) {
       result.agent = o.agent;
-    else if (o.agent != result.agent)
+      result.role = role;
+    } else if (o.agent != result.agent) {
       return fail("offers are on more than one agent (" + result.agent.value + " and " + o.agent.value + ")");
+    } else if (role != result.role) {
+      return fail("offers are for more than one role ('" + result.role + "' and '" + role + "')");
+    }
     result.total += o.resources;
     result.ids.push_back(id);
   }
@@ -140,13 +145,10 @@ task_verdict validate_task(const framework_id& caller, const agent_id& offers_ag
 accept_verdict validate_accept(const framework_id& caller, const std::vector<offer_id>& ids,
                                const std::vector<offer_operation>& operations, const offer_table& outstanding,
                                const retired_offers& retired, const live_task_query& is_live,
-                               const executor_query& running) {
+                               const executor_query& running, const resource_set& agent_total) {
   accept_verdict result;
   result.offers = validate_offers(caller, ids, outstanding, retired);
-  for (const auto& op : operations)
-    if (op.type != operation_type::launch)
-      result.operation_errors.push_back("operation type " + std::to_string(static_cast<int>(op.type))
-                                        + " is not supported yet (only LAUNCH)");
+  result.agent_total = agent_total;
   if (!result.offers.ok) {
     for (const auto& op : operations)
       if (op.type == operation_type::launch)
@@ -156,7 +158,8 @@ accept_verdict validate_accept(const framework_id& caller, const std::vector<off
     return result;
   }
   const auto& agent = result.offers.agent;
-  auto remaining = result.offers.total;
+  auto& remaining = result.remaining;
+  remaining = result.offers.total;
   std::unordered_set<task_id> seen;
   // The executor a task runs on: running on the agent, started by an earlier task of this call, or new.
   auto known_executor = [&](const executor_id& id) -> const executor_info* {
@@ -168,9 +171,26 @@ accept_verdict validate_accept(const framework_id& caller, const std::vector<off
         return &e;
     return nullptr;
   };
+  std::size_t index = 0;
   for (const auto& op : operations) {
-    if (op.type != operation_type::launch)
+    ++index;
+    if (op.type != operation_type::launch) {
+      resource_conversion c;
+      auto err = to_conversion(op, result.offers.role, remaining, result.agent_total, c);
+      if (!err.empty()) {
+        result.operation_errors.push_back("operation " + std::to_string(index) + " (" + operation_name(op.type)
+                                          + ") refused: " + err);
+        break;
+      }
+      remaining -= c.consumed;
+      remaining += c.produced;
+      // The offers are part of the agent's total, so this succeeds; a caller that passed no total still gets
+      // the produced volumes recorded (volume IDs unique within the call).
+      if (!apply_conversion(result.agent_total, c).empty())
+        result.agent_total += c.produced;
+      result.conversions.push_back(accept_verdict::conversion{op, std::move(c)});
       continue;
+    }
     for (const auto& t : op.tasks) {
       auto v = validate_task(caller, agent, t);
       // Count every occurrence, so the second of two equal IDs is refused even if the first was invalid.
@@ -217,6 +237,21 @@ accept_verdict validate_accept(const framework_id& caller, const std::vector<off
       }
       result.tasks.push_back(std::move(v));
     }
+  }
+  if (!result.operation_errors.empty()) {
+    // All or nothing: undo every effect and drop every task of the call (also those after the failure).
+    const auto why = "not launched: the ACCEPT was refused: " + result.operation_errors.front();
+    result.tasks.clear();
+    for (const auto& op : operations)
+      if (op.type == operation_type::launch)
+        for (const auto& t : op.tasks)
+          result.tasks.push_back(task_verdict{t.id, verdict_kind::dropped, task_reason::invalid_offers, why});
+    result.launch.clear();
+    result.executors.clear();
+    result.conversions.clear();
+    result.used = resource_set{};
+    result.agent_total = agent_total;
+    remaining = result.offers.total;
   }
   return result;
 }

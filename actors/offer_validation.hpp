@@ -1,11 +1,14 @@
 #pragma once
 // Validation of a framework's ACCEPT and DECLINE calls against the master's outstanding offers.
 // Pure functions on plain data (no actor code): the master looks the data up and acts on the verdict.
-// Rules: the offers exist, belong to the caller, are not already used, and all sit on one agent; each task has
-// a safe, unique ID, valid non-empty resources that fit in what is left of the offers, exactly one of command
-// or executor, and the offers' agent ID.
+// Rules: the offers exist, belong to the caller, are not already used, and all sit on one agent and are for one
+// role; the operations apply in order to what is left of the offers: RESERVE / UNRESERVE / CREATE / DESTROY
+// convert resources (messages/resource_operations.hpp; any failure refuses the whole call), each task of a LAUNCH
+// has a safe, unique ID, valid non-empty resources that fit in what is left (including what earlier operations
+// produced, e.g. a volume just created), exactly one of command or executor, and the offers' agent ID.
 #include "messages/ids.hpp"
 #include "messages/offer.hpp"
+#include "messages/resource_operations.hpp"
 #include "messages/resources.hpp"
 #include "messages/task_info.hpp"
 #include "messages/task_status.hpp"
@@ -60,6 +63,7 @@ struct offers_verdict {
   bool ok = false;
   std::string message;          // why not ok
   agent_id agent;               // the one agent all offers are on (if ok)
+  std::string role;             // the one allocation role of all offers (if ok; "*" for offers without one)
   resource_set total;           // sum of the offers' resources (if ok)
   std::vector<offer_id> ids;    // the offers, without duplicates (if ok)
 };
@@ -76,7 +80,20 @@ struct accept_verdict {
   std::vector<executor_info> executors;
   /// The resources the launched tasks and new executors use; `offers.total - used` goes back to the allocator.
   resource_set used;
-  /// One message per refused non-launch operation (reserve, ...: not supported yet).
+  /// The accepted RESERVE / UNRESERVE / CREATE / DESTROY operations in call order, with what each consumes
+  /// from the offers and produces in their place.
+  struct conversion {
+    offer_operation operation;
+    resource_conversion change;
+  };
+  std::vector<conversion> conversions;
+  /// The agent's total after the conversions (the caller passes the total before).
+  resource_set agent_total;
+  /// What goes back to the allocator: the offers after the conversions, minus `used`.
+  resource_set remaining;
+  /// Non-empty: a RESERVE / UNRESERVE / CREATE / DESTROY was refused (the first one; later ones may depend on
+  /// it). Then the whole call is refused: nothing is converted or launched, every task is dropped, and
+  /// `remaining` is the offers' total.
   std::vector<std::string> operation_errors;
 };
 
@@ -89,7 +106,8 @@ using live_task_query = std::function<bool(const task_id&)>;
 /// The caller's custom executor with this ID believed running on this agent, or null.
 using executor_query = std::function<const executor_info*(const agent_id&, const executor_id&)>;
 
-/// Checks that `ids` is a non-empty list of distinct outstanding offers of `caller`, all on one agent.
+/// Checks that `ids` is a non-empty list of distinct outstanding offers of `caller`, all on one agent and for
+/// one role.
 offers_verdict validate_offers(const framework_id& caller, const std::vector<offer_id>& ids,
                                const offer_table& outstanding, const retired_offers& retired);
 
@@ -98,15 +116,19 @@ offers_verdict validate_offers(const framework_id& caller, const std::vector<off
 task_verdict validate_task(const framework_id& caller, const agent_id& offers_agent, const task_info& task);
 
 /// Checks a whole ACCEPT. If the offers are invalid every task is dropped (reason invalid_offers) and nothing
-/// may happen. Otherwise each task is checked on its own, then for uniqueness (within the call and against
-/// `is_live`), for its executor (a task naming an executor ID that runs, per `running`, or that an earlier task
-/// of this call starts, must carry the identical executor_info) and finally against what remains of the offers
-/// after the tasks before it. The first task of an executor that is not running needs room for its own
-/// resources plus the executor's; both count as used.
+/// may happen. Otherwise the operations are applied in order to what remains of the offers: a conversion
+/// (RESERVE ...) is checked with `to_conversion` against the offers' role, the remaining resources and the agent's
+/// total after the earlier conversions (`agent_total`: volume IDs are unique per agent); if one fails, the call
+/// is refused as a whole (operation_errors, every task dropped). Each task is checked on its own, then for
+/// uniqueness (within the call and against `is_live`), for its executor (a task naming an executor ID that runs,
+/// per `running`, or that an earlier task of this call starts, must carry the identical executor_info) and
+/// finally against what remains after the operations before it. The first task of an executor that is not
+/// running needs room for its own resources plus the executor's; both count as used. A task that fails its
+/// checks gets TASK_ERROR alone; the rest of the call goes on.
 accept_verdict validate_accept(const framework_id& caller, const std::vector<offer_id>& ids,
                                const std::vector<offer_operation>& operations, const offer_table& outstanding,
                                const retired_offers& retired, const live_task_query& is_live,
-                               const executor_query& running = {});
+                               const executor_query& running = {}, const resource_set& agent_total = {});
 
 const char* to_string(verdict_kind k);
 

@@ -52,8 +52,12 @@ using adapter_actor = scheduler_actor::extend<
   caf::reacts_to<atom::accept, std::vector<offer_id>, std::vector<task_info>, filters>,
   // decline_offer
   caf::reacts_to<atom::decline, std::vector<offer_id>, filters>,
+  // accept_offers: offers, operations, filters
+  caf::reacts_to<atom::accept, std::vector<offer_id>, std::vector<offer_operation>, filters>,
   caf::reacts_to<atom::revive>,
   caf::reacts_to<atom::suppress>,
+  caf::reacts_to<atom::revive, std::vector<std::string>>,
+  caf::reacts_to<atom::suppress, std::vector<std::string>>,
   // kill_task
   caf::reacts_to<atom::kill, task_id>,
   // send_framework_message (to an executor)
@@ -318,6 +322,31 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
       }
       self->send(st.master, atom::accept_v, fid(), ids, std::vector<offer_operation>{std::move(op)}, f);
     },
+    [=](atom::accept, const std::vector<offer_id>& ids, const std::vector<offer_operation>& given,
+        const filters& f) {
+      auto& st = self->state;
+      if (!st.subscribed) {
+        LOG_WARN("scheduler-driver", "accept_offers while not subscribed: dropped");
+        return;
+      }
+      agent_id agent;
+      for (auto& id : ids) {
+        auto i = st.offers.find(id);
+        if (i != st.offers.end()) {
+          if (agent.empty())
+            agent = i->second;
+          st.offers.erase(i);
+        }
+      }
+      auto ops = given;
+      for (auto& op : ops)
+        for (auto& t : op.tasks) {
+          if (t.agent.empty())
+            t.agent = agent;
+          st.task_agents[t.id] = t.agent;
+        }
+      self->send(st.master, atom::accept_v, fid(), ids, std::move(ops), f);
+    },
     [=](atom::decline, const std::vector<offer_id>& ids, const filters& f) {
       auto& st = self->state;
       for (auto& id : ids)
@@ -332,6 +361,14 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
     [=](atom::suppress) {
       if (self->state.subscribed)
         self->send(self->state.master, atom::suppress_v, fid());
+    },
+    [=](atom::revive, const std::vector<std::string>& roles) {
+      if (self->state.subscribed)
+        self->send(self->state.master, atom::revive_v, fid(), roles);
+    },
+    [=](atom::suppress, const std::vector<std::string>& roles) {
+      if (self->state.subscribed)
+        self->send(self->state.master, atom::suppress_v, fid(), roles);
     },
     [=](atom::kill, const task_id& task) {
       auto& st = self->state;
@@ -485,6 +522,11 @@ driver_status scheduler_driver::launch_tasks(const std::vector<offer_id>& offers
   return impl_->command(atom::accept_v, offers, tasks, f);
 }
 
+driver_status scheduler_driver::accept_offers(const std::vector<offer_id>& offers,
+                                              const std::vector<offer_operation>& operations, const filters& f) {
+  return impl_->command(atom::accept_v, offers, operations, f);
+}
+
 driver_status scheduler_driver::decline_offer(const offer_id& id, const filters& f) {
   return impl_->command(atom::decline_v, std::vector<offer_id>{id}, f);
 }
@@ -495,6 +537,14 @@ driver_status scheduler_driver::revive_offers() {
 
 driver_status scheduler_driver::suppress_offers() {
   return impl_->command(atom::suppress_v);
+}
+
+driver_status scheduler_driver::revive_offers(const std::vector<std::string>& roles) {
+  return impl_->command(atom::revive_v, roles);
+}
+
+driver_status scheduler_driver::suppress_offers(const std::vector<std::string>& roles) {
+  return impl_->command(atom::suppress_v, roles);
 }
 
 driver_status scheduler_driver::kill_task(const task_id& id) {

@@ -139,9 +139,19 @@ public:
   /// Tasks whose `agent` is empty get the agent of the first offer.
   driver_status launch_tasks(const std::vector<offer_id>& offers, const std::vector<task_info>& tasks,
                              const filters& f = {});
+  /// Uses these offers (all on one agent, for one role) for operations applied in order: RESERVE / UNRESERVE /
+  /// CREATE / DESTROY and LAUNCH (which may use what earlier operations produced, e.g. a new volume). If one
+  /// conversion is refused, nothing happens: `error` is called and the tasks come back as TASK_DROPPED.
+  /// Tasks whose `agent` is empty get the agent of the first offer.
+  driver_status accept_offers(const std::vector<offer_id>& offers, const std::vector<offer_operation>& operations,
+                              const filters& f = {});
   driver_status decline_offer(const offer_id& id, const filters& f = {});
+  /// All of the framework's roles.
   driver_status revive_offers();
   driver_status suppress_offers();
+  /// Only these roles (each must be one of the framework's; empty = all).
+  driver_status revive_offers(const std::vector<std::string>& roles);
+  driver_status suppress_offers(const std::vector<std::string>& roles);
   driver_status kill_task(const task_id& id);
   driver_status send_framework_message(const agent_id& agent, const executor_id& executor,
                                        const std::string& data);

@@ -90,22 +90,47 @@ allocator_actor::behavior_type allocator(allocator_pointer self, allocation_list
     [self](atom::remove_agent, const agent_id& id) {
       report("remove_agent", self->state.alloc.remove_agent(id));
     },
-    [self](atom::recover, const framework_id& fw, const agent_id& agent, const resource_set& resources,
-           double refuse_seconds) {
-      auto err = self->state.alloc.recover(fw, agent, resources, refuse_seconds, self->clock().now());
+    [self](atom::recover, const framework_id& fw, const agent_id& agent, const std::string& role,
+           const resource_set& resources, double refuse_seconds) {
+      auto err = self->state.alloc.recover(fw, agent, role, resources, refuse_seconds, self->clock().now());
       report("recover", err);
       if (err.empty())
         request_run(self);
     },
-    [self](atom::revive, const framework_id& id) {
-      auto err = self->state.alloc.revive(id);
+    [self](atom::revive, const framework_id& id, const std::vector<std::string>& roles) {
+      auto err = self->state.alloc.revive(id, roles);
       report("revive", err);
       if (err.empty())
         request_run(self);
     },
-    [self](atom::suppress, const framework_id& id) {
-      report("suppress", self->state.alloc.suppress(id));
+    [self](atom::suppress, const framework_id& id, const std::vector<std::string>& roles) {
+      report("suppress", self->state.alloc.suppress(id, roles));
     },
+    [self](atom::update_alloc, const framework_id& fw, const agent_id& agent, const std::string& role,
+           const resource_set& consumed, const resource_set& produced) {
+      auto err = self->state.alloc.update_allocation(fw, agent, role, consumed, produced);
+      report("update_alloc", err);
+      if (err.empty())
+        request_run(self); // e.g. an UNRESERVE frees resources for other roles
+    },
+    [self](atom::set_weight, const std::string& role, double weight) -> caf::result<bool> {
+      auto err = self->state.alloc.set_weight(role, weight);
+      if (!err.empty())
+        return caf::make_error(caf::sec::invalid_argument, err);
+      LOG_INFO(component, "weight of role '" << role << "' set to " << weight);
+      request_run(self);
+      return true;
+    },
+    [self](atom::set_quota, const std::string& role, const quota_info& quota) -> caf::result<bool> {
+      auto err = self->state.alloc.set_quota(role, quota);
+      if (!err.empty())
+        return caf::make_error(caf::sec::invalid_argument, err);
+      LOG_INFO(component, "quota of role '" << role << "' set to guarantee " << quota.guarantee << ", limit "
+                                            << quota.limit);
+      request_run(self);
+      return true;
+    },
+    [self](atom::roles) { return self->state.alloc.roles(); },
     [self](atom::tick) {
       run_allocation(self);
       // Re-armed only while we live: after quit() no handler runs, so the timer chain ends.

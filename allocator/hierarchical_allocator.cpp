@@ -2,10 +2,76 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace mesoscaf {
 
 namespace {
+
+using index = uint32_t;
+constexpr index npos = std::numeric_limits<index>::max();
+// Marks the entry of a role's own clients in the role's order (a role index is never this large).
+constexpr index self_entry = npos - 1;
+constexpr milli no_limit = -1;
+constexpr milli unbounded = std::numeric_limits<milli>::max();
+
+constexpr const char* gpu_capability = "GPU_RESOURCES";
+
+/// Per-dimension thousandths; grows on demand so that new resource names cost nothing elsewhere.
+struct dvec {
+  std::vector<milli> v;
+  milli at(size_t d, milli dflt = 0) const { return d < v.size() ? v[d] : dflt; }
+  void add(size_t d, milli x) {
+    if (d >= v.size())
+      v.resize(d + 1, 0);
+    v[d] += x;
+  }
+  void set(size_t d, milli x, milli fill) {
+    if (d >= v.size())
+      v.resize(d + 1, fill);
+    v[d] = x;
+  }
+  bool all_zero() const {
+    return std::all_of(v.begin(), v.end(), [](milli x) { return x == 0; });
+  }
+};
+
+/// Key of an ordered set: ascending (share, name); `idx` is the role or client (or self_entry).
+struct entry {
+  double share;
+  std::string name;
+  index idx;
+  friend bool operator<(const entry& a, const entry& b) {
+    if (a.share != b.share)
+      return a.share < b.share;
+    if (int c = a.name.compare(b.name); c != 0)
+      return c < 0;
+    return a.idx < b.idx;
+  }
+};
+using order_set = std::set<entry>;
+
+/// Inserts or re-keys (reusing the node: no allocation) or erases the entry behind `pos`.
+void place(order_set& set, order_set::iterator& pos, bool& in, bool wanted, double share,
+           const std::string& name, index idx) {
+  if (!wanted) {
+    if (in) {
+      set.erase(pos);
+      in = false;
+    }
+    return;
+  }
+  if (in) {
+    if (pos->share == share)
+      return;
+    auto node = set.extract(pos);
+    node.value().share = share;
+    pos = set.insert(std::move(node)).position;
+    return;
+  }
+  pos = set.insert(entry{share, name, idx}).first;
+  in = true;
+}
 
 std::string unknown_fw(const framework_id& id) {
   return "unknown framework '" + id.value + "'";
@@ -16,363 +82,1472 @@ std::string unknown_agent(const agent_id& id) {
 }
 
 template <class State>
-uint32_t take_slot(std::vector<State>& slots, std::vector<uint32_t>& free_list) {
+index take_slot(std::vector<State>& slots, std::vector<index>& free_list) {
   if (!free_list.empty()) {
     auto i = free_list.back();
     free_list.pop_back();
     return i;
   }
   slots.emplace_back();
-  return static_cast<uint32_t>(slots.size() - 1);
+  return static_cast<index>(slots.size() - 1);
+}
+
+std::string check_refuse(double refuse_seconds, double max) {
+  if (std::isnan(refuse_seconds))
+    return "refuse_seconds is NaN";
+  if (refuse_seconds < 0)
+    return "refuse_seconds is negative (" + std::to_string(refuse_seconds) + ")";
+  if (!std::isfinite(refuse_seconds) || refuse_seconds > max)
+    return "refuse_seconds " + std::to_string(refuse_seconds) + " exceeds the maximum of " + std::to_string(max);
+  return {};
+}
+
+void erase_value(std::vector<index>& v, index x) {
+  auto i = std::find(v.begin(), v.end(), x);
+  if (i != v.end()) {
+    *i = v.back();
+    v.pop_back();
+  }
+}
+
+std::string parent_name(const std::string& role) {
+  auto pos = role.rfind('/');
+  return pos == std::string::npos ? std::string{} : role.substr(0, pos);
 }
 
 } // namespace
 
-hierarchical_allocator::hierarchical_allocator(allocator_config cfg) : cfg_(std::move(cfg)) {
+// ---------------------------------------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------------------------------------
+
+struct hierarchical_allocator::impl {
+  // Filters live with the agent: the run looks at them while the agent's data is hot anyway.
+  // The resources are shared: declines of one agent mostly return the same set, and thousands of filters
+  // per agent are normal (every framework declining every agent), so one copy each would cost gigabytes.
+  struct filter {
+    index client;
+    time_point expiry;
+    std::shared_ptr<const resource_set> resources;
+  };
+
+  struct role_node {
+    std::string name; // full path; "" for the root
+    index parent = npos;
+    uint32_t depth = 0;
+    std::vector<index> children;
+    double weight = 1.0;
+    quota_info quota;
+    bool has_guarantee = false;
+    bool has_limit = false;
+    bool top_quota = false; // has a guarantee and no ancestor has one
+    dvec guarantee;
+    dvec limit;   // no_limit where not limited
+    dvec unsat;   // max(0, guarantee - consumed) per guarantee dimension (has_guarantee only)
+    dvec sub_alloc;       // allocated to clients of the subtree (scalars, every role)
+    dvec own_alloc;       // allocated to the role's own clients
+    dvec sub_resv;        // reserved to roles of the subtree (agents' totals)
+    dvec sub_resv_alloc;  // ...of which allocated
+    uint32_t own_resv_agents = 0; // agents holding resources reserved to exactly this role
+    uint32_t sub_resv_agents = 0;
+    bool blocked = false; // limits leave nothing allocatable and no reservation can reach it
+    order_set order;      // active children and the self entry
+    order_set clients;    // active own clients
+    order_set::iterator pos_in_parent;
+    bool in_parent = false;
+    order_set::iterator self_pos;
+    bool self_in = false;
+    order_set::iterator unsat_pos;
+    bool in_unsat = false;
+    std::vector<index> all_clients; // every client of this role, active or not
+    uint64_t visit = 0;
+  };
+
+  struct client_state {
+    bool live = false;
+    index fw = npos;
+    index role = npos;
+    bool suppressed = false;
+    order_set::iterator pos;
+    bool in_order = false;
+    dvec alloc;
+    std::unordered_map<index, resource_set> allocations; // agent -> allocated there
+    std::unordered_set<index> filtered_agents; // agents holding filters of this client
+    uint64_t visit = 0;
+    uint64_t result_run = 0;
+    index result_agent = npos;
+    size_t result_idx = 0;
+  };
+
+  struct framework_state {
+    framework_id id;
+    bool live = false;
+    bool active = false;
+    bool gpu = false;
+    std::vector<std::string> role_names;
+    std::vector<index> clients; // parallel to role_names
+  };
+
+  struct agent_state {
+    agent_id id;
+    bool live = false;
+    bool gpus = false;
+    bool has_reserved = false;
+    resource_set total;
+    resource_set available;
+    std::vector<index> clients;            // clients with allocations here (few: a vector is cheapest)
+    std::vector<filter> filters;           // of any client, for offers from this agent; sorted by client
+    // Clients whose live filters here contain `blocked_for` (a bit per client index), valid until
+    // `blocked_until` while `blocked_valid`. Runs skip those clients with one bit test instead of comparing
+    // resource sets: declined agents come back with the same free resources cycle after cycle.
+    std::vector<uint64_t> blocked;
+    resource_set blocked_for;
+    time_point blocked_until{};
+    bool blocked_valid = false;
+    std::shared_ptr<const resource_set> last_filtered; // shared by filters with equal resources
+    std::vector<index> resv_roles;         // distinct roles with reservations in total
+  };
+
+  allocator_config cfg;
+  std::vector<role_node> roles{1}; // [0] is the root
+  std::unordered_map<std::string, index> role_index;
+  std::vector<client_state> clients;
+  std::vector<index> client_free;
+  std::vector<framework_state> fws;
+  std::vector<index> fw_free;
+  std::unordered_map<framework_id, index> fw_index;
+  std::vector<agent_state> agents;
+  std::vector<index> agent_free;
+  std::unordered_map<agent_id, index> agent_index;
+  std::set<index> offerable;
+
+  std::unordered_map<std::string, size_t> dims;
+  std::vector<std::string> dim_names;
+  dvec totals;       // every scalar of every agent
+  dvec unres_free;   // unallocated unreserved scalars
+  dvec headroom;     // required: sum of unsat over top quota roles
+  order_set unsat;   // quota roles with unsatisfied guarantees
+  size_t limit_roles = 0;
+  size_t guarantee_roles = 0;
+  bool stale = false; // totals changed: every share key is out of date
+  uint64_t runs = 0;
+  uint64_t epoch = 0;
+  time_point now{};
+
+  explicit impl(allocator_config c) : cfg(std::move(c)) {
+    roles[0].depth = 0;
+  }
+
+  // -- dimensions ---------------------------------------------------------------------------------------
+
+  size_t dim(const std::string& name) {
+    auto i = dims.find(name);
+    if (i != dims.end())
+      return i->second;
+    auto d = dim_names.size();
+    dim_names.push_back(name);
+    dims.emplace(name, d);
+    return d;
+  }
+
+  size_t find_dim(std::string_view name) const {
+    auto i = dims.find(std::string{name});
+    return i == dims.end() ? std::numeric_limits<size_t>::max() : i->second;
+  }
+
+  double share_of(const dvec& x) const {
+    double s = 0;
+    auto n = std::min(x.v.size(), totals.v.size());
+    for (size_t d = 0; d < n; ++d)
+      if (totals.v[d] > 0 && x.v[d] > 0)
+        s = std::max(s, static_cast<double>(x.v[d]) / static_cast<double>(totals.v[d]));
+    return s;
+  }
+
+  resource_set to_set(const dvec& x) const {
+    resource_set out;
+    for (size_t d = 0; d < x.v.size(); ++d)
+      if (x.v[d] > 0) {
+        resource r;
+        r.name = dim_names[d];
+        r.scalar = x.v[d];
+        out.add(r);
+      }
+    return out;
+  }
+
+  // -- roles --------------------------------------------------------------------------------------------
+
+  index find_role(const std::string& name) const {
+    auto i = role_index.find(name);
+    return i == role_index.end() ? npos : i->second;
+  }
+
+  /// The role and its missing ancestors (name must be valid).
+  index ensure_role(const std::string& name) {
+    if (auto r = find_role(name); r != npos)
+      return r;
+    auto pname = name == "*" ? std::string{} : parent_name(name);
+    index parent = pname.empty() ? 0 : ensure_role(pname);
+    auto r = static_cast<index>(roles.size());
+    roles.emplace_back();
+    auto& node = roles.back();
+    node.name = name;
+    node.parent = parent;
+    node.depth = roles[parent].depth + 1;
+    roles[parent].children.push_back(r);
+    role_index.emplace(name, r);
+    // A new role may sit under a guaranteed one.
+    node.top_quota = false;
+    return r;
+  }
+
+  milli consumed(const role_node& x, size_t d) const {
+    return x.sub_alloc.at(d) + x.sub_resv.at(d) - x.sub_resv_alloc.at(d);
+  }
+
+  bool resv_related(index r) const {
+    if (roles[r].sub_resv_agents > 0)
+      return true;
+    for (auto x = roles[r].parent; x != npos && x != 0; x = roles[x].parent)
+      if (roles[x].own_resv_agents > 0)
+        return true;
+    return false;
+  }
+
+  bool compute_blocked(index r) const {
+    auto& x = roles[r];
+    if (!x.has_limit || cfg.min_allocatable.empty() || resv_related(r))
+      return false;
+    for (const auto& alt : cfg.min_allocatable) {
+      bool ok = true;
+      for (const auto& [name, min] : alt) {
+        auto d = find_dim(name);
+        if (d == std::numeric_limits<size_t>::max())
+          continue;
+        auto lim = x.limit.at(d, no_limit);
+        if (lim != no_limit && lim - consumed(x, d) < min) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok)
+        return false;
+    }
+    return true;
+  }
+
+  void refresh_quota(index r) {
+    auto& x = roles[r];
+    if (!x.has_guarantee)
+      return;
+    bool satisfied = true;
+    for (size_t d = 0; d < x.guarantee.v.size(); ++d) {
+      auto g = x.guarantee.v[d];
+      if (g <= 0)
+        continue;
+      auto u = std::max<milli>(0, g - consumed(x, d));
+      auto old = x.unsat.at(d);
+      if (u != old) {
+        if (x.top_quota)
+          headroom.add(d, u - old);
+        x.unsat.set(d, u, 0);
+      }
+      if (u > 0)
+        satisfied = false;
+    }
+    place(unsat, x.unsat_pos, x.in_unsat, !satisfied, share_of(x.sub_alloc) / x.weight, x.name, r);
+  }
+
+  void refresh_self(index r) {
+    auto& x = roles[r];
+    place(x.order, x.self_pos, x.self_in, !x.clients.empty(), share_of(x.own_alloc), std::string{}, self_entry);
+  }
+
+  /// The role's quota state, blocked flag and place in its parent's order, and so on up to the root.
+  void refresh_chain(index r) {
+    for (auto x = r; x != 0 && x != npos; x = roles[x].parent) {
+      auto& node = roles[x];
+      refresh_quota(x);
+      node.blocked = compute_blocked(x);
+      auto& parent = roles[node.parent];
+      place(parent.order, node.pos_in_parent, node.in_parent, !node.blocked && !node.order.empty(),
+            share_of(node.sub_alloc) / node.weight, node.name, x);
+    }
+  }
+
+  void touch(index r) {
+    refresh_self(r);
+    refresh_chain(r);
+  }
+
+  /// Like refresh_chain for a whole subtree (deepest first), then up from its root.
+  void refresh_subtree(index r) {
+    for (auto c : roles[r].children)
+      refresh_subtree(c);
+    refresh_self(r);
+    auto& node = roles[r];
+    refresh_quota(r);
+    node.blocked = compute_blocked(r);
+    if (r != 0) {
+      auto& parent = roles[node.parent];
+      place(parent.order, node.pos_in_parent, node.in_parent, !node.blocked && !node.order.empty(),
+            share_of(node.sub_alloc) / node.weight, node.name, r);
+    }
+  }
+
+  void refresh_client(index c) {
+    auto& s = clients[c];
+    auto& f = fws[s.fw];
+    auto& r = roles[s.role];
+    place(r.clients, s.pos, s.in_order, f.active && !s.suppressed, share_of(s.alloc), f.id.value, c);
+  }
+
+  void refresh_all() {
+    for (index c = 0; c < clients.size(); ++c)
+      if (clients[c].live)
+        refresh_client(c);
+    refresh_subtree(0);
+    stale = false;
+  }
+
+  void set_resv_agents(index r, int delta) {
+    auto& x = roles[r];
+    bool was = x.own_resv_agents > 0;
+    x.own_resv_agents += delta;
+    for (auto y = r; y != npos; y = roles[y].parent)
+      roles[y].sub_resv_agents += delta;
+    if (was != (x.own_resv_agents > 0))
+      refresh_subtree(r); // descendants may take these reservations: their blocked flags change
+  }
+
+  // -- agent totals ---------------------------------------------------------------------------------------
+
+  /// Adds (sign 1) or removes (sign -1) resources of an agent's total in the cluster bookkeeping.
+  /// Returns the reservation roles touched.
+  void account_total(const resource_set& r, int sign, std::vector<index>& touched) {
+    for (const auto& e : r.items()) {
+      if (e.role != "*") {
+        auto x = ensure_role(e.role);
+        if (std::find(touched.begin(), touched.end(), x) == touched.end())
+          touched.push_back(x);
+        if (e.type == value_type::scalar) {
+          auto d = dim(e.name);
+          for (auto y = x; y != npos; y = roles[y].parent)
+            roles[y].sub_resv.add(d, sign * e.scalar);
+        }
+      }
+      if (e.type != value_type::scalar)
+        continue;
+      auto d = dim(e.name);
+      totals.add(d, sign * e.scalar);
+      if (e.role == "*")
+        unres_free.add(d, sign * e.scalar);
+    }
+  }
+
+  static std::vector<index> distinct_roles(const std::vector<index>& xs) {
+    auto v = xs;
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+  }
+
+  void set_agent_total(index a, resource_set total) {
+    auto& ag = agents[a];
+    ag.total = std::move(total);
+    ag.gpus = ag.total.scalar_milli("gpus") > 0;
+    ag.has_reserved = std::any_of(ag.total.items().begin(), ag.total.items().end(),
+                                  [](const resource& e) { return e.role != "*"; });
+    std::vector<index> now_roles;
+    for (const auto& e : ag.total.items())
+      if (e.role != "*")
+        now_roles.push_back(ensure_role(e.role));
+    now_roles = distinct_roles(now_roles);
+    for (auto r : ag.resv_roles)
+      if (!std::binary_search(now_roles.begin(), now_roles.end(), r))
+        set_resv_agents(r, -1);
+    for (auto r : now_roles)
+      if (!std::binary_search(ag.resv_roles.begin(), ag.resv_roles.end(), r))
+        set_resv_agents(r, 1);
+    ag.resv_roles = std::move(now_roles);
+  }
+
+  // -- allocations ----------------------------------------------------------------------------------------
+
+  /// Bookkeeping of resources allocated to (sign 1) or taken back from (sign -1) client `c`.
+  void account_alloc(index c, const resource_set& r, int sign) {
+    auto& s = clients[c];
+    index resv_touched[8];
+    size_t n_touched = 0;
+    bool overflow = false;
+    for (const auto& e : r.items()) {
+      if (e.type != value_type::scalar)
+        continue;
+      auto d = dim(e.name);
+      auto x = sign * e.scalar;
+      s.alloc.add(d, x);
+      roles[s.role].own_alloc.add(d, x);
+      for (auto y = s.role; y != npos; y = roles[y].parent)
+        roles[y].sub_alloc.add(d, x);
+      if (e.role == "*") {
+        unres_free.add(d, -x);
+      } else {
+        auto rr = ensure_role(e.role);
+        for (auto y = rr; y != npos; y = roles[y].parent)
+          roles[y].sub_resv_alloc.add(d, x);
+        if (std::find(resv_touched, resv_touched + n_touched, rr) == resv_touched + n_touched) {
+          if (n_touched < 8)
+            resv_touched[n_touched++] = rr;
+          else
+            overflow = true;
+        }
+      }
+    }
+    refresh_client(c);
+    touch(s.role);
+    for (size_t i = 0; i < n_touched; ++i)
+      refresh_chain(resv_touched[i]);
+    if (overflow)
+      refresh_subtree(0);
+  }
+
+  bool is_allocatable(const resource_set& r) const {
+    if (r.empty())
+      return false;
+    if (cfg.min_allocatable.empty())
+      return true;
+    for (const auto& alternative : cfg.min_allocatable) {
+      bool ok = true;
+      for (const auto& [name, min] : alternative)
+        if (r.scalar_milli(name) < min) {
+          ok = false;
+          break;
+        }
+      if (ok)
+        return true;
+    }
+    return false;
+  }
+
+  void update_offerable(index a) {
+    if (is_allocatable(agents[a].available))
+      offerable.insert(a);
+    else
+      offerable.erase(a);
+  }
+
+  static bool by_client(const filter& f, index c) {
+    return f.client < c;
+  }
+
+  /// The agent's filters of client `c`: [first, last).
+  std::pair<std::vector<filter>::iterator, std::vector<filter>::iterator> filters_of(index c, index a) {
+    auto& v = agents[a].filters;
+    auto lo = std::lower_bound(v.begin(), v.end(), c, by_client);
+    auto hi = lo;
+    while (hi != v.end() && hi->client == c)
+      ++hi;
+    return {lo, hi};
+  }
+
+  bool filtered(index c, index a, const resource_set& offered) {
+    auto& v = agents[a].filters;
+    if (v.empty())
+      return false;
+    bool hit = false;
+    bool expired = false;
+    auto [lo, hi] = filters_of(c, a);
+    for (auto i = lo; i != hi; ++i) {
+      const auto& f = *i;
+      if (f.expiry <= now) {
+        expired = true;
+        continue;
+      }
+      // A filter refuses offers that fit inside what was declined; more free resources get through.
+      if (!hit && f.resources->contains(offered))
+        hit = true;
+    }
+    if (expired)
+      drop_filters(c, a, true);
+    return hit;
+  }
+
+  /// Drops the client's filters on the agent (only the expired ones if `expired_only`).
+  void drop_filters(index c, index a, bool expired_only) {
+    auto& v = agents[a].filters;
+    auto [lo, hi] = filters_of(c, a);
+    auto keep = std::remove_if(lo, hi, [&](const filter& f) { return !expired_only || f.expiry <= now; });
+    bool none_left = keep == lo;
+    v.erase(keep, hi); // order (by client) is kept
+    agents[a].blocked_valid = false;
+    if (none_left)
+      clients[c].filtered_agents.erase(a);
+  }
+
+  size_t filter_count(index c) const {
+    size_t n = 0;
+    for (auto a : clients[c].filtered_agents)
+      for (const auto& f : agents[a].filters)
+        n += f.client == c ? 1 : 0;
+    return n;
+  }
+
+  /// Room under the limits of the role and every ancestor for unreserved scalar `d`.
+  milli limit_room(index r, size_t d) const {
+    milli room = unbounded;
+    for (auto y = r; y != 0 && y != npos; y = roles[y].parent) {
+      auto& x = roles[y];
+      if (!x.has_limit)
+        continue;
+      auto lim = x.limit.at(d, no_limit);
+      if (lim != no_limit)
+        room = std::min(room, std::max<milli>(0, lim - consumed(x, d)));
+    }
+    return room;
+  }
+
+  /// Unallocated unreserved scalar `d` that stage 2 may hand to role `r`: the surplus over the headroom
+  /// held back for unsatisfied guarantees, plus what `r`'s own top guarantee still needs.
+  milli surplus_room(index r, size_t d) const {
+    auto need = headroom.at(d);
+    if (need <= 0)
+      return unbounded;
+    milli own = 0;
+    for (auto y = r; y != 0 && y != npos; y = roles[y].parent)
+      if (roles[y].top_quota)
+        own = roles[y].unsat.at(d);
+    return std::max<milli>(0, unres_free.at(d) - need + own);
+  }
+
+  // The candidate of the current try: either the agent's whole free set (fast path) or `scratch`.
+  resource_set scratch;
+
+  /// What client `c` could get from agent `a` now (stage 1 serves quota role `q`, stage 2 q == npos).
+  const resource_set* candidate(index c, index a, index q) {
+    auto& ag = agents[a];
+    auto r = clients[c].role;
+    bool caps = (limit_roles > 0 || guarantee_roles > 0);
+    if (!caps && !ag.has_reserved)
+      return &ag.available;
+    const auto& rname = roles[r].name;
+    scratch = resource_set{};
+    for (const auto& e : ag.available.items()) {
+      if (e.role != "*") {
+        if (is_role_or_ancestor(e.role, rname))
+          scratch.add(e);
+        continue;
+      }
+      if (e.type != value_type::scalar || !caps) {
+        scratch.add(e);
+        continue;
+      }
+      auto d = find_dim(e.name);
+      milli room = limit_room(r, d);
+      if (q != npos && roles[q].guarantee.at(d) > 0)
+        room = std::min(room, roles[q].unsat.at(d));
+      else
+        room = std::min(room, surplus_room(r, d));
+      if (room <= 0)
+        continue;
+      if (room >= e.scalar) {
+        scratch.add(e);
+      } else {
+        resource part = e;
+        part.scalar = room;
+        scratch.add(part);
+      }
+    }
+    return &scratch;
+  }
+
+  bool try_client(index c, index a, index q, const resource_set*& out) {
+    auto& s = clients[c];
+    auto& ag = agents[a];
+    if (use_blocked && (c >> 6) < ag.blocked.size() && (ag.blocked[c >> 6] >> (c & 63) & 1) != 0)
+      return false;
+    if (ag.gpus && !fws[s.fw].gpu)
+      return false;
+    auto cand = candidate(c, a, q);
+    if (!is_allocatable(*cand) || filtered(c, a, *cand))
+      return false;
+    out = cand;
+    return true;
+  }
+
+  /// The first eligible client in `r`'s subtree in hierarchical DRF order; marks what it rules out.
+  index find_in(index r, index a, index q, const resource_set*& out) {
+    auto& x = roles[r];
+    if (x.visit == epoch)
+      return npos;
+    for (auto it = x.order.begin(); it != x.order.end(); ++it) {
+      if (it->idx == self_entry) {
+        for (auto jt = x.clients.begin(); jt != x.clients.end(); ++jt) {
+          auto c = jt->idx;
+          if (clients[c].visit == epoch)
+            continue;
+          if (try_client(c, a, q, out))
+            return c;
+          clients[c].visit = epoch;
+        }
+      } else if (auto c = find_in(it->idx, a, q, out); c != npos) {
+        return c;
+      }
+    }
+    x.visit = epoch;
+    return npos;
+  }
+
+  void give(index c, index a, const resource_set& what, std::vector<allocation>& result) {
+    auto& s = clients[c];
+    auto& ag = agents[a];
+    s.visit = epoch;
+    resource_set res;
+    if (&what == &ag.available) {
+      res = std::move(ag.available);
+      ag.available = resource_set{};
+    } else {
+      res = what;
+      ag.available -= res;
+    }
+    if (auto [pos, fresh] = s.allocations.try_emplace(a, res); !fresh)
+      pos->second += res;
+    else
+      ag.clients.push_back(c);
+    account_alloc(c, res, 1);
+    if (s.result_run == runs && s.result_agent == a) {
+      result[s.result_idx].resources += res;
+    } else {
+      s.result_run = runs;
+      s.result_agent = a;
+      s.result_idx = result.size();
+      result.push_back(allocation{fws[s.fw].id, ag.id, roles[s.role].name, std::move(res)});
+    }
+  }
+
+  // True while the current agent's `blocked` bits hold for its free resources (they only shrink during
+  // allocate_agent, and a filter containing more contains less).
+  bool use_blocked = false;
+
+  void refresh_blocked(index a) {
+    auto& ag = agents[a];
+    use_blocked = false;
+    if (ag.filters.empty())
+      return;
+    if (!ag.blocked_valid || now >= ag.blocked_until || ag.available != ag.blocked_for) {
+      ag.blocked.assign((clients.size() + 63) / 64, 0);
+      ag.blocked_until = time_point::max();
+      for (const auto& f : ag.filters)
+        if (f.expiry > now && f.resources->contains(ag.available)) {
+          ag.blocked[f.client >> 6] |= uint64_t{1} << (f.client & 63);
+          ag.blocked_until = std::min(ag.blocked_until, f.expiry);
+        }
+      ag.blocked_for = ag.available;
+      ag.blocked_valid = true;
+    }
+    use_blocked = true;
+  }
+
+  void allocate_agent(index a, std::vector<allocation>& result) {
+    auto& ag = agents[a];
+    const resource_set* what = nullptr;
+    refresh_blocked(a);
+    // Stage 1: roles with unsatisfied guarantees, in their DRF order.
+    if (!unsat.empty()) {
+      ++epoch;
+      for (bool progress = true; progress && is_allocatable(ag.available);) {
+        progress = false;
+        for (auto it = unsat.begin(); it != unsat.end(); ++it) {
+          auto q = it->idx;
+          if (roles[q].visit == epoch)
+            continue;
+          auto c = find_in(q, a, q, what);
+          if (c == npos)
+            continue;
+          give(c, a, *what, result);
+          progress = true;
+          break; // the order changed: start again (ruled-out roles and clients stay marked)
+        }
+      }
+    }
+    // Stage 2: everyone, hierarchical DRF.
+    ++epoch;
+    while (is_allocatable(ag.available)) {
+      auto c = find_in(0, a, npos, what);
+      if (c == npos)
+        break;
+      give(c, a, *what, result);
+    }
+    use_blocked = false;
+    update_offerable(a);
+  }
+
+  // -- lookups --------------------------------------------------------------------------------------------
+
+  const framework_state* find_fw(const framework_id& id) const {
+    auto i = fw_index.find(id);
+    return i == fw_index.end() ? nullptr : &fws[i->second];
+  }
+
+  const agent_state* find_agent(const agent_id& id) const {
+    auto i = agent_index.find(id);
+    return i == agent_index.end() ? nullptr : &agents[i->second];
+  }
+
+  /// The client of (framework, role), or npos.
+  index find_client(index f, const std::string& role) const {
+    auto& s = fws[f];
+    for (size_t i = 0; i < s.role_names.size(); ++i)
+      if (s.role_names[i] == role)
+        return s.clients[i];
+    return npos;
+  }
+
+  void collect_subtree(index r, std::vector<index>& out) const {
+    out.push_back(r);
+    for (auto c : roles[r].children)
+      collect_subtree(c, out);
+  }
+
+  /// Quota of `r` changed: its subtree's top-quota flags and headroom shares change; nothing else does.
+  void apply_quota(index r, const quota_info& quota) {
+    std::vector<index> sub;
+    collect_subtree(r, sub);
+    // Take the subtree's contributions out of the headroom and the unsatisfied order.
+    for (auto y : sub) {
+      auto& x = roles[y];
+      if (x.top_quota)
+        for (size_t d = 0; d < x.unsat.v.size(); ++d)
+          headroom.add(d, -x.unsat.v[d]);
+      x.unsat = dvec{};
+      if (x.in_unsat) {
+        unsat.erase(x.unsat_pos);
+        x.in_unsat = false;
+      }
+    }
+    auto& x = roles[r];
+    limit_roles -= x.has_limit ? 1 : 0;
+    guarantee_roles -= x.has_guarantee ? 1 : 0;
+    x.quota = quota;
+    x.has_guarantee = !quota.guarantee.empty();
+    x.has_limit = !quota.limit.empty();
+    limit_roles += x.has_limit ? 1 : 0;
+    guarantee_roles += x.has_guarantee ? 1 : 0;
+    x.guarantee = dvec{};
+    x.limit = dvec{};
+    for (const auto& e : quota.guarantee.items())
+      roles[r].guarantee.set(dim(e.name), e.scalar, 0);
+    for (const auto& e : quota.limit.items())
+      roles[r].limit.set(dim(e.name), e.scalar, no_limit);
+    // Top-most guaranteed role of each branch (sub is in pre-order: parents before children).
+    for (auto y : sub) {
+      bool ancestor_guaranteed = false;
+      for (auto z = roles[y].parent; z != 0 && z != npos; z = roles[z].parent)
+        if (roles[z].has_guarantee) {
+          ancestor_guaranteed = true;
+          break;
+        }
+      roles[y].top_quota = roles[y].has_guarantee && !ancestor_guaranteed;
+    }
+    refresh_subtree(r);
+    refresh_chain(roles[r].parent);
+  }
+
+  void drop_client_filters(index c) {
+    auto& s = clients[c];
+    for (auto a : s.filtered_agents) {
+      agents[a].blocked_valid = false;
+      auto& v = agents[a].filters;
+      v.erase(std::remove_if(v.begin(), v.end(), [&](const filter& f) { return f.client == c; }), v.end());
+    }
+    s.filtered_agents.clear();
+  }
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------------------------------------
+
+hierarchical_allocator::hierarchical_allocator(allocator_config cfg)
+  : impl_(std::make_unique<impl>(std::move(cfg))) {
   // nop
 }
 
-// -- lookup -------------------------------------------------------------------------------------------------
-
-hierarchical_allocator::framework_state* hierarchical_allocator::find_fw(const framework_id& id) {
-  auto i = fw_index_.find(id);
-  return i == fw_index_.end() ? nullptr : &fws_[i->second];
-}
-
-const hierarchical_allocator::framework_state*
-hierarchical_allocator::find_fw(const framework_id& id) const {
-  auto i = fw_index_.find(id);
-  return i == fw_index_.end() ? nullptr : &fws_[i->second];
-}
-
-hierarchical_allocator::agent_state* hierarchical_allocator::find_agent(const agent_id& id) {
-  auto i = agent_index_.find(id);
-  return i == agent_index_.end() ? nullptr : &agents_[i->second];
-}
-
-const hierarchical_allocator::agent_state* hierarchical_allocator::find_agent(const agent_id& id) const {
-  auto i = agent_index_.find(id);
-  return i == agent_index_.end() ? nullptr : &agents_[i->second];
-}
+hierarchical_allocator::~hierarchical_allocator() = default;
+hierarchical_allocator::hierarchical_allocator(hierarchical_allocator&&) noexcept = default;
+hierarchical_allocator& hierarchical_allocator::operator=(hierarchical_allocator&&) noexcept = default;
 
 // -- frameworks ---------------------------------------------------------------------------------------------
 
-std::string hierarchical_allocator::add_framework(const framework_id& id, const framework_info&) {
-  // Roles in framework_info are not used yet: every framework is in one DRF pool.
+std::string hierarchical_allocator::add_framework(const framework_id& id, const framework_info& info) {
+  auto& m = *impl_;
   if (id.empty())
     return "empty framework ID";
-  if (has_framework(id))
+  if (m.fw_index.count(id) > 0)
     return "framework '" + id.value + "' is already known";
-  auto client = sorter_.add(id.value);
-  if (client == drf_sorter::npos)
-    return "framework '" + id.value + "' cannot be added to the sorter";
-  auto f = take_slot(fws_, fw_free_);
-  auto& s = fws_[f];
-  s = framework_state{};
+  auto names = info.roles.empty() ? std::vector<std::string>{"*"} : info.roles;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!valid_role_name(names[i]))
+      return "invalid role '" + names[i] + "'";
+    for (size_t j = 0; j < i; ++j)
+      if (names[j] == names[i])
+        return "role '" + names[i] + "' given twice";
+  }
+  auto f = take_slot(m.fws, m.fw_free);
+  auto& s = m.fws[f];
+  s = impl::framework_state{};
   s.id = id;
   s.live = true;
   s.active = true;
-  s.client = client;
-  if (fw_of_client_.size() <= client)
-    fw_of_client_.resize(client + 1, 0);
-  fw_of_client_[client] = f;
-  fw_index_.emplace(id, f);
-  update_sorter_activity(s);
+  s.gpu = std::find(info.capabilities.begin(), info.capabilities.end(), gpu_capability)
+          != info.capabilities.end();
+  s.role_names = names;
+  m.fw_index.emplace(id, f);
+  for (auto& name : names) {
+    auto r = m.ensure_role(name);
+    auto c = take_slot(m.clients, m.client_free);
+    auto& cs = m.clients[c];
+    cs = impl::client_state{};
+    cs.live = true;
+    cs.fw = f;
+    cs.role = r;
+    m.fws[f].clients.push_back(c);
+    m.roles[r].all_clients.push_back(c);
+    m.refresh_client(c);
+    m.touch(r);
+  }
   return {};
 }
 
 std::string hierarchical_allocator::remove_framework(const framework_id& id) {
-  auto i = fw_index_.find(id);
-  if (i == fw_index_.end())
+  auto& m = *impl_;
+  auto i = m.fw_index.find(id);
+  if (i == m.fw_index.end())
     return unknown_fw(id);
   auto f = i->second;
-  auto& s = fws_[f];
-  for (auto& [a, res] : s.allocations) {
-    auto& ag = agents_[a];
-    ag.available += res;
-    ag.frameworks.erase(f);
-    update_offerable(a);
+  auto cs = m.fws[f].clients;
+  m.fws[f].active = false;
+  for (auto c : cs) {
+    auto& s = m.clients[c];
+    for (auto& [a, res] : s.allocations) {
+      auto& ag = m.agents[a];
+      ag.available += res;
+      erase_value(ag.clients, c);
+      m.account_alloc(c, res, -1);
+      m.update_offerable(a);
+    }
+    s.allocations.clear();
+    m.drop_client_filters(c);
+    m.refresh_client(c); // leaves the order (framework inactive)
+    auto r = s.role;
+    auto& all = m.roles[r].all_clients;
+    all.erase(std::remove(all.begin(), all.end(), c), all.end());
+    s = impl::client_state{};
+    m.client_free.push_back(c);
+    m.touch(r);
   }
-  for (auto& kv : s.filters)
-    agents_[kv.first].filtered_by.erase(f);
-  sorter_.remove(s.client);
-  s = framework_state{};
-  fw_index_.erase(i);
-  fw_free_.push_back(f);
+  m.fws[f] = impl::framework_state{};
+  m.fw_index.erase(i);
+  m.fw_free.push_back(f);
   return {};
 }
 
 std::string hierarchical_allocator::activate_framework(const framework_id& id) {
-  auto s = find_fw(id);
-  if (s == nullptr)
+  auto& m = *impl_;
+  auto i = m.fw_index.find(id);
+  if (i == m.fw_index.end())
     return unknown_fw(id);
-  s->active = true;
-  update_sorter_activity(*s);
+  m.fws[i->second].active = true;
+  for (auto c : m.fws[i->second].clients) {
+    m.refresh_client(c);
+    m.touch(m.clients[c].role);
+  }
   return {};
 }
 
 std::string hierarchical_allocator::deactivate_framework(const framework_id& id) {
-  auto s = find_fw(id);
-  if (s == nullptr)
+  auto& m = *impl_;
+  auto i = m.fw_index.find(id);
+  if (i == m.fw_index.end())
     return unknown_fw(id);
-  s->active = false;
-  update_sorter_activity(*s);
+  m.fws[i->second].active = false;
+  for (auto c : m.fws[i->second].clients) {
+    m.refresh_client(c);
+    m.touch(m.clients[c].role);
+  }
   return {};
 }
 
-std::string hierarchical_allocator::suppress(const framework_id& id) {
-  auto s = find_fw(id);
-  if (s == nullptr)
-    return unknown_fw(id);
-  s->suppressed = true;
-  update_sorter_activity(*s);
+namespace {
+
+/// The framework's clients for `roles` (empty = all) or an error naming the first unknown role.
+template <class Impl>
+std::string select_clients(Impl& m, index f, const std::vector<std::string>& roles, std::vector<index>& out) {
+  auto& s = m.fws[f];
+  if (roles.empty()) {
+    out = s.clients;
+    return {};
+  }
+  for (auto& r : roles) {
+    auto c = m.find_client(f, r);
+    if (c == npos)
+      return "framework '" + s.id.value + "' is not subscribed to role '" + r + "'";
+    out.push_back(c);
+  }
   return {};
 }
 
-std::string hierarchical_allocator::revive(const framework_id& id) {
-  auto i = fw_index_.find(id);
-  if (i == fw_index_.end())
+} // namespace
+
+std::string hierarchical_allocator::suppress(const framework_id& id, const std::vector<std::string>& roles) {
+  auto& m = *impl_;
+  auto i = m.fw_index.find(id);
+  if (i == m.fw_index.end())
     return unknown_fw(id);
-  auto f = i->second;
-  auto& s = fws_[f];
-  for (auto& kv : s.filters)
-    agents_[kv.first].filtered_by.erase(f);
-  s.filters.clear();
-  s.suppressed = false;
-  update_sorter_activity(s);
+  std::vector<index> cs;
+  if (auto err = select_clients(m, i->second, roles, cs); !err.empty())
+    return err;
+  for (auto c : cs) {
+    m.clients[c].suppressed = true;
+    m.refresh_client(c);
+    m.touch(m.clients[c].role);
+  }
   return {};
 }
 
-std::string hierarchical_allocator::set_weight(const framework_id& id, double weight) {
-  auto s = find_fw(id);
-  if (s == nullptr)
+std::string hierarchical_allocator::revive(const framework_id& id, const std::vector<std::string>& roles) {
+  auto& m = *impl_;
+  auto i = m.fw_index.find(id);
+  if (i == m.fw_index.end())
     return unknown_fw(id);
-  if (!sorter_.set_weight(s->client, weight))
-    return "invalid weight " + std::to_string(weight) + " (must be finite and > 0)";
+  std::vector<index> cs;
+  if (auto err = select_clients(m, i->second, roles, cs); !err.empty())
+    return err;
+  for (auto c : cs) {
+    m.drop_client_filters(c);
+    m.clients[c].suppressed = false;
+    m.refresh_client(c);
+    m.touch(m.clients[c].role);
+  }
   return {};
-}
-
-void hierarchical_allocator::update_sorter_activity(framework_state& s) {
-  // Inactive and suppressed frameworks leave the sorter's order, so runs never even look at them.
-  if (s.active && !s.suppressed)
-    sorter_.activate(s.client);
-  else
-    sorter_.deactivate(s.client);
 }
 
 // -- agents -------------------------------------------------------------------------------------------------
 
 std::string hierarchical_allocator::add_agent(const agent_id& id, const resource_set& total) {
+  auto& m = *impl_;
   if (id.empty())
     return "empty agent ID";
-  if (has_agent(id))
+  if (m.agent_index.count(id) > 0)
     return "agent '" + id.value + "' is already known";
   if (auto err = total.validate(); !err.empty())
     return "invalid resources for agent '" + id.value + "': " + err;
-  auto a = take_slot(agents_, agent_free_);
-  auto& s = agents_[a];
-  s = agent_state{};
+  auto a = take_slot(m.agents, m.agent_free);
+  auto& s = m.agents[a];
+  s = impl::agent_state{};
   s.id = id;
   s.live = true;
-  s.total = total;
   s.available = total;
-  agent_index_.emplace(id, a);
-  sorter_.add_total(total);
-  update_offerable(a);
+  m.agent_index.emplace(id, a);
+  std::vector<index> touched;
+  m.account_total(total, 1, touched);
+  m.set_agent_total(a, total);
+  for (auto r : touched)
+    m.refresh_chain(r);
+  m.stale = true;
+  m.update_offerable(a);
   return {};
 }
 
 std::string hierarchical_allocator::remove_agent(const agent_id& id) {
-  auto i = agent_index_.find(id);
-  if (i == agent_index_.end())
+  auto& m = *impl_;
+  auto i = m.agent_index.find(id);
+  if (i == m.agent_index.end())
     return unknown_agent(id);
   auto a = i->second;
-  auto& s = agents_[a];
-  for (auto f : s.frameworks) {
-    auto& fw = fws_[f];
-    auto j = fw.allocations.find(a);
-    if (j == fw.allocations.end())
+  auto& s = m.agents[a];
+  for (auto c : s.clients) {
+    auto& cs = m.clients[c];
+    auto j = cs.allocations.find(a);
+    if (j == cs.allocations.end())
       continue;
-    sorter_.unallocated(fw.client, j->second);
-    fw.allocations.erase(j);
+    m.account_alloc(c, j->second, -1);
+    cs.allocations.erase(j);
   }
-  for (auto f : s.filtered_by)
-    fws_[f].filters.erase(a);
-  sorter_.remove_total(s.total);
-  offerable_.erase(a);
-  s = agent_state{};
-  agent_index_.erase(i);
-  agent_free_.push_back(a);
+  for (const auto& f : s.filters)
+    m.clients[f.client].filtered_agents.erase(a);
+  std::vector<index> touched;
+  // What was allocated has been taken back above, so unallocated unreserved == the agent's unreserved.
+  m.account_total(s.total, -1, touched);
+  m.set_agent_total(a, resource_set{});
+  for (auto r : touched)
+    m.refresh_chain(r);
+  m.offerable.erase(a);
+  m.agents[a] = impl::agent_state{};
+  m.agent_index.erase(i);
+  m.agent_free.push_back(a);
+  m.stale = true;
   return {};
 }
 
 // -- resources ----------------------------------------------------------------------------------------------
 
-std::string hierarchical_allocator::recover(const framework_id& fw, const agent_id& agent,
-                                            const resource_set& resources, double refuse_seconds,
-                                            time_point now) {
-  if (std::isnan(refuse_seconds))
-    return "refuse_seconds is NaN";
-  if (refuse_seconds < 0)
-    return "refuse_seconds is negative (" + std::to_string(refuse_seconds) + ")";
-  if (!std::isfinite(refuse_seconds) || refuse_seconds > cfg_.max_refuse_seconds)
-    return "refuse_seconds " + std::to_string(refuse_seconds) + " exceeds the maximum of "
-           + std::to_string(cfg_.max_refuse_seconds);
-  auto fi = fw_index_.find(fw);
-  if (fi == fw_index_.end())
+std::string hierarchical_allocator::recover(const framework_id& fw, const agent_id& agent, const std::string& role,
+                                            const resource_set& resources, double refuse_seconds, time_point now) {
+  auto& m = *impl_;
+  if (auto err = check_refuse(refuse_seconds, m.cfg.max_refuse_seconds); !err.empty())
+    return err;
+  auto fi = m.fw_index.find(fw);
+  if (fi == m.fw_index.end())
     return unknown_fw(fw);
-  auto ai = agent_index_.find(agent);
-  if (ai == agent_index_.end())
+  auto ai = m.agent_index.find(agent);
+  if (ai == m.agent_index.end())
     return unknown_agent(agent);
+  auto c = m.find_client(fi->second, role);
+  if (c == npos)
+    return "framework '" + fw.value + "' is not subscribed to role '" + role + "'";
   if (auto err = resources.validate(); !err.empty())
     return "invalid resources: " + err;
-  auto f = fi->second;
-  auto a = ai->second;
-  auto& s = fws_[f];
-  auto& ag = agents_[a];
-  auto alloc = s.allocations.find(a);
   if (resources.empty())
     return {}; // nothing comes back; a filter on nothing would never match anything
+  auto a = ai->second;
+  auto& s = m.clients[c];
+  auto alloc = s.allocations.find(a);
   if (alloc == s.allocations.end() || !alloc->second.contains(resources))
-    return "resources " + resources.to_string() + " are not allocated to framework '" + fw.value
-           + "' on agent '" + agent.value + "'";
+    return "resources " + resources.to_string() + " are not allocated to framework '" + fw.value + "' (role '"
+           + role + "') on agent '" + agent.value + "'";
+  auto& ag = m.agents[a];
   alloc->second -= resources;
   if (alloc->second.empty()) {
     s.allocations.erase(alloc);
-    ag.frameworks.erase(f);
+    erase_value(ag.clients, c);
   }
   ag.available += resources;
-  sorter_.unallocated(s.client, resources);
+  m.account_alloc(c, resources, -1);
   if (refuse_seconds > 0) {
     auto d = std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(refuse_seconds));
-    s.filters[a].push_back(filter{resources, now + d});
-    ag.filtered_by.insert(f);
+    auto pos = std::upper_bound(ag.filters.begin(), ag.filters.end(), c,
+                                [](index x, const impl::filter& f) { return x < f.client; });
+    if (!ag.last_filtered || *ag.last_filtered != resources)
+      ag.last_filtered = std::make_shared<const resource_set>(resources);
+    ag.filters.insert(pos, impl::filter{c, now + d, ag.last_filtered});
+    // Keep the agent's blocked bits (see agent_state) instead of recomputing them all in the next run.
+    if (ag.blocked_valid && resources.contains(ag.blocked_for)) {
+      if ((c >> 6) >= ag.blocked.size())
+        ag.blocked.resize((c >> 6) + 1, 0);
+      ag.blocked[c >> 6] |= uint64_t{1} << (c & 63);
+      ag.blocked_until = std::min(ag.blocked_until, now + d);
+    }
+    s.filtered_agents.insert(a);
   }
-  update_offerable(a);
+  m.update_offerable(a);
   return {};
 }
 
-bool hierarchical_allocator::is_allocatable(const resource_set& r) const {
-  if (r.empty())
-    return false;
-  if (cfg_.min_allocatable.empty())
-    return true;
-  for (const auto& alternative : cfg_.min_allocatable) {
-    bool ok = true;
-    for (const auto& [name, min] : alternative)
-      if (r.scalar_milli(name) < min) {
-        ok = false;
-        break;
-      }
-    if (ok)
-      return true;
+std::string hierarchical_allocator::update_allocation(const framework_id& fw, const agent_id& agent,
+                                                      const std::string& role, const resource_set& consumed,
+                                                      const resource_set& produced) {
+  auto& m = *impl_;
+  auto fi = m.fw_index.find(fw);
+  if (fi == m.fw_index.end())
+    return unknown_fw(fw);
+  auto ai = m.agent_index.find(agent);
+  if (ai == m.agent_index.end())
+    return unknown_agent(agent);
+  auto c = m.find_client(fi->second, role);
+  if (c == npos)
+    return "framework '" + fw.value + "' is not subscribed to role '" + role + "'";
+  if (auto err = consumed.validate(); !err.empty())
+    return "invalid consumed resources: " + err;
+  if (auto err = produced.validate(); !err.empty())
+    return "invalid produced resources: " + err;
+  if (consumed.with_role("*") != produced.with_role("*"))
+    return "an operation must keep quantities: consumed " + consumed.to_string() + " but produced "
+           + produced.to_string();
+  for (const auto& e : produced.items())
+    if (e.role != "*" && !is_role_or_ancestor(e.role, role))
+      return "produced resources reserved to '" + e.role + "' cannot belong to an allocation of role '" + role
+             + "'";
+  auto a = ai->second;
+  auto& s = m.clients[c];
+  auto alloc = s.allocations.find(a);
+  if (alloc == s.allocations.end() || !alloc->second.contains(consumed))
+    return "resources " + consumed.to_string() + " are not allocated to framework '" + fw.value + "' (role '"
+           + role + "') on agent '" + agent.value + "'";
+  auto& ag = m.agents[a];
+  if (!ag.total.contains(consumed))
+    return "resources " + consumed.to_string() + " are not part of agent '" + agent.value + "'";
+  if (consumed == produced)
+    return {};
+  auto new_total = ag.total - consumed + produced;
+  if (auto err = new_total.validate(); !err.empty())
+    return "the agent's resources would become invalid: " + err;
+  auto new_alloc = alloc->second - consumed + produced;
+  if (auto err = new_alloc.validate(); !err.empty())
+    return "the allocation would become invalid: " + err;
+  // Take the old shape out of the books, put the new one in; the quantities (and thus totals) are equal.
+  m.account_alloc(c, consumed, -1);
+  std::vector<index> touched;
+  m.account_total(consumed, -1, touched);
+  m.account_total(produced, 1, touched);
+  m.set_agent_total(a, std::move(new_total));
+  alloc->second = std::move(new_alloc);
+  m.account_alloc(c, produced, 1);
+  for (auto r : touched)
+    m.refresh_chain(r);
+  m.update_offerable(a);
+  return {};
+}
+
+// -- roles --------------------------------------------------------------------------------------------------
+
+std::string hierarchical_allocator::set_weight(const std::string& role, double weight) {
+  auto& m = *impl_;
+  if (!valid_role_name(role))
+    return "invalid role '" + role + "'";
+  if (!std::isfinite(weight) || weight <= 0)
+    return "invalid weight " + std::to_string(weight) + " (must be finite and > 0)";
+  auto r = m.ensure_role(role);
+  m.roles[r].weight = weight;
+  m.touch(r);
+  return {};
+}
+
+namespace {
+
+std::string check_quota_set(const resource_set& r, const char* what) {
+  if (auto err = r.validate(); !err.empty())
+    return std::string{"invalid "} + what + ": " + err;
+  for (const auto& e : r.items()) {
+    if (e.type != value_type::scalar)
+      return std::string{what} + " may hold only scalars ('" + e.name + "' is not)";
+    if (e.role != "*" || e.dynamic || !e.volume_id.empty())
+      return std::string{what} + " may hold only unreserved resources";
   }
-  return false;
+  return {};
 }
 
-void hierarchical_allocator::update_offerable(index a) {
-  if (is_allocatable(agents_[a].available))
-    offerable_.insert(a);
-  else
-    offerable_.erase(a);
+/// Is `a` at most `b` for every name mentioned by both?
+std::string check_below(const resource_set& a, const resource_set& b, const std::string& what) {
+  for (const auto& e : a.items()) {
+    auto other = b.find(e.name);
+    if (other != nullptr && e.scalar > other->scalar)
+      return what + " (" + e.name + ")";
+  }
+  return {};
 }
 
-bool hierarchical_allocator::filtered(index f, index a, const resource_set& offered, time_point now) {
-  auto& s = fws_[f];
-  if (s.filters.empty())
-    return false;
-  auto i = s.filters.find(a);
-  if (i == s.filters.end())
-    return false;
-  auto& v = i->second;
-  v.erase(std::remove_if(v.begin(), v.end(), [&](const filter& x) { return x.expiry <= now; }), v.end());
-  // A filter refuses offers that fit inside what was declined; more free resources get through.
-  bool hit = std::any_of(v.begin(), v.end(), [&](const filter& x) { return x.resources.contains(offered); });
-  if (v.empty())
-    drop_filters(f, a);
-  return hit;
+} // namespace
+
+std::string hierarchical_allocator::set_quota(const std::string& role, const quota_info& quota) {
+  auto& m = *impl_;
+  if (!valid_role_name(role) || role == "*")
+    return "invalid role '" + role + "' for quota";
+  if (auto err = check_quota_set(quota.guarantee, "guarantee"); !err.empty())
+    return err;
+  if (auto err = check_quota_set(quota.limit, "limit"); !err.empty())
+    return err;
+  if (!quota.limit.empty())
+    if (auto err = check_below(quota.guarantee, quota.limit, "guarantee exceeds limit"); !err.empty())
+      return err;
+  // Ancestors (existing or not yet: their quota is then empty).
+  for (auto p = parent_name(role); !p.empty(); p = parent_name(p)) {
+    auto r = m.find_role(p);
+    if (r == npos)
+      continue;
+    auto& x = m.roles[r];
+    if (auto err = check_below(quota.limit, x.quota.limit, "limit exceeds the limit of ancestor '" + p + "'");
+        !err.empty())
+      return err;
+  }
+  auto sum_children = [&](index parent, index replaced, const resource_set& replacement) {
+    resource_set sum;
+    for (auto ch : m.roles[parent].children)
+      sum += ch == replaced ? replacement : m.roles[ch].quota.guarantee;
+    return sum;
+  };
+  auto self = m.find_role(role);
+  // The parent's guarantee must cover its children's.
+  {
+    auto p = parent_name(role);
+    auto pr = p.empty() ? npos : m.find_role(p);
+    if (pr != npos && !m.roles[pr].quota.guarantee.empty()) {
+      auto sum = self == npos ? sum_children(pr, npos, {}) + quota.guarantee
+                              : sum_children(pr, self, quota.guarantee);
+      for (const auto& e : sum.items())
+        if (e.scalar > m.roles[pr].quota.guarantee.scalar_milli(e.name))
+          return "guarantees of the children of '" + p + "' would exceed its guarantee (" + e.name + ")";
+    }
+  }
+  if (self != npos) {
+    // Descendants: their limits must stay within ours, their guarantees within ours.
+    std::vector<index> stack(m.roles[self].children.begin(), m.roles[self].children.end());
+    while (!stack.empty()) {
+      auto d = stack.back();
+      stack.pop_back();
+      auto& x = m.roles[d];
+      if (auto err = check_below(x.quota.limit, quota.limit, "limit of descendant '" + x.name + "' exceeds it");
+          !err.empty())
+        return err;
+      stack.insert(stack.end(), x.children.begin(), x.children.end());
+    }
+    if (!quota.guarantee.empty()) {
+      auto sum = sum_children(self, npos, {});
+      for (const auto& e : sum.items())
+        if (e.scalar > quota.guarantee.scalar_milli(e.name))
+          return "guarantees of the children of '" + role + "' exceed this guarantee (" + e.name + ")";
+    }
+  }
+  m.apply_quota(m.ensure_role(role), quota);
+  return {};
 }
 
-void hierarchical_allocator::drop_filters(index f, index a) {
-  fws_[f].filters.erase(a);
-  agents_[a].filtered_by.erase(f);
-}
+// -- allocation ---------------------------------------------------------------------------------------------
 
 std::vector<allocation> hierarchical_allocator::allocate(time_point now) {
-  ++runs_;
+  auto& m = *impl_;
+  ++m.runs;
+  m.now = now;
+  if (m.stale)
+    m.refresh_all();
   std::vector<allocation> result;
-  for (auto it = offerable_.begin(); it != offerable_.end();) {
-    auto a = *it;
-    auto& ag = agents_[a];
-    auto client = sorter_.find_first(
-      [&](drf_sorter::client c) { return !filtered(fw_of_client_[c], a, ag.available, now); });
-    if (client == drf_sorter::npos) {
-      ++it;
-      continue;
-    }
-    // Mesos-style: one offer per agent per run, holding everything that is free on it.
-    auto f = fw_of_client_[client];
-    auto& s = fws_[f];
-    sorter_.allocated(client, ag.available);
-    if (auto [pos, fresh] = s.allocations.try_emplace(a, ag.available); !fresh)
-      pos->second += ag.available;
-    ag.frameworks.insert(f);
-    result.push_back(allocation{s.id, ag.id, std::move(ag.available)});
-    ag.available = resource_set{};
-    it = offerable_.erase(it);
-  }
+  // Snapshot: allocate_agent changes the set.
+  std::vector<index> agents(m.offerable.begin(), m.offerable.end());
+  for (auto a : agents)
+    m.allocate_agent(a, result);
   return result;
 }
 
 // -- introspection ------------------------------------------------------------------------------------------
 
+std::vector<role_summary> hierarchical_allocator::roles() const {
+  auto& m = *impl_;
+  std::vector<role_summary> out;
+  std::vector<index> order;
+  for (index r = 1; r < m.roles.size(); ++r)
+    order.push_back(r);
+  std::sort(order.begin(), order.end(), [&](index a, index b) { return m.roles[a].name < m.roles[b].name; });
+  for (auto r : order) {
+    auto& x = m.roles[r];
+    role_summary s;
+    s.name = x.name;
+    s.weight = x.weight;
+    s.quota = x.quota;
+    s.allocated = m.to_set(x.sub_alloc);
+    s.reserved = m.to_set(x.sub_resv);
+    for (auto c : x.all_clients)
+      s.frameworks.push_back(m.fws[m.clients[c].fw].id);
+    std::sort(s.frameworks.begin(), s.frameworks.end(),
+              [](const framework_id& a, const framework_id& b) { return a.value < b.value; });
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+bool hierarchical_allocator::has_role(const std::string& role) const {
+  return impl_->find_role(role) != npos;
+}
+
+double hierarchical_allocator::weight(const std::string& role) const {
+  auto r = impl_->find_role(role);
+  return r == npos ? 1.0 : impl_->roles[r].weight;
+}
+
+quota_info hierarchical_allocator::quota(const std::string& role) const {
+  auto r = impl_->find_role(role);
+  return r == npos ? quota_info{} : impl_->roles[r].quota;
+}
+
+resource_set hierarchical_allocator::consumed_quota(const std::string& role) const {
+  auto& m = *impl_;
+  auto r = m.find_role(role);
+  if (r == npos)
+    return {};
+  dvec c;
+  for (size_t d = 0; d < m.dim_names.size(); ++d)
+    c.set(d, m.consumed(m.roles[r], d), 0);
+  return m.to_set(c);
+}
+
+resource_set hierarchical_allocator::role_allocated(const std::string& role) const {
+  auto r = impl_->find_role(role);
+  return r == npos ? resource_set{} : impl_->to_set(impl_->roles[r].sub_alloc);
+}
+
+double hierarchical_allocator::role_share(const std::string& role) {
+  auto r = impl_->find_role(role);
+  return r == npos ? 0 : impl_->share_of(impl_->roles[r].sub_alloc) / impl_->roles[r].weight;
+}
+
+bool hierarchical_allocator::has_framework(const framework_id& id) const {
+  return impl_->fw_index.count(id) > 0;
+}
+
+bool hierarchical_allocator::has_agent(const agent_id& id) const {
+  return impl_->agent_index.count(id) > 0;
+}
+
+size_t hierarchical_allocator::framework_count() const {
+  return impl_->fw_index.size();
+}
+
+size_t hierarchical_allocator::agent_count() const {
+  return impl_->agent_index.size();
+}
+
+size_t hierarchical_allocator::role_count() const {
+  return impl_->role_index.size();
+}
+
 bool hierarchical_allocator::is_active(const framework_id& id) const {
-  auto s = find_fw(id);
+  auto s = impl_->find_fw(id);
   return s != nullptr && s->active;
 }
 
-bool hierarchical_allocator::is_suppressed(const framework_id& id) const {
-  auto s = find_fw(id);
-  return s != nullptr && s->suppressed;
+bool hierarchical_allocator::is_suppressed(const framework_id& id, const std::string& role) const {
+  auto& m = *impl_;
+  auto i = m.fw_index.find(id);
+  if (i == m.fw_index.end())
+    return false;
+  auto& s = m.fws[i->second];
+  if (role.empty())
+    return std::all_of(s.clients.begin(), s.clients.end(), [&](index c) { return m.clients[c].suppressed; });
+  auto c = m.find_client(i->second, role);
+  return c != npos && m.clients[c].suppressed;
+}
+
+std::vector<std::string> hierarchical_allocator::framework_roles(const framework_id& id) const {
+  auto s = impl_->find_fw(id);
+  return s == nullptr ? std::vector<std::string>{} : s->role_names;
 }
 
 resource_set hierarchical_allocator::allocated(const framework_id& fw, const agent_id& agent) const {
-  auto s = find_fw(fw);
-  auto ai = agent_index_.find(agent);
-  if (s == nullptr || ai == agent_index_.end())
+  auto& m = *impl_;
+  auto fi = m.fw_index.find(fw);
+  auto ai = m.agent_index.find(agent);
+  resource_set out;
+  if (fi == m.fw_index.end() || ai == m.agent_index.end())
+    return out;
+  for (auto c : m.fws[fi->second].clients) {
+    auto j = m.clients[c].allocations.find(ai->second);
+    if (j != m.clients[c].allocations.end())
+      out += j->second;
+  }
+  return out;
+}
+
+resource_set hierarchical_allocator::allocated(const framework_id& fw, const agent_id& agent,
+                                               const std::string& role) const {
+  auto& m = *impl_;
+  auto fi = m.fw_index.find(fw);
+  auto ai = m.agent_index.find(agent);
+  if (fi == m.fw_index.end() || ai == m.agent_index.end())
     return {};
-  auto i = s->allocations.find(ai->second);
-  return i == s->allocations.end() ? resource_set{} : i->second;
+  auto c = m.find_client(fi->second, role);
+  if (c == npos)
+    return {};
+  auto j = m.clients[c].allocations.find(ai->second);
+  return j == m.clients[c].allocations.end() ? resource_set{} : j->second;
 }
 
 resource_set hierarchical_allocator::allocated(const framework_id& fw) const {
-  resource_set result;
-  if (auto s = find_fw(fw))
-    for (const auto& kv : s->allocations)
-      result += kv.second;
-  return result;
+  auto& m = *impl_;
+  resource_set out;
+  auto fi = m.fw_index.find(fw);
+  if (fi == m.fw_index.end())
+    return out;
+  for (auto c : m.fws[fi->second].clients)
+    for (const auto& kv : m.clients[c].allocations)
+      out += kv.second;
+  return out;
 }
 
 resource_set hierarchical_allocator::available(const agent_id& agent) const {
-  auto s = find_agent(agent);
+  auto s = impl_->find_agent(agent);
   return s == nullptr ? resource_set{} : s->available;
 }
 
 resource_set hierarchical_allocator::total(const agent_id& agent) const {
-  auto s = find_agent(agent);
+  auto s = impl_->find_agent(agent);
   return s == nullptr ? resource_set{} : s->total;
 }
 
 double hierarchical_allocator::dominant_share(const framework_id& fw) {
-  auto s = find_fw(fw);
-  return s == nullptr ? 0 : sorter_.share(s->client);
+  auto& m = *impl_;
+  auto fi = m.fw_index.find(fw);
+  if (fi == m.fw_index.end())
+    return 0;
+  dvec sum;
+  for (auto c : m.fws[fi->second].clients) {
+    auto& a = m.clients[c].alloc;
+    for (size_t d = 0; d < a.v.size(); ++d)
+      sum.add(d, a.v[d]);
+  }
+  return m.share_of(sum);
 }
 
 size_t hierarchical_allocator::filter_count(const framework_id& fw) const {
+  auto& m = *impl_;
+  auto fi = m.fw_index.find(fw);
   size_t n = 0;
-  if (auto s = find_fw(fw))
-    for (const auto& kv : s->filters)
-      n += kv.second.size();
+  if (fi != m.fw_index.end())
+    for (auto c : m.fws[fi->second].clients)
+      n += m.filter_count(c);
+  return n;
+}
+
+size_t hierarchical_allocator::filter_count(const framework_id& fw, const std::string& role) const {
+  auto& m = *impl_;
+  auto fi = m.fw_index.find(fw);
+  if (fi == m.fw_index.end())
+    return 0;
+  auto c = m.find_client(fi->second, role);
+  size_t n = 0;
+  if (c != npos)
+    n += m.filter_count(c);
+  return n;
+}
+
+size_t hierarchical_allocator::offerable_agent_count() const {
+  return impl_->offerable.size();
+}
+
+uint64_t hierarchical_allocator::allocation_runs() const {
+  return impl_->runs;
+}
+
+bool hierarchical_allocator::is_allocatable(const resource_set& r) const {
+  return impl_->is_allocatable(r);
+}
+
+size_t hierarchical_allocator::memory_bytes() const {
+  auto& m = *impl_;
+  auto set_bytes = [](const resource_set& r) {
+    size_t n = r.items().capacity() * sizeof(resource);
+    for (const auto& e : r.items())
+      n += e.ranges.capacity() * sizeof(value_range) + e.items.size() * 48;
+    return n;
+  };
+  size_t n = sizeof(impl);
+  n += m.roles.capacity() * sizeof(impl::role_node) + m.roles.size() * 3 * 64;
+  n += m.clients.capacity() * sizeof(impl::client_state);
+  for (const auto& c : m.clients) {
+    n += c.alloc.v.capacity() * sizeof(milli);
+    for (const auto& kv : c.allocations)
+      n += 48 + set_bytes(kv.second);
+    n += c.filtered_agents.size() * 32;
+  }
+  n += m.fws.capacity() * sizeof(impl::framework_state) + m.fw_index.size() * 64;
+  n += m.agents.capacity() * sizeof(impl::agent_state) + m.agent_index.size() * 64;
+  for (const auto& a : m.agents) {
+    n += set_bytes(a.total) + set_bytes(a.available) + a.clients.size() * 32;
+    n += a.filters.capacity() * sizeof(impl::filter);
+    n += a.blocked.capacity() * sizeof(uint64_t) + set_bytes(a.blocked_for);
+    for (const auto& f : a.filters)
+      if (f.resources.use_count() > 0)
+        n += set_bytes(*f.resources) / static_cast<size_t>(f.resources.use_count());
+  }
+  n += m.offerable.size() * 40;
   return n;
 }
 

@@ -11,7 +11,9 @@
 #include <caf/io/middleman.hpp>
 #include <caf/settings.hpp>
 
+#include <cmath>
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <iostream>
 
@@ -116,6 +118,44 @@ bool parse_host_port(std::string_view text, std::string& host, uint16_t& port, s
   return true;
 }
 
+std::string parse_weights(std::string_view text, std::vector<std::pair<std::string, double>>& out) {
+  std::vector<std::pair<std::string, double>> result;
+  size_t pos = 0;
+  while (pos <= text.size() && !text.empty()) {
+    auto end = text.find(',', pos);
+    if (end == std::string_view::npos)
+      end = text.size();
+    auto item = text.substr(pos, end - pos);
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos)
+      return "expected ROLE=WEIGHT, got \"" + std::string{item} + "\"";
+    std::string role{item.substr(0, eq)};
+    std::string num{item.substr(eq + 1)};
+    if (!valid_role_name(role))
+      return "invalid role \"" + role + "\" in \"" + std::string{item} + "\"";
+    for (const auto& kv : result)
+      if (kv.first == role)
+        return "role \"" + role + "\" is given twice";
+    double w = 0;
+    size_t used = 0;
+    try {
+      w = std::stod(num, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (num.empty() || used != num.size() || num.find_first_of(" \t") != std::string::npos)
+      return "invalid weight \"" + num + "\" for role \"" + role + "\"";
+    if (!std::isfinite(w) || w <= 0)
+      return "weight of role \"" + role + "\" must be finite and > 0, got \"" + num + "\"";
+    result.emplace_back(std::move(role), w);
+    pos = end + 1;
+    if (end == text.size())
+      break;
+  }
+  out = std::move(result);
+  return {};
+}
+
 // -- base_config --------------------------------------------------------------------------------------------
 
 base_config::base_config(std::string subcommand, int64_t threads) : subcommand_(std::move(subcommand)) {
@@ -184,7 +224,9 @@ master_config::master_config() : base_config("master") {
     .add(port, "port", "port to listen on (0 = any free port; the chosen one is printed)")
     .add(ip, "ip", "address to listen on")
     .add(work_dir, "work-dir", "directory for the master's state")
-    .add(allocation_interval, "allocation-interval", "period of the batch allocation run (e.g. 1s, 250ms)");
+    .add(allocation_interval, "allocation-interval", "period of the batch allocation run (e.g. 1s, 250ms)")
+    .add(offer_timeout, "offer-timeout", "rescind offers not answered within this time (e.g. 30s; 0 = never)")
+    .add(weights, "weights", "role weights for fair sharing, e.g. \"eng=2,ops=0.5\" (default 1)");
 }
 
 std::vector<std::string> master_config::validate() {
@@ -194,6 +236,10 @@ std::vector<std::string> master_config::validate() {
     errors.push_back("--ip must not be empty");
   if (allocation_interval.count() <= 0)
     errors.push_back("--allocation-interval must be positive");
+  if (offer_timeout.count() < 0)
+    errors.push_back("--offer-timeout must not be negative");
+  if (auto err = parse_weights(weights, parsed_weights); !err.empty())
+    errors.push_back("--weights=" + weights + ": " + err);
   return errors;
 }
 

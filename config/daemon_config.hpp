@@ -14,12 +14,18 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mesoscaf {
 
 /// Parses "host:port" (port 1..65535, host non-empty). Returns false and sets *error on bad input.
 bool parse_host_port(std::string_view text, std::string& host, uint16_t& port, std::string* error = nullptr);
+
+/// Parses role weights `eng=2,ops=0.5` (ROLE=WEIGHT, comma separated; empty text = none). Roles must be valid
+/// role names and not repeated, weights finite and > 0. Returns "" and fills `out`, or an error message (out
+/// unchanged).
+std::string parse_weights(std::string_view text, std::vector<std::pair<std::string, double>>& out);
 
 /// Exit code for bad command line arguments or configuration values.
 constexpr int exit_bad_args = 2;
@@ -56,6 +62,11 @@ public:
   std::string ip = "127.0.0.1";
   std::string work_dir;
   caf::timespan allocation_interval = std::chrono::seconds(1);
+  caf::timespan offer_timeout = caf::timespan{0};   // 0 = offers never time out
+  std::string weights;                              // --weights=eng=2,ops=0.5
+
+  // Filled by validate():
+  std::vector<std::pair<std::string, double>> parsed_weights;
 };
 
 /// `mesoscaf agent`

@@ -2,12 +2,21 @@
 #include "deterministic_fixture.hpp"
 
 #include "actors/agent.hpp"
+#include "actors/agent_resources.hpp"
 #include "actors/command_executor.hpp"
+#include "child_process.hpp"
+#include "containerizer/launcher.hpp"
+#include "containerizer/volumes.hpp"
+#include "test_helpers.hpp"
 #include "containerizer/containerizer_actor.hpp"
 
 #include <caf/all.hpp>
 
+#include <fstream>
 #include <memory>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace mesoscaf;
 using namespace std::chrono_literals;
@@ -62,9 +71,14 @@ master_actor::behavior_type mock_master(master_actor::pointer self, recorder_ptr
     [=](atom::decline, const framework_id&, const std::vector<offer_id>&, const filters&) {},
     [=](atom::revive, const framework_id&) {},
     [=](atom::suppress, const framework_id&) {},
+    [=](atom::revive, const framework_id&, const std::vector<std::string>&) {},
+    [=](atom::suppress, const framework_id&, const std::vector<std::string>&) {},
     [=](atom::kill, const framework_id&, const task_id&, const agent_id&) {},
     [=](atom::ack, const framework_id&, const agent_id&, const task_id&, const std::string&) {},
     [=](atom::fw_msg, const framework_id&, const agent_id&, const executor_id&, const std::string&) {},
+    [=](atom::set_weight, const std::string&, double) { return true; },
+    [=](atom::set_quota, const std::string&, const quota_info&) { return true; },
+    [=](atom::timeout, const offer_id&) {},
     [=](atom::state) { return master_snapshot{}; },
     [=](atom::allocate, const std::vector<allocation>&) {},
   };
@@ -182,6 +196,8 @@ struct fixture : mesoscaf::test::deterministic_fixture {
     opts.executor_shutdown_grace = 3s;
     opts.executor_registration_timeout = 60s;
     opts.exit_timeout = 10s;
+    // The disk worker on the test scheduler: deterministic (it touches the disk only for operations and volumes).
+    opts.detached_disk_worker = false;
     opts.make_containerizer = [this](caf::actor_system& sys, agent_actor) {
       cont = sys.spawn(mock_containerizer, rec);
       return cont;
@@ -788,6 +804,188 @@ TEST(the container kill grace outlasts the command executor killing its tasks) {
   auto executor_needs = eopts.kill_grace_period + eopts.drain_timeout + 500ms;
   CHECK(aopts.container_kill_grace > executor_needs);
   CHECK(copts.kill_grace_period > executor_needs);
+}
+
+// -- operations, checkpoint, volumes ------------------------------------------------------------------------
+
+namespace {
+
+resource_set rs(const std::string& text) {
+  auto r = resource_set::parse(text);
+  if (!r)
+    CAF_FAIL("bad test resources " << text);
+  return *r;
+}
+
+offer_operation make_op(operation_type t, const std::string& text) {
+  offer_operation o;
+  o.type = t;
+  o.resources = rs(text);
+  return o;
+}
+
+bool path_exists(const std::string& p) {
+  struct stat sb;
+  return ::lstat(p.c_str(), &sb) == 0;
+}
+
+bool is_link(const std::string& p) {
+  struct stat sb;
+  return ::lstat(p.c_str(), &sb) == 0 && S_ISLNK(sb.st_mode);
+}
+
+const char* const base_resources = "cpus:4;mem:1024;disk:1000";
+const char* const reserve_text = "cpus(eng,dynamic):1;mem(eng,dynamic):128;disk(eng,dynamic):100";
+const char* const volume_text = "disk(eng,dynamic)[vol1:data]:64";
+
+} // namespace
+
+TEST(apply_op changes the total and checkpoints it before creating and deleting the volume directory) {
+  mesoscaf::test::temp_dir dir{"mesoscaf-agent-test"};
+  auto opts = options();
+  opts.work_dir = dir.path();
+  opts.resources = rs(base_resources);
+  start(opts);
+  auto fw = framework_id{"fw-1"};
+  from_master(atom::apply_op_v, fw, make_op(operation_type::reserve, reserve_text));
+  sched.run();
+  auto reserved = rs("cpus:3;mem:896;disk:900;" + std::string{reserve_text});
+  CHECK_EQUAL(snapshot().total, reserved);
+  CHECK_EQUAL(mesoscaf::test::read_file(resources_checkpoint_path(dir.path())), reserved.to_string() + "\n");
+  from_master(atom::apply_op_v, fw, make_op(operation_type::create, volume_text));
+  sched.run();
+  auto with_volume = rs("cpus:3;mem:896;disk:900;cpus(eng,dynamic):1;mem(eng,dynamic):128;disk(eng,dynamic):36;"
+                        + std::string{volume_text});
+  CHECK_EQUAL(snapshot().total, with_volume);
+  CHECK_EQUAL(mesoscaf::test::read_file(resources_checkpoint_path(dir.path())), with_volume.to_string() + "\n");
+  auto vdir = volume_directory(dir.path(), "eng", "vol1");
+  CHECK_EQUAL(vdir, dir.path() + "/volumes/roles/eng/vol1");
+  CHECK(path_exists(vdir));
+  { std::ofstream{vdir + "/f"} << "hello"; }
+  from_master(atom::apply_op_v, fw, make_op(operation_type::destroy, volume_text));
+  sched.run();
+  CHECK_EQUAL(snapshot().total, reserved);
+  CHECK_EQUAL(mesoscaf::test::read_file(resources_checkpoint_path(dir.path())), reserved.to_string() + "\n");
+  CHECK(!path_exists(vdir));
+  // The quantities the agent registered with never change.
+  REQUIRE_EQUAL(rec->registrations.size(), 1u);
+  CHECK_EQUAL(rec->registrations[0].total, rs(base_resources));
+}
+
+TEST(operations the agent cannot apply or that do not come from the master change nothing) {
+  mesoscaf::test::temp_dir dir{"mesoscaf-agent-test"};
+  auto opts = options();
+  opts.work_dir = dir.path();
+  opts.resources = rs(base_resources);
+  start(opts);
+  auto fw = framework_id{"fw-1"};
+  from_master(atom::apply_op_v, fw, make_op(operation_type::reserve, "cpus(eng,dynamic):5"));
+  from_master(atom::apply_op_v, fw, make_op(operation_type::create, volume_text));  // no reserved disk
+  from_master(atom::apply_op_v, fw, make_op(operation_type::unreserve, "cpus(eng,dynamic):1"));
+  offer_operation launch;
+  from_master(atom::apply_op_v, fw, launch);
+  caf::anon_send(agent, atom::apply_op_v, fw, make_op(operation_type::reserve, reserve_text));
+  sched.run();
+  CHECK_EQUAL(snapshot().total, rs(base_resources));
+  CHECK(!path_exists(resources_checkpoint_path(dir.path())));
+  CHECK(!path_exists(dir.path() + "/volumes/roles/eng/vol1"));
+}
+
+TEST(a task using a volume gets it linked into its sandbox before it reaches the executor) {
+  mesoscaf::test::temp_dir dir{"mesoscaf-agent-test"};
+  auto opts = options();
+  opts.work_dir = dir.path();
+  opts.resources = rs(base_resources);
+  start(opts);
+  auto fw = framework_id{"fw-1"};
+  from_master(atom::apply_op_v, fw, make_op(operation_type::reserve, reserve_text));
+  from_master(atom::apply_op_v, fw, make_op(operation_type::create, volume_text));
+  auto t = command_task("t1", "echo hello > data/f");
+  t.resources = rs("cpus(eng,dynamic):1;" + std::string{volume_text});
+  from_master(atom::run_task_v, make_framework(), t);
+  sched.run();
+  REQUIRE_EQUAL(rec->launches.size(), 1u);
+  auto link = rec->launches[0].sandbox + "/tasks/t1/data";
+  auto vdir = volume_directory(dir.path(), "eng", "vol1");
+  CHECK(is_link(link));
+  { std::ofstream{link + "/f"} << "hello"; }
+  CHECK_EQUAL(mesoscaf::test::read_file(vdir + "/f"), "hello");
+  register_executor("fw-1", command_executor_id);
+  REQUIRE_EQUAL(rec->executor_launches.size(), 1u);
+  CHECK_EQUAL(rec->executor_launches[0].id, task_id{"t1"});
+  // While t1 runs, its volume cannot be destroyed.
+  from_master(atom::apply_op_v, fw, make_op(operation_type::destroy, volume_text));
+  sched.run();
+  CHECK(snapshot().total.has_volume("vol1"));
+  CHECK_EQUAL(mesoscaf::test::read_file(vdir + "/f"), "hello");
+  // A second task on the running executor sees the same data.
+  auto t2 = command_task("t2", "cat data/f");
+  t2.resources = rs(volume_text);
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::finished, "u1"));
+  sched.run();
+  from_master(atom::run_task_v, make_framework(), t2);
+  sched.run();
+  REQUIRE_EQUAL(rec->executor_launches.size(), 2u);
+  CHECK_EQUAL(mesoscaf::test::read_file(rec->launches[0].sandbox + "/tasks/t2/data/f"), "hello");
+}
+
+TEST(a task naming a volume the agent does not have is refused with TASK_ERROR) {
+  mesoscaf::test::temp_dir dir{"mesoscaf-agent-test"};
+  auto opts = options();
+  opts.work_dir = dir.path();
+  start(opts);
+  auto t = command_task("t1");
+  t.resources = rs("disk(eng,dynamic)[ghost:data]:10");
+  from_master(atom::run_task_v, make_framework(), t);
+  sched.run();
+  CHECK(rec->launches.empty());
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->master_updates[0].status.state, task_state::error);
+  CHECK(rec->master_updates[0].status.message.find("ghost") != std::string::npos);
+}
+
+TEST(a restarted agent registers with its checkpointed reservations and volumes) {
+  mesoscaf::test::temp_dir dir{"mesoscaf-agent-test"};
+  auto opts = options();
+  opts.work_dir = dir.path();
+  opts.resources = rs(base_resources);
+  start(opts);
+  auto fw = framework_id{"fw-1"};
+  from_master(atom::apply_op_v, fw, make_op(operation_type::reserve, reserve_text));
+  from_master(atom::apply_op_v, fw, make_op(operation_type::create, volume_text));
+  sched.run();
+  auto total = snapshot().total;
+  auto vdir = volume_directory(dir.path(), "eng", "vol1");
+  { std::ofstream{vdir + "/f"} << "kept"; }
+  // A leftover of a volume this agent no longer has (a crash between a DESTROY's checkpoint and its deletion).
+  auto stale = volume_directory(dir.path(), "eng", "old");
+  REQUIRE_EQUAL(make_directories(stale), "");
+  caf::anon_send_exit(agent, caf::exit_reason::kill);
+  sched.run();
+  start(opts);
+  REQUIRE_EQUAL(rec->registrations.size(), 2u);
+  CHECK_EQUAL(rec->registrations[1].total, total);
+  CHECK(rec->registrations[1].total.has_volume("vol1"));
+  CHECK_EQUAL(snapshot().total, total);
+  CHECK_EQUAL(mesoscaf::test::read_file(vdir + "/f"), "kept");
+  CHECK(!path_exists(stale));
+}
+
+TEST(an agent whose resources differ from its checkpoint does not start) {
+  mesoscaf::test::temp_dir dir{"mesoscaf-agent-test"};
+  REQUIRE_EQUAL(save_resources_checkpoint(dir.path(), rs("cpus:3;cpus(eng,dynamic):1;mem:1024;disk:1000")), "");
+  auto opts = options();
+  opts.work_dir = dir.path();
+  opts.resources = rs("cpus:8;mem:1024;disk:1000");
+  start(opts);
+  CHECK(rec->registrations.empty());
+  bool failed = false;
+  self->request(agent, caf::infinite, atom::state_v);
+  sched.run();
+  self->receive([&](agent_snapshot&) {}, [&](caf::error&) { failed = true; },
+                caf::after(std::chrono::seconds(0)) >> [&] { failed = true; });
+  CHECK(failed);
+  agent = nullptr;
 }
 
 FIXTURE_SCOPE_END()

@@ -205,6 +205,46 @@ TEST(removing an agent drops its executors from the framework) {
   CHECK(reg.framework(f1)->executors.empty());
 }
 
+TEST(tasks and executors remember their allocation role) {
+  REQUIRE(reg.add_task(f1, task("t1", "cpus:1"), "eng").empty());
+  REQUIRE(reg.add_task(f1, task("t2", "cpus:1")).empty());
+  CHECK_EQUAL(reg.live_task(f1, task_id{"t1"})->role, "eng");
+  CHECK_EQUAL(reg.live_task(f1, task_id{"t2"})->role, "*");
+  auto u = reg.update_task(f1, task_id{"t1"}, task_state::finished, task_reason::none, "");
+  REQUIRE(u.terminal);
+  CHECK_EQUAL(u.task.role, "eng");
+  executor_info e;
+  e.id = executor_id{"e1"};
+  e.resources = res("cpus:0.5");
+  executor_info e2 = e;
+  e2.id = executor_id{"e2"};
+  REQUIRE(reg.add_executor(f1, a1, e, "ops").empty());
+  REQUIRE(reg.add_executor(f1, a1, e2, "eng/prod").empty());
+  CHECK_EQUAL(reg.executor_role(f1, a1, e.id), "ops");
+  CHECK_EQUAL(reg.executor_role(f1, a1, executor_id{"nope"}), "*");
+  REQUIRE(reg.remove_executor(f1, a1, e.id).has_value());
+  CHECK_EQUAL(reg.executor_role(f1, a1, e.id), "*");   // forgotten with the executor
+  auto r = reg.remove_framework(f1);
+  REQUIRE(r.has_value());
+  REQUIRE_EQUAL(r->executors.size(), 1u);
+  REQUIRE_EQUAL(r->executor_roles.size(), 1u);
+  CHECK_EQUAL(r->executor_roles[0], "eng/prod");
+}
+
+TEST(conversions change the agent total but not its quantities) {
+  resource_conversion c;
+  c.consumed = res("cpus:1");
+  c.produced = res("cpus(eng,dynamic):1");
+  REQUIRE(reg.apply_conversion(a1, c).empty());
+  CHECK_EQUAL(reg.agent(a1)->info.total, res("cpus:3;cpus(eng,dynamic):1;mem:1000"));
+  // Not contained (already converted) or unknown agent: an error and nothing changes.
+  c.consumed = res("cpus:4");
+  CHECK(!reg.apply_conversion(a1, c).empty());
+  CHECK(!reg.apply_conversion(agent_id{"nope"}, c).empty());
+  CHECK_EQUAL(reg.agent(a1)->info.total, res("cpus:3;cpus(eng,dynamic):1;mem:1000"));
+  CHECK_EQUAL(reg.cluster_total().scalar_milli("cpus"), 4000);
+}
+
 TEST(snapshot and dominant share) {
   REQUIRE(reg.add_task(f1, task("t1", "cpus:1;mem:500")).empty());
   auto s = reg.snapshot();

@@ -2,6 +2,7 @@
 #include "deterministic_fixture.hpp"
 
 #include "actors/master.hpp"
+#include "messages/resource_operations.hpp"
 
 #include <caf/all.hpp>
 
@@ -49,11 +50,16 @@ struct agent_mock_state {
   std::vector<std::tuple<framework_id, task_id, std::string>> acks;
   std::vector<std::tuple<framework_id, executor_id, std::string>> messages;
   std::vector<framework_id> shutdowns;
+  std::vector<std::pair<framework_id, offer_operation>> ops;
+  std::vector<std::string> order;   // "op:RESERVE", "run:<task>": apply_op must come before the tasks using it
 };
 
 agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<agent_mock_state> self) {
   return {
-    [=](atom::run_task, const framework_info& fi, const task_info& ti) { self->state.runs.emplace_back(fi, ti); },
+    [=](atom::run_task, const framework_info& fi, const task_info& ti) {
+      self->state.runs.emplace_back(fi, ti);
+      self->state.order.push_back("run:" + ti.id.value);
+    },
     [=](atom::kill_task, const framework_id& f, const task_id& t) { self->state.kills.emplace_back(f, t); },
     [=](atom::ack, const framework_id& f, const task_id& t, const std::string& u) {
       self->state.acks.emplace_back(f, t, u);
@@ -62,6 +68,10 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<agent_mock_s
       self->state.messages.emplace_back(f, e, d);
     },
     [=](atom::shutdown_fw, const framework_id& f) { self->state.shutdowns.push_back(f); },
+    [=](atom::apply_op, const framework_id& f, const offer_operation& op) {
+      self->state.ops.emplace_back(f, op);
+      self->state.order.push_back(std::string{"op:"} + operation_name(op.type));
+    },
     [=](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor&) -> executor_registration {
       CAF_FAIL("the master must not send reg_exec to an agent");
       return {};
@@ -87,9 +97,15 @@ struct alloc_state {
   std::vector<framework_id> deactivated;
   std::vector<std::pair<agent_id, resource_set>> added_agents;
   std::vector<agent_id> removed_agents;
-  std::vector<std::tuple<framework_id, agent_id, resource_set, double>> recovered;
-  std::vector<framework_id> revived;
-  std::vector<framework_id> suppressed;
+  // (framework, agent, resources, refuse seconds, role)
+  std::vector<std::tuple<framework_id, agent_id, resource_set, double, std::string>> recovered;
+  std::vector<std::pair<framework_id, std::vector<std::string>>> revived;
+  std::vector<std::pair<framework_id, std::vector<std::string>>> suppressed;
+  // (framework, agent, role, consumed, produced)
+  std::vector<std::tuple<framework_id, agent_id, std::string, resource_set, resource_set>> updates;
+  std::vector<std::pair<std::string, double>> weights;
+  std::vector<std::pair<std::string, quota_info>> quotas;
+  std::vector<role_summary> roles;
 };
 
 allocator_actor::behavior_type mock_allocator(allocator_actor::stateful_pointer<alloc_state> self) {
@@ -100,11 +116,32 @@ allocator_actor::behavior_type mock_allocator(allocator_actor::stateful_pointer<
     [=](atom::deactivate, const framework_id& f) { self->state.deactivated.push_back(f); },
     [=](atom::add_agent, const agent_id& a, const resource_set& r) { self->state.added_agents.emplace_back(a, r); },
     [=](atom::remove_agent, const agent_id& a) { self->state.removed_agents.push_back(a); },
-    [=](atom::recover, const framework_id& f, const agent_id& a, const resource_set& r, double s) {
-      self->state.recovered.emplace_back(f, a, r, s);
+    [=](atom::recover, const framework_id& f, const agent_id& a, const std::string& role, const resource_set& r,
+        double s) { self->state.recovered.emplace_back(f, a, r, s, role); },
+    [=](atom::revive, const framework_id& f, const std::vector<std::string>& roles) {
+      self->state.revived.emplace_back(f, roles);
     },
-    [=](atom::revive, const framework_id& f) { self->state.revived.push_back(f); },
-    [=](atom::suppress, const framework_id& f) { self->state.suppressed.push_back(f); },
+    [=](atom::suppress, const framework_id& f, const std::vector<std::string>& roles) {
+      self->state.suppressed.emplace_back(f, roles);
+    },
+    [=](atom::update_alloc, const framework_id& f, const agent_id& a, const std::string& role,
+        const resource_set& consumed, const resource_set& produced) {
+      self->state.updates.emplace_back(f, a, role, consumed, produced);
+    },
+    // Validation stand-ins for the real allocator's: weights finite and > 0, quota roles not "*".
+    [=](atom::set_weight, const std::string& role, double w) -> caf::result<bool> {
+      if (!(w > 0) || !std::isfinite(w))
+        return caf::make_error(caf::sec::invalid_argument, "invalid weight " + std::to_string(w));
+      self->state.weights.emplace_back(role, w);
+      return true;
+    },
+    [=](atom::set_quota, const std::string& role, const quota_info& q) -> caf::result<bool> {
+      if (role == "*" || !valid_role_name(role))
+        return caf::make_error(caf::sec::invalid_argument, "invalid role '" + role + "' for quota");
+      self->state.quotas.emplace_back(role, q);
+      return true;
+    },
+    [=](atom::roles) { return self->state.roles; },
     [=](atom::tick) { CAF_FAIL("the master must not send tick to the allocator"); },
     [=](atom::allocate) { CAF_FAIL("the master must not send allocate to the allocator"); },
   };
@@ -171,9 +208,10 @@ struct fixture : mesoscaf::test::deterministic_fixture {
     return ask<agent_id>(*this, atom::reg_agent_v, info, a);
   }
 
-  framework_id subscribe(const scheduler_actor& s, std::string name = "fw") {
+  framework_id subscribe(const scheduler_actor& s, std::string name = "fw", std::vector<std::string> roles = {}) {
     framework_info fi;
     fi.name = std::move(name);
+    fi.roles = std::move(roles);
     return ask<framework_id>(*this, atom::subscribe_v, fi, s);
   }
 
@@ -189,8 +227,9 @@ struct fixture : mesoscaf::test::deterministic_fixture {
   }
 
   // The allocator offers `r` of `aid` to `fid`; returns the offer the scheduler got.
-  offer offer_to(const scheduler_actor& s, const framework_id& fid, const agent_id& aid, const std::string& r) {
-    send_from(alloc, atom::allocate_v, std::vector<allocation>{allocation{fid, aid, res(r)}});
+  offer offer_to(const scheduler_actor& s, const framework_id& fid, const agent_id& aid, const std::string& r,
+                 const std::string& role = "*") {
+    send_from(alloc, atom::allocate_v, std::vector<allocation>{allocation{fid, aid, role, res(r)}});
     auto& got = sst(s).offers;
     REQUIRE(!got.empty());
     REQUIRE_EQUAL(got.back().size(), 1u);
@@ -303,8 +342,8 @@ TEST(allocations become offers in one message per framework) {
   auto f1 = subscribe(s1);
   auto f2 = subscribe(s2);
   send_from(alloc, atom::allocate_v,
-            std::vector<allocation>{{f1, aid1, res("cpus:4;mem:1024")}, {f2, aid2, res("cpus:1")},
-                                    {f1, aid2, res("mem:512")}});
+            std::vector<allocation>{{f1, aid1, "*", res("cpus:4;mem:1024")}, {f2, aid2, "*", res("cpus:1")},
+                                    {f1, aid2, "*", res("mem:512")}});
   REQUIRE_EQUAL(sst(s1).offers.size(), 1u);
   REQUIRE_EQUAL(sst(s2).offers.size(), 1u);
   const auto& o1 = sst(s1).offers[0];
@@ -328,7 +367,7 @@ TEST(allocate from anyone but the allocator is ignored) {
   auto aid = register_agent(new_agent());
   auto s = new_scheduler();
   auto fid = subscribe(s);
-  send_from(s, atom::allocate_v, std::vector<allocation>{{fid, aid, res("cpus:4")}});
+  send_from(s, atom::allocate_v, std::vector<allocation>{{fid, aid, "*", res("cpus:4")}});
   CHECK(sst(s).offers.empty());
   CHECK_EQUAL(state().outstanding_offers, 0u);
 }
@@ -866,7 +905,7 @@ TEST(an allocation for an agent the master does not know never becomes an offer)
   REQUIRE_EQUAL(alst().removed_agents.size(), 1u);
   // The allocator's run raced with the removal, and another names an agent never seen.
   send_from(alloc, atom::allocate_v,
-            std::vector<allocation>{{fid, aid, res("cpus:4")}, {fid, agent_id{"ghost"}, res("cpus:1")}});
+            std::vector<allocation>{{fid, aid, "*", res("cpus:4")}, {fid, agent_id{"ghost"}, "*", res("cpus:1")}});
   CHECK(sst(s).offers.empty());
   CHECK_EQUAL(state().outstanding_offers, 0u);
   CHECK(alst().recovered.empty());
@@ -877,7 +916,7 @@ TEST(an allocation for an agent the master does not know never becomes an offer)
   info.total = res("cpus:4");
   auto again = ask<agent_id>(*this, atom::reg_agent_v, info, new_agent());
   CHECK_NOT_EQUAL(again, aid);
-  send_from(alloc, atom::allocate_v, std::vector<allocation>{{fid, aid, res("cpus:4")}});
+  send_from(alloc, atom::allocate_v, std::vector<allocation>{{fid, aid, "*", res("cpus:4")}});
   CHECK(sst(s).offers.empty());
   CHECK_EQUAL(state().outstanding_offers, 0u);
 }
@@ -996,6 +1035,447 @@ TEST(with the real allocator a framework gets offers and a task launches) {
   CHECK_EQUAL(runs[0].second.id, task_id{"t1"});
   auto st = ask<master_snapshot>(*this, atom::state_v);
   CHECK_EQUAL(st.frameworks[0].used, res("cpus:1;mem:128"));
+}
+
+TEST(with the real allocator a reservation is made and operator changes are validated) {
+  auto a = sys.spawn(mock_agent);
+  agent_info info;
+  info.hostname = "h";
+  info.total = res("cpus:2;mem:512");
+  auto aid = ask<agent_id>(*this, atom::reg_agent_v, info, a);
+  auto s = sys.spawn(mock_scheduler);
+  framework_info fi;
+  fi.name = "real";
+  fi.roles = {"eng"};
+  auto fid = ask<framework_id>(*this, atom::subscribe_v, fi, s);
+  sched.run();
+  auto& sst = deref<caf::stateful_actor<sched_state, scheduler_actor::base>>(s).state;
+  for (int i = 0; i < 3 && sst.offers.empty(); ++i) {
+    advance_time(std::chrono::seconds(1));
+    sched.run();
+  }
+  REQUIRE(!sst.offers.empty());
+  auto o = sst.offers[0].at(0);
+  CHECK_EQUAL(o.role, "eng");
+  offer_operation reserve;
+  reserve.type = operation_type::reserve;
+  reserve.resources = res("cpus(eng,dynamic):1");
+  offer_operation op;
+  task_info t;
+  t.id = task_id{"t1"};
+  t.agent = aid;
+  t.resources = res("cpus(eng,dynamic):1;mem:128");
+  command_info c;
+  c.value = "true";
+  t.command = c;
+  op.tasks.push_back(t);
+  caf::send_as(s, master, atom::accept_v, fid, std::vector<offer_id>{o.id},
+               std::vector<offer_operation>{reserve, op}, filters{0});
+  sched.run();
+  CHECK(sst.errors.empty());
+  auto& ast = deref<caf::stateful_actor<agent_mock_state, agent_actor::base>>(a).state;
+  CHECK_EQUAL(ast.order, (std::vector<std::string>{"op:RESERVE", "run:t1"}));
+  auto st = ask<master_snapshot>(*this, atom::state_v);
+  REQUIRE_EQUAL(st.agents.size(), 1u);
+  CHECK_EQUAL(st.agents[0].total, res("cpus:1;cpus(eng,dynamic):1;mem:512"));
+  // The allocator's errors reach the operator; valid changes show up in the state's roles.
+  quota_info bad;
+  bad.guarantee = res("cpus:2");
+  bad.limit = res("cpus:1");
+  std::string err;
+  auto hdl = self->request(master, caf::infinite, atom::set_quota_v, std::string{"eng"}, bad);
+  sched.run();
+  hdl.receive([&](bool) { CAF_FAIL("a guarantee above the limit must be refused"); },
+             [&](const caf::error& e) { err = sys.render(e); });
+  CHECK(!err.empty());
+  MESSAGE("quota error: " << err);
+  CHECK(ask<bool>(*this, atom::set_weight_v, std::string{"eng"}, 2.5));
+  st = ask<master_snapshot>(*this, atom::state_v);
+  auto eng = std::find_if(st.roles.begin(), st.roles.end(), [](const role_summary& r) { return r.name == "eng"; });
+  REQUIRE(eng != st.roles.end());
+  CHECK_EQUAL(eng->weight, 2.5);
+}
+
+FIXTURE_SCOPE_END()
+
+// -- issue 3: roles, operations, offer timeout, operator changes ------------------------------------------------
+
+namespace {
+
+offer_operation conversion(operation_type type, const std::string& r) {
+  offer_operation op;
+  op.type = type;
+  op.resources = res(r);
+  return op;
+}
+
+offer_operation launch_op(std::vector<task_info> tasks) {
+  offer_operation op;
+  op.tasks = std::move(tasks);
+  return op;
+}
+
+bool has_error(const sched_state& st, const std::string& needle) {
+  for (const auto& e : st.errors)
+    if (e.find(needle) != std::string::npos)
+      return true;
+  return false;
+}
+
+} // namespace
+
+FIXTURE_SCOPE(master_roles_tests, fixture)
+
+TEST(subscription with invalid or repeated roles is refused with a clear error) {
+  framework_info fi;
+  fi.name = "bad";
+  fi.roles = {"eng", "../etc"};
+  auto err = request_error<framework_id>(atom::subscribe_v, fi, new_scheduler());
+  CHECK_NOT_EQUAL(err.find("invalid role '../etc'"), std::string::npos);
+  fi.roles = {"eng", "", "ops"};
+  err = request_error<framework_id>(atom::subscribe_v, fi, new_scheduler());
+  CHECK_NOT_EQUAL(err.find("invalid role ''"), std::string::npos);
+  fi.roles = {"eng", "eng"};
+  err = request_error<framework_id>(atom::subscribe_v, fi, new_scheduler());
+  CHECK_NOT_EQUAL(err.find("listed twice"), std::string::npos);
+  CHECK(alst().added_fws.empty());
+  CHECK(state().frameworks.empty());
+  // Several valid roles, including nested ones.
+  auto fid = subscribe(new_scheduler(), "multi", {"eng/prod", "ops", "*"});
+  REQUIRE_EQUAL(alst().added_fws.size(), 1u);
+  CHECK_EQUAL(alst().added_fws[0].first, fid);
+  CHECK_EQUAL(alst().added_fws[0].second.roles, (std::vector<std::string>{"eng/prod", "ops", "*"}));
+}
+
+TEST(offers carry the allocation role and every recovery names it) {
+  auto a = new_agent();
+  auto aid = register_agent(a, "cpus:4;mem:1024");
+  auto s = new_scheduler();
+  auto fid = subscribe(s, "fw", {"eng", "ops"});
+  // Declined offer: recovered in its role.
+  auto o1 = offer_to(s, fid, aid, "cpus:1", "ops");
+  CHECK_EQUAL(o1.role, "ops");
+  send_from(s, atom::decline_v, fid, std::vector<offer_id>{o1.id}, filters{0});
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<4>(alst().recovered[0]), "ops");
+  // Accepted offer: the remainder and, when the task ends, its resources go back in the offer's role.
+  auto o2 = offer_to(s, fid, aid, "cpus:3;mem:1024", "eng");
+  CHECK_EQUAL(o2.role, "eng");
+  accept(s, fid, {o2.id}, {task("t1", aid, "cpus:1;mem:100")});
+  REQUIRE_EQUAL(alst().recovered.size(), 2u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[1]), res("cpus:2;mem:924"));
+  CHECK_EQUAL(std::get<4>(alst().recovered[1]), "eng");
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::finished, "u1"));
+  REQUIRE_EQUAL(alst().recovered.size(), 3u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[2]), res("cpus:1;mem:100"));
+  CHECK_EQUAL(std::get<4>(alst().recovered[2]), "eng");
+  // An outstanding offer of a removed framework: recovered in its role too.
+  auto o3 = offer_to(s, fid, aid, "cpus:1", "ops");
+  send_from(s, atom::teardown_v, fid);
+  REQUIRE_EQUAL(alst().recovered.size(), 4u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[3]), o3.resources);
+  CHECK_EQUAL(std::get<4>(alst().recovered[3]), "ops");
+}
+
+TEST(an executor started in a role is recovered in that role) {
+  auto a = new_agent();
+  auto aid = register_agent(a, "cpus:4;mem:1024");
+  auto s = new_scheduler();
+  auto fid = subscribe(s, "fw", {"eng"});
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024", "eng");
+  auto t = task("t1", aid, "cpus:1;mem:100");
+  t.command = caf::none;
+  executor_info e;
+  e.id = executor_id{"e1"};
+  e.command.value = "run-executor";
+  e.resources = res("cpus:0.5;mem:64");
+  t.executor = e;
+  accept(s, fid, {o.id}, {t});
+  REQUIRE_EQUAL(ast(a).runs.size(), 1u);
+  alst().recovered.clear();
+  send_from(a, atom::exec_lost_v, fid, aid, executor_id{"e1"}, int32_t{0});
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("cpus:0.5;mem:64"));
+  CHECK_EQUAL(std::get<4>(alst().recovered[0]), "eng");
+}
+
+TEST(reserve create and a launch using the new volume are applied in order) {
+  auto a = new_agent();
+  auto aid = register_agent(a, "cpus:4;mem:1024;disk:1000");
+  auto s = new_scheduler();
+  auto fid = subscribe(s, "fw", {"eng"});
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024;disk:1000", "eng");
+  auto t = task("writer", aid, "cpus(eng,dynamic):1;disk(eng,dynamic)[v1:data]:100");
+  std::vector<offer_operation> ops{conversion(operation_type::reserve, "cpus(eng,dynamic):1;disk(eng,dynamic):500"),
+                                   conversion(operation_type::create, "disk(eng,dynamic)[v1:data]:100"),
+                                   launch_op({t})};
+  send_from(s, atom::accept_v, fid, std::vector<offer_id>{o.id}, ops, filters{2});
+  CHECK(sst(s).errors.empty());
+  CHECK(sst(s).updates.empty());
+  // The allocator: one update per conversion, in the offer's role, then the remainder.
+  REQUIRE_EQUAL(alst().updates.size(), 2u);
+  CHECK_EQUAL(std::get<0>(alst().updates[0]), fid);
+  CHECK_EQUAL(std::get<1>(alst().updates[0]), aid);
+  CHECK_EQUAL(std::get<2>(alst().updates[0]), "eng");
+  CHECK_EQUAL(std::get<3>(alst().updates[0]), res("cpus:1;disk:500"));
+  CHECK_EQUAL(std::get<4>(alst().updates[0]), res("cpus(eng,dynamic):1;disk(eng,dynamic):500"));
+  CHECK_EQUAL(std::get<3>(alst().updates[1]), res("disk(eng,dynamic):100"));
+  CHECK_EQUAL(std::get<4>(alst().updates[1]), res("disk(eng,dynamic)[v1:data]:100"));
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("cpus:3;mem:1024;disk:500;disk(eng,dynamic):400"));
+  CHECK_EQUAL(std::get<3>(alst().recovered[0]), 2.0);
+  CHECK_EQUAL(std::get<4>(alst().recovered[0]), "eng");
+  // The agent: both operations, then the task.
+  CHECK_EQUAL(ast(a).order, (std::vector<std::string>{"op:RESERVE", "op:CREATE", "run:writer"}));
+  REQUIRE_EQUAL(ast(a).ops.size(), 2u);
+  CHECK_EQUAL(ast(a).ops[1].first, fid);
+  CHECK_EQUAL(ast(a).ops[1].second.resources, res("disk(eng,dynamic)[v1:data]:100"));
+  // The master's view of the agent: same quantities, new shape.
+  auto st = state();
+  REQUIRE_EQUAL(st.agents.size(), 1u);
+  CHECK_EQUAL(st.agents[0].total,
+              res("cpus:3;mem:1024;disk:500;cpus(eng,dynamic):1;disk(eng,dynamic):400;disk(eng,dynamic)[v1:data]:100"));
+  CHECK_EQUAL(st.agents[0].used, t.resources);
+  // The volume exists now: creating it again on the next offer is refused as a whole.
+  alst().recovered.clear();
+  auto o2 = offer_to(s, fid, aid, "disk(eng,dynamic):400", "eng");
+  send_from(s, atom::accept_v, fid, std::vector<offer_id>{o2.id},
+            std::vector<offer_operation>{conversion(operation_type::create, "disk(eng,dynamic)[v1:other]:10")},
+            filters{0});
+  CHECK(has_error(sst(s), "already exists"));
+  CHECK_EQUAL(alst().updates.size(), 2u);
+  CHECK_EQUAL(ast(a).ops.size(), 2u);
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("disk(eng,dynamic):400"));
+}
+
+TEST(a refused operation refuses the whole accept and the offers come back) {
+  auto a = new_agent();
+  auto aid = register_agent(a, "cpus(eng):1;cpus:3;mem:1024;disk:100");
+  auto s = new_scheduler();
+  auto fid = subscribe(s, "fw", {"eng", "ops"});
+  struct bad_case {
+    offer_operation op;
+    std::string needle;
+  };
+  std::vector<bad_case> cases{
+    {conversion(operation_type::reserve, "cpus(ops,dynamic):1"), "differs from the offer's role"},
+    {conversion(operation_type::unreserve, "cpus(eng):1"), "statically reserved"},
+    {conversion(operation_type::destroy, "disk:10"), "not a volume"},
+    {conversion(operation_type::reserve, "cpus(eng,dynamic):10"), "not in the offer"},
+    {conversion(operation_type::create, "disk(eng,dynamic)[v1:data]:10"), "not in the offer"},
+  };
+  for (const auto& c : cases) {
+    MESSAGE("case " << operation_name(c.op.type) << " " << c.op.resources);
+    sst(s).errors.clear();
+    sst(s).updates.clear();
+    alst().recovered.clear();
+    auto o = offer_to(s, fid, aid, "cpus(eng):1;cpus:3;mem:1024;disk:100", "eng");
+    // A valid LAUNCH before the bad operation: not launched either (all or nothing).
+    std::vector<offer_operation> ops{launch_op({task("t-" + std::to_string(sst(s).offers.size()), aid, "cpus:1")}),
+                                     c.op};
+    send_from(s, atom::accept_v, fid, std::vector<offer_id>{o.id}, ops, filters{0});
+    CHECK(has_error(sst(s), c.needle));
+    CHECK(has_error(sst(s), "nothing was done"));
+    REQUIRE_EQUAL(sst(s).updates.size(), 1u);
+    CHECK(sst(s).updates[0].state == task_state::dropped);
+    CHECK(ast(a).runs.empty());
+    CHECK(ast(a).ops.empty());
+    CHECK(alst().updates.empty());
+    REQUIRE_EQUAL(alst().recovered.size(), 1u);
+    CHECK_EQUAL(std::get<2>(alst().recovered[0]), o.resources);
+    CHECK_EQUAL(std::get<4>(alst().recovered[0]), "eng");
+    CHECK_EQUAL(state().outstanding_offers, 0u);
+  }
+  auto st = state();
+  REQUIRE_EQUAL(st.agents.size(), 1u);
+  CHECK_EQUAL(st.agents[0].total, res("cpus(eng):1;cpus:3;mem:1024;disk:100"));
+}
+
+TEST(offers on two roles cannot be accepted together and stay outstanding) {
+  auto a = new_agent();
+  auto aid = register_agent(a, "cpus:4;mem:1024");
+  auto s = new_scheduler();
+  auto fid = subscribe(s, "fw", {"eng", "ops"});
+  auto o1 = offer_to(s, fid, aid, "cpus:2", "eng");
+  auto o2 = offer_to(s, fid, aid, "cpus:2", "ops");
+  accept(s, fid, {o1.id, o2.id}, {task("t1", aid, "cpus:3")});
+  CHECK(has_error(sst(s), "more than one role"));
+  REQUIRE_EQUAL(sst(s).updates.size(), 1u);
+  CHECK(sst(s).updates[0].state == task_state::dropped);
+  CHECK(ast(a).runs.empty());
+  CHECK(alst().recovered.empty());
+  CHECK_EQUAL(state().outstanding_offers, 2u);
+}
+
+TEST(per role suppress and revive are checked and forwarded) {
+  auto s = new_scheduler();
+  auto fid = subscribe(s, "fw", {"eng", "ops"});
+  send_from(s, atom::suppress_v, fid, std::vector<std::string>{"eng"});
+  send_from(s, atom::revive_v, fid, std::vector<std::string>{"ops", "eng"});
+  REQUIRE_EQUAL(alst().suppressed.size(), 1u);
+  CHECK_EQUAL(alst().suppressed[0].first, fid);
+  CHECK_EQUAL(alst().suppressed[0].second, (std::vector<std::string>{"eng"}));
+  REQUIRE_EQUAL(alst().revived.size(), 1u);
+  CHECK_EQUAL(alst().revived[0].second, (std::vector<std::string>{"ops", "eng"}));
+  // A role the framework does not have: refused, nothing forwarded.
+  send_from(s, atom::suppress_v, fid, std::vector<std::string>{"eng", "dev"});
+  CHECK(has_error(sst(s), "not subscribed to role 'dev'"));
+  CHECK_EQUAL(alst().suppressed.size(), 1u);
+  // The role-less calls mean all roles (empty list).
+  send_from(s, atom::suppress_v, fid);
+  send_from(s, atom::revive_v, fid);
+  REQUIRE_EQUAL(alst().suppressed.size(), 2u);
+  CHECK(alst().suppressed[1].second.empty());
+  REQUIRE_EQUAL(alst().revived.size(), 2u);
+  CHECK(alst().revived[1].second.empty());
+  // Someone else's framework: refused.
+  auto stranger = new_scheduler();
+  send_from(stranger, atom::revive_v, fid, std::vector<std::string>{"eng"});
+  CHECK_EQUAL(alst().revived.size(), 2u);
+  CHECK_EQUAL(sst(stranger).errors.size(), 1u);
+}
+
+TEST(set weight rescinds the offers of the role subtree and replies errors for bad input) {
+  auto a = new_agent();
+  auto aid = register_agent(a, "cpus:8;mem:1024");
+  auto s = new_scheduler();
+  auto fid = subscribe(s, "fw", {"eng", "eng/prod", "engineering", "ops"});
+  auto o_eng = offer_to(s, fid, aid, "cpus:1", "eng");
+  auto o_prod = offer_to(s, fid, aid, "cpus:1", "eng/prod");
+  auto o_other = offer_to(s, fid, aid, "cpus:1", "engineering");
+  auto o_ops = offer_to(s, fid, aid, "cpus:1", "ops");
+  // Bad input: the allocator's error comes back, nothing is rescinded.
+  auto err = request_error<bool>(atom::set_weight_v, std::string{"eng"}, -1.0);
+  CHECK_NOT_EQUAL(err.find("invalid weight"), std::string::npos);
+  CHECK(sst(s).rescinded.empty());
+  CHECK_EQUAL(state().outstanding_offers, 4u);
+  CHECK(ask<bool>(*this, atom::set_weight_v, std::string{"eng"}, 2.0));
+  REQUIRE_EQUAL(alst().weights.size(), 1u);
+  CHECK_EQUAL(alst().weights[0], std::make_pair(std::string{"eng"}, 2.0));
+  auto rescinded = sst(s).rescinded;
+  std::sort(rescinded.begin(), rescinded.end());
+  auto expected = std::vector<offer_id>{o_eng.id, o_prod.id};
+  std::sort(expected.begin(), expected.end());
+  CHECK_EQUAL(rescinded, expected);
+  CHECK_EQUAL(state().outstanding_offers, 2u);
+  // Recovered without a filter, each in its own role.
+  REQUIRE_EQUAL(alst().recovered.size(), 2u);
+  for (const auto& r : alst().recovered) {
+    CHECK_EQUAL(std::get<3>(r), 0.0);
+    CHECK(std::get<4>(r) == "eng" || std::get<4>(r) == "eng/prod");
+  }
+  // The untouched offers are still usable.
+  accept(s, fid, {o_other.id, o_ops.id}, {task("t1", aid, "cpus:1")});
+  CHECK(has_error(sst(s), "more than one role"));
+  accept(s, fid, {o_other.id}, {task("t1", aid, "cpus:1")});
+  CHECK_EQUAL(ast(a).runs.size(), 1u);
+}
+
+TEST(set quota rescinds every outstanding offer and replies errors for bad input) {
+  auto aid = register_agent(new_agent(), "cpus:8;mem:1024");
+  auto s1 = new_scheduler();
+  auto s2 = new_scheduler();
+  auto f1 = subscribe(s1, "a", {"eng"});
+  auto f2 = subscribe(s2, "b", {"ops"});
+  offer_to(s1, f1, aid, "cpus:1", "eng");
+  offer_to(s2, f2, aid, "cpus:1", "ops");
+  quota_info q;
+  q.guarantee = res("cpus:2");
+  auto err = request_error<bool>(atom::set_quota_v, std::string{"*"}, q);
+  CHECK_NOT_EQUAL(err.find("invalid role"), std::string::npos);
+  CHECK(alst().quotas.empty());
+  CHECK_EQUAL(state().outstanding_offers, 2u);
+  CHECK(ask<bool>(*this, atom::set_quota_v, std::string{"eng"}, q));
+  REQUIRE_EQUAL(alst().quotas.size(), 1u);
+  CHECK_EQUAL(alst().quotas[0].first, "eng");
+  CHECK_EQUAL(alst().quotas[0].second.guarantee, res("cpus:2"));
+  CHECK_EQUAL(sst(s1).rescinded.size(), 1u);
+  CHECK_EQUAL(sst(s2).rescinded.size(), 1u);
+  CHECK_EQUAL(state().outstanding_offers, 0u);
+  REQUIRE_EQUAL(alst().recovered.size(), 2u);
+  CHECK_EQUAL(std::get<3>(alst().recovered[0]), 0.0);
+  CHECK_EQUAL(std::get<3>(alst().recovered[1]), 0.0);
+}
+
+TEST(the state includes the allocator roles) {
+  role_summary r;
+  r.name = "eng";
+  r.weight = 3;
+  r.allocated = res("cpus:1");
+  alst().roles = {r};
+  auto st = state();
+  REQUIRE_EQUAL(st.roles.size(), 1u);
+  CHECK_EQUAL(st.roles[0].name, "eng");
+  CHECK_EQUAL(st.roles[0].weight, 3.0);
+  CHECK_EQUAL(st.roles[0].allocated, res("cpus:1"));
+}
+
+FIXTURE_SCOPE_END()
+
+// -- offer timeout and weights at start -------------------------------------------------------------------------
+
+namespace {
+
+master_options timeout_options() {
+  master_options opts;
+  opts.offer_timeout = std::chrono::seconds(10);
+  opts.weights = {{"eng", 2.0}, {"ops", 0.5}};
+  return opts;
+}
+
+struct timeout_fixture : fixture {
+  timeout_fixture() : fixture(timeout_options()) {}
+};
+
+} // namespace
+
+FIXTURE_SCOPE(master_offer_timeout_tests, timeout_fixture)
+
+TEST(weights given at start reach the allocator) {
+  CHECK_EQUAL(alst().weights,
+              (std::vector<std::pair<std::string, double>>{{"eng", 2.0}, {"ops", 0.5}}));
+}
+
+TEST(an unanswered offer is rescinded after the offer timeout and recovered without filter) {
+  auto aid = register_agent(new_agent(), "cpus:4;mem:1024");
+  auto s = new_scheduler();
+  auto fid = subscribe(s, "fw", {"eng"});
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024", "eng");
+  advance_time(std::chrono::seconds(9));
+  sched.run();
+  CHECK(sst(s).rescinded.empty());
+  CHECK_EQUAL(state().outstanding_offers, 1u);
+  // A forged timeout from someone else changes nothing.
+  send_from(s, atom::timeout_v, o.id);
+  CHECK(sst(s).rescinded.empty());
+  advance_time(std::chrono::seconds(2));
+  sched.run();
+  REQUIRE_EQUAL(sst(s).rescinded.size(), 1u);
+  CHECK_EQUAL(sst(s).rescinded[0], o.id);
+  CHECK_EQUAL(state().outstanding_offers, 0u);
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), o.resources);
+  CHECK_EQUAL(std::get<3>(alst().recovered[0]), 0.0);
+  CHECK_EQUAL(std::get<4>(alst().recovered[0]), "eng");
+  // Using it afterwards is a clear error.
+  accept(s, fid, {o.id}, {task("t1", aid, "cpus:1")});
+  CHECK(has_error(sst(s), "no longer valid"));
+}
+
+TEST(an answered offer is not touched by its timeout) {
+  auto aid = register_agent(new_agent(), "cpus:4;mem:1024");
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o1 = offer_to(s, fid, aid, "cpus:2");
+  auto o2 = offer_to(s, fid, aid, "cpus:2");
+  send_from(s, atom::decline_v, fid, std::vector<offer_id>{o1.id}, filters{0});
+  accept(s, fid, {o2.id}, {task("t1", aid, "cpus:1")});
+  REQUIRE_EQUAL(alst().recovered.size(), 2u);
+  advance_time(std::chrono::seconds(11));
+  sched.run();
+  CHECK(sst(s).rescinded.empty());
+  CHECK_EQUAL(alst().recovered.size(), 2u);
 }
 
 FIXTURE_SCOPE_END()

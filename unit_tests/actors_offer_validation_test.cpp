@@ -337,15 +337,23 @@ TEST(task agent must be the offers agent) {
   CHECK(w.tasks[0].kind == verdict_kind::error);
 }
 
-TEST(non launch operations are refused but launches still run) {
+TEST(a refused conversion refuses the whole call) {
   auto ops = launch({task("t1", "cpus:1")});
   offer_operation reserve;
   reserve.type = operation_type::reserve;
-  reserve.resources = res("cpus(eng):1");
+  reserve.resources = res("cpus(eng):1");   // static: not something RESERVE can make
   ops.push_back(reserve);
+  ops.push_back(launch({task("t2", "cpus:1")})[0]);
   auto v = validate_accept(fw1, {offer_id{"o1"}}, ops, outstanding, retired, is_live);
-  CHECK_EQUAL(v.operation_errors.size(), 1u);
-  CHECK_EQUAL(v.launch.size(), 1u);
+  REQUIRE_EQUAL(v.operation_errors.size(), 1u);
+  CHECK_NOT_EQUAL(v.operation_errors[0].find("operation 2 (RESERVE)"), std::string::npos);
+  CHECK(v.launch.empty());
+  CHECK(v.conversions.empty());
+  CHECK(v.used.empty());
+  CHECK_EQUAL(v.remaining, res("cpus:4;mem:1024"));
+  REQUIRE_EQUAL(v.tasks.size(), 2u);
+  for (const auto& t : v.tasks)
+    CHECK(t.kind == verdict_kind::dropped);
 }
 
 TEST(no operations uses nothing) {
@@ -416,6 +424,153 @@ TEST(a running executor is not counted again and must match) {
   CHECK(v.tasks[0].kind == verdict_kind::ok);
   CHECK(v.tasks[1].kind == verdict_kind::error);
   CHECK_EQUAL(v.used, res("cpus:2"));
+}
+
+FIXTURE_SCOPE_END()
+
+// -- operations (issue 3): RESERVE / UNRESERVE / CREATE / DESTROY then LAUNCH, in order ---------------------
+
+namespace {
+
+offer_operation op(operation_type type, const std::string& r) {
+  offer_operation o;
+  o.type = type;
+  o.resources = res(r);
+  return o;
+}
+
+struct ops_fixture : fixture {
+  // Agent a3: 8 cpus, 2 GB, 1000 disk, of which a static cpus(eng):1, a dynamic disk(eng,dynamic):200 and a
+  // volume v0 on 100 of eng's disk; the offer o5 (role eng) holds all of it but the volume (in use).
+  resource_set agent_total = res("cpus:7;cpus(eng):1;mem:2048;disk:700;disk(eng,dynamic):200;"
+                                 "disk(eng,dynamic)[v0:old]:100");
+
+  ops_fixture() {
+    add_role_offer("o5", fw1, agent_id{"a3"}, "cpus:7;cpus(eng):1;mem:2048;disk:700;disk(eng,dynamic):200", "eng");
+    add_role_offer("o6", fw1, agent_id{"a3"}, "disk(eng,dynamic)[v0:old]:100", "eng");
+    add_role_offer("o7", fw1, agent_id{"a3"}, "cpus:1", "ops");
+  }
+
+  void add_role_offer(std::string id, framework_id fw, agent_id agent, const std::string& r, std::string role) {
+    add_offer(id, fw, agent, r);
+    outstanding[offer_id{id}].role = std::move(role);
+  }
+
+  accept_verdict run(std::vector<std::string> ids, std::vector<offer_operation> ops) {
+    std::vector<offer_id> oids;
+    for (auto& i : ids)
+      oids.emplace_back(i);
+    return validate_accept(fw1, oids, ops, outstanding, retired, is_live, {}, agent_total);
+  }
+
+  task_info on_a3(std::string id, const std::string& r) { return task(std::move(id), r, agent_id{"a3"}); }
+
+  static void refused(const accept_verdict& v, const std::string& needle) {
+    CHECK(v.offers.ok);
+    REQUIRE_EQUAL(v.operation_errors.size(), 1u);
+    CHECK_NOT_EQUAL(v.operation_errors[0].find(needle), std::string::npos);
+    if (v.operation_errors[0].find(needle) == std::string::npos)
+      MESSAGE("error was: " << v.operation_errors[0]);
+    CHECK(v.conversions.empty());
+    CHECK(v.launch.empty());
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(offer_operation_tests, ops_fixture)
+
+TEST(offers keep their role and offers of two roles are refused) {
+  auto v = run({"o5"}, {});
+  REQUIRE(v.offers.ok);
+  CHECK_EQUAL(v.offers.role, "eng");
+  auto w = run({"o5", "o7"}, launch({on_a3("t1", "cpus:1")}));
+  CHECK(!w.offers.ok);
+  CHECK_NOT_EQUAL(w.offers.message.find("more than one role"), std::string::npos);
+  REQUIRE_EQUAL(w.tasks.size(), 1u);
+  CHECK(w.tasks[0].kind == verdict_kind::dropped);
+  // Offers without a role (older code paths) count as "*".
+  auto u = run({"o1"}, {});
+  CHECK_EQUAL(u.offers.role, "*");
+}
+
+TEST(reserve for another role than the offer is refused) {
+  refused(run({"o5"}, {op(operation_type::reserve, "cpus(ops,dynamic):1")}), "differs from the offer's role");
+  refused(run({"o5"}, {op(operation_type::reserve, "cpus(eng):1")}), "dynamic");
+  refused(run({"o5"}, {op(operation_type::reserve, "cpus(eng,dynamic):8")}), "not in the offer");
+}
+
+TEST(unreserve of a static reservation is refused) {
+  refused(run({"o5"}, {op(operation_type::unreserve, "cpus(eng):1")}), "statically reserved");
+  refused(run({"o5"}, {op(operation_type::unreserve, "cpus:1")}), "not reserved");
+}
+
+TEST(create of an existing or repeated volume id is refused) {
+  refused(run({"o5"}, {op(operation_type::create, "disk(eng,dynamic)[v0:x]:10")}), "already exists");
+  // Twice in one call, in two operations: the second sees the agent total after the first.
+  refused(run({"o5"}, {op(operation_type::create, "disk(eng,dynamic)[v1:a]:10"),
+                       op(operation_type::create, "disk(eng,dynamic)[v1:b]:10")}),
+          "already exists");
+  // On unreserved disk: not in the offer as reserved disk.
+  refused(run({"o5"}, {op(operation_type::create, "disk(eng,dynamic)[v2:a]:300")}), "not in the offer");
+}
+
+TEST(destroy of something that is not a volume is refused) {
+  refused(run({"o5"}, {op(operation_type::destroy, "disk(eng,dynamic):10")}), "not a volume");
+  // A volume that is not in these offers (it is in o6).
+  refused(run({"o5"}, {op(operation_type::destroy, "disk(eng,dynamic)[v0:old]:100")}), "not in the offer");
+}
+
+TEST(resources not in the offer are refused for every operation) {
+  refused(run({"o5"}, {op(operation_type::reserve, "mem(eng,dynamic):4096")}), "not in the offer");
+  refused(run({"o5"}, {op(operation_type::unreserve, "disk(eng,dynamic):201")}), "not in the offer");
+}
+
+TEST(a launch uses what earlier operations produced) {
+  auto writer = on_a3("writer", "cpus(eng,dynamic):1;disk(eng,dynamic)[v1:data]:50");
+  auto v = run({"o5"}, {op(operation_type::reserve, "cpus(eng,dynamic):1;disk(eng,dynamic):100"),
+                        op(operation_type::create, "disk(eng,dynamic)[v1:data]:50"), launch({writer})[0]});
+  REQUIRE(v.offers.ok);
+  CHECK(v.operation_errors.empty());
+  REQUIRE_EQUAL(v.conversions.size(), 2u);
+  CHECK(v.conversions[0].operation.type == operation_type::reserve);
+  CHECK_EQUAL(v.conversions[0].change.consumed, res("cpus:1;disk:100"));
+  CHECK_EQUAL(v.conversions[1].change.produced, res("disk(eng,dynamic)[v1:data]:50"));
+  REQUIRE_EQUAL(v.launch.size(), 1u);
+  CHECK_EQUAL(v.used, writer.resources);
+  CHECK_EQUAL(v.remaining, res("cpus:6;cpus(eng):1;mem:2048;disk:600;disk(eng,dynamic):250"));
+  CHECK(v.agent_total.has_volume("v1"));
+  CHECK(v.agent_total.has_volume("v0"));
+  CHECK_EQUAL(v.agent_total.scalar_milli("disk"), agent_total.scalar_milli("disk"));
+  // The same task before the CREATE: the volume does not exist yet, so the task gets TASK_ERROR alone.
+  auto w = run({"o5"}, {op(operation_type::reserve, "cpus(eng,dynamic):1;disk(eng,dynamic):100"), launch({writer})[0],
+                        op(operation_type::create, "disk(eng,dynamic)[v1:data]:50")});
+  CHECK(w.operation_errors.empty());
+  REQUIRE_EQUAL(w.tasks.size(), 1u);
+  CHECK(w.tasks[0].kind == verdict_kind::error);
+  CHECK(w.launch.empty());
+  CHECK_EQUAL(w.conversions.size(), 2u);
+}
+
+TEST(a launch before a conversion consumes first and the conversion sees the rest) {
+  // The task takes all 7 unreserved cpus; a RESERVE of one more afterwards finds none.
+  auto v = run({"o5"}, {launch({on_a3("big", "cpus:7")})[0], op(operation_type::reserve, "cpus(eng,dynamic):1")});
+  refused(v, "not in the offer");
+  REQUIRE_EQUAL(v.tasks.size(), 1u);
+  CHECK(v.tasks[0].kind == verdict_kind::dropped);
+  CHECK(v.used.empty());
+  CHECK_EQUAL(v.agent_total, agent_total);
+}
+
+TEST(destroy then unreserve returns a volume to unreserved disk) {
+  auto v = run({"o6", "o5"}, {op(operation_type::destroy, "disk(eng,dynamic)[v0:old]:100"),
+                              op(operation_type::unreserve, "disk(eng,dynamic):300")});
+  REQUIRE(v.offers.ok);
+  CHECK(v.operation_errors.empty());
+  CHECK_EQUAL(v.conversions.size(), 2u);
+  CHECK_EQUAL(v.remaining, res("cpus:7;cpus(eng):1;mem:2048;disk:1000"));
+  CHECK(!v.agent_total.has_volume("v0"));
+  CHECK_EQUAL(v.agent_total, res("cpus:7;cpus(eng):1;mem:2048;disk:1000"));
 }
 
 FIXTURE_SCOPE_END()

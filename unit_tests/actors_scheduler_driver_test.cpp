@@ -81,6 +81,21 @@ master_actor::behavior_type mock_master(master_actor::stateful_pointer<mock_mast
     },
     [=](atom::revive, const framework_id& id) { rec->add("revive " + id.value); },
     [=](atom::suppress, const framework_id& id) { rec->add("suppress " + id.value); },
+    [=](atom::revive, const framework_id& id, const std::vector<std::string>& roles) {
+      std::string text;
+      for (const auto& r : roles)
+        text += " " + r;
+      rec->add("revive-roles " + id.value + text);
+    },
+    [=](atom::suppress, const framework_id& id, const std::vector<std::string>& roles) {
+      std::string text;
+      for (const auto& r : roles)
+        text += " " + r;
+      rec->add("suppress-roles " + id.value + text);
+    },
+    [=](atom::set_weight, const std::string&, double) { return true; },
+    [=](atom::set_quota, const std::string&, const quota_info&) { return true; },
+    [=](atom::timeout, const offer_id&) {},
     [=](atom::kill, const framework_id& id, const task_id& t, const agent_id& a) {
       rec->add("kill " + id.value + " " + t.value + " " + a.value);
     },
@@ -214,6 +229,37 @@ TEST(status updates are acknowledged after the callback and kill uses the known 
   CHECK_EQUAL(std::count_if(rec->events.begin(), rec->events.end(),
                             [](const std::string& e) { return e.rfind("ack ", 0) == 0; }),
               1);
+}
+
+TEST(per role suppress and revive and accept with operations reach the master) {
+  scheduler_driver driver{sys, &sched, fw(), master};
+  driver.start();
+  REQUIRE(rec->wait_for("registered fw-1"));
+  driver.suppress_offers({"eng", "ops"});
+  driver.revive_offers(std::vector<std::string>{"eng/prod"});
+  CHECK(rec->wait_for("suppress-roles fw-1 eng ops"));
+  CHECK(rec->wait_for("revive-roles fw-1 eng/prod"));
+  // accept_offers: the operations reach the master unchanged and in order.
+  offer_operation reserve;
+  reserve.type = operation_type::reserve;
+  reserve.resources = *resource_set::parse("cpus(eng,dynamic):1");
+  offer_operation launch;
+  task_info t;
+  t.id = task_id{"t9"};
+  t.resources = *resource_set::parse("cpus(eng,dynamic):1");
+  command_info c;
+  c.value = "true";
+  t.command = c;
+  launch.tasks = {t};
+  driver.accept_offers({offer_id{"o9"}}, {reserve, launch}, filters{1});
+  CHECK(rec->wait_for("accept fw-1 o9"));
+  std::lock_guard<std::mutex> guard{rec->mtx};
+  REQUIRE_EQUAL(rec->ops.size(), 2u);
+  CHECK(rec->ops[0].type == operation_type::reserve);
+  CHECK_EQUAL(rec->ops[0].resources, reserve.resources);
+  CHECK(rec->ops[1].type == operation_type::launch);
+  REQUIRE_EQUAL(rec->ops[1].tasks.size(), 1u);
+  CHECK_EQUAL(rec->ops[1].tasks[0].id.value, "t9");
 }
 
 TEST(explicit acknowledgements are not sent implicitly) {

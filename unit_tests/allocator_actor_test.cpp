@@ -114,9 +114,9 @@ TEST(a burst of events causes a single allocation run) {
 TEST(recovered resources are offered again without waiting for the interval) {
   start();
   setup_allocated();
-  self->send(aut, atom::recover_v, fw, agent, res("cpus:1;mem:512"), 0.0);
-  expect((atom::recover, framework_id, agent_id, resource_set, double),
-         from(self).to(aut).with(_, fw, agent, _, 0.0));
+  self->send(aut, atom::recover_v, fw, agent, std::string{"*"}, res("cpus:1;mem:512"), 0.0);
+  expect((atom::recover, framework_id, agent_id, std::string, resource_set, double),
+         from(self).to(aut).with(_, fw, agent, _, _, 0.0));
   expect_run_with_allocations();
   REQUIRE_EQUAL(received().size(), 2u);
   REQUIRE_EQUAL(received()[1].size(), 1u);
@@ -128,7 +128,7 @@ TEST(the periodic tick offers resources whose filter expired) {
   start();
   setup_allocated();
   // Declined for 1.5 s: the run right after the decline offers nothing, so nothing is sent.
-  self->send(aut, atom::recover_v, fw, agent, res("cpus:4;mem:2048"), 1.5);
+  self->send(aut, atom::recover_v, fw, agent, std::string{"*"}, res("cpus:4;mem:2048"), 1.5);
   sched.run();
   CHECK_EQUAL(received().size(), 1u);
   CHECK_EQUAL(logic().filter_count(fw), 1u);
@@ -150,7 +150,7 @@ TEST(the interval is configurable) {
   opts.interval = 250ms;
   start(opts);
   setup_allocated();
-  self->send(aut, atom::recover_v, fw, agent, res("cpus:4;mem:2048"), 0.6);
+  self->send(aut, atom::recover_v, fw, agent, std::string{"*"}, res("cpus:4;mem:2048"), 0.6);
   sched.run();
   auto runs = logic().allocation_runs();
   advance_time(250ms);
@@ -168,15 +168,15 @@ TEST(the interval is configurable) {
 TEST(suppress and revive) {
   start();
   setup_allocated();
-  self->send(aut, atom::suppress_v, fw);
-  self->send(aut, atom::recover_v, fw, agent, res("cpus:4;mem:2048"), 0.0);
+  self->send(aut, atom::suppress_v, fw, std::vector<std::string>{});
+  self->send(aut, atom::recover_v, fw, agent, std::string{"*"}, res("cpus:4;mem:2048"), 0.0);
   sched.run();
   advance_time(1s);
   sched.run();
   CHECK_EQUAL(received().size(), 1u);
   CHECK(logic().is_suppressed(fw));
-  self->send(aut, atom::revive_v, fw);
-  expect((atom::revive, framework_id), from(self).to(aut).with(_, fw));
+  self->send(aut, atom::revive_v, fw, std::vector<std::string>{});
+  expect((atom::revive, framework_id, std::vector<std::string>), from(self).to(aut).with(_, fw, _));
   expect_run_with_allocations();
   CHECK_EQUAL(received().size(), 2u);
 }
@@ -184,9 +184,9 @@ TEST(suppress and revive) {
 TEST(bad input is ignored and the actor keeps working) {
   start();
   setup_allocated();
-  self->send(aut, atom::recover_v, framework_id{"nope"}, agent, res("cpus:1"), 0.0);
-  self->send(aut, atom::recover_v, fw, agent, res("cpus:100"), 0.0);
-  self->send(aut, atom::recover_v, fw, agent, res("cpus:1"), -3.0);
+  self->send(aut, atom::recover_v, framework_id{"nope"}, agent, std::string{"*"}, res("cpus:1"), 0.0);
+  self->send(aut, atom::recover_v, fw, agent, std::string{"*"}, res("cpus:100"), 0.0);
+  self->send(aut, atom::recover_v, fw, agent, std::string{"*"}, res("cpus:1"), -3.0);
   self->send(aut, atom::remove_agent_v, agent_id{"nope"});
   sched.run();
   CHECK_EQUAL(received().size(), 1u);
@@ -197,6 +197,57 @@ TEST(bad input is ignored and the actor keeps working) {
   sched.run();
   REQUIRE_EQUAL(received().size(), 2u);
   CHECK_EQUAL(received()[1][0].framework, framework_id{"fw2"});
+}
+
+TEST(operators set weights and quotas and read the roles) {
+  start();
+  self->send(aut, atom::set_weight_v, std::string{"eng"}, 2.0);
+  sched.run();
+  bool ok = false;
+  self->receive([&](bool x) { ok = x; }, [&](const caf::error& err) { FAIL("unexpected error: " << to_string(err)); });
+  CHECK(ok);
+  // Bad input: an error reply, nothing changes.
+  self->send(aut, atom::set_weight_v, std::string{"eng"}, -1.0);
+  sched.run();
+  bool got_error = false;
+  self->receive([&](bool) { FAIL("expected an error"); }, [&](const caf::error&) { got_error = true; });
+  CHECK(got_error);
+  self->send(aut, atom::set_quota_v, std::string{"eng"}, quota_info{res("cpus:1"), res("cpus:2")});
+  sched.run();
+  self->receive([&](bool x) { ok = x; }, [&](const caf::error& err) { FAIL("unexpected error: " << to_string(err)); });
+  CHECK(ok);
+  self->send(aut, atom::set_quota_v, std::string{"*"}, quota_info{res("cpus:1"), {}});
+  sched.run();
+  got_error = false;
+  self->receive([&](bool) { FAIL("expected an error"); }, [&](const caf::error&) { got_error = true; });
+  CHECK(got_error);
+  self->send(aut, atom::roles_v);
+  sched.run();
+  std::vector<role_summary> roles;
+  self->receive([&](const std::vector<role_summary>& xs) { roles = xs; },
+                [&](const caf::error& err) { FAIL("unexpected error: " << to_string(err)); });
+  REQUIRE_EQUAL(roles.size(), 1u);
+  CHECK_EQUAL(roles[0].name, "eng");
+  CHECK_EQUAL(roles[0].weight, 2.0);
+  CHECK_EQUAL(roles[0].quota.limit, res("cpus:2"));
+}
+
+TEST(update_alloc changes the agent total) {
+  start();
+  framework_info info;
+  info.roles = {"eng"};
+  self->send(aut, atom::add_agent_v, agent, res("cpus:4;mem:2048"));
+  self->send(aut, atom::add_fw_v, fw, info);
+  sched.run();
+  REQUIRE_EQUAL(received().size(), 1u);
+  CHECK_EQUAL(received()[0][0].role, "eng");
+  self->send(aut, atom::update_alloc_v, fw, agent, std::string{"eng"}, res("cpus:1"), res("cpus(eng,dynamic):1"));
+  sched.run();
+  CHECK_EQUAL(logic().total(agent), res("cpus:3;cpus(eng,dynamic):1;mem:2048"));
+  // Bad: quantities differ; ignored.
+  self->send(aut, atom::update_alloc_v, fw, agent, std::string{"eng"}, res("cpus:1"), res("cpus(eng,dynamic):2"));
+  sched.run();
+  CHECK_EQUAL(logic().total(agent), res("cpus:3;cpus(eng,dynamic):1;mem:2048"));
 }
 
 TEST(the allocator quits when its listener goes down) {

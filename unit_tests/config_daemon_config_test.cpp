@@ -60,6 +60,38 @@ TEST(valid master arguments pass and set the values) {
   CHECK(cfg.allocation_interval == std::chrono::milliseconds(250));
 }
 
+TEST(offer timeout and weights flags of the master) {
+  master_config a;
+  CHECK_EQUAL(run(a, {}), -1);
+  CHECK(a.offer_timeout.count() == 0);   // off by default
+  CHECK(a.parsed_weights.empty());
+  master_config b;
+  CHECK_EQUAL(run(b, {"--offer-timeout=30s", "--weights=eng=2,ops=0.5,eng/prod=1.25,*=3"}), -1);
+  CHECK(b.offer_timeout == std::chrono::seconds(30));
+  CHECK_EQUAL(b.parsed_weights, (std::vector<std::pair<std::string, double>>{
+                                  {"eng", 2.0}, {"ops", 0.5}, {"eng/prod", 1.25}, {"*", 3.0}}));
+  for (auto arg : {"--offer-timeout=-1s", "--offer-timeout=soon", "--weights=eng", "--weights=eng=0",
+                   "--weights=eng=-1", "--weights=eng=abc", "--weights=eng=2x", "--weights=eng=nan",
+                   "--weights=eng=inf", "--weights=eng=1,eng=2", "--weights=../x=1", "--weights==1",
+                   "--weights=eng=1,", "--weights=eng=1,,ops=2", "--weights=eng= 1"}) {
+    master_config cfg;
+    MESSAGE(arg);
+    CHECK_EQUAL(run(cfg, {arg}), 2);
+  }
+}
+
+TEST(parse_weights reports the bad part) {
+  std::vector<std::pair<std::string, double>> out{{"keep", 1.0}};
+  auto err = parse_weights("eng=2,ops=0", out);
+  CHECK_NOT_EQUAL(err.find("ops"), std::string::npos);
+  CHECK_EQUAL(out.size(), 1u);   // unchanged on error
+  CHECK_EQUAL(out[0].first, "keep");
+  err = parse_weights("eng=2,eng=3", out);
+  CHECK_NOT_EQUAL(err.find("twice"), std::string::npos);
+  CHECK(parse_weights("", out).empty());
+  CHECK(out.empty());
+}
+
 TEST(our scheduler defaults apply and flags override them) {
   master_config a;
   CHECK_EQUAL(run(a, {}), -1);

@@ -40,6 +40,7 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<mock_agent_s
     [](atom::kill_task, const framework_id&, const task_id&) {},
     [](atom::ack, const framework_id&, const task_id&, const std::string&) {},
     [](atom::fw_msg, const framework_id&, const executor_id&, const std::string&) {},
+    [](atom::apply_op, const framework_id&, const offer_operation&) {},
     [](atom::shutdown_fw, const framework_id&) {},
     [](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor&) {
       return executor_registration{};

@@ -28,6 +28,7 @@ inline agent_actor::behavior_type fake_agent(agent_actor::stateful_pointer<fake_
     [](atom::kill_task, const framework_id&, const task_id&) {},
     [](atom::ack, const framework_id&, const task_id&, const std::string&) {},
     [](atom::fw_msg, const framework_id&, const executor_id&, const std::string&) {},
+    [](atom::apply_op, const framework_id&, const offer_operation&) {},
     [](atom::shutdown_fw, const framework_id&) {},
     [self](atom::reg_exec, const framework_id& fw, const executor_id& ex, const executor_actor& hdl) {
       self->state.exec = hdl;

@@ -1,8 +1,11 @@
 // `mesoscaf agent --master=HOST:PORT --port=0 --work-dir=DIR [--resources=...]`: runs an agent until
 // SIGTERM/SIGINT. Prints `agent registered with id <id>` each time it (re)registers with a master.
+// Reservations and persistent volumes survive a restart with the same --work-dir (<work_dir>/meta/resources),
+// provided the resources are the same; otherwise the agent refuses to start (exit 1).
 #include "apps/mesoscaf/subcommands.hpp"
 
 #include "actors/agent.hpp"
+#include "actors/agent_resources.hpp"
 #include "config/daemon_config.hpp"
 #include "config/logging.hpp"
 #include "containerizer/machine_resources.hpp"
@@ -38,6 +41,17 @@ int agent_main(int argc, char** argv) {
     std::cerr << "mesoscaf agent: no resources detected; give --resources\n";
     return 1;
   }
+  // Reservations and volumes of an earlier run: kept if the resources are still the same, else refuse to start
+  // (silently dropping them would lose reservations the master and frameworks rely on, and data).
+  resource_set total;
+  bool recovered = false;
+  if (auto err = recover_agent_resources(work_dir, resources, total, &recovered); !err.empty()) {
+    std::cerr << "mesoscaf agent: " << err << "\n";
+    return 1;
+  }
+  if (recovered)
+    std::cout << "agent recovered resources=" << total << " from " << resources_checkpoint_path(work_dir)
+              << std::endl;
   auto sigs = block_termination_signals();
   caf::actor_system sys{cfg};
   agent_options opts;

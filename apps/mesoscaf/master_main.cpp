@@ -1,4 +1,5 @@
-// `mesoscaf master --port=5050 --work-dir=DIR`: runs a master until SIGTERM/SIGINT.
+// `mesoscaf master --port=5050 --work-dir=DIR [--offer-timeout=30s] [--weights=eng=2,ops=0.5]`: runs a master
+// until SIGTERM/SIGINT.
 // Prints `master listening on <ip>:<port>` once it accepts connections (use --port=0 and read the port).
 #include "apps/mesoscaf/subcommands.hpp"
 
@@ -32,6 +33,8 @@ int master_main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   master_options opts;
   opts.allocation_interval = cfg.allocation_interval;
+  opts.offer_timeout = cfg.offer_timeout;
+  opts.weights = cfg.parsed_weights;
   auto master = spawn_master(sys, opts);
   auto port = sys.middleman().publish(master, static_cast<uint16_t>(cfg.port), cfg.ip.c_str(), true);
   if (!port) {
