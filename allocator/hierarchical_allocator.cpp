@@ -205,6 +205,13 @@ struct hierarchical_allocator::impl {
     time_point blocked_until{};
     bool blocked_valid = false;
     std::shared_ptr<const resource_set> last_filtered; // shared by filters with equal resources
+    // The last run found no client for this agent while no quota was set anywhere, so only this agent's own
+    // state (free resources, filters, their expiry) or a client becoming eligible (generation `dead_gen`)
+    // can change that: runs skip it in O(1) until then. Declined-everywhere agents are most of a large
+    // cluster's idle capacity (Mesos' DeclineOffers benchmark ends with every framework filtering every agent).
+    bool dead = false;
+    uint64_t dead_gen = 0;
+    time_point dead_until{};
     std::vector<index> resv_roles;         // distinct roles with reservations in total
   };
 
@@ -232,6 +239,7 @@ struct hierarchical_allocator::impl {
   bool stale = false; // totals changed: every share key is out of date
   uint64_t runs = 0;
   uint64_t epoch = 0;
+  uint64_t client_gen = 1; // bumped when a client may have become eligible somewhere (see agent_state::dead)
   time_point now{};
 
   explicit impl(allocator_config c) : cfg(std::move(c)) {
@@ -531,6 +539,7 @@ struct hierarchical_allocator::impl {
   }
 
   void update_offerable(index a) {
+    agents[a].dead = false;
     if (is_allocatable(agents[a].available))
       offerable.insert(a);
     else
@@ -581,6 +590,7 @@ struct hierarchical_allocator::impl {
     bool none_left = keep == lo;
     v.erase(keep, hi); // order (by client) is kept
     agents[a].blocked_valid = false;
+    agents[a].dead = false;
     if (none_left)
       clients[c].filtered_agents.erase(a);
   }
@@ -748,9 +758,19 @@ struct hierarchical_allocator::impl {
     use_blocked = true;
   }
 
+  bool uncapped() const {
+    return limit_roles == 0 && guarantee_roles == 0;
+  }
+
+  bool skip_dead(index a) const {
+    auto& ag = agents[a];
+    return ag.dead && ag.dead_gen == client_gen && now < ag.dead_until && uncapped();
+  }
+
   void allocate_agent(index a, std::vector<allocation>& result) {
     auto& ag = agents[a];
     const resource_set* what = nullptr;
+    const auto results_before = result.size();
     refresh_blocked(a);
     // Stage 1: roles with unsatisfied guarantees, in their DRF order.
     if (!unsat.empty()) {
@@ -780,6 +800,13 @@ struct hierarchical_allocator::impl {
     }
     use_blocked = false;
     update_offerable(a);
+    if (result.size() == results_before && uncapped() && offerable.count(a) > 0) {
+      ag.dead = true;
+      ag.dead_gen = client_gen;
+      ag.dead_until = time_point::max();
+      for (const auto& f : ag.filters)
+        ag.dead_until = std::min(ag.dead_until, f.expiry);
+    }
   }
 
   // -- lookups --------------------------------------------------------------------------------------------
@@ -857,6 +884,7 @@ struct hierarchical_allocator::impl {
     auto& s = clients[c];
     for (auto a : s.filtered_agents) {
       agents[a].blocked_valid = false;
+      agents[a].dead = false;
       auto& v = agents[a].filters;
       v.erase(std::remove_if(v.begin(), v.end(), [&](const filter& f) { return f.client == c; }), v.end());
     }
@@ -916,6 +944,7 @@ std::string hierarchical_allocator::add_framework(const framework_id& id, const 
     m.refresh_client(c);
     m.touch(r);
   }
+  ++m.client_gen;
   return {};
 }
 
@@ -962,6 +991,7 @@ std::string hierarchical_allocator::activate_framework(const framework_id& id) {
     m.refresh_client(c);
     m.touch(m.clients[c].role);
   }
+  ++m.client_gen;
   return {};
 }
 
@@ -1029,6 +1059,7 @@ std::string hierarchical_allocator::revive(const framework_id& id, const std::ve
     m.refresh_client(c);
     m.touch(m.clients[c].role);
   }
+  ++m.client_gen;
   return {};
 }
 
@@ -1299,6 +1330,7 @@ std::string hierarchical_allocator::set_quota(const std::string& role, const quo
     }
   }
   m.apply_quota(m.ensure_role(role), quota);
+  ++m.client_gen;
   return {};
 }
 
@@ -1314,7 +1346,8 @@ std::vector<allocation> hierarchical_allocator::allocate(time_point now) {
   // Snapshot: allocate_agent changes the set.
   std::vector<index> agents(m.offerable.begin(), m.offerable.end());
   for (auto a : agents)
-    m.allocate_agent(a, result);
+    if (!m.skip_dead(a))
+      m.allocate_agent(a, result);
   return result;
 }
 

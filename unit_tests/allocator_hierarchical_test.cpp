@@ -672,4 +672,59 @@ TEST(roles lists every role with its numbers) {
   CHECK_EQUAL(all.scalar_value("cpus"), 3.0);
 }
 
+// Runs skip an agent that nobody could take (see agent_state::dead); every event that can make someone eligible
+// again must bring it back.
+TEST(an agent that every framework declined comes back on every event that can change that) {
+  CHECK_EQUAL(alloc.add_framework(fw("a")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:4;mem:4096")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s2"), res("cpus:4;mem:4096")), "");
+  auto decline_all = [&](const std::string& f) {
+    for (auto& a : alloc.allocate(now)) {
+      CHECK_EQUAL(a.framework.value, f);
+      CHECK_EQUAL(alloc.recover(a.framework, a.agent, a.role, a.resources, 3600, now), "");
+    }
+  };
+  decline_all("a");
+  decline_all("a");
+  CHECK(run().empty());
+  CHECK(run().empty()); // skipped now
+  // A new framework.
+  CHECK_EQUAL(alloc.add_framework(fw("b")), "");
+  auto r = run();
+  CHECK_EQUAL(r.count("b@s1") + r.count("b@s2"), 2u);
+  for (auto& [key, what] : r)
+    CHECK_EQUAL(alloc.recover(fw("b"), ag(key.substr(2)), "*", what, 3600, now), "");
+  CHECK(run().empty());
+  // Revive.
+  CHECK_EQUAL(alloc.revive(fw("a")), "");
+  r = run();
+  CHECK_EQUAL(r.count("a@s1") + r.count("a@s2"), 2u);
+  for (auto& [key, what] : r)
+    CHECK_EQUAL(alloc.recover(fw("a"), ag(key.substr(2)), "*", what, 3600, now), "");
+  CHECK(run().empty());
+  // Deactivate and activate.
+  CHECK_EQUAL(alloc.deactivate_framework(fw("b")), "");
+  CHECK(run().empty());
+  CHECK_EQUAL(alloc.revive(fw("b")), "");
+  CHECK(run().empty()); // b is inactive: revive alone gives it nothing
+  CHECK_EQUAL(alloc.activate_framework(fw("b")), "");
+  r = run();
+  CHECK_EQUAL(r.count("b@s1") + r.count("b@s2"), 2u);
+  // More free resources on one agent lift the filters there (the offer is larger than what was declined).
+  CHECK_EQUAL(alloc.recover(fw("b"), ag("s1"), "*", res("cpus:1"), 3600, now), "");
+  CHECK_EQUAL(alloc.recover(fw("b"), ag("s2"), "*", r["b@s2"], 3600, now), "");
+  CHECK(run().empty()); // s1: cpus:1 declined by b, a filtered for the whole agent; s2 declined by both
+  CHECK_EQUAL(alloc.recover(fw("b"), ag("s1"), "*", res("cpus:3;mem:4096"), 0, now), "");
+  r = run();
+  REQUIRE_EQUAL(r.size(), 1u);
+  CHECK_EQUAL(r.begin()->second, res("cpus:4;mem:4096"));
+  // A framework in another role.
+  CHECK_EQUAL(alloc.recover(fw(r.begin()->first.substr(0, 1)), ag("s1"), "*", res("cpus:4;mem:4096"), 3600, now),
+              "");
+  CHECK(run().empty());
+  CHECK_EQUAL(alloc.add_framework(fw("c"), in_roles({"ops"})), "");
+  r = run();
+  CHECK_EQUAL(r.count("c@s1:ops") + r.count("c@s2:ops"), 2u);
+}
+
 FIXTURE_SCOPE_END()
