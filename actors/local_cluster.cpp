@@ -94,6 +94,8 @@ local_cluster::local_cluster(caf::actor_system& sys, local_cluster_options opts)
   fs::create_directories(work_dir_ + "/master", ec);
   master_options mopts;
   mopts.allocation_interval = opts_.allocation_interval;
+  mopts.offer_timeout = opts_.offer_timeout;
+  mopts.weights = opts_.weights;
   master_ = spawn_master(sys_, mopts);
   auto port = sys_.middleman().publish(master_, opts_.master_port, "127.0.0.1", true);
   if (!port) {

@@ -31,6 +31,8 @@ struct local_cluster_options {
   uint16_t master_port = 0;
   /// Period of the master's batch allocation run.
   caf::timespan allocation_interval = std::chrono::seconds(1);
+  caf::timespan offer_timeout = caf::timespan{0};              // see master_options
+  std::vector<std::pair<std::string, double>> weights;         // role weights at start
 };
 
 class local_cluster {

@@ -275,7 +275,9 @@ local_config::local_config() : base_config("local", 2) {
     .add(port, "port", "port to publish the master on (0 = any free port; the chosen one is printed)")
     .add(work_dir, "work-dir", "root directory for the agents' work dirs (default: a fresh temp dir)")
     .add(resources, "resources", "resources of each agent (default: cpus:2;mem:2048;disk:10000;ports:[31000-32000])")
-    .add(allocation_interval, "allocation-interval", "period of the batch allocation run");
+    .add(allocation_interval, "allocation-interval", "period of the batch allocation run")
+    .add(offer_timeout, "offer-timeout", "rescind offers not answered within this time (e.g. 30s; 0 = never)")
+    .add(weights, "weights", "role weights for fair sharing, e.g. \"eng=2,ops=0.5\" (default 1)");
 }
 
 std::vector<std::string> local_config::validate() {
@@ -286,6 +288,10 @@ std::vector<std::string> local_config::validate() {
   check_resources(resources, "resources", false, errors);
   if (allocation_interval.count() <= 0)
     errors.push_back("--allocation-interval must be positive");
+  if (offer_timeout.count() < 0)
+    errors.push_back("--offer-timeout must not be negative");
+  if (auto err = parse_weights(weights, parsed_weights); !err.empty())
+    errors.push_back("--weights=" + weights + ": " + err);
   return errors;
 }
 

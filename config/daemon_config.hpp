@@ -98,6 +98,11 @@ public:
   std::string work_dir;       // empty = a fresh directory under $TMPDIR
   std::string resources;      // per agent; empty = cpus:2;mem:2048;disk:10000;ports:[31000-32000]
   caf::timespan allocation_interval = std::chrono::seconds(1);
+  caf::timespan offer_timeout = caf::timespan{0};   // 0 = offers never time out
+  std::string weights;                              // --weights=eng=2,ops=0.5
+
+  // Filled by validate():
+  std::vector<std::pair<std::string, double>> parsed_weights;
 };
 
 /// `mesoscaf execute`

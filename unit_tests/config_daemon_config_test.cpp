@@ -80,6 +80,18 @@ TEST(offer timeout and weights flags of the master) {
   }
 }
 
+TEST(offer timeout and weights flags of the local cluster) {
+  local_config a;
+  CHECK_EQUAL(run(a, {"--offer-timeout=5s", "--weights=eng=2"}), -1);
+  CHECK(a.offer_timeout == std::chrono::seconds(5));
+  CHECK_EQUAL(a.parsed_weights, (std::vector<std::pair<std::string, double>>{{"eng", 2.0}}));
+  for (auto arg : {"--offer-timeout=-1s", "--weights=eng=0", "--weights=a//b=1"}) {
+    local_config cfg;
+    MESSAGE(arg);
+    CHECK_EQUAL(run(cfg, {arg}), 2);
+  }
+}
+
 TEST(parse_weights reports the bad part) {
   std::vector<std::pair<std::string, double>> out{{"keep", 1.0}};
   auto err = parse_weights("eng=2,ops=0", out);

@@ -1,4 +1,4 @@
-// `mesoscaf local --agents=3 [--port=0] [--work-dir=DIR] [--resources=...]`: a master and N agents in one
+// `mesoscaf local --agents=3 [--port=0] [--work-dir=DIR] [--resources=...] [--offer-timeout=30s] [--weights=...]`: a master and N agents in one
 // process until SIGTERM/SIGINT. Prints `master listening on 127.0.0.1:<port>`, one
 // `agent registered with id <id>` per agent and `local cluster ready agents=<n> work_dir=<dir>`.
 #include "apps/mesoscaf/subcommands.hpp"
@@ -23,6 +23,8 @@ int local_main(int argc, char** argv) {
   opts.master_port = static_cast<uint16_t>(cfg.port);
   opts.work_dir = cfg.work_dir;
   opts.allocation_interval = cfg.allocation_interval;
+  opts.offer_timeout = cfg.offer_timeout;
+  opts.weights = cfg.parsed_weights;
   if (!cfg.resources.empty())
     opts.agent_resources = *resource_set::parse(cfg.resources); // validated
   auto sigs = block_termination_signals();
