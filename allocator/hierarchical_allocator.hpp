@@ -3,7 +3,7 @@
 // frameworks (each subscribed to one or more roles) and their allocations, the role tree with weights and
 // quota, refuse filters, per-role suppress/revive, and the allocation run.
 //
-// Policy (see the issue 3 plan):
+// Policy (also in docs/ARCHITECTURE.md):
 // - Roles form a tree ("eng" is the parent of "eng/prod"), created on demand. A client is a
 //   (framework, role) pair. Hierarchical weighted DRF: at each level the siblings are ordered by
 //   (dominant share of their subtree's allocation / weight, name); a role's own clients form one more
@@ -22,7 +22,10 @@
 //
 // Performance: hot data is addressed by dense indices; per-role / per-client allocations are kept as
 // per-dimension arrays of thousandths; orders are ordered sets re-keyed in O(depth log n) per change; a
-// run only visits agents with allocatable free resources.
+// run only visits agents with allocatable free resources; a client's filters on an agent are summarized in a
+// bitmap while the agent's free resources stay the same; an agent no client could take is skipped in O(1)
+// until its own state changes or some client becomes eligible (Mesos' DeclineOffers benchmark ends with every
+// framework filtering every agent).
 #include "messages/framework_info.hpp"
 #include "messages/ids.hpp"
 #include "messages/offer.hpp"
