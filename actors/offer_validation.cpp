@@ -229,6 +229,13 @@ accept_verdict validate_accept(const framework_id& caller, const std::vector<off
                                         + " are not contained in what remains of the offers ("
                                         + remaining.to_string() + ")");
       if (v.kind == verdict_kind::ok) {
+        auto err = check_whole_volumes(needed, result.agent_total);
+        if (err.empty())
+          err = check_whole_volumes(needed, remaining);
+        if (!err.empty())
+          v = make_error(t.id, task_reason::invalid_resources, err);
+      }
+      if (v.kind == verdict_kind::ok) {
         remaining -= needed;
         result.used += needed;
         if (new_executor)

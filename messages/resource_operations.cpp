@@ -87,6 +87,10 @@ std::string to_conversion(const offer_operation& op, std::string_view role, cons
       for (const auto& r : op.resources.items())
         if (r.volume_id.empty())
           return fail(t, "resource '" + r.name + "' is not a volume");
+      if (auto err = check_whole_volumes(op.resources, agent_total); !err.empty())
+        return fail(t, err);
+      if (auto err = check_whole_volumes(op.resources, available); !err.empty())
+        return fail(t, err);
       c.consumed = op.resources;
       c.produced = op.resources.without_volumes();
       break;
@@ -97,6 +101,23 @@ std::string to_conversion(const offer_operation& op, std::string_view role, cons
     return fail(t, "resources " + c.consumed.to_string() + " are not in the offer (it holds "
                      + available.to_string() + ")");
   out = std::move(c);
+  return {};
+}
+
+std::string check_whole_volumes(const resource_set& used, const resource_set& whole) {
+  for (const auto& u : used.items()) {
+    if (u.volume_id.empty())
+      continue;
+    for (const auto& w : whole.items())
+      if (w.volume_id == u.volume_id && (w.scalar != u.scalar || w.role != u.role || w.dynamic != u.dynamic)) {
+        resource_set have;
+        have.add(w);
+        resource_set want;
+        want.add(u);
+        return "volume '" + u.volume_id + "' is " + have.to_string() + " and is used or destroyed whole, not as "
+               + want.to_string();
+      }
+  }
   return {};
 }
 

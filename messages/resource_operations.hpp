@@ -24,6 +24,11 @@ std::string to_conversion(const offer_operation& op, std::string_view role, cons
 /// `r - consumed + produced`, if `r` contains `consumed`; else an error and `r` unchanged.
 std::string apply_conversion(resource_set& r, const resource_conversion& c);
 
+/// Persistent volumes are used and destroyed whole (a part of one would let two tasks share its directory, or
+/// remove it under a task): every volume of `used` must hold exactly what the same volume holds in `whole`
+/// (volumes `whole` does not have are not checked here). Returns "" or an error message.
+std::string check_whole_volumes(const resource_set& used, const resource_set& whole);
+
 /// The operation's name as Mesos spells it (LAUNCH, RESERVE, ...), for messages.
 const char* operation_name(operation_type t);
 

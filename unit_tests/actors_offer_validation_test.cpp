@@ -562,6 +562,22 @@ TEST(a launch before a conversion consumes first and the conversion sees the res
   CHECK_EQUAL(v.agent_total, agent_total);
 }
 
+TEST(a volume is used and destroyed whole) {
+  // Half of v0 for one task would leave the other half to be offered again: a second task would share the
+  // directory, or a DESTROY of the rest would delete it under the first task.
+  auto v = run({"o6"}, launch({on_a3("half", "disk(eng,dynamic)[v0:old]:50")}));
+  REQUIRE_EQUAL(v.tasks.size(), 1u);
+  CHECK(v.tasks[0].kind == verdict_kind::error);
+  CHECK_NOT_EQUAL(v.tasks[0].message.find("whole"), std::string::npos);
+  CHECK(v.launch.empty());
+  CHECK_EQUAL(v.remaining, res("disk(eng,dynamic)[v0:old]:100"));
+  refused(run({"o6"}, {op(operation_type::destroy, "disk(eng,dynamic)[v0:old]:40")}), "whole");
+  // The whole volume is fine.
+  auto w = run({"o6"}, launch({on_a3("all", "disk(eng,dynamic)[v0:old]:100")}));
+  REQUIRE_EQUAL(w.launch.size(), 1u);
+  CHECK(w.remaining.empty());
+}
+
 TEST(destroy then unreserve returns a volume to unreserved disk) {
   auto v = run({"o6", "o5"}, {op(operation_type::destroy, "disk(eng,dynamic)[v0:old]:100"),
                               op(operation_type::unreserve, "disk(eng,dynamic):300")});

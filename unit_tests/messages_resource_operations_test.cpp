@@ -114,6 +114,19 @@ TEST(create and destroy volumes on reserved disk) {
                  "not in the offer"));
 }
 
+TEST(a volume is destroyed whole) {
+  auto offer = res("disk(eng,dynamic)[vol1:data]:60");
+  resource_conversion c;
+  CHECK(mentions(convert(op(operation_type::destroy, "disk(eng,dynamic)[vol1:data]:20"), "eng", offer, c), "whole"));
+  // Also when the offer holds only a part: the agent's total has the whole volume.
+  CHECK(mentions(convert(op(operation_type::destroy, "disk(eng,dynamic)[vol1:data]:20"), "eng",
+                         res("disk(eng,dynamic)[vol1:data]:20"), c, offer),
+                 "whole"));
+  CHECK(c.consumed.empty());
+  CHECK_EQUAL(check_whole_volumes(res("disk(eng,dynamic)[vol1:data]:60;cpus:1"), offer), "");
+  CHECK(mentions(check_whole_volumes(res("disk(eng,dynamic)[vol1:data]:61"), offer), "whole"));
+}
+
 TEST(apply_conversion refuses what is not there) {
   auto r = res("cpus:1");
   resource_conversion c{res("cpus:2"), res("cpus(eng,dynamic):2")};
