@@ -111,7 +111,7 @@ allocator_actor::behavior_type allocator(allocator_pointer self, allocation_list
       auto err = self->state.alloc.update_allocation(fw, agent, role, consumed, produced);
       report("update_alloc", err);
       if (err.empty())
-        request_run(self); // e.g. an UNRESERVE frees resources for other roles
+        request_run(self); // the converted resources may now suit other clients once they come back
     },
     [self](atom::set_weight, const std::string& role, double weight) -> caf::result<bool> {
       auto err = self->state.alloc.set_weight(role, weight);

@@ -40,6 +40,13 @@ std::string to_conversion(const offer_operation& op, std::string_view role, cons
     return fail(t, "no resources given");
   if (!op.tasks.empty())
     return fail(t, "carries tasks");
+  // A framework may change only reservations of its own allocation role: a sub-role is offered its parent's
+  // reservations to use, not to give away or to build volumes on.
+  if (!role.empty() && t != operation_type::reserve)
+    for (const auto& r : op.resources.items())
+      if (r.role != "*" && r.role != role)
+        return fail(t, "resource '" + r.name + "(" + r.role + ")' is reserved to another role than the offer's '"
+                         + std::string(role) + "'");
   resource_conversion c;
   switch (t) {
     case operation_type::reserve:

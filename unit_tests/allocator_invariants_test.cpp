@@ -487,6 +487,11 @@ private:
     }
     if (op.resources.empty())
       return;
+    // Only reservations of the offer's own role may be changed (a sub-role may use its parent's, not change them).
+    if (op.type != operation_type::reserve)
+      for (const auto& e : op.resources.items())
+        if (e.role != "*" && e.role != offer.role)
+          expect_valid = false;
     last_op_ += " op " + std::to_string(static_cast<int>(op.type)) + " " + op.resources.to_string() + " on "
                 + offer.fw + "@" + offer.agent + "/" + offer.role + " " + offer.resources.to_string();
     resource_conversion conv;

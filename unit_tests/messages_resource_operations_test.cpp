@@ -133,3 +133,18 @@ TEST(apply_conversion refuses what is not there) {
   CHECK(mentions(apply_conversion(r, c), "not available"));
   CHECK_EQUAL(r.to_string(), "cpus:1");
 }
+
+TEST(only reservations of the offer role can be changed) {
+  // eng/prod is offered eng's reservations to use; it may not unreserve them or put or remove volumes there.
+  auto offer = res("cpus(eng,dynamic):2;disk(eng,dynamic):10;disk(eng,dynamic)[v:d]:5;disk(eng/prod,dynamic):4");
+  resource_conversion c;
+  CHECK(mentions(convert(op(operation_type::unreserve, "cpus(eng,dynamic):1"), "eng/prod", offer, c), "another role"));
+  CHECK(mentions(convert(op(operation_type::create, "disk(eng,dynamic)[w:x]:1"), "eng/prod", offer, c),
+                 "another role"));
+  CHECK(mentions(convert(op(operation_type::destroy, "disk(eng,dynamic)[v:d]:5"), "eng/prod", offer, c),
+                 "another role"));
+  CHECK_EQUAL(convert(op(operation_type::create, "disk(eng/prod,dynamic)[w:x]:4"), "eng/prod", offer, c), "");
+  CHECK_EQUAL(convert(op(operation_type::unreserve, "cpus(eng,dynamic):1"), "eng", offer, c), "");
+  // The agent's own re-check (no role) accepts what the master let through.
+  CHECK_EQUAL(convert(op(operation_type::destroy, "disk(eng,dynamic)[v:d]:5"), "", offer, c), "");
+}
