@@ -260,6 +260,32 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
     std::lock_guard<std::mutex> guard{d->mtx};
     return d->id;
   };
+  // ACCEPT: the offers are used up here; tasks without an agent run on the offers' agent, and the driver
+  // remembers each task's agent for kills and acknowledgements.
+  auto send_accept = [self, fid](const std::vector<offer_id>& ids, std::vector<offer_operation> ops,
+                                 const filters& f) {
+    auto& st = self->state;
+    if (!st.subscribed) {
+      LOG_WARN("scheduler-driver", "accept while not subscribed: dropped");
+      return;
+    }
+    agent_id agent;
+    for (auto& id : ids) {
+      auto i = st.offers.find(id);
+      if (i != st.offers.end()) {
+        if (agent.empty())
+          agent = i->second;
+        st.offers.erase(i);
+      }
+    }
+    for (auto& op : ops)
+      for (auto& t : op.tasks) {
+        if (t.agent.empty())
+          t.agent = agent;
+        st.task_agents[t.id] = t.agent;
+      }
+    self->send(st.master, atom::accept_v, fid(), ids, std::move(ops), f);
+  };
   return {
     // -- from the master --
     [=](atom::offers, const std::vector<offer>& offers) {
@@ -294,58 +320,25 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
     },
     // -- from the driver --
     [=](atom::accept, const std::vector<offer_id>& ids, const std::vector<task_info>& tasks, const filters& f) {
-      auto& st = self->state;
-      if (!st.subscribed) {
-        LOG_WARN("scheduler-driver", "launch_tasks while not subscribed: dropped");
-        return;
-      }
-      agent_id agent;
-      for (auto& id : ids) {
-        auto i = st.offers.find(id);
-        if (i != st.offers.end()) {
-          if (agent.empty())
-            agent = i->second;
-          st.offers.erase(i);
-        }
-      }
       if (tasks.empty()) {
-        self->send(st.master, atom::decline_v, fid(), ids, f);
+        // launch_tasks with no tasks is a decline (as in Mesos).
+        auto& st = self->state;
+        for (auto& id : ids)
+          st.offers.erase(id);
+        if (st.subscribed)
+          self->send(st.master, atom::decline_v, fid(), ids, f);
+        else
+          LOG_WARN("scheduler-driver", "launch_tasks while not subscribed: dropped");
         return;
       }
       offer_operation op;
       op.type = operation_type::launch;
       op.tasks = tasks;
-      for (auto& t : op.tasks) {
-        if (t.agent.empty())
-          t.agent = agent;
-        st.task_agents[t.id] = t.agent;
-      }
-      self->send(st.master, atom::accept_v, fid(), ids, std::vector<offer_operation>{std::move(op)}, f);
+      send_accept(ids, std::vector<offer_operation>{std::move(op)}, f);
     },
     [=](atom::accept, const std::vector<offer_id>& ids, const std::vector<offer_operation>& given,
         const filters& f) {
-      auto& st = self->state;
-      if (!st.subscribed) {
-        LOG_WARN("scheduler-driver", "accept_offers while not subscribed: dropped");
-        return;
-      }
-      agent_id agent;
-      for (auto& id : ids) {
-        auto i = st.offers.find(id);
-        if (i != st.offers.end()) {
-          if (agent.empty())
-            agent = i->second;
-          st.offers.erase(i);
-        }
-      }
-      auto ops = given;
-      for (auto& op : ops)
-        for (auto& t : op.tasks) {
-          if (t.agent.empty())
-            t.agent = agent;
-          st.task_agents[t.id] = t.agent;
-        }
-      self->send(st.master, atom::accept_v, fid(), ids, std::move(ops), f);
+      send_accept(ids, given, f);
     },
     [=](atom::decline, const std::vector<offer_id>& ids, const filters& f) {
       auto& st = self->state;
