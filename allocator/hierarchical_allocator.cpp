@@ -830,6 +830,22 @@ struct hierarchical_allocator::impl {
     return npos;
   }
 
+  /// The client of (framework, role) and the agent's index, or an error naming what is unknown.
+  std::string lookup(const framework_id& fw, const agent_id& agent, const std::string& role, index& c,
+                     index& a) const {
+    auto fi = fw_index.find(fw);
+    if (fi == fw_index.end())
+      return unknown_fw(fw);
+    auto ai = agent_index.find(agent);
+    if (ai == agent_index.end())
+      return unknown_agent(agent);
+    c = find_client(fi->second, role);
+    if (c == npos)
+      return "framework '" + fw.value + "' is not subscribed to role '" + role + "'";
+    a = ai->second;
+    return {};
+  }
+
   void collect_subtree(index r, std::vector<index>& out) const {
     out.push_back(r);
     for (auto c : roles[r].children)
@@ -1128,20 +1144,14 @@ std::string hierarchical_allocator::recover(const framework_id& fw, const agent_
   auto& m = *impl_;
   if (auto err = check_refuse(refuse_seconds, m.cfg.max_refuse_seconds); !err.empty())
     return err;
-  auto fi = m.fw_index.find(fw);
-  if (fi == m.fw_index.end())
-    return unknown_fw(fw);
-  auto ai = m.agent_index.find(agent);
-  if (ai == m.agent_index.end())
-    return unknown_agent(agent);
-  auto c = m.find_client(fi->second, role);
-  if (c == npos)
-    return "framework '" + fw.value + "' is not subscribed to role '" + role + "'";
+  index c = npos;
+  index a = npos;
+  if (auto err = m.lookup(fw, agent, role, c, a); !err.empty())
+    return err;
   if (auto err = resources.validate(); !err.empty())
     return "invalid resources: " + err;
   if (resources.empty())
     return {}; // nothing comes back; a filter on nothing would never match anything
-  auto a = ai->second;
   auto& s = m.clients[c];
   auto alloc = s.allocations.find(a);
   if (alloc == s.allocations.end() || !alloc->second.contains(resources))
@@ -1179,15 +1189,10 @@ std::string hierarchical_allocator::update_allocation(const framework_id& fw, co
                                                       const std::string& role, const resource_set& consumed,
                                                       const resource_set& produced) {
   auto& m = *impl_;
-  auto fi = m.fw_index.find(fw);
-  if (fi == m.fw_index.end())
-    return unknown_fw(fw);
-  auto ai = m.agent_index.find(agent);
-  if (ai == m.agent_index.end())
-    return unknown_agent(agent);
-  auto c = m.find_client(fi->second, role);
-  if (c == npos)
-    return "framework '" + fw.value + "' is not subscribed to role '" + role + "'";
+  index c = npos;
+  index a = npos;
+  if (auto err = m.lookup(fw, agent, role, c, a); !err.empty())
+    return err;
   if (auto err = consumed.validate(); !err.empty())
     return "invalid consumed resources: " + err;
   if (auto err = produced.validate(); !err.empty())
@@ -1199,7 +1204,6 @@ std::string hierarchical_allocator::update_allocation(const framework_id& fw, co
     if (e.role != "*" && !is_role_or_ancestor(e.role, role))
       return "produced resources reserved to '" + e.role + "' cannot belong to an allocation of role '" + role
              + "'";
-  auto a = ai->second;
   auto& s = m.clients[c];
   auto alloc = s.allocations.find(a);
   if (alloc == s.allocations.end() || !alloc->second.contains(consumed))
