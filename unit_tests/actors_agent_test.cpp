@@ -835,6 +835,13 @@ bool is_link(const std::string& p) {
 }
 
 const char* const base_resources = "cpus:4;mem:1024;disk:1000";
+
+// Agent options for the volume tests: a work dir of their own and the base resources.
+agent_options in_work_dir(agent_options opts, const std::string& work_dir) {
+  opts.work_dir = work_dir;
+  opts.resources = rs(base_resources);
+  return opts;
+}
 const char* const reserve_text = "cpus(eng,dynamic):1;mem(eng,dynamic):128;disk(eng,dynamic):100";
 const char* const volume_text = "disk(eng,dynamic)[vol1:data]:64";
 
@@ -842,10 +849,7 @@ const char* const volume_text = "disk(eng,dynamic)[vol1:data]:64";
 
 TEST(apply_op changes the total and checkpoints it before creating and deleting the volume directory) {
   mesoscaf::test::temp_dir dir{"mesoscaf-agent-test"};
-  auto opts = options();
-  opts.work_dir = dir.path();
-  opts.resources = rs(base_resources);
-  start(opts);
+  start(in_work_dir(options(), dir.path()));
   auto fw = framework_id{"fw-1"};
   from_master(atom::apply_op_v, fw, make_op(operation_type::reserve, reserve_text));
   sched.run();
@@ -874,10 +878,7 @@ TEST(apply_op changes the total and checkpoints it before creating and deleting 
 
 TEST(operations the agent cannot apply or that do not come from the master change nothing) {
   mesoscaf::test::temp_dir dir{"mesoscaf-agent-test"};
-  auto opts = options();
-  opts.work_dir = dir.path();
-  opts.resources = rs(base_resources);
-  start(opts);
+  start(in_work_dir(options(), dir.path()));
   auto fw = framework_id{"fw-1"};
   from_master(atom::apply_op_v, fw, make_op(operation_type::reserve, "cpus(eng,dynamic):5"));
   from_master(atom::apply_op_v, fw, make_op(operation_type::create, volume_text));  // no reserved disk
@@ -893,10 +894,7 @@ TEST(operations the agent cannot apply or that do not come from the master chang
 
 TEST(a task using a volume gets it linked into its sandbox before it reaches the executor) {
   mesoscaf::test::temp_dir dir{"mesoscaf-agent-test"};
-  auto opts = options();
-  opts.work_dir = dir.path();
-  opts.resources = rs(base_resources);
-  start(opts);
+  start(in_work_dir(options(), dir.path()));
   auto fw = framework_id{"fw-1"};
   from_master(atom::apply_op_v, fw, make_op(operation_type::reserve, reserve_text));
   from_master(atom::apply_op_v, fw, make_op(operation_type::create, volume_text));
@@ -946,9 +944,7 @@ TEST(a task naming a volume the agent does not have is refused with TASK_ERROR) 
 
 TEST(a restarted agent registers with its checkpointed reservations and volumes) {
   mesoscaf::test::temp_dir dir{"mesoscaf-agent-test"};
-  auto opts = options();
-  opts.work_dir = dir.path();
-  opts.resources = rs(base_resources);
+  auto opts = in_work_dir(options(), dir.path());
   start(opts);
   auto fw = framework_id{"fw-1"};
   from_master(atom::apply_op_v, fw, make_op(operation_type::reserve, reserve_text));

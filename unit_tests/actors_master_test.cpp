@@ -1018,17 +1018,8 @@ TEST(with the real allocator a framework gets offers and a task launches) {
   auto o = offers[0][0];
   CHECK_EQUAL(o.agent, aid);
   CHECK_EQUAL(o.resources.scalar_value("cpus"), 2.0);
-  offer_operation op;
-  task_info t;
-  t.id = task_id{"t1"};
-  t.agent = aid;
-  t.resources = res("cpus:1;mem:128");
-  command_info c;
-  c.value = "true";
-  t.command = c;
-  op.tasks.push_back(t);
-  caf::send_as(s, master, atom::accept_v, fid, std::vector<offer_id>{o.id}, std::vector<offer_operation>{op},
-               filters{0});
+  caf::send_as(s, master, atom::accept_v, fid, std::vector<offer_id>{o.id},
+               fixture::launch({fixture::task("t1", aid, "cpus:1;mem:128")}), filters{0});
   sched.run();
   auto& runs = deref<caf::stateful_actor<agent_mock_state, agent_actor::base>>(a).state.runs;
   REQUIRE_EQUAL(runs.size(), 1u);
@@ -1060,15 +1051,7 @@ TEST(with the real allocator a reservation is made and operator changes are vali
   offer_operation reserve;
   reserve.type = operation_type::reserve;
   reserve.resources = res("cpus(eng,dynamic):1");
-  offer_operation op;
-  task_info t;
-  t.id = task_id{"t1"};
-  t.agent = aid;
-  t.resources = res("cpus(eng,dynamic):1;mem:128");
-  command_info c;
-  c.value = "true";
-  t.command = c;
-  op.tasks.push_back(t);
+  auto op = fixture::launch({fixture::task("t1", aid, "cpus(eng,dynamic):1;mem:128")}).front();
   caf::send_as(s, master, atom::accept_v, fid, std::vector<offer_id>{o.id},
                std::vector<offer_operation>{reserve, op}, filters{0});
   sched.run();
