@@ -6,6 +6,7 @@
 #include "config/logging.hpp"
 #include "containerizer/containerizer_actor.hpp"
 #include "containerizer/launcher.hpp"
+#include "containerizer/reaper.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/all.hpp>
@@ -15,8 +16,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
+
+#include <signal.h>
 
 #ifndef MESOSCAF_DEFAULT_BINARY
 #define MESOSCAF_DEFAULT_BINARY "mesoscaf"
@@ -40,6 +44,7 @@ struct executor_entry {
     launching,    // container requested, waiting for the executor to register
     registered,   // tasks go straight to it
     terminating,  // shut down or failed; waiting for its container to exit
+    recovering,   // taken over from the checkpoint of an earlier agent process: waiting for its rereg_exec
   };
   framework_id framework;
   executor_info info;
@@ -49,6 +54,8 @@ struct executor_entry {
   phase state = phase::launching;
   executor_actor handle;
   int32_t pid = -1;
+  uint64_t start_time = 0;      // process_start_time(pid), checkpointed with the pid
+  bool adopted = false;         // recovering: the containerizer watches its process (recover said it runs)
   time_point launched_at;
   std::vector<task_id> queued;  // tasks waiting for registration, in arrival order
   bool framework_removed = false;
@@ -81,11 +88,16 @@ struct agent_state {
   agent_id id;
   bool registered = false;
   bool connecting = false;      // connect request in flight
-  bool registering = false;     // reg_agent request in flight
+  bool registering = false;     // reg_agent / rereg_agent request in flight
   uint64_t master_generation = 0;  // bumped when the master handle changes: stale replies are ignored
   caf::timespan backoff{0};
   time_point next_attempt;
   bool published = false;       // port known (published by us or by the caller)
+
+  // -- recovery --
+  std::string boot_id;
+  bool recovering = false;      // recovered executors may still re-register: no registration with the master yet
+  time_point recovery_deadline;
 
   // -- executors and tasks --
   std::map<executor_key, executor_entry> executors;
@@ -116,6 +128,71 @@ std::string render(agent_ptr self, const caf::error& err) {
   return self->system().render(err);
 }
 
+// -- checkpoint ---------------------------------------------------------------------------------------
+
+// Only frameworks that asked for it are checkpointed (and survive an agent restart).
+bool checkpoints(const agent_state& st, const framework_id& fw) {
+  auto f = st.frameworks.find(fw);
+  return f != st.frameworks.end() && f->second.checkpoint;
+}
+
+bool partition_aware(const agent_state& st, const framework_id& fw) {
+  auto f = st.frameworks.find(fw);
+  if (f == st.frameworks.end())
+    return false;
+  const auto& caps = f->second.capabilities;
+  return std::find(caps.begin(), caps.end(), "PARTITION_AWARE") != caps.end();
+}
+
+// Hands a checkpoint write to the disk worker (jobs run in order); `then` gets "" or the error once it is done.
+template <class F>
+void disk_write(agent_ptr self, const std::string& rel, std::string bytes, bool append, bool sync, F then) {
+  auto& st = self->state;
+  if (rel.empty()) {
+    // Every ID was checked with is_safe_path_component before it got here; this is a bug, not an input.
+    LOG_ERROR(component, "not checkpointing: unusable checkpoint path");
+    then(std::string{"unusable checkpoint path"});
+    return;
+  }
+  // No timeout: the worker answers every job in order; only its death (then the agent exits) ends it early.
+  self->request(st.disk, caf::infinite, atom::checkpoint_v, rel, std::move(bytes), append, sync)
+    .then(
+      [=](const std::string& err) {
+        if (!err.empty())
+          LOG_ERROR(component, "checkpoint " << rel << ": " << err);
+        then(err);
+      },
+      [=](caf::error& err) {
+        auto text = render(self, err);
+        LOG_ERROR(component, "checkpoint " << rel << ": " << text);
+        then(text);
+      });
+}
+
+void disk_write(agent_ptr self, const std::string& rel, std::string bytes) {
+  disk_write(self, rel, std::move(bytes), false, false, [](const std::string&) {});
+}
+
+void disk_forget(agent_ptr self, const std::string& rel) {
+  if (rel.empty())
+    return;
+  self->request(self->state.disk, caf::infinite, atom::forget_v, rel)
+    .then(
+      [=](const std::string& err) {
+        if (!err.empty())
+          LOG_WARN(component, "cannot remove checkpoint " << rel << ": " << err);
+      },
+      [=](caf::error& err) { LOG_WARN(component, "cannot remove checkpoint " << rel << ": " << render(self, err)); });
+}
+
+std::string agent_record_frame(const agent_state& st) {
+  agent_record r;
+  r.id = st.id;
+  r.boot_id = st.boot_id;
+  r.port = st.opts.port;
+  return encode_frame(r);
+}
+
 // -- status updates -------------------------------------------------------------------------------------
 
 void send_to_master(agent_ptr self, status_update u) {
@@ -125,6 +202,11 @@ void send_to_master(agent_ptr self, status_update u) {
   // Stamped when sending, not when recording: the master may have given us a new ID since.
   u.status.agent = st.id;
   self->send(st.master, atom::update_v, std::move(u));
+}
+
+void send_to_master(agent_ptr self, std::vector<status_update> us) {
+  for (auto& u : us)
+    send_to_master(self, std::move(u));
 }
 
 // -- senders --------------------------------------------------------------------------------------------
@@ -149,8 +231,22 @@ bool from_master(agent_ptr self, const char* what) {
   return false;
 }
 
-// Records the latest state of a task, remembers the update until the master acknowledges it and forwards it.
-void handle_update(agent_ptr self, status_update u) {
+// Forwards the head of a task's stream if it is still the update `uuid` (a disk job finished meanwhile), stamped
+// with the newest state known now.
+void forward_if_head(agent_ptr self, const framework_id& fw, const task_id& tid, const std::string& uuid) {
+  auto& st = self->state;
+  auto pending = st.updates.pending_updates(fw, tid);
+  if (pending.empty() || pending.front().status.uuid != uuid)
+    return;
+  auto head = std::move(pending.front());
+  head.latest_state = st.updates.latest_state(fw, tid).value_or(head.status.state);
+  send_to_master(self, std::move(head));
+}
+
+// Takes an update over: records the task's latest state, adds it to its stream, checkpoints it (checkpointing
+// frameworks) and only then acknowledges it to the executor (`ack_to`, if set) and forwards it to the master if it
+// is the head of its stream (the others follow as the master acknowledges, see the ack handler).
+void handle_update(agent_ptr self, status_update u, executor_actor ack_to = executor_actor{}) {
   auto& st = self->state;
   auto t = st.tasks.find(task_key{u.framework, u.status.task});
   if (t != st.tasks.end()) {
@@ -158,14 +254,36 @@ void handle_update(agent_ptr self, status_update u) {
     if (u.status.executor.empty())
       u.status.executor = t->second.executor;
   }
-  switch (st.updates.add(u, now(self))) {
-    case status_update_manager::add_result::added:
+  auto ack = [=](const status_update& x) {
+    if (ack_to && !x.status.uuid.empty())
+      self->send(ack_to, atom::ack_v, x.status.task, x.status.uuid);
+  };
+  std::optional<status_update> forward;
+  switch (st.updates.add(u, now(self), &forward)) {
+    case status_update_manager::add_result::added: {
       LOG_DEBUG(component, "update " << to_string(u.status.state) << " for task " << u.status.task
-                                     << " of framework " << u.framework);
-      send_to_master(self, u);
+                                     << " of framework " << u.framework << (forward ? "" : " (queued)"));
+      if (!checkpoints(st, u.framework)) {
+        ack(u);
+        if (forward)
+          send_to_master(self, std::move(*forward));
+        break;
+      }
+      update_record r;
+      r.update = u;
+      // Synced before anyone hears of it: after a crash the agent still has every update it took over.
+      disk_write(self, task_updates_path(u.framework, u.status.task), encode_frame(r), true, true,
+                 [=, head = forward.has_value()](const std::string&) {
+                   ack(u);
+                   if (head)
+                     forward_if_head(self, u.framework, u.status.task, u.status.uuid);
+                 });
       break;
+    }
     case status_update_manager::add_result::duplicate:
       LOG_DEBUG(component, "duplicate update " << u.status.uuid << " for task " << u.status.task);
+      // The executor did not get our ack: it retries until it does.
+      ack(u);
       break;
     case status_update_manager::add_result::invalid:
       LOG_WARN(component, "dropping update without framework, task or uuid (task '" << u.status.task << "')");
@@ -207,6 +325,34 @@ void fail_tasks(agent_ptr self, executor_entry& e, task_state state, task_reason
   e.queued.clear();
 }
 
+// Mesos' rule for the tasks of an executor that is gone while the agent restarted: a task the executor never got
+// (still staging, not reported) is TASK_DROPPED (partition-aware framework) or TASK_LOST; a task it ran is
+// TASK_FAILED for the command executor, TASK_GONE (partition-aware) or TASK_LOST for a custom executor.
+void fail_task_of_gone_executor(agent_ptr self, const executor_entry& e, const task_id& tid, bool never_launched,
+                                const std::string& why) {
+  auto& st = self->state;
+  bool pa = partition_aware(st, e.framework);
+  if (never_launched) {
+    agent_update(self, e.framework, tid, e.info.id, pa ? task_state::dropped : task_state::lost,
+                 task_reason::agent_restarted, "task launched during agent restart: " + why);
+    return;
+  }
+  auto state = e.command ? task_state::failed : (pa ? task_state::gone : task_state::lost);
+  agent_update(self, e.framework, tid, e.info.id, state, task_reason::executor_terminated, why);
+}
+
+// Every live task of a recovered executor that is gone (dead, or did not re-register) ends by the rule above.
+void fail_recovered_tasks(agent_ptr self, executor_entry& e, const std::string& why) {
+  auto& st = self->state;
+  std::vector<std::pair<task_id, bool>> victims;
+  for (auto& [key, t] : st.tasks)
+    if (key.first == e.framework && t.executor == e.info.id && !is_terminal(t.state))
+      victims.emplace_back(key.second, t.state == task_state::staging);
+  for (auto& [tid, never_launched] : victims)
+    fail_task_of_gone_executor(self, e, tid, never_launched, why);
+  e.queued.clear();
+}
+
 void kill_container(agent_ptr self, executor_entry& e) {
   if (e.kill_sent)
     return;
@@ -229,9 +375,26 @@ void erase_executor(agent_ptr self, const executor_key& key) {
   auto i = st.executors.find(key);
   if (i == st.executors.end())
     return;
+  if (checkpoints(st, key.first))
+    disk_forget(self, executor_dir(key.first, key.second));
   st.by_container.erase(i->second.container);
   st.executors.erase(i);
   maybe_finish_shutdown(self);
+}
+
+void checkpoint_executor(agent_ptr self, const executor_entry& e) {
+  auto& st = self->state;
+  if (!checkpoints(st, e.framework))
+    return;
+  executor_record r;
+  r.framework = e.framework;
+  r.info = e.info;
+  r.command = e.command;
+  r.container = e.container;
+  r.sandbox = e.sandbox;
+  r.pid = e.pid;
+  r.start_time = e.start_time;
+  disk_write(self, executor_record_path(e.framework, e.info.id), encode_frame(r));
 }
 
 // Asks an executor to shut down; its container is killed after the grace period (or now if it never
@@ -276,11 +439,17 @@ executor_entry& launch_executor(agent_ptr self, const framework_id& fw, executor
   spec.environment["MESOSCAF_EXECUTOR_ID"] = e.info.id.str();
   spec.environment["MESOSCAF_AGENT_ID"] = st.id.str();
   spec.environment["MESOSCAF_SANDBOX"] = e.sandbox;
+  // A checkpointing framework's executor outlives a crashed agent: it waits this long for the next one.
+  spec.environment["MESOSCAF_CHECKPOINT"] = checkpoints(st, fw) ? "1" : "0";
+  spec.environment["MESOSCAF_RECOVERY_TIMEOUT"]
+    = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(st.opts.recovery_timeout).count());
   if (auto level = std::getenv("MESOSCAF_LOG_LEVEL"))
     spec.environment["MESOSCAF_LOG_LEVEL"] = level;
   LOG_INFO(component, "launching executor " << e.info.id << " of framework " << fw << " in container "
                                             << e.container);
   auto cid = e.container;
+  // Recorded before the process exists: a crash in between leaves a record without pid (the executor is gone).
+  checkpoint_executor(self, e);
   self->request(st.containerizer, st.opts.request_timeout, atom::launch_v, spec)
     .then(
       [=](int32_t pid) {
@@ -288,8 +457,12 @@ executor_entry& launch_executor(agent_ptr self, const framework_id& fw, executor
         auto i = st.by_container.find(cid);
         if (i == st.by_container.end())
           return;
-        st.executors[i->second].pid = pid;
+        auto& e = st.executors[i->second];
+        e.pid = pid;
+        // A small procfs read (no disk I/O): with the pid it tells a restarted agent that the process is ours.
+        e.start_time = pid > 0 ? process_start_time(pid) : 0;
         LOG_DEBUG(component, "container " << cid << " runs as pid " << pid);
+        checkpoint_executor(self, e);
       },
       [=](caf::error& err) {
         auto& st = self->state;
@@ -371,12 +544,17 @@ void schedule_retry(agent_ptr self) {
 // The master registered us under a new ID: it removed the old agent and reported its tasks lost, and offers
 // all our resources again. Whatever still runs for the old incarnation must go, and its unacknowledged
 // updates would only be dropped by the master (they belong to an agent it no longer knows).
+// Also when the master refuses a re-registration (`new_id` empty): the agent then registers as a new agent.
 void forget_old_incarnation(agent_ptr self, const agent_id& old_id, const agent_id& new_id) {
   auto& st = self->state;
-  LOG_WARN(component, "the master registered this agent under a NEW agent ID " << new_id << " (was " << old_id
-                        << "): shutting down " << st.executors.size() << " executor(s), dropping "
-                        << st.tasks.size() << " task(s) and " << st.updates.pending()
+  LOG_WARN(component, (new_id.empty() ? std::string{"the master refused to re-register this agent"}
+                                      : "the master registered this agent under a NEW agent ID " + new_id.str())
+                        << " (was " << old_id << "): shutting down " << st.executors.size()
+                        << " executor(s), dropping " << st.tasks.size() << " task(s) and " << st.updates.pending()
                         << " unacknowledged update(s) of the old agent, which the master considers lost");
+  for (auto& [fw, fi] : st.frameworks)
+    if (fi.checkpoint)
+      disk_forget(self, framework_dir(fw));
   for (auto& [key, e] : st.executors) {
     e.framework_removed = true;  // the master never knew these executors under the new ID: no exec_lost
     e.queued.clear();
@@ -388,17 +566,51 @@ void forget_old_incarnation(agent_ptr self, const agent_id& old_id, const agent_
   st.updates = status_update_manager{st.opts.update_retry_min, st.opts.update_retry_max};
 }
 
-void on_registered(agent_ptr self, const agent_id& id) {
+void on_registered(agent_ptr self, const agent_id& id, bool reregistered) {
   auto& st = self->state;
   if (!st.id.empty() && st.id != id)
     forget_old_incarnation(self, st.id, id);
   st.id = id;
   st.registered = true;
   st.backoff = st.opts.registration_backoff_min;
-  LOG_INFO(component, "registered with the master as agent " << id);
-  // Updates recorded while unregistered (or lost with the previous master) go out now.
-  for (auto& u : st.updates.all_pending(now(self)))
-    send_to_master(self, std::move(u));
+  LOG_INFO(component, (reregistered ? "re-registered" : "registered") << " with the master as agent " << id);
+  // The head of every stream (recorded while unregistered, lost with the previous master, or recovered) goes out
+  // once the agent record is written: disk jobs run in order, so every update taken over before is on disk too.
+  auto gen = st.master_generation;
+  disk_write(self, agent_record_path(), agent_record_frame(st), false, false, [=](const std::string&) {
+    auto& st = self->state;
+    if (gen != st.master_generation || !st.registered)
+      return;  // the next registration sends them
+    send_to_master(self, st.updates.heads(now(self)));
+  });
+}
+
+// What an agent that has an ID tells the master when it (re-)registers: everything it runs.
+agent_reregistration make_reregistration(agent_ptr self, const agent_info& info) {
+  auto& st = self->state;
+  agent_reregistration r;
+  r.info = info;
+  r.info.id = st.id;
+  std::set<framework_id> used;
+  for (auto& [key, e] : st.executors) {
+    if (e.state == executor_entry::phase::terminating)
+      continue;
+    used.insert(key.first);
+    if (!e.command)
+      r.executors.push_back(e.info);
+  }
+  for (auto& [key, t] : st.tasks) {
+    used.insert(key.first);
+    reregistered_task rt;
+    rt.framework = key.first;
+    rt.info = t.info;
+    rt.state = st.updates.latest_state(key.first, key.second).value_or(t.state);
+    r.tasks.push_back(std::move(rt));
+  }
+  for (auto& fw : used)
+    if (auto f = st.frameworks.find(fw); f != st.frameworks.end())
+      r.frameworks.push_back(f->second);
+  return r;
 }
 
 void try_register(agent_ptr self);
@@ -445,7 +657,7 @@ void connect_to_master(agent_ptr self) {
 
 void try_register(agent_ptr self) {
   auto& st = self->state;
-  if (st.registered || st.registering || st.connecting || st.shutting_down || !st.published)
+  if (st.registered || st.registering || st.connecting || st.shutting_down || !st.published || st.recovering)
     return;
   if (!st.master) {
     if (st.opts.master_host.empty()) {
@@ -457,14 +669,50 @@ void try_register(agent_ptr self) {
     return;
   }
   agent_info info;
-  // A fresh registration each time for now: the master assigns an ID (re-registration keeping the ID and
-  // reporting running tasks comes with agent recovery).
   info.hostname = st.opts.hostname;
   info.port = st.opts.port;
   info.total = st.total;
   info.attributes = st.opts.attributes;
   st.registering = true;
   auto gen = st.master_generation;
+  if (!st.id.empty()) {
+    // An agent with an ID (recovered, reconnected, back from a partition) re-registers with everything it runs,
+    // so that the master can reconcile its view with ours.
+    auto rereg = make_reregistration(self, info);
+    LOG_INFO(component, "re-registering as agent " << st.id << " with " << rereg.tasks.size() << " task(s) and "
+                                                   << rereg.executors.size() << " custom executor(s)");
+    self->request(st.master, st.opts.request_timeout, atom::rereg_agent_v, std::move(rereg), me(self))
+      .then(
+        [=](const agent_id& id) {
+          auto& st = self->state;
+          if (gen != st.master_generation || st.shutting_down)
+            return;
+          st.registering = false;
+          if (id.empty()) {
+            LOG_ERROR(component, "master answered the re-registration with an empty agent ID");
+            schedule_retry(self);
+            return;
+          }
+          on_registered(self, id, true);
+        },
+        [=](caf::error& err) {
+          auto& st = self->state;
+          if (gen != st.master_generation || st.shutting_down)
+            return;
+          st.registering = false;
+          if (err == caf::sec::request_timeout || err == caf::sec::request_receiver_down) {
+            LOG_WARN(component, "re-registration failed: " << render(self, err));
+            schedule_retry(self);
+            return;
+          }
+          // The master answered: it does not take this agent back. Start over as a new agent.
+          LOG_WARN(component, "the master refused the re-registration: " << render(self, err));
+          forget_old_incarnation(self, st.id, agent_id{});
+          st.id = agent_id{};
+          try_register(self);
+        });
+    return;
+  }
   self->request(st.master, st.opts.request_timeout, atom::reg_agent_v, info, me(self))
     .then(
       [=](const agent_id& id) {
@@ -477,7 +725,7 @@ void try_register(agent_ptr self) {
           schedule_retry(self);
           return;
         }
-        on_registered(self, id);
+        on_registered(self, id, false);
       },
       [=](caf::error& err) {
         auto& st = self->state;
@@ -487,6 +735,213 @@ void try_register(agent_ptr self) {
         LOG_WARN(component, "registration failed: " << render(self, err));
         schedule_retry(self);
       });
+}
+
+// -- recovery -------------------------------------------------------------------------------------------
+
+void finish_recovery(agent_ptr self) {
+  auto& st = self->state;
+  if (!st.recovering)
+    return;
+  st.recovering = false;
+  LOG_INFO(component, "recovery done: " << st.executors.size() << " executor(s), " << st.tasks.size()
+                                        << " task(s), " << st.updates.pending()
+                                        << " pending update(s); registering with the master");
+  try_register(self);
+}
+
+// The agent registers with the master once every recovered executor re-registered or is gone (or at the
+// deadline, see on_tick).
+void maybe_finish_recovery(agent_ptr self) {
+  auto& st = self->state;
+  if (!st.recovering)
+    return;
+  for (auto& [key, e] : st.executors)
+    if (e.state == executor_entry::phase::recovering)
+      return;
+  finish_recovery(self);
+}
+
+// A recovered executor whose process is gone (or cannot be adopted): its tasks end, it is forgotten.
+void recovered_executor_gone(agent_ptr self, const executor_key& key, const std::string& why) {
+  auto& st = self->state;
+  auto i = st.executors.find(key);
+  if (i == st.executors.end() || i->second.state != executor_entry::phase::recovering)
+    return;
+  auto& e = i->second;
+  auto text = "executor '" + e.info.id.str() + "' " + why;
+  LOG_WARN(component, text << " (framework " << e.framework << ")");
+  fail_recovered_tasks(self, e, text);
+  erase_executor(self, key);
+  maybe_finish_recovery(self);
+}
+
+// Rebuilds frameworks, executors, tasks and update streams from the checkpoint of the agent process before this
+// one (same boot), and asks the containerizer to adopt each executor's process.
+void recover_state(agent_ptr self, const recovered_state& rs) {
+  auto& st = self->state;
+  if (!rs.found)
+    return;
+  if (rs.agent.id.empty() || !is_safe_path_component(rs.agent.id.str())) {
+    LOG_WARN(component, "ignoring the checkpoint: unusable agent ID '" << rs.agent.id << "'");
+    return;
+  }
+  st.id = rs.agent.id;
+  auto t0 = now(self);
+  for (auto& [fw, rf] : rs.frameworks) {
+    if (rf.executors.empty() && rf.tasks.empty()) {
+      disk_forget(self, framework_dir(fw));
+      continue;
+    }
+    auto info = rf.info;
+    if (info.id.empty())
+      info.id = fw;
+    st.frameworks[fw] = std::move(info);
+    for (auto& [eid, re] : rf.executors) {
+      const auto& r = re.record;
+      executor_key key{fw, eid};
+      auto& e = st.executors[key];
+      e.framework = fw;
+      e.info = r.info;
+      e.info.id = eid;
+      e.info.framework = fw;
+      e.command = r.command;
+      e.container = r.container;
+      e.sandbox = r.sandbox;
+      e.pid = r.pid;
+      e.start_time = r.start_time;
+      e.state = executor_entry::phase::recovering;
+      e.launched_at = t0;
+      if (!e.container.empty())
+        st.by_container[e.container] = key;
+    }
+    for (auto& [tid, rt] : rf.tasks) {
+      auto state = task_state::staging;
+      for (auto& u : rt.updates)
+        if (!u.is_ack)
+          state = u.update.status.state;
+      st.updates.recover(fw, tid, rt.updates, t0);
+      if (is_terminal(state) && st.updates.pending(fw, tid) == 0) {
+        disk_forget(self, task_dir(fw, tid));  // ended and acknowledged: nothing left to do for it
+        continue;
+      }
+      auto& t = st.tasks[task_key{fw, tid}];
+      t.info = rt.record.info;
+      t.executor = rt.record.executor;
+      t.state = state;
+      // Not known for sure after a restart: the executor's re-registration says which ones it has.
+      t.launched = state != task_state::staging;
+    }
+  }
+  st.recovering = true;
+  st.recovery_deadline = t0 + st.opts.executor_reregistration_timeout;
+  LOG_INFO(component, "recovering agent " << st.id << ": " << st.frameworks.size() << " framework(s), "
+                                          << st.executors.size() << " executor(s), " << st.tasks.size()
+                                          << " task(s), " << st.updates.pending() << " pending update(s)");
+  // Live tasks whose executor record is missing (the agent died before writing it): their executor is gone.
+  std::vector<std::pair<task_key, bool>> orphans;
+  for (auto& [key, t] : st.tasks)
+    if (!is_terminal(t.state) && st.executors.count(executor_key{key.first, t.executor}) == 0)
+      orphans.emplace_back(key, t.state == task_state::staging);
+  for (auto& [key, never_launched] : orphans) {
+    executor_entry gone;
+    gone.framework = key.first;
+    gone.info.id = st.tasks[key].executor;
+    gone.command = gone.info.id.str() == command_executor_id;
+    fail_task_of_gone_executor(self, gone, key.second, never_launched,
+                               "executor '" + gone.info.id.str() + "' is gone (not checkpointed)");
+  }
+  std::vector<executor_key> never_started;
+  for (auto& [key, e] : st.executors) {
+    if (e.pid <= 0 || e.container.empty()) {
+      never_started.push_back(key);
+      continue;
+    }
+    auto key_copy = key;
+    auto cid = e.container;
+    self->request(st.containerizer, st.opts.request_timeout, atom::recover_v, cid, e.pid, e.start_time)
+      .then(
+        [=](bool alive) {
+          auto& st = self->state;
+          auto i = st.executors.find(key_copy);
+          if (i == st.executors.end() || i->second.container != cid
+              || i->second.state != executor_entry::phase::recovering)
+            return;
+          if (!alive) {
+            recovered_executor_gone(self, key_copy, "exited while the agent was down");
+            return;
+          }
+          i->second.adopted = true;
+          LOG_INFO(component, "executor " << key_copy.second << " of framework " << key_copy.first
+                                          << " still runs (pid " << i->second.pid << "); waiting for it to "
+                                          << "re-register");
+        },
+        [=](caf::error& err) {
+          recovered_executor_gone(self, key_copy, "cannot be adopted: " + render(self, err));
+        });
+  }
+  for (auto& key : never_started)
+    recovered_executor_gone(self, key, "was not started yet when the agent went down");
+  maybe_finish_recovery(self);
+}
+
+// An executor of a recovered run re-registered (rereg_exec; a reg_exec of one that never registered counts too,
+// with nothing reported): it keeps the tasks it reports, the others end.
+executor_registration readopt_executor(agent_ptr self, executor_entry& e, const executor_actor& hdl,
+                                       const std::vector<task_info>& tasks,
+                                       const std::vector<status_update>& updates) {
+  auto& st = self->state;
+  e.handle = hdl;
+  e.state = executor_entry::phase::registered;
+  self->monitor(e.handle);
+  std::set<task_id> reported;
+  for (auto& ti : tasks) {
+    if (ti.id.empty() || !is_safe_path_component(ti.id.str()))
+      continue;
+    reported.insert(ti.id);
+    task_key key{e.framework, ti.id};
+    auto t = st.tasks.find(key);
+    if (t == st.tasks.end()) {
+      // The agent went down between handing the task over and checkpointing it: adopt it.
+      auto& nt = st.tasks[key];
+      nt.info = ti;
+      nt.executor = e.info.id;
+      nt.state = st.updates.latest_state(key.first, key.second).value_or(task_state::staging);
+      nt.launched = true;
+      if (checkpoints(st, e.framework)) {
+        task_record r;
+        r.framework = e.framework;
+        r.info = ti;
+        r.executor = e.info.id;
+        disk_write(self, task_record_path(e.framework, ti.id), encode_frame(r));
+      }
+      continue;
+    }
+    t->second.launched = true;
+  }
+  for (auto& u : updates)
+    if (u.framework == e.framework)
+      reported.insert(u.status.task);
+  std::vector<std::pair<task_id, bool>> missing;
+  for (auto& [key, t] : st.tasks)
+    if (key.first == e.framework && t.executor == e.info.id && !is_terminal(t.state)
+        && reported.count(key.second) == 0)
+      missing.emplace_back(key.second, t.state == task_state::staging);
+  for (auto& [tid, never_launched] : missing)
+    fail_task_of_gone_executor(self, e, tid, never_launched,
+                               "executor '" + e.info.id.str() + "' does not know the task after the agent "
+                               "restarted");
+  LOG_INFO(component, "executor " << e.info.id << " of framework " << e.framework << " re-registered with "
+                                  << tasks.size() << " task(s) and " << updates.size()
+                                  << " unacknowledged update(s)");
+  executor_registration reg;
+  reg.executor = e.info;
+  reg.framework = e.framework;
+  if (auto f = st.frameworks.find(e.framework); f != st.frameworks.end())
+    reg.framework_name = f->second.name;
+  reg.agent = st.id;
+  reg.sandbox = e.sandbox;
+  return reg;
 }
 
 void on_master_down(agent_ptr self, const caf::error& reason) {
@@ -534,6 +989,28 @@ void on_tick(agent_ptr self) {
     self->quit(st.exit_reason);
     return;
   }
+  if (st.recovering && !st.shutting_down && t >= st.recovery_deadline) {
+    std::vector<executor_key> late;
+    for (auto& [key, e] : st.executors)
+      if (e.state == executor_entry::phase::recovering)
+        late.push_back(key);
+    for (auto& key : late) {
+      auto& e = st.executors[key];
+      auto msg = "executor '" + e.info.id.str() + "' did not re-register within "
+                 + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    st.opts.executor_reregistration_timeout).count())
+                 + " ms after the agent restarted";
+      LOG_WARN(component, msg);
+      fail_recovered_tasks(self, e, msg);
+      if (e.adopted) {
+        e.state = executor_entry::phase::terminating;
+        kill_container(self, e);  // its exit report then forgets it
+      } else {
+        erase_executor(self, key);  // the containerizer does not know it: nothing to wait for
+      }
+    }
+    finish_recovery(self);
+  }
   if (!st.shutting_down) {
     if (!st.registered && !st.registering && !st.connecting && t >= st.next_attempt)
       try_register(self);
@@ -563,9 +1040,43 @@ void on_tick(agent_ptr self) {
   self->delayed_send(self, st.opts.tick_interval, atom::tick_v);
 }
 
+// -- executor updates -----------------------------------------------------------------------------------
+
+// An update from `owner`, the executor of the task (checked by the caller). The executor gets its ack once the
+// agent has taken the update over (checkpointed, for checkpointing frameworks); then it stops retrying it.
+void take_update(agent_ptr self, const executor_actor& owner, const status_update& su) {
+  auto& st = self->state;
+  auto ack_now = [&] {
+    if (!su.status.uuid.empty())
+      self->send(owner, atom::ack_v, su.status.task, su.status.uuid);
+  };
+  auto t = st.tasks.find(task_key{su.framework, su.status.task});
+  if (t == st.tasks.end()) {
+    // Executors only report tasks the agent gave them, so the agent dropped this one on purpose: normal while
+    // a framework shuts down (its executor reports the kills) or after re-registering with a new ID.
+    LOG_DEBUG(component, "dropping " << to_string(su.status.state) << " for unknown task " << su.status.task
+                                     << " of framework " << su.framework);
+    ack_now();
+    return;
+  }
+  if (is_terminal(t->second.state)) {
+    // E.g. the agent failed the task when its executor disconnected: the terminal state stands.
+    LOG_WARN(component, "dropping " << to_string(su.status.state) << " for task " << su.status.task
+                                    << " which is already " << to_string(t->second.state));
+    ack_now();
+    return;
+  }
+  status_update u = su;
+  if (u.status.uuid.empty())
+    u.status.uuid = new_uuid();
+  u.status.executor = t->second.executor;
+  handle_update(self, std::move(u), su.status.uuid.empty() ? executor_actor{} : owner);
+}
+
 // -- behaviour ------------------------------------------------------------------------------------------
 
-agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
+agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
+                                 std::shared_ptr<const recovered_state> recovered, std::string startup_error) {
   auto& st = self->state;
   if (opts.executor_binary.empty())
     opts.executor_binary = MESOSCAF_DEFAULT_BINARY;
@@ -577,6 +1088,15 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
   st.next_attempt = now(self);
   st.master = st.opts.master;
   st.published = !st.opts.publish;
+  st.boot_id = st.opts.boot_id;
+  if (!startup_error.empty()) {
+    LOG_ERROR(component, "cannot start: " << startup_error);
+    self->quit(caf::make_error(caf::sec::runtime_error, startup_error));
+    return agent_actor::behavior_type::make_empty_behavior();
+  }
+  // Executors of the last run reconnect to the endpoint they know.
+  if (recovered && recovered->found && st.opts.publish && st.opts.port == 0)
+    st.opts.port = recovered->agent.port;
   // Reservations and volumes of an earlier run (one small read; the daemon did the same check before spawning
   // us and exits 1 on a mismatch, so this only fails for embedders that skipped it).
   if (auto err = recover_agent_resources(st.opts.work_dir, st.opts.resources, st.total); !err.empty()) {
@@ -597,7 +1117,9 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
   } else {
     containerizer_options copts;
     copts.kill_grace_period = std::chrono::duration_cast<std::chrono::milliseconds>(st.opts.container_kill_grace);
-    // For now executors do not outlive their agent.
+    // Only an orderly exit of the agent runs this (after begin_shutdown stopped every executor): a last resort
+    // for executors that outlived their grace. A crashed (kill -9) agent runs nothing, so the executors of
+    // checkpointing frameworks live on and the next agent adopts them (containerizer recover).
     copts.kill_on_exit = true;
     st.containerizer = spawn_containerizer(self->system(), me(self), copts);
   }
@@ -608,6 +1130,9 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
   });
   if (st.master)
     self->monitor(st.master);
+  if (recovered)
+    recover_state(self, *recovered);
+  recovered = nullptr;
 
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto& st = self->state;
@@ -742,12 +1267,23 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
       auto volumes = task_volumes(ti);
       if (auto err = check_volumes_known(st.total, volumes); !err.empty())
         return refuse(task_state::error, task_reason::task_invalid, err);
+      bool new_framework = st.frameworks.count(fw) == 0;
       st.frameworks[fw] = fi;
+      if (new_framework && fi.checkpoint)
+        disk_write(self, framework_record_path(fw), encode_frame(fi));
       auto& t = st.tasks[task_key{fw, ti.id}];
       t.info = ti;
       t.executor = eid;
       t.state = task_state::staging;
       auto& e = ex != st.executors.end() ? ex->second : launch_executor(self, fw, std::move(info), !ti.executor);
+      if (fi.checkpoint) {
+        // Queued before the task goes anywhere (disk jobs run in order, before any of its updates).
+        task_record r;
+        r.framework = fw;
+        r.info = ti;
+        r.executor = eid;
+        disk_write(self, task_record_path(fw, ti.id), encode_frame(r));
+      }
       if (!volumes.empty()) {
         // The command executor runs each task in <sandbox>/tasks/<task ID>; a custom executor's tasks share its
         // sandbox.
@@ -779,9 +1315,13 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
         // has not seen it, so send it again now.
         auto pending = st.updates.pending_updates(fw, tid);
         LOG_INFO(component, "kill of task " << tid << " which is already " << to_string(t->second.state)
-                                            << ": resending its " << pending.size() << " pending update(s)");
-        for (auto& u : pending)
-          send_to_master(self, std::move(u));
+                                            << ": resending the oldest of its " << pending.size()
+                                            << " pending update(s)");
+        if (!pending.empty()) {
+          auto head = std::move(pending.front());
+          head.latest_state = st.updates.latest_state(fw, tid).value_or(head.status.state);
+          send_to_master(self, std::move(head));
+        }
         return;
       }
       auto ex = st.executors.find(executor_key{fw, t->second.executor});
@@ -801,15 +1341,35 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
       auto& st = self->state;
       if (!from_master(self, "ack"))
         return;
-      auto acked = st.updates.acknowledge(fw, tid, uuid);
-      if (!acked) {
-        LOG_DEBUG(component, "ignoring unknown or duplicate ack " << uuid << " for task " << tid);
+      auto acked = st.updates.acknowledge(fw, tid, uuid, now(self));
+      if (!acked.matched) {
+        LOG_DEBUG(component, "ignoring unknown, unexpected or duplicate ack " << uuid << " for task " << tid);
         return;
       }
-      // A terminal task whose updates all arrived is done here.
-      auto t = st.tasks.find(task_key{fw, tid});
-      if (t != st.tasks.end() && is_terminal(t->second.state) && st.updates.pending(fw, tid) == 0)
-        st.tasks.erase(t);
+      bool cp = checkpoints(st, fw);
+      if (cp) {
+        update_record r;
+        r.is_ack = true;
+        r.uuid = uuid;
+        // The next update goes out after this job: by then its own (earlier, synced) append is done too.
+        auto next = acked.next ? acked.next->status.uuid : std::string{};
+        disk_write(self, task_updates_path(fw, tid), encode_frame(r), true, false, [=](const std::string&) {
+          if (!next.empty())
+            forward_if_head(self, fw, tid, next);
+        });
+      } else if (acked.next) {
+        send_to_master(self, std::move(*acked.next));
+      }
+      // A terminal task whose updates all arrived is done here (unless its ID was reused by a live task).
+      if (acked.stream_done) {
+        auto t = st.tasks.find(task_key{fw, tid});
+        if (t == st.tasks.end() || is_terminal(t->second.state)) {
+          if (t != st.tasks.end())
+            st.tasks.erase(t);
+          if (cp)
+            disk_forget(self, task_dir(fw, tid));
+        }
+      }
     },
     [=](atom::fw_msg, const framework_id& fw, const executor_id& eid, const std::string& data) {
       auto& st = self->state;
@@ -870,6 +1430,8 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
       if (!from_master(self, "shutdown_fw"))
         return;
       LOG_INFO(component, "shutting down framework " << fw);
+      if (checkpoints(st, fw))
+        disk_forget(self, framework_dir(fw));
       st.frameworks.erase(fw);
       for (auto& [key, e] : st.executors) {
         if (key.first != fw)
@@ -898,6 +1460,12 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
         return rp;
       }
       auto& e = ex->second;
+      if (e.state == executor_entry::phase::recovering) {
+        // Started by the last agent process but never registered with it: it knows no task.
+        rp.deliver(readopt_executor(self, e, hdl, {}, {}));
+        maybe_finish_recovery(self);
+        return rp;
+      }
       if (e.state != executor_entry::phase::launching) {
         LOG_WARN(component, "executor " << eid << " of framework " << fw << " registered twice or too late");
         rp.deliver(caf::make_error(caf::sec::invalid_argument,
@@ -923,6 +1491,33 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
         send_launch(self, e, tid);
       return rp;
     },
+    [=](atom::rereg_exec, const framework_id& fw, const executor_id& eid, const executor_actor& hdl,
+        const std::vector<task_info>& tasks, const std::vector<status_update>& updates) {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<executor_registration>();
+      if (!hdl) {
+        rp.deliver(caf::make_error(caf::sec::invalid_argument, "re-registration without an executor handle"));
+        return rp;
+      }
+      auto ex = st.executors.find(executor_key{fw, eid});
+      if (ex == st.executors.end() || ex->second.state != executor_entry::phase::recovering) {
+        // Only executors of the last agent process, while it waits for them: anything else would let a stray
+        // executor claim tasks. The executor kills its tasks and exits on this error.
+        LOG_WARN(component, "executor " << eid << " of framework " << fw << " tried to re-register, but "
+                                        << (ex == st.executors.end() ? "the agent does not know it"
+                                                                     : "it is not being recovered"));
+        rp.deliver(caf::make_error(caf::sec::invalid_argument,
+                                   "the agent does not expect executor " + eid.str() + " to re-register"));
+        return rp;
+      }
+      rp.deliver(readopt_executor(self, ex->second, hdl, tasks, updates));
+      // Its unacknowledged updates are taken over as if just sent (duplicates of what the agent has are acked
+      // and dropped by uuid).
+      for (auto& u : updates)
+        take_update(self, hdl, u);
+      maybe_finish_recovery(self);
+      return rp;
+    },
     [=](atom::update, const status_update& su) {
       auto& st = self->state;
       // Only the executor that runs the task may report on it. For a task the agent no longer knows, any
@@ -944,27 +1539,7 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
                                         << ": not the executor of that task");
         return;
       }
-      // The agent takes the update over at once: the executor stops retrying it.
-      if (!su.status.uuid.empty())
-        self->send(owner, atom::ack_v, su.status.task, su.status.uuid);
-      if (t == st.tasks.end()) {
-        // Executors only report tasks the agent gave them, so the agent dropped this one on purpose: normal while
-        // a framework shuts down (its executor reports the kills) or after re-registering with a new ID.
-        LOG_DEBUG(component, "dropping " << to_string(su.status.state) << " for unknown task " << su.status.task
-                                         << " of framework " << su.framework);
-        return;
-      }
-      if (is_terminal(t->second.state)) {
-        // E.g. the agent failed the task when its executor disconnected: the terminal state stands.
-        LOG_WARN(component, "dropping " << to_string(su.status.state) << " for task " << su.status.task
-                                        << " which is already " << to_string(t->second.state));
-        return;
-      }
-      status_update u = su;
-      if (u.status.uuid.empty())
-        u.status.uuid = new_uuid();
-      u.status.executor = t->second.executor;
-      handle_update(self, std::move(u));
+      take_update(self, owner, su);
     },
     [=](atom::exec_msg, const framework_id& fw, const executor_id& eid, const std::string& data) {
       auto& st = self->state;
@@ -991,6 +1566,10 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
       }
       auto key = i->second;
       auto& e = st.executors[key];
+      if (e.state == executor_entry::phase::recovering) {
+        recovered_executor_gone(self, key, "exited before it re-registered");
+        return;
+      }
       auto text = "executor '" + e.info.id.str() + "' " + describe_wait_status(status);
       LOG_INFO(component, text << " (framework " << e.framework << ")");
       fail_tasks(self, e, task_state::failed, task_reason::executor_terminated, text);
@@ -999,11 +1578,36 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
       erase_executor(self, key);
     },
     [=](atom::tick) { on_tick(self); },
+    // -- health, failover, partitions --
+    [=](atom::ping) -> agent_id { return self->state.id; },
+    [=](atom::resend, const framework_id& fw) {
+      auto& st = self->state;
+      if (!from_master(self, "resend"))
+        return;
+      auto heads = st.updates.heads(fw, now(self));
+      LOG_INFO(component, "framework " << fw << " failed over: resending " << heads.size()
+                                       << " pending update(s)");
+      send_to_master(self, std::move(heads));
+    },
+    [=](atom::rereg_agent) {
+      auto& st = self->state;
+      if (!from_master(self, "rereg_agent"))
+        return;
+      if (st.registering || st.recovering || st.shutting_down)
+        return;
+      LOG_WARN(component, "the master does not consider this agent registered: re-registering");
+      st.registered = false;
+      ++st.master_generation;  // replies to anything sent under the old registration are stale
+      st.backoff = st.opts.registration_backoff_min;
+      try_register(self);
+    },
     // -- introspection --
     [=](atom::state) {
       auto& st = self->state;
       agent_snapshot snap;
-      snap.id = st.id;
+      // Only once the master confirmed it (a recovered ID is not registered yet).
+      if (st.registered)
+        snap.id = st.id;
       snap.total = st.total;
       for (auto& [key, t] : st.tasks) {
         task_summary s;
@@ -1024,8 +1628,80 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts) {
 
 } // namespace
 
+std::string load_agent_checkpoint(const std::string& work_dir, const std::string& boot_id, recovered_state& out,
+                                  bool* rebooted) {
+  if (rebooted)
+    *rebooted = false;
+  out = recovered_state{};
+  if (auto err = read_checkpoint(work_dir, out); !err.empty())
+    return "cannot read the checkpoint under " + work_dir + "/meta: " + err;
+  for (auto& w : out.warnings)
+    LOG_WARN(component, "checkpoint: " << w);
+  if (out.found && out.agent.boot_id != boot_id) {
+    // The machine rebooted: no executor of that run is left, and the master must not mistake us for that agent.
+    LOG_WARN(component, "the host rebooted since agent " << out.agent.id << " checkpointed (boot ID "
+                                                         << out.agent.boot_id << ", now " << boot_id
+                                                         << "): starting as a new agent");
+    if (auto err = clear_checkpoint(work_dir); !err.empty())
+      return "cannot clear the checkpoint of the last boot: " + err;
+    out = recovered_state{};
+    if (rebooted)
+      *rebooted = true;
+  }
+  return {};
+}
+
+size_t kill_recovered_executors(const recovered_state& state, std::chrono::milliseconds grace) {
+  // Only processes that are provably the executors we started: same pid AND same start time.
+  auto ours = [](int32_t pid, uint64_t start_time) {
+    return pid > 0 && start_time != 0 && process_start_time(static_cast<pid_t>(pid)) == start_time;
+  };
+  std::vector<std::pair<int32_t, uint64_t>> signalled;
+  for (auto& [fw, rf] : state.frameworks)
+    for (auto& [eid, re] : rf.executors) {
+      auto pid = re.record.pid;
+      auto start = re.record.start_time;
+      if (!ours(pid, start))
+        continue;
+      // SIGTERM first: the command executor then kills its tasks (they run in sessions of their own).
+      LOG_INFO(component, "cleanup: stopping executor " << eid << " of framework " << fw << " (pid " << pid << ")");
+      if (kill_process_group(static_cast<pid_t>(pid), SIGTERM))
+        signalled.emplace_back(pid, start);
+    }
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  auto alive = [&] {
+    return std::any_of(signalled.begin(), signalled.end(), [&](auto& p) { return ours(p.first, p.second); });
+  };
+  while (alive() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (auto& [pid, start] : signalled)
+    if (ours(pid, start)) {
+      LOG_WARN(component, "cleanup: executor pid " << pid << " outlived its grace period: SIGKILL");
+      kill_process_group(static_cast<pid_t>(pid), SIGKILL);
+    }
+  return signalled.size();
+}
+
 agent_actor spawn_agent(caf::actor_system& sys, agent_options opts) {
-  return sys.spawn(agent, std::move(opts));
+  // Blocking reads and, for cleanup, waits: here on the caller's thread, before the actor exists.
+  if (opts.boot_id.empty())
+    opts.boot_id = read_boot_id();
+  std::string error;
+  auto recovered = std::move(opts.recovered);
+  opts.recovered = nullptr;
+  if (!recovered) {
+    auto fresh = std::make_shared<recovered_state>();
+    error = load_agent_checkpoint(opts.work_dir, opts.boot_id, *fresh);
+    recovered = std::move(fresh);
+  }
+  if (error.empty() && opts.recover == recover_mode::cleanup && recovered->found) {
+    auto n = kill_recovered_executors(*recovered,
+                                      std::chrono::duration_cast<std::chrono::milliseconds>(opts.container_kill_grace));
+    LOG_INFO(component, "cleanup: stopped " << n << " executor(s) of the last run");
+    error = clear_checkpoint(opts.work_dir);
+    recovered = std::make_shared<recovered_state>();
+  }
+  return sys.spawn(agent, std::move(opts), std::move(recovered), std::move(error));
 }
 
 } // namespace mesoscaf

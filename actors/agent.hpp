@@ -4,7 +4,14 @@
 // and forwards status updates to the master until they are acknowledged (status_update_manager). Applies the
 // RESERVE / UNRESERVE / CREATE / DESTROY operations the master accepted to its total, checkpoints it, and links
 // persistent volumes into the sandboxes of the tasks that use them (actors/agent_disk_worker.hpp).
+// Recovery (issue 4): frameworks with checkpoint=true have their executors, tasks and every status update written
+// under <work_dir>/meta before anything acts on them (actors/agent_checkpoint.hpp); a restarted agent process on
+// the same boot keeps its agent ID, adopts the still running executors (containerizer `recover`), waits
+// `executor_reregistration_timeout` for them to `rereg_exec`, ends the tasks of the others by Mesos' rules, then
+// re-registers with `rereg_agent` and resends the head of every update stream. Only a crash leaves executors
+// behind: an orderly exit (SIGTERM) still shuts them all down.
 // Light header: the behaviour and its state live in agent.cpp.
+#include "actors/agent_checkpoint.hpp"
 #include "actors/interfaces.hpp"
 
 #include <caf/timespan.hpp>
@@ -13,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace caf {
@@ -24,6 +32,12 @@ namespace mesoscaf {
 /// Makes the agent's containerizer; called once when the agent starts, with the agent's own handle as the
 /// owner that receives (exited, container, status). Tests inject mocks here.
 using containerizer_factory = std::function<containerizer_actor(caf::actor_system&, agent_actor owner)>;
+
+/// What the agent does with the checkpoint of an earlier agent process in its work dir (--recover).
+enum class recover_mode {
+  reconnect,  // take over its executors and tasks, keep its agent ID (same boot), resend its pending updates
+  cleanup,    // kill its executors, forget it, start as a new agent
+};
 
 struct agent_options {
   // -- the master: a handle (in-process cluster) or an endpoint reached through the middleman --
@@ -64,6 +78,21 @@ struct agent_options {
   /// Makes the containerizer; empty: the real one (containerizer/containerizer_actor.hpp).
   containerizer_factory make_containerizer;
 
+  // -- recovery (actors/agent_checkpoint.hpp) --
+  /// Frameworks with framework_info.checkpoint have their executors, tasks and status updates checkpointed
+  /// under <work_dir>/meta; the agent record (ID, boot ID, port) is always written.
+  recover_mode recover = recover_mode::reconnect;
+  /// The machine's boot ID; empty: read_boot_id(). A checkpoint of another boot is cleared (fresh agent ID).
+  std::string boot_id;
+  /// The checkpoint, already read by the caller (load_agent_checkpoint); null: spawn_agent reads it.
+  std::shared_ptr<const recovered_state> recovered;
+  /// After a restart, recovered executors have this long to re-register (rereg_exec) before they are killed and
+  /// the agent registers with the master.
+  caf::timespan executor_reregistration_timeout = std::chrono::seconds(5);
+  /// Told to executors of checkpointing frameworks (MESOSCAF_RECOVERY_TIMEOUT): how long they wait for a
+  /// restarted agent before they kill their tasks and exit.
+  caf::timespan recovery_timeout = std::chrono::minutes(15);
+
   // -- timing --
   caf::timespan registration_backoff_min = std::chrono::milliseconds(100);
   caf::timespan registration_backoff_max = std::chrono::seconds(5);
@@ -81,8 +110,20 @@ struct agent_options {
 /// The executor ID of the built-in command executor (one per framework per agent).
 extern const char* const command_executor_id;
 
-/// Spawns an agent. It publishes itself first if `opts.publish` (then registers), and starts registering
-/// with the master at once otherwise. Non-blocking.
+/// Reads the checkpoint under `work_dir` (blocking: the caller's thread, never an actor). A checkpoint of another
+/// boot than `boot_id` is cleared (keeping meta/resources) and `*rebooted` set; `out` then holds nothing.
+/// Returns "" or an error (a corrupt checkpoint: the agent must not start).
+std::string load_agent_checkpoint(const std::string& work_dir, const std::string& boot_id, recovered_state& out,
+                                  bool* rebooted = nullptr);
+
+/// --recover=cleanup (blocking, caller's thread): SIGTERM to the process group of every recovered executor that
+/// still runs (pid and start time checked), SIGKILL after `grace` to those still there. Returns how many it
+/// signalled. The caller clears the checkpoint afterwards.
+size_t kill_recovered_executors(const recovered_state& state, std::chrono::milliseconds grace);
+
+/// Spawns an agent. Reads the checkpoint first (unless `opts.recovered` is given; on the caller's thread) and
+/// recovers from it (or, with recover_mode::cleanup, kills its executors and forgets it). It then publishes
+/// itself if `opts.publish` (port 0 and a checkpointed port: that port) and registers with the master.
 agent_actor spawn_agent(caf::actor_system& sys, agent_options opts);
 
 } // namespace mesoscaf

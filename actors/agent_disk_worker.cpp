@@ -1,5 +1,6 @@
 #include "actors/agent_disk_worker.hpp"
 
+#include "actors/agent_checkpoint.hpp"
 #include "actors/agent_resources.hpp"
 #include "config/logging.hpp"
 #include "containerizer/launcher.hpp"
@@ -149,6 +150,22 @@ agent_disk_worker_actor::behavior_type disk_worker(worker_ptr self, std::string 
           return "volume '" + r.volume_id + "': " + err;
       }
       return {};
+    },
+    // Checkpoint jobs run in arrival order with the others, so the agent's records reach the disk in the order
+    // it sent them (a task record before its first update, an update before its ack).
+    [=](atom::checkpoint, const std::string& rel, const std::string& bytes, bool append,
+        bool sync) -> std::string {
+      auto err = append ? append_checkpoint_file(self->state.work_dir, rel, bytes, sync)
+                        : write_checkpoint_file(self->state.work_dir, rel, bytes);
+      if (!err.empty())
+        LOG_ERROR(component, "checkpoint " << rel << ": " << err);
+      return err;
+    },
+    [=](atom::forget, const std::string& rel) -> std::string {
+      auto err = remove_checkpoint_path(self->state.work_dir, rel);
+      if (!err.empty())
+        LOG_ERROR(component, "forget " << rel << ": " << err);
+      return err;
     },
   };
 }

@@ -20,7 +20,13 @@ using agent_disk_worker_actor = caf::typed_actor<
   caf::replies_to<atom::apply_op, resource_set, offer_operation>::with<std::string>,
   // Links every volume in `volumes` at <sandbox>/<volume_path> (creating the volume directory if a crash lost
   // it). Replies "" or an error text (then nothing is guaranteed linked; the task must not start).
-  caf::replies_to<atom::launch, std::string, resource_set>::with<std::string>>;
+  caf::replies_to<atom::launch, std::string, resource_set>::with<std::string>,
+  // Agent recovery checkpoint (actors/agent_checkpoint.hpp): writes `bytes` (encoded frames) to the work-dir
+  // relative path `rel`: replaced atomically, or appended (`append`; fdatasync if `sync`). Replies "" or an error.
+  caf::replies_to<atom::checkpoint, std::string, std::string, bool, bool>::with<std::string>,
+  // Removes the checkpoint file or directory `rel` (a finished task, executor or framework). Replies "" or an
+  // error.
+  caf::replies_to<atom::forget, std::string>::with<std::string>>;
 
 /// Spawns the worker for `work_dir`. On start it makes sure every volume of `total` has its directory and
 /// removes volume directories `total` does not know (left by a crash between a DESTROY's checkpoint and its

@@ -34,9 +34,13 @@ using command_executor_actor = executor_actor::extend<
   // Timer: resend unacknowledged status updates.
   caf::reacts_to<atom::tick>,
   // Timer: the shutdown deadline expired: quit whatever is still pending.
-  caf::reacts_to<atom::retry>>;
+  caf::reacts_to<atom::retry>,
+  // Checkpointing, timers: try to reach the agent again (link generation); the recovery timeout of loss N.
+  caf::reacts_to<atom::connect, uint64_t>,
+  caf::reacts_to<atom::timeout, uint64_t>>;
 
 struct running_task {
+  task_info info;  // for a re-registration
   pid_t pid = -1;
   bool kill_requested = false;
   std::chrono::steady_clock::time_point kill_deadline;
@@ -52,7 +56,11 @@ struct command_executor_state {
   std::unordered_map<task_id, running_task> tasks;
   std::unique_ptr<process_reaper> reaper;
   bool registered = false;
-  bool agent_alive = true;
+  bool agent_alive = true;  // false once the agent is lost (until a re-registration succeeds)
+  bool recovering = false;  // checkpointing: the agent was lost and we are trying to reach it again
+  uint64_t link_gen = 0;    // bumps with every lost or new agent handle: replies for an older one are ignored
+  uint64_t loss = 0;        // bumps with every loss: the recovery timer of an earlier loss is ignored
+  reconnect_backoff backoff;
   bool tick_armed = false;
   bool shutting_down = false;
   bool finishing = false;
@@ -197,7 +205,9 @@ void launch_task(self_pointer self, const task_info& task) {
                 "cannot watch the task's process");
     return;
   }
-  st.tasks[task.id].pid = res.pid;
+  auto& entry = st.tasks[task.id];
+  entry.info = task;
+  entry.pid = res.pid;
   send_update(self, task.id, task_state::running);
 }
 
@@ -228,6 +238,132 @@ void task_exited(self_pointer self, const task_id& id, int32_t status) {
     finish(self);
 }
 
+// -- checkpointing: surviving the loss of the agent ------------------------------------------------------------
+
+// The tasks cannot be kept (re-registration refused, recovery timeout): kill them and exit with `reason`.
+void give_up(self_pointer self, caf::error reason) {
+  auto& st = self->state;
+  LOG_ERROR("command-executor", self->system().render(reason) << ": killing " << st.tasks.size()
+                                                              << " task(s) and exiting");
+  st.recovering = false;
+  st.agent_alive = false;
+  if (!st.exit_reason)
+    st.exit_reason = std::move(reason);
+  begin_shutdown(self);
+  maybe_quit(self);
+}
+
+void schedule_reconnect(self_pointer self) {
+  auto& st = self->state;
+  self->delayed_send(self, st.backoff.next(), atom::connect_v, st.link_gen);
+}
+
+void agent_lost(self_pointer self, const caf::error& reason) {
+  auto& st = self->state;
+  st.agent = nullptr;
+  st.registered = false;
+  st.agent_alive = false;
+  ++st.link_gen;
+  if (!st.env.checkpoint || st.shutting_down) {
+    LOG_WARN("command-executor", "lost the agent (" << self->system().render(reason) << "): exiting");
+    if (!st.exit_reason)
+      st.exit_reason = reason ? reason : caf::make_error(caf::exit_reason::remote_link_unreachable);
+    begin_shutdown(self);
+    maybe_quit(self);
+    return;
+  }
+  if (!st.recovering) {
+    st.recovering = true;
+    ++st.loss;
+    st.backoff.reset();
+    LOG_WARN("command-executor", "lost the agent (" << self->system().render(reason) << "); keeping "
+                                                    << st.tasks.size() << " task(s), reconnecting for up to "
+                                                    << st.env.recovery_timeout.count() << " ms");
+    self->delayed_send(self, st.env.recovery_timeout, atom::timeout_v, st.loss);
+  }
+  schedule_reconnect(self);
+}
+
+void reregister(self_pointer self, agent_actor agent) {
+  auto& st = self->state;
+  st.agent = std::move(agent);
+  auto gen = ++st.link_gen;
+  self->monitor(st.agent);
+  std::vector<task_info> tasks;
+  for (auto& [id, t] : st.tasks)
+    tasks.push_back(t.info);
+  self
+    ->request(st.agent, st.opts.registration_timeout, atom::rereg_exec_v, st.env.framework, st.env.executor,
+              caf::actor_cast<executor_actor>(self), std::move(tasks), st.outbox.pending())
+    .then(
+      [self, gen](const executor_registration& reg) {
+        auto& st = self->state;
+        if (gen != st.link_gen || st.shutting_down)
+          return;
+        st.recovering = false;
+        st.registered = true;
+        st.agent_alive = true;
+        st.backoff.reset();
+        if (!reg.agent.empty())
+          st.outbox.set_agent(reg.agent);
+        LOG_INFO("command-executor", "re-registered with agent " << reg.agent << ": " << st.tasks.size()
+                                                                 << " task(s), resending "
+                                                                 << st.outbox.pending().size() << " update(s)");
+        for (auto& upd : st.outbox.pending())
+          self->send(st.agent, atom::update_v, upd);
+        arm_tick(self);
+      },
+      [self, gen](const caf::error& err) {
+        auto& st = self->state;
+        if (gen != st.link_gen || st.shutting_down)
+          return;
+        if (is_connection_error(err)) {
+          agent_lost(self, err);
+          return;
+        }
+        give_up(self, err);
+      });
+}
+
+void try_reconnect(self_pointer self) {
+  auto& st = self->state;
+  if (st.opts.reconnect) {
+    if (auto agent = st.opts.reconnect())
+      reregister(self, std::move(agent));
+    else
+      schedule_reconnect(self);
+    return;
+  }
+  if (!self->system().has_middleman()) {
+    LOG_ERROR("command-executor", "cannot reconnect: no middleman in this actor system");
+    schedule_reconnect(self);
+    return;
+  }
+  auto gen = st.link_gen;
+  auto mm = self->system().middleman().actor_handle();
+  self
+    ->request(mm, st.opts.registration_timeout, caf::connect_atom::value, st.env.agent_host, st.env.agent_port)
+    .then(
+      [self, gen](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
+        auto& st = self->state;
+        if (gen != st.link_gen || !st.recovering)
+          return;
+        if (!ptr || !self->system().assignable<agent_actor>(ifs)) {
+          LOG_WARN("command-executor", "no mesoscaf agent at " << st.env.agent_host << ":" << st.env.agent_port);
+          schedule_reconnect(self);
+          return;
+        }
+        reregister(self, caf::actor_cast<agent_actor>(std::move(ptr)));
+      },
+      [self, gen](const caf::error& err) {
+        auto& st = self->state;
+        if (gen != st.link_gen || !st.recovering)
+          return;
+        LOG_DEBUG("command-executor", "agent not reachable yet: " << self->system().render(err));
+        schedule_reconnect(self);
+      });
+}
+
 command_executor_actor::behavior_type command_executor(self_pointer self, executor_environment env,
                                                        agent_actor agent, command_executor_options opts) {
   auto& st = self->state;
@@ -239,26 +375,24 @@ command_executor_actor::behavior_type command_executor(self_pointer self, execut
   self->monitor(agent);
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& st = self->state;
-    if (dm.source != st.agent.address())
-      return;
-    LOG_WARN("command-executor", "lost the agent (" << self->system().render(dm.reason) << "): exiting");
-    st.agent_alive = false;
-    if (!st.exit_reason)
-      st.exit_reason = dm.reason ? dm.reason : caf::make_error(caf::exit_reason::remote_link_unreachable);
-    begin_shutdown(self);
-    maybe_quit(self);
+    if (!st.agent || dm.source != st.agent.address())
+      return;  // an agent handle we already dropped
+    agent_lost(self, dm.reason);
   });
   // SIGTERM/SIGINT arrive as an exit message from main: shut down in order instead of dying at once.
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     LOG_INFO("command-executor", "exit requested (" << self->system().render(msg.reason) << ")");
     begin_shutdown(self);
   });
+  auto gen = st.link_gen;
   self
     ->request(agent, opts.registration_timeout, atom::reg_exec_v, st.env.framework, st.env.executor,
               caf::actor_cast<executor_actor>(self))
     .then(
-      [self](const executor_registration& reg) {
+      [self, gen](const executor_registration& reg) {
         auto& st = self->state;
+        if (gen != st.link_gen)
+          return;
         st.registered = true;
         if (!reg.agent.empty())
           st.outbox.set_agent(reg.agent);
@@ -268,8 +402,14 @@ command_executor_actor::behavior_type command_executor(self_pointer self, execut
           self->send(st.agent, atom::update_v, upd);
         arm_tick(self);
       },
-      [self](const caf::error& err) {
+      [self, gen](const caf::error& err) {
         auto& st = self->state;
+        if (gen != st.link_gen)
+          return;  // the agent was lost meanwhile: handled there
+        if (st.env.checkpoint && is_connection_error(err) && !st.shutting_down) {
+          agent_lost(self, err);
+          return;
+        }
         LOG_ERROR("command-executor", "registration failed: " << self->system().render(err));
         if (!st.exit_reason)
           st.exit_reason = err;
@@ -315,6 +455,20 @@ command_executor_actor::behavior_type command_executor(self_pointer self, execut
                                                            << " update(s) unacknowledged");
       self->quit(st.exit_reason);  // the state's destructor SIGKILLs what is left
     },
+    [self](atom::connect, uint64_t gen) {
+      auto& st = self->state;
+      if (gen != st.link_gen || !st.recovering || st.agent || st.shutting_down)
+        return;
+      try_reconnect(self);
+    },
+    [self](atom::timeout, uint64_t loss) {
+      auto& st = self->state;
+      if (!st.recovering || loss != st.loss)
+        return;
+      give_up(self, caf::make_error(caf::sec::runtime_error,
+                                    "the agent did not come back within the recovery timeout ("
+                                      + std::to_string(st.env.recovery_timeout.count()) + " ms)"));
+    },
   };
 }
 
@@ -339,7 +493,7 @@ int run_command_executor(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       std::cout << "mesoscaf command-executor: started by an agent to run command tasks.\n"
                    "Reads MESOSCAF_AGENT_ENDPOINT, MESOSCAF_FRAMEWORK_ID, MESOSCAF_EXECUTOR_ID, "
-                   "MESOSCAF_AGENT_ID, MESOSCAF_SANDBOX.\n";
+                   "MESOSCAF_AGENT_ID, MESOSCAF_SANDBOX, MESOSCAF_CHECKPOINT (1|0), MESOSCAF_RECOVERY_TIMEOUT (ms).\n";
       return 0;
     }
     std::cerr << "mesoscaf command-executor: unknown argument '" << arg << "'\n";

@@ -7,8 +7,12 @@
 // status N" / "Command terminated by signal S", reason command_executor_failed), TASK_KILLED (after kill_task),
 // TASK_FAILED with reason container_launch_failed if the command cannot start, TASK_ERROR for an unsafe task ID
 // or a task without a command.
-// It kills all its tasks and exits on the agent's `shutdown`, on SIGTERM/SIGINT, and when the connection to
-// the agent is lost (for now: executors do not yet survive agent restarts).
+// It kills all its tasks and exits on the agent's `shutdown` and on SIGTERM/SIGINT. When the connection to the
+// agent is lost: without checkpointing (MESOSCAF_CHECKPOINT=0) it kills its tasks and exits; with it, the tasks
+// keep running (own sessions), the reaper keeps reporting their exits into the queue of unacknowledged updates,
+// and the executor reconnects to the same endpoint (backoff 100 ms doubling to 1 s) and re-registers
+// (`rereg_exec`) with its running tasks and unacknowledged updates, then resends those. A refused
+// re-registration or MESOSCAF_RECOVERY_TIMEOUT without an agent: it kills its tasks and exits with an error.
 #include "actors/executor_driver.hpp"
 #include "actors/interfaces.hpp"
 
@@ -27,12 +31,15 @@ struct command_executor_options {
   std::chrono::milliseconds resend_interval{1000};
   /// On shutdown: how long to wait for the agent's acknowledgements after the last task ended.
   std::chrono::milliseconds drain_timeout{2000};
-  /// Timeout of the registration request.
+  /// Timeout of the registration request (and of re-registration and each reconnection attempt).
   std::chrono::milliseconds registration_timeout{10000};
+  /// Checkpointing: how the agent is reached again after a loss (see agent_reconnector).
+  agent_reconnector reconnect;
 };
 
 /// Spawns the command executor actor in `sys`; it registers with `agent` at once. It quits after a shutdown
-/// (reason none) or when registration fails or the agent is lost (reason = that error).
+/// (reason none) or when registration fails, the agent is lost (without checkpointing), re-registration is
+/// refused or the recovery timeout passes (reason = that error).
 executor_actor spawn_command_executor(caf::actor_system& sys, executor_environment env, agent_actor agent,
                                       command_executor_options opts = {});
 

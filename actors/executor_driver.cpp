@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -25,6 +26,8 @@ void executor::shutdown(executor_driver&) {}
 void executor::error(executor_driver&, const std::string& message) {
   LOG_ERROR("executor", message);
 }
+void executor::disconnected(executor_driver&) {}
+void executor::reregistered(executor_driver&, const executor_registration&) {}
 
 // -- environment ----------------------------------------------------------------------------------------------
 
@@ -68,6 +71,20 @@ std::string read_executor_environment(executor_environment& out,
     return std::string{env_executor_id} + " is not set";
   env.agent = agent_id{lookup(env_agent_id)};
   env.sandbox = lookup(env_sandbox);
+  auto checkpoint = lookup(env_checkpoint);
+  if (checkpoint == "1")
+    env.checkpoint = true;
+  else if (checkpoint.empty() || checkpoint == "0")
+    env.checkpoint = false;
+  else
+    return std::string{env_checkpoint} + ": expected 1 or 0, got \"" + checkpoint + "\"";
+  auto timeout = lookup(env_recovery_timeout);
+  if (!timeout.empty()) {
+    // Digits only (no sign, no unit): milliseconds, at most about 31 years.
+    if (timeout.size() > 12 || timeout.find_first_not_of("0123456789") != std::string::npos)
+      return std::string{env_recovery_timeout} + ": expected milliseconds, got \"" + timeout + "\"";
+    env.recovery_timeout = std::chrono::milliseconds{std::stoll(timeout)};
+  }
   out = std::move(env);
   return {};
 }
@@ -106,6 +123,28 @@ bool status_update_outbox::ack(const task_id& task, const std::string& uuid) {
   return false;
 }
 
+bool is_connection_error(const caf::error& err) {
+  return err == caf::sec::request_timeout || err == caf::sec::request_receiver_down
+         || err == caf::exit_reason::remote_link_unreachable || err == caf::sec::cannot_connect_to_node
+         || err == caf::sec::connection_timeout || err == caf::sec::no_route_to_receiving_node
+         || err == caf::sec::disconnect_during_handshake;
+}
+
+// -- reconnect_backoff ----------------------------------------------------------------------------------------
+
+reconnect_backoff::reconnect_backoff(std::chrono::milliseconds first, std::chrono::milliseconds max)
+  : first_(first), max_(std::max(first, max)), current_(first) {}
+
+std::chrono::milliseconds reconnect_backoff::next() {
+  auto result = current_;
+  current_ = std::min(current_ * 2, max_);
+  return result;
+}
+
+void reconnect_backoff::reset() {
+  current_ = first_;
+}
+
 // -- the driver's internal actor ------------------------------------------------------------------------------
 
 namespace {
@@ -119,7 +158,10 @@ using driver_actor = executor_actor::extend<
   // From the driver: stop after draining pending updates.
   caf::reacts_to<atom::teardown>,
   // Timer: the drain timeout expired.
-  caf::reacts_to<atom::retry>>;
+  caf::reacts_to<atom::retry>,
+  // Checkpointing, timers: try to reach the agent again (link generation); the recovery timeout of loss N.
+  caf::reacts_to<atom::connect, uint64_t>,
+  caf::reacts_to<atom::timeout, uint64_t>>;
 
 struct driver_config : caf::actor_system_config {
   driver_config() {
@@ -141,6 +183,7 @@ struct executor_driver::impl {
   executor_driver_options opts;
   executor_environment env;
   std::string env_error;
+  // The agent handle at start (the actor then keeps the current one in its state).
   agent_actor agent;
   driver_actor actor;
 
@@ -176,7 +219,16 @@ struct driver_state {
   static inline const char* name = "executor_driver";
   executor_driver::impl* d = nullptr;
   status_update_outbox outbox;
-  bool registered = false;
+  // The agent we talk to now (the one that started us, or the restarted one we reconnected to). Kept here only:
+  // the actor is the only one that uses it after start().
+  agent_actor agent;
+  bool registered = false;  // registered (or re-registered) with `agent`: updates go out
+  bool recovering = false;  // checkpointing: the agent was lost and we are trying to reach it again
+  uint64_t link_gen = 0;    // bumps with every lost or new agent handle: replies for an older one are ignored
+  uint64_t loss = 0;        // bumps with every loss: the recovery timer of an earlier loss is ignored
+  reconnect_backoff backoff;
+  // Tasks launched and not yet reported terminal: what a re-registration tells the restarted agent.
+  std::vector<task_info> launched;
   bool tick_armed = false;
   bool draining = false;
   bool shutdown_requested = false;
@@ -184,12 +236,20 @@ struct driver_state {
 
 using driver_pointer = driver_actor::stateful_pointer<driver_state>;
 
+
 void arm_tick(driver_pointer self) {
   auto& st = self->state;
   if (!st.tick_armed && !st.outbox.empty()) {
     st.tick_armed = true;
     self->delayed_send(self, st.d->opts.resend_interval, atom::tick_v);
   }
+}
+
+void resend_all(driver_pointer self) {
+  auto& st = self->state;
+  if (st.registered)
+    for (auto& upd : st.outbox.pending())
+      self->send(st.agent, atom::update_v, upd);
 }
 
 void start_drain(driver_pointer self) {
@@ -204,6 +264,134 @@ void start_drain(driver_pointer self) {
   self->delayed_send(self, st.d->opts.drain_timeout, atom::retry_v);
 }
 
+// Checkpointing: the tasks cannot be kept; let the executor kill them, report, abort.
+void give_up(driver_pointer self, const std::string& why) {
+  auto& st = self->state;
+  auto d = st.d;
+  LOG_ERROR("executor", why);
+  d->set_abort_reason(why);
+  if (!st.shutdown_requested) {
+    st.shutdown_requested = true;
+    d->exec->shutdown(*d->driver);
+  }
+  d->exec->error(*d->driver, why);
+  self->quit(caf::make_error(caf::sec::runtime_error, why));
+}
+
+void schedule_reconnect(driver_pointer self) {
+  auto& st = self->state;
+  self->delayed_send(self, st.backoff.next(), atom::connect_v, st.link_gen);
+}
+
+void agent_lost(driver_pointer self, const caf::error& reason) {
+  auto& st = self->state;
+  auto d = st.d;
+  st.agent = nullptr;
+  st.registered = false;
+  ++st.link_gen;
+  auto why = "lost the connection to the agent (" + self->system().render(reason) + ")";
+  if (!d->env.checkpoint) {
+    d->set_abort_reason(why);
+    d->exec->error(*d->driver, why);
+    self->quit(reason ? reason : caf::make_error(caf::exit_reason::remote_link_unreachable));
+    return;
+  }
+  if (!st.recovering) {
+    st.recovering = true;
+    ++st.loss;
+    st.backoff.reset();
+    LOG_WARN("executor", why << "; reconnecting for up to " << d->env.recovery_timeout.count() << " ms");
+    self->delayed_send(self, d->env.recovery_timeout, atom::timeout_v, st.loss);
+    d->exec->disconnected(*d->driver);
+  }
+  schedule_reconnect(self);
+}
+
+void reregister(driver_pointer self, agent_actor agent) {
+  auto& st = self->state;
+  auto d = st.d;
+  st.agent = std::move(agent);
+  auto gen = ++st.link_gen;
+  self->monitor(st.agent);
+  self
+    ->request(st.agent, d->opts.registration_timeout, atom::rereg_exec_v, d->env.framework, d->env.executor,
+              caf::actor_cast<executor_actor>(self), st.launched, st.outbox.pending())
+    .then(
+      [self, gen](const executor_registration& reg) {
+        auto& st = self->state;
+        if (gen != st.link_gen)
+          return;
+        st.recovering = false;
+        st.registered = true;
+        st.backoff.reset();
+        if (!reg.agent.empty())
+          st.outbox.set_agent(reg.agent);
+        LOG_INFO("executor", "re-registered with agent " << reg.agent << ", resending "
+                                                         << st.outbox.pending().size() << " update(s)");
+        resend_all(self);
+        arm_tick(self);
+        st.d->exec->reregistered(*st.d->driver, reg);
+      },
+      [self, gen](const caf::error& err) {
+        auto& st = self->state;
+        if (gen != st.link_gen)
+          return;
+        if (is_connection_error(err)) {
+          agent_lost(self, err);
+          return;
+        }
+        give_up(self, "the agent refused the re-registration: " + self->system().render(err));
+      });
+}
+
+void try_reconnect(driver_pointer self) {
+  auto& st = self->state;
+  auto d = st.d;
+  if (d->opts.reconnect) {
+    if (auto agent = d->opts.reconnect())
+      reregister(self, std::move(agent));
+    else
+      schedule_reconnect(self);
+    return;
+  }
+  if (!self->system().has_middleman()) {
+    LOG_ERROR("executor", "cannot reconnect: no middleman in this actor system");
+    schedule_reconnect(self);
+    return;
+  }
+  auto gen = st.link_gen;
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, d->opts.registration_timeout, caf::connect_atom::value, d->env.agent_host, d->env.agent_port)
+    .then(
+      [self, gen](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
+        auto& st = self->state;
+        if (gen != st.link_gen || !st.recovering)
+          return;
+        if (!ptr || !self->system().assignable<agent_actor>(ifs)) {
+          LOG_WARN("executor", "no mesoscaf agent at " << st.d->env.agent_host << ":" << st.d->env.agent_port);
+          schedule_reconnect(self);
+          return;
+        }
+        reregister(self, caf::actor_cast<agent_actor>(std::move(ptr)));
+      },
+      [self, gen](const caf::error& err) {
+        auto& st = self->state;
+        if (gen != st.link_gen || !st.recovering)
+          return;
+        LOG_DEBUG("executor", "agent not reachable yet: " << self->system().render(err));
+        schedule_reconnect(self);
+      });
+}
+
+void forget_if_terminal(driver_state& st, const task_status& status) {
+  if (!is_terminal(status.state))
+    return;
+  auto i = std::find_if(st.launched.begin(), st.launched.end(),
+                        [&](const task_info& t) { return t.id == status.task; });
+  if (i != st.launched.end())
+    st.launched.erase(i);
+}
+
 driver_actor::behavior_type driver_fn(driver_pointer self, executor_driver::impl* d) {
   auto& st = self->state;
   st.d = d;
@@ -212,17 +400,15 @@ driver_actor::behavior_type driver_fn(driver_pointer self, executor_driver::impl
     // Set here, before any callback can run, so driver methods called from callbacks reach this actor.
     std::lock_guard<std::mutex> guard{d->mtx};
     d->actor = caf::actor_cast<driver_actor>(self);
+    st.agent = d->agent;
   }
   self->attach_functor([d](const caf::error& reason) { d->on_actor_exit(reason); });
-  auto agent = d->agent;
-  self->monitor(agent);
-  self->set_down_handler([self, d](const caf::down_msg& dm) {
-    if (dm.source != d->agent.address())
-      return;
-    auto why = "lost the connection to the agent (" + self->system().render(dm.reason) + ")";
-    d->set_abort_reason(why);
-    d->exec->error(*d->driver, why);
-    self->quit(dm.reason ? dm.reason : caf::make_error(caf::exit_reason::remote_link_unreachable));
+  self->monitor(st.agent);
+  self->set_down_handler([self](const caf::down_msg& dm) {
+    auto& st = self->state;
+    if (!st.agent || dm.source != st.agent.address())
+      return;  // an agent handle we already dropped
+    agent_lost(self, dm.reason);
   });
   self->set_exception_handler([self, d](std::exception_ptr& eptr) -> caf::error {
     std::string what = "unknown exception";
@@ -235,21 +421,30 @@ driver_actor::behavior_type driver_fn(driver_pointer self, executor_driver::impl
     d->set_abort_reason("exception in an executor callback: " + what);
     return caf::make_error(caf::sec::runtime_error, what);
   });
+  auto gen = st.link_gen;
   self
-    ->request(agent, d->opts.registration_timeout, atom::reg_exec_v, d->env.framework, d->env.executor,
+    ->request(st.agent, d->opts.registration_timeout, atom::reg_exec_v, d->env.framework, d->env.executor,
               caf::actor_cast<executor_actor>(self))
     .then(
-      [self, d](const executor_registration& reg) {
+      [self, d, gen](const executor_registration& reg) {
         auto& st = self->state;
+        if (gen != st.link_gen)
+          return;
         st.registered = true;
         if (!reg.agent.empty())
           st.outbox.set_agent(reg.agent);
-        for (auto& upd : st.outbox.pending())
-          self->send(d->agent, atom::update_v, upd);
+        resend_all(self);
         arm_tick(self);
         d->exec->registered(*d->driver, reg);
       },
-      [self, d](const caf::error& err) {
+      [self, d, gen](const caf::error& err) {
+        auto& st = self->state;
+        if (gen != st.link_gen)
+          return;  // the agent was lost meanwhile: handled there
+        if (d->env.checkpoint && is_connection_error(err)) {
+          agent_lost(self, err);
+          return;
+        }
         auto why = "registration with the agent failed: " + self->system().render(err);
         d->set_abort_reason(why);
         d->exec->error(*d->driver, why);
@@ -258,8 +453,14 @@ driver_actor::behavior_type driver_fn(driver_pointer self, executor_driver::impl
   return {
     // -- from the agent --
     [self, d](atom::launch, const task_info& task) {
-      if (!self->state.shutdown_requested)
-        d->exec->launch_task(*d->driver, task);
+      auto& st = self->state;
+      if (st.shutdown_requested)
+        return;
+      auto i = std::find_if(st.launched.begin(), st.launched.end(),
+                            [&](const task_info& t) { return t.id == task.id; });
+      if (i == st.launched.end())
+        st.launched.push_back(task);
+      d->exec->launch_task(*d->driver, task);
     },
     [self, d](atom::kill_task, const task_id& task) { d->exec->kill_task(*d->driver, task); },
     [self](atom::ack, const task_id& task, const std::string& uuid) {
@@ -278,22 +479,27 @@ driver_actor::behavior_type driver_fn(driver_pointer self, executor_driver::impl
       self->delayed_send(self, d->opts.shutdown_grace, atom::teardown_v);
     },
     // -- from the driver --
-    [self, d](atom::update, const task_status& status) {
+    [self](atom::update, const task_status& status) {
       auto& st = self->state;
+      forget_if_terminal(st, status);
       auto upd = st.outbox.add(status);
       if (st.registered)
-        self->send(d->agent, atom::update_v, std::move(upd));
+        self->send(st.agent, atom::update_v, std::move(upd));
       arm_tick(self);
     },
     [self, d](atom::exec_msg, const std::string& data) {
-      self->send(d->agent, atom::exec_msg_v, d->env.framework, d->env.executor, data);
+      auto& st = self->state;
+      if (!st.registered) {
+        // Like Mesos: messages are not queued while disconnected (status updates are).
+        LOG_WARN("executor", "not connected to the agent: framework message dropped");
+        return;
+      }
+      self->send(st.agent, atom::exec_msg_v, d->env.framework, d->env.executor, data);
     },
-    [self, d](atom::tick) {
+    [self](atom::tick) {
       auto& st = self->state;
       st.tick_armed = false;
-      if (st.registered)
-        for (auto& upd : st.outbox.pending())
-          self->send(d->agent, atom::update_v, upd);
+      resend_all(self);
       arm_tick(self);
     },
     [self](atom::teardown) { start_drain(self); },
@@ -301,6 +507,20 @@ driver_actor::behavior_type driver_fn(driver_pointer self, executor_driver::impl
       LOG_WARN("executor", self->state.outbox.pending().size()
                              << " status update(s) not acknowledged before the drain timeout");
       self->quit();
+    },
+    // -- checkpointing: reaching a restarted agent --
+    [self](atom::connect, uint64_t gen) {
+      auto& st = self->state;
+      if (gen != st.link_gen || !st.recovering || st.agent)
+        return;
+      try_reconnect(self);
+    },
+    [self, d](atom::timeout, uint64_t loss) {
+      auto& st = self->state;
+      if (!st.recovering || loss != st.loss)
+        return;
+      give_up(self, "the agent did not come back within the recovery timeout ("
+                      + std::to_string(d->env.recovery_timeout.count()) + " ms)");
     },
   };
 }

@@ -24,18 +24,28 @@
 //    may be called from callbacks or any thread: it only sends a message to the internal actor.
 //    Status updates: the driver fills framework/agent/executor IDs, source, a fresh uuid and the timestamp, and
 //    resends each update every second until the agent acknowledges it. `stop()` waits (up to a drain timeout)
-//    for those acknowledgements before the driver ends. Losing the agent aborts the driver (error callback).
+//    for those acknowledgements before the driver ends.
+//    Losing the agent: without checkpointing (MESOSCAF_CHECKPOINT=0) the driver aborts (error callback). With
+//    checkpointing the driver calls `disconnected`, keeps the tasks and queues status updates, and reconnects to
+//    the same endpoint (the restarted agent publishes there again; backoff 100 ms doubling to 1 s). Once
+//    connected it re-registers (`rereg_exec`) with the tasks launched and not yet reported terminal and the
+//    unacknowledged updates, resends those updates and calls `reregistered`. If the agent refuses the
+//    re-registration or MESOSCAF_RECOVERY_TIMEOUT passes first, it calls `shutdown` (kill your tasks) and
+//    `error`, then aborts.
 //
 // 2. A typed actor implementing `executor_actor` (actors/interfaces.hpp). Connect with
 //    `connect_to_agent_from_env(sys)` (blocking: call it from main, not from an actor), register with
 //    `request(agent, 10s, atom::reg_exec_v, env.framework, env.executor, self)`, then handle launch / kill_task /
 //    ack / fw_msg / shutdown, and send `(atom::update, status_update)` with source executor and a fresh uuid,
-//    resending until the agent's `ack`.
+//    resending until the agent's `ack`. With MESOSCAF_CHECKPOINT=1, reconnect after a loss (connect_atom through
+//    the middleman, never the blocking call inside the actor) and send `rereg_exec` (actors/interfaces.hpp).
 //
 // The environment contract (the agent sets these when it starts an executor):
 //   MESOSCAF_AGENT_ENDPOINT=host:port  the agent's published actor (loopback)
 //   MESOSCAF_FRAMEWORK_ID, MESOSCAF_EXECUTOR_ID, MESOSCAF_AGENT_ID
 //   MESOSCAF_SANDBOX                   the executor's sandbox directory
+//   MESOSCAF_CHECKPOINT=1|0            the framework checkpoints: survive agent restarts (missing: 0)
+//   MESOSCAF_RECOVERY_TIMEOUT=<ms>     how long to try to reach a lost agent before giving up (missing: 900000)
 //
 // Heavy CAF headers stay out of this header: users include it. The driver is a pimpl.
 #include "actors/interfaces.hpp"
@@ -50,6 +60,7 @@
 
 namespace caf {
 class actor_system;
+class error;
 template <class T>
 class expected;
 } // namespace caf
@@ -75,6 +86,11 @@ public:
   virtual void shutdown(executor_driver& driver);
   /// Something went wrong: registration failed, the agent connection was lost (the driver then aborts).
   virtual void error(executor_driver& driver, const std::string& message);
+  /// Checkpointing only: the connection to the agent was lost; the driver is reconnecting (tasks keep running,
+  /// status updates are queued).
+  virtual void disconnected(executor_driver& driver);
+  /// Checkpointing only: the (restarted) agent accepted the re-registration; queued updates are being resent.
+  virtual void reregistered(executor_driver& driver, const executor_registration& info);
 };
 
 /// The MESOSCAF_* environment of an executor.
@@ -85,6 +101,10 @@ struct executor_environment {
   executor_id executor;
   agent_id agent;
   std::string sandbox;
+  /// The framework checkpoints: on agent loss, keep the tasks and reconnect instead of exiting.
+  bool checkpoint = false;
+  /// With checkpoint: give up (kill tasks, exit) if the agent is not back within this long after the loss.
+  std::chrono::milliseconds recovery_timeout{900000};
 };
 
 /// Environment variable names.
@@ -94,12 +114,15 @@ constexpr const char* env_executor_id = "MESOSCAF_EXECUTOR_ID";
 constexpr const char* env_agent_id = "MESOSCAF_AGENT_ID";
 constexpr const char* env_sandbox = "MESOSCAF_SANDBOX";
 constexpr const char* env_task_id = "MESOSCAF_TASK_ID";
+constexpr const char* env_checkpoint = "MESOSCAF_CHECKPOINT";
+constexpr const char* env_recovery_timeout = "MESOSCAF_RECOVERY_TIMEOUT";
 
 /// Parses "host:port" (also "[v6addr]:port"). Returns an error text, empty on success.
 std::string parse_endpoint(const std::string& text, std::string& host, uint16_t& port);
 
 /// Reads the environment through `get` (default: getenv). Returns an error text naming the missing or bad
-/// variable, empty on success. MESOSCAF_AGENT_ID and MESOSCAF_SANDBOX may be empty.
+/// variable, empty on success. MESOSCAF_AGENT_ID and MESOSCAF_SANDBOX may be empty; MESOSCAF_CHECKPOINT must be
+/// "1" or "0" and MESOSCAF_RECOVERY_TIMEOUT a number of milliseconds when set.
 std::string read_executor_environment(executor_environment& out,
                                       const std::function<const char*(const char*)>& get = {});
 
@@ -129,6 +152,33 @@ private:
   std::vector<status_update> pending_;
 };
 
+/// The delays between reconnection attempts of an executor that lost its agent (pure): `first`, doubling up
+/// to `max`.
+class reconnect_backoff {
+public:
+  explicit reconnect_backoff(std::chrono::milliseconds first = std::chrono::milliseconds(100),
+                             std::chrono::milliseconds max = std::chrono::milliseconds(1000));
+  /// The delay before the next attempt (and doubles the one after).
+  std::chrono::milliseconds next();
+  /// Starts over at `first` (after a successful reconnection).
+  void reset();
+
+private:
+  std::chrono::milliseconds first_;
+  std::chrono::milliseconds max_;
+  std::chrono::milliseconds current_;
+};
+
+/// True for errors that mean "the agent is out of reach (for now)" (timeouts, lost connections), as opposed to
+/// an answer of the agent (e.g. a refused re-registration).
+bool is_connection_error(const caf::error& err);
+
+/// How an executor reaches its agent again after losing it (checkpointing frameworks). Called inside the
+/// executor's actor: it must not block. An invalid handle means "not yet" (tried again after the backoff).
+/// Unset (the default): an asynchronous connect to MESOSCAF_AGENT_ENDPOINT through the middleman. Tests set it
+/// to hand over a second in-process agent.
+using agent_reconnector = std::function<agent_actor()>;
+
 struct executor_driver_options {
   /// Resend unacknowledged status updates this often.
   std::chrono::milliseconds resend_interval{1000};
@@ -138,6 +188,8 @@ struct executor_driver_options {
   std::chrono::milliseconds shutdown_grace{3000};
   /// stop() waits at most this long for acknowledgements of pending status updates.
   std::chrono::milliseconds drain_timeout{5000};
+  /// Checkpointing: how the agent is reached again after a loss (see agent_reconnector).
+  agent_reconnector reconnect;
 };
 
 class executor_driver {

@@ -30,7 +30,10 @@ using scheduler_actor = caf::typed_actor<
   // A custom executor exited with this wait status.
   caf::reacts_to<atom::exec_lost, executor_id, agent_id, int32_t>,
   // The master refused something this framework did (the framework stays subscribed).
-  caf::reacts_to<atom::error, std::string>>;
+  caf::reacts_to<atom::error, std::string>,
+  // Another scheduler subscribed with this framework's ID (framework failover): this one is no longer the
+  // framework's scheduler and gets nothing more (Mesos' "Framework failed over").
+  caf::reacts_to<atom::replaced, framework_id>>;
 
 /// A custom or built-in executor, as its agent sees it.
 using executor_actor = caf::typed_actor<
@@ -61,10 +64,23 @@ using agent_actor = caf::typed_actor<
   caf::reacts_to<atom::apply_op, framework_id, offer_operation>,
   // The framework is gone: kill its tasks and executors.
   caf::reacts_to<atom::shutdown_fw, framework_id>,
+  // Health check (every --agent-ping-timeout); the reply is the agent's ID. Missing replies make the agent
+  // unreachable.
+  caf::replies_to<atom::ping>::with<agent_id>,
+  // The framework's scheduler failed over: resend its pending status updates now (not at the next retry).
+  caf::reacts_to<atom::resend, framework_id>,
+  // The master does not consider this agent registered (e.g. it marked it unreachable while the agent was
+  // frozen): register again with everything it runs.
+  caf::reacts_to<atom::rereg_agent>,
   // -- from executors --
   // An executor started by this agent registers; the reply says what it runs for. Queued tasks follow
   // as `launch` messages.
   caf::replies_to<atom::reg_exec, framework_id, executor_id, executor_actor>::with<executor_registration>,
+  // An executor of a checkpointing framework reconnects after the agent restarted (or the connection broke):
+  // the tasks it runs (launched, not terminal) and its unacknowledged status updates. The reply is as for
+  // reg_exec; an error means the agent does not know it (any more) and the executor must kill its tasks and exit.
+  caf::replies_to<atom::rereg_exec, framework_id, executor_id, executor_actor, std::vector<task_info>,
+                  std::vector<status_update>>::with<executor_registration>,
   // A status update from an executor. The agent acks it to the executor and retries it to the master.
   caf::reacts_to<atom::update, status_update>,
   // An executor's message for its framework's scheduler.
@@ -93,6 +109,12 @@ using allocator_actor = caf::typed_actor<
   caf::reacts_to<atom::deactivate, framework_id>,
   // An agent joined with these total resources.
   caf::reacts_to<atom::add_agent, agent_id, resource_set>,
+  // An agent came back (re-registered) with tasks and executors running: these allocations are in use from the
+  // start (allocations to frameworks the allocator does not know are ignored).
+  caf::reacts_to<atom::add_agent, agent_id, resource_set, std::vector<allocation>>,
+  // The agent is disconnected (nothing of it is offered) / connected again. Its allocations stay.
+  caf::reacts_to<atom::deactivate_agent, agent_id>,
+  caf::reacts_to<atom::activate_agent, agent_id>,
   // An agent left; everything on it is gone.
   caf::reacts_to<atom::remove_agent, agent_id>,
   // Resources allocated to a framework in a role come back (declined, unused in an accept, task ended).
@@ -119,6 +141,10 @@ using master_actor = caf::typed_actor<
   // -- from agents --
   // Register an agent; replies with its (new) agent ID.
   caf::replies_to<atom::reg_agent, agent_info, agent_actor>::with<agent_id>,
+  // An agent with an ID re-registers (restarted, reconnected, back from a partition) with what it runs; replies
+  // with its agent ID (the same), or an error if the master refuses it (e.g. the ID is in use by a connected
+  // agent): the agent then starts over as a new agent.
+  caf::replies_to<atom::rereg_agent, agent_reregistration, agent_actor>::with<agent_id>,
   // A task status update (from the agent's status update manager; resent until acknowledged).
   caf::reacts_to<atom::update, status_update>,
   // An executor's message for its framework's scheduler.
@@ -144,6 +170,9 @@ using master_actor = caf::typed_actor<
   caf::reacts_to<atom::kill, framework_id, task_id, agent_id>,
   // Acknowledge the status update (agent, task, uuid).
   caf::reacts_to<atom::ack, framework_id, agent_id, task_id, std::string>,
+  // Reconciliation: the master answers with a status update (no uuid) per task: implicit (empty list: every task
+  // it knows of the framework) or explicit (task ID and, if known, agent ID of each), per Mesos' rules.
+  caf::reacts_to<atom::reconcile, framework_id, std::vector<task_status>>,
   // Send a message to an executor of this framework.
   caf::reacts_to<atom::fw_msg, framework_id, agent_id, executor_id, std::string>,
   // -- from operators --
@@ -154,6 +183,13 @@ using master_actor = caf::typed_actor<
   // -- internal --
   // An offer was not answered within --offer-timeout: rescind it.
   caf::reacts_to<atom::timeout, offer_id>,
+  // Periodic health check: ping every connected agent, count the missed pings (--agent-ping-timeout,
+  // --max-agent-ping-timeouts).
+  caf::reacts_to<atom::health>,
+  // Mark the next agent waiting in the removal queue unreachable (--agent-removal-rate-limit).
+  caf::reacts_to<atom::unreachable>,
+  // The failover timeout of a disconnected framework expired (generation: a later reconnect cancels it).
+  caf::reacts_to<atom::failover, framework_id, uint64_t>,
   // -- introspection --
   caf::replies_to<atom::state>::with<master_snapshot>>
   // -- from the allocator --
@@ -165,6 +201,10 @@ using containerizer_actor = caf::typed_actor<
   caf::replies_to<atom::launch, launch_spec>::with<int32_t>,
   // SIGTERM to the container's process group, SIGKILL after the grace period. Unknown IDs are ignored.
   caf::reacts_to<atom::kill, container_id>,
+  // Adopt a container an earlier agent process started (agent recovery): its pid and the process's start time
+  // (process_start_time, so a reused pid is never mistaken for it). Replies true if it still runs; its exit is
+  // then reported as for launched containers (wait status -1: it is not our child, the status is unknown).
+  caf::replies_to<atom::recover, container_id, int32_t, uint64_t>::with<bool>,
   // Internal: the reaper saw the process exit.
   caf::reacts_to<atom::exited, container_id, int32_t>,
   // Internal: grace period of a kill expired.

@@ -96,6 +96,10 @@ local_cluster::local_cluster(caf::actor_system& sys, local_cluster_options opts)
   mopts.allocation_interval = opts_.allocation_interval;
   mopts.offer_timeout = opts_.offer_timeout;
   mopts.weights = opts_.weights;
+  mopts.agent_ping_timeout = opts_.agent_ping_timeout;
+  mopts.max_agent_ping_timeouts = opts_.max_agent_ping_timeouts;
+  mopts.removal_limit_count = opts_.removal_limit_count;
+  mopts.removal_limit_period = opts_.removal_limit_period;
   master_ = spawn_master(sys_, mopts);
   auto port = sys_.middleman().publish(master_, opts_.master_port, "127.0.0.1", true);
   if (!port) {

@@ -33,6 +33,10 @@ struct local_cluster_options {
   caf::timespan allocation_interval = std::chrono::seconds(1);
   caf::timespan offer_timeout = caf::timespan{0};              // see master_options
   std::vector<std::pair<std::string, double>> weights;         // role weights at start
+  caf::timespan agent_ping_timeout = std::chrono::seconds(15);  // see master_options (0 = no health checks)
+  int64_t max_agent_ping_timeouts = 5;
+  int64_t removal_limit_count = 0;                              // 0 = no removal rate limit
+  caf::timespan removal_limit_period{0};
 };
 
 class local_cluster {

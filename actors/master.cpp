@@ -1,5 +1,7 @@
 #include "actors/master.hpp"
 
+#include "actors/reconciliation.hpp"
+
 #include "config/logging.hpp"
 
 #include <caf/actor_system.hpp>
@@ -67,7 +69,15 @@ const agent_id* authorize_agent(master_pointer self, const agent_id& claimed, co
   auto& st = self->state;
   auto i = st.agent_by_addr.find(sender_addr(self));
   if (i == st.agent_by_addr.end()) {
-    LOG_WARN(component, call << ": ignored, the sender is not a registered agent");
+    // E.g. an agent marked unreachable while it was frozen, or one whose connection broke: it must register
+    // again with everything it runs (at most one request per health round, so retries cause no storm).
+    auto src = self->current_sender();
+    if (src && st.told_rereg.insert(sender_addr(self)).second) {
+      LOG_INFO(component, call << " from an unregistered agent: asking it to re-register");
+      self->send(caf::actor_cast<agent_actor>(src), atom::rereg_agent_v);
+    } else {
+      LOG_DEBUG(component, call << ": ignored, the sender is not a registered agent");
+    }
     return nullptr;
   }
   if (!claimed.empty() && claimed != i->second) {
@@ -125,6 +135,9 @@ void remove_framework(master_pointer self, const framework_id& fid, const std::s
   auto removed = st.reg.remove_framework(fid);
   if (!removed)
     return;
+  st.failover_gen.erase(fid);
+  for (auto i = st.ack_only.begin(); i != st.ack_only.end();)
+    i = i->first == fid ? st.ack_only.erase(i) : std::next(i);
   LOG_INFO(component, "removing framework " << fid << " (" << removed->framework.info.name << "): " << why
                                             << "; " << removed->tasks.size() << " live tasks");
   for (const auto& o : removed->offers)
@@ -147,28 +160,124 @@ void remove_framework(master_pointer self, const framework_id& fid, const std::s
   }
 }
 
-/// Agent gone: its offers are rescinded, its tasks reported lost, the allocator and all frameworks told.
-void remove_agent(master_pointer self, const agent_id& aid, task_reason reason, const std::string& why) {
+void arm_health(master_pointer self) {
   auto& st = self->state;
-  auto removed = st.reg.remove_agent(aid, task_state::lost, reason, why);
-  if (!removed)
+  if (st.health_armed || st.ping_timeout.count() <= 0 || st.reg.agents().empty())
     return;
-  LOG_INFO(component, "removing agent " << aid << " (" << removed->agent.info.hostname << "): " << why << "; "
-                                        << removed->tasks.size() << " tasks lost");
-  for (const auto& o : removed->offers)
+  st.health_armed = true;
+  self->delayed_send(self, st.ping_timeout, atom::health_v);
+}
+
+/// Sends ourselves the next `unreachable` when the rate limit allows it (one pending at a time).
+void schedule_removal(master_pointer self) {
+  auto& st = self->state;
+  if (st.removal_pending)
+    return;
+  auto now = self->clock().now();
+  auto when = st.health.next_removal_time(now);
+  if (!when)
+    return;
+  st.removal_pending = true;
+  if (*when <= now)
+    self->send(self, atom::unreachable_v);
+  else
+    self->delayed_send(self, std::chrono::duration_cast<caf::timespan>(*when - now), atom::unreachable_v);
+}
+
+void count_miss(master_pointer self, const agent_id& aid) {
+  auto& st = self->state;
+  if (st.health.miss(aid)) {
+    LOG_WARN(component, "agent " << aid << " missed " << st.health.misses(aid)
+                                 << " pings in a row: queued to be marked unreachable");
+    schedule_removal(self);
+  }
+}
+
+/// The agent's connection broke: it stays registered (it may come back), but nothing of it is offered.
+void disconnect_agent(master_pointer self, const agent_id& aid, const std::string& why) {
+  auto& st = self->state;
+  const auto* a = st.reg.agent(aid);
+  if (a == nullptr)
+    return;
+  LOG_WARN(component, "agent " << aid << " (" << a->info.hostname << ") disconnected: " << why
+                               << "; it stays registered until it misses " << "its pings");
+  for (const auto& oid : std::set<offer_id>{a->offers})
+    rescind_offer(self, oid, "agent disconnected");
+  st.reg.set_agent_connected(aid, false);
+  if (auto h = st.agents.find(aid); h != st.agents.end())
+    st.agent_by_addr.erase(h->second.address());
+  self->send(st.allocator, atom::deactivate_agent_v, aid);
+}
+
+/// Missed too many pings: offers rescinded, tasks TASK_UNREACHABLE (partition-aware frameworks) or TASK_LOST,
+/// executors forgotten, the allocator forgets the agent, schedulers get agent_lost. It may come back.
+void mark_unreachable(master_pointer self, const agent_id& aid) {
+  auto& st = self->state;
+  auto why = "agent unreachable: missed " + std::to_string(st.health.misses(aid)) + " pings";
+  st.health.forget(aid);
+  auto r = st.reg.mark_unreachable(aid, now_seconds(), why);
+  if (!r)
+    return;
+  LOG_WARN(component, "agent " << aid << " (" << r->agent.info.hostname << ") marked unreachable: "
+                               << r->unreachable.size() << " task(s) unreachable, " << r->lost.size() << " lost");
+  for (const auto& o : r->offers)
     if (auto s = st.schedulers.find(o.framework); s != st.schedulers.end())
       self->send(s->second, atom::rescind_v, o.id);
-  for (const auto& t : removed->tasks)
-    send_update(self, t.framework, master_status(t.info.id, aid, task_state::lost, reason, why));
-  // The allocator forgets everything on the agent: no recover for its offers or tasks.
+  for (const auto& t : r->lost)
+    send_update(self, t.framework, master_status(t.info.id, aid, task_state::lost, task_reason::agent_removed, why));
+  for (const auto& t : r->unreachable)
+    send_update(self, t.framework,
+                master_status(t.info.id, aid, task_state::unreachable, task_reason::agent_removed, why));
+  // The allocator forgets everything on the agent: no recover for its offers, tasks or executors.
   self->send(st.allocator, atom::remove_agent_v, aid);
   for (const auto& kv : st.schedulers)
     self->send(kv.second, atom::agent_lost_v, aid);
   if (auto a = st.agents.find(aid); a != st.agents.end()) {
     self->demonitor(a->second.address());
-    st.agent_by_addr.erase(a->second.address());
+    if (auto i = st.agent_by_addr.find(a->second.address()); i != st.agent_by_addr.end() && i->second == aid)
+      st.agent_by_addr.erase(i);
     st.agents.erase(a);
   }
+}
+
+/// One health round: ping every connected agent; a disconnected one misses at once.
+void health_round(master_pointer self) {
+  auto& st = self->state;
+  st.told_rereg.clear();
+  std::vector<agent_id> down;
+  for (const auto& [aid, a] : st.reg.agents()) {
+    if (!a.connected) {
+      down.push_back(aid);
+      continue;
+    }
+    auto h = st.agents.find(aid);
+    if (h == st.agents.end())
+      continue;
+    auto hdl = h->second;
+    self->request(hdl, st.ping_timeout, atom::ping_v)
+      .then(
+        [self, aid = aid, hdl](const agent_id&) {
+          auto& st = self->state;
+          auto i = st.agent_by_addr.find(hdl.address());
+          if (i != st.agent_by_addr.end() && i->second == aid) {
+            st.health.reset(aid);
+          } else if (st.told_rereg.insert(hdl.address()).second) {
+            // It answers, but we no longer count it as registered (e.g. marked unreachable meanwhile).
+            LOG_INFO(component, "ping reply from unregistered agent " << aid << ": asking it to re-register");
+            self->send(hdl, atom::rereg_agent_v);
+          }
+        },
+        [self, aid = aid, hdl](const caf::error& err) {
+          auto& st = self->state;
+          auto i = st.agent_by_addr.find(hdl.address());
+          if (i == st.agent_by_addr.end() || i->second != aid)
+            return; // replaced by a re-registration, disconnected (counted per round) or gone
+          LOG_DEBUG(component, "agent " << aid << " missed a ping: " << self->system().render(err));
+          count_miss(self, aid);
+        });
+  }
+  for (const auto& aid : down)
+    count_miss(self, aid);
 }
 
 caf::result<agent_id> register_agent(master_pointer self, const agent_info& given, const agent_actor& hdl) {
@@ -187,9 +296,9 @@ caf::result<agent_id> register_agent(master_pointer self, const agent_info& give
     info.id = new_id<agent_id>();
   } else if (auto msg = check_safe_id("agent ID", info.id.value); !msg.empty()) {
     return caf::make_error(caf::sec::invalid_argument, "register agent: " + msg);
-  } else if (st.agents.count(info.id) > 0) {
-    // The agent with that ID is registered and not down (its down message removes it): anyone could claim
-    // the ID, so taking it over would let any actor kill a live agent's tasks.
+  } else if (st.agents.count(info.id) > 0 || st.reg.is_unreachable(info.id)) {
+    // Registered (connected or not) or unreachable: an agent with an ID comes back with rereg_agent, which
+    // reconciles what it runs. Taking the ID over blindly would let any actor kill a live agent's tasks.
     return caf::make_error(caf::sec::invalid_argument,
                            "register agent: agent ID " + info.id.value + " in use by a registered agent");
   } else {
@@ -204,9 +313,133 @@ caf::result<agent_id> register_agent(master_pointer self, const agent_info& give
   st.agent_by_addr.emplace(hdl.address(), info.id);
   self->monitor(hdl);
   self->send(st.allocator, atom::add_agent_v, info.id, info.total);
+  st.health.track(info.id);
+  st.told_rereg.erase(hdl.address());
+  arm_health(self);
   LOG_INFO(component, "agent " << info.id << " registered: " << info.hostname << ":" << info.port << " "
                                << info.total);
   return info.id;
+}
+
+caf::result<agent_id> reregister_agent(master_pointer self, const agent_reregistration& r, const agent_actor& hdl) {
+  auto& st = self->state;
+  const auto& aid = r.info.id;
+  if (!hdl)
+    return caf::make_error(caf::sec::invalid_argument, "re-register agent: no agent handle");
+  if (aid.empty())
+    return caf::make_error(caf::sec::invalid_argument, "re-register agent: no agent ID (use reg_agent)");
+  if (auto i = st.agent_by_addr.find(hdl.address()); i != st.agent_by_addr.end() && i->second != aid)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "re-register agent: this agent is registered as " + i->second.value);
+  const auto* known = st.reg.agent(aid);
+  if (known != nullptr && known->connected && st.agents[aid].address() != hdl.address()
+      && known->info.hostname != r.info.hostname)
+    // A connected agent on another host: someone else claims the ID.
+    return caf::make_error(caf::sec::invalid_argument,
+                           "re-register agent: agent ID " + aid.value + " in use by a connected agent on "
+                             + known->info.hostname);
+  reregistration_result out;
+  if (auto msg = st.reg.reregister_agent(r, out); !msg.empty())
+    return caf::make_error(caf::sec::invalid_argument, "re-register agent: " + msg);
+  if (auto old = st.agents.find(aid); old != st.agents.end()) {
+    self->demonitor(old->second.address());
+    if (auto i = st.agent_by_addr.find(old->second.address()); i != st.agent_by_addr.end() && i->second == aid)
+      st.agent_by_addr.erase(i);
+  }
+  st.agents[aid] = hdl;
+  st.agent_by_addr[hdl.address()] = aid;
+  self->monitor(hdl);
+  st.told_rereg.erase(hdl.address());
+  st.health.track(aid);
+  for (const auto& t : out.ended)
+    send_update(self, t.framework, master_status(t.info.id, aid, t.state, t.reason, t.message));
+  for (const auto& a : out.freed)
+    recover(self, a.framework, aid, a.role, a.resources, 0);
+  for (const auto& [fid, tid] : out.kill) {
+    st.ack_only.emplace(fid, tid);
+    self->send(hdl, atom::kill_task_v, fid, tid);
+  }
+  for (const auto& fid : out.shutdown)
+    self->send(hdl, atom::shutdown_fw_v, fid);
+  const char* how = "re-registered";
+  if (out.how == reregistration_result::kind::known) {
+    if (!out.was_connected)
+      self->send(st.allocator, atom::activate_agent_v, aid);
+  } else {
+    how = out.how == reregistration_result::kind::readmitted ? "readmitted (was unreachable)"
+                                                             : "admitted with its own ID";
+    self->send(st.allocator, atom::add_agent_v, aid, r.info.total, out.used);
+  }
+  arm_health(self);
+  LOG_INFO(component, "agent " << aid << " " << how << ": " << r.info.hostname << ":" << r.info.port << ", "
+                               << r.tasks.size() << " task(s) reported, " << out.ended.size() << " ended, "
+                               << out.kill.size() << " to kill, " << out.shutdown.size() << " framework(s) to shut down");
+  return aid;
+}
+
+/// The scheduler went away but the framework has a failover timeout: it stays (tasks keep running, nobody
+/// acknowledges its updates) and gets no offers until a scheduler takes over or the timeout removes it.
+void disconnect_framework(master_pointer self, const framework_id& fid, const std::string& why) {
+  auto& st = self->state;
+  const auto* fw = st.reg.framework(fid);
+  if (fw == nullptr)
+    return;
+  // Seconds as given, capped (a timespan holds ~292 years) and at least 1 ms.
+  auto seconds = std::min(std::max(fw->info.failover_timeout, 0.001), 1e9);
+  LOG_INFO(component, "framework " << fid << " (" << fw->info.name << ") disconnected: " << why
+                                   << "; it fails over within " << seconds << " s");
+  for (const auto& oid : std::set<offer_id>{fw->offers})
+    if (auto o = st.reg.remove_offer(oid))
+      recover(self, fid, o->agent, o->role, o->resources, 0);
+  st.reg.set_framework_active(fid, false);
+  if (auto s = st.schedulers.find(fid); s != st.schedulers.end()) {
+    self->demonitor(s->second.address());
+    st.framework_by_addr.erase(s->second.address());
+    st.schedulers.erase(s);
+  }
+  self->send(st.allocator, atom::deactivate_v, fid);
+  auto gen = ++st.next_failover_gen;
+  st.failover_gen[fid] = gen;
+  self->delayed_send(self, std::chrono::duration_cast<caf::timespan>(std::chrono::duration<double>(seconds)),
+                     atom::failover_v, fid, gen);
+}
+
+/// A scheduler subscribes with the ID of a known framework: it becomes the framework's scheduler.
+caf::result<framework_id> take_over(master_pointer self, const framework_info& info, const scheduler_actor& hdl) {
+  auto& st = self->state;
+  const auto& fid = info.id;
+  const auto* fw = st.reg.framework(fid);
+  if (fw->info.principal != info.principal)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "subscribe: framework " + fid.value + " belongs to another principal");
+  if (roles_of(fw->info) != roles_of(info))
+    return caf::make_error(caf::sec::invalid_argument,
+                           "subscribe: framework " + fid.value + " cannot change its roles on failover");
+  bool was_active = fw->active;
+  for (const auto& oid : std::set<offer_id>{fw->offers})
+    rescind_offer(self, oid, "framework failed over");
+  if (auto s = st.schedulers.find(fid); s != st.schedulers.end()) {
+    LOG_INFO(component, "framework " << fid << " fails over to another scheduler; the old one is told");
+    self->send(s->second, atom::replaced_v, fid);
+    self->demonitor(s->second.address());
+    st.framework_by_addr.erase(s->second.address());
+    st.schedulers.erase(s);
+  }
+  st.reg.update_framework_info(info);
+  st.reg.set_framework_active(fid, true);
+  st.failover_gen.erase(fid);
+  st.schedulers.emplace(fid, hdl);
+  st.framework_by_addr.emplace(hdl.address(), fid);
+  self->monitor(hdl);
+  if (!was_active)
+    self->send(st.allocator, atom::activate_v, fid);
+  // Updates nobody acknowledged while it was away: the agents resend them now, to the new scheduler.
+  for (const auto& aid : fw->agents)
+    if (const auto* a = st.reg.agent(aid); a != nullptr && a->connected)
+      if (auto h = st.agents.find(aid); h != st.agents.end())
+        self->send(h->second, atom::resend_v, fid);
+  LOG_INFO(component, "framework " << fid << " (" << info.name << ") taken over by a new scheduler");
+  return fid;
 }
 
 caf::result<framework_id> subscribe(master_pointer self, const framework_info& given, const scheduler_actor& hdl) {
@@ -234,10 +467,8 @@ caf::result<framework_id> subscribe(master_pointer self, const framework_info& g
   }
   if (info.id.empty()) {
     info.id = new_id<framework_id>();
-  } else if (st.schedulers.count(info.id) > 0) {
-    // Failover to a new scheduler is not supported yet (failover timeout 0): refuse the takeover.
-    return caf::make_error(caf::sec::invalid_argument,
-                           "subscribe: framework " + info.id.value + " is subscribed by another scheduler");
+  } else if (st.reg.framework(info.id) != nullptr) {
+    return take_over(self, info, hdl);
   }
   // Unknown non-empty IDs are accepted: a framework re-subscribing after a master restart.
   if (auto msg = st.reg.add_framework(info); !msg.empty())
@@ -262,9 +493,19 @@ void on_allocate(master_pointer self, const std::vector<allocation>& allocs) {
   for (const auto& a : allocs) {
     auto s = st.schedulers.find(a.framework);
     const auto* ag = st.reg.agent(a.agent);
+    if (s == st.schedulers.end() && ag != nullptr && st.reg.framework(a.framework) != nullptr) {
+      // A disconnected framework (failover timeout running): the allocator keeps it, so give it back.
+      recover(self, a.framework, a.agent, a.role, a.resources, 0);
+      continue;
+    }
     if (s == st.schedulers.end() || ag == nullptr) {
       // A race with removal: the allocator has forgotten (or will forget) these resources itself.
       LOG_DEBUG(component, "allocation to gone framework " << a.framework << " or agent " << a.agent << " dropped");
+      continue;
+    }
+    if (!ag->connected) {
+      // Allocated before the allocator saw the agent's deactivation: give it back.
+      recover(self, a.framework, a.agent, a.role, a.resources, 0);
       continue;
     }
     offer o;
@@ -348,7 +589,11 @@ void on_accept(master_pointer self, const framework_id& fid, const std::vector<o
     if (auto msg = st.reg.apply_conversion(aid, c.change); !msg.empty())
       LOG_ERROR(component, "accept: agent " << aid << " total not updated: " << msg);
   }
-  for (const auto& t : v.launch) {
+  for (auto t : v.launch) {
+    // The allocation role travels with the task: the agent reports it back when it re-registers.
+    t.role = role;
+    if (t.executor)
+      t.executor->role = role;
     if (auto msg = st.reg.add_task(fid, t, role); !msg.empty()) {
       // Cannot happen after validation; report rather than lose the task silently.
       send_update(self, fid, master_status(t.id, aid, task_state::error, task_reason::task_invalid, msg));
@@ -404,6 +649,12 @@ void on_kill(master_pointer self, const framework_id& fid, const task_id& tid, c
       self->send(a->second, atom::kill_task_v, fid, tid);
     return;
   }
+  if (const auto* u = st.reg.unreachable_task(fid, tid)) {
+    // Its agent is unreachable: it cannot be killed now (Mesos neither); say so.
+    send_update(self, fid, master_status(tid, u->info.agent, task_state::unreachable, task_reason::reconciliation,
+                                         "kill: the task's agent is unreachable"));
+    return;
+  }
   // Not live: repeat the final state we know, or say the task is unknown (TASK_UNKNOWN for partition-aware
   // frameworks, TASK_LOST for the others, as Mesos does), so the framework's kill does not hang.
   if (const auto* done = st.reg.completed_task(fid, tid)) {
@@ -428,21 +679,44 @@ void on_status_update(master_pointer self, const status_update& given) {
   su.status.agent = *sender;
   const auto& fid = su.framework;
   const auto& tid = su.status.task;
+  // The newest state the agent knows (a terminal update ends the task's stream, so it is the latest).
+  auto latest = su.latest_state;
+  if (is_terminal(su.status.state) || latest == task_state::staging)
+    latest = su.status.state;
+  auto ack_here = [&](const char* why) {
+    LOG_INFO(component, "update " << to_string(su.status.state) << " of task " << tid << " from agent " << *sender
+                                  << " acknowledged without forwarding: " << why);
+    if (!su.status.uuid.empty())
+      self->send(st.agents[*sender], atom::ack_v, fid, tid, su.status.uuid);
+  };
+  if (st.ack_only.count({fid, tid}) > 0 && st.reg.live_task(fid, tid) == nullptr) {
+    if (is_terminal(latest))
+      st.ack_only.erase({fid, tid});
+    ack_here("the master ended the task before and had it killed");
+    return;
+  }
   if (const auto* t = st.reg.live_task(fid, tid)) {
     if (t->info.agent != *sender) {
       // An update about an earlier incarnation of the task ID (e.g. from before the task was reported lost
       // and relaunched elsewhere). Forwarding it would let the scheduler apply it to the live incarnation, so
       // the master acknowledges it itself: the live task stays untouched and the agent stops resending.
-      LOG_WARN(component, "update: task " << tid << " runs on agent " << t->info.agent << ", not on " << *sender
-                                          << "; acknowledged without forwarding");
-      if (!su.status.uuid.empty())
-        self->send(st.agents[*sender], atom::ack_v, fid, tid, su.status.uuid);
+      ack_here("the task runs on another agent");
       return;
     }
-    auto u = st.reg.update_task(fid, tid, su.status.state, su.status.reason, su.status.message);
-    // Resources of an ended task are offered again right away, not at the next interval.
-    if (u.terminal)
-      recover(self, fid, *sender, u.task.role, u.task.info.resources, 0);
+    if (latest != t->state) {
+      bool own = latest == su.status.state;
+      auto u = st.reg.update_task(fid, tid, latest, own ? su.status.reason : task_reason::none,
+                                  own ? su.status.message : std::string{});
+      // Resources of an ended task are offered again right away, not at the next interval.
+      if (u.terminal)
+        recover(self, fid, *sender, u.task.role, u.task.info.resources, 0);
+    }
+  } else if (const auto* done = st.reg.completed_task(fid, tid);
+             done != nullptr && (done->info.agent != *sender || done->state != latest)) {
+    // The master ended this task itself with another state (e.g. TASK_LOST when its agent was unreachable, or
+    // killed with its framework): the framework already has its one terminal state.
+    ack_here("the master ended the task already");
+    return;
   }
   // Forward even if the task is no longer live: it may be the agent's retry of an unacknowledged update.
   if (auto s = st.schedulers.find(fid); s != st.schedulers.end()) {
@@ -450,6 +724,9 @@ void on_status_update(master_pointer self, const status_update& given) {
   } else if (st.reg.was_removed(fid) && !su.status.uuid.empty()) {
     // Nobody will acknowledge it: do it for the removed framework so the agent stops resending.
     self->send(st.agents[*sender], atom::ack_v, fid, tid, su.status.uuid);
+  } else if (st.reg.framework(fid) != nullptr) {
+    // Disconnected (failover timeout running): not acknowledged, the agent resends it to the next scheduler.
+    LOG_DEBUG(component, "update for disconnected framework " << fid << " (task " << tid << ") held back");
   } else {
     LOG_WARN(component, "update for unknown framework " << fid << " (task " << tid << ") dropped");
   }
@@ -539,6 +816,9 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
     st.allocator = spawn_allocator(self->system(), caf::actor_cast<allocation_listener_actor>(self), aopts);
   }
   st.offer_timeout = opts.offer_timeout;
+  st.ping_timeout = opts.agent_ping_timeout;
+  st.health = agent_health{opts.max_agent_ping_timeouts, opts.removal_limit_count,
+                           std::chrono::duration_cast<agent_health::duration>(opts.removal_limit_period)};
   for (const auto& [role, weight] : opts.weights) {
     self->request(st.allocator, caf::infinite, atom::set_weight_v, role, weight)
       .then([role = role, weight = weight](bool) { LOG_INFO(component, "role " << role << " has weight " << weight); },
@@ -560,13 +840,17 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
     }
     if (auto i = st.agent_by_addr.find(dm.source); i != st.agent_by_addr.end()) {
       auto aid = i->second;
-      remove_agent(self, aid, task_reason::agent_disconnected,
-                   "agent disconnected: " + self->system().render(dm.reason));
+      disconnect_agent(self, aid, self->system().render(dm.reason));
       return;
     }
     if (auto i = st.framework_by_addr.find(dm.source); i != st.framework_by_addr.end()) {
       auto fid = i->second;
-      remove_framework(self, fid, "scheduler disconnected: " + self->system().render(dm.reason));
+      const auto* fw = st.reg.framework(fid);
+      auto why = "scheduler disconnected: " + self->system().render(dm.reason);
+      if (fw != nullptr && fw->info.failover_timeout > 0)
+        disconnect_framework(self, fid, why);
+      else
+        remove_framework(self, fid, why);
       return;
     }
   });
@@ -574,6 +858,9 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
     // -- from agents --
     [=](atom::reg_agent, const agent_info& info, const agent_actor& hdl) -> caf::result<agent_id> {
       return register_agent(self, info, hdl);
+    },
+    [=](atom::rereg_agent, const agent_reregistration& r, const agent_actor& hdl) -> caf::result<agent_id> {
+      return reregister_agent(self, r, hdl);
     },
     [=](atom::update, const status_update& su) { on_status_update(self, su); },
     [=](atom::exec_msg, const framework_id& fid, const agent_id& aid, const executor_id& eid,
@@ -624,6 +911,15 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
     [=](atom::ack, const framework_id& fid, const agent_id& aid, const task_id& tid, const std::string& uuid) {
       on_ack(self, fid, aid, tid, uuid);
     },
+    [=](atom::reconcile, const framework_id& fid, const std::vector<task_status>& tasks) {
+      if (!authorize(self, fid, "reconcile"))
+        return;
+      auto answers = reconcile_tasks(self->state.reg, fid, tasks, now_seconds());
+      LOG_DEBUG(component, "reconcile: framework " << fid << " asked for " << tasks.size() << " task(s), "
+                                                   << answers.size() << " answer(s)");
+      for (auto& a : answers)
+        send_update(self, fid, std::move(a));
+    },
     [=](atom::fw_msg, const framework_id& fid, const agent_id& aid, const executor_id& eid,
         const std::string& data) {
       if (!authorize(self, fid, "fw_msg"))
@@ -657,6 +953,38 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
       }
       // Answered offers are gone from the registry already: then nothing happens.
       rescind_offer(self, oid, "offer timeout");
+    },
+    [=](atom::health) {
+      if (sender_addr(self) != self->address()) {
+        LOG_WARN(component, "health: ignored, not sent by the master itself");
+        return;
+      }
+      self->state.health_armed = false;
+      health_round(self);
+      arm_health(self);
+    },
+    [=](atom::unreachable) {
+      if (sender_addr(self) != self->address()) {
+        LOG_WARN(component, "unreachable: ignored, not sent by the master itself");
+        return;
+      }
+      auto& st = self->state;
+      st.removal_pending = false;
+      if (auto aid = st.health.next_removal(self->clock().now()))
+        mark_unreachable(self, *aid);
+      schedule_removal(self);
+    },
+    [=](atom::failover, const framework_id& fid, uint64_t gen) {
+      if (sender_addr(self) != self->address()) {
+        LOG_WARN(component, "failover: ignored, not sent by the master itself");
+        return;
+      }
+      auto& st = self->state;
+      auto i = st.failover_gen.find(fid);
+      if (i == st.failover_gen.end() || i->second != gen)
+        return; // taken over (or removed) meanwhile
+      st.failover_gen.erase(i);
+      remove_framework(self, fid, "failover timeout expired");
     },
     // -- introspection --
     [=](atom::state) -> caf::result<master_snapshot> {

@@ -8,10 +8,13 @@
 // registered agent they name; allocations only from our own allocator. Anything else gets an `atom::error`
 // (schedulers) or a log line (agents) and changes nothing.
 //
-// Lifetime: the master owns its allocator and sends it an exit when it terminates. Its only timers are the
-// one-shot offer timeouts (--offer-timeout), sent to itself.
+// Lifetime: the master owns its allocator and sends it an exit when it terminates. Its timers are one-shot
+// messages to itself: offer timeouts (--offer-timeout), the health round (every --agent-ping-timeout, armed only
+// while agents are registered), paced unreachable markings (--agent-removal-rate-limit) and framework failover
+// timeouts. A dead master drops them, so tests that kill the master before teardown do not hang.
 // The allocator holds the master's handle, so the master does not die of being unreachable: stop it with an
 // exit message (e.g. `anon_send_exit(master, exit_reason::user_shutdown)`).
+#include "actors/agent_health.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/master_registry.hpp"
 #include "allocator/allocator_actor.hpp"
@@ -22,6 +25,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,6 +46,15 @@ struct master_options {
   /// Role weights given to the allocator at start (--weights, see parse_weights in config/daemon_config.hpp).
   /// A weight the allocator refuses is logged as an error.
   std::vector<std::pair<std::string, double>> weights;
+  /// Health checks: every this often each connected agent is pinged and has this long to answer
+  /// (--agent-ping-timeout). 0 = no health checks (agents are never marked unreachable).
+  caf::timespan agent_ping_timeout = std::chrono::seconds(15);
+  /// This many missed pings in a row (a disconnected agent misses every round) and the agent is marked
+  /// unreachable (--max-agent-ping-timeouts).
+  int64_t max_agent_ping_timeouts = 5;
+  /// At most this many agents marked unreachable per period (--agent-removal-rate-limit); count 0 = no limit.
+  int64_t removal_limit_count = 0;
+  caf::timespan removal_limit_period{0};
 };
 
 struct master_state {
@@ -62,6 +75,19 @@ struct master_state {
   double min_decline_seconds = 0;
   /// --offer-timeout (0 = off).
   caf::timespan offer_timeout{0};
+  /// Agent health (missed pings, removal queue and rate limit) and its timer.
+  agent_health health;
+  caf::timespan ping_timeout{0};
+  bool health_armed = false;
+  bool removal_pending = false;   // an `unreachable` message to ourselves is on its way
+  /// Unregistered senders already told to re-register in this health round (one `rereg_agent` per round).
+  std::set<caf::actor_addr> told_rereg;
+  /// Tasks the master killed on a readmitted agent (it had ended them already): their updates are acknowledged
+  /// by the master and never forwarded.
+  std::set<std::pair<framework_id, task_id>> ack_only;
+  /// Generation of each disconnected framework's failover timer (a takeover makes a pending timer void).
+  std::map<framework_id, uint64_t> failover_gen;
+  uint64_t next_failover_gen = 0;
 };
 
 using master_pointer = master_actor::stateful_pointer<master_state>;

@@ -4,6 +4,10 @@
 
 namespace mesoscaf {
 
+bool is_partition_aware(const framework_info& info) {
+  return std::find(info.capabilities.begin(), info.capabilities.end(), "PARTITION_AWARE") != info.capabilities.end();
+}
+
 // -- agents -------------------------------------------------------------------------------------------------
 
 std::string master_registry::add_agent(const agent_info& info) {
@@ -51,6 +55,199 @@ master_registry::remove_agent(const agent_id& id, task_state state, task_reason 
   return result;
 }
 
+bool master_registry::set_agent_connected(const agent_id& id, bool connected) {
+  auto i = agents_.find(id);
+  if (i == agents_.end())
+    return false;
+  i->second.connected = connected;
+  return true;
+}
+
+std::optional<master_registry::unreachable_result>
+master_registry::mark_unreachable(const agent_id& id, double time, const std::string& message) {
+  auto i = agents_.find(id);
+  if (i == agents_.end())
+    return std::nullopt;
+  unreachable_result result;
+  for (const auto& oid : std::set<offer_id>{i->second.offers})
+    if (auto o = remove_offer(oid))
+      result.offers.push_back(std::move(*o));
+  for (const auto& [fid, tid] : std::set<std::pair<framework_id, task_id>>{i->second.tasks}) {
+    auto f = frameworks_.find(fid);
+    if (f == frameworks_.end())
+      continue;
+    auto t = f->second.tasks.find(tid);
+    if (t == f->second.tasks.end())
+      continue;
+    if (is_partition_aware(f->second.info)) {
+      // Kept, without resources: the allocator forgets the agent, and the agent may come back with the task.
+      auto entry = std::move(t->second);
+      release_task(entry);
+      f->second.tasks.erase(t);
+      entry.state = task_state::unreachable;
+      entry.reason = task_reason::agent_removed;
+      entry.message = message;
+      result.unreachable.push_back(entry);
+      f->second.unreachable_tasks[tid] = std::move(entry);
+    } else {
+      auto u = update_task(fid, tid, task_state::lost, task_reason::agent_removed, message);
+      if (u.known)
+        result.lost.push_back(std::move(u.task));
+    }
+  }
+  for (const auto& [fid, eid] : std::set<std::pair<framework_id, executor_id>>{i->second.executors})
+    if (auto e = remove_executor(fid, id, eid))
+      result.executors.emplace_back(fid, std::move(*e));
+  unreachable_[id] = unreachable_agent_entry{i->second.info, time};
+  result.agent = std::move(i->second);
+  agents_.erase(i);
+  recovered_.erase(id);
+  return result;
+}
+
+std::string master_registry::reregister_agent(const agent_reregistration& r, reregistration_result& out) {
+  const auto& id = r.info.id;
+  if (auto msg = check_safe_id("agent ID", id.value); !msg.empty())
+    return msg;
+  if (auto msg = r.info.total.validate(); !msg.empty())
+    return "agent's resources are invalid: " + msg;
+  if (r.info.total.empty())
+    return "agent has no resources";
+  out = reregistration_result{};
+  recovered_.erase(id);
+  // Reported tasks by (framework, task); the framework must be known and not removed to keep anything.
+  std::map<std::pair<framework_id, task_id>, const reregistered_task*> reported;
+  for (const auto& t : r.tasks)
+    reported[{t.framework, t.info.id}] = &t;
+  auto fw_known = [&](const framework_id& fid) { return frameworks_.count(fid) > 0; };
+  auto agent = agents_.find(id);
+  if (agent != agents_.end()) {
+    out.how = reregistration_result::kind::known;
+    out.was_connected = agent->second.connected;
+    agent->second.connected = true;
+    agent->second.info.hostname = r.info.hostname;
+    agent->second.info.port = r.info.port;
+    agent->second.info.attributes = r.info.attributes;
+    // Live tasks: the agent's view wins; tasks it does not know any more are gone.
+    for (const auto& [fid, tid] : std::set<std::pair<framework_id, task_id>>{agent->second.tasks}) {
+      const auto* t = live_task(fid, tid);
+      if (t == nullptr)
+        continue;
+      auto role = t->role;
+      auto resources = t->info.resources;
+      auto i = reported.find({fid, tid});
+      update_result u;
+      if (i != reported.end()) {
+        if (i->second->state == t->state)
+          continue;
+        u = update_task(fid, tid, i->second->state, task_reason::none, "reported by the re-registered agent");
+      } else {
+        auto pa = is_partition_aware(frameworks_.at(fid).info);
+        u = update_task(fid, tid, pa ? task_state::gone : task_state::lost, task_reason::agent_restarted,
+                        "task not known to the re-registered agent");
+        out.ended.push_back(u.task);
+      }
+      if (u.terminal)
+        out.freed.push_back(allocation{fid, id, role, resources});
+    }
+    // Executors the master believes running but the agent does not report are gone.
+    std::set<std::pair<framework_id, executor_id>> reported_execs;
+    for (const auto& e : r.executors)
+      reported_execs.emplace(e.framework, e.id);
+    for (const auto& [fid, eid] : std::set<std::pair<framework_id, executor_id>>{agent->second.executors}) {
+      if (reported_execs.count({fid, eid}) > 0)
+        continue;
+      auto role = executor_role(fid, id, eid);
+      if (auto e = remove_executor(fid, id, eid))
+        out.freed.push_back(allocation{fid, id, role, e->resources});
+    }
+    // Reported tasks the master does not have live here: they must not run.
+    for (const auto& t : r.tasks) {
+      if (!fw_known(t.framework)) {
+        out.shutdown.insert(t.framework);
+        continue;
+      }
+      const auto* live = live_task(t.framework, t.info.id);
+      if ((live == nullptr || live->info.agent != id) && !is_terminal(t.state))
+        out.kill.emplace_back(t.framework, t.info.id);
+    }
+    for (const auto& e : r.executors)
+      if (!fw_known(e.framework))
+        out.shutdown.insert(e.framework);
+    return {};
+  }
+  auto unreachable = unreachable_.find(id);
+  out.how = unreachable != unreachable_.end() ? reregistration_result::kind::readmitted
+                                              : reregistration_result::kind::admitted;
+  agent_entry e;
+  e.info = r.info;
+  e.connected = true;
+  agents_.emplace(id, std::move(e));
+  if (unreachable != unreachable_.end())
+    unreachable_.erase(unreachable);
+  for (const auto& t : r.tasks) {
+    auto f = frameworks_.find(t.framework);
+    if (f == frameworks_.end()) {
+      out.shutdown.insert(t.framework);
+      continue;
+    }
+    auto& fw = f->second;
+    auto ut = fw.unreachable_tasks.find(t.info.id);
+    bool was_unreachable_here = ut != fw.unreachable_tasks.end() && ut->second.info.agent == id;
+    std::string role = was_unreachable_here ? ut->second.role : (t.info.role.empty() ? "*" : t.info.role);
+    task_info info = was_unreachable_here ? ut->second.info : t.info;
+    info.agent = id;
+    if (was_unreachable_here)
+      fw.unreachable_tasks.erase(ut);
+    bool adopt = was_unreachable_here || out.how == reregistration_result::kind::admitted;
+    if (!adopt || fw.tasks.count(t.info.id) > 0) {
+      // Readmitted: a task the master ended as TASK_LOST (framework not partition-aware), or an ID now live
+      // elsewhere. Terminal ones are merely waiting for an acknowledgement the master will give.
+      if (!is_terminal(t.state))
+        out.kill.emplace_back(t.framework, t.info.id);
+      continue;
+    }
+    if (add_task(t.framework, info, role).empty() && t.state != task_state::staging)
+      update_task(t.framework, t.info.id, t.state, task_reason::none, "reported by the re-registered agent");
+  }
+  // Unreachable tasks of this agent it does not report any more: gone.
+  for (auto& [fid, fw] : frameworks_) {
+    for (auto i = fw.unreachable_tasks.begin(); i != fw.unreachable_tasks.end();) {
+      if (i->second.info.agent != id) {
+        ++i;
+        continue;
+      }
+      auto entry = std::move(i->second);
+      i = fw.unreachable_tasks.erase(i);
+      entry.state = task_state::gone;
+      entry.reason = task_reason::agent_restarted;
+      entry.message = "task not known to the re-registered agent";
+      out.ended.push_back(entry);
+      complete(std::move(entry));
+    }
+  }
+  for (const auto& ex : r.executors) {
+    if (!fw_known(ex.framework)) {
+      out.shutdown.insert(ex.framework);
+      continue;
+    }
+    add_executor(ex.framework, id, ex, ex.role);
+  }
+  // What the agent's live tasks and executors use, per (framework, role).
+  std::map<std::pair<framework_id, std::string>, resource_set> used;
+  const auto& ag = agents_.at(id);
+  for (const auto& [fid, tid] : ag.tasks)
+    if (const auto* t = live_task(fid, tid))
+      used[{fid, t->role}] += t->info.resources;
+  for (const auto& [fid, eid] : ag.executors)
+    if (const auto* ex = executor(fid, id, eid))
+      used[{fid, executor_role(fid, id, eid)}] += ex->resources;
+  for (auto& [key, resources] : used)
+    if (!resources.empty())
+      out.used.push_back(allocation{key.first, id, key.second, std::move(resources)});
+  return {};
+}
+
 std::string master_registry::apply_conversion(const agent_id& id, const resource_conversion& c) {
   auto i = agents_.find(id);
   if (i == agents_.end())
@@ -78,6 +275,24 @@ const framework_entry* master_registry::framework(const framework_id& id) const 
   return i == frameworks_.end() ? nullptr : &i->second;
 }
 
+bool master_registry::set_framework_active(const framework_id& id, bool active) {
+  auto i = frameworks_.find(id);
+  if (i == frameworks_.end())
+    return false;
+  i->second.active = active;
+  return true;
+}
+
+bool master_registry::update_framework_info(const framework_info& info) {
+  auto i = frameworks_.find(info.id);
+  if (i == frameworks_.end())
+    return false;
+  auto roles = i->second.info.roles;
+  i->second.info = info;
+  i->second.info.roles = std::move(roles);
+  return true;
+}
+
 std::optional<master_registry::removed_framework> master_registry::remove_framework(const framework_id& id) {
   auto i = frameworks_.find(id);
   if (i == frameworks_.end())
@@ -94,6 +309,14 @@ std::optional<master_registry::removed_framework> master_registry::remove_framew
     if (u.known)
       result.tasks.push_back(std::move(u.task));
   }
+  for (auto& [tid, t] : i->second.unreachable_tasks) {
+    t.state = task_state::killed;
+    t.reason = task_reason::framework_removed;
+    t.message = "framework removed";
+    result.tasks.push_back(t);
+    complete(std::move(t));
+  }
+  i->second.unreachable_tasks.clear();
   for (const auto& key : executor_keys(i->second)) {
     auto role = executor_role(id, key.first, key.second);
     if (auto e = remove_executor(id, key.first, key.second)) {
@@ -198,6 +421,14 @@ const task_entry* master_registry::live_task(const framework_id& fw, const task_
     return nullptr;
   auto t = f->second.tasks.find(id);
   return t == f->second.tasks.end() ? nullptr : &t->second;
+}
+
+const task_entry* master_registry::unreachable_task(const framework_id& fw, const task_id& id) const {
+  auto f = frameworks_.find(fw);
+  if (f == frameworks_.end())
+    return nullptr;
+  auto t = f->second.unreachable_tasks.find(id);
+  return t == f->second.unreachable_tasks.end() ? nullptr : &t->second;
 }
 
 const task_entry* master_registry::completed_task(const framework_id& fw, const task_id& id) const {
@@ -338,22 +569,27 @@ master_snapshot master_registry::snapshot() const {
   master_snapshot s;
   auto total = cluster_total();
   for (const auto& [id, a] : agents_)
-    s.agents.push_back(agent_summary{id, a.info.hostname, a.info.port, a.info.total, a.used});
+    s.agents.push_back(agent_summary{id, a.info.hostname, a.info.port, a.info.total, a.used, a.connected});
   for (const auto& [id, f] : frameworks_) {
     framework_summary fs;
     fs.id = id;
     fs.name = f.info.name;
-    fs.active = true;
+    fs.active = f.active;
     fs.used = f.used;
     fs.offered = f.offered;
     fs.dominant_share = dominant_share(f.used, total);
     s.frameworks.push_back(std::move(fs));
     for (const auto& [tid, t] : f.tasks)
       s.tasks.push_back(task_summary{tid, id, t.info.agent, t.info.name, t.state, t.info.resources});
+    for (const auto& [tid, t] : f.unreachable_tasks)
+      s.tasks.push_back(task_summary{tid, id, t.info.agent, t.info.name, t.state, t.info.resources});
   }
   for (const auto& t : completed_)
     s.tasks.push_back(task_summary{t.info.id, t.framework, t.info.agent, t.info.name, t.state, t.info.resources});
   s.outstanding_offers = offers_.size();
+  s.unreachable_agents = unreachable_.size();
+  for (const auto& kv : unreachable_)
+    s.unreachable.push_back(kv.first);
   return s;
 }
 

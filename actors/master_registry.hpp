@@ -40,6 +40,15 @@ struct agent_entry {
   std::set<offer_id> offers;
   std::set<std::pair<framework_id, task_id>> tasks;   // live tasks
   std::set<std::pair<framework_id, executor_id>> executors;  // custom executors believed running
+  /// False after its connection broke (down): it stays registered, nothing of it is offered, and every health
+  /// round counts a missed ping until it re-registers or is marked unreachable.
+  bool connected = true;
+};
+
+/// An agent that missed too many pings: gone from `agents()`, but it may come back with the same ID.
+struct unreachable_agent_entry {
+  agent_info info;
+  double time = 0;                          // seconds since the epoch, when it was marked
 };
 
 struct framework_entry {
@@ -55,6 +64,33 @@ struct framework_entry {
   /// Every agent that was sent a task of this framework (until it is removed): all of them must be told to
   /// shut the framework down, also those whose executors now sit idle without live tasks.
   std::set<agent_id> agents;
+  /// Tasks of a PARTITION_AWARE framework on unreachable agents (state TASK_UNREACHABLE; they use no resources
+  /// here until their agent comes back).
+  std::map<task_id, task_entry> unreachable_tasks;
+  /// False while its scheduler is disconnected and the failover timeout runs.
+  bool active = true;
+};
+
+/// True if the framework asked for TASK_UNREACHABLE / TASK_GONE / TASK_UNKNOWN (capability PARTITION_AWARE)
+/// instead of TASK_LOST.
+bool is_partition_aware(const framework_info& info);
+
+/// What the master must do after an agent with an ID (re-)registered (master_registry::reregister_agent).
+struct reregistration_result {
+  enum class kind { known, readmitted, admitted };
+  kind how = kind::known;
+  bool was_connected = false;                 // known agents only: it had not been disconnected
+  /// Tasks the master ended now (not reported by the agent): the framework gets this state.
+  std::vector<task_entry> ended;
+  /// Resources that became free (known agents: tasks that ended, executors that are gone): recover them.
+  std::vector<allocation> freed;
+  /// Tasks the agent runs that must die (their framework ended them already, e.g. TASK_LOST when the agent was
+  /// unreachable): `kill_task` to the agent. Their later updates are acknowledged by the master.
+  std::vector<std::pair<framework_id, task_id>> kill;
+  /// Frameworks the master does not know (never did, or removed): `shutdown_fw` to the agent.
+  std::set<framework_id> shutdown;
+  /// Readmitted / admitted agents: what its tasks and executors use, per (framework, role), for the allocator.
+  std::vector<allocation> used;
 };
 
 struct registry_limits {
@@ -76,6 +112,35 @@ public:
   /// unknown agent, total does not contain `c.consumed` (nothing changes).
   std::string apply_conversion(const agent_id& id, const resource_conversion& c);
   const std::map<agent_id, agent_entry>& agents() const { return agents_; }
+  /// Connected / disconnected (see agent_entry::connected). False if unknown.
+  bool set_agent_connected(const agent_id& id, bool connected);
+
+  /// An agent with an ID registers again with what it runs: known (registered; tasks reconciled: reported
+  /// states adopted, tasks it does not report end as TASK_LOST / TASK_GONE (partition-aware), reason
+  /// agent_restarted), unreachable (readmitted: tasks of partition-aware frameworks live again as reported,
+  /// the others are to be killed) or unknown (admitted with that ID, its tasks of known frameworks adopted).
+  /// Tasks and executors of unknown or removed frameworks: their framework is shut down on the agent.
+  /// The agent ends up connected. Errors (nothing changes): unsafe ID, invalid or empty total.
+  std::string reregister_agent(const agent_reregistration& r, reregistration_result& out);
+
+  struct unreachable_result {
+    agent_entry agent;
+    std::vector<offer> offers;                 // were outstanding on it (now retired)
+    std::vector<task_entry> lost;              // non-partition-aware tasks: completed as TASK_LOST
+    std::vector<task_entry> unreachable;       // partition-aware tasks: kept as TASK_UNREACHABLE
+    std::vector<std::pair<framework_id, executor_info>> executors;   // forgotten
+  };
+  /// Marks a registered agent unreachable at `time` (seconds since the epoch): it leaves `agents()`, its offers
+  /// are retired, its tasks become TASK_LOST or TASK_UNREACHABLE (reason agent_removed), its executors are
+  /// forgotten. Nullopt if not registered.
+  std::optional<unreachable_result> mark_unreachable(const agent_id& id, double time, const std::string& message);
+  const std::map<agent_id, unreachable_agent_entry>& unreachable_agents() const { return unreachable_; }
+  bool is_unreachable(const agent_id& id) const { return unreachable_.count(id) > 0; }
+
+  /// Agents known to run somewhere (from a durable registry) that have not re-registered yet: reconciliation
+  /// does not answer for their tasks. Filled by master recovery (issue 5); re-registration clears the mark.
+  void mark_recovered(const agent_id& id) { recovered_.insert(id); }
+  bool is_recovered(const agent_id& id) const { return recovered_.count(id) > 0; }
 
   struct removed_agent {
     agent_entry agent;
@@ -94,11 +159,16 @@ public:
   const framework_entry* framework(const framework_id& id) const;
   const std::map<framework_id, framework_entry>& frameworks() const { return frameworks_; }
   bool was_removed(const framework_id& id) const { return removed_fws_.count(id) > 0; }
+  /// Connected / disconnected scheduler (framework_entry::active). False if unknown.
+  bool set_framework_active(const framework_id& id, bool active);
+  /// A failed-over scheduler subscribed with new settings: name, user, failover timeout, capabilities,
+  /// checkpoint and principal change, the ID and roles stay. False if unknown.
+  bool update_framework_info(const framework_info& info);
 
   struct removed_framework {
     framework_entry framework;
     std::vector<offer> offers;        // were outstanding (now retired)
-    std::vector<task_entry> tasks;    // were live (now completed as killed)
+    std::vector<task_entry> tasks;    // were live or unreachable (now completed as killed)
     std::vector<std::pair<agent_id, executor_info>> executors;   // were running
     std::vector<std::string> executor_roles;   // allocation role of each of `executors`
     std::set<agent_id> agents;        // agents that were ever sent one of its tasks (and are still known)
@@ -121,6 +191,8 @@ public:
   /// names it). Errors: unknown framework/agent, ID live.
   std::string add_task(const framework_id& fw, const task_info& task, const std::string& role = "*");
   const task_entry* live_task(const framework_id& fw, const task_id& id) const;
+  /// A task of a partition-aware framework whose agent is unreachable.
+  const task_entry* unreachable_task(const framework_id& fw, const task_id& id) const;
   /// The most recent completed task with this ID, if still remembered.
   const task_entry* completed_task(const framework_id& fw, const task_id& id) const;
   bool is_live(const framework_id& fw, const task_id& id) const { return live_task(fw, id) != nullptr; }
@@ -173,6 +245,8 @@ private:
   std::deque<task_entry> completed_;
   std::unordered_set<framework_id> removed_fws_;
   std::deque<framework_id> removed_order_;
+  std::map<agent_id, unreachable_agent_entry> unreachable_;
+  std::set<agent_id> recovered_;
 };
 
 } // namespace mesoscaf

@@ -64,6 +64,8 @@ using adapter_actor = scheduler_actor::extend<
   caf::reacts_to<atom::exec_msg, agent_id, executor_id, std::string>,
   // explicit acknowledgement: agent, task, uuid
   caf::reacts_to<atom::ack, agent_id, task_id, std::string>,
+  // reconcile_tasks (empty: implicit)
+  caf::reacts_to<atom::reconcile, std::vector<task_status>>,
   // stop(failover)
   caf::reacts_to<atom::teardown, bool>,
   // (re)connect to the master
@@ -318,6 +320,13 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
     [=](atom::error, const std::string& message) {
       guarded(self, "error", [&] { d->sched->error(d->driver, message); });
     },
+    [=](atom::replaced, const framework_id& id) {
+      // Another scheduler took this framework over: this one must not act for it any more (and must not tear
+      // it down), so it reports the error and aborts.
+      if (id != fid())
+        return; // not ours (stale message): ignore
+      fail(self, "framework failed over to another scheduler");
+    },
     // -- from the driver --
     [=](atom::accept, const std::vector<offer_id>& ids, const std::vector<task_info>& tasks, const filters& f) {
       if (tasks.empty()) {
@@ -379,6 +388,12 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
     [=](atom::ack, const agent_id& agent, const task_id& task, const std::string& uuid) {
       if (self->state.master)
         self->send(self->state.master, atom::ack_v, fid(), agent, task, uuid);
+    },
+    [=](atom::reconcile, const std::vector<task_status>& statuses) {
+      if (self->state.subscribed)
+        self->send(self->state.master, atom::reconcile_v, fid(), statuses);
+      else
+        LOG_WARN("scheduler-driver", "reconcile_tasks while not subscribed: dropped");
     },
     [=](atom::teardown, bool failover) {
       if (!failover && self->state.master && !fid().empty())
@@ -553,6 +568,10 @@ driver_status scheduler_driver::acknowledge_status_update(const task_status& sta
   if (status.uuid.empty())
     return this->status();
   return impl_->command(atom::ack_v, status.agent, status.task, status.uuid);
+}
+
+driver_status scheduler_driver::reconcile_tasks(const std::vector<task_status>& statuses) {
+  return impl_->command(atom::reconcile_v, statuses);
 }
 
 driver_status scheduler_driver::status() const {

@@ -40,6 +40,7 @@
 //          [=](atom::agent_lost, const agent_id&) {},
 //          [=](atom::exec_lost, const executor_id&, const agent_id&, int32_t) {},
 //          [=](atom::error, const std::string& what) {},
+//          [=](atom::replaced, const framework_id&) { self->quit(); },  // another scheduler took over
 //        };
 //      }
 //
@@ -84,15 +85,17 @@ public:
   virtual void status_update(scheduler_driver* driver, const task_status& status);
   virtual void framework_message(scheduler_driver* driver, const agent_id& agent, const executor_id& executor,
                                  const std::string& data);
-  /// Lost the master; the driver reconnects (host:port mode) and calls `registered` again. Until framework
-  /// failover exists (failover timeout 0), a master that saw this framework's scheduler go down has removed the
-  /// framework and refuses the re-subscription: the driver then reports `error` and aborts. Reconnecting succeeds
-  /// against a restarted master.
+  /// Lost the master; the driver reconnects (host:port mode), re-subscribes with its framework ID and calls
+  /// `registered` again. The master keeps a framework whose scheduler went away for its
+  /// `framework_info::failover_timeout`; with a timeout of 0 (or once it expired) the framework is removed and the
+  /// re-subscription is refused: the driver then reports `error` and aborts. Reconnecting also succeeds against a
+  /// restarted master.
   virtual void disconnected(scheduler_driver* driver);
   virtual void agent_lost(scheduler_driver* driver, const agent_id& agent);
   virtual void executor_lost(scheduler_driver* driver, const executor_id& executor, const agent_id& agent,
                              int status);
-  /// The master refused something, or the driver could not connect/subscribe (then the driver aborts).
+  /// The master refused something, or the driver could not connect/subscribe, or another scheduler took the
+  /// framework over ("framework failed over to another scheduler"); in the last two cases the driver aborts.
   virtual void error(scheduler_driver* driver, const std::string& message);
 };
 
@@ -126,9 +129,10 @@ public:
   /// Starts connecting; returns `running`, or `aborted` if the master address is malformed.
   driver_status start();
   /// Ends the driver. Without failover the framework is torn down at the master (its tasks are killed);
-  /// with failover it stays registered for `framework_info::failover_timeout`.
+  /// with failover nothing is sent: the framework stays registered for `framework_info::failover_timeout`, its
+  /// tasks keep running and a new scheduler may subscribe with `id()` to take it over.
   driver_status stop(bool failover = false);
-  /// Ends the driver without telling the master.
+  /// Ends the driver without telling the master (the master then treats it like stop(true)).
   driver_status abort();
   /// Blocks until the driver is stopped or aborted. Never call from a callback.
   driver_status join();
@@ -157,6 +161,13 @@ public:
                                        const std::string& data);
   /// Only needed with `implicit_acknowledgements == false`.
   driver_status acknowledge_status_update(const task_status& status);
+  /// Asks the master for the state of tasks; the answers arrive as `status_update` callbacks (source master,
+  /// reason reconciliation, no uuid: nothing to acknowledge). Empty: implicit (every task the master knows of
+  /// this framework); otherwise explicit: each status names a task and, if known, its agent. Per Mesos: a
+  /// known task -> its latest state; an unknown task on a registered agent -> TASK_GONE, on an unreachable
+  /// agent -> TASK_UNREACHABLE, on an unknown agent -> TASK_UNKNOWN (frameworks that are not PARTITION_AWARE get
+  /// TASK_LOST instead of these three). Dropped while not subscribed (call it from `registered`).
+  driver_status reconcile_tasks(const std::vector<task_status>& statuses = {});
 
   driver_status status() const;
   /// Empty until registered.

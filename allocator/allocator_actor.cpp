@@ -87,6 +87,25 @@ allocator_actor::behavior_type allocator(allocator_pointer self, allocation_list
       if (err.empty())
         request_run(self);
     },
+    [self](atom::add_agent, const agent_id& id, const resource_set& total, const std::vector<allocation>& used) {
+      size_t ignored = 0;
+      auto err = self->state.alloc.add_agent(id, total, used, &ignored);
+      report("add_agent", err);
+      if (ignored > 0)
+        LOG_INFO(component, "agent " << id << ": " << ignored << " allocation(s) in use ignored (unknown framework "
+                                     << "or role, or beyond the total)");
+      if (err.empty())
+        request_run(self);
+    },
+    [self](atom::deactivate_agent, const agent_id& id) {
+      report("deactivate_agent", self->state.alloc.deactivate_agent(id));
+    },
+    [self](atom::activate_agent, const agent_id& id) {
+      auto err = self->state.alloc.activate_agent(id);
+      report("activate_agent", err);
+      if (err.empty())
+        request_run(self);
+    },
     [self](atom::remove_agent, const agent_id& id) {
       report("remove_agent", self->state.alloc.remove_agent(id));
     },

@@ -191,6 +191,7 @@ struct hierarchical_allocator::impl {
   struct agent_state {
     agent_id id;
     bool live = false;
+    bool active = true;   // false while disconnected: nothing of it is offered, its allocations stay
     bool gpus = false;
     bool has_reserved = false;
     resource_set total;
@@ -540,7 +541,7 @@ struct hierarchical_allocator::impl {
 
   void update_offerable(index a) {
     agents[a].dead = false;
-    if (is_allocatable(agents[a].available))
+    if (agents[a].active && is_allocatable(agents[a].available))
       offerable.insert(a);
     else
       offerable.erase(a);
@@ -1104,6 +1105,63 @@ std::string hierarchical_allocator::add_agent(const agent_id& id, const resource
   m.stale = true;
   m.update_offerable(a);
   return {};
+}
+
+std::string hierarchical_allocator::add_agent(const agent_id& id, const resource_set& total,
+                                              const std::vector<allocation>& used, size_t* ignored) {
+  if (auto err = add_agent(id, total); !err.empty())
+    return err;
+  auto& m = *impl_;
+  auto a = m.agent_index.at(id);
+  size_t skipped = 0;
+  for (const auto& u : used) {
+    // Only what fits: an allocation to a framework or role we do not know (yet), or one that exceeds what is
+    // left, would break "available + allocated == total".
+    auto fi = m.fw_index.find(u.framework);
+    auto c = fi == m.fw_index.end() ? npos : m.find_client(fi->second, u.role.empty() ? "*" : u.role);
+    if (u.agent != id || c == npos || !u.resources.validate().empty() || u.resources.empty()
+        || !m.agents[a].available.contains(u.resources)) {
+      ++skipped;
+      continue;
+    }
+    auto& s = m.clients[c];
+    auto& ag = m.agents[a];
+    ag.available -= u.resources;
+    if (auto [pos, fresh] = s.allocations.try_emplace(a, u.resources); !fresh)
+      pos->second += u.resources;
+    else
+      ag.clients.push_back(c);
+    m.account_alloc(c, u.resources, 1);
+  }
+  m.update_offerable(a);
+  if (ignored != nullptr)
+    *ignored = skipped;
+  return {};
+}
+
+std::string hierarchical_allocator::deactivate_agent(const agent_id& id) {
+  auto& m = *impl_;
+  auto i = m.agent_index.find(id);
+  if (i == m.agent_index.end())
+    return unknown_agent(id);
+  m.agents[i->second].active = false;
+  m.update_offerable(i->second);
+  return {};
+}
+
+std::string hierarchical_allocator::activate_agent(const agent_id& id) {
+  auto& m = *impl_;
+  auto i = m.agent_index.find(id);
+  if (i == m.agent_index.end())
+    return unknown_agent(id);
+  m.agents[i->second].active = true;
+  m.update_offerable(i->second);
+  return {};
+}
+
+bool hierarchical_allocator::is_agent_active(const agent_id& id) const {
+  auto s = impl_->find_agent(id);
+  return s != nullptr && s->active;
 }
 
 std::string hierarchical_allocator::remove_agent(const agent_id& id) {

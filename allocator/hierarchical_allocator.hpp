@@ -87,8 +87,18 @@ public:
   /// Adds an agent with these total resources (may hold static/dynamic reservations and volumes), all free.
   /// Error if the ID is empty or known, or the resources are invalid.
   [[nodiscard]] std::string add_agent(const agent_id& id, const resource_set& total);
+  /// Adds an agent that comes back with tasks and executors running: `used` (allocations on this agent) is
+  /// allocated from the start. Allocations naming another agent, a framework or role the allocator does not
+  /// know, invalid resources or more than is left are skipped (counted in *ignored if given). Errors as above.
+  [[nodiscard]] std::string add_agent(const agent_id& id, const resource_set& total,
+                                      const std::vector<allocation>& used, size_t* ignored = nullptr);
   /// Removes an agent; every allocation on it is forgotten (the master deals with the tasks).
   [[nodiscard]] std::string remove_agent(const agent_id& id);
+  /// A deactivated agent (disconnected) is offered to nobody; its allocations stay and `recover` still works.
+  /// Activation makes its free resources offerable again. Error: unknown agent.
+  [[nodiscard]] std::string deactivate_agent(const agent_id& id);
+  [[nodiscard]] std::string activate_agent(const agent_id& id);
+  bool is_agent_active(const agent_id& id) const;
 
   // -- resources --------------------------------------------------------------------------------------------
 

@@ -198,6 +198,7 @@ scheduler_actor::behavior_type bench_scheduler(scheduler_actor::stateful_pointer
     [=](atom::agent_lost, const agent_id&) {},
     [=](atom::exec_lost, const executor_id&, const agent_id&, int32_t) {},
     [=](atom::error, const std::string& what) { std::cerr << "master error: " << what << "\n"; },
+    [=](atom::replaced, const framework_id&) { std::cerr << "framework failed over to another scheduler\n"; },
   };
 }
 

@@ -156,6 +156,33 @@ std::string parse_weights(std::string_view text, std::vector<std::pair<std::stri
   return {};
 }
 
+std::string parse_rate_limit(std::string_view text, int64_t& count, caf::timespan& per) {
+  if (text.empty()) {
+    count = 0;
+    per = caf::timespan{0};
+    return {};
+  }
+  auto slash = text.find('/');
+  if (slash == std::string_view::npos)
+    return "expected N/DURATION, e.g. 1/10s";
+  auto n_text = std::string{text.substr(0, slash)};
+  if (n_text.empty() || n_text.size() > 9 || n_text.find_first_not_of("0123456789") != std::string::npos)
+    return "N must be a whole number 1..999999999";
+  auto n = std::stoll(n_text);
+  if (n < 1)
+    return "N must be at least 1";
+  // The same duration syntax as every other flag (CAF's parser).
+  auto parsed = caf::config_value::parse(std::string{text.substr(slash + 1)});
+  if (!parsed || !caf::holds_alternative<caf::timespan>(*parsed))
+    return "DURATION must be like 10s, 500ms or 1min";
+  auto d = caf::get<caf::timespan>(*parsed);
+  if (d.count() <= 0)
+    return "DURATION must be positive";
+  count = n;
+  per = d;
+  return {};
+}
+
 // -- base_config --------------------------------------------------------------------------------------------
 
 base_config::base_config(std::string subcommand, int64_t threads) : subcommand_(std::move(subcommand)) {
@@ -226,7 +253,12 @@ master_config::master_config() : base_config("master") {
     .add(work_dir, "work-dir", "directory for the master's state")
     .add(allocation_interval, "allocation-interval", "period of the batch allocation run (e.g. 1s, 250ms)")
     .add(offer_timeout, "offer-timeout", "rescind offers not answered within this time (e.g. 30s; 0 = never)")
-    .add(weights, "weights", "role weights for fair sharing, e.g. \"eng=2,ops=0.5\" (default 1)");
+    .add(weights, "weights", "role weights for fair sharing, e.g. \"eng=2,ops=0.5\" (default 1)")
+    .add(agent_ping_timeout, "agent-ping-timeout", "an agent's answer to a ping is awaited this long (e.g. 15s)")
+    .add(max_agent_ping_timeouts, "max-agent-ping-timeouts",
+         "missed pings in a row after which an agent is unreachable (>= 1)")
+    .add(agent_removal_rate_limit, "agent-removal-rate-limit",
+         "at most N agents marked unreachable per DURATION, e.g. 1/10s (default: no limit)");
 }
 
 std::vector<std::string> master_config::validate() {
@@ -240,6 +272,12 @@ std::vector<std::string> master_config::validate() {
     errors.push_back("--offer-timeout must not be negative");
   if (auto err = parse_weights(weights, parsed_weights); !err.empty())
     errors.push_back("--weights=" + weights + ": " + err);
+  if (agent_ping_timeout.count() <= 0)
+    errors.push_back("--agent-ping-timeout must be positive");
+  if (max_agent_ping_timeouts < 1 || max_agent_ping_timeouts > 1000000)
+    errors.push_back("--max-agent-ping-timeouts=" + std::to_string(max_agent_ping_timeouts) + ": expected 1..1000000");
+  if (auto err = parse_rate_limit(agent_removal_rate_limit, removal_limit_count, removal_limit_period); !err.empty())
+    errors.push_back("--agent-removal-rate-limit=" + agent_removal_rate_limit + ": " + err);
   return errors;
 }
 
@@ -252,7 +290,11 @@ agent_config::agent_config() : base_config("agent") {
     .add(ip, "ip", "address to publish the agent on")
     .add(work_dir, "work-dir", "directory for sandboxes and checkpoints (required)")
     .add(resources, "resources", "e.g. \"cpus:4;mem:4096;disk:10000;ports:[31000-32000]\" (default: detect)")
-    .add(hostname, "hostname", "hostname to report to the master (default: this machine's)");
+    .add(hostname, "hostname", "hostname to report to the master (default: this machine's)")
+    .add(recover, "recover",
+         "reconnect: executors of the last run reconnect and keep their tasks; cleanup: kill them and exit")
+    .add(executor_registration_timeout, "executor-registration-timeout",
+         "kill an executor that has not registered this long after its start (e.g. 1min)");
 }
 
 std::vector<std::string> agent_config::validate() {
@@ -264,6 +306,10 @@ std::vector<std::string> agent_config::validate() {
   if (work_dir.empty())
     errors.push_back("--work-dir is required");
   check_resources(resources, "resources", false, errors);
+  if (recover != "reconnect" && recover != "cleanup")
+    errors.push_back("--recover=" + recover + ": expected reconnect or cleanup");
+  if (executor_registration_timeout.count() <= 0)
+    errors.push_back("--executor-registration-timeout must be positive");
   return errors;
 }
 
@@ -277,7 +323,12 @@ local_config::local_config() : base_config("local", 2) {
     .add(resources, "resources", "resources of each agent (default: cpus:2;mem:2048;disk:10000;ports:[31000-32000])")
     .add(allocation_interval, "allocation-interval", "period of the batch allocation run")
     .add(offer_timeout, "offer-timeout", "rescind offers not answered within this time (e.g. 30s; 0 = never)")
-    .add(weights, "weights", "role weights for fair sharing, e.g. \"eng=2,ops=0.5\" (default 1)");
+    .add(weights, "weights", "role weights for fair sharing, e.g. \"eng=2,ops=0.5\" (default 1)")
+    .add(agent_ping_timeout, "agent-ping-timeout", "an agent's answer to a ping is awaited this long (e.g. 15s)")
+    .add(max_agent_ping_timeouts, "max-agent-ping-timeouts",
+         "missed pings in a row after which an agent is unreachable (>= 1)")
+    .add(agent_removal_rate_limit, "agent-removal-rate-limit",
+         "at most N agents marked unreachable per DURATION, e.g. 1/10s (default: no limit)");
 }
 
 std::vector<std::string> local_config::validate() {
@@ -292,6 +343,12 @@ std::vector<std::string> local_config::validate() {
     errors.push_back("--offer-timeout must not be negative");
   if (auto err = parse_weights(weights, parsed_weights); !err.empty())
     errors.push_back("--weights=" + weights + ": " + err);
+  if (agent_ping_timeout.count() <= 0)
+    errors.push_back("--agent-ping-timeout must be positive");
+  if (max_agent_ping_timeouts < 1 || max_agent_ping_timeouts > 1000000)
+    errors.push_back("--max-agent-ping-timeouts=" + std::to_string(max_agent_ping_timeouts) + ": expected 1..1000000");
+  if (auto err = parse_rate_limit(agent_removal_rate_limit, removal_limit_count, removal_limit_period); !err.empty())
+    errors.push_back("--agent-removal-rate-limit=" + agent_removal_rate_limit + ": " + err);
   return errors;
 }
 
@@ -304,7 +361,12 @@ execute_config::execute_config() : base_config("execute") {
     .add(command, "command", "shell command to run (required)")
     .add(resources, "resources", "resources of the task, e.g. \"cpus:0.1;mem:32\"")
     .add(timeout, "timeout", "give up (exit 1) after this long (0 = never)")
-    .add(kill_after, "kill-after", "kill the task this long after it started running (0 = never)");
+    .add(kill_after, "kill-after", "kill the task this long after it started running (0 = never)")
+    .add(failover_timeout, "failover-timeout",
+         "the framework and its task outlive this program by this long (0 = killed when it exits)")
+    .add(partition_aware, "partition-aware", "ask for TASK_UNREACHABLE instead of TASK_LOST on partitions")
+    .add(checkpoint, "checkpoint", "the agent checkpoints the task so it survives agent restarts (the default)")
+    .add(no_checkpoint, "no-checkpoint", "do not checkpoint: the task dies with its agent process");
 }
 
 std::vector<std::string> execute_config::validate() {
@@ -321,6 +383,10 @@ std::vector<std::string> execute_config::validate() {
     errors.push_back("--timeout must not be negative");
   if (kill_after.count() < 0)
     errors.push_back("--kill-after must not be negative");
+  if (failover_timeout.count() < 0)
+    errors.push_back("--failover-timeout must not be negative");
+  if (no_checkpoint)
+    checkpoint = false;
   return errors;
 }
 

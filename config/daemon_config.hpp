@@ -27,6 +27,10 @@ bool parse_host_port(std::string_view text, std::string& host, uint16_t& port, s
 /// unchanged).
 std::string parse_weights(std::string_view text, std::vector<std::pair<std::string, double>>& out);
 
+/// Parses a removal rate limit `N/DURATION` (e.g. `1/10s`, `100/1min`: at most N per DURATION; empty text = no
+/// limit, count 0). Returns "" and fills the outputs, or an error message (outputs unchanged).
+std::string parse_rate_limit(std::string_view text, int64_t& count, caf::timespan& per);
+
 /// Exit code for bad command line arguments or configuration values.
 constexpr int exit_bad_args = 2;
 
@@ -64,9 +68,14 @@ public:
   caf::timespan allocation_interval = std::chrono::seconds(1);
   caf::timespan offer_timeout = caf::timespan{0};   // 0 = offers never time out
   std::string weights;                              // --weights=eng=2,ops=0.5
+  caf::timespan agent_ping_timeout = std::chrono::seconds(15);  // a ping not answered within this is missed
+  int64_t max_agent_ping_timeouts = 5;              // this many missed pings in a row: the agent is unreachable
+  std::string agent_removal_rate_limit;             // N/DURATION; empty = unlimited
 
   // Filled by validate():
   std::vector<std::pair<std::string, double>> parsed_weights;
+  int64_t removal_limit_count = 0;                  // 0 = unlimited
+  caf::timespan removal_limit_period{0};
 };
 
 /// `mesoscaf agent`
@@ -81,6 +90,8 @@ public:
   std::string work_dir;
   std::string resources;      // empty = detect from the machine
   std::string hostname;       // empty = gethostname()
+  std::string recover = "reconnect";   // reconnect | cleanup (kill the executors of the last run and exit)
+  caf::timespan executor_registration_timeout = std::chrono::minutes(1);
 
   // Filled by validate():
   std::string master_host;
@@ -100,9 +111,14 @@ public:
   caf::timespan allocation_interval = std::chrono::seconds(1);
   caf::timespan offer_timeout = caf::timespan{0};   // 0 = offers never time out
   std::string weights;                              // --weights=eng=2,ops=0.5
+  caf::timespan agent_ping_timeout = std::chrono::seconds(15);  // as for `mesoscaf master`
+  int64_t max_agent_ping_timeouts = 5;
+  std::string agent_removal_rate_limit;             // N/DURATION; empty = unlimited
 
   // Filled by validate():
   std::vector<std::pair<std::string, double>> parsed_weights;
+  int64_t removal_limit_count = 0;                  // 0 = unlimited
+  caf::timespan removal_limit_period{0};
 };
 
 /// `mesoscaf execute`
@@ -117,6 +133,10 @@ public:
   std::string resources = "cpus:0.1;mem:32";
   caf::timespan timeout = caf::timespan{0};     // 0 = wait forever
   caf::timespan kill_after = caf::timespan{0};  // > 0: kill the task this long after TASK_RUNNING
+  caf::timespan failover_timeout = caf::timespan{0};  // the framework survives its scheduler this long
+  bool partition_aware = false;                 // capability PARTITION_AWARE
+  bool checkpoint = true;                       // the agent checkpoints the task (survives agent restarts)
+  bool no_checkpoint = false;                   // --no-checkpoint (CAF flags cannot be set to false)
 
   std::string master_host;
   uint16_t master_port = 0;

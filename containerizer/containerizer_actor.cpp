@@ -65,6 +65,29 @@ containerizer(containerizer_actor::stateful_pointer<containerizer_state> self, a
       LOG_DEBUG("containerizer", "launched container " << spec.id << " as pid " << res.pid);
       return static_cast<int32_t>(res.pid);
     },
+    [self](atom::recover, const container_id& id, int32_t pid, uint64_t start_time) -> caf::result<bool> {
+      auto& st = self->state;
+      if (id.empty() || pid <= 0)
+        return caf::make_error(caf::sec::invalid_argument, "recover: empty container ID or bad pid");
+      if (st.containers.count(id) > 0)
+        return caf::make_error(caf::sec::invalid_argument,
+                               "recover: container " + id.value + " is already running");
+      auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+      // Watched like our own children, but through the pid + start time: a pid reused since the previous agent
+      // process died is refused rather than adopted (and later killed).
+      auto adopted = st.reaper->watch_foreign(static_cast<pid_t>(pid), start_time, [weak, id](int status) {
+        if (auto strong = weak.lock())
+          caf::anon_send(caf::actor_cast<containerizer_actor>(strong), atom::exited_v, id,
+                         static_cast<int32_t>(status));
+      });
+      if (!adopted) {
+        LOG_INFO("containerizer", "container " << id << " (pid " << pid << ") is gone");
+        return false;
+      }
+      st.containers[id].pid = static_cast<pid_t>(pid);
+      LOG_INFO("containerizer", "recovered container " << id << " (pid " << pid << ")");
+      return true;
+    },
     [self](atom::kill, const container_id& id) {
       auto& st = self->state;
       auto i = st.containers.find(id);

@@ -3,12 +3,18 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -29,6 +35,18 @@ int open_pidfd(pid_t pid) {
 #endif
 }
 
+// True if the pidfd reports its process ended (readable). A pidfd never blocks this check.
+bool pidfd_exited(int fd) {
+  pollfd p{};
+  p.fd = fd;
+  p.events = POLLIN;
+  int r;
+  do {
+    r = ::poll(&p, 1, 0);
+  } while (r < 0 && errno == EINTR);
+  return r > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+}
+
 // How often pids without a pidfd (pidfd_open failed, e.g. out of fds) are polled with waitpid(WNOHANG).
 constexpr int fallback_poll_ms = 20;
 
@@ -36,9 +54,19 @@ constexpr int fallback_poll_ms = 20;
 
 struct process_reaper::impl {
   struct entry {
-    int pidfd = -1;  // -1: polled with waitpid instead
+    int pidfd = -1;  // -1: polled with waitpid (or, if foreign, by its start time) instead
     exit_callback on_exit;
+    bool foreign = false;     // not our child: never waited for, its end is seen through the pidfd
+    uint64_t start_time = 0;  // foreign only: process_start_time when adopted
   };
+
+  // True while a watched foreign process still is the one adopted. The caller holds `mtx`.
+  static bool foreign_alive(const entry& e, pid_t pid) {
+    if (e.pidfd >= 0 && pidfd_exited(e.pidfd))
+      return false;
+    // Also covers the polled fallback: a different start time means the pid now names another process.
+    return process_start_time(pid) == e.start_time;
+  }
 
   mutable std::mutex mtx;
   std::unordered_map<pid_t, entry> entries;  // watched and not yet reaped
@@ -64,14 +92,21 @@ struct process_reaper::impl {
     auto i = entries.find(pid);
     if (i == entries.end())
       return false;
-    int st = 0;
-    pid_t r;
-    do {
-      r = ::waitpid(pid, &st, WNOHANG);
-    } while (r < 0 && errno == EINTR);
-    if (r == 0)
-      return false;  // still running
-    status = r == pid ? st : -1;  // -1: not waitable (ECHILD: reaped elsewhere)
+    if (i->second.foreign) {
+      // Not ours to reap (its parent does that); its exit status is unknown to us.
+      if (foreign_alive(i->second, pid))
+        return false;
+      status = -1;
+    } else {
+      int st = 0;
+      pid_t r;
+      do {
+        r = ::waitpid(pid, &st, WNOHANG);
+      } while (r < 0 && errno == EINTR);
+      if (r == 0)
+        return false;  // still running
+      status = r == pid ? st : -1;  // -1: not waitable (ECHILD: reaped elsewhere)
+    }
     if (i->second.pidfd >= 0) {
       ::epoll_ctl(epfd, EPOLL_CTL_DEL, i->second.pidfd, nullptr);
       ::close(i->second.pidfd);
@@ -190,9 +225,53 @@ bool process_reaper::watch(pid_t pid, exit_callback on_exit) {
   return true;
 }
 
+bool process_reaper::watch_foreign(pid_t pid, uint64_t start_time, exit_callback on_exit) {
+  if (pid <= 0 || start_time == 0 || impl_->stopping.load())
+    return false;
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  if (impl_->entries.count(pid) > 0)
+    return false;
+  impl::entry e;
+  e.on_exit = std::move(on_exit);
+  e.foreign = true;
+  e.start_time = start_time;
+  // The pidfd first, the start time check second: if the check passes, the pidfd is known to refer to the
+  // adopted process (the pid cannot have been reused while it was alive at the check).
+  e.pidfd = open_pidfd(pid);
+  if (e.pidfd < 0 && errno == ESRCH)
+    return false;
+  if (!impl::foreign_alive(e, pid)) {
+    if (e.pidfd >= 0)
+      ::close(e.pidfd);
+    return false;
+  }
+  if (e.pidfd >= 0) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = static_cast<uint64_t>(pid);
+    if (::epoll_ctl(impl_->epfd, EPOLL_CTL_ADD, e.pidfd, &ev) != 0) {
+      ::close(e.pidfd);
+      e.pidfd = -1;
+    }
+  }
+  if (e.pidfd < 0) {
+    // No pidfd (old kernel, out of fds): poll its start time.
+    ++impl_->polled;
+    impl_->entries.emplace(pid, std::move(e));
+    impl_->wake();
+    return true;
+  }
+  impl_->entries.emplace(pid, std::move(e));
+  return true;
+}
+
 bool process_reaper::signal_group(pid_t pid, int sig) {
   std::lock_guard<std::mutex> guard{impl_->mtx};
-  if (impl_->entries.count(pid) == 0)
+  auto i = impl_->entries.find(pid);
+  if (i == impl_->entries.end())
+    return false;
+  // A foreign process is reaped by someone else at any time: signal only while it is still the adopted one.
+  if (i->second.foreign && !impl::foreign_alive(i->second, pid))
     return false;
   // Not reaped yet (we hold the lock the reaper reaps under), so pid and its group ID cannot be reused.
   if (::kill(-pid, sig) == 0)
@@ -223,6 +302,57 @@ void process_reaper::stop() {
         d.thread.join();
     }
   });
+}
+
+uint64_t process_start_time(pid_t pid) {
+  if (pid <= 0)
+    return 0;
+  auto path = "/proc/" + std::to_string(pid) + "/stat";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  // One read: the kernel produces the whole line at once (it is far shorter than the buffer).
+  char buf[4096];
+  ssize_t n;
+  do {
+    n = ::read(fd, buf, sizeof(buf) - 1);
+  } while (n < 0 && errno == EINTR);
+  ::close(fd);
+  if (n <= 0)
+    return 0;
+  std::string line{buf, static_cast<size_t>(n)};
+  // Field 2 is the command name in parentheses and may itself hold spaces and ')': the fields after it start
+  // after the LAST ')'.
+  auto close = line.rfind(')');
+  if (close == std::string::npos)
+    return 0;
+  // Fields from 3 (state) on, separated by single spaces.
+  std::vector<std::string> fields;
+  size_t pos = close + 1;
+  while (pos < line.size()) {
+    while (pos < line.size() && line[pos] == ' ')
+      ++pos;
+    auto end = line.find_first_of(" \n", pos);
+    if (end == std::string::npos)
+      end = line.size();
+    if (end > pos)
+      fields.emplace_back(line.substr(pos, end - pos));
+    if (end < line.size() && line[end] == '\n')
+      break;
+    pos = end;
+  }
+  // fields[0] is field 3 (state), so field 22 (starttime) is fields[19].
+  if (fields.size() < 20 || fields[0].empty())
+    return 0;
+  // A zombie (or dead) process has ended: it is not the running process anyone wants to adopt or signal.
+  if (fields[0][0] == 'Z' || fields[0][0] == 'X' || fields[0][0] == 'x')
+    return 0;
+  errno = 0;
+  char* end = nullptr;
+  auto value = std::strtoull(fields[19].c_str(), &end, 10);
+  if (errno != 0 || end == fields[19].c_str() || *end != '\0')
+    return 0;
+  return static_cast<uint64_t>(value);
 }
 
 } // namespace mesoscaf

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -29,6 +30,11 @@ public:
   /// Returns false (and never calls `on_exit`) if the reaper is stopped or the pid cannot be watched.
   bool watch(pid_t pid, exit_callback on_exit);
 
+  /// Watches a process that is NOT our child (left by an earlier agent process), through a pidfd. Only if it
+  /// still runs and its start time equals `start_time` (process_start_time), so a reused pid is never adopted.
+  /// `on_exit` gets -1 (the status of a non-child is unknown). Returns false if it is gone (or not ours).
+  bool watch_foreign(pid_t pid, uint64_t start_time, exit_callback on_exit);
+
   /// Sends `sig` to the process group led by `pid` (or to the process alone if it has no group), but only
   /// while the pid is watched and not yet reaped: a reaped pid may already belong to another process.
   /// Returns false if it did nothing.
@@ -48,5 +54,9 @@ private:
   struct impl;
   std::shared_ptr<impl> impl_;
 };
+
+/// The start time of a live process (field 22 of /proc/<pid>/stat, clock ticks since boot); 0 if it does not
+/// exist or is a zombie. With the boot ID it identifies a process across pid reuse.
+uint64_t process_start_time(pid_t pid);
 
 } // namespace mesoscaf

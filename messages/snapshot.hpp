@@ -47,10 +47,11 @@ struct agent_summary {
   uint16_t port = 0;
   resource_set total;
   resource_set used;
+  bool connected = true;   // false: registered but disconnected (nothing of it is offered; pings count as missed)
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, agent_summary& x) {
-    return f(caf::meta::type_name("agent_summary"), x.id, x.hostname, x.port, x.total, x.used);
+    return f(caf::meta::type_name("agent_summary"), x.id, x.hostname, x.port, x.total, x.used, x.connected);
   }
 };
 
@@ -60,11 +61,13 @@ struct master_snapshot {
   std::vector<task_summary> tasks;   // non-terminal and recently terminal tasks
   uint64_t outstanding_offers = 0;
   std::vector<role_summary> roles;   // from the allocator: weights, quota, allocation per role
+  uint64_t unreachable_agents = 0;   // agents marked unreachable (not in `agents`) that may still come back
+  std::vector<agent_id> unreachable; // their IDs
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, master_snapshot& x) {
     return f(caf::meta::type_name("master_snapshot"), x.agents, x.frameworks, x.tasks, x.outstanding_offers,
-             x.roles);
+             x.roles, x.unreachable_agents, x.unreachable);
   }
 };
 

@@ -31,10 +31,11 @@ struct executor_info {
   std::string name;
   command_info command;
   resource_set resources;
+  std::string role;                       // allocation role; set by the master when it launches the executor
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, executor_info& x) {
-    return f(caf::meta::type_name("executor_info"), x.id, x.framework, x.name, x.command, x.resources);
+    return f(caf::meta::type_name("executor_info"), x.id, x.framework, x.name, x.command, x.resources, x.role);
   }
 };
 
@@ -46,11 +47,13 @@ struct task_info {
   caf::optional<command_info> command;    // run by the built-in command executor
   caf::optional<executor_info> executor;  // or handed to this custom executor
   std::string data;                       // opaque, passed to the executor
+  std::string role;                       // allocation role of its offers; set by the master at launch (agents
+                                          // report it back when they re-register)
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, task_info& x) {
     return f(caf::meta::type_name("task_info"), x.name, x.id, x.agent, x.resources, x.command, x.executor,
-             x.data);
+             x.data, x.role);
   }
 };
 

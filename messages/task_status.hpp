@@ -80,10 +80,14 @@ struct task_status {
 struct status_update {
   framework_id framework;
   task_status status;
+  /// The newest state of the task the agent knows when it (re)sends this update. The agent forwards only the
+  /// oldest unacknowledged update of a task, so this may be ahead of `status.state` (e.g. TASK_FINISHED behind
+  /// an unacknowledged TASK_RUNNING): the master keeps its books by it (Mesos' latest_state).
+  task_state latest_state = task_state::staging;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, status_update& x) {
-    return f(caf::meta::type_name("status_update"), x.framework, x.status);
+    return f(caf::meta::type_name("status_update"), x.framework, x.status, x.latest_state);
   }
 };
 

@@ -14,6 +14,7 @@
 
 #include <fstream>
 #include <memory>
+#include <set>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,11 +30,15 @@ struct recorder {
   std::vector<agent_info> registrations;
   int refuse_registrations = 0;   // answer this many registrations with an error
   std::string agent_id_to_assign = "agent-1";
+  std::vector<agent_reregistration> reregistrations;
+  int refuse_reregistrations = 0;  // answer this many re-registrations with an error (the master refuses)
   std::vector<status_update> master_updates;
   std::vector<std::tuple<framework_id, agent_id, executor_id, int32_t>> exec_lost;
   std::vector<std::string> exec_msgs;
   // containerizer
   std::vector<launch_spec> launches;
+  std::vector<std::tuple<container_id, int32_t, uint64_t>> recovers;
+  std::set<int32_t> alive_pids;   // recover answers true for these
   bool fail_launch = false;
   std::vector<container_id> kills;
   // executor
@@ -57,7 +62,19 @@ master_actor::behavior_type mock_master(master_actor::pointer self, recorder_ptr
       }
       return agent_id{rec->agent_id_to_assign};
     },
+    [=](atom::rereg_agent, const agent_reregistration& r, const agent_actor&) -> caf::result<agent_id> {
+      rec->reregistrations.push_back(r);
+      if (rec->refuse_reregistrations > 0) {
+        --rec->refuse_reregistrations;
+        return caf::make_error(caf::sec::invalid_argument, "re-registration refused by test");
+      }
+      return r.info.id;
+    },
     [=](atom::update, const status_update& u) { rec->master_updates.push_back(u); },
+    [=](atom::reconcile, const framework_id&, const std::vector<task_status>&) {},
+    [=](atom::health) {},
+    [=](atom::unreachable) {},
+    [=](atom::failover, const framework_id&, uint64_t) {},
     [=](atom::exec_msg, const framework_id&, const agent_id&, const executor_id&, const std::string& data) {
       rec->exec_msgs.push_back(data);
     },
@@ -93,6 +110,10 @@ containerizer_actor::behavior_type mock_containerizer(containerizer_actor::point
       return int32_t{4242};
     },
     [=](atom::kill, const container_id& id) { rec->kills.push_back(id); },
+    [=](atom::recover, const container_id& id, int32_t pid, uint64_t start_time) {
+      rec->recovers.emplace_back(id, pid, start_time);
+      return rec->alive_pids.count(pid) > 0;
+    },
     [=](atom::exited, const container_id&, int32_t) {},
     [=](atom::tick, const container_id&) {},
   };
@@ -168,6 +189,8 @@ status_update executor_update(const std::string& fw, const std::string& task, ta
 }
 
 struct fixture : mesoscaf::test::deterministic_fixture {
+  // The agent always checkpoints its ID (meta/agent) and reads the checkpoint when it starts: a fresh dir per test.
+  mesoscaf::test::temp_dir work{"mesoscaf-agent-test"};
   recorder_ptr rec = std::make_shared<recorder>();
   master_actor master;
   containerizer_actor cont;
@@ -183,7 +206,8 @@ struct fixture : mesoscaf::test::deterministic_fixture {
     opts.master = master;
     opts.hostname = "host-1";
     opts.port = 5051;
-    opts.work_dir = "/work-dir";
+    opts.work_dir = work.path();
+    opts.boot_id = "boot-1";
     opts.executor_binary = "/usr/bin/mesoscaf";
     opts.resources = resource_set::scalar("cpus", 4);
     // The tests' tick() steps are written against these timings: pinned here (and in the tests that depend on
@@ -311,10 +335,23 @@ TEST(registers again when the master goes down) {
   sched.run();
   CHECK(rec->master_updates.empty());
   CHECK_EQUAL(rec->registrations.size(), 1u);
+  CHECK(rec->reregistrations.empty());
   tick(100ms);
-  CHECK_EQUAL(rec->registrations.size(), 2u);
+  // An agent with an ID re-registers with everything it runs, so that the master can reconcile.
+  CHECK_EQUAL(rec->registrations.size(), 1u);
+  REQUIRE_EQUAL(rec->reregistrations.size(), 1u);
+  auto& rr = rec->reregistrations[0];
+  CHECK_EQUAL(rr.info.id, agent_id{"agent-1"});
+  CHECK_EQUAL(rr.info.hostname, "host-1");
+  REQUIRE_EQUAL(rr.tasks.size(), 1u);
+  CHECK_EQUAL(rr.tasks[0].info.id, task_id{"t1"});
+  CHECK_EQUAL(rr.tasks[0].state, task_state::running);
+  REQUIRE_EQUAL(rr.frameworks.size(), 1u);
+  CHECK_EQUAL(rr.frameworks[0].id, framework_id{"fw-1"});
+  CHECK(rr.executors.empty());  // only custom executors are reported
   REQUIRE_EQUAL(rec->master_updates.size(), 1u);
   CHECK_EQUAL(rec->master_updates[0].status.uuid, "u1");
+  CHECK_EQUAL(snapshot().id, agent_id{"agent-1"});
 }
 
 TEST(run task launches the command executor and hands over the task once it registers) {
@@ -326,7 +363,7 @@ TEST(run task launches the command executor and hands over the task once it regi
   CHECK(!spec.command.shell);
   CHECK_EQUAL(spec.command.value, "/usr/bin/mesoscaf");
   CHECK_EQUAL(spec.command.arguments, (std::vector<std::string>{"/usr/bin/mesoscaf", "command-executor"}));
-  CHECK_EQUAL(spec.sandbox, "/work-dir/agents/agent-1/frameworks/fw-1/executors/command-executor/runs/"
+  CHECK_EQUAL(spec.sandbox, work.path() + "/agents/agent-1/frameworks/fw-1/executors/command-executor/runs/"
                               + spec.id.str());
   CHECK_EQUAL(spec.environment["MESOSCAF_AGENT_ENDPOINT"], "127.0.0.1:5051");
   CHECK_EQUAL(spec.environment["MESOSCAF_FRAMEWORK_ID"], "fw-1");
@@ -682,12 +719,15 @@ TEST(a new agent ID after re-registering ends the old incarnation) {
   sched.run();
   REQUIRE_EQUAL(rec->master_updates.size(), 1u);
   CHECK_EQUAL(rec->master_updates[0].status.agent, agent_id{"agent-1"});
-  // A new master (it removed agent-1 and reported t1 lost) registers us under a new ID.
+  // A new master (it removed agent-1 and reported t1 lost) refuses the re-registration: the agent registers as a
+  // new agent and gets a new ID.
   rec->agent_id_to_assign = "agent-2";
+  rec->refuse_reregistrations = 1;
   caf::anon_send(caf::actor_cast<caf::actor>(agent),
                  caf::down_msg{master.address(), caf::make_error(caf::exit_reason::remote_link_unreachable)});
   sched.run();
   tick(100ms);
+  REQUIRE_EQUAL(rec->reregistrations.size(), 1u);
   REQUIRE_EQUAL(rec->registrations.size(), 2u);
   auto snap = snapshot();
   CHECK_EQUAL(snap.id, agent_id{"agent-2"});
@@ -959,9 +999,12 @@ TEST(a restarted agent registers with its checkpointed reservations and volumes)
   caf::anon_send_exit(agent, caf::exit_reason::kill);
   sched.run();
   start(opts);
-  REQUIRE_EQUAL(rec->registrations.size(), 2u);
-  CHECK_EQUAL(rec->registrations[1].total, total);
-  CHECK(rec->registrations[1].total.has_volume("vol1"));
+  // It kept its ID (meta/agent): it re-registers.
+  REQUIRE_EQUAL(rec->registrations.size(), 1u);
+  REQUIRE_EQUAL(rec->reregistrations.size(), 1u);
+  CHECK_EQUAL(rec->reregistrations[0].info.id, agent_id{"agent-1"});
+  CHECK_EQUAL(rec->reregistrations[0].info.total, total);
+  CHECK(rec->reregistrations[0].info.total.has_volume("vol1"));
   CHECK_EQUAL(snapshot().total, total);
   CHECK_EQUAL(mesoscaf::test::read_file(vdir + "/f"), "kept");
   CHECK(!path_exists(stale));

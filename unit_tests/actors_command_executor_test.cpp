@@ -8,8 +8,11 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <mutex>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -30,6 +33,24 @@ namespace {
 
 struct config : test::threaded_config {};
 
+// Stands in for "connect to the agent's endpoint again": counts the attempts and hands over `next` once set.
+// Shared with the executor's actor (it calls `get` from its thread and may outlive the fixture's members).
+struct reconnect_ctl {
+  std::atomic<int> calls{0};
+  std::mutex mtx;
+  agent_actor next;
+
+  void offer(agent_actor hdl) {
+    std::lock_guard<std::mutex> guard{mtx};
+    next = std::move(hdl);
+  }
+
+  agent_actor get() {
+    ++calls;
+    std::lock_guard<std::mutex> guard{mtx};
+    return next;
+  }
+};
 
 
 struct fixture {
@@ -55,11 +76,22 @@ struct fixture {
       self->send_exit(aut, caf::exit_reason::kill);
     if (agent)
       self->send_exit(agent, caf::exit_reason::kill);
+    if (agent2)
+      self->send_exit(agent2, caf::exit_reason::kill);
     std::string cmd = "rm -rf '" + dir + "'";
     [[maybe_unused]] int rc = std::system(cmd.c_str());
   }
 
-  void start(int drop_acks = 0, std::chrono::milliseconds grace = 300ms) {
+  std::shared_ptr<reconnect_ctl> ctl = std::make_shared<reconnect_ctl>();
+  agent_actor agent2;
+
+  // Checkpointing executors: a lost agent is replaced by what `ctl` offers.
+  void start_checkpointing(int drop_acks, std::chrono::milliseconds recovery_timeout) {
+    start(drop_acks, 300ms, true, recovery_timeout);
+  }
+
+  void start(int drop_acks = 0, std::chrono::milliseconds grace = 300ms, bool checkpoint = false,
+             std::chrono::milliseconds recovery_timeout = 60s) {
     executor_registration reply;
     reply.agent = agent_id{"agent-1"};
     agent = sys.spawn(test::fake_agent, caf::actor_cast<caf::actor>(self), reply, drop_acks);
@@ -68,10 +100,17 @@ struct fixture {
     env.executor = executor_id{"exec-1"};
     env.agent = agent_id{"agent-1"};
     env.sandbox = dir;
+    env.checkpoint = checkpoint;
+    env.recovery_timeout = recovery_timeout;
     command_executor_options opts;
     opts.kill_grace_period = grace;
     opts.resend_interval = 100ms;
     opts.drain_timeout = 500ms;
+    if (checkpoint) {
+      // The functor holds the control block: the executor may call it until it is gone.
+      auto keep = ctl;
+      opts.reconnect = [keep] { return keep->get(); };
+    }
     aut = spawn_command_executor(sys, env, agent, opts);
     bool registered = false;
     self->receive([&](atom::reg_exec, const framework_id& fw, const executor_id& ex, const executor_actor&) {
@@ -114,6 +153,28 @@ struct fixture {
   bool terminal(const std::string& id) {
     auto i = latest.find(id);
     return i != latest.end() && is_terminal(i->second.state);
+  }
+
+  // The pid a task wrote to <sandbox>/pid ("echo $$ > pid" at its start), or -1.
+  pid_t task_pid(const std::string& id) {
+    std::string text;
+    if (!eventually([&] {
+          text = read_file(dir + "/tasks/" + id + "/pid");
+          return text.find('\n') != std::string::npos;  // the whole line is written
+        }))
+      return -1;
+    return static_cast<pid_t>(std::atol(text.c_str()));
+  }
+
+  // Waits for the executor to end; its exit reason.
+  bool wait_down(caf::error& reason, std::chrono::milliseconds limit = 30s) {
+    bool down = false;
+    self->receive([&](const caf::down_msg& dm) {
+      down = dm.source == aut.address();
+      reason = dm.reason;
+    },
+                  caf::after(limit) >> [] {});
+    return down;
   }
 
   bool running(const std::string& id) {
@@ -252,6 +313,109 @@ TEST(losing the agent kills the tasks and ends the executor with an error) {
   CHECK(down);
   CHECK(reason);
   // The task was reaped by the executor (no zombie, no process).
+  CHECK(eventually([&] { return ::kill(pid, 0) != 0; }, 30s));
+}
+
+TEST(with checkpointing a lost agent leaves the tasks running and the executor re-registers) {
+  // The first agent acknowledges nothing: RUNNING stays unacknowledged and must travel with the re-registration.
+  start_checkpointing(/*drop_acks=*/1000000, 60s);
+  self->send(aut, atom::launch_v, shell_task("long", "echo $$ > pid; exec sleep 30"));
+  self->send(aut, atom::launch_v, shell_task("later", "echo $$ > pid; while [ ! -e go ]; do sleep 0.05; done"));
+  REQUIRE(collect([&] { return running("long") && running("later"); }));
+  auto long_running_uuid = latest["long"].uuid;
+  auto long_pid = task_pid("long");
+  auto later_pid = task_pid("later");
+  REQUIRE(long_pid > 0);
+  REQUIRE(later_pid > 0);
+  self->monitor(aut);
+  self->send_exit(agent, caf::exit_reason::kill);
+  agent = nullptr;
+  // Reconnection attempts prove the executor is alive and waiting for its agent.
+  REQUIRE(eventually([&] { return ctl->calls.load() >= 2; }));
+  CHECK_EQUAL(::kill(long_pid, 0), 0);
+  // A task ends while the agent is away: the reaper still reports it (into the queue).
+  { std::ofstream{dir + "/tasks/later/go"}; }
+  REQUIRE(eventually([&] { return ::kill(later_pid, 0) != 0; }, 30s));
+  executor_registration reply;
+  reply.agent = agent_id{"agent-1"};
+  agent2 = sys.spawn(test::fake_agent, caf::actor_cast<caf::actor>(self), reply, 0);
+  ctl->offer(agent2);
+  std::vector<task_info> rereg_tasks;
+  std::vector<status_update> rereg_updates;
+  bool reregistered = false;
+  self->receive(
+    [&](atom::rereg_exec, const framework_id& fw, const executor_id& ex, const executor_actor& hdl,
+        const std::vector<task_info>& tasks, const std::vector<status_update>& updates) {
+      reregistered = fw.value == "fw-1" && ex.value == "exec-1" && hdl == aut;
+      rereg_tasks = tasks;
+      rereg_updates = updates;
+    },
+    caf::after(30s) >> [] {});
+  REQUIRE(reregistered);
+  auto has_task = [&](const std::string& id) {
+    return std::any_of(rereg_tasks.begin(), rereg_tasks.end(), [&](const task_info& t) { return t.id.value == id; });
+  };
+  auto has_update = [&](const std::string& id, task_state state) {
+    return std::any_of(rereg_updates.begin(), rereg_updates.end(), [&](const status_update& u) {
+      return u.status.task.value == id && u.status.state == state;
+    });
+  };
+  CHECK(has_task("long"));
+  CHECK_EQUAL(rereg_tasks.size() + (has_update("later", task_state::finished) ? 1u : 0u), 2u);
+  CHECK(has_update("long", task_state::running));
+  CHECK(has_update("later", task_state::running));
+  for (auto& t : rereg_tasks)
+    if (t.id.value == "long")
+      CHECK(t.command && t.command->value.find("sleep 30") != std::string::npos);
+  // After the reply: the queue is resent to the new agent (same uuids), "later" finishes there, and the new
+  // agent is the one the executor now serves.
+  updates.clear();
+  latest.clear();
+  REQUIRE(collect([&] {
+    return terminal("later") && std::any_of(updates.begin(), updates.end(), [&](const status_update& u) {
+             return u.status.uuid == long_running_uuid;
+           });
+  }));
+  CHECK_EQUAL(latest["later"].state, task_state::finished);
+  CHECK_EQUAL(::kill(long_pid, 0), 0);
+  self->send(aut, atom::kill_task_v, task_id{"long"});
+  REQUIRE(collect([&] { return terminal("long"); }));
+  CHECK_EQUAL(latest["long"].state, task_state::killed);
+}
+
+TEST(with checkpointing a refused re-registration kills the tasks and ends the executor) {
+  start_checkpointing(0, 60s);
+  self->send(aut, atom::launch_v, shell_task("long", "echo $$ > pid; exec sleep 30"));
+  REQUIRE(collect([&] { return running("long"); }));
+  auto pid = task_pid("long");
+  REQUIRE(pid > 0);
+  self->monitor(aut);
+  executor_registration reply;
+  agent2 = sys.spawn(test::fake_agent_ex, caf::actor_cast<caf::actor>(self), reply, 0, true);
+  ctl->offer(agent2);
+  self->send_exit(agent, caf::exit_reason::kill);
+  agent = nullptr;
+  caf::error reason;
+  REQUIRE(wait_down(reason));
+  CHECK(reason);
+  MESSAGE("exit reason: " << sys.render(reason));
+  CHECK(eventually([&] { return ::kill(pid, 0) != 0; }, 30s));
+}
+
+TEST(with checkpointing the recovery timeout kills the tasks and ends the executor) {
+  start_checkpointing(0, 500ms);
+  self->send(aut, atom::launch_v, shell_task("long", "echo $$ > pid; exec sleep 30"));
+  REQUIRE(collect([&] { return running("long"); }));
+  auto pid = task_pid("long");
+  REQUIRE(pid > 0);
+  self->monitor(aut);
+  self->send_exit(agent, caf::exit_reason::kill);
+  agent = nullptr;
+  caf::error reason;
+  REQUIRE(wait_down(reason));
+  CHECK(reason);
+  CHECK(sys.render(reason).find("recovery timeout") != std::string::npos);
+  CHECK_GREATER_OR_EQUAL(ctl->calls.load(), 1);
   CHECK(eventually([&] { return ::kill(pid, 0) != 0; }, 30s));
 }
 

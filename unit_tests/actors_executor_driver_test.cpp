@@ -13,6 +13,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 // The callback driver against a fake agent in the same (real) actor system.
@@ -25,7 +26,27 @@ namespace {
 
 struct config : test::threaded_config {};
 
-// Runs each task at once: RUNNING, then FINISHED; echoes framework messages; stops on shutdown.
+// Stands in for "connect to the agent's endpoint again": counts the attempts and hands over `next` once set.
+// Shared with the driver's actor (it calls `get` from its thread and may outlive the fixture's members).
+struct reconnect_ctl {
+  std::atomic<int> calls{0};
+  std::mutex mtx;
+  agent_actor next;
+
+  void offer(agent_actor hdl) {
+    std::lock_guard<std::mutex> guard{mtx};
+    next = std::move(hdl);
+  }
+
+  agent_actor get() {
+    ++calls;
+    std::lock_guard<std::mutex> guard{mtx};
+    return next;
+  }
+};
+
+// Runs each task at once: RUNNING, then FINISHED (tasks with data "hold": RUNNING only); echoes framework
+// messages; stops on shutdown.
 struct echo_executor : executor {
   std::mutex mtx;
   std::vector<std::string> calls;
@@ -53,9 +74,11 @@ struct echo_executor : executor {
     s.task = t.id;
     s.state = task_state::running;
     d.send_status_update(s);
-    s.state = task_state::finished;
-    s.data = t.data;
-    d.send_status_update(s);
+    if (t.data != "hold") {
+      s.state = task_state::finished;
+      s.data = t.data;
+      d.send_status_update(s);
+    }
     note("launch " + t.id.value);  // after the sends: tests wait for this, then call stop()
   }
   void kill_task(executor_driver& d, const task_id& id) override {
@@ -72,6 +95,12 @@ struct echo_executor : executor {
   void error(executor_driver&, const std::string& message) override {
     note("error");
   }
+  void disconnected(executor_driver&) override {
+    note("disconnected");
+  }
+  void reregistered(executor_driver&, const executor_registration&) override {
+    note("reregistered");
+  }
 };
 
 struct fixture {
@@ -84,8 +113,11 @@ struct fixture {
   std::unique_ptr<executor_driver> driver;
   std::vector<status_update> updates;
   std::vector<std::string> messages;
+  std::shared_ptr<reconnect_ctl> ctl = std::make_shared<reconnect_ctl>();
+  agent_actor agent2;
 
-  void start(int drop_acks = 0, std::chrono::milliseconds resend_interval = std::chrono::milliseconds(100)) {
+  void start(int drop_acks = 0, std::chrono::milliseconds resend_interval = std::chrono::milliseconds(100),
+             bool checkpoint = false, std::chrono::milliseconds recovery_timeout = 60s) {
     executor_registration reply;
     reply.agent = agent_id{"agent-9"};
     reply.sandbox = "/tmp";
@@ -94,7 +126,13 @@ struct fixture {
     env.framework = framework_id{"fw-9"};
     env.executor = executor_id{"exec-9"};
     env.agent = agent_id{"agent-9"};
+    env.checkpoint = checkpoint;
+    env.recovery_timeout = recovery_timeout;
     executor_driver_options opts;
+    if (checkpoint) {
+      auto keep = ctl;  // the functor holds the control block: the driver may call it until it is gone
+      opts.reconnect = [keep] { return keep->get(); };
+    }
     opts.resend_interval = resend_interval;
     opts.drain_timeout = 2s;
     opts.shutdown_grace = 500ms;
@@ -113,6 +151,8 @@ struct fixture {
     driver.reset();  // aborts if still running, joins
     if (agent)
       self->send_exit(agent, caf::exit_reason::kill);
+    if (agent2)
+      self->send_exit(agent2, caf::exit_reason::kill);
   }
 
   // Polls `pred` (e.g. a callback of the executor, which runs on the driver's thread) until it holds or `limit`
@@ -176,9 +216,59 @@ TEST(environment parsing) {
     CHECK_NOT_EQUAL(read_executor_environment(e2, get), "");
     CHECK_EQUAL(e2.agent_port, 0);  // unchanged on error
   }
+  // Checkpointing: missing = off, 15 minutes.
   vars[env_agent_endpoint] = "h:1";
+  CHECK_EQUAL(read_executor_environment(env, get), "");
+  CHECK(!env.checkpoint);
+  CHECK_EQUAL(env.recovery_timeout.count(), 900000);
+  vars[env_checkpoint] = "1";
+  vars[env_recovery_timeout] = "2500";
+  CHECK_EQUAL(read_executor_environment(env, get), "");
+  CHECK(env.checkpoint);
+  CHECK_EQUAL(env.recovery_timeout.count(), 2500);
+  vars[env_checkpoint] = "0";
+  CHECK_EQUAL(read_executor_environment(env, get), "");
+  CHECK(!env.checkpoint);
+  for (auto bad : {"yes", "2", "true", " 1"}) {
+    vars[env_checkpoint] = bad;
+    executor_environment e2;
+    auto err = read_executor_environment(e2, get);
+    CHECK(err.find(env_checkpoint) != std::string::npos);
+    CHECK_EQUAL(e2.agent_port, 0);  // unchanged on error
+  }
+  vars[env_checkpoint] = "1";
+  for (auto bad : {"-5", "10s", "1.5", "abc", "9999999999999"}) {
+    vars[env_recovery_timeout] = bad;
+    executor_environment e2;
+    auto err = read_executor_environment(e2, get);
+    CHECK(err.find(env_recovery_timeout) != std::string::npos);
+    CHECK_EQUAL(e2.agent_port, 0);
+  }
+  vars.erase(env_recovery_timeout);
   vars.erase(env_framework_id);
   CHECK(read_executor_environment(env, get).find(env_framework_id) != std::string::npos);
+}
+
+TEST(reconnect backoff doubles up to its maximum) {
+  reconnect_backoff b;
+  std::vector<long> delays;
+  for (int i = 0; i < 7; ++i)
+    delays.push_back(static_cast<long>(b.next().count()));
+  CHECK_EQUAL(delays, (std::vector<long>{100, 200, 400, 800, 1000, 1000, 1000}));
+  b.reset();
+  CHECK_EQUAL(b.next().count(), 100);
+  reconnect_backoff odd{std::chrono::milliseconds(300), std::chrono::milliseconds(500)};
+  CHECK_EQUAL(odd.next().count(), 300);
+  CHECK_EQUAL(odd.next().count(), 500);
+  CHECK_EQUAL(odd.next().count(), 500);
+}
+
+TEST(connection errors are told apart from refusals) {
+  CHECK(is_connection_error(caf::make_error(caf::sec::request_timeout)));
+  CHECK(is_connection_error(caf::make_error(caf::exit_reason::remote_link_unreachable)));
+  CHECK(is_connection_error(caf::make_error(caf::sec::cannot_connect_to_node)));
+  CHECK(!is_connection_error(caf::make_error(caf::sec::invalid_argument, "unknown executor")));
+  CHECK(!is_connection_error(caf::make_error(caf::sec::runtime_error)));
 }
 
 TEST(status update outbox) {
@@ -278,6 +368,98 @@ TEST(a driver without an agent aborts at start) {
   CHECK_EQUAL(d.start(), driver_status::aborted);
   CHECK_EQUAL(d.run(), driver_status::aborted);
   CHECK(!d.abort_reason().empty());
+}
+
+TEST(with checkpointing losing the agent does not abort and the driver re-registers) {
+  // The first agent acknowledges nothing: every update must travel with the re-registration.
+  start(/*drop_acks=*/1000000, 5s, /*checkpoint=*/true);
+  task_info held;
+  held.id = task_id{"held"};
+  held.data = "hold";
+  task_info done;
+  done.id = task_id{"done"};
+  self->send(exec_hdl, atom::launch_v, held);
+  self->send(exec_hdl, atom::launch_v, done);
+  REQUIRE(collect([&] { return updates.size() >= 3; }));  // held RUNNING, done RUNNING + FINISHED
+  self->send_exit(agent, caf::exit_reason::kill);
+  agent = nullptr;
+  REQUIRE(eventually([&] { return exec.called("disconnected") && ctl->calls.load() >= 2; }));
+  CHECK_EQUAL(driver->status(), driver_status::running);
+  CHECK(!exec.called("error"));
+  CHECK(!exec.called("shutdown"));
+  // Updates sent while disconnected are queued.
+  task_status progress;
+  progress.task = task_id{"held"};
+  progress.state = task_state::running;
+  progress.message = "while away";
+  CHECK_EQUAL(driver->send_status_update(progress), driver_status::running);
+  executor_registration reply;
+  reply.agent = agent_id{"agent-9"};
+  agent2 = sys.spawn(test::fake_agent, caf::actor_cast<caf::actor>(self), reply, 0);
+  ctl->offer(agent2);
+  std::vector<task_info> rereg_tasks;
+  std::vector<status_update> rereg_updates;
+  bool reregistered = false;
+  self->receive(
+    [&](atom::rereg_exec, const framework_id& fw, const executor_id& ex, const executor_actor& hdl,
+        const std::vector<task_info>& tasks, const std::vector<status_update>& upds) {
+      reregistered = fw.value == "fw-9" && ex.value == "exec-9" && hdl == exec_hdl;
+      rereg_tasks = tasks;
+      rereg_updates = upds;
+    },
+    caf::after(30s) >> [] {});
+  REQUIRE(reregistered);
+  // Only the task not reported terminal; every unacknowledged update, the queued one included.
+  REQUIRE_EQUAL(rereg_tasks.size(), 1u);
+  CHECK_EQUAL(rereg_tasks[0].id.value, "held");
+  CHECK_EQUAL(rereg_tasks[0].data, "hold");
+  REQUIRE_EQUAL(rereg_updates.size(), 4u);
+  CHECK_EQUAL(rereg_updates[3].status.message, "while away");
+  // After the reply: all four resent to the new agent with the same uuids.
+  std::set<std::string> expected;
+  for (auto& u : rereg_updates)
+    expected.insert(u.status.uuid);
+  updates.clear();
+  REQUIRE(collect([&] {
+    std::set<std::string> seen;
+    for (auto& u : updates)
+      seen.insert(u.status.uuid);
+    return std::includes(seen.begin(), seen.end(), expected.begin(), expected.end());
+  }));
+  REQUIRE(eventually([&] { return exec.called("reregistered"); }));
+  // The new agent carries the traffic now.
+  self->send(exec_hdl, atom::fw_msg_v, std::string{"again"});
+  REQUIRE(collect([&] { return !messages.empty(); }));
+  CHECK_EQUAL(messages.front(), "echo:again");
+  CHECK_EQUAL(driver->stop(), driver_status::running);
+  CHECK_EQUAL(driver->join(), driver_status::stopped);
+  CHECK(!exec.called("error"));
+}
+
+TEST(with checkpointing a refused re-registration aborts the driver after the shutdown callback) {
+  start(0, 100ms, /*checkpoint=*/true);
+  executor_registration reply;
+  agent2 = sys.spawn(test::fake_agent_ex, caf::actor_cast<caf::actor>(self), reply, 0, true);
+  ctl->offer(agent2);
+  self->send_exit(agent, caf::exit_reason::kill);
+  agent = nullptr;
+  CHECK_EQUAL(driver->join(), driver_status::aborted);
+  CHECK(exec.called("shutdown"));
+  CHECK(exec.called("error"));
+  CHECK(driver->abort_reason().find("refused") != std::string::npos);
+  MESSAGE("abort reason: " << driver->abort_reason());
+}
+
+TEST(with checkpointing the recovery timeout aborts the driver after the shutdown callback) {
+  start(0, 100ms, /*checkpoint=*/true, /*recovery_timeout=*/500ms);
+  self->send_exit(agent, caf::exit_reason::kill);
+  agent = nullptr;
+  CHECK_EQUAL(driver->join(), driver_status::aborted);
+  CHECK(exec.called("disconnected"));
+  CHECK(exec.called("shutdown"));
+  CHECK(exec.called("error"));
+  CHECK_GREATER_OR_EQUAL(ctl->calls.load(), 1);
+  CHECK(driver->abort_reason().find("recovery timeout") != std::string::npos);
 }
 
 FIXTURE_SCOPE_END()

@@ -3,6 +3,8 @@
 
 #include "actors/master_registry.hpp"
 
+#include <set>
+
 using namespace mesoscaf;
 
 namespace {
@@ -253,6 +255,174 @@ TEST(snapshot and dominant share) {
   CHECK_EQUAL(s.tasks.size(), 1u);
   CHECK_EQUAL(s.agents[0].used, res("cpus:1;mem:500"));
   CHECK_EQUAL(master_registry::dominant_share(res("cpus:1"), resource_set{}), 0.0);
+}
+
+// -- issue 4: unreachable agents and re-registration ----------------------------------------------------------
+
+namespace {
+
+framework_id add_pa(master_registry& reg) {
+  framework_info fi;
+  fi.id = framework_id{"pa"};
+  fi.capabilities = {"PARTITION_AWARE"};
+  REQUIRE(reg.add_framework(fi).empty());
+  return fi.id;
+}
+
+reregistered_task reported(const framework_id& fw, task_info t, task_state st) {
+  reregistered_task r;
+  r.framework = fw;
+  r.info = std::move(t);
+  r.state = st;
+  return r;
+}
+
+} // namespace
+
+TEST(an unreachable agent keeps partition aware tasks as unreachable and loses the others) {
+  auto pa = add_pa(reg);
+  REQUIRE(reg.add_task(f1, task("n1", "cpus:1")).empty());
+  REQUIRE(reg.add_task(pa, task("p1", "cpus:1"), "eng").empty());
+  executor_info e;
+  e.id = executor_id{"e1"};
+  e.resources = res("cpus:0.5");
+  REQUIRE(reg.add_executor(pa, a1, e).empty());
+  REQUIRE(reg.add_offer(make_offer("o1", "cpus:1")).empty());
+  CHECK(!reg.mark_unreachable(agent_id{"nope"}, 1, "x"));
+  auto r = reg.mark_unreachable(a1, 7.5, "gone quiet");
+  REQUIRE(r.has_value());
+  REQUIRE_EQUAL(r->lost.size(), 1u);
+  CHECK(r->lost[0].state == task_state::lost);
+  CHECK(r->lost[0].reason == task_reason::agent_removed);
+  REQUIRE_EQUAL(r->unreachable.size(), 1u);
+  CHECK(r->unreachable[0].state == task_state::unreachable);
+  CHECK_EQUAL(r->offers.size(), 1u);
+  CHECK_EQUAL(r->executors.size(), 1u);
+  CHECK(reg.agent(a1) == nullptr);
+  CHECK(reg.is_unreachable(a1));
+  CHECK_EQUAL(reg.unreachable_agents().at(a1).time, 7.5);
+  CHECK(reg.live_task(pa, task_id{"p1"}) == nullptr);
+  REQUIRE(reg.unreachable_task(pa, task_id{"p1"}) != nullptr);
+  CHECK_EQUAL(reg.unreachable_task(pa, task_id{"p1"})->role, "eng");
+  CHECK(reg.framework(pa)->used.empty());
+  CHECK(reg.completed_task(f1, task_id{"n1"})->state == task_state::lost);
+  auto snap = reg.snapshot();
+  CHECK_EQUAL(snap.unreachable_agents, 1u);
+  CHECK(snap.agents.empty());
+  // Removing the framework ends its unreachable tasks too.
+  auto rf = reg.remove_framework(pa);
+  REQUIRE(rf.has_value());
+  REQUIRE_EQUAL(rf->tasks.size(), 1u);
+  CHECK(rf->tasks[0].state == task_state::killed);
+}
+
+TEST(a readmitted agent brings partition aware tasks back and the others are to be killed) {
+  auto pa = add_pa(reg);
+  auto p1 = task("p1", "cpus:1");
+  auto p2 = task("p2", "cpus:1");
+  auto n1 = task("n1", "cpus:1");
+  REQUIRE(reg.add_task(pa, p1, "eng").empty());
+  REQUIRE(reg.add_task(pa, p2, "eng").empty());
+  REQUIRE(reg.add_task(f1, n1).empty());
+  REQUIRE(reg.mark_unreachable(a1, 1, "x"));
+  agent_reregistration r;
+  r.info.id = a1;
+  r.info.total = res("cpus:4;mem:1000");
+  executor_info e;
+  e.id = executor_id{"e1"};
+  e.framework = pa;
+  e.role = "eng";
+  e.resources = res("cpus:0.5");
+  r.executors = {e};
+  r.tasks = {reported(pa, p1, task_state::running), reported(f1, n1, task_state::running),
+             reported(framework_id{"ghost"}, n1, task_state::running)};
+  reregistration_result out;
+  REQUIRE(reg.reregister_agent(r, out).empty());
+  CHECK(out.how == reregistration_result::kind::readmitted);
+  CHECK(!reg.is_unreachable(a1));
+  REQUIRE(reg.live_task(pa, task_id{"p1"}) != nullptr);
+  CHECK(reg.live_task(pa, task_id{"p1"})->state == task_state::running);
+  CHECK_EQUAL(reg.live_task(pa, task_id{"p1"})->role, "eng");
+  // p2 was not reported: gone.
+  REQUIRE_EQUAL(out.ended.size(), 1u);
+  CHECK_EQUAL(out.ended[0].info.id, task_id{"p2"});
+  CHECK(out.ended[0].state == task_state::gone);
+  CHECK(reg.unreachable_task(pa, task_id{"p2"}) == nullptr);
+  CHECK_EQUAL(out.kill, (std::vector<std::pair<framework_id, task_id>>{{f1, task_id{"n1"}}}));
+  CHECK_EQUAL(out.shutdown, std::set<framework_id>{framework_id{"ghost"}});
+  REQUIRE_EQUAL(out.used.size(), 1u);
+  CHECK_EQUAL(out.used[0].framework, pa);
+  CHECK_EQUAL(out.used[0].role, "eng");
+  CHECK_EQUAL(out.used[0].resources, res("cpus:1.5"));
+  CHECK_EQUAL(reg.agent(a1)->used, res("cpus:1.5"));
+}
+
+TEST(a known agent re-registering has its tasks and executors reconciled) {
+  auto pa = add_pa(reg);
+  REQUIRE(reg.add_task(f1, task("t1", "cpus:1")).empty());
+  REQUIRE(reg.add_task(f1, task("t2", "cpus:1")).empty());
+  REQUIRE(reg.add_task(pa, task("p1", "cpus:1"), "eng").empty());
+  executor_info e;
+  e.id = executor_id{"e1"};
+  e.resources = res("cpus:0.5");
+  REQUIRE(reg.add_executor(f1, a1, e, "ops").empty());
+  REQUIRE(reg.set_agent_connected(a1, false));
+  agent_reregistration r;
+  r.info.id = a1;
+  r.info.hostname = "new-name";
+  r.info.total = res("cpus:4;mem:1000");
+  r.tasks = {reported(f1, task("t1", "cpus:1"), task_state::finished),
+             reported(f1, task("zz", "cpus:1"), task_state::running),
+             reported(f1, task("done", "cpus:1"), task_state::finished)};
+  reregistration_result out;
+  REQUIRE(reg.reregister_agent(r, out).empty());
+  CHECK(out.how == reregistration_result::kind::known);
+  CHECK(!out.was_connected);
+  CHECK(reg.agent(a1)->connected);
+  CHECK_EQUAL(reg.agent(a1)->info.hostname, "new-name");
+  CHECK(reg.live_task(f1, task_id{"t1"}) == nullptr);   // finished (the small history may have dropped it)
+  REQUIRE_EQUAL(out.ended.size(), 2u);   // t2 lost, p1 gone
+  for (const auto& t : out.ended)
+    CHECK(t.state == (t.framework == pa ? task_state::gone : task_state::lost));
+  // t1, t2, p1 and the executor are free again.
+  CHECK_EQUAL(out.freed.size(), 4u);
+  CHECK(reg.agent(a1)->used.empty());
+  CHECK_EQUAL(out.kill, (std::vector<std::pair<framework_id, task_id>>{{f1, task_id{"zz"}}}));
+  CHECK(out.shutdown.empty());
+  CHECK(out.used.empty());
+}
+
+TEST(bad re-registrations change nothing) {
+  agent_reregistration r;
+  r.info.id = agent_id{"../x"};
+  r.info.total = res("cpus:1");
+  reregistration_result out;
+  CHECK(!reg.reregister_agent(r, out).empty());
+  r.info.id = agent_id{"fresh"};
+  r.info.total = resource_set{};
+  CHECK(!reg.reregister_agent(r, out).empty());
+  CHECK(reg.agent(agent_id{"fresh"}) == nullptr);
+  CHECK_EQUAL(reg.agents().size(), 1u);
+  // A fresh ID is admitted.
+  r.info.total = res("cpus:1");
+  CHECK(reg.reregister_agent(r, out).empty());
+  CHECK(out.how == reregistration_result::kind::admitted);
+  CHECK_EQUAL(reg.agents().size(), 2u);
+}
+
+TEST(framework activity and failover settings) {
+  CHECK(reg.set_framework_active(f1, false));
+  CHECK(!reg.snapshot().frameworks[0].active);
+  CHECK(!reg.set_framework_active(framework_id{"nope"}, false));
+  framework_info fi;
+  fi.id = f1;
+  fi.name = "renamed";
+  fi.roles = {"other"};
+  fi.failover_timeout = 30;
+  CHECK(reg.update_framework_info(fi));
+  CHECK_EQUAL(reg.framework(f1)->info.name, "renamed");
+  CHECK_EQUAL(reg.framework(f1)->info.failover_timeout, 30.0);
+  CHECK(reg.framework(f1)->info.roles.empty());   // roles stay
 }
 
 FIXTURE_SCOPE_END()

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <tuple>
 
 using namespace mesoscaf;
@@ -25,6 +26,7 @@ struct sched_state {
   std::vector<agent_id> lost_agents;
   std::vector<std::tuple<executor_id, agent_id, int32_t>> lost_executors;
   std::vector<std::string> errors;
+  std::vector<framework_id> replaced;
 };
 
 scheduler_actor::behavior_type mock_scheduler(scheduler_actor::stateful_pointer<sched_state> self) {
@@ -40,6 +42,7 @@ scheduler_actor::behavior_type mock_scheduler(scheduler_actor::stateful_pointer<
       self->state.lost_executors.emplace_back(e, a, st);
     },
     [=](atom::error, const std::string& msg) { self->state.errors.push_back(msg); },
+    [=](atom::replaced, const framework_id& f) { self->state.replaced.push_back(f); },
   };
 }
 
@@ -52,6 +55,10 @@ struct agent_mock_state {
   std::vector<framework_id> shutdowns;
   std::vector<std::pair<framework_id, offer_operation>> ops;
   std::vector<std::string> order;   // "op:RESERVE", "run:<task>": apply_op must come before the tasks using it
+  bool answer_pings = true;
+  size_t pings = 0;
+  std::vector<framework_id> resends;
+  size_t rereg_requests = 0;
 };
 
 agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<agent_mock_state> self) {
@@ -71,6 +78,21 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<agent_mock_s
     [=](atom::apply_op, const framework_id& f, const offer_operation& op) {
       self->state.ops.emplace_back(f, op);
       self->state.order.push_back(std::string{"op:"} + operation_name(op.type));
+    },
+    [=](atom::ping) -> caf::result<agent_id> {
+      ++self->state.pings;
+      if (self->state.answer_pings)
+        return agent_id{"whoever"};
+      // Never answered (the promise is dropped: keeping it in the state would be a reference cycle that keeps
+      // this actor and the actor system alive).
+      return self->make_response_promise<agent_id>();
+    },
+    [=](atom::resend, const framework_id& f) { self->state.resends.push_back(f); },
+    [=](atom::rereg_agent) { ++self->state.rereg_requests; },
+    [=](atom::rereg_exec, const framework_id&, const executor_id&, const executor_actor&,
+        const std::vector<task_info>&, const std::vector<status_update>&) -> executor_registration {
+      CAF_FAIL("the master must not send rereg_exec to an agent");
+      return {};
     },
     [=](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor&) -> executor_registration {
       CAF_FAIL("the master must not send reg_exec to an agent");
@@ -97,6 +119,9 @@ struct alloc_state {
   std::vector<framework_id> deactivated;
   std::vector<std::pair<agent_id, resource_set>> added_agents;
   std::vector<agent_id> removed_agents;
+  std::vector<std::tuple<agent_id, resource_set, std::vector<allocation>>> readded_agents;
+  std::vector<agent_id> deactivated_agents;
+  std::vector<agent_id> activated_agents;
   // (framework, agent, resources, refuse seconds, role)
   std::vector<std::tuple<framework_id, agent_id, resource_set, double, std::string>> recovered;
   std::vector<std::pair<framework_id, std::vector<std::string>>> revived;
@@ -116,6 +141,11 @@ allocator_actor::behavior_type mock_allocator(allocator_actor::stateful_pointer<
     [=](atom::deactivate, const framework_id& f) { self->state.deactivated.push_back(f); },
     [=](atom::add_agent, const agent_id& a, const resource_set& r) { self->state.added_agents.emplace_back(a, r); },
     [=](atom::remove_agent, const agent_id& a) { self->state.removed_agents.push_back(a); },
+    [=](atom::add_agent, const agent_id& a, const resource_set& r, const std::vector<allocation>& used) {
+      self->state.readded_agents.emplace_back(a, r, used);
+    },
+    [=](atom::deactivate_agent, const agent_id& a) { self->state.deactivated_agents.push_back(a); },
+    [=](atom::activate_agent, const agent_id& a) { self->state.activated_agents.push_back(a); },
     [=](atom::recover, const framework_id& f, const agent_id& a, const std::string& role, const resource_set& r,
         double s) { self->state.recovered.emplace_back(f, a, r, s, role); },
     [=](atom::revive, const framework_id& f, const std::vector<std::string>& roles) {
@@ -326,9 +356,10 @@ TEST(subscription assigns an ID and adds the framework and is idempotent) {
   CHECK_EQUAL(ask<framework_id>(*this, atom::subscribe_v, again, s), fid);
   CHECK_EQUAL(subscribe(s), fid);
   CHECK_EQUAL(alst().added_fws.size(), 1u);
-  // Another scheduler cannot take the framework over.
+  // Another scheduler of another principal cannot take the framework over (same principal: failover, below).
+  again.principal = "mallory";
   auto err = request_error<framework_id>(atom::subscribe_v, again, new_scheduler());
-  CHECK_NOT_EQUAL(err.find("another scheduler"), std::string::npos);
+  CHECK_NOT_EQUAL(err.find("another principal"), std::string::npos);
   CHECK_EQUAL(state().frameworks.size(), 1u);
 }
 
@@ -654,7 +685,7 @@ TEST(teardown by the scheduler removes the framework) {
   CHECK_NOT_EQUAL(sst(s).errors[0].find("removed"), std::string::npos);
 }
 
-TEST(a lost agent loses its tasks and offers) {
+TEST(a disconnected agent stays registered but its offers are rescinded and it is deactivated) {
   auto a = new_agent();
   auto aid = register_agent(a);
   auto other = new_agent();
@@ -668,28 +699,33 @@ TEST(a lost agent loses its tasks and offers) {
   alst().recovered.clear();
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   sched.run();
-  REQUIRE_EQUAL(sst(s).updates.size(), 1u);
-  CHECK(sst(s).updates[0].state == task_state::lost);
-  CHECK(sst(s).updates[0].reason == task_reason::agent_disconnected);
-  CHECK_EQUAL(sst(s).updates[0].task, task_id{"t1"});
+  // Nothing is lost yet: the task stays, the agent stays (it may come back), only its offer goes.
+  CHECK(sst(s).updates.empty());
+  CHECK(sst(s).lost_agents.empty());
   REQUIRE_EQUAL(sst(s).rescinded.size(), 1u);
   CHECK_EQUAL(sst(s).rescinded[0], o2.id);
-  REQUIRE_EQUAL(sst(s).lost_agents.size(), 1u);
-  CHECK_EQUAL(sst(s).lost_agents[0], aid);
-  REQUIRE_EQUAL(alst().removed_agents.size(), 1u);
-  CHECK_EQUAL(alst().removed_agents[0], aid);
-  CHECK(alst().recovered.empty());
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), o2.resources);
+  REQUIRE_EQUAL(alst().deactivated_agents.size(), 1u);
+  CHECK_EQUAL(alst().deactivated_agents[0], aid);
+  CHECK(alst().removed_agents.empty());
   auto st = state();
-  REQUIRE_EQUAL(st.agents.size(), 1u);
-  CHECK_EQUAL(st.agents[0].id, other_id);
+  REQUIRE_EQUAL(st.agents.size(), 2u);
+  for (const auto& ag : st.agents)
+    CHECK_EQUAL(ag.connected, ag.id != aid);
   CHECK_EQUAL(st.outstanding_offers, 1u);
-  CHECK(st.frameworks[0].used.empty());
-  CHECK(find_task(st, "t1")->state == task_state::lost);
+  CHECK(find_task(st, "t1")->state == task_state::staging);
   // The rescinded offer cannot be used; the other agent's offer still can.
   accept(s, fid, {o2.id}, {task("t2", aid, "cpus:1")});
   CHECK(sst(s).updates.back().state == task_state::dropped);
   accept(s, fid, {o3.id}, {task("t3", other_id, "cpus:1")});
   CHECK_EQUAL(ast(other).runs.size(), 1u);
+  // An allocation made before the allocator saw the deactivation is given back, not offered.
+  alst().recovered.clear();
+  send_from(alloc, atom::allocate_v, std::vector<allocation>{{fid, aid, "*", res("cpus:2")}});
+  CHECK_EQUAL(state().outstanding_offers, 0u);
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("cpus:2"));
 }
 
 // -- fixes: shutdown of idle agents, executor resources, stale updates, refuse cap, agent ID takeover ---------
@@ -896,29 +932,26 @@ TEST(agent registration with an ID in use is refused and an unknown ID gets a fr
 }
 
 TEST(an allocation for an agent the master does not know never becomes an offer) {
-  auto a = new_agent();
-  auto aid = register_agent(a);
   auto s = new_scheduler();
   auto fid = subscribe(s);
-  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  sched.run();
-  REQUIRE_EQUAL(alst().removed_agents.size(), 1u);
-  // The allocator's run raced with the removal, and another names an agent never seen.
-  send_from(alloc, atom::allocate_v,
-            std::vector<allocation>{{fid, aid, "*", res("cpus:4")}, {fid, agent_id{"ghost"}, "*", res("cpus:1")}});
+  send_from(alloc, atom::allocate_v, std::vector<allocation>{{fid, agent_id{"ghost"}, "*", res("cpus:1")}});
   CHECK(sst(s).offers.empty());
   CHECK_EQUAL(state().outstanding_offers, 0u);
   CHECK(alst().recovered.empty());
-  // The agent comes back (new actor, old ID): new ID, so the stale allocation still cannot match it.
+}
+
+TEST(a disconnected agent ID cannot be taken by a fresh registration) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched.run();
   agent_info info;
   info.hostname = "host1";
   info.id = aid;
   info.total = res("cpus:4");
-  auto again = ask<agent_id>(*this, atom::reg_agent_v, info, new_agent());
-  CHECK_NOT_EQUAL(again, aid);
-  send_from(alloc, atom::allocate_v, std::vector<allocation>{{fid, aid, "*", res("cpus:4")}});
-  CHECK(sst(s).offers.empty());
-  CHECK_EQUAL(state().outstanding_offers, 0u);
+  auto err = request_error<agent_id>(atom::reg_agent_v, info, new_agent());
+  CHECK_NOT_EQUAL(err.find("in use"), std::string::npos);
+  CHECK_EQUAL(alst().added_agents.size(), 1u);
 }
 
 FIXTURE_SCOPE_END()
@@ -1459,6 +1492,640 @@ TEST(an answered offer is not touched by its timeout) {
   sched.run();
   CHECK(sst(s).rescinded.empty());
   CHECK_EQUAL(alst().recovered.size(), 2u);
+}
+
+FIXTURE_SCOPE_END()
+
+// -- issue 4: agent health, re-registration, status update booking, reconciliation, framework failover ------------
+
+namespace {
+
+master_options health_options() {
+  master_options opts;
+  opts.agent_ping_timeout = std::chrono::seconds(10);
+  opts.max_agent_ping_timeouts = 3;
+  return opts;
+}
+
+struct health_fixture : fixture {
+  health_fixture(master_options opts = health_options()) : fixture(std::move(opts)) {}
+
+  // n health rounds (one ping timeout each).
+  void rounds(int n) {
+    for (int i = 0; i < n; ++i) {
+      advance_time(std::chrono::seconds(10));
+      sched.run();
+    }
+  }
+
+  framework_id subscribe_fw(const scheduler_actor& s, bool partition_aware, double failover_timeout = 0,
+                            std::string principal = "p", const framework_id& id = framework_id{}) {
+    framework_info fi;
+    fi.id = id;
+    fi.name = partition_aware ? "pa" : "plain";
+    fi.principal = std::move(principal);
+    fi.failover_timeout = failover_timeout;
+    if (partition_aware)
+      fi.capabilities.push_back("PARTITION_AWARE");
+    return ask<framework_id>(*this, atom::subscribe_v, fi, s);
+  }
+
+  // Launches task `id` of `fid` on `aid` through an offer of `r`.
+  task_info launch_task(const scheduler_actor& s, const framework_id& fid, const agent_id& aid,
+                        const std::string& id, const std::string& r = "cpus:1", const std::string& role = "*") {
+    auto o = offer_to(s, fid, aid, r, role);
+    auto t = task(id, aid, r);
+    accept(s, fid, {o.id}, {t});
+    t.role = role;
+    return t;
+  }
+
+  static reregistered_task reported(const framework_id& fid, task_info info, task_state st) {
+    reregistered_task t;
+    t.framework = fid;
+    t.info = std::move(info);
+    t.state = st;
+    return t;
+  }
+
+  static agent_reregistration rereg(const agent_id& aid, std::vector<reregistered_task> tasks,
+                                    std::vector<executor_info> execs = {}, const std::string& r = "cpus:4;mem:1024",
+                                    std::string host = "host1") {
+    agent_reregistration x;
+    x.info.id = aid;
+    x.info.hostname = std::move(host);
+    x.info.total = res(r);
+    x.tasks = std::move(tasks);
+    x.executors = std::move(execs);
+    return x;
+  }
+
+  agent_id reregister(const agent_actor& a, const agent_reregistration& x) {
+    return ask<agent_id>(*this, atom::rereg_agent_v, x, a);
+  }
+
+  // Silences the agent until the master marks it unreachable (3 misses: 4 rounds).
+  void make_unreachable(const agent_actor& a) {
+    ast(a).answer_pings = false;
+    rounds(4);
+  }
+
+  const task_status* last_update(const scheduler_actor& s, const std::string& tid) {
+    const auto& ups = sst(s).updates;
+    for (auto i = ups.rbegin(); i != ups.rend(); ++i)
+      if (i->task.value == tid)
+        return &*i;
+    return nullptr;
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(master_health_tests, health_fixture)
+
+TEST(the launched task and its executor carry the allocation role) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s, "fw", {"eng"});
+  auto o = offer_to(s, fid, aid, "cpus:2", "eng");
+  accept(s, fid, {o.id}, {master_tests::executor_task("t1", aid, "cpus:1", "e1", "cpus:0.5")});
+  REQUIRE_EQUAL(ast(a).runs.size(), 1u);
+  CHECK_EQUAL(ast(a).runs[0].second.role, "eng");
+  REQUIRE(ast(a).runs[0].second.executor);
+  CHECK_EQUAL(ast(a).runs[0].second.executor->role, "eng");
+}
+
+TEST(answering agents are pinged every round and stay) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  CHECK_EQUAL(ast(a).pings, 0u);
+  rounds(1);
+  CHECK_EQUAL(ast(a).pings, 1u);
+  rounds(9);
+  CHECK_EQUAL(ast(a).pings, 10u);
+  CHECK(alst().removed_agents.empty());
+  CHECK_EQUAL(state().agents.size(), 1u);
+  // A forged health message is ignored (no extra ping).
+  send_from(new_scheduler(), atom::health_v);
+  CHECK_EQUAL(ast(a).pings, 10u);
+  (void) aid;
+}
+
+TEST(an agent that misses its pings becomes unreachable and its tasks unreachable or lost) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto other = new_agent();
+  auto other_id = register_agent(other, "cpus:4;mem:1024", "host2");
+  auto spa = new_scheduler();
+  auto fpa = subscribe_fw(spa, true);
+  auto snp = new_scheduler();
+  auto fnp = subscribe_fw(snp, false);
+  launch_task(spa, fpa, aid, "p1");
+  launch_task(snp, fnp, aid, "n1");
+  auto o = offer_to(snp, fnp, aid, "cpus:1");
+  ast(a).answer_pings = false;
+  rounds(2);   // one miss so far (the second ping is still out)
+  // A reply resets the count: the second ping's miss and a reply, then nothing for a long time.
+  ast(a).answer_pings = true;
+  rounds(6);
+  CHECK(alst().removed_agents.empty());
+  make_unreachable(a);
+  REQUIRE_EQUAL(alst().removed_agents.size(), 1u);
+  CHECK_EQUAL(alst().removed_agents[0], aid);
+  auto p1 = last_update(spa, "p1");
+  REQUIRE(p1 != nullptr);
+  CHECK(p1->state == task_state::unreachable);
+  CHECK(p1->source == status_source::master);
+  auto n1 = last_update(snp, "n1");
+  REQUIRE(n1 != nullptr);
+  CHECK(n1->state == task_state::lost);
+  CHECK(n1->reason == task_reason::agent_removed);
+  CHECK_EQUAL(sst(snp).rescinded, std::vector<offer_id>{o.id});
+  CHECK_EQUAL(sst(spa).lost_agents, std::vector<agent_id>{aid});
+  CHECK_EQUAL(sst(snp).lost_agents, std::vector<agent_id>{aid});
+  auto st = state();
+  REQUIRE_EQUAL(st.agents.size(), 1u);
+  CHECK_EQUAL(st.agents[0].id, other_id);
+  CHECK_EQUAL(st.unreachable_agents, 1u);
+  CHECK_EQUAL(st.unreachable, std::vector<agent_id>{aid});
+  CHECK(find_task(st, "p1")->state == task_state::unreachable);
+  CHECK(find_task(st, "n1")->state == task_state::lost);
+  // The other agent answered all along.
+  CHECK_EQUAL(ast(other).pings, ast(a).pings);
+  // No further pings to the unreachable agent.
+  auto pings = ast(a).pings;
+  rounds(2);
+  CHECK_EQUAL(ast(a).pings, pings);
+}
+
+TEST(a disconnected agent misses every round without pings and then becomes unreachable) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe_fw(s, false);
+  launch_task(s, fid, aid, "t1");
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched.run();
+  rounds(2);
+  CHECK(alst().removed_agents.empty());
+  CHECK(sst(s).updates.empty());
+  rounds(1);
+  REQUIRE_EQUAL(alst().removed_agents.size(), 1u);
+  REQUIRE(last_update(s, "t1") != nullptr);
+  CHECK(last_update(s, "t1")->state == task_state::lost);
+}
+
+TEST(an update from an agent the master does not have registered asks it to re-register once per round) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe_fw(s, true);
+  launch_task(s, fid, aid, "t1");
+  make_unreachable(a);
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::running, "u1"));
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::running, "u1"));
+  send_from(a, atom::exec_msg_v, fid, aid, executor_id{"e"}, std::string{"x"});
+  CHECK_EQUAL(ast(a).rereg_requests, 1u);
+  CHECK(ast(a).acks.empty());
+  CHECK(last_update(s, "t1")->state == task_state::unreachable);
+  rounds(1);
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::running, "u1"));
+  CHECK_EQUAL(ast(a).rereg_requests, 2u);
+}
+
+TEST(a known agent re-registers with a new handle and its tasks are reconciled) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto spa = new_scheduler();
+  auto fpa = subscribe_fw(spa, true);
+  auto snp = new_scheduler();
+  auto fnp = subscribe_fw(snp, false);
+  auto t1 = launch_task(snp, fnp, aid, "t1");
+  auto t2 = launch_task(snp, fnp, aid, "t2");
+  auto p1 = launch_task(spa, fpa, aid, "p1");
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched.run();
+  rounds(2);   // two misses
+  auto ghost = task("g1", aid, "cpus:1");
+  alst().recovered.clear();
+  auto b = new_agent();
+  CHECK_EQUAL(reregister(b, rereg(aid, {reported(fnp, t1, task_state::running),
+                                       reported(fnp, ghost, task_state::running),
+                                       reported(framework_id{"never"}, ghost, task_state::running)})),
+              aid);
+  // Reported state adopted; t2 and p1 unknown to the agent: LOST / GONE (partition-aware).
+  auto st = state();
+  CHECK(find_task(st, "t1")->state == task_state::running);
+  REQUIRE(last_update(snp, "t2") != nullptr);
+  CHECK(last_update(snp, "t2")->state == task_state::lost);
+  CHECK(last_update(snp, "t2")->reason == task_reason::agent_restarted);
+  REQUIRE(last_update(spa, "p1") != nullptr);
+  CHECK(last_update(spa, "p1")->state == task_state::gone);
+  CHECK(last_update(snp, "t1") == nullptr);
+  CHECK_EQUAL(alst().recovered.size(), 2u);
+  // The task the master does not know is killed; the unknown framework shut down.
+  CHECK_EQUAL(ast(b).kills, (std::vector<std::pair<framework_id, task_id>>{{fnp, task_id{"g1"}}}));
+  CHECK_EQUAL(ast(b).shutdowns, std::vector<framework_id>{framework_id{"never"}});
+  CHECK_EQUAL(alst().activated_agents, std::vector<agent_id>{aid});
+  REQUIRE_EQUAL(st.agents.size(), 1u);
+  CHECK(st.agents[0].connected);
+  // Misses were reset: two more silent rounds do not make it unreachable, and the new handle is pinged.
+  ast(b).answer_pings = false;
+  rounds(3);
+  CHECK(alst().removed_agents.empty());
+  CHECK_EQUAL(ast(b).pings, 3u);
+  // Updates from the new handle are taken.
+  send_from(b, atom::update_v, update(fnp, task_id{"t1"}, task_state::finished, "u9"));
+  CHECK(last_update(snp, "t1")->state == task_state::finished);
+  (void) t2;
+  (void) p1;
+}
+
+TEST(an unreachable agent is readmitted with its ID and only partition aware tasks live on) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto spa = new_scheduler();
+  auto fpa = subscribe_fw(spa, true);
+  auto snp = new_scheduler();
+  auto fnp = subscribe_fw(snp, false);
+  auto o = offer_to(spa, fpa, aid, "cpus:2");
+  auto pt = master_tests::executor_task("p1", aid, "cpus:1", "e1", "cpus:0.5");
+  accept(spa, fpa, {o.id}, {pt});
+  auto n1 = launch_task(snp, fnp, aid, "n1");
+  make_unreachable(a);
+  REQUIRE_EQUAL(alst().removed_agents.size(), 1u);
+  auto updates_pa = sst(spa).updates.size();
+  auto updates_np = sst(snp).updates.size();
+  pt.role = "*";
+  pt.executor->role = "*";
+  auto e1 = *pt.executor;
+  e1.framework = fpa;
+  auto b = new_agent();
+  CHECK_EQUAL(reregister(b, rereg(aid, {reported(fpa, pt, task_state::running),
+                                       reported(fnp, n1, task_state::running)},
+                                  {e1})),
+              aid);
+  // Partition-aware task live again, silently; the other was LOST already and is killed on the agent.
+  CHECK_EQUAL(sst(spa).updates.size(), updates_pa);
+  CHECK_EQUAL(sst(snp).updates.size(), updates_np);
+  CHECK_EQUAL(ast(b).kills, (std::vector<std::pair<framework_id, task_id>>{{fnp, task_id{"n1"}}}));
+  CHECK(ast(b).shutdowns.empty());
+  REQUIRE_EQUAL(alst().readded_agents.size(), 1u);
+  CHECK_EQUAL(std::get<0>(alst().readded_agents[0]), aid);
+  const auto& used = std::get<2>(alst().readded_agents[0]);
+  REQUIRE_EQUAL(used.size(), 1u);
+  CHECK_EQUAL(used[0].framework, fpa);
+  CHECK_EQUAL(used[0].role, "*");
+  CHECK_EQUAL(used[0].resources, res("cpus:1.5"));
+  auto st = state();
+  CHECK_EQUAL(st.unreachable_agents, 0u);
+  REQUIRE_EQUAL(st.agents.size(), 1u);
+  CHECK_EQUAL(st.agents[0].used, res("cpus:1.5"));
+  CHECK(find_task(st, "p1")->state == task_state::running);
+  CHECK(find_task(st, "n1")->state == task_state::lost);
+  // The killed task's updates are acknowledged by the master and never reach its framework.
+  send_from(b, atom::update_v, update(fnp, task_id{"n1"}, task_state::running, "u1"));
+  send_from(b, atom::update_v, update(fnp, task_id{"n1"}, task_state::killed, "u2"));
+  CHECK_EQUAL(sst(snp).updates.size(), updates_np);
+  CHECK_EQUAL(ast(b).acks, (std::vector<std::tuple<framework_id, task_id, std::string>>{
+                             {fnp, task_id{"n1"}, "u1"}, {fnp, task_id{"n1"}, "u2"}}));
+  // The partition-aware task's updates flow as usual.
+  send_from(b, atom::update_v, update(fpa, task_id{"p1"}, task_state::finished, "u3"));
+  CHECK(last_update(spa, "p1")->state == task_state::finished);
+}
+
+TEST(an agent with an unknown ID is admitted with it and tasks of unknown or removed frameworks are shut down) {
+  auto s = new_scheduler();
+  auto fid = subscribe_fw(s, false);
+  auto gone = new_scheduler();
+  auto gone_id = subscribe_fw(gone, false);
+  send_from(gone, atom::teardown_v, gone_id);
+  auto b = new_agent();
+  agent_id aid{"from-before"};
+  auto t1 = task("t1", aid, "cpus:1");
+  auto t2 = task("t2", aid, "cpus:1");
+  auto t3 = task("t3", aid, "cpus:1");
+  CHECK_EQUAL(reregister(b, rereg(aid, {reported(fid, t1, task_state::running),
+                                       reported(gone_id, t2, task_state::running),
+                                       reported(framework_id{"never"}, t3, task_state::running)})),
+              aid);
+  auto st = state();
+  REQUIRE_EQUAL(st.agents.size(), 1u);
+  CHECK_EQUAL(st.agents[0].id, aid);
+  CHECK(find_task(st, "t1")->state == task_state::running);
+  std::vector<framework_id> shut = ast(b).shutdowns;
+  std::sort(shut.begin(), shut.end());
+  std::vector<framework_id> expected{gone_id, framework_id{"never"}};
+  std::sort(expected.begin(), expected.end());
+  CHECK_EQUAL(shut, expected);
+  REQUIRE_EQUAL(alst().readded_agents.size(), 1u);
+  const auto& used = std::get<2>(alst().readded_agents[0]);
+  REQUIRE_EQUAL(used.size(), 1u);
+  CHECK_EQUAL(used[0].framework, fid);
+  CHECK_EQUAL(used[0].agent, aid);
+  CHECK_EQUAL(used[0].role, "*");
+  CHECK_EQUAL(used[0].resources, res("cpus:1"));
+  // Bad input changes nothing.
+  auto x = rereg(agent_id{}, {});
+  CHECK_NOT_EQUAL(request_error<agent_id>(atom::rereg_agent_v, x, new_agent()).find("no agent ID"),
+                  std::string::npos);
+  x = rereg(agent_id{"../x"}, {});
+  request_error<agent_id>(atom::rereg_agent_v, x, new_agent());
+  // Another host claiming a connected agent's ID is refused.
+  x = rereg(aid, {}, {}, "cpus:4;mem:1024", "evil");
+  CHECK_NOT_EQUAL(request_error<agent_id>(atom::rereg_agent_v, x, new_agent()).find("in use"), std::string::npos);
+  CHECK_EQUAL(state().agents.size(), 1u);
+  CHECK(find_task(state(), "t1")->state == task_state::running);
+}
+
+TEST(updates are booked by their latest state and resources recovered once) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe_fw(s, false);
+  auto t = launch_task(s, fid, aid, "t1", "cpus:2");
+  alst().recovered.clear();
+  auto su = update(fid, task_id{"t1"}, task_state::running, "u1");
+  su.latest_state = task_state::finished;
+  send_from(a, atom::update_v, su);
+  // The framework sees RUNNING first; the master already knows the task finished.
+  REQUIRE_EQUAL(sst(s).updates.size(), 1u);
+  CHECK(sst(s).updates[0].state == task_state::running);
+  CHECK(find_task(state(), "t1")->state == task_state::finished);
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("cpus:2"));
+  // The retry and the FINISHED update are forwarded, nothing recovered again.
+  send_from(a, atom::update_v, su);
+  auto fin = update(fid, task_id{"t1"}, task_state::finished, "u2");
+  fin.latest_state = task_state::finished;
+  send_from(a, atom::update_v, fin);
+  REQUIRE_EQUAL(sst(s).updates.size(), 3u);
+  CHECK(sst(s).updates[2].state == task_state::finished);
+  CHECK_EQUAL(alst().recovered.size(), 1u);
+  CHECK(ast(a).acks.empty());
+  (void) t;
+}
+
+TEST(a terminal update for a task the master ended otherwise is acknowledged and not forwarded) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe_fw(s, false);
+  launch_task(s, fid, aid, "t1");
+  // The master ends the task itself (the agent does not report it after re-registering).
+  CHECK_EQUAL(reregister(a, rereg(aid, {})), aid);
+  REQUIRE_EQUAL(sst(s).updates.size(), 1u);
+  CHECK(sst(s).updates[0].state == task_state::lost);
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::failed, "u1"));
+  CHECK_EQUAL(sst(s).updates.size(), 1u);
+  CHECK_EQUAL(ast(a).acks, (std::vector<std::tuple<framework_id, task_id, std::string>>{
+                             {fid, task_id{"t1"}, "u1"}}));
+}
+
+TEST(reconciliation answers per the matrix for partition aware and other frameworks) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto u = new_agent();
+  auto uid = register_agent(u, "cpus:4;mem:1024", "host2");
+  auto spa = new_scheduler();
+  auto fpa = subscribe_fw(spa, true);
+  auto snp = new_scheduler();
+  auto fnp = subscribe_fw(snp, false);
+  launch_task(spa, fpa, aid, "live");
+  launch_task(spa, fpa, uid, "unr");
+  launch_task(snp, fnp, aid, "nlive");
+  send_from(a, atom::update_v, update(fpa, task_id{"live"}, task_state::running, "u1"));
+  // Only u goes silent.
+  make_unreachable(u);
+  REQUIRE_EQUAL(state().unreachable_agents, 1u);
+  auto ask_about = [](std::vector<std::pair<std::string, agent_id>> xs) {
+    std::vector<task_status> out;
+    for (auto& [t, ag] : xs) {
+      task_status s;
+      s.task = task_id{t};
+      s.agent = ag;
+      out.push_back(s);
+    }
+    return out;
+  };
+  auto answers = [&](const scheduler_actor& s, const framework_id& fid, std::vector<task_status> q) {
+    auto before = sst(s).updates.size();
+    send_from(s, atom::reconcile_v, fid, std::move(q));
+    std::map<std::string, task_state> out;
+    for (size_t i = before; i < sst(s).updates.size(); ++i) {
+      const auto& x = sst(s).updates[i];
+      CHECK(x.source == status_source::master);
+      CHECK(x.reason == task_reason::reconciliation);
+      CHECK(x.uuid.empty());
+      out[x.task.value] = x.state;
+    }
+    return out;
+  };
+  // Implicit: every live and unreachable task.
+  auto imp = answers(spa, fpa, {});
+  CHECK_EQUAL(imp.size(), 2u);
+  CHECK(imp["live"] == task_state::running);
+  CHECK(imp["unr"] == task_state::unreachable);
+  auto q = ask_about({{"live", aid}, {"unr", uid}, {"x", aid}, {"y", uid}, {"z", agent_id{"nope"}}, {"w", {}}});
+  auto pa = answers(spa, fpa, q);
+  CHECK_EQUAL(pa.size(), 6u);
+  CHECK(pa["live"] == task_state::running);
+  CHECK(pa["unr"] == task_state::unreachable);
+  CHECK(pa["x"] == task_state::gone);
+  CHECK(pa["y"] == task_state::unreachable);
+  CHECK(pa["z"] == task_state::unknown);
+  CHECK(pa["w"] == task_state::unknown);
+  auto np = answers(snp, fnp, ask_about({{"nlive", aid}, {"x", aid}, {"y", uid}, {"z", agent_id{"nope"}}}));
+  CHECK_EQUAL(np.size(), 4u);
+  CHECK(np["nlive"] == task_state::staging);
+  CHECK(np["x"] == task_state::lost);
+  CHECK(np["y"] == task_state::lost);
+  CHECK(np["z"] == task_state::lost);
+  auto npi = answers(snp, fnp, {});
+  CHECK_EQUAL(npi.size(), 1u);
+  // Only the framework's scheduler may ask.
+  send_from(spa, atom::reconcile_v, fnp, std::vector<task_status>{});
+  CHECK(!sst(spa).errors.empty());
+}
+
+TEST(a disconnected framework keeps its tasks and a new scheduler takes it over) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe_fw(s, false, 60);
+  launch_task(s, fid, aid, "t1");
+  auto o = offer_to(s, fid, aid, "cpus:2");
+  alst().recovered.clear();
+  caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  sched.run();
+  CHECK(alst().removed_fws.empty());
+  CHECK_EQUAL(alst().deactivated, std::vector<framework_id>{fid});
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), o.resources);
+  CHECK(ast(a).shutdowns.empty());
+  auto st = state();
+  REQUIRE_EQUAL(st.frameworks.size(), 1u);
+  CHECK(!st.frameworks[0].active);
+  CHECK(find_task(st, "t1") != nullptr);
+  // Updates meanwhile: nobody acknowledges them (the agent keeps them for the next scheduler).
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::running, "u1"));
+  CHECK(ast(a).acks.empty());
+  // Allocations in flight for the disconnected framework go back.
+  alst().recovered.clear();
+  send_from(alloc, atom::allocate_v, std::vector<allocation>{{fid, aid, "*", res("cpus:1")}});
+  CHECK_EQUAL(alst().recovered.size(), 1u);
+  // Another principal cannot take it.
+  auto thief = new_scheduler();
+  framework_info fi;
+  fi.id = fid;
+  fi.principal = "other";
+  fi.failover_timeout = 60;
+  CHECK_NOT_EQUAL(request_error<framework_id>(atom::subscribe_v, fi, thief).find("principal"), std::string::npos);
+  // Within the timeout, a new scheduler takes over.
+  advance_time(std::chrono::seconds(30));
+  sched.run();
+  auto s2 = new_scheduler();
+  CHECK_EQUAL(subscribe_fw(s2, false, 60, "p", fid), fid);
+  CHECK_EQUAL(alst().activated, std::vector<framework_id>{fid});
+  CHECK_EQUAL(ast(a).resends, std::vector<framework_id>{fid});
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::running, "u1"));
+  REQUIRE_EQUAL(sst(s2).updates.size(), 1u);
+  send_from(s2, atom::ack_v, fid, aid, task_id{"t1"}, std::string{"u1"});
+  CHECK_EQUAL(ast(a).acks.size(), 1u);
+  // The old timer is void.
+  advance_time(std::chrono::seconds(40));
+  sched.run();
+  CHECK(alst().removed_fws.empty());
+  CHECK(state().frameworks[0].active);
+}
+
+TEST(a live scheduler is replaced by a new one with the same framework ID) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe_fw(s, true, 60);
+  launch_task(s, fid, aid, "t1");
+  auto o = offer_to(s, fid, aid, "cpus:2");
+  auto s2 = new_scheduler();
+  CHECK_EQUAL(subscribe_fw(s2, true, 60, "p", fid), fid);
+  CHECK_EQUAL(sst(s).replaced, std::vector<framework_id>{fid});
+  CHECK_EQUAL(sst(s).rescinded, std::vector<offer_id>{o.id});
+  CHECK(alst().activated.empty());   // it never stopped being active
+  CHECK_EQUAL(ast(a).resends, std::vector<framework_id>{fid});
+  // The old one is no longer the framework's scheduler; the new one is.
+  send_from(s, atom::revive_v, fid);
+  CHECK(!sst(s).errors.empty());
+  send_from(s2, atom::revive_v, fid);
+  CHECK(sst(s2).errors.empty());
+  // The old one going down later changes nothing.
+  caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  sched.run();
+  CHECK(state().frameworks[0].active);
+}
+
+TEST(a framework not taken over within its failover timeout is removed and cannot come back) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe_fw(s, false, 20);
+  launch_task(s, fid, aid, "t1");
+  caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  sched.run();
+  advance_time(std::chrono::seconds(19));
+  sched.run();
+  CHECK(alst().removed_fws.empty());
+  advance_time(std::chrono::seconds(2));
+  sched.run();
+  CHECK_EQUAL(alst().removed_fws, std::vector<framework_id>{fid});
+  CHECK_EQUAL(ast(a).shutdowns, std::vector<framework_id>{fid});
+  CHECK(state().frameworks.empty());
+  framework_info fi;
+  fi.id = fid;
+  fi.principal = "p";
+  CHECK_NOT_EQUAL(request_error<framework_id>(atom::subscribe_v, fi, new_scheduler()).find("removed"),
+                  std::string::npos);
+  // A forged failover message does nothing.
+  auto s3 = new_scheduler();
+  auto f3 = subscribe_fw(s3, false, 20);
+  send_from(s3, atom::failover_v, f3, uint64_t{1});
+  CHECK_EQUAL(alst().removed_fws.size(), 1u);
+}
+
+FIXTURE_SCOPE_END()
+
+namespace {
+
+master_options rate_options() {
+  auto opts = health_options();
+  opts.removal_limit_count = 1;
+  opts.removal_limit_period = std::chrono::seconds(60);
+  return opts;
+}
+
+struct rate_fixture : health_fixture {
+  rate_fixture() : health_fixture(rate_options()) {}
+};
+
+master_options no_health_options() {
+  master_options opts;
+  opts.agent_ping_timeout = caf::timespan{0};
+  return opts;
+}
+
+struct no_health_fixture : health_fixture {
+  no_health_fixture() : health_fixture(no_health_options()) {}
+};
+
+} // namespace
+
+FIXTURE_SCOPE(master_removal_rate_tests, rate_fixture)
+
+TEST(agents are marked unreachable no faster than the removal rate limit) {
+  auto a = new_agent();
+  register_agent(a);
+  auto b = new_agent();
+  register_agent(b, "cpus:4;mem:1024", "host2");
+  ast(a).answer_pings = false;
+  ast(b).answer_pings = false;
+  rounds(4);
+  CHECK_EQUAL(alst().removed_agents.size(), 1u);
+  rounds(5);   // 50 s later: still one
+  CHECK_EQUAL(alst().removed_agents.size(), 1u);
+  rounds(1);   // 60 s after the first
+  CHECK_EQUAL(alst().removed_agents.size(), 2u);
+  CHECK_EQUAL(state().unreachable_agents, 2u);
+}
+
+TEST(a queued agent that answers again is not marked unreachable) {
+  auto a = new_agent();
+  register_agent(a);
+  auto b = new_agent();
+  register_agent(b, "cpus:4;mem:1024", "host2");
+  ast(a).answer_pings = false;
+  ast(b).answer_pings = false;
+  rounds(4);
+  REQUIRE_EQUAL(alst().removed_agents.size(), 1u);
+  CHECK_EQUAL(state().unreachable, std::vector<agent_id>{alst().removed_agents[0]});
+  // Whichever is still waiting answers now.
+  ast(a).answer_pings = true;
+  ast(b).answer_pings = true;
+  rounds(8);
+  CHECK_EQUAL(alst().removed_agents.size(), 1u);
+  CHECK_EQUAL(state().agents.size(), 1u);
+}
+
+FIXTURE_SCOPE_END()
+
+FIXTURE_SCOPE(master_no_health_tests, no_health_fixture)
+
+TEST(with a ping timeout of 0 agents are never pinged) {
+  auto a = new_agent();
+  register_agent(a);
+  ast(a).answer_pings = false;
+  rounds(20);
+  CHECK_EQUAL(ast(a).pings, 0u);
+  CHECK(alst().removed_agents.empty());
 }
 
 FIXTURE_SCOPE_END()

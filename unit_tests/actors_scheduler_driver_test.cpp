@@ -105,6 +105,16 @@ master_actor::behavior_type mock_master(master_actor::stateful_pointer<mock_mast
     [=](atom::fw_msg, const framework_id& id, const agent_id& a, const executor_id& e, const std::string& data) {
       rec->add("fwmsg " + id.value + " " + a.value + " " + e.value + " " + data);
     },
+    [=](atom::reconcile, const framework_id& id, const std::vector<task_status>& statuses) {
+      std::string text;
+      for (const auto& st : statuses)
+        text += " " + st.task.value + "@" + st.agent.value;
+      rec->add("reconcile " + id.value + text);
+    },
+    [=](atom::rereg_agent, const agent_reregistration&, const agent_actor&) { return agent_id{"a1"}; },
+    [=](atom::health) {},
+    [=](atom::unreachable) {},
+    [=](atom::failover, const framework_id&, uint64_t) {},
     [=](atom::state) { return master_snapshot{}; },
     [=](atom::allocate, const std::vector<allocation>&) {},
   };
@@ -137,7 +147,10 @@ struct test_scheduler : scheduler {
     d->send_framework_message(a, e, "echo:" + data); // callable from inside a callback
   }
   void disconnected(scheduler_driver*) override { rec->add("disconnected"); }
-  void error(scheduler_driver*, const std::string& msg) override { rec->add("error"); }
+  void error(scheduler_driver*, const std::string& msg) override {
+    rec->add("error");
+    rec->add("error: " + msg);
+  }
 };
 
 struct fixture {
@@ -339,6 +352,79 @@ TEST(abort ends the driver without a teardown) {
   REQUIRE(answered);
   CHECK(!rec->has("teardown fw-1"));
   CHECK(driver.launch_tasks({offer_id{"x"}}, {}) == driver_status::aborted);
+}
+
+TEST(replaced calls error and aborts the driver without a teardown) {
+  scheduler_driver driver{sys, &sched, fw(), master};
+  driver.start();
+  REQUIRE(rec->wait_for("registered fw-1"));
+  caf::anon_send(sched_handle(), atom::replaced_v, framework_id{"fw-1"});
+  CHECK(rec->wait_for("error: framework failed over to another scheduler"));
+  CHECK(driver.join() == driver_status::aborted);
+  CHECK(driver.abort_reason().find("failed over") != std::string::npos);
+  caf::scoped_actor self{sys};
+  bool answered = false;
+  self->request(master, 30s, atom::state_v)
+    .receive([&](const master_snapshot&) { answered = true; }, [](const caf::error&) {});
+  REQUIRE(answered);
+  CHECK(!rec->has("teardown fw-1"));
+  CHECK(driver.launch_tasks({offer_id{"x"}}, {}) == driver_status::aborted);
+}
+
+TEST(reconcile_tasks sends implicit and explicit reconciliation to the master) {
+  scheduler_driver driver{sys, &sched, fw(), master};
+  driver.start();
+  REQUIRE(rec->wait_for("registered fw-1"));
+  CHECK(driver.reconcile_tasks({}) == driver_status::running);
+  CHECK(rec->wait_for("reconcile fw-1"));
+  task_status a;
+  a.task = task_id{"t1"};
+  a.agent = agent_id{"a3"};
+  task_status b;
+  b.task = task_id{"t2"};
+  driver.reconcile_tasks({a, b});
+  CHECK(rec->wait_for("reconcile fw-1 t1@a3 t2@"));
+  // The answers are plain updates without uuid: delivered, never acknowledged.
+  task_status answer;
+  answer.task = task_id{"t1"};
+  answer.agent = agent_id{"a3"};
+  answer.state = task_state::running;
+  answer.source = status_source::master;
+  answer.reason = task_reason::reconciliation;
+  caf::anon_send(sched_handle(), atom::update_v, answer);
+  CHECK(rec->wait_for("update TASK_RUNNING t1"));
+  driver.send_framework_message(agent_id{"a3"}, executor_id{"e1"}, "sync");
+  REQUIRE(rec->wait_for("fwmsg fw-1 a3 e1 sync"));
+  std::lock_guard<std::mutex> guard{rec->mtx};
+  CHECK_EQUAL(std::count_if(rec->events.begin(), rec->events.end(),
+                            [](const std::string& e) { return e.rfind("ack ", 0) == 0; }),
+              0);
+}
+
+TEST(stop with failover leaves the framework registered) {
+  scheduler_driver driver{sys, &sched, fw(), master};
+  driver.start();
+  REQUIRE(rec->wait_for("registered fw-1"));
+  CHECK(driver.stop(true) == driver_status::stopped);
+  CHECK(driver.join() == driver_status::stopped);
+  caf::scoped_actor self{sys};
+  bool answered = false;
+  self->request(master, 30s, atom::state_v)
+    .receive([&](const master_snapshot&) { answered = true; }, [](const caf::error&) {});
+  REQUIRE(answered);
+  CHECK(!rec->has("teardown fw-1"));
+  // The framework ID stays available to the next scheduler instance.
+  CHECK_EQUAL(driver.id().value, "fw-1");
+}
+
+TEST(a new driver resubscribes with a given framework id) {
+  auto f = fw();
+  f.id = framework_id{"fw-1"};
+  f.failover_timeout = 60;
+  scheduler_driver driver{sys, &sched, f, master};
+  driver.start();
+  CHECK(rec->wait_for("subscribe test-fw id=fw-1"));
+  CHECK(rec->wait_for("registered fw-1"));
 }
 
 FIXTURE_SCOPE_END()

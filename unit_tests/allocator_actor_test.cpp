@@ -250,6 +250,28 @@ TEST(update_alloc changes the agent total) {
   CHECK_EQUAL(logic().total(agent), res("cpus:3;cpus(eng,dynamic):1;mem:2048"));
 }
 
+TEST(agents come back with allocations in use and can be deactivated and activated) {
+  start();
+  self->send(aut, atom::add_fw_v, fw, framework_info{});
+  sched.run();
+  std::vector<allocation> used{{fw, agent, "*", res("cpus:1;mem:512")}, {framework_id{"ghost"}, agent, "*",
+                                                                           res("cpus:1")}};
+  self->send(aut, atom::add_agent_v, agent, res("cpus:4;mem:2048"), used);
+  sched.run();
+  CHECK_EQUAL(logic().allocated(fw, agent), res("cpus:4;mem:2048"));
+  REQUIRE_EQUAL(received().size(), 1u);
+  CHECK_EQUAL(received()[0][0].resources, res("cpus:3;mem:1536"));
+  self->send(aut, atom::deactivate_agent_v, agent);
+  self->send(aut, atom::recover_v, fw, agent, std::string{"*"}, res("cpus:4;mem:2048"), 0.0);
+  sched.run();
+  CHECK(!logic().is_agent_active(agent));
+  CHECK_EQUAL(received().size(), 1u);   // nothing of an inactive agent is offered
+  self->send(aut, atom::activate_agent_v, agent);
+  sched.run();
+  REQUIRE_EQUAL(received().size(), 2u);
+  CHECK_EQUAL(received()[1][0].resources, res("cpus:4;mem:2048"));
+}
+
 TEST(the allocator quits when its listener goes down) {
   start();
   self->monitor(aut);

@@ -727,4 +727,61 @@ TEST(an agent that every framework declined comes back on every event that can c
   CHECK_EQUAL(r.count("c@s1:ops") + r.count("c@s2:ops"), 2u);
 }
 
+TEST(an agent added with allocations in use offers only the rest and ignores unknown frameworks) {
+  CHECK_EQUAL(alloc.add_framework(fw("a"), in_roles({"eng"})), "");
+  CHECK_EQUAL(alloc.add_framework(fw("b")), "");
+  size_t ignored = 99;
+  std::vector<allocation> used{{fw("a"), ag("s1"), "eng", res("cpus:1;mem:256")},
+                               {fw("a"), ag("s1"), "eng", res("cpus:1")},
+                               {fw("ghost"), ag("s1"), "*", res("cpus:1")},   // unknown framework
+                               {fw("b"), ag("s1"), "ops", res("cpus:1")},     // not b's role
+                               {fw("b"), ag("s9"), "*", res("cpus:1")},       // another agent
+                               {fw("b"), ag("s1"), "*", res("cpus:100")}};    // more than there is
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:4;mem:1024"), used, &ignored), "");
+  CHECK_EQUAL(ignored, 4u);
+  CHECK_EQUAL(alloc.allocated(fw("a"), ag("s1"), "eng"), res("cpus:2;mem:256"));
+  CHECK_EQUAL(alloc.available(ag("s1")), res("cpus:2;mem:768"));
+  // b is below a's share: it gets the rest; a's allocation is recoverable as usual.
+  auto r = run();
+  REQUIRE_EQUAL(r.size(), 1u);
+  CHECK_EQUAL(r["b@s1"], res("cpus:2;mem:768"));
+  CHECK_EQUAL(alloc.recover(fw("a"), ag("s1"), "eng", res("cpus:2;mem:256"), 0, now), "");
+  CHECK_EQUAL(alloc.available(ag("s1")), res("cpus:2;mem:256"));
+  // The agent's ID is taken: refused, nothing changes.
+  auto before = snapshot({"a", "b"}, {"s1"});
+  CHECK_NOT_EQUAL(alloc.add_agent(ag("s1"), res("cpus:4"), used), "");
+  CHECK_EQUAL(snapshot({"a", "b"}, {"s1"}), before);
+}
+
+TEST(a deactivated agent is offered to nobody and keeps its allocations until activated) {
+  CHECK_EQUAL(alloc.add_framework(fw("a")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:4;mem:1024")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s2"), res("cpus:4;mem:1024")), "");
+  auto r = run();
+  REQUIRE_EQUAL(r.size(), 2u);
+  CHECK_EQUAL(alloc.deactivate_agent(ag("s1")), "");
+  CHECK(!alloc.is_agent_active(ag("s1")));
+  CHECK(alloc.is_agent_active(ag("s2")));
+  CHECK_EQUAL(alloc.allocated(fw("a"), ag("s1")), res("cpus:4;mem:1024"));
+  // Recovering works while inactive, but nothing of s1 is offered.
+  CHECK_EQUAL(alloc.recover(fw("a"), ag("s1"), "*", res("cpus:3;mem:1024"), 0, now), "");
+  CHECK_EQUAL(alloc.recover(fw("a"), ag("s2"), "*", res("cpus:4;mem:1024"), 0, now), "");
+  CHECK_EQUAL(alloc.offerable_agent_count(), 1u);
+  r = run();
+  REQUIRE_EQUAL(r.size(), 1u);
+  CHECK_EQUAL(r["a@s2"], res("cpus:4;mem:1024"));
+  CHECK(run().empty());
+  CHECK_EQUAL(alloc.activate_agent(ag("s1")), "");
+  r = run();
+  REQUIRE_EQUAL(r.size(), 1u);
+  CHECK_EQUAL(r["a@s1"], res("cpus:3;mem:1024"));
+  CHECK_EQUAL(alloc.allocated(fw("a"), ag("s1")), res("cpus:4;mem:1024"));
+  // Unknown agents are refused; removal of an inactive agent works.
+  CHECK_NOT_EQUAL(alloc.deactivate_agent(ag("nope")), "");
+  CHECK_NOT_EQUAL(alloc.activate_agent(ag("nope")), "");
+  CHECK_EQUAL(alloc.deactivate_agent(ag("s1")), "");
+  CHECK_EQUAL(alloc.remove_agent(ag("s1")), "");
+  CHECK(!alloc.has_agent(ag("s1")));
+}
+
 FIXTURE_SCOPE_END()

@@ -214,3 +214,74 @@ TEST(badly typed or unknown values in the config file are refused instead of dro
   for (auto& f : {bad_type, unknown, bad_caf, good})
     std::remove(f.c_str());
 }
+
+TEST(parse_rate_limit takes N per DURATION) {
+  int64_t n = -1;
+  caf::timespan per{-1};
+  CHECK_EQUAL(parse_rate_limit("", n, per), "");
+  CHECK_EQUAL(n, 0);
+  CHECK(per.count() == 0);
+  CHECK_EQUAL(parse_rate_limit("1/10s", n, per), "");
+  CHECK_EQUAL(n, 1);
+  CHECK(per == std::chrono::seconds(10));
+  CHECK_EQUAL(parse_rate_limit("100/1min", n, per), "");
+  CHECK_EQUAL(n, 100);
+  CHECK(per == std::chrono::minutes(1));
+  for (auto bad : {"10s", "/10s", "0/10s", "-1/10s", "x/10s", "1/", "1/abc", "1/0s", "1/10", "1/-5s",
+                   "9999999999/1s"}) {
+    n = 7;
+    CHECK(!parse_rate_limit(bad, n, per).empty());
+    CHECK_EQUAL(n, 7);
+  }
+}
+
+TEST(agent health and removal flags of the master) {
+  master_config cfg;
+  CHECK_EQUAL(run(cfg, {}), -1);
+  CHECK(cfg.agent_ping_timeout == std::chrono::seconds(15));
+  CHECK_EQUAL(cfg.max_agent_ping_timeouts, 5);
+  CHECK_EQUAL(cfg.removal_limit_count, 0);
+  master_config tight;
+  CHECK_EQUAL(run(tight, {"--agent-ping-timeout=200ms", "--max-agent-ping-timeouts=2",
+                          "--agent-removal-rate-limit=1/2s"}),
+              -1);
+  CHECK(tight.agent_ping_timeout == std::chrono::milliseconds(200));
+  CHECK_EQUAL(tight.max_agent_ping_timeouts, 2);
+  CHECK_EQUAL(tight.removal_limit_count, 1);
+  CHECK(tight.removal_limit_period == std::chrono::seconds(2));
+  for (std::string bad : {"--agent-ping-timeout=0s", "--max-agent-ping-timeouts=0", "--agent-removal-rate-limit=1",
+                          "--agent-removal-rate-limit=0/1s"}) {
+    master_config c;
+    CHECK_EQUAL(run(c, {bad}), exit_bad_args);
+  }
+}
+
+TEST(agent recovery flags) {
+  agent_config cfg;
+  CHECK_EQUAL(run(cfg, {"--work-dir=/tmp/x"}), -1);
+  CHECK_EQUAL(cfg.recover, "reconnect");
+  CHECK(cfg.executor_registration_timeout == std::chrono::minutes(1));
+  agent_config c2;
+  CHECK_EQUAL(run(c2, {"--work-dir=/tmp/x", "--recover=cleanup", "--executor-registration-timeout=5s"}), -1);
+  CHECK_EQUAL(c2.recover, "cleanup");
+  CHECK(c2.executor_registration_timeout == std::chrono::seconds(5));
+  agent_config c3;
+  CHECK_EQUAL(run(c3, {"--work-dir=/tmp/x", "--recover=maybe"}), exit_bad_args);
+  agent_config c4;
+  CHECK_EQUAL(run(c4, {"--work-dir=/tmp/x", "--executor-registration-timeout=0s"}), exit_bad_args);
+}
+
+TEST(execute failover partition awareness and checkpoint flags) {
+  execute_config cfg;
+  CHECK_EQUAL(run(cfg, {"--command=true"}), -1);
+  CHECK(cfg.failover_timeout.count() == 0);
+  CHECK(!cfg.partition_aware);
+  CHECK(cfg.checkpoint);
+  execute_config c2;
+  CHECK_EQUAL(run(c2, {"--command=true", "--failover-timeout=30s", "--partition-aware", "--no-checkpoint"}), -1);
+  CHECK(c2.failover_timeout == std::chrono::seconds(30));
+  CHECK(c2.partition_aware);
+  CHECK(!c2.checkpoint);
+  execute_config c3;
+  CHECK_EQUAL(run(c3, {"--command=true", "--failover-timeout=-1s"}), exit_bad_args);
+}

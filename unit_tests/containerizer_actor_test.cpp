@@ -12,9 +12,11 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +44,11 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<mock_agent_s
     [](atom::fw_msg, const framework_id&, const executor_id&, const std::string&) {},
     [](atom::apply_op, const framework_id&, const offer_operation&) {},
     [](atom::shutdown_fw, const framework_id&) {},
+    [](atom::ping) { return agent_id{}; },
+    [](atom::resend, const framework_id&) {},
+    [](atom::rereg_agent) {},
+    [](atom::rereg_exec, const framework_id&, const executor_id&, const executor_actor&, const std::vector<task_info>&,
+       const std::vector<status_update>&) { return executor_registration{}; },
     [](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor&) {
       return executor_registration{};
     },
@@ -127,6 +134,41 @@ struct fixture {
       std::this_thread::sleep_for(5ms);
     }
     return true;
+  }
+
+  // Recover (adopt) a container; the reply, or nothing with the error in `err`.
+  std::optional<bool> recover(containerizer_actor& c, const std::string& id, int32_t pid, uint64_t start_time,
+                              std::string* err = nullptr) {
+    std::optional<bool> result;
+    self->request(c, 30s, atom::recover_v, container_id{id}, pid, start_time)
+      .receive([&](bool ok) { result = ok; },
+               [&](const caf::error& e) {
+                 if (err)
+                   *err = sys.render(e);
+               });
+    return result;
+  }
+
+  // A process of ours that the containerizer did not launch: for it, like an executor left by an earlier agent
+  // process, it is foreign. Its own process group (setsid).
+  pid_t start_foreign(const std::string& id, const std::string& cmd) {
+    auto s = spec(id, cmd);
+    auto r = spawn_process(s);
+    REQUIRE(r.ok());
+    return r.pid;
+  }
+
+  // Reaps our child `pid` (waiting up to `limit`); -1 on timeout.
+  static int reap(pid_t pid, std::chrono::milliseconds limit = 20s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      int st = 0;
+      if (::waitpid(pid, &st, WNOHANG) == pid)
+        return st;
+      if (std::chrono::steady_clock::now() >= deadline)
+        return -1;
+      std::this_thread::sleep_for(5ms);
+    }
   }
 
   // Our child `pid` still runs: waitpid(WNOHANG) returns 0 only for a live child, whereas kill(pid, 0) also
@@ -239,6 +281,84 @@ TEST(the containerizer quits when its owner is gone and leaves containers runnin
   ::kill(-pid, SIGKILL);
   int st;
   CHECK_EQUAL(::waitpid(pid, &st, 0), pid);
+}
+
+TEST(recover adopts a running process and reports its exit with status minus one) {
+  auto pid = start_foreign("r1", "sleep 30 & wait");
+  auto t = process_start_time(pid);
+  CAF_REQUIRE_GREATER(t, 0u);
+  // A reused pid (other start time) is not adopted.
+  CHECK(recover(aut, "r1", pid, t + 1) == std::optional<bool>{false});
+  CHECK(recover(aut, "r1", pid, t) == std::optional<bool>{true});
+  std::string err;
+  CHECK(!recover(aut, "r1", pid, t, &err).has_value());  // already running
+  CHECK_NOT_EQUAL(err.find("already"), std::string::npos);
+  CHECK(!recover(aut, "", pid, t).has_value());
+  CHECK(!recover(aut, "r2", 0, t).has_value());
+  // kill works on adopted containers: TERM to the group.
+  self->send(aut, atom::kill_v, container_id{"r1"});
+  container_id id;
+  int32_t status = 0;
+  REQUIRE(next_exit(id, status));
+  CHECK_EQUAL(id.value, "r1");
+  CHECK_EQUAL(status, -1);
+  // The containerizer did not reap it (its parent, here the test, does): the real status shows the TERM.
+  auto st = reap(pid);
+  CHECK(WIFSIGNALED(st));
+  CHECK_EQUAL(WTERMSIG(st), SIGTERM);
+  // Gone: the ID can be recovered/launched again, a dead pid is refused.
+  CHECK(recover(aut, "r1", pid, t) == std::optional<bool>{false});
+}
+
+TEST(an adopted process trapping TERM is killed hard after the grace period) {
+  auto s = spec("r3", "trap '' TERM; echo ready; exec sleep 30");
+  auto r = spawn_process(s);
+  REQUIRE(r.ok());
+  REQUIRE(wait_for_text(s.sandbox + "/stdout", "ready"));
+  CHECK(recover(aut, "r3", r.pid, process_start_time(r.pid)) == std::optional<bool>{true});
+  self->send(aut, atom::kill_v, container_id{"r3"});
+  container_id id;
+  int32_t status = 0;
+  REQUIRE(next_exit(id, status));
+  CHECK_EQUAL(id.value, "r3");
+  CHECK_EQUAL(status, -1);
+  auto st = reap(r.pid);
+  CHECK(WIFSIGNALED(st));
+  CHECK_EQUAL(WTERMSIG(st), SIGKILL);
+}
+
+TEST(an adopted process ending by itself is reported) {
+  auto s = spec("r4", "read x < fifo; exit 0");
+  REQUIRE_EQUAL(make_directories(s.sandbox), "");
+  auto fifo = s.sandbox + "/fifo";
+  REQUIRE_EQUAL(::mkfifo(fifo.c_str(), 0600), 0);
+  auto r = spawn_process(s);
+  REQUIRE(r.ok());
+  CHECK(recover(aut, "r4", r.pid, process_start_time(r.pid)) == std::optional<bool>{true});
+  {
+    std::ofstream out{fifo};
+    out << "go\n";
+  }
+  container_id id;
+  int32_t status = 0;
+  REQUIRE(next_exit(id, status));
+  CHECK_EQUAL(id.value, "r4");
+  CHECK_EQUAL(status, -1);
+  auto st = reap(r.pid);
+  CHECK(WIFEXITED(st));
+}
+
+TEST(kill on exit applies to adopted containers) {
+  containerizer_options opts;
+  opts.kill_on_exit = true;
+  auto c = spawn_containerizer(sys, owner, opts);
+  auto pid = start_foreign("k9", "exec sleep 30");
+  CHECK(recover(c, "k9", pid, process_start_time(pid)) == std::optional<bool>{true});
+  self->send_exit(c, caf::exit_reason::user_shutdown);
+  auto st = reap(pid);
+  CAF_REQUIRE_NOT_EQUAL(st, -1);
+  CHECK(WIFSIGNALED(st));
+  CHECK_EQUAL(WTERMSIG(st), SIGKILL);
 }
 
 FIXTURE_SCOPE_END()

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -209,6 +210,133 @@ TEST(stop from inside a callback does not deadlock) {
   CHECK(c.wait_for(guard, 10s, [&] { return called; }));
   guard.unlock();
   reaper.reset();  // destructor after an in-callback stop
+}
+
+TEST(process start time of live zombie and missing processes) {
+  auto own = process_start_time(::getpid());
+  CHECK_GREATER(own, 0u);
+  CHECK_EQUAL(process_start_time(::getpid()), own);
+  auto pid = start("exec sleep 30");
+  auto child = process_start_time(pid);
+  CHECK_GREATER_OR_EQUAL(child, own);
+  CHECK_EQUAL(process_start_time(pid), child);
+  ::kill(pid, SIGKILL);
+  // Exited but not reaped: a zombie has no start time worth adopting.
+  siginfo_t info{};
+  REQUIRE_EQUAL(::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT), 0);
+  CHECK_EQUAL(process_start_time(pid), 0u);
+  int st = 0;
+  CHECK_EQUAL(::waitpid(pid, &st, 0), pid);
+  CHECK_EQUAL(process_start_time(0), 0u);
+  CHECK_EQUAL(process_start_time(-1), 0u);
+  CHECK_EQUAL(process_start_time(99999999), 0u); // above any pid_max
+}
+
+TEST(process start time survives spaces and parentheses in the command name) {
+  auto own = process_start_time(::getpid());
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // comm as a hostile program could name itself (at most 15 characters).
+    ::prctl(PR_SET_NAME, "x) 1 2 (Z) 3", 0, 0, 0);
+    ::pause();
+    ::_exit(0);
+  }
+  // Wait until the child has renamed itself.
+  std::string comm;
+  for (int i = 0; i < 200 && comm.find(')') == std::string::npos; ++i) {
+    std::this_thread::sleep_for(10ms);
+    char buf[64] = {};
+    auto path = "/proc/" + std::to_string(pid) + "/comm";
+    if (auto* f = std::fopen(path.c_str(), "r")) {
+      if (std::fgets(buf, sizeof(buf), f))
+        comm = buf;
+      std::fclose(f);
+    }
+  }
+  CHECK_NOT_EQUAL(comm.find("x) 1 2 (Z) 3"), std::string::npos);
+  auto t = process_start_time(pid);
+  CHECK_GREATER_OR_EQUAL(t, own);
+  CHECK_LESS(t, own + 100000u); // a plausible tick count, not a field misread from the name
+  ::kill(pid, SIGKILL);
+  int st = 0;
+  CHECK_EQUAL(::waitpid(pid, &st, 0), pid);
+}
+
+TEST(watch foreign checks the start time and reports exit with minus one) {
+  process_reaper reaper;
+  auto pid = start("exec sleep 30");
+  auto t = process_start_time(pid);
+  CAF_REQUIRE_GREATER(t, 0u);
+  CHECK(!reaper.watch_foreign(pid, t + 1, recorder(pid)));  // another process behind a reused pid
+  CHECK(!reaper.watch_foreign(pid, 0, recorder(pid)));
+  CHECK(!reaper.watch_foreign(0, t, recorder(0)));
+  CHECK(!reaper.watch_foreign(-3, t, recorder(-3)));
+  CHECK(!reaper.watching(pid));
+  CHECK(reaper.watch_foreign(pid, t, recorder(pid)));
+  CHECK(reaper.watching(pid));
+  CHECK(!reaper.watch_foreign(pid, t, recorder(pid)));  // duplicate
+  CHECK(!reaper.watch(pid, recorder(pid)));
+  CHECK_EQUAL(reaper.size(), 1u);
+  ::kill(pid, SIGKILL);
+  REQUIRE(wait_for_count(1));
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    CHECK_EQUAL(statuses[pid], -1);
+  }
+  CHECK_EQUAL(reaper.size(), 0u);
+  CHECK(!reaper.signal_group(pid, SIGKILL));
+  // The reaper did not reap it (not its business for a foreign process): we still can, with its real status.
+  int st = 0;
+  CHECK_EQUAL(::waitpid(pid, &st, 0), pid);
+  CHECK(WIFSIGNALED(st));
+}
+
+TEST(watch foreign refuses a zombie) {
+  process_reaper reaper;
+  auto pid = start("exit 3");
+  siginfo_t info{};
+  REQUIRE_EQUAL(::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT), 0);
+  CHECK(!reaper.watch_foreign(pid, 12345, recorder(pid)));
+  CHECK_EQUAL(reaper.size(), 0u);
+  int st = 0;
+  CHECK_EQUAL(::waitpid(pid, &st, 0), pid);
+  CHECK_EQUAL(WEXITSTATUS(st), 3);
+}
+
+TEST(signal group reaches an adopted process group) {
+  process_reaper reaper;
+  // The leader and a member of its group: both must get the signal.
+  auto marker = dir + "/member";
+  auto pid = start("sleep 30 & echo $! > " + marker + "; wait");
+  auto t = process_start_time(pid);
+  CAF_REQUIRE_GREATER(t, 0u);
+  pid_t member = 0;
+  for (int i = 0; i < 500 && member <= 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+    if (auto* f = std::fopen(marker.c_str(), "r")) {
+      int m = 0;
+      if (std::fscanf(f, "%d", &m) == 1)
+        member = m;
+      std::fclose(f);
+    }
+  }
+  CAF_REQUIRE_GREATER(member, 0);
+  CHECK(reaper.watch_foreign(pid, t, recorder(pid)));
+  CHECK(reaper.signal_group(pid, SIGKILL));
+  REQUIRE(wait_for_count(1));
+  int st = 0;
+  CHECK_EQUAL(::waitpid(pid, &st, 0), pid);
+  CHECK(WIFSIGNALED(st));
+  // The member (a child of the shell, reparented) is gone too.
+  bool gone = false;
+  for (int i = 0; i < 500 && !gone; ++i) {
+    gone = ::kill(member, 0) != 0 || process_start_time(member) == 0;
+    if (!gone)
+      std::this_thread::sleep_for(10ms);
+  }
+  CHECK(gone);
+  CHECK(!reaper.signal_group(pid, SIGKILL));
 }
 
 FIXTURE_SCOPE_END()

@@ -4,6 +4,9 @@
 //   (atom::update, status_update)                         every update received (also resends)
 //   (atom::exec_msg, framework_id, executor_id, string)   every executor message
 //   (atom::reg_exec, framework_id, executor_id, executor_actor)  each registration
+//   (atom::rereg_exec, framework_id, executor_id, executor_actor, vector<task_info>, vector<status_update>)
+//                                                         each re-registration (answered like reg_exec, or with
+//                                                         an error if `refuse_rereg`)
 #include "actors/interfaces.hpp"
 
 #include <caf/all.hpp>
@@ -16,13 +19,16 @@ struct fake_agent_state {
   executor_actor exec;
   int drop_acks = 0;  // do not acknowledge this many updates (to test resending)
   executor_registration reply;
+  bool refuse_rereg = false;
 };
 
-inline agent_actor::behavior_type fake_agent(agent_actor::stateful_pointer<fake_agent_state> self,
-                                             caf::actor listener, executor_registration reply, int drop_acks) {
+inline agent_actor::behavior_type fake_agent_ex(agent_actor::stateful_pointer<fake_agent_state> self,
+                                                caf::actor listener, executor_registration reply, int drop_acks,
+                                                bool refuse_rereg) {
   self->state.listener = listener;
   self->state.reply = reply;
   self->state.drop_acks = drop_acks;
+  self->state.refuse_rereg = refuse_rereg;
   return {
     [](atom::run_task, const framework_info&, const task_info&) {},
     [](atom::kill_task, const framework_id&, const task_id&) {},
@@ -50,10 +56,30 @@ inline agent_actor::behavior_type fake_agent(agent_actor::stateful_pointer<fake_
     [self](atom::exec_msg, const framework_id& fw, const executor_id& ex, const std::string& data) {
       caf::anon_send(self->state.listener, atom::exec_msg_v, fw, ex, data);
     },
+    [self](atom::rereg_exec, const framework_id& fw, const executor_id& ex, const executor_actor& hdl,
+           const std::vector<task_info>& tasks,
+           const std::vector<status_update>& updates) -> caf::result<executor_registration> {
+      caf::anon_send(self->state.listener, atom::rereg_exec_v, fw, ex, hdl, tasks, updates);
+      if (self->state.refuse_rereg)
+        return caf::make_error(caf::sec::invalid_argument, "unknown executor");
+      self->state.exec = hdl;
+      auto r = self->state.reply;
+      r.framework = fw;
+      r.executor.id = ex;
+      return r;
+    },
+    [](atom::ping) { return agent_id{"fake"}; },
+    [](atom::resend, const framework_id&) {},
+    [](atom::rereg_agent) {},
     [](atom::exited, const container_id&, int32_t) {},
     [](atom::tick) {},
     [](atom::state) { return agent_snapshot{}; },
   };
+}
+
+inline agent_actor::behavior_type fake_agent(agent_actor::stateful_pointer<fake_agent_state> self,
+                                             caf::actor listener, executor_registration reply, int drop_acks) {
+  return fake_agent_ex(self, std::move(listener), std::move(reply), drop_acks, false);
 }
 
 } // namespace mesoscaf::test

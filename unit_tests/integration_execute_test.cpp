@@ -30,7 +30,10 @@ struct cluster_fixture {
 
   cluster_fixture() {
     master = std::make_unique<child_process>(
-      std::vector<std::string>{bin, "master", "--port=0", "--work-dir=" + dir / "master"}, dir / "master.log");
+      std::vector<std::string>{bin, "master", "--port=0", "--work-dir=" + dir / "master",
+                               // A dead agent is unreachable after about a second, not 75 s.
+                               "--agent-ping-timeout=500ms", "--max-agent-ping-timeouts=2"},
+      dir / "master.log");
     auto m = master->wait_for_line("master listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
     REQUIRE(m);
     master_addr = (*m)[1];
@@ -136,11 +139,11 @@ TEST(execute gives up after its timeout when no agent can fit the task) {
   CHECK(contains(r.output, "timed out"));
 }
 
-TEST(killing the agent mid task ends the task TASK_LOST and leaves nothing running) {
+TEST(killing the agent mid task of a non checkpointing framework ends it TASK_LOST and leaves nothing running) {
   // A unique sleep duration marks both the shell and the sleep process it starts.
   auto marker = "sleep 7" + std::to_string(::getpid());
   child_process exec{{bin, "execute", "--master=" + master_addr, "--name=victim",
-                      "--command=" + marker, "--resources=cpus:0.1;mem:32"},
+                      "--command=" + marker, "--resources=cpus:0.1;mem:32", "--no-checkpoint"},
                      dir / "lost.log"};
   auto running = exec.wait_for_line("TASK_RUNNING.*agent=([-0-9a-f]+)", seconds(60));
   REQUIRE(running);
@@ -154,7 +157,8 @@ TEST(killing the agent mid task ends the task TASK_LOST and leaves nothing runni
   REQUIRE(code.has_value());
   CHECK_EQUAL(*code, 1);
   CHECK(contains(exec.output(), "TASK_LOST"));
-  // The executor notices its agent is gone and kills its tasks: no process with the marker survives.
+  // Without checkpointing the executor does not wait for a restarted agent: it kills its tasks, nothing with the
+  // marker survives.
   bool gone = false;
   for (int i = 0; i < 300 && !gone; ++i) {
     auto r = run_to_completion({"/usr/bin/pgrep", "-f", marker}, dir / "pgrep.log", seconds(10));

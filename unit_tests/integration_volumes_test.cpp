@@ -159,6 +159,7 @@ scheduler_actor::behavior_type test_scheduler(scheduler_actor::pointer self, mas
     [=](atom::agent_lost, const agent_id&) {},
     [=](atom::exec_lost, const executor_id&, const agent_id&, int32_t) {},
     [=](atom::error, const std::string& what) { box->add_error(what); },
+    [=](atom::replaced, const framework_id&) { box->add_error("replaced"); },
   };
 }
 

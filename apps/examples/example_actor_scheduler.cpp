@@ -134,6 +134,11 @@ scheduler_actor::behavior_type actor_scheduler(sched_pointer self, master_actor 
     [=](atom::error, const std::string& what) {
       std::cout << "example_actor_scheduler: master says: " << what << std::endl;
     },
+    [=](atom::replaced, const framework_id&) {
+      // Another scheduler took the framework over: this one must stop acting for it (and not tear it down).
+      std::cout << "example_actor_scheduler: framework failed over to another scheduler" << std::endl;
+      self->quit(caf::sec::request_receiver_down);
+    },
   };
 }
 

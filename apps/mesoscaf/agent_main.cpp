@@ -2,6 +2,12 @@
 // SIGTERM/SIGINT. Prints `agent registered with id <id>` each time it (re)registers with a master.
 // Reservations and persistent volumes survive a restart with the same --work-dir (<work_dir>/meta/resources),
 // provided the resources are the same; otherwise the agent refuses to start (exit 1).
+// Agent recovery (<work_dir>/meta, actors/agent_checkpoint.hpp): after a crash (kill -9) a restart with
+// --recover=reconnect (default) keeps the agent ID, publishes on the checkpointed port (with --port=0) and takes
+// over the executors of checkpointing frameworks; it prints `agent recovered agent_id=<id> frameworks=N
+// executors=M tasks=K`. --recover=cleanup kills those executors, forgets the checkpoint, prints
+// `agent cleanup: killed N executor(s)` and exits 0. A reboot (other boot ID) starts a new agent.
+// SIGTERM stops every executor (orderly shutdown); only a crash leaves them to be recovered.
 #include "apps/mesoscaf/subcommands.hpp"
 
 #include "actors/agent.hpp"
@@ -15,6 +21,7 @@
 #include <caf/send.hpp>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -52,6 +59,34 @@ int agent_main(int argc, char** argv) {
   if (recovered)
     std::cout << "agent recovered resources=" << total << " from " << resources_checkpoint_path(work_dir)
               << std::endl;
+  // The checkpoint of the last agent process (read here, before any actor runs; a corrupt one stops us).
+  auto boot_id = read_boot_id();
+  auto checkpoint = std::make_shared<recovered_state>();
+  bool rebooted = false;
+  if (auto err = load_agent_checkpoint(work_dir, boot_id, *checkpoint, &rebooted); !err.empty()) {
+    std::cerr << "mesoscaf agent: " << err << "\n";
+    return 1;
+  }
+  if (rebooted)
+    std::cout << "agent host rebooted since the last run: starting as a new agent" << std::endl;
+  size_t n_executors = 0;
+  size_t n_tasks = 0;
+  for (auto& [fw, rf] : checkpoint->frameworks) {
+    n_executors += rf.executors.size();
+    n_tasks += rf.tasks.size();
+  }
+  if (cfg.recover == "cleanup") {
+    auto killed = kill_recovered_executors(*checkpoint, std::chrono::seconds(10));
+    if (auto err = clear_checkpoint(work_dir); !err.empty()) {
+      std::cerr << "mesoscaf agent: cannot clear the checkpoint: " << err << "\n";
+      return 1;
+    }
+    std::cout << "agent cleanup: killed " << killed << " executor(s)" << std::endl;
+    return 0;
+  }
+  if (checkpoint->found)
+    std::cout << "agent recovered agent_id=" << checkpoint->agent.id << " frameworks=" << checkpoint->frameworks.size()
+              << " executors=" << n_executors << " tasks=" << n_tasks << std::endl;
   auto sigs = block_termination_signals();
   caf::actor_system sys{cfg};
   agent_options opts;
@@ -64,6 +99,19 @@ int agent_main(int argc, char** argv) {
   opts.publish_address = cfg.ip;
   opts.work_dir = work_dir;
   opts.executor_binary = self_executable();
+  opts.recover = recover_mode::reconnect;
+  opts.boot_id = boot_id;
+  opts.recovered = checkpoint;
+  opts.executor_registration_timeout = cfg.executor_registration_timeout;
+  // How long executors of checkpointing frameworks wait for a restarted agent (tests shorten it).
+  if (auto env = std::getenv("MESOSCAF_RECOVERY_TIMEOUT"); env && *env) {
+    char* end = nullptr;
+    auto ms = std::strtoll(env, &end, 10);
+    if (end && *end == '\0' && ms > 0)
+      opts.recovery_timeout = std::chrono::milliseconds(ms);
+    else
+      std::cerr << "mesoscaf agent: ignoring MESOSCAF_RECOVERY_TIMEOUT=" << env << " (milliseconds expected)\n";
+  }
   // The agent's own shutdown (executors' grace + exit timeout) must end well inside the 15 s watchdog.
   opts.exit_timeout = std::chrono::seconds(8);
   auto agent = spawn_agent(sys, opts);

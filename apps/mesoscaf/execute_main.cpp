@@ -1,6 +1,9 @@
 // `mesoscaf execute`: a one-task framework (like mesos-execute). Subscribes, waits for an offer that fits,
 // launches one task, declines every other offer, prints each status update on one line and exits
 // 0 iff the task ended TASK_FINISHED, 1 otherwise, 2 for bad arguments.
+// It follows its task across agent restarts and master reconnects (checkpointing is on by default, the driver
+// re-subscribes with the framework ID): TASK_UNREACHABLE (--partition-aware) is not an end; while the task is
+// unreachable it is reconciled every 2 s and the answers are printed like any update.
 #include "apps/mesoscaf/subcommands.hpp"
 
 #include "actors/scheduler_driver.hpp"
@@ -11,6 +14,7 @@
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
+#include <optional>
 
 namespace mesoscaf {
 
@@ -22,15 +26,30 @@ class execute_scheduler : public scheduler {
 public:
   execute_scheduler(task_info task) : task_(std::move(task)) {}
 
-  void registered(scheduler_driver*, const framework_id& id) override {
+  void registered(scheduler_driver* driver, const framework_id& id) override {
     std::cout << "subscribed framework_id=" << id << std::endl;
+    // Subscribed again (master reconnect): updates may have been missed meanwhile, ask for the task's state.
+    if (launched_)
+      driver->reconcile_tasks({reconcile_status()});
+  }
+
+  /// What an explicit reconciliation of the task names: its ID and agent.
+  task_status reconcile_status() {
+    task_status s;
+    s.task = task_.id;
+    std::lock_guard<std::mutex> guard{mtx_};
+    s.agent = last_.agent.empty() ? task_.agent : last_.agent;
+    return s;
   }
 
   void resource_offers(scheduler_driver* driver, const std::vector<offer>& offers) override {
     for (auto& o : offers) {
       if (!launched_ && o.resources.contains(task_.resources)) {
         launched_ = true;
-        task_.agent = o.agent;
+        {
+          std::lock_guard<std::mutex> guard{mtx_};
+          task_.agent = o.agent;
+        }
         std::cout << "launching task=" << task_.id << " agent=" << o.agent << " resources=" << task_.resources
                   << std::endl;
         driver->launch_tasks({o.id}, {task_}, filters{60});
@@ -51,6 +70,9 @@ public:
       return;
     std::lock_guard<std::mutex> guard{mtx_};
     last_ = s;
+    if (last_.agent.empty())
+      last_.agent = task_.agent;
+    unreachable_ = s.state == task_state::unreachable;
     if (s.state == task_state::running && !running_at_)
       running_at_ = clock_type::now();
     if (is_terminal(s.state)) {
@@ -77,6 +99,7 @@ public:
   task_status last_;
   std::optional<clock_type::time_point> running_at_;
   std::string error_;
+  bool unreachable_ = false;  // the task's latest state is TASK_UNREACHABLE: reconcile it periodically
 
 private:
   task_info task_;
@@ -103,6 +126,10 @@ int execute_main(int argc, char** argv) {
   framework_info fw;
   fw.name = "mesoscaf-execute";
   fw.user = ::getenv("USER") ? ::getenv("USER") : "";
+  fw.failover_timeout = std::chrono::duration<double>(cfg.failover_timeout).count();
+  fw.checkpoint = cfg.checkpoint;
+  if (cfg.partition_aware)
+    fw.capabilities.push_back("PARTITION_AWARE");
   scheduler_driver driver{sys, &sched, fw, cfg.master};
   if (driver.start() != driver_status::running) {
     std::cout << "error: " << driver.abort_reason() << std::endl;
@@ -111,6 +138,7 @@ int execute_main(int argc, char** argv) {
   auto started = clock_type::now();
   bool kill_sent = false;
   bool timed_out = false;
+  std::optional<clock_type::time_point> last_reconcile;
   {
     std::unique_lock<std::mutex> guard{sched.mtx_};
     for (;;) {
@@ -120,6 +148,17 @@ int execute_main(int argc, char** argv) {
       if (driver.status() != driver_status::running)
         break;
       auto now = clock_type::now();
+      if (!sched.unreachable_) {
+        last_reconcile.reset();
+      } else if (!last_reconcile || now - *last_reconcile >= std::chrono::seconds(2)) {
+        // The first round waits 2 s too: the agent is partitioned, an immediate answer would say the same.
+        if (last_reconcile) {
+          guard.unlock();
+          driver.reconcile_tasks({sched.reconcile_status()});
+          guard.lock();
+        }
+        last_reconcile = now;
+      }
       if (!kill_sent && cfg.kill_after.count() > 0 && sched.running_at_
           && now - *sched.running_at_ >= cfg.kill_after) {
         kill_sent = true;
@@ -132,7 +171,8 @@ int execute_main(int argc, char** argv) {
       }
     }
   }
-  // Without failover the master tears the framework down, which also kills a task still running.
+  // A one-task program: whether or not a failover timeout was given, its end (task over, timeout, kill) ends the
+  // framework at the master, which also kills a task still running.
   driver.stop();
   auto st = driver.join();
   std::lock_guard<std::mutex> guard{sched.mtx_};

@@ -25,6 +25,10 @@ int local_main(int argc, char** argv) {
   opts.allocation_interval = cfg.allocation_interval;
   opts.offer_timeout = cfg.offer_timeout;
   opts.weights = cfg.parsed_weights;
+  opts.agent_ping_timeout = cfg.agent_ping_timeout;
+  opts.max_agent_ping_timeouts = cfg.max_agent_ping_timeouts;
+  opts.removal_limit_count = cfg.removal_limit_count;
+  opts.removal_limit_period = cfg.removal_limit_period;
   if (!cfg.resources.empty())
     opts.agent_resources = *resource_set::parse(cfg.resources); // validated
   auto sigs = block_termination_signals();

@@ -1,4 +1,5 @@
-// `mesoscaf master --port=5050 --work-dir=DIR [--offer-timeout=30s] [--weights=eng=2,ops=0.5]`: runs a master
+// `mesoscaf master --port=5050 --work-dir=DIR [--offer-timeout=30s] [--weights=eng=2,ops=0.5]
+// [--agent-ping-timeout=15s] [--max-agent-ping-timeouts=5] [--agent-removal-rate-limit=1/10s]`: runs a master
 // until SIGTERM/SIGINT.
 // Prints `master listening on <ip>:<port>` once it accepts connections (use --port=0 and read the port).
 #include "apps/mesoscaf/subcommands.hpp"
@@ -35,6 +36,10 @@ int master_main(int argc, char** argv) {
   opts.allocation_interval = cfg.allocation_interval;
   opts.offer_timeout = cfg.offer_timeout;
   opts.weights = cfg.parsed_weights;
+  opts.agent_ping_timeout = cfg.agent_ping_timeout;
+  opts.max_agent_ping_timeouts = cfg.max_agent_ping_timeouts;
+  opts.removal_limit_count = cfg.removal_limit_count;
+  opts.removal_limit_period = cfg.removal_limit_period;
   auto master = spawn_master(sys, opts);
   auto port = sys.middleman().publish(master, static_cast<uint16_t>(cfg.port), cfg.ip.c_str(), true);
   if (!port) {

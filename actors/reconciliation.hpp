@@ -1,0 +1,21 @@
+#pragma once
+// Task reconciliation at the master as a pure function (Mesos' answer matrix), for partition-aware and other
+// frameworks. Answers are status updates from the master with reason REASON_RECONCILIATION and no uuid (they
+// need no acknowledgement).
+#include "actors/master_registry.hpp"
+
+#include <vector>
+
+namespace mesoscaf {
+
+/// Implicit (`asked` empty): the latest state of every live task of the framework and TASK_UNREACHABLE for each
+/// of its unreachable tasks. Explicit, per asked task (task ID and, if known, agent ID):
+/// - live task: its latest state; unreachable task: TASK_UNREACHABLE;
+/// - otherwise by the agent: registered -> TASK_GONE, unreachable -> TASK_UNREACHABLE, unknown or empty ->
+///   TASK_UNKNOWN, recovered but not yet re-registered -> no answer;
+/// - frameworks that are not partition-aware get TASK_LOST instead of GONE / UNREACHABLE / UNKNOWN.
+/// An unknown framework gets no answers. `now`: timestamp of the answers (seconds since the epoch).
+std::vector<task_status> reconcile_tasks(const master_registry& reg, const framework_id& fw,
+                                         const std::vector<task_status>& asked, double now);
+
+} // namespace mesoscaf

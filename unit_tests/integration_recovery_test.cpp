@@ -1,0 +1,1127 @@
+// Integration: "nothing is lost" with real processes on loopback. A master and agents run as `mesoscaf` daemons;
+// frameworks are scheduler_drivers in this process (connected over loopback), plus `mesoscaf execute` once.
+// Covered: scheduler failover within and after the failover timeout, agent kill -9 and restart with running
+// tasks, an executor that dies while its agent is down, a frozen (SIGSTOPped) agent for partition-aware and other
+// frameworks, the reconciliation matrix against the real master, and a soak of 2,000 short tasks through three
+// agent crashes. Task processes write their pid to a file (`echo $$ > F; exec sleep ...`), so the test can check
+// that exactly those processes survive or end. Bounded waits throughout; leftovers are killed by the fixture.
+#define CAF_SUITE integration_recovery
+#include "test.hpp"
+
+#include "child_process.hpp"
+#include "test_helpers.hpp"
+
+#include "actors/scheduler_driver.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <deque>
+#include <dirent.h>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+using namespace mesoscaf;
+using namespace mesoscaf::test;
+using namespace std::chrono;
+
+// CAF 0.17's REQUIRE and FAIL abort() the process: no destructor runs and the daemons, executors and tasks of the
+// test stay behind. These tests check and return instead, so the fixture always cleans up.
+#define ENSURE(...)                                                                                                \
+  do {                                                                                                             \
+    if (!::caf::test::detail::check(::caf::test::engine::current_test(), __FILE__, __LINE__, #__VA_ARGS__, false,  \
+                                    static_cast<bool>(__VA_ARGS__)))                                               \
+      return;                                                                                                      \
+  } while (false)
+
+namespace {
+
+const std::string bin = MESOSCAF_BINARY;
+constexpr auto wait_limit = milliseconds(30000);
+
+// -- processes, from /proc ----------------------------------------------------------------------------------
+
+std::string read_proc(pid_t pid, const char* name) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/" + name, std::ios::binary};
+  std::string s{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::replace(s.begin(), s.end(), '\0', ' ');
+  return s;
+}
+
+/// The state letter of /proc/PID/stat (0 if there is no such process).
+char proc_state(pid_t pid) {
+  auto stat = read_proc(pid, "stat");
+  auto close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size())
+    return 0;
+  return stat[close + 2];
+}
+
+/// Runs (zombies do not count: their parent has not reaped them yet, but they are gone).
+bool alive(pid_t pid) {
+  auto s = proc_state(pid);
+  return pid > 0 && s != 0 && s != 'Z' && s != 'X';
+}
+
+std::vector<pid_t> all_pids() {
+  std::vector<pid_t> result;
+  if (auto dir = ::opendir("/proc")) {
+    while (auto e = ::readdir(dir)) {
+      pid_t pid = std::atoi(e->d_name);
+      if (pid > 0)
+        result.push_back(pid);
+    }
+    ::closedir(dir);
+  }
+  return result;
+}
+
+/// Live processes whose command line or environment mentions `needle` (a test's directory), except `exclude`.
+std::vector<pid_t> processes_mentioning(const std::string& needle, const std::set<pid_t>& exclude = {}) {
+  std::vector<pid_t> result;
+  for (auto pid : all_pids()) {
+    if (pid == ::getpid() || exclude.count(pid) > 0 || !alive(pid))
+      continue;
+    if (read_proc(pid, "cmdline").find(needle) != std::string::npos
+        || read_proc(pid, "environ").find(needle) != std::string::npos)
+      result.push_back(pid);
+  }
+  return result;
+}
+
+/// Command executors started by an agent with this work dir.
+std::vector<pid_t> command_executors(const std::string& agent_work_dir) {
+  std::vector<pid_t> result;
+  for (auto pid : processes_mentioning(agent_work_dir))
+    if (read_proc(pid, "cmdline").find("command-executor") != std::string::npos)
+      result.push_back(pid);
+  return result;
+}
+
+std::string describe(const std::vector<pid_t>& pids) {
+  std::string result;
+  for (auto pid : pids)
+    result += std::to_string(pid) + ": " + read_proc(pid, "cmdline") + "; ";
+  return result;
+}
+
+/// Polls `pred` until it holds or `limit` passed.
+bool eventually(const std::function<bool()>& pred, milliseconds limit, milliseconds step = milliseconds(50)) {
+  auto deadline = steady_clock::now() + limit;
+  for (;;) {
+    if (pred())
+      return true;
+    if (steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(step);
+  }
+}
+
+// -- frameworks ---------------------------------------------------------------------------------------------
+
+/// A scheduler that records everything and launches queued tasks on the offers that fit them (first fit; a
+/// task with an agent set only goes to that agent). Callbacks run on the driver's actor; the test thread reads
+/// under the mutex.
+struct recorder : scheduler {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::vector<framework_id> registrations;
+  std::vector<task_status> updates;
+  std::vector<std::string> errors;
+  std::deque<task_info> pending;
+  std::set<std::string> ended;  // tasks with a terminal update
+  size_t launched = 0;
+  int disconnects = 0;
+
+  void registered(scheduler_driver*, const framework_id& id) override {
+    std::lock_guard<std::mutex> g{mtx};
+    registrations.push_back(id);
+    cv.notify_all();
+  }
+
+  void resource_offers(scheduler_driver* d, const std::vector<offer>& offers) override {
+    for (auto& o : offers) {
+      std::vector<task_info> batch;
+      {
+        std::lock_guard<std::mutex> g{mtx};
+        auto left = o.resources;
+        for (auto i = pending.begin(); i != pending.end();) {
+          if ((i->agent.empty() || i->agent == o.agent) && left.contains(i->resources)) {
+            left -= i->resources;
+            batch.push_back(std::move(*i));
+            batch.back().agent = o.agent;
+            i = pending.erase(i);
+          } else {
+            ++i;
+          }
+        }
+        launched += batch.size();
+      }
+      if (batch.empty())
+        d->decline_offer(o.id, filters{0});
+      else
+        d->launch_tasks({o.id}, batch, filters{0});
+    }
+  }
+
+  void status_update(scheduler_driver*, const task_status& s) override {
+    std::lock_guard<std::mutex> g{mtx};
+    updates.push_back(s);
+    if (is_terminal(s.state))
+      ended.insert(s.task.value);
+    cv.notify_all();
+  }
+
+  void disconnected(scheduler_driver*) override {
+    std::lock_guard<std::mutex> g{mtx};
+    ++disconnects;
+  }
+
+  void error(scheduler_driver*, const std::string& message) override {
+    std::lock_guard<std::mutex> g{mtx};
+    errors.push_back(message);
+    cv.notify_all();
+  }
+
+  // -- for the test thread --
+
+  void submit(std::vector<task_info> tasks) {
+    std::lock_guard<std::mutex> g{mtx};
+    for (auto& t : tasks)
+      pending.push_back(std::move(t));
+  }
+
+  /// Waits (bounded) until `pred` holds; `pred` runs under the mutex.
+  bool wait(const std::function<bool()>& pred, milliseconds limit = wait_limit) {
+    std::unique_lock<std::mutex> g{mtx};
+    return cv.wait_for(g, limit, pred);
+  }
+
+  size_t update_count() {
+    std::lock_guard<std::mutex> g{mtx};
+    return updates.size();
+  }
+
+  std::vector<task_status> updates_of(const std::string& task) {
+    std::lock_guard<std::mutex> g{mtx};
+    std::vector<task_status> result;
+    for (auto& s : updates)
+      if (s.task.value == task)
+        result.push_back(s);
+    return result;
+  }
+
+  /// The first update of `task` in `state` at index >= `from` (caller holds the mutex).
+  const task_status* find_locked(const std::string& task, task_state state, size_t from = 0,
+                                 bool reconciliation_only = false) {
+    for (size_t i = from; i < updates.size(); ++i) {
+      auto& s = updates[i];
+      if (s.task.value == task && s.state == state
+          && (!reconciliation_only || s.reason == task_reason::reconciliation))
+        return &s;
+    }
+    return nullptr;
+  }
+
+  /// Waits for an update of `task` in `state` at index >= `from`.
+  std::optional<task_status> wait_state(const std::string& task, task_state state, size_t from = 0,
+                                        milliseconds limit = wait_limit) {
+    std::optional<task_status> result;
+    wait(
+      [&] {
+        if (auto s = find_locked(task, state, from)) {
+          result = *s;
+          return true;
+        }
+        return false;
+      },
+      limit);
+    return result;
+  }
+
+  /// Waits for the first answer about `task` (reason reconciliation) at index >= `from`.
+  std::optional<task_status> wait_answer(const std::string& task, size_t from, milliseconds limit = wait_limit) {
+    std::optional<task_status> result;
+    wait(
+      [&] {
+        for (size_t i = from; i < updates.size(); ++i)
+          if (updates[i].task.value == task && updates[i].reason == task_reason::reconciliation) {
+            result = updates[i];
+            return true;
+          }
+        return false;
+      },
+      limit);
+    return result;
+  }
+
+  std::string history(const std::string& task) {
+    std::string result;
+    for (auto& s : updates_of(task))
+      result += std::string{to_string(s.state)} + "(" + to_string(s.source) + "," + to_string(s.reason) + ","
+                + (s.uuid.empty() ? "-" : s.uuid.substr(0, 8)) + ") ";
+    return result;
+  }
+
+  std::string all_errors() {
+    std::lock_guard<std::mutex> g{mtx};
+    std::string result;
+    for (auto& e : errors)
+      result += e + "; ";
+    return result;
+  }
+};
+
+/// Checks "exactly one terminal state at the framework": every terminal update of the task is the same state
+/// with the same (non-empty) uuid, i.e. at most an at-least-once repeat of one update. Returns "" if fine.
+std::string terminal_problem(const std::vector<task_status>& history) {
+  std::vector<const task_status*> terminal;
+  for (auto& s : history)
+    if (is_terminal(s.state))
+      terminal.push_back(&s);
+  if (terminal.empty())
+    return "no terminal state";
+  for (auto* s : terminal)
+    if (s->state != terminal[0]->state || s->uuid != terminal[0]->uuid || (terminal.size() > 1 && s->uuid.empty()))
+      return std::string{"two different terminal updates: "} + to_string(terminal[0]->state) + " "
+             + terminal[0]->uuid + " and " + to_string(s->state) + " " + s->uuid;
+  return "";
+}
+
+/// Non-reconciliation updates of one state must all carry the same uuid (at-least-once repeats of one update).
+std::string duplicate_problem(const std::vector<task_status>& history) {
+  std::map<task_state, std::set<std::string>> uuids;
+  for (auto& s : history)
+    if (s.reason != task_reason::reconciliation && s.source != status_source::master)
+      uuids[s.state].insert(s.uuid);
+  for (auto& [state, set] : uuids)
+    if (set.size() > 1)
+      return std::string{"state "} + to_string(state) + " delivered with " + std::to_string(set.size())
+             + " different uuids";
+  return "";
+}
+
+struct fw_options {
+  std::string name = "recovery-test";
+  double failover_timeout = 0;
+  bool partition_aware = false;
+  bool checkpoint = true;
+  framework_id id;  // non-empty: subscribe as this framework (failover)
+  bool implicit_acks = true;
+};
+
+struct framework {
+  std::unique_ptr<recorder> rec = std::make_unique<recorder>();
+  std::unique_ptr<scheduler_driver> driver;
+  framework_id id;
+
+  ~framework() {
+    driver.reset(); // stop() (teardown) unless stopped/aborted, then join; before the recorder goes
+  }
+};
+
+/// `cmd` with its shell's pid written to `pid_file` first (`exec` keeps that pid for the command).
+std::string pid_command(const std::string& pid_file, const std::string& cmd) {
+  return "echo $$ > " + pid_file + "; exec " + cmd;
+}
+
+task_info make_task(const std::string& id, const std::string& cmd, const std::string& resources = "cpus:0.1;mem:16",
+                    const std::string& agent = "") {
+  auto t = shell_task(id, cmd);
+  t.resources = *resource_set::parse(resources);
+  t.agent = agent_id{agent};
+  return t;
+}
+
+struct agent_proc {
+  std::unique_ptr<child_process> proc;
+  std::string work_dir;
+  std::string id;
+  int runs = 0;
+  std::vector<std::string> flags;
+  bool stopped = false;  // SIGSTOPped by the test
+};
+
+/// Our actor system sends middleman heartbeats like every mesoscaf process: the daemons drop a peer that is
+/// silent for their connection timeout (a framework without offers to decline is silent).
+struct heartbeat_config : threaded_config {
+  heartbeat_config() : threaded_config(true) {
+    set("middleman.heartbeat-interval", caf::timespan{milliseconds(500)});
+  }
+};
+
+struct fixture {
+  temp_dir dir{"mesoscaf-recovery"};
+  heartbeat_config cfg;
+  caf::actor_system sys{cfg};
+  std::unique_ptr<child_process> master_proc;
+  std::string master_addr;
+  uint16_t master_port = 0;
+  master_actor master;
+  std::vector<std::unique_ptr<agent_proc>> agents;
+  std::vector<std::unique_ptr<framework>> frameworks;
+
+  fixture() {
+    std::filesystem::create_directories(dir / "pids");
+  }
+
+  ~fixture() {
+    // Frameworks first (teardown kills their tasks), then the daemons (SIGTERM: the agent shuts its executors
+    // down), then whatever a failed test left behind.
+    frameworks.clear();
+    for (auto& a : agents)
+      if (a->proc && a->proc->running()) {
+        if (a->stopped)
+          a->proc->signal(SIGCONT);
+        a->proc->signal(SIGTERM);
+      }
+    for (auto& a : agents)
+      if (a->proc)
+        a->proc->wait_exit(seconds(20));
+    master = nullptr;
+    if (master_proc) {
+      master_proc->signal(SIGTERM);
+      master_proc->wait_exit(seconds(20));
+    }
+    auto left = processes_mentioning(dir.path());
+    if (!left.empty()) {
+      MESSAGE("killing leftover processes: " << describe(left));
+      for (auto pid : left)
+        ::kill(pid, SIGKILL);
+    }
+    // A failed test keeps the daemons' logs (the work dir itself goes).
+    if (auto t = caf::test::engine::current_test(); t && t->bad() > 0) {
+      std::error_code ec;
+      auto keep = dir.path() + "-logs";
+      std::filesystem::create_directories(keep, ec);
+      for (auto& e : std::filesystem::directory_iterator(dir.path(), ec))
+        if (e.path().extension() == ".log")
+          std::filesystem::copy_file(e.path(), keep + "/" + e.path().filename().string(),
+                                     std::filesystem::copy_options::overwrite_existing, ec);
+      MESSAGE("logs kept in " << keep);
+    }
+  }
+
+  bool start_master(std::vector<std::string> flags = {}) {
+    std::vector<std::string> argv{bin, "master", "--port=0", "--work-dir=" + dir / "master"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    master_proc = std::make_unique<child_process>(argv, dir / "master.log");
+    auto m = master_proc->wait_for_line("master listening on (127\\.0\\.0\\.1:([0-9]+))", seconds(60));
+    if (!m) {
+      MESSAGE("master output:\n" << master_proc->output());
+      return false;
+    }
+    master_addr = (*m)[1];
+    master_port = static_cast<uint16_t>(std::stoi((*m)[2]));
+    auto h = sys.middleman().remote_actor<master_actor>("127.0.0.1", master_port);
+    if (!h) {
+      MESSAGE("cannot reach the master: " << sys.render(h.error()));
+      return false;
+    }
+    master = *h;
+    return true;
+  }
+
+  std::optional<master_snapshot> master_state() {
+    caf::scoped_actor self{sys};
+    std::optional<master_snapshot> result;
+    self->request(master, seconds(10), atom::state_v)
+      .receive([&](const master_snapshot& s) { result = s; }, [](const caf::error&) {});
+    return result;
+  }
+
+  /// Whether the master lists the agent as registered and connected.
+  bool agent_connected(const std::string& id) {
+    auto s = master_state();
+    if (!s)
+      return false;
+    for (auto& a : s->agents)
+      if (a.id.value == id)
+        return a.connected;
+    return false;
+  }
+
+  bool agent_unreachable(const std::string& id) {
+    auto s = master_state();
+    if (!s)
+      return false;
+    return std::any_of(s->unreachable.begin(), s->unreachable.end(), [&](auto& a) { return a.value == id; });
+  }
+
+  /// Starts agent `i` (a new one, or again on its work dir); returns the ID it prints ("" on failure).
+  std::string start_agent(size_t i, std::vector<std::string> flags = {},
+                          const std::string& resources = "cpus:4;mem:4096;disk:1000") {
+    while (agents.size() <= i)
+      agents.push_back(std::make_unique<agent_proc>());
+    auto& a = *agents[i];
+    if (a.work_dir.empty()) {
+      a.work_dir = dir / ("agent" + std::to_string(i));
+      a.flags = std::move(flags);
+      a.flags.push_back("--resources=" + resources);
+    }
+    std::vector<std::string> argv{bin, "agent", "--master=" + master_addr, "--port=0", "--work-dir=" + a.work_dir};
+    argv.insert(argv.end(), a.flags.begin(), a.flags.end());
+    a.proc = std::make_unique<child_process>(
+      argv, dir / ("agent" + std::to_string(i) + "-run" + std::to_string(a.runs++) + ".log"));
+    a.stopped = false;
+    auto r = a.proc->wait_for_line("agent registered with id ([-0-9a-zA-Z._]+)", seconds(60));
+    if (!r) {
+      MESSAGE("agent output:\n" << a.proc->output());
+      return "";
+    }
+    a.id = (*r)[1];
+    return a.id;
+  }
+
+  bool kill_agent(size_t i) {
+    auto& a = *agents.at(i);
+    a.proc->signal(SIGKILL);
+    return a.proc->wait_exit(seconds(20)).has_value();
+  }
+
+  /// Restarts agent `i` after a crash and waits until the master has it connected again (its re-registration).
+  /// Returns its ID ("" on failure).
+  std::string restart_agent(size_t i) {
+    auto old_id = agents.at(i)->id;
+    auto id = start_agent(i);
+    if (id.empty())
+      return id;
+    if (!eventually([&] { return agent_connected(id); }, wait_limit, milliseconds(100))) {
+      MESSAGE("the master does not list agent " << id << " as connected after the restart; agent output:\n"
+                                                << agents[i]->proc->output());
+      return "";
+    }
+    MESSAGE("agent " << i << " restarted: id " << old_id << " -> " << id);
+    return id;
+  }
+
+  /// Subscribes a framework (nullptr on failure).
+  framework* add_framework(const fw_options& o) {
+    auto f = std::make_unique<framework>();
+    framework_info fi;
+    fi.name = o.name;
+    fi.user = "test";
+    fi.failover_timeout = o.failover_timeout;
+    fi.checkpoint = o.checkpoint;
+    fi.id = o.id;
+    if (o.partition_aware)
+      fi.capabilities.push_back("PARTITION_AWARE");
+    driver_options opts;
+    opts.implicit_acknowledgements = o.implicit_acks;
+    f->driver = std::make_unique<scheduler_driver>(sys, f->rec.get(), fi, master_addr, opts);
+    if (f->driver->start() != driver_status::running) {
+      MESSAGE("framework " << o.name << " did not start: " << f->driver->abort_reason());
+      return nullptr;
+    }
+    auto& rec = *f->rec;
+    rec.wait([&] { return !rec.registrations.empty() || !rec.errors.empty(); });
+    {
+      std::lock_guard<std::mutex> g{rec.mtx};
+      if (rec.registrations.empty()) {
+        MESSAGE("framework " << o.name << " did not subscribe: " << (rec.errors.empty() ? "timeout" : rec.errors[0]));
+        return nullptr;
+      }
+      f->id = rec.registrations[0];
+    }
+    frameworks.push_back(std::move(f));
+    return frameworks.back().get();
+  }
+
+  /// Submits tasks and makes sure offers come (declined offers are filtered for 0 s: the next allocation).
+  void launch(framework& f, std::vector<task_info> tasks) {
+    f.rec->submit(std::move(tasks));
+    f.driver->revive_offers();
+  }
+
+  std::string pid_file(const std::string& task) const {
+    return dir / ("pids/" + task);
+  }
+
+  /// A `sleep` task whose pid the test can read.
+  task_info sleeper(const std::string& id, const std::string& agent = "", int seconds = 600) {
+    return make_task(id, pid_command(pid_file(id), "sleep " + std::to_string(seconds)), "cpus:0.1;mem:16", agent);
+  }
+
+  pid_t task_pid(const std::string& task) {
+    pid_t pid = 0;
+    eventually(
+      [&] {
+        pid = std::atoi(read_file(pid_file(task)).c_str());
+        return pid > 0;
+      },
+      seconds(10));
+    return pid;
+  }
+
+  /// Waits until `task` is RUNNING at `f`; prints its history if not.
+  bool running(framework& f, const std::string& task) {
+    if (f.rec->wait_state(task, task_state::running))
+      return true;
+    MESSAGE("task " << task << " did not reach TASK_RUNNING: " << f.rec->history(task)
+                    << " errors: " << f.rec->all_errors());
+    return false;
+  }
+
+  /// Reconciles `tasks` explicitly (with their agent) until every answer is `state`; returns whether it got
+  /// there within the limit (answers keep coming while agents re-register).
+  bool reconcile_until(framework& f, const std::vector<std::string>& tasks, const std::string& agent,
+                       task_state state, milliseconds limit = wait_limit) {
+    auto deadline = steady_clock::now() + limit;
+    std::string last;
+    while (steady_clock::now() < deadline) {
+      auto mark = f.rec->update_count();
+      std::vector<task_status> query;
+      for (auto& t : tasks) {
+        task_status s;
+        s.task = task_id{t};
+        s.agent = agent_id{agent};
+        query.push_back(s);
+      }
+      f.driver->reconcile_tasks(query);
+      bool all = true;
+      last.clear();
+      for (auto& t : tasks) {
+        auto a = f.rec->wait_answer(t, mark, milliseconds(2000));
+        last += t + "=" + (a ? to_string(a->state) : "no answer") + " ";
+        if (!a || a->state != state)
+          all = false;
+      }
+      if (all)
+        return true;
+      std::this_thread::sleep_for(milliseconds(500));
+    }
+    MESSAGE("last reconciliation answers: " << last);
+    return false;
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(integration_recovery_tests, fixture)
+
+// 1. A scheduler fails over within the failover timeout: the new scheduler takes the framework over with its
+//    running task, gets the update the old one never acknowledged, and an old scheduler still connected is told
+//    it was replaced.
+TEST(scheduler failover within the timeout keeps the task and hands its updates to the new scheduler) {
+  ENSURE(start_master());
+  ENSURE(!start_agent(0).empty());
+  fw_options o;
+  o.name = "failover";
+  o.failover_timeout = 60;
+  o.implicit_acks = false; // the first scheduler never acknowledges: its updates must reach the next one
+  auto first = add_framework(o);
+  ENSURE(first);
+  launch(*first, {sleeper("sleeper")});
+  ENSURE(running(*first, "sleeper"));
+  auto running_update = *first->rec->wait_state("sleeper", task_state::running);
+  ENSURE(!running_update.uuid.empty());
+  auto pid = task_pid("sleeper");
+  ENSURE(alive(pid));
+  CHECK_EQUAL(first->driver->abort(), driver_status::aborted);
+  CHECK_EQUAL(first->driver->join(), driver_status::aborted);
+
+  // The framework stays registered (inactive) with its task.
+  CHECK(eventually(
+    [&] {
+      auto s = master_state();
+      if (!s)
+        return false;
+      for (auto& f : s->frameworks)
+        if (f.id == first->id)
+          return !f.active;
+      return false;
+    },
+    seconds(15)));
+  CHECK(alive(pid));
+
+  o.id = first->id;
+  o.implicit_acks = true;
+  auto second = add_framework(o);
+  ENSURE(second);
+  CHECK_EQUAL(second->id, first->id);
+  // The unacknowledged TASK_RUNNING is resent to the new scheduler, with the same uuid.
+  auto resent = second->rec->wait_state("sleeper", task_state::running);
+  if (!resent)
+    MESSAGE("second scheduler saw: " << second->rec->history("sleeper"));
+  ENSURE(resent);
+  CHECK_EQUAL(resent->uuid, running_update.uuid);
+  // And the master reports it running, explicitly and implicitly.
+  CHECK(reconcile_until(*second, {"sleeper"}, agents[0]->id, task_state::running));
+  auto mark = second->rec->update_count();
+  second->driver->reconcile_tasks({});
+  auto implicit = second->rec->wait_answer("sleeper", mark);
+  ENSURE(implicit);
+  CHECK_EQUAL(implicit->state, task_state::running);
+  CHECK(alive(pid));
+
+  // A third scheduler takes over while the second is still connected: the second is told and aborts.
+  auto third = add_framework(o);
+  ENSURE(third);
+  CHECK_EQUAL(third->id, first->id);
+  CHECK(eventually([&] { return second->driver->status() == driver_status::aborted; }, wait_limit));
+  CHECK(second->rec->all_errors().find("framework failed over to another scheduler") != std::string::npos);
+  CHECK(reconcile_until(*third, {"sleeper"}, agents[0]->id, task_state::running));
+  CHECK(alive(pid));
+
+  // Ending the framework (no failover) kills the task.
+  third->driver->stop();
+  CHECK(eventually([&] { return !alive(pid); }, wait_limit));
+}
+
+// 2. After the failover timeout the framework is removed: its task is killed and its ID refused.
+TEST(scheduler failover after the timeout removes the framework and kills its tasks) {
+  ENSURE(start_master());
+  ENSURE(!start_agent(0).empty());
+  fw_options o;
+  o.name = "short-failover";
+  o.failover_timeout = 2;
+  auto first = add_framework(o);
+  ENSURE(first);
+  launch(*first, {sleeper("doomed")});
+  ENSURE(running(*first, "doomed"));
+  auto pid = task_pid("doomed");
+  ENSURE(alive(pid));
+  auto aborted_at = steady_clock::now();
+  first->driver->abort();
+  first->driver->join();
+  // Still running within the timeout.
+  std::this_thread::sleep_for(milliseconds(1000));
+  CHECK(alive(pid));
+  CHECK(eventually([&] { return !alive(pid); }, wait_limit));
+  MESSAGE("task killed " << duration_cast<milliseconds>(steady_clock::now() - aborted_at).count()
+                         << " ms after the scheduler went away");
+  CHECK(eventually(
+    [&] {
+      auto s = master_state();
+      return s && std::none_of(s->frameworks.begin(), s->frameworks.end(),
+                               [&](const framework_summary& f) { return f.id == first->id; });
+    },
+    wait_limit));
+
+  // A scheduler subscribing with the removed ID is refused.
+  recorder late;
+  framework_info fi;
+  fi.name = "short-failover";
+  fi.id = first->id;
+  fi.failover_timeout = 2;
+  fi.checkpoint = true;
+  scheduler_driver driver{sys, &late, fi, master_addr};
+  driver.start();
+  CHECK(eventually([&] { return driver.status() == driver_status::aborted; }, wait_limit));
+  CHECK(late.wait([&] { return !late.errors.empty(); }, seconds(5)));
+  std::lock_guard<std::mutex> g{late.mtx};
+  CHECK(late.registrations.empty());
+  MESSAGE("refusal: " << (late.errors.empty() ? std::string{"none"} : late.errors[0]));
+}
+
+// 3. kill -9 of the agent while tasks run: the tasks keep running (same processes), the agent comes back with the
+//    same ID, an update produced while it was down is delivered, and nothing is delivered twice except repeats of
+//    one update (same uuid).
+TEST(agent kill -9 and restart keeps tasks running and loses no update) {
+  ENSURE(start_master());
+  auto id = start_agent(0);
+  ENSURE(!id.empty());
+  fw_options o;
+  o.name = "agent-restart";
+  o.failover_timeout = 60;
+  auto f = add_framework(o);
+  ENSURE(f);
+  std::vector<std::string> names;
+  std::vector<task_info> tasks;
+  for (int i = 0; i < 5; ++i) {
+    names.push_back("s" + std::to_string(i));
+    tasks.push_back(sleeper(names.back()));
+  }
+  launch(*f, tasks);
+  std::map<std::string, pid_t> pids;
+  for (auto& n : names) {
+    ENSURE(running(*f, n));
+    pids[n] = task_pid(n);
+    ENSURE(alive(pids[n]));
+  }
+  auto executors = command_executors(agents[0]->work_dir);
+  MESSAGE("executors before: " << describe(executors));
+  CHECK_EQUAL(executors.size(), 1u);
+
+  ENSURE(kill_agent(0));
+  CHECK(eventually([&] { return !agent_connected(id); }, wait_limit, milliseconds(100)));
+  // While the agent is down: the tasks run on; one of them ends (its TASK_FAILED waits in the executor).
+  for (auto& n : names)
+    CHECK(alive(pids[n]));
+  ::kill(pids["s4"], SIGKILL);
+  CHECK(eventually([&] { return !alive(pids["s4"]); }, seconds(10)));
+  std::this_thread::sleep_for(milliseconds(500));
+
+  auto id2 = restart_agent(0);
+  ENSURE(!id2.empty());
+  CHECK_EQUAL(id2, id);
+  // The update produced while the agent was down arrives.
+  auto failed = f->rec->wait_state("s4", task_state::failed);
+  if (!failed)
+    MESSAGE("s4: " << f->rec->history("s4"));
+  CHECK(failed);
+  // The others still run, as the same processes, under the same executor.
+  std::vector<std::string> live{"s0", "s1", "s2", "s3"};
+  CHECK(reconcile_until(*f, live, id, task_state::running));
+  for (auto& n : live)
+    CHECK(alive(pids[n]));
+  auto executors_after = command_executors(agents[0]->work_dir);
+  CHECK(executors_after == executors);
+
+  // The recovered executor still takes orders: kill the tasks, each ends exactly once.
+  for (auto& n : live)
+    f->driver->kill_task(task_id{n});
+  for (auto& n : live) {
+    auto killed = f->rec->wait_state(n, task_state::killed);
+    if (!killed)
+      MESSAGE(n << ": " << f->rec->history(n));
+    CHECK(killed);
+  }
+  CHECK(eventually([&] { return std::none_of(live.begin(), live.end(), [&](auto& n) { return alive(pids[n]); }); },
+                   wait_limit));
+  // Late repeats would show up here.
+  std::this_thread::sleep_for(milliseconds(1000));
+  for (auto& n : names) {
+    auto h = f->rec->updates_of(n);
+    auto t = terminal_problem(h);
+    auto d = duplicate_problem(h);
+    if (!t.empty() || !d.empty())
+      MESSAGE(n << ": " << t << " " << d << " history: " << f->rec->history(n));
+    CHECK(t.empty());
+    CHECK(d.empty());
+    CHECK(std::any_of(h.begin(), h.end(), [](const task_status& s) {
+      return s.state == task_state::running && !s.uuid.empty();
+    }));
+  }
+}
+
+// 4. The command executor dies while its agent is down: after the restart its tasks are TASK_FAILED and no task
+//    process is left.
+TEST(an executor that dies while the agent is down fails its tasks) {
+  ENSURE(start_master());
+  auto id = start_agent(0);
+  ENSURE(!id.empty());
+  fw_options o;
+  o.name = "executor-dies";
+  auto f = add_framework(o);
+  ENSURE(f);
+  std::vector<std::string> names{"e0", "e1", "e2"};
+  std::vector<task_info> tasks;
+  for (auto& n : names)
+    tasks.push_back(sleeper(n));
+  launch(*f, tasks);
+  std::vector<pid_t> pids;
+  for (auto& n : names) {
+    ENSURE(running(*f, n));
+    pids.push_back(task_pid(n));
+  }
+  auto executors = command_executors(agents[0]->work_dir);
+  ENSURE(executors.size() == 1u);
+  ENSURE(kill_agent(0));
+  ::kill(executors[0], SIGKILL);
+  CHECK(eventually([&] { return !alive(executors[0]); }, seconds(10)));
+  auto id2 = restart_agent(0);
+  ENSURE(!id2.empty());
+  CHECK_EQUAL(id2, id);
+  for (auto& n : names) {
+    auto failed = f->rec->wait_state(n, task_state::failed);
+    if (!failed)
+      MESSAGE(n << ": " << f->rec->history(n));
+    CHECK(failed);
+    if (failed)
+      CHECK_EQUAL(failed->reason, task_reason::executor_terminated);
+  }
+  // The tasks' processes do not outlive their executor's container (Mesos destroys the whole container).
+  bool gone = eventually([&] { return std::none_of(pids.begin(), pids.end(), alive); }, seconds(15));
+  if (!gone) {
+    std::vector<pid_t> left;
+    std::copy_if(pids.begin(), pids.end(), std::back_inserter(left), alive);
+    MESSAGE("task processes outlived their executor: " << describe(left));
+  }
+  CHECK(gone);
+  for (auto& n : names)
+    CHECK_EQUAL(terminal_problem(f->rec->updates_of(n)), "");
+}
+
+// 5. A frozen agent (SIGSTOP) past the ping timeout: a partition-aware framework sees TASK_UNREACHABLE and, after
+//    SIGCONT, finds its task running again; the other framework sees TASK_LOST and its task is killed on the agent.
+//    `mesoscaf execute --partition-aware` follows its task through the same partition.
+TEST(a frozen agent is unreachable for partition aware frameworks and lost for the others) {
+  ENSURE(start_master({"--agent-ping-timeout=500ms", "--max-agent-ping-timeouts=2"}));
+  auto id = start_agent(0);
+  ENSURE(!id.empty());
+  fw_options pa;
+  pa.name = "partition-aware";
+  pa.partition_aware = true;
+  auto aware = add_framework(pa);
+  ENSURE(aware);
+  fw_options npa;
+  npa.name = "not-partition-aware";
+  auto other = add_framework(npa);
+  ENSURE(other);
+  launch(*aware, {sleeper("pa-task")});
+  launch(*other, {sleeper("npa-task")});
+  ENSURE(running(*aware, "pa-task"));
+  ENSURE(running(*other, "npa-task"));
+  auto pa_pid = task_pid("pa-task");
+  auto npa_pid = task_pid("npa-task");
+  // mesoscaf execute as a third, partition-aware framework.
+  child_process exec{{bin, "execute", "--master=" + master_addr, "--name=exec-pa", "--partition-aware",
+                      "--resources=cpus:0.1;mem:16", "--timeout=120s", "--command=sleep 600"},
+                     dir / "execute.log"};
+  CHECK(exec.wait_for_line("TASK_RUNNING task=exec-pa", wait_limit));
+
+  auto& agent = *agents[0];
+  auto frozen_at = steady_clock::now();
+  agent.proc->signal(SIGSTOP);
+  agent.stopped = true;
+  auto unreachable = aware->rec->wait_state("pa-task", task_state::unreachable);
+  if (!unreachable)
+    MESSAGE("pa-task: " << aware->rec->history("pa-task"));
+  ENSURE(unreachable);
+  MESSAGE("TASK_UNREACHABLE " << duration_cast<milliseconds>(steady_clock::now() - frozen_at).count()
+                              << " ms after SIGSTOP");
+  auto lost = other->rec->wait_state("npa-task", task_state::lost);
+  if (!lost)
+    MESSAGE("npa-task: " << other->rec->history("npa-task"));
+  ENSURE(lost);
+  CHECK(exec.wait_for_line("TASK_UNREACHABLE task=exec-pa", wait_limit));
+  CHECK(agent_unreachable(id));
+  // While it is frozen the partition-aware framework is told the task is unreachable.
+  auto mark = aware->rec->update_count();
+  aware->driver->reconcile_tasks({});
+  auto answer = aware->rec->wait_answer("pa-task", mark);
+  ENSURE(answer);
+  CHECK_EQUAL(answer->state, task_state::unreachable);
+
+  agent.proc->signal(SIGCONT);
+  agent.stopped = false;
+  ENSURE(eventually([&] { return agent_connected(id); }, wait_limit, milliseconds(100)));
+  // Partition-aware: the task continues.
+  CHECK(reconcile_until(*aware, {"pa-task"}, id, task_state::running));
+  CHECK(alive(pa_pid));
+  // `execute` reconciles every 2 s while its task is unreachable and prints the answer.
+  auto back = exec.wait_for_line("TASK_UNREACHABLE task=exec-pa[^\\n]*\\n(.*\\n)*TASK_RUNNING task=exec-pa",
+                                 seconds(15));
+  if (!back)
+    MESSAGE("execute output:\n" << exec.output());
+  CHECK(back);
+  CHECK(exec.running());
+  // Not partition-aware: the task is killed on the agent, and the framework hears of it only once (TASK_LOST).
+  CHECK(eventually([&] { return !alive(npa_pid); }, wait_limit));
+  std::this_thread::sleep_for(milliseconds(1000));
+  auto h = other->rec->updates_of("npa-task");
+  CHECK_EQUAL(terminal_problem(h), "");
+  CHECK(std::none_of(h.begin(), h.end(), [](const task_status& s) { return s.state == task_state::killed; }));
+  exec.signal(SIGKILL);
+  exec.wait_exit(seconds(10));
+}
+
+// 7. The reconciliation matrix against the real master, for a partition-aware and a non-aware framework: known
+//    task (on a registered and on an unreachable agent), unknown task on a registered agent, on an unreachable
+//    agent, on an unknown agent, without agent; and implicit reconciliation.
+TEST(reconciliation answers per the matrix for partition aware and other frameworks) {
+  ENSURE(start_master({"--agent-ping-timeout=500ms", "--max-agent-ping-timeouts=2"}));
+  auto a = start_agent(0);
+  ENSURE(!a.empty());
+  auto b = start_agent(1);
+  ENSURE(!b.empty());
+  fw_options pa;
+  pa.name = "matrix-pa";
+  pa.partition_aware = true;
+  auto aware = add_framework(pa);
+  ENSURE(aware);
+  fw_options npa;
+  npa.name = "matrix-npa";
+  auto other = add_framework(npa);
+  ENSURE(other);
+  launch(*aware, {sleeper("pa-on-a", a), sleeper("pa-on-b", b)});
+  launch(*other, {sleeper("npa-on-a", a), sleeper("npa-on-b", b)});
+  ENSURE(running(*aware, "pa-on-a"));
+  ENSURE(running(*aware, "pa-on-b"));
+  ENSURE(running(*other, "npa-on-a"));
+  ENSURE(running(*other, "npa-on-b"));
+  // Agent b becomes unreachable.
+  agents[1]->proc->signal(SIGSTOP);
+  agents[1]->stopped = true;
+  ENSURE(aware->rec->wait_state("pa-on-b", task_state::unreachable));
+  ENSURE(other->rec->wait_state("npa-on-b", task_state::lost));
+  ENSURE(eventually([&] { return agent_unreachable(b); }, wait_limit));
+
+  struct query {
+    std::string task;
+    std::string agent;
+    task_state pa;   // answer for the partition-aware framework
+    task_state npa;  // for the other one
+  };
+  // "on-a" / "on-b": each framework asks about its own task there; "ghost-*": tasks nobody launched.
+  std::vector<query> queries{
+    {"on-a", a, task_state::running, task_state::running},
+    {"on-b", b, task_state::unreachable, task_state::lost},
+    {"ghost-registered", a, task_state::gone, task_state::lost},
+    {"ghost-unreachable", b, task_state::unreachable, task_state::lost},
+    {"ghost-unknown-agent", "no-such-agent", task_state::unknown, task_state::lost},
+    {"ghost-no-agent", "", task_state::unknown, task_state::lost},
+  };
+  for (int aware_fw = 0; aware_fw < 2; ++aware_fw) {
+    auto& f = aware_fw ? *aware : *other;
+    std::string prefix = aware_fw ? "pa-" : "npa-";
+    std::vector<task_status> ask;
+    for (auto& q : queries) {
+      task_status s;
+      s.task = task_id{q.task.rfind("ghost", 0) == 0 ? q.task : prefix + q.task};
+      s.agent = agent_id{q.agent};
+      ask.push_back(s);
+    }
+    auto mark = f.rec->update_count();
+    f.driver->reconcile_tasks(ask);
+    for (size_t i = 0; i < queries.size(); ++i) {
+      auto& task = ask[i].task.value;
+      auto expected = aware_fw ? queries[i].pa : queries[i].npa;
+      auto answer = f.rec->wait_answer(task, mark, seconds(10));
+      if (!answer) {
+        MESSAGE("no answer about " << task << " for the " << prefix << " framework");
+        CHECK(answer);
+        continue;
+      }
+      MESSAGE(prefix << " " << task << " -> " << to_string(answer->state));
+      CHECK_EQUAL(std::string{to_string(answer->state)}, std::string{to_string(expected)});
+      CHECK_EQUAL(answer->source, status_source::master);
+      CHECK(answer->uuid.empty());
+    }
+    // Implicit: every task the master knows of the framework, with its latest state.
+    mark = f.rec->update_count();
+    f.driver->reconcile_tasks({});
+    auto on_a = f.rec->wait_answer(prefix + "on-a", mark, seconds(10));
+    CHECK(on_a);
+    if (on_a)
+      CHECK_EQUAL(on_a->state, task_state::running);
+    if (aware_fw) {
+      auto on_b = f.rec->wait_answer("pa-on-b", mark, seconds(10));
+      CHECK(on_b);
+      if (on_b)
+        CHECK_EQUAL(on_b->state, task_state::unreachable);
+    }
+    // Only its own tasks (give stray answers a moment to arrive).
+    std::this_thread::sleep_for(milliseconds(300));
+    std::lock_guard<std::mutex> g{f.rec->mtx};
+    for (size_t i = mark; i < f.rec->updates.size(); ++i) {
+      auto& t = f.rec->updates[i].task.value;
+      CHECK(t.rfind(prefix, 0) == 0);
+      if (!aware_fw)
+        CHECK_NOT_EQUAL(t, "npa-on-b"); // a non-aware framework's task on the lost agent is over
+    }
+  }
+}
+
+// 8. Soak: 2,000 short tasks while the agent is killed (-9) and restarted three times. Every task reaches exactly
+//    one terminal state at the framework and nothing is left running.
+TEST(soak with three agent crashes ends every task exactly once and leaves nothing running) {
+  ENSURE(start_master({"--allocation-interval=100ms"}));
+  auto id = start_agent(0, {}, "cpus:8;mem:8192;disk:1000");
+  ENSURE(!id.empty());
+  fw_options o;
+  o.name = "soak";
+  o.failover_timeout = 60;
+  auto f = add_framework(o);
+  ENSURE(f);
+  constexpr int total = 2000;
+  std::vector<task_info> tasks;
+  for (int i = 0; i < total; ++i)
+    tasks.push_back(make_task("soak-" + std::to_string(i), "true", "cpus:0.05;mem:8"));
+  auto terminal_tasks = [&] { return f->rec->ended.size(); }; // under the recorder's mutex
+  auto started = steady_clock::now();
+  launch(*f, tasks);
+  for (int crash = 1; crash <= 3; ++crash) {
+    size_t threshold = static_cast<size_t>(total) * crash / 4;
+    if (!f->rec->wait([&] { return terminal_tasks() >= threshold; }, seconds(40))) {
+      std::lock_guard<std::mutex> g{f->rec->mtx};
+      MESSAGE("stuck before crash " << crash << ": " << terminal_tasks() << " of " << total << " tasks ended, "
+                                    << f->rec->launched << " launched");
+      CHECK(false);
+      return;
+    }
+    ENSURE(kill_agent(0));
+    {
+      std::lock_guard<std::mutex> g{f->rec->mtx};
+      MESSAGE("crash " << crash << " after " << terminal_tasks() << " tasks ended, " << f->rec->launched
+                       << " launched");
+    }
+    auto id2 = restart_agent(0);
+    ENSURE(!id2.empty());
+    CHECK_EQUAL(id2, id);
+  }
+  bool all_ended = f->rec->wait([&] { return terminal_tasks() >= static_cast<size_t>(total); }, seconds(45));
+  if (!all_ended) {
+    std::lock_guard<std::mutex> g{f->rec->mtx};
+    auto& done = f->rec->ended;
+    std::string missing;
+    int shown = 0;
+    for (int i = 0; i < total && shown < 10; ++i)
+      if (!done.count("soak-" + std::to_string(i))) {
+        missing += "soak-" + std::to_string(i) + " ";
+        ++shown;
+      }
+    MESSAGE(done.size() << " of " << total << " tasks ended (" << f->rec->launched << " launched, "
+                        << f->rec->pending.size() << " pending); e.g. missing: " << missing);
+  }
+  CHECK(all_ended);
+  MESSAGE("tasks ended after " << duration_cast<milliseconds>(steady_clock::now() - started).count() << " ms");
+  // Repeats arrive late if at all; give them a moment before counting.
+  std::this_thread::sleep_for(milliseconds(1500));
+  std::map<std::string, std::vector<task_status>> by_task;
+  {
+    std::lock_guard<std::mutex> g{f->rec->mtx};
+    for (auto& s : f->rec->updates)
+      by_task[s.task.value].push_back(s);
+  }
+  std::map<std::string, int> outcome;
+  int problems = 0;
+  for (int i = 0; i < total; ++i) {
+    auto name = "soak-" + std::to_string(i);
+    auto& h = by_task[name];
+    auto p = terminal_problem(h);
+    if (p.empty())
+      p = duplicate_problem(h);
+    if (!p.empty()) {
+      if (++problems <= 10)
+        MESSAGE(name << ": " << p << " history: " << f->rec->history(name));
+      continue;
+    }
+    for (auto& s : h)
+      if (is_terminal(s.state)) {
+        ++outcome[std::string{to_string(s.state)} + "/" + to_string(s.reason)];
+        break;
+      }
+  }
+  CHECK_EQUAL(problems, 0);
+  for (auto& [what, n] : outcome)
+    MESSAGE("outcome " << what << ": " << n);
+  CHECK_GREATER(outcome["TASK_FINISHED/REASON_NONE"], total / 2);
+  // Nothing left running: no task, and once the framework is gone, no executor either.
+  auto exclude = std::set<pid_t>{master_proc->pid(), agents[0]->proc->pid()};
+  f->driver->stop();
+  f->driver->join();
+  if (!eventually([&] { return processes_mentioning(dir.path(), exclude).empty(); }, wait_limit, milliseconds(200))) {
+    MESSAGE("left running: " << describe(processes_mentioning(dir.path(), exclude)));
+    CHECK(false);
+  }
+}
+
+FIXTURE_SCOPE_END()
