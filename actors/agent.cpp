@@ -173,6 +173,18 @@ void disk_write(agent_ptr self, const std::string& rel, std::string bytes) {
   disk_write(self, rel, std::move(bytes), false, false, [](const std::string&) {});
 }
 
+// Runs `then` once every disk job sent so far is done: e.g. an executor may drop an update only after the agent's
+// record of it (queued earlier, maybe not yet written) is durable.
+template <class F>
+void after_disk(agent_ptr self, F then) {
+  self->request(self->state.disk, caf::infinite, atom::ping_v)
+    .then([=](const std::string&) { then(); },
+          [=](caf::error& err) {
+            // The worker is gone (the agent exits on that): never ack what may not be on disk.
+            LOG_ERROR(component, "disk barrier: " << render(self, err));
+          });
+}
+
 void disk_forget(agent_ptr self, const std::string& rel) {
   if (rel.empty())
     return;
@@ -282,8 +294,11 @@ void handle_update(agent_ptr self, status_update u, executor_actor ack_to = exec
     }
     case status_update_manager::add_result::duplicate:
       LOG_DEBUG(component, "duplicate update " << u.status.uuid << " for task " << u.status.task);
-      // The executor did not get our ack: it retries until it does.
-      ack(u);
+      // The executor did not get our ack: it retries until it does. Acked once the original is durable.
+      if (checkpoints(st, u.framework))
+        after_disk(self, [=] { ack(u); });
+      else
+        ack(u);
       break;
     case status_update_manager::add_result::invalid:
       LOG_WARN(component, "dropping update without framework, task or uuid (task '" << u.status.task << "')");
@@ -315,10 +330,25 @@ void agent_update(agent_ptr self, const framework_id& fw, const task_id& task, c
 
 // -- executors ------------------------------------------------------------------------------------------
 
+// A command executor that dies leaves its tasks running in sessions of their own: have the containerizer kill
+// the process groups the executor recorded in each live task's sandbox (pid and start time checked).
+void kill_orphaned_tasks(agent_ptr self, const executor_entry& e) {
+  auto& st = self->state;
+  if (!e.command || e.sandbox.empty() || !st.containerizer)
+    return;
+  std::vector<std::string> dirs;
+  for (auto& [key, t] : st.tasks)
+    if (key.first == e.framework && t.executor == e.info.id && !is_terminal(t.state) && t.launched)
+      dirs.push_back(sandbox_path(e.sandbox, {"tasks", key.second.str()}));
+  if (!dirs.empty())
+    self->send(st.containerizer, atom::kill_v, std::move(dirs));
+}
+
 // Every task of the executor that is not terminal yet (queued or running) gets `state`.
 void fail_tasks(agent_ptr self, executor_entry& e, task_state state, task_reason reason,
                 const std::string& message) {
   auto& st = self->state;
+  kill_orphaned_tasks(self, e);
   for (auto& [key, t] : st.tasks)
     if (key.first == e.framework && t.executor == e.info.id && !is_terminal(t.state))
       agent_update(self, key.first, key.second, e.info.id, state, reason, message);
@@ -344,6 +374,7 @@ void fail_task_of_gone_executor(agent_ptr self, const executor_entry& e, const t
 // Every live task of a recovered executor that is gone (dead, or did not re-register) ends by the rule above.
 void fail_recovered_tasks(agent_ptr self, executor_entry& e, const std::string& why) {
   auto& st = self->state;
+  kill_orphaned_tasks(self, e);
   std::vector<std::pair<task_id, bool>> victims;
   for (auto& [key, t] : st.tasks)
     if (key.first == e.framework && t.executor == e.info.id && !is_terminal(t.state))
@@ -1046,9 +1077,18 @@ void on_tick(agent_ptr self) {
 // agent has taken the update over (checkpointed, for checkpointing frameworks); then it stops retrying it.
 void take_update(agent_ptr self, const executor_actor& owner, const status_update& su) {
   auto& st = self->state;
+  // A dropped or duplicate update is acknowledged only once what the agent recorded before is durable: the
+  // original of a resent update may still wait in the disk worker's queue, and a crash then must not lose it.
   auto ack_now = [&] {
-    if (!su.status.uuid.empty())
-      self->send(owner, atom::ack_v, su.status.task, su.status.uuid);
+    if (su.status.uuid.empty())
+      return;
+    auto ack = [self, owner, task = su.status.task, uuid = su.status.uuid] {
+      self->send(owner, atom::ack_v, task, uuid);
+    };
+    if (checkpoints(st, su.framework))
+      after_disk(self, ack);
+    else
+      ack();
   };
   auto t = st.tasks.find(task_key{su.framework, su.status.task});
   if (t == st.tasks.end()) {

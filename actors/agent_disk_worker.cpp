@@ -167,6 +167,8 @@ agent_disk_worker_actor::behavior_type disk_worker(worker_ptr self, std::string 
         LOG_ERROR(component, "forget " << rel << ": " << err);
       return err;
     },
+    // Jobs run in arrival order: reaching this one means every earlier write is done.
+    [=](atom::ping) -> std::string { return {}; },
   };
 }
 

@@ -26,7 +26,9 @@ using agent_disk_worker_actor = caf::typed_actor<
   caf::replies_to<atom::checkpoint, std::string, std::string, bool, bool>::with<std::string>,
   // Removes the checkpoint file or directory `rel` (a finished task, executor or framework). Replies "" or an
   // error.
-  caf::replies_to<atom::forget, std::string>::with<std::string>>;
+  caf::replies_to<atom::forget, std::string>::with<std::string>,
+  // A barrier: replies "" once every job sent before it is done (durable).
+  caf::replies_to<atom::ping>::with<std::string>>;
 
 /// Spawns the worker for `work_dir`. On start it makes sure every volume of `total` has its directory and
 /// removes volume directories `total` does not know (left by a crash between a DESTROY's checkpoint and its

@@ -205,6 +205,9 @@ void launch_task(self_pointer self, const task_info& task) {
                 "cannot watch the task's process");
     return;
   }
+  // If this executor dies, the agent kills the task through this record (it runs in a session of its own).
+  if (auto err = record_task_process(spec.sandbox, res.pid); !err.empty())
+    LOG_WARN("command-executor", "task " << task.id << ": " << err);
   auto& entry = st.tasks[task.id];
   entry.info = task;
   entry.pid = res.pid;

@@ -205,6 +205,9 @@ using containerizer_actor = caf::typed_actor<
   // (process_start_time, so a reused pid is never mistaken for it). Replies true if it still runs; its exit is
   // then reported as for launched containers (wait status -1: it is not our child, the status is unknown).
   caf::replies_to<atom::recover, container_id, int32_t, uint64_t>::with<bool>,
+  // The command executor of these task sandboxes died: SIGKILL each task's process group recorded there
+  // (containerizer/launcher.hpp task_pid_file; pid and start time checked).
+  caf::reacts_to<atom::kill, std::vector<std::string>>,
   // Internal: the reaper saw the process exit.
   caf::reacts_to<atom::exited, container_id, int32_t>,
   // Internal: grace period of a kill expired.

@@ -712,9 +712,11 @@ void on_status_update(master_pointer self, const status_update& given) {
         recover(self, fid, *sender, u.task.role, u.task.info.resources, 0);
     }
   } else if (const auto* done = st.reg.completed_task(fid, tid);
-             done != nullptr && (done->info.agent != *sender || done->state != latest)) {
+             done != nullptr
+             && (done->info.agent != *sender || (done->ended_by_master && done->state != latest))) {
     // The master ended this task itself with another state (e.g. TASK_LOST when its agent was unreachable, or
-    // killed with its framework): the framework already has its one terminal state.
+    // killed with its framework) and told the framework: it already has its one terminal state. A terminal state
+    // the master only learnt from the agent (e.g. reported at re-registration) still has to reach the framework.
     ack_here("the master ended the task already");
     return;
   }

@@ -40,7 +40,7 @@ master_registry::remove_agent(const agent_id& id, task_state state, task_reason 
     if (auto o = remove_offer(oid))
       result.offers.push_back(std::move(*o));
   for (const auto& [fid, tid] : std::set<std::pair<framework_id, task_id>>{i->second.tasks}) {
-    auto u = update_task(fid, tid, state, reason, message);
+    auto u = update_task(fid, tid, state, reason, message, true);
     if (u.known)
       result.tasks.push_back(std::move(u.task));
   }
@@ -90,7 +90,7 @@ master_registry::mark_unreachable(const agent_id& id, double time, const std::st
       result.unreachable.push_back(entry);
       f->second.unreachable_tasks[tid] = std::move(entry);
     } else {
-      auto u = update_task(fid, tid, task_state::lost, task_reason::agent_removed, message);
+      auto u = update_task(fid, tid, task_state::lost, task_reason::agent_removed, message, true);
       if (u.known)
         result.lost.push_back(std::move(u.task));
     }
@@ -144,7 +144,7 @@ std::string master_registry::reregister_agent(const agent_reregistration& r, rer
       } else {
         auto pa = is_partition_aware(frameworks_.at(fid).info);
         u = update_task(fid, tid, pa ? task_state::gone : task_state::lost, task_reason::agent_restarted,
-                        "task not known to the re-registered agent");
+                        "task not known to the re-registered agent", true);
         out.ended.push_back(u.task);
       }
       if (u.terminal)
@@ -222,6 +222,7 @@ std::string master_registry::reregister_agent(const agent_reregistration& r, rer
       entry.state = task_state::gone;
       entry.reason = task_reason::agent_restarted;
       entry.message = "task not known to the re-registered agent";
+      entry.ended_by_master = true;
       out.ended.push_back(entry);
       complete(std::move(entry));
     }
@@ -305,7 +306,7 @@ std::optional<master_registry::removed_framework> master_registry::remove_framew
   for (const auto& kv : i->second.tasks)
     tids.push_back(kv.first);
   for (const auto& tid : tids) {
-    auto u = update_task(id, tid, task_state::killed, task_reason::framework_removed, "framework removed");
+    auto u = update_task(id, tid, task_state::killed, task_reason::framework_removed, "framework removed", true);
     if (u.known)
       result.tasks.push_back(std::move(u.task));
   }
@@ -313,6 +314,7 @@ std::optional<master_registry::removed_framework> master_registry::remove_framew
     t.state = task_state::killed;
     t.reason = task_reason::framework_removed;
     t.message = "framework removed";
+    t.ended_by_master = true;
     result.tasks.push_back(t);
     complete(std::move(t));
   }
@@ -455,7 +457,7 @@ void master_registry::complete(task_entry entry) {
 
 master_registry::update_result master_registry::update_task(const framework_id& fw, const task_id& id,
                                                             task_state state, task_reason reason,
-                                                            const std::string& message) {
+                                                            const std::string& message, bool by_master) {
   update_result result;
   auto f = frameworks_.find(fw);
   if (f == frameworks_.end())
@@ -470,6 +472,8 @@ master_registry::update_result master_registry::update_task(const framework_id& 
   result.task = t->second;
   if (is_terminal(state)) {
     result.terminal = true;
+    t->second.ended_by_master = by_master;
+    result.task.ended_by_master = by_master;
     release_task(t->second);
     complete(std::move(t->second));
     f->second.tasks.erase(t);

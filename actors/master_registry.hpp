@@ -31,6 +31,9 @@ struct task_entry {
   task_state state = task_state::staging;
   task_reason reason = task_reason::none;   // of the latest state
   std::string message;                      // of the latest state
+  /// The master decided the terminal state itself (agent unreachable or restarted without it, framework
+  /// removed) and told the framework: the agent's own later terminal updates must not reach the framework.
+  bool ended_by_master = false;
 };
 
 struct agent_entry {
@@ -203,9 +206,9 @@ public:
     task_entry task;            // the entry after the update
   };
   /// Applies a new state to a live task. A terminal state moves it to the completed list and releases its
-  /// resources from the framework and the agent.
+  /// resources from the framework and the agent. `by_master`: the master decided that state (ended_by_master).
   update_result update_task(const framework_id& fw, const task_id& id, task_state state, task_reason reason,
-                            const std::string& message);
+                            const std::string& message, bool by_master = false);
 
   const std::deque<task_entry>& completed() const { return completed_; }
 

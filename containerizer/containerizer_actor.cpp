@@ -88,6 +88,14 @@ containerizer(containerizer_actor::stateful_pointer<containerizer_state> self, a
       LOG_INFO("containerizer", "recovered container " << id << " (pid " << pid << ")");
       return true;
     },
+    [self](atom::kill, const std::vector<std::string>& task_dirs) {
+      // One small read per task (its pid record), only when an executor died with tasks left behind.
+      size_t n = 0;
+      for (const auto& dir : task_dirs)
+        n += kill_recorded_task_process(dir) ? 1 : 0;
+      LOG_INFO("containerizer", "killed " << n << " task process group(s) left by a dead executor (of "
+                                          << task_dirs.size() << " recorded)");
+    },
     [self](atom::kill, const container_id& id) {
       auto& st = self->state;
       auto i = st.containers.find(id);

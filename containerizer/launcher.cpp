@@ -1,6 +1,9 @@
 #include "containerizer/launcher.hpp"
 
+#include "containerizer/reaper.hpp"
+
 #include <cerrno>
+#include <fstream>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -224,6 +227,31 @@ spawn_result spawn_process(const launch_spec& spec) {
     return fail(errno_text("cannot start '" + spec.command.value + "'", rc));
   result.pid = pid;
   return result;
+}
+
+std::string record_task_process(const std::string& dir, pid_t pid) {
+  auto start = process_start_time(pid);
+  if (start == 0)
+    return "process " + std::to_string(pid) + " is gone";
+  auto path = dir + "/" + task_pid_file;
+  std::ofstream out{path, std::ios::trunc};
+  out << pid << ' ' << start << '\n';
+  out.close();
+  if (!out)
+    return "cannot write " + path;
+  return {};
+}
+
+bool kill_recorded_task_process(const std::string& dir) {
+  std::ifstream in{dir + "/" + task_pid_file};
+  long long pid = 0;
+  unsigned long long start = 0;
+  if (!(in >> pid >> start) || pid <= 1 || start == 0)
+    return false;
+  // Same pid AND same start time: the very process the executor started (its group has its pid).
+  if (process_start_time(static_cast<pid_t>(pid)) != start)
+    return false;
+  return kill_process_group(static_cast<pid_t>(pid), SIGKILL);
 }
 
 } // namespace mesoscaf

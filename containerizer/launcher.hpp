@@ -34,6 +34,18 @@ spawn_result spawn_process(const launch_spec& spec);
 /// falls back to the process alone if the group is gone. Returns false if neither exists.
 bool kill_process_group(pid_t pid, int sig);
 
+/// The file in a command task's sandbox that records "<pid> <start time>" of the task's process (written by the
+/// command executor). Tasks run in sessions of their own, so when their executor dies (e.g. SIGKILLed while the
+/// agent was down) nothing else reaches them: the agent kills them through this record.
+constexpr const char* task_pid_file = ".mesoscaf-task-pid";
+
+/// Writes `dir`/task_pid_file for `pid`. Returns "" or an error.
+std::string record_task_process(const std::string& dir, pid_t pid);
+
+/// SIGKILLs the process group recorded in `dir`/task_pid_file if that process still runs with the recorded start
+/// time (never a reused pid). Returns true if it signalled something.
+bool kill_recorded_task_process(const std::string& dir);
+
 /// True if `name` can be used as one component of a sandbox path: non-empty, at most 200 characters,
 /// only [A-Za-z0-9._-], and not "." or "..". Everything that names a directory under a sandbox and comes from
 /// outside (task IDs, executor IDs, framework IDs) must pass this check, so it cannot escape the sandbox.

@@ -38,6 +38,7 @@ struct recorder {
   std::vector<std::tuple<container_id, int32_t, uint64_t>> recovers;
   std::set<int32_t> alive_pids;
   std::vector<container_id> kills;
+  std::vector<std::string> orphan_kills;  // task sandboxes whose recorded processes the agent had killed
   // executor
   caf::optional<executor_registration> registration;
   caf::error registration_error;
@@ -94,6 +95,9 @@ containerizer_actor::behavior_type mock_containerizer(containerizer_actor::point
       return int32_t{4242};
     },
     [=](atom::kill, const container_id& id) { rec->kills.push_back(id); },
+    [=](atom::kill, const std::vector<std::string>& dirs) {
+      rec->orphan_kills.insert(rec->orphan_kills.end(), dirs.begin(), dirs.end());
+    },
     [=](atom::recover, const container_id& id, int32_t pid, uint64_t start_time) {
       rec->recovers.emplace_back(id, pid, start_time);
       return rec->alive_pids.count(pid) > 0;

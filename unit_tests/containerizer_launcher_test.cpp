@@ -220,6 +220,38 @@ TEST(kill of the process group reaches grandchildren) {
   CHECK(gone);  // (a zombie counts: in containers PID 1 may not reap orphans)
 }
 
+TEST(a recorded task process is killed through its record and only while it is the same process) {
+  auto spec = shell("sleep 30");
+  auto r = spawn_process(spec);
+  REQUIRE(r.ok());
+  CHECK_EQUAL(record_task_process(spec.sandbox, r.pid), "");
+  auto record = read_file(spec.sandbox + "/" + task_pid_file);
+  CHECK(record.rfind(std::to_string(r.pid) + " ", 0) == 0);
+  // A record whose start time does not match (a reused pid) is left alone.
+  {
+    std::ofstream out{spec.sandbox + "/" + task_pid_file, std::ios::trunc};
+    out << r.pid << " 1\n";
+  }
+  CHECK(!kill_recorded_task_process(spec.sandbox));
+  CHECK(::kill(r.pid, 0) == 0);
+  // The real record kills the task's whole group.
+  {
+    std::ofstream out{spec.sandbox + "/" + task_pid_file, std::ios::trunc};
+    out << record;
+  }
+  CHECK(kill_recorded_task_process(spec.sandbox));
+  auto st = wait_for(r.pid);
+  CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+  // Nothing recorded, garbage, or a process that is gone: nothing happens.
+  CHECK(!kill_recorded_task_process(spec.sandbox));
+  CHECK(!kill_recorded_task_process(dir + "/nowhere"));
+  {
+    std::ofstream out{spec.sandbox + "/" + task_pid_file, std::ios::trunc};
+    out << "1 x\n";
+  }
+  CHECK(!kill_recorded_task_process(spec.sandbox));
+}
+
 TEST(bad specs are refused and start nothing) {
   launch_spec spec = shell("true");
   spec.sandbox.clear();

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <chrono>
 #include <string>
 
 namespace mesoscaf::test {
@@ -19,6 +20,8 @@ struct threaded_config : caf::actor_system_config {
     if (with_middleman) {
       load<caf::io::middleman>();
       set("scheduler.policy", caf::atom("sharing"));
+      // Like every mesoscaf process: the daemons drop a peer that stays silent past their connection timeout.
+      set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
     }
   }
 };
