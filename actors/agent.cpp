@@ -70,6 +70,8 @@ struct task_entry {
   bool launched = false;        // sent to the executor
   bool ready = true;            // false while its volumes are being linked into its sandbox
   uint64_t prepare_id = 0;      // which link request `ready` waits for (a reused task ID starts a new one)
+  bool record_pending = false;  // its checkpoint record is not written yet: it is not handed over before
+  uint64_t record_id = 0;       // which record write `record_pending` waits for
 };
 
 struct agent_state {
@@ -285,7 +287,14 @@ void handle_update(agent_ptr self, status_update u, executor_actor ack_to = exec
       r.update = u;
       // Synced before anyone hears of it: after a crash the agent still has every update it took over.
       disk_write(self, task_updates_path(u.framework, u.status.task), encode_frame(r), true, true,
-                 [=, head = forward.has_value()](const std::string&) {
+                 [=, head = forward.has_value()](const std::string& err) {
+                   if (!err.empty()) {
+                     // Acking or forwarding an update that is not on disk would break the promise; Mesos aborts
+                     // too. The executor keeps it and the restarted agent recovers everything else.
+                     LOG_ERROR(component, "cannot checkpoint a status update; the agent stops: " << err);
+                     self->quit(caf::make_error(caf::sec::runtime_error, "checkpoint failed: " + err));
+                     return;
+                   }
                    ack(u);
                    if (head)
                      forward_if_head(self, u.framework, u.status.task, u.status.uuid);
@@ -516,7 +525,8 @@ void send_launch(agent_ptr self, executor_entry& e, const task_id& tid) {
   auto& st = self->state;
   auto t = st.tasks.find(task_key{e.framework, tid});
   // A task whose volumes are still being linked goes out when the disk worker is done (prepare_volumes).
-  if (t == st.tasks.end() || is_terminal(t->second.state) || !t->second.ready || t->second.launched)
+  if (t == st.tasks.end() || is_terminal(t->second.state) || !t->second.ready || t->second.record_pending
+      || t->second.launched)
     return;
   t->second.launched = true;
   self->send(e.handle, atom::launch_v, t->second.info);
@@ -731,7 +741,8 @@ void try_register(agent_ptr self) {
           if (gen != st.master_generation || st.shutting_down)
             return;
           st.registering = false;
-          if (err == caf::sec::request_timeout || err == caf::sec::request_receiver_down) {
+          if (err != caf::sec::invalid_argument) {
+            // Timeouts, lost links, a master going down: not an answer, try again (forgetting would kill tasks).
             LOG_WARN(component, "re-registration failed: " << render(self, err));
             schedule_retry(self);
             return;
@@ -1045,9 +1056,11 @@ void on_tick(agent_ptr self) {
   if (!st.shutting_down) {
     if (!st.registered && !st.registering && !st.connecting && t >= st.next_attempt)
       try_register(self);
-    if (st.registered)
-      for (auto& u : st.updates.due(t))
-        send_to_master(self, std::move(u));
+    if (st.registered) {
+      auto due = st.updates.due(t);
+      if (!due.empty())
+        after_disk(self, [=] { send_to_master(self, due); });
+    }
   }
   std::vector<executor_key> timed_out;
   for (auto& [key, e] : st.executors) {
@@ -1322,7 +1335,21 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
         r.framework = fw;
         r.info = ti;
         r.executor = eid;
-        disk_write(self, task_record_path(fw, ti.id), encode_frame(r));
+        // The executor gets the task only once the record is on disk: an agent restarted in between would not
+        // know the task, and its end (reported by the executor) would be dropped.
+        t.record_pending = true;
+        t.record_id = st.next_prepare_id++;
+        disk_write(self, task_record_path(fw, ti.id), encode_frame(r), false, false,
+                   [=, key = task_key{fw, ti.id}, record_id = t.record_id](const std::string&) {
+                     auto& st = self->state;
+                     auto i = st.tasks.find(key);
+                     if (i == st.tasks.end() || i->second.record_id != record_id || !i->second.record_pending)
+                       return;
+                     i->second.record_pending = false;
+                     auto ex = st.executors.find(executor_key{key.first, i->second.executor});
+                     if (ex != st.executors.end() && ex->second.state == executor_entry::phase::registered)
+                       send_launch(self, ex->second, key.second);
+                   });
       }
       if (!volumes.empty()) {
         // The command executor runs each task in <sandbox>/tasks/<task ID>; a custom executor's tasks share its
@@ -1360,7 +1387,7 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
         if (!pending.empty()) {
           auto head = std::move(pending.front());
           head.latest_state = st.updates.latest_state(fw, tid).value_or(head.status.state);
-          send_to_master(self, std::move(head));
+          after_disk(self, [=] { send_to_master(self, head); });
         }
         return;
       }
@@ -1540,6 +1567,29 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
         return rp;
       }
       auto ex = st.executors.find(executor_key{fw, eid});
+      if (ex != st.executors.end() && ex->second.state == executor_entry::phase::registered
+          && !ex->second.kill_sent) {
+        // A retry (our earlier reply was slow or lost, or its connection broke and came back): the same
+        // executor, now reachable through this handle. Refusing would make it kill healthy tasks.
+        auto& e = ex->second;
+        if (e.handle != hdl) {
+          self->demonitor(e.handle.address());
+          e.handle = hdl;
+          self->monitor(e.handle);
+        }
+        LOG_INFO(component, "executor " << eid << " of framework " << fw << " re-registered again");
+        executor_registration reg;
+        reg.executor = e.info;
+        reg.framework = fw;
+        if (auto f = st.frameworks.find(fw); f != st.frameworks.end())
+          reg.framework_name = f->second.name;
+        reg.agent = st.id;
+        reg.sandbox = e.sandbox;
+        rp.deliver(std::move(reg));
+        for (auto& u : updates)
+          take_update(self, hdl, u);
+        return rp;
+      }
       if (ex == st.executors.end() || ex->second.state != executor_entry::phase::recovering) {
         // Only executors of the last agent process, while it waits for them: anything else would let a stray
         // executor claim tasks. The executor kills its tasks and exits on this error.
@@ -1627,7 +1677,8 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
       auto heads = st.updates.heads(fw, now(self));
       LOG_INFO(component, "framework " << fw << " failed over: resending " << heads.size()
                                        << " pending update(s)");
-      send_to_master(self, std::move(heads));
+      // Heads may have been recorded a moment ago: only what is on disk goes out.
+      after_disk(self, [=] { send_to_master(self, heads); });
     },
     [=](atom::rereg_agent) {
       auto& st = self->state;

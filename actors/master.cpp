@@ -717,6 +717,11 @@ void on_status_update(master_pointer self, const status_update& given) {
     // The master ended this task itself with another state (e.g. TASK_LOST when its agent was unreachable, or
     // killed with its framework) and told the framework: it already has its one terminal state. A terminal state
     // the master only learnt from the agent (e.g. reported at re-registration) still has to reach the framework.
+    // A task that still runs there (e.g. its run_task crossed the agent's re-registration) must not go on
+    // unaccounted: kill it.
+    if (!is_terminal(latest) && done->info.agent == *sender)
+      if (auto a = st.agents.find(*sender); a != st.agents.end())
+        self->send(a->second, atom::kill_task_v, fid, tid);
     ack_here("the master ended the task already");
     return;
   }
