@@ -574,6 +574,31 @@ TEST(updates an executor could not deliver are taken over when it re-registers) 
   CHECK_EQUAL(rec->executor_acks.back().second, "u2");
 }
 
+TEST(an executor whose re-registration reply was lost may re-register again and keeps its tasks) {
+  put_agent();
+  put_executor("e1", 100);
+  put_task(custom_task("t1", "e1"), "e1");
+  log_update("t1", task_state::running, "u1");
+  log_ack("t1", "u1");
+  rec->alive_pids.insert(100);
+  start();
+  reregister_executor("e1", {custom_task("t1", "e1")});
+  REQUIRE(rec->registration);
+  // The executor did not see the reply (timeout) and tries again with the same handle: before the fix the agent
+  // refused, and the executor killed its healthy tasks.
+  rec->registration = caf::none;
+  caf::anon_send(exec, atom::rereg_exec_v, fw1, executor_id{"e1"}, std::vector<task_info>{custom_task("t1", "e1")},
+                 std::vector<status_update>{});
+  sched.run();
+  REQUIRE(rec->registration);
+  CHECK_EQUAL(rec->registration->executor.id, executor_id{"e1"});
+  auto snap = snapshot();
+  REQUIRE_EQUAL(snap.tasks.size(), 1u);
+  CHECK_EQUAL(snap.tasks[0].state, task_state::running);
+  CHECK(updates_for("t1").empty());
+  CHECK(rec->kills.empty());
+}
+
 TEST(tasks of an executor that died while the agent was down fail) {
   put_agent();
   put_executor(command_executor_id, 100);
