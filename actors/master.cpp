@@ -359,6 +359,8 @@ caf::result<agent_id> reregister_agent(master_pointer self, const agent_reregist
     st.ack_only.emplace(fid, tid);
     self->send(hdl, atom::kill_task_v, fid, tid);
   }
+  for (const auto& key : out.swallow)
+    st.ack_only.insert(key);
   for (const auto& fid : out.shutdown)
     self->send(hdl, atom::shutdown_fw_v, fid);
   const char* how = "re-registered";
@@ -690,7 +692,8 @@ void on_status_update(master_pointer self, const status_update& given) {
       self->send(st.agents[*sender], atom::ack_v, fid, tid, su.status.uuid);
   };
   if (st.ack_only.count({fid, tid}) > 0 && st.reg.live_task(fid, tid) == nullptr) {
-    if (is_terminal(latest))
+    // Until the stream's own terminal update (the last one the agent sends for it) has been swallowed too.
+    if (is_terminal(su.status.state))
       st.ack_only.erase({fid, tid});
     ack_here("the master ended the task before and had it killed");
     return;

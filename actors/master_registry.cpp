@@ -205,6 +205,8 @@ std::string master_registry::reregister_agent(const agent_reregistration& r, rer
       // elsewhere. Terminal ones are merely waiting for an acknowledgement the master will give.
       if (!is_terminal(t.state))
         out.kill.emplace_back(t.framework, t.info.id);
+      else
+        out.swallow.emplace_back(t.framework, t.info.id);
       continue;
     }
     if (add_task(t.framework, info, role).empty() && t.state != task_state::staging)

@@ -90,6 +90,9 @@ struct reregistration_result {
   /// Tasks the agent runs that must die (their framework ended them already, e.g. TASK_LOST when the agent was
   /// unreachable): `kill_task` to the agent. Their later updates are acknowledged by the master.
   std::vector<std::pair<framework_id, task_id>> kill;
+  /// Tasks the agent reports as ended that the master had ended itself already (e.g. TASK_LOST while the agent was
+  /// unreachable): their pending updates are acknowledged by the master and never reach the framework.
+  std::vector<std::pair<framework_id, task_id>> swallow;
   /// Frameworks the master does not know (never did, or removed): `shutdown_fw` to the agent.
   std::set<framework_id> shutdown;
   /// Readmitted / admitted agents: what its tasks and executors use, per (framework, role), for the allocator.

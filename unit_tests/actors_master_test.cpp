@@ -2129,3 +2129,51 @@ TEST(with a ping timeout of 0 agents are never pinged) {
 }
 
 FIXTURE_SCOPE_END()
+
+namespace {
+
+master_options short_history_options() {
+  auto opts = health_options();
+  opts.limits.completed_tasks = 1;  // the master forgets ended tasks quickly
+  return opts;
+}
+
+struct short_history_fixture : health_fixture {
+  short_history_fixture() : health_fixture(short_history_options()) {}
+};
+
+} // namespace
+
+FIXTURE_SCOPE(master_short_history_tests, short_history_fixture)
+
+TEST(the end reported by a readmitted agent of a task the master reported lost never reaches the framework) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe_fw(s, false);
+  auto n1 = launch_task(s, fid, aid, "n1");
+  auto n2 = launch_task(s, fid, aid, "n2");
+  make_unreachable(a);
+  // Both were reported TASK_LOST; only one of them is still in the (short) completed-task list.
+  auto lost = sst(s).updates.size();
+  REQUIRE(last_update(s, "n1") != nullptr);
+  CHECK(last_update(s, "n1")->state == task_state::lost);
+  auto b = new_agent();
+  CHECK_EQUAL(reregister(b, rereg(aid, {reported(fid, n1, task_state::finished),
+                                       reported(fid, n2, task_state::finished)})),
+              aid);
+  // The agent delivers both tasks' pending updates (RUNNING, then FINISHED): acknowledged, never forwarded, so the
+  // framework keeps exactly one terminal state per task.
+  for (auto* t : {&n1, &n2}) {
+    auto run = update(fid, t->id, task_state::running, t->id.value + "-u1");
+    run.latest_state = task_state::finished;
+    send_from(b, atom::update_v, run);
+    auto fin = update(fid, t->id, task_state::finished, t->id.value + "-u2");
+    fin.latest_state = task_state::finished;
+    send_from(b, atom::update_v, fin);
+  }
+  CHECK_EQUAL(sst(s).updates.size(), lost);
+  CHECK_EQUAL(ast(b).acks.size(), 4u);
+}
+
+FIXTURE_SCOPE_END()
