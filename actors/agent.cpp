@@ -907,8 +907,13 @@ void recover_state(agent_ptr self, const recovered_state& rs) {
           auto& st = self->state;
           auto i = st.executors.find(key_copy);
           if (i == st.executors.end() || i->second.container != cid
-              || i->second.state != executor_entry::phase::recovering)
+              || i->second.state != executor_entry::phase::recovering) {
+            // Recovery gave up on it before this answer came (its tasks ended already): an adopted process
+            // must not run on unaccounted.
+            if (alive)
+              self->send(st.containerizer, atom::kill_v, cid);
             return;
+          }
           if (!alive) {
             recovered_executor_gone(self, key_copy, "exited while the agent was down");
             return;
