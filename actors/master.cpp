@@ -554,7 +554,10 @@ void on_accept(master_pointer self, const framework_id& fid, const std::vector<o
       if (const auto* a = st.reg.agent(o->second.agent))
         agent_total = a->info.total;
   auto v = validate_accept(
-    fid, ids, ops, st.reg.offers(), st.reg.retired(), [&](const task_id& t) { return st.reg.is_live(fid, t); },
+    fid, ids, ops, st.reg.offers(), st.reg.retired(), [&](const task_id& t) {
+      // An unreachable task may come back with its agent: its ID stays taken until then (Mesos does the same).
+      return st.reg.is_live(fid, t) || st.reg.unreachable_task(fid, t) != nullptr;
+    },
     [&](const agent_id& a, const executor_id& e) { return st.reg.executor(fid, a, e); }, agent_total);
   if (!v.offers.ok) {
     self->send(*sched, atom::error_v, "accept: invalid offers: " + v.offers.message);

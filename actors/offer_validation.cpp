@@ -205,7 +205,7 @@ accept_verdict validate_accept(const framework_id& caller, const std::vector<off
           v = make_error(t.id, task_reason::task_invalid, "task ID " + t.id.value + " appears twice in this call");
         } else if (is_live && is_live(t.id)) {
           v = make_error(t.id, task_reason::task_invalid,
-                         "task ID " + t.id.value + " is already used by a live task of this framework");
+                         "task ID " + t.id.value + " is already used by a live (or unreachable) task of this framework");
         } else if (launched.executor) {
           const auto& ex = *launched.executor;
           if (const auto* known = known_executor(ex.id)) {

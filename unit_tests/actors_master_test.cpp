@@ -1795,6 +1795,26 @@ TEST(an unreachable agent is readmitted with its ID and only partition aware tas
   CHECK(last_update(spa, "p1")->state == task_state::finished);
 }
 
+TEST(the ID of an unreachable task cannot be launched again until its agent is back) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto other = new_agent();
+  auto oid = register_agent(other);
+  auto s = new_scheduler();
+  auto fid = subscribe_fw(s, true);
+  launch_task(s, fid, aid, "p1");
+  ast(other).answer_pings = true;
+  ast(a).answer_pings = false;
+  rounds(4);
+  REQUIRE(last_update(s, "p1") != nullptr);
+  REQUIRE(last_update(s, "p1")->state == task_state::unreachable);
+  // Reusing the ID elsewhere would leave two incarnations when the agent returns.
+  launch_task(s, fid, oid, "p1");
+  REQUIRE(last_update(s, "p1") != nullptr);
+  CHECK(last_update(s, "p1")->state == task_state::error);
+  CHECK(ast(other).runs.empty());
+}
+
 TEST(an agent with an unknown ID is admitted with it and tasks of unknown or removed frameworks are shut down) {
   auto s = new_scheduler();
   auto fid = subscribe_fw(s, false);
