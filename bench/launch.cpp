@@ -132,13 +132,15 @@ struct bench_state {
 
 scheduler_actor::behavior_type bench_scheduler(scheduler_actor::stateful_pointer<bench_state> self,
                                                master_actor master, int tasks, double task_cpus,
-                                               caf::actor reporter) {
+                                               bool checkpoint, caf::actor reporter) {
   self->state.master = master;
   self->state.total = tasks;
   self->state.reporter = reporter;
   framework_info fi;
   fi.name = "bench-launch";
   fi.user = "bench";
+  // With checkpointing every task record and status update is written (and synced) before it goes on.
+  fi.checkpoint = checkpoint;
   scheduler_actor me = self;
   self->request(master, seconds(30), atom::subscribe_v, fi, me)
     .then([=](const framework_id& id) { self->state.id = id; },
@@ -219,6 +221,7 @@ struct bench_options {
   // Each agent has cpus:2, so task_cpus sets how many tasks run at once per agent (default 0.25: 8 per agent).
   double task_cpus = 0.25;
   std::vector<std::string> cluster_flags;
+  bool checkpoint = false;   // --checkpoint: the framework asks agents to checkpoint its tasks
 };
 
 // Starts `mesoscaf local` with its work dir (and so every sandbox) under `base`, runs the tasks, stops it.
@@ -263,7 +266,7 @@ cluster_run run_cluster(caf::actor_system& sys, const bench_options& opts, const
     std::this_thread::sleep_for(milliseconds(100));
   }
   auto start = steady_clock::now();
-  auto sched = sys.spawn(bench_scheduler, *master, opts.tasks, opts.task_cpus, caf::actor{self});
+  auto sched = sys.spawn(bench_scheduler, *master, opts.tasks, opts.task_cpus, opts.checkpoint, caf::actor{self});
   int finished = 0, failed = 0;
   bool done = false;
   self->receive_while([&] { return !done; })(
@@ -312,8 +315,11 @@ int main(int argc, char** argv) {
       opts.task_cpus = std::atof(argv[i] + 12);
     else if (std::strncmp(argv[i], "--cluster-flag=", 15) == 0)
       opts.cluster_flags.emplace_back(argv[i] + 15);
+    else if (std::strcmp(argv[i], "--checkpoint") == 0)
+      opts.checkpoint = true;
     else {
-      std::cerr << "usage: bench_launch [--tasks=N] [--agents=N] [--task-cpus=X] [--cluster-flag=FLAG]...\n";
+      std::cerr << "usage: bench_launch [--tasks=N] [--agents=N] [--task-cpus=X] [--cluster-flag=FLAG]... "
+                   "[--checkpoint]\n";
       return 2;
     }
   }
@@ -340,6 +346,8 @@ int main(int argc, char** argv) {
   if (!in_memory.ok || !on_disk.ok)
     return 1;
   auto& r = in_memory;
+  if (opts.checkpoint)
+    std::printf("bench=launch checkpoint=1\n");
   std::printf("bench=launch tasks=%d seconds=%.3f floor_seconds=%.3f ratio=%.2f tasks_per_s=%.0f\n", opts.tasks,
               r.seconds, floor, r.seconds / floor, opts.tasks / r.seconds);
   std::printf("bench=launch sandboxes=%s seconds=%.3f ratio=%.2f tasks_per_s=%.0f\n", tmpfs_base.c_str(),
