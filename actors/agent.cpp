@@ -337,6 +337,18 @@ void agent_update(agent_ptr self, const framework_id& fw, const task_id& task, c
   handle_update(self, std::move(u));
 }
 
+// What an executor is told when it (re-)registers.
+executor_registration registration_of(const agent_state& st, const executor_entry& e) {
+  executor_registration reg;
+  reg.executor = e.info;
+  reg.framework = e.framework;
+  if (auto f = st.frameworks.find(e.framework); f != st.frameworks.end())
+    reg.framework_name = f->second.name;
+  reg.agent = st.id;
+  reg.sandbox = e.sandbox;
+  return reg;
+}
+
 // -- executors ------------------------------------------------------------------------------------------
 
 // A command executor that dies leaves its tasks running in sessions of their own: have the containerizer kill
@@ -696,6 +708,21 @@ void connect_to_master(agent_ptr self) {
       });
 }
 
+// The master's answer to reg_agent / rereg_agent; stale if the master changed or the agent stops meanwhile.
+void on_registration_answer(agent_ptr self, uint64_t gen, const agent_id& id, bool reregistered) {
+  auto& st = self->state;
+  if (gen != st.master_generation || st.shutting_down)
+    return;
+  st.registering = false;
+  if (id.empty()) {
+    LOG_ERROR(component, "master answered the " << (reregistered ? "re-registration" : "registration")
+                                                << " with an empty agent ID");
+    schedule_retry(self);
+    return;
+  }
+  on_registered(self, id, reregistered);
+}
+
 void try_register(agent_ptr self) {
   auto& st = self->state;
   if (st.registered || st.registering || st.connecting || st.shutting_down || !st.published || st.recovering)
@@ -724,18 +751,7 @@ void try_register(agent_ptr self) {
                                                    << rereg.executors.size() << " custom executor(s)");
     self->request(st.master, st.opts.request_timeout, atom::rereg_agent_v, std::move(rereg), me(self))
       .then(
-        [=](const agent_id& id) {
-          auto& st = self->state;
-          if (gen != st.master_generation || st.shutting_down)
-            return;
-          st.registering = false;
-          if (id.empty()) {
-            LOG_ERROR(component, "master answered the re-registration with an empty agent ID");
-            schedule_retry(self);
-            return;
-          }
-          on_registered(self, id, true);
-        },
+        [=](const agent_id& id) { on_registration_answer(self, gen, id, true); },
         [=](caf::error& err) {
           auto& st = self->state;
           if (gen != st.master_generation || st.shutting_down)
@@ -757,18 +773,7 @@ void try_register(agent_ptr self) {
   }
   self->request(st.master, st.opts.request_timeout, atom::reg_agent_v, info, me(self))
     .then(
-      [=](const agent_id& id) {
-        auto& st = self->state;
-        if (gen != st.master_generation || st.shutting_down)
-          return;
-        st.registering = false;
-        if (id.empty()) {
-          LOG_ERROR(component, "master answered the registration with an empty agent ID");
-          schedule_retry(self);
-          return;
-        }
-        on_registered(self, id, false);
-      },
+      [=](const agent_id& id) { on_registration_answer(self, gen, id, false); },
       [=](caf::error& err) {
         auto& st = self->state;
         if (gen != st.master_generation || st.shutting_down)
@@ -981,14 +986,7 @@ executor_registration readopt_executor(agent_ptr self, executor_entry& e, const 
   LOG_INFO(component, "executor " << e.info.id << " of framework " << e.framework << " re-registered with "
                                   << tasks.size() << " task(s) and " << updates.size()
                                   << " unacknowledged update(s)");
-  executor_registration reg;
-  reg.executor = e.info;
-  reg.framework = e.framework;
-  if (auto f = st.frameworks.find(e.framework); f != st.frameworks.end())
-    reg.framework_name = f->second.name;
-  reg.agent = st.id;
-  reg.sandbox = e.sandbox;
-  return reg;
+  return registration_of(st, e);
 }
 
 void on_master_down(agent_ptr self, const caf::error& reason) {
@@ -1548,15 +1546,8 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
       e.state = executor_entry::phase::registered;
       self->monitor(e.handle);
       LOG_INFO(component, "executor " << eid << " of framework " << fw << " registered");
-      executor_registration reg;
-      reg.executor = e.info;
-      reg.framework = fw;
-      if (auto f = st.frameworks.find(fw); f != st.frameworks.end())
-        reg.framework_name = f->second.name;
-      reg.agent = st.id;
-      reg.sandbox = e.sandbox;
       // The reply goes out before the queued tasks so the executor knows its context when they arrive.
-      rp.deliver(std::move(reg));
+      rp.deliver(registration_of(st, e));
       auto queued = std::move(e.queued);
       e.queued.clear();
       for (auto& tid : queued)
@@ -1583,14 +1574,7 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
           self->monitor(e.handle);
         }
         LOG_INFO(component, "executor " << eid << " of framework " << fw << " re-registered again");
-        executor_registration reg;
-        reg.executor = e.info;
-        reg.framework = fw;
-        if (auto f = st.frameworks.find(fw); f != st.frameworks.end())
-          reg.framework_name = f->second.name;
-        reg.agent = st.id;
-        reg.sandbox = e.sandbox;
-        rp.deliver(std::move(reg));
+        rp.deliver(registration_of(st, e));
         for (auto& u : updates)
           take_update(self, hdl, u);
         return rp;
