@@ -244,13 +244,10 @@ std::vector<std::string> base_config::validate() {
   return errors;
 }
 
-// -- master_config ------------------------------------------------------------------------------------------
+// -- master_flags -------------------------------------------------------------------------------------------
 
-master_config::master_config() : base_config("master") {
-  opt_group{custom_options_, "global"}
-    .add(port, "port", "port to listen on (0 = any free port; the chosen one is printed)")
-    .add(ip, "ip", "address to listen on")
-    .add(work_dir, "work-dir", "directory for the master's state")
+void master_flags::add_master_flags(caf::config_option_set& options) {
+  caf::config_option_adder{options, "global"}
     .add(allocation_interval, "allocation-interval", "period of the batch allocation run (e.g. 1s, 250ms)")
     .add(offer_timeout, "offer-timeout", "rescind offers not answered within this time (e.g. 30s; 0 = never)")
     .add(weights, "weights", "role weights for fair sharing, e.g. \"eng=2,ops=0.5\" (default 1)")
@@ -261,11 +258,7 @@ master_config::master_config() : base_config("master") {
          "at most N agents marked unreachable per DURATION, e.g. 1/10s (default: no limit)");
 }
 
-std::vector<std::string> master_config::validate() {
-  auto errors = base_config::validate();
-  check_port(port, true, "port", errors);
-  if (ip.empty())
-    errors.push_back("--ip must not be empty");
+void master_flags::check_master_flags(std::vector<std::string>& errors) {
   if (allocation_interval.count() <= 0)
     errors.push_back("--allocation-interval must be positive");
   if (offer_timeout.count() < 0)
@@ -278,6 +271,24 @@ std::vector<std::string> master_config::validate() {
     errors.push_back("--max-agent-ping-timeouts=" + std::to_string(max_agent_ping_timeouts) + ": expected 1..1000000");
   if (auto err = parse_rate_limit(agent_removal_rate_limit, removal_limit_count, removal_limit_period); !err.empty())
     errors.push_back("--agent-removal-rate-limit=" + agent_removal_rate_limit + ": " + err);
+}
+
+// -- master_config ------------------------------------------------------------------------------------------
+
+master_config::master_config() : base_config("master") {
+  opt_group{custom_options_, "global"}
+    .add(port, "port", "port to listen on (0 = any free port; the chosen one is printed)")
+    .add(ip, "ip", "address to listen on")
+    .add(work_dir, "work-dir", "directory for the master's state");
+  add_master_flags(custom_options_);
+}
+
+std::vector<std::string> master_config::validate() {
+  auto errors = base_config::validate();
+  check_port(port, true, "port", errors);
+  if (ip.empty())
+    errors.push_back("--ip must not be empty");
+  check_master_flags(errors);
   return errors;
 }
 
@@ -320,15 +331,8 @@ local_config::local_config() : base_config("local", 2) {
     .add(agents, "agents", "number of agents (1..64)")
     .add(port, "port", "port to publish the master on (0 = any free port; the chosen one is printed)")
     .add(work_dir, "work-dir", "root directory for the agents' work dirs (default: a fresh temp dir)")
-    .add(resources, "resources", "resources of each agent (default: cpus:2;mem:2048;disk:10000;ports:[31000-32000])")
-    .add(allocation_interval, "allocation-interval", "period of the batch allocation run")
-    .add(offer_timeout, "offer-timeout", "rescind offers not answered within this time (e.g. 30s; 0 = never)")
-    .add(weights, "weights", "role weights for fair sharing, e.g. \"eng=2,ops=0.5\" (default 1)")
-    .add(agent_ping_timeout, "agent-ping-timeout", "an agent's answer to a ping is awaited this long (e.g. 15s)")
-    .add(max_agent_ping_timeouts, "max-agent-ping-timeouts",
-         "missed pings in a row after which an agent is unreachable (>= 1)")
-    .add(agent_removal_rate_limit, "agent-removal-rate-limit",
-         "at most N agents marked unreachable per DURATION, e.g. 1/10s (default: no limit)");
+    .add(resources, "resources", "resources of each agent (default: cpus:2;mem:2048;disk:10000;ports:[31000-32000])");
+  add_master_flags(custom_options_);
 }
 
 std::vector<std::string> local_config::validate() {
@@ -337,18 +341,7 @@ std::vector<std::string> local_config::validate() {
     errors.push_back("--agents=" + std::to_string(agents) + ": expected 1..64");
   check_port(port, true, "port", errors);
   check_resources(resources, "resources", false, errors);
-  if (allocation_interval.count() <= 0)
-    errors.push_back("--allocation-interval must be positive");
-  if (offer_timeout.count() < 0)
-    errors.push_back("--offer-timeout must not be negative");
-  if (auto err = parse_weights(weights, parsed_weights); !err.empty())
-    errors.push_back("--weights=" + weights + ": " + err);
-  if (agent_ping_timeout.count() <= 0)
-    errors.push_back("--agent-ping-timeout must be positive");
-  if (max_agent_ping_timeouts < 1 || max_agent_ping_timeouts > 1000000)
-    errors.push_back("--max-agent-ping-timeouts=" + std::to_string(max_agent_ping_timeouts) + ": expected 1..1000000");
-  if (auto err = parse_rate_limit(agent_removal_rate_limit, removal_limit_count, removal_limit_period); !err.empty())
-    errors.push_back("--agent-removal-rate-limit=" + agent_removal_rate_limit + ": " + err);
+  check_master_flags(errors);
   return errors;
 }
 

@@ -56,15 +56,8 @@ protected:
   std::string subcommand_;
 };
 
-/// `mesoscaf master`
-class master_config : public base_config {
-public:
-  master_config();
-  std::vector<std::string> validate() override;
-
-  int64_t port = 5050;
-  std::string ip = "127.0.0.1";
-  std::string work_dir;
+/// The master's options, shared by `mesoscaf master` and `mesoscaf local` (which runs a master too).
+struct master_flags {
   caf::timespan allocation_interval = std::chrono::seconds(1);
   caf::timespan offer_timeout = caf::timespan{0};   // 0 = offers never time out
   std::string weights;                              // --weights=eng=2,ops=0.5
@@ -72,10 +65,26 @@ public:
   int64_t max_agent_ping_timeouts = 5;              // this many missed pings in a row: the agent is unreachable
   std::string agent_removal_rate_limit;             // N/DURATION; empty = unlimited
 
-  // Filled by validate():
+  // Filled by check_master_flags (from validate()):
   std::vector<std::pair<std::string, double>> parsed_weights;
   int64_t removal_limit_count = 0;                  // 0 = unlimited
   caf::timespan removal_limit_period{0};
+
+  /// Declares the flags in `options` (category "global").
+  void add_master_flags(caf::config_option_set& options);
+  /// Appends one message per bad value and fills the parsed fields.
+  void check_master_flags(std::vector<std::string>& errors);
+};
+
+/// `mesoscaf master`
+class master_config : public base_config, public master_flags {
+public:
+  master_config();
+  std::vector<std::string> validate() override;
+
+  int64_t port = 5050;
+  std::string ip = "127.0.0.1";
+  std::string work_dir;
 };
 
 /// `mesoscaf agent`
@@ -99,7 +108,7 @@ public:
 };
 
 /// `mesoscaf local`
-class local_config : public base_config {
+class local_config : public base_config, public master_flags {
 public:
   local_config();
   std::vector<std::string> validate() override;
@@ -108,17 +117,6 @@ public:
   int64_t port = 0;
   std::string work_dir;       // empty = a fresh directory under $TMPDIR
   std::string resources;      // per agent; empty = cpus:2;mem:2048;disk:10000;ports:[31000-32000]
-  caf::timespan allocation_interval = std::chrono::seconds(1);
-  caf::timespan offer_timeout = caf::timespan{0};   // 0 = offers never time out
-  std::string weights;                              // --weights=eng=2,ops=0.5
-  caf::timespan agent_ping_timeout = std::chrono::seconds(15);  // as for `mesoscaf master`
-  int64_t max_agent_ping_timeouts = 5;
-  std::string agent_removal_rate_limit;             // N/DURATION; empty = unlimited
-
-  // Filled by validate():
-  std::vector<std::pair<std::string, double>> parsed_weights;
-  int64_t removal_limit_count = 0;                  // 0 = unlimited
-  caf::timespan removal_limit_period{0};
 };
 
 /// `mesoscaf execute`
