@@ -86,7 +86,9 @@ struct agent_state {
   uint64_t next_prepare_id = 1;
 
   // -- master and registration --
-  master_actor master;
+  std::shared_ptr<master_detector> detector;
+  master_location target;       // the leader the detector named last (empty: none known: wait)
+  master_actor master;          // the target's handle once connected
   agent_id id;
   bool registered = false;
   bool connecting = false;      // connect request in flight
@@ -673,8 +675,9 @@ void connect_to_master(agent_ptr self) {
   st.connecting = true;
   auto gen = st.master_generation;
   auto mm = self->system().middleman().actor_handle();
-  LOG_DEBUG(component, "connecting to master at " << st.opts.master_host << ":" << st.opts.master_port);
-  self->request(mm, st.opts.request_timeout, caf::connect_atom::value, st.opts.master_host, st.opts.master_port)
+  auto where = st.target.endpoint();
+  LOG_DEBUG(component, "connecting to master at " << where);
+  self->request(mm, st.opts.request_timeout, caf::connect_atom::value, st.target.host, st.target.port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
         auto& st = self->state;
@@ -682,13 +685,12 @@ void connect_to_master(agent_ptr self) {
           return;
         st.connecting = false;
         if (!ptr) {
-          LOG_WARN(component, "no actor published at " << st.opts.master_host << ":" << st.opts.master_port);
+          LOG_WARN(component, "no actor published at " << where);
           schedule_retry(self);
           return;
         }
         if (!self->system().assignable<master_actor>(ifs)) {
-          LOG_ERROR(component, "the actor at " << st.opts.master_host << ":" << st.opts.master_port
-                                               << " is not a mesoscaf master");
+          LOG_ERROR(component, "the actor at " << where << " is not a mesoscaf master");
           schedule_retry(self);
           return;
         }
@@ -702,8 +704,7 @@ void connect_to_master(agent_ptr self) {
         if (gen != st.master_generation || st.shutting_down)
           return;
         st.connecting = false;
-        LOG_WARN(component, "cannot connect to master at " << st.opts.master_host << ":" << st.opts.master_port
-                                                           << ": " << render(self, err));
+        LOG_WARN(component, "cannot connect to master at " << where << ": " << render(self, err));
         schedule_retry(self);
       });
 }
@@ -728,13 +729,15 @@ void try_register(agent_ptr self) {
   if (st.registered || st.registering || st.connecting || st.shutting_down || !st.published || st.recovering)
     return;
   if (!st.master) {
-    if (st.opts.master_host.empty()) {
-      LOG_ERROR(component, "no master handle and no master endpoint configured");
-      schedule_retry(self);
+    if (st.target.empty())
+      return;  // no leader known: the detector's next report starts the registration
+    if (st.target.handle) {
+      st.master = caf::actor_cast<master_actor>(st.target.handle);
+      self->monitor(st.master);
+    } else {
+      connect_to_master(self);
       return;
     }
-    connect_to_master(self);
-    return;
   }
   agent_info info;
   info.hostname = st.opts.hostname;
@@ -757,6 +760,13 @@ void try_register(agent_ptr self) {
           if (gen != st.master_generation || st.shutting_down)
             return;
           st.registering = false;
+          if (err == caf::sec::unavailable_or_would_block) {
+            // A standby master: not a refusal. Retry until it leads or the detector names another leader.
+            LOG_WARN(component, "master " << st.target.endpoint() << " does not lead (" << render(self, err)
+                                          << "); retrying, keeping every task");
+            schedule_retry(self);
+            return;
+          }
           if (err != caf::sec::invalid_argument) {
             // Timeouts, lost links, a master going down: not an answer, try again (forgetting would kill tasks).
             LOG_WARN(component, "re-registration failed: " << render(self, err));
@@ -779,7 +789,11 @@ void try_register(agent_ptr self) {
         if (gen != st.master_generation || st.shutting_down)
           return;
         st.registering = false;
-        LOG_WARN(component, "registration failed: " << render(self, err));
+        if (err == caf::sec::unavailable_or_would_block)
+          LOG_WARN(component, "master " << st.target.endpoint() << " does not lead (" << render(self, err)
+                                        << "); retrying");
+        else
+          LOG_WARN(component, "registration failed: " << render(self, err));
         schedule_retry(self);
       });
 }
@@ -1000,11 +1014,37 @@ void on_master_down(agent_ptr self, const caf::error& reason) {
   st.registering = false;
   st.connecting = false;
   ++st.master_generation;
-  // A proxy does not heal: connect again. A handle given by the caller is all we have, so keep it.
-  if (!st.opts.master)
+  // A proxy does not heal: connect again (to whoever the detector names by then). An in-process handle is all
+  // we have until the detector names another leader, so keep it.
+  if (!st.target.handle)
     st.master = nullptr;
   st.backoff = st.opts.registration_backoff_min;
   schedule_retry(self);
+}
+
+// The detector named a leader (or none). A new ID means another master (or a new run of the same one): whatever
+// the agent had with the old one is over. It keeps its ID, executors, tasks and pending updates, and
+// re-registers with the new leader (rereg_agent with everything it runs; the head of every update stream follows
+// the answer, see on_registered).
+void on_leader(agent_ptr self, const master_location& loc) {
+  auto& st = self->state;
+  if (st.shutting_down || loc.id == st.target.id)
+    return;
+  if (loc.empty())
+    LOG_WARN(component, "no leading master known (was " << st.target.endpoint() << "); waiting for one");
+  else
+    LOG_INFO(component, "leading master is now " << loc.endpoint() << " (" << loc.id << ")");
+  st.target = loc;
+  ++st.master_generation;  // answers and connections of the old master are stale from now on
+  if (st.master)
+    self->demonitor(st.master.address());
+  st.master = nullptr;
+  st.registered = false;
+  st.registering = false;
+  st.connecting = false;
+  st.backoff = st.opts.registration_backoff_min;
+  st.next_attempt = now(self);
+  try_register(self);
 }
 
 // -- shutdown -------------------------------------------------------------------------------------------
@@ -1142,7 +1182,8 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
   st.updates = status_update_manager{st.opts.update_retry_min, st.opts.update_retry_max};
   st.backoff = st.opts.registration_backoff_min;
   st.next_attempt = now(self);
-  st.master = st.opts.master;
+  st.detector = st.opts.detector;
+  st.opts.detector = nullptr;  // one owner: the state (closed when the agent exits)
   st.published = !st.opts.publish;
   st.boot_id = st.opts.boot_id;
   if (!startup_error.empty()) {
@@ -1184,8 +1225,6 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
   self->attach_functor([c = st.containerizer](const caf::error&) {
     caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
   });
-  if (st.master)
-    self->monitor(st.master);
   if (recovered)
     recover_state(self, *recovered);
   recovered = nullptr;
@@ -1223,6 +1262,19 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
     }
   });
   self->set_exit_handler([=](const caf::exit_msg& msg) { begin_shutdown(self, msg.reason); });
+
+  // The detector's callbacks run on any thread (ZooKeeper's own): they only post to the agent, through a weak
+  // reference so that the detector never keeps the agent alive.
+  if (st.detector) {
+    auto weak = self->address();
+    st.detector->watch([weak](const master_location& loc) {
+      if (auto agent = caf::actor_cast<agent_actor>(weak))
+        caf::anon_send(agent, atom::leader_v, loc);
+    });
+    self->attach_functor([d = st.detector](const caf::error&) { d->close(); });
+  } else {
+    LOG_ERROR(component, "no master configured (detector, master handle or master endpoint): not registering");
+  }
 
   if (st.opts.publish) {
     auto mm = self->system().middleman().actor_handle();
@@ -1657,6 +1709,7 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
       erase_executor(self, key);
     },
     [=](atom::tick) { on_tick(self); },
+    [=](atom::leader, const master_location& loc) { on_leader(self, loc); },
     // -- health, failover, partitions --
     [=](atom::ping) -> agent_id { return self->state.id; },
     [=](atom::resend, const framework_id& fw) {
@@ -1780,6 +1833,20 @@ agent_actor spawn_agent(caf::actor_system& sys, agent_options opts) {
     LOG_INFO(component, "cleanup: stopped " << n << " executor(s) of the last run");
     error = clear_checkpoint(opts.work_dir);
     recovered = std::make_shared<recovered_state>();
+  }
+  // One code path: without a detector, a standalone one names the configured master forever.
+  if (!opts.detector) {
+    master_location loc;
+    if (opts.master) {
+      loc.id = "in-process master " + std::to_string(opts.master.id());
+      loc.handle = caf::actor_cast<caf::actor>(opts.master);
+    } else if (!opts.master_host.empty()) {
+      loc.host = opts.master_host;
+      loc.port = opts.master_port;
+      loc.id = loc.endpoint();
+    }
+    if (!loc.empty())
+      opts.detector = make_standalone_detector(std::move(loc));
   }
   return sys.spawn(agent, std::move(opts), std::move(recovered), std::move(error));
 }

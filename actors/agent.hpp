@@ -1,7 +1,8 @@
 #pragma once
-// The agent actor: one per machine. Registers with the master (retrying with backoff, re-registering when the
-// master goes down), starts executors through the containerizer, queues tasks until their executor registers,
-// and forwards status updates to the master until they are acknowledged (status_update_manager). Applies the
+// The agent actor: one per machine. Registers with the leading master its detector names (retrying with backoff,
+// also while a standby master refuses it; re-registering when the master goes down or the leader changes),
+// starts executors through the containerizer, queues tasks until their executor registers, and forwards status
+// updates to the master until they are acknowledged (status_update_manager). Applies the
 // RESERVE / UNRESERVE / CREATE / DESTROY operations the master accepted to its total, checkpoints it, and links
 // persistent volumes into the sandboxes of the tasks that use them (actors/agent_disk_worker.hpp).
 // Recovery (issue 4): frameworks with checkpoint=true have their executors, tasks and every status update written
@@ -13,6 +14,7 @@
 // Light header: the behaviour and its state live in agent.cpp.
 #include "actors/agent_checkpoint.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/leader_election.hpp"
 
 #include <caf/timespan.hpp>
 
@@ -40,9 +42,15 @@ enum class recover_mode {
 };
 
 struct agent_options {
-  // -- the master: a handle (in-process cluster) or an endpoint reached through the middleman --
-  master_actor master;            // used if set
-  std::string master_host;        // else connect here (asynchronously, never blocking)
+  // -- the master: whoever the detector names as leader (actors/leader_election.hpp) --
+  /// Tells the agent which master leads (ZooKeeper, in-process election). Null: spawn_agent builds a standalone
+  /// detector from `master` (a handle, in-process cluster) or else from master_host:master_port, so that every
+  /// agent follows the same code path. The agent watches it from its start and close()s it when it exits.
+  /// On a new leader (new ID) it drops the current master, connects (handle, or host:port through the
+  /// middleman, never blocking) and re-registers with everything it runs; while no leader is named it waits.
+  std::shared_ptr<master_detector> detector;
+  master_actor master;            // standalone: this master (in-process)
+  std::string master_host;        // standalone: else connect here
   uint16_t master_port = 0;
 
   // -- what the agent tells the master --

@@ -40,6 +40,15 @@ bool agent_health::miss(const agent_id& id) {
   return true;
 }
 
+bool agent_health::enqueue(const agent_id& id) {
+  auto& m = misses_[id];
+  m = std::max(m, max_misses_);
+  if (queued(id))
+    return false;
+  queue_.push_back(id);
+  return true;
+}
+
 int64_t agent_health::misses(const agent_id& id) const {
   auto i = misses_.find(id);
   return i == misses_.end() ? 0 : i->second;

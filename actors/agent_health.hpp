@@ -31,6 +31,9 @@ public:
   /// One more missed ping (timeout, error, or disconnected during a round). Returns true if this miss reached
   /// the maximum and queued the agent (once; a queued agent stays queued). Unknown agents are ignored.
   bool miss(const agent_id& id);
+  /// Queues the agent for removal now (tracked if it was not; e.g. after a failover, an agent of the registry that
+  /// did not re-register in time). Returns false if it was queued already.
+  bool enqueue(const agent_id& id);
 
   bool tracked(const agent_id& id) const { return misses_.count(id) > 0; }
   int64_t misses(const agent_id& id) const;

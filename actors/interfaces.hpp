@@ -72,6 +72,9 @@ using agent_actor = caf::typed_actor<
   // The master does not consider this agent registered (e.g. it marked it unreachable while the agent was
   // frozen): register again with everything it runs.
   caf::reacts_to<atom::rereg_agent>,
+  // -- from its master detector (actors/leader_election.hpp) --
+  // The leading master is now this one (empty: none known): connect to it and (re-)register.
+  caf::reacts_to<atom::leader, master_location>,
   // -- from executors --
   // An executor started by this agent registers; the reply says what it runs for. Queued tasks follow
   // as `launch` messages.
@@ -136,7 +139,17 @@ using allocator_actor = caf::typed_actor<
   // Internal: run an allocation now. Events send one of these to self (coalesced: at most one pending).
   caf::reacts_to<atom::allocate>>;
 
-/// The master: agents register here, frameworks subscribe here.
+/// The registrar (actors/registrar.hpp): the only writer of the registry (messages/registry.hpp).
+using registrar_actor = caf::typed_actor<
+  // Load the registry from the store (the master does this once it is elected). Must come first.
+  caf::replies_to<atom::recover>::with<registry_data>,
+  // Apply one operation; replies true once it is durable (batched with others), or an error: invalid_argument if
+  // it does not apply (nothing changes), runtime_error if the store failed.
+  caf::replies_to<atom::registry, registry_operation>::with<bool>>;
+
+/// The master: agents register here, frameworks subscribe here. Only the elected leader serves agents and
+/// frameworks; a standby master answers reg_agent, rereg_agent and subscribe with an error
+/// (caf::sec::unavailable_or_would_block, "not the leading master; the leader is ...") and ignores the rest.
 using master_actor = caf::typed_actor<
   // -- from agents --
   // Register an agent; replies with its (new) agent ID.
@@ -190,6 +203,16 @@ using master_actor = caf::typed_actor<
   caf::reacts_to<atom::unreachable>,
   // The failover timeout of a disconnected framework expired (generation: a later reconnect cancels it).
   caf::reacts_to<atom::failover, framework_id, uint64_t>,
+  // After a failover: agents of the registry that have not re-registered by now are marked unreachable
+  // (--agent-reregister-timeout; the generation makes a stale timer void).
+  caf::reacts_to<atom::rereg_deadline, uint64_t>,
+  // -- from its contender and detector (actors/leader_election.hpp) --
+  // This master now leads: recover the registry and serve.
+  caf::reacts_to<atom::elected>,
+  // This master can no longer be sure it leads (ZooKeeper session lost): it stops at once with this reason.
+  caf::reacts_to<atom::stepdown, std::string>,
+  // The leader is now this one (named in refusals while standing by).
+  caf::reacts_to<atom::leader, master_location>,
   // -- introspection --
   caf::replies_to<atom::state>::with<master_snapshot>>
   // -- from the allocator --
@@ -222,6 +245,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_actors, caf::id_block::mesoscaf_messages::end)
   CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::allocation_listener_actor))
   CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::allocator_actor))
   CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::master_actor))
+  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::registrar_actor))
   CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::containerizer_actor))
 CAF_END_TYPE_ID_BLOCK(mesoscaf_actors)
 

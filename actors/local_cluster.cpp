@@ -2,6 +2,8 @@
 
 #include "actors/agent.hpp"
 #include "actors/master.hpp"
+#include "actors/registrar.hpp"
+#include "actors/registry_store.hpp"
 #include "config/logging.hpp"
 
 #include <caf/actor_system.hpp>
@@ -100,7 +102,22 @@ local_cluster::local_cluster(caf::actor_system& sys, local_cluster_options opts)
   mopts.max_agent_ping_timeouts = opts_.max_agent_ping_timeouts;
   mopts.removal_limit_count = opts_.removal_limit_count;
   mopts.removal_limit_period = opts_.removal_limit_period;
+  // The embedded default: a standalone master with an in-memory registry (Mesos' --registry=in_memory).
+  mopts.registrar = spawn_registrar(sys_, make_in_memory_registry_store());
   master_ = spawn_master(sys_, mopts);
+  // It serves once its (empty) registry is loaded: wait for that, so that agents and frameworks started right
+  // after the constructor are not refused.
+  {
+    caf::scoped_actor self{sys_};
+    for (int i = 0; i < 500; ++i) {
+      bool leading = false;
+      self->request(master_, std::chrono::seconds(5), atom::state_v)
+        .receive([&](const master_snapshot& snap) { leading = snap.leading; }, [&](const caf::error&) {});
+      if (leading)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
   auto port = sys_.middleman().publish(master_, opts_.master_port, "127.0.0.1", true);
   if (!port) {
     auto err = sys_.render(port.error());

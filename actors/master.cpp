@@ -67,6 +67,8 @@ const scheduler_actor* authorize(master_pointer self, const framework_id& fid, c
 /// The ID of the registered agent that sent the current message, if `claimed` (possibly empty) matches it.
 const agent_id* authorize_agent(master_pointer self, const agent_id& claimed, const char* call) {
   auto& st = self->state;
+  if (!st.leading)
+    return nullptr;  // standing by: agents talk to the leader (asking them to re-register here would mislead them)
   auto i = st.agent_by_addr.find(sender_addr(self));
   if (i == st.agent_by_addr.end()) {
     // E.g. an agent marked unreachable while it was frozen, or one whose connection broke: it must register
@@ -91,6 +93,130 @@ void send_update(master_pointer self, const framework_id& fid, task_status statu
   auto i = self->state.schedulers.find(fid);
   if (i != self->state.schedulers.end())
     self->send(i->second, atom::update_v, std::move(status));
+}
+
+// -- leadership and the registry --------------------------------------------------------------------------
+
+/// The answer of a master that does not serve (standing by, or elected and still recovering its registry).
+/// Clients retry and follow their detector.
+caf::error not_leading(master_pointer self, const char* call) {
+  auto& st = self->state;
+  if (st.elected)
+    return caf::make_error(caf::sec::unavailable_or_would_block,
+                           std::string{call} + ": the master was just elected and is recovering its registry; retry");
+  return caf::make_error(caf::sec::unavailable_or_would_block,
+                         std::string{call} + ": not the leading master; the leader is "
+                           + (st.leader.empty() ? std::string{"unknown"} : st.leader.endpoint()));
+}
+
+/// Leadership can no longer be trusted (the contender lost its session, the registry failed): stop at once.
+/// The process exits (master_main); a supervisor restarts it as a new contender.
+void step_down(master_pointer self, const std::string& why) {
+  LOG_ERROR(component, "stepping down: " << why);
+  // Registrations waiting for the registry get an answer (CAF 0.17 drops an undelivered promise silently).
+  for (auto& [aid, lists] : self->state.awaiting_durable)
+    for (auto& waiters : lists)
+      for (auto& rp : *waiters)
+        rp.deliver(caf::make_error(caf::sec::runtime_error, "the master stepped down: " + why));
+  self->state.awaiting_durable.clear();
+  self->state.leading = false;
+  self->state.elected = false;
+  self->quit(caf::make_error(caf::sec::runtime_error, "master stepped down: " + why));
+}
+
+/// Writes one operation through the registrar; `on_durable` runs once it is durable (at once without a
+/// registrar). A refused operation (the registry disagrees with our view) is logged and counts as done; a failed
+/// store makes the master step down (its view and the store's may differ, as in Mesos).
+template <class F>
+void write_registry(master_pointer self, registry_operation op, F on_durable) {
+  auto& st = self->state;
+  if (!st.registrar) {
+    on_durable();
+    return;
+  }
+  auto what = std::string{to_string(op.kind)} + " " + (op.id.empty() ? op.agent.id.value : op.id.value) + op.role;
+  self->request(st.registrar, caf::infinite, atom::registry_v, std::move(op))
+    .then([on_durable](bool) mutable { on_durable(); },
+          [self, what, on_durable](caf::error& err) mutable {
+            if (err == caf::sec::invalid_argument) {
+              LOG_ERROR(component, "the registry refused " << what << ": " << self->system().render(err));
+              on_durable();
+              return;
+            }
+            step_down(self, "cannot write the registry (" + what + "): " + self->system().render(err));
+          });
+}
+
+/// The reply to a (re-)registration: at once, or once `op` (and any earlier write for the agent) is durable.
+caf::result<agent_id> reply_when_durable(master_pointer self, const agent_id& aid,
+                                         std::optional<registry_operation> op) {
+  auto& st = self->state;
+  auto pending = st.awaiting_durable.find(aid);
+  if (!op && pending == st.awaiting_durable.end())
+    return aid;
+  auto rp = self->make_response_promise<agent_id>();
+  if (!op) {
+    pending->second.back()->push_back(rp);  // a retry while the admission is written
+    return rp;
+  }
+  auto waiters = std::make_shared<std::vector<caf::typed_response_promise<agent_id>>>();
+  waiters->push_back(rp);
+  st.awaiting_durable[aid].push_back(waiters);
+  write_registry(self, std::move(*op), [self, aid, waiters] {
+    auto& st = self->state;
+    for (auto& w : *waiters)
+      w.deliver(aid);
+    auto i = st.awaiting_durable.find(aid);
+    if (i == st.awaiting_durable.end())
+      return;
+    auto& lists = i->second;
+    lists.erase(std::remove(lists.begin(), lists.end(), waiters), lists.end());
+    if (lists.empty())
+      st.awaiting_durable.erase(i);
+  });
+  return rp;
+}
+
+void arm_health(master_pointer self);
+
+/// Elected, and the registry is loaded: serve. Agents of the registry are "recovering" until they re-register
+/// or --agent-reregister-timeout expires.
+void become_leading(master_pointer self, const registry_data& data) {
+  auto& st = self->state;
+  st.reg.recover(data);
+  for (const auto& [role, weight] : data.weights)
+    self->request(st.allocator, caf::infinite, atom::set_weight_v, role, weight)
+      .then([](bool) {}, [self, role = role](const caf::error& err) {
+        LOG_ERROR(component, "recovered weight of role " << role << " refused: " << self->system().render(err));
+      });
+  for (const auto& [role, quota] : data.quota)
+    self->request(st.allocator, caf::infinite, atom::set_quota_v, role, quota)
+      .then([](bool) {}, [self, role = role](const caf::error& err) {
+        LOG_ERROR(component, "recovered quota of role " << role << " refused: " << self->system().render(err));
+      });
+  st.leading = true;
+  LOG_INFO(component, "leading; registry: " << data.admitted.size() << " agent(s) to re-register, "
+                                            << data.unreachable.size() << " unreachable, " << data.gone.size()
+                                            << " gone");
+  if (!st.reg.recovering().empty())
+    self->delayed_send(self, st.agent_reregister_timeout, atom::rereg_deadline_v, ++st.rereg_deadline_gen);
+}
+
+void on_elected(master_pointer self) {
+  auto& st = self->state;
+  if (st.elected)
+    return;
+  st.elected = true;
+  LOG_INFO(component, "elected leader; recovering the registry");
+  if (!st.registrar) {
+    become_leading(self, registry_data{});
+    return;
+  }
+  self->request(st.registrar, caf::infinite, atom::recover_v)
+    .then([self](const registry_data& data) { become_leading(self, data); },
+          [self](const caf::error& err) {
+            step_down(self, "cannot recover the registry: " + self->system().render(err));
+          });
 }
 
 void recover(master_pointer self, const framework_id& fid, const agent_id& aid, const std::string& role,
@@ -213,11 +339,25 @@ void disconnect_agent(master_pointer self, const agent_id& aid, const std::strin
 /// executors forgotten, the allocator forgets the agent, schedulers get agent_lost. It may come back.
 void mark_unreachable(master_pointer self, const agent_id& aid) {
   auto& st = self->state;
+  auto time = now_seconds();
+  if (st.reg.is_recovered(aid)) {
+    // After a failover: it never re-registered, so no task of it is known here. Frameworks learn of them by
+    // reconciliation (TASK_UNREACHABLE / TASK_LOST from now on instead of no answer).
+    st.health.forget(aid);
+    auto info = st.reg.mark_recovering_unreachable(aid, time);
+    LOG_WARN(component, "agent " << aid << " (" << info->hostname << ") did not re-register within "
+                                 << "--agent-reregister-timeout after the failover: marked unreachable");
+    write_registry(self, mark_unreachable_op(aid, time), [] {});
+    for (const auto& kv : st.schedulers)
+      self->send(kv.second, atom::agent_lost_v, aid);
+    return;
+  }
   auto why = "agent unreachable: missed " + std::to_string(st.health.misses(aid)) + " pings";
   st.health.forget(aid);
-  auto r = st.reg.mark_unreachable(aid, now_seconds(), why);
+  auto r = st.reg.mark_unreachable(aid, time, why);
   if (!r)
     return;
+  write_registry(self, mark_unreachable_op(aid, time), [] {});
   LOG_WARN(component, "agent " << aid << " (" << r->agent.info.hostname << ") marked unreachable: "
                                << r->unreachable.size() << " task(s) unreachable, " << r->lost.size() << " lost");
   for (const auto& o : r->offers)
@@ -287,7 +427,7 @@ caf::result<agent_id> register_agent(master_pointer self, const agent_info& give
   // A retry from an agent we already know (e.g. the reply was lost): same ID again.
   if (auto i = st.agent_by_addr.find(hdl.address()); i != st.agent_by_addr.end()) {
     if (given.id.empty() || given.id == i->second)
-      return i->second;
+      return reply_when_durable(self, i->second, std::nullopt);
     return caf::make_error(caf::sec::invalid_argument,
                            "register agent: this agent is already registered as " + i->second.value);
   }
@@ -296,7 +436,7 @@ caf::result<agent_id> register_agent(master_pointer self, const agent_info& give
     info.id = new_id<agent_id>();
   } else if (auto msg = check_safe_id("agent ID", info.id.value); !msg.empty()) {
     return caf::make_error(caf::sec::invalid_argument, "register agent: " + msg);
-  } else if (st.agents.count(info.id) > 0 || st.reg.is_unreachable(info.id)) {
+  } else if (st.agents.count(info.id) > 0 || st.reg.is_unreachable(info.id) || st.reg.is_recovered(info.id)) {
     // Registered (connected or not) or unreachable: an agent with an ID comes back with rereg_agent, which
     // reconciles what it runs. Taking the ID over blindly would let any actor kill a live agent's tasks.
     return caf::make_error(caf::sec::invalid_argument,
@@ -318,7 +458,7 @@ caf::result<agent_id> register_agent(master_pointer self, const agent_info& give
   arm_health(self);
   LOG_INFO(component, "agent " << info.id << " registered: " << info.hostname << ":" << info.port << " "
                                << info.total);
-  return info.id;
+  return reply_when_durable(self, info.id, admit_agent_op(info));
 }
 
 caf::result<agent_id> reregister_agent(master_pointer self, const agent_reregistration& r, const agent_actor& hdl) {
@@ -363,6 +503,13 @@ caf::result<agent_id> reregister_agent(master_pointer self, const agent_reregist
     st.ack_only.insert(key);
   for (const auto& fid : out.shutdown)
     self->send(hdl, atom::shutdown_fw_v, fid);
+  // Frameworks known only from this agent (the master failed over): inactive until their scheduler subscribes.
+  for (const auto& fi : out.recovered_frameworks) {
+    LOG_INFO(component, "framework " << fi.id << " (" << fi.name << ") recovered from agent " << aid
+                                     << "; waiting for its scheduler");
+    self->send(st.allocator, atom::add_fw_v, fi.id, fi);
+    self->send(st.allocator, atom::deactivate_v, fi.id);
+  }
   const char* how = "re-registered";
   if (out.how == reregistration_result::kind::known) {
     if (!out.was_connected)
@@ -376,7 +523,16 @@ caf::result<agent_id> reregister_agent(master_pointer self, const agent_reregist
   LOG_INFO(component, "agent " << aid << " " << how << ": " << r.info.hostname << ":" << r.info.port << ", "
                                << r.tasks.size() << " task(s) reported, " << out.ended.size() << " ended, "
                                << out.kill.size() << " to kill, " << out.shutdown.size() << " framework(s) to shut down");
-  return aid;
+  std::optional<registry_operation> op;
+  if (out.how == reregistration_result::kind::readmitted) {
+    op = mark_reachable_op(st.reg.agent(aid)->info);
+  } else if (out.how == reregistration_result::kind::admitted) {
+    if (out.was_recovered)
+      LOG_DEBUG(component, "agent " << aid << " re-registered after the failover");
+    else
+      op = admit_agent_op(st.reg.agent(aid)->info);
+  }
+  return reply_when_durable(self, aid, std::move(op));
 }
 
 /// The scheduler went away but the framework has a failover timeout: it stays (tasks keep running, nobody
@@ -796,14 +952,16 @@ void suppress_or_revive(master_pointer self, const framework_id& fid, const std:
 /// `invalidated` selects and replies true, else replies the allocator's error.
 template <class Predicate, class... Ts>
 caf::result<bool> operator_change(master_pointer self, const std::string& what, Predicate invalidated,
-                                  Ts&&... xs) {
+                                  registry_operation op, Ts&&... xs) {
+  if (!self->state.leading)
+    return not_leading(self, "operator call");
   auto rp = self->make_response_promise<bool>();
   self->request(self->state.allocator, caf::infinite, std::forward<Ts>(xs)...)
     .then(
-      [self, rp, what, invalidated](bool) mutable {
+      [self, rp, what, invalidated, op](bool) mutable {
         auto n = rescind_offers(self, invalidated, "operator change");
         LOG_INFO(component, what << "; " << n << " offer(s) rescinded");
-        rp.deliver(true);
+        write_registry(self, op, [rp]() mutable { rp.deliver(true); });
       },
       [self, rp, what](caf::error& err) mutable {
         LOG_WARN(component, what << " refused: " << self->system().render(err));
@@ -843,8 +1001,28 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
   self->attach_functor([alloc = st.allocator](const caf::error&) {
     caf::anon_send_exit(alloc, caf::exit_reason::user_shutdown);
   });
+  st.registrar = opts.registrar;
+  st.agent_reregister_timeout = opts.agent_reregister_timeout;
+  if (st.registrar) {
+    self->monitor(st.registrar);
+    self->attach_functor([reg = st.registrar](const caf::error&) {
+      caf::anon_send_exit(reg, caf::exit_reason::user_shutdown);
+    });
+  }
+  if (opts.start_as_leader) {
+    if (st.registrar) {
+      on_elected(self);
+    } else {
+      st.elected = true;  // nothing to recover: serve from the first message on
+      st.leading = true;
+    }
+  }
   self->set_down_handler([=](const caf::down_msg& dm) {
     auto& st = self->state;
+    if (st.registrar && dm.source == st.registrar.address()) {
+      step_down(self, "the registrar terminated (" + self->system().render(dm.reason) + ")");
+      return;
+    }
     if (dm.source == st.allocator.address()) {
       LOG_ERROR(component, "the allocator terminated (" << self->system().render(dm.reason)
                                                          << "); the master stops");
@@ -870,9 +1048,13 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
   return {
     // -- from agents --
     [=](atom::reg_agent, const agent_info& info, const agent_actor& hdl) -> caf::result<agent_id> {
+      if (!self->state.leading)
+        return not_leading(self, "register agent");
       return register_agent(self, info, hdl);
     },
     [=](atom::rereg_agent, const agent_reregistration& r, const agent_actor& hdl) -> caf::result<agent_id> {
+      if (!self->state.leading)
+        return not_leading(self, "re-register agent");
       return reregister_agent(self, r, hdl);
     },
     [=](atom::update, const status_update& su) { on_status_update(self, su); },
@@ -899,6 +1081,8 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
     },
     // -- from schedulers --
     [=](atom::subscribe, const framework_info& info, const scheduler_actor& hdl) -> caf::result<framework_id> {
+      if (!self->state.leading)
+        return not_leading(self, "subscribe");
       return subscribe(self, info, hdl);
     },
     [=](atom::teardown, const framework_id& fid) {
@@ -949,14 +1133,30 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
       // A weight changes the order among the role's siblings: offers in its subtree may now be unfair.
       return operator_change(
         self, "weight of role " + role + " set to " + std::to_string(weight),
-        [role](const offer& o) { return is_role_or_ancestor(role, o.role); }, atom::set_weight_v, role, weight);
+        [role](const offer& o) { return is_role_or_ancestor(role, o.role); },
+        [&] {
+          registry_operation op;
+          op.kind = registry_op_kind::set_weight;
+          op.role = role;
+          op.weight = weight;
+          return op;
+        }(),
+        atom::set_weight_v, role, weight);
     },
     [=](atom::set_quota, const std::string& role, const quota_info& quota) -> caf::result<bool> {
       // Guarantees and headroom concern every role: all outstanding offers may now be wrong.
       return operator_change(
         self, "quota of role " + role + " set to guarantee " + quota.guarantee.to_string() + " limit "
                 + quota.limit.to_string(),
-        [](const offer&) { return true; }, atom::set_quota_v, role, quota);
+        [](const offer&) { return true; },
+        [&] {
+          registry_operation op;
+          op.kind = registry_op_kind::set_quota;
+          op.role = role;
+          op.quota = quota;
+          return op;
+        }(),
+        atom::set_quota_v, role, quota);
     },
     // -- internal --
     [=](atom::timeout, const offer_id& oid) {
@@ -999,6 +1199,29 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
       st.failover_gen.erase(i);
       remove_framework(self, fid, "failover timeout expired");
     },
+    [=](atom::rereg_deadline, uint64_t gen) {
+      auto& st = self->state;
+      if (sender_addr(self) != self->address() || gen != st.rereg_deadline_gen)
+        return;
+      size_t n = 0;
+      for (const auto& [aid, info] : st.reg.recovering())
+        n += st.health.enqueue(aid) ? 1 : 0;
+      if (n > 0)
+        LOG_WARN(component, n << " agent(s) did not re-register within --agent-reregister-timeout: queued to be "
+                              << "marked unreachable");
+      schedule_removal(self);
+    },
+    // -- from the contender and the detector --
+    [=](atom::elected) { on_elected(self); },
+    [=](atom::stepdown, const std::string& why) { step_down(self, why); },
+    [=](atom::leader, const master_location& loc) {
+      auto& st = self->state;
+      if (loc == st.leader)
+        return;
+      st.leader = loc;
+      if (!st.elected)
+        LOG_INFO(component, "standing by; the leader is " << (loc.empty() ? std::string{"unknown"} : loc.endpoint()));
+    },
     // -- introspection --
     [=](atom::state) -> caf::result<master_snapshot> {
       auto rp = self->make_response_promise<master_snapshot>();
@@ -1007,11 +1230,16 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
           [self, rp](std::vector<role_summary>& roles) mutable {
             auto snap = self->state.reg.snapshot();
             snap.roles = std::move(roles);
+            snap.leading = self->state.leading;
+            snap.leader = self->state.leader.empty() ? std::string{} : self->state.leader.endpoint();
             rp.deliver(std::move(snap));
           },
           [self, rp](const caf::error& err) mutable {
             LOG_WARN(component, "state: no roles from the allocator: " << self->system().render(err));
-            rp.deliver(self->state.reg.snapshot());
+            auto snap = self->state.reg.snapshot();
+            snap.leading = self->state.leading;
+            snap.leader = self->state.leader.empty() ? std::string{} : self->state.leader.endpoint();
+            rp.deliver(std::move(snap));
           });
       return rp;
     },

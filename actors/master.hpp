@@ -20,11 +20,13 @@
 #include "allocator/allocator_actor.hpp"
 
 #include <caf/actor_addr.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -55,6 +57,17 @@ struct master_options {
   /// At most this many agents marked unreachable per period (--agent-removal-rate-limit); count 0 = no limit.
   int64_t removal_limit_count = 0;
   caf::timespan removal_limit_period{0};
+
+  // -- leadership and the registry (issue 5) --
+  /// True: the master leads from the start (standalone, `mesoscaf local`, tests). False: it stands by until its
+  /// contender sends `elected` (HA: actors/leader_election.hpp; the caller wires contender and detector).
+  bool start_as_leader = true;
+  /// The durable registry (actors/registrar.hpp); null: nothing is durable (tests). Admissions, unreachable and
+  /// reachable markings, weights and quota are written through it; replies to agents wait until durable.
+  registrar_actor registrar;
+  /// After an election, agents of the registry that have not re-registered by then are marked unreachable (through
+  /// the removal queue and its rate limit) (--agent-reregister-timeout).
+  caf::timespan agent_reregister_timeout = std::chrono::minutes(10);
 };
 
 struct master_state {
@@ -85,6 +98,17 @@ struct master_state {
   /// Tasks the master killed on a readmitted agent (it had ended them already): their updates are acknowledged
   /// by the master and never forwarded.
   std::set<std::pair<framework_id, task_id>> ack_only;
+  // -- leadership --
+  bool elected = false;   // the contender said so (or start_as_leader)
+  bool leading = false;   // elected and the registry recovered: serving agents and frameworks
+  master_location leader; // as the detector last named it (for refusals while standing by)
+  registrar_actor registrar;
+  caf::timespan agent_reregister_timeout{0};
+  uint64_t rereg_deadline_gen = 0;
+  /// Agents whose admission (or readmission) is being written to the registry: their registration replies wait.
+  /// One list of waiting replies per write under way, oldest first (a retry joins the newest).
+  std::map<agent_id, std::vector<std::shared_ptr<std::vector<caf::typed_response_promise<agent_id>>>>>
+    awaiting_durable;
   /// Generation of each disconnected framework's failover timer (a takeover makes a pending timer void).
   std::map<framework_id, uint64_t> failover_gen;
   uint64_t next_failover_gen = 0;

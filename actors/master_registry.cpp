@@ -113,8 +113,10 @@ std::string master_registry::reregister_agent(const agent_reregistration& r, rer
     return "agent's resources are invalid: " + msg;
   if (r.info.total.empty())
     return "agent has no resources";
+  if (is_gone(id))
+    return "agent " + id.value + " is gone (removed for good); register as a new agent";
   out = reregistration_result{};
-  recovered_.erase(id);
+  out.was_recovered = recovered_.erase(id) > 0;
   // Reported tasks by (framework, task); the framework must be known and not removed to keep anything.
   std::map<std::pair<framework_id, task_id>, const reregistered_task*> reported;
   for (const auto& t : r.tasks)
@@ -185,6 +187,25 @@ std::string master_registry::reregister_agent(const agent_reregistration& r, rer
   agents_.emplace(id, std::move(e));
   if (unreachable != unreachable_.end())
     unreachable_.erase(unreachable);
+  // Frameworks of its tasks and executors the master does not know (it failed over and their schedulers have not
+  // subscribed yet): recorded, inactive, so that their tasks survive until the scheduler comes back (Mesos).
+  auto recover_framework = [&](const framework_id& fid) {
+    if (frameworks_.count(fid) > 0 || was_removed(fid))
+      return;
+    for (const auto& fi : r.frameworks)
+      if (fi.id == fid && check_safe_id("framework ID", fid.value).empty()) {
+        framework_entry fe;
+        fe.info = fi;
+        fe.active = false;
+        frameworks_.emplace(fid, std::move(fe));
+        out.recovered_frameworks.push_back(fi);
+        return;
+      }
+  };
+  for (const auto& t : r.tasks)
+    recover_framework(t.framework);
+  for (const auto& ex : r.executors)
+    recover_framework(ex.framework);
   for (const auto& t : r.tasks) {
     auto f = frameworks_.find(t.framework);
     if (f == frameworks_.end()) {
@@ -249,6 +270,27 @@ std::string master_registry::reregister_agent(const agent_reregistration& r, rer
     if (!resources.empty())
       out.used.push_back(allocation{key.first, id, key.second, std::move(resources)});
   return {};
+}
+
+void master_registry::recover(const registry_data& reg) {
+  for (const auto& [id, info] : reg.admitted)
+    if (agents_.count(id) == 0)
+      recovered_[id] = info;
+  for (const auto& [id, u] : reg.unreachable)
+    if (agents_.count(id) == 0)
+      unreachable_[id] = unreachable_agent_entry{u.info, u.time};
+  for (const auto& [id, time] : reg.gone)
+    gone_.insert(id);
+}
+
+std::optional<agent_info> master_registry::mark_recovering_unreachable(const agent_id& id, double time) {
+  auto i = recovered_.find(id);
+  if (i == recovered_.end())
+    return std::nullopt;
+  auto info = std::move(i->second);
+  recovered_.erase(i);
+  unreachable_[id] = unreachable_agent_entry{info, time};
+  return info;
 }
 
 std::string master_registry::apply_conversion(const agent_id& id, const resource_conversion& c) {
@@ -593,6 +635,8 @@ master_snapshot master_registry::snapshot() const {
   for (const auto& t : completed_)
     s.tasks.push_back(task_summary{t.info.id, t.framework, t.info.agent, t.info.name, t.state, t.info.resources});
   s.outstanding_offers = offers_.size();
+  for (const auto& kv : recovered_)
+    s.recovering.push_back(kv.first);
   s.unreachable_agents = unreachable_.size();
   for (const auto& kv : unreachable_)
     s.unreachable.push_back(kv.first);

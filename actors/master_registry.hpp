@@ -6,6 +6,7 @@
 #include "messages/agent_info.hpp"
 #include "messages/framework_info.hpp"
 #include "messages/ids.hpp"
+#include "messages/registry.hpp"
 #include "messages/offer.hpp"
 #include "messages/resources.hpp"
 #include "messages/snapshot.hpp"
@@ -95,6 +96,11 @@ struct reregistration_result {
   std::vector<std::pair<framework_id, task_id>> swallow;
   /// Frameworks the master does not know (never did, or removed): `shutdown_fw` to the agent.
   std::set<framework_id> shutdown;
+  /// Admitted agents (after a master failover): frameworks of its tasks the master did not know (and never
+  /// removed), recorded from the agent's framework_info as inactive until their scheduler subscribes.
+  std::vector<framework_info> recovered_frameworks;
+  /// The agent was in the recovered registry (admitted before a failover): nothing to write to the registry.
+  bool was_recovered = false;
   /// Readmitted / admitted agents: what its tasks and executors use, per (framework, role), for the allocator.
   std::vector<allocation> used;
 };
@@ -144,9 +150,18 @@ public:
   bool is_unreachable(const agent_id& id) const { return unreachable_.count(id) > 0; }
 
   /// Agents known to run somewhere (from a durable registry) that have not re-registered yet: reconciliation
-  /// does not answer for their tasks. Filled by master recovery (issue 5); re-registration clears the mark.
-  void mark_recovered(const agent_id& id) { recovered_.insert(id); }
+  /// does not answer for their tasks. Filled by master recovery; re-registration clears the mark.
+  void mark_recovered(const agent_info& info) { recovered_[info.id] = info; }
   bool is_recovered(const agent_id& id) const { return recovered_.count(id) > 0; }
+  const std::map<agent_id, agent_info>& recovering() const { return recovered_; }
+  /// After a failover: the registry's admitted agents become "recovering", its unreachable ones unreachable,
+  /// its gone ones gone. Call once, on an empty registry.
+  void recover(const registry_data& reg);
+  /// A recovering agent did not re-register in time: it becomes unreachable (no tasks are known of it).
+  /// Nullopt if it is not recovering.
+  std::optional<agent_info> mark_recovering_unreachable(const agent_id& id, double time);
+  /// Removed for good (registry `gone`): never readmitted with that ID.
+  bool is_gone(const agent_id& id) const { return gone_.count(id) > 0; }
 
   struct removed_agent {
     agent_entry agent;
@@ -252,7 +267,8 @@ private:
   std::unordered_set<framework_id> removed_fws_;
   std::deque<framework_id> removed_order_;
   std::map<agent_id, unreachable_agent_entry> unreachable_;
-  std::set<agent_id> recovered_;
+  std::map<agent_id, agent_info> recovered_;
+  std::set<agent_id> gone_;
 };
 
 } // namespace mesoscaf

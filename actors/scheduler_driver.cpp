@@ -1,5 +1,6 @@
 #include "actors/scheduler_driver.hpp"
 
+#include "actors/leader_election.hpp"
 #include "config/daemon_config.hpp"
 #include "config/logging.hpp"
 
@@ -69,7 +70,11 @@ using adapter_actor = scheduler_actor::extend<
   // stop(failover)
   caf::reacts_to<atom::teardown, bool>,
   // (re)connect to the master
-  caf::reacts_to<atom::connect>>;
+  caf::reacts_to<atom::connect>,
+  // from the detector: who leads now (empty: nobody known)
+  caf::reacts_to<atom::leader, master_location>,
+  // the first subscription took longer than driver_options::leader_timeout (following a leader only)
+  caf::reacts_to<atom::timeout>>;
 
 } // namespace
 
@@ -82,8 +87,12 @@ struct scheduler_driver::impl {
   scheduler_driver* driver = nullptr;
   scheduler* sched = nullptr;
   framework_info framework;
-  std::string master_address;  // "host:port" or empty
+  std::string master_address;  // "host:port", "zk://..." or empty
   master_actor master_handle;  // in-process master, or null
+  /// Names the master to talk to: given, or made by start() (standalone for host:port and handles).
+  std::shared_ptr<master_detector> detector;
+  /// Following an elected leader (zk:// or a given detector): leader_timeout instead of connect_attempts.
+  bool follow = false;
   driver_options opts;
 
   mutable std::mutex mtx;
@@ -129,11 +138,14 @@ namespace {
 struct adapter_state {
   static inline const char* name = "scheduler-driver";
   scheduler_driver::impl* d = nullptr;
+  master_location leader;       // as the detector named it last (empty: none known: wait)
+  uint64_t generation = 0;      // bumped whenever `master` is dropped: answers of an older one are stale
   master_actor master;
+  bool connecting = false;      // connect request in flight
+  bool subscribing = false;     // subscribe request in flight
+  bool retry_pending = false;   // a delayed `connect` is on its way (at most one)
   bool subscribed = false;
   bool ever_subscribed = false;
-  std::string host;
-  uint16_t port = 0;
   int attempts = 0;
   std::chrono::milliseconds backoff{0};
   std::unordered_map<offer_id, agent_id> offers;      // outstanding offers -> their agent
@@ -164,6 +176,38 @@ void fail(adapter_pointer self, const std::string& reason) {
   self->quit();
 }
 
+void connect(adapter_pointer self);
+
+// Tries again later: 500 ms apart until the first subscription, then with the doubling back-off. Connection
+// failures against a fixed master count against connect_attempts until the first subscription; nothing else does.
+void retry_later(adapter_pointer self, const std::string& what, bool counts) {
+  auto& st = self->state;
+  auto d = st.d;
+  if (counts && !d->follow && !st.ever_subscribed && st.attempts >= d->opts.connect_attempts) {
+    fail(self, what);
+    return;
+  }
+  auto delay = st.ever_subscribed ? st.backoff : std::chrono::milliseconds{500};
+  if (st.ever_subscribed)
+    st.backoff = std::min(st.backoff * 2, std::chrono::milliseconds{5000});
+  LOG_WARN("scheduler-driver", what << " (retrying in " << delay.count() << " ms)");
+  if (!st.retry_pending) {
+    st.retry_pending = true;
+    self->delayed_send(self, delay, atom::connect_v);
+  }
+}
+
+// Forgets the current master handle: whatever it still answers is stale.
+void drop_master(adapter_pointer self) {
+  auto& st = self->state;
+  if (st.master)
+    self->demonitor(st.master.address());
+  st.master = nullptr;
+  ++st.generation;
+  st.connecting = false;
+  st.subscribing = false;
+}
+
 void subscribe(adapter_pointer self) {
   auto d = self->state.d;
   framework_info fw;
@@ -172,22 +216,47 @@ void subscribe(adapter_pointer self) {
     fw = d->framework;
     fw.id = d->id.empty() ? fw.id : d->id;  // re-subscribe with our ID after a reconnect (failover)
   }
-  self->request(self->state.master, d->opts.request_timeout, atom::subscribe_v, fw,
-                caf::actor_cast<scheduler_actor>(self))
+  auto& st = self->state;
+  st.subscribing = true;
+  auto gen = st.generation;
+  auto where = st.leader.endpoint();
+  self->request(st.master, d->opts.request_timeout, atom::subscribe_v, fw, caf::actor_cast<scheduler_actor>(self))
     .then(
       [=](const framework_id& id) {
+        auto& st = self->state;
+        if (gen != st.generation)
+          return;  // an earlier master: the current one gets (or got) its own subscription
+        st.subscribing = false;
         {
           std::lock_guard<std::mutex> guard{d->mtx};
           d->id = id;
         }
-        self->state.subscribed = true;
-        self->state.ever_subscribed = true;
-        self->state.backoff = d->opts.reconnect_backoff;
-        LOG_INFO("scheduler-driver", "framework " << fw.name << " subscribed with ID " << id);
+        st.subscribed = true;
+        st.ever_subscribed = true;
+        st.attempts = 0;
+        st.backoff = d->opts.reconnect_backoff;
+        LOG_INFO("scheduler-driver", "framework " << fw.name << " subscribed with ID " << id << " at master "
+                                                  << where);
         guarded(self, "registered", [&] { d->sched->registered(d->driver, id); });
       },
       [=](const caf::error& err) {
-        fail(self, "subscribing framework " + fw.name + " failed: " + self->system().render(err));
+        auto& st = self->state;
+        if (gen != st.generation)
+          return;
+        st.subscribing = false;
+        auto why = self->system().render(err);
+        if (err == caf::sec::unavailable_or_would_block) {
+          // A standby master: not a refusal. Ask again until it leads or the detector names another one.
+          retry_later(self, "master " + where + " does not lead: " + why, false);
+          return;
+        }
+        if (err == caf::sec::request_timeout || err == caf::sec::request_receiver_down) {
+          // No answer (the master died or hangs): not a refusal either; connect again.
+          drop_master(self);
+          retry_later(self, "subscribing framework " + fw.name + " at " + where + " failed: " + why, true);
+          return;
+        }
+        fail(self, "subscribing framework " + fw.name + " failed: " + why);
       });
 }
 
@@ -197,67 +266,114 @@ void on_master(adapter_pointer self, master_actor m) {
   subscribe(self);
 }
 
+// Connects to (or subscribes again at) the current leader, unless that is under way or done.
 void connect(adapter_pointer self) {
   auto d = self->state.d;
-  if (self->state.master)
+  auto& st = self->state;
+  if (st.subscribed || st.connecting || st.subscribing || st.leader.empty())
     return;
-  if (d->master_handle) {
-    on_master(self, d->master_handle);
+  if (st.master) {
+    subscribe(self);  // after a standby refusal: same master, ask again
     return;
   }
-  auto& st = self->state;
   ++st.attempts;
+  if (st.leader.handle) {
+    on_master(self, caf::actor_cast<master_actor>(st.leader.handle));
+    return;
+  }
+  st.connecting = true;
+  auto gen = st.generation;
+  auto where = st.leader.endpoint();
   auto mm = self->system().middleman().actor_handle();
-  self->request(mm, d->opts.request_timeout, caf::connect_atom::value, st.host, st.port)
+  self->request(mm, d->opts.request_timeout, caf::connect_atom::value, st.leader.host, st.leader.port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
+        auto& st = self->state;
+        if (gen != st.generation)
+          return;
+        st.connecting = false;
+        // A fixed address that is no master is a configuration error; a leader named by a detector may just
+        // have gone (its port reused): wait for the detector.
         if (!ptr) {
-          fail(self, "no actor published at " + d->master_address);
+          if (!d->follow)
+            fail(self, "no actor published at " + where);
+          else
+            retry_later(self, "no actor published at " + where, true);
           return;
         }
         if (!self->system().assignable<master_actor>(ifs)) {
-          fail(self, "the actor at " + d->master_address + " is not a mesoscaf master");
+          if (!d->follow)
+            fail(self, "the actor at " + where + " is not a mesoscaf master");
+          else
+            retry_later(self, "the actor at " + where + " is not a mesoscaf master", true);
           return;
         }
-        self->state.attempts = 0;
         on_master(self, caf::actor_cast<master_actor>(std::move(ptr)));
       },
       [=](const caf::error& err) {
         auto& st = self->state;
-        auto what = "cannot connect to master " + d->master_address + ": " + self->system().render(err);
-        if (!st.ever_subscribed && st.attempts >= d->opts.connect_attempts) {
-          fail(self, what);
+        if (gen != st.generation)
           return;
-        }
-        auto delay = st.ever_subscribed ? st.backoff : std::chrono::milliseconds{500};
-        if (st.ever_subscribed)
-          st.backoff = std::min(st.backoff * 2, std::chrono::milliseconds{5000});
-        LOG_WARN("scheduler-driver", what << " (retrying in " << delay.count() << " ms)");
-        self->delayed_send(self, delay, atom::connect_v);
+        st.connecting = false;
+        retry_later(self, "cannot connect to master " + where + ": " + self->system().render(err), true);
       });
+}
+
+// The detector named a leader (or none). A new ID is another master (or a new run of the same one): drop the
+// current one and subscribe again with our framework ID.
+void on_leader(adapter_pointer self, const master_location& loc) {
+  auto& st = self->state;
+  auto d = st.d;
+  if (loc.id == st.leader.id)
+    return;
+  if (loc.empty())
+    LOG_WARN("scheduler-driver", "no leading master known (was " << st.leader.endpoint() << "); waiting");
+  else
+    LOG_INFO("scheduler-driver", "leading master is now " << loc.endpoint() << " (" << loc.id << ")");
+  st.leader = loc;
+  drop_master(self);
+  st.attempts = 0;
+  st.backoff = d->opts.reconnect_backoff;
+  if (st.subscribed) {
+    st.subscribed = false;
+    st.offers.clear();
+    guarded(self, "disconnected", [&] { d->sched->disconnected(d->driver); });
+  }
+  connect(self);
 }
 
 adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::impl* d) {
   self->state.d = d;
   self->state.backoff = d->opts.reconnect_backoff;
-  self->attach_functor([d](const caf::error& reason) { d->adapter_exited(reason); });
-  if (!d->master_handle) {
-    std::string err;
-    parse_host_port(d->master_address, self->state.host, self->state.port, &err); // validated in start()
-  }
+  self->attach_functor([d](const caf::error& reason) {
+    d->detector->close();
+    d->adapter_exited(reason);
+  });
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
     if (!st.master || dm.source != st.master.address())
       return;
-    LOG_WARN("scheduler-driver", "lost the master: " << self->system().render(dm.reason));
-    st.master = nullptr;
+    LOG_WARN("scheduler-driver", "lost the master " << st.leader.endpoint() << ": "
+                                                    << self->system().render(dm.reason));
+    drop_master(self);
+    auto was_subscribed = st.subscribed;
     st.subscribed = false;
     st.offers.clear();
-    guarded(self, "disconnected", [&] { d->sched->disconnected(d->driver); });
-    if (!d->master_handle)
-      self->delayed_send(self, st.backoff, atom::connect_v);
+    if (was_subscribed)
+      guarded(self, "disconnected", [&] { d->sched->disconnected(d->driver); });
+    // A proxy does not heal: connect again (to whoever leads by then). A dead in-process handle cannot come
+    // back: wait for the detector to name another leader.
+    if (!st.leader.handle)
+      retry_later(self, "lost the master", false);
   });
-  self->send(self, atom::connect_v);
+  // The detector's callbacks run on any thread: they only post to the adapter (weakly: never keep it alive).
+  auto weak = self->address();
+  d->detector->watch([weak](const master_location& loc) {
+    if (auto adapter = caf::actor_cast<adapter_actor>(weak))
+      caf::anon_send(adapter, atom::leader_v, loc);
+  });
+  if (d->follow && d->opts.leader_timeout.count() > 0)
+    self->delayed_send(self, d->opts.leader_timeout, atom::timeout_v);
   auto fid = [d] {
     std::lock_guard<std::mutex> guard{d->mtx};
     return d->id;
@@ -400,7 +516,19 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
         self->send(self->state.master, atom::teardown_v, fid());
       self->quit();
     },
-    [=](atom::connect) { connect(self); },
+    [=](atom::connect) {
+      self->state.retry_pending = false;
+      connect(self);
+    },
+    [=](atom::leader, const master_location& loc) { on_leader(self, loc); },
+    [=](atom::timeout) {
+      auto& st = self->state;
+      if (st.ever_subscribed)
+        return;
+      fail(self, "no leading master accepted the subscription within "
+                   + std::to_string(d->opts.leader_timeout.count()) + " ms (" + d->detector->describe()
+                   + "; leader: " + (st.leader.empty() ? std::string{"none named"} : st.leader.endpoint()) + ")");
+    },
   };
 }
 
@@ -443,6 +571,18 @@ scheduler_driver::scheduler_driver(caf::actor_system& sys, scheduler* sched, fra
   impl_->opts = opts;
 }
 
+scheduler_driver::scheduler_driver(caf::actor_system& sys, scheduler* sched, framework_info framework,
+                                   std::shared_ptr<master_detector> detector, driver_options opts)
+  : impl_(std::make_unique<impl>()) {
+  impl_->sys = &sys;
+  impl_->driver = this;
+  impl_->sched = sched;
+  impl_->framework = std::move(framework);
+  impl_->detector = std::move(detector);
+  impl_->follow = true;
+  impl_->opts = opts;
+}
+
 scheduler_driver::~scheduler_driver() {
   stop();
   join();
@@ -455,17 +595,40 @@ driver_status scheduler_driver::start() {
   std::unique_lock<std::mutex> guard{d.mtx};
   if (d.status != driver_status::not_started)
     return d.status;
-  if (!d.master_handle) {
-    std::string host, err;
-    uint16_t port = 0;
-    if (!parse_host_port(d.master_address, host, port, &err)) {
-      d.status = driver_status::aborted;
-      d.abort_reason = "bad master address: " + err;
-      d.done = true;
-      guard.unlock();
-      d.sched->error(this, d.abort_reason);
-      return driver_status::aborted;
+  // Every mode goes through a detector: a fixed master is a standalone one that names it forever.
+  std::string bad;
+  if (d.detector) {
+    // given: follows it
+  } else if (d.master_handle) {
+    master_location loc;
+    loc.id = "in-process master " + std::to_string(d.master_handle.id());
+    loc.handle = caf::actor_cast<caf::actor>(d.master_handle);
+    d.detector = make_standalone_detector(std::move(loc));
+  } else if (is_zookeeper_url(d.master_address)) {
+    zookeeper_options zk;
+    zk.session_timeout = d.opts.zk_session_timeout;
+    std::string err;
+    d.detector = make_master_detector(d.master_address, zk, err);
+    if (!d.detector)
+      bad = err.empty() ? "cannot follow " + d.master_address : err;
+    d.follow = true;
+  } else {
+    master_location loc;
+    if (parse_host_port(d.master_address, loc.host, loc.port, &bad)) {
+      loc.id = loc.endpoint();
+      d.detector = make_standalone_detector(std::move(loc));
+    } else if (bad.empty()) {
+      bad = "expected HOST:PORT or zk://HOST:PORT[,HOST:PORT...]/PATH";
     }
+  }
+  if (!bad.empty() || !d.detector) {
+    d.status = driver_status::aborted;
+    d.abort_reason = "bad master address: " + (bad.empty() ? std::string{"no master given"} : bad);
+    d.done = true;
+    guard.unlock();
+    if (d.sched)
+      d.sched->error(this, d.abort_reason);
+    return driver_status::aborted;
   }
   if (!d.sched) {
     d.status = driver_status::aborted;

@@ -62,6 +62,7 @@ class actor_system;
 
 namespace mesoscaf {
 
+class master_detector;
 class scheduler_driver;
 
 enum class driver_status {
@@ -85,7 +86,8 @@ public:
   virtual void status_update(scheduler_driver* driver, const task_status& status);
   virtual void framework_message(scheduler_driver* driver, const agent_id& agent, const executor_id& executor,
                                  const std::string& data);
-  /// Lost the master; the driver reconnects (host:port mode), re-subscribes with its framework ID and calls
+  /// Lost the master (it went down, or the detector named another leader); the driver reconnects (to the leader
+  /// the detector names: host:port, zk:// or a given detector), re-subscribes with its framework ID and calls
   /// `registered` again. The master keeps a framework whose scheduler went away for its
   /// `framework_info::failover_timeout`; with a timeout of 0 (or once it expired) the framework is removed and the
   /// re-subscription is refused: the driver then reports `error` and aborts. Reconnecting also succeeds against a
@@ -104,19 +106,33 @@ struct driver_options {
   bool implicit_acknowledgements = true;
   /// Timeout of one connection attempt and of the subscribe request.
   std::chrono::milliseconds request_timeout{5000};
-  /// Connection attempts before giving up on the first connection (error + abort); 500 ms apart.
+  /// Connection attempts before giving up on the first connection (error + abort); 500 ms apart. Only for a
+  /// fixed master (host:port or a master_actor); a master that refuses as standby is retried without counting.
   int connect_attempts = 10;
+  /// Following an elected leader (a `zk://` master or a given detector), the first subscription may take this
+  /// long (0 = forever): no leader named yet, a named leader that cannot be reached (it may have died and the
+  /// detector not noticed yet: up to a ZooKeeper session timeout), standby refusals are all retried 500 ms apart
+  /// meanwhile; then `error` and abort. After the first subscription the driver follows the leader forever.
+  std::chrono::milliseconds leader_timeout{60000};
+  /// ZooKeeper session timeout of the driver's own detector for a `zk://` master.
+  std::chrono::milliseconds zk_session_timeout{10000};
   /// After losing an established connection: reconnect forever with this back-off (doubling, capped at 5 s).
   std::chrono::milliseconds reconnect_backoff{250};
 };
 
 class scheduler_driver {
 public:
-  /// Connects to the master at "host:port"; the driver owns an actor system of its own.
+  /// Connects to the master at "host:port", or to the leader of "zk://host:port[,host:port...]/path"; the driver
+  /// owns an actor system of its own.
   scheduler_driver(scheduler* sched, framework_info framework, std::string master, driver_options opts = {});
-  /// Connects to the master at "host:port" through `sys` (which must have our types and the middleman loaded).
+  /// Connects to the master at "host:port" (or the leader of a zk:// URL) through `sys` (which must have our types
+  /// and the middleman loaded).
   scheduler_driver(caf::actor_system& sys, scheduler* sched, framework_info framework, std::string master,
                    driver_options opts = {});
+  /// Follows the leader `detector` names (actors/leader_election.hpp: ZooKeeper, in-process election). The driver
+  /// watches it from start() on and close()s it when it ends: give each driver a detector of its own.
+  scheduler_driver(caf::actor_system& sys, scheduler* sched, framework_info framework,
+                   std::shared_ptr<master_detector> detector, driver_options opts = {});
   /// Uses a master in the same actor system (local_cluster, tests).
   scheduler_driver(caf::actor_system& sys, scheduler* sched, framework_info framework, master_actor master,
                    driver_options opts = {});
@@ -126,7 +142,8 @@ public:
   scheduler_driver(const scheduler_driver&) = delete;
   scheduler_driver& operator=(const scheduler_driver&) = delete;
 
-  /// Starts connecting; returns `running`, or `aborted` if the master address is malformed.
+  /// Starts connecting; returns `running`, or `aborted` if the master address (host:port or zk:// URL) is
+  /// malformed.
   driver_status start();
   /// Ends the driver. Without failover the framework is torn down at the master (its tasks are killed);
   /// with failover nothing is sent: the framework stays registered for `framework_info::failover_timeout`, its

@@ -183,6 +183,27 @@ std::string parse_rate_limit(std::string_view text, int64_t& count, caf::timespa
   return {};
 }
 
+std::string parse_master_address(const std::string& text, std::string& host, uint16_t& port, bool& is_zk,
+                                 zookeeper_url& zk) {
+  if (is_zookeeper_url(text)) {
+    zookeeper_url parsed;
+    if (auto err = parse_zookeeper_url(text, parsed); !err.empty())
+      return err;
+    zk = std::move(parsed);
+    is_zk = true;
+    return {};
+  }
+  std::string err;
+  if (!parse_host_port(text, host, port, &err))
+    return err + " (expected HOST:PORT or zk://HOST:PORT[,HOST:PORT...]/PATH)";
+  is_zk = false;
+  return {};
+}
+
+bool valid_zk_session_timeout(caf::timespan t) {
+  return t >= std::chrono::milliseconds(100) && t <= std::chrono::minutes(10);
+}
+
 // -- base_config --------------------------------------------------------------------------------------------
 
 base_config::base_config(std::string subcommand, int64_t threads) : subcommand_(std::move(subcommand)) {
@@ -255,7 +276,9 @@ void master_flags::add_master_flags(caf::config_option_set& options) {
     .add(max_agent_ping_timeouts, "max-agent-ping-timeouts",
          "missed pings in a row after which an agent is unreachable (>= 1)")
     .add(agent_removal_rate_limit, "agent-removal-rate-limit",
-         "at most N agents marked unreachable per DURATION, e.g. 1/10s (default: no limit)");
+         "at most N agents marked unreachable per DURATION, e.g. 1/10s (default: no limit)")
+    .add(agent_reregister_timeout, "agent-reregister-timeout",
+         "after a failover, agents of the registry that have not re-registered by then are unreachable (10mins)");
 }
 
 void master_flags::check_master_flags(std::vector<std::string>& errors) {
@@ -271,6 +294,8 @@ void master_flags::check_master_flags(std::vector<std::string>& errors) {
     errors.push_back("--max-agent-ping-timeouts=" + std::to_string(max_agent_ping_timeouts) + ": expected 1..1000000");
   if (auto err = parse_rate_limit(agent_removal_rate_limit, removal_limit_count, removal_limit_period); !err.empty())
     errors.push_back("--agent-removal-rate-limit=" + agent_removal_rate_limit + ": " + err);
+  if (agent_reregister_timeout.count() <= 0)
+    errors.push_back("--agent-reregister-timeout must be positive");
 }
 
 // -- master_config ------------------------------------------------------------------------------------------
@@ -279,7 +304,12 @@ master_config::master_config() : base_config("master") {
   opt_group{custom_options_, "global"}
     .add(port, "port", "port to listen on (0 = any free port; the chosen one is printed)")
     .add(ip, "ip", "address to listen on")
-    .add(work_dir, "work-dir", "directory for the master's state");
+    .add(work_dir, "work-dir", "directory for the master's state")
+    .add(zk, "zk", "ZooKeeper URL for leader election and the registry: zk://HOST:PORT[,HOST:PORT...]/PATH")
+    .add(zk_session_timeout, "zk-session-timeout", "ZooKeeper session timeout (e.g. 10s)")
+    .add(registry, "registry",
+         "where the registry is kept: in_memory, sqlite (<work-dir>/registry.sqlite) or zookeeper (default: "
+         "zookeeper with --zk, sqlite with --work-dir, else in_memory)");
   add_master_flags(custom_options_);
 }
 
@@ -289,6 +319,19 @@ std::vector<std::string> master_config::validate() {
   if (ip.empty())
     errors.push_back("--ip must not be empty");
   check_master_flags(errors);
+  if (!zk.empty())
+    if (auto err = parse_zookeeper_url(zk, parsed_zk); !err.empty())
+      errors.push_back("--zk=" + zk + ": " + err);
+  if (zk_session_timeout < std::chrono::milliseconds(100) || zk_session_timeout > std::chrono::minutes(10))
+    errors.push_back("--zk-session-timeout must be between 100ms and 10min");
+  if (registry.empty())
+    registry = !zk.empty() ? "zookeeper" : !work_dir.empty() ? "sqlite" : "in_memory";
+  if (registry != "in_memory" && registry != "sqlite" && registry != "zookeeper")
+    errors.push_back("--registry=" + registry + ": expected in_memory, sqlite or zookeeper");
+  else if (registry == "sqlite" && work_dir.empty())
+    errors.push_back("--registry=sqlite needs --work-dir (the database is <work-dir>/registry.sqlite)");
+  else if (registry == "zookeeper" && zk.empty())
+    errors.push_back("--registry=zookeeper needs --zk");
   return errors;
 }
 
@@ -296,7 +339,8 @@ std::vector<std::string> master_config::validate() {
 
 agent_config::agent_config() : base_config("agent") {
   opt_group{custom_options_, "global"}
-    .add(master, "master", "the master's HOST:PORT")
+    .add(master, "master", "the master's HOST:PORT, or zk://HOST:PORT[,HOST:PORT...]/PATH to follow the elected one")
+    .add(zk_session_timeout, "zk-session-timeout", "ZooKeeper session timeout with --master=zk://... (e.g. 10s)")
     .add(port, "port", "port to publish the agent on (0 = any free port)")
     .add(ip, "ip", "address to publish the agent on")
     .add(work_dir, "work-dir", "directory for sandboxes and checkpoints (required)")
@@ -310,9 +354,11 @@ agent_config::agent_config() : base_config("agent") {
 
 std::vector<std::string> agent_config::validate() {
   auto errors = base_config::validate();
-  std::string err;
-  if (!parse_host_port(master, master_host, master_port, &err))
+  if (auto err = parse_master_address(master, master_host, master_port, master_is_zk, parsed_master_zk);
+      !err.empty())
     errors.push_back("--master=" + master + ": " + err);
+  if (!valid_zk_session_timeout(zk_session_timeout))
+    errors.push_back("--zk-session-timeout must be between 100ms and 10min");
   check_port(port, true, "port", errors);
   if (work_dir.empty())
     errors.push_back("--work-dir is required");
@@ -349,7 +395,8 @@ std::vector<std::string> local_config::validate() {
 
 execute_config::execute_config() : base_config("execute") {
   opt_group{custom_options_, "global"}
-    .add(master, "master", "the master's HOST:PORT")
+    .add(master, "master", "the master's HOST:PORT, or zk://HOST:PORT[,HOST:PORT...]/PATH to follow the elected one")
+    .add(zk_session_timeout, "zk-session-timeout", "ZooKeeper session timeout with --master=zk://... (e.g. 10s)")
     .add(name, "name", "task name (the task ID is NAME-<uuid>)")
     .add(command, "command", "shell command to run (required)")
     .add(resources, "resources", "resources of the task, e.g. \"cpus:0.1;mem:32\"")
@@ -364,9 +411,11 @@ execute_config::execute_config() : base_config("execute") {
 
 std::vector<std::string> execute_config::validate() {
   auto errors = base_config::validate();
-  std::string err;
-  if (!parse_host_port(master, master_host, master_port, &err))
+  if (auto err = parse_master_address(master, master_host, master_port, master_is_zk, parsed_master_zk);
+      !err.empty())
     errors.push_back("--master=" + master + ": " + err);
+  if (!valid_zk_session_timeout(zk_session_timeout))
+    errors.push_back("--zk-session-timeout must be between 100ms and 10min");
   if (command.empty())
     errors.push_back("--command is required");
   if (name.empty())

@@ -7,6 +7,8 @@
 //   master_config cfg;
 //   if (auto rc = cfg.parse_and_validate(argc, argv)) return *rc;   // 0 after --help, 2 on bad arguments
 //   caf::actor_system sys{cfg};
+#include "actors/leader_election.hpp"
+
 #include <caf/actor_system_config.hpp>
 #include <caf/timespan.hpp>
 
@@ -30,6 +32,14 @@ std::string parse_weights(std::string_view text, std::vector<std::pair<std::stri
 /// Parses a removal rate limit `N/DURATION` (e.g. `1/10s`, `100/1min`: at most N per DURATION; empty text = no
 /// limit, count 0). Returns "" and fills the outputs, or an error message (outputs unchanged).
 std::string parse_rate_limit(std::string_view text, int64_t& count, caf::timespan& per);
+
+/// Checks a `--master` value: "host:port" (fills host and port) or "zk://host:port[,host:port...]/path" (fills
+/// `zk`, sets `is_zk`). Returns "" or why the value is neither.
+std::string parse_master_address(const std::string& text, std::string& host, uint16_t& port, bool& is_zk,
+                                 zookeeper_url& zk);
+
+/// ZooKeeper session timeouts we accept (--zk-session-timeout); the server clamps them further.
+bool valid_zk_session_timeout(caf::timespan t);
 
 /// Exit code for bad command line arguments or configuration values.
 constexpr int exit_bad_args = 2;
@@ -64,6 +74,7 @@ struct master_flags {
   caf::timespan agent_ping_timeout = std::chrono::seconds(15);  // a ping not answered within this is missed
   int64_t max_agent_ping_timeouts = 5;              // this many missed pings in a row: the agent is unreachable
   std::string agent_removal_rate_limit;             // N/DURATION; empty = unlimited
+  caf::timespan agent_reregister_timeout = std::chrono::minutes(10);  // after a failover (Mesos' default)
 
   // Filled by check_master_flags (from validate()):
   std::vector<std::pair<std::string, double>> parsed_weights;
@@ -85,6 +96,12 @@ public:
   int64_t port = 5050;
   std::string ip = "127.0.0.1";
   std::string work_dir;
+  std::string zk;                                   // --zk=zk://...: HA (leader election, ZooKeeper registry)
+  caf::timespan zk_session_timeout = std::chrono::seconds(10);
+  std::string registry;                             // in_memory | sqlite | zookeeper ("" = by the rules above)
+
+  // Filled by validate():
+  zookeeper_url parsed_zk;
 };
 
 /// `mesoscaf agent`
@@ -101,10 +118,13 @@ public:
   std::string hostname;       // empty = gethostname()
   std::string recover = "reconnect";   // reconnect | cleanup (kill the executors of the last run and exit)
   caf::timespan executor_registration_timeout = std::chrono::minutes(1);
+  caf::timespan zk_session_timeout = std::chrono::seconds(10);  // of the detector, with --master=zk://...
 
-  // Filled by validate():
+  // Filled by validate(): host:port, or the ZooKeeper URL (master_is_zk) of the masters' election.
   std::string master_host;
   uint16_t master_port = 0;
+  bool master_is_zk = false;
+  zookeeper_url parsed_master_zk;
 };
 
 /// `mesoscaf local`
@@ -135,9 +155,13 @@ public:
   bool partition_aware = false;                 // capability PARTITION_AWARE
   bool checkpoint = true;                       // the agent checkpoints the task (survives agent restarts)
   bool no_checkpoint = false;                   // --no-checkpoint (CAF flags cannot be set to false)
+  caf::timespan zk_session_timeout = std::chrono::seconds(10);  // of the detector, with --master=zk://...
 
+  // Filled by validate(), as for agent_config.
   std::string master_host;
   uint16_t master_port = 0;
+  bool master_is_zk = false;
+  zookeeper_url parsed_master_zk;
 };
 
 /// For framework programs that let the scheduler driver own its actor system: no options of ours.

@@ -63,11 +63,15 @@ struct master_snapshot {
   std::vector<role_summary> roles;   // from the allocator: weights, quota, allocation per role
   uint64_t unreachable_agents = 0;   // agents marked unreachable (not in `agents`) that may still come back
   std::vector<agent_id> unreachable; // their IDs
+  bool leading = false;              // this master is the elected leader and has recovered the registry
+  std::string leader;                // the leader's endpoint as this master knows it ("" = none known)
+  /// Agents of the registry that have not re-registered with this leader yet (after a failover).
+  std::vector<agent_id> recovering;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, master_snapshot& x) {
     return f(caf::meta::type_name("master_snapshot"), x.agents, x.frameworks, x.tasks, x.outstanding_offers,
-             x.roles, x.unreachable_agents, x.unreachable);
+             x.roles, x.unreachable_agents, x.unreachable, x.leading, x.leader, x.recovering);
   }
 };
 

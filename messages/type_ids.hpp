@@ -6,8 +6,10 @@
 #include "messages/framework_info.hpp"
 #include "messages/ids.hpp"
 #include "messages/launch_spec.hpp"
+#include "messages/master_location.hpp"
 #include "messages/offer.hpp"
 #include "messages/quota.hpp"
+#include "messages/registry.hpp"
 #include "messages/resources.hpp"
 #include "messages/snapshot.hpp"
 #include "messages/task_info.hpp"
@@ -54,6 +56,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_messages, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::agent_reregistration))
   CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::task_status>))
   CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::status_update>))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::master_location))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::registry_data))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::registry_operation))
+  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::registry_operation>))
 
   // Atoms (at most 10 characters). Verbs of the protocol; see actors/interfaces.hpp for who sends which.
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, reg_agent, "regagent")
@@ -111,4 +117,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_messages, caf::first_custom_type_id)
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, forget, "forget")
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, activate_agent, "actagent")
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, deactivate_agent, "deactagent")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, leader, "leader")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, elected, "elected")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, stepdown, "stepdown")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, registry, "registry")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, rereg_deadline, "reregdl")
 CAF_END_TYPE_ID_BLOCK(mesoscaf_messages)

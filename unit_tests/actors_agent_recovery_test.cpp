@@ -85,6 +85,10 @@ master_actor::behavior_type mock_master(master_actor::pointer, recorder_ptr rec)
     [=](atom::failover, const framework_id&, uint64_t) {},
     [=](atom::state) { return master_snapshot{}; },
     [=](atom::allocate, const std::vector<allocation>&) {},
+    [=](atom::rereg_deadline, uint64_t) {},
+    [=](atom::elected) {},
+    [=](atom::stepdown, const std::string&) {},
+    [=](atom::leader, const master_location&) {},
   };
 }
 

@@ -32,6 +32,7 @@ struct recorder {
   std::string agent_id_to_assign = "agent-1";
   std::vector<agent_reregistration> reregistrations;
   int refuse_reregistrations = 0;  // answer this many re-registrations with an error (the master refuses)
+  int standby_refusals = 0;        // answer this many (re-)registrations as a standby master would
   std::vector<status_update> master_updates;
   std::vector<std::tuple<framework_id, agent_id, executor_id, int32_t>> exec_lost;
   std::vector<std::string> exec_msgs;
@@ -57,6 +58,11 @@ master_actor::behavior_type mock_master(master_actor::pointer self, recorder_ptr
   return {
     [=](atom::reg_agent, const agent_info& info, const agent_actor&) -> caf::result<agent_id> {
       rec->registrations.push_back(info);
+      if (rec->standby_refusals > 0) {
+        --rec->standby_refusals;
+        return caf::make_error(caf::sec::unavailable_or_would_block,
+                               "not the leading master; the leader is unknown");
+      }
       if (rec->refuse_registrations > 0) {
         --rec->refuse_registrations;
         return caf::make_error(caf::sec::invalid_argument, "refused by test");
@@ -65,6 +71,11 @@ master_actor::behavior_type mock_master(master_actor::pointer self, recorder_ptr
     },
     [=](atom::rereg_agent, const agent_reregistration& r, const agent_actor&) -> caf::result<agent_id> {
       rec->reregistrations.push_back(r);
+      if (rec->standby_refusals > 0) {
+        --rec->standby_refusals;
+        return caf::make_error(caf::sec::unavailable_or_would_block,
+                               "not the leading master; the leader is unknown");
+      }
       if (rec->refuse_reregistrations > 0) {
         --rec->refuse_reregistrations;
         return caf::make_error(caf::sec::invalid_argument, "re-registration refused by test");
@@ -99,6 +110,10 @@ master_actor::behavior_type mock_master(master_actor::pointer self, recorder_ptr
     [=](atom::timeout, const offer_id&) {},
     [=](atom::state) { return master_snapshot{}; },
     [=](atom::allocate, const std::vector<allocation>&) {},
+    [=](atom::rereg_deadline, uint64_t) {},
+    [=](atom::elected) {},
+    [=](atom::stepdown, const std::string&) {},
+    [=](atom::leader, const master_location&) {},
   };
 }
 
@@ -149,6 +164,38 @@ mock_executor_actor::behavior_type mock_executor(mock_executor_actor::pointer se
       self->send(agent, atom::exec_msg_v, f, e, data);
     },
   };
+}
+
+// A detector the test drives: `set` names a leader to every watcher at once (on the test's thread, like a
+// callback from ZooKeeper's); nothing after close().
+class test_detector : public master_detector {
+public:
+  void watch(std::function<void(const master_location&)> f) override {
+    if (closed)
+      return;
+    watchers.push_back(f);
+    f(current);
+  }
+  void close() override {
+    closed = true;
+    watchers.clear();
+  }
+  std::string describe() const override { return "test detector"; }
+  void set(master_location loc) {
+    current = std::move(loc);
+    for (auto& w : watchers)
+      w(current);
+  }
+  bool closed = false;
+  master_location current;
+  std::vector<std::function<void(const master_location&)>> watchers;
+};
+
+master_location in_process(const std::string& id, const master_actor& m) {
+  master_location loc;
+  loc.id = id;
+  loc.handle = caf::actor_cast<caf::actor>(m);
+  return loc;
 }
 
 framework_info make_framework(const std::string& id = "fw-1") {
@@ -1029,6 +1076,180 @@ TEST(an agent whose resources differ from its checkpoint does not start) {
                 caf::after(std::chrono::seconds(0)) >> [&] { failed = true; });
   CHECK(failed);
   agent = nullptr;
+}
+
+// -- following the leading master ---------------------------------------------------------------------------
+
+TEST(the agent waits for a leader and registers with the one its detector names) {
+  auto det = std::make_shared<test_detector>();
+  auto opts = options();
+  opts.master = nullptr;
+  opts.detector = det;
+  start(opts);
+  REQUIRE_EQUAL(det->watchers.size(), 1u);
+  tick(2s);
+  CHECK(rec->registrations.empty());  // no leader known: nobody to register with
+  CHECK(snapshot().id.empty());
+  det->set(in_process("m1", master));
+  sched.run();
+  REQUIRE_EQUAL(rec->registrations.size(), 1u);
+  CHECK_EQUAL(snapshot().id, agent_id{"agent-1"});
+  // The same leader again changes nothing.
+  det->set(in_process("m1", master));
+  sched.run();
+  tick(1s);
+  CHECK_EQUAL(rec->registrations.size(), 1u);
+  CHECK(rec->reregistrations.empty());
+  // The detector is closed when the agent exits (no callback into a dead agent).
+  caf::anon_send_exit(agent, caf::exit_reason::kill);
+  sched.run();
+  CHECK(det->closed);
+  agent = nullptr;
+}
+
+TEST(a leader change makes the agent re-register with the new master with its tasks and resend updates) {
+  auto det = std::make_shared<test_detector>();
+  det->current = in_process("m1", master);
+  auto opts = options();
+  opts.master = nullptr;
+  opts.detector = det;
+  start_with_running_task(opts);
+  REQUIRE_EQUAL(rec->registrations.size(), 1u);
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
+  sched.run();
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);  // to the old master, never acknowledged
+  // Another master is elected.
+  auto rec2 = std::make_shared<recorder>();
+  auto master2 = sys.spawn(mock_master, rec2);
+  det->set(in_process("m2", master2));
+  sched.run();
+  CHECK(rec2->registrations.empty());
+  REQUIRE_EQUAL(rec2->reregistrations.size(), 1u);
+  auto& rr = rec2->reregistrations[0];
+  CHECK_EQUAL(rr.info.id, agent_id{"agent-1"});
+  REQUIRE_EQUAL(rr.tasks.size(), 1u);
+  CHECK_EQUAL(rr.tasks[0].info.id, task_id{"t1"});
+  CHECK_EQUAL(rr.tasks[0].state, task_state::running);
+  REQUIRE_EQUAL(rr.frameworks.size(), 1u);
+  CHECK_EQUAL(rr.frameworks[0].id, framework_id{"fw-1"});
+  // The unacknowledged update goes to the new master after its answer.
+  REQUIRE_EQUAL(rec2->master_updates.size(), 1u);
+  CHECK_EQUAL(rec2->master_updates[0].status.uuid, "u1");
+  CHECK_EQUAL(rec2->master_updates[0].status.agent, agent_id{"agent-1"});
+  CHECK_EQUAL(rec->master_updates.size(), 1u);
+  // The old master gives no orders any more; the new one does.
+  from_master(atom::run_task_v, make_framework(), command_task("t2"));
+  sched.run();
+  CHECK_EQUAL(snapshot().tasks.size(), 1u);
+  caf::send_as(master2, agent, atom::ack_v, framework_id{"fw-1"}, task_id{"t1"}, std::string{"u1"});
+  sched.run();
+  tick(2s);
+  CHECK_EQUAL(rec2->master_updates.size(), 1u);  // acknowledged by the new master: not resent
+  CHECK_EQUAL(snapshot().pending_updates, 0u);
+  CHECK_EQUAL(rec->executor_shutdowns, 0);
+  CHECK_EQUAL(snapshot().id, agent_id{"agent-1"});
+  caf::anon_send_exit(master2, caf::exit_reason::kill);
+}
+
+TEST(a standby master refusing the re-registration is retried and the agent keeps its tasks) {
+  auto det = std::make_shared<test_detector>();
+  det->current = in_process("m1", master);
+  auto opts = options();
+  opts.master = nullptr;
+  opts.detector = det;
+  opts.registration_backoff_min = 100ms;
+  start_with_running_task(opts);
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
+  sched.run();
+  auto rec2 = std::make_shared<recorder>();
+  rec2->standby_refusals = 2;  // named leader before it finished taking over
+  auto master2 = sys.spawn(mock_master, rec2);
+  det->set(in_process("m2", master2));
+  sched.run();
+  REQUIRE_EQUAL(rec2->reregistrations.size(), 1u);
+  auto snap = snapshot();
+  CHECK(snap.id.empty());  // not registered with anyone meanwhile
+  CHECK_EQUAL(snap.tasks.size(), 1u);
+  CHECK_EQUAL(snap.pending_updates, 1u);
+  CHECK(rec2->master_updates.empty());
+  tick(100ms);
+  CHECK_EQUAL(rec2->reregistrations.size(), 2u);
+  tick(100ms);
+  CHECK_EQUAL(rec2->reregistrations.size(), 2u);  // backing off: 200 ms now
+  tick(100ms);
+  REQUIRE_EQUAL(rec2->reregistrations.size(), 3u);
+  for (auto& rr : rec2->reregistrations) {
+    CHECK_EQUAL(rr.info.id, agent_id{"agent-1"});
+    CHECK_EQUAL(rr.tasks.size(), 1u);
+  }
+  CHECK(rec2->registrations.empty());  // never started over as a new agent
+  CHECK_EQUAL(snapshot().id, agent_id{"agent-1"});
+  REQUIRE_EQUAL(rec2->master_updates.size(), 1u);
+  CHECK_EQUAL(rec2->master_updates[0].status.uuid, "u1");
+  CHECK_EQUAL(rec->executor_shutdowns, 0);
+  caf::anon_send_exit(master2, caf::exit_reason::kill);
+}
+
+TEST(a standby master refusing a new agent is retried) {
+  rec->standby_refusals = 1;
+  start();
+  REQUIRE_EQUAL(rec->registrations.size(), 1u);
+  CHECK(snapshot().id.empty());
+  tick(100ms);
+  CHECK_EQUAL(rec->registrations.size(), 2u);
+  CHECK_EQUAL(snapshot().id, agent_id{"agent-1"});
+}
+
+TEST(no leader named leaves the agent unregistered until one is) {
+  auto det = std::make_shared<test_detector>();
+  det->current = in_process("m1", master);
+  auto opts = options();
+  opts.master = nullptr;
+  opts.detector = det;
+  start_with_running_task(opts);
+  det->set(master_location{});
+  sched.run();
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
+  sched.run();
+  tick(5s);
+  CHECK(rec->master_updates.empty());
+  CHECK(rec->reregistrations.empty());
+  CHECK(snapshot().id.empty());
+  CHECK_EQUAL(snapshot().tasks.size(), 1u);
+  // The same master leads again (a new run would have a new ID; the same ID counts as a new report after none).
+  det->set(in_process("m1", master));
+  sched.run();
+  REQUIRE_EQUAL(rec->reregistrations.size(), 1u);
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->master_updates[0].status.uuid, "u1");
+}
+
+TEST(with an in-process election the agent follows the next leader when the leader expires) {
+  auto election = in_process_election::make();
+  auto rec2 = std::make_shared<recorder>();
+  auto master2 = sys.spawn(mock_master, rec2);
+  auto c1 = election->contender();
+  auto c2 = election->contender();
+  c1->contend(in_process("m1", master), [](contender_event, const std::string&) {});
+  c2->contend(in_process("m2", master2), [](contender_event, const std::string&) {});
+  auto opts = options();
+  opts.master = nullptr;
+  opts.detector = election->detector();
+  start_with_running_task(opts);
+  CHECK_EQUAL(rec->registrations.size(), 1u);
+  CHECK(rec2->registrations.empty());
+  election->expire_leader();  // m1 loses its session: m2 leads
+  sched.run();
+  REQUIRE_EQUAL(rec2->reregistrations.size(), 1u);
+  CHECK_EQUAL(rec2->reregistrations[0].info.id, agent_id{"agent-1"});
+  CHECK_EQUAL(rec2->reregistrations[0].tasks.size(), 1u);
+  CHECK_EQUAL(snapshot().id, agent_id{"agent-1"});
+  c2->withdraw();  // nobody leads: the agent waits, unregistered
+  sched.run();
+  tick(1s);
+  CHECK(snapshot().id.empty());
+  CHECK_EQUAL(rec2->reregistrations.size(), 1u);
+  caf::anon_send_exit(master2, caf::exit_reason::kill);
 }
 
 FIXTURE_SCOPE_END()

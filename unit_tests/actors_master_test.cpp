@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <tuple>
 
@@ -89,6 +90,7 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<agent_mock_s
     },
     [=](atom::resend, const framework_id& f) { self->state.resends.push_back(f); },
     [=](atom::rereg_agent) { ++self->state.rereg_requests; },
+    [=](atom::leader, const master_location&) { CAF_FAIL("the master must not send leader to an agent"); },
     [=](atom::rereg_exec, const framework_id&, const executor_id&, const executor_actor&,
         const std::vector<task_info>&, const std::vector<status_update>&) -> executor_registration {
       CAF_FAIL("the master must not send rereg_exec to an agent");
@@ -203,6 +205,14 @@ struct fixture : mesoscaf::test::deterministic_fixture {
   fixture(master_options opts = {}) {
     alloc = sys.spawn(mock_allocator);
     master = spawn_master(sys, std::move(opts), alloc);
+    sched.run();
+  }
+
+  /// For options that need the actor system (e.g. a registrar).
+  using options_maker = std::function<master_options(caf::actor_system&)>;
+  explicit fixture(const options_maker& make) {
+    alloc = sys.spawn(mock_allocator);
+    master = spawn_master(sys, make(sys), alloc);
     sched.run();
   }
 
@@ -1509,6 +1519,7 @@ master_options health_options() {
 
 struct health_fixture : fixture {
   health_fixture(master_options opts = health_options()) : fixture(std::move(opts)) {}
+  explicit health_fixture(const options_maker& make) : fixture(make) {}
 
   // n health rounds (one ping timeout each).
   void rounds(int n) {
@@ -2194,6 +2205,296 @@ TEST(the end reported by a readmitted agent of a task the master reported lost n
   }
   CHECK_EQUAL(sst(s).updates.size(), lost);
   CHECK_EQUAL(ast(b).acks.size(), 4u);
+}
+
+FIXTURE_SCOPE_END()
+
+// -- leadership and the registry (issue 5) ---------------------------------------------------------------------
+
+namespace {
+
+/// Behind the registrar's interface: keeps the registry given, records every operation, answers at once, holds
+/// the answers (`hold`), or fails every write (`fail`).
+struct registrar_mock_state {
+  static inline const char* name = "mock_registrar";
+  registry_data data;
+  std::vector<registry_operation> ops;
+  bool hold = false;
+  bool fail = false;
+  std::vector<caf::typed_response_promise<bool>> held;
+  size_t recovers = 0;
+};
+
+registrar_actor::behavior_type mock_registrar(registrar_actor::stateful_pointer<registrar_mock_state> self,
+                                              registry_data data) {
+  self->state.data = std::move(data);
+  return {
+    [=](atom::recover) -> registry_data {
+      ++self->state.recovers;
+      return self->state.data;
+    },
+    [=](atom::registry, const registry_operation& op) -> caf::result<bool> {
+      if (op.role == "release-held") {
+        // From the test, not the master: answer the held writes (promises are delivered in the actor's context).
+        for (auto& rp : self->state.held)
+          rp.deliver(true);
+        self->state.held.clear();
+        return true;
+      }
+      self->state.ops.push_back(op);
+      if (self->state.fail)
+        return caf::make_error(caf::sec::runtime_error, "the disk is on fire");
+      if (self->state.hold) {
+        auto rp = self->make_response_promise<bool>();
+        self->state.held.push_back(rp);
+        return rp;
+      }
+      return true;
+    },
+  };
+}
+
+agent_info registry_agent(const std::string& id, const std::string& host) {
+  agent_info info;
+  info.id = agent_id{id};
+  info.hostname = host;
+  info.total = res("cpus:4;mem:1024");
+  return info;
+}
+
+struct ha_fixture : health_fixture {
+  registrar_actor registrar;
+
+  static registry_data default_registry() {
+    registry_data d;
+    d.admitted.emplace(agent_id{"agent-x"}, registry_agent("agent-x", "hx"));
+    d.admitted.emplace(agent_id{"agent-y"}, registry_agent("agent-y", "hy"));
+    registry_unreachable_agent u;
+    u.info = registry_agent("agent-u", "hu");
+    u.time = 1;
+    d.unreachable.emplace(agent_id{"agent-u"}, u);
+    d.gone.emplace(agent_id{"agent-g"}, 2.0);
+    d.weights.emplace("eng", 3.0);
+    return d;
+  }
+
+  // The registrar is spawned while the base class constructs the master, before this class's members exist:
+  // `holder` carries it over.
+  explicit ha_fixture(bool start_as_leader = true, registry_data data = default_registry(),
+                      std::shared_ptr<registrar_actor> holder = std::make_shared<registrar_actor>())
+    : health_fixture([=](caf::actor_system& sys) {
+        auto opts = health_options();
+        opts.start_as_leader = start_as_leader;
+        opts.agent_reregister_timeout = std::chrono::seconds(60);
+        *holder = sys.spawn(mock_registrar, data);
+        opts.registrar = *holder;
+        return opts;
+      }) {
+    registrar = *holder;
+  }
+
+  registrar_mock_state& rst() { return state_of<registrar_mock_state>(registrar); }
+
+  std::vector<registry_operation> ops_of(registry_op_kind kind) {
+    std::vector<registry_operation> out;
+    for (const auto& op : rst().ops)
+      if (op.kind == kind)
+        out.push_back(op);
+    return out;
+  }
+
+  framework_info framework(const std::string& id, bool partition_aware) {
+    framework_info fi;
+    fi.id = framework_id{id};
+    fi.name = id;
+    fi.principal = "p";
+    if (partition_aware)
+      fi.capabilities.push_back("PARTITION_AWARE");
+    return fi;
+  }
+};
+
+struct standby_fixture : ha_fixture {
+  standby_fixture() : ha_fixture(false) {}
+};
+
+} // namespace
+
+FIXTURE_SCOPE(master_standby_tests, standby_fixture)
+
+TEST(a standby master refuses agents and frameworks naming the leader until it is elected) {
+  auto st = state();
+  CHECK(!st.leading);
+  CHECK_EQUAL(rst().recovers, 0u);
+  master_location leader;
+  leader.id = "other-run";
+  leader.host = "10.0.0.2";
+  leader.port = 5050;
+  send_from(self, atom::leader_v, leader);
+  CHECK_EQUAL(state().leader, "10.0.0.2:5050");
+  agent_info info;
+  info.hostname = "h";
+  info.total = res("cpus:1;mem:64");
+  auto a = new_agent();
+  std::string err;
+  auto hdl = self->request(master, caf::infinite, atom::reg_agent_v, info, a);
+  sched.run();
+  hdl.receive([&](const agent_id&) { CAF_FAIL("a standby master must not register agents"); },
+              [&](const caf::error& e) {
+                CHECK(e == caf::sec::unavailable_or_would_block);
+                err = sys.render(e);
+              });
+  CHECK_NOT_EQUAL(err.find("not the leading master; the leader is 10.0.0.2:5050"), std::string::npos);
+  auto x = rereg(agent_id{"agent-x"}, {});
+  CHECK_NOT_EQUAL(request_error<agent_id>(atom::rereg_agent_v, x, a).find("not the leading master"),
+                  std::string::npos);
+  framework_info fi;
+  fi.name = "fw";
+  CHECK_NOT_EQUAL(request_error<framework_id>(atom::subscribe_v, fi, new_scheduler()).find("not the leading master"),
+                  std::string::npos);
+  // A status update from some agent is ignored: no re-registration request, nothing recorded.
+  status_update su = update(framework_id{"f"}, task_id{"t"}, task_state::running, "u1");
+  send_from(a, atom::update_v, su);
+  CHECK_EQUAL(ast(a).rereg_requests, 0u);
+  CHECK(rst().ops.empty());
+  CHECK(alst().added_agents.empty());
+  // Elected: it loads the registry, then serves.
+  send_from(self, atom::elected_v);
+  CHECK_EQUAL(rst().recovers, 1u);
+  CHECK(state().leading);
+  CHECK(!register_agent(a).empty());
+}
+
+FIXTURE_SCOPE_END()
+
+FIXTURE_SCOPE(master_failover_tests, ha_fixture)
+
+TEST(a new leader recovers the registry and keeps tasks of frameworks that have not re-subscribed) {
+  CHECK_EQUAL(rst().recovers, 1u);
+  auto st = state();
+  CHECK(st.leading);
+  std::vector<agent_id> recovering{agent_id{"agent-x"}, agent_id{"agent-y"}};
+  CHECK_EQUAL(st.recovering, recovering);
+  CHECK_EQUAL(st.unreachable, std::vector<agent_id>{agent_id{"agent-u"}});
+  // Weights come back from the registry.
+  REQUIRE_EQUAL(alst().weights.size(), 1u);
+  CHECK_EQUAL(alst().weights[0].first, "eng");
+  CHECK_EQUAL(alst().weights[0].second, 3.0);
+  // Agent X re-registers with a task of framework F, which has not subscribed with this master yet.
+  auto fi = framework("fw-f", false);
+  auto t1 = task("t1", agent_id{"agent-x"}, "cpus:1");
+  auto x = rereg(agent_id{"agent-x"}, {reported(fi.id, t1, task_state::running)}, {}, "cpus:4;mem:1024", "hx");
+  x.frameworks.push_back(fi);
+  auto a = new_agent();
+  CHECK_EQUAL(reregister(a, x), agent_id{"agent-x"});
+  CHECK(ast(a).shutdowns.empty());
+  CHECK(ast(a).kills.empty());
+  st = state();
+  CHECK_EQUAL(st.recovering, std::vector<agent_id>{agent_id{"agent-y"}});
+  REQUIRE(find_task(st, "t1") != nullptr);
+  CHECK(find_task(st, "t1")->state == task_state::running);
+  // Known to the registry already: nothing written.
+  CHECK(rst().ops.empty());
+  // The allocator knows the framework (inactive) before the agent's allocation to it.
+  REQUIRE_EQUAL(alst().added_fws.size(), 1u);
+  CHECK_EQUAL(alst().added_fws[0].first, fi.id);
+  CHECK_EQUAL(alst().deactivated, std::vector<framework_id>{fi.id});
+  REQUIRE_EQUAL(alst().readded_agents.size(), 1u);
+  REQUIRE_EQUAL(std::get<2>(alst().readded_agents[0]).size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().readded_agents[0])[0].framework, fi.id);
+  // Its scheduler re-subscribes with its ID: it takes the framework over and the agent resends pending updates.
+  auto s = new_scheduler();
+  CHECK_EQUAL(subscribe_fw(s, false, 0, "p", fi.id), fi.id);
+  CHECK_EQUAL(ast(a).resends, std::vector<framework_id>{fi.id});
+  CHECK_EQUAL(alst().activated, std::vector<framework_id>{fi.id});
+  // A gone agent is refused (it must register as a new agent).
+  auto g = rereg(agent_id{"agent-g"}, {});
+  CHECK_NOT_EQUAL(request_error<agent_id>(atom::rereg_agent_v, g, new_agent()).find("gone"), std::string::npos);
+}
+
+TEST(agents that do not re-register within the timeout become unreachable and reconciliation answers then) {
+  auto s = new_scheduler();
+  auto fid = subscribe_fw(s, false);
+  auto y = new_agent();
+  CHECK_EQUAL(reregister(y, rereg(agent_id{"agent-y"}, {}, {}, "cpus:4;mem:1024", "hy")), agent_id{"agent-y"});
+  // A task on X, not re-registered yet: the master does not know, so it does not answer.
+  task_status q;
+  q.task = task_id{"tx"};
+  q.agent = agent_id{"agent-x"};
+  send_from(s, atom::reconcile_v, fid, std::vector<task_status>{q});
+  CHECK(sst(s).updates.empty());
+  advance_time(std::chrono::seconds(61));
+  sched.run();
+  auto st = state();
+  CHECK(st.recovering.empty());
+  CHECK_NOT_EQUAL(std::find(st.unreachable.begin(), st.unreachable.end(), agent_id{"agent-x"}), st.unreachable.end());
+  CHECK_EQUAL(std::find(st.unreachable.begin(), st.unreachable.end(), agent_id{"agent-y"}), st.unreachable.end());
+  auto marks = ops_of(registry_op_kind::mark_unreachable);
+  REQUIRE_EQUAL(marks.size(), 1u);
+  CHECK_EQUAL(marks[0].id, agent_id{"agent-x"});
+  CHECK_NOT_EQUAL(std::find(sst(s).lost_agents.begin(), sst(s).lost_agents.end(), agent_id{"agent-x"}),
+                  sst(s).lost_agents.end());
+  send_from(s, atom::reconcile_v, fid, std::vector<task_status>{q});
+  REQUIRE_EQUAL(sst(s).updates.size(), 1u);
+  CHECK(sst(s).updates[0].state == task_state::lost);
+  // X comes back later: readmitted, and the registry says so.
+  auto x = new_agent();
+  CHECK_EQUAL(reregister(x, rereg(agent_id{"agent-x"}, {}, {}, "cpus:4;mem:1024", "hx")), agent_id{"agent-x"});
+  auto back = ops_of(registry_op_kind::mark_reachable);
+  REQUIRE_EQUAL(back.size(), 1u);
+  CHECK_EQUAL(back[0].agent.id, agent_id{"agent-x"});
+  auto after = state().unreachable;
+  CHECK_EQUAL(std::find(after.begin(), after.end(), agent_id{"agent-x"}), after.end());
+}
+
+TEST(a registration is answered only once the registry has it) {
+  rst().hold = true;
+  agent_info info;
+  info.hostname = "new-host";
+  info.total = res("cpus:2;mem:256");
+  auto a = new_agent();
+  auto hdl = self->request(master, caf::infinite, atom::reg_agent_v, info, a);
+  sched.run();
+  auto admits = ops_of(registry_op_kind::admit);
+  REQUIRE_EQUAL(admits.size(), 1u);
+  CHECK_EQUAL(admits[0].agent.hostname, "new-host");
+  CHECK(self->mailbox().empty());
+  // A retry while the write is under way waits too.
+  auto hdl2 = self->request(master, caf::infinite, atom::reg_agent_v, info, a);
+  sched.run();
+  CHECK(self->mailbox().empty());
+  CHECK_EQUAL(ops_of(registry_op_kind::admit).size(), 1u);
+  registry_operation release;
+  release.role = "release-held";
+  self->send(registrar, atom::registry_v, release);
+  sched.run();
+  // The registrar's answer to the release itself.
+  self->receive([](bool) {});
+  agent_id first, second;
+  hdl.receive([&](const agent_id& id) { first = id; }, [&](const caf::error& e) { CAF_FAIL(sys.render(e)); });
+  hdl2.receive([&](const agent_id& id) { second = id; }, [&](const caf::error& e) { CAF_FAIL(sys.render(e)); });
+  CHECK_EQUAL(first, admits[0].agent.id);
+  CHECK_EQUAL(second, first);
+}
+
+TEST(a failed registry write or a stepdown stops the master) {
+  rst().fail = true;
+  agent_info info;
+  info.hostname = "h";
+  info.total = res("cpus:2;mem:256");
+  auto hdl = self->request(master, caf::infinite, atom::reg_agent_v, info, new_agent());
+  sched.run();
+  hdl.receive([&](const agent_id&) { CAF_FAIL("must not be answered with an ID"); }, [](const caf::error&) {});
+  auto probe = self->request(master, caf::infinite, atom::state_v);
+  sched.run();
+  probe.receive([&](const master_snapshot&) { CAF_FAIL("the master must have stopped"); }, [](const caf::error&) {});
+}
+
+TEST(a stepdown stops the master at once) {
+  send_from(self, atom::stepdown_v, std::string{"ZooKeeper session expired"});
+  auto probe = self->request(master, caf::infinite, atom::state_v);
+  sched.run();
+  probe.receive([&](const master_snapshot&) { CAF_FAIL("the master must have stopped"); }, [](const caf::error&) {});
 }
 
 FIXTURE_SCOPE_END()

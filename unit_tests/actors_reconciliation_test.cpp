@@ -43,7 +43,9 @@ struct fixture {
     add(np, "nlive", reg_agent, task_state::starting);
     add(np, "nunr", unr_agent, task_state::running);
     REQUIRE(reg.mark_unreachable(unr_agent, 1.0, "test"));
-    reg.mark_recovered(rec_agent);
+    agent_info rec;
+    rec.id = rec_agent;
+    reg.mark_recovered(rec);
   }
 
   void add(const framework_id& fw, const std::string& id, const agent_id& aid, task_state st) {

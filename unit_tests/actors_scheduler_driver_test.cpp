@@ -3,6 +3,7 @@
 #define CAF_SUITE actors_scheduler_driver
 #include "test.hpp"
 
+#include "actors/leader_election.hpp"
 #include "actors/scheduler_driver.hpp"
 #include "config/daemon_config.hpp"
 
@@ -30,6 +31,7 @@ struct recorder {
   scheduler_actor sched;
   std::vector<offer_operation> ops;
   std::vector<offer_id> accepted;
+  int standby_refusals = 0;  // subscriptions the mock master refuses as a standby master would
 
   void add(std::string e) {
     std::lock_guard<std::mutex> guard{mtx};
@@ -45,6 +47,15 @@ struct recorder {
     std::lock_guard<std::mutex> guard{mtx};
     return std::find(events.begin(), events.end(), e) != events.end();
   }
+  size_t count(const std::string& e) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return static_cast<size_t>(std::count(events.begin(), events.end(), e));
+  }
+  bool wait_count(const std::string& e, size_t n, std::chrono::milliseconds timeout = 30s) {
+    std::unique_lock<std::mutex> guard{mtx};
+    return cv.wait_for(guard, timeout,
+                       [&] { return static_cast<size_t>(std::count(events.begin(), events.end(), e)) >= n; });
+  }
 };
 
 struct mock_master_state {
@@ -58,12 +69,20 @@ master_actor::behavior_type mock_master(master_actor::stateful_pointer<mock_mast
     [=](atom::update, const status_update&) {},
     [=](atom::exec_msg, const framework_id&, const agent_id&, const executor_id&, const std::string&) {},
     [=](atom::exec_lost, const framework_id&, const agent_id&, const executor_id&, int32_t) {},
-    [=](atom::subscribe, const framework_info& fi, const scheduler_actor& s) {
+    [=](atom::subscribe, const framework_info& fi, const scheduler_actor& s) -> caf::result<framework_id> {
+      bool standby = false;
       {
         std::lock_guard<std::mutex> guard{rec->mtx};
-        rec->sched = s;
+        if (rec->standby_refusals > 0) {
+          --rec->standby_refusals;
+          standby = true;
+        } else {
+          rec->sched = s;
+        }
       }
       rec->add("subscribe " + fi.name + " id=" + fi.id.value);
+      if (standby)
+        return caf::make_error(caf::sec::unavailable_or_would_block, "not the leading master; the leader is unknown");
       return framework_id{"fw-1"};
     },
     [=](atom::teardown, const framework_id& id) { rec->add("teardown " + id.value); },
@@ -117,6 +136,10 @@ master_actor::behavior_type mock_master(master_actor::stateful_pointer<mock_mast
     [=](atom::failover, const framework_id&, uint64_t) {},
     [=](atom::state) { return master_snapshot{}; },
     [=](atom::allocate, const std::vector<allocation>&) {},
+    [=](atom::rereg_deadline, uint64_t) {},
+    [=](atom::elected) {},
+    [=](atom::stepdown, const std::string&) {},
+    [=](atom::leader, const master_location&) {},
   };
 }
 
@@ -152,6 +175,56 @@ struct test_scheduler : scheduler {
     rec->add("error: " + msg);
   }
 };
+
+/// A detector the test drives from its own thread: `set` names a leader to every watcher (thread-safe, as the
+/// ZooKeeper detector's callbacks come from the client's thread).
+class test_detector : public master_detector {
+public:
+  void watch(std::function<void(const master_location&)> f) override {
+    master_location now;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (closed_)
+        return;
+      watchers_.push_back(f);
+      now = current_;
+    }
+    f(now);
+  }
+  void close() override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    closed_ = true;
+    watchers_.clear();
+  }
+  std::string describe() const override { return "test detector"; }
+  void set(master_location loc) {
+    std::vector<std::function<void(const master_location&)>> ws;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      current_ = loc;
+      ws = watchers_;
+    }
+    for (auto& w : ws)
+      w(loc);
+  }
+  bool closed() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return closed_;
+  }
+
+private:
+  mutable std::mutex mtx_;
+  bool closed_ = false;
+  master_location current_;
+  std::vector<std::function<void(const master_location&)>> watchers_;
+};
+
+master_location in_process(const std::string& id, const master_actor& m) {
+  master_location loc;
+  loc.id = id;
+  loc.handle = caf::actor_cast<caf::actor>(m);
+  return loc;
+}
 
 struct fixture {
   framework_config cfg;
@@ -425,6 +498,111 @@ TEST(a new driver resubscribes with a given framework id) {
   driver.start();
   CHECK(rec->wait_for("subscribe test-fw id=fw-1"));
   CHECK(rec->wait_for("registered fw-1"));
+}
+
+// -- following the leading master ---------------------------------------------------------------------------
+
+TEST(the driver follows the leader and re-subscribes with its framework id) {
+  auto det = std::make_shared<test_detector>();
+  det->set(in_process("m1", master));
+  scheduler_driver driver{sys, &sched, fw(), det};
+  CHECK(driver.start() == driver_status::running);
+  REQUIRE(rec->wait_for("registered fw-1"));
+  CHECK(rec->has("subscribe test-fw id="));
+  // Another master is elected: the driver drops the old one, tells the scheduler, and subscribes again with the
+  // framework ID it got.
+  auto rec2 = std::make_shared<recorder>();
+  auto master2 = sys.spawn(mock_master, rec2);
+  det->set(in_process("m2", master2));
+  CHECK(rec->wait_for("disconnected"));
+  CHECK(rec2->wait_for("subscribe test-fw id=fw-1"));
+  CHECK(rec->wait_count("registered fw-1", 2));
+  // Commands now go to the new leader.
+  driver.revive_offers();
+  CHECK(rec2->wait_for("revive fw-1"));
+  CHECK(!rec->has("revive fw-1"));
+  // The same leader named again changes nothing.
+  det->set(in_process("m2", master2));
+  driver.suppress_offers();
+  CHECK(rec2->wait_for("suppress fw-1"));
+  CHECK_EQUAL(rec2->count("subscribe test-fw id=fw-1"), 1u);
+  CHECK_EQUAL(rec->count("disconnected"), 1u);
+  CHECK(driver.stop() == driver_status::stopped);
+  CHECK(driver.join() == driver_status::stopped);
+  CHECK(rec2->wait_for("teardown fw-1"));
+  CHECK(det->closed());
+  caf::anon_send_exit(master2, caf::exit_reason::user_shutdown);
+}
+
+TEST(a standby refusal is retried instead of aborting the driver) {
+  auto det = std::make_shared<test_detector>();
+  {
+    std::lock_guard<std::mutex> guard{rec->mtx};
+    rec->standby_refusals = 2;
+  }
+  det->set(in_process("m1", master));
+  scheduler_driver driver{sys, &sched, fw(), det};
+  driver.start();
+  CHECK(rec->wait_for("registered fw-1"));
+  CHECK_EQUAL(rec->count("subscribe test-fw id="), 3u);
+  CHECK(!rec->has("error"));
+  CHECK(driver.status() == driver_status::running);
+}
+
+TEST(a standby refusal at a fixed address is retried too) {
+  {
+    std::lock_guard<std::mutex> guard{rec->mtx};
+    rec->standby_refusals = 1;
+  }
+  driver_options opts;
+  opts.connect_attempts = 1;  // standby refusals do not count as failed attempts
+  scheduler_driver driver{sys, &sched, fw(), master, opts};
+  driver.start();
+  CHECK(rec->wait_for("registered fw-1"));
+  CHECK_EQUAL(rec->count("subscribe test-fw id="), 2u);
+  CHECK(!rec->has("error"));
+}
+
+TEST(the driver waits while no leader is named and subscribes once one is) {
+  auto det = std::make_shared<test_detector>();
+  scheduler_driver driver{sys, &sched, fw(), det};
+  driver.start();
+  std::this_thread::sleep_for(300ms);
+  CHECK(!rec->has("subscribe test-fw id="));
+  CHECK(driver.status() == driver_status::running);
+  det->set(in_process("m1", master));
+  CHECK(rec->wait_for("registered fw-1"));
+  // The leader is lost and none is known: disconnected, then back when one is named.
+  det->set(master_location{});
+  CHECK(rec->wait_for("disconnected"));
+  auto rec2 = std::make_shared<recorder>();
+  auto master2 = sys.spawn(mock_master, rec2);
+  det->set(in_process("m2", master2));
+  CHECK(rec2->wait_for("subscribe test-fw id=fw-1"));
+  CHECK(rec->wait_count("registered fw-1", 2));
+  caf::anon_send_exit(master2, caf::exit_reason::user_shutdown);
+}
+
+TEST(no leader named within the leader timeout aborts with a clear error) {
+  auto det = std::make_shared<test_detector>();
+  driver_options opts;
+  opts.leader_timeout = 300ms;
+  scheduler_driver driver{sys, &sched, fw(), det, opts};
+  CHECK(driver.start() == driver_status::running);
+  CHECK(driver.join() == driver_status::aborted);
+  MESSAGE("abort reason: " << driver.abort_reason());
+  CHECK(driver.abort_reason().find("no leading master") != std::string::npos);
+  CHECK(driver.abort_reason().find("none named") != std::string::npos);
+  CHECK(rec->has("error"));
+  CHECK(det->closed());
+}
+
+TEST(a malformed zookeeper master url aborts at start) {
+  scheduler_driver driver{sys, &sched, fw(), std::string{"zk:///no-hosts"}};
+  CHECK(driver.start() == driver_status::aborted);
+  CHECK(rec->has("error"));
+  MESSAGE("abort reason: " << driver.abort_reason());
+  CHECK(driver.abort_reason().find("bad master address") != std::string::npos);
 }
 
 FIXTURE_SCOPE_END()

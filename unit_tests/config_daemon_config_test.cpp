@@ -285,3 +285,69 @@ TEST(execute failover partition awareness and checkpoint flags) {
   execute_config c3;
   CHECK_EQUAL(run(c3, {"--command=true", "--failover-timeout=-1s"}), exit_bad_args);
 }
+
+TEST(agent and execute accept a ZooKeeper master URL and a session timeout) {
+  {
+    agent_config cfg;
+    CHECK_EQUAL(run(cfg, {"--master=zk://127.0.0.1:2181,127.0.0.1:2182/mesoscaf", "--work-dir=/tmp/a",
+                          "--zk-session-timeout=5s"}),
+                -1);
+    CHECK(cfg.master_is_zk);
+    CHECK_EQUAL(cfg.parsed_master_zk.servers, "127.0.0.1:2181,127.0.0.1:2182");
+    CHECK_EQUAL(cfg.parsed_master_zk.path, "/mesoscaf");
+    CHECK(cfg.zk_session_timeout == std::chrono::seconds(5));
+    CHECK(cfg.master_host.empty());
+  }
+  {
+    agent_config cfg;  // host:port still works, and the default session timeout is Mesos' 10 s
+    CHECK_EQUAL(run(cfg, {"--master=127.0.0.1:5050", "--work-dir=/tmp/a"}), -1);
+    CHECK(!cfg.master_is_zk);
+    CHECK_EQUAL(cfg.master_port, 5050);
+    CHECK(cfg.zk_session_timeout == std::chrono::seconds(10));
+  }
+  {
+    execute_config cfg;
+    CHECK_EQUAL(run(cfg, {"--master=zk://10.0.0.1:2181/a/b", "--command=true", "--zk-session-timeout=2s"}), -1);
+    CHECK(cfg.master_is_zk);
+    CHECK_EQUAL(cfg.parsed_master_zk.servers, "10.0.0.1:2181");
+    CHECK_EQUAL(cfg.parsed_master_zk.path, "/a/b");
+    CHECK(cfg.zk_session_timeout == std::chrono::seconds(2));
+  }
+  for (std::string bad : {"--master=zk://", "--master=zk:///mesoscaf", "--master=zk://127.0.0.1:70000/mesoscaf",
+                          "--master=zk://127.0.0.1:2181", "--master=zk://127.0.0.1:x/m", "--master=http://h:1/m",
+                          "--zk-session-timeout=0s", "--zk-session-timeout=1h", "--zk-session-timeout=soon"}) {
+    MESSAGE(bad);
+    std::string master_arg = bad.rfind("--master=", 0) == 0 ? bad : "--master=zk://127.0.0.1:2181/m";
+    std::vector<std::string> extra;
+    if (bad.rfind("--zk", 0) == 0)
+      extra.push_back(bad);
+    agent_config a;
+    auto args = extra;
+    args.push_back(master_arg);
+    args.push_back("--work-dir=/tmp/a");
+    CHECK_EQUAL(run(a, args), 2);
+    execute_config e;
+    args = extra;
+    args.push_back(master_arg);
+    args.push_back("--command=true");
+    CHECK_EQUAL(run(e, args), 2);
+  }
+}
+
+TEST(parse_master_address tells host port from ZooKeeper URLs and names the problem) {
+  std::string host;
+  uint16_t port = 0;
+  bool is_zk = true;
+  zookeeper_url zk;
+  CHECK_EQUAL(parse_master_address("m1:5050", host, port, is_zk, zk), "");
+  CHECK(!is_zk);
+  CHECK_EQUAL(host, "m1");
+  CHECK_EQUAL(port, 5050);
+  CHECK_EQUAL(parse_master_address("zk://z1:2181,z2:2182/ha", host, port, is_zk, zk), "");
+  CHECK(is_zk);
+  CHECK_EQUAL(zk.servers, "z1:2181,z2:2182");
+  CHECK_EQUAL(zk.path, "/ha");
+  auto err = parse_master_address("nohost", host, port, is_zk, zk);
+  CHECK_NOT_EQUAL(err.find("zk://"), std::string::npos);  // the message names both accepted forms
+  CHECK_NOT_EQUAL(parse_master_address("zk://", host, port, is_zk, zk), "");
+}

@@ -47,6 +47,7 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<mock_agent_s
     [](atom::ping) { return agent_id{}; },
     [](atom::resend, const framework_id&) {},
     [](atom::rereg_agent) {},
+    [](atom::leader, const master_location&) {},
     [](atom::rereg_exec, const framework_id&, const executor_id&, const executor_actor&, const std::vector<task_info>&,
        const std::vector<status_update>&) { return executor_registration{}; },
     [](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor&) {

@@ -71,6 +71,7 @@ inline agent_actor::behavior_type fake_agent_ex(agent_actor::stateful_pointer<fa
     [](atom::ping) { return agent_id{"fake"}; },
     [](atom::resend, const framework_id&) {},
     [](atom::rereg_agent) {},
+    [](atom::leader, const master_location&) {},
     [](atom::exited, const container_id&, int32_t) {},
     [](atom::tick) {},
     [](atom::state) { return agent_snapshot{}; },

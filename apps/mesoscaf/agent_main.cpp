@@ -1,5 +1,7 @@
 // `mesoscaf agent --master=HOST:PORT --port=0 --work-dir=DIR [--resources=...]`: runs an agent until
 // SIGTERM/SIGINT. Prints `agent registered with id <id>` each time it (re)registers with a master.
+// `--master=zk://HOST:PORT[,HOST:PORT...]/PATH [--zk-session-timeout=10s]`: follows the master elected through
+// ZooKeeper, re-registering (with its tasks) whenever the leader changes.
 // Reservations and persistent volumes survive a restart with the same --work-dir (<work_dir>/meta/resources),
 // provided the resources are the same; otherwise the agent refuses to start (exit 1).
 // Agent recovery (<work_dir>/meta, actors/agent_checkpoint.hpp): after a crash (kill -9) a restart with
@@ -88,8 +90,19 @@ int agent_main(int argc, char** argv) {
     std::cout << "agent recovered agent_id=" << checkpoint->agent.id << " frameworks=" << checkpoint->frameworks.size()
               << " executors=" << n_executors << " tasks=" << n_tasks << std::endl;
   auto sigs = block_termination_signals();
-  caf::actor_system sys{cfg};
   agent_options opts;
+  if (cfg.master_is_zk) {
+    // After blocking the signals: the ZooKeeper client's threads must not take SIGTERM.
+    zookeeper_options zk;
+    zk.session_timeout = cfg.zk_session_timeout;
+    std::string err;
+    opts.detector = make_master_detector(cfg.master, zk, err);
+    if (!opts.detector) {
+      std::cerr << "mesoscaf agent: --master=" << cfg.master << ": " << err << "\n";
+      return 1;
+    }
+  }
+  caf::actor_system sys{cfg};
   opts.master_host = cfg.master_host;
   opts.master_port = cfg.master_port;
   opts.hostname = cfg.hostname.empty() ? local_hostname() : cfg.hostname;

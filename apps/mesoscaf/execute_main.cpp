@@ -1,8 +1,9 @@
 // `mesoscaf execute`: a one-task framework (like mesos-execute). Subscribes, waits for an offer that fits,
 // launches one task, declines every other offer, prints each status update on one line and exits
 // 0 iff the task ended TASK_FINISHED, 1 otherwise, 2 for bad arguments.
-// It follows its task across agent restarts and master reconnects (checkpointing is on by default, the driver
-// re-subscribes with the framework ID): TASK_UNREACHABLE (--partition-aware) is not an end; while the task is
+// --master is HOST:PORT or zk://HOST:PORT[,HOST:PORT...]/PATH (then it follows the elected master).
+// It follows its task across agent restarts, master reconnects and failovers (checkpointing is on by default, the
+// driver re-subscribes with the framework ID): TASK_UNREACHABLE (--partition-aware) is not an end; while the task is
 // unreachable it is reconciled every 2 s and the answers are printed like any update.
 #include "apps/mesoscaf/subcommands.hpp"
 
@@ -130,7 +131,9 @@ int execute_main(int argc, char** argv) {
   fw.checkpoint = cfg.checkpoint;
   if (cfg.partition_aware)
     fw.capabilities.push_back("PARTITION_AWARE");
-  scheduler_driver driver{sys, &sched, fw, cfg.master};
+  driver_options dopts;
+  dopts.zk_session_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.zk_session_timeout);
+  scheduler_driver driver{sys, &sched, fw, cfg.master, dopts};
   if (driver.start() != driver_status::running) {
     std::cout << "error: " << driver.abort_reason() << std::endl;
     return 1;

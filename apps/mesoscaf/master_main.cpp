@@ -1,10 +1,18 @@
-// `mesoscaf master --port=5050 --work-dir=DIR [--offer-timeout=30s] [--weights=eng=2,ops=0.5]
-// [--agent-ping-timeout=15s] [--max-agent-ping-timeouts=5] [--agent-removal-rate-limit=1/10s]`: runs a master
-// until SIGTERM/SIGINT.
-// Prints `master listening on <ip>:<port>` once it accepts connections (use --port=0 and read the port).
+// `mesoscaf master --port=5050 --work-dir=DIR [--zk=zk://HOST:PORT[,...]/PATH] [--zk-session-timeout=10s]
+// [--registry=in_memory|sqlite|zookeeper] [--agent-reregister-timeout=10mins] [--offer-timeout=30s]
+// [--weights=eng=2,ops=0.5] [--agent-ping-timeout=15s] [--max-agent-ping-timeouts=5]
+// [--agent-removal-rate-limit=1/10s]`: runs a master until SIGTERM/SIGINT.
+// Prints `master listening on <ip>:<port>` once it accepts connections (use --port=0 and read the port), then
+// `master elected leader at <ip>:<port>` when it leads (at once without --zk) or
+// `master standing by; leader: <endpoint|unknown>` while another master leads. A master that loses its ZooKeeper
+// session prints `master lost leadership: <why>` and exits 1 at once, as Mesos does: a supervisor restarts it
+// as a new contender. SIGTERM withdraws from the election first, so the next master takes over at once.
 #include "apps/mesoscaf/subcommands.hpp"
 
+#include "actors/leader_election.hpp"
 #include "actors/master.hpp"
+#include "actors/registrar.hpp"
+#include "actors/registry_store.hpp"
 #include "config/daemon_config.hpp"
 #include "config/logging.hpp"
 
@@ -12,10 +20,34 @@
 #include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+
+#include <unistd.h>
 
 namespace mesoscaf {
+
+namespace {
+
+/// One line to stdout in one write: called from ZooKeeper's and CAF's threads as well as main.
+void say(const std::string& line) {
+  auto text = line + "\n";
+  auto rc = ::write(STDOUT_FILENO, text.data(), text.size());
+  (void) rc;
+}
+
+std::shared_ptr<registry_store> open_registry_store(const master_config& cfg, const zookeeper_options& zk,
+                                                    std::string& error) {
+  if (cfg.registry == "sqlite")
+    return make_sqlite_registry_store((std::filesystem::path{cfg.work_dir} / "registry.sqlite").string(), error);
+  if (cfg.registry == "zookeeper")
+    return make_zookeeper_registry_store(cfg.parsed_zk, zk, error);
+  return make_in_memory_registry_store();
+}
+
+} // namespace
 
 int master_main(int argc, char** argv) {
   master_config cfg;
@@ -29,6 +61,15 @@ int master_main(int argc, char** argv) {
       return 1;
     }
   }
+  zookeeper_options zk;
+  zk.session_timeout = cfg.zk_session_timeout;
+  // The registry store opens before anything serves (the ZooKeeper store waits for its session).
+  std::string err;
+  auto store = open_registry_store(cfg, zk, err);
+  if (!store) {
+    std::cerr << "mesoscaf master: cannot open the registry (--registry=" << cfg.registry << "): " << err << "\n";
+    return 1;
+  }
   // Before the actor system exists, so that every CAF thread inherits the mask (caf-notes A13).
   auto sigs = block_termination_signals();
   caf::actor_system sys{cfg};
@@ -40,18 +81,68 @@ int master_main(int argc, char** argv) {
   opts.max_agent_ping_timeouts = cfg.max_agent_ping_timeouts;
   opts.removal_limit_count = cfg.removal_limit_count;
   opts.removal_limit_period = cfg.removal_limit_period;
+  opts.agent_reregister_timeout = cfg.agent_reregister_timeout;
+  opts.registrar = spawn_registrar(sys, store);
+  const bool ha = !cfg.zk.empty();
+  opts.start_as_leader = !ha;
   auto master = spawn_master(sys, opts);
+  // A master that stops on its own (it stepped down: registry failure, lost session) ends the process with 1.
+  static std::atomic<bool> stopping{false};
+  master->attach_functor([&sys](const caf::error& reason) {
+    if (stopping.load())
+      return;
+    say("master lost leadership: " + sys.render(reason));
+    ::_exit(1);
+  });
   auto port = sys.middleman().publish(master, static_cast<uint16_t>(cfg.port), cfg.ip.c_str(), true);
   if (!port) {
     std::cerr << "mesoscaf master: cannot listen on " << cfg.ip << ":" << cfg.port << ": "
               << sys.render(port.error()) << "\n";
+    stopping = true;
     terminate_actor(sys, caf::actor_cast<caf::actor>(master), std::chrono::seconds(5));
     return 1;
   }
-  std::cout << "master listening on " << cfg.ip << ":" << *port << std::endl;
+  auto endpoint = cfg.ip + ":" + std::to_string(*port);
+  say("master listening on " + endpoint);
+  std::shared_ptr<master_contender> contender;
+  std::shared_ptr<master_detector> detector;
+  if (ha) {
+    static std::atomic<bool> elected{false};
+    master_location self_loc;
+    self_loc.id = make_master_run_id(cfg.ip, *port);
+    self_loc.host = cfg.ip;
+    self_loc.port = *port;
+    detector = make_zookeeper_detector(cfg.parsed_zk, zk);
+    detector->watch([master, self_id = self_loc.id](const master_location& loc) {
+      caf::anon_send(master, atom::leader_v, loc);
+      if (!elected.load() && loc.id != self_id)
+        say("master standing by; leader: " + (loc.empty() ? std::string{"unknown"} : loc.endpoint()));
+    });
+    contender = make_zookeeper_contender(cfg.parsed_zk, zk);
+    contender->contend(self_loc, [master, endpoint](contender_event ev, const std::string& why) {
+      if (ev == contender_event::elected) {
+        elected = true;
+        caf::anon_send(master, atom::elected_v);
+        say("master elected leader at " + endpoint);
+        return;
+      }
+      // Leadership can no longer be trusted: exit before this process can act on it (Mesos does the same).
+      say("master lost leadership: " + why);
+      ::_exit(1);
+    });
+  } else {
+    say("master elected leader at " + endpoint);
+  }
   auto sig = wait_for_termination(sigs);
   LOG_INFO("master", "received signal " << sig << ", shutting down");
+  stopping = true;
   start_shutdown_watchdog();
+  // Leave the election first: closing the session lets the next master take over without waiting for the
+  // session timeout.
+  if (contender)
+    contender->withdraw();
+  if (detector)
+    detector->close();
   terminate_actor(sys, caf::actor_cast<caf::actor>(master), std::chrono::seconds(10));
   master = nullptr;
   std::cout << "master stopped" << std::endl;
