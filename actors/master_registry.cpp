@@ -187,6 +187,8 @@ std::string master_registry::reregister_agent(const agent_reregistration& r, rer
   agents_.emplace(id, std::move(e));
   if (unreachable != unreachable_.end())
     unreachable_.erase(unreachable);
+  // Unreachable since before this master knew its tasks (a failover): nobody was told they ended, so they live on.
+  bool tasks_unknown = tasks_unknown_.erase(id) > 0;
   // Frameworks of its tasks and executors the master does not know (it failed over and their schedulers have not
   // subscribed yet): recorded, inactive, so that their tasks survive until the scheduler comes back (Mesos).
   auto recover_framework = [&](const framework_id& fid) {
@@ -220,7 +222,7 @@ std::string master_registry::reregister_agent(const agent_reregistration& r, rer
     info.agent = id;
     if (was_unreachable_here)
       fw.unreachable_tasks.erase(ut);
-    bool adopt = was_unreachable_here || out.how == reregistration_result::kind::admitted;
+    bool adopt = was_unreachable_here || tasks_unknown || out.how == reregistration_result::kind::admitted;
     if (!adopt || fw.tasks.count(t.info.id) > 0) {
       // Readmitted: a task the master ended as TASK_LOST (framework not partition-aware), or an ID now live
       // elsewhere. Terminal ones are merely waiting for an acknowledgement the master will give.
@@ -277,8 +279,10 @@ void master_registry::recover(const registry_data& reg) {
     if (agents_.count(id) == 0)
       recovered_[id] = info;
   for (const auto& [id, u] : reg.unreachable)
-    if (agents_.count(id) == 0)
+    if (agents_.count(id) == 0) {
       unreachable_[id] = unreachable_agent_entry{u.info, u.time};
+      tasks_unknown_.insert(id);
+    }
   for (const auto& [id, time] : reg.gone)
     gone_.insert(id);
 }
@@ -290,6 +294,7 @@ std::optional<agent_info> master_registry::mark_recovering_unreachable(const age
   auto info = std::move(i->second);
   recovered_.erase(i);
   unreachable_[id] = unreachable_agent_entry{info, time};
+  tasks_unknown_.insert(id);
   return info;
 }
 

@@ -269,6 +269,9 @@ private:
   std::map<agent_id, unreachable_agent_entry> unreachable_;
   std::map<agent_id, agent_info> recovered_;
   std::set<agent_id> gone_;
+  /// Unreachable agents whose tasks this master never knew (marked while recovering, or unreachable in the
+  /// registry it recovered): readmitted, their tasks are adopted, not killed.
+  std::set<agent_id> tasks_unknown_;
 };
 
 } // namespace mesoscaf

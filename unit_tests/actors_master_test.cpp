@@ -2437,9 +2437,16 @@ TEST(agents that do not re-register within the timeout become unreachable and re
   send_from(s, atom::reconcile_v, fid, std::vector<task_status>{q});
   REQUIRE_EQUAL(sst(s).updates.size(), 1u);
   CHECK(sst(s).updates[0].state == task_state::lost);
-  // X comes back later: readmitted, and the registry says so.
+  // X comes back later: readmitted, and the registry says so. This master never knew (nor ended) its task, so
+  // the task lives on.
   auto x = new_agent();
-  CHECK_EQUAL(reregister(x, rereg(agent_id{"agent-x"}, {}, {}, "cpus:4;mem:1024", "hx")), agent_id{"agent-x"});
+  auto tx = task("tx", agent_id{"agent-x"}, "cpus:1");
+  CHECK_EQUAL(reregister(x, rereg(agent_id{"agent-x"}, {reported(fid, tx, task_state::running)}, {},
+                                  "cpus:4;mem:1024", "hx")),
+              agent_id{"agent-x"});
+  CHECK(ast(x).kills.empty());
+  REQUIRE(find_task(state(), "tx") != nullptr);
+  CHECK(find_task(state(), "tx")->state == task_state::running);
   auto back = ops_of(registry_op_kind::mark_reachable);
   REQUIRE_EQUAL(back.size(), 1u);
   CHECK_EQUAL(back[0].agent.id, agent_id{"agent-x"});
