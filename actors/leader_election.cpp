@@ -271,10 +271,22 @@ public:
   ~in_process_contender() override { withdraw(); }
 
   void contend(master_location self, event_fn on_event) override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (seq_ != 0 || withdrawn_)
-      return;
-    seq_ = election_->add(std::move(self), std::move(on_event));
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (contended_ || withdrawn_)
+        return;
+      contended_ = true;
+    }
+    // Not under mtx_: the `elected` callback runs inside add() and may call withdraw() on this thread.
+    auto seq = election_->add(std::move(self), std::move(on_event));
+    bool withdrawn_meanwhile = false;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      seq_ = seq;
+      withdrawn_meanwhile = withdrawn_;
+    }
+    if (withdrawn_meanwhile)
+      election_->remove(seq);
   }
 
   void withdraw() override {
@@ -292,6 +304,7 @@ private:
   std::shared_ptr<in_process_impl> election_;
   std::mutex mtx_;
   uint64_t seq_ = 0;
+  bool contended_ = false;
   bool withdrawn_ = false;
 };
 
