@@ -4,7 +4,7 @@
 // [--agent-removal-rate-limit=1/10s]`: runs a master until SIGTERM/SIGINT.
 // Prints `master listening on <ip>:<port>` once it accepts connections (use --port=0 and read the port), then
 // `master elected leader at <ip>:<port>` when it leads (at once without --zk) or
-// `master standing by; leader: <endpoint|unknown>` while another master leads. A master that loses its ZooKeeper
+// `master standing by; leader: <endpoint>` while another master leads. A master that loses its ZooKeeper
 // session prints `master lost leadership: <why>` and exits 1 at once, as Mesos does: a supervisor restarts it
 // as a new contender. SIGTERM withdraws from the election first, so the next master takes over at once.
 #include "apps/mesoscaf/subcommands.hpp"
@@ -115,8 +115,9 @@ int master_main(int argc, char** argv) {
     detector = make_zookeeper_detector(cfg.parsed_zk, zk);
     detector->watch([master, self_id = self_loc.id](const master_location& loc) {
       caf::anon_send(master, atom::leader_v, loc);
-      if (!elected.load() && loc.id != self_id)
-        say("master standing by; leader: " + (loc.empty() ? std::string{"unknown"} : loc.endpoint()));
+      // An empty report (none known yet, e.g. before our own election finished) is not worth a line.
+      if (!elected.load() && !loc.empty() && loc.id != self_id)
+        say("master standing by; leader: " + loc.endpoint());
     });
     contender = make_zookeeper_contender(cfg.parsed_zk, zk);
     contender->contend(self_loc, [master, endpoint](contender_event ev, const std::string& why) {
