@@ -96,6 +96,11 @@ struct agent_state {
   uint64_t master_generation = 0;  // bumped when the master handle changes: stale replies are ignored
   caf::timespan backoff{0};
   time_point next_attempt;
+  // The master's health pings: when the last came and the gap before it. A master that stops pinging a registered
+  // agent for several gaps has probably marked it unreachable (e.g. the agent was frozen or cut off without its
+  // connection breaking): the agent then re-registers by itself, as Mesos agents do on a ping timeout.
+  time_point last_ping{};
+  caf::timespan ping_gap{0};
   bool published = false;       // port known (published by us or by the caller)
 
   // -- recovery --
@@ -1069,6 +1074,20 @@ void begin_shutdown(agent_ptr self, caf::error reason) {
 void on_tick(agent_ptr self) {
   auto& st = self->state;
   auto t = now(self);
+  if (st.registered && !st.registering && !st.shutting_down && st.ping_gap.count() > 0
+      && t - st.last_ping > 4 * st.ping_gap + std::chrono::seconds(1)) {
+    LOG_WARN(component, "no ping from the master for "
+                          << std::chrono::duration_cast<std::chrono::milliseconds>(t - st.last_ping).count()
+                          << " ms (pings came every " << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                           st.ping_gap).count()
+                          << " ms): re-registering");
+    st.last_ping = t;
+    st.ping_gap = caf::timespan{0};  // learnt again from the next pings
+    st.registered = false;
+    ++st.master_generation;  // replies to anything sent under the old registration are stale
+    st.backoff = st.opts.registration_backoff_min;
+    try_register(self);
+  }
   if (st.shutting_down && t >= st.quit_at) {
     LOG_WARN(component, st.executors.size() << " executor(s) did not exit in time; agent exits anyway");
     self->quit(st.exit_reason);
@@ -1711,7 +1730,14 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
     [=](atom::tick) { on_tick(self); },
     [=](atom::leader, const master_location& loc) { on_leader(self, loc); },
     // -- health, failover, partitions --
-    [=](atom::ping) -> agent_id { return self->state.id; },
+    [=](atom::ping) -> agent_id {
+      auto& st = self->state;
+      auto t = now(self);
+      if (st.last_ping != time_point{})
+        st.ping_gap = std::chrono::duration_cast<caf::timespan>(t - st.last_ping);
+      st.last_ping = t;
+      return st.id;
+    },
     [=](atom::resend, const framework_id& fw) {
       auto& st = self->state;
       if (!from_master(self, "resend"))

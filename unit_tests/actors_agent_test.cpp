@@ -405,6 +405,32 @@ TEST(registers again when the master goes down) {
   CHECK_EQUAL(snapshot().id, agent_id{"agent-1"});
 }
 
+TEST(an agent the master stops pinging re-registers by itself) {
+  start_with_running_task();
+  auto ping = [&] {
+    auto h = self->request(agent, caf::infinite, atom::ping_v);
+    sched.run();
+    h.receive([](const agent_id&) {}, [&](const caf::error& e) { FAIL(sys.render(e)); });
+  };
+  // Pings every 10 s: nothing happens while they keep coming.
+  ping();
+  tick(10s);
+  ping();
+  tick(10s);
+  ping();
+  tick(20s);
+  CHECK(rec->reregistrations.empty());
+  // The master stops pinging (it marked the agent unreachable, the connection still up): after 4 gaps + 1 s the
+  // agent re-registers with everything it runs.
+  tick(22s);
+  REQUIRE_EQUAL(rec->reregistrations.size(), 1u);
+  REQUIRE_EQUAL(rec->reregistrations[0].tasks.size(), 1u);
+  CHECK_EQUAL(rec->reregistrations[0].tasks[0].info.id, task_id{"t1"});
+  // Registered again, it waits to learn the ping gap anew: no further re-registration without pings.
+  tick(120s);
+  CHECK_EQUAL(rec->reregistrations.size(), 1u);
+}
+
 TEST(run task launches the command executor and hands over the task once it registers) {
   start();
   from_master(atom::run_task_v, make_framework(), command_task("t1"));

@@ -912,7 +912,10 @@ TEST(a frozen agent is unreachable for partition aware frameworks and lost for t
 
   agent.proc->signal(SIGCONT);
   agent.stopped = false;
-  ENSURE(eventually([&] { return agent_connected(id); }, wait_limit, milliseconds(100)));
+  bool reconnected = eventually([&] { return agent_connected(id); }, wait_limit, milliseconds(100));
+  if (!reconnected)
+    MESSAGE("agent output:\n" << agent.proc->output());
+  ENSURE(reconnected);
   // Partition-aware: the task continues.
   CHECK(reconcile_until(*aware, {"pa-task"}, id, task_state::running));
   CHECK(alive(pa_pid));
