@@ -118,12 +118,12 @@ std::string master_registry::reregister_agent(const agent_reregistration& r, rer
   out = reregistration_result{};
   out.was_recovered = recovered_.erase(id) > 0;
   // Reported tasks by (framework, task); the framework must be known and not removed to keep anything.
-  std::map<std::pair<framework_id, task_id>, const reregistered_task*> reported;
-  for (const auto& t : r.tasks)
-    reported[{t.framework, t.info.id}] = &t;
   auto fw_known = [&](const framework_id& fid) { return frameworks_.count(fid) > 0; };
   auto agent = agents_.find(id);
   if (agent != agents_.end()) {
+    std::map<std::pair<framework_id, task_id>, const reregistered_task*> reported;
+    for (const auto& t : r.tasks)
+      reported[{t.framework, t.info.id}] = &t;
     out.how = reregistration_result::kind::known;
     out.was_connected = agent->second.connected;
     agent->second.connected = true;
@@ -232,8 +232,17 @@ std::string master_registry::reregister_agent(const agent_reregistration& r, rer
         out.swallow.emplace_back(t.framework, t.info.id);
       continue;
     }
-    if (add_task(t.framework, info, role).empty() && t.state != task_state::staging)
+    if (!add_task(t.framework, std::move(info), role).empty() || t.state == task_state::staging)
+      continue;
+    if (is_terminal(t.state)) {
       update_task(t.framework, t.info.id, t.state, task_reason::none, "reported by the re-registered agent");
+    } else {
+      // A live state: set it in place (update_task would copy the whole entry for a result nobody reads; this
+      // runs for every task of every agent after a failover).
+      auto& e = fw.tasks.at(t.info.id);
+      e.state = t.state;
+      e.message = "reported by the re-registered agent";
+    }
   }
   // Unreachable tasks of this agent it does not report any more: gone.
   for (auto& [fid, fw] : frameworks_) {
@@ -445,7 +454,7 @@ void master_registry::retire(const offer_id& id) {
 
 // -- tasks --------------------------------------------------------------------------------------------------
 
-std::string master_registry::add_task(const framework_id& fw, const task_info& task, const std::string& role) {
+std::string master_registry::add_task(const framework_id& fw, task_info task, const std::string& role) {
   auto f = frameworks_.find(fw);
   if (f == frameworks_.end())
     return "unknown framework " + fw.value;
@@ -454,15 +463,16 @@ std::string master_registry::add_task(const framework_id& fw, const task_info& t
     return "unknown agent " + task.agent.value;
   if (f->second.tasks.count(task.id) > 0)
     return "task " + task.id.value + " is already live";
-  task_entry e;
-  e.framework = fw;
-  e.info = task;
-  e.role = role.empty() ? "*" : role;
   f->second.used += task.resources;
   a->second.used += task.resources;
   a->second.tasks.emplace(fw, task.id);
-  f->second.tasks.emplace(task.id, std::move(e));
   f->second.agents.insert(task.agent);
+  auto tid = task.id;
+  task_entry e;
+  e.framework = fw;
+  e.info = std::move(task);
+  e.role = role.empty() ? "*" : role;
+  f->second.tasks.emplace(std::move(tid), std::move(e));
   return {};
 }
 

@@ -210,7 +210,7 @@ public:
 
   /// Records a launched task (TASK_STAGING) on `task.agent`, allocated in `role` (recovery of its resources
   /// names it). Errors: unknown framework/agent, ID live.
-  std::string add_task(const framework_id& fw, const task_info& task, const std::string& role = "*");
+  std::string add_task(const framework_id& fw, task_info task, const std::string& role = "*");
   const task_entry* live_task(const framework_id& fw, const task_id& id) const;
   /// A task of a partition-aware framework whose agent is unreachable.
   const task_entry* unreachable_task(const framework_id& fw, const task_id& id) const;
