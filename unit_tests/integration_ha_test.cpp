@@ -9,6 +9,7 @@
 #include "test.hpp"
 
 #include "child_process.hpp"
+#include "process_scan.hpp"
 #include "test_helpers.hpp"
 #include "zookeeper_server.hpp"
 
@@ -60,72 +61,7 @@ constexpr auto wait_limit = milliseconds(30000);
 constexpr auto session_timeout = milliseconds(2000);
 const std::string session_flag = "--zk-session-timeout=2s";
 
-// -- processes, from /proc ----------------------------------------------------------------------------------
-
-std::string read_proc(pid_t pid, const char* name) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/" + name, std::ios::binary};
-  std::string s{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  std::replace(s.begin(), s.end(), '\0', ' ');
-  return s;
-}
-
-char proc_state(pid_t pid) {
-  auto stat = read_proc(pid, "stat");
-  auto close = stat.rfind(')');
-  if (close == std::string::npos || close + 2 >= stat.size())
-    return 0;
-  return stat[close + 2];
-}
-
-/// Runs (zombies do not count).
-bool alive(pid_t pid) {
-  auto s = proc_state(pid);
-  return pid > 0 && s != 0 && s != 'Z' && s != 'X';
-}
-
-std::vector<pid_t> all_pids() {
-  std::vector<pid_t> result;
-  if (auto dir = ::opendir("/proc")) {
-    while (auto e = ::readdir(dir)) {
-      pid_t pid = std::atoi(e->d_name);
-      if (pid > 0)
-        result.push_back(pid);
-    }
-    ::closedir(dir);
-  }
-  return result;
-}
-
-/// Live processes whose command line or environment mentions `needle` (a test's directory), except `exclude`.
-std::vector<pid_t> processes_mentioning(const std::string& needle, const std::set<pid_t>& exclude = {}) {
-  std::vector<pid_t> result;
-  for (auto pid : all_pids()) {
-    if (pid == ::getpid() || exclude.count(pid) > 0 || !alive(pid))
-      continue;
-    if (read_proc(pid, "cmdline").find(needle) != std::string::npos
-        || read_proc(pid, "environ").find(needle) != std::string::npos)
-      result.push_back(pid);
-  }
-  return result;
-}
-
-std::string describe(const std::vector<pid_t>& pids) {
-  std::string result;
-  for (auto pid : pids)
-    result += std::to_string(pid) + ": " + read_proc(pid, "cmdline") + "; ";
-  return result;
-}
-
-bool eventually(const std::function<bool()>& pred, milliseconds limit, milliseconds step = milliseconds(50)) {
-  auto deadline = steady_clock::now() + limit;
-  for (;;) {
-    if (pred())
-      return true;
-    if (steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(step);
-  }
-}
+// -- processes (/proc helpers, eventually, terminal_problem: process_scan.hpp) -----------------------------------
 
 double ms_since(steady_clock::time_point t) {
   return duration<double, std::milli>(steady_clock::now() - t).count();
@@ -280,22 +216,6 @@ struct recorder : scheduler {
     return result;
   }
 };
-
-/// "Exactly one terminal state at the framework": every terminal update of the task is the same state with the
-/// same uuid (an at-least-once repeat of one update). Returns "" if fine.
-std::string terminal_problem(const std::vector<task_status>& history) {
-  std::vector<const task_status*> terminal;
-  for (auto& s : history)
-    if (is_terminal(s.state))
-      terminal.push_back(&s);
-  if (terminal.empty())
-    return "no terminal state";
-  for (auto* s : terminal)
-    if (s->state != terminal[0]->state || s->uuid != terminal[0]->uuid || (terminal.size() > 1 && s->uuid.empty()))
-      return std::string{"two different terminal updates: "} + to_string(terminal[0]->state) + " "
-             + terminal[0]->uuid + " and " + to_string(s->state) + " " + s->uuid;
-  return "";
-}
 
 struct fw_options {
   std::string name = "ha-test";

@@ -9,6 +9,7 @@
 #include "test.hpp"
 
 #include "child_process.hpp"
+#include "process_scan.hpp"
 #include "test_helpers.hpp"
 
 #include "actors/scheduler_driver.hpp"
@@ -55,55 +56,7 @@ namespace {
 const std::string bin = MESOSCAF_BINARY;
 constexpr auto wait_limit = milliseconds(30000);
 
-// -- processes, from /proc ----------------------------------------------------------------------------------
-
-std::string read_proc(pid_t pid, const char* name) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/" + name, std::ios::binary};
-  std::string s{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  std::replace(s.begin(), s.end(), '\0', ' ');
-  return s;
-}
-
-/// The state letter of /proc/PID/stat (0 if there is no such process).
-char proc_state(pid_t pid) {
-  auto stat = read_proc(pid, "stat");
-  auto close = stat.rfind(')');
-  if (close == std::string::npos || close + 2 >= stat.size())
-    return 0;
-  return stat[close + 2];
-}
-
-/// Runs (zombies do not count: their parent has not reaped them yet, but they are gone).
-bool alive(pid_t pid) {
-  auto s = proc_state(pid);
-  return pid > 0 && s != 0 && s != 'Z' && s != 'X';
-}
-
-std::vector<pid_t> all_pids() {
-  std::vector<pid_t> result;
-  if (auto dir = ::opendir("/proc")) {
-    while (auto e = ::readdir(dir)) {
-      pid_t pid = std::atoi(e->d_name);
-      if (pid > 0)
-        result.push_back(pid);
-    }
-    ::closedir(dir);
-  }
-  return result;
-}
-
-/// Live processes whose command line or environment mentions `needle` (a test's directory), except `exclude`.
-std::vector<pid_t> processes_mentioning(const std::string& needle, const std::set<pid_t>& exclude = {}) {
-  std::vector<pid_t> result;
-  for (auto pid : all_pids()) {
-    if (pid == ::getpid() || exclude.count(pid) > 0 || !alive(pid))
-      continue;
-    if (read_proc(pid, "cmdline").find(needle) != std::string::npos
-        || read_proc(pid, "environ").find(needle) != std::string::npos)
-      result.push_back(pid);
-  }
-  return result;
-}
+// -- processes (/proc helpers, eventually, terminal_problem: process_scan.hpp) -----------------------------------
 
 /// Command executors started by an agent with this work dir.
 std::vector<pid_t> command_executors(const std::string& agent_work_dir) {
@@ -114,24 +67,6 @@ std::vector<pid_t> command_executors(const std::string& agent_work_dir) {
   return result;
 }
 
-std::string describe(const std::vector<pid_t>& pids) {
-  std::string result;
-  for (auto pid : pids)
-    result += std::to_string(pid) + ": " + read_proc(pid, "cmdline") + "; ";
-  return result;
-}
-
-/// Polls `pred` until it holds or `limit` passed.
-bool eventually(const std::function<bool()>& pred, milliseconds limit, milliseconds step = milliseconds(50)) {
-  auto deadline = steady_clock::now() + limit;
-  for (;;) {
-    if (pred())
-      return true;
-    if (steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(step);
-  }
-}
 
 // -- frameworks ---------------------------------------------------------------------------------------------
 
@@ -287,22 +222,6 @@ struct recorder : scheduler {
     return result;
   }
 };
-
-/// Checks "exactly one terminal state at the framework": every terminal update of the task is the same state
-/// with the same (non-empty) uuid, i.e. at most an at-least-once repeat of one update. Returns "" if fine.
-std::string terminal_problem(const std::vector<task_status>& history) {
-  std::vector<const task_status*> terminal;
-  for (auto& s : history)
-    if (is_terminal(s.state))
-      terminal.push_back(&s);
-  if (terminal.empty())
-    return "no terminal state";
-  for (auto* s : terminal)
-    if (s->state != terminal[0]->state || s->uuid != terminal[0]->uuid || (terminal.size() > 1 && s->uuid.empty()))
-      return std::string{"two different terminal updates: "} + to_string(terminal[0]->state) + " "
-             + terminal[0]->uuid + " and " + to_string(s->state) + " " + s->uuid;
-  return "";
-}
 
 /// Non-reconciliation updates of one state must all carry the same uuid (at-least-once repeats of one update).
 std::string duplicate_problem(const std::vector<task_status>& history) {
