@@ -516,7 +516,8 @@ caf::result<agent_id> reregister_agent(master_pointer self, const agent_reregist
       self->send(st.allocator, atom::activate_agent_v, aid);
   } else {
     how = out.how == reregistration_result::kind::readmitted ? "readmitted (was unreachable)"
-                                                             : "admitted with its own ID";
+          : out.was_recovered                                  ? "re-registered after the failover"
+                                                               : "admitted with its own ID";
     self->send(st.allocator, atom::add_agent_v, aid, r.info.total, out.used);
   }
   arm_health(self);
@@ -527,9 +528,7 @@ caf::result<agent_id> reregister_agent(master_pointer self, const agent_reregist
   if (out.how == reregistration_result::kind::readmitted) {
     op = mark_reachable_op(st.reg.agent(aid)->info);
   } else if (out.how == reregistration_result::kind::admitted) {
-    if (out.was_recovered)
-      LOG_DEBUG(component, "agent " << aid << " re-registered after the failover");
-    else
+    if (!out.was_recovered)  // a recovering agent is in the registry already: nothing to write
       op = admit_agent_op(st.reg.agent(aid)->info);
   }
   return reply_when_durable(self, aid, std::move(op));
