@@ -461,7 +461,8 @@ caf::result<agent_id> register_agent(master_pointer self, const agent_info& give
   return reply_when_durable(self, info.id, admit_agent_op(info));
 }
 
-caf::result<agent_id> reregister_agent(master_pointer self, const agent_reregistration& r, const agent_actor& hdl) {
+/// Takes the task infos out of `r` (everything else in it stays).
+caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration& r, const agent_actor& hdl) {
   auto& st = self->state;
   const auto& aid = r.info.id;
   if (!hdl)
@@ -479,7 +480,7 @@ caf::result<agent_id> reregister_agent(master_pointer self, const agent_reregist
                            "re-register agent: agent ID " + aid.value + " in use by a connected agent on "
                              + known->info.hostname);
   reregistration_result out;
-  if (auto msg = st.reg.reregister_agent(r, out); !msg.empty())
+  if (auto msg = st.reg.reregister_agent(std::move(r), out); !msg.empty())
     return caf::make_error(caf::sec::invalid_argument, "re-register agent: " + msg);
   if (auto old = st.agents.find(aid); old != st.agents.end()) {
     self->demonitor(old->second.address());
@@ -1051,7 +1052,8 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
         return not_leading(self, "register agent");
       return register_agent(self, info, hdl);
     },
-    [=](atom::rereg_agent, const agent_reregistration& r, const agent_actor& hdl) -> caf::result<agent_id> {
+    // Mutable: the registry takes the task infos out of the message (CAF copies it only if it is shared).
+    [=](atom::rereg_agent, agent_reregistration& r, const agent_actor& hdl) -> caf::result<agent_id> {
       if (!self->state.leading)
         return not_leading(self, "re-register agent");
       return reregister_agent(self, r, hdl);

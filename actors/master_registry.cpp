@@ -106,6 +106,10 @@ master_registry::mark_unreachable(const agent_id& id, double time, const std::st
 }
 
 std::string master_registry::reregister_agent(const agent_reregistration& r, reregistration_result& out) {
+  return reregister_agent(agent_reregistration{r}, out);
+}
+
+std::string master_registry::reregister_agent(agent_reregistration&& r, reregistration_result& out) {
   const auto& id = r.info.id;
   if (auto msg = check_safe_id("agent ID", id.value); !msg.empty())
     return msg;
@@ -208,22 +212,43 @@ std::string master_registry::reregister_agent(const agent_reregistration& r, rer
     recover_framework(t.framework);
   for (const auto& ex : r.executors)
     recover_framework(ex.framework);
-  for (const auto& t : r.tasks) {
+  // After a failover this runs for every task of every agent, so the task infos are moved out of the message
+  // and each task costs one lookup per map it goes into.
+  auto& ag = agents_.at(id);
+  bool adopt_all = tasks_unknown || out.how == reregistration_result::kind::admitted;
+  // What the agent's live tasks and executors use, per (framework, role); an agent runs few of those.
+  std::vector<allocation> used;
+  auto count_used = [&](const framework_id& fid, const std::string& role, const resource_set& resources) {
+    for (auto& u : used)
+      if (u.framework == fid && u.role == role) {
+        u.resources += resources;
+        return;
+      }
+    used.push_back(allocation{fid, id, role, resources});
+  };
+  std::vector<framework_entry*> sent_here;   // frameworks that recorded this agent in `agents` already
+  for (auto& t : r.tasks) {
     auto f = frameworks_.find(t.framework);
     if (f == frameworks_.end()) {
       out.shutdown.insert(t.framework);
       continue;
     }
     auto& fw = f->second;
-    auto ut = fw.unreachable_tasks.find(t.info.id);
-    bool was_unreachable_here = ut != fw.unreachable_tasks.end() && ut->second.info.agent == id;
-    std::string role = was_unreachable_here ? ut->second.role : (t.info.role.empty() ? "*" : t.info.role);
-    task_info info = was_unreachable_here ? ut->second.info : t.info;
-    info.agent = id;
-    if (was_unreachable_here)
-      fw.unreachable_tasks.erase(ut);
-    bool adopt = was_unreachable_here || tasks_unknown || out.how == reregistration_result::kind::admitted;
-    if (!adopt || fw.tasks.count(t.info.id) > 0) {
+    bool was_unreachable_here = false;
+    std::string role = t.info.role.empty() ? "*" : t.info.role;
+    if (!fw.unreachable_tasks.empty()) {
+      auto ut = fw.unreachable_tasks.find(t.info.id);
+      if (ut != fw.unreachable_tasks.end() && ut->second.info.agent == id) {
+        was_unreachable_here = true;
+        role = ut->second.role;
+        t.info = std::move(ut->second.info);
+        fw.unreachable_tasks.erase(ut);
+      }
+    }
+    t.info.agent = id;
+    bool adopt = adopt_all || was_unreachable_here;
+    auto pos = adopt ? fw.tasks.lower_bound(t.info.id) : fw.tasks.end();
+    if (!adopt || (pos != fw.tasks.end() && pos->first == t.info.id)) {
       // Readmitted: a task the master ended as TASK_LOST (framework not partition-aware), or an ID now live
       // elsewhere. Terminal ones are merely waiting for an acknowledgement the master will give.
       if (!is_terminal(t.state))
@@ -232,17 +257,28 @@ std::string master_registry::reregister_agent(const agent_reregistration& r, rer
         out.swallow.emplace_back(t.framework, t.info.id);
       continue;
     }
-    if (!add_task(t.framework, std::move(info), role).empty() || t.state == task_state::staging)
-      continue;
     if (is_terminal(t.state)) {
-      update_task(t.framework, t.info.id, t.state, task_reason::none, "reported by the re-registered agent");
-    } else {
-      // A live state: set it in place (update_task would copy the whole entry for a result nobody reads; this
-      // runs for every task of every agent after a failover).
-      auto& e = fw.tasks.at(t.info.id);
-      e.state = t.state;
-      e.message = "reported by the re-registered agent";
+      // Rare: recorded, then completed at once (its resources are released again).
+      auto tid = t.info.id;
+      if (add_task(t.framework, std::move(t.info), role).empty())
+        update_task(t.framework, tid, t.state, task_reason::none, "reported by the re-registered agent");
+      continue;
     }
+    if (std::find(sent_here.begin(), sent_here.end(), &fw) == sent_here.end()) {
+      fw.agents.insert(id);
+      sent_here.push_back(&fw);
+    }
+    fw.used += t.info.resources;
+    ag.used += t.info.resources;
+    ag.tasks.emplace(t.framework, t.info.id);
+    count_used(t.framework, role, t.info.resources);
+    task_entry e;
+    e.framework = t.framework;
+    e.state = t.state;   // its latest state as the agent knows it (staging if it never started)
+    e.role = std::move(role);
+    auto tid = t.info.id;
+    e.info = std::move(t.info);
+    fw.tasks.emplace_hint(pos, std::move(tid), std::move(e));
   }
   // Unreachable tasks of this agent it does not report any more: gone.
   for (auto& [fid, fw] : frameworks_) {
@@ -268,18 +304,12 @@ std::string master_registry::reregister_agent(const agent_reregistration& r, rer
     }
     add_executor(ex.framework, id, ex, ex.role);
   }
-  // What the agent's live tasks and executors use, per (framework, role).
-  std::map<std::pair<framework_id, std::string>, resource_set> used;
-  const auto& ag = agents_.at(id);
-  for (const auto& [fid, tid] : ag.tasks)
-    if (const auto* t = live_task(fid, tid))
-      used[{fid, t->role}] += t->info.resources;
   for (const auto& [fid, eid] : ag.executors)
     if (const auto* ex = executor(fid, id, eid))
-      used[{fid, executor_role(fid, id, eid)}] += ex->resources;
-  for (auto& [key, resources] : used)
-    if (!resources.empty())
-      out.used.push_back(allocation{key.first, id, key.second, std::move(resources)});
+      count_used(fid, executor_role(fid, id, eid), ex->resources);
+  for (auto& u : used)
+    if (!u.resources.empty())
+      out.used.push_back(std::move(u));
   return {};
 }
 

@@ -134,6 +134,9 @@ public:
   /// Tasks and executors of unknown or removed frameworks: their framework is shut down on the agent.
   /// The agent ends up connected. Errors (nothing changes): unsafe ID, invalid or empty total.
   std::string reregister_agent(const agent_reregistration& r, reregistration_result& out);
+  /// The same, taking the task infos out of `r` (only those: the rest stays). The master's path: after a
+  /// failover it runs for every task of every agent.
+  std::string reregister_agent(agent_reregistration&& r, reregistration_result& out);
 
   struct unreachable_result {
     agent_entry agent;
