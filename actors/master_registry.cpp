@@ -119,6 +119,13 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
     return "agent has no resources";
   if (is_gone(id))
     return "agent " + id.value + " is gone (removed for good); register as a new agent";
+  // What it runs is counted on frameworks, agents and the allocator: nothing invalid may get that far.
+  for (const auto& t : r.tasks)
+    if (auto msg = t.info.resources.validate(); !msg.empty())
+      return "task " + t.info.id.value + " has invalid resources: " + msg;
+  for (const auto& e : r.executors)
+    if (auto msg = e.resources.validate(); !msg.empty())
+      return "executor " + e.id.value + " has invalid resources: " + msg;
   out = reregistration_result{};
   out.was_recovered = recovered_.erase(id) > 0;
   // Reported tasks by (framework, task); the framework must be known and not removed to keep anything.

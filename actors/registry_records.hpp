@@ -14,7 +14,7 @@
 namespace mesoscaf {
 
 /// Version byte of every record written by this code (bump when a record's layout changes).
-constexpr char registry_record_version = 1;
+constexpr char registry_record_version = 2;   // 2: compact resources
 
 enum class registry_agent_state : uint8_t { admitted = 0, unreachable = 1, gone = 2 };
 

@@ -2,6 +2,11 @@
 // it allocates only when new (name, role) entries appear or range lists change shape.
 #include "messages/resources.hpp"
 
+#include <caf/deserializer.hpp>
+#include <caf/error.hpp>
+#include <caf/sec.hpp>
+#include <caf/serializer.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -643,53 +648,54 @@ resource_set resource_set::set(std::string name, std::set<std::string> items, st
 std::string resource_set::validate() const {
   for (size_t i = 0; i < items_.size(); ++i) {
     const auto& r = items_[i];
-    std::string where = "resource #" + std::to_string(i) + " " + quoted(r.name) + ": ";
+    // Built only for an error: this runs on every resource that arrives from outside.
+    auto where = [&] { return "resource #" + std::to_string(i) + " " + quoted(r.name) + ": "; };
     if (r.name.empty())
       return "resource #" + std::to_string(i) + ": empty name";
     if (!valid_name(r.name))
-      return where + "bad characters in name";
+      return where() + "bad characters in name";
     if (r.role.empty())
-      return where + "empty role";
+      return where() + "empty role";
     if (!valid_role(r.role))
-      return where + "bad role " + quoted(r.role);
+      return where() + "bad role " + quoted(r.role);
     if (auto meta = metadata_error(r); !meta.empty())
-      return where + meta;
+      return where() + meta;
     if (i > 0 && !key_less(items_[i - 1], r))
-      return where + "entries not sorted by key or duplicated";
+      return where() + "entries not sorted by key or duplicated";
     if (i > 0 && items_[i - 1].name == r.name && items_[i - 1].type != r.type)
-      return where + "same name with different types";
+      return where() + "same name with different types";
     switch (r.type) {
       case value_type::scalar:
         if (r.scalar < 0)
-          return where + "negative scalar";
+          return where() + "negative scalar";
         if (r.scalar > max_scalar_milli)
-          return where + "scalar above limit";
+          return where() + "scalar above limit";
         if (!r.ranges.empty() || !r.items.empty())
-          return where + "scalar carries range or set values";
+          return where() + "scalar carries range or set values";
         break;
       case value_type::ranges:
         if (r.scalar != 0 || !r.items.empty())
-          return where + "ranges carry scalar or set values";
+          return where() + "ranges carry scalar or set values";
         for (size_t k = 0; k < r.ranges.size(); ++k) {
           if (r.ranges[k].begin > r.ranges[k].end)
-            return where + "range begins after it ends";
+            return where() + "range begins after it ends";
           // Normalized: strictly increasing with a gap (adjacent ranges would have been merged).
           if (k > 0 && (r.ranges[k - 1].end == u64_max || r.ranges[k].begin <= r.ranges[k - 1].end + 1))
-            return where + "ranges not sorted/merged";
+            return where() + "ranges not sorted/merged";
         }
         break;
       case value_type::set:
         if (r.scalar != 0 || !r.ranges.empty())
-          return where + "set carries scalar or range values";
+          return where() + "set carries scalar or range values";
         for (const auto& x : r.items)
           if (!valid_item(x))
-            return where + "bad set item " + quoted(x);
+            return where() + "bad set item " + quoted(x);
         break;
       default:
-        return where + "unknown value type " + std::to_string(static_cast<int>(r.type));
+        return where() + "unknown value type " + std::to_string(static_cast<int>(r.type));
     }
     if (r.empty())
-      return where + "empty entry";
+      return where() + "empty entry";
   }
   return {};
 }
@@ -961,6 +967,69 @@ std::string resource_set::to_string() const {
     }
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Binary form
+// ---------------------------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr uint8_t wire_type_mask = 0x03;   // value_type
+constexpr uint8_t wire_dynamic = 0x04;
+constexpr uint8_t wire_volume = 0x08;
+
+} // namespace
+
+caf::error inspect(caf::serializer& f, resource& x) {
+  auto flags = static_cast<uint8_t>(static_cast<uint8_t>(x.type) & wire_type_mask);
+  if (x.dynamic)
+    flags |= wire_dynamic;
+  bool volume = !x.volume_id.empty() || !x.volume_path.empty();
+  if (volume)
+    flags |= wire_volume;
+  if (auto err = f(flags, x.name, x.role))
+    return err;
+  if (volume)
+    if (auto err = f(x.volume_id, x.volume_path))
+      return err;
+  switch (x.type) {
+    case value_type::scalar:
+      return f(x.scalar);
+    case value_type::ranges:
+      return f(x.ranges);
+    case value_type::set:
+      return f(x.items);
+  }
+  return caf::make_error(caf::sec::invalid_argument, "resource " + x.name + ": unknown value type");
+}
+
+caf::error inspect(caf::deserializer& f, resource& x) {
+  uint8_t flags = 0;
+  if (auto err = f(flags, x.name, x.role))
+    return err;
+  if ((flags & ~(wire_type_mask | wire_dynamic | wire_volume)) != 0 || (flags & wire_type_mask) > 2)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "resource " + x.name + ": unknown flags " + std::to_string(static_cast<int>(flags)));
+  x.type = static_cast<value_type>(flags & wire_type_mask);
+  x.dynamic = (flags & wire_dynamic) != 0;
+  x.volume_id.clear();
+  x.volume_path.clear();
+  x.scalar = 0;
+  x.ranges.clear();
+  x.items.clear();
+  if ((flags & wire_volume) != 0)
+    if (auto err = f(x.volume_id, x.volume_path))
+      return err;
+  switch (x.type) {
+    case value_type::scalar:
+      return f(x.scalar);
+    case value_type::ranges:
+      return f(x.ranges);
+    case value_type::set:
+      return f(x.items);
+  }
+  return caf::none;
 }
 
 } // namespace mesoscaf

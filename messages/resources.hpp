@@ -2,6 +2,7 @@
 // Agent resources (class resource_set): named scalars (fixed point, three decimals, as in Mesos, so sums never drift), ranges
 // (ports) and sets, each with a role ("*" = unreserved; "eng" = statically or dynamically reserved).
 // Pure value types with arithmetic; no actor code.
+#include <caf/fwd.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
@@ -65,12 +66,20 @@ struct resource {
 
   bool empty() const;
   friend bool operator==(const resource& a, const resource& b);
+  /// Every field, for CAF's other inspectors (e.g. to_string); the binary form is the compact one below.
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, resource& x) {
     return f(caf::meta::type_name("resource"), x.name, x.role, x.dynamic, x.volume_id, x.volume_path, x.type,
              x.scalar, x.ranges, x.items);
   }
 };
+
+/// The binary form of a resource (messages, checkpoints, registry records): a flags byte (value type, dynamic,
+/// volume), name, role, the volume fields only for a volume, and only the value of its type. A task carries
+/// several resources and a re-registering agent sends every task, so this is a third of the fields per resource.
+/// Loading refuses unknown flags.
+caf::error inspect(caf::serializer& f, resource& x);
+caf::error inspect(caf::deserializer& f, resource& x);
 
 /// A bag of resources. Invariant (kept by every member function): at most one entry per key
 /// (name, role, dynamic, volume_id, volume_path), entries sorted by key, no empty entries, ranges normalized.

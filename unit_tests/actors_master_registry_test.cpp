@@ -403,6 +403,28 @@ TEST(bad re-registrations change nothing) {
   CHECK(!reg.reregister_agent(r, out).empty());
   CHECK(reg.agent(agent_id{"fresh"}) == nullptr);
   CHECK_EQUAL(reg.agents().size(), 1u);
+  // A task or executor with resources that could not come out of parse (negative, unsorted) refuses it all.
+  r.info.total = res("cpus:1");
+  auto bad = task("t-bad", "cpus:1");
+  resource neg;
+  neg.name = "mem";
+  neg.scalar = -5;
+  bad.resources = resource_set{};
+  const_cast<std::vector<resource>&>(bad.resources.items()).push_back(neg);
+  r.tasks = {reported(f1, task("t-ok", "cpus:0.5"), task_state::running), reported(f1, bad, task_state::running)};
+  auto msg = reg.reregister_agent(r, out);
+  CHECK_NOT_EQUAL(msg.find("t-bad has invalid resources"), std::string::npos);
+  CHECK(reg.agent(agent_id{"fresh"}) == nullptr);
+  CHECK(reg.live_task(f1, task_id{"t-ok"}) == nullptr);
+  r.tasks.clear();
+  executor_info e;
+  e.id = executor_id{"e-bad"};
+  e.framework = f1;
+  e.resources = bad.resources;
+  r.executors = {e};
+  CHECK_NOT_EQUAL(reg.reregister_agent(r, out).find("e-bad has invalid resources"), std::string::npos);
+  CHECK(reg.agent(agent_id{"fresh"}) == nullptr);
+  r.executors.clear();
   // A fresh ID is admitted.
   r.info.total = res("cpus:1");
   CHECK(reg.reregister_agent(r, out).empty());

@@ -432,8 +432,9 @@ TEST(validate catches broken wire values) {
   CHECK_NOT_EQUAL(raw({r}).validate(), "");
   r.ranges = {{1, 2}, {4, 5}};
   CHECK_EQUAL(raw({r}).validate(), "");
-  r.scalar = 7; // stray scalar on a range entry
-  CHECK_NOT_EQUAL(raw({r}).validate(), "");
+  r.scalar = 7; // stray scalar on a range entry: the binary form carries only the value of the entry's type
+  CHECK_EQUAL(raw({r}).validate(), "");
+  CHECK_EQUAL(raw({r}).items()[0].scalar, 0);
   auto s = scalar_entry("zones", "*", 0);
   s.type = value_type::set;
   s.items = {"a", "b c"};
@@ -443,9 +444,44 @@ TEST(validate catches broken wire values) {
   u.type = value_type::set;
   u.items = {"a"};
   CHECK_NOT_EQUAL(raw({t, u}).validate(), "");
-  auto bad_type = scalar_entry("cpus", "*", 1);
-  bad_type.type = static_cast<value_type>(7);
-  CHECK_NOT_EQUAL(raw({bad_type}).validate(), "");
+}
+
+TEST(the binary form carries only what the entry uses and refuses unknown flags) {
+  auto encode = [](resource r) {
+    std::vector<char> buf;
+    caf::binary_serializer sink(nullptr, buf);
+    REQUIRE(!sink(r));
+    return buf;
+  };
+  auto decode = [](const std::vector<char>& buf, resource& out) {
+    caf::binary_deserializer source(nullptr, buf);
+    return source(out);
+  };
+  // flags (1) + name (1 + 4) + role (1 + 1) + scalar (8).
+  auto cpus = encode(scalar_entry("cpus", "*", 1500));
+  CHECK_EQUAL(cpus.size(), 16u);
+  resource back;
+  REQUIRE(!decode(cpus, back));
+  CHECK(back == scalar_entry("cpus", "*", 1500));
+  // Volumes, dynamic reservations, ranges and sets come back whole.
+  auto all = parse_ok("disk(eng,dynamic)[vol1:data]:100;ports(eng):[1-5,7-9];zones:{a,b}");
+  for (const auto& r : all.items()) {
+    resource copy;
+    REQUIRE(!decode(encode(r), copy));
+    CHECK(copy == r);
+  }
+  // Decoding into a used object leaves nothing of it behind.
+  resource used = all.items()[0];
+  REQUIRE(!decode(cpus, used));
+  CHECK(used == scalar_entry("cpus", "*", 1500));
+  // An unknown value type or flag bit is an error, not a guess.
+  for (char flags : {char{0x03}, char{0x10}, char{-128}}) {
+    auto bad = cpus;
+    bad[0] = flags;
+    resource x;
+    auto err = decode(bad, x);
+    CHECK(err);
+  }
 }
 
 TEST(serialization round trip) {
