@@ -254,8 +254,7 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
     }
     t.info.agent = id;
     bool adopt = adopt_all || was_unreachable_here;
-    auto pos = adopt ? fw.tasks.lower_bound(t.info.id) : fw.tasks.end();
-    if (!adopt || (pos != fw.tasks.end() && pos->first == t.info.id)) {
+    if (!adopt || fw.tasks.count(t.info.id) > 0) {
       // Readmitted: a task the master ended as TASK_LOST (framework not partition-aware), or an ID now live
       // elsewhere. Terminal ones are merely waiting for an acknowledgement the master will give.
       if (!is_terminal(t.state))
@@ -285,7 +284,7 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
     e.role = std::move(role);
     auto tid = t.info.id;
     e.info = std::move(t.info);
-    fw.tasks.emplace_hint(pos, std::move(tid), std::move(e));
+    fw.tasks.emplace(std::move(tid), std::move(e));
   }
   // Unreachable tasks of this agent it does not report any more: gone.
   for (auto& [fid, fw] : frameworks_) {
@@ -400,6 +399,7 @@ std::optional<master_registry::removed_framework> master_registry::remove_framew
   std::vector<task_id> tids;
   for (const auto& kv : i->second.tasks)
     tids.push_back(kv.first);
+  std::sort(tids.begin(), tids.end());   // the framework's tasks end in ID order
   for (const auto& tid : tids) {
     auto u = update_task(id, tid, task_state::killed, task_reason::framework_removed, "framework removed", true);
     if (u.known)
@@ -679,8 +679,11 @@ master_snapshot master_registry::snapshot() const {
     fs.offered = f.offered;
     fs.dominant_share = dominant_share(f.used, total);
     s.frameworks.push_back(std::move(fs));
+    auto first = s.tasks.size();
     for (const auto& [tid, t] : f.tasks)
       s.tasks.push_back(task_summary{tid, id, t.info.agent, t.info.name, t.state, t.info.resources});
+    std::sort(s.tasks.begin() + static_cast<std::ptrdiff_t>(first), s.tasks.end(),
+              [](const task_summary& a, const task_summary& b) { return a.id < b.id; });
     for (const auto& [tid, t] : f.unreachable_tasks)
       s.tasks.push_back(task_summary{tid, id, t.info.agent, t.info.name, t.state, t.info.resources});
   }

@@ -19,6 +19,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -60,7 +61,9 @@ struct framework_entry {
   resource_set used;
   resource_set offered;
   std::set<offer_id> offers;
-  std::map<task_id, task_entry> tasks;      // live (non-terminal) tasks
+  /// Live (non-terminal) tasks. Hashed: after a failover every task of every agent goes in here, and the
+  /// ordered map's string comparisons were the largest cost of re-registration. Views sort by ID.
+  std::unordered_map<task_id, task_entry> tasks;
   /// Custom executors believed running (from their first task until exec_lost), with the resources they use.
   std::map<std::pair<agent_id, executor_id>, executor_info> executors;
   /// Allocation role of each of those executors (of the offers its first task used).
