@@ -519,7 +519,7 @@ caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration
     how = out.how == reregistration_result::kind::readmitted ? "readmitted (was unreachable)"
           : out.was_recovered                                  ? "re-registered after the failover"
                                                                : "admitted with its own ID";
-    self->send(st.allocator, atom::add_agent_v, aid, r.info.total, out.used);
+    self->send(st.allocator, atom::add_agent_v, aid, r.info.total, std::move(out.used));
   }
   arm_health(self);
   LOG_INFO(component, "agent " << aid << " " << how << ": " << r.info.hostname << ":" << r.info.port << ", "

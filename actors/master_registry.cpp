@@ -274,10 +274,8 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
       fw.agents.insert(id);
       sent_here.push_back(&fw);
     }
-    fw.used += t.info.resources;
-    ag.used += t.info.resources;
     ag.tasks.emplace(t.framework, t.info.id);
-    count_used(t.framework, role, t.info.resources);
+    count_used(t.framework, role, t.info.resources);   // added to framework and agent below, once per group
     task_entry e;
     e.framework = t.framework;
     e.state = t.state;   // its latest state as the agent knows it (staging if it never started)
@@ -310,6 +308,11 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
     }
     add_executor(ex.framework, id, ex, ex.role);
   }
+  for (const auto& u : used) {
+    frameworks_.at(u.framework).used += u.resources;
+    ag.used += u.resources;
+  }
+  // Executors were counted on framework and agent by add_executor.
   for (const auto& [fid, eid] : ag.executors)
     if (const auto* ex = executor(fid, id, eid))
       count_used(fid, executor_role(fid, id, eid), ex->resources);

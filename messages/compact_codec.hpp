@@ -141,6 +141,8 @@ public:
 
   bool ok() const { return ok_; }
   size_t remaining() const { return static_cast<size_t>(end_ - pos_); }
+  /// For a type's own checks (e.g. a value out of range): reading stops with an error.
+  void fail() { ok_ = false; }
 
   template <class... Ts>
   void operator()(Ts&&... xs) {

@@ -2,6 +2,8 @@
 // it allocates only when new (name, role) entries appear or range lists change shape.
 #include "messages/resources.hpp"
 
+#include "messages/compact_codec.hpp"
+
 #include <caf/deserializer.hpp>
 #include <caf/error.hpp>
 #include <caf/sec.hpp>
@@ -981,16 +983,39 @@ constexpr uint8_t wire_volume = 0x08;
 
 } // namespace
 
-caf::error inspect(caf::serializer& f, resource& x) {
+namespace {
+
+uint8_t wire_flags(const resource& x) {
   auto flags = static_cast<uint8_t>(static_cast<uint8_t>(x.type) & wire_type_mask);
   if (x.dynamic)
     flags |= wire_dynamic;
-  bool volume = !x.volume_id.empty() || !x.volume_path.empty();
-  if (volume)
+  if (!x.volume_id.empty() || !x.volume_path.empty())
     flags |= wire_volume;
+  return flags;
+}
+
+bool known_flags(uint8_t flags) {
+  return (flags & ~(wire_type_mask | wire_dynamic | wire_volume)) == 0 && (flags & wire_type_mask) <= 2;
+}
+
+/// Sets what the flags say and clears every value field (the object may be reused).
+void apply_flags(resource& x, uint8_t flags) {
+  x.type = static_cast<value_type>(flags & wire_type_mask);
+  x.dynamic = (flags & wire_dynamic) != 0;
+  x.volume_id.clear();
+  x.volume_path.clear();
+  x.scalar = 0;
+  x.ranges.clear();
+  x.items.clear();
+}
+
+} // namespace
+
+caf::error inspect(caf::serializer& f, resource& x) {
+  auto flags = wire_flags(x);
   if (auto err = f(flags, x.name, x.role))
     return err;
-  if (volume)
+  if ((flags & wire_volume) != 0)
     if (auto err = f(x.volume_id, x.volume_path))
       return err;
   switch (x.type) {
@@ -1008,16 +1033,10 @@ caf::error inspect(caf::deserializer& f, resource& x) {
   uint8_t flags = 0;
   if (auto err = f(flags, x.name, x.role))
     return err;
-  if ((flags & ~(wire_type_mask | wire_dynamic | wire_volume)) != 0 || (flags & wire_type_mask) > 2)
+  if (!known_flags(flags))
     return caf::make_error(caf::sec::invalid_argument,
                            "resource " + x.name + ": unknown flags " + std::to_string(static_cast<int>(flags)));
-  x.type = static_cast<value_type>(flags & wire_type_mask);
-  x.dynamic = (flags & wire_dynamic) != 0;
-  x.volume_id.clear();
-  x.volume_path.clear();
-  x.scalar = 0;
-  x.ranges.clear();
-  x.items.clear();
+  apply_flags(x, flags);
   if ((flags & wire_volume) != 0)
     if (auto err = f(x.volume_id, x.volume_path))
       return err;
@@ -1030,6 +1049,49 @@ caf::error inspect(caf::deserializer& f, resource& x) {
       return f(x.items);
   }
   return caf::none;
+}
+
+void inspect(compact_writer& f, resource& x) {
+  auto flags = wire_flags(x);
+  f(flags, x.name, x.role);
+  if ((flags & wire_volume) != 0)
+    f(x.volume_id, x.volume_path);
+  switch (x.type) {
+    case value_type::scalar:
+      f(x.scalar);
+      break;
+    case value_type::ranges:
+      f(x.ranges);
+      break;
+    case value_type::set:
+      f(x.items);
+      break;
+  }
+}
+
+void inspect(compact_reader& f, resource& x) {
+  uint8_t flags = 0;
+  f(flags, x.name, x.role);
+  if (!f.ok())
+    return;
+  if (!known_flags(flags)) {
+    f.fail();
+    return;
+  }
+  apply_flags(x, flags);
+  if ((flags & wire_volume) != 0)
+    f(x.volume_id, x.volume_path);
+  switch (x.type) {
+    case value_type::scalar:
+      f(x.scalar);
+      break;
+    case value_type::ranges:
+      f(x.ranges);
+      break;
+    case value_type::set:
+      f(x.items);
+      break;
+  }
 }
 
 } // namespace mesoscaf

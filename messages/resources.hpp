@@ -80,6 +80,11 @@ struct resource {
 /// Loading refuses unknown flags.
 caf::error inspect(caf::serializer& f, resource& x);
 caf::error inspect(caf::deserializer& f, resource& x);
+/// The same layout in the compact codec (messages/compact_codec.hpp).
+class compact_writer;
+class compact_reader;
+void inspect(compact_writer& f, resource& x);
+void inspect(compact_reader& f, resource& x);
 
 /// A bag of resources. Invariant (kept by every member function): at most one entry per key
 /// (name, role, dynamic, volume_id, volume_path), entries sorted by key, no empty entries, ranges normalized.

@@ -198,3 +198,23 @@ TEST(a bool is 0 or 1) {
   inspect(r, y);
   CHECK(!r.ok());
 }
+
+TEST(resources take their short form in the compact codec too) {
+  resource cpus;
+  cpus.name = "cpus";
+  cpus.scalar = 1500;
+  std::string bytes;
+  compact_writer w{bytes};
+  w(cpus);
+  // flags (1) + name (4 + 4) + role (4 + 1) + scalar (8).
+  CHECK_EQUAL(bytes.size(), 22u);
+  resource back;
+  compact_reader r{bytes.data(), bytes.size()};
+  r(back);
+  REQUIRE(r.ok());
+  CHECK(back == cpus);
+  bytes[0] = '\x03';   // no such value type
+  compact_reader bad{bytes.data(), bytes.size()};
+  bad(back);
+  CHECK(!bad.ok());
+}
