@@ -254,7 +254,9 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
     }
     t.info.agent = id;
     bool adopt = adopt_all || was_unreachable_here;
-    if (!adopt || fw.tasks.count(t.info.id) > 0) {
+    // One lookup: the entry is made here and filled in below (or taken back for a terminal task).
+    auto [slot, fresh] = adopt ? fw.tasks.try_emplace(t.info.id) : std::make_pair(fw.tasks.end(), false);
+    if (!fresh) {
       // Readmitted: a task the master ended as TASK_LOST (framework not partition-aware), or an ID now live
       // elsewhere. Terminal ones are merely waiting for an acknowledgement the master will give.
       if (!is_terminal(t.state))
@@ -265,6 +267,7 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
     }
     if (is_terminal(t.state)) {
       // Rare: recorded, then completed at once (its resources are released again).
+      fw.tasks.erase(slot);
       auto tid = t.info.id;
       if (add_task(t.framework, std::move(t.info), role).empty())
         update_task(t.framework, tid, t.state, task_reason::none, "reported by the re-registered agent");
@@ -276,13 +279,11 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
     }
     ag.tasks.emplace(t.framework, t.info.id);
     count_used(t.framework, role, t.info.resources);   // added to framework and agent below, once per group
-    task_entry e;
+    auto& e = slot->second;
     e.framework = t.framework;
     e.state = t.state;   // its latest state as the agent knows it (staging if it never started)
     e.role = std::move(role);
-    auto tid = t.info.id;
     e.info = std::move(t.info);
-    fw.tasks.emplace(std::move(tid), std::move(e));
   }
   // Unreachable tasks of this agent it does not report any more: gone.
   for (auto& [fid, fw] : frameworks_) {

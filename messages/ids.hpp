@@ -62,4 +62,10 @@ struct hash<mesoscaf::basic_id<Tag>> {
     return std::hash<std::string>{}(x.value);
   }
 };
+#if defined(__GLIBCXX__)
+// libstdc++ keeps hash codes in unordered containers only for hashes it knows to be slow (std::string's); without
+// them every bucket walk re-hashes the strings it passes (the master's task table after a failover: 7% of it).
+template <class Tag>
+struct __is_fast_hash<hash<mesoscaf::basic_id<Tag>>> : false_type {};
+#endif
 } // namespace std
