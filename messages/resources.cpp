@@ -1009,6 +1009,20 @@ void apply_flags(resource& x, uint8_t flags) {
   x.items.clear();
 }
 
+/// The value of the entry's type (flags are known by then: anything else is a scalar). Returns what `f` does:
+/// an error for CAF's (de)serializers, nothing for the compact codec.
+template <class Inspector>
+auto apply_value(Inspector& f, resource& x) {
+  switch (x.type) {
+    case value_type::ranges:
+      return f(x.ranges);
+    case value_type::set:
+      return f(x.items);
+    default:
+      return f(x.scalar);
+  }
+}
+
 } // namespace
 
 caf::error inspect(caf::serializer& f, resource& x) {
@@ -1018,15 +1032,7 @@ caf::error inspect(caf::serializer& f, resource& x) {
   if ((flags & wire_volume) != 0)
     if (auto err = f(x.volume_id, x.volume_path))
       return err;
-  switch (x.type) {
-    case value_type::scalar:
-      return f(x.scalar);
-    case value_type::ranges:
-      return f(x.ranges);
-    case value_type::set:
-      return f(x.items);
-  }
-  return caf::make_error(caf::sec::invalid_argument, "resource " + x.name + ": unknown value type");
+  return apply_value(f, x);
 }
 
 caf::error inspect(caf::deserializer& f, resource& x) {
@@ -1040,15 +1046,7 @@ caf::error inspect(caf::deserializer& f, resource& x) {
   if ((flags & wire_volume) != 0)
     if (auto err = f(x.volume_id, x.volume_path))
       return err;
-  switch (x.type) {
-    case value_type::scalar:
-      return f(x.scalar);
-    case value_type::ranges:
-      return f(x.ranges);
-    case value_type::set:
-      return f(x.items);
-  }
-  return caf::none;
+  return apply_value(f, x);
 }
 
 void inspect(compact_writer& f, resource& x) {
@@ -1056,17 +1054,7 @@ void inspect(compact_writer& f, resource& x) {
   f(flags, x.name, x.role);
   if ((flags & wire_volume) != 0)
     f(x.volume_id, x.volume_path);
-  switch (x.type) {
-    case value_type::scalar:
-      f(x.scalar);
-      break;
-    case value_type::ranges:
-      f(x.ranges);
-      break;
-    case value_type::set:
-      f(x.items);
-      break;
-  }
+  apply_value(f, x);
 }
 
 void inspect(compact_reader& f, resource& x) {
@@ -1081,17 +1069,7 @@ void inspect(compact_reader& f, resource& x) {
   apply_flags(x, flags);
   if ((flags & wire_volume) != 0)
     f(x.volume_id, x.volume_path);
-  switch (x.type) {
-    case value_type::scalar:
-      f(x.scalar);
-      break;
-    case value_type::ranges:
-      f(x.ranges);
-      break;
-    case value_type::set:
-      f(x.items);
-      break;
-  }
+  apply_value(f, x);
 }
 
 } // namespace mesoscaf
