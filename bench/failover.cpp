@@ -598,6 +598,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   threaded_config cfg{true};
+  // The simulated agents do next to nothing: one scheduler thread keeps them from taking turns on the 2 cores
+  // with the master under test (fewer context switches).
+  cfg.set("scheduler.max-threads", 1);
   caf::actor_system sys{cfg};
   bool ok = true;
   for (auto n : sizes) {
