@@ -215,10 +215,21 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
         return;
       }
   };
-  for (const auto& t : r.tasks)
-    recover_framework(t.framework);
+  // The frameworks of its tasks and executors, each looked up once (an agent runs tasks of a few frameworks; the
+  // loop below would otherwise search the framework map for every task).
+  std::vector<std::pair<const framework_id*, framework_entry*>> fw_of;
+  auto find_fw = [&](const framework_id& fid) -> framework_entry* {
+    for (const auto& [key, entry] : fw_of)
+      if (*key == fid)
+        return entry;
+    recover_framework(fid);
+    auto f = frameworks_.find(fid);
+    auto* entry = f == frameworks_.end() ? nullptr : &f->second;
+    fw_of.emplace_back(&fid, entry);
+    return entry;
+  };
   for (const auto& ex : r.executors)
-    recover_framework(ex.framework);
+    find_fw(ex.framework);
   // After a failover this runs for every task of every agent, so the task infos are moved out of the message
   // and each task costs one lookup per map it goes into.
   auto& ag = agents_.at(id);
@@ -235,12 +246,12 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
   };
   std::vector<framework_entry*> sent_here;   // frameworks that recorded this agent in `agents` already
   for (auto& t : r.tasks) {
-    auto f = frameworks_.find(t.framework);
-    if (f == frameworks_.end()) {
+    auto* fwp = find_fw(t.framework);
+    if (fwp == nullptr) {
       out.shutdown.insert(t.framework);
       continue;
     }
-    auto& fw = f->second;
+    auto& fw = *fwp;
     bool was_unreachable_here = false;
     std::string role = t.info.role.empty() ? "*" : t.info.role;
     if (!fw.unreachable_tasks.empty()) {
@@ -310,7 +321,7 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
     add_executor(ex.framework, id, ex, ex.role);
   }
   for (const auto& u : used) {
-    frameworks_.at(u.framework).used += u.resources;
+    find_fw(u.framework)->used += u.resources;   // known: counted only for tasks of known frameworks
     ag.used += u.resources;
   }
   // Executors were counted on framework and agent by add_executor.
