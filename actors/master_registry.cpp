@@ -30,6 +30,14 @@ const agent_entry* master_registry::agent(const agent_id& id) const {
   return i == agents_.end() ? nullptr : &i->second;
 }
 
+std::vector<std::pair<framework_id, task_id>> agent_entry::task_keys() const {
+  std::vector<std::pair<framework_id, task_id>> keys;
+  for (const auto& [fid, tids] : tasks)
+    for (const auto& tid : tids)
+      keys.emplace_back(fid, tid);
+  return keys;
+}
+
 std::optional<master_registry::removed_agent>
 master_registry::remove_agent(const agent_id& id, task_state state, task_reason reason, const std::string& message) {
   auto i = agents_.find(id);
@@ -39,7 +47,7 @@ master_registry::remove_agent(const agent_id& id, task_state state, task_reason 
   for (const auto& oid : std::set<offer_id>{i->second.offers})
     if (auto o = remove_offer(oid))
       result.offers.push_back(std::move(*o));
-  for (const auto& [fid, tid] : std::set<std::pair<framework_id, task_id>>{i->second.tasks}) {
+  for (const auto& [fid, tid] : i->second.task_keys()) {
     auto u = update_task(fid, tid, state, reason, message, true);
     if (u.known)
       result.tasks.push_back(std::move(u.task));
@@ -72,7 +80,7 @@ master_registry::mark_unreachable(const agent_id& id, double time, const std::st
   for (const auto& oid : std::set<offer_id>{i->second.offers})
     if (auto o = remove_offer(oid))
       result.offers.push_back(std::move(*o));
-  for (const auto& [fid, tid] : std::set<std::pair<framework_id, task_id>>{i->second.tasks}) {
+  for (const auto& [fid, tid] : i->second.task_keys()) {
     auto f = frameworks_.find(fid);
     if (f == frameworks_.end())
       continue;
@@ -142,7 +150,7 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
     agent->second.info.port = r.info.port;
     agent->second.info.attributes = r.info.attributes;
     // Live tasks: the agent's view wins; tasks it does not know any more are gone.
-    for (const auto& [fid, tid] : std::set<std::pair<framework_id, task_id>>{agent->second.tasks}) {
+    for (const auto& [fid, tid] : agent->second.task_keys()) {
       const auto* t = live_task(fid, tid);
       if (t == nullptr)
         continue;
@@ -244,7 +252,8 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
       }
     used.push_back(allocation{fid, id, role, resources});
   };
-  std::vector<framework_entry*> sent_here;   // frameworks that recorded this agent in `agents` already
+  // Per framework seen here: its entry (which recorded this agent in `agents` already) and the agent's task set.
+  std::vector<std::pair<framework_entry*, std::set<task_id>*>> sent_here;
   for (auto& t : r.tasks) {
     auto* fwp = find_fw(t.framework);
     if (fwp == nullptr) {
@@ -284,11 +293,18 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
         update_task(t.framework, tid, t.state, task_reason::none, "reported by the re-registered agent");
       continue;
     }
-    if (std::find(sent_here.begin(), sent_here.end(), &fw) == sent_here.end()) {
+    std::set<task_id>* here = nullptr;
+    for (auto& [f, ts] : sent_here)
+      if (f == &fw) {
+        here = ts;
+        break;
+      }
+    if (here == nullptr) {
       fw.agents.insert(id);
-      sent_here.push_back(&fw);
+      here = &ag.tasks[t.framework];
+      sent_here.emplace_back(&fw, here);
     }
-    ag.tasks.emplace(t.framework, t.info.id);
+    here->insert(t.info.id);
     count_used(t.framework, role, t.info.resources);   // added to framework and agent below, once per group
     auto& e = slot->second;
     e.framework = t.framework;
@@ -517,7 +533,7 @@ std::string master_registry::add_task(const framework_id& fw, task_info task, co
     return "task " + task.id.value + " is already live";
   f->second.used += task.resources;
   a->second.used += task.resources;
-  a->second.tasks.emplace(fw, task.id);
+  a->second.tasks[fw].insert(task.id);
   f->second.agents.insert(task.agent);
   auto tid = task.id;
   task_entry e;
@@ -556,7 +572,11 @@ void master_registry::release_task(const task_entry& t) {
     f->second.used -= t.info.resources;
   if (auto a = agents_.find(t.info.agent); a != agents_.end()) {
     a->second.used -= t.info.resources;
-    a->second.tasks.erase({t.framework, t.info.id});
+    if (auto ts = a->second.tasks.find(t.framework); ts != a->second.tasks.end()) {
+      ts->second.erase(t.info.id);
+      if (ts->second.empty())
+        a->second.tasks.erase(ts);
+    }
   }
 }
 

@@ -43,7 +43,11 @@ struct agent_entry {
   resource_set used;                        // by live tasks and custom executors
   resource_set offered;                     // in outstanding offers
   std::set<offer_id> offers;
-  std::set<std::pair<framework_id, task_id>> tasks;   // live tasks
+  /// Live tasks by framework (an agent runs tasks of few frameworks: a re-registration inserts each task ID
+  /// into a small set instead of copying the framework ID into a node per task).
+  std::map<framework_id, std::set<task_id>> tasks;
+  /// (framework, task) of every live task, sorted.
+  std::vector<std::pair<framework_id, task_id>> task_keys() const;
   std::set<std::pair<framework_id, executor_id>> executors;  // custom executors believed running
   /// False after its connection broke (down): it stays registered, nothing of it is offered, and every health
   /// round counts a missed ping until it re-registers or is marked unreachable.

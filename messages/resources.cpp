@@ -41,8 +41,10 @@ double from_milli(milli value) {
 namespace {
 
 // Names, roles and set items share one conservative alphabet so the text form never needs escaping.
+// ASCII only (what isalnum accepts in the C locale), without a libc call per character.
 bool valid_name_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '/';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'
+         || c == '.' || c == '/';
 }
 
 bool valid_name(std::string_view s) {

@@ -1,10 +1,10 @@
 #pragma once
 // What a framework asks an agent to run: a command (shell string or argv), optionally through its own executor.
+#include "messages/boxed_optional.hpp"
 #include "messages/ids.hpp"
 #include "messages/resources.hpp"
 
 #include <caf/meta/type_name.hpp>
-#include <caf/optional.hpp>
 
 #include <map>
 #include <string>
@@ -44,8 +44,8 @@ struct task_info {
   task_id id;
   agent_id agent;
   resource_set resources;
-  caf::optional<command_info> command;    // run by the built-in command executor
-  caf::optional<executor_info> executor;  // or handed to this custom executor
+  boxed_optional<command_info> command;    // run by the built-in command executor
+  boxed_optional<executor_info> executor;  // or handed to this custom executor
   std::string data;                       // opaque, passed to the executor
   std::string role;                       // allocation role of its offers; set by the master at launch (agents
                                           // report it back when they re-register)
