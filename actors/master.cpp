@@ -195,6 +195,8 @@ void become_leading(master_pointer self, const registry_data& data) {
         LOG_ERROR(component, "recovered quota of role " << role << " refused: " << self->system().render(err));
       });
   st.leading = true;
+  st.recovery_total = st.reg.recovering().size();
+  st.recovery_start = std::chrono::steady_clock::now();
   LOG_INFO(component, "leading; registry: " << data.admitted.size() << " agent(s) to re-register, "
                                             << data.unreachable.size() << " unreachable, " << data.gone.size()
                                             << " gone");
@@ -522,9 +524,25 @@ caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration
     self->send(st.allocator, atom::add_agent_v, aid, r.info.total, std::move(out.used));
   }
   arm_health(self);
-  LOG_INFO(component, "agent " << aid << " " << how << ": " << r.info.hostname << ":" << r.info.port << ", "
-                               << r.tasks.size() << " task(s) reported, " << out.ended.size() << " ended, "
-                               << out.kill.size() << " to kill, " << out.shutdown.size() << " framework(s) to shut down");
+  auto line = [&] {
+    std::ostringstream os;
+    os << "agent " << aid << " " << how << ": " << r.info.hostname << ":" << r.info.port << ", " << r.tasks.size()
+       << " task(s) reported, " << out.ended.size() << " ended, " << out.kill.size() << " to kill, "
+       << out.shutdown.size() << " framework(s) to shut down";
+    return os.str();
+  };
+  if (out.was_recovered) {
+    // One of many after a failover: a summary says when all are back (and the deadline names the missing).
+    LOG_DEBUG(component, line());
+    if (st.reg.recovering().empty() && st.recovery_total > 0) {
+      std::chrono::duration<double> took = std::chrono::steady_clock::now() - st.recovery_start;
+      LOG_INFO(component, "all " << st.recovery_total << " agent(s) of the registry re-registered after the failover, "
+                                 << took.count() << " s after leading began");
+      st.recovery_total = 0;
+    }
+  } else {
+    LOG_INFO(component, line());
+  }
   std::optional<registry_operation> op;
   if (out.how == reregistration_result::kind::readmitted) {
     op = mark_reachable_op(st.reg.agent(aid)->info);

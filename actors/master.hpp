@@ -105,6 +105,10 @@ struct master_state {
   registrar_actor registrar;
   caf::timespan agent_reregister_timeout{0};
   uint64_t rereg_deadline_gen = 0;
+  /// Agents of the recovered registry and when leading began: after a failover every agent re-registers at
+  /// once, so each one is logged at debug level and the leader says at info level when all are back.
+  size_t recovery_total = 0;
+  std::chrono::steady_clock::time_point recovery_start;
   /// Agents whose admission (or readmission) is being written to the registry: their registration replies wait.
   /// One list of waiting replies per write under way, oldest first (a retry joins the newest).
   std::map<agent_id, std::vector<std::shared_ptr<std::vector<caf::typed_response_promise<agent_id>>>>>

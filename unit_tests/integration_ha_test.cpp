@@ -671,6 +671,13 @@ TEST(a killed leader is replaced and agents frameworks and tasks carry on) {
   CHECK_LESS(elected_ms, static_cast<double>((session_timeout + seconds(1)).count()));
   ENSURE(everyone_back_at(*l2, *f));
   MESSAGE("agents and framework back at the new leader " << ms_since(t0) << " ms after the kill");
+  // It says once when the registry's agents are all back (each one is a debug line).
+  CHECK(eventually(
+    [&] {
+      return masters[*l2].proc->output().find("all 2 agent(s) of the registry re-registered after the failover")
+             != std::string::npos;
+    },
+    seconds(10)));
   // The same task processes run, and the new leader knows them.
   for (auto& [t, pid] : pids)
     CHECK(alive(pid));
