@@ -179,7 +179,9 @@ void sim_reregister(agent_actor::stateful_pointer<sim_agent_state> self, const m
     return;
   if (self->state.request.empty())
     self->state.request = caf::make_message(atom::rereg_agent_v, self->state.rereg, agent_actor{self});
-  self->request(caf::actor_cast<caf::actor>(m), seconds(600), self->state.request)
+  // No per-request timeout: a timer per request costs this process's clock thread work for every agent, and the
+  // main thread's wait for the answers is bounded anyway.
+  self->request(caf::actor_cast<caf::actor>(m), caf::infinite, self->state.request)
     .then(
       [=](const agent_id&) {
         if (gen == self->state.generation)
