@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <functional>
 #include <unordered_map>
 
 namespace mesoscaf {
@@ -148,8 +149,10 @@ void write_registry(master_pointer self, registry_operation op, F on_durable) {
 }
 
 /// The reply to a (re-)registration: at once, or once `op` (and any earlier write for the agent) is durable.
+/// `after_durable` runs once the write is durable, right after the answers went out (not for a retry).
 caf::result<agent_id> reply_when_durable(master_pointer self, const agent_id& aid,
-                                         std::optional<registry_operation> op) {
+                                         std::optional<registry_operation> op,
+                                         std::function<void()> after_durable = {}) {
   auto& st = self->state;
   auto pending = st.awaiting_durable.find(aid);
   if (!op && pending == st.awaiting_durable.end())
@@ -162,10 +165,12 @@ caf::result<agent_id> reply_when_durable(master_pointer self, const agent_id& ai
   auto waiters = std::make_shared<std::vector<caf::typed_response_promise<agent_id>>>();
   waiters->push_back(rp);
   st.awaiting_durable[aid].push_back(waiters);
-  write_registry(self, std::move(*op), [self, aid, waiters] {
+  write_registry(self, std::move(*op), [self, aid, waiters, after_durable = std::move(after_durable)] {
     auto& st = self->state;
     for (auto& w : *waiters)
       w.deliver(aid);
+    if (after_durable)
+      after_durable();
     auto i = st.awaiting_durable.find(aid);
     if (i == st.awaiting_durable.end())
       return;
@@ -454,13 +459,23 @@ caf::result<agent_id> register_agent(master_pointer self, const agent_info& give
   st.agents.emplace(info.id, hdl);
   st.agent_by_addr.emplace(hdl.address(), info.id);
   self->monitor(hdl);
-  self->send(st.allocator, atom::add_agent_v, info.id, info.total);
   st.health.track(info.id);
   st.told_rereg.erase(hdl.address());
   arm_health(self);
   LOG_INFO(component, "agent " << info.id << " registered: " << info.hostname << ":" << info.port << " "
                                << info.total);
-  return reply_when_durable(self, info.id, admit_agent_op(info));
+  // Offered only after the agent has its answer (sent first, and messages from here arrive in order): an offer
+  // made earlier could bring it a task launch before it knows it is registered, and it would drop the task.
+  auto offer_it = [self, id = info.id, total = info.total] {
+    auto& st = self->state;
+    const auto* a = st.reg.agent(id);
+    if (a == nullptr)
+      return;   // removed meanwhile
+    self->send(st.allocator, atom::add_agent_v, id, total);
+    if (!a->connected)
+      self->send(st.allocator, atom::deactivate_agent_v, id);
+  };
+  return reply_when_durable(self, info.id, admit_agent_op(info), std::move(offer_it));
 }
 
 /// Takes the task infos out of `r` (everything else in it stays).

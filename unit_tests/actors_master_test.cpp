@@ -2466,6 +2466,8 @@ TEST(a registration is answered only once the registry has it) {
   REQUIRE_EQUAL(admits.size(), 1u);
   CHECK_EQUAL(admits[0].agent.hostname, "new-host");
   CHECK(self->mailbox().empty());
+  // Nothing of it is offered before the agent has its answer (a launch could otherwise reach it first).
+  CHECK(alst().added_agents.empty());
   // A retry while the write is under way waits too.
   auto hdl2 = self->request(master, caf::infinite, atom::reg_agent_v, info, a);
   sched.run();
@@ -2482,6 +2484,10 @@ TEST(a registration is answered only once the registry has it) {
   hdl2.receive([&](const agent_id& id) { second = id; }, [&](const caf::error& e) { CAF_FAIL(sys.render(e)); });
   CHECK_EQUAL(first, admits[0].agent.id);
   CHECK_EQUAL(second, first);
+  // Now the allocator has it, once.
+  REQUIRE_EQUAL(alst().added_agents.size(), 1u);
+  CHECK_EQUAL(alst().added_agents[0].first, first);
+  CHECK_EQUAL(alst().added_agents[0].second, res("cpus:2;mem:256"));
 }
 
 TEST(a failed registry write or a stepdown stops the master) {
