@@ -275,6 +275,13 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
     t.info.agent = id;
     bool adopt = adopt_all || was_unreachable_here;
     // One lookup: the entry is made here and filled in below (or taken back for a terminal task).
+    if (adopt && !recovered_.empty() && fw.tasks.size() + 1 > fw.tasks.bucket_count()) {
+      // After a failover the recovering agents bring their tasks in bulk: size the table for all of them at
+      // once (guessed from this agent; only bucket pointers), instead of rehashing every node at each doubling.
+      auto here_count = static_cast<size_t>(std::count_if(
+        r.tasks.begin(), r.tasks.end(), [&](const reregistered_task& x) { return x.framework == t.framework; }));
+      fw.tasks.reserve(fw.tasks.size() + std::min<size_t>(here_count * (recovered_.size() + 1), 1u << 22));
+    }
     auto [slot, fresh] = adopt ? fw.tasks.try_emplace(t.info.id) : std::make_pair(fw.tasks.end(), false);
     if (!fresh) {
       // Readmitted: a task the master ended as TASK_LOST (framework not partition-aware), or an ID now live
