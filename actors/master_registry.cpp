@@ -32,9 +32,12 @@ const agent_entry* master_registry::agent(const agent_id& id) const {
 
 std::vector<std::pair<framework_id, task_id>> agent_entry::task_keys() const {
   std::vector<std::pair<framework_id, task_id>> keys;
-  for (const auto& [fid, tids] : tasks)
+  for (const auto& [fid, tids] : tasks) {
+    auto first = keys.size();
     for (const auto& tid : tids)
       keys.emplace_back(fid, tid);
+    std::sort(keys.begin() + static_cast<std::ptrdiff_t>(first), keys.end());
+  }
   return keys;
 }
 
@@ -253,7 +256,7 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
     used.push_back(allocation{fid, id, role, resources});
   };
   // Per framework seen here: its entry (which recorded this agent in `agents` already) and the agent's task set.
-  std::vector<std::pair<framework_entry*, std::set<task_id>*>> sent_here;
+  std::vector<std::pair<framework_entry*, std::vector<task_id>*>> sent_here;
   for (auto& t : r.tasks) {
     auto* fwp = find_fw(t.framework);
     if (fwp == nullptr) {
@@ -300,7 +303,7 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
         update_task(t.framework, tid, t.state, task_reason::none, "reported by the re-registered agent");
       continue;
     }
-    std::set<task_id>* here = nullptr;
+    std::vector<task_id>* here = nullptr;
     for (auto& [f, ts] : sent_here)
       if (f == &fw) {
         here = ts;
@@ -311,7 +314,7 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
       here = &ag.tasks[t.framework];
       sent_here.emplace_back(&fw, here);
     }
-    here->insert(t.info.id);
+    here->push_back(t.info.id);   // fresh in fw.tasks, so not here yet
     count_used(t.framework, role, t.info.resources);   // added to framework and agent below, once per group
     auto& e = slot->second;
     e.framework = t.framework;
@@ -540,7 +543,7 @@ std::string master_registry::add_task(const framework_id& fw, task_info task, co
     return "task " + task.id.value + " is already live";
   f->second.used += task.resources;
   a->second.used += task.resources;
-  a->second.tasks[fw].insert(task.id);
+  a->second.tasks[fw].push_back(task.id);   // not live yet (checked above)
   f->second.agents.insert(task.agent);
   auto tid = task.id;
   task_entry e;
@@ -580,8 +583,12 @@ void master_registry::release_task(const task_entry& t) {
   if (auto a = agents_.find(t.info.agent); a != agents_.end()) {
     a->second.used -= t.info.resources;
     if (auto ts = a->second.tasks.find(t.framework); ts != a->second.tasks.end()) {
-      ts->second.erase(t.info.id);
-      if (ts->second.empty())
+      auto& tids = ts->second;
+      if (auto k = std::find(tids.begin(), tids.end(), t.info.id); k != tids.end()) {
+        *k = std::move(tids.back());
+        tids.pop_back();
+      }
+      if (tids.empty())
         a->second.tasks.erase(ts);
     }
   }

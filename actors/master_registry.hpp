@@ -43,9 +43,9 @@ struct agent_entry {
   resource_set used;                        // by live tasks and custom executors
   resource_set offered;                     // in outstanding offers
   std::set<offer_id> offers;
-  /// Live tasks by framework (an agent runs tasks of few frameworks: a re-registration inserts each task ID
-  /// into a small set instead of copying the framework ID into a node per task).
-  std::map<framework_id, std::set<task_id>> tasks;
+  /// Live tasks by framework, unordered (an agent runs tasks of few frameworks, and few tasks: a re-registration
+  /// appends each task ID instead of allocating a tree node with a copy of the framework ID per task).
+  std::map<framework_id, std::vector<task_id>> tasks;
   /// (framework, task) of every live task, sorted.
   std::vector<std::pair<framework_id, task_id>> task_keys() const;
   std::set<std::pair<framework_id, executor_id>> executors;  // custom executors believed running
