@@ -10,6 +10,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <unordered_map>
 
 namespace mesoscaf {
 
@@ -52,7 +53,7 @@ private:
   int64_t max_misses_;
   int64_t limit_count_;
   duration limit_period_;
-  std::map<agent_id, int64_t> misses_;
+  std::unordered_map<agent_id, int64_t> misses_;   // never iterated
   std::deque<agent_id> queue_;
   std::deque<time_point> recent_;   // times of the latest removals, at most limit_count_
 };

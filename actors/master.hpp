@@ -30,6 +30,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -76,8 +77,9 @@ struct master_state {
   allocator_actor allocator;
   std::map<framework_id, scheduler_actor> schedulers;
   std::map<caf::actor_addr, framework_id> framework_by_addr;
-  std::map<agent_id, agent_actor> agents;
-  std::map<caf::actor_addr, agent_id> agent_by_addr;
+  // Hashed: looked up several times per (re-)registration, never iterated.
+  std::unordered_map<agent_id, agent_actor> agents;
+  std::unordered_map<caf::actor_addr, agent_id> agent_by_addr;
   /// Cap for refuse filters: the allocator's (it refuses longer ones, so clamping with any other cap could
   /// make a recover fail and its resources never return).
   double max_refuse_seconds = 0;
