@@ -201,6 +201,7 @@ void become_leading(master_pointer self, const registry_data& data) {
       });
   st.leading = true;
   st.recovery_total = st.reg.recovering().size();
+  st.recovery_back = 0;
   st.recovery_start = std::chrono::steady_clock::now();
   LOG_INFO(component, "leading; registry: " << data.admitted.size() << " agent(s) to re-register, "
                                             << data.unreachable.size() << " unreachable, " << data.gone.size()
@@ -549,10 +550,15 @@ caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration
   if (out.was_recovered) {
     // One of many after a failover: a summary says when all are back (and the deadline names the missing).
     LOG_DEBUG(component, line());
+    ++st.recovery_back;
     if (st.reg.recovering().empty() && st.recovery_total > 0) {
+      // Some may have been marked unreachable at the deadline instead: say how many came back.
       std::chrono::duration<double> took = std::chrono::steady_clock::now() - st.recovery_start;
-      LOG_INFO(component, "all " << st.recovery_total << " agent(s) of the registry re-registered after the failover, "
-                                 << took.count() << " s after leading began");
+      auto count = st.recovery_back == st.recovery_total
+                     ? "all " + std::to_string(st.recovery_total)
+                     : std::to_string(st.recovery_back) + " of " + std::to_string(st.recovery_total);
+      LOG_INFO(component, count << " agent(s) of the registry re-registered after the failover, " << took.count()
+                                << " s after leading began");
       st.recovery_total = 0;
     }
   } else {

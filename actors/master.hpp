@@ -110,6 +110,7 @@ struct master_state {
   /// Agents of the recovered registry and when leading began: after a failover every agent re-registers at
   /// once, so each one is logged at debug level and the leader says at info level when all are back.
   size_t recovery_total = 0;
+  size_t recovery_back = 0;   // of those, re-registered (the others were marked unreachable)
   std::chrono::steady_clock::time_point recovery_start;
   /// Agents whose admission (or readmission) is being written to the registry: their registration replies wait.
   /// One list of waiting replies per write under way, oldest first (a retry joins the newest).
