@@ -184,6 +184,25 @@ caf::result<agent_id> reply_when_durable(master_pointer self, const agent_id& ai
 
 void arm_health(master_pointer self);
 
+/// After a failover: once no agent of the recovered registry is left to wait for (each re-registered or was
+/// marked unreachable), one line says how many came back, and the daemon is told (master_options::recovered).
+void finish_recovery_if_done(master_pointer self) {
+  auto& st = self->state;
+  if (!st.recovery_open || !st.reg.recovering().empty())
+    return;
+  st.recovery_open = false;
+  if (st.recovery_total > 0) {
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - st.recovery_start;
+    auto count = st.recovery_back == st.recovery_total
+                   ? "all " + std::to_string(st.recovery_total)
+                   : std::to_string(st.recovery_back) + " of " + std::to_string(st.recovery_total);
+    LOG_INFO(component, count << " agent(s) of the registry re-registered after the failover, " << took.count()
+                              << " s after leading began");
+  }
+  if (st.recovered)
+    st.recovered();
+}
+
 /// Elected, and the registry is loaded: serve. Agents of the registry are "recovering" until they re-register
 /// or --agent-reregister-timeout expires.
 void become_leading(master_pointer self, const registry_data& data) {
@@ -206,8 +225,10 @@ void become_leading(master_pointer self, const registry_data& data) {
   LOG_INFO(component, "leading; registry: " << data.admitted.size() << " agent(s) to re-register, "
                                             << data.unreachable.size() << " unreachable, " << data.gone.size()
                                             << " gone");
+  st.recovery_open = true;
   if (!st.reg.recovering().empty())
     self->delayed_send(self, st.agent_reregister_timeout, atom::rereg_deadline_v, ++st.rereg_deadline_gen);
+  finish_recovery_if_done(self);
 }
 
 void on_elected(master_pointer self) {
@@ -358,6 +379,7 @@ void mark_unreachable(master_pointer self, const agent_id& aid) {
     write_registry(self, mark_unreachable_op(aid, time), [] {});
     for (const auto& kv : st.schedulers)
       self->send(kv.second, atom::agent_lost_v, aid);
+    finish_recovery_if_done(self);
     return;
   }
   auto why = "agent unreachable: missed " + std::to_string(st.health.misses(aid)) + " pings";
@@ -551,16 +573,7 @@ caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration
     // One of many after a failover: a summary says when all are back (and the deadline names the missing).
     LOG_DEBUG(component, line());
     ++st.recovery_back;
-    if (st.reg.recovering().empty() && st.recovery_total > 0) {
-      // Some may have been marked unreachable at the deadline instead: say how many came back.
-      std::chrono::duration<double> took = std::chrono::steady_clock::now() - st.recovery_start;
-      auto count = st.recovery_back == st.recovery_total
-                     ? "all " + std::to_string(st.recovery_total)
-                     : std::to_string(st.recovery_back) + " of " + std::to_string(st.recovery_total);
-      LOG_INFO(component, count << " agent(s) of the registry re-registered after the failover, " << took.count()
-                                << " s after leading began");
-      st.recovery_total = 0;
-    }
+    finish_recovery_if_done(self);
   } else {
     LOG_INFO(component, line());
   }
@@ -1042,6 +1055,7 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
   });
   st.registrar = opts.registrar;
   st.agent_reregister_timeout = opts.agent_reregister_timeout;
+  st.recovered = opts.recovered;
   if (st.registrar) {
     self->monitor(st.registrar);
     self->attach_functor([reg = st.registrar](const caf::error&) {

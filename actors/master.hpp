@@ -25,6 +25,7 @@
 #include <caf/timespan.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -69,6 +70,10 @@ struct master_options {
   /// After an election, agents of the registry that have not re-registered by then are marked unreachable (through
   /// the removal queue and its rate limit) (--agent-reregister-timeout).
   caf::timespan agent_reregister_timeout = std::chrono::minutes(10);
+  /// Called (on the master's thread; it must not block) once leading began and no agent of the recovered
+  /// registry is left to wait for: each re-registered or was marked unreachable. The daemon lets its allocator
+  /// return memory to the kernel again (apps/mesoscaf/heap_reserve.hpp).
+  std::function<void()> recovered;
 };
 
 struct master_state {
@@ -112,6 +117,8 @@ struct master_state {
   size_t recovery_total = 0;
   size_t recovery_back = 0;   // of those, re-registered (the others were marked unreachable)
   std::chrono::steady_clock::time_point recovery_start;
+  bool recovery_open = false;   // leading began and recovering agents remain (or `recovered` was not called yet)
+  std::function<void()> recovered;
   /// Agents whose admission (or readmission) is being written to the registry: their registration replies wait.
   /// One list of waiting replies per write under way, oldest first (a retry joins the newest).
   std::map<agent_id, std::vector<std::shared_ptr<std::vector<caf::typed_response_promise<agent_id>>>>>

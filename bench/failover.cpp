@@ -11,7 +11,9 @@
 //    re-subscribed (Mesos 1.5 on a laptop: 0.3 s for 1,000 agents / 10,000 tasks, 4.5 s for 10,000 / 100,000).
 // All simulated agents share this process's one connection to B. Pings do not matter (--agent-ping-timeout=1h);
 // each agent's resources are exactly its tasks' (nothing to offer, so the allocator stays out of the figure).
-// Usage: bench_failover [--agents=N[,N...]] [--runs=3] [--zk-session-timeout=2s]
+// Usage: bench_failover [--agents=N[,N...]] [--runs=3] [--zk-session-timeout=2s] [--perf=FILE]
+// --perf=FILE: `perf record -g` (DWARF call graphs) of B during the re-registration phase only, into FILE.<agents>.<run>
+// (for finding where its time goes; the figures of such a run are disturbed by the recording).
 // Each size is measured in --runs separate failovers (each from scratch); the line gives the medians (every
 // run's figures go to stderr).
 // Output: one line per size:
@@ -101,6 +103,16 @@ double cpu_seconds(pid_t pid) {
       stime = std::atof(field.c_str());
   }
   return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+/// Resident memory of a process in MiB, from /proc (0 if it is gone).
+double rss_mib(pid_t pid) {
+  std::istringstream in{read_proc(pid, "status")};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::atof(line.c_str() + 6) / 1024.0;
+  return 0;
 }
 
 void kill_leftovers(const std::string& dir) {
@@ -393,13 +405,33 @@ agent_reregistration make_rereg(int i, const std::vector<framework_info>& fws) {
   return r;
 }
 
+/// `perf record` of one process for a phase of the bench (--perf).
+class perf_recording {
+public:
+  perf_recording(pid_t pid, const std::string& file) {
+    std::vector<std::string> argv{"/usr/bin/perf", "record", "-q", "--call-graph=dwarf,16384", "-F", "10000", "-m", "4096",
+                                  "-p", std::to_string(pid), "-o", file};
+    proc_ = std::make_unique<child_process>(argv, file + ".log");
+    // perf needs a moment to attach; its start is not timed.
+    std::this_thread::sleep_for(milliseconds(500));
+  }
+  ~perf_recording() {
+    proc_->signal(SIGINT);
+    proc_->wait_exit(seconds(60));
+  }
+
+private:
+  std::unique_ptr<child_process> proc_;
+};
+
 struct figures {
   double reregister_s = 0;
   double election_s = 0;
 };
 
 /// One failover with `n` simulated agents; nullopt if something failed (reported on stderr).
-std::optional<figures> bench(caf::actor_system& sys, int n, const std::string& session_timeout) {
+std::optional<figures> bench(caf::actor_system& sys, int n, const std::string& session_timeout,
+                             const std::string& perf_file) {
   auto dir = make_dir();
   std::optional<figures> result;
   {
@@ -524,8 +556,12 @@ std::optional<figures> bench(caf::actor_system& sys, int n, const std::string& s
     }
     auto election_s = s_since(t_kill);
     // Re-registration.
+    std::optional<perf_recording> recording;
+    if (!perf_file.empty())
+      recording.emplace(r.b.proc->pid(), perf_file);
     auto t_rereg = clock_type::now();
     auto b_cpu0 = cpu_seconds(r.b.proc->pid());
+    auto b_rss0 = rss_mib(r.b.proc->pid());
     auto self_cpu0 = cpu_seconds(::getpid());
     tell_all(b_loc, *hb);
     if (!prog->wait_for(total, seconds(600))) {
@@ -535,9 +571,10 @@ std::optional<figures> bench(caf::actor_system& sys, int n, const std::string& s
       return std::nullopt;
     }
     auto reregister_s = s_since(t_rereg);
+    recording.reset();
     std::cerr << "bench_failover: during re-registration B used " << cpu_seconds(r.b.proc->pid()) - b_cpu0
               << " s of CPU, this process (simulated agents and schedulers) " << cpu_seconds(::getpid()) - self_cpu0
-              << " s\n";
+              << " s; B's resident memory grew from " << b_rss0 << " to " << rss_mib(r.b.proc->pid()) << " MiB\n";
     if (prog->refused > 0)
       std::cerr << "bench_failover: " << prog->refused << " refusals (retried), last: " << prog->last_error << "\n";
     // B has them all (checked after the clock stopped).
@@ -570,6 +607,7 @@ int main(int argc, char** argv) {
   std::vector<int> sizes{1000, 10000};
   std::string session_timeout = "2s";
   int runs = 3;
+  std::string perf_file;
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--agents=", 9) == 0) {
       sizes.clear();
@@ -584,10 +622,12 @@ int main(int argc, char** argv) {
       }
     } else if (std::strncmp(argv[i], "--runs=", 7) == 0) {
       runs = std::atoi(argv[i] + 7);
+    } else if (std::strncmp(argv[i], "--perf=", 7) == 0) {
+      perf_file = argv[i] + 7;
     } else if (std::strncmp(argv[i], "--zk-session-timeout=", 21) == 0) {
       session_timeout = argv[i] + 21;
     } else {
-      std::cerr << "usage: bench_failover [--agents=N[,N...]] [--runs=3] [--zk-session-timeout=2s]\n";
+      std::cerr << "usage: bench_failover [--agents=N[,N...]] [--runs=3] [--zk-session-timeout=2s] [--perf=FILE]\n";
       return 2;
     }
   }
@@ -613,7 +653,8 @@ int main(int argc, char** argv) {
     // disturbed by the shared 2-core machine does not decide them.
     std::vector<double> rereg, election;
     for (int k = 0; k < runs; ++k) {
-      auto f = bench(sys, n, session_timeout);
+      auto f = bench(sys, n, session_timeout,
+                     perf_file.empty() ? "" : perf_file + "." + std::to_string(n) + "." + std::to_string(k));
       if (!f) {
         ok = false;
         break;

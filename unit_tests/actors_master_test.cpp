@@ -2281,17 +2281,23 @@ struct ha_fixture : health_fixture {
   // The registrar is spawned while the base class constructs the master, before this class's members exist:
   // `holder` carries it over.
   explicit ha_fixture(bool start_as_leader = true, registry_data data = default_registry(),
-                      std::shared_ptr<registrar_actor> holder = std::make_shared<registrar_actor>())
+                      std::shared_ptr<registrar_actor> holder = std::make_shared<registrar_actor>(),
+                      std::shared_ptr<size_t> recovered = std::make_shared<size_t>(0))
     : health_fixture([=](caf::actor_system& sys) {
         auto opts = health_options();
         opts.start_as_leader = start_as_leader;
         opts.agent_reregister_timeout = std::chrono::seconds(60);
         *holder = sys.spawn(mock_registrar, data);
         opts.registrar = *holder;
+        opts.recovered = [recovered] { ++*recovered; };
         return opts;
       }) {
     registrar = *holder;
+    recovered_calls = recovered;
   }
+
+  /// How often the master said that no agent of the recovered registry is left to wait for.
+  std::shared_ptr<size_t> recovered_calls;
 
   registrar_mock_state& rst() { return state_of<registrar_mock_state>(registrar); }
 
@@ -2316,6 +2322,10 @@ struct ha_fixture : health_fixture {
 
 struct standby_fixture : ha_fixture {
   standby_fixture() : ha_fixture(false) {}
+};
+
+struct empty_standby_fixture : ha_fixture {
+  empty_standby_fixture() : ha_fixture(false, registry_data{}) {}
 };
 
 } // namespace
@@ -2359,10 +2369,22 @@ TEST(a standby master refuses agents and frameworks naming the leader until it i
   CHECK(rst().ops.empty());
   CHECK(alst().added_agents.empty());
   // Elected: it loads the registry, then serves.
+  CHECK_EQUAL(*recovered_calls, 0u);
   send_from(self, atom::elected_v);
   CHECK_EQUAL(rst().recovers, 1u);
   CHECK(state().leading);
   CHECK(!register_agent(a).empty());
+}
+
+FIXTURE_SCOPE_END()
+
+FIXTURE_SCOPE(master_empty_standby_tests, empty_standby_fixture)
+
+TEST(a master elected with an empty registry tells the daemon at once that it has recovered) {
+  CHECK_EQUAL(*recovered_calls, 0u);
+  send_from(self, atom::elected_v);
+  CHECK(state().leading);
+  CHECK_EQUAL(*recovered_calls, 1u);
 }
 
 FIXTURE_SCOPE_END()
@@ -2452,6 +2474,33 @@ TEST(agents that do not re-register within the timeout become unreachable and re
   CHECK_EQUAL(back[0].agent.id, agent_id{"agent-x"});
   auto after = state().unreachable;
   CHECK_EQUAL(std::find(after.begin(), after.end(), agent_id{"agent-x"}), after.end());
+}
+
+TEST(the daemon is told once every agent of the recovered registry has re-registered) {
+  CHECK_EQUAL(*recovered_calls, 0u);
+  CHECK_EQUAL(reregister(new_agent(), rereg(agent_id{"agent-x"}, {}, {}, "cpus:4;mem:1024", "hx")),
+              agent_id{"agent-x"});
+  CHECK_EQUAL(*recovered_calls, 0u);   // agent-y is still awaited
+  CHECK_EQUAL(reregister(new_agent(), rereg(agent_id{"agent-y"}, {}, {}, "cpus:4;mem:1024", "hy")),
+              agent_id{"agent-y"});
+  CHECK_EQUAL(*recovered_calls, 1u);
+  // Later registrations are ordinary ones.
+  CHECK(!register_agent(new_agent()).empty());
+  CHECK_EQUAL(*recovered_calls, 1u);
+}
+
+TEST(the daemon is told once the last missing agent of the recovered registry is marked unreachable) {
+  CHECK_EQUAL(reregister(new_agent(), rereg(agent_id{"agent-y"}, {}, {}, "cpus:4;mem:1024", "hy")),
+              agent_id{"agent-y"});
+  CHECK_EQUAL(*recovered_calls, 0u);
+  advance_time(std::chrono::seconds(61));
+  sched.run();
+  CHECK(state().recovering.empty());
+  CHECK_EQUAL(*recovered_calls, 1u);
+  // It comes back later: readmitted, nothing more to tell.
+  CHECK_EQUAL(reregister(new_agent(), rereg(agent_id{"agent-x"}, {}, {}, "cpus:4;mem:1024", "hx")),
+              agent_id{"agent-x"});
+  CHECK_EQUAL(*recovered_calls, 1u);
 }
 
 TEST(a registration is answered only once the registry has it) {

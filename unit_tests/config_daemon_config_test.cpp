@@ -58,6 +58,10 @@ TEST(valid master arguments pass and set the values) {
   CHECK_EQUAL(cfg.port, 0);
   CHECK_EQUAL(cfg.work_dir, "/tmp/x");
   CHECK(cfg.allocation_interval == std::chrono::milliseconds(250));
+  CHECK_EQUAL(cfg.standby_heap_mb, 128);
+  master_config none;
+  CHECK_EQUAL(run(none, {"--standby-heap-mb=0"}), -1);
+  CHECK_EQUAL(none.standby_heap_mb, 0);
 }
 
 TEST(offer timeout and weights flags of the master) {
@@ -118,7 +122,8 @@ TEST(our scheduler defaults apply and flags override them) {
 
 TEST(bad master arguments exit 2) {
   for (auto arg : {"--port=99999", "--port=-1", "--port=abc", "--allocation-interval=0s", "--log-level=loud",
-                   "--nonsense=1", "positional"}) {
+                   "--nonsense=1", "positional", "--standby-heap-mb=-1", "--standby-heap-mb=2000000",
+                   "--standby-heap-mb=lots"}) {
     master_config cfg;
     MESSAGE(arg);
     CHECK_EQUAL(run(cfg, {arg}), 2);

@@ -624,6 +624,12 @@ TEST(a killed leader is replaced and agents frameworks and tasks carry on) {
   ENSURE(start_masters());
   auto l = wait_leader();
   ENSURE(l);
+  // The standbys fault in their heap reserve for the re-registrations to come (on an idle-priority thread).
+  for (size_t i = 0; i < masters.size(); ++i)
+    if (i != *l)
+      CHECK(eventually(
+        [&] { return masters[i].proc->output().find("standby heap reserve ready: 128 MiB") != std::string::npos; },
+        seconds(60)));
   auto a = start_agent(0);
   ENSURE(!a.empty());
   auto b = start_agent(1);
@@ -677,6 +683,10 @@ TEST(a killed leader is replaced and agents frameworks and tasks carry on) {
       return masters[*l2].proc->output().find("all 2 agent(s) of the registry re-registered after the failover")
              != std::string::npos;
     },
+    seconds(10)));
+  // Then it lets the allocator return what it does not use of the reserve.
+  CHECK(eventually(
+    [&] { return masters[*l2].proc->output().find("standby heap reserve released") != std::string::npos; },
     seconds(10)));
   // The same task processes run, and the new leader knows them.
   for (auto& [t, pid] : pids)

@@ -1,13 +1,15 @@
 // `mesoscaf master --port=5050 --work-dir=DIR [--zk=zk://HOST:PORT[,...]/PATH] [--zk-session-timeout=10s]
 // [--registry=in_memory|sqlite|zookeeper] [--agent-reregister-timeout=10mins] [--offer-timeout=30s]
 // [--weights=eng=2,ops=0.5] [--agent-ping-timeout=15s] [--max-agent-ping-timeouts=5]
-// [--agent-removal-rate-limit=1/10s]`: runs a master until SIGTERM/SIGINT.
+// [--agent-removal-rate-limit=1/10s] [--standby-heap-mb=128]`: runs a master until SIGTERM/SIGINT.
 // Prints `master listening on <ip>:<port>` once it accepts connections (use --port=0 and read the port), then
 // `master elected leader at <ip>:<port>` when it leads (at once without --zk) or
 // `master standing by; leader: <endpoint>` while another master leads. A master that loses its ZooKeeper
 // session prints `master lost leadership: <why>` and exits 1 at once, as Mesos does: a supervisor restarts it
 // as a new contender. SIGTERM withdraws from the election first, so the next master takes over at once.
 #include "apps/mesoscaf/subcommands.hpp"
+
+#include "apps/mesoscaf/heap_reserve.hpp"
 
 #include "actors/leader_election.hpp"
 #include "actors/master.hpp"
@@ -85,6 +87,10 @@ int master_main(int argc, char** argv) {
   opts.registrar = spawn_registrar(sys, store);
   const bool ha = !cfg.zk.empty();
   opts.start_as_leader = !ha;
+  // A standby's heap is faulted in ahead of the re-registration storm that follows its election; once it has
+  // recovered, the allocator returns what it does not use.
+  if (ha && cfg.standby_heap_mb > 0 && heap_reserve::hold(static_cast<size_t>(cfg.standby_heap_mb) << 20))
+    opts.recovered = [] { heap_reserve::release(); };
   auto master = spawn_master(sys, opts);
   // A master that stops on its own (it stepped down: registry failure, lost session) ends the process with 1.
   static std::atomic<bool> stopping{false};
