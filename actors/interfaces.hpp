@@ -113,8 +113,9 @@ using allocator_actor = caf::typed_actor<
   // An agent joined with these total resources.
   caf::reacts_to<atom::add_agent, agent_id, resource_set>,
   // An agent came back (re-registered) with tasks and executors running: these allocations are in use from the
-  // start (allocations to frameworks the allocator does not know are ignored).
-  caf::reacts_to<atom::add_agent, agent_id, resource_set, std::vector<allocation>>,
+  // start (allocations to frameworks the allocator does not know are ignored). Inactive (`active` false): nothing
+  // of it is offered until activate_agent (its answer waits for the registry).
+  caf::reacts_to<atom::add_agent, agent_id, resource_set, std::vector<allocation>, bool>,
   // The agent is disconnected (nothing of it is offered) / connected again. Its allocations stay.
   caf::reacts_to<atom::deactivate_agent, agent_id>,
   caf::reacts_to<atom::activate_agent, agent_id>,

@@ -551,6 +551,14 @@ caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration
     self->send(st.allocator, atom::add_fw_v, fi.id, fi);
     self->send(st.allocator, atom::deactivate_v, fi.id);
   }
+  // Readmitted and newly admitted agents are written to the registry; their answer waits until it is durable.
+  std::optional<registry_operation> op;
+  if (out.how == reregistration_result::kind::readmitted) {
+    op = mark_reachable_op(st.reg.agent(aid)->info);
+  } else if (out.how == reregistration_result::kind::admitted) {
+    if (!out.was_recovered)  // a recovering agent is in the registry already: nothing to write
+      op = admit_agent_op(st.reg.agent(aid)->info);
+  }
   const char* how = "re-registered";
   if (out.how == reregistration_result::kind::known) {
     if (!out.was_connected)
@@ -559,7 +567,8 @@ caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration
     how = out.how == reregistration_result::kind::readmitted ? "readmitted (was unreachable)"
           : out.was_recovered                                  ? "re-registered after the failover"
                                                                : "admitted with its own ID";
-    self->send(st.allocator, atom::add_agent_v, aid, r.info.total, std::move(out.used));
+    // Not offered while its answer waits for the registry (see below); the allocator learns that in the same step.
+    self->send(st.allocator, atom::add_agent_v, aid, r.info.total, std::move(out.used), !op.has_value());
   }
   arm_health(self);
   auto line = [&] {
@@ -577,14 +586,17 @@ caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration
   } else {
     LOG_INFO(component, line());
   }
-  std::optional<registry_operation> op;
-  if (out.how == reregistration_result::kind::readmitted) {
-    op = mark_reachable_op(st.reg.agent(aid)->info);
-  } else if (out.how == reregistration_result::kind::admitted) {
-    if (!out.was_recovered)  // a recovering agent is in the registry already: nothing to write
-      op = admit_agent_op(st.reg.agent(aid)->info);
-  }
-  return reply_when_durable(self, aid, std::move(op));
+  if (!op)
+    return reply_when_durable(self, aid, std::nullopt);
+  // Its answer waits for the registry, and offers of it must wait for the answer: a launch that reached the agent
+  // before it knows it is registered would be dropped. The allocator knows the agent already (its tasks count, and
+  // their updates may recover resources of it) but offers nothing of it until then (added inactive above).
+  auto offer_it = [self, aid] {
+    auto& st = self->state;
+    if (const auto* a = st.reg.agent(aid); a != nullptr && a->connected)
+      self->send(st.allocator, atom::activate_agent_v, aid);
+  };
+  return reply_when_durable(self, aid, std::move(op), std::move(offer_it));
 }
 
 /// The scheduler went away but the framework has a failover timeout: it stays (tasks keep running, nobody

@@ -87,10 +87,14 @@ allocator_actor::behavior_type allocator(allocator_pointer self, allocation_list
       if (err.empty())
         request_run(self);
     },
-    [self](atom::add_agent, const agent_id& id, const resource_set& total, const std::vector<allocation>& used) {
+    [self](atom::add_agent, const agent_id& id, const resource_set& total, const std::vector<allocation>& used,
+           bool active) {
       size_t ignored = 0;
       auto err = self->state.alloc.add_agent(id, total, used, &ignored);
       report("add_agent", err);
+      // In the same step: a run asked for in between must not offer an agent that is to start inactive.
+      if (err.empty() && !active)
+        report("deactivate_agent", self->state.alloc.deactivate_agent(id));
       if (ignored > 0)
         LOG_INFO(component, "agent " << id << ": " << ignored << " allocation(s) in use ignored (unknown framework "
                                      << "or role, or beyond the total)");

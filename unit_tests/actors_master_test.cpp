@@ -143,8 +143,11 @@ allocator_actor::behavior_type mock_allocator(allocator_actor::stateful_pointer<
     [=](atom::deactivate, const framework_id& f) { self->state.deactivated.push_back(f); },
     [=](atom::add_agent, const agent_id& a, const resource_set& r) { self->state.added_agents.emplace_back(a, r); },
     [=](atom::remove_agent, const agent_id& a) { self->state.removed_agents.push_back(a); },
-    [=](atom::add_agent, const agent_id& a, const resource_set& r, const std::vector<allocation>& used) {
+    [=](atom::add_agent, const agent_id& a, const resource_set& r, const std::vector<allocation>& used,
+        bool active) {
       self->state.readded_agents.emplace_back(a, r, used);
+      if (!active)
+        self->state.deactivated_agents.push_back(a);
     },
     [=](atom::deactivate_agent, const agent_id& a) { self->state.deactivated_agents.push_back(a); },
     [=](atom::activate_agent, const agent_id& a) { self->state.activated_agents.push_back(a); },
@@ -2537,6 +2540,36 @@ TEST(a registration is answered only once the registry has it) {
   REQUIRE_EQUAL(alst().added_agents.size(), 1u);
   CHECK_EQUAL(alst().added_agents[0].first, first);
   CHECK_EQUAL(alst().added_agents[0].second, res("cpus:2;mem:256"));
+}
+
+TEST(a re-registration that waits for the registry is offered only after its answer) {
+  rst().hold = true;
+  // An agent this master never knew (its registry has no such ID) re-registers with its own ID: the admission
+  // is written first.
+  auto s = new_scheduler();
+  auto fid = subscribe_fw(s, false);
+  auto t = task("tn", agent_id{"agent-n"}, "cpus:1");
+  auto a = new_agent();
+  auto hdl = self->request(master, caf::infinite, atom::rereg_agent_v,
+                           rereg(agent_id{"agent-n"}, {reported(fid, t, task_state::running)}, {}, "cpus:4;mem:1024",
+                                 "hn"),
+                           a);
+  sched.run();
+  REQUIRE_EQUAL(ops_of(registry_op_kind::admit).size(), 1u);
+  CHECK(self->mailbox().empty());
+  // The allocator counts its task already, but offers nothing of it while the answer waits.
+  REQUIRE_EQUAL(alst().readded_agents.size(), 1u);
+  CHECK_EQUAL(std::get<0>(alst().readded_agents[0]), agent_id{"agent-n"});
+  CHECK_EQUAL(alst().deactivated_agents, std::vector<agent_id>{agent_id{"agent-n"}});
+  CHECK(alst().activated_agents.empty());
+  registry_operation release;
+  release.role = "release-held";
+  self->send(registrar, atom::registry_v, release);
+  sched.run();
+  self->receive([](bool) {});
+  hdl.receive([&](const agent_id& id) { CHECK_EQUAL(id, agent_id{"agent-n"}); },
+              [&](const caf::error& e) { CAF_FAIL(sys.render(e)); });
+  CHECK_EQUAL(alst().activated_agents, std::vector<agent_id>{agent_id{"agent-n"}});
 }
 
 TEST(a failed registry write or a stepdown stops the master) {

@@ -256,7 +256,7 @@ TEST(agents come back with allocations in use and can be deactivated and activat
   sched.run();
   std::vector<allocation> used{{fw, agent, "*", res("cpus:1;mem:512")}, {framework_id{"ghost"}, agent, "*",
                                                                            res("cpus:1")}};
-  self->send(aut, atom::add_agent_v, agent, res("cpus:4;mem:2048"), used);
+  self->send(aut, atom::add_agent_v, agent, res("cpus:4;mem:2048"), used, true);
   sched.run();
   CHECK_EQUAL(logic().allocated(fw, agent), res("cpus:4;mem:2048"));
   REQUIRE_EQUAL(received().size(), 1u);
@@ -270,6 +270,22 @@ TEST(agents come back with allocations in use and can be deactivated and activat
   sched.run();
   REQUIRE_EQUAL(received().size(), 2u);
   CHECK_EQUAL(received()[1][0].resources, res("cpus:4;mem:2048"));
+}
+
+TEST(an agent added inactive is offered only once activated) {
+  start();
+  self->send(aut, atom::add_fw_v, fw, framework_info{});
+  sched.run();
+  std::vector<allocation> used{{fw, agent, "*", res("cpus:1;mem:512")}};
+  self->send(aut, atom::add_agent_v, agent, res("cpus:4;mem:2048"), used, false);
+  sched.run();
+  CHECK(!logic().is_agent_active(agent));
+  CHECK_EQUAL(logic().allocated(fw, agent), res("cpus:1;mem:512"));   // its tasks count at once
+  CHECK(received().empty());
+  self->send(aut, atom::activate_agent_v, agent);
+  sched.run();
+  REQUIRE_EQUAL(received().size(), 1u);
+  CHECK_EQUAL(received()[0][0].resources, res("cpus:3;mem:1536"));
 }
 
 TEST(the allocator quits when its listener goes down) {
