@@ -9,6 +9,7 @@
 #include "test.hpp"
 
 #include "child_process.hpp"
+#include "process_cluster.hpp"
 #include "process_scan.hpp"
 #include "test_helpers.hpp"
 #include "zookeeper_server.hpp"
@@ -43,19 +44,10 @@ using namespace mesoscaf;
 using namespace mesoscaf::test;
 using namespace std::chrono;
 
-// CAF 0.17's REQUIRE and FAIL abort() the process: no destructor runs and the daemons (and ZooKeeper) stay behind.
-// These tests check and return instead, so the fixture always cleans up.
-#define ENSURE(...)                                                                                                \
-  do {                                                                                                             \
-    if (!::caf::test::detail::check(::caf::test::engine::current_test(), __FILE__, __LINE__, #__VA_ARGS__, false,  \
-                                    static_cast<bool>(__VA_ARGS__)))                                               \
-      return;                                                                                                      \
-  } while (false)
-
 namespace {
 
 const std::string bin = MESOSCAF_BINARY;
-constexpr auto wait_limit = milliseconds(30000);
+constexpr auto wait_limit = process_wait_limit;
 // Short enough that a crashed leader is replaced within a few seconds; ZooKeeper allows 2x..20x its tickTime
 // (scripts/zookeeper uses tickTime=500).
 constexpr auto session_timeout = milliseconds(2000);
@@ -74,176 +66,14 @@ size_t count_of(const std::string& text, const std::string& needle) {
   return n;
 }
 
-// -- frameworks ---------------------------------------------------------------------------------------------
+// -- frameworks (recorder, framework, fw_options, tasks: process_cluster.hpp) ------------------------------
 
-/// Records everything and launches queued tasks on offers that fit them (first fit). Callbacks run on the
-/// driver's actor; the test thread reads under the mutex.
-struct recorder : scheduler {
-  std::mutex mtx;
-  std::condition_variable cv;
-  std::vector<framework_id> registrations;
-  std::vector<task_status> updates;
-  std::vector<std::string> errors;
-  std::deque<task_info> pending;
-  std::map<std::string, std::string> launched_on;  // task -> agent of the offer it was launched on
-  std::set<std::string> ended;                     // tasks with a terminal update
-  int disconnects = 0;
-
-  void registered(scheduler_driver*, const framework_id& id) override {
-    std::lock_guard<std::mutex> g{mtx};
-    registrations.push_back(id);
-    cv.notify_all();
-  }
-
-  void resource_offers(scheduler_driver* d, const std::vector<offer>& offers) override {
-    for (auto& o : offers) {
-      std::vector<task_info> batch;
-      {
-        std::lock_guard<std::mutex> g{mtx};
-        auto left = o.resources;
-        for (auto i = pending.begin(); i != pending.end();) {
-          if ((i->agent.empty() || i->agent == o.agent) && left.contains(i->resources)) {
-            left -= i->resources;
-            batch.push_back(std::move(*i));
-            batch.back().agent = o.agent;
-            launched_on[batch.back().id.value] = o.agent.value;
-            i = pending.erase(i);
-          } else {
-            ++i;
-          }
-        }
-      }
-      if (batch.empty())
-        d->decline_offer(o.id, filters{0});
-      else
-        d->launch_tasks({o.id}, batch, filters{0});
-    }
-  }
-
-  void status_update(scheduler_driver*, const task_status& s) override {
-    std::lock_guard<std::mutex> g{mtx};
-    updates.push_back(s);
-    if (is_terminal(s.state))
-      ended.insert(s.task.value);
-    cv.notify_all();
-  }
-
-  void disconnected(scheduler_driver*) override {
-    std::lock_guard<std::mutex> g{mtx};
-    ++disconnects;
-  }
-
-  void error(scheduler_driver*, const std::string& message) override {
-    std::lock_guard<std::mutex> g{mtx};
-    errors.push_back(message);
-    cv.notify_all();
-  }
-
-  void submit(std::vector<task_info> tasks) {
-    std::lock_guard<std::mutex> g{mtx};
-    for (auto& t : tasks)
-      pending.push_back(std::move(t));
-  }
-
-  bool wait(const std::function<bool()>& pred, milliseconds limit = wait_limit) {
-    std::unique_lock<std::mutex> g{mtx};
-    return cv.wait_for(g, limit, pred);
-  }
-
-  size_t update_count() {
-    std::lock_guard<std::mutex> g{mtx};
-    return updates.size();
-  }
-
-  std::vector<task_status> updates_of(const std::string& task) {
-    std::lock_guard<std::mutex> g{mtx};
-    std::vector<task_status> result;
-    for (auto& s : updates)
-      if (s.task.value == task)
-        result.push_back(s);
-    return result;
-  }
-
-  /// Waits for an update of `task` in `state` at index >= `from` (reconciliation answers excluded unless
-  /// `answers` is set).
-  std::optional<task_status> wait_state(const std::string& task, task_state state, size_t from = 0,
-                                        milliseconds limit = wait_limit, bool answers = true) {
-    std::optional<task_status> result;
-    wait(
-      [&] {
-        for (size_t i = from; i < updates.size(); ++i) {
-          auto& s = updates[i];
-          if (s.task.value == task && s.state == state && (answers || s.reason != task_reason::reconciliation)) {
-            result = s;
-            return true;
-          }
-        }
-        return false;
-      },
-      limit);
-    return result;
-  }
-
-  /// Waits for the first reconciliation answer about `task` at index >= `from`.
-  std::optional<task_status> wait_answer(const std::string& task, size_t from, milliseconds limit = wait_limit) {
-    std::optional<task_status> result;
-    wait(
-      [&] {
-        for (size_t i = from; i < updates.size(); ++i)
-          if (updates[i].task.value == task && updates[i].reason == task_reason::reconciliation) {
-            result = updates[i];
-            return true;
-          }
-        return false;
-      },
-      limit);
-    return result;
-  }
-
-  std::string history(const std::string& task) {
-    std::string result;
-    for (auto& s : updates_of(task))
-      result += std::string{to_string(s.state)} + "(" + to_string(s.source) + "," + to_string(s.reason) + ","
-                + (s.uuid.empty() ? "-" : s.uuid.substr(0, 8)) + ") ";
-    return result;
-  }
-
-  std::string all_errors() {
-    std::lock_guard<std::mutex> g{mtx};
-    std::string result;
-    for (auto& e : errors)
-      result += e + "; ";
-    return result;
-  }
-};
-
-struct fw_options {
-  std::string name = "ha-test";
-  double failover_timeout = 120;
-  bool partition_aware = false;
-  bool checkpoint = true;
-};
-
-struct framework {
-  std::unique_ptr<recorder> rec = std::make_unique<recorder>();
-  std::unique_ptr<scheduler_driver> driver;
-  framework_id id;
-
-  ~framework() {
-    driver.reset();
-  }
-};
-
-std::string pid_command(const std::string& pid_file, const std::string& cmd) {
-  return "echo $$ > " + pid_file + "; exec " + cmd;
-}
-
-task_info make_task(const std::string& id, const std::string& cmd, const std::string& resources = "cpus:0.1;mem:16",
-                    const std::string& agent = "") {
-  auto t = shell_task(id, cmd);
-  t.resources = *resource_set::parse(resources);
-  t.agent = agent_id{agent};
-  return t;
+/// A framework that outlives a disconnected scheduler by two minutes (a dead leader disconnects it).
+fw_options ha_options(const std::string& name) {
+  fw_options o;
+  o.name = name;
+  o.failover_timeout = 120;
+  return o;
 }
 
 // -- daemons ------------------------------------------------------------------------------------------------
@@ -255,16 +85,7 @@ struct master_proc {
   int runs = 0;
 };
 
-struct agent_proc {
-  std::unique_ptr<child_process> proc;
-  std::string work_dir;
-  std::string id;
-  int runs = 0;
-  bool stopped = false;  // SIGSTOPped by the test
-};
-
-struct fixture {
-  temp_dir dir{"mesoscaf-ha"};
+struct fixture : process_fixture_base {
   threaded_config cfg{true};  // with middleman heartbeats, like every mesoscaf process
   caf::actor_system sys{cfg};
   std::unique_ptr<zookeeper_server> zk;
@@ -272,27 +93,15 @@ struct fixture {
   bool zk_frozen = false;
   std::vector<std::string> master_flags;  // extra flags for every master of the test
   std::vector<master_proc> masters;
-  std::vector<std::unique_ptr<agent_proc>> agents;
-  std::vector<std::unique_ptr<framework>> frameworks;
 
-  fixture() {
-    std::filesystem::create_directories(dir / "pids");
+  fixture() : process_fixture_base("mesoscaf-ha") {
   }
 
   ~fixture() {
     // ZooKeeper answers again first: masters withdraw and agents stop without waiting on it.
     if (zk && zk_frozen)
       zk->thaw(0);
-    frameworks.clear();
-    for (auto& a : agents)
-      if (a->proc && a->proc->running()) {
-        if (a->stopped)
-          a->proc->signal(SIGCONT);
-        a->proc->signal(SIGTERM);
-      }
-    for (auto& a : agents)
-      if (a->proc)
-        a->proc->wait_exit(seconds(20));
+    stop_frameworks_and_agents();
     for (auto& m : masters) {
       m.handle = nullptr;
       if (m.proc && m.proc->running())
@@ -301,26 +110,8 @@ struct fixture {
     for (auto& m : masters)
       if (m.proc)
         m.proc->wait_exit(seconds(20));
-    bool failed = false;
-    if (auto t = caf::test::engine::current_test(); t && t->bad() > 0)
-      failed = true;
     zk.reset();
-    auto left = processes_mentioning(dir.path());
-    if (!left.empty()) {
-      MESSAGE("killing leftover processes: " << describe(left));
-      for (auto pid : left)
-        ::kill(pid, SIGKILL);
-    }
-    if (failed) {
-      std::error_code ec;
-      auto keep = dir.path() + "-logs";
-      std::filesystem::create_directories(keep, ec);
-      for (auto& e : std::filesystem::recursive_directory_iterator(dir.path(), ec))
-        if (e.path().extension() == ".log")
-          std::filesystem::copy_file(e.path(), keep + "/" + e.path().filename().string(),
-                                     std::filesystem::copy_options::overwrite_existing, ec);
-      MESSAGE("logs kept in " << keep);
-    }
+    kill_leftovers_and_keep_logs();
   }
 
   // -- ZooKeeper --
@@ -512,95 +303,7 @@ struct fixture {
   // -- frameworks --
 
   framework* add_framework(const fw_options& o) {
-    auto f = std::make_unique<framework>();
-    framework_info fi;
-    fi.name = o.name;
-    fi.user = "test";
-    fi.failover_timeout = o.failover_timeout;
-    fi.checkpoint = o.checkpoint;
-    if (o.partition_aware)
-      fi.capabilities.push_back("PARTITION_AWARE");
-    f->driver = std::make_unique<scheduler_driver>(sys, f->rec.get(), fi, zk_url);
-    if (f->driver->start() != driver_status::running) {
-      MESSAGE("framework " << o.name << " did not start: " << f->driver->abort_reason());
-      return nullptr;
-    }
-    auto& rec = *f->rec;
-    rec.wait([&] { return !rec.registrations.empty() || !rec.errors.empty(); });
-    {
-      std::lock_guard<std::mutex> g{rec.mtx};
-      if (rec.registrations.empty()) {
-        MESSAGE("framework " << o.name << " did not subscribe: " << (rec.errors.empty() ? "timeout" : rec.errors[0])
-                             << " " << f->driver->abort_reason());
-        return nullptr;
-      }
-      f->id = rec.registrations[0];
-    }
-    frameworks.push_back(std::move(f));
-    return frameworks.back().get();
-  }
-
-  void launch(framework& f, std::vector<task_info> tasks) {
-    f.rec->submit(std::move(tasks));
-    f.driver->revive_offers();
-  }
-
-  std::string pid_file(const std::string& task) const {
-    return dir / ("pids/" + task);
-  }
-
-  task_info sleeper(const std::string& id, const std::string& agent = "", int secs = 600) {
-    return make_task(id, pid_command(pid_file(id), "sleep " + std::to_string(secs)), "cpus:0.1;mem:16", agent);
-  }
-
-  pid_t task_pid(const std::string& task) {
-    pid_t pid = 0;
-    eventually(
-      [&] {
-        pid = std::atoi(read_file(pid_file(task)).c_str());
-        return pid > 0;
-      },
-      seconds(10));
-    return pid;
-  }
-
-  bool running(framework& f, const std::string& task) {
-    if (f.rec->wait_state(task, task_state::running))
-      return true;
-    MESSAGE("task " << task << " did not reach TASK_RUNNING: " << f.rec->history(task)
-                    << " errors: " << f.rec->all_errors());
-    return false;
-  }
-
-  /// Reconciles `tasks` (on `agent`) until every answer is `state` (answers change while agents re-register).
-  bool reconcile_until(framework& f, const std::vector<std::string>& tasks, const std::string& agent,
-                       task_state state, milliseconds limit = wait_limit) {
-    auto deadline = steady_clock::now() + limit;
-    std::string last;
-    while (steady_clock::now() < deadline) {
-      auto mark = f.rec->update_count();
-      std::vector<task_status> query;
-      for (auto& t : tasks) {
-        task_status s;
-        s.task = task_id{t};
-        s.agent = agent_id{agent};
-        query.push_back(s);
-      }
-      f.driver->reconcile_tasks(query);
-      bool all = true;
-      last.clear();
-      for (auto& t : tasks) {
-        auto a = f.rec->wait_answer(t, mark, milliseconds(2000));
-        last += t + "=" + (a ? to_string(a->state) : "no answer") + " ";
-        if (!a || a->state != state)
-          all = false;
-      }
-      if (all)
-        return true;
-      std::this_thread::sleep_for(milliseconds(500));
-    }
-    MESSAGE("last reconciliation answers: " << last);
-    return false;
+    return process_fixture_base::add_framework(sys, zk_url, o);
   }
 
   /// After a failover: the new leader `l` has every agent back and the framework subscribed again.
@@ -634,8 +337,7 @@ TEST(a killed leader is replaced and agents frameworks and tasks carry on) {
   ENSURE(!a.empty());
   auto b = start_agent(1);
   ENSURE(!b.empty());
-  fw_options o;
-  o.name = "ha-kill";
+  auto o = ha_options("ha-kill");
   auto f = add_framework(o);
   ENSURE(f);
   ENSURE(framework_active_at(*l, f->id));
@@ -726,8 +428,7 @@ TEST(a gracefully stopped leader is replaced in well under a second) {
   ENSURE(l);
   auto a = start_agent(0);
   ENSURE(!a.empty());
-  fw_options o;
-  o.name = "ha-graceful";
+  auto o = ha_options("ha-graceful");
   auto f = add_framework(o);
   ENSURE(f);
   launch(*f, {sleeper("g", a)});
@@ -809,8 +510,7 @@ TEST(an agent missing after failover is unreachable after the timeout and readmi
   ENSURE(!a.empty());
   auto b = start_agent(1);
   ENSURE(!b.empty());
-  fw_options o;
-  o.name = "ha-missing-agent";
+  auto o = ha_options("ha-missing-agent");
   o.partition_aware = true;
   auto f = add_framework(o);
   ENSURE(f);
@@ -868,8 +568,7 @@ TEST(chaos with five leader crashes ends every task exactly once and loses no ag
   ENSURE(!a.empty());
   auto b = start_agent(1, "cpus:8;mem:8192;disk:1000");
   ENSURE(!b.empty());
-  fw_options o;
-  o.name = "ha-chaos";
+  auto o = ha_options("ha-chaos");
   auto f = add_framework(o);
   ENSURE(f);
   constexpr int total = 2000;

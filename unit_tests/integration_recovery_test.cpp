@@ -9,6 +9,7 @@
 #include "test.hpp"
 
 #include "child_process.hpp"
+#include "process_cluster.hpp"
 #include "process_scan.hpp"
 #include "test_helpers.hpp"
 
@@ -42,19 +43,10 @@ using namespace mesoscaf;
 using namespace mesoscaf::test;
 using namespace std::chrono;
 
-// CAF 0.17's REQUIRE and FAIL abort() the process: no destructor runs and the daemons, executors and tasks of the
-// test stay behind. These tests check and return instead, so the fixture always cleans up.
-#define ENSURE(...)                                                                                                \
-  do {                                                                                                             \
-    if (!::caf::test::detail::check(::caf::test::engine::current_test(), __FILE__, __LINE__, #__VA_ARGS__, false,  \
-                                    static_cast<bool>(__VA_ARGS__)))                                               \
-      return;                                                                                                      \
-  } while (false)
-
 namespace {
 
 const std::string bin = MESOSCAF_BINARY;
-constexpr auto wait_limit = milliseconds(30000);
+constexpr auto wait_limit = process_wait_limit;
 
 // -- processes (/proc helpers, eventually, terminal_problem: process_scan.hpp) -----------------------------------
 
@@ -68,160 +60,7 @@ std::vector<pid_t> command_executors(const std::string& agent_work_dir) {
 }
 
 
-// -- frameworks ---------------------------------------------------------------------------------------------
-
-/// A scheduler that records everything and launches queued tasks on the offers that fit them (first fit; a
-/// task with an agent set only goes to that agent). Callbacks run on the driver's actor; the test thread reads
-/// under the mutex.
-struct recorder : scheduler {
-  std::mutex mtx;
-  std::condition_variable cv;
-  std::vector<framework_id> registrations;
-  std::vector<task_status> updates;
-  std::vector<std::string> errors;
-  std::deque<task_info> pending;
-  std::set<std::string> ended;  // tasks with a terminal update
-  size_t launched = 0;
-  int disconnects = 0;
-
-  void registered(scheduler_driver*, const framework_id& id) override {
-    std::lock_guard<std::mutex> g{mtx};
-    registrations.push_back(id);
-    cv.notify_all();
-  }
-
-  void resource_offers(scheduler_driver* d, const std::vector<offer>& offers) override {
-    for (auto& o : offers) {
-      std::vector<task_info> batch;
-      {
-        std::lock_guard<std::mutex> g{mtx};
-        auto left = o.resources;
-        for (auto i = pending.begin(); i != pending.end();) {
-          if ((i->agent.empty() || i->agent == o.agent) && left.contains(i->resources)) {
-            left -= i->resources;
-            batch.push_back(std::move(*i));
-            batch.back().agent = o.agent;
-            i = pending.erase(i);
-          } else {
-            ++i;
-          }
-        }
-        launched += batch.size();
-      }
-      if (batch.empty())
-        d->decline_offer(o.id, filters{0});
-      else
-        d->launch_tasks({o.id}, batch, filters{0});
-    }
-  }
-
-  void status_update(scheduler_driver*, const task_status& s) override {
-    std::lock_guard<std::mutex> g{mtx};
-    updates.push_back(s);
-    if (is_terminal(s.state))
-      ended.insert(s.task.value);
-    cv.notify_all();
-  }
-
-  void disconnected(scheduler_driver*) override {
-    std::lock_guard<std::mutex> g{mtx};
-    ++disconnects;
-  }
-
-  void error(scheduler_driver*, const std::string& message) override {
-    std::lock_guard<std::mutex> g{mtx};
-    errors.push_back(message);
-    cv.notify_all();
-  }
-
-  // -- for the test thread --
-
-  void submit(std::vector<task_info> tasks) {
-    std::lock_guard<std::mutex> g{mtx};
-    for (auto& t : tasks)
-      pending.push_back(std::move(t));
-  }
-
-  /// Waits (bounded) until `pred` holds; `pred` runs under the mutex.
-  bool wait(const std::function<bool()>& pred, milliseconds limit = wait_limit) {
-    std::unique_lock<std::mutex> g{mtx};
-    return cv.wait_for(g, limit, pred);
-  }
-
-  size_t update_count() {
-    std::lock_guard<std::mutex> g{mtx};
-    return updates.size();
-  }
-
-  std::vector<task_status> updates_of(const std::string& task) {
-    std::lock_guard<std::mutex> g{mtx};
-    std::vector<task_status> result;
-    for (auto& s : updates)
-      if (s.task.value == task)
-        result.push_back(s);
-    return result;
-  }
-
-  /// The first update of `task` in `state` at index >= `from` (caller holds the mutex).
-  const task_status* find_locked(const std::string& task, task_state state, size_t from = 0,
-                                 bool reconciliation_only = false) {
-    for (size_t i = from; i < updates.size(); ++i) {
-      auto& s = updates[i];
-      if (s.task.value == task && s.state == state
-          && (!reconciliation_only || s.reason == task_reason::reconciliation))
-        return &s;
-    }
-    return nullptr;
-  }
-
-  /// Waits for an update of `task` in `state` at index >= `from`.
-  std::optional<task_status> wait_state(const std::string& task, task_state state, size_t from = 0,
-                                        milliseconds limit = wait_limit) {
-    std::optional<task_status> result;
-    wait(
-      [&] {
-        if (auto s = find_locked(task, state, from)) {
-          result = *s;
-          return true;
-        }
-        return false;
-      },
-      limit);
-    return result;
-  }
-
-  /// Waits for the first answer about `task` (reason reconciliation) at index >= `from`.
-  std::optional<task_status> wait_answer(const std::string& task, size_t from, milliseconds limit = wait_limit) {
-    std::optional<task_status> result;
-    wait(
-      [&] {
-        for (size_t i = from; i < updates.size(); ++i)
-          if (updates[i].task.value == task && updates[i].reason == task_reason::reconciliation) {
-            result = updates[i];
-            return true;
-          }
-        return false;
-      },
-      limit);
-    return result;
-  }
-
-  std::string history(const std::string& task) {
-    std::string result;
-    for (auto& s : updates_of(task))
-      result += std::string{to_string(s.state)} + "(" + to_string(s.source) + "," + to_string(s.reason) + ","
-                + (s.uuid.empty() ? "-" : s.uuid.substr(0, 8)) + ") ";
-    return result;
-  }
-
-  std::string all_errors() {
-    std::lock_guard<std::mutex> g{mtx};
-    std::string result;
-    for (auto& e : errors)
-      result += e + "; ";
-    return result;
-  }
-};
+// -- frameworks (recorder, framework, fw_options, tasks: process_cluster.hpp) ------------------------------
 
 /// Non-reconciliation updates of one state must all carry the same uuid (at-least-once repeats of one update).
 std::string duplicate_problem(const std::vector<task_status>& history) {
@@ -236,105 +75,27 @@ std::string duplicate_problem(const std::vector<task_status>& history) {
   return "";
 }
 
-struct fw_options {
-  std::string name = "recovery-test";
-  double failover_timeout = 0;
-  bool partition_aware = false;
-  bool checkpoint = true;
-  framework_id id;  // non-empty: subscribe as this framework (failover)
-  bool implicit_acks = true;
-};
-
-struct framework {
-  std::unique_ptr<recorder> rec = std::make_unique<recorder>();
-  std::unique_ptr<scheduler_driver> driver;
-  framework_id id;
-
-  ~framework() {
-    driver.reset(); // stop() (teardown) unless stopped/aborted, then join; before the recorder goes
-  }
-};
-
-/// `cmd` with its shell's pid written to `pid_file` first (`exec` keeps that pid for the command).
-std::string pid_command(const std::string& pid_file, const std::string& cmd) {
-  return "echo $$ > " + pid_file + "; exec " + cmd;
-}
-
-task_info make_task(const std::string& id, const std::string& cmd, const std::string& resources = "cpus:0.1;mem:16",
-                    const std::string& agent = "") {
-  auto t = shell_task(id, cmd);
-  t.resources = *resource_set::parse(resources);
-  t.agent = agent_id{agent};
-  return t;
-}
-
-struct agent_proc {
-  std::unique_ptr<child_process> proc;
-  std::string work_dir;
-  std::string id;
-  int runs = 0;
-  std::vector<std::string> flags;
-  bool stopped = false;  // SIGSTOPped by the test
-};
-
-/// Our actor system sends middleman heartbeats like every mesoscaf process: the daemons drop a peer that is
-/// silent for their connection timeout (a framework without offers to decline is silent).
-struct heartbeat_config : threaded_config {
-  heartbeat_config() : threaded_config(true) {
-    set("middleman.heartbeat-interval", caf::timespan{milliseconds(500)});
-  }
-};
-
-struct fixture {
-  temp_dir dir{"mesoscaf-recovery"};
-  heartbeat_config cfg;
+struct fixture : process_fixture_base {
+  threaded_config cfg{true};  // with middleman heartbeats: the daemons drop a peer silent past their timeout
   caf::actor_system sys{cfg};
   std::unique_ptr<child_process> master_proc;
   std::string master_addr;
   uint16_t master_port = 0;
   master_actor master;
-  std::vector<std::unique_ptr<agent_proc>> agents;
-  std::vector<std::unique_ptr<framework>> frameworks;
 
-  fixture() {
-    std::filesystem::create_directories(dir / "pids");
+  fixture() : process_fixture_base("mesoscaf-recovery") {
   }
 
   ~fixture() {
     // Frameworks first (teardown kills their tasks), then the daemons (SIGTERM: the agent shuts its executors
     // down), then whatever a failed test left behind.
-    frameworks.clear();
-    for (auto& a : agents)
-      if (a->proc && a->proc->running()) {
-        if (a->stopped)
-          a->proc->signal(SIGCONT);
-        a->proc->signal(SIGTERM);
-      }
-    for (auto& a : agents)
-      if (a->proc)
-        a->proc->wait_exit(seconds(20));
+    stop_frameworks_and_agents();
     master = nullptr;
     if (master_proc) {
       master_proc->signal(SIGTERM);
       master_proc->wait_exit(seconds(20));
     }
-    auto left = processes_mentioning(dir.path());
-    if (!left.empty()) {
-      MESSAGE("killing leftover processes: " << describe(left));
-      for (auto pid : left)
-        ::kill(pid, SIGKILL);
-    }
-    // A failed test keeps the daemons' logs (the work dir itself goes).
-    if (auto t = caf::test::engine::current_test(); t && t->bad() > 0) {
-      std::error_code ec;
-      auto keep = dir.path() + "-logs";
-      std::filesystem::create_directories(keep, ec);
-      for (auto& e : std::filesystem::directory_iterator(dir.path(), ec))
-        if (e.path().extension() == ".log")
-          std::filesystem::copy_file(e.path(), keep + "/" + e.path().filename().string(),
-                                     std::filesystem::copy_options::overwrite_existing, ec);
-      MESSAGE("logs kept in " << keep);
-    }
+    kill_leftovers_and_keep_logs();
   }
 
   bool start_master(std::vector<std::string> flags = {}) {
@@ -432,101 +193,7 @@ struct fixture {
 
   /// Subscribes a framework (nullptr on failure).
   framework* add_framework(const fw_options& o) {
-    auto f = std::make_unique<framework>();
-    framework_info fi;
-    fi.name = o.name;
-    fi.user = "test";
-    fi.failover_timeout = o.failover_timeout;
-    fi.checkpoint = o.checkpoint;
-    fi.id = o.id;
-    if (o.partition_aware)
-      fi.capabilities.push_back("PARTITION_AWARE");
-    driver_options opts;
-    opts.implicit_acknowledgements = o.implicit_acks;
-    f->driver = std::make_unique<scheduler_driver>(sys, f->rec.get(), fi, master_addr, opts);
-    if (f->driver->start() != driver_status::running) {
-      MESSAGE("framework " << o.name << " did not start: " << f->driver->abort_reason());
-      return nullptr;
-    }
-    auto& rec = *f->rec;
-    rec.wait([&] { return !rec.registrations.empty() || !rec.errors.empty(); });
-    {
-      std::lock_guard<std::mutex> g{rec.mtx};
-      if (rec.registrations.empty()) {
-        MESSAGE("framework " << o.name << " did not subscribe: " << (rec.errors.empty() ? "timeout" : rec.errors[0]));
-        return nullptr;
-      }
-      f->id = rec.registrations[0];
-    }
-    frameworks.push_back(std::move(f));
-    return frameworks.back().get();
-  }
-
-  /// Submits tasks and makes sure offers come (declined offers are filtered for 0 s: the next allocation).
-  void launch(framework& f, std::vector<task_info> tasks) {
-    f.rec->submit(std::move(tasks));
-    f.driver->revive_offers();
-  }
-
-  std::string pid_file(const std::string& task) const {
-    return dir / ("pids/" + task);
-  }
-
-  /// A `sleep` task whose pid the test can read.
-  task_info sleeper(const std::string& id, const std::string& agent = "", int seconds = 600) {
-    return make_task(id, pid_command(pid_file(id), "sleep " + std::to_string(seconds)), "cpus:0.1;mem:16", agent);
-  }
-
-  pid_t task_pid(const std::string& task) {
-    pid_t pid = 0;
-    eventually(
-      [&] {
-        pid = std::atoi(read_file(pid_file(task)).c_str());
-        return pid > 0;
-      },
-      seconds(10));
-    return pid;
-  }
-
-  /// Waits until `task` is RUNNING at `f`; prints its history if not.
-  bool running(framework& f, const std::string& task) {
-    if (f.rec->wait_state(task, task_state::running))
-      return true;
-    MESSAGE("task " << task << " did not reach TASK_RUNNING: " << f.rec->history(task)
-                    << " errors: " << f.rec->all_errors());
-    return false;
-  }
-
-  /// Reconciles `tasks` explicitly (with their agent) until every answer is `state`; returns whether it got
-  /// there within the limit (answers keep coming while agents re-register).
-  bool reconcile_until(framework& f, const std::vector<std::string>& tasks, const std::string& agent,
-                       task_state state, milliseconds limit = wait_limit) {
-    auto deadline = steady_clock::now() + limit;
-    std::string last;
-    while (steady_clock::now() < deadline) {
-      auto mark = f.rec->update_count();
-      std::vector<task_status> query;
-      for (auto& t : tasks) {
-        task_status s;
-        s.task = task_id{t};
-        s.agent = agent_id{agent};
-        query.push_back(s);
-      }
-      f.driver->reconcile_tasks(query);
-      bool all = true;
-      last.clear();
-      for (auto& t : tasks) {
-        auto a = f.rec->wait_answer(t, mark, milliseconds(2000));
-        last += t + "=" + (a ? to_string(a->state) : "no answer") + " ";
-        if (!a || a->state != state)
-          all = false;
-      }
-      if (all)
-        return true;
-      std::this_thread::sleep_for(milliseconds(500));
-    }
-    MESSAGE("last reconciliation answers: " << last);
-    return false;
+    return process_fixture_base::add_framework(sys, master_addr, o);
   }
 };
 
@@ -975,14 +642,14 @@ TEST(soak with three agent crashes ends every task exactly once and leaves nothi
     if (!f->rec->wait([&] { return terminal_tasks() >= threshold; }, seconds(40))) {
       std::lock_guard<std::mutex> g{f->rec->mtx};
       MESSAGE("stuck before crash " << crash << ": " << terminal_tasks() << " of " << total << " tasks ended, "
-                                    << f->rec->launched << " launched");
+                                    << f->rec->launched_on.size() << " launched");
       CHECK(false);
       return;
     }
     ENSURE(kill_agent(0));
     {
       std::lock_guard<std::mutex> g{f->rec->mtx};
-      MESSAGE("crash " << crash << " after " << terminal_tasks() << " tasks ended, " << f->rec->launched
+      MESSAGE("crash " << crash << " after " << terminal_tasks() << " tasks ended, " << f->rec->launched_on.size()
                        << " launched");
     }
     auto id2 = restart_agent(0);
@@ -1000,7 +667,7 @@ TEST(soak with three agent crashes ends every task exactly once and leaves nothi
         missing += "soak-" + std::to_string(i) + " ";
         ++shown;
       }
-    MESSAGE(done.size() << " of " << total << " tasks ended (" << f->rec->launched << " launched, "
+    MESSAGE(done.size() << " of " << total << " tasks ended (" << f->rec->launched_on.size() << " launched, "
                         << f->rec->pending.size() << " pending); e.g. missing: " << missing);
   }
   CHECK(all_ended);
