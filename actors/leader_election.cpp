@@ -21,6 +21,10 @@ const char* to_string(contender_event e) {
 }
 
 master_contender::~master_contender() = default;
+
+std::string master_contender::election_node() const {
+  return {};
+}
 master_detector::~master_detector() = default;
 in_process_election::~in_process_election() = default;
 

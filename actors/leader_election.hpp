@@ -40,6 +40,10 @@ public:
   /// Leaves the election at once (ZooKeeper: closes the session, so the next leader takes over without waiting
   /// for the session timeout). No callback after this returns. Idempotent.
   virtual void withdraw() = 0;
+  /// ZooKeeper: the path of this contender's ephemeral election node once `elected` was reported ("" before, and
+  /// for the other kinds). The node lives exactly as long as the session that won the election, so the registry
+  /// fences its writes with it (registry_store::fence). Any thread.
+  virtual std::string election_node() const;
 };
 
 class master_detector {

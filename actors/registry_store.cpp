@@ -17,6 +17,10 @@ namespace mesoscaf {
 
 registry_store::~registry_store() = default;
 
+void registry_store::fence(const std::string&) {
+  // Nothing to fence with: a single master writes (in-memory, SQLite).
+}
+
 // -- records ----------------------------------------------------------------------------------------------------
 
 namespace {

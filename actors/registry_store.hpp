@@ -23,6 +23,11 @@ public:
   virtual std::string save(const std::vector<registry_operation>& ops) = 0;
   /// "in_memory", "sqlite:/path", "zookeeper:zk://..." for messages.
   virtual std::string describe() const = 0;
+  /// From now on a batch is written only while `node` exists, checked in the same transaction: the elected
+  /// master's election node (master_contender::election_node). A leader whose ZooKeeper session ended, but which
+  /// has not noticed yet, can then no longer change the registry its successor reads. Only the ZooKeeper store
+  /// fences (the others serve a single master); "" = no fence. Any thread.
+  virtual void fence(const std::string& node);
 };
 
 std::shared_ptr<registry_store> make_in_memory_registry_store();

@@ -184,9 +184,13 @@ public:
     started_ = true;
     self.handle = nullptr;  // never serialized; processes reach the master by host:port
     auto q = std::make_shared<worker_queue>();
-    worker_.start(q, [url = url_, opts = opts_, self = std::move(self), on_event = std::move(on_event), q] {
-      run(url, opts, self, on_event, q);
-    });
+    worker_.start(q, [url = url_, opts = opts_, self = std::move(self), on_event = std::move(on_event), q,
+                      won = won_] { run(url, opts, self, on_event, q, won); });
+  }
+
+  std::string election_node() const override {
+    std::lock_guard<std::mutex> guard{won_->mtx};
+    return won_->node;
   }
 
   void withdraw() override {
@@ -198,21 +202,28 @@ public:
   }
 
 private:
+  /// The election node once elected (written by the worker, read by election_node()).
+  struct won_node {
+    mutable std::mutex mtx;
+    std::string node;
+  };
+
   static void run(const zookeeper_url& url, const zookeeper_options& opts, const master_location& self,
                   const std::function<void(contender_event, const std::string&)>& on_event,
-                  const std::shared_ptr<worker_queue>& q);
+                  const std::shared_ptr<worker_queue>& q, const std::shared_ptr<won_node>& won);
 
   zookeeper_url url_;
   zookeeper_options opts_;
   std::mutex mtx_;
   bool started_ = false;
   bool withdrawn_ = false;
+  std::shared_ptr<won_node> won_ = std::make_shared<won_node>();
   worker_thread worker_;
 };
 
 void zk_contender::run(const zookeeper_url& url, const zookeeper_options& opts, const master_location& self,
                        const std::function<void(contender_event, const std::string&)>& on_event,
-                       const std::shared_ptr<worker_queue>& q) {
+                       const std::shared_ptr<worker_queue>& q, const std::shared_ptr<won_node>& won) {
   auto session = open_session(url, opts, q);
   auto fallback_timeout = std::chrono::duration_cast<milliseconds>(opts.session_timeout);
   std::string node;            // our znode's full path once created
@@ -288,6 +299,10 @@ void zk_contender::run(const zookeeper_url& url, const zookeeper_options& opts, 
         }
         if (!elected) {
           elected = true;
+          {
+            std::lock_guard<std::mutex> guard{won->mtx};
+            won->node = node;
+          }
           report(contender_event::elected, "lowest election node " + mine);
         }
         return true;

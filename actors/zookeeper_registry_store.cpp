@@ -2,7 +2,9 @@
 // each node holding one record (actors/registry_records.hpp). A batch becomes zoo_multi transactions of at most
 // `max_ops_per_multi` operations and well under ZooKeeper's 1 MB request limit; a batch that needs several is
 // not atomic as a whole (a failure in a later chunk leaves earlier chunks written), which is why a failed write
-// makes the registrar refuse everything and the master step down: the next leader loads what is there.
+// makes the registrar refuse everything and the master step down: the next leader loads what is there. Once the
+// master is elected, every transaction also checks its election node (fence): a leader whose session ended, and
+// which has not noticed yet, cannot change what its successor reads.
 #include "actors/registry_store.hpp"
 
 #include "actors/registry_records.hpp"
@@ -10,6 +12,7 @@
 #include "config/logging.hpp"
 
 #include <chrono>
+#include <mutex>
 
 namespace mesoscaf {
 
@@ -149,7 +152,8 @@ public:
       bool has = registry_role_record_of(mirror_, role, rec);
       add(roles_dir_ + "/" + escape(role), had_role.count(role) > 0, has, has ? encode_registry_record(rec) : "");
     }
-    // Chunks for zoo_multi.
+    // Chunks for zoo_multi; each also checks the fence (the leader's election node) in the same transaction.
+    auto fence = fence_node();
     std::vector<std::vector<zookeeper_session::op>> chunks;
     size_t bytes = 0;
     for (auto& o : zops) {
@@ -157,6 +161,12 @@ public:
       if (chunks.empty() || chunks.back().size() >= max_ops_per_multi || bytes + size > max_bytes_per_multi) {
         chunks.emplace_back();
         bytes = 0;
+        if (!fence.empty()) {
+          zookeeper_session::op check;
+          check.kind = zookeeper_session::op::check;
+          check.path = fence;
+          chunks.back().push_back(std::move(check));
+        }
       }
       bytes += size;
       chunks.back().push_back(std::move(o));
@@ -168,6 +178,10 @@ public:
         if (chunks.size() > 1)
           err += " in part " + std::to_string(i + 1) + " of " + std::to_string(chunks.size())
                  + (i > 0 ? " (earlier parts are written)" : "");
+        bool fence_exists = true;
+        if (!fence.empty() && r.no_node() && session_->exists(fence, fence_exists).ok() && !fence_exists)
+          return err + ": the election node " + fence + " is gone (this master's ZooKeeper session ended): it no "
+                 + "longer leads";
         return err + ": " + r.error();
       }
     }
@@ -179,7 +193,19 @@ public:
     return "zookeeper:zk://" + url_.servers + url_.path;
   }
 
+  void fence(const std::string& node) override {
+    std::lock_guard<std::mutex> guard{fence_mtx_};
+    fence_ = node;
+    if (!node.empty())
+      LOG_INFO(component, "registry writes are fenced by the election node " << node);
+  }
+
 private:
+  std::string fence_node() const {
+    std::lock_guard<std::mutex> guard{fence_mtx_};
+    return fence_;
+  }
+
   template <class Record>
   std::string load_dir(const std::string& dir, registry_data& reg) {
     std::vector<std::string> names;
@@ -217,6 +243,8 @@ private:
   std::string roles_dir_;
   registry_data mirror_;
   bool loaded_ = false;
+  mutable std::mutex fence_mtx_;   // fence() comes from the contender's thread, save() runs on the store worker
+  std::string fence_;
 };
 
 } // namespace

@@ -302,6 +302,9 @@ public:
         case op::remove:
           zoo_delete_op_init(&zops[i], o.path.c_str(), -1);
           break;
+        case op::check:
+          zoo_check_op_init(&zops[i], o.path.c_str(), -1);
+          break;
       }
     }
     int rc = zoo_multi(zh_, static_cast<int>(zops.size()), zops.data(), results.data());

@@ -67,7 +67,8 @@ public:
 
   /// One operation of an atomic multi-op transaction.
   struct op {
-    enum kind_t { create, set, remove } kind = create;
+    /// check: the node exists (any version); changes nothing, but the transaction fails without it.
+    enum kind_t { create, set, remove, check } kind = create;
     std::string path;
     std::string data;
   };

@@ -3,6 +3,7 @@
 
 #include "actors/registry_records.hpp"
 #include "actors/registry_store.hpp"
+#include "actors/zookeeper_session.hpp"
 
 #include <caf/binary_serializer.hpp>
 
@@ -394,6 +395,44 @@ TEST(zookeeper store survives a server restart) {
     check_loads(*store, expected, "zookeeper after a server restart");
   } catch (const std::exception& e) {
     MESSAGE("cannot run the ZooKeeper restart test: " << e.what());
+    CHECK(false && "no ZooKeeper server");
+  }
+}
+
+TEST(a fenced zookeeper store writes only while the election node exists) {
+  try {
+    test::zookeeper_server zk{1};
+    zookeeper_url url;
+    url.servers = zk.servers();
+    url.path = "/mesoscaf";
+    zookeeper_options opts;
+    opts.session_timeout = std::chrono::seconds(5);
+    // The elected master's session holds an ephemeral election node.
+    auto election = zookeeper_session::open(url.servers, std::chrono::milliseconds(5000), [](zk_session_state) {});
+    REQUIRE(election != nullptr);
+    REQUIRE(election->wait_connected(std::chrono::milliseconds(5000)));
+    REQUIRE(election->ensure_path(url.path).ok());
+    std::string node;
+    REQUIRE(election->create(url.path + "/master_", "{}", true, true, &node).ok());
+    std::string error;
+    auto store = make_zookeeper_registry_store(url, opts, error);
+    REQUIRE(store != nullptr);
+    registry_data expected;
+    REQUIRE_EQUAL(store->load(expected), "");
+    store->fence(node);
+    save_ok(*store, expected, {admit_agent_op(agent("a1"))});
+    // The session ends (as when it expires): the node goes, and with it the right to write.
+    election->close();
+    auto err = store->save({admit_agent_op(agent("a2")), set_weight_op("eng", 2)});
+    MESSAGE("refused: " << err);
+    CHECK_NOT_EQUAL(err.find("the election node " + node + " is gone"), std::string::npos);
+    CHECK_NOT_EQUAL(err.find("no longer leads"), std::string::npos);
+    // Nothing of the refused batch was written.
+    auto fresh = make_zookeeper_registry_store(url, opts, error);
+    REQUIRE(fresh != nullptr);
+    check_loads(*fresh, expected, "zookeeper after a fenced write");
+  } catch (const std::exception& e) {
+    MESSAGE("cannot run the ZooKeeper fencing test: " << e.what());
     CHECK(false && "no ZooKeeper server");
   }
 }

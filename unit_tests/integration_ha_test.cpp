@@ -327,6 +327,9 @@ TEST(a killed leader is replaced and agents frameworks and tasks carry on) {
   ENSURE(start_masters());
   auto l = wait_leader();
   ENSURE(l);
+  // The leader writes the registry only while it holds its election node.
+  CHECK(masters[*l].proc->output().find("registry writes are fenced by the election node /mesoscaf/master_")
+        != std::string::npos);
   // The standbys fault in their heap reserve for the re-registrations to come (on an idle-priority thread).
   for (size_t i = 0; i < masters.size(); ++i)
     if (i != *l)

@@ -126,8 +126,12 @@ int master_main(int argc, char** argv) {
         say("master standing by; leader: " + loc.endpoint());
     });
     contender = make_zookeeper_contender(cfg.parsed_zk, zk);
-    contender->contend(self_loc, [master, endpoint](contender_event ev, const std::string& why) {
+    // Not the shared pointer: the contender keeps this callback (withdraw() ends callbacks before it goes).
+    auto* elected_by = contender.get();
+    contender->contend(self_loc, [master, endpoint, store, elected_by](contender_event ev, const std::string& why) {
       if (ev == contender_event::elected) {
+        // Before the master hears of it: every registry write of this leader checks that it still holds the node.
+        store->fence(elected_by->election_node());
         elected = true;
         caf::anon_send(master, atom::elected_v);
         say("master elected leader at " + endpoint);
