@@ -312,7 +312,7 @@ master_config::master_config() : base_config("master") {
          "zookeeper with --zk, sqlite with --work-dir, else in_memory)")
     .add(standby_heap_mb, "standby-heap-mb",
          "with --zk: MiB of heap a standby master keeps faulted in for the re-registrations after it is elected "
-         "(about 16 KiB per agent running 10 tasks; 0 = none)");
+         "(about 20 KiB per agent running 10 tasks; 0 = none)");
   add_master_flags(custom_options_);
 }
 

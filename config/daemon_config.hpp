@@ -99,7 +99,7 @@ public:
   std::string zk;                                   // --zk=zk://...: HA (leader election, ZooKeeper registry)
   caf::timespan zk_session_timeout = std::chrono::seconds(10);
   std::string registry;                             // in_memory | sqlite | zookeeper ("" = by the rules above)
-  int64_t standby_heap_mb = 128;                    // HA: heap a standby keeps faulted in (apps/mesoscaf/heap_reserve.hpp)
+  int64_t standby_heap_mb = 256;                    // HA: heap a standby keeps faulted in (apps/mesoscaf/heap_reserve.hpp)
 
   // Filled by validate():
   zookeeper_url parsed_zk;

@@ -58,7 +58,7 @@ TEST(valid master arguments pass and set the values) {
   CHECK_EQUAL(cfg.port, 0);
   CHECK_EQUAL(cfg.work_dir, "/tmp/x");
   CHECK(cfg.allocation_interval == std::chrono::milliseconds(250));
-  CHECK_EQUAL(cfg.standby_heap_mb, 128);
+  CHECK_EQUAL(cfg.standby_heap_mb, 256);
   master_config none;
   CHECK_EQUAL(run(none, {"--standby-heap-mb=0"}), -1);
   CHECK_EQUAL(none.standby_heap_mb, 0);

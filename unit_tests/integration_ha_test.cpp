@@ -334,7 +334,7 @@ TEST(a killed leader is replaced and agents frameworks and tasks carry on) {
   for (size_t i = 0; i < masters.size(); ++i)
     if (i != *l)
       CHECK(eventually(
-        [&] { return masters[i].proc->output().find("standby heap reserve ready: 128 MiB") != std::string::npos; },
+        [&] { return masters[i].proc->output().find("standby heap reserve ready: 256 MiB") != std::string::npos; },
         seconds(60)));
   auto a = start_agent(0);
   ENSURE(!a.empty());

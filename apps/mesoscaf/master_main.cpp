@@ -1,7 +1,7 @@
 // `mesoscaf master --port=5050 --work-dir=DIR [--zk=zk://HOST:PORT[,...]/PATH] [--zk-session-timeout=10s]
 // [--registry=in_memory|sqlite|zookeeper] [--agent-reregister-timeout=10mins] [--offer-timeout=30s]
 // [--weights=eng=2,ops=0.5] [--agent-ping-timeout=15s] [--max-agent-ping-timeouts=5]
-// [--agent-removal-rate-limit=1/10s] [--standby-heap-mb=128]`: runs a master until SIGTERM/SIGINT.
+// [--agent-removal-rate-limit=1/10s] [--standby-heap-mb=256]`: runs a master until SIGTERM/SIGINT.
 // Prints `master listening on <ip>:<port>` once it accepts connections (use --port=0 and read the port), then
 // `master elected leader at <ip>:<port>` when it leads (at once without --zk) or
 // `master standing by; leader: <endpoint>` while another master leads. A master that loses its ZooKeeper
