@@ -368,14 +368,29 @@ TEST(contract zookeeper) {
   }
 }
 
+namespace {
+
+/// The store's place on the test server, and its session settings.
+zookeeper_url mesoscaf_url(const test::zookeeper_server& zk) {
+  zookeeper_url url;
+  url.servers = zk.servers();
+  url.path = "/mesoscaf";
+  return url;
+}
+
+zookeeper_options store_options() {
+  zookeeper_options opts;
+  opts.session_timeout = std::chrono::seconds(5);
+  return opts;
+}
+
+} // namespace
+
 TEST(zookeeper store survives a server restart) {
   try {
     test::zookeeper_server zk{1};
-    zookeeper_url url;
-    url.servers = zk.servers();
-    url.path = "/mesoscaf";
-    zookeeper_options opts;
-    opts.session_timeout = std::chrono::seconds(5);
+    auto url = mesoscaf_url(zk);
+    auto opts = store_options();
     registry_data expected;
     {
       std::string error;
@@ -402,11 +417,8 @@ TEST(zookeeper store survives a server restart) {
 TEST(a fenced zookeeper store writes only while the election node exists) {
   try {
     test::zookeeper_server zk{1};
-    zookeeper_url url;
-    url.servers = zk.servers();
-    url.path = "/mesoscaf";
-    zookeeper_options opts;
-    opts.session_timeout = std::chrono::seconds(5);
+    auto url = mesoscaf_url(zk);
+    auto opts = store_options();
     // The elected master's session holds an ephemeral election node.
     auto election = zookeeper_session::open(url.servers, std::chrono::milliseconds(5000), [](zk_session_state) {});
     REQUIRE(election != nullptr);
