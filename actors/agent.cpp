@@ -45,6 +45,10 @@ struct executor_entry {
     registered,   // tasks go straight to it
     terminating,  // shut down or failed; waiting for its container to exit
     recovering,   // taken over from the checkpoint of an earlier agent process: waiting for its rereg_exec
+    /// Registered, but its connection broke while its process may live (e.g. this agent was frozen past the
+    /// connection timeout): an executor of a checkpointing framework reconnects, so it has
+    /// executor_reregistration_timeout to rereg_exec; launches wait in `queued`, kills in `kills_pending`.
+    disconnected,
   };
   framework_id framework;
   executor_info info;
@@ -58,6 +62,8 @@ struct executor_entry {
   bool adopted = false;         // recovering: the containerizer watches its process (recover said it runs)
   time_point launched_at;
   std::vector<task_id> queued;  // tasks waiting for registration, in arrival order
+  time_point disconnected_at;   // disconnected: since when
+  std::vector<task_id> kills_pending;  // disconnected: kills to send once it is back
   bool framework_removed = false;
   bool kill_sent = false;
   caf::optional<time_point> kill_at;  // kill the container then (after a shutdown's grace period)
@@ -1125,12 +1131,27 @@ void on_tick(agent_ptr self) {
     }
   }
   std::vector<executor_key> timed_out;
+  std::vector<executor_key> gone;   // disconnected and not back in time
   for (auto& [key, e] : st.executors) {
     if (e.state == executor_entry::phase::launching
         && t - e.launched_at >= st.opts.executor_registration_timeout)
       timed_out.push_back(key);
+    if (e.state == executor_entry::phase::disconnected
+        && t - e.disconnected_at >= st.opts.executor_reregistration_timeout)
+      gone.push_back(key);
     if (e.kill_at && t >= *e.kill_at)
       kill_container(self, e);
+  }
+  for (auto& key : gone) {
+    auto& e = st.executors[key];
+    auto msg = "executor '" + e.info.id.str() + "' disconnected and did not reconnect within "
+               + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  st.opts.executor_reregistration_timeout).count())
+               + " ms";
+    LOG_WARN(component, msg);
+    fail_tasks(self, e, task_state::failed, task_reason::executor_terminated, msg);
+    e.state = executor_entry::phase::terminating;
+    kill_container(self, e);
   }
   for (auto& key : timed_out) {
     auto& e = st.executors[key];
@@ -1267,6 +1288,20 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
     }
     for (auto& [key, e] : st.executors) {
       if (e.handle && msg.source == e.handle.address()) {
+        if (e.state == executor_entry::phase::registered && checkpoints(st, e.framework) && !st.shutting_down
+            && msg.reason == caf::exit_reason::remote_link_unreachable) {
+          // Only the connection broke: its process may live on (its exit report would say otherwise), and the
+          // driver of a checkpointing framework reconnects by itself.
+          LOG_WARN(component, "executor '" << e.info.id << "' of framework " << e.framework << " disconnected ("
+                                           << render(self, msg.reason) << "); waiting up to "
+                                           << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                st.opts.executor_reregistration_timeout)
+                                                .count()
+                                           << " ms for it to reconnect");
+          e.state = executor_entry::phase::disconnected;
+          e.disconnected_at = now(self);
+          return;
+        }
         if (e.state != executor_entry::phase::terminating) {
           auto text = "executor '" + e.info.id.str() + "' disconnected: " + render(self, msg.reason);
           LOG_WARN(component, text);
@@ -1475,7 +1510,9 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
                      "killed before its executor registered");
         return;
       }
-      if (ex->second.handle)
+      if (ex->second.state == executor_entry::phase::disconnected)
+        ex->second.kills_pending.push_back(tid);   // sent when it is back (or its end fails the task anyway)
+      else if (ex->second.handle)
         self->send(ex->second.handle, atom::kill_task_v, tid);
     },
     [=](atom::ack, const framework_id& fw, const task_id& tid, const std::string& uuid) {
@@ -1648,6 +1685,27 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
         rp.deliver(registration_of(st, e));
         for (auto& u : updates)
           take_update(self, hdl, u);
+        return rp;
+      }
+      if (ex != st.executors.end() && ex->second.state == executor_entry::phase::disconnected) {
+        // Back after its connection broke: it carries on; what waited for it goes out after the reply.
+        auto& e = ex->second;
+        e.handle = hdl;
+        e.state = executor_entry::phase::registered;
+        self->monitor(e.handle);
+        LOG_INFO(component, "executor " << eid << " of framework " << fw << " reconnected with " << tasks.size()
+                                        << " task(s) and " << updates.size() << " unacknowledged update(s)");
+        rp.deliver(registration_of(st, e));
+        for (auto& u : updates)
+          take_update(self, hdl, u);
+        auto queued = std::move(e.queued);
+        e.queued.clear();
+        for (auto& tid : queued)
+          send_launch(self, e, tid);
+        auto kills = std::move(e.kills_pending);
+        e.kills_pending.clear();
+        for (auto& tid : kills)
+          self->send(e.handle, atom::kill_task_v, tid);
         return rp;
       }
       if (ex == st.executors.end() || ex->second.state != executor_entry::phase::recovering) {

@@ -143,6 +143,7 @@ containerizer_actor::behavior_type mock_containerizer(containerizer_actor::point
 // scheduler. The agent only takes updates and messages from the executor's registered actor.
 using mock_executor_actor
   = executor_actor::extend<caf::reacts_to<atom::connect, framework_id, executor_id>,
+                           caf::reacts_to<atom::rereg_exec, framework_id, executor_id, std::vector<task_info>>,
                            caf::reacts_to<atom::update, status_update>,
                            caf::reacts_to<atom::exec_msg, framework_id, executor_id, std::string>>;
 
@@ -156,6 +157,13 @@ mock_executor_actor::behavior_type mock_executor(mock_executor_actor::pointer se
     [=](atom::shutdown) { ++rec->executor_shutdowns; },
     [=](atom::connect, const framework_id& f, const executor_id& e) {
       self->request(agent, caf::infinite, atom::reg_exec_v, f, e, caf::actor_cast<executor_actor>(self))
+        .then([=](const executor_registration& r) { rec->registration = r; },
+              [=](caf::error& err) { rec->registration_error = err; });
+    },
+    // Test hook: re-register (as the driver does after its connection to the agent broke) with these tasks.
+    [=](atom::rereg_exec, const framework_id& f, const executor_id& e, const std::vector<task_info>& tasks) {
+      self->request(agent, caf::infinite, atom::rereg_exec_v, f, e, caf::actor_cast<executor_actor>(self), tasks,
+                    std::vector<status_update>{})
         .then([=](const executor_registration& r) { rec->registration = r; },
               [=](caf::error& err) { rec->registration_error = err; });
     },
@@ -651,6 +659,57 @@ TEST(executor actor going down fails its tasks and kills its container) {
   caf::send_as(exec, agent, atom::update_v, executor_update("fw-1", "t1", task_state::running, "late"));
   sched.run();
   CHECK_EQUAL(rec->master_updates.size(), 1u);
+}
+
+TEST(an executor of a checkpointing framework whose connection breaks reconnects and gets what waited) {
+  start(options());
+  auto fi = make_framework();
+  fi.checkpoint = true;
+  from_master(atom::run_task_v, fi, command_task("t1"));
+  sched.run();
+  register_executor("fw-1", command_executor_id);
+  REQUIRE_EQUAL(rec->executor_launches.size(), 1u);
+  auto launched = rec->executor_launches[0];
+  // Its connection breaks (as when this agent was frozen past the connection timeout): its process may live.
+  caf::anon_send_exit(exec, caf::exit_reason::remote_link_unreachable);
+  sched.run();
+  CHECK(rec->master_updates.empty());
+  CHECK(rec->kills.empty());
+  // A kill meanwhile waits for it.
+  from_master(atom::kill_task_v, framework_id{"fw-1"}, task_id{"t1"});
+  sched.run();
+  CHECK(rec->executor_kills.empty());
+  // Its driver reconnects and re-registers with its task: it carries on and gets the kill.
+  exec = sys.spawn(mock_executor, rec, agent);
+  caf::anon_send(exec, atom::rereg_exec_v, framework_id{"fw-1"}, executor_id{command_executor_id},
+                 std::vector<task_info>{launched});
+  sched.run();
+  CHECK(!rec->registration_error);
+  REQUIRE_EQUAL(rec->executor_kills.size(), 1u);
+  CHECK_EQUAL(rec->executor_kills[0], task_id{"t1"});
+  CHECK(rec->master_updates.empty());
+  CHECK(rec->kills.empty());
+}
+
+TEST(an executor that does not reconnect in time fails its tasks and is killed) {
+  auto opts = options();
+  opts.executor_reregistration_timeout = 5s;
+  start(opts);
+  auto fi = make_framework();
+  fi.checkpoint = true;
+  from_master(atom::run_task_v, fi, command_task("t1"));
+  sched.run();
+  register_executor("fw-1", command_executor_id);
+  caf::anon_send_exit(exec, caf::exit_reason::remote_link_unreachable);
+  sched.run();
+  tick(4s);
+  CHECK(rec->master_updates.empty());
+  tick(2s);
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->master_updates[0].status.state, task_state::failed);
+  CHECK_EQUAL(rec->master_updates[0].status.reason, task_reason::executor_terminated);
+  CHECK_NOT_EQUAL(rec->master_updates[0].status.message.find("did not reconnect"), std::string::npos);
+  REQUIRE_EQUAL(rec->kills.size(), 1u);
 }
 
 TEST(executor that never registers is killed and its tasks fail) {

@@ -522,6 +522,41 @@ TEST(a frozen agent is unreachable for partition aware frameworks and lost for t
   exec.wait_exit(seconds(10));
 }
 
+// 6. An agent frozen (SIGSTOP) past the daemons' 5 s connection timeout but not past the ping timeout: the
+//    connection to its master breaks (and, depending on which side's timer fires first after SIGCONT, the one to
+//    its command executor: the executor then reconnects, see actors_agent "an executor of a checkpointing
+//    framework whose connection breaks ..."). The task runs on (same process) and can still be killed.
+TEST(an agent frozen past the connection timeout keeps its tasks) {
+  ENSURE(start_master());
+  auto id = start_agent(0);
+  ENSURE(!id.empty());
+  fw_options o;
+  o.name = "frozen-agent";
+  auto f = add_framework(o);
+  ENSURE(f);
+  launch(*f, {sleeper("kept")});
+  ENSURE(running(*f, "kept"));
+  auto pid = task_pid("kept");
+  ENSURE(alive(pid));
+  auto& agent = *agents[0];
+  agent.proc->signal(SIGSTOP);
+  agent.stopped = true;
+  std::this_thread::sleep_for(seconds(7));
+  agent.proc->signal(SIGCONT);
+  agent.stopped = false;
+  CHECK(eventually([&] { return agent_connected(id); }, wait_limit, milliseconds(100)));
+  CHECK(reconcile_until(*f, {"kept"}, id, task_state::running));
+  CHECK(alive(pid));
+  auto h = f->rec->updates_of("kept");
+  CHECK(std::none_of(h.begin(), h.end(), [](const task_status& s) { return is_terminal(s.state); }));
+  MESSAGE("the executor's connection " << (agent.proc->output().find("reconnected with") != std::string::npos
+                                             ? "broke and it reconnected"
+                                             : "held"));
+  f->driver->kill_task(task_id{"kept"});
+  CHECK(f->rec->wait_state("kept", task_state::killed));
+  CHECK(eventually([&] { return !alive(pid); }, wait_limit));
+}
+
 // 7. The reconciliation matrix against the real master, for a partition-aware and a non-aware framework: known
 //    task (on a registered and on an unreachable agent), unknown task on a registered agent, on an unreachable
 //    agent, on an unknown agent, without agent; and implicit reconciliation.
