@@ -1130,37 +1130,29 @@ void on_tick(agent_ptr self) {
         after_disk(self, [=] { send_to_master(self, due); });
     }
   }
-  std::vector<executor_key> timed_out;
-  std::vector<executor_key> gone;   // disconnected and not back in time
+  // Executors that did not (re-)register in time: their tasks fail and their containers go.
+  std::vector<std::pair<executor_key, task_reason>> overdue;
   for (auto& [key, e] : st.executors) {
     if (e.state == executor_entry::phase::launching
         && t - e.launched_at >= st.opts.executor_registration_timeout)
-      timed_out.push_back(key);
+      overdue.emplace_back(key, task_reason::executor_registration_timeout);
     if (e.state == executor_entry::phase::disconnected
         && t - e.disconnected_at >= st.opts.executor_reregistration_timeout)
-      gone.push_back(key);
+      overdue.emplace_back(key, task_reason::executor_terminated);
     if (e.kill_at && t >= *e.kill_at)
       kill_container(self, e);
   }
-  for (auto& key : gone) {
+  auto ms = [](caf::timespan d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+  };
+  for (auto& [key, reason] : overdue) {
     auto& e = st.executors[key];
-    auto msg = "executor '" + e.info.id.str() + "' disconnected and did not reconnect within "
-               + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  st.opts.executor_reregistration_timeout).count())
-               + " ms";
+    auto msg = "executor '" + e.info.id.str() + "' "
+               + (reason == task_reason::executor_registration_timeout
+                    ? "did not register within " + ms(st.opts.executor_registration_timeout)
+                    : "disconnected and did not reconnect within " + ms(st.opts.executor_reregistration_timeout));
     LOG_WARN(component, msg);
-    fail_tasks(self, e, task_state::failed, task_reason::executor_terminated, msg);
-    e.state = executor_entry::phase::terminating;
-    kill_container(self, e);
-  }
-  for (auto& key : timed_out) {
-    auto& e = st.executors[key];
-    auto msg = "executor '" + e.info.id.str() + "' did not register within "
-               + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  st.opts.executor_registration_timeout).count())
-               + " ms";
-    LOG_WARN(component, msg);
-    fail_tasks(self, e, task_state::failed, task_reason::executor_registration_timeout, msg);
+    fail_tasks(self, e, task_state::failed, reason, msg);
     e.state = executor_entry::phase::terminating;
     kill_container(self, e);
   }
