@@ -4,6 +4,7 @@
 #include "actors/agent_resources.hpp"
 #include "actors/status_update_manager.hpp"
 #include "config/logging.hpp"
+#include "config/network_address.hpp"
 #include "containerizer/containerizer_actor.hpp"
 #include "containerizer/launcher.hpp"
 #include "containerizer/reaper.hpp"
@@ -499,7 +500,8 @@ executor_entry& launch_executor(agent_ptr self, const framework_id& fw, executor
   spec.id = e.container;
   spec.command = e.info.command;
   spec.sandbox = e.sandbox;
-  spec.environment["MESOSCAF_AGENT_ENDPOINT"] = "127.0.0.1:" + std::to_string(st.opts.port);
+  // An address the agent really listens on (not the advertised one: behind NAT that may not reach back here).
+  spec.environment["MESOSCAF_AGENT_ENDPOINT"] = join_host_port(executor_dial_host(st.opts.publish_address), st.opts.port);
   spec.environment["MESOSCAF_FRAMEWORK_ID"] = fw.str();
   spec.environment["MESOSCAF_EXECUTOR_ID"] = e.info.id.str();
   spec.environment["MESOSCAF_AGENT_ID"] = st.id.str();
@@ -752,7 +754,8 @@ void try_register(agent_ptr self) {
   }
   agent_info info;
   info.hostname = st.opts.hostname;
-  info.port = st.opts.port;
+  info.port = st.opts.advertise_port != 0 ? st.opts.advertise_port : st.opts.port;
+  info.address = st.opts.advertise_ip;
   info.total = st.total;
   info.attributes = st.opts.attributes;
   st.registering = true;
@@ -1218,6 +1221,9 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
   st.opts.detector = nullptr;  // one owner: the state (closed when the agent exits)
   st.published = !st.opts.publish;
   st.boot_id = st.opts.boot_id;
+  // Once, here: a wildcard listen address means reading the host's interfaces.
+  if (st.opts.advertise_ip.empty())
+    st.opts.advertise_ip = default_advertise_ip(st.opts.publish_address);
   if (!startup_error.empty()) {
     LOG_ERROR(component, "cannot start: " << startup_error);
     self->quit(caf::make_error(caf::sec::runtime_error, startup_error));

@@ -59,13 +59,18 @@ struct agent_options {
   std::map<std::string, std::string> attributes;
 
   // -- where executors reach the agent --
-  /// The port the agent is published on (agent_info.port, MESOSCAF_AGENT_ENDPOINT=127.0.0.1:<port>).
+  /// The port the agent is published on (MESOSCAF_AGENT_ENDPOINT=<executor_dial_host(publish_address)>:<port>).
   /// With `publish`, the agent publishes itself there (0: any free port) before it registers; without, the
   /// caller published it already (or nothing connects, as in deterministic tests).
   uint16_t port = 0;
   bool publish = false;
-  /// Address the agent listens on when it publishes itself (executors connect over loopback).
+  /// Address the agent listens on when it publishes itself. Executors dial it, or loopback when it is a
+  /// wildcard or loopback (config/network_address.hpp).
   std::string publish_address = "127.0.0.1";
+  /// What the agent tells the master as its address (agent_info.address/port): empty / 0 = derived from
+  /// publish_address (default_advertise_ip) and the published port. For nodes behind NAT or in containers.
+  std::string advertise_ip;
+  uint16_t advertise_port = 0;
 
   // -- executors, checkpoint and volumes --
   /// Sandboxes, `meta/resources` (the total as operations changed it: reservations, volumes; recovered at start

@@ -61,6 +61,7 @@ struct command_executor_state {
   uint64_t link_gen = 0;    // bumps with every lost or new agent handle: replies for an older one are ignored
   uint64_t loss = 0;        // bumps with every loss: the recovery timer of an earlier loss is ignored
   reconnect_backoff backoff;
+  agent_dialer dialer;  // which of this host's addresses to try next (set from the environment at start)
   bool tick_armed = false;
   bool shutting_down = false;
   bool finishing = false;
@@ -287,7 +288,8 @@ void agent_lost(self_pointer self, const caf::error& reason) {
   schedule_reconnect(self);
 }
 
-void reregister(self_pointer self, agent_actor agent) {
+/// `host`: where the agent was reached ("" for a handle from opts.reconnect).
+void reregister(self_pointer self, agent_actor agent, std::string host = {}) {
   auto& st = self->state;
   st.agent = std::move(agent);
   auto gen = ++st.link_gen;
@@ -299,7 +301,7 @@ void reregister(self_pointer self, agent_actor agent) {
     ->request(st.agent, st.opts.registration_timeout, atom::rereg_exec_v, st.env.framework, st.env.executor,
               caf::actor_cast<executor_actor>(self), std::move(tasks), st.outbox.pending())
     .then(
-      [self, gen](const executor_registration& reg) {
+      [self, gen, host](const executor_registration& reg) {
         auto& st = self->state;
         if (gen != st.link_gen || st.shutting_down)
           return;
@@ -307,6 +309,8 @@ void reregister(self_pointer self, agent_actor agent) {
         st.registered = true;
         st.agent_alive = true;
         st.backoff.reset();
+        if (!host.empty())
+          st.dialer.reached(host);
         if (!reg.agent.empty())
           st.outbox.set_agent(reg.agent);
         LOG_INFO("command-executor", "re-registered with agent " << reg.agent << ": " << st.tasks.size()
@@ -316,11 +320,17 @@ void reregister(self_pointer self, agent_actor agent) {
           self->send(st.agent, atom::update_v, upd);
         arm_tick(self);
       },
-      [self, gen](const caf::error& err) {
+      [self, gen, host](const caf::error& err) {
         auto& st = self->state;
         if (gen != st.link_gen || st.shutting_down)
           return;
         if (is_connection_error(err)) {
+          agent_lost(self, err);
+          return;
+        }
+        if (!host.empty() && host != st.dialer.home()) {
+          // Another agent on another address of this host: not ours, keep looking.
+          LOG_WARN("command-executor", "the agent at " << host << " is not ours: " << self->system().render(err));
           agent_lost(self, err);
           return;
         }
@@ -344,19 +354,19 @@ void try_reconnect(self_pointer self) {
   }
   auto gen = st.link_gen;
   auto mm = self->system().middleman().actor_handle();
-  self
-    ->request(mm, st.opts.registration_timeout, caf::connect_atom::value, st.env.agent_host, st.env.agent_port)
+  auto host = st.dialer.next();
+  self->request(mm, st.opts.registration_timeout, caf::connect_atom::value, host, st.env.agent_port)
     .then(
-      [self, gen](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
+      [self, gen, host](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
         auto& st = self->state;
         if (gen != st.link_gen || !st.recovering)
           return;
         if (!ptr || !self->system().assignable<agent_actor>(ifs)) {
-          LOG_WARN("command-executor", "no mesoscaf agent at " << st.env.agent_host << ":" << st.env.agent_port);
+          LOG_WARN("command-executor", "no mesoscaf agent at " << host << ":" << st.env.agent_port);
           schedule_reconnect(self);
           return;
         }
-        reregister(self, caf::actor_cast<agent_actor>(std::move(ptr)));
+        reregister(self, caf::actor_cast<agent_actor>(std::move(ptr)), host);
       },
       [self, gen](const caf::error& err) {
         auto& st = self->state;
@@ -371,6 +381,7 @@ command_executor_actor::behavior_type command_executor(self_pointer self, execut
                                                        agent_actor agent, command_executor_options opts) {
   auto& st = self->state;
   st.outbox = status_update_outbox{env.framework, env.agent, env.executor};
+  st.dialer = agent_dialer{env.agent_host};
   st.env = std::move(env);
   st.agent = agent;
   st.opts = opts;

@@ -3,6 +3,7 @@
 #include "config/process_defaults.hpp"
 
 #include "config/logging.hpp"
+#include "config/network_address.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -130,6 +131,28 @@ bool is_connection_error(const caf::error& err) {
          || err == caf::sec::disconnect_during_handshake;
 }
 
+// -- agent_dialer ---------------------------------------------------------------------------------------------
+
+agent_dialer::agent_dialer(std::string home, std::function<std::vector<std::string>()> addresses)
+  : home_(std::move(home)), addresses_(addresses ? std::move(addresses) : local_interface_addresses) {}
+
+std::string agent_dialer::next() {
+  if (pos_ >= round_.size()) {
+    round_.assign(1, home_);
+    for (auto& a : addresses_())
+      if (a != home_)
+        round_.push_back(a);
+    pos_ = 0;
+  }
+  return round_[pos_++];
+}
+
+void agent_dialer::reached(const std::string& host) {
+  home_ = host;
+  round_.clear();
+  pos_ = 0;
+}
+
 // -- reconnect_backoff ----------------------------------------------------------------------------------------
 
 reconnect_backoff::reconnect_backoff(std::chrono::milliseconds first, std::chrono::milliseconds max)
@@ -227,6 +250,7 @@ struct driver_state {
   uint64_t link_gen = 0;    // bumps with every lost or new agent handle: replies for an older one are ignored
   uint64_t loss = 0;        // bumps with every loss: the recovery timer of an earlier loss is ignored
   reconnect_backoff backoff;
+  agent_dialer dialer;  // which of this host's addresses to try next (set from the environment at start)
   // Tasks launched and not yet reported terminal: what a re-registration tells the restarted agent.
   std::vector<task_info> launched;
   bool tick_armed = false;
@@ -307,7 +331,8 @@ void agent_lost(driver_pointer self, const caf::error& reason) {
   schedule_reconnect(self);
 }
 
-void reregister(driver_pointer self, agent_actor agent) {
+/// `host`: where the agent was reached ("" for a handle from opts.reconnect).
+void reregister(driver_pointer self, agent_actor agent, std::string host = {}) {
   auto& st = self->state;
   auto d = st.d;
   st.agent = std::move(agent);
@@ -317,13 +342,15 @@ void reregister(driver_pointer self, agent_actor agent) {
     ->request(st.agent, d->opts.registration_timeout, atom::rereg_exec_v, d->env.framework, d->env.executor,
               caf::actor_cast<executor_actor>(self), st.launched, st.outbox.pending())
     .then(
-      [self, gen](const executor_registration& reg) {
+      [self, gen, host](const executor_registration& reg) {
         auto& st = self->state;
         if (gen != st.link_gen)
           return;
         st.recovering = false;
         st.registered = true;
         st.backoff.reset();
+        if (!host.empty())
+          st.dialer.reached(host);
         if (!reg.agent.empty())
           st.outbox.set_agent(reg.agent);
         LOG_INFO("executor", "re-registered with agent " << reg.agent << ", resending "
@@ -332,11 +359,17 @@ void reregister(driver_pointer self, agent_actor agent) {
         arm_tick(self);
         st.d->exec->reregistered(*st.d->driver, reg);
       },
-      [self, gen](const caf::error& err) {
+      [self, gen, host](const caf::error& err) {
         auto& st = self->state;
         if (gen != st.link_gen)
           return;
         if (is_connection_error(err)) {
+          agent_lost(self, err);
+          return;
+        }
+        if (!host.empty() && host != st.dialer.home()) {
+          // Another agent on another address of this host: not ours, keep looking.
+          LOG_WARN("executor", "the agent at " << host << " is not ours: " << self->system().render(err));
           agent_lost(self, err);
           return;
         }
@@ -361,18 +394,19 @@ void try_reconnect(driver_pointer self) {
   }
   auto gen = st.link_gen;
   auto mm = self->system().middleman().actor_handle();
-  self->request(mm, d->opts.registration_timeout, caf::connect_atom::value, d->env.agent_host, d->env.agent_port)
+  auto host = st.dialer.next();
+  self->request(mm, d->opts.registration_timeout, caf::connect_atom::value, host, d->env.agent_port)
     .then(
-      [self, gen](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
+      [self, gen, host](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
         auto& st = self->state;
         if (gen != st.link_gen || !st.recovering)
           return;
         if (!ptr || !self->system().assignable<agent_actor>(ifs)) {
-          LOG_WARN("executor", "no mesoscaf agent at " << st.d->env.agent_host << ":" << st.d->env.agent_port);
+          LOG_WARN("executor", "no mesoscaf agent at " << host << ":" << st.d->env.agent_port);
           schedule_reconnect(self);
           return;
         }
-        reregister(self, caf::actor_cast<agent_actor>(std::move(ptr)));
+        reregister(self, caf::actor_cast<agent_actor>(std::move(ptr)), host);
       },
       [self, gen](const caf::error& err) {
         auto& st = self->state;
@@ -396,6 +430,7 @@ driver_actor::behavior_type driver_fn(driver_pointer self, executor_driver::impl
   auto& st = self->state;
   st.d = d;
   st.outbox = status_update_outbox{d->env.framework, d->env.agent, d->env.executor};
+  st.dialer = agent_dialer{d->env.agent_host};
   {
     // Set here, before any callback can run, so driver methods called from callbacks reach this actor.
     std::lock_guard<std::mutex> guard{d->mtx};

@@ -169,6 +169,29 @@ private:
   std::chrono::milliseconds current_;
 };
 
+/// Which host a reconnecting executor dials next. First the one it was started with (or last reached its agent
+/// at), then each other address of this host in turn, on the same port: a restarted agent keeps its port (it is
+/// checkpointed) but may be bound to a new address (a renumbered host, a new container IP), and it still runs on
+/// this host, so one of the host's addresses reaches it. The agent checks the framework and executor ID of a
+/// re-registration, so reaching another listener costs one refused attempt. The address list is read again at
+/// every round (the new address may appear after the agent was lost).
+class agent_dialer {
+public:
+  /// `addresses` lists this host's addresses (tests pass their own); default: local_interface_addresses().
+  explicit agent_dialer(std::string home = {}, std::function<std::vector<std::string>()> addresses = {});
+  /// The host to dial next.
+  std::string next();
+  /// The agent was reached at `host`: dial it first from now on, and start a new round.
+  void reached(const std::string& host);
+  const std::string& home() const { return home_; }
+
+private:
+  std::string home_;
+  std::function<std::vector<std::string>()> addresses_;
+  std::vector<std::string> round_;
+  size_t pos_ = 0;
+};
+
 /// True for errors that mean "the agent is out of reach (for now)" (timeouts, lost connections), as opposed to
 /// an answer of the agent (e.g. a refused re-registration).
 bool is_connection_error(const caf::error& err);

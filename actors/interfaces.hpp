@@ -257,7 +257,7 @@ class actor_system_config;
 namespace mesoscaf {
 
 /// The protocol version, carried in `middleman.app-identifiers`: peers with another version are refused.
-constexpr const char* protocol_version = "mesoscaf.v1";
+constexpr const char* protocol_version = "mesoscaf.v2";   // v2: agents advertise an address
 
 /// Registers every mesoscaf type block and sets the app identifier. Call on every actor_system_config.
 void add_message_types(caf::actor_system_config& cfg);

@@ -3,6 +3,7 @@
 #include "actors/reconciliation.hpp"
 
 #include "config/logging.hpp"
+#include "config/network_address.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/all.hpp>
@@ -485,8 +486,8 @@ caf::result<agent_id> register_agent(master_pointer self, const agent_info& give
   st.health.track(info.id);
   st.told_rereg.erase(hdl.address());
   arm_health(self);
-  LOG_INFO(component, "agent " << info.id << " registered: " << info.hostname << ":" << info.port << " "
-                               << info.total);
+  LOG_INFO(component, "agent " << info.id << " registered: " << info.hostname << " at "
+                               << join_host_port(info.address, info.port) << " " << info.total);
   // Offered only after the agent has its answer (sent first, and messages from here arrive in order): an offer
   // made earlier could bring it a task launch before it knows it is registered, and it would drop the task.
   auto offer_it = [self, id = info.id, total = info.total] {
@@ -573,7 +574,8 @@ caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration
   arm_health(self);
   auto line = [&] {
     std::ostringstream os;
-    os << "agent " << aid << " " << how << ": " << r.info.hostname << ":" << r.info.port << ", " << r.tasks.size()
+    os << "agent " << aid << " " << how << ": " << r.info.hostname << " at " << join_host_port(r.info.address, r.info.port)
+       << ", " << r.tasks.size()
        << " task(s) reported, " << out.ended.size() << " ended, " << out.kill.size() << " to kill, "
        << out.shutdown.size() << " framework(s) to shut down";
     return os.str();

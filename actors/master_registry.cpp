@@ -151,6 +151,7 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
     agent->second.connected = true;
     agent->second.info.hostname = r.info.hostname;
     agent->second.info.port = r.info.port;
+    agent->second.info.address = r.info.address;
     agent->second.info.attributes = r.info.attributes;
     // Live tasks: the agent's view wins; tasks it does not know any more are gone.
     for (const auto& [fid, tid] : agent->second.task_keys()) {
@@ -718,7 +719,8 @@ master_snapshot master_registry::snapshot() const {
   master_snapshot s;
   auto total = cluster_total();
   for (const auto& [id, a] : agents_)
-    s.agents.push_back(agent_summary{id, a.info.hostname, a.info.port, a.info.total, a.used, a.connected});
+    s.agents.push_back(agent_summary{id, a.info.hostname, a.info.port, a.info.total, a.used, a.connected,
+                                           a.info.address});
   for (const auto& [id, f] : frameworks_) {
     framework_summary fs;
     fs.id = id;

@@ -2,6 +2,7 @@
 
 #include "actors/interfaces.hpp"
 #include "config/logging.hpp"
+#include "config/network_address.hpp"
 #include "config/process_defaults.hpp"
 #include "messages/resources.hpp"
 
@@ -74,6 +75,17 @@ void check_port(int64_t port, bool allow_zero, const char* name, std::vector<std
   if (port < (allow_zero ? 0 : 1) || port > 65535)
     errors.push_back(std::string{"--"} + name + "=" + std::to_string(port) + " is not a valid port (" +
                      (allow_zero ? "0" : "1") + "..65535)");
+}
+
+/// --advertise-ip (empty, or a numeric address others can dial: not a wildcard) and --advertise-port (0 = none).
+void check_advertised(const std::string& ip, int64_t port, std::vector<std::string>& errors) {
+  if (!ip.empty()) {
+    if (auto err = check_ip_address(ip); !err.empty())
+      errors.push_back("--advertise-ip=" + ip + ": " + err);
+    else if (is_wildcard_ip(ip))
+      errors.push_back("--advertise-ip=" + ip + ": a wildcard cannot be dialled; give the address others reach");
+  }
+  check_port(port, true, "advertise-port", errors);
 }
 
 void check_resources(const std::string& text, const char* name, bool required_nonempty,
@@ -303,7 +315,11 @@ void master_flags::check_master_flags(std::vector<std::string>& errors) {
 master_config::master_config() : base_config("master") {
   opt_group{custom_options_, "global"}
     .add(port, "port", "port to listen on (0 = any free port; the chosen one is printed)")
-    .add(ip, "ip", "address to listen on")
+    .add(ip, "ip", "address to listen on (0.0.0.0: every interface)")
+    .add(advertise_ip, "advertise-ip",
+         "IP others reach this master at, announced in ZooKeeper (for NAT or containers; default: --ip, or the "
+         "host's first address if --ip is a wildcard)")
+    .add(advertise_port, "advertise-port", "port others reach this master at (default: the port it listens on)")
     .add(work_dir, "work-dir", "directory for the master's state")
     .add(zk, "zk", "ZooKeeper URL for leader election and the registry: zk://HOST:PORT[,HOST:PORT...]/PATH")
     .add(zk_session_timeout, "zk-session-timeout", "ZooKeeper session timeout (e.g. 10s)")
@@ -321,6 +337,7 @@ std::vector<std::string> master_config::validate() {
   check_port(port, true, "port", errors);
   if (ip.empty())
     errors.push_back("--ip must not be empty");
+  check_advertised(advertise_ip, advertise_port, errors);
   check_master_flags(errors);
   if (!zk.empty())
     if (auto err = parse_zookeeper_url(zk, parsed_zk); !err.empty())
@@ -347,7 +364,11 @@ agent_config::agent_config() : base_config("agent") {
     .add(master, "master", "the master's HOST:PORT, or zk://HOST:PORT[,HOST:PORT...]/PATH to follow the elected one")
     .add(zk_session_timeout, "zk-session-timeout", "ZooKeeper session timeout with --master=zk://... (e.g. 10s)")
     .add(port, "port", "port to publish the agent on (0 = any free port)")
-    .add(ip, "ip", "address to publish the agent on")
+    .add(ip, "ip", "address to publish the agent on (0.0.0.0: every interface)")
+    .add(advertise_ip, "advertise-ip",
+         "IP the master and operators reach this agent at (for NAT or containers; default: --ip, or the host's "
+         "first address if --ip is a wildcard)")
+    .add(advertise_port, "advertise-port", "port others reach this agent at (default: the port it listens on)")
     .add(work_dir, "work-dir", "directory for sandboxes and checkpoints (required)")
     .add(resources, "resources", "e.g. \"cpus:4;mem:4096;disk:10000;ports:[31000-32000]\" (default: detect)")
     .add(hostname, "hostname", "hostname to report to the master (default: this machine's)")
@@ -365,6 +386,9 @@ std::vector<std::string> agent_config::validate() {
   if (!valid_zk_session_timeout(zk_session_timeout))
     errors.push_back("--zk-session-timeout must be between 100ms and 10min");
   check_port(port, true, "port", errors);
+  if (ip.empty())
+    errors.push_back("--ip must not be empty");
+  check_advertised(advertise_ip, advertise_port, errors);
   if (work_dir.empty())
     errors.push_back("--work-dir is required");
   check_resources(resources, "resources", false, errors);

@@ -95,6 +95,8 @@ public:
 
   int64_t port = 5050;
   std::string ip = "127.0.0.1";
+  std::string advertise_ip;                         // empty: default_advertise_ip(ip)
+  int64_t advertise_port = 0;                       // 0: the port it listens on
   std::string work_dir;
   std::string zk;                                   // --zk=zk://...: HA (leader election, ZooKeeper registry)
   caf::timespan zk_session_timeout = std::chrono::seconds(10);
@@ -114,6 +116,8 @@ public:
   std::string master = "127.0.0.1:5050";
   int64_t port = 0;
   std::string ip = "127.0.0.1";
+  std::string advertise_ip;   // empty: default_advertise_ip(ip)
+  int64_t advertise_port = 0; // 0: the port it listens on
   std::string work_dir;
   std::string resources;      // empty = detect from the machine
   std::string hostname;       // empty = gethostname()

@@ -18,13 +18,17 @@ namespace mesoscaf {
 struct agent_info {
   agent_id id;                        // empty on first registration; the master assigns one
   std::string hostname;
-  uint16_t port = 0;                  // where the agent publishes its actor (executors connect there)
+  uint16_t port = 0;                  // the port the agent advertises (--advertise-port, else where it listens)
   resource_set total;
   std::map<std::string, std::string> attributes;
+  /// The IP the agent advertises (--advertise-ip, else its --ip, else its host's first address): where others
+  /// reach it. A property of the running agent, learnt at each (re-)registration: the durable registry record
+  /// leaves it out (actors/registry_records.hpp).
+  std::string address;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, agent_info& x) {
-    return f(caf::meta::type_name("agent_info"), x.id, x.hostname, x.port, x.total, x.attributes);
+    return f(caf::meta::type_name("agent_info"), x.id, x.hostname, x.port, x.total, x.attributes, x.address);
   }
 };
 

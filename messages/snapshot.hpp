@@ -48,10 +48,12 @@ struct agent_summary {
   resource_set total;
   resource_set used;
   bool connected = true;   // false: registered but disconnected (nothing of it is offered; pings count as missed)
+  std::string address;     // the IP it advertises (with `port`: where it can be reached)
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, agent_summary& x) {
-    return f(caf::meta::type_name("agent_summary"), x.id, x.hostname, x.port, x.total, x.used, x.connected);
+    return f(caf::meta::type_name("agent_summary"), x.id, x.hostname, x.port, x.total, x.used, x.connected,
+             x.address);
   }
 };
 

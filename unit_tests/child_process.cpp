@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -133,6 +134,26 @@ run_result run_to_completion(std::vector<std::string> argv, const std::string& l
   r.exit_code = code ? *code : -1;
   r.output = p.output();
   return r;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string r = "'";
+  for (char c : s)
+    r += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
+  return r + "'";
+}
+
+int run_shell(const std::string& cmd, std::string& out) {
+  out.clear();
+  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (f == nullptr)
+    return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
+    out.append(buf, n);
+  int status = ::pclose(f);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 } // namespace mesoscaf::test

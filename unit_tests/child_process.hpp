@@ -65,4 +65,10 @@ struct run_result {
 run_result run_to_completion(std::vector<std::string> argv, const std::string& log_path,
                              std::chrono::milliseconds timeout);
 
+/// `s` in single quotes for sh.
+std::string shell_quote(const std::string& s);
+/// Runs `cmd` through sh; returns its exit status (-1 if it did not exit normally) and fills `out` with its
+/// stdout + stderr. For short helper commands (ip, scripts/zookeeper), not for daemons.
+int run_shell(const std::string& cmd, std::string& out);
+
 } // namespace mesoscaf::test

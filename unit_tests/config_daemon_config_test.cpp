@@ -356,3 +356,28 @@ TEST(parse_master_address tells host port from ZooKeeper URLs and names the prob
   CHECK_NOT_EQUAL(err.find("zk://"), std::string::npos);  // the message names both accepted forms
   CHECK_NOT_EQUAL(parse_master_address("zk://", host, port, is_zk, zk), "");
 }
+
+TEST(advertised addresses of master and agent) {
+  {
+    master_config cfg;
+    CHECK_EQUAL(run(cfg, {"--ip=0.0.0.0", "--advertise-ip=10.1.2.3", "--advertise-port=6060"}), -1);
+    CHECK_EQUAL(cfg.advertise_ip, "10.1.2.3");
+    CHECK_EQUAL(cfg.advertise_port, 6060);
+  }
+  {
+    agent_config cfg;
+    CHECK_EQUAL(run(cfg, {"--work-dir=/tmp/a", "--ip=0.0.0.0", "--advertise-ip=fd00::7", "--advertise-port=1"}), -1);
+    CHECK_EQUAL(cfg.advertise_ip, "fd00::7");
+  }
+  // Names, wildcards (not dialable), junk and bad ports exit 2, on both daemons.
+  for (auto bad : {"--advertise-ip=node1.example", "--advertise-ip=0.0.0.0", "--advertise-ip=::", "--advertise-ip=1.2.3",
+                   "--advertise-ip=10.0.0.1:80", "--advertise-port=-1", "--advertise-port=65536",
+                   "--advertise-port=x"}) {
+    master_config m;
+    CHECK_EQUAL(run(m, {bad}), exit_bad_args);
+    agent_config a;
+    CHECK_EQUAL(run(a, {"--work-dir=/tmp/a", bad}), exit_bad_args);
+  }
+  agent_config empty_ip;
+  CHECK_EQUAL(run(empty_ip, {"--work-dir=/tmp/a", "--ip="}), exit_bad_args);
+}

@@ -280,24 +280,9 @@ struct fixture : process_fixture_base {
   // -- agents --
 
   std::string start_agent(size_t i, const std::string& resources = "cpus:4;mem:4096;disk:1000") {
-    while (agents.size() <= i)
-      agents.push_back(std::make_unique<agent_proc>());
-    auto& a = *agents[i];
-    if (a.work_dir.empty())
-      a.work_dir = dir / ("agent" + std::to_string(i));
-    std::vector<std::string> argv{bin,          "agent",           "--master=" + zk_url,
-                                  session_flag, "--port=0",        "--work-dir=" + a.work_dir,
-                                  "--resources=" + resources};
-    a.proc = std::make_unique<child_process>(
-      argv, dir / ("agent" + std::to_string(i) + "-run" + std::to_string(a.runs++) + ".log"));
-    a.stopped = false;
-    auto r = a.proc->wait_for_line("agent registered with id ([-0-9a-zA-Z._]+)", seconds(60));
-    if (!r) {
-      MESSAGE("agent output:\n" << a.proc->output());
-      return "";
-    }
-    a.id = (*r)[1];
-    return a.id;
+    auto& a = agent_slot(i);
+    return start_agent_process(i, {bin, "agent", "--master=" + zk_url, session_flag, "--port=0",
+                                   "--work-dir=" + a.work_dir, "--resources=" + resources});
   }
 
   // -- frameworks --

@@ -147,26 +147,15 @@ struct fixture : process_fixture_base {
   /// Starts agent `i` (a new one, or again on its work dir); returns the ID it prints ("" on failure).
   std::string start_agent(size_t i, std::vector<std::string> flags = {},
                           const std::string& resources = "cpus:4;mem:4096;disk:1000") {
-    while (agents.size() <= i)
-      agents.push_back(std::make_unique<agent_proc>());
-    auto& a = *agents[i];
-    if (a.work_dir.empty()) {
-      a.work_dir = dir / ("agent" + std::to_string(i));
+    auto fresh = agents.size() <= i || agents[i]->runs == 0;
+    auto& a = agent_slot(i);
+    if (fresh) {
       a.flags = std::move(flags);
       a.flags.push_back("--resources=" + resources);
     }
     std::vector<std::string> argv{bin, "agent", "--master=" + master_addr, "--port=0", "--work-dir=" + a.work_dir};
     argv.insert(argv.end(), a.flags.begin(), a.flags.end());
-    a.proc = std::make_unique<child_process>(
-      argv, dir / ("agent" + std::to_string(i) + "-run" + std::to_string(a.runs++) + ".log"));
-    a.stopped = false;
-    auto r = a.proc->wait_for_line("agent registered with id ([-0-9a-zA-Z._]+)", seconds(60));
-    if (!r) {
-      MESSAGE("agent output:\n" << a.proc->output());
-      return "";
-    }
-    a.id = (*r)[1];
-    return a.id;
+    return start_agent_process(i, std::move(argv));
   }
 
   bool kill_agent(size_t i) {
@@ -452,21 +441,10 @@ TEST(a frozen agent is unreachable for partition aware frameworks and lost for t
   ENSURE(start_master({"--agent-ping-timeout=500ms", "--max-agent-ping-timeouts=2"}));
   auto id = start_agent(0);
   ENSURE(!id.empty());
-  fw_options pa;
-  pa.name = "partition-aware";
-  pa.partition_aware = true;
-  auto aware = add_framework(pa);
-  ENSURE(aware);
-  fw_options npa;
-  npa.name = "not-partition-aware";
-  auto other = add_framework(npa);
-  ENSURE(other);
-  launch(*aware, {sleeper("pa-task")});
-  launch(*other, {sleeper("npa-task")});
-  ENSURE(running(*aware, "pa-task"));
-  ENSURE(running(*other, "npa-task"));
-  auto pa_pid = task_pid("pa-task");
-  auto npa_pid = task_pid("npa-task");
+  partition_frameworks p;
+  ENSURE(start_partition_frameworks(sys, master_addr, p));
+  auto aware = p.aware;
+  auto pa_pid = p.aware_pid;
   // mesoscaf execute as a third, partition-aware framework.
   child_process exec{{bin, "execute", "--master=" + master_addr, "--name=exec-pa", "--partition-aware",
                       "--resources=cpus:0.1;mem:16", "--timeout=120s", "--command=sleep 600"},
@@ -474,19 +452,9 @@ TEST(a frozen agent is unreachable for partition aware frameworks and lost for t
   CHECK(exec.wait_for_line("TASK_RUNNING task=exec-pa", wait_limit));
 
   auto& agent = *agents[0];
-  auto frozen_at = steady_clock::now();
   agent.proc->signal(SIGSTOP);
   agent.stopped = true;
-  auto unreachable = aware->rec->wait_state("pa-task", task_state::unreachable);
-  if (!unreachable)
-    MESSAGE("pa-task: " << aware->rec->history("pa-task"));
-  ENSURE(unreachable);
-  MESSAGE("TASK_UNREACHABLE " << duration_cast<milliseconds>(steady_clock::now() - frozen_at).count()
-                              << " ms after SIGSTOP");
-  auto lost = other->rec->wait_state("npa-task", task_state::lost);
-  if (!lost)
-    MESSAGE("npa-task: " << other->rec->history("npa-task"));
-  ENSURE(lost);
+  ENSURE(partitioned(p));
   CHECK(exec.wait_for_line("TASK_UNREACHABLE task=exec-pa", wait_limit));
   CHECK(agent_unreachable(id));
   // While it is frozen the partition-aware framework is told the task is unreachable.
@@ -513,11 +481,7 @@ TEST(a frozen agent is unreachable for partition aware frameworks and lost for t
   CHECK(back);
   CHECK(exec.running());
   // Not partition-aware: the task is killed on the agent, and the framework hears of it only once (TASK_LOST).
-  CHECK(eventually([&] { return !alive(npa_pid); }, wait_limit));
-  std::this_thread::sleep_for(milliseconds(1000));
-  auto h = other->rec->updates_of("npa-task");
-  CHECK_EQUAL(terminal_problem(h), "");
-  CHECK(std::none_of(h.begin(), h.end(), [](const task_status& s) { return s.state == task_state::killed; }));
+  check_lost_task_killed(p);
   exec.signal(SIGKILL);
   exec.wait_exit(seconds(10));
 }

@@ -3,6 +3,7 @@
 #include "process_scan.hpp"
 #include "test.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -25,6 +26,7 @@ void recorder::resource_offers(scheduler_driver* d, const std::vector<offer>& of
     std::vector<task_info> batch;
     {
       std::lock_guard<std::mutex> g{mtx};
+      offered_hosts[o.agent.value] = o.hostname;
       auto left = o.resources;
       for (auto i = pending.begin(); i != pending.end();) {
         if ((i->agent.empty() || i->agent == o.agent) && left.contains(i->resources)) {
@@ -197,6 +199,29 @@ void process_fixture_base::kill_leftovers_and_keep_logs() {
   }
 }
 
+agent_proc& process_fixture_base::agent_slot(size_t i) {
+  while (agents.size() <= i)
+    agents.push_back(std::make_unique<agent_proc>());
+  auto& a = *agents[i];
+  if (a.work_dir.empty())
+    a.work_dir = dir / ("agent" + std::to_string(i));
+  return a;
+}
+
+std::string process_fixture_base::start_agent_process(size_t i, std::vector<std::string> argv) {
+  auto& a = agent_slot(i);
+  a.proc = std::make_unique<child_process>(
+    std::move(argv), dir / ("agent" + std::to_string(i) + "-run" + std::to_string(a.runs++) + ".log"));
+  a.stopped = false;
+  auto r = a.proc->wait_for_line("agent registered with id ([-0-9a-zA-Z._]+)", seconds(60));
+  if (!r) {
+    MESSAGE("agent " << i << " output:\n" << a.proc->output());
+    return "";
+  }
+  a.id = (*r)[1];
+  return a.id;
+}
+
 framework* process_fixture_base::add_framework(caf::actor_system& sys, const std::string& master,
                                                const fw_options& o) {
   auto f = std::make_unique<framework>();
@@ -228,6 +253,49 @@ framework* process_fixture_base::add_framework(caf::actor_system& sys, const std
   }
   frameworks.push_back(std::move(f));
   return frameworks.back().get();
+}
+
+bool process_fixture_base::start_partition_frameworks(caf::actor_system& sys, const std::string& master,
+                                                      partition_frameworks& out) {
+  fw_options pa;
+  pa.name = "partition-aware";
+  pa.partition_aware = true;
+  fw_options npa;
+  npa.name = "not-partition-aware";
+  out.aware = add_framework(sys, master, pa);
+  out.other = add_framework(sys, master, npa);
+  if (!out.aware || !out.other)
+    return false;
+  launch(*out.aware, {sleeper("pa-task")});
+  launch(*out.other, {sleeper("npa-task")});
+  if (!running(*out.aware, "pa-task") || !running(*out.other, "npa-task"))
+    return false;
+  out.aware_pid = task_pid("pa-task");
+  out.other_pid = task_pid("npa-task");
+  return out.aware_pid > 0 && out.other_pid > 0;
+}
+
+bool process_fixture_base::partitioned(partition_frameworks& p) {
+  auto start = steady_clock::now();
+  if (!p.aware->rec->wait_state("pa-task", task_state::unreachable)) {
+    MESSAGE("pa-task: " << p.aware->rec->history("pa-task"));
+    return false;
+  }
+  MESSAGE("TASK_UNREACHABLE " << duration_cast<milliseconds>(steady_clock::now() - start).count()
+                              << " ms after the partition began");
+  if (!p.other->rec->wait_state("npa-task", task_state::lost)) {
+    MESSAGE("npa-task: " << p.other->rec->history("npa-task"));
+    return false;
+  }
+  return true;
+}
+
+void process_fixture_base::check_lost_task_killed(partition_frameworks& p) {
+  CHECK(eventually([&] { return !alive(p.other_pid); }, process_wait_limit));
+  std::this_thread::sleep_for(milliseconds(1000));  // a second terminal update would arrive by now
+  auto h = p.other->rec->updates_of("npa-task");
+  CHECK_EQUAL(terminal_problem(h), "");
+  CHECK(std::none_of(h.begin(), h.end(), [](const task_status& s) { return s.state == task_state::killed; }));
 }
 
 void process_fixture_base::launch(framework& f, std::vector<task_info> tasks) {

@@ -47,6 +47,7 @@ struct recorder : scheduler {
   std::vector<std::string> errors;
   std::deque<task_info> pending;
   std::map<std::string, std::string> launched_on;  // task -> agent of the offer it was launched on
+  std::map<std::string, std::string> offered_hosts;  // agent -> hostname its latest offer named
   std::set<std::string> ended;                     // tasks with a terminal update
   int disconnects = 0;
 
@@ -112,6 +113,15 @@ struct agent_proc {
   bool stopped = false;  // SIGSTOPped by the test
 };
 
+/// The two frameworks of a partition test: one partition-aware, one not, each running a sleeper ("pa-task",
+/// "npa-task") on the one agent, and the pids of those tasks.
+struct partition_frameworks {
+  framework* aware = nullptr;
+  framework* other = nullptr;
+  pid_t aware_pid = 0;
+  pid_t other_pid = 0;
+};
+
 /// The part of the suites' fixtures that does not depend on how their masters run.
 struct process_fixture_base {
   temp_dir dir;
@@ -125,8 +135,23 @@ struct process_fixture_base {
   /// Kills whatever the test left running in its work dir and, if the test failed, keeps the daemons' logs.
   void kill_leftovers_and_keep_logs();
 
+  /// Agent `i` (made, with its work dir `<dir>/agent<i>`, if new).
+  agent_proc& agent_slot(size_t i);
+  /// Starts agent `i`'s daemon as `argv` (output to `agent<i>-run<N>.log`) and waits for its registration;
+  /// returns the ID it prints ("" on failure, with its output as a message).
+  std::string start_agent_process(size_t i, std::vector<std::string> argv);
+
   /// Subscribes a framework through `master` (host:port or zk://...); nullptr on failure.
   framework* add_framework(caf::actor_system& sys, const std::string& master, const fw_options& o);
+  /// Subscribes both partition frameworks through `master` and waits until their tasks run; false (with
+  /// messages) if not.
+  bool start_partition_frameworks(caf::actor_system& sys, const std::string& master, partition_frameworks& out);
+  /// While their agent is cut off: the partition-aware framework hears TASK_UNREACHABLE, the other TASK_LOST.
+  bool partitioned(partition_frameworks& p);
+  /// After the agent is back: the other framework's task is killed on the agent, and that framework heard of
+  /// its end once (TASK_LOST, never TASK_KILLED).
+  void check_lost_task_killed(partition_frameworks& p);
+
   /// Submits tasks and makes sure offers come (declined offers are filtered for 0 s: the next allocation).
   void launch(framework& f, std::vector<task_info> tasks);
   std::string pid_file(const std::string& task) const;

@@ -1,5 +1,7 @@
 #include "zookeeper_server.hpp"
 
+#include "child_process.hpp"
+
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -55,30 +57,18 @@ int pick_base_port(int nodes) {
   throw std::runtime_error("zookeeper_server: no free port range found");
 }
 
-/// Runs a shell command; returns its exit status and output (stdout + stderr).
 int run(const std::string& cmd, std::string& out) {
-  out.clear();
-  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (f == nullptr)
-    return -1;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0)
-    out.append(buf.data(), n);
-  int status = ::pclose(f);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run_shell(cmd, out);
 }
 
 std::string quote(const std::string& s) {
-  std::string r = "'";
-  for (char c : s)
-    r += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
-  return r + "'";
+  return shell_quote(s);
 }
 
 } // namespace
 
-zookeeper_server::zookeeper_server(int nodes, std::filesystem::path dir) : nodes_(nodes), dir_(std::move(dir)) {
+zookeeper_server::zookeeper_server(int nodes, std::filesystem::path dir, std::string address)
+  : nodes_(nodes), dir_(std::move(dir)), address_(std::move(address)) {
   if (nodes < 1 || nodes > 9)
     throw std::invalid_argument("zookeeper_server: nodes must be 1..9");
   std::string out;
@@ -130,7 +120,7 @@ zookeeper_server::~zookeeper_server() {
 void zookeeper_server::start() {
   std::string out;
   auto cmd = "bash " + quote(script_path()) + " start --nodes=" + std::to_string(nodes_) + " --dir="
-             + quote(dir_.string()) + " --base-port=" + std::to_string(base_port_);
+             + quote(dir_.string()) + " --base-port=" + std::to_string(base_port_) + " --address=" + quote(address_);
   int rc = run(cmd, out);
   std::smatch m;
   static const std::regex line{"zookeeper servers=(\\S+) pids=(\\S+)"};

@@ -12,15 +12,16 @@ class zookeeper_server {
 public:
   /// Starts `nodes` servers (1 or 3) and waits until each serves. Their files go to `dir` (a fresh temporary
   /// directory, removed by the destructor, if empty). Ports: a free range picked at random. Throws
-  /// std::runtime_error with the script's output on failure.
-  explicit zookeeper_server(int nodes = 1, std::filesystem::path dir = {});
+  /// std::runtime_error with the script's output on failure. Clients reach the servers at `address` (an address
+  /// of this host: loopback, or the bridge of network namespaces).
+  explicit zookeeper_server(int nodes = 1, std::filesystem::path dir = {}, std::string address = "127.0.0.1");
   /// Kills every server (SIGKILL, after SIGCONT); removes the temporary directory if this object made it.
   ~zookeeper_server();
 
   zookeeper_server(const zookeeper_server&) = delete;
   zookeeper_server& operator=(const zookeeper_server&) = delete;
 
-  /// "127.0.0.1:P1,127.0.0.1:P2,..." as the C client and zk:// URLs take it.
+  /// "ADDRESS:P1,ADDRESS:P2,..." as the C client and zk:// URLs take it.
   const std::string& servers() const { return servers_; }
   /// "zk://<servers><path>".
   std::string url(const std::string& path = "/mesoscaf") const { return "zk://" + servers_ + path; }
@@ -43,6 +44,7 @@ private:
   int nodes_;
   int base_port_ = 0;
   std::filesystem::path dir_;
+  std::string address_;
   bool own_dir_ = false;
   std::string servers_;
   std::vector<int> pids_;

@@ -110,6 +110,8 @@ int agent_main(int argc, char** argv) {
   opts.port = static_cast<uint16_t>(cfg.port);
   opts.publish = true;
   opts.publish_address = cfg.ip;
+  opts.advertise_ip = cfg.advertise_ip;
+  opts.advertise_port = static_cast<uint16_t>(cfg.advertise_port);
   opts.work_dir = work_dir;
   opts.executor_binary = self_executable();
   opts.recover = recover_mode::reconnect;

@@ -1,9 +1,11 @@
 // `mesoscaf master --port=5050 --work-dir=DIR [--zk=zk://HOST:PORT[,...]/PATH] [--zk-session-timeout=10s]
 // [--registry=in_memory|sqlite|zookeeper] [--agent-reregister-timeout=10mins] [--offer-timeout=30s]
 // [--weights=eng=2,ops=0.5] [--agent-ping-timeout=15s] [--max-agent-ping-timeouts=5]
-// [--agent-removal-rate-limit=1/10s] [--standby-heap-mb=256]`: runs a master until SIGTERM/SIGINT.
+// [--agent-removal-rate-limit=1/10s] [--standby-heap-mb=256] [--ip=IP] [--advertise-ip=IP] [--advertise-port=P]`:
+// runs a master until SIGTERM/SIGINT.
 // Prints `master listening on <ip>:<port>` once it accepts connections (use --port=0 and read the port), then
-// `master elected leader at <ip>:<port>` when it leads (at once without --zk) or
+// `master elected leader at <ip>:<port>` (the advertised endpoint, as announced in ZooKeeper) when it leads (at
+// once without --zk) or
 // `master standing by; leader: <endpoint>` while another master leads. A master that loses its ZooKeeper
 // session prints `master lost leadership: <why>` and exits 1 at once, as Mesos does: a supervisor restarts it
 // as a new contender. SIGTERM withdraws from the election first, so the next master takes over at once.
@@ -17,6 +19,7 @@
 #include "actors/registry_store.hpp"
 #include "config/daemon_config.hpp"
 #include "config/logging.hpp"
+#include "config/network_address.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
@@ -108,16 +111,19 @@ int master_main(int argc, char** argv) {
     terminate_actor(sys, caf::actor_cast<caf::actor>(master), std::chrono::seconds(5));
     return 1;
   }
-  auto endpoint = cfg.ip + ":" + std::to_string(*port);
-  say("master listening on " + endpoint);
+  say("master listening on " + join_host_port(cfg.ip, *port));
+  // What others dial: announced in ZooKeeper and printed when elected (a wildcard or NAT-side --ip is not).
+  auto advertised_ip = cfg.advertise_ip.empty() ? default_advertise_ip(cfg.ip) : cfg.advertise_ip;
+  auto advertised_port = cfg.advertise_port != 0 ? static_cast<uint16_t>(cfg.advertise_port) : *port;
+  auto endpoint = join_host_port(advertised_ip, advertised_port);
   std::shared_ptr<master_contender> contender;
   std::shared_ptr<master_detector> detector;
   if (ha) {
     static std::atomic<bool> elected{false};
     master_location self_loc;
-    self_loc.id = make_master_run_id(cfg.ip, *port);
-    self_loc.host = cfg.ip;
-    self_loc.port = *port;
+    self_loc.id = make_master_run_id(advertised_ip, advertised_port);
+    self_loc.host = advertised_ip;
+    self_loc.port = advertised_port;
     detector = make_zookeeper_detector(cfg.parsed_zk, zk);
     detector->watch([master, self_id = self_loc.id](const master_location& loc) {
       caf::anon_send(master, atom::leader_v, loc);
