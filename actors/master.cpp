@@ -884,9 +884,16 @@ void on_kill(master_pointer self, const framework_id& fid, const task_id& tid, c
   }
   // Not live: repeat the final state we know, or say the task is unknown (TASK_UNKNOWN for partition-aware
   // frameworks, TASK_LOST for the others, as Mesos does), so the framework's kill does not hang.
-  if (const auto* done = st.reg.completed_task(fid, tid)) {
+  if (const auto* done = st.reg.ended_task(fid, tid)) {
     send_update(self, fid, master_status(tid, done->info.agent, done->state, done->reason,
                                          "task already ended: " + done->message));
+    return;
+  }
+  if (!st.reg.recovering().empty()) {
+    // After a failover an agent still coming back may run it: no verdict yet (Mesos answers nothing either);
+    // the framework's kill retry or reconciliation asks again.
+    LOG_INFO(component, "kill: task " << tid << " unknown while " << st.reg.recovering().size()
+                                      << " agent(s) of the registry have not re-registered: no answer yet");
     return;
   }
   const auto* fw = st.reg.framework(fid);
@@ -939,7 +946,7 @@ void on_status_update(master_pointer self, const status_update& given) {
       if (u.terminal)
         recover(self, fid, *sender, u.task.role, u.task.info.resources, 0);
     }
-  } else if (const auto* done = st.reg.completed_task(fid, tid);
+  } else if (const auto* done = st.reg.ended_task(fid, tid);
              done != nullptr
              && (done->info.agent != *sender || (done->ended_by_master && done->state != latest))) {
     // The master ended this task itself with another state (e.g. TASK_LOST when its agent was unreachable, or
@@ -953,6 +960,9 @@ void on_status_update(master_pointer self, const status_update& given) {
     ack_here("the master ended the task already");
     return;
   }
+  // The task ends for good at its framework once this terminal update is acknowledged (on_ack).
+  if (is_terminal(su.status.state) && !su.status.uuid.empty())
+    st.reg.note_terminal_update(fid, tid, su.status.state, su.status.uuid);
   // Forward even if the task is no longer live: it may be the agent's retry of an unacknowledged update.
   if (auto s = st.schedulers.find(fid); s != st.schedulers.end()) {
     self->send(s->second, atom::update_v, su.status);
@@ -980,7 +990,7 @@ void on_ack(master_pointer self, const framework_id& fid, const agent_id& aid, c
   if (target.empty()) {
     if (const auto* t = st.reg.live_task(fid, tid))
       target = t->info.agent;
-    else if (const auto* d = st.reg.completed_task(fid, tid))
+    else if (const auto* d = st.reg.ended_task(fid, tid))
       target = d->info.agent;
   }
   auto a = st.agents.find(target);
@@ -989,6 +999,8 @@ void on_ack(master_pointer self, const framework_id& fid, const agent_id& aid, c
     return;
   }
   self->send(a->second, atom::ack_v, fid, tid, uuid);
+  // The acknowledgement of a terminal update: the task leaves its framework for the completed history.
+  st.reg.acknowledge(fid, tid, uuid);
 }
 
 /// SUPPRESS / REVIVE for some roles of the framework (empty: all of them). Roles it is not subscribed to are

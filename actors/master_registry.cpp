@@ -8,6 +8,20 @@ bool is_partition_aware(const framework_info& info) {
   return std::find(info.capabilities.begin(), info.capabilities.end(), "PARTITION_AWARE") != info.capabilities.end();
 }
 
+namespace {
+
+/// (framework, task) of every task a re-registering agent reports, sorted.
+std::vector<std::pair<framework_id, task_id>> reported_keys(const agent_reregistration& r) {
+  std::vector<std::pair<framework_id, task_id>> keys;
+  keys.reserve(r.tasks.size());
+  for (const auto& t : r.tasks)
+    keys.emplace_back(t.framework, t.info.id);
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+} // namespace
+
 // -- agents -------------------------------------------------------------------------------------------------
 
 std::string master_registry::add_agent(const agent_info& info) {
@@ -58,6 +72,8 @@ master_registry::remove_agent(const agent_id& id, task_state state, task_reason 
   for (const auto& [fid, eid] : std::set<std::pair<framework_id, executor_id>>{i->second.executors})
     if (auto e = remove_executor(fid, id, eid))
       result.executors.emplace_back(fid, std::move(*e));
+  // Their terminal updates died with the agent: nothing is left to acknowledge.
+  complete_unacknowledged(id, nullptr);
   // The ID is gone for good (a re-registering agent gets a new one): no framework shuts down anything there.
   for (auto& kv : frameworks_)
     kv.second.agents.erase(id);
@@ -137,6 +153,12 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
   for (const auto& e : r.executors)
     if (auto msg = e.resources.validate(); !msg.empty())
       return "executor " + e.id.value + " has invalid resources: " + msg;
+  // Before the task infos are moved out: what the agent still reports, for its unacknowledged tasks (if any).
+  // (Those it adds now are reported by definition.)
+  std::vector<std::pair<framework_id, task_id>> still_reported;
+  const bool had_unacknowledged = unacknowledged_by_agent_.count(id) > 0;
+  if (had_unacknowledged)
+    still_reported = reported_keys(r);
   out = reregistration_result{};
   out.was_recovered = recovered_.erase(id) > 0;
   // Reported tasks by (framework, task); the framework must be known and not removed to keep anything.
@@ -199,6 +221,8 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
     for (const auto& e : r.executors)
       if (!fw_known(e.framework))
         out.shutdown.insert(e.framework);
+    if (had_unacknowledged)
+      complete_unacknowledged(id, &still_reported);
     return {};
   }
   auto unreachable = unreachable_.find(id);
@@ -277,6 +301,9 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
       }
     }
     t.info.agent = id;
+    if (is_terminal(t.state) && !fw.unacknowledged.empty())
+      if (auto u = fw.unacknowledged.find(t.info.id); u != fw.unacknowledged.end() && u->second.info.agent == id)
+        continue;   // ended before it became unreachable: the framework still waits for this terminal update
     bool adopt = adopt_all || was_unreachable_here;
     // One lookup: the entry is made here and filled in below (or taken back for a terminal task).
     if (adopt && !recovered_.empty() && fw.tasks.size() + 1 > fw.tasks.bucket_count()) {
@@ -323,6 +350,9 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
     e.role = std::move(role);
     e.info = std::move(t.info);
   }
+  // Tasks of this agent whose terminal update it no longer reports: nothing is left to acknowledge.
+  if (had_unacknowledged)
+    complete_unacknowledged(id, &still_reported);
   // Unreachable tasks of this agent it does not report any more: gone.
   for (auto& [fid, fw] : frameworks_) {
     for (auto i = fw.unreachable_tasks.begin(); i != fw.unreachable_tasks.end();) {
@@ -456,6 +486,15 @@ std::optional<master_registry::removed_framework> master_registry::remove_framew
     complete(std::move(t));
   }
   i->second.unreachable_tasks.clear();
+  for (auto& [tid, t] : i->second.unacknowledged) {
+    if (auto a = unacknowledged_by_agent_.find(t.info.agent); a != unacknowledged_by_agent_.end()) {
+      a->second.erase({id, tid});
+      if (a->second.empty())
+        unacknowledged_by_agent_.erase(a);
+    }
+    complete(std::move(t));
+  }
+  i->second.unacknowledged.clear();
   for (const auto& key : executor_keys(i->second)) {
     auto role = executor_role(id, key.first, key.second);
     if (auto e = remove_executor(id, key.first, key.second)) {
@@ -621,10 +660,77 @@ master_registry::update_result master_registry::update_task(const framework_id& 
     t->second.ended_by_master = by_master;
     result.task.ended_by_master = by_master;
     release_task(t->second);
-    complete(std::move(t->second));
+    if (by_master) {
+      complete(std::move(t->second));
+    } else {
+      unacknowledged_by_agent_[t->second.info.agent].emplace(fw, id);
+      t->second.terminal_uuid.clear();
+      f->second.unacknowledged[id] = std::move(t->second);
+    }
     f->second.tasks.erase(t);
   }
   return result;
+}
+
+const task_entry* master_registry::unacknowledged_task(const framework_id& fw, const task_id& id) const {
+  auto f = frameworks_.find(fw);
+  if (f == frameworks_.end())
+    return nullptr;
+  auto t = f->second.unacknowledged.find(id);
+  return t == f->second.unacknowledged.end() ? nullptr : &t->second;
+}
+
+const task_entry* master_registry::ended_task(const framework_id& fw, const task_id& id) const {
+  if (const auto* t = unacknowledged_task(fw, id))
+    return t;
+  return completed_task(fw, id);
+}
+
+void master_registry::note_terminal_update(const framework_id& fw, const task_id& id, task_state state,
+                                           const std::string& uuid) {
+  auto f = frameworks_.find(fw);
+  if (f == frameworks_.end())
+    return;
+  if (auto t = f->second.unacknowledged.find(id); t != f->second.unacknowledged.end() && t->second.state == state)
+    t->second.terminal_uuid = uuid;
+}
+
+bool master_registry::acknowledge(const framework_id& fw, const task_id& id, const std::string& uuid) {
+  auto f = frameworks_.find(fw);
+  if (f == frameworks_.end() || uuid.empty())
+    return false;
+  auto t = f->second.unacknowledged.find(id);
+  if (t == f->second.unacknowledged.end() || t->second.terminal_uuid != uuid)
+    return false;
+  if (auto a = unacknowledged_by_agent_.find(t->second.info.agent); a != unacknowledged_by_agent_.end()) {
+    a->second.erase({fw, id});
+    if (a->second.empty())
+      unacknowledged_by_agent_.erase(a);
+  }
+  complete(std::move(t->second));
+  f->second.unacknowledged.erase(t);
+  return true;
+}
+
+void master_registry::complete_unacknowledged(const agent_id& agent,
+                                              const std::vector<std::pair<framework_id, task_id>>* keep) {
+  auto a = unacknowledged_by_agent_.find(agent);
+  if (a == unacknowledged_by_agent_.end())
+    return;
+  for (auto k = a->second.begin(); k != a->second.end();) {
+    if (keep != nullptr && std::binary_search(keep->begin(), keep->end(), *k)) {
+      ++k;
+      continue;
+    }
+    if (auto f = frameworks_.find(k->first); f != frameworks_.end())
+      if (auto t = f->second.unacknowledged.find(k->second); t != f->second.unacknowledged.end()) {
+        complete(std::move(t->second));
+        f->second.unacknowledged.erase(t);
+      }
+    k = a->second.erase(k);
+  }
+  if (a->second.empty())
+    unacknowledged_by_agent_.erase(a);
 }
 
 // -- custom executors ---------------------------------------------------------------------------------------
@@ -736,6 +842,8 @@ master_snapshot master_registry::snapshot() const {
     std::sort(s.tasks.begin() + static_cast<std::ptrdiff_t>(first), s.tasks.end(),
               [](const task_summary& a, const task_summary& b) { return a.id < b.id; });
     for (const auto& [tid, t] : f.unreachable_tasks)
+      s.tasks.push_back(task_summary{tid, id, t.info.agent, t.info.name, t.state, t.info.resources});
+    for (const auto& [tid, t] : f.unacknowledged)
       s.tasks.push_back(task_summary{tid, id, t.info.agent, t.info.name, t.state, t.info.resources});
   }
   for (const auto& t : completed_)

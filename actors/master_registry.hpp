@@ -36,6 +36,8 @@ struct task_entry {
   /// The master decided the terminal state itself (agent unreachable or restarted without it, framework
   /// removed) and told the framework: the agent's own later terminal updates must not reach the framework.
   bool ended_by_master = false;
+  /// Unacknowledged tasks: uuid of the terminal update the framework was sent ("" until it went out).
+  std::string terminal_uuid;
 };
 
 struct agent_entry {
@@ -78,6 +80,10 @@ struct framework_entry {
   /// Tasks of a PARTITION_AWARE framework on unreachable agents (state TASK_UNREACHABLE; they use no resources
   /// here until their agent comes back).
   std::map<task_id, task_entry> unreachable_tasks;
+  /// Tasks whose agent reported their end, until the framework acknowledges that terminal update (Mesos keeps
+  /// them among the framework's tasks too): reconciliation answers their real terminal state. They use no
+  /// resources; the acknowledgement moves them to the completed history.
+  std::unordered_map<task_id, task_entry> unacknowledged;
   /// False while its scheduler is disconnected and the failover timeout runs.
   bool active = true;
 };
@@ -226,15 +232,26 @@ public:
   const task_entry* unreachable_task(const framework_id& fw, const task_id& id) const;
   /// The most recent completed task with this ID, if still remembered.
   const task_entry* completed_task(const framework_id& fw, const task_id& id) const;
+  /// A task that ended: waiting for the acknowledgement of its terminal update, else in the completed history.
+  const task_entry* ended_task(const framework_id& fw, const task_id& id) const;
+  /// An unacknowledged task (see framework_entry::unacknowledged), or nullptr.
+  const task_entry* unacknowledged_task(const framework_id& fw, const task_id& id) const;
+  /// The terminal update (state `state`) of an unacknowledged task goes to the framework with `uuid`.
+  void note_terminal_update(const framework_id& fw, const task_id& id, task_state state, const std::string& uuid);
+  /// The framework acknowledged `uuid` for a task: if that was its terminal update, the task moves to the
+  /// completed history. Returns whether it did.
+  bool acknowledge(const framework_id& fw, const task_id& id, const std::string& uuid);
   bool is_live(const framework_id& fw, const task_id& id) const { return live_task(fw, id) != nullptr; }
 
   struct update_result {
     bool known = false;         // a live task of that framework
-    bool terminal = false;      // the update ended it (it is now completed)
+    bool terminal = false;      // the update ended it (it is now unacknowledged or completed)
     task_entry task;            // the entry after the update
   };
-  /// Applies a new state to a live task. A terminal state moves it to the completed list and releases its
-  /// resources from the framework and the agent. `by_master`: the master decided that state (ended_by_master).
+  /// Applies a new state to a live task. A terminal state releases its resources from the framework and the
+  /// agent and ends the task: a state its agent reported waits among the framework's unacknowledged tasks for
+  /// the acknowledgement of its terminal update; one the master decided (`by_master`: agent lost, framework
+  /// removed; the framework gets it from the master, with nothing to acknowledge) is completed at once.
   update_result update_task(const framework_id& fw, const task_id& id, task_state state, task_reason reason,
                             const std::string& message, bool by_master = false);
 
@@ -263,6 +280,9 @@ public:
 private:
   void retire(const offer_id& id);
   void complete(task_entry entry);
+  /// Moves the unacknowledged tasks of `agent` to the completed history: all of them, or those not in
+  /// `keep` (sorted (framework, task) pairs the agent still reports).
+  void complete_unacknowledged(const agent_id& agent, const std::vector<std::pair<framework_id, task_id>>* keep);
   void drop_offer_accounting(const offer& o);
   void release_task(const task_entry& t);
   static std::vector<std::pair<agent_id, executor_id>> executor_keys(const framework_entry& f);
@@ -282,6 +302,8 @@ private:
   /// Unreachable agents whose tasks this master never knew (marked while recovering, or unreachable in the
   /// registry it recovered): readmitted, their tasks are adopted, not killed.
   std::set<agent_id> tasks_unknown_;
+  /// The unacknowledged tasks of each agent (an index into framework_entry::unacknowledged).
+  std::map<agent_id, std::set<std::pair<framework_id, task_id>>> unacknowledged_by_agent_;
 };
 
 } // namespace mesoscaf

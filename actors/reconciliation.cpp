@@ -36,6 +36,8 @@ std::vector<task_status> reconcile_tasks(const master_registry& reg, const frame
       result.push_back(of_task(t, now));
     for (const auto& [tid, t] : f->unreachable_tasks)
       result.push_back(of_task(t, now));
+    for (const auto& [tid, t] : f->unacknowledged)
+      result.push_back(of_task(t, now));
     return result;
   }
   bool pa = is_partition_aware(f->info);
@@ -49,9 +51,15 @@ std::vector<task_status> reconcile_tasks(const master_registry& reg, const frame
       result.push_back(of_task(i->second, now));
       continue;
     }
+    if (auto i = f->unacknowledged.find(q.task); i != f->unacknowledged.end()) {
+      result.push_back(of_task(i->second, now));   // its real end, still unacknowledged
+      continue;
+    }
     const auto& aid = q.agent;
     if (!aid.empty() && reg.is_recovered(aid) && reg.agent(aid) == nullptr)
       continue; // its agent may still come back with it: no answer yet
+    if (aid.empty() && !reg.recovering().empty())
+      continue; // any agent still coming back after a failover may bring it: no answer yet
     if (!aid.empty() && reg.agent(aid) != nullptr)
       result.push_back(answer(q.task, aid, lost_or(task_state::gone), now, "reconciliation: task unknown to the "
                                                                            "master on a registered agent"));

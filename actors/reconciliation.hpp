@@ -8,11 +8,13 @@
 
 namespace mesoscaf {
 
-/// Implicit (`asked` empty): the latest state of every live task of the framework and TASK_UNREACHABLE for each
-/// of its unreachable tasks. Explicit, per asked task (task ID and, if known, agent ID):
-/// - live task: its latest state; unreachable task: TASK_UNREACHABLE;
+/// Implicit (`asked` empty): the latest state of every live task of the framework, TASK_UNREACHABLE for each
+/// of its unreachable tasks, and the terminal state of each task whose end it has not acknowledged yet.
+/// Explicit, per asked task (task ID and, if known, agent ID):
+/// - live task: its latest state; unreachable task: TASK_UNREACHABLE; ended but unacknowledged: that end;
 /// - otherwise by the agent: registered -> TASK_GONE, unreachable -> TASK_UNREACHABLE, unknown or empty ->
-///   TASK_UNKNOWN, recovered but not yet re-registered -> no answer;
+///   TASK_UNKNOWN, recovered but not yet re-registered -> no answer; no agent given while agents of a recovered
+///   registry are still coming back -> no answer (Mesos answers nothing for transitioning agents);
 /// - frameworks that are not partition-aware get TASK_LOST instead of GONE / UNREACHABLE / UNKNOWN.
 /// An unknown framework gets no answers. `now`: timestamp of the answers (seconds since the epoch).
 std::vector<task_status> reconcile_tasks(const master_registry& reg, const framework_id& fw,

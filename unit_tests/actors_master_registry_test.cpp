@@ -109,8 +109,8 @@ TEST(task lifecycle releases resources once) {
   CHECK(reg.framework(f1)->used.empty());
   CHECK(reg.agent(a1)->used.empty());
   CHECK(!reg.is_live(f1, task_id{"t1"}));
-  REQUIRE(reg.completed_task(f1, task_id{"t1"}) != nullptr);
-  CHECK(reg.completed_task(f1, task_id{"t1"})->state == task_state::finished);
+  REQUIRE(reg.ended_task(f1, task_id{"t1"}) != nullptr);
+  CHECK(reg.ended_task(f1, task_id{"t1"})->state == task_state::finished);
   u = reg.update_task(f1, task_id{"t1"}, task_state::finished, task_reason::none, "again");
   CHECK(!u.known);
 }
@@ -357,6 +357,54 @@ TEST(a readmitted agent brings partition aware tasks back and the others are to 
   CHECK_EQUAL(reg.agent(a1)->used, res("cpus:1.5"));
 }
 
+TEST(a readmitted agent resends the end of a task that ended before it was unreachable) {
+  auto pa = add_pa(reg);
+  auto p1 = task("p1", "cpus:1");
+  REQUIRE(reg.add_task(pa, p1).empty());
+  reg.update_task(pa, task_id{"p1"}, task_state::finished, task_reason::none, "");
+  REQUIRE(reg.mark_unreachable(a1, 1, "x"));
+  agent_reregistration r;
+  r.info.id = a1;
+  r.info.total = res("cpus:4;mem:1000");
+  r.tasks = {reported(pa, p1, task_state::finished)};
+  reregistration_result out;
+  REQUIRE(reg.reregister_agent(r, out).empty());
+  CHECK(out.how == reregistration_result::kind::readmitted);
+  // Neither killed nor swallowed: the framework has not heard of its end, the agent's resend must reach it.
+  CHECK(out.kill.empty());
+  CHECK(out.swallow.empty());
+  REQUIRE(reg.unacknowledged_task(pa, task_id{"p1"}) != nullptr);
+  CHECK(reg.unacknowledged_task(pa, task_id{"p1"})->state == task_state::finished);
+  CHECK(reg.live_task(pa, task_id{"p1"}) == nullptr);
+}
+
+TEST(after a failover a task an agent reports ended stays until its end is acknowledged) {
+  master_registry fresh;
+  agent_info ai;
+  ai.id = a1;
+  ai.total = res("cpus:4;mem:1000");
+  registry_data data;
+  data.admitted[a1] = ai;
+  fresh.recover(data);
+  framework_info fi;
+  fi.id = f1;
+  agent_reregistration r;
+  r.info = ai;
+  r.frameworks = {fi};
+  r.tasks = {reported(f1, task("done", "cpus:1"), task_state::finished),
+             reported(f1, task("runs", "cpus:1"), task_state::running)};
+  reregistration_result out;
+  REQUIRE(fresh.reregister_agent(r, out).empty());
+  CHECK(out.how == reregistration_result::kind::admitted);
+  REQUIRE(fresh.unacknowledged_task(f1, task_id{"done"}) != nullptr);
+  CHECK(fresh.unacknowledged_task(f1, task_id{"done"})->state == task_state::finished);
+  CHECK(fresh.live_task(f1, task_id{"runs"}) != nullptr);
+  CHECK_EQUAL(fresh.agent(a1)->used, res("cpus:1"));   // only the running task counts
+  fresh.note_terminal_update(f1, task_id{"done"}, task_state::finished, "u1");
+  CHECK(fresh.acknowledge(f1, task_id{"done"}, "u1"));
+  CHECK(fresh.completed_task(f1, task_id{"done"}) != nullptr);
+}
+
 TEST(a known agent re-registering has its tasks and executors reconciled) {
   auto pa = add_pa(reg);
   REQUIRE(reg.add_task(f1, task("t1", "cpus:1")).empty());
@@ -445,6 +493,74 @@ TEST(framework activity and failover settings) {
   CHECK_EQUAL(reg.framework(f1)->info.name, "renamed");
   CHECK_EQUAL(reg.framework(f1)->info.failover_timeout, 30.0);
   CHECK(reg.framework(f1)->info.roles.empty());   // roles stay
+}
+
+// -- issue 21: a task that ended stays with its framework until the framework acknowledges its end -------------
+
+TEST(an ended task waits for the acknowledgement of its terminal update) {
+  REQUIRE(reg.add_task(f1, task("t1", "cpus:1")).empty());
+  reg.update_task(f1, task_id{"t1"}, task_state::running, task_reason::none, "");
+  auto u = reg.update_task(f1, task_id{"t1"}, task_state::finished, task_reason::none, "done");
+  CHECK(u.terminal);
+  CHECK(reg.framework(f1)->used.empty());   // counts towards nothing the allocator offers
+  REQUIRE(reg.unacknowledged_task(f1, task_id{"t1"}) != nullptr);
+  CHECK(reg.completed_task(f1, task_id{"t1"}) == nullptr);
+  CHECK_EQUAL(reg.snapshot().tasks.size(), 1u);
+  // Nothing went out yet, and acknowledgements of other updates do not end it.
+  CHECK(!reg.acknowledge(f1, task_id{"t1"}, "u-running"));
+  reg.note_terminal_update(f1, task_id{"t1"}, task_state::failed, "u-wrong-state");   // not its end: ignored
+  reg.note_terminal_update(f1, task_id{"t1"}, task_state::finished, "u-finished");
+  CHECK(!reg.acknowledge(f1, task_id{"t1"}, "u-running"));
+  CHECK(!reg.acknowledge(f1, task_id{"other"}, "u-finished"));
+  CHECK(reg.unacknowledged_task(f1, task_id{"t1"}) != nullptr);
+  CHECK(reg.acknowledge(f1, task_id{"t1"}, "u-finished"));
+  CHECK(reg.unacknowledged_task(f1, task_id{"t1"}) == nullptr);
+  REQUIRE(reg.completed_task(f1, task_id{"t1"}) != nullptr);
+  CHECK(reg.completed_task(f1, task_id{"t1"})->state == task_state::finished);
+  CHECK(!reg.acknowledge(f1, task_id{"t1"}, "u-finished"));   // once
+}
+
+TEST(a state the master decides is completed at once) {
+  REQUIRE(reg.add_task(f1, task("t1", "cpus:1")).empty());
+  auto u = reg.update_task(f1, task_id{"t1"}, task_state::lost, task_reason::agent_removed, "gone", true);
+  CHECK(u.terminal);
+  CHECK(reg.unacknowledged_task(f1, task_id{"t1"}) == nullptr);
+  REQUIRE(reg.completed_task(f1, task_id{"t1"}) != nullptr);
+  CHECK(reg.completed_task(f1, task_id{"t1"})->ended_by_master);
+}
+
+TEST(unacknowledged tasks end with their agent or framework and stay while the agent is unreachable) {
+  auto pa = add_pa(reg);
+  REQUIRE(reg.add_task(pa, task("p1", "cpus:1")).empty());
+  REQUIRE(reg.add_task(f1, task("t1", "cpus:1")).empty());
+  reg.update_task(pa, task_id{"p1"}, task_state::finished, task_reason::none, "");
+  reg.update_task(f1, task_id{"t1"}, task_state::failed, task_reason::none, "");
+  // Unreachable: the agent may come back and resend the updates.
+  REQUIRE(reg.mark_unreachable(a1, 1, "x"));
+  CHECK(reg.unacknowledged_task(pa, task_id{"p1"}) != nullptr);
+  CHECK(reg.unacknowledged_task(f1, task_id{"t1"}) != nullptr);
+  // Its framework removed: nothing left to acknowledge for it.
+  REQUIRE(reg.remove_framework(pa));
+  CHECK(reg.unacknowledged_task(pa, task_id{"p1"}) == nullptr);
+  CHECK(reg.completed_task(pa, task_id{"p1"}) != nullptr);
+  // Back, without the other task (it forgot the update, e.g. no checkpoint): nothing left to acknowledge.
+  agent_reregistration r;
+  r.info.id = a1;
+  r.info.total = res("cpus:4;mem:1000");
+  reregistration_result out;
+  REQUIRE(reg.reregister_agent(r, out).empty());
+  CHECK(reg.unacknowledged_task(f1, task_id{"t1"}) == nullptr);
+  REQUIRE(reg.completed_task(f1, task_id{"t1"}) != nullptr);
+  CHECK(reg.completed_task(f1, task_id{"t1"})->state == task_state::failed);
+}
+
+TEST(removing an agent completes its unacknowledged tasks) {
+  REQUIRE(reg.add_task(f1, task("t1", "cpus:1")).empty());
+  reg.update_task(f1, task_id{"t1"}, task_state::finished, task_reason::none, "");
+  REQUIRE(reg.remove_agent(a1, task_state::lost, task_reason::agent_removed, "bye"));
+  CHECK(reg.unacknowledged_task(f1, task_id{"t1"}) == nullptr);
+  REQUIRE(reg.completed_task(f1, task_id{"t1"}) != nullptr);
+  CHECK(reg.completed_task(f1, task_id{"t1"})->state == task_state::finished);
 }
 
 FIXTURE_SCOPE_END()

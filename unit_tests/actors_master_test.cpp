@@ -2437,6 +2437,60 @@ TEST(a new leader recovers the registry and keeps tasks of frameworks that have 
   CHECK_NOT_EQUAL(request_error<agent_id>(atom::rereg_agent_v, g, new_agent()).find("gone"), std::string::npos);
 }
 
+// Issue 21: a task that finished while the leader was dead, reported terminal by its re-registering agent, is
+// answered FINISHED (not LOST / GONE) until the framework acknowledges the agent's resent terminal update.
+TEST(after a failover a task reported finished is answered finished until its end is acknowledged) {
+  auto fi = framework("fw-f", false);
+  auto done = task("done", agent_id{"agent-x"}, "cpus:1");
+  auto x = rereg(agent_id{"agent-x"}, {reported(fi.id, done, task_state::finished)}, {}, "cpus:4;mem:1024", "hx");
+  x.frameworks.push_back(fi);
+  auto a = new_agent();
+  CHECK_EQUAL(reregister(a, x), agent_id{"agent-x"});
+  auto s = new_scheduler();
+  CHECK_EQUAL(subscribe_fw(s, false, 0, "p", fi.id), fi.id);
+  task_status q;
+  q.task = task_id{"done"};
+  q.agent = agent_id{"agent-x"};
+  send_from(s, atom::reconcile_v, fi.id, std::vector<task_status>{q});
+  REQUIRE_EQUAL(sst(s).updates.size(), 1u);
+  CHECK(sst(s).updates[0].state == task_state::finished);   // was TASK_LOST: "unknown on a registered agent"
+  CHECK(sst(s).updates[0].reason == task_reason::reconciliation);
+  // Implicit reconciliation lists it too.
+  send_from(s, atom::reconcile_v, fi.id, std::vector<task_status>{});
+  REQUIRE_EQUAL(sst(s).updates.size(), 2u);
+  CHECK(sst(s).updates[1].state == task_state::finished);
+  // The agent resends the terminal update; the framework acknowledges it; then the task is history.
+  send_from(a, atom::update_v, update(fi.id, task_id{"done"}, task_state::finished, "u-done"));
+  REQUIRE_EQUAL(sst(s).updates.size(), 3u);
+  CHECK_EQUAL(sst(s).updates[2].uuid, "u-done");
+  send_from(s, atom::ack_v, fi.id, agent_id{"agent-x"}, task_id{"done"}, std::string{"u-done"});
+  send_from(s, atom::reconcile_v, fi.id, std::vector<task_status>{});
+  CHECK_EQUAL(sst(s).updates.size(), 3u);   // nothing live or unacknowledged left
+}
+
+// Issue 21: while agents of the recovered registry are still coming back, an unknown task gets no verdict: not
+// from an explicit reconciliation without an agent ID, not from a kill. After the deadline the matrix applies.
+TEST(no verdict on an unknown task while agents of the registry are still coming back) {
+  auto s = new_scheduler();
+  auto fid = subscribe_fw(s, false);
+  task_status q;
+  q.task = task_id{"somewhere"};
+  send_from(s, atom::reconcile_v, fid, std::vector<task_status>{q});
+  send_from(s, atom::kill_v, fid, task_id{"somewhere"}, agent_id{});
+  CHECK(sst(s).updates.empty());
+  advance_time(std::chrono::seconds(61));
+  sched.run();
+  CHECK(state().recovering.empty());
+  auto before = sst(s).updates.size();
+  send_from(s, atom::reconcile_v, fid, std::vector<task_status>{q});
+  send_from(s, atom::kill_v, fid, task_id{"somewhere"}, agent_id{});
+  size_t lost = 0;
+  for (size_t i = before; i < sst(s).updates.size(); ++i)
+    if (sst(s).updates[i].task == task_id{"somewhere"} && sst(s).updates[i].state == task_state::lost)
+      ++lost;
+  CHECK_EQUAL(lost, 2u);
+}
+
 TEST(agents that do not re-register within the timeout become unreachable and reconciliation answers then) {
   auto s = new_scheduler();
   auto fid = subscribe_fw(s, false);

@@ -100,14 +100,39 @@ TEST(explicit reconciliation of a partition aware framework follows the matrix) 
                     {"z", agent_id{"nobody"}},
                     {"w", agent_id{}},
                     {"r", rec_agent}});
-  CHECK_EQUAL(a.size(), 6u);
+  CHECK_EQUAL(a.size(), 5u);
   CHECK(a["live"] == task_state::running);
   CHECK(a["unr"] == task_state::unreachable);
   CHECK(a["x"] == task_state::gone);
   CHECK(a["y"] == task_state::unreachable);
   CHECK(a["z"] == task_state::unknown);
-  CHECK(a["w"] == task_state::unknown);
+  CHECK_EQUAL(a.count("w"), 0u);   // no agent given while one is still recovering: it may bring the task
   CHECK_EQUAL(a.count("r"), 0u);   // recovered agent not back yet: no answer
+}
+
+TEST(a task with no agent given is unknown once no agent is recovering) {
+  REQUIRE(reg.mark_recovering_unreachable(rec_agent, 2.0));   // did not come back in time
+  REQUIRE(reg.recovering().empty());
+  auto a = run(pa, {{"w", agent_id{}}});
+  CHECK(a["w"] == task_state::unknown);
+  auto b = run(np, {{"w", agent_id{}}});
+  CHECK(b["w"] == task_state::lost);
+}
+
+TEST(a task whose end is not acknowledged yet is answered with that end) {
+  add(pa, "done", reg_agent, task_state::finished);
+  add(np, "failed", reg_agent, task_state::failed);
+  auto a = run(pa, {{"done", reg_agent}});
+  CHECK(a["done"] == task_state::finished);   // not GONE: the task really finished
+  auto b = run(np, {{"failed", agent_id{}}});
+  CHECK(b["failed"] == task_state::failed);   // not LOST
+  auto implicit = run(pa, {});
+  CHECK(implicit["done"] == task_state::finished);
+  // Once acknowledged it is history: the matrix applies again.
+  reg.note_terminal_update(pa, task_id{"done"}, task_state::finished, "u1");
+  REQUIRE(reg.acknowledge(pa, task_id{"done"}, "u1"));
+  CHECK(run(pa, {{"done", reg_agent}})["done"] == task_state::gone);
+  CHECK_EQUAL(run(pa, {}).count("done"), 0u);
 }
 
 TEST(explicit reconciliation of other frameworks answers lost instead) {
