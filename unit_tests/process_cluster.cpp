@@ -222,9 +222,10 @@ std::string process_fixture_base::start_agent_process(size_t i, std::vector<std:
   return a.id;
 }
 
-framework* process_fixture_base::add_framework(caf::actor_system& sys, const std::string& master,
-                                               const fw_options& o) {
-  auto f = std::make_unique<framework>();
+namespace {
+
+std::unique_ptr<scheduler_driver> make_driver(caf::actor_system& sys, recorder* rec, const std::string& master,
+                                              const fw_options& o) {
   framework_info fi;
   fi.name = o.name;
   fi.user = "test";
@@ -235,7 +236,37 @@ framework* process_fixture_base::add_framework(caf::actor_system& sys, const std
     fi.capabilities.push_back("PARTITION_AWARE");
   driver_options opts;
   opts.implicit_acknowledgements = o.implicit_acks;
-  f->driver = std::make_unique<scheduler_driver>(sys, f->rec.get(), fi, master, opts);
+  return std::make_unique<scheduler_driver>(sys, rec, fi, master, opts);
+}
+
+} // namespace
+
+bool process_fixture_base::fail_over_scheduler(caf::actor_system& sys, const std::string& master, framework& f,
+                                               fw_options o) {
+  f.driver->stop(true);   // failover: the master keeps the framework for its failover timeout
+  f.driver->join();
+  size_t before = 0;
+  {
+    std::lock_guard<std::mutex> g{f.rec->mtx};
+    before = f.rec->registrations.size();
+  }
+  o.id = f.id;
+  f.driver = make_driver(sys, f.rec.get(), master, o);
+  if (f.driver->start() != driver_status::running) {
+    MESSAGE("the new scheduler of " << o.name << " did not start: " << f.driver->abort_reason());
+    return false;
+  }
+  if (!f.rec->wait([&] { return f.rec->registrations.size() > before; })) {
+    MESSAGE("the new scheduler of " << o.name << " did not subscribe: " << f.rec->all_errors());
+    return false;
+  }
+  return true;
+}
+
+framework* process_fixture_base::add_framework(caf::actor_system& sys, const std::string& master,
+                                               const fw_options& o) {
+  auto f = std::make_unique<framework>();
+  f->driver = make_driver(sys, f->rec.get(), master, o);
   if (f->driver->start() != driver_status::running) {
     MESSAGE("framework " << o.name << " did not start: " << f->driver->abort_reason());
     return nullptr;

@@ -152,6 +152,10 @@ struct process_fixture_base {
   /// its end once (TASK_LOST, never TASK_KILLED).
   void check_lost_task_killed(partition_frameworks& p);
 
+  /// Scheduler failover: `f`'s scheduler stops (failover, the framework stays) and a new one subscribes with its
+  /// framework ID, recording into the same recorder. Whether it subscribed.
+  bool fail_over_scheduler(caf::actor_system& sys, const std::string& master, framework& f, fw_options o);
+
   /// Submits tasks and makes sure offers come (declined offers are filtered for 0 s: the next allocation).
   void launch(framework& f, std::vector<task_info> tasks);
   std::string pid_file(const std::string& task) const;

@@ -76,16 +76,24 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds lim
 }
 
 std::string terminal_problem(const std::vector<task_status>& history) {
-  std::vector<const task_status*> terminal;
+  std::vector<const task_status*> terminal;   // updates of the task's stream (and master decisions)
+  std::vector<const task_status*> answers;    // reconciliation answers (no uuid: nothing to acknowledge)
   for (auto& s : history)
     if (is_terminal(s.state))
-      terminal.push_back(&s);
-  if (terminal.empty())
+      (s.reason == task_reason::reconciliation && s.source == status_source::master ? answers : terminal)
+        .push_back(&s);
+  if (terminal.empty() && answers.empty())
     return "no terminal state";
+  const auto* first = terminal.empty() ? answers[0] : terminal[0];
   for (auto* s : terminal)
-    if (s->state != terminal[0]->state || s->uuid != terminal[0]->uuid || (terminal.size() > 1 && s->uuid.empty()))
-      return std::string{"two different terminal updates: "} + to_string(terminal[0]->state) + " "
-             + terminal[0]->uuid + " and " + to_string(s->state) + " " + s->uuid;
+    if (s->state != first->state || s->uuid != first->uuid || (terminal.size() > 1 && s->uuid.empty()))
+      return std::string{"two different terminal updates: "} + to_string(first->state) + " " + first->uuid
+             + " and " + to_string(s->state) + " " + s->uuid;
+  // Answers may repeat the end (an end not yet acknowledged is answered as such), never name another.
+  for (auto* s : answers)
+    if (s->state != first->state)
+      return std::string{"two different terminal states: "} + to_string(first->state) + " and "
+             + to_string(s->state) + " (reconciliation)";
   return "";
 }
 

@@ -36,7 +36,8 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds lim
                 std::chrono::milliseconds step = std::chrono::milliseconds(50));
 
 /// "Exactly one terminal state at the framework": every terminal update of the task is the same state with the
-/// same (non-empty, if repeated) uuid, i.e. at most an at-least-once repeat of one update. Returns "" if fine.
+/// same (non-empty, if repeated) uuid, i.e. at most an at-least-once repeat of one update; reconciliation
+/// answers may repeat that state but name no other. Returns "" if fine.
 std::string terminal_problem(const std::vector<task_status>& history);
 
 } // namespace mesoscaf::test
