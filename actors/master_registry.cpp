@@ -222,7 +222,7 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
       if (!fw_known(e.framework))
         out.shutdown.insert(e.framework);
     if (had_unacknowledged)
-      complete_unacknowledged(id, &still_reported);
+      complete_unacknowledged(id, &still_reported, &out.ended);
     return {};
   }
   auto unreachable = unreachable_.find(id);
@@ -352,7 +352,7 @@ std::string master_registry::reregister_agent(agent_reregistration&& r, reregist
   }
   // Tasks of this agent whose terminal update it no longer reports: nothing is left to acknowledge.
   if (had_unacknowledged)
-    complete_unacknowledged(id, &still_reported);
+    complete_unacknowledged(id, &still_reported, &out.ended);
   // Unreachable tasks of this agent it does not report any more: gone.
   for (auto& [fid, fw] : frameworks_) {
     for (auto i = fw.unreachable_tasks.begin(); i != fw.unreachable_tasks.end();) {
@@ -713,7 +713,8 @@ bool master_registry::acknowledge(const framework_id& fw, const task_id& id, con
 }
 
 void master_registry::complete_unacknowledged(const agent_id& agent,
-                                              const std::vector<std::pair<framework_id, task_id>>* keep) {
+                                              const std::vector<std::pair<framework_id, task_id>>* keep,
+                                              std::vector<task_entry>* untold) {
   auto a = unacknowledged_by_agent_.find(agent);
   if (a == unacknowledged_by_agent_.end())
     return;
@@ -724,6 +725,10 @@ void master_registry::complete_unacknowledged(const agent_id& agent,
     }
     if (auto f = frameworks_.find(k->first); f != frameworks_.end())
       if (auto t = f->second.unacknowledged.find(k->second); t != f->second.unacknowledged.end()) {
+        if (untold != nullptr && t->second.terminal_uuid.empty()) {
+          t->second.ended_by_master = true;
+          untold->push_back(t->second);
+        }
         complete(std::move(t->second));
         f->second.unacknowledged.erase(t);
       }

@@ -281,8 +281,10 @@ private:
   void retire(const offer_id& id);
   void complete(task_entry entry);
   /// Moves the unacknowledged tasks of `agent` to the completed history: all of them, or those not in
-  /// `keep` (sorted (framework, task) pairs the agent still reports).
-  void complete_unacknowledged(const agent_id& agent, const std::vector<std::pair<framework_id, task_id>>* keep);
+  /// `keep` (sorted (framework, task) pairs the agent still reports). Those whose terminal update never went
+  /// out are appended to `untold` (if given): the master tells their framework the end it learnt.
+  void complete_unacknowledged(const agent_id& agent, const std::vector<std::pair<framework_id, task_id>>* keep,
+                               std::vector<task_entry>* untold = nullptr);
   void drop_offer_accounting(const offer& o);
   void release_task(const task_entry& t);
   static std::vector<std::pair<agent_id, executor_id>> executor_keys(const framework_entry& f);

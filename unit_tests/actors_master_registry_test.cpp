@@ -533,8 +533,11 @@ TEST(unacknowledged tasks end with their agent or framework and stay while the a
   auto pa = add_pa(reg);
   REQUIRE(reg.add_task(pa, task("p1", "cpus:1")).empty());
   REQUIRE(reg.add_task(f1, task("t1", "cpus:1")).empty());
+  REQUIRE(reg.add_task(f1, task("t2", "cpus:1")).empty());
   reg.update_task(pa, task_id{"p1"}, task_state::finished, task_reason::none, "");
   reg.update_task(f1, task_id{"t1"}, task_state::failed, task_reason::none, "");
+  reg.update_task(f1, task_id{"t2"}, task_state::finished, task_reason::none, "");
+  reg.note_terminal_update(f1, task_id{"t2"}, task_state::finished, "u-t2");   // went out, not acknowledged
   // Unreachable: the agent may come back and resend the updates.
   REQUIRE(reg.mark_unreachable(a1, 1, "x"));
   CHECK(reg.unacknowledged_task(pa, task_id{"p1"}) != nullptr);
@@ -543,15 +546,20 @@ TEST(unacknowledged tasks end with their agent or framework and stay while the a
   REQUIRE(reg.remove_framework(pa));
   CHECK(reg.unacknowledged_task(pa, task_id{"p1"}) == nullptr);
   CHECK(reg.completed_task(pa, task_id{"p1"}) != nullptr);
-  // Back, without the other task (it forgot the update, e.g. no checkpoint): nothing left to acknowledge.
+  // Back, without the other tasks (it forgot their updates, e.g. no checkpoint): nothing left to acknowledge.
+  // The end that never went out is told by the master (the state the agent had reported), the other not again.
   agent_reregistration r;
   r.info.id = a1;
   r.info.total = res("cpus:4;mem:1000");
   reregistration_result out;
   REQUIRE(reg.reregister_agent(r, out).empty());
   CHECK(reg.unacknowledged_task(f1, task_id{"t1"}) == nullptr);
+  CHECK(reg.unacknowledged_task(f1, task_id{"t2"}) == nullptr);
   REQUIRE(reg.completed_task(f1, task_id{"t1"}) != nullptr);
   CHECK(reg.completed_task(f1, task_id{"t1"})->state == task_state::failed);
+  REQUIRE_EQUAL(out.ended.size(), 1u);
+  CHECK_EQUAL(out.ended[0].info.id, task_id{"t1"});
+  CHECK(out.ended[0].state == task_state::failed);
 }
 
 TEST(removing an agent completes its unacknowledged tasks) {
