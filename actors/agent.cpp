@@ -1392,6 +1392,12 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
       if (st.id.empty() || !is_safe_path_component(st.id.str()))
         return refuse(task_state::dropped, task_reason::agent_unknown,
                       "the agent is not registered (or has an unusable agent ID)");
+      if (!st.registered)
+        // Sent under the registration the agent gave up (no pings: it re-registers). Its re-registration did not
+        // list the task, so the master ends it as not known here; running it now would run a task already
+        // reported gone (Mesos' agent, likewise, ignores launches while it is not registered).
+        return refuse(task_state::dropped, task_reason::agent_disconnected,
+                      "the agent is re-registering with the master: launch dropped");
       if (bool(ti.command) == bool(ti.executor))
         return refuse(task_state::error, task_reason::task_invalid,
                       "a task needs exactly one of command and executor");

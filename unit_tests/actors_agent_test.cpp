@@ -439,6 +439,41 @@ TEST(an agent the master stops pinging re-registers by itself) {
   CHECK_EQUAL(rec->reregistrations.size(), 1u);
 }
 
+// Issue 21 (found by the chaos test): a launch the master sent before the agent gave up on its registration (no
+// pings) arrives after the agent sent its re-registration, which did not list the task; the master then ends the
+// task as not known there. The agent must not run it (it would run a task already reported gone).
+TEST(a launch arriving while the agent re-registers is dropped and never runs) {
+  start_with_running_task();
+  auto ping = [&] {
+    auto h = self->request(agent, caf::infinite, atom::ping_v);
+    sched.run();
+    h.receive([](const agent_id&) {}, [&](const caf::error& e) { FAIL(sys.render(e)); });
+  };
+  ping();
+  tick(10s);
+  ping();
+  tick(10s);
+  ping();
+  tick(20s);
+  auto handed_over = rec->executor_launches.size();
+  // The tick that makes the agent re-register is queued before the master's late launch.
+  advance_time(22s);
+  from_master(atom::run_task_v, make_framework(), command_task("late"));
+  sched.run();
+  REQUIRE_EQUAL(rec->reregistrations.size(), 1u);
+  for (const auto& t : rec->reregistrations[0].tasks)
+    CHECK_NOT_EQUAL(t.info.id, task_id{"late"});
+  CHECK_EQUAL(rec->executor_launches.size(), handed_over);
+  auto dropped = std::find_if(rec->master_updates.begin(), rec->master_updates.end(), [](const status_update& u) {
+    return u.status.task == task_id{"late"} && u.status.state == task_state::dropped;
+  });
+  CHECK(dropped != rec->master_updates.end());
+  auto snap = snapshot();
+  CHECK(std::none_of(snap.tasks.begin(), snap.tasks.end(), [](const task_summary& s) {
+    return s.id == task_id{"late"} && !is_terminal(s.state);
+  }));
+}
+
 TEST(run task launches the command executor and hands over the task once it registers) {
   start();
   from_master(atom::run_task_v, make_framework(), command_task("t1"));
