@@ -1648,6 +1648,11 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
         maybe_finish_recovery(self);
         return rp;
       }
+      if (e.state == executor_entry::phase::registered && e.handle == hdl) {
+        // Its repeat after a slow answer: the same answer (its queued tasks went out after the first).
+        rp.deliver(registration_of(st, e));
+        return rp;
+      }
       if (e.state != executor_entry::phase::launching) {
         LOG_WARN(component, "executor " << eid << " of framework " << fw << " registered twice or too late");
         rp.deliver(caf::make_error(caf::sec::invalid_argument,

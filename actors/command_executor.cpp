@@ -377,6 +377,58 @@ void try_reconnect(self_pointer self) {
       });
 }
 
+/// Registered with the agent: pending updates go out. From the agent's answer, or from its first launch, which it
+/// sends only to a registered executor (under load an answer was seen to go missing while the launch after it
+/// arrived: the executor must not wait for it).
+void on_registered(self_pointer self, const agent_id& agent, const char* how) {
+  auto& st = self->state;
+  if (st.registered)
+    return;
+  st.registered = true;
+  if (!agent.empty())
+    st.outbox.set_agent(agent);
+  LOG_DEBUG("command-executor", "registered with agent " << agent << how);
+  for (auto& upd : st.outbox.pending())
+    self->send(st.agent, atom::update_v, upd);
+  arm_tick(self);
+}
+
+/// Registers with the agent that started us. A slow answer (the agent is busy: many executors start at once) is
+/// asked for again: the agent answers a repeat of the same executor alike. Liveness is the agent's own bound
+/// (--executor-registration-timeout) and the connection, not this request's timeout.
+void register_with_agent(self_pointer self) {
+  auto& st = self->state;
+  auto gen = st.link_gen;
+  self
+    ->request(st.agent, st.opts.registration_timeout, atom::reg_exec_v, st.env.framework, st.env.executor,
+              caf::actor_cast<executor_actor>(self))
+    .then(
+      [self, gen](const executor_registration& reg) {
+        if (gen == self->state.link_gen)
+          on_registered(self, reg.agent, "");
+      },
+      [self, gen](const caf::error& err) {
+        auto& st = self->state;
+        if (gen != st.link_gen || st.registered)
+          return;  // the agent was lost meanwhile (handled there), or its launch told us
+        if (err == caf::sec::request_timeout && !st.shutting_down) {
+          LOG_WARN("command-executor", "no answer to the registration yet; asking the agent again");
+          register_with_agent(self);
+          return;
+        }
+        if (st.env.checkpoint && is_connection_error(err) && !st.shutting_down) {
+          agent_lost(self, err);
+          return;
+        }
+        LOG_ERROR("command-executor", "registration failed: " << self->system().render(err));
+        if (!st.exit_reason)
+          st.exit_reason = err;
+        st.agent_alive = false;
+        begin_shutdown(self);
+        maybe_quit(self);
+      });
+}
+
 command_executor_actor::behavior_type command_executor(self_pointer self, executor_environment env,
                                                        agent_actor agent, command_executor_options opts) {
   auto& st = self->state;
@@ -398,41 +450,13 @@ command_executor_actor::behavior_type command_executor(self_pointer self, execut
     LOG_INFO("command-executor", "exit requested (" << self->system().render(msg.reason) << ")");
     begin_shutdown(self);
   });
-  auto gen = st.link_gen;
-  self
-    ->request(agent, opts.registration_timeout, atom::reg_exec_v, st.env.framework, st.env.executor,
-              caf::actor_cast<executor_actor>(self))
-    .then(
-      [self, gen](const executor_registration& reg) {
-        auto& st = self->state;
-        if (gen != st.link_gen)
-          return;
-        st.registered = true;
-        if (!reg.agent.empty())
-          st.outbox.set_agent(reg.agent);
-        LOG_DEBUG("command-executor", "registered with agent " << reg.agent << " for framework "
-                                                               << reg.framework);
-        for (auto& upd : st.outbox.pending())
-          self->send(st.agent, atom::update_v, upd);
-        arm_tick(self);
-      },
-      [self, gen](const caf::error& err) {
-        auto& st = self->state;
-        if (gen != st.link_gen)
-          return;  // the agent was lost meanwhile: handled there
-        if (st.env.checkpoint && is_connection_error(err) && !st.shutting_down) {
-          agent_lost(self, err);
-          return;
-        }
-        LOG_ERROR("command-executor", "registration failed: " << self->system().render(err));
-        if (!st.exit_reason)
-          st.exit_reason = err;
-        st.agent_alive = false;
-        begin_shutdown(self);
-        maybe_quit(self);
-      });
+  register_with_agent(self);
   return {
-    [self](atom::launch, const task_info& task) { launch_task(self, task); },
+    [self](atom::launch, const task_info& task) {
+      if (!self->state.registered && !self->state.recovering)
+        on_registered(self, self->state.env.agent, " (its first launch came before its answer)");
+      launch_task(self, task);
+    },
     [self](atom::kill_task, const task_id& id) { kill_task(self, id); },
     [self](atom::ack, const task_id& id, const std::string& uuid) {
       self->state.outbox.ack(id, uuid);

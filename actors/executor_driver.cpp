@@ -426,6 +426,47 @@ void forget_if_terminal(driver_state& st, const task_status& status) {
     st.launched.erase(i);
 }
 
+/// Registers with the agent that started us; a slow answer is asked for again (the agent answers a repeat of
+/// the same executor alike): liveness is the agent's own registration bound and the connection, not this timeout.
+void register_with_agent(driver_pointer self) {
+  auto& st = self->state;
+  auto d = st.d;
+  auto gen = st.link_gen;
+  self
+    ->request(st.agent, d->opts.registration_timeout, atom::reg_exec_v, d->env.framework, d->env.executor,
+              caf::actor_cast<executor_actor>(self))
+    .then(
+      [self, d, gen](const executor_registration& reg) {
+        auto& st = self->state;
+        if (gen != st.link_gen || st.registered)
+          return;
+        st.registered = true;
+        if (!reg.agent.empty())
+          st.outbox.set_agent(reg.agent);
+        resend_all(self);
+        arm_tick(self);
+        d->exec->registered(*d->driver, reg);
+      },
+      [self, d, gen](const caf::error& err) {
+        auto& st = self->state;
+        if (gen != st.link_gen)
+          return;  // the agent was lost meanwhile: handled there
+        if (err == caf::sec::request_timeout) {
+          LOG_WARN("executor", "no answer to the registration yet; asking the agent again");
+          register_with_agent(self);
+          return;
+        }
+        if (d->env.checkpoint && is_connection_error(err)) {
+          agent_lost(self, err);
+          return;
+        }
+        auto why = "registration with the agent failed: " + self->system().render(err);
+        d->set_abort_reason(why);
+        d->exec->error(*d->driver, why);
+        self->quit(err);
+      });
+}
+
 driver_actor::behavior_type driver_fn(driver_pointer self, executor_driver::impl* d) {
   auto& st = self->state;
   st.d = d;
@@ -456,35 +497,7 @@ driver_actor::behavior_type driver_fn(driver_pointer self, executor_driver::impl
     d->set_abort_reason("exception in an executor callback: " + what);
     return caf::make_error(caf::sec::runtime_error, what);
   });
-  auto gen = st.link_gen;
-  self
-    ->request(st.agent, d->opts.registration_timeout, atom::reg_exec_v, d->env.framework, d->env.executor,
-              caf::actor_cast<executor_actor>(self))
-    .then(
-      [self, d, gen](const executor_registration& reg) {
-        auto& st = self->state;
-        if (gen != st.link_gen)
-          return;
-        st.registered = true;
-        if (!reg.agent.empty())
-          st.outbox.set_agent(reg.agent);
-        resend_all(self);
-        arm_tick(self);
-        d->exec->registered(*d->driver, reg);
-      },
-      [self, d, gen](const caf::error& err) {
-        auto& st = self->state;
-        if (gen != st.link_gen)
-          return;  // the agent was lost meanwhile: handled there
-        if (d->env.checkpoint && is_connection_error(err)) {
-          agent_lost(self, err);
-          return;
-        }
-        auto why = "registration with the agent failed: " + self->system().render(err);
-        d->set_abort_reason(why);
-        d->exec->error(*d->driver, why);
-        self->quit(err);
-      });
+  register_with_agent(self);
   return {
     // -- from the agent --
     [self, d](atom::launch, const task_info& task) {

@@ -4,9 +4,6 @@
 
 namespace mesoscaf {
 
-bool is_partition_aware(const framework_info& info) {
-  return std::find(info.capabilities.begin(), info.capabilities.end(), "PARTITION_AWARE") != info.capabilities.end();
-}
 
 namespace {
 

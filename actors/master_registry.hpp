@@ -88,9 +88,6 @@ struct framework_entry {
   bool active = true;
 };
 
-/// True if the framework asked for TASK_UNREACHABLE / TASK_GONE / TASK_UNKNOWN (capability PARTITION_AWARE)
-/// instead of TASK_LOST.
-bool is_partition_aware(const framework_info& info);
 
 /// What the master must do after an agent with an ID (re-)registered (master_registry::reregister_agent).
 struct reregistration_result {

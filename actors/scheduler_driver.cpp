@@ -150,7 +150,12 @@ struct adapter_state {
   std::chrono::milliseconds backoff{0};
   std::unordered_map<offer_id, agent_id> offers;      // outstanding offers -> their agent
   std::unordered_map<task_id, agent_id> task_agents;  // non-terminal tasks -> their agent
+  /// Calls the scheduler made while (re)subscribing: sent, in order, once subscribed (never dropped silently).
+  std::vector<std::function<void()>> held;
 };
+
+/// Calls held while not subscribed, at most (a scheduler calling in a loop while the master is away).
+constexpr size_t max_held_calls = 10000;
 
 using adapter_pointer = adapter_actor::stateful_pointer<adapter_state>;
 
@@ -208,6 +213,34 @@ void drop_master(adapter_pointer self) {
   st.subscribing = false;
 }
 
+/// Subscribed at the current master: the answer to `subscribe`, or the first message that named our framework
+/// (offers can overtake the answer under load). Sends what the scheduler called meanwhile.
+void became_subscribed(adapter_pointer self, const framework_id& id, const std::string& how) {
+  auto& st = self->state;
+  auto d = st.d;
+  std::string name;
+  {
+    std::lock_guard<std::mutex> guard{d->mtx};
+    d->id = id;
+    name = d->framework.name;
+  }
+  st.subscribing = false;
+  st.subscribed = true;
+  st.ever_subscribed = true;
+  st.attempts = 0;
+  st.backoff = d->opts.reconnect_backoff;
+  LOG_INFO("scheduler-driver", "framework " << name << " subscribed with ID " << id << " at master "
+                                            << st.leader.endpoint() << how);
+  guarded(self, "registered", [&] { d->sched->registered(d->driver, id); });
+  auto held = std::move(st.held);
+  st.held.clear();
+  for (auto& call : held)
+    if (st.subscribed)
+      call();
+    else
+      st.held.push_back(std::move(call));   // lost the master again meanwhile (a callback may have aborted)
+}
+
 void subscribe(adapter_pointer self) {
   auto d = self->state.d;
   framework_info fw;
@@ -226,18 +259,14 @@ void subscribe(adapter_pointer self) {
         auto& st = self->state;
         if (gen != st.generation)
           return;  // an earlier master: the current one gets (or got) its own subscription
-        st.subscribing = false;
-        {
-          std::lock_guard<std::mutex> guard{d->mtx};
-          d->id = id;
+        if (st.subscribed) {
+          // Its offers named the framework first (or a repeated subscription was answered): same ID, nothing to do.
+          if (id != self->state.d->id)
+            LOG_ERROR("scheduler-driver", "master " << where << " answered the subscription with " << id
+                                                    << " after naming " << self->state.d->id);
+          return;
         }
-        st.subscribed = true;
-        st.ever_subscribed = true;
-        st.attempts = 0;
-        st.backoff = d->opts.reconnect_backoff;
-        LOG_INFO("scheduler-driver", "framework " << fw.name << " subscribed with ID " << id << " at master "
-                                                  << where);
-        guarded(self, "registered", [&] { d->sched->registered(d->driver, id); });
+        became_subscribed(self, id, "");
       },
       [=](const caf::error& err) {
         auto& st = self->state;
@@ -250,8 +279,19 @@ void subscribe(adapter_pointer self) {
           retry_later(self, "master " + where + " does not lead: " + why, false);
           return;
         }
+        if (err == caf::sec::request_timeout && st.master) {
+          // A slow answer is no sign of a dead master (its death comes as a down message: heartbeats, the
+          // detector): ask the same master again, with the same scheduler handle, which the master answers with
+          // the same framework ID. Dropping the connection here would make the master end the framework.
+          if (st.subscribed)
+            return;
+          LOG_WARN("scheduler-driver", "no answer to the subscription of " << fw.name << " at " << where
+                                                                           << " yet; asking again");
+          subscribe(self);
+          return;
+        }
         if (err == caf::sec::request_timeout || err == caf::sec::request_receiver_down) {
-          // No answer (the master died or hangs): not a refusal either; connect again.
+          // The master is gone: connect again (to whoever leads by then).
           drop_master(self);
           retry_later(self, "subscribing framework " + fw.name + " at " + where + " failed: " + why, true);
           return;
@@ -378,13 +418,45 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
     std::lock_guard<std::mutex> guard{d->mtx};
     return d->id;
   };
+  // A call for the master: sent now if subscribed, else held and sent once subscribed (in order).
+  auto call_master = [self](const char* what, std::function<void()> call) {
+    auto& st = self->state;
+    if (st.subscribed) {
+      call();
+    } else if (st.held.size() < max_held_calls) {
+      st.held.push_back(std::move(call));
+    } else {
+      LOG_ERROR("scheduler-driver", what << " while not subscribed: " << max_held_calls
+                                         << " calls wait already; this one is dropped");
+    }
+  };
   // ACCEPT: the offers are used up here; tasks without an agent run on the offers' agent, and the driver
   // remembers each task's agent for kills and acknowledgements.
-  auto send_accept = [self, fid](const std::vector<offer_id>& ids, std::vector<offer_operation> ops,
-                                 const filters& f) {
+  auto send_accept = [self, fid, d](const std::vector<offer_id>& ids, std::vector<offer_operation> ops,
+                                    const filters& f) {
     auto& st = self->state;
     if (!st.subscribed) {
-      LOG_WARN("scheduler-driver", "accept while not subscribed: dropped");
+      // The offers died with the subscription (the master rescinds them). Nothing of it reached an agent: the
+      // scheduler hears so for every task, as from Mesos' driver (TASK_DROPPED, or TASK_LOST if the framework
+      // is not partition-aware), and can launch them again on new offers.
+      bool partition_aware = is_partition_aware(d->framework);
+      for (auto& op : ops) {
+        if (op.type != operation_type::launch) {
+          LOG_WARN("scheduler-driver", "accept while not subscribed: an operation (type "
+                                         << static_cast<int>(op.type) << ") on void offers is dropped");
+          continue;
+        }
+        for (auto& t : op.tasks) {
+          task_status s;
+          s.task = t.id;
+          s.agent = t.agent;
+          s.state = partition_aware ? task_state::dropped : task_state::lost;
+          s.reason = task_reason::master_disconnected;
+          s.source = status_source::master;
+          s.message = "launch dropped: the driver is not subscribed (its offers are void); nothing ran";
+          guarded(self, "status_update", [&] { d->sched->status_update(d->driver, s); });
+        }
+      }
       return;
     }
     agent_id agent;
@@ -407,8 +479,22 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
   return {
     // -- from the master --
     [=](atom::offers, const std::vector<offer>& offers) {
+      auto& st = self->state;
+      if (!st.subscribed) {
+        // Offers from the master we are subscribing with, naming our framework: it subscribed us, and its answer
+        // is still on the way (or late). Anything else is a stale offer of an earlier master: void.
+        auto sender = self->current_sender();
+        bool ours = !offers.empty() && st.subscribing && st.master && sender != nullptr
+                    && sender->address() == st.master.address()
+                    && (fid().empty() || offers.front().framework == fid());
+        if (!ours) {
+          LOG_DEBUG("scheduler-driver", offers.size() << " offer(s) while not subscribed: void, ignored");
+          return;
+        }
+        became_subscribed(self, offers.front().framework, " (its offers came first)");
+      }
       for (auto& o : offers)
-        self->state.offers[o.id] = o.agent;
+        st.offers[o.id] = o.agent;
       guarded(self, "resource_offers", [&] { d->sched->resource_offers(d->driver, offers); });
     },
     [=](atom::rescind, const offer_id& id) {
@@ -452,8 +538,6 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
           st.offers.erase(id);
         if (st.subscribed)
           self->send(st.master, atom::decline_v, fid(), ids, f);
-        else
-          LOG_WARN("scheduler-driver", "launch_tasks while not subscribed: dropped");
         return;
       }
       offer_operation op;
@@ -471,45 +555,40 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
         st.offers.erase(id);
       if (st.subscribed)
         self->send(st.master, atom::decline_v, fid(), ids, f);
+      else  // void already: the master rescinded them with the subscription
+        LOG_DEBUG("scheduler-driver", "decline of " << ids.size() << " void offer(s) while not subscribed");
     },
     [=](atom::revive) {
-      if (self->state.subscribed)
-        self->send(self->state.master, atom::revive_v, fid());
+      call_master("revive", [=] { self->send(self->state.master, atom::revive_v, fid()); });
     },
     [=](atom::suppress) {
-      if (self->state.subscribed)
-        self->send(self->state.master, atom::suppress_v, fid());
+      call_master("suppress", [=] { self->send(self->state.master, atom::suppress_v, fid()); });
     },
     [=](atom::revive, const std::vector<std::string>& roles) {
-      if (self->state.subscribed)
-        self->send(self->state.master, atom::revive_v, fid(), roles);
+      call_master("revive", [=] { self->send(self->state.master, atom::revive_v, fid(), roles); });
     },
     [=](atom::suppress, const std::vector<std::string>& roles) {
-      if (self->state.subscribed)
-        self->send(self->state.master, atom::suppress_v, fid(), roles);
+      call_master("suppress", [=] { self->send(self->state.master, atom::suppress_v, fid(), roles); });
     },
     [=](atom::kill, const task_id& task) {
-      auto& st = self->state;
-      if (!st.subscribed)
-        return;
-      agent_id agent;
-      if (auto i = st.task_agents.find(task); i != st.task_agents.end())
-        agent = i->second;
-      self->send(st.master, atom::kill_v, fid(), task, agent);
+      call_master("kill", [=] {
+        auto& st = self->state;
+        agent_id agent;
+        if (auto i = st.task_agents.find(task); i != st.task_agents.end())
+          agent = i->second;
+        self->send(st.master, atom::kill_v, fid(), task, agent);
+      });
     },
     [=](atom::exec_msg, const agent_id& agent, const executor_id& executor, const std::string& data) {
-      if (self->state.subscribed)
-        self->send(self->state.master, atom::fw_msg_v, fid(), agent, executor, data);
+      call_master("send_framework_message",
+                  [=] { self->send(self->state.master, atom::fw_msg_v, fid(), agent, executor, data); });
     },
     [=](atom::ack, const agent_id& agent, const task_id& task, const std::string& uuid) {
       if (self->state.master)
         self->send(self->state.master, atom::ack_v, fid(), agent, task, uuid);
     },
     [=](atom::reconcile, const std::vector<task_status>& statuses) {
-      if (self->state.subscribed)
-        self->send(self->state.master, atom::reconcile_v, fid(), statuses);
-      else
-        LOG_WARN("scheduler-driver", "reconcile_tasks while not subscribed: dropped");
+      call_master("reconcile_tasks", [=] { self->send(self->state.master, atom::reconcile_v, fid(), statuses); });
     },
     [=](atom::teardown, bool failover) {
       if (!failover && self->state.master && !fid().empty())

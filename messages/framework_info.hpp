@@ -4,6 +4,7 @@
 
 #include <caf/meta/type_name.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -25,5 +26,11 @@ struct framework_info {
              x.capabilities, x.principal, x.checkpoint);
   }
 };
+
+/// True if the framework asked for TASK_UNREACHABLE / TASK_GONE / TASK_UNKNOWN / TASK_DROPPED (capability
+/// PARTITION_AWARE) instead of TASK_LOST.
+inline bool is_partition_aware(const framework_info& info) {
+  return std::find(info.capabilities.begin(), info.capabilities.end(), "PARTITION_AWARE") != info.capabilities.end();
+}
 
 } // namespace mesoscaf

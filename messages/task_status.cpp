@@ -79,4 +79,12 @@ double now_seconds() {
   return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
+bool is_never_launched(const task_status& s) {
+  if (s.state == task_state::dropped)
+    return true;
+  bool unknown = s.state == task_state::lost || s.state == task_state::gone || s.state == task_state::unknown;
+  return unknown && s.source == status_source::master
+         && (s.reason == task_reason::reconciliation || s.reason == task_reason::master_disconnected);
+}
+
 } // namespace mesoscaf

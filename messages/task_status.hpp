@@ -94,4 +94,10 @@ struct status_update {
 /// Seconds since the epoch, for timestamps.
 double now_seconds();
 
+/// The end of a launch that reached no agent, so nothing ran: TASK_DROPPED (by the scheduler driver while it was
+/// not subscribed, or by an agent that was re-registering), or the master not knowing the task (TASK_LOST / GONE /
+/// UNKNOWN from reconciliation or from the driver). Only meaningful while no agent or executor reported on the
+/// task: a framework may then launch it again under a new ID (`mesoscaf execute` does).
+bool is_never_launched(const task_status& s);
+
 } // namespace mesoscaf

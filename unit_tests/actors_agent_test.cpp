@@ -474,6 +474,20 @@ TEST(a launch arriving while the agent re-registers is dropped and never runs) {
   }));
 }
 
+// Issue 22: an executor whose registration answer was slow (many executors starting at once) asks again; the
+// agent answers the same executor alike instead of refusing it, and sends nothing twice.
+TEST(an executor asking again after a slow registration answer gets the same answer) {
+  start_with_running_task();
+  REQUIRE(rec->registration);
+  rec->registration = caf::none;
+  caf::anon_send(exec, atom::connect_v, framework_id{"fw-1"}, executor_id{command_executor_id});
+  sched.run();
+  CHECK(rec->registration);
+  CHECK(!rec->registration_error);
+  CHECK_EQUAL(rec->executor_launches.size(), 1u);
+  CHECK(rec->kills.empty());
+}
+
 TEST(run task launches the command executor and hands over the task once it registers) {
   start();
   from_master(atom::run_task_v, make_framework(), command_task("t1"));

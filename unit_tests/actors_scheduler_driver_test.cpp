@@ -8,6 +8,7 @@
 #include "config/daemon_config.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -32,6 +33,9 @@ struct recorder {
   std::vector<offer_operation> ops;
   std::vector<offer_id> accepted;
   int standby_refusals = 0;  // subscriptions the mock master refuses as a standby master would
+  int slow_answers = 0;      // subscriptions answered only after `answer_delay` (a master under load)
+  std::chrono::milliseconds answer_delay{0};
+  bool offer_before_answer = false;  // the master's first offer (naming the framework) overtakes the answer
 
   void add(std::string e) {
     std::lock_guard<std::mutex> guard{mtx};
@@ -62,6 +66,8 @@ struct mock_master_state {
   static inline const char* name = "mock-master";
 };
 
+offer make_offer(const std::string& id, const std::string& agent);
+
 master_actor::behavior_type mock_master(master_actor::stateful_pointer<mock_master_state> self,
                                         std::shared_ptr<recorder> rec) {
   return {
@@ -83,7 +89,33 @@ master_actor::behavior_type mock_master(master_actor::stateful_pointer<mock_mast
       rec->add("subscribe " + fi.name + " id=" + fi.id.value);
       if (standby)
         return caf::make_error(caf::sec::unavailable_or_would_block, "not the leading master; the leader is unknown");
-      return framework_id{"fw-1"};
+      bool slow = false;
+      bool offer_first = false;
+      std::chrono::milliseconds delay{0};
+      {
+        std::lock_guard<std::mutex> guard{rec->mtx};
+        if (rec->slow_answers > 0) {
+          --rec->slow_answers;
+          slow = true;
+        }
+        offer_first = rec->offer_before_answer;
+        rec->offer_before_answer = false;
+        delay = rec->answer_delay;
+      }
+      if (offer_first)
+        self->send(s, atom::offers_v, std::vector<offer>{make_offer("o1", "a1")});
+      if (!slow)
+        return framework_id{"fw-1"};
+      // Answered later, from a helper actor, as a busy master's answer comes late.
+      auto rp = self->make_response_promise<framework_id>();
+      self->system().spawn([rp, delay](caf::event_based_actor* helper) mutable -> caf::behavior {
+        helper->delayed_send(helper, delay, caf::ok_atom::value);
+        return {[=](caf::ok_atom) mutable {
+          rp.deliver(framework_id{"fw-1"});
+          helper->quit();
+        }};
+      });
+      return rp;
     },
     [=](atom::teardown, const framework_id& id) { rec->add("teardown " + id.value); },
     [=](atom::accept, const framework_id& id, const std::vector<offer_id>& offers,
@@ -498,6 +530,115 @@ TEST(a new driver resubscribes with a given framework id) {
   driver.start();
   CHECK(rec->wait_for("subscribe test-fw id=fw-1"));
   CHECK(rec->wait_for("registered fw-1"));
+}
+
+// -- issue 22: under load nothing is dropped ------------------------------------------------------------------
+
+// The master's first offer overtakes its (slow) answer to the subscription: the offer names the framework, the
+// driver takes it as the answer, and the launch the scheduler makes on it reaches the master.
+TEST(offers that overtake the subscription answer are used and their launch reaches the master) {
+  {
+    std::lock_guard<std::mutex> guard{rec->mtx};
+    rec->slow_answers = 1;
+    rec->answer_delay = 300ms;
+    rec->offer_before_answer = true;
+  }
+  scheduler_driver driver{sys, &sched, fw(), master};
+  driver.start();
+  CHECK(rec->wait_for("offers 1"));
+  CHECK(rec->wait_for("accept fw-1 o1"));
+  CHECK(rec->wait_for("registered fw-1"));
+  std::this_thread::sleep_for(500ms);   // the late answer came meanwhile: changes nothing
+  CHECK_EQUAL(rec->count("registered fw-1"), 1u);
+  CHECK_EQUAL(rec->count("subscribe test-fw id="), 1u);
+  CHECK(!rec->has("update TASK_DROPPED t1"));
+  CHECK(driver.status() == driver_status::running);
+}
+
+// An answer slower than the request timeout: the driver asks the same master again (the master answers a
+// repeated subscription of the same scheduler with the same ID) instead of dropping it; an offer that came
+// meanwhile named the framework, so the repeat carries its ID. Never a second framework, nothing dropped.
+TEST(a subscription answer slower than the timeout is asked for again at the same master) {
+  {
+    std::lock_guard<std::mutex> guard{rec->mtx};
+    rec->slow_answers = 1;
+    rec->answer_delay = 1500ms;
+  }
+  driver_options opts;
+  opts.request_timeout = 300ms;
+  scheduler_driver driver{sys, &sched, fw(), master, opts};
+  driver.start();
+  CHECK(rec->wait_for("registered fw-1"));
+  std::this_thread::sleep_for(1500ms);   // the slow answer arrives now: ignored
+  CHECK_EQUAL(rec->count("registered fw-1"), 1u);
+  CHECK_EQUAL(rec->count("subscribe test-fw id="), 2u);   // the first, and one repeat (answered at once)
+  CHECK(!rec->has("disconnected"));
+  CHECK(!rec->has("error"));
+  CHECK(driver.status() == driver_status::running);
+  // When an offer named the framework first, the timeout asks nothing again: it is subscribed.
+  auto rec2 = std::make_shared<recorder>();
+  {
+    std::lock_guard<std::mutex> guard{rec2->mtx};
+    rec2->slow_answers = 1;
+    rec2->answer_delay = 1500ms;
+    rec2->offer_before_answer = true;
+  }
+  auto master2 = sys.spawn(mock_master, rec2);
+  test_scheduler sched2{rec2};
+  scheduler_driver driver2{sys, &sched2, fw(), master2, opts};
+  driver2.start();
+  CHECK(rec2->wait_for("registered fw-1"));
+  CHECK(rec2->wait_for("accept fw-1 o1"));
+  std::this_thread::sleep_for(1500ms);
+  CHECK_EQUAL(rec2->count("registered fw-1"), 1u);
+  CHECK_EQUAL(rec2->count("subscribe test-fw id=fw-1") + rec2->count("subscribe test-fw id="), 1u);
+  caf::anon_send_exit(master2, caf::exit_reason::user_shutdown);
+}
+
+// Calls made while the driver re-subscribes (a new leader, whose answer is slow) wait and reach the new master
+// once it answered; a launch on an offer of the old master (void now) reaches no one, and the scheduler hears
+// TASK_LOST for it (TASK_DROPPED for partition-aware frameworks).
+TEST(calls during a re-subscription wait for it and a launch on a void offer is reported dropped) {
+  auto det = std::make_shared<test_detector>();
+  det->set(in_process("m1", master));
+  scheduler_driver driver{sys, &sched, fw(), det};
+  driver.start();
+  REQUIRE(rec->wait_for("registered fw-1"));
+  auto rec2 = std::make_shared<recorder>();
+  {
+    std::lock_guard<std::mutex> guard{rec2->mtx};
+    rec2->slow_answers = 1;
+    rec2->answer_delay = 1500ms;
+  }
+  auto master2 = sys.spawn(mock_master, rec2);
+  det->set(in_process("m2", master2));
+  REQUIRE(rec->wait_for("disconnected"));
+  REQUIRE(rec2->wait_for("subscribe test-fw id=fw-1"));
+  // While its answer is on the way:
+  task_status q;
+  q.task = task_id{"t9"};
+  driver.reconcile_tasks({q});
+  driver.revive_offers();
+  driver.kill_task(task_id{"t9"});
+  task_info t;
+  t.id = task_id{"late"};
+  t.name = "late";
+  t.resources = resource_set::scalar("cpus", 1);
+  command_info c;
+  c.value = "true";
+  t.command = c;
+  driver.launch_tasks({offer_id{"old-offer"}}, {t});
+  CHECK(rec->wait_for("update TASK_LOST late"));
+  CHECK(!rec2->has("reconcile fw-1 t9@"));
+  CHECK(rec->wait_count("registered fw-1", 2));
+  CHECK(rec2->wait_for("reconcile fw-1 t9@"));
+  CHECK(rec2->wait_for("revive fw-1"));
+  CHECK(rec2->wait_for("kill fw-1 t9 "));
+  {
+    std::lock_guard<std::mutex> guard{rec2->mtx};
+    CHECK(rec2->accepted.empty());   // the void offer never reached the new master
+  }
+  caf::anon_send_exit(master2, caf::exit_reason::user_shutdown);
 }
 
 // -- following the leading master ---------------------------------------------------------------------------

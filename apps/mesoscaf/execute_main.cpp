@@ -4,7 +4,9 @@
 // --master is HOST:PORT or zk://HOST:PORT[,HOST:PORT...]/PATH (then it follows the elected master).
 // It follows its task across agent restarts, master reconnects and failovers (checkpointing is on by default, the
 // driver re-subscribes with the framework ID): TASK_UNREACHABLE (--partition-aware) is not an end; while the task is
-// unreachable it is reconciled every 2 s and the answers are printed like any update.
+// unreachable it is reconciled every 2 s and the answers are printed like any update. A launch that never reached
+// an agent (TASK_DROPPED, or the master not knowing the task before any agent reported on it) is reported as such
+// and launched again on the next offer under a new task ID, at most three times in all: the command runs once.
 #include "apps/mesoscaf/subcommands.hpp"
 
 #include "actors/scheduler_driver.hpp"
@@ -69,6 +71,24 @@ public:
     std::cout << std::endl;
     if (s.task != task_.id)
       return;
+    if (s.source != status_source::master)
+      reached_agent_ = true;
+    if (!reached_agent_ && is_never_launched(s) && attempt_ < max_attempts) {
+      // Nothing ran: launch it again on the next offer, under a new ID (the old one may still be in flight).
+      ++attempt_;
+      auto next = task_id{task_.name + "-" + new_uuid()};
+      std::cout << "task " << task_.id << " never launched (" << to_string(s.state) << "): launching it again as "
+                << next << " (attempt " << attempt_ << " of " << max_attempts << ")" << std::endl;
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        task_.id = next;
+        task_.agent = agent_id{};
+        last_ = task_status{};
+      }
+      launched_ = false;
+      driver->revive_offers();
+      return;
+    }
     std::lock_guard<std::mutex> guard{mtx_};
     last_ = s;
     if (last_.agent.empty())
@@ -102,9 +122,17 @@ public:
   std::string error_;
   bool unreachable_ = false;  // the task's latest state is TASK_UNREACHABLE: reconcile it periodically
 
+  task_id current_task() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return task_.id;
+  }
+
 private:
+  static constexpr int max_attempts = 3;
   task_info task_;
-  bool launched_ = false; // touched by callbacks only (they run one at a time)
+  bool launched_ = false;      // touched by callbacks only (they run one at a time)
+  bool reached_agent_ = false; // an agent or executor reported on the current launch
+  int attempt_ = 1;
 };
 
 } // namespace
@@ -165,8 +193,11 @@ int execute_main(int argc, char** argv) {
       if (!kill_sent && cfg.kill_after.count() > 0 && sched.running_at_
           && now - *sched.running_at_ >= cfg.kill_after) {
         kill_sent = true;
-        std::cout << "killing task=" << task.id << std::endl;
-        driver.kill_task(task.id);
+        guard.unlock();   // the callbacks take this lock
+        auto current = sched.current_task();
+        std::cout << "killing task=" << current << std::endl;
+        driver.kill_task(current);
+        guard.lock();
       }
       if (cfg.timeout.count() > 0 && now - started >= cfg.timeout) {
         timed_out = true;
@@ -187,7 +218,7 @@ int execute_main(int argc, char** argv) {
   else if (!sched.done_)
     std::cout << "driver " << to_string(st) << ": " << driver.abort_reason() << std::endl;
   if (sched.done_)
-    std::cout << "task " << task.id << " ended " << to_string(sched.last_.state)
+    std::cout << "task " << sched.last_.task << " ended " << to_string(sched.last_.state)
               << " reason=" << to_string(sched.last_.reason) << " message=" << sched.last_.message << std::endl;
   return 1;
 }
