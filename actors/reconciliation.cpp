@@ -55,6 +55,12 @@ std::vector<task_status> reconcile_tasks(const master_registry& reg, const frame
       result.push_back(of_task(i->second, now));   // its real end, still unacknowledged
       continue;
     }
+    if (const auto* done = reg.completed_task(fw, q.task)) {
+      // Ended and acknowledged, still in the history: its end again (a question asked before the end and answered
+      // after it must not name another state; Mesos would say TASK_GONE here).
+      result.push_back(of_task(*done, now));
+      continue;
+    }
     const auto& aid = q.agent;
     if (!aid.empty() && reg.is_recovered(aid) && reg.agent(aid) == nullptr)
       continue; // its agent may still come back with it: no answer yet

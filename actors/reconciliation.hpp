@@ -11,7 +11,8 @@ namespace mesoscaf {
 /// Implicit (`asked` empty): the latest state of every live task of the framework, TASK_UNREACHABLE for each
 /// of its unreachable tasks, and the terminal state of each task whose end it has not acknowledged yet.
 /// Explicit, per asked task (task ID and, if known, agent ID):
-/// - live task: its latest state; unreachable task: TASK_UNREACHABLE; ended but unacknowledged: that end;
+/// - live task: its latest state; unreachable task: TASK_UNREACHABLE; ended (unacknowledged, or acknowledged and
+///   still in the bounded completed history): that end;
 /// - otherwise by the agent: registered -> TASK_GONE, unreachable -> TASK_UNREACHABLE, unknown or empty ->
 ///   TASK_UNKNOWN, recovered but not yet re-registered -> no answer; no agent given while agents of a recovered
 ///   registry are still coming back -> no answer (Mesos answers nothing for transitioning agents);
