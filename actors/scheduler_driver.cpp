@@ -439,7 +439,11 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
       // The offers died with the subscription (the master rescinds them). Nothing of it reached an agent: the
       // scheduler hears so for every task, as from Mesos' driver (TASK_DROPPED, or TASK_LOST if the framework
       // is not partition-aware), and can launch them again on new offers.
-      bool partition_aware = is_partition_aware(d->framework);
+      bool partition_aware = false;
+      {
+        std::lock_guard<std::mutex> guard{d->mtx};
+        partition_aware = is_partition_aware(d->framework);
+      }
       for (auto& op : ops) {
         if (op.type != operation_type::launch) {
           LOG_WARN("scheduler-driver", "accept while not subscribed: an operation (type "

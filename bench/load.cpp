@@ -103,7 +103,7 @@ void run_size(caf::actor_system& sys, int n, const std::string& command) {
   o.frameworks = n;
   o.master = c.master;
   o.command = command;
-  o.limit = seconds(240);   // frameworks still running then count as failures
+  o.limit = seconds(120);   // frameworks still running then count as failures
   auto r = run_load(sys, o);
   probing = false;
   probe.join();

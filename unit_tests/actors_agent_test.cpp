@@ -328,6 +328,21 @@ struct fixture : mesoscaf::test::deterministic_fixture {
     sched.run();
   }
 
+  // Three pings 10 s apart (the agent learns the gap), then 20 s without one: short of the re-registration limit.
+  void pings_every_10s() {
+    auto ping = [&] {
+      auto h = self->request(agent, caf::infinite, atom::ping_v);
+      sched.run();
+      h.receive([](const agent_id&) {}, [&](const caf::error& e) { FAIL(sys.render(e)); });
+    };
+    ping();
+    tick(10s);
+    ping();
+    tick(10s);
+    ping();
+    tick(20s);
+  }
+
   agent_snapshot snapshot() {
     agent_snapshot result;
     auto h = self->request(agent, caf::infinite, atom::state_v);
@@ -415,18 +430,8 @@ TEST(registers again when the master goes down) {
 
 TEST(an agent the master stops pinging re-registers by itself) {
   start_with_running_task();
-  auto ping = [&] {
-    auto h = self->request(agent, caf::infinite, atom::ping_v);
-    sched.run();
-    h.receive([](const agent_id&) {}, [&](const caf::error& e) { FAIL(sys.render(e)); });
-  };
   // Pings every 10 s: nothing happens while they keep coming.
-  ping();
-  tick(10s);
-  ping();
-  tick(10s);
-  ping();
-  tick(20s);
+  pings_every_10s();
   CHECK(rec->reregistrations.empty());
   // The master stops pinging (it marked the agent unreachable, the connection still up): after 4 gaps + 1 s the
   // agent re-registers with everything it runs.
@@ -444,17 +449,7 @@ TEST(an agent the master stops pinging re-registers by itself) {
 // task as not known there. The agent must not run it (it would run a task already reported gone).
 TEST(a launch arriving while the agent re-registers is dropped and never runs) {
   start_with_running_task();
-  auto ping = [&] {
-    auto h = self->request(agent, caf::infinite, atom::ping_v);
-    sched.run();
-    h.receive([](const agent_id&) {}, [&](const caf::error& e) { FAIL(sys.render(e)); });
-  };
-  ping();
-  tick(10s);
-  ping();
-  tick(10s);
-  ping();
-  tick(20s);
+  pings_every_10s();
   auto handed_over = rec->executor_launches.size();
   // The tick that makes the agent re-register is queued before the master's late launch.
   advance_time(22s);
