@@ -7,6 +7,20 @@ namespace mesoscaf {
 
 namespace {
 
+/// Key of the completed-history index: framework and task ID (a newline cannot occur in a safe ID).
+std::string completed_key(const framework_id& fw, const task_id& id) {
+  std::string key;
+  key.reserve(fw.value.size() + 1 + id.value.size());
+  key += fw.value;
+  key += '\n';
+  key += id.value;
+  return key;
+}
+
+} // namespace
+
+namespace {
+
 /// (framework, task) of every task a re-registering agent reports, sorted.
 std::vector<std::pair<framework_id, task_id>> reported_keys(const agent_reregistration& r) {
   std::vector<std::pair<framework_id, task_id>> keys;
@@ -608,10 +622,8 @@ const task_entry* master_registry::unreachable_task(const framework_id& fw, cons
 }
 
 const task_entry* master_registry::completed_task(const framework_id& fw, const task_id& id) const {
-  for (auto i = completed_.rbegin(); i != completed_.rend(); ++i)
-    if (i->framework == fw && i->info.id == id)
-      return &*i;
-  return nullptr;
+  auto i = completed_index_.find(completed_key(fw, id));
+  return i == completed_index_.end() ? nullptr : i->second;
 }
 
 void master_registry::release_task(const task_entry& t) {
@@ -632,9 +644,17 @@ void master_registry::release_task(const task_entry& t) {
 }
 
 void master_registry::complete(task_entry entry) {
+  auto key = completed_key(entry.framework, entry.info.id);
   completed_.push_back(std::move(entry));
-  while (completed_.size() > limits_.completed_tasks)
+  // A deque keeps the addresses of the other elements on push_back / pop_front.
+  completed_index_[std::move(key)] = &completed_.back();
+  while (completed_.size() > limits_.completed_tasks) {
+    auto& oldest = completed_.front();
+    if (auto i = completed_index_.find(completed_key(oldest.framework, oldest.info.id));
+        i != completed_index_.end() && i->second == &oldest)
+      completed_index_.erase(i);
     completed_.pop_front();
+  }
 }
 
 master_registry::update_result master_registry::update_task(const framework_id& fw, const task_id& id,

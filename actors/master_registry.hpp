@@ -124,6 +124,11 @@ struct registry_limits {
 class master_registry {
 public:
   explicit master_registry(registry_limits limits = {}) : limits_(limits) {}
+  // The completed-history index points into the history: a copy would point into the original (a move keeps them).
+  master_registry(const master_registry&) = delete;
+  master_registry& operator=(const master_registry&) = delete;
+  master_registry(master_registry&&) = default;
+  master_registry& operator=(master_registry&&) = default;
 
   // -- agents -----------------------------------------------------------------------------------------------
 
@@ -293,6 +298,9 @@ private:
   retired_offers retired_;
   std::deque<offer_id> retired_order_;
   std::deque<task_entry> completed_;
+  /// The newest completed entry of each (framework, task): reconciliation looks every asked task up here, so a
+  /// large explicit reconciliation costs one hash lookup per task, not a scan of the history.
+  std::unordered_map<std::string, const task_entry*> completed_index_;
   std::unordered_set<framework_id> removed_fws_;
   std::deque<framework_id> removed_order_;
   std::map<agent_id, unreachable_agent_entry> unreachable_;
