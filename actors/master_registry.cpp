@@ -498,11 +498,7 @@ std::optional<master_registry::removed_framework> master_registry::remove_framew
   }
   i->second.unreachable_tasks.clear();
   for (auto& [tid, t] : i->second.unacknowledged) {
-    if (auto a = unacknowledged_by_agent_.find(t.info.agent); a != unacknowledged_by_agent_.end()) {
-      a->second.erase({id, tid});
-      if (a->second.empty())
-        unacknowledged_by_agent_.erase(a);
-    }
+    unindex_unacknowledged(t.info.agent, id, tid);
     complete(std::move(t));
   }
   i->second.unacknowledged.clear();
@@ -719,14 +715,18 @@ bool master_registry::acknowledge(const framework_id& fw, const task_id& id, con
   auto t = f->second.unacknowledged.find(id);
   if (t == f->second.unacknowledged.end() || t->second.terminal_uuid != uuid)
     return false;
-  if (auto a = unacknowledged_by_agent_.find(t->second.info.agent); a != unacknowledged_by_agent_.end()) {
+  unindex_unacknowledged(t->second.info.agent, fw, id);
+  complete(std::move(t->second));
+  f->second.unacknowledged.erase(t);
+  return true;
+}
+
+void master_registry::unindex_unacknowledged(const agent_id& agent, const framework_id& fw, const task_id& id) {
+  if (auto a = unacknowledged_by_agent_.find(agent); a != unacknowledged_by_agent_.end()) {
     a->second.erase({fw, id});
     if (a->second.empty())
       unacknowledged_by_agent_.erase(a);
   }
-  complete(std::move(t->second));
-  f->second.unacknowledged.erase(t);
-  return true;
 }
 
 void master_registry::complete_unacknowledged(const agent_id& agent,

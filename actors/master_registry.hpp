@@ -285,6 +285,8 @@ private:
   /// Moves the unacknowledged tasks of `agent` to the completed history: all of them, or those not in
   /// `keep` (sorted (framework, task) pairs the agent still reports). Those whose terminal update never went
   /// out are appended to `untold` (if given): the master tells their framework the end it learnt.
+  /// Drops (fw, id) from the per-agent index of unacknowledged tasks.
+  void unindex_unacknowledged(const agent_id& agent, const framework_id& fw, const task_id& id);
   void complete_unacknowledged(const agent_id& agent, const std::vector<std::pair<framework_id, task_id>>* keep,
                                std::vector<task_entry>* untold = nullptr);
   void drop_offer_accounting(const offer& o);
