@@ -1,6 +1,7 @@
 #include "config/process_defaults.hpp"
 
 #include "actors/interfaces.hpp"
+#include "config/connection_handles.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
@@ -11,6 +12,7 @@
 namespace mesoscaf {
 
 void set_process_defaults(caf::actor_system_config& cfg, int64_t threads) {
+  use_fresh_connection_handles();   // before the middleman accepts anything
   add_message_types(cfg);
   cfg.load<caf::io::middleman>();
   cfg.set("scheduler.max-threads", threads);
