@@ -15,7 +15,7 @@
 namespace mesoscaf {
 
 /// A framework's scheduler, as the master sees it. Implemented by user actors or by the driver adapter
-/// (actors/scheduler_driver.hpp) that calls a callback class.
+/// (actors/sdk/scheduler_driver.hpp) that calls a callback class.
 using scheduler_actor = caf::typed_actor<
   // Resource offers, at most one per (agent, role). Answer with accept or decline on the master.
   caf::reacts_to<atom::offers, std::vector<offer>>,
@@ -72,7 +72,7 @@ using agent_actor = caf::typed_actor<
   // The master does not consider this agent registered (e.g. it marked it unreachable while the agent was
   // frozen): register again with everything it runs.
   caf::reacts_to<atom::rereg_agent>,
-  // -- from its master detector (actors/leader_election.hpp) --
+  // -- from its master detector (actors/ha/leader_election.hpp) --
   // The leading master is now this one (empty: none known): connect to it and (re-)register.
   caf::reacts_to<atom::leader, master_location>,
   // -- from executors --
@@ -140,7 +140,7 @@ using allocator_actor = caf::typed_actor<
   // Internal: run an allocation now. Events send one of these to self (coalesced: at most one pending).
   caf::reacts_to<atom::allocate>>;
 
-/// The registrar (actors/registrar.hpp): the only writer of the registry (messages/registry.hpp).
+/// The registrar (actors/ha/registrar.hpp): the only writer of the registry (messages/registry.hpp).
 using registrar_actor = caf::typed_actor<
   // Load the registry from the store (the master does this once it is elected). Must come first.
   caf::replies_to<atom::recover>::with<registry_data>,
@@ -207,7 +207,7 @@ using master_actor = caf::typed_actor<
   // After a failover: agents of the registry that have not re-registered by now are marked unreachable
   // (--agent-reregister-timeout; the generation makes a stale timer void).
   caf::reacts_to<atom::rereg_deadline, uint64_t>,
-  // -- from its contender and detector (actors/leader_election.hpp) --
+  // -- from its contender and detector (actors/ha/leader_election.hpp) --
   // This master now leads: recover the registry and serve.
   caf::reacts_to<atom::elected>,
   // This master can no longer be sure it leads (ZooKeeper session lost): it stops at once with this reason.

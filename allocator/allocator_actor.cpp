@@ -1,6 +1,6 @@
 #include "allocator/allocator_actor.hpp"
 
-#include "config/logging.hpp"
+#include "config/support/logging.hpp"
 
 #include <caf/all.hpp>
 

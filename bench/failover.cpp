@@ -19,7 +19,7 @@
 // Output: one line per size:
 //   bench=failover agents=N tasks=M reregister_s=X election_s=Y mesos_s=Z speedup=W
 #include "actors/interfaces.hpp"
-#include "actors/leader_election.hpp"
+#include "actors/ha/leader_election.hpp"
 #include "child_process.hpp"
 #include "test_helpers.hpp"
 #include "zookeeper_server.hpp"

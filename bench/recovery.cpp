@@ -8,7 +8,7 @@
 //     configuration (--agent-ping-timeout=200ms --max-agent-ping-timeouts=2) and, with --default-config, the
 //     default one (15s x 5: about 75 s). Ratio = measured / (ping timeout x max pings).
 // Usage: bench_recovery [--tasks=N] [--frameworks=N] [--runs=N] [--default-config]
-#include "actors/scheduler_driver.hpp"
+#include "actors/sdk/scheduler_driver.hpp"
 #include "child_process.hpp"
 #include "test_helpers.hpp"
 

@@ -1,9 +1,9 @@
 #include "config/daemon_config.hpp"
 
 #include "actors/interfaces.hpp"
-#include "config/logging.hpp"
-#include "config/network_address.hpp"
-#include "config/process_defaults.hpp"
+#include "config/support/logging.hpp"
+#include "config/support/network_address.hpp"
+#include "actors/process_defaults.hpp"
 #include "messages/resources.hpp"
 
 #include <caf/atom.hpp>
@@ -104,31 +104,6 @@ void check_resources(const std::string& text, const char* name, bool required_no
 }
 
 } // namespace
-
-bool parse_host_port(std::string_view text, std::string& host, uint16_t& port, std::string* error) {
-  auto fail = [&](std::string msg) {
-    if (error)
-      *error = std::move(msg);
-    return false;
-  };
-  auto colon = text.rfind(':');
-  if (colon == std::string_view::npos)
-    return fail("expected HOST:PORT, got \"" + std::string{text} + "\"");
-  auto h = text.substr(0, colon);
-  auto p = text.substr(colon + 1);
-  if (h.empty())
-    return fail("missing host in \"" + std::string{text} + "\"");
-  if (h.find_first_of(" \t/") != std::string_view::npos)
-    return fail("bad host in \"" + std::string{text} + "\"");
-  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string_view::npos)
-    return fail("bad port in \"" + std::string{text} + "\"");
-  auto value = std::stoul(std::string{p});
-  if (value < 1 || value > 65535)
-    return fail("port out of range (1..65535) in \"" + std::string{text} + "\"");
-  host = std::string{h};
-  port = static_cast<uint16_t>(value);
-  return true;
-}
 
 std::string parse_weights(std::string_view text, std::vector<std::pair<std::string, double>>& out) {
   std::vector<std::pair<std::string, double>> result;
@@ -462,10 +437,5 @@ std::vector<std::string> execute_config::validate() {
 }
 
 // -- framework_config ---------------------------------------------------------------------------------------
-
-framework_config::framework_config() : base_config("framework") {
-  // Framework programs have their own command lines: do not read mesoscaf.ini from the current directory.
-  config_file_path.clear();
-}
 
 } // namespace mesoscaf

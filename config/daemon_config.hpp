@@ -7,7 +7,7 @@
 //   master_config cfg;
 //   if (auto rc = cfg.parse_and_validate(argc, argv)) return *rc;   // 0 after --help, 2 on bad arguments
 //   caf::actor_system sys{cfg};
-#include "actors/leader_election.hpp"
+#include "actors/ha/leader_election.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/timespan.hpp>
@@ -20,9 +20,6 @@
 #include <vector>
 
 namespace mesoscaf {
-
-/// Parses "host:port" (port 1..65535, host non-empty). Returns false and sets *error on bad input.
-bool parse_host_port(std::string_view text, std::string& host, uint16_t& port, std::string* error = nullptr);
 
 /// Parses role weights `eng=2,ops=0.5` (ROLE=WEIGHT, comma separated; empty text = none). Roles must be valid
 /// role names and not repeated, weights finite and > 0. Returns "" and fills `out`, or an error message (out
@@ -167,12 +164,6 @@ public:
   uint16_t master_port = 0;
   bool master_is_zk = false;
   zookeeper_url parsed_master_zk;
-};
-
-/// For framework programs that let the scheduler driver own its actor system: no options of ours.
-class framework_config : public base_config {
-public:
-  framework_config();
 };
 
 } // namespace mesoscaf

@@ -1,6 +1,6 @@
 #include "containerizer/containerizer_actor.hpp"
 
-#include "config/logging.hpp"
+#include "config/support/logging.hpp"
 #include "containerizer/launcher.hpp"
 
 #include <caf/all.hpp>

@@ -1,5 +1,6 @@
 #include "containerizer/launcher.hpp"
 
+#include "config/support/files.hpp"
 #include "containerizer/reaper.hpp"
 
 #include <cerrno>
@@ -19,9 +20,6 @@ namespace mesoscaf {
 
 namespace {
 
-std::string errno_text(const std::string& what, int err) {
-  return what + ": " + std::strerror(err);
-}
 
 // Owns the posix_spawn attribute objects and the fds we open for the child; releases them on every path.
 struct spawn_resources {
@@ -79,31 +77,6 @@ bool contains_nul(const std::string& s) {
 
 } // namespace
 
-std::string make_directories(const std::string& path) {
-  if (path.empty())
-    return "empty directory path";
-  if (contains_nul(path))
-    return "directory path contains a NUL character";
-  std::string prefix;
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    auto next = path.find('/', pos);
-    if (next == std::string::npos)
-      next = path.size();
-    prefix = path.substr(0, next);
-    pos = next + 1;
-    if (prefix.empty() || prefix == "." || prefix == "..")
-      continue;
-    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
-      return errno_text("cannot create directory " + prefix, errno);
-  }
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    return errno_text("cannot stat " + path, errno);
-  if (!S_ISDIR(st.st_mode))
-    return path + " exists and is not a directory";
-  return {};
-}
 
 bool is_safe_path_component(const std::string& name) {
   if (name.empty() || name.size() > 200 || name == "." || name == "..")

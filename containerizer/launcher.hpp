@@ -54,8 +54,6 @@ bool is_safe_path_component(const std::string& name);
 /// `base` + "/" + each component, or an empty string if any component is unsafe (see is_safe_path_component).
 std::string sandbox_path(const std::string& base, const std::vector<std::string>& components);
 
-/// mkdir -p with mode 0755. Returns an empty string on success, else the error.
-std::string make_directories(const std::string& path);
 
 /// "exited with status 3", "killed by signal 9", or "ended with unknown wait status N".
 std::string describe_wait_status(int status);

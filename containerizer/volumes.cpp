@@ -1,12 +1,11 @@
 #include "containerizer/volumes.hpp"
 
+#include "config/support/files.hpp"
 #include "containerizer/launcher.hpp"
 #include "messages/resources.hpp"
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <system_error>
 #include <vector>
 
 #include <fcntl.h>
@@ -17,26 +16,7 @@ namespace mesoscaf {
 
 namespace {
 
-std::string errno_text(const std::string& what, int err) {
-  return what + ": " + std::strerror(err);
-}
 
-// Closes a file descriptor on scope exit.
-struct fd_guard {
-  int fd = -1;
-  explicit fd_guard(int x) : fd(x) {}
-  ~fd_guard() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-  void reset(int x) {
-    if (fd >= 0)
-      ::close(fd);
-    fd = x;
-  }
-};
 
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> result;
@@ -110,70 +90,7 @@ std::string link_volume(const std::string& sandbox, const std::string& volume_pa
   return {};
 }
 
-std::string write_file_atomically(const std::string& path, const std::string& content) {
-  auto slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  if (auto err = make_directories(dir); !err.empty())
-    return err;
-  auto tmp = path + ".tmp";
-  fd_guard f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
-  if (f.fd < 0)
-    return errno_text("cannot open " + tmp, errno);
-  size_t done = 0;
-  while (done < content.size()) {
-    auto n = ::write(f.fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return errno_text("cannot write " + tmp, errno);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(f.fd) != 0)
-    return errno_text("cannot fsync " + tmp, errno);
-  f.reset(-1);
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return errno_text("cannot rename " + tmp + " to " + path, errno);
-  // The rename itself is durable only once the directory is synced.
-  fd_guard d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (d.fd < 0 || ::fsync(d.fd) != 0)
-    return errno_text("cannot fsync directory " + dir, errno);
-  return {};
-}
 
-std::string read_whole_file(const std::string& path, std::string& out, bool& exists) {
-  exists = false;
-  fd_guard f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (f.fd < 0) {
-    if (errno == ENOENT)
-      return {};
-    return errno_text("cannot open " + path, errno);
-  }
-  exists = true;
-  std::string result;
-  char buf[4096];
-  for (;;) {
-    auto n = ::read(f.fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return errno_text("cannot read " + path, errno);
-    }
-    if (n == 0)
-      break;
-    result.append(buf, static_cast<size_t>(n));
-  }
-  out = std::move(result);
-  return {};
-}
 
-std::string remove_tree(const std::string& path) {
-  std::error_code ec;
-  // remove_all removes symlinks themselves and does not follow them.
-  std::filesystem::remove_all(path, ec);
-  if (ec)
-    return "cannot remove " + path + ": " + ec.message();
-  return {};
-}
 
 } // namespace mesoscaf

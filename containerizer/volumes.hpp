@@ -1,7 +1,9 @@
 #pragma once
 // Persistent volumes on the agent's disk (pure POSIX, no actors): where a volume lives, how a sandbox gets a link to
-// it without anything escaping the sandbox, atomic small-file writes for checkpoints, and recursive removal.
+// it without anything escaping the sandbox (file helpers: config/support/files.hpp).
 // All functions block on the file system: the agent calls them from its disk worker, not from its own actor.
+#include "config/support/files.hpp"
+
 #include <string>
 
 namespace mesoscaf {
@@ -22,14 +24,7 @@ std::string volume_trash_directory(const std::string& work_dir);
 /// `sandbox` itself is created (mkdir -p) if missing. Returns "" on success.
 std::string link_volume(const std::string& sandbox, const std::string& volume_path, const std::string& target);
 
-/// Writes `content` to `path` atomically: `<path>.tmp` is written, fsynced and renamed over `path`, then the
-/// directory is fsynced. Parent directories are created. A reader sees the old or the new content, never a mix.
-std::string write_file_atomically(const std::string& path, const std::string& content);
 
-/// Reads a whole file. Returns "" and fills `out`, or an error ("missing" is reported via `exists`).
-std::string read_whole_file(const std::string& path, std::string& out, bool& exists);
 
-/// Removes `path` and everything under it (symlinks are removed, never followed). A missing path is fine.
-std::string remove_tree(const std::string& path);
 
 } // namespace mesoscaf

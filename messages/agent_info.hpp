@@ -23,7 +23,7 @@ struct agent_info {
   std::map<std::string, std::string> attributes;
   /// The IP the agent advertises (--advertise-ip, else its --ip, else its host's first address): where others
   /// reach it. A property of the running agent, learnt at each (re-)registration: the durable registry record
-  /// leaves it out (actors/registry_records.hpp).
+  /// leaves it out (actors/ha/registry_records.hpp).
   std::string address;
 
   template <class Inspector>

@@ -1,5 +1,5 @@
 #pragma once
-// Where a master can be reached: what a contender announces and a detector reports (actors/leader_election.hpp).
+// Where a master can be reached: what a contender announces and a detector reports (actors/ha/leader_election.hpp).
 #include <caf/actor.hpp>
 #include <caf/meta/type_name.hpp>
 

@@ -1,8 +1,9 @@
 #define CAF_SUITE actors_agent_checkpoint
+#include "config/support/files.hpp"
 #include "test.hpp"
 
-#include "actors/agent_checkpoint.hpp"
-#include "actors/agent_disk_worker.hpp"
+#include "actors/agent/agent_checkpoint.hpp"
+#include "actors/agent/agent_disk_worker.hpp"
 #include "child_process.hpp"
 #include "test_helpers.hpp"
 #include "containerizer/volumes.hpp"

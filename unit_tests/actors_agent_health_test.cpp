@@ -1,7 +1,7 @@
 #define CAF_SUITE actors_agent_health
 #include "test.hpp"
 
-#include "actors/agent_health.hpp"
+#include "actors/master/agent_health.hpp"
 
 using namespace mesoscaf;
 using namespace std::chrono_literals;

@@ -1,9 +1,10 @@
 #define CAF_SUITE actors_agent_recovery
+#include "config/support/files.hpp"
 #include "deterministic_fixture.hpp"
 
-#include "actors/agent.hpp"
-#include "actors/agent_checkpoint.hpp"
-#include "actors/agent_resources.hpp"
+#include "actors/agent/agent.hpp"
+#include "actors/agent/agent_checkpoint.hpp"
+#include "actors/agent/agent_resources.hpp"
 #include "child_process.hpp"
 #include "containerizer/launcher.hpp"
 #include "test_helpers.hpp"

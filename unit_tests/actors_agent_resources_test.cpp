@@ -1,10 +1,11 @@
 #define CAF_SUITE actors_agent_resources
+#include "config/support/files.hpp"
 #include "test.hpp"
 
 #include "child_process.hpp"
 #include "test_helpers.hpp"
 
-#include "actors/agent_resources.hpp"
+#include "actors/agent/agent_resources.hpp"
 #include "containerizer/volumes.hpp"
 
 using namespace mesoscaf;

@@ -1,9 +1,10 @@
 #define CAF_SUITE actors_agent
+#include "config/support/files.hpp"
 #include "deterministic_fixture.hpp"
 
-#include "actors/agent.hpp"
-#include "actors/agent_resources.hpp"
-#include "actors/command_executor.hpp"
+#include "actors/agent/agent.hpp"
+#include "actors/agent/agent_resources.hpp"
+#include "actors/sdk/command_executor.hpp"
 #include "child_process.hpp"
 #include "containerizer/launcher.hpp"
 #include "containerizer/volumes.hpp"

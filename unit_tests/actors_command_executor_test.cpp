@@ -3,7 +3,7 @@
 
 #include "test_helpers.hpp"
 
-#include "actors/command_executor.hpp"
+#include "actors/sdk/command_executor.hpp"
 #include "fake_agent.hpp"
 
 #include <caf/all.hpp>

@@ -3,7 +3,7 @@
 
 #include "test_helpers.hpp"
 
-#include "actors/executor_driver.hpp"
+#include "actors/sdk/executor_driver.hpp"
 #include "fake_agent.hpp"
 
 #include <caf/all.hpp>

@@ -1,7 +1,7 @@
 #define CAF_SUITE actors_leader_election
 #include "test.hpp"
 
-#include "actors/leader_election.hpp"
+#include "actors/ha/leader_election.hpp"
 
 #include <set>
 #include <vector>

@@ -1,7 +1,7 @@
 #define CAF_SUITE actors_master
 #include "deterministic_fixture.hpp"
 
-#include "actors/master.hpp"
+#include "actors/master/master.hpp"
 #include "messages/resource_operations.hpp"
 
 #include <caf/all.hpp>

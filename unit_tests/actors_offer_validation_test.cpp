@@ -1,7 +1,7 @@
 #define CAF_SUITE actors_offer_validation
 #include "test.hpp"
 
-#include "actors/offer_validation.hpp"
+#include "actors/master/offer_validation.hpp"
 
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>

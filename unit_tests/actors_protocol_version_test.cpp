@@ -4,7 +4,7 @@
 #include "test.hpp"
 
 #include "actors/interfaces.hpp"
-#include "actors/master.hpp"
+#include "actors/master/master.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>

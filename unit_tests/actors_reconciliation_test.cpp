@@ -1,7 +1,7 @@
 #define CAF_SUITE actors_reconciliation
 #include "test.hpp"
 
-#include "actors/reconciliation.hpp"
+#include "actors/master/reconciliation.hpp"
 
 #include <map>
 
@@ -17,7 +17,7 @@ resource_set res(const std::string& text) {
 }
 
 struct fixture {
-  master_registry reg;
+  cluster_state reg;
   framework_id pa{"pa"};
   framework_id np{"np"};
   agent_id reg_agent{"registered"};

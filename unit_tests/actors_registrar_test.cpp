@@ -1,8 +1,8 @@
 #define CAF_SUITE actors_registrar
 #include "deterministic_fixture.hpp"
 
-#include "actors/registrar.hpp"
-#include "actors/registry_store.hpp"
+#include "actors/ha/registrar.hpp"
+#include "actors/ha/registry_store.hpp"
 
 #include <caf/all.hpp>
 

@@ -1,9 +1,9 @@
 #define CAF_SUITE actors_registry_store
 #include "test.hpp"
 
-#include "actors/registry_records.hpp"
-#include "actors/registry_store.hpp"
-#include "actors/zookeeper_session.hpp"
+#include "actors/ha/registry_records.hpp"
+#include "actors/ha/registry_store.hpp"
+#include "actors/ha/zookeeper_session.hpp"
 
 #include <caf/binary_serializer.hpp>
 

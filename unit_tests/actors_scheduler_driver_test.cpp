@@ -1,10 +1,11 @@
 // The scheduler driver against a mock master in a real (threaded) actor system: subscription, offers,
 // launch with the agent filled in, implicit acks, teardown on stop, master loss, bad addresses.
 #define CAF_SUITE actors_scheduler_driver
+#include "actors/sdk/framework_config.hpp"
 #include "test.hpp"
 
-#include "actors/leader_election.hpp"
-#include "actors/scheduler_driver.hpp"
+#include "actors/ha/leader_election.hpp"
+#include "actors/sdk/scheduler_driver.hpp"
 #include "config/daemon_config.hpp"
 
 #include <caf/actor_system.hpp>

@@ -1,7 +1,7 @@
 #define CAF_SUITE actors_status_update_manager
 #include "test.hpp"
 
-#include "actors/status_update_manager.hpp"
+#include "actors/agent/status_update_manager.hpp"
 
 using namespace mesoscaf;
 using namespace std::chrono_literals;

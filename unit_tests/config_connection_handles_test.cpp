@@ -1,10 +1,10 @@
-// Accepted connections get fresh descriptor numbers (config/connection_handles.hpp): CAF 0.17.6 names connections
+// Accepted connections get fresh descriptor numbers (config/support/connection_handles.hpp): CAF 0.17.6 names connections
 // by descriptor and cleans a closed one up late, so a number handed out again at once lets that late clean-up
 // tear down the new peer's route. Real sockets on loopback.
 #define CAF_SUITE config_connection_handles
 #include "test.hpp"
 
-#include "config/connection_handles.hpp"
+#include "config/support/connection_handles.hpp"
 
 #include <cerrno>
 #include <set>

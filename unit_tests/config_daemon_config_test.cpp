@@ -4,6 +4,7 @@
 #include "test.hpp"
 
 #include "config/daemon_config.hpp"
+#include "config/support/network_address.hpp"
 
 #include <cstdio>
 #include <fstream>

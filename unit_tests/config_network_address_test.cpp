@@ -1,10 +1,10 @@
-// Which address a node listens on, advertises, and has its executors dial (config/network_address.hpp), and how
+// Which address a node listens on, advertises, and has its executors dial (config/support/network_address.hpp), and how
 // a reconnecting executor walks this host's addresses to find its restarted agent (agent_dialer).
 #define CAF_SUITE config_network_address
 #include "test.hpp"
 
-#include "actors/executor_driver.hpp"
-#include "config/network_address.hpp"
+#include "actors/sdk/executor_driver.hpp"
+#include "config/support/network_address.hpp"
 
 #include <algorithm>
 #include <string>

@@ -1,4 +1,5 @@
 #define CAF_SUITE containerizer_actor
+#include "config/support/files.hpp"
 #include "test.hpp"
 
 #include "test_helpers.hpp"

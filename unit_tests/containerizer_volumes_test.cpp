@@ -1,4 +1,5 @@
 #define CAF_SUITE containerizer_volumes
+#include "config/support/files.hpp"
 #include "test.hpp"
 
 #include "child_process.hpp"

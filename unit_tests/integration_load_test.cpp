@@ -63,7 +63,7 @@ TEST(hundreds of frameworks subscribing and launching at once each run their tas
   o.master = cluster.master;
   o.limit = seconds(300);
   // Each framework stops as soon as its task ended, as `mesoscaf execute` exits: executors of finished frameworks
-  // disconnect from the agents while new ones connect (config/connection_handles.hpp is why none loses its route).
+  // disconnect from the agents while new ones connect (config/support/connection_handles.hpp is why none loses its route).
   o.stop_when_done = true;
   auto r = run_load(sys, o);
   MESSAGE(n << " frameworks: " << r.finished << " finished, " << r.failures() << " failed, " << r.subscribed_twice

@@ -1,14 +1,15 @@
 // Integration: a master and two agents in one actor system (local_cluster), a callback framework through the
 // scheduler driver with an in-process master handle, real command-executor processes, ordered bounded stop.
 #define CAF_SUITE integration_local_cluster
+#include "actors/sdk/framework_config.hpp"
 #include "test.hpp"
 
 #include "child_process.hpp"
 
 #include <unistd.h>
 
-#include "actors/local_cluster.hpp"
-#include "actors/scheduler_driver.hpp"
+#include "actors/sdk/local_cluster.hpp"
+#include "actors/sdk/scheduler_driver.hpp"
 #include "config/daemon_config.hpp"
 
 #include <caf/actor_system.hpp>

@@ -15,7 +15,7 @@
 #include "virtual_network.hpp"
 #include "zookeeper_server.hpp"
 
-#include "actors/scheduler_driver.hpp"
+#include "actors/sdk/scheduler_driver.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>

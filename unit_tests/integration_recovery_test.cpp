@@ -13,7 +13,7 @@
 #include "process_scan.hpp"
 #include "test_helpers.hpp"
 
-#include "actors/scheduler_driver.hpp"
+#include "actors/sdk/scheduler_driver.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>

@@ -3,6 +3,7 @@
 // resources for its role, creates a volume, writes a file into it from one task and reads it from later tasks, also
 // after the agent was SIGKILLed and restarted with the same work directory. Bounded waits throughout.
 #define CAF_SUITE integration_volumes
+#include "config/support/files.hpp"
 #include "test.hpp"
 
 #include "child_process.hpp"

@@ -2,7 +2,7 @@
 
 #include "process_scan.hpp"
 
-#include "actors/scheduler_driver.hpp"
+#include "actors/sdk/scheduler_driver.hpp"
 #include "messages/ids.hpp"
 
 #include <caf/actor_system.hpp>

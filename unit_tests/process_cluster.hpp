@@ -6,7 +6,7 @@
 #include "child_process.hpp"
 #include "test_helpers.hpp"
 
-#include "actors/scheduler_driver.hpp"
+#include "actors/sdk/scheduler_driver.hpp"
 
 #include <chrono>
 #include <condition_variable>

@@ -1,10 +1,11 @@
 #pragma once
 // Small helpers shared by the example and demo frameworks (header-only; each example is one program).
 // Each example either connects to a running master (--master=HOST:PORT) or, without that flag, starts an
-// in-process cluster (actors/local_cluster.hpp) in its own actor system.
-#include "actors/local_cluster.hpp"
-#include "actors/scheduler_driver.hpp"
-#include "config/daemon_config.hpp"
+// in-process cluster (actors/sdk/local_cluster.hpp) in its own actor system.
+#include "actors/sdk/framework_config.hpp"
+#include "actors/sdk/local_cluster.hpp"
+#include "actors/sdk/scheduler_driver.hpp"
+#include "config/support/network_address.hpp"
 
 #include <caf/actor_system.hpp>
 

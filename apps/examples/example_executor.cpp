@@ -1,4 +1,4 @@
-// A custom executor written with the callback API (actors/executor_driver.hpp).
+// A custom executor written with the callback API (actors/sdk/executor_driver.hpp).
 //
 // The agent starts it (with the MESOSCAF_* environment) for tasks whose task_info names an executor_info with
 // this program as its command. Each task's `data` says what to do:
@@ -7,7 +7,7 @@
 //   "fail"                   end with TASK_FAILED
 // Every task runs on a thread of its own (callbacks must not block), sends TASK_RUNNING, then TASK_FINISHED.
 // kill_task cancels the work (TASK_KILLED). Framework messages are echoed back to the scheduler.
-#include "actors/executor_driver.hpp"
+#include "actors/sdk/executor_driver.hpp"
 
 #include <atomic>
 #include <chrono>

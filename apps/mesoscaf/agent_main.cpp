@@ -4,7 +4,7 @@
 // ZooKeeper, re-registering (with its tasks) whenever the leader changes.
 // Reservations and persistent volumes survive a restart with the same --work-dir (<work_dir>/meta/resources),
 // provided the resources are the same; otherwise the agent refuses to start (exit 1).
-// Agent recovery (<work_dir>/meta, actors/agent_checkpoint.hpp): after a crash (kill -9) a restart with
+// Agent recovery (<work_dir>/meta, actors/agent/agent_checkpoint.hpp): after a crash (kill -9) a restart with
 // --recover=reconnect (default) keeps the agent ID, publishes on the checkpointed port (with --port=0) and takes
 // over the executors of checkpointing frameworks; it prints `agent recovered agent_id=<id> frameworks=N
 // executors=M tasks=K`. --recover=cleanup kills those executors, forgets the checkpoint, prints
@@ -12,10 +12,10 @@
 // SIGTERM stops every executor (orderly shutdown); only a crash leaves them to be recovered.
 #include "apps/mesoscaf/subcommands.hpp"
 
-#include "actors/agent.hpp"
-#include "actors/agent_resources.hpp"
+#include "actors/agent/agent.hpp"
+#include "actors/agent/agent_resources.hpp"
 #include "config/daemon_config.hpp"
-#include "config/logging.hpp"
+#include "config/support/logging.hpp"
 #include "containerizer/machine_resources.hpp"
 
 #include <caf/actor_system.hpp>

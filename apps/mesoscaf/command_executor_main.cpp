@@ -1,8 +1,8 @@
 // `mesoscaf command-executor` (hidden): the built-in executor, started by agents for command tasks.
 #include "apps/mesoscaf/subcommands.hpp"
 
-#if __has_include("actors/command_executor.hpp")
-#  include "actors/command_executor.hpp"
+#if __has_include("actors/sdk/command_executor.hpp")
+#  include "actors/sdk/command_executor.hpp"
 #  define MESOSCAF_HAVE_COMMAND_EXECUTOR 1
 #endif
 

@@ -9,7 +9,7 @@
 // and launched again on the next offer under a new task ID, at most three times in all: the command runs once.
 #include "apps/mesoscaf/subcommands.hpp"
 
-#include "actors/scheduler_driver.hpp"
+#include "actors/sdk/scheduler_driver.hpp"
 #include "config/daemon_config.hpp"
 
 #include <caf/actor_system.hpp>

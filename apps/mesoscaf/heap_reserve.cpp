@@ -1,6 +1,6 @@
 #include "apps/mesoscaf/heap_reserve.hpp"
 
-#include "config/logging.hpp"
+#include "config/support/logging.hpp"
 
 #include <jemalloc/jemalloc.h>
 

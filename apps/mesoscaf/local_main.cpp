@@ -3,9 +3,9 @@
 // `agent registered with id <id>` per agent and `local cluster ready agents=<n> work_dir=<dir>`.
 #include "apps/mesoscaf/subcommands.hpp"
 
-#include "actors/local_cluster.hpp"
+#include "actors/sdk/local_cluster.hpp"
 #include "config/daemon_config.hpp"
-#include "config/logging.hpp"
+#include "config/support/logging.hpp"
 
 #include <caf/actor_system.hpp>
 

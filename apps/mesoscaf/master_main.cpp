@@ -13,13 +13,13 @@
 
 #include "apps/mesoscaf/heap_reserve.hpp"
 
-#include "actors/leader_election.hpp"
-#include "actors/master.hpp"
-#include "actors/registrar.hpp"
-#include "actors/registry_store.hpp"
+#include "actors/ha/leader_election.hpp"
+#include "actors/master/master.hpp"
+#include "actors/ha/registrar.hpp"
+#include "actors/ha/registry_store.hpp"
 #include "config/daemon_config.hpp"
-#include "config/logging.hpp"
-#include "config/network_address.hpp"
+#include "config/support/logging.hpp"
+#include "config/support/network_address.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>

@@ -1,0 +1,275 @@
+#include "actors/master/offer_validation.hpp"
+
+#include <cmath>
+
+namespace mesoscaf {
+
+namespace {
+
+bool safe_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_'
+         || c == '-';
+}
+
+task_verdict make_error(const task_id& id, task_reason reason, std::string message) {
+  return task_verdict{id, verdict_kind::error, reason, std::move(message)};
+}
+
+} // namespace
+
+bool is_safe_id(std::string_view id) {
+  if (id.empty() || id.size() > max_id_length || id == "." || id == "..")
+    return false;
+  for (char c : id)
+    if (!safe_char(c))
+      return false;
+  return true;
+}
+
+std::string check_safe_id(std::string_view what, std::string_view id) {
+  if (is_safe_id(id))
+    return {};
+  std::string msg{what};
+  if (id.empty())
+    return msg + " is empty";
+  if (id.size() > max_id_length)
+    return msg + " is longer than " + std::to_string(max_id_length) + " characters";
+  // Quote the ID but keep the message printable even for hostile input.
+  std::string shown;
+  for (char c : id.substr(0, 64))
+    shown += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return msg + " '" + shown + "' is not a safe path component (allowed: A-Z a-z 0-9 . _ -, not '.' or '..')";
+}
+
+std::optional<double> checked_refuse_seconds(double value, std::string* error) {
+  return checked_refuse_seconds(value, max_refuse_seconds, error);
+}
+
+std::optional<double> checked_refuse_seconds(double value, double cap, std::string* error) {
+  if (!std::isfinite(cap) || cap < 0)
+    cap = max_refuse_seconds;
+  if (std::isnan(value)) {
+    if (error)
+      *error = "refuse_seconds is NaN";
+    return std::nullopt;
+  }
+  if (value < 0) {
+    if (error)
+      *error = "refuse_seconds is negative (" + std::to_string(value) + ")";
+    return std::nullopt;
+  }
+  return value > cap ? cap : value;
+}
+
+bool same_executor(const executor_info& a, const executor_info& b) {
+  const auto& x = a.command;
+  const auto& y = b.command;
+  return a.id == b.id && a.framework == b.framework && a.name == b.name && x.shell == y.shell
+         && x.value == y.value && x.arguments == y.arguments && x.environment == y.environment
+         && a.resources == b.resources;
+}
+
+offers_verdict validate_offers(const framework_id& caller, const std::vector<offer_id>& ids,
+                               const offer_table& outstanding, const retired_offers& retired) {
+  offers_verdict result;
+  auto fail = [&](std::string msg) {
+    offers_verdict bad;
+    bad.message = std::move(msg);
+    return bad;
+  };
+  if (ids.empty())
+    return fail("no offers given");
+  std::unordered_set<offer_id> seen;
+  for (const auto& id : ids) {
+    if (!seen.insert(id).second)
+      return fail("offer " + id.value + " is listed more than once");
+    auto i = outstanding.find(id);
+    if (i == outstanding.end()) {
+      if (retired.count(id) > 0)
+        return fail("offer " + id.value + " is no longer valid (already used, declined or rescinded)");
+      return fail("unknown offer " + id.value);
+    }
+    const auto& o = i->second;
+    // Do not say whose offer it is: that would leak another framework's ID.
+    if (o.framework != caller)
+      return fail("offer " + id.value + " does not belong to framework " + caller.value);
+    const std::string role = o.role.empty() ? std::string{"*"} : o.role;
+    if (result.ids.empty()) {
+      result.agent = o.agent;
+      result.role = role;
+    } else if (o.agent != result.agent) {
+      return fail("offers are on more than one agent (" + result.agent.value + " and " + o.agent.value + ")");
+    } else if (role != result.role) {
+      return fail("offers are for more than one role ('" + result.role + "' and '" + role + "')");
+    }
+    result.total += o.resources;
+    result.ids.push_back(id);
+  }
+  result.ok = true;
+  return result;
+}
+
+task_verdict validate_task(const framework_id& caller, const agent_id& offers_agent, const task_info& task) {
+  const auto& id = task.id;
+  if (auto msg = check_safe_id("task ID", id.value); !msg.empty())
+    return make_error(id, task_reason::task_invalid, msg);
+  if (task.command && task.executor)
+    return make_error(id, task_reason::task_invalid, "task has both a command and an executor (give exactly one)");
+  if (!task.command && !task.executor)
+    return make_error(id, task_reason::task_invalid, "task has neither a command nor an executor");
+  if (task.command && task.command->value.empty())
+    return make_error(id, task_reason::task_invalid, "task's command is empty");
+  if (task.executor) {
+    const auto& ex = *task.executor;
+    if (auto msg = check_safe_id("executor ID", ex.id.value); !msg.empty())
+      return make_error(id, task_reason::task_invalid, msg);
+    if (!ex.framework.empty() && ex.framework != caller)
+      return make_error(id, task_reason::task_invalid,
+                        "executor's framework ID " + ex.framework.value + " is not the caller's");
+    if (ex.command.value.empty())
+      return make_error(id, task_reason::task_invalid, "executor's command is empty");
+    if (auto msg = ex.resources.validate(); !msg.empty())
+      return make_error(id, task_reason::invalid_resources, "executor's resources are invalid: " + msg);
+  }
+  if (task.agent != offers_agent)
+    return make_error(id, task_reason::task_invalid,
+                      "task's agent ID '" + task.agent.value + "' is not the offers' agent '" + offers_agent.value
+                        + "'");
+  if (auto msg = task.resources.validate(); !msg.empty())
+    return make_error(id, task_reason::invalid_resources, "task's resources are invalid: " + msg);
+  if (task.resources.empty())
+    return make_error(id, task_reason::invalid_resources, "task uses no resources");
+  return task_verdict{id, verdict_kind::ok, task_reason::none, {}};
+}
+
+accept_verdict validate_accept(const framework_id& caller, const std::vector<offer_id>& ids,
+                               const std::vector<offer_operation>& operations, const offer_table& outstanding,
+                               const retired_offers& retired, const live_task_query& is_live,
+                               const executor_query& running, const resource_set& agent_total) {
+  accept_verdict result;
+  result.offers = validate_offers(caller, ids, outstanding, retired);
+  result.agent_total = agent_total;
+  if (!result.offers.ok) {
+    for (const auto& op : operations)
+      if (op.type == operation_type::launch)
+        for (const auto& t : op.tasks)
+          result.tasks.push_back(task_verdict{t.id, verdict_kind::dropped, task_reason::invalid_offers,
+                                              "invalid offers: " + result.offers.message});
+    return result;
+  }
+  const auto& agent = result.offers.agent;
+  auto& remaining = result.remaining;
+  remaining = result.offers.total;
+  std::unordered_set<task_id> seen;
+  // The executor a task runs on: running on the agent, started by an earlier task of this call, or new.
+  auto known_executor = [&](const executor_id& id) -> const executor_info* {
+    if (running)
+      if (const auto* e = running(agent, id))
+        return e;
+    for (const auto& e : result.executors)
+      if (e.id == id)
+        return &e;
+    return nullptr;
+  };
+  std::size_t index = 0;
+  for (const auto& op : operations) {
+    ++index;
+    if (op.type != operation_type::launch) {
+      resource_conversion c;
+      auto err = to_conversion(op, result.offers.role, remaining, result.agent_total, c);
+      if (!err.empty()) {
+        result.operation_errors.push_back("operation " + std::to_string(index) + " (" + operation_name(op.type)
+                                          + ") refused: " + err);
+        break;
+      }
+      remaining -= c.consumed;
+      remaining += c.produced;
+      // The offers are part of the agent's total, so this succeeds; a caller that passed no total still gets
+      // the produced volumes recorded (volume IDs unique within the call).
+      if (!apply_conversion(result.agent_total, c).empty())
+        result.agent_total += c.produced;
+      result.conversions.push_back(accept_verdict::conversion{op, std::move(c)});
+      continue;
+    }
+    for (const auto& t : op.tasks) {
+      auto v = validate_task(caller, agent, t);
+      // Count every occurrence, so the second of two equal IDs is refused even if the first was invalid.
+      bool duplicate = !seen.insert(t.id).second;
+      auto launched = t;
+      if (launched.executor && launched.executor->framework.empty())
+        launched.executor->framework = caller;
+      auto needed = t.resources;
+      bool new_executor = false;
+      if (v.kind == verdict_kind::ok) {
+        if (duplicate) {
+          v = make_error(t.id, task_reason::task_invalid, "task ID " + t.id.value + " appears twice in this call");
+        } else if (is_live && is_live(t.id)) {
+          v = make_error(t.id, task_reason::task_invalid,
+                         "task ID " + t.id.value + " is already used by a live (or unreachable) task of this framework");
+        } else if (launched.executor) {
+          const auto& ex = *launched.executor;
+          if (const auto* known = known_executor(ex.id)) {
+            if (!same_executor(*known, ex))
+              v = make_error(t.id, task_reason::task_invalid,
+                             "executor " + ex.id.value + " is already running (or starting) on agent "
+                               + agent.value + " with a different executor_info");
+          } else {
+            new_executor = true;
+            needed += ex.resources;
+          }
+        }
+      }
+      if (v.kind == verdict_kind::ok && !remaining.contains(needed))
+        v = make_error(t.id, task_reason::invalid_resources,
+                       new_executor ? "task's resources " + t.resources.to_string() + " plus its new executor's "
+                                        + launched.executor->resources.to_string()
+                                        + " are not contained in what remains of the offers ("
+                                        + remaining.to_string() + ")"
+                                    : "task's resources " + t.resources.to_string()
+                                        + " are not contained in what remains of the offers ("
+                                        + remaining.to_string() + ")");
+      if (v.kind == verdict_kind::ok) {
+        auto err = check_whole_volumes(needed, result.agent_total);
+        if (err.empty())
+          err = check_whole_volumes(needed, remaining);
+        if (!err.empty())
+          v = make_error(t.id, task_reason::invalid_resources, err);
+      }
+      if (v.kind == verdict_kind::ok) {
+        remaining -= needed;
+        result.used += needed;
+        if (new_executor)
+          result.executors.push_back(*launched.executor);
+        result.launch.push_back(std::move(launched));
+      }
+      result.tasks.push_back(std::move(v));
+    }
+  }
+  if (!result.operation_errors.empty()) {
+    // All or nothing: undo every effect and drop every task of the call (also those after the failure).
+    const auto why = "not launched: the ACCEPT was refused: " + result.operation_errors.front();
+    result.tasks.clear();
+    for (const auto& op : operations)
+      if (op.type == operation_type::launch)
+        for (const auto& t : op.tasks)
+          result.tasks.push_back(task_verdict{t.id, verdict_kind::dropped, task_reason::invalid_offers, why});
+    result.launch.clear();
+    result.executors.clear();
+    result.conversions.clear();
+    result.used = resource_set{};
+    result.agent_total = agent_total;
+    remaining = result.offers.total;
+  }
+  return result;
+}
+
+const char* to_string(verdict_kind k) {
+  switch (k) {
+    case verdict_kind::ok: return "ok";
+    case verdict_kind::error: return "error";
+    case verdict_kind::dropped: return "dropped";
+  }
+  return "invalid";
+}
+
+} // namespace mesoscaf

@@ -1,0 +1,16 @@
+#include "actors/sdk/framework_config.hpp"
+
+#include "actors/process_defaults.hpp"
+
+#include <chrono>
+
+namespace mesoscaf {
+
+framework_config::framework_config() {
+  set_process_defaults(*this, 1);
+  // Drop a master that stops sending heartbeats, as the daemons do (caf-notes pitfall 6).
+  set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
+  config_file_path.clear();
+}
+
+} // namespace mesoscaf
