@@ -128,9 +128,6 @@ local_cluster::local_cluster(caf::actor_system& sys, local_cluster_options opts)
   }
   port_ = *port;
   auto host = this_hostname();
-  char exe[4096] = {0};
-  auto n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  std::string self_exe = n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string{};
   for (size_t i = 0; i < opts_.agents; ++i) {
     agent_options aopts;
     aopts.master = master_;
@@ -139,9 +136,6 @@ local_cluster::local_cluster(caf::actor_system& sys, local_cluster_options opts)
     aopts.publish = true;
     aopts.port = 0;
     aopts.work_dir = work_dir_ + "/agent" + std::to_string(i);
-    // Inside the mesoscaf binary, its own command-executor; elsewhere (demos, tests) the build's binary.
-    if (self_exe.size() > 9 && self_exe.compare(self_exe.size() - 9, 9, "/mesoscaf") == 0)
-      aopts.executor_binary = self_exe;
     // Keep the whole ordered shutdown well inside the daemons' 15 s watchdog.
     aopts.exit_timeout = std::chrono::seconds(5);
     fs::create_directories(aopts.work_dir, ec);
