@@ -1228,13 +1228,7 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
   // Executors of the last run reconnect to the endpoint they know.
   if (recovered && recovered->found && st.opts.publish && st.opts.port == 0)
     st.opts.port = recovered->agent.port;
-  // Reservations and volumes of an earlier run (one small read; the daemon did the same check before spawning
-  // us and exits 1 on a mismatch, so this only fails for embedders that skipped it).
-  if (auto err = recover_agent_resources(st.opts.work_dir, st.opts.resources, st.total); !err.empty()) {
-    LOG_ERROR(component, "cannot start: " << err);
-    self->quit(caf::make_error(caf::sec::runtime_error, err));
-    return agent_actor::behavior_type::make_empty_behavior();
-  }
+  st.total = st.opts.recovered_total ? *st.opts.recovered_total : st.opts.resources;
   if (st.total != st.opts.resources)
     LOG_INFO(component, "recovered resources " << st.total << " from "
                                                << resources_checkpoint_path(st.opts.work_dir));
@@ -1922,6 +1916,12 @@ agent_actor spawn_agent(caf::actor_system& sys, agent_options opts) {
     LOG_INFO(component, "cleanup: stopped " << n << " executor(s) of the last run");
     error = clear_checkpoint(opts.work_dir);
     recovered = std::make_shared<recovered_state>();
+  }
+  // Reservations and volumes of an earlier run (one small read), unless the caller recovered them already.
+  if (error.empty() && !opts.recovered_total) {
+    resource_set total;
+    error = recover_agent_resources(opts.work_dir, opts.resources, total);
+    opts.recovered_total = std::move(total);
   }
   // One code path: without a detector, a standalone one names the configured master forever.
   if (!opts.detector) {

@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace caf {
@@ -100,6 +101,9 @@ struct agent_options {
   std::string boot_id;
   /// The checkpoint, already read by the caller (load_agent_checkpoint); null: spawn_agent reads it.
   std::shared_ptr<const recovered_state> recovered;
+  /// The total resources, already recovered by the caller (recover_agent_resources: reservations and volumes of
+  /// an earlier run); unset: spawn_agent recovers them.
+  std::optional<resource_set> recovered_total;
   /// After a restart, recovered executors have this long to re-register (rereg_exec) before they are killed and
   /// the agent registers with the master.
   caf::timespan executor_reregistration_timeout = std::chrono::seconds(5);

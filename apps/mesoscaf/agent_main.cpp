@@ -116,6 +116,7 @@ int agent_main(int argc, char** argv) {
   opts.recover = recover_mode::reconnect;
   opts.boot_id = boot_id;
   opts.recovered = checkpoint;
+  opts.recovered_total = total;
   opts.executor_registration_timeout = cfg.executor_registration_timeout;
   // How long executors of checkpointing frameworks wait for a restarted agent (tests shorten it).
   if (auto env = std::getenv("MESOSCAF_RECOVERY_TIMEOUT"); env && *env) {
