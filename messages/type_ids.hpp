@@ -1,6 +1,6 @@
 #pragma once
 // Every message type and atom of the protocol, registered identically in every process
-// (see caf-notes: an unregistered type silently fails across nodes). Actor handles are registered in
+// (docs/CAF_PITFALLS.md §3: an unregistered type silently fails across nodes). Actor handles are registered in
 // actors/interfaces.hpp, in a block chained after this one.
 #include "messages/agent_info.hpp"
 #include "messages/framework_info.hpp"

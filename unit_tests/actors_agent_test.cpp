@@ -353,7 +353,7 @@ struct fixture : mesoscaf::test::deterministic_fixture {
     return result;
   }
 
-  // The periodic tick would make the fixture's final run() loop forever (caf-notes pitfall 14).
+  // The periodic tick would make the fixture's final run() loop forever (docs/CAF_PITFALLS.md §9).
   ~fixture() override {
     if (agent)
       caf::anon_send_exit(agent, caf::exit_reason::kill);
