@@ -248,7 +248,9 @@ TEST(run_command returns the final status and the sandbox holds the output) {
   CHECK(r.finished());
   CHECK_EQUAL(r.status.task.value, "run-command-1");
   CHECK(!r.agent().value.empty());
-  CHECK_EQUAL(r.agent(), cluster.state().agents.at(0).id);
+  auto snap = cluster.state();  // a local: CHECK_EQUAL keeps references to its operands
+  REQUIRE_EQUAL(snap.agents.size(), 1u);
+  CHECK_EQUAL(r.agent(), snap.agents[0].id);
   REQUIRE(!r.sandbox.empty());
   CHECK_EQUAL(r.sandbox.rfind(cluster.work_dir() + "/agent0/", 0), 0u);
   auto out = cluster.read_stdout(r);
@@ -404,6 +406,27 @@ TEST(a restarted agent keeps its ID and the running task of a checkpointing fram
   CHECK(mesoscaf::test::eventually([&] { return mesoscaf::test::processes_mentioning(marker).empty(); }, 30s));
   auto sandbox = cluster.sandbox_of(driver.id(), *sched.last());
   CHECK(!sandbox.empty());
+  driver.stop();
+  driver.join();
+}
+
+TEST(stop ends the tasks an agent killed by stop_agent left running) {
+  local_cluster_options opts;
+  opts.allocation_interval = 100ms;
+  local_cluster cluster{sys, opts};
+  REQUIRE(cluster.wait_for_agents(1, 30s));
+  static const std::string marker = "sleep 6" + std::to_string(::getpid());
+  single_task_scheduler sched{"orphan", marker};
+  framework_info fw;
+  fw.name = "checkpointing";
+  fw.checkpoint = true;
+  scheduler_driver driver{sys, &sched, fw, cluster.master()};
+  driver.start();
+  REQUIRE(mesoscaf::test::eventually([&] { return sched.in_state(task_state::running); }, 60s));
+  CHECK(cluster.stop_agent(0));
+  CHECK(!mesoscaf::test::processes_mentioning(marker).empty());  // waiting for a restart that will not come
+  cluster.stop();
+  CHECK(mesoscaf::test::eventually([&] { return mesoscaf::test::processes_mentioning(marker).empty(); }, 30s));
   driver.stop();
   driver.join();
 }
