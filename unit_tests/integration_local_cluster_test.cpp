@@ -110,6 +110,30 @@ struct single_task_scheduler : scheduler {
   }
 };
 
+/// A framework with checkpoint=true running one long task (`marker`: a unique sleep) on the cluster; stopped
+/// (torn down) at the end of the test.
+struct checkpointing_run {
+  single_task_scheduler sched;
+  scheduler_driver driver;
+
+  checkpointing_run(caf::actor_system& sys, local_cluster& c, const std::string& task, const std::string& marker)
+    : sched{task, marker}, driver{sys, &sched, checkpointing_framework(), c.master()} {
+    driver.start();
+  }
+
+  ~checkpointing_run() {
+    driver.stop();
+    driver.join();
+  }
+
+  static framework_info checkpointing_framework() {
+    framework_info fw;
+    fw.name = "checkpointing";
+    fw.checkpoint = true;
+    return fw;
+  }
+};
+
 /// The agent summary with this ID, if the master lists it.
 std::optional<agent_summary> find_agent(local_cluster& c, const agent_id& id) {
   for (auto& a : c.state().agents)
@@ -376,12 +400,8 @@ TEST(a restarted agent keeps its ID and the running task of a checkpointing fram
 
   // A unique sleep duration marks the task's processes.
   static const std::string marker = "sleep 7" + std::to_string(::getpid());
-  single_task_scheduler sched{"long", marker};
-  framework_info fw;
-  fw.name = "checkpointing";
-  fw.checkpoint = true;
-  scheduler_driver driver{sys, &sched, fw, cluster.master()};
-  driver.start();
+  checkpointing_run run{sys, cluster, "long", marker};
+  auto& sched = run.sched;
   REQUIRE(mesoscaf::test::eventually([&] { return sched.in_state(task_state::running); }, 60s));
   auto pids = mesoscaf::test::processes_mentioning(marker);
   CHECK(!pids.empty());
@@ -401,13 +421,11 @@ TEST(a restarted agent keeps its ID and the running task of a checkpointing fram
   CHECK_EQUAL(mesoscaf::test::processes_mentioning(marker), pids);
 
   // The adopted executor still serves the task: a kill reaches it and the end state comes back.
-  driver.kill_task(task_id{"long"});
+  run.driver.kill_task(task_id{"long"});
   CHECK(mesoscaf::test::eventually([&] { return sched.in_state(task_state::killed); }, 60s));
   CHECK(mesoscaf::test::eventually([&] { return mesoscaf::test::processes_mentioning(marker).empty(); }, 30s));
-  auto sandbox = cluster.sandbox_of(driver.id(), *sched.last());
+  auto sandbox = cluster.sandbox_of(run.driver.id(), *sched.last());
   CHECK(!sandbox.empty());
-  driver.stop();
-  driver.join();
 }
 
 TEST(stop ends the tasks an agent killed by stop_agent left running) {
@@ -416,19 +434,12 @@ TEST(stop ends the tasks an agent killed by stop_agent left running) {
   local_cluster cluster{sys, opts};
   REQUIRE(cluster.wait_for_agents(1, 30s));
   static const std::string marker = "sleep 6" + std::to_string(::getpid());
-  single_task_scheduler sched{"orphan", marker};
-  framework_info fw;
-  fw.name = "checkpointing";
-  fw.checkpoint = true;
-  scheduler_driver driver{sys, &sched, fw, cluster.master()};
-  driver.start();
-  REQUIRE(mesoscaf::test::eventually([&] { return sched.in_state(task_state::running); }, 60s));
+  checkpointing_run run{sys, cluster, "orphan", marker};
+  REQUIRE(mesoscaf::test::eventually([&] { return run.sched.in_state(task_state::running); }, 60s));
   CHECK(cluster.stop_agent(0));
   CHECK(!mesoscaf::test::processes_mentioning(marker).empty());  // waiting for a restart that will not come
   cluster.stop();
   CHECK(mesoscaf::test::eventually([&] { return mesoscaf::test::processes_mentioning(marker).empty(); }, 30s));
-  driver.stop();
-  driver.join();
 }
 
 FIXTURE_SCOPE_END()
