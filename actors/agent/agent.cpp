@@ -3,6 +3,7 @@
 #include "actors/agent/agent_disk_worker.hpp"
 #include "actors/agent/agent_resources.hpp"
 #include "actors/agent/status_update_manager.hpp"
+#include "config/support/executable_path.hpp"
 #include "config/support/logging.hpp"
 #include "config/support/network_address.hpp"
 #include "containerizer/containerizer_actor.hpp"
@@ -22,10 +23,6 @@
 #include <vector>
 
 #include <signal.h>
-
-#ifndef MESOSCAF_DEFAULT_BINARY
-#define MESOSCAF_DEFAULT_BINARY "mesoscaf"
-#endif
 
 namespace mesoscaf {
 
@@ -1209,8 +1206,7 @@ void take_update(agent_ptr self, const executor_actor& owner, const status_updat
 agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
                                  std::shared_ptr<const recovered_state> recovered, std::string startup_error) {
   auto& st = self->state;
-  if (opts.executor_binary.empty())
-    opts.executor_binary = MESOSCAF_DEFAULT_BINARY;
+  opts.executor_binary = executor_binary(opts.executor_binary);
   if (opts.tick_interval <= caf::timespan{0})
     opts.tick_interval = std::chrono::milliseconds(100);
   st.opts = std::move(opts);

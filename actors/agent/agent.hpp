@@ -78,7 +78,8 @@ struct agent_options {
   std::string work_dir = "/tmp/mesoscaf";
   /// The disk worker (checkpoint, volume directories) runs detached; false runs it on the scheduler (tests).
   bool detached_disk_worker = true;
-  /// Program started as `<executor_binary> command-executor`; empty: the build's mesoscaf binary.
+  /// Program started as `<executor_binary> command-executor`; empty: found as config/support/executable_path.hpp
+  /// `executor_binary` says ($MESOSCAF_EXECUTOR_BINARY, the mesoscaf next to this program, PATH).
   std::string executor_binary;
   /// After `shutdown` is sent to an executor, its container is killed after this long.
   caf::timespan executor_shutdown_grace = std::chrono::seconds(3);

@@ -134,12 +134,6 @@ local_cluster::local_cluster(caf::actor_system& sys, local_cluster_options opts)
   }
   port_ = *port;
   hostname_ = this_hostname();
-  char exe[4096] = {0};
-  auto n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  std::string self_exe = n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string{};
-  // Inside the mesoscaf binary, its own command-executor; elsewhere (demos, tests) the build's binary.
-  if (self_exe.size() > 9 && self_exe.compare(self_exe.size() - 9, 9, "/mesoscaf") == 0)
-    executor_binary_ = self_exe;
   for (size_t i = 0; i < opts_.agents; ++i)
     agents_.push_back(spawn_agent_at(i));
 }
@@ -207,7 +201,6 @@ agent_actor local_cluster::spawn_agent_at(size_t i) {
   aopts.publish = true;
   aopts.port = 0;
   aopts.work_dir = work_dir_ + "/agent" + std::to_string(i);
-  aopts.executor_binary = executor_binary_;
   // Keep the whole ordered shutdown well inside the daemons' 15 s watchdog.
   aopts.exit_timeout = std::chrono::seconds(5);
   // stop_agent() kills the agent actor like a crashed process: its containerizer must then leave the executors

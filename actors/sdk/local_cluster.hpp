@@ -122,7 +122,6 @@ private:
   uint16_t port_ = 0;
   bool stopped_ = false;
   bool remove_work_dir_ = false;  // the cluster created it (see keep_work_dir)
-  std::string executor_binary_;   // for agents spawned after the constructor (restart_agent)
   std::string hostname_;
   uint64_t runs_ = 0;             // run_command calls: unique framework and task names
 

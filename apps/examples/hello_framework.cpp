@@ -3,10 +3,10 @@
 #include "actors/sdk/local_cluster.hpp"
 #include "actors/sdk/scheduler_driver.hpp"
 #include <caf/actor_system.hpp>
+#include <cstdlib>
 #include <iostream>
 
 using namespace mesoscaf;
-
 struct hello_scheduler : scheduler {
   bool launched = false;  // callbacks run one at a time: no lock needed
   task_state final_state = task_state::staging;
@@ -24,8 +24,8 @@ struct hello_scheduler : scheduler {
       d->stop();
   }
 };
-
 int main() {
+  ::setenv("MESOSCAF_EXECUTOR_BINARY", MESOSCAF_BINARY, 0);  // run from the build tree, not beside `mesoscaf`
   framework_config cfg;
   caf::actor_system sys{cfg};
   local_cluster cluster{sys};  // a master and one agent; its work dir is removed when it stops

@@ -113,7 +113,6 @@ int agent_main(int argc, char** argv) {
   opts.advertise_ip = cfg.advertise_ip;
   opts.advertise_port = static_cast<uint16_t>(cfg.advertise_port);
   opts.work_dir = work_dir;
-  opts.executor_binary = self_executable();
   opts.recover = recover_mode::reconnect;
   opts.boot_id = boot_id;
   opts.recovered = checkpoint;
