@@ -22,6 +22,8 @@ int local_main(int argc, char** argv) {
   opts.agents = static_cast<size_t>(cfg.agents);
   opts.master_port = static_cast<uint16_t>(cfg.port);
   opts.work_dir = cfg.work_dir;
+  // The "ready" line prints the work dir for a look at the sandboxes after the run: it must outlive the process.
+  opts.keep_work_dir = true;
   opts.allocation_interval = cfg.allocation_interval;
   opts.offer_timeout = cfg.offer_timeout;
   opts.weights = cfg.parsed_weights;
