@@ -25,6 +25,7 @@
 #include <iostream>
 #include <sstream>
 
+#include <unistd.h>
 
 namespace mesoscaf {
 
@@ -367,7 +368,9 @@ agent_config::agent_config() : base_config("agent") {
     .add(recover, "recover",
          "reconnect: executors of the last run reconnect and keep their tasks; cleanup: kill them and exit")
     .add(executor_registration_timeout, "executor-registration-timeout",
-         "kill an executor that has not registered this long after its start (e.g. 1min)");
+         "kill an executor that has not registered this long after its start (e.g. 1min)")
+    .add(executor_binary, "executor-binary",
+         "program started as `PATH command-executor` for command tasks (default: this mesoscaf binary)");
 }
 
 std::vector<std::string> agent_config::validate() {
@@ -384,6 +387,8 @@ std::vector<std::string> agent_config::validate() {
     errors.push_back("--recover=" + recover + ": expected reconnect or cleanup");
   if (executor_registration_timeout.count() <= 0)
     errors.push_back("--executor-registration-timeout must be positive");
+  if (!executor_binary.empty() && ::access(executor_binary.c_str(), X_OK) != 0)
+    errors.push_back("--executor-binary=" + executor_binary + ": not an executable file");
   return errors;
 }
 

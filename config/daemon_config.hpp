@@ -149,6 +149,7 @@ public:
   std::string hostname;       // empty = gethostname()
   std::string recover = "reconnect";   // reconnect | cleanup (kill the executors of the last run and exit)
   caf::timespan executor_registration_timeout = std::chrono::minutes(1);
+  std::string executor_binary;  // started as `<executor_binary> command-executor`; empty = the default
 };
 
 /// `mesoscaf local`

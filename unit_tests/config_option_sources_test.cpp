@@ -206,3 +206,14 @@ TEST(help goes to stdout with every flag and its default and names the config fi
   CHECK_NOT_EQUAL(out.text().find("config file: /etc/mesoscaf/site.ini"), std::string::npos);
   CHECK_NOT_EQUAL(out.text().find("--scheduler.max-threads=<uint64>"), std::string::npos);
 }
+
+TEST(the agent takes an executor binary) {
+  agent_config none;
+  CHECK_EQUAL(run_config(none, {"--work-dir=/tmp/a"}), -1);
+  CHECK_EQUAL(none.executor_binary, "");
+  agent_config given;
+  CHECK_EQUAL(run_config(given, {"--work-dir=/tmp/a", "--executor-binary=/bin/sh"}), -1);
+  CHECK_EQUAL(given.executor_binary, "/bin/sh");
+  agent_config missing;
+  CHECK_EQUAL(run_config(missing, {"--work-dir=/tmp/a", "--executor-binary=/nonexistent/mesoscaf"}), exit_bad_args);
+}
