@@ -40,6 +40,7 @@ std::string read_config_file(const std::string& path, std::vector<config_entry>&
     return "cannot read config file " + path;
   std::vector<config_entry> result;
   std::string section;
+  int section_line = 0;
   std::string raw;
   for (int line = 1; std::getline(in, raw); ++line) {
     auto text = trim(strip_comment(raw));
@@ -50,12 +51,13 @@ std::string read_config_file(const std::string& path, std::vector<config_entry>&
       if (text.back() != ']' || !valid_name(trim(text.substr(1, text.size() - 2))))
         return where + "expected [section], got " + text;
       section = trim(text.substr(1, text.size() - 2));
+      section_line = line;
       continue;
     }
     auto eq = text.find('=');
     if (eq == std::string::npos || !valid_name(trim(text.substr(0, eq))))
       return where + "expected key=value or [section], got " + text;
-    result.push_back({section, trim(text.substr(0, eq)), trim(text.substr(eq + 1)), line});
+    result.push_back({section, trim(text.substr(0, eq)), trim(text.substr(eq + 1)), line, section_line});
   }
   out = std::move(result);
   return {};

@@ -19,6 +19,7 @@ struct config_entry {
   std::string key;
   std::string value;     // as written, quotes included (`"text"` is a string, as in CAF's format)
   int line = 0;
+  int section_line = 0;  // of the `[section]` header (0 = top level)
 };
 
 /// Reads `path` into `out`. Returns "" or an error naming the file (and the line, for a malformed one).

@@ -159,7 +159,9 @@ std::vector<option_value> select_config_entries(const caf::config_option_set& op
     if (!own && std::find(daemon_sections.begin(), daemon_sections.end(), e.section) != daemon_sections.end())
       continue;   // another daemon's option: not ours to judge
     if (!own && !is_caf_category(opts, e.section)) {
-      errors.push_back(where + ": unknown section [" + e.section + "]");
+      auto msg = path + ":" + std::to_string(e.section_line) + ": unknown section [" + e.section + "]";
+      if (errors.empty() || errors.back() != msg)   // once per section, not per key
+        errors.push_back(msg);
       continue;
     }
     auto category = own ? std::string{"global"} : e.section;

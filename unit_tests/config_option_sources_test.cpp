@@ -16,6 +16,8 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -47,6 +49,15 @@ public:
 private:
   const char* name_;
 };
+
+/// Runs `cfg` on `args`: its exit code and what it wrote to stderr. Checks come after the capture: the test
+/// framework writes to the standard streams too.
+template <class Config>
+std::pair<int, std::string> run_capturing(Config& cfg, std::vector<std::string> args) {
+  capture err{std::cerr};
+  auto rc = run_config(cfg, std::move(args));
+  return {rc, err.text()};
+}
 
 /// A config file, removed at the end of the scope.
 struct temp_file {
@@ -105,10 +116,10 @@ TEST(the environment names the config file and CAF options and sets booleans bot
 TEST(a bad value from the environment names the variable and the flag) {
   scoped_env port{"MESOSCAF_PORT", "abc"};
   master_config cfg;
-  capture err{std::cerr};
-  CHECK_EQUAL(run_config(cfg, {}), exit_bad_args);
-  MESSAGE(err.text());
-  CHECK_NOT_EQUAL(err.text().find("MESOSCAF_PORT=abc (--port): expected a whole number"), std::string::npos);
+  auto [rc, err] = run_capturing(cfg, {});
+  CHECK_EQUAL(rc, exit_bad_args);
+  MESSAGE(err);
+  CHECK_NOT_EQUAL(err.find("MESOSCAF_PORT=abc (--port): expected a whole number"), std::string::npos);
 }
 
 TEST(each daemon reads its own section and skips the others) {
@@ -135,31 +146,31 @@ TEST(each daemon reads its own section and skips the others) {
 TEST(an unknown key in the daemons own section is an error with its line) {
   temp_file file{"[agent]\nbogus=1\n[master]\nport=6100\nprot=6101\n"};
   master_config m;
-  capture err{std::cerr};
-  CHECK_EQUAL(run_config(m, {"--config-file=" + file.path}), exit_bad_args);
-  MESSAGE(err.text());
-  CHECK_NOT_EQUAL(err.text().find(file.path + ":5: unknown option `prot` in [master]; did you mean `port`?"),
+  auto [rc, err] = run_capturing(m, {"--config-file=" + file.path});
+  CHECK_EQUAL(rc, exit_bad_args);
+  MESSAGE(err);
+  CHECK_NOT_EQUAL(err.find(file.path + ":5: unknown option `prot` in [master]; did you mean `port`?"),
                   std::string::npos);
-  CHECK_EQUAL(err.text().find("bogus"), std::string::npos);   // the agent's section is not the master's business
+  CHECK_EQUAL(err.find("bogus"), std::string::npos);   // the agent's section is not the master's business
 }
 
 TEST(a bad value or an unknown section in the config file names file and line) {
   temp_file bad_value{"[master]\n\nport=\"oops\"\n"};
   temp_file bad_section{"[mastr]\nport=1\n"};
   temp_file malformed{"port\n"};
-  master_config a;
-  capture err{std::cerr};
-  CHECK_EQUAL(run_config(a, {"--config-file=" + bad_value.path}), exit_bad_args);
-  CHECK_NOT_EQUAL(err.text().find(bad_value.path + ":3: port=\"oops\": expected a whole number"), std::string::npos);
-  master_config b;
-  CHECK_EQUAL(run_config(b, {"--config-file=" + bad_section.path}), exit_bad_args);
-  CHECK_NOT_EQUAL(err.text().find(bad_section.path + ":1: unknown section [mastr]"), std::string::npos);
-  master_config c;
-  CHECK_EQUAL(run_config(c, {"--config-file=" + malformed.path}), exit_bad_args);
-  CHECK_NOT_EQUAL(err.text().find(malformed.path + ":1: expected key=value"), std::string::npos);
-  master_config d;
-  CHECK_EQUAL(run_config(d, {"--config-file=/nonexistent/mesoscaf.ini"}), exit_bad_args);
-  MESSAGE(err.text());
+  std::vector<std::pair<std::string, std::string>> cases{
+    {bad_value.path, bad_value.path + ":3: port=\"oops\": expected a whole number"},
+    {bad_section.path, bad_section.path + ":1: unknown section [mastr]"},
+    {malformed.path, malformed.path + ":1: expected key=value"},
+    {"/nonexistent/mesoscaf.ini", "cannot read config file /nonexistent/mesoscaf.ini"},
+  };
+  for (auto& [path, message] : cases) {
+    master_config cfg;
+    auto [rc, err] = run_capturing(cfg, {"--config-file=" + path});
+    MESSAGE(err);
+    CHECK_EQUAL(rc, exit_bad_args);
+    CHECK_NOT_EQUAL(err.find(message), std::string::npos);
+  }
 }
 
 TEST(an unknown flag is refused with the closest known one) {
@@ -171,10 +182,10 @@ TEST(an unknown flag is refused with the closest known one) {
   CHECK_EQUAL(scan_command_line(cfg.options(), {"--nonsense=1"}, cli), "unknown option --nonsense");
   CHECK_EQUAL(scan_command_line(cfg.options(), {"--port"}, cli), "--port needs a value (--port=VALUE)");
   master_config again;
-  capture err{std::cerr};
-  CHECK_EQUAL(run_config(again, {"--prot=1"}), exit_bad_args);
-  CHECK_NOT_EQUAL(err.text().find("mesoscaf master: unknown option --prot; did you mean --port?\n"), std::string::npos);
-  CHECK_EQUAL(err.text().find("parser_error"), std::string::npos);
+  auto [rc, err] = run_capturing(again, {"--prot=1"});
+  CHECK_EQUAL(rc, exit_bad_args);
+  CHECK_EQUAL(err.rfind("mesoscaf master: unknown option --prot; did you mean --port?\n", 0), 0u);
+  CHECK_EQUAL(err.find("parser_error"), std::string::npos);
 }
 
 TEST(edit distance counts a swap of neighbours as one edit and far words get no suggestion) {
@@ -187,12 +198,18 @@ TEST(edit distance counts a swap of neighbours as one edit and far words get no 
 }
 
 TEST(help goes to stdout with every flag and its default and names the config file) {
+  // The test framework logs to stdout too: capture only around the calls, check afterwards.
   master_config cfg;
-  capture out{std::cout};
-  capture err{std::cerr};
-  CHECK_EQUAL(run_config(cfg, {"--help"}), 0);
-  auto text = out.text();
-  CHECK_EQUAL(err.text(), "");
+  int rc = -1;
+  std::string text;
+  std::string errors;
+  {
+    capture out{std::cout};
+    std::tie(rc, errors) = run_capturing(cfg, {"--help"});
+    text = out.text();
+  }
+  CHECK_EQUAL(rc, 0);
+  CHECK_EQUAL(errors, "");
   CHECK_NOT_EQUAL(text.find("--port=<int64>"), std::string::npos);
   CHECK_NOT_EQUAL(text.find("(default: 5050)"), std::string::npos);
   CHECK_NOT_EQUAL(text.find("(default: 1s)"), std::string::npos);          // --allocation-interval
@@ -202,9 +219,14 @@ TEST(help goes to stdout with every flag and its default and names the config fi
   CHECK_NOT_EQUAL(text.find("MESOSCAF_<FLAG>"), std::string::npos);
   CHECK_EQUAL(text.find("--scheduler.max-threads"), std::string::npos);   // only with --long-help
   master_config named;
-  CHECK_EQUAL(run_config(named, {"--config-file=/etc/mesoscaf/site.ini", "--long-help"}), 0);
-  CHECK_NOT_EQUAL(out.text().find("config file: /etc/mesoscaf/site.ini"), std::string::npos);
-  CHECK_NOT_EQUAL(out.text().find("--scheduler.max-threads=<uint64>"), std::string::npos);
+  {
+    capture out{std::cout};
+    rc = run_config(named, {"--config-file=/etc/mesoscaf/site.ini", "--long-help"});
+    text = out.text();
+  }
+  CHECK_EQUAL(rc, 0);
+  CHECK_NOT_EQUAL(text.find("config file: /etc/mesoscaf/site.ini"), std::string::npos);
+  CHECK_NOT_EQUAL(text.find("--scheduler.max-threads=<uint64>"), std::string::npos);
 }
 
 TEST(the agent takes an executor binary) {
