@@ -101,13 +101,7 @@ local_cluster::local_cluster(caf::actor_system& sys, local_cluster_options opts)
   std::error_code ec;
   fs::create_directories(work_dir_ + "/master", ec);
   master_options mopts;
-  mopts.allocation_interval = opts_.allocation_interval;
-  mopts.offer_timeout = opts_.offer_timeout;
-  mopts.weights = opts_.weights;
-  mopts.agent_ping_timeout = opts_.agent_ping_timeout;
-  mopts.max_agent_ping_timeouts = opts_.max_agent_ping_timeouts;
-  mopts.removal_limit_count = opts_.removal_limit_count;
-  mopts.removal_limit_period = opts_.removal_limit_period;
+  static_cast<master_tuning&>(mopts) = opts_;
   // The embedded default: a standalone master with an in-memory registry (Mesos' --registry=in_memory).
   mopts.registrar = spawn_registrar(sys_, make_in_memory_registry_store());
   master_ = spawn_master(sys_, mopts);

@@ -6,6 +6,7 @@
 // Threading: the member functions block (they wait on the actors from the calling thread through a
 // scoped_actor) and must never be called from inside an actor.
 #include "actors/interfaces.hpp"
+#include "actors/master/master.hpp"
 
 #include <caf/timespan.hpp>
 
@@ -22,7 +23,9 @@ class actor_system;
 
 namespace mesoscaf {
 
-struct local_cluster_options {
+/// The master's tunables (allocation interval, offer timeout, weights, agent health) are inherited, so
+/// `mesoscaf local` fills them with the same conversion as `mesoscaf master`.
+struct local_cluster_options : master_tuning {
   size_t agents = 1;
   /// Resources of each agent.
   resource_set agent_resources = *resource_set::parse("cpus:2;mem:2048;disk:10000;ports:[31000-32000]");
@@ -35,14 +38,6 @@ struct local_cluster_options {
   bool keep_work_dir = false;
   /// Port to publish the master on (0 = any free port; see master_port()).
   uint16_t master_port = 0;
-  /// Period of the master's batch allocation run.
-  caf::timespan allocation_interval = std::chrono::seconds(1);
-  caf::timespan offer_timeout = caf::timespan{0};              // see master_options
-  std::vector<std::pair<std::string, double>> weights;         // role weights at start
-  caf::timespan agent_ping_timeout = std::chrono::seconds(15);  // see master_options (0 = no health checks)
-  int64_t max_agent_ping_timeouts = 5;
-  int64_t removal_limit_count = 0;                              // 0 = no removal rate limit
-  caf::timespan removal_limit_period{0};
 };
 
 /// What run_command returns.

@@ -10,6 +10,7 @@
 // executors=M tasks=K`. --recover=cleanup kills those executors, forgets the checkpoint, prints
 // `agent cleanup: killed N executor(s)` and exits 0. A reboot (other boot ID) starts a new agent.
 // SIGTERM stops every executor (orderly shutdown); only a crash leaves them to be recovered.
+// `--executor-binary=PATH`: command tasks run under `PATH command-executor` (default: this binary).
 #include "apps/mesoscaf/subcommands.hpp"
 
 #include "actors/agent/agent.hpp"
@@ -113,6 +114,7 @@ int agent_main(int argc, char** argv) {
   opts.advertise_ip = cfg.advertise_ip;
   opts.advertise_port = static_cast<uint16_t>(cfg.advertise_port);
   opts.work_dir = work_dir;
+  opts.executor_binary = cfg.executor_binary;   // empty: found as config/support/executable_path.hpp says
   opts.recover = recover_mode::reconnect;
   opts.boot_id = boot_id;
   opts.recovered = checkpoint;
