@@ -230,9 +230,21 @@ TEST(help goes to stdout with every flag and its default and names the config fi
 }
 
 TEST(the agent takes an executor binary) {
+  // The test runner names the build's binary in MESOSCAF_EXECUTOR_BINARY (unit_tests/main.cpp), which is this
+  // flag's environment form: without it the flag is empty.
+  std::string saved = std::getenv("MESOSCAF_EXECUTOR_BINARY") ? std::getenv("MESOSCAF_EXECUTOR_BINARY") : "";
+  ::unsetenv("MESOSCAF_EXECUTOR_BINARY");
   agent_config none;
   CHECK_EQUAL(run_config(none, {"--work-dir=/tmp/a"}), -1);
   CHECK_EQUAL(none.executor_binary, "");
+  agent_config from_env;
+  ::setenv("MESOSCAF_EXECUTOR_BINARY", "/bin/sh", 1);
+  CHECK_EQUAL(run_config(from_env, {"--work-dir=/tmp/a"}), -1);
+  CHECK_EQUAL(from_env.executor_binary, "/bin/sh");
+  if (saved.empty())
+    ::unsetenv("MESOSCAF_EXECUTOR_BINARY");
+  else
+    ::setenv("MESOSCAF_EXECUTOR_BINARY", saved.c_str(), 1);
   agent_config given;
   CHECK_EQUAL(run_config(given, {"--work-dir=/tmp/a", "--executor-binary=/bin/sh"}), -1);
   CHECK_EQUAL(given.executor_binary, "/bin/sh");
