@@ -476,8 +476,8 @@ void shutdown_executor(agent_ptr self, executor_entry& e) {
 // Every component was checked with is_safe_path_component before (run_task), the container ID is ours.
 std::string sandbox_for(const agent_state& st, const framework_id& fw, const executor_id& exec,
                         const container_id& cid) {
-  return sandbox_path(st.opts.work_dir, {"agents", st.id.str(), "frameworks", fw.str(), "executors", exec.str(),
-                                         "runs", cid.str()});
+  auto runs = executor_runs_dir(st.opts.work_dir, st.id, fw, exec);
+  return runs.empty() ? runs : sandbox_path(runs, {cid.str()});
 }
 
 executor_entry& launch_executor(agent_ptr self, const framework_id& fw, executor_info info, bool command) {
@@ -1896,6 +1896,11 @@ size_t kill_recovered_executors(const recovered_state& state, std::chrono::milli
       kill_process_group(static_cast<pid_t>(pid), SIGKILL);
     }
   return signalled.size();
+}
+
+std::string executor_runs_dir(const std::string& work_dir, const agent_id& agent, const framework_id& fw,
+                              const executor_id& exec) {
+  return sandbox_path(work_dir, {"agents", agent.str(), "frameworks", fw.str(), "executors", exec.str(), "runs"});
 }
 
 agent_actor spawn_agent(caf::actor_system& sys, agent_options opts) {

@@ -139,6 +139,12 @@ std::string load_agent_checkpoint(const std::string& work_dir, const std::string
 /// signalled. The caller clears the checkpoint afterwards.
 size_t kill_recovered_executors(const recovered_state& state, std::chrono::milliseconds grace);
 
+/// Where an agent keeps an executor's sandboxes: <work_dir>/agents/<agent>/frameworks/<fw>/executors/<exec>/runs,
+/// one directory per container below it (a command task's own directory is tasks/<task> inside that). Empty if a
+/// component is not a safe path component.
+std::string executor_runs_dir(const std::string& work_dir, const agent_id& agent, const framework_id& fw,
+                              const executor_id& exec);
+
 /// Spawns an agent. Reads the checkpoint first (unless `opts.recovered` is given; on the caller's thread) and
 /// recovers from it (or, with recover_mode::cleanup, kills its executors and forgets it). It then publishes
 /// itself if `opts.publish` (port 0 and a checkpointed port: that port) and registers with the master.

@@ -241,19 +241,18 @@ bool local_cluster::restart_agent(size_t i) {
 }
 
 std::string local_cluster::sandbox_of(const framework_id& fw, const task_status& status) const {
-  // The agent's layout: <agent work dir>/agents/<agent>/frameworks/<fw>/executors/<executor>/runs/<container>,
-  // and a command task's own directory under tasks/<task> there. The container ID is the agent's alone: take the
-  // newest run that holds the task.
-  auto exec = status.executor.value.empty() ? std::string{command_executor_id} : status.executor.value;
-  bool command = exec == command_executor_id;
-  for (const auto& part : {status.agent.value, fw.value, exec, status.task.value})
-    if (!is_safe_path_component(part))
-      return {};
+  // The agent's layout (executor_runs_dir), and a command task's own directory under tasks/<task> in a run. The
+  // container ID is the agent's alone: take the newest run that holds the task.
+  executor_id exec = status.executor.value.empty() ? executor_id{command_executor_id} : status.executor;
+  bool command = exec.value == command_executor_id;
+  if (!is_safe_path_component(status.task.value))
+    return {};
   std::string best;
   fs::file_time_type best_time{};
   for (size_t i = 0; i < opts_.agents; ++i) {
-    auto runs = work_dir_ + "/agent" + std::to_string(i) + "/agents/" + status.agent.value + "/frameworks/"
-                + fw.value + "/executors/" + exec + "/runs";
+    auto runs = executor_runs_dir(work_dir_ + "/agent" + std::to_string(i), status.agent, fw, exec);
+    if (runs.empty())
+      return {};
     std::error_code ec;
     for (fs::directory_iterator it{runs, ec}, end; !ec && it != end; it.increment(ec)) {
       auto dir = it->path().string() + (command ? "/tasks/" + status.task.value : std::string{});
