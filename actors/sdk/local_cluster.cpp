@@ -6,6 +6,7 @@
 #include "actors/ha/registry_store.hpp"
 #include "config/support/files.hpp"
 #include "config/support/logging.hpp"
+#include "config/support/network_address.hpp"
 #include "containerizer/containerizer_actor.hpp"
 #include "containerizer/launcher.hpp"
 
@@ -46,13 +47,6 @@ std::string make_work_dir(const std::string& requested, bool& created) {
   if (::mkdtemp(buf.data()) == nullptr)
     throw std::runtime_error("cannot create a temporary work dir from " + templ);
   return std::string{buf.data()};
-}
-
-std::string this_hostname() {
-  char buf[256] = {0};
-  if (::gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0')
-    return "localhost";
-  return buf;
 }
 
 /// Sends `user_shutdown` to all `targets` and waits (from this thread) until they are down; kills the rest
@@ -127,7 +121,7 @@ local_cluster::local_cluster(caf::actor_system& sys, local_cluster_options opts)
     throw std::runtime_error("cannot publish the master on port " + std::to_string(opts_.master_port) + ": " + err);
   }
   port_ = *port;
-  hostname_ = this_hostname();
+  hostname_ = local_hostname();
   for (size_t i = 0; i < opts_.agents; ++i)
     agents_.push_back(spawn_agent_at(i));
 }

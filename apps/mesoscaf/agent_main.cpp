@@ -17,6 +17,7 @@
 #include "actors/agent/agent_resources.hpp"
 #include "config/daemon_config.hpp"
 #include "config/support/logging.hpp"
+#include "config/support/network_address.hpp"
 #include "containerizer/machine_resources.hpp"
 
 #include <caf/actor_system.hpp>

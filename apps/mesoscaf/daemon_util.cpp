@@ -59,11 +59,4 @@ bool terminate_actor(caf::actor_system& sys, const caf::actor& root, std::chrono
   return false;
 }
 
-std::string local_hostname() {
-  char buf[256] = {0};
-  if (::gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0')
-    return "localhost";
-  return buf;
-}
-
 } // namespace mesoscaf
