@@ -13,7 +13,8 @@ install(TARGETS mesoscaf ${MESOSCAF_COMPONENTS} EXPORT mesoscafTargets
 install(TARGETS mesoscaf_bin RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 foreach(dir actors messages allocator containerizer config)
   install(DIRECTORY ${CMAKE_SOURCE_DIR}/${dir} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/mesoscaf
-          FILES_MATCHING PATTERN "*.hpp")
+          FILES_MATCHING PATTERN "*.hpp"
+          REGEX "/actors/agent/agent_state\\.hpp$" EXCLUDE)  # the agent actor's internals, shared by its files only
 endforeach()
 
 set(MESOSCAF_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/mesoscaf)
