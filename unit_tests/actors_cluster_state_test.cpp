@@ -115,6 +115,32 @@ TEST(task lifecycle releases resources once) {
   CHECK(!u.known);
 }
 
+TEST(allocations on an agent sum its tasks executors and offers per framework and role) {
+  CHECK(reg.allocations_on(agent_id{"nope"}).empty());
+  CHECK(reg.allocations_on(a1).empty());
+  REQUIRE(reg.add_task(f1, task("t1", "cpus:1;mem:100"), "web").empty());
+  REQUIRE(reg.add_task(f1, task("t2", "cpus:0.5"), "web").empty());
+  REQUIRE(reg.add_task(f1, task("t3", "mem:10")).empty());
+  executor_info ei;
+  ei.id = executor_id{"e1"};
+  ei.resources = res("cpus:0.1;mem:32");
+  REQUIRE(reg.add_executor(f1, a1, ei, "web").empty());
+  auto o = make_offer("o1", "cpus:2");
+  o.role = "web";
+  REQUIRE(reg.add_offer(o).empty());
+  REQUIRE(reg.update_task(f1, task_id{"t3"}, task_state::finished, task_reason::none, "").terminal);
+  auto got = reg.allocations_on(a1);
+  REQUIRE_EQUAL(got.size(), 1u); // t3 ended: nothing left in role "*"
+  CHECK_EQUAL(got[0].framework, f1);
+  CHECK_EQUAL(got[0].agent, a1);
+  CHECK_EQUAL(got[0].role, "web");
+  CHECK_EQUAL(got[0].resources, res("cpus:3.6;mem:132"));
+  REQUIRE(reg.remove_offer(offer_id{"o1"}).has_value());
+  got = reg.allocations_on(a1);
+  REQUIRE_EQUAL(got.size(), 1u);
+  CHECK_EQUAL(got[0].resources, res("cpus:1.6;mem:132"));
+}
+
 TEST(removing an agent ends its tasks and retires its offers) {
   REQUIRE(reg.add_task(f1, task("t1", "cpus:1")).empty());
   REQUIRE(reg.add_offer(make_offer("o1", "cpus:3")).empty());

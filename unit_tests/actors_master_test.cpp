@@ -219,6 +219,26 @@ struct fixture : mesoscaf::test::deterministic_fixture {
     sched.run();
   }
 
+  /// The master starts (and restarts) its mock allocators itself; `allocs` lists them, newest last.
+  std::vector<allocator_actor> allocs;
+  struct supervised {};
+  explicit fixture(supervised) {
+    master = spawn_master(sys, master_options{}, [this](caf::actor_system& s, const allocation_listener_actor&) {
+      allocs.push_back(s.spawn(mock_allocator));
+      return allocs.back();
+    });
+    sched.run(); // the master starts its allocator as it initializes
+    REQUIRE_EQUAL(allocs.size(), 1u);
+    alloc = allocs.back();
+  }
+
+  /// Kills the current allocator (as a crash would); `alloc` becomes the master's new one, if it started one.
+  void kill_allocator() {
+    caf::anon_send_exit(alloc, caf::exit_reason::kill);
+    sched.run();
+    alloc = allocs.back();
+  }
+
   ~fixture() {
     caf::anon_send_exit(master, caf::exit_reason::user_shutdown);
     sched.run();
@@ -1003,6 +1023,75 @@ master_options capped_options() {
 struct capped_fixture : fixture {
   capped_fixture() : fixture(capped_options()) {}
 };
+
+struct supervised_fixture : fixture {
+  supervised_fixture() : fixture(supervised{}) {}
+};
+
+} // namespace
+
+FIXTURE_SCOPE(master_supervision_tests, supervised_fixture)
+
+TEST(a dead allocator is restarted and rebuilt from the master s state and the master keeps serving) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s, "fw", {"web"});
+  CHECK(ask<bool>(*this, atom::set_weight_v, std::string{"web"}, 2.0)); // (rescinds offers of role web)
+  auto o1 = offer_to(s, fid, aid, "cpus:1;mem:100", "web");
+  accept(s, fid, {o1.id}, {task("t1", aid, "cpus:1;mem:100")});
+  REQUIRE_EQUAL(ast(a).runs.size(), 1u);
+  auto o2 = offer_to(s, fid, aid, "cpus:2", "web"); // outstanding across the restart
+  send_from(s, atom::suppress_v, fid);
+  auto first = alloc;
+  kill_allocator();
+  REQUIRE_EQUAL(allocs.size(), 2u);
+  CHECK_NOT_EQUAL(alloc.address(), first.address());
+  auto& rebuilt = alst();
+  REQUIRE_EQUAL(rebuilt.weights.size(), 1u);
+  CHECK_EQUAL(rebuilt.weights[0].first, "web");
+  CHECK_EQUAL(rebuilt.weights[0].second, 2.0);
+  REQUIRE_EQUAL(rebuilt.added_fws.size(), 1u);
+  CHECK_EQUAL(rebuilt.added_fws[0].first, fid);
+  CHECK(rebuilt.deactivated.empty());
+  REQUIRE_EQUAL(rebuilt.suppressed.size(), 1u);
+  CHECK_EQUAL(rebuilt.suppressed[0].second, std::vector<std::string>{"web"});
+  // The agent with what is allocated on it: the running task and the outstanding offer.
+  REQUIRE_EQUAL(rebuilt.readded_agents.size(), 1u);
+  CHECK_EQUAL(std::get<0>(rebuilt.readded_agents[0]), aid);
+  CHECK_EQUAL(std::get<1>(rebuilt.readded_agents[0]), res("cpus:4;mem:1024"));
+  auto used = std::get<2>(rebuilt.readded_agents[0]);
+  REQUIRE_EQUAL(used.size(), 1u);
+  CHECK_EQUAL(used[0].framework, fid);
+  CHECK_EQUAL(used[0].role, "web");
+  CHECK_EQUAL(used[0].resources, res("cpus:3;mem:100"));
+  CHECK(rebuilt.deactivated_agents.empty()); // offered again at once
+  // The old offer is still good, and its unused part goes back to the new allocator.
+  accept(s, fid, {o2.id}, {task("t2", aid, "cpus:1")});
+  CHECK_EQUAL(ast(a).runs.size(), 2u);
+  REQUIRE_EQUAL(rebuilt.recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(rebuilt.recovered[0]), res("cpus:1"));
+  // Offers come from the new allocator now; nothing was lost.
+  send_from(s, atom::revive_v, fid);
+  auto o3 = offer_to(s, fid, aid, "mem:500", "web");
+  CHECK_EQUAL(o3.agent, aid);
+  auto snap = state();
+  CHECK_EQUAL(snap.tasks.size(), 2u);
+}
+
+TEST(the master stops when its allocator keeps dying) {
+  for (int i = 0; i < 5; ++i)
+    kill_allocator();
+  CHECK_EQUAL(allocs.size(), 6u);
+  CHECK_EQUAL(state().frameworks.size(), 0u); // still serving after 5 restarts in a minute
+  kill_allocator(); // the sixth within the window: the budget is spent
+  CHECK_EQUAL(allocs.size(), 6u);
+  CHECK_NOT_EQUAL(request_error<master_snapshot>(atom::state_v), "");
+}
+
+FIXTURE_SCOPE_END()
+
+namespace {
 
 } // namespace
 

@@ -21,6 +21,17 @@ std::string completed_key(const framework_id& fw, const task_id& id) {
 
 namespace {
 
+/// Adds `resources` to the (framework, role) entry of one agent's allocations; an agent runs few of those.
+void count_allocation(std::vector<allocation>& out, const framework_id& fid, const agent_id& aid,
+                      const std::string& role, const resource_set& resources) {
+  for (auto& u : out)
+    if (u.framework == fid && u.role == role) {
+      u.resources += resources;
+      return;
+    }
+  out.push_back(allocation{fid, aid, role, resources});
+}
+
 /// (framework, task) of every task a re-registering agent reports, sorted.
 std::vector<std::pair<framework_id, task_id>> reported_keys(const agent_reregistration& r) {
   std::vector<std::pair<framework_id, task_id>> keys;
@@ -284,12 +295,7 @@ std::string cluster_state::reregister_agent(agent_reregistration&& r, reregistra
   // What the agent's live tasks and executors use, per (framework, role); an agent runs few of those.
   std::vector<allocation> used;
   auto count_used = [&](const framework_id& fid, const std::string& role, const resource_set& resources) {
-    for (auto& u : used)
-      if (u.framework == fid && u.role == role) {
-        u.resources += resources;
-        return;
-      }
-    used.push_back(allocation{fid, id, role, resources});
+    count_allocation(used, fid, id, role, resources);
   };
   // Per framework seen here: its entry (which recorded this agent in `agents` already) and the agent's task set.
   std::vector<std::pair<framework_entry*, std::vector<task_id>*>> sent_here;
@@ -790,6 +796,29 @@ const executor_info* cluster_state::executor(const framework_id& fw, const agent
     return nullptr;
   auto e = f->second.executors.find({agent, id});
   return e == f->second.executors.end() ? nullptr : &e->second;
+}
+
+std::vector<allocation> cluster_state::allocations_on(const agent_id& id) const {
+  std::vector<allocation> out;
+  auto a = agents_.find(id);
+  if (a == agents_.end())
+    return out;
+  auto count = [&](const framework_id& fid, const std::string& role, const resource_set& resources) {
+    count_allocation(out, fid, id, role, resources);
+  };
+  for (const auto& [fid, tids] : a->second.tasks)
+    if (auto fw = frameworks_.find(fid); fw != frameworks_.end())
+      for (const auto& tid : tids)
+        if (auto t = fw->second.tasks.find(tid); t != fw->second.tasks.end())
+          count(fid, t->second.role, t->second.info.resources);
+  for (const auto& [fid, eid] : a->second.executors)
+    if (auto fw = frameworks_.find(fid); fw != frameworks_.end())
+      if (auto e = fw->second.executors.find({id, eid}); e != fw->second.executors.end())
+        count(fid, executor_role(fid, id, eid), e->second.resources);
+  for (const auto& oid : a->second.offers)
+    if (auto o = offers_.find(oid); o != offers_.end())
+      count(o->second.framework, o->second.role, o->second.resources);
+  return out;
 }
 
 std::string cluster_state::executor_role(const framework_id& fw, const agent_id& agent,

@@ -139,6 +139,9 @@ public:
   /// unknown agent, total does not contain `c.consumed` (nothing changes).
   std::string apply_conversion(const agent_id& id, const resource_conversion& c);
   const std::map<agent_id, agent_entry>& agents() const { return agents_; }
+  /// What the agent's resources are allocated to, per (framework, role): live tasks, custom executors and
+  /// outstanding offers. A restarted allocator is rebuilt from it. Empty if the agent is unknown.
+  std::vector<allocation> allocations_on(const agent_id& id) const;
   /// Connected / disconnected (see agent_entry::connected). False if unknown.
   bool set_agent_connected(const agent_id& id, bool connected);
 

@@ -210,6 +210,10 @@ void become_leading(master_pointer self, const registry_data& data) {
   auto& st = self->state;
   st.reg.recover(data);
   for (const auto& [role, weight] : data.weights)
+    st.weights[role] = weight;
+  for (const auto& [role, quota] : data.quota)
+    st.quotas[role] = quota;
+  for (const auto& [role, weight] : data.weights)
     self->request(st.allocator, caf::infinite, atom::set_weight_v, role, weight)
       .then([](bool) {}, [self, role = role](const caf::error& err) {
         LOG_ERROR(component, "recovered weight of role " << role << " refused: " << self->system().render(err));
@@ -292,6 +296,7 @@ void remove_framework(master_pointer self, const framework_id& fid, const std::s
   if (!removed)
     return;
   st.failover_gen.erase(fid);
+  st.suppressed.erase(fid);
   for (auto i = st.ack_only.begin(); i != st.ack_only.end();)
     i = i->first == fid ? st.ack_only.erase(i) : std::next(i);
   LOG_INFO(component, "removing framework " << fid << " (" << removed->framework.info.name << "): " << why
@@ -492,6 +497,7 @@ caf::result<agent_id> register_agent(master_pointer self, const agent_info& give
   // made earlier could bring it a task launch before it knows it is registered, and it would drop the task.
   auto offer_it = [self, id = info.id, total = info.total] {
     auto& st = self->state;
+    st.admitting.erase(id);
     const auto* a = st.reg.agent(id);
     if (a == nullptr)
       return;   // removed meanwhile
@@ -499,6 +505,7 @@ caf::result<agent_id> register_agent(master_pointer self, const agent_info& give
     if (!a->connected)
       self->send(st.allocator, atom::deactivate_agent_v, id);
   };
+  st.admitting.insert(info.id);
   return reply_when_durable(self, info.id, admit_agent_op(info), std::move(offer_it));
 }
 
@@ -1020,10 +1027,24 @@ void suppress_or_revive(master_pointer self, const framework_id& fid, const std:
                      + "'; nothing was done");
       return;
     }
+  auto& held = self->state.suppressed[fid];
+  for (const auto& r : roles.empty() ? mine : roles)
+    if (suppress)
+      held.insert(r);
+    else
+      held.erase(r);
   if (suppress)
     self->send(self->state.allocator, atom::suppress_v, fid, roles);
   else
     self->send(self->state.allocator, atom::revive_v, fid, roles);
+}
+
+/// A weight or quota the allocator accepted: kept, so that a restarted allocator is told again.
+void remember_role_setting(master_state& st, const registry_operation& op) {
+  if (op.kind == registry_op_kind::set_weight)
+    st.weights[op.role] = op.weight;
+  else if (op.kind == registry_op_kind::set_quota)
+    st.quotas[op.role] = op.quota;
 }
 
 /// Forwards an operator's change to the allocator (which validates it); on success rescinds the offers that
@@ -1037,6 +1058,7 @@ caf::result<bool> operator_change(master_pointer self, const std::string& what, 
   self->request(self->state.allocator, caf::infinite, std::forward<Ts>(xs)...)
     .then(
       [self, rp, what, invalidated, op](bool) mutable {
+        remember_role_setting(self->state, op);
         auto n = rescind_offers(self, invalidated, "operator change");
         LOG_INFO(component, what << "; " << n << " offer(s) rescinded");
         write_registry(self, op, [rp]() mutable { rp.deliver(true); });
@@ -1050,7 +1072,66 @@ caf::result<bool> operator_change(master_pointer self, const std::string& what, 
 
 } // namespace
 
-master_actor::behavior_type master(master_pointer self, master_options opts, allocator_actor existing) {
+/// The allocator dies with the master; the master hears when the allocator dies.
+void watch_allocator(master_pointer self) {
+  auto alloc = self->state.allocator.address();
+  self->monitor(alloc);
+  self->attach_functor([alloc](const caf::error&) { caf::anon_send_exit(alloc, caf::exit_reason::user_shutdown); });
+}
+
+/// Tells a new allocator everything the old one knew and the master knows too: weights, quota, frameworks
+/// (active or not, suppressed roles), agents with what is allocated on them (tasks, executors, outstanding
+/// offers: they stay valid). Filters are lost, as on a master failover in Mesos.
+void rebuild_allocator(master_pointer self) {
+  auto& st = self->state;
+  auto log_refusal = [self](std::string what) {
+    return [self, what](const caf::error& err) {
+      LOG_ERROR(component, "rebuilding the allocator: " << what << " refused: " << self->system().render(err));
+    };
+  };
+  for (const auto& [role, weight] : st.weights)
+    self->request(st.allocator, caf::infinite, atom::set_weight_v, role, weight)
+      .then([](bool) {}, log_refusal("weight of role " + role));
+  for (const auto& [role, quota] : st.quotas)
+    self->request(st.allocator, caf::infinite, atom::set_quota_v, role, quota)
+      .then([](bool) {}, log_refusal("quota of role " + role));
+  for (const auto& [fid, fw] : st.reg.frameworks()) {
+    self->send(st.allocator, atom::add_fw_v, fid, fw.info);
+    if (!fw.active)
+      self->send(st.allocator, atom::deactivate_v, fid);
+    if (auto s = st.suppressed.find(fid); s != st.suppressed.end() && !s->second.empty())
+      self->send(st.allocator, atom::suppress_v, fid, std::vector<std::string>(s->second.begin(), s->second.end()));
+  }
+  for (const auto& [aid, a] : st.reg.agents()) {
+    if (st.admitting.count(aid) > 0)
+      continue; // new: the allocator learns of it once its admission is durable (register_agent)
+    // A re-registered agent whose registry write is pending is offered once it is durable (reply_when_durable).
+    bool offer_now = a.connected && st.awaiting_durable.count(aid) == 0;
+    self->send(st.allocator, atom::add_agent_v, aid, a.info.total, st.reg.allocations_on(aid), offer_now);
+  }
+}
+
+/// The allocator died: respawned and rebuilt within the restart budget (the master owns it), else the master
+/// stops, as a crash loop must not hide behind restarts.
+void on_allocator_down(master_pointer self, const caf::error& reason) {
+  auto& st = self->state;
+  auto why = self->system().render(reason);
+  if (!st.make_allocator || !st.allocator_restarts.on_failure(std::chrono::steady_clock::now())) {
+    LOG_ERROR(component, "the allocator terminated (" << why << ")"
+                           << (st.make_allocator ? ", too often" : "") << "; the master stops");
+    self->quit(reason);
+    return;
+  }
+  LOG_WARN(component, "the allocator terminated (" << why << "); restarting it, rebuilt from the master's state ("
+                                                    << st.reg.agents().size() << " agent(s), "
+                                                    << st.reg.frameworks().size() << " framework(s))");
+  st.allocator = st.make_allocator();
+  watch_allocator(self);
+  rebuild_allocator(self);
+}
+
+master_actor::behavior_type master(master_pointer self, master_options opts, allocator_actor existing,
+                                   allocator_factory make) {
   auto& st = self->state;
   st.reg = cluster_state{opts.limits};
   st.max_refuse_seconds = opts.allocator.max_refuse_seconds;
@@ -1059,11 +1140,19 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
   if (existing) {
     st.allocator = std::move(existing);
   } else {
-    allocator_options aopts;
-    aopts.interval = opts.allocation_interval;
-    aopts.config = opts.allocator;
-    st.allocator = spawn_allocator(self->system(), caf::actor_cast<allocation_listener_actor>(self), aopts);
+    if (!make) {
+      allocator_options aopts;
+      aopts.interval = opts.allocation_interval;
+      aopts.config = opts.allocator;
+      make = [aopts](caf::actor_system& sys, const allocation_listener_actor& listener) {
+        return spawn_allocator(sys, listener, aopts);
+      };
+    }
+    st.make_allocator = [self, make] { return make(self->system(), caf::actor_cast<allocation_listener_actor>(self)); };
+    st.allocator = st.make_allocator();
   }
+  for (const auto& [role, weight] : opts.weights)
+    st.weights[role] = weight;
   st.offer_timeout = opts.offer_timeout;
   st.ping_timeout = opts.agent_ping_timeout;
   st.health = agent_health{opts.max_agent_ping_timeouts, opts.removal_limit_count,
@@ -1075,10 +1164,7 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
               LOG_ERROR(component, "weight of role " << role << " refused: " << self->system().render(err));
             });
   }
-  self->monitor(st.allocator);
-  self->attach_functor([alloc = st.allocator](const caf::error&) {
-    caf::anon_send_exit(alloc, caf::exit_reason::user_shutdown);
-  });
+  watch_allocator(self);
   st.registrar = opts.registrar;
   st.agent_reregister_timeout = opts.agent_reregister_timeout;
   st.recovered = opts.recovered;
@@ -1103,9 +1189,7 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
       return;
     }
     if (dm.source == st.allocator.address()) {
-      LOG_ERROR(component, "the allocator terminated (" << self->system().render(dm.reason)
-                                                         << "); the master stops");
-      self->quit(dm.reason);
+      on_allocator_down(self, dm.reason);
       return;
     }
     if (auto i = st.agent_by_addr.find(dm.source); i != st.agent_by_addr.end()) {
@@ -1329,11 +1413,15 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
 }
 
 master_actor spawn_master(caf::actor_system& sys, master_options opts) {
-  return sys.spawn(master, std::move(opts), allocator_actor{});
+  return sys.spawn(master, std::move(opts), allocator_actor{}, allocator_factory{});
 }
 
 master_actor spawn_master(caf::actor_system& sys, master_options opts, allocator_actor existing) {
-  return sys.spawn(master, std::move(opts), std::move(existing));
+  return sys.spawn(master, std::move(opts), std::move(existing), allocator_factory{});
+}
+
+master_actor spawn_master(caf::actor_system& sys, master_options opts, allocator_factory make) {
+  return sys.spawn(master, std::move(opts), allocator_actor{}, std::move(make));
 }
 
 } // namespace mesoscaf

@@ -16,6 +16,7 @@
 // exit message (e.g. `anon_send_exit(master, exit_reason::user_shutdown)`).
 #include "actors/master/agent_health.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/restart_policy.hpp"
 #include "actors/master/cluster_state.hpp"
 #include "allocator/allocator_actor.hpp"
 
@@ -116,6 +117,17 @@ struct master_state {
   master_location leader; // as the detector last named it (for refusals while standing by)
   registrar_actor registrar;
   caf::timespan agent_reregister_timeout{0};
+  // -- supervision of the allocator --
+  /// Spawns a new allocator when the master owns it (null with an injected one): a dead allocator is respawned
+  /// within `allocator_restarts` and rebuilt from this state (docs/ARCHITECTURE.md, "Failure handling").
+  std::function<allocator_actor()> make_allocator;
+  restart_policy allocator_restarts{restart_policy::limits{5, std::chrono::minutes(1), {}, {}}};
+  /// The allocator's soft state a new one must be told again: weights and quota in force, suppressed roles.
+  std::map<std::string, double> weights;
+  std::map<std::string, quota_info> quotas;
+  std::map<framework_id, std::set<std::string>> suppressed;
+  /// Newly registered agents whose admission is being written: the allocator is told of them only then.
+  std::set<agent_id> admitting;
   uint64_t rereg_deadline_gen = 0;
   /// Agents of the recovered registry and when leading began: after a failover every agent re-registers at
   /// once, so each one is logged at debug level and the leader says at info level when all are back.
@@ -135,10 +147,14 @@ struct master_state {
 
 using master_pointer = master_actor::stateful_pointer<master_state>;
 
-/// The behaviour. With a null `existing` allocator the master spawns its own (spawn_allocator) with itself as
-/// the listener; otherwise it uses `existing` (tests inject a mock). Either way it monitors the allocator and
-/// sends it an exit when the master terminates.
-master_actor::behavior_type master(master_pointer self, master_options opts, allocator_actor existing);
+/// Starts the master's allocator, with the master as its listener: at start and again after it died.
+using allocator_factory = std::function<allocator_actor(caf::actor_system&, const allocation_listener_actor&)>;
+
+/// The behaviour. The master starts its allocator with `make` (null: spawn_allocator) and restarts it the same
+/// way when it dies, or uses `existing` when that is not null (tests inject a mock; it is not restarted).
+/// Either way it monitors the allocator and sends it an exit when the master terminates.
+master_actor::behavior_type master(master_pointer self, master_options opts, allocator_actor existing,
+                                   allocator_factory make);
 
 /// Spawns a master with its own allocator.
 master_actor spawn_master(caf::actor_system& sys, master_options opts = {});
@@ -146,5 +162,8 @@ master_actor spawn_master(caf::actor_system& sys, master_options opts = {});
 /// Spawns a master that uses `existing` as its allocator (which should send allocations to the master;
 /// the master accepts `allocate` only from this handle).
 master_actor spawn_master(caf::actor_system& sys, master_options opts, allocator_actor existing);
+
+/// Spawns a master that starts (and restarts) its allocator with `make`.
+master_actor spawn_master(caf::actor_system& sys, master_options opts, allocator_factory make);
 
 } // namespace mesoscaf
