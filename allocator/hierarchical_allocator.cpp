@@ -1,5 +1,7 @@
 #include "allocator/hierarchical_allocator.hpp"
 
+#include "allocator/share_order.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -16,62 +18,6 @@ constexpr milli no_limit = -1;
 constexpr milli unbounded = std::numeric_limits<milli>::max();
 
 constexpr const char* gpu_capability = "GPU_RESOURCES";
-
-/// Per-dimension thousandths; grows on demand so that new resource names cost nothing elsewhere.
-struct dvec {
-  std::vector<milli> v;
-  milli at(size_t d, milli dflt = 0) const { return d < v.size() ? v[d] : dflt; }
-  void add(size_t d, milli x) {
-    if (d >= v.size())
-      v.resize(d + 1, 0);
-    v[d] += x;
-  }
-  void set(size_t d, milli x, milli fill) {
-    if (d >= v.size())
-      v.resize(d + 1, fill);
-    v[d] = x;
-  }
-  bool all_zero() const {
-    return std::all_of(v.begin(), v.end(), [](milli x) { return x == 0; });
-  }
-};
-
-/// Key of an ordered set: ascending (share, name); `idx` is the role or client (or self_entry).
-struct entry {
-  double share;
-  std::string name;
-  index idx;
-  friend bool operator<(const entry& a, const entry& b) {
-    if (a.share != b.share)
-      return a.share < b.share;
-    if (int c = a.name.compare(b.name); c != 0)
-      return c < 0;
-    return a.idx < b.idx;
-  }
-};
-using order_set = std::set<entry>;
-
-/// Inserts or re-keys (reusing the node: no allocation) or erases the entry behind `pos`.
-void place(order_set& set, order_set::iterator& pos, bool& in, bool wanted, double share,
-           const std::string& name, index idx) {
-  if (!wanted) {
-    if (in) {
-      set.erase(pos);
-      in = false;
-    }
-    return;
-  }
-  if (in) {
-    if (pos->share == share)
-      return;
-    auto node = set.extract(pos);
-    node.value().share = share;
-    pos = set.insert(std::move(node)).position;
-    return;
-  }
-  pos = set.insert(entry{share, name, idx}).first;
-  in = true;
-}
 
 std::string unknown_fw(const framework_id& id) {
   return "unknown framework '" + id.value + "'";
@@ -151,14 +97,11 @@ struct hierarchical_allocator::impl {
     uint32_t own_resv_agents = 0; // agents holding resources reserved to exactly this role
     uint32_t sub_resv_agents = 0;
     bool blocked = false; // limits leave nothing allocatable and no reservation can reach it
-    order_set order;      // active children and the self entry
-    order_set clients;    // active own clients
-    order_set::iterator pos_in_parent;
-    bool in_parent = false;
-    order_set::iterator self_pos;
-    bool self_in = false;
-    order_set::iterator unsat_pos;
-    bool in_unsat = false;
+    share_order order;    // active children and the self entry
+    share_order clients;  // active own clients
+    share_slot in_parent;
+    share_slot self;
+    share_slot unsat_slot;
     std::vector<index> all_clients; // every client of this role, active or not
     uint64_t visit = 0;
   };
@@ -168,8 +111,7 @@ struct hierarchical_allocator::impl {
     index fw = npos;
     index role = npos;
     bool suppressed = false;
-    order_set::iterator pos;
-    bool in_order = false;
+    share_slot slot;
     dvec alloc;
     std::unordered_map<index, resource_set> allocations; // agent -> allocated there
     std::unordered_set<index> filtered_agents; // agents holding filters of this client
@@ -234,7 +176,7 @@ struct hierarchical_allocator::impl {
   dvec totals;       // every scalar of every agent
   dvec unres_free;   // unallocated unreserved scalars
   dvec headroom;     // required: sum of unsat over top quota roles
-  order_set unsat;   // quota roles with unsatisfied guarantees
+  share_order unsat;   // quota roles with unsatisfied guarantees
   size_t limit_roles = 0;
   size_t guarantee_roles = 0;
   bool stale = false; // totals changed: every share key is out of date
@@ -265,12 +207,7 @@ struct hierarchical_allocator::impl {
   }
 
   double share_of(const dvec& x) const {
-    double s = 0;
-    auto n = std::min(x.v.size(), totals.v.size());
-    for (size_t d = 0; d < n; ++d)
-      if (totals.v[d] > 0 && x.v[d] > 0)
-        s = std::max(s, static_cast<double>(x.v[d]) / static_cast<double>(totals.v[d]));
-    return s;
+    return dominant_share_of(x, totals);
   }
 
   resource_set to_set(const dvec& x) const {
@@ -365,12 +302,12 @@ struct hierarchical_allocator::impl {
       if (u > 0)
         satisfied = false;
     }
-    place(unsat, x.unsat_pos, x.in_unsat, !satisfied, share_of(x.sub_alloc) / x.weight, x.name, r);
+    place(unsat, x.unsat_slot, !satisfied, share_of(x.sub_alloc) / x.weight, x.name, r);
   }
 
   void refresh_self(index r) {
     auto& x = roles[r];
-    place(x.order, x.self_pos, x.self_in, !x.clients.empty(), share_of(x.own_alloc), std::string{}, self_entry);
+    place(x.order, x.self, !x.clients.empty(), share_of(x.own_alloc), std::string{}, self_entry);
   }
 
   /// The role's quota state, blocked flag and place in its parent's order, and so on up to the root.
@@ -380,7 +317,7 @@ struct hierarchical_allocator::impl {
       refresh_quota(x);
       node.blocked = compute_blocked(x);
       auto& parent = roles[node.parent];
-      place(parent.order, node.pos_in_parent, node.in_parent, !node.blocked && !node.order.empty(),
+      place(parent.order, node.in_parent, !node.blocked && !node.order.empty(),
             share_of(node.sub_alloc) / node.weight, node.name, x);
     }
   }
@@ -400,7 +337,7 @@ struct hierarchical_allocator::impl {
     node.blocked = compute_blocked(r);
     if (r != 0) {
       auto& parent = roles[node.parent];
-      place(parent.order, node.pos_in_parent, node.in_parent, !node.blocked && !node.order.empty(),
+      place(parent.order, node.in_parent, !node.blocked && !node.order.empty(),
             share_of(node.sub_alloc) / node.weight, node.name, r);
     }
   }
@@ -409,7 +346,7 @@ struct hierarchical_allocator::impl {
     auto& s = clients[c];
     auto& f = fws[s.fw];
     auto& r = roles[s.role];
-    place(r.clients, s.pos, s.in_order, f.active && !s.suppressed, share_of(s.alloc), f.id.value, c);
+    place(r.clients, s.slot, f.active && !s.suppressed, share_of(s.alloc), f.id.value, c);
   }
 
   void refresh_all() {
@@ -864,9 +801,9 @@ struct hierarchical_allocator::impl {
         for (size_t d = 0; d < x.unsat.v.size(); ++d)
           headroom.add(d, -x.unsat.v[d]);
       x.unsat = dvec{};
-      if (x.in_unsat) {
-        unsat.erase(x.unsat_pos);
-        x.in_unsat = false;
+      if (x.unsat_slot.in) {
+        unsat.erase(x.unsat_slot.pos);
+        x.unsat_slot.in = false;
       }
     }
     auto& x = roles[r];
