@@ -1,5 +1,6 @@
 #include "allocator/hierarchical_allocator.hpp"
 
+#include "allocator/drf_sorter.hpp"
 #include "allocator/share_order.hpp"
 
 #include <algorithm>
@@ -12,8 +13,7 @@ namespace {
 
 using index = uint32_t;
 constexpr index npos = std::numeric_limits<index>::max();
-// Marks the entry of a role's own clients in the role's order (a role index is never this large).
-constexpr index self_entry = npos - 1;
+static_assert(npos == sorter::none);
 constexpr milli no_limit = -1;
 constexpr milli unbounded = std::numeric_limits<milli>::max();
 
@@ -82,7 +82,7 @@ struct hierarchical_allocator::impl {
     index parent = npos;
     uint32_t depth = 0;
     std::vector<index> children;
-    double weight = 1.0;
+    sorter::node snode = sorter::none; // the role in the sorter (weight and DRF order live there)
     quota_info quota;
     bool has_guarantee = false;
     bool has_limit = false;
@@ -90,20 +90,14 @@ struct hierarchical_allocator::impl {
     dvec guarantee;
     dvec limit;   // no_limit where not limited
     dvec unsat;   // max(0, guarantee - consumed) per guarantee dimension (has_guarantee only)
-    dvec sub_alloc;       // allocated to clients of the subtree (scalars, every role)
-    dvec own_alloc;       // allocated to the role's own clients
+    dvec sub_alloc;       // allocated to clients of the subtree (scalars, every role; for quota)
     dvec sub_resv;        // reserved to roles of the subtree (agents' totals)
     dvec sub_resv_alloc;  // ...of which allocated
     uint32_t own_resv_agents = 0; // agents holding resources reserved to exactly this role
     uint32_t sub_resv_agents = 0;
-    bool blocked = false; // limits leave nothing allocatable and no reservation can reach it
-    share_order order;    // active children and the self entry
-    share_order clients;  // active own clients
-    share_slot in_parent;
-    share_slot self;
+    bool blocked = false; // limits leave nothing allocatable and no reservation can reach it (ineligible)
     share_slot unsat_slot;
     std::vector<index> all_clients; // every client of this role, active or not
-    uint64_t visit = 0;
   };
 
   struct client_state {
@@ -111,11 +105,8 @@ struct hierarchical_allocator::impl {
     index fw = npos;
     index role = npos;
     bool suppressed = false;
-    share_slot slot;
-    dvec alloc;
     std::unordered_map<index, resource_set> allocations; // agent -> allocated there
     std::unordered_set<index> filtered_agents; // agents holding filters of this client
-    uint64_t visit = 0;
     uint64_t result_run = 0;
     index result_agent = npos;
     size_t result_idx = 0;
@@ -161,8 +152,9 @@ struct hierarchical_allocator::impl {
   allocator_config cfg;
   std::vector<role_node> roles{1}; // [0] is the root
   std::unordered_map<std::string, index> role_index;
+  // Clients are (framework, role) pairs, indexed by their sorter handle.
+  std::unique_ptr<sorter> order = std::make_unique<drf_sorter>();
   std::vector<client_state> clients;
-  std::vector<index> client_free;
   std::vector<framework_state> fws;
   std::vector<index> fw_free;
   std::unordered_map<framework_id, index> fw_index;
@@ -173,20 +165,19 @@ struct hierarchical_allocator::impl {
 
   std::unordered_map<std::string, size_t> dims;
   std::vector<std::string> dim_names;
-  dvec totals;       // every scalar of every agent
   dvec unres_free;   // unallocated unreserved scalars
   dvec headroom;     // required: sum of unsat over top quota roles
-  share_order unsat;   // quota roles with unsatisfied guarantees
+  share_order unsat; // quota roles with unsatisfied guarantees
   size_t limit_roles = 0;
   size_t guarantee_roles = 0;
-  bool stale = false; // totals changed: every share key is out of date
+  bool stale = false; // totals changed: the keys of `unsat` are out of date (the sorter tracks its own)
   uint64_t runs = 0;
-  uint64_t epoch = 0;
   uint64_t client_gen = 1; // bumped when a client may have become eligible somewhere (see agent_state::dead)
   time_point now{};
 
   explicit impl(allocator_config c) : cfg(std::move(c)) {
     roles[0].depth = 0;
+    roles[0].snode = order->root();
   }
 
   // -- dimensions ---------------------------------------------------------------------------------------
@@ -204,10 +195,6 @@ struct hierarchical_allocator::impl {
   size_t find_dim(std::string_view name) const {
     auto i = dims.find(std::string{name});
     return i == dims.end() ? std::numeric_limits<size_t>::max() : i->second;
-  }
-
-  double share_of(const dvec& x) const {
-    return dominant_share_of(x, totals);
   }
 
   resource_set to_set(const dvec& x) const {
@@ -243,6 +230,7 @@ struct hierarchical_allocator::impl {
     node.depth = roles[parent].depth + 1;
     roles[parent].children.push_back(r);
     role_index.emplace(name, r);
+    node.snode = order->add_role(name);
     // A new role may sit under a guaranteed one.
     node.top_quota = false;
     return r;
@@ -302,58 +290,44 @@ struct hierarchical_allocator::impl {
       if (u > 0)
         satisfied = false;
     }
-    place(unsat, x.unsat_slot, !satisfied, share_of(x.sub_alloc) / x.weight, x.name, r);
+    place(unsat, x.unsat_slot, !satisfied, order->role_share(x.snode), x.name, r);
   }
 
-  void refresh_self(index r) {
-    auto& x = roles[r];
-    place(x.order, x.self, !x.clients.empty(), share_of(x.own_alloc), std::string{}, self_entry);
+  /// Quota state and blocked flag of one role; a blocked role leaves the sorter's order.
+  void refresh_role(index r) {
+    refresh_quota(r);
+    roles[r].blocked = compute_blocked(r);
+    order->set_eligible(roles[r].snode, !roles[r].blocked);
   }
 
-  /// The role's quota state, blocked flag and place in its parent's order, and so on up to the root.
+  /// refresh_role for the role and its ancestors (their consumption changed with it).
   void refresh_chain(index r) {
-    for (auto x = r; x != 0 && x != npos; x = roles[x].parent) {
-      auto& node = roles[x];
-      refresh_quota(x);
-      node.blocked = compute_blocked(x);
-      auto& parent = roles[node.parent];
-      place(parent.order, node.in_parent, !node.blocked && !node.order.empty(),
-            share_of(node.sub_alloc) / node.weight, node.name, x);
-    }
+    for (auto x = r; x != 0 && x != npos; x = roles[x].parent)
+      refresh_role(x);
   }
 
-  void touch(index r) {
-    refresh_self(r);
-    refresh_chain(r);
-  }
-
-  /// Like refresh_chain for a whole subtree (deepest first), then up from its root.
   void refresh_subtree(index r) {
     for (auto c : roles[r].children)
       refresh_subtree(c);
-    refresh_self(r);
-    auto& node = roles[r];
-    refresh_quota(r);
-    node.blocked = compute_blocked(r);
-    if (r != 0) {
-      auto& parent = roles[node.parent];
-      place(parent.order, node.in_parent, !node.blocked && !node.order.empty(),
-            share_of(node.sub_alloc) / node.weight, node.name, r);
-    }
+    refresh_role(r);
   }
 
-  void refresh_client(index c) {
+  /// A client is in the sorter's order while its framework is active and the client is not suppressed.
+  void sync_client(index c) {
     auto& s = clients[c];
-    auto& f = fws[s.fw];
-    auto& r = roles[s.role];
-    place(r.clients, s.slot, f.active && !s.suppressed, share_of(s.alloc), f.id.value, c);
+    bool wanted = fws[s.fw].active && !s.suppressed;
+    if (wanted == order->is_active(c))
+      return;
+    if (wanted)
+      order->activate(c);
+    else
+      order->deactivate(c);
   }
 
+  /// The totals changed: every share, so every key of `unsat`, is out of date.
   void refresh_all() {
-    for (index c = 0; c < clients.size(); ++c)
-      if (clients[c].live)
-        refresh_client(c);
-    refresh_subtree(0);
+    for (index r = 1; r < roles.size(); ++r)
+      refresh_quota(r);
     stale = false;
   }
 
@@ -385,10 +359,8 @@ struct hierarchical_allocator::impl {
       }
       if (e.type != value_type::scalar)
         continue;
-      auto d = dim(e.name);
-      totals.add(d, sign * e.scalar);
       if (e.role == "*")
-        unres_free.add(d, sign * e.scalar);
+        unres_free.add(dim(e.name), sign * e.scalar);
     }
   }
 
@@ -432,8 +404,6 @@ struct hierarchical_allocator::impl {
         continue;
       auto d = dim(e.name);
       auto x = sign * e.scalar;
-      s.alloc.add(d, x);
-      roles[s.role].own_alloc.add(d, x);
       for (auto y = s.role; y != npos; y = roles[y].parent)
         roles[y].sub_alloc.add(d, x);
       if (e.role == "*") {
@@ -450,8 +420,11 @@ struct hierarchical_allocator::impl {
         }
       }
     }
-    refresh_client(c);
-    touch(s.role);
+    if (sign > 0)
+      order->allocated(c, r);
+    else
+      order->unallocated(c, r);
+    refresh_chain(s.role);
     for (size_t i = 0; i < n_touched; ++i)
       refresh_chain(resv_touched[i]);
     if (overflow)
@@ -623,33 +596,15 @@ struct hierarchical_allocator::impl {
     return true;
   }
 
-  /// The first eligible client in `r`'s subtree in hierarchical DRF order; marks what it rules out.
+  /// The first client in `r`'s subtree, in the sorter's order, that can take something from agent `a`.
   index find_in(index r, index a, index q, const resource_set*& out) {
-    auto& x = roles[r];
-    if (x.visit == epoch)
-      return npos;
-    for (auto it = x.order.begin(); it != x.order.end(); ++it) {
-      if (it->idx == self_entry) {
-        for (auto jt = x.clients.begin(); jt != x.clients.end(); ++jt) {
-          auto c = jt->idx;
-          if (clients[c].visit == epoch)
-            continue;
-          if (try_client(c, a, q, out))
-            return c;
-          clients[c].visit = epoch;
-        }
-      } else if (auto c = find_in(it->idx, a, q, out); c != npos) {
-        return c;
-      }
-    }
-    x.visit = epoch;
-    return npos;
+    return order->find(roles[r].snode, [&](index c) { return try_client(c, a, q, out); });
   }
 
   void give(index c, index a, const resource_set& what, std::vector<allocation>& result) {
     auto& s = clients[c];
     auto& ag = agents[a];
-    s.visit = epoch;
+    order->rule_out(c);
     resource_set res;
     if (&what == &ag.available) {
       res = std::move(ag.available);
@@ -712,13 +667,11 @@ struct hierarchical_allocator::impl {
     refresh_blocked(a);
     // Stage 1: roles with unsatisfied guarantees, in their DRF order.
     if (!unsat.empty()) {
-      ++epoch;
+      order->begin_pass();
       for (bool progress = true; progress && is_allocatable(ag.available);) {
         progress = false;
         for (auto it = unsat.begin(); it != unsat.end(); ++it) {
           auto q = it->idx;
-          if (roles[q].visit == epoch)
-            continue;
           auto c = find_in(q, a, q, what);
           if (c == npos)
             continue;
@@ -729,7 +682,7 @@ struct hierarchical_allocator::impl {
       }
     }
     // Stage 2: everyone, hierarchical DRF.
-    ++epoch;
+    order->begin_pass();
     while (is_allocatable(ag.available)) {
       auto c = find_in(0, a, npos, what);
       if (c == npos)
@@ -887,7 +840,9 @@ std::string hierarchical_allocator::add_framework(const framework_id& id, const 
   m.fw_index.emplace(id, f);
   for (auto& name : names) {
     auto r = m.ensure_role(name);
-    auto c = take_slot(m.clients, m.client_free);
+    auto c = m.order->add_client(m.roles[r].snode, id.value);
+    if (c >= m.clients.size())
+      m.clients.resize(c + 1);
     auto& cs = m.clients[c];
     cs = impl::client_state{};
     cs.live = true;
@@ -895,8 +850,7 @@ std::string hierarchical_allocator::add_framework(const framework_id& id, const 
     cs.role = r;
     m.fws[f].clients.push_back(c);
     m.roles[r].all_clients.push_back(c);
-    m.refresh_client(c);
-    m.touch(r);
+    m.refresh_chain(r);
   }
   ++m.client_gen;
   return {};
@@ -921,13 +875,12 @@ std::string hierarchical_allocator::remove_framework(const framework_id& id) {
     }
     s.allocations.clear();
     m.drop_client_filters(c);
-    m.refresh_client(c); // leaves the order (framework inactive)
+    m.order->remove_client(c);
     auto r = s.role;
     auto& all = m.roles[r].all_clients;
     all.erase(std::remove(all.begin(), all.end(), c), all.end());
     s = impl::client_state{};
-    m.client_free.push_back(c);
-    m.touch(r);
+    m.refresh_chain(r);
   }
   m.fws[f] = impl::framework_state{};
   m.fw_index.erase(i);
@@ -942,8 +895,8 @@ std::string hierarchical_allocator::activate_framework(const framework_id& id) {
     return unknown_fw(id);
   m.fws[i->second].active = true;
   for (auto c : m.fws[i->second].clients) {
-    m.refresh_client(c);
-    m.touch(m.clients[c].role);
+    m.sync_client(c);
+    m.refresh_chain(m.clients[c].role);
   }
   ++m.client_gen;
   return {};
@@ -956,8 +909,8 @@ std::string hierarchical_allocator::deactivate_framework(const framework_id& id)
     return unknown_fw(id);
   m.fws[i->second].active = false;
   for (auto c : m.fws[i->second].clients) {
-    m.refresh_client(c);
-    m.touch(m.clients[c].role);
+    m.sync_client(c);
+    m.refresh_chain(m.clients[c].role);
   }
   return {};
 }
@@ -993,8 +946,8 @@ std::string hierarchical_allocator::suppress(const framework_id& id, const std::
     return err;
   for (auto c : cs) {
     m.clients[c].suppressed = true;
-    m.refresh_client(c);
-    m.touch(m.clients[c].role);
+    m.sync_client(c);
+    m.refresh_chain(m.clients[c].role);
   }
   return {};
 }
@@ -1010,8 +963,8 @@ std::string hierarchical_allocator::revive(const framework_id& id, const std::ve
   for (auto c : cs) {
     m.drop_client_filters(c);
     m.clients[c].suppressed = false;
-    m.refresh_client(c);
-    m.touch(m.clients[c].role);
+    m.sync_client(c);
+    m.refresh_chain(m.clients[c].role);
   }
   ++m.client_gen;
   return {};
@@ -1035,6 +988,7 @@ std::string hierarchical_allocator::add_agent(const agent_id& id, const resource
   s.available = total;
   m.agent_index.emplace(id, a);
   std::vector<index> touched;
+  m.order->add_total(total);
   m.account_total(total, 1, touched);
   m.set_agent_total(a, total);
   for (auto r : touched)
@@ -1120,6 +1074,7 @@ std::string hierarchical_allocator::remove_agent(const agent_id& id) {
     m.clients[f.client].filtered_agents.erase(a);
   std::vector<index> touched;
   // What was allocated has been taken back above, so unallocated unreserved == the agent's unreserved.
+  m.order->remove_total(s.total);
   m.account_total(s.total, -1, touched);
   m.set_agent_total(a, resource_set{});
   for (auto r : touched)
@@ -1238,8 +1193,8 @@ std::string hierarchical_allocator::set_weight(const std::string& role, double w
   if (!std::isfinite(weight) || weight <= 0)
     return "invalid weight " + std::to_string(weight) + " (must be finite and > 0)";
   auto r = m.ensure_role(role);
-  m.roles[r].weight = weight;
-  m.touch(r);
+  m.order->set_weight(m.roles[r].snode, weight);
+  m.refresh_chain(r);
   return {};
 }
 
@@ -1363,7 +1318,7 @@ std::vector<role_summary> hierarchical_allocator::roles() const {
     auto& x = m.roles[r];
     role_summary s;
     s.name = x.name;
-    s.weight = x.weight;
+    s.weight = m.order->weight(x.snode);
     s.quota = x.quota;
     s.allocated = m.to_set(x.sub_alloc);
     s.reserved = m.to_set(x.sub_resv);
@@ -1382,7 +1337,7 @@ bool hierarchical_allocator::has_role(const std::string& role) const {
 
 double hierarchical_allocator::weight(const std::string& role) const {
   auto r = impl_->find_role(role);
-  return r == npos ? 1.0 : impl_->roles[r].weight;
+  return r == npos ? 1.0 : impl_->order->weight(impl_->roles[r].snode);
 }
 
 quota_info hierarchical_allocator::quota(const std::string& role) const {
@@ -1408,7 +1363,7 @@ resource_set hierarchical_allocator::role_allocated(const std::string& role) con
 
 double hierarchical_allocator::role_share(const std::string& role) {
   auto r = impl_->find_role(role);
-  return r == npos ? 0 : impl_->share_of(impl_->roles[r].sub_alloc) / impl_->roles[r].weight;
+  return r == npos ? 0 : impl_->order->role_share(impl_->roles[r].snode);
 }
 
 bool hierarchical_allocator::has_framework(const framework_id& id) const {
@@ -1509,13 +1464,7 @@ double hierarchical_allocator::dominant_share(const framework_id& fw) {
   auto fi = m.fw_index.find(fw);
   if (fi == m.fw_index.end())
     return 0;
-  dvec sum;
-  for (auto c : m.fws[fi->second].clients) {
-    auto& a = m.clients[c].alloc;
-    for (size_t d = 0; d < a.v.size(); ++d)
-      sum.add(d, a.v[d]);
-  }
-  return m.share_of(sum);
+  return m.order->share_of(allocated(fw));
 }
 
 size_t hierarchical_allocator::filter_count(const framework_id& fw) const {
@@ -1564,7 +1513,7 @@ size_t hierarchical_allocator::memory_bytes() const {
   n += m.roles.capacity() * sizeof(impl::role_node) + m.roles.size() * 3 * 64;
   n += m.clients.capacity() * sizeof(impl::client_state);
   for (const auto& c : m.clients) {
-    n += c.alloc.v.capacity() * sizeof(milli);
+    n += 160; // its state and order entry in the sorter
     for (const auto& kv : c.allocations)
       n += 48 + set_bytes(kv.second);
     n += c.filtered_agents.size() * 32;
