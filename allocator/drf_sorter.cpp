@@ -1,5 +1,7 @@
 #include "allocator/drf_sorter.hpp"
 
+#include <algorithm>
+
 namespace mesoscaf {
 
 namespace {
@@ -238,9 +240,11 @@ std::vector<sorter::client> drf_sorter::sort() {
   return out;
 }
 
-void drf_sorter::begin_pass() {
+void drf_sorter::begin_pass(const std::vector<uint64_t>& ruled_out) {
   refresh_if_stale();
   ++pass_;
+  out_.assign(ruled_out.begin(), ruled_out.end());
+  out_.resize(std::max(out_.size(), (clients_.size() + 63) / 64), 0);
 }
 
 sorter::client drf_sorter::find(node from, client_predicate accept) {
@@ -258,12 +262,12 @@ sorter::client drf_sorter::find_in(node r, client_predicate& accept) {
       continue;
     }
     for (const auto& ce : x.clients) {
-      auto& s = clients_[ce.idx];
-      if (s.pass == pass_)
+      auto c = ce.idx;
+      if ((c >> 6) < out_.size() && (out_[c >> 6] >> (c & 63) & 1) != 0)
         continue;
-      if (accept(ce.idx))
-        return ce.idx;
-      s.pass = pass_;
+      if (accept(c))
+        return c;
+      rule_out(c);
     }
   }
   x.pass = pass_;
@@ -271,7 +275,9 @@ sorter::client drf_sorter::find_in(node r, client_predicate& accept) {
 }
 
 void drf_sorter::rule_out(client c) {
-  clients_[c].pass = pass_;
+  if ((c >> 6) >= out_.size())
+    out_.resize((c >> 6) + 1, 0);
+  out_[c >> 6] |= uint64_t{1} << (c & 63);
 }
 
 } // namespace mesoscaf

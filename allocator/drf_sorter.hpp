@@ -41,7 +41,8 @@ public:
   double share_of(const resource_set& r) const override;
 
   std::vector<client> sort() override;
-  void begin_pass() override;
+  using sorter::begin_pass;
+  void begin_pass(const std::vector<uint64_t>& ruled_out) override;
   client find(node from, client_predicate accept) override;
   void rule_out(client c) override;
 
@@ -68,7 +69,6 @@ private:
     std::string name;
     dvec alloc;
     share_slot slot;
-    uint64_t pass = 0;
   };
 
   size_t dim(const std::string& name);
@@ -92,6 +92,7 @@ private:
   dvec totals_;
   bool stale_ = false;
   uint64_t pass_ = 1; // 0 is "never ruled out"
+  std::vector<uint64_t> out_; // clients ruled out in this pass, a bit each (a test per client, no call)
 };
 
 } // namespace mesoscaf

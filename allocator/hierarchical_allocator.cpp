@@ -585,8 +585,6 @@ struct hierarchical_allocator::impl {
   bool try_client(index c, index a, index q, const resource_set*& out) {
     auto& s = clients[c];
     auto& ag = agents[a];
-    if (use_blocked && (c >> 6) < ag.blocked.size() && (ag.blocked[c >> 6] >> (c & 63) & 1) != 0)
-      return false;
     if (ag.gpus && !fws[s.fw].gpu)
       return false;
     auto cand = candidate(c, a, q);
@@ -628,15 +626,12 @@ struct hierarchical_allocator::impl {
     }
   }
 
-  // True while the current agent's `blocked` bits hold for its free resources (they only shrink during
-  // allocate_agent, and a filter containing more contains less).
-  bool use_blocked = false;
-
-  void refresh_blocked(index a) {
+  /// True if the agent's `blocked` bits hold for its free resources (then they hold for the whole of
+  /// allocate_agent: the free resources only shrink, and a filter containing more contains less).
+  bool refresh_blocked(index a) {
     auto& ag = agents[a];
-    use_blocked = false;
     if (ag.filters.empty())
-      return;
+      return false;
     if (!ag.blocked_valid || now >= ag.blocked_until || ag.available != ag.blocked_for) {
       ag.blocked.assign((clients.size() + 63) / 64, 0);
       ag.blocked_until = time_point::max();
@@ -648,7 +643,7 @@ struct hierarchical_allocator::impl {
       ag.blocked_for = ag.available;
       ag.blocked_valid = true;
     }
-    use_blocked = true;
+    return true;
   }
 
   bool uncapped() const {
@@ -664,10 +659,12 @@ struct hierarchical_allocator::impl {
     auto& ag = agents[a];
     const resource_set* what = nullptr;
     const auto results_before = result.size();
-    refresh_blocked(a);
+    // Clients filtered here are ruled out of both stages' searches from the start.
+    static const std::vector<uint64_t> none_blocked;
+    const auto& blocked = refresh_blocked(a) ? ag.blocked : none_blocked;
     // Stage 1: roles with unsatisfied guarantees, in their DRF order.
     if (!unsat.empty()) {
-      order->begin_pass();
+      order->begin_pass(blocked);
       for (bool progress = true; progress && is_allocatable(ag.available);) {
         progress = false;
         for (auto it = unsat.begin(); it != unsat.end(); ++it) {
@@ -682,14 +679,13 @@ struct hierarchical_allocator::impl {
       }
     }
     // Stage 2: everyone, hierarchical DRF.
-    order->begin_pass();
+    order->begin_pass(blocked);
     while (is_allocatable(ag.available)) {
       auto c = find_in(0, a, npos, what);
       if (c == npos)
         break;
       give(c, a, *what, result);
     }
-    use_blocked = false;
     update_offerable(a);
     if (result.size() == results_before && uncapped() && offerable.count(a) > 0) {
       ag.dead = true;

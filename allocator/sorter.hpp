@@ -85,9 +85,12 @@ public:
 
   /// Every active client in order (see the implementation for the policy).
   virtual std::vector<client> sort() = 0;
-  /// Starts a search pass: nothing is ruled out. Within a pass, `find` assumes that a client `accept`
-  /// refused stays refused (the allocator's candidate resources only shrink while it serves one agent).
-  virtual void begin_pass() = 0;
+  /// Starts a search pass in which the clients whose bits are set in `ruled_out` (bit c % 64 of word
+  /// c / 64) are skipped without asking `accept` (the allocator knows many refusals in advance: filters).
+  /// Within a pass, `find` assumes that a client `accept` refused stays refused (the allocator's candidate
+  /// resources only shrink while it serves one agent).
+  virtual void begin_pass(const std::vector<uint64_t>& ruled_out) = 0;
+  void begin_pass() { begin_pass({}); }
   /// The first client in order in `from`'s subtree, not ruled out in this pass, that `accept` takes.
   /// Refused clients, and subtrees with nothing left, are ruled out for the rest of the pass.
   virtual client find(node from, client_predicate accept) = 0;

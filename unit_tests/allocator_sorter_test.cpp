@@ -195,6 +195,26 @@ TEST(a search pass rules out refused and served clients until the next pass) {
   CHECK_EQUAL(s.find(s.root(), all), a);
 }
 
+TEST(clients ruled out when a pass begins are never asked in it) {
+  auto a = add("*", "a");
+  auto b = add("*", "b");
+  auto c = add("*", "c");
+  std::vector<sorter::client> asked;
+  auto any = [&](sorter::client x) {
+    asked.push_back(x);
+    return true;
+  };
+  std::vector<uint64_t> bits(1, 0);
+  bits[0] |= uint64_t{1} << a;
+  bits[0] |= uint64_t{1} << b;
+  s.begin_pass(bits);
+  CHECK_EQUAL(s.find(s.root(), any), c);
+  CHECK_EQUAL(asked, (std::vector<sorter::client>{c}));
+  // The next pass starts from its own bits only.
+  s.begin_pass();
+  CHECK_EQUAL(s.find(s.root(), any), a);
+}
+
 TEST(a search follows the hierarchical order) {
   auto prod = add("eng/prod", "prod");
   add("eng/dev", "dev");
