@@ -34,6 +34,18 @@ struct fixture {
     return c;
   }
 
+  // Whom the predicates made by `recording` were asked, in order.
+  std::vector<sorter::client> asked;
+
+  // A predicate for find() that records whom it is asked and takes whom `take` takes.
+  template <class F>
+  auto recording(F take) {
+    return [this, take](sorter::client x) {
+      asked.push_back(x);
+      return take(x);
+    };
+  }
+
   // The order as "a,b,c".
   std::string order() {
     std::string out;
@@ -173,11 +185,7 @@ TEST(a search pass rules out refused and served clients until the next pass) {
   auto a = add("*", "a");
   auto b = add("*", "b");
   auto c = add("*", "c");
-  std::vector<sorter::client> asked;
-  auto only_c = [&](sorter::client x) {
-    asked.push_back(x);
-    return x == c;
-  };
+  auto only_c = recording([c](sorter::client x) { return x == c; });
   s.begin_pass();
   CHECK_EQUAL(s.find(s.root(), only_c), c);
   CHECK_EQUAL(asked, (std::vector<sorter::client>{a, b, c}));
@@ -199,11 +207,7 @@ TEST(clients ruled out when a pass begins are never asked in it) {
   auto a = add("*", "a");
   auto b = add("*", "b");
   auto c = add("*", "c");
-  std::vector<sorter::client> asked;
-  auto any = [&](sorter::client x) {
-    asked.push_back(x);
-    return true;
-  };
+  auto any = recording([](sorter::client) { return true; });
   std::vector<uint64_t> bits(1, 0);
   bits[0] |= uint64_t{1} << a;
   bits[0] |= uint64_t{1} << b;
@@ -221,11 +225,7 @@ TEST(a search follows the hierarchical order) {
   auto ops = add("ops", "ops");
   s.allocated(prod, res("cpus:3"));
   s.allocated(ops, res("cpus:2"));
-  std::vector<sorter::client> asked;
-  auto refuse = [&](sorter::client x) {
-    asked.push_back(x);
-    return false;
-  };
+  auto refuse = recording([](sorter::client) { return false; });
   s.begin_pass();
   CHECK_EQUAL(s.find(s.root(), refuse), sorter::none);
   std::string seen;
