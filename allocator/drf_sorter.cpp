@@ -1,6 +1,7 @@
 #include "allocator/drf_sorter.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace mesoscaf {
 
@@ -8,6 +9,13 @@ namespace {
 
 // Marks the entry of a role's own clients in the role's order (a role handle is never this large).
 constexpr uint32_t self_entry = sorter::none - 1;
+
+/// The size and the first 7 bytes of a name: equal keys mean equal names below 8 bytes (cpus, mem, ...).
+uint64_t name_key(const std::string& name) {
+  uint64_t key = 0;
+  std::memcpy(&key, name.data(), std::min<size_t>(name.size(), 7));
+  return key | static_cast<uint64_t>(std::min<size_t>(name.size(), 255)) << 56;
+}
 
 std::string parent_path(const std::string& path) {
   if (path == "*")
@@ -106,18 +114,27 @@ void drf_sorter::deactivate(client c) {
 
 // -- resources ------------------------------------------------------------------------------------------------
 
-size_t drf_sorter::dim(const std::string& name) {
-  for (size_t d = 0; d < dims_.size(); ++d)
-    if (dims_[d] == name)
-      return d;
-  dims_.push_back(name);
-  return dims_.size() - 1;
+/// `hint`: where the next name probably is (a set's names come sorted, mostly in the order they were first
+/// seen), so a lookup costs one integer comparison on the hot path.
+size_t drf_sorter::dim(const std::string& name, size_t& hint) {
+  auto key = name_key(name);
+  auto same = [&](size_t d) { return dim_keys_[d] == key && (name.size() < 8 || dims_[d] == name); };
+  size_t d = hint < dims_.size() && same(hint) ? hint : 0;
+  while (d < dims_.size() && !same(d))
+    ++d;
+  if (d == dims_.size()) {
+    dims_.push_back(name);
+    dim_keys_.push_back(key);
+  }
+  hint = d + 1;
+  return d;
 }
 
 void drf_sorter::change_total(const resource_set& r, int sign) {
+  size_t hint = 0;
   for (const auto& e : r.items())
     if (e.type == value_type::scalar)
-      totals_.add(dim(e.name), sign * e.scalar);
+      totals_.add(dim(e.name, hint), sign * e.scalar);
   stale_ = true;
 }
 
@@ -132,10 +149,11 @@ void drf_sorter::remove_total(const resource_set& r) {
 void drf_sorter::account(client c, const resource_set& r, int sign) {
   auto& s = clients_[c];
   auto& own = roles_[s.role];
+  size_t hint = 0;
   for (const auto& e : r.items()) {
     if (e.type != value_type::scalar)
       continue;
-    auto d = dim(e.name);
+    auto d = dim(e.name, hint);
     auto x = sign * e.scalar;
     s.alloc.add(d, x);
     own.own_alloc.add(d, x);

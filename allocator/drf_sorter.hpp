@@ -71,7 +71,7 @@ private:
     share_slot slot;
   };
 
-  size_t dim(const std::string& name);
+  size_t dim(const std::string& name, size_t& hint);
   void account(client c, const resource_set& r, int sign);
   void change_total(const resource_set& r, int sign);
   double share(const dvec& x) const { return dominant_share_of(x, totals_); }
@@ -89,6 +89,7 @@ private:
   std::vector<client_state> clients_;
   std::vector<client> free_;
   std::vector<std::string> dims_; // few names: a linear search beats hashing
+  std::vector<uint64_t> dim_keys_; // name_key of each
   dvec totals_;
   bool stale_ = false;
   uint64_t pass_ = 1; // 0 is "never ruled out"
