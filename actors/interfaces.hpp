@@ -240,14 +240,14 @@ using containerizer_actor = caf::typed_actor<
 } // namespace mesoscaf
 
 CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_actors, caf::id_block::mesoscaf_messages::end)
-  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::scheduler_actor))
-  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::executor_actor))
-  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::agent_actor))
-  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::allocation_listener_actor))
-  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::allocator_actor))
-  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::master_actor))
-  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::registrar_actor))
-  CAF_ADD_TYPE_ID(mesoscaf_actors, (mesoscaf::containerizer_actor))
+  MESOSCAF_TYPE(mesoscaf_actors, scheduler_actor)
+  MESOSCAF_TYPE(mesoscaf_actors, executor_actor)
+  MESOSCAF_TYPE(mesoscaf_actors, agent_actor)
+  MESOSCAF_TYPE(mesoscaf_actors, allocation_listener_actor)
+  MESOSCAF_TYPE(mesoscaf_actors, allocator_actor)
+  MESOSCAF_TYPE(mesoscaf_actors, master_actor)
+  MESOSCAF_TYPE(mesoscaf_actors, registrar_actor)
+  MESOSCAF_TYPE(mesoscaf_actors, containerizer_actor)
 CAF_END_TYPE_ID_BLOCK(mesoscaf_actors)
 
 namespace caf {
@@ -257,7 +257,7 @@ class actor_system_config;
 namespace mesoscaf {
 
 /// The protocol version, carried in `middleman.app-identifiers`: peers with another version are refused.
-constexpr const char* protocol_version = "mesoscaf.v2";   // v2: agents advertise an address
+constexpr const char* protocol_version = "mesoscaf.v3";   // v2: agents advertise an address; v3: wire type names "mesoscaf.*"
 
 /// Registers every mesoscaf type block and sets the app identifier. Call on every actor_system_config.
 void add_message_types(caf::actor_system_config& cfg);

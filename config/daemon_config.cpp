@@ -1,5 +1,9 @@
 #include "config/daemon_config.hpp"
 
+#include "config/config_file.hpp"
+#include "config/help_text.hpp"
+#include "config/option_sources.hpp"
+
 #include "actors/interfaces.hpp"
 #include "config/support/logging.hpp"
 #include "config/support/network_address.hpp"
@@ -12,59 +16,22 @@
 #include <caf/io/middleman.hpp>
 #include <caf/settings.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
-#include <fstream>
+#include <filesystem>
 #include <iostream>
+#include <sstream>
+
+#include <unistd.h>
 
 namespace mesoscaf {
 
 namespace {
 
 using namespace std::chrono_literals;
-
-// Walks the raw INI file (parsed without our option set) and reports every value that CAF dropped while
-// parsing it with the option set (wrong type or out of range), and unknown top-level keys.
-void check_config_file(const std::string& path, const caf::settings& content,
-                       const caf::config_option_set& opts, std::vector<std::string>& errors) {
-  if (path.empty())
-    return;
-  std::ifstream probe{path};
-  if (!probe)
-    return; // a missing default file is fine; CAF already refused a missing --config-file
-  auto raw = caf::actor_system_config::parse_config_file(path.c_str());
-  if (!raw)
-    return; // syntax errors already failed parse()
-  auto check = [&](const std::string& category, const caf::settings& values, const caf::settings* parsed,
-                   auto& self) -> void {
-    for (auto& [key, value] : values) {
-      std::string full = category.empty() ? key : category + "." + key;
-      auto dict = caf::get_if<caf::settings>(&value);
-      const caf::config_value* parsed_value = nullptr;
-      if (parsed) {
-        auto i = parsed->find(key);
-        if (i != parsed->end())
-          parsed_value = &i->second;
-      }
-      if (dict) {
-        auto sub = parsed_value ? caf::get_if<caf::settings>(parsed_value) : nullptr;
-        self(full, *dict, sub, self);
-        continue;
-      }
-      auto opt = opts.qualified_name_lookup(category.empty() ? "global" : category, key);
-      if (category.empty() && opt == nullptr) {
-        errors.push_back("unknown option `" + key + "` in config file " + path);
-        continue;
-      }
-      // CAF drops such a value and keeps the default; we refuse it.
-      if (opt != nullptr && opt->check(value))
-        errors.push_back("invalid value " + caf::to_string(value) + " for `" + full + "` in config file " + path
-                         + " (expected " + std::string{opt->type_name().data(), opt->type_name().size()} + ")");
-    }
-  };
-  check("", *raw, &content, check);
-}
 
 bool valid_level(const std::string& text) {
   log::level l;
@@ -203,32 +170,68 @@ base_config::base_config(std::string subcommand, int64_t threads) : subcommand_(
 }
 
 std::optional<int> base_config::parse_and_validate(int argc, char** argv) {
-  if (auto err = parse(argc, argv)) {
-    std::cerr << "mesoscaf " << subcommand_ << ": " << render(err) << "\n";
+  auto report = [this](const std::vector<std::string>& errors) {
+    for (auto& e : errors)
+      std::cerr << "mesoscaf " << subcommand_ << ": " << e << "\n";
+    std::cerr << "mesoscaf " << subcommand_ << ": see `mesoscaf " << subcommand_ << " --help`\n";
     return exit_bad_args;
-  }
-  if (cli_helptext_printed)
+  };
+  command_line cli;
+  if (auto err = scan_command_line(custom_options_, {argv + std::min(argc, 1), argv + argc}, cli); !err.empty())
+    return report({err});
+  // The file named on the command line, else in the environment, else the default (read only if present).
+  auto env_file = std::getenv("MESOSCAF_CONFIG_FILE");
+  bool given = !cli.config_file.empty() || (env_file && *env_file);
+  auto config_file = !cli.config_file.empty() ? cli.config_file : given ? std::string{env_file} : config_file_path;
+  if (cli.help || cli.long_help) {
+    write_help(std::cout, custom_options_, content, subcommand_, config_file, given, cli.long_help);
+    cli_helptext_printed = true;
     return 0;
+  }
   std::vector<std::string> errors;
-  if (!remainder.empty()) {
+  apply_sources(cli, config_file, given, errors);
+  if (!cli.positional.empty()) {
     std::string extra;
-    for (auto& x : remainder)
+    for (auto& x : cli.positional)
       extra += (extra.empty() ? "" : " ") + x;
     errors.push_back("unexpected arguments: " + extra);
   }
-  check_config_file(config_file_path, content, custom_options_, errors);
-  auto more = validate();
-  errors.insert(errors.end(), more.begin(), more.end());
+  // Checks of values that did not parse would only repeat the defaults' consequences.
+  if (errors.empty())
+    errors = validate();
   if (!errors.empty()) {
     for (auto& e : errors)
-      std::cerr << "mesoscaf " << subcommand_ << ": error: " << e << "\n";
-    std::cerr << "mesoscaf " << subcommand_ << ": see `mesoscaf " << subcommand_ << " --help`\n";
-    return exit_bad_args;
+      e = "error: " + e;
+    return report(errors);
+  }
+  if (cli.dump_config) {
+    std::istringstream no_file;
+    parse(caf::actor_system_config::string_list{"--dump-config"}, no_file);   // CAF prints it
+    return 0;
   }
   log::level l;
   if (log::parse_level(log_level, l))
     log::set_level(l);
   return std::nullopt;
+}
+
+void base_config::apply_sources(const command_line& cli, const std::string& config_file, bool given,
+                                std::vector<std::string>& errors) {
+  std::vector<option_value> values;
+  std::error_code ec;
+  if (given || std::filesystem::exists(config_file, ec)) {
+    std::vector<config_entry> entries;
+    if (auto err = read_config_file(config_file, entries); !err.empty())
+      errors.push_back(err);
+    else
+      values = select_config_entries(custom_options_, entries, subcommand_, config_file, errors);
+  }
+  auto env = scan_environment(custom_options_);
+  values.insert(values.end(), env.begin(), env.end());
+  values.insert(values.end(), cli.values.begin(), cli.values.end());
+  for (auto& v : values)
+    if (auto err = apply_option_value(v, content); !err.empty())
+      errors.push_back(err);
 }
 
 std::vector<std::string> base_config::validate() {
@@ -258,14 +261,14 @@ void master_flags::add_master_flags(caf::config_option_set& options) {
   caf::config_option_adder{options, "global"}
     .add(allocation_interval, "allocation-interval", "period of the batch allocation run (e.g. 1s, 250ms)")
     .add(offer_timeout, "offer-timeout", "rescind offers not answered within this time (e.g. 30s; 0 = never)")
-    .add(weights, "weights", "role weights for fair sharing, e.g. \"eng=2,ops=0.5\" (default 1)")
+    .add(weights, "weights", "role weights for fair sharing, e.g. \"eng=2,ops=0.5\" (a role without one weighs 1)")
     .add(agent_ping_timeout, "agent-ping-timeout", "an agent's answer to a ping is awaited this long (e.g. 15s)")
     .add(max_agent_ping_timeouts, "max-agent-ping-timeouts",
          "missed pings in a row after which an agent is unreachable (>= 1)")
     .add(agent_removal_rate_limit, "agent-removal-rate-limit",
          "at most N agents marked unreachable per DURATION, e.g. 1/10s (default: no limit)")
     .add(agent_reregister_timeout, "agent-reregister-timeout",
-         "after a failover, agents of the registry that have not re-registered by then are unreachable (10mins)");
+         "after a failover, agents of the registry that have not re-registered by then are unreachable");
 }
 
 void master_flags::check_master_flags(std::vector<std::string>& errors) {
@@ -283,6 +286,22 @@ void master_flags::check_master_flags(std::vector<std::string>& errors) {
     errors.push_back("--agent-removal-rate-limit=" + agent_removal_rate_limit + ": " + err);
   if (agent_reregister_timeout.count() <= 0)
     errors.push_back("--agent-reregister-timeout must be positive");
+}
+
+// -- master_address_flags -----------------------------------------------------------------------------------
+
+void master_address_flags::add_master_address_flags(caf::config_option_set& options) {
+  caf::config_option_adder{options, "global"}
+    .add(master, "master", "the master's HOST:PORT, or zk://HOST:PORT[,HOST:PORT...]/PATH to follow the elected one")
+    .add(zk_session_timeout, "zk-session-timeout", "ZooKeeper session timeout with --master=zk://... (e.g. 10s)");
+}
+
+void master_address_flags::check_master_address(std::vector<std::string>& errors) {
+  if (auto err = parse_master_address(master, master_host, master_port, master_is_zk, parsed_master_zk);
+      !err.empty())
+    errors.push_back("--master=" + master + ": " + err);
+  if (!valid_zk_session_timeout(zk_session_timeout))
+    errors.push_back("--zk-session-timeout must be between 100ms and 10min");
 }
 
 // -- master_config ------------------------------------------------------------------------------------------
@@ -317,7 +336,7 @@ std::vector<std::string> master_config::validate() {
   if (!zk.empty())
     if (auto err = parse_zookeeper_url(zk, parsed_zk); !err.empty())
       errors.push_back("--zk=" + zk + ": " + err);
-  if (zk_session_timeout < std::chrono::milliseconds(100) || zk_session_timeout > std::chrono::minutes(10))
+  if (!valid_zk_session_timeout(zk_session_timeout))
     errors.push_back("--zk-session-timeout must be between 100ms and 10min");
   if (registry.empty())
     registry = !zk.empty() ? "zookeeper" : !work_dir.empty() ? "sqlite" : "in_memory";
@@ -335,9 +354,8 @@ std::vector<std::string> master_config::validate() {
 // -- agent_config -------------------------------------------------------------------------------------------
 
 agent_config::agent_config() : base_config("agent") {
+  add_master_address_flags(custom_options_);
   opt_group{custom_options_, "global"}
-    .add(master, "master", "the master's HOST:PORT, or zk://HOST:PORT[,HOST:PORT...]/PATH to follow the elected one")
-    .add(zk_session_timeout, "zk-session-timeout", "ZooKeeper session timeout with --master=zk://... (e.g. 10s)")
     .add(port, "port", "port to publish the agent on (0 = any free port)")
     .add(ip, "ip", "address to publish the agent on (0.0.0.0: every interface)")
     .add(advertise_ip, "advertise-ip",
@@ -350,16 +368,14 @@ agent_config::agent_config() : base_config("agent") {
     .add(recover, "recover",
          "reconnect: executors of the last run reconnect and keep their tasks; cleanup: kill them and exit")
     .add(executor_registration_timeout, "executor-registration-timeout",
-         "kill an executor that has not registered this long after its start (e.g. 1min)");
+         "kill an executor that has not registered this long after its start (e.g. 1min)")
+    .add(executor_binary, "executor-binary",
+         "program started as `PATH command-executor` for command tasks (default: this mesoscaf binary)");
 }
 
 std::vector<std::string> agent_config::validate() {
   auto errors = base_config::validate();
-  if (auto err = parse_master_address(master, master_host, master_port, master_is_zk, parsed_master_zk);
-      !err.empty())
-    errors.push_back("--master=" + master + ": " + err);
-  if (!valid_zk_session_timeout(zk_session_timeout))
-    errors.push_back("--zk-session-timeout must be between 100ms and 10min");
+  check_master_address(errors);
   check_port(port, true, "port", errors);
   if (ip.empty())
     errors.push_back("--ip must not be empty");
@@ -371,6 +387,8 @@ std::vector<std::string> agent_config::validate() {
     errors.push_back("--recover=" + recover + ": expected reconnect or cleanup");
   if (executor_registration_timeout.count() <= 0)
     errors.push_back("--executor-registration-timeout must be positive");
+  if (!executor_binary.empty() && ::access(executor_binary.c_str(), X_OK) != 0)
+    errors.push_back("--executor-binary=" + executor_binary + ": not an executable file");
   return errors;
 }
 
@@ -398,9 +416,8 @@ std::vector<std::string> local_config::validate() {
 // -- execute_config -----------------------------------------------------------------------------------------
 
 execute_config::execute_config() : base_config("execute") {
+  add_master_address_flags(custom_options_);
   opt_group{custom_options_, "global"}
-    .add(master, "master", "the master's HOST:PORT, or zk://HOST:PORT[,HOST:PORT...]/PATH to follow the elected one")
-    .add(zk_session_timeout, "zk-session-timeout", "ZooKeeper session timeout with --master=zk://... (e.g. 10s)")
     .add(name, "name", "task name (the task ID is NAME-<uuid>)")
     .add(command, "command", "shell command to run (required)")
     .add(resources, "resources", "resources of the task, e.g. \"cpus:0.1;mem:32\"")
@@ -415,11 +432,7 @@ execute_config::execute_config() : base_config("execute") {
 
 std::vector<std::string> execute_config::validate() {
   auto errors = base_config::validate();
-  if (auto err = parse_master_address(master, master_host, master_port, master_is_zk, parsed_master_zk);
-      !err.empty())
-    errors.push_back("--master=" + master + ": " + err);
-  if (!valid_zk_session_timeout(zk_session_timeout))
-    errors.push_back("--zk-session-timeout must be between 100ms and 10min");
+  check_master_address(errors);
   if (command.empty())
     errors.push_back("--command is required");
   if (name.empty())
@@ -435,7 +448,5 @@ std::vector<std::string> execute_config::validate() {
     checkpoint = false;
   return errors;
 }
-
-// -- framework_config ---------------------------------------------------------------------------------------
 
 } // namespace mesoscaf

@@ -1,7 +1,9 @@
 #pragma once
-// One caf::actor_system_config subclass per `mesoscaf` subcommand. Each registers our message types, loads the
-// middleman, sets our scheduler and heartbeat defaults (overridable by flags or the INI file) and validates every
-// value after parsing, because CAF silently drops badly typed INI values (caf-notes pitfall 3).
+// One caf::actor_system_config subclass per `mesoscaf` subcommand: its flags (the fields), their declaration and
+// their checks. Each registers our message types, loads the middleman and sets our scheduler and heartbeat
+// defaults. Values come from the command line, the environment (MESOSCAF_<FLAG>) and the config file (top level,
+// or the subcommand's own section), in that order of precedence (config/option_sources.hpp); CAF's own parser
+// is not used, because it drops bad config file values and unknown keys silently (caf-notes pitfall 3).
 //
 // Usage in a subcommand:
 //   master_config cfg;
@@ -20,6 +22,8 @@
 #include <vector>
 
 namespace mesoscaf {
+
+struct command_line;
 
 /// Parses role weights `eng=2,ops=0.5` (ROLE=WEIGHT, comma separated; empty text = none). Roles must be valid
 /// role names and not repeated, weights finite and > 0. Returns "" and fills `out`, or an error message (out
@@ -48,8 +52,9 @@ public:
   /// about 23 us per cross-process hop, CAF's defaults about 200 us).
   explicit base_config(std::string subcommand, int64_t threads = 1);
 
-  /// Parses the command line (argv[0] is the program/subcommand name) and the INI file, then validates.
-  /// Returns nullopt to go on, 0 if help text was printed, `exit_bad_args` after printing an error to stderr.
+  /// Parses the command line (argv[0] is the program/subcommand name), the environment and the config file,
+  /// then validates. Returns nullopt to go on, 0 if help (stdout) or the configuration dump was printed,
+  /// `exit_bad_args` after printing the problems to stderr.
   std::optional<int> parse_and_validate(int argc, char** argv);
 
   /// All problems found, one message each (empty = valid). Subclasses append their own checks.
@@ -57,10 +62,35 @@ public:
 
   const std::string& subcommand() const { return subcommand_; }
 
+  /// Every option this subcommand takes, ours and CAF's.
+  const caf::config_option_set& options() const { return custom_options_; }
+
   std::string log_level = "info";
 
 protected:
   std::string subcommand_;
+
+private:
+  /// Applies config file, environment and command line values, in that order (the last one wins).
+  void apply_sources(const command_line& cli, const std::string& config_file, bool given,
+                     std::vector<std::string>& errors);
+};
+
+/// `--master` and `--zk-session-timeout`: how the agent and `mesoscaf execute` find the leading master.
+struct master_address_flags {
+  std::string master = "127.0.0.1:5050";
+  caf::timespan zk_session_timeout = std::chrono::seconds(10);  // of the detector, with --master=zk://...
+
+  // Filled by check_master_address: host:port, or the ZooKeeper URL (master_is_zk) of the masters' election.
+  std::string master_host;
+  uint16_t master_port = 0;
+  bool master_is_zk = false;
+  zookeeper_url parsed_master_zk;
+
+  /// Declares the flags in `options` (category "global").
+  void add_master_address_flags(caf::config_option_set& options);
+  /// Appends one message per bad value and fills the parsed fields.
+  void check_master_address(std::vector<std::string>& errors);
 };
 
 /// The master's options, shared by `mesoscaf master` and `mesoscaf local` (which runs a master too).
@@ -105,12 +135,11 @@ public:
 };
 
 /// `mesoscaf agent`
-class agent_config : public base_config {
+class agent_config : public base_config, public master_address_flags {
 public:
   agent_config();
   std::vector<std::string> validate() override;
 
-  std::string master = "127.0.0.1:5050";
   int64_t port = 0;
   std::string ip = "127.0.0.1";
   std::string advertise_ip;   // empty: default_advertise_ip(ip)
@@ -120,13 +149,7 @@ public:
   std::string hostname;       // empty = gethostname()
   std::string recover = "reconnect";   // reconnect | cleanup (kill the executors of the last run and exit)
   caf::timespan executor_registration_timeout = std::chrono::minutes(1);
-  caf::timespan zk_session_timeout = std::chrono::seconds(10);  // of the detector, with --master=zk://...
-
-  // Filled by validate(): host:port, or the ZooKeeper URL (master_is_zk) of the masters' election.
-  std::string master_host;
-  uint16_t master_port = 0;
-  bool master_is_zk = false;
-  zookeeper_url parsed_master_zk;
+  std::string executor_binary;  // started as `<executor_binary> command-executor`; empty = the default
 };
 
 /// `mesoscaf local`
@@ -142,12 +165,11 @@ public:
 };
 
 /// `mesoscaf execute`
-class execute_config : public base_config {
+class execute_config : public base_config, public master_address_flags {
 public:
   execute_config();
   std::vector<std::string> validate() override;
 
-  std::string master = "127.0.0.1:5050";
   std::string name = "mesoscaf-execute";
   std::string command;
   std::string resources = "cpus:0.1;mem:32";
@@ -156,14 +178,7 @@ public:
   caf::timespan failover_timeout = caf::timespan{0};  // the framework survives its scheduler this long
   bool partition_aware = false;                 // capability PARTITION_AWARE
   bool checkpoint = true;                       // the agent checkpoints the task (survives agent restarts)
-  bool no_checkpoint = false;                   // --no-checkpoint (CAF flags cannot be set to false)
-  caf::timespan zk_session_timeout = std::chrono::seconds(10);  // of the detector, with --master=zk://...
-
-  // Filled by validate(), as for agent_config.
-  std::string master_host;
-  uint16_t master_port = 0;
-  bool master_is_zk = false;
-  zookeeper_url parsed_master_zk;
+  bool no_checkpoint = false;                   // --no-checkpoint (also --checkpoint=false in a file or the env)
 };
 
 } // namespace mesoscaf

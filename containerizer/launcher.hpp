@@ -1,7 +1,7 @@
 #pragma once
 // Starting processes in sandboxes (pure POSIX, no actors). Every process is started with posix_spawn:
 // - empty signal mask and default dispositions for the usual signals, because the agent's threads block
-//   SIGTERM/SIGINT for sigwait and children would inherit that (caf-notes pitfall 11);
+//   SIGTERM/SIGINT for sigwait and children would inherit that (docs/CAF_PITFALLS.md §6);
 // - a new session (setsid), so its process ID is also its process group ID and kill(-pid) reaches every
 //   process the command started; it also survives the agent;
 // - cwd = the sandbox, stdin = /dev/null, stdout/stderr appended to <sandbox>/stdout and <sandbox>/stderr.

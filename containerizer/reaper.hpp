@@ -1,5 +1,5 @@
 #pragma once
-// Waits for child processes off the actor threads (caf-notes A12): ONE thread per reaper polls a pidfd per
+// Waits for child processes off the actor threads (docs/CAF_PITFALLS.md §7): ONE thread per reaper polls a pidfd per
 // watched process plus an eventfd (new pid / stop). It reaps only the pids it watches (waitpid(pid, WNOHANG)),
 // so several reapers can live in one process (several agents in a local cluster, or an agent next to tests).
 #include <sys/types.h>

@@ -1,5 +1,5 @@
 #pragma once
-// The registry: the master's only durable state (DESIGN.md §3). Which agents are admitted, unreachable or gone,
+// The registry: the master's only durable state (docs/ARCHITECTURE.md). Which agents are admitted, unreachable or gone,
 // and the operator's weights and quota. Frameworks and tasks are NOT in it: a new leader rebuilds them from the
 // re-registrations of agents and schedulers. Changed only through the registrar (actors/ha/registrar.hpp), one
 // registry_operation at a time; `apply_registry_operation` is the single rule book every store and the

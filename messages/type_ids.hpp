@@ -1,6 +1,6 @@
 #pragma once
 // Every message type and atom of the protocol, registered identically in every process
-// (see caf-notes: an unregistered type silently fails across nodes). Actor handles are registered in
+// (docs/CAF_PITFALLS.md §3: an unregistered type silently fails across nodes). Actor handles are registered in
 // actors/interfaces.hpp, in a block chained after this one.
 #include "messages/agent_info.hpp"
 #include "messages/framework_info.hpp"
@@ -21,45 +21,71 @@
 #include <string>
 #include <vector>
 
+// CAF_ADD_TYPE_ID names a type after its C++ spelling ("std::vector<std::string>"), which another library linked into
+// the same process may register too. Ours go on the wire as "mesoscaf.<name>", so names cannot collide. Same
+// expansion as CAF_ADD_TYPE_ID (caf/type_id.hpp) except for the name.
+#define MESOSCAF_ADD_TYPE_ID(block, fully_qualified_name, wire_name)                                               \
+  namespace caf {                                                                                                  \
+  template <>                                                                                                      \
+  struct type_id<CAF_PP_EXPAND fully_qualified_name> {                                                             \
+    static constexpr type_id_t value                                                                               \
+      = id_block::block##_first_type_id + (__COUNTER__ - id_block::block##_type_id_counter_init - 1);              \
+  };                                                                                                               \
+  template <>                                                                                                      \
+  struct type_by_id<type_id<CAF_PP_EXPAND fully_qualified_name>::value> {                                          \
+    using type = CAF_PP_EXPAND fully_qualified_name;                                                               \
+  };                                                                                                               \
+  template <>                                                                                                      \
+  struct type_name<CAF_PP_EXPAND fully_qualified_name> {                                                           \
+    static constexpr const char* value = "mesoscaf." wire_name;                                                    \
+  };                                                                                                               \
+  template <>                                                                                                      \
+  struct type_name_by_id<type_id<CAF_PP_EXPAND fully_qualified_name>::value>                                       \
+    : type_name<CAF_PP_EXPAND fully_qualified_name> {};                                                            \
+  }
+
+// A type of namespace mesoscaf, named "mesoscaf.<name>" on the wire.
+#define MESOSCAF_TYPE(block, name) MESOSCAF_ADD_TYPE_ID(block, (mesoscaf::name), #name)
+
 CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_messages, caf::first_custom_type_id)
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::framework_id))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::agent_id))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::offer_id))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::task_id))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::executor_id))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::container_id))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::resource_set))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::framework_info))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::agent_info))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::task_info))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::executor_info))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::task_status))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::status_update))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::offer))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::filters))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::offer_operation))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::allocation))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::launch_spec))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::executor_registration))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::master_snapshot))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::agent_snapshot))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::offer>))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::offer_id>))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::offer_operation>))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::allocation>))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::task_info>))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::quota_info))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::role_summary))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::role_summary>))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<std::string>))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::reregistered_task))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::agent_reregistration))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::task_status>))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::status_update>))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::master_location))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::registry_data))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (mesoscaf::registry_operation))
-  CAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::registry_operation>))
+  MESOSCAF_TYPE(mesoscaf_messages, framework_id)
+  MESOSCAF_TYPE(mesoscaf_messages, agent_id)
+  MESOSCAF_TYPE(mesoscaf_messages, offer_id)
+  MESOSCAF_TYPE(mesoscaf_messages, task_id)
+  MESOSCAF_TYPE(mesoscaf_messages, executor_id)
+  MESOSCAF_TYPE(mesoscaf_messages, container_id)
+  MESOSCAF_TYPE(mesoscaf_messages, resource_set)
+  MESOSCAF_TYPE(mesoscaf_messages, framework_info)
+  MESOSCAF_TYPE(mesoscaf_messages, agent_info)
+  MESOSCAF_TYPE(mesoscaf_messages, task_info)
+  MESOSCAF_TYPE(mesoscaf_messages, executor_info)
+  MESOSCAF_TYPE(mesoscaf_messages, task_status)
+  MESOSCAF_TYPE(mesoscaf_messages, status_update)
+  MESOSCAF_TYPE(mesoscaf_messages, offer)
+  MESOSCAF_TYPE(mesoscaf_messages, filters)
+  MESOSCAF_TYPE(mesoscaf_messages, offer_operation)
+  MESOSCAF_TYPE(mesoscaf_messages, allocation)
+  MESOSCAF_TYPE(mesoscaf_messages, launch_spec)
+  MESOSCAF_TYPE(mesoscaf_messages, executor_registration)
+  MESOSCAF_TYPE(mesoscaf_messages, master_snapshot)
+  MESOSCAF_TYPE(mesoscaf_messages, agent_snapshot)
+  MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::offer>), "vector<offer>")
+  MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::offer_id>), "vector<offer_id>")
+  MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::offer_operation>), "vector<offer_operation>")
+  MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::allocation>), "vector<allocation>")
+  MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::task_info>), "vector<task_info>")
+  MESOSCAF_TYPE(mesoscaf_messages, quota_info)
+  MESOSCAF_TYPE(mesoscaf_messages, role_summary)
+  MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::role_summary>), "vector<role_summary>")
+  MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<std::string>), "vector<string>")
+  MESOSCAF_TYPE(mesoscaf_messages, reregistered_task)
+  MESOSCAF_TYPE(mesoscaf_messages, agent_reregistration)
+  MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::task_status>), "vector<task_status>")
+  MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::status_update>), "vector<status_update>")
+  MESOSCAF_TYPE(mesoscaf_messages, master_location)
+  MESOSCAF_TYPE(mesoscaf_messages, registry_data)
+  MESOSCAF_TYPE(mesoscaf_messages, registry_operation)
+  MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::registry_operation>), "vector<registry_operation>")
 
   // Atoms (at most 10 characters). Verbs of the protocol; see actors/interfaces.hpp for who sends which.
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, reg_agent, "regagent")

@@ -10,6 +10,8 @@
 
 #include <caf/all.hpp>
 
+#include <boost/crc.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -167,13 +169,56 @@ TEST(records round trip) {
   CHECK_EQUAL(t2.executor, t.executor);
 }
 
-TEST(frame layout is length crc payload) {
-  auto bytes = encode_frame(ack("u1"));
-  REQUIRE(bytes.size() > 8u);
-  uint32_t len = 0;
+// Little-endian u32 at `p`, and a frame rebuilt from a length word and a payload (CRC recomputed).
+uint32_t u32_at(const std::string& bytes, size_t p) {
+  uint32_t x = 0;
   for (int i = 0; i < 4; ++i)
-    len |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
-  CHECK_EQUAL(len, bytes.size() - 8);
+    x |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[p + i])) << (8 * i);
+  return x;
+}
+
+std::string make_frame(uint32_t length_word, const std::string& payload) {
+  boost::crc_32_type crc;
+  crc.process_bytes(payload.data(), payload.size());
+  std::string out;
+  for (auto x : {length_word, static_cast<uint32_t>(crc.checksum())})
+    for (int i = 0; i < 4; ++i)
+      out.push_back(static_cast<char>((x >> (8 * i)) & 0xff));
+  return out + payload;
+}
+
+TEST(frame layout is a versioned length then crc then version and payload) {
+  auto bytes = encode_frame(ack("u1"));
+  REQUIRE(bytes.size() > 9u);
+  auto word = u32_at(bytes, 0);
+  CHECK_NOT_EQUAL(word & 0x80000000u, 0u);
+  CHECK_EQUAL(word & 0x7fffffffu, bytes.size() - 8);
+  CHECK_EQUAL(static_cast<int>(bytes[8]), 1);
+}
+
+TEST(a record written before frames were versioned still reads) {
+  agent_record a;
+  a.id = agent_id{"agent-1"};
+  a.port = 7;
+  auto bytes = encode_frame(a);
+  // The old layout: no top bit, no version byte.
+  auto payload = bytes.substr(9);
+  agent_record out;
+  CHECK_EQUAL(decode_record(make_frame(static_cast<uint32_t>(payload.size()), payload), out), "");
+  CHECK_EQUAL(out.id, a.id);
+  CHECK_EQUAL(out.port, 7u);
+}
+
+TEST(a frame of a newer format version is refused with the reason) {
+  agent_record a;
+  a.id = agent_id{"agent-1"};
+  auto bytes = encode_frame(a);
+  auto payload = bytes.substr(8);
+  payload[0] = 2;
+  agent_record out;
+  auto err = decode_record(make_frame(0x80000000u | static_cast<uint32_t>(payload.size()), payload), out);
+  CHECK(err.find("version 2") != std::string::npos);
+  CHECK(out.id.empty());
 }
 
 TEST(bad record files are errors and change nothing) {

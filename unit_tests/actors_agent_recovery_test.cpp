@@ -5,6 +5,7 @@
 #include "actors/agent/agent.hpp"
 #include "actors/agent/agent_checkpoint.hpp"
 #include "actors/agent/agent_resources.hpp"
+#include "agent_test_mocks.hpp"
 #include "child_process.hpp"
 #include "containerizer/launcher.hpp"
 #include "test_helpers.hpp"
@@ -24,125 +25,9 @@
 
 using namespace mesoscaf;
 using namespace std::chrono_literals;
+using namespace mesoscaf::test;
 
 namespace {
-
-struct recorder {
-  // master
-  std::vector<agent_info> registrations;
-  std::vector<agent_reregistration> reregistrations;
-  int refuse_reregistrations = 0;
-  std::string agent_id_to_assign = "agent-new";
-  std::vector<status_update> master_updates;
-  // containerizer
-  std::vector<launch_spec> launches;
-  std::vector<std::tuple<container_id, int32_t, uint64_t>> recovers;
-  std::set<int32_t> alive_pids;
-  std::vector<container_id> kills;
-  std::vector<std::string> orphan_kills;  // task sandboxes whose recorded processes the agent had killed
-  // executor
-  caf::optional<executor_registration> registration;
-  caf::error registration_error;
-  std::vector<task_info> executor_launches;
-  std::vector<std::pair<task_id, std::string>> executor_acks;
-};
-using recorder_ptr = std::shared_ptr<recorder>;
-
-master_actor::behavior_type mock_master(master_actor::pointer, recorder_ptr rec) {
-  return {
-    [=](atom::reg_agent, const agent_info& info, const agent_actor&) {
-      rec->registrations.push_back(info);
-      return agent_id{rec->agent_id_to_assign};
-    },
-    [=](atom::rereg_agent, const agent_reregistration& r, const agent_actor&) -> caf::result<agent_id> {
-      rec->reregistrations.push_back(r);
-      if (rec->refuse_reregistrations > 0) {
-        --rec->refuse_reregistrations;
-        return caf::make_error(caf::sec::invalid_argument, "refused by test");
-      }
-      return r.info.id;
-    },
-    [=](atom::update, const status_update& u) { rec->master_updates.push_back(u); },
-    [=](atom::exec_msg, const framework_id&, const agent_id&, const executor_id&, const std::string&) {},
-    [=](atom::exec_lost, const framework_id&, const agent_id&, const executor_id&, int32_t) {},
-    [=](atom::subscribe, const framework_info&, const scheduler_actor&) { return framework_id{"unused"}; },
-    [=](atom::teardown, const framework_id&) {},
-    [=](atom::accept, const framework_id&, const std::vector<offer_id>&, const std::vector<offer_operation>&,
-        const filters&) {},
-    [=](atom::decline, const framework_id&, const std::vector<offer_id>&, const filters&) {},
-    [=](atom::revive, const framework_id&) {},
-    [=](atom::suppress, const framework_id&) {},
-    [=](atom::revive, const framework_id&, const std::vector<std::string>&) {},
-    [=](atom::suppress, const framework_id&, const std::vector<std::string>&) {},
-    [=](atom::kill, const framework_id&, const task_id&, const agent_id&) {},
-    [=](atom::ack, const framework_id&, const agent_id&, const task_id&, const std::string&) {},
-    [=](atom::reconcile, const framework_id&, const std::vector<task_status>&) {},
-    [=](atom::fw_msg, const framework_id&, const agent_id&, const executor_id&, const std::string&) {},
-    [=](atom::set_weight, const std::string&, double) { return true; },
-    [=](atom::set_quota, const std::string&, const quota_info&) { return true; },
-    [=](atom::timeout, const offer_id&) {},
-    [=](atom::health) {},
-    [=](atom::unreachable) {},
-    [=](atom::failover, const framework_id&, uint64_t) {},
-    [=](atom::state) { return master_snapshot{}; },
-    [=](atom::allocate, const std::vector<allocation>&) {},
-    [=](atom::rereg_deadline, uint64_t) {},
-    [=](atom::elected) {},
-    [=](atom::stepdown, const std::string&) {},
-    [=](atom::leader, const master_location&) {},
-  };
-}
-
-containerizer_actor::behavior_type mock_containerizer(containerizer_actor::pointer, recorder_ptr rec) {
-  return {
-    [=](atom::launch, const launch_spec& spec) {
-      rec->launches.push_back(spec);
-      return int32_t{4242};
-    },
-    [=](atom::kill, const container_id& id) { rec->kills.push_back(id); },
-    [=](atom::kill, const std::vector<std::string>& dirs) {
-      rec->orphan_kills.insert(rec->orphan_kills.end(), dirs.begin(), dirs.end());
-    },
-    [=](atom::recover, const container_id& id, int32_t pid, uint64_t start_time) {
-      rec->recovers.emplace_back(id, pid, start_time);
-      return rec->alive_pids.count(pid) > 0;
-    },
-    [=](atom::exited, const container_id&, int32_t) {},
-    [=](atom::tick, const container_id&) {},
-  };
-}
-
-// An executor with test hooks: `connect` registers it (reg_exec), `reconnect` re-registers it (rereg_exec) with
-// the tasks and unacknowledged updates given, `update` makes it send a status update.
-using mock_executor_actor
-  = executor_actor::extend<caf::reacts_to<atom::connect, framework_id, executor_id>,
-                           caf::reacts_to<atom::rereg_exec, framework_id, executor_id, std::vector<task_info>,
-                                          std::vector<status_update>>,
-                           caf::reacts_to<atom::update, status_update>>;
-
-mock_executor_actor::behavior_type mock_executor(mock_executor_actor::pointer self, recorder_ptr rec,
-                                                 agent_actor agent) {
-  auto on_reply = [=](const executor_registration& r) { rec->registration = r; };
-  auto on_error = [=](caf::error& err) { rec->registration_error = err; };
-  return {
-    [=](atom::launch, const task_info& t) { rec->executor_launches.push_back(t); },
-    [=](atom::kill_task, const task_id&) {},
-    [=](atom::ack, const task_id& t, const std::string& uuid) { rec->executor_acks.emplace_back(t, uuid); },
-    [=](atom::fw_msg, const std::string&) {},
-    [=](atom::shutdown) {},
-    [=](atom::connect, const framework_id& f, const executor_id& e) {
-      self->request(agent, caf::infinite, atom::reg_exec_v, f, e, caf::actor_cast<executor_actor>(self))
-        .then(on_reply, on_error);
-    },
-    [=](atom::rereg_exec, const framework_id& f, const executor_id& e, const std::vector<task_info>& tasks,
-        const std::vector<status_update>& updates) {
-      self->request(agent, caf::infinite, atom::rereg_exec_v, f, e, caf::actor_cast<executor_actor>(self), tasks,
-                    updates)
-        .then(on_reply, on_error);
-    },
-    [=](atom::update, const status_update& u) { self->send(agent, atom::update_v, u); },
-  };
-}
 
 framework_info checkpointing_framework(bool partition_aware = false) {
   framework_info fi;
@@ -193,7 +78,11 @@ const framework_id fw1{"fw-1"};
 
 struct fixture : mesoscaf::test::deterministic_fixture {
   mesoscaf::test::temp_dir work{"mesoscaf-agent-recovery-test"};
-  recorder_ptr rec = std::make_shared<recorder>();
+  recorder_ptr rec = [] {
+    auto r = std::make_shared<recorder>();
+    r->agent_id_to_assign = "agent-new";   // a fresh registration is told apart from a recovered "agent-7"
+    return r;
+  }();
   master_actor master;
   agent_actor agent;
   mock_executor_actor exec;

@@ -190,7 +190,7 @@ resource_set res(const std::string& text) {
 }
 
 // Asks the master and returns the answer. Unlike the fixture's request<T>(), this never fires timers, so it
-// also works with the real allocator's periodic timer (caf-notes A14.4).
+// also works with the real allocator's periodic timer (docs/CAF_PITFALLS.md §9).
 template <class T, class Fixture, class... Ts>
 T ask(Fixture& fx, Ts&&... xs) {
   T result;
@@ -980,7 +980,7 @@ struct real_fixture : mesoscaf::test::deterministic_fixture {
     sched.run();
   }
   ~real_fixture() {
-    // The allocator's periodic timer must be gone before the fixture's run() (caf-notes A14.4).
+    // The allocator's periodic timer must be gone before the fixture's run() (docs/CAF_PITFALLS.md §9).
     caf::anon_send_exit(master, caf::exit_reason::user_shutdown);
     sched.run();
   }

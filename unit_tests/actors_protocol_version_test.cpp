@@ -47,3 +47,38 @@ TEST(peers of the same protocol version connect and peers of another are refused
   }
   caf::anon_send_exit(master, caf::exit_reason::user_shutdown);
 }
+
+namespace {
+
+template <caf::type_id_t First, caf::type_id_t... Is>
+std::vector<std::string> names_of(std::integer_sequence<caf::type_id_t, Is...>) {
+  return {caf::type_name_by_id<First + Is>::value...};
+}
+
+std::vector<std::string> wire_names() {
+  using caf::id_block::mesoscaf_actors;
+  using caf::id_block::mesoscaf_messages;
+  auto out = names_of<mesoscaf_messages::begin>(
+    std::make_integer_sequence<caf::type_id_t, mesoscaf_messages::end - mesoscaf_messages::begin>{});
+  auto actors = names_of<mesoscaf_actors::begin>(
+    std::make_integer_sequence<caf::type_id_t, mesoscaf_actors::end - mesoscaf_actors::begin>{});
+  out.insert(out.end(), actors.begin(), actors.end());
+  return out;
+}
+
+} // namespace
+
+TEST(every protocol type travels under a mesoscaf name so that a user library cannot collide with it) {
+  node_config cfg;
+  caf::actor_system sys{cfg};
+  auto names = wire_names();
+  REQUIRE(names.size() > 40u);
+  for (auto& name : names) {
+    MESSAGE("type " << name);
+    CHECK(name.rfind("mesoscaf.", 0) == 0);
+    // Registered under that name in a configured system (the name is what crosses the wire).
+    if (name != "mesoscaf.vector<string>") // a CAF builtin: it travels by CAF's own number
+      CHECK(sys.types().make_value(name) != nullptr);
+  }
+  CHECK(sys.types().make_value("mesoscaf::offer") == nullptr);
+}

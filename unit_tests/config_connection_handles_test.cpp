@@ -95,8 +95,13 @@ TEST(a moved connection carries data both ways and is not inherited by started p
 }
 
 TEST(the open file limit is raised to what the system allows) {
-  use_fresh_connection_handles();
   rlimit lim{};
+  REQUIRE_EQUAL(::getrlimit(RLIMIT_NOFILE, &lim), 0);
+  // Start from a low soft limit (as a fresh shell has), so that the raise is what this test sees.
+  rlimit low = lim;
+  low.rlim_cur = lim.rlim_max < 512 ? lim.rlim_max : 512;
+  REQUIRE_EQUAL(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  use_fresh_connection_handles();
   REQUIRE_EQUAL(::getrlimit(RLIMIT_NOFILE, &lim), 0);
   rlim_t cap = rlim_t{1} << 20;
   CHECK_EQUAL(lim.rlim_cur, lim.rlim_max < cap ? lim.rlim_max : cap);

@@ -3,6 +3,8 @@
 #define CAF_SUITE config_daemon_config
 #include "test.hpp"
 
+#include "run_config.hpp"
+
 #include "config/daemon_config.hpp"
 #include "config/support/network_address.hpp"
 
@@ -14,20 +16,9 @@
 #include <unistd.h>
 
 using namespace mesoscaf;
+using mesoscaf::test::run_config;
 
 namespace {
-
-/// Runs parse_and_validate on "sub" + args; returns -1 for "go on", else the exit code.
-template <class Config>
-int run(Config& cfg, std::vector<std::string> args) {
-  args.insert(args.begin(), "sub");
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  auto rc = cfg.parse_and_validate(static_cast<int>(args.size()), argv.data());
-  return rc ? *rc : -1;
-}
 
 std::string write_ini(const std::string& text) {
   char name[] = "/tmp/mesoscaf-ini-XXXXXX";
@@ -55,23 +46,23 @@ TEST(parse_host_port accepts host and port and rejects the rest) {
 
 TEST(valid master arguments pass and set the values) {
   master_config cfg;
-  CHECK_EQUAL(run(cfg, {"--port=0", "--work-dir=/tmp/x", "--allocation-interval=250ms"}), -1);
+  CHECK_EQUAL(run_config(cfg, {"--port=0", "--work-dir=/tmp/x", "--allocation-interval=250ms"}), -1);
   CHECK_EQUAL(cfg.port, 0);
   CHECK_EQUAL(cfg.work_dir, "/tmp/x");
   CHECK(cfg.allocation_interval == std::chrono::milliseconds(250));
   CHECK_EQUAL(cfg.standby_heap_mb, 256);
   master_config none;
-  CHECK_EQUAL(run(none, {"--standby-heap-mb=0"}), -1);
+  CHECK_EQUAL(run_config(none, {"--standby-heap-mb=0"}), -1);
   CHECK_EQUAL(none.standby_heap_mb, 0);
 }
 
 TEST(offer timeout and weights flags of the master) {
   master_config a;
-  CHECK_EQUAL(run(a, {}), -1);
+  CHECK_EQUAL(run_config(a, {}), -1);
   CHECK(a.offer_timeout.count() == 0);   // off by default
   CHECK(a.parsed_weights.empty());
   master_config b;
-  CHECK_EQUAL(run(b, {"--offer-timeout=30s", "--weights=eng=2,ops=0.5,eng/prod=1.25,*=3"}), -1);
+  CHECK_EQUAL(run_config(b, {"--offer-timeout=30s", "--weights=eng=2,ops=0.5,eng/prod=1.25,*=3"}), -1);
   CHECK(b.offer_timeout == std::chrono::seconds(30));
   CHECK_EQUAL(b.parsed_weights, (std::vector<std::pair<std::string, double>>{
                                   {"eng", 2.0}, {"ops", 0.5}, {"eng/prod", 1.25}, {"*", 3.0}}));
@@ -81,19 +72,19 @@ TEST(offer timeout and weights flags of the master) {
                    "--weights=eng=1,", "--weights=eng=1,,ops=2", "--weights=eng= 1"}) {
     master_config cfg;
     MESSAGE(arg);
-    CHECK_EQUAL(run(cfg, {arg}), 2);
+    CHECK_EQUAL(run_config(cfg, {arg}), 2);
   }
 }
 
 TEST(offer timeout and weights flags of the local cluster) {
   local_config a;
-  CHECK_EQUAL(run(a, {"--offer-timeout=5s", "--weights=eng=2"}), -1);
+  CHECK_EQUAL(run_config(a, {"--offer-timeout=5s", "--weights=eng=2"}), -1);
   CHECK(a.offer_timeout == std::chrono::seconds(5));
   CHECK_EQUAL(a.parsed_weights, (std::vector<std::pair<std::string, double>>{{"eng", 2.0}}));
   for (auto arg : {"--offer-timeout=-1s", "--weights=eng=0", "--weights=a//b=1"}) {
     local_config cfg;
     MESSAGE(arg);
-    CHECK_EQUAL(run(cfg, {arg}), 2);
+    CHECK_EQUAL(run_config(cfg, {arg}), 2);
   }
 }
 
@@ -111,14 +102,14 @@ TEST(parse_weights reports the bad part) {
 
 TEST(our scheduler defaults apply and flags override them) {
   master_config a;
-  CHECK_EQUAL(run(a, {}), -1);
+  CHECK_EQUAL(run_config(a, {}), -1);
   CHECK_EQUAL(caf::get_or(a, "scheduler.max-threads", int64_t{0}), 1);
   CHECK_EQUAL(caf::to_string(caf::get_or(a, "scheduler.policy", caf::atom("x"))), "sharing");
   master_config b;
-  CHECK_EQUAL(run(b, {"--scheduler.max-threads=3"}), -1);
+  CHECK_EQUAL(run_config(b, {"--scheduler.max-threads=3"}), -1);
   CHECK_EQUAL(caf::get_or(b, "scheduler.max-threads", int64_t{0}), 3);
   master_config c;
-  CHECK_EQUAL(run(c, {"--scheduler.max-threads=0"}), 2);
+  CHECK_EQUAL(run_config(c, {"--scheduler.max-threads=0"}), 2);
 }
 
 TEST(bad master arguments exit 2) {
@@ -127,20 +118,20 @@ TEST(bad master arguments exit 2) {
                    "--standby-heap-mb=lots"}) {
     master_config cfg;
     MESSAGE(arg);
-    CHECK_EQUAL(run(cfg, {arg}), 2);
+    CHECK_EQUAL(run_config(cfg, {arg}), 2);
   }
 }
 
 TEST(agent arguments are validated) {
   {
     agent_config cfg;
-    CHECK_EQUAL(run(cfg, {"--master=127.0.0.1:5050", "--work-dir=/tmp/a", "--resources=cpus:4;mem:4096"}), -1);
+    CHECK_EQUAL(run_config(cfg, {"--master=127.0.0.1:5050", "--work-dir=/tmp/a", "--resources=cpus:4;mem:4096"}), -1);
     CHECK_EQUAL(cfg.master_host, "127.0.0.1");
     CHECK_EQUAL(cfg.master_port, 5050);
   }
   {
     agent_config cfg; // resources omitted: detected later
-    CHECK_EQUAL(run(cfg, {"--master=h:1", "--work-dir=/tmp/a"}), -1);
+    CHECK_EQUAL(run_config(cfg, {"--master=h:1", "--work-dir=/tmp/a"}), -1);
   }
   std::vector<std::vector<std::string>> bad{
     {"--master=nohost", "--work-dir=/tmp/a"},
@@ -152,14 +143,14 @@ TEST(agent arguments are validated) {
   };
   for (auto& args : bad) {
     agent_config cfg;
-    CHECK_EQUAL(run(cfg, args), 2);
+    CHECK_EQUAL(run_config(cfg, args), 2);
   }
 }
 
 TEST(execute needs a command and valid resources) {
   {
     execute_config cfg;
-    CHECK_EQUAL(run(cfg, {"--master=127.0.0.1:5050", "--command=echo hi", "--resources=cpus:0.1;mem:32"}), -1);
+    CHECK_EQUAL(run_config(cfg, {"--master=127.0.0.1:5050", "--command=echo hi", "--resources=cpus:0.1;mem:32"}), -1);
     CHECK_EQUAL(cfg.command, "echo hi");
   }
   std::vector<std::vector<std::string>> bad{
@@ -174,18 +165,18 @@ TEST(execute needs a command and valid resources) {
   };
   for (auto& args : bad) {
     execute_config cfg;
-    CHECK_EQUAL(run(cfg, args), 2);
+    CHECK_EQUAL(run_config(cfg, args), 2);
   }
 }
 
 TEST(local validates the agent count) {
   local_config ok;
-  CHECK_EQUAL(run(ok, {"--agents=3"}), -1);
+  CHECK_EQUAL(run_config(ok, {"--agents=3"}), -1);
   CHECK_EQUAL(ok.agents, 3);
   CHECK_EQUAL(caf::get_or(ok, "scheduler.max-threads", int64_t{0}), 2);
   for (auto arg : {"--agents=0", "--agents=65", "--resources=cpus:x"}) {
     local_config cfg;
-    CHECK_EQUAL(run(cfg, {arg}), 2);
+    CHECK_EQUAL(run_config(cfg, {arg}), 2);
   }
 }
 
@@ -196,25 +187,25 @@ TEST(badly typed or unknown values in the config file are refused instead of dro
   auto good = write_ini("port=6000\nwork-dir=\"/tmp/m\"\n");
   {
     master_config cfg;
-    CHECK_EQUAL(run(cfg, {"--config-file=" + bad_type}), 2);
+    CHECK_EQUAL(run_config(cfg, {"--config-file=" + bad_type}), 2);
   }
   {
     master_config cfg;
-    CHECK_EQUAL(run(cfg, {"--config-file=" + unknown}), 2);
+    CHECK_EQUAL(run_config(cfg, {"--config-file=" + unknown}), 2);
   }
   {
     master_config cfg;
-    CHECK_EQUAL(run(cfg, {"--config-file=" + bad_caf}), 2);
+    CHECK_EQUAL(run_config(cfg, {"--config-file=" + bad_caf}), 2);
   }
   {
     master_config cfg;
-    CHECK_EQUAL(run(cfg, {"--config-file=" + good}), -1);
+    CHECK_EQUAL(run_config(cfg, {"--config-file=" + good}), -1);
     CHECK_EQUAL(cfg.port, 6000);
     CHECK_EQUAL(cfg.work_dir, "/tmp/m");
   }
   {
     master_config cfg; // the command line wins over the file
-    CHECK_EQUAL(run(cfg, {"--config-file=" + good, "--port=7000"}), -1);
+    CHECK_EQUAL(run_config(cfg, {"--config-file=" + good, "--port=7000"}), -1);
     CHECK_EQUAL(cfg.port, 7000);
   }
   for (auto& f : {bad_type, unknown, bad_caf, good})
@@ -243,12 +234,12 @@ TEST(parse_rate_limit takes N per DURATION) {
 
 TEST(agent health and removal flags of the master) {
   master_config cfg;
-  CHECK_EQUAL(run(cfg, {}), -1);
+  CHECK_EQUAL(run_config(cfg, {}), -1);
   CHECK(cfg.agent_ping_timeout == std::chrono::seconds(15));
   CHECK_EQUAL(cfg.max_agent_ping_timeouts, 5);
   CHECK_EQUAL(cfg.removal_limit_count, 0);
   master_config tight;
-  CHECK_EQUAL(run(tight, {"--agent-ping-timeout=200ms", "--max-agent-ping-timeouts=2",
+  CHECK_EQUAL(run_config(tight, {"--agent-ping-timeout=200ms", "--max-agent-ping-timeouts=2",
                           "--agent-removal-rate-limit=1/2s"}),
               -1);
   CHECK(tight.agent_ping_timeout == std::chrono::milliseconds(200));
@@ -258,44 +249,44 @@ TEST(agent health and removal flags of the master) {
   for (std::string bad : {"--agent-ping-timeout=0s", "--max-agent-ping-timeouts=0", "--agent-removal-rate-limit=1",
                           "--agent-removal-rate-limit=0/1s"}) {
     master_config c;
-    CHECK_EQUAL(run(c, {bad}), exit_bad_args);
+    CHECK_EQUAL(run_config(c, {bad}), exit_bad_args);
   }
 }
 
 TEST(agent recovery flags) {
   agent_config cfg;
-  CHECK_EQUAL(run(cfg, {"--work-dir=/tmp/x"}), -1);
+  CHECK_EQUAL(run_config(cfg, {"--work-dir=/tmp/x"}), -1);
   CHECK_EQUAL(cfg.recover, "reconnect");
   CHECK(cfg.executor_registration_timeout == std::chrono::minutes(1));
   agent_config c2;
-  CHECK_EQUAL(run(c2, {"--work-dir=/tmp/x", "--recover=cleanup", "--executor-registration-timeout=5s"}), -1);
+  CHECK_EQUAL(run_config(c2, {"--work-dir=/tmp/x", "--recover=cleanup", "--executor-registration-timeout=5s"}), -1);
   CHECK_EQUAL(c2.recover, "cleanup");
   CHECK(c2.executor_registration_timeout == std::chrono::seconds(5));
   agent_config c3;
-  CHECK_EQUAL(run(c3, {"--work-dir=/tmp/x", "--recover=maybe"}), exit_bad_args);
+  CHECK_EQUAL(run_config(c3, {"--work-dir=/tmp/x", "--recover=maybe"}), exit_bad_args);
   agent_config c4;
-  CHECK_EQUAL(run(c4, {"--work-dir=/tmp/x", "--executor-registration-timeout=0s"}), exit_bad_args);
+  CHECK_EQUAL(run_config(c4, {"--work-dir=/tmp/x", "--executor-registration-timeout=0s"}), exit_bad_args);
 }
 
 TEST(execute failover partition awareness and checkpoint flags) {
   execute_config cfg;
-  CHECK_EQUAL(run(cfg, {"--command=true"}), -1);
+  CHECK_EQUAL(run_config(cfg, {"--command=true"}), -1);
   CHECK(cfg.failover_timeout.count() == 0);
   CHECK(!cfg.partition_aware);
   CHECK(cfg.checkpoint);
   execute_config c2;
-  CHECK_EQUAL(run(c2, {"--command=true", "--failover-timeout=30s", "--partition-aware", "--no-checkpoint"}), -1);
+  CHECK_EQUAL(run_config(c2, {"--command=true", "--failover-timeout=30s", "--partition-aware", "--no-checkpoint"}), -1);
   CHECK(c2.failover_timeout == std::chrono::seconds(30));
   CHECK(c2.partition_aware);
   CHECK(!c2.checkpoint);
   execute_config c3;
-  CHECK_EQUAL(run(c3, {"--command=true", "--failover-timeout=-1s"}), exit_bad_args);
+  CHECK_EQUAL(run_config(c3, {"--command=true", "--failover-timeout=-1s"}), exit_bad_args);
 }
 
 TEST(agent and execute accept a ZooKeeper master URL and a session timeout) {
   {
     agent_config cfg;
-    CHECK_EQUAL(run(cfg, {"--master=zk://127.0.0.1:2181,127.0.0.1:2182/mesoscaf", "--work-dir=/tmp/a",
+    CHECK_EQUAL(run_config(cfg, {"--master=zk://127.0.0.1:2181,127.0.0.1:2182/mesoscaf", "--work-dir=/tmp/a",
                           "--zk-session-timeout=5s"}),
                 -1);
     CHECK(cfg.master_is_zk);
@@ -306,14 +297,14 @@ TEST(agent and execute accept a ZooKeeper master URL and a session timeout) {
   }
   {
     agent_config cfg;  // host:port still works, and the default session timeout is Mesos' 10 s
-    CHECK_EQUAL(run(cfg, {"--master=127.0.0.1:5050", "--work-dir=/tmp/a"}), -1);
+    CHECK_EQUAL(run_config(cfg, {"--master=127.0.0.1:5050", "--work-dir=/tmp/a"}), -1);
     CHECK(!cfg.master_is_zk);
     CHECK_EQUAL(cfg.master_port, 5050);
     CHECK(cfg.zk_session_timeout == std::chrono::seconds(10));
   }
   {
     execute_config cfg;
-    CHECK_EQUAL(run(cfg, {"--master=zk://10.0.0.1:2181/a/b", "--command=true", "--zk-session-timeout=2s"}), -1);
+    CHECK_EQUAL(run_config(cfg, {"--master=zk://10.0.0.1:2181/a/b", "--command=true", "--zk-session-timeout=2s"}), -1);
     CHECK(cfg.master_is_zk);
     CHECK_EQUAL(cfg.parsed_master_zk.servers, "10.0.0.1:2181");
     CHECK_EQUAL(cfg.parsed_master_zk.path, "/a/b");
@@ -331,12 +322,12 @@ TEST(agent and execute accept a ZooKeeper master URL and a session timeout) {
     auto args = extra;
     args.push_back(master_arg);
     args.push_back("--work-dir=/tmp/a");
-    CHECK_EQUAL(run(a, args), 2);
+    CHECK_EQUAL(run_config(a, args), 2);
     execute_config e;
     args = extra;
     args.push_back(master_arg);
     args.push_back("--command=true");
-    CHECK_EQUAL(run(e, args), 2);
+    CHECK_EQUAL(run_config(e, args), 2);
   }
 }
 
@@ -361,13 +352,13 @@ TEST(parse_master_address tells host port from ZooKeeper URLs and names the prob
 TEST(advertised addresses of master and agent) {
   {
     master_config cfg;
-    CHECK_EQUAL(run(cfg, {"--ip=0.0.0.0", "--advertise-ip=10.1.2.3", "--advertise-port=6060"}), -1);
+    CHECK_EQUAL(run_config(cfg, {"--ip=0.0.0.0", "--advertise-ip=10.1.2.3", "--advertise-port=6060"}), -1);
     CHECK_EQUAL(cfg.advertise_ip, "10.1.2.3");
     CHECK_EQUAL(cfg.advertise_port, 6060);
   }
   {
     agent_config cfg;
-    CHECK_EQUAL(run(cfg, {"--work-dir=/tmp/a", "--ip=0.0.0.0", "--advertise-ip=fd00::7", "--advertise-port=1"}), -1);
+    CHECK_EQUAL(run_config(cfg, {"--work-dir=/tmp/a", "--ip=0.0.0.0", "--advertise-ip=fd00::7", "--advertise-port=1"}), -1);
     CHECK_EQUAL(cfg.advertise_ip, "fd00::7");
   }
   // Names, wildcards (not dialable), junk and bad ports exit 2, on both daemons.
@@ -375,10 +366,10 @@ TEST(advertised addresses of master and agent) {
                    "--advertise-ip=10.0.0.1:80", "--advertise-port=-1", "--advertise-port=65536",
                    "--advertise-port=x"}) {
     master_config m;
-    CHECK_EQUAL(run(m, {bad}), exit_bad_args);
+    CHECK_EQUAL(run_config(m, {bad}), exit_bad_args);
     agent_config a;
-    CHECK_EQUAL(run(a, {"--work-dir=/tmp/a", bad}), exit_bad_args);
+    CHECK_EQUAL(run_config(a, {"--work-dir=/tmp/a", bad}), exit_bad_args);
   }
   agent_config empty_ip;
-  CHECK_EQUAL(run(empty_ip, {"--work-dir=/tmp/a", "--ip="}), exit_bad_args);
+  CHECK_EQUAL(run_config(empty_ip, {"--work-dir=/tmp/a", "--ip="}), exit_bad_args);
 }

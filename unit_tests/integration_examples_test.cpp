@@ -99,3 +99,12 @@ TEST(the DRF demo reaches the split of the DRF paper) {
   CHECK(contains(r.output, "framework drf-a: tasks=3 dominant_share=0.667"));
   CHECK(contains(r.output, "framework drf-b: tasks=2 dominant_share=0.667"));
 }
+
+TEST(the hello framework runs its task to TASK_FINISHED) {
+  // It starts its own in-process cluster.
+  temp_dir dir{"mesoscaf-hello"};
+  auto r = run_to_completion({examples + "/hello_framework"}, dir / "hello.log", seconds(120));
+  MESSAGE(r.output);
+  CHECK_EQUAL(r.exit_code, 0);
+  CHECK(contains(r.output, "hello_framework: final state TASK_FINISHED"));
+}

@@ -2,6 +2,11 @@
 #define CAF_TEST_NO_MAIN
 #include <caf/test/unit_test_impl.hpp>
 
+#include <cstdlib>
+
 int main(int argc, char** argv) {
+  // Agents in this process (local clusters, agent tests) start the command executor of the build's binary; the
+  // test binary does not sit next to it. A value set by the caller wins.
+  ::setenv("MESOSCAF_EXECUTOR_BINARY", MESOSCAF_BINARY, 0);
   return caf::test::main(argc, argv);
 }

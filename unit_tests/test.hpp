@@ -1,5 +1,5 @@
 #pragma once
-// Short test macros. `FAIL` must exist before caf/test/dsl.hpp is included (caf-notes pitfall 13).
+// Short test macros. `FAIL` must exist before caf/test/dsl.hpp is included (docs/CAF_PITFALLS.md §9).
 #include <caf/test/unit_test.hpp>
 
 #define CHECK CAF_CHECK

@@ -3,6 +3,7 @@
 #include "actors/agent/agent_disk_worker.hpp"
 #include "actors/agent/agent_resources.hpp"
 #include "actors/agent/status_update_manager.hpp"
+#include "config/support/executable_path.hpp"
 #include "config/support/logging.hpp"
 #include "config/support/network_address.hpp"
 #include "containerizer/containerizer_actor.hpp"
@@ -22,10 +23,6 @@
 #include <vector>
 
 #include <signal.h>
-
-#ifndef MESOSCAF_DEFAULT_BINARY
-#define MESOSCAF_DEFAULT_BINARY "mesoscaf"
-#endif
 
 namespace mesoscaf {
 
@@ -479,8 +476,8 @@ void shutdown_executor(agent_ptr self, executor_entry& e) {
 // Every component was checked with is_safe_path_component before (run_task), the container ID is ours.
 std::string sandbox_for(const agent_state& st, const framework_id& fw, const executor_id& exec,
                         const container_id& cid) {
-  return sandbox_path(st.opts.work_dir, {"agents", st.id.str(), "frameworks", fw.str(), "executors", exec.str(),
-                                         "runs", cid.str()});
+  auto runs = executor_runs_dir(st.opts.work_dir, st.id, fw, exec);
+  return runs.empty() ? runs : sandbox_path(runs, {cid.str()});
 }
 
 executor_entry& launch_executor(agent_ptr self, const framework_id& fw, executor_info info, bool command) {
@@ -1209,8 +1206,7 @@ void take_update(agent_ptr self, const executor_actor& owner, const status_updat
 agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
                                  std::shared_ptr<const recovered_state> recovered, std::string startup_error) {
   auto& st = self->state;
-  if (opts.executor_binary.empty())
-    opts.executor_binary = MESOSCAF_DEFAULT_BINARY;
+  opts.executor_binary = executor_binary(opts.executor_binary);
   if (opts.tick_interval <= caf::timespan{0})
     opts.tick_interval = std::chrono::milliseconds(100);
   st.opts = std::move(opts);
@@ -1232,13 +1228,7 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
   // Executors of the last run reconnect to the endpoint they know.
   if (recovered && recovered->found && st.opts.publish && st.opts.port == 0)
     st.opts.port = recovered->agent.port;
-  // Reservations and volumes of an earlier run (one small read; the daemon did the same check before spawning
-  // us and exits 1 on a mismatch, so this only fails for embedders that skipped it).
-  if (auto err = recover_agent_resources(st.opts.work_dir, st.opts.resources, st.total); !err.empty()) {
-    LOG_ERROR(component, "cannot start: " << err);
-    self->quit(caf::make_error(caf::sec::runtime_error, err));
-    return agent_actor::behavior_type::make_empty_behavior();
-  }
+  st.total = st.opts.recovered_total ? *st.opts.recovered_total : st.opts.resources;
   if (st.total != st.opts.resources)
     LOG_INFO(component, "recovered resources " << st.total << " from "
                                                << resources_checkpoint_path(st.opts.work_dir));
@@ -1908,6 +1898,11 @@ size_t kill_recovered_executors(const recovered_state& state, std::chrono::milli
   return signalled.size();
 }
 
+std::string executor_runs_dir(const std::string& work_dir, const agent_id& agent, const framework_id& fw,
+                              const executor_id& exec) {
+  return sandbox_path(work_dir, {"agents", agent.str(), "frameworks", fw.str(), "executors", exec.str(), "runs"});
+}
+
 agent_actor spawn_agent(caf::actor_system& sys, agent_options opts) {
   // Blocking reads and, for cleanup, waits: here on the caller's thread, before the actor exists.
   if (opts.boot_id.empty())
@@ -1926,6 +1921,12 @@ agent_actor spawn_agent(caf::actor_system& sys, agent_options opts) {
     LOG_INFO(component, "cleanup: stopped " << n << " executor(s) of the last run");
     error = clear_checkpoint(opts.work_dir);
     recovered = std::make_shared<recovered_state>();
+  }
+  // Reservations and volumes of an earlier run (one small read), unless the caller recovered them already.
+  if (error.empty() && !opts.recovered_total) {
+    resource_set total;
+    error = recover_agent_resources(opts.work_dir, opts.resources, total);
+    opts.recovered_total = std::move(total);
   }
   // One code path: without a detector, a standalone one names the configured master forever.
   if (!opts.detector) {

@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace caf {
@@ -78,7 +79,8 @@ struct agent_options {
   std::string work_dir = "/tmp/mesoscaf";
   /// The disk worker (checkpoint, volume directories) runs detached; false runs it on the scheduler (tests).
   bool detached_disk_worker = true;
-  /// Program started as `<executor_binary> command-executor`; empty: the build's mesoscaf binary.
+  /// Program started as `<executor_binary> command-executor`; empty: found as config/support/executable_path.hpp
+  /// `executor_binary` says ($MESOSCAF_EXECUTOR_BINARY, the mesoscaf next to this program, PATH).
   std::string executor_binary;
   /// After `shutdown` is sent to an executor, its container is killed after this long.
   caf::timespan executor_shutdown_grace = std::chrono::seconds(3);
@@ -99,6 +101,9 @@ struct agent_options {
   std::string boot_id;
   /// The checkpoint, already read by the caller (load_agent_checkpoint); null: spawn_agent reads it.
   std::shared_ptr<const recovered_state> recovered;
+  /// The total resources, already recovered by the caller (recover_agent_resources: reservations and volumes of
+  /// an earlier run); unset: spawn_agent recovers them.
+  std::optional<resource_set> recovered_total;
   /// After a restart, recovered executors have this long to re-register (rereg_exec) before they are killed and
   /// the agent registers with the master.
   caf::timespan executor_reregistration_timeout = std::chrono::seconds(5);
@@ -133,6 +138,12 @@ std::string load_agent_checkpoint(const std::string& work_dir, const std::string
 /// still runs (pid and start time checked), SIGKILL after `grace` to those still there. Returns how many it
 /// signalled. The caller clears the checkpoint afterwards.
 size_t kill_recovered_executors(const recovered_state& state, std::chrono::milliseconds grace);
+
+/// Where an agent keeps an executor's sandboxes: <work_dir>/agents/<agent>/frameworks/<fw>/executors/<exec>/runs,
+/// one directory per container below it (a command task's own directory is tasks/<task> inside that). Empty if a
+/// component is not a safe path component.
+std::string executor_runs_dir(const std::string& work_dir, const agent_id& agent, const framework_id& fw,
+                              const executor_id& exec);
 
 /// Spawns an agent. Reads the checkpoint first (unless `opts.recovered` is given; on the caller's thread) and
 /// recovers from it (or, with recover_mode::cleanup, kills its executors and forgets it). It then publishes

@@ -25,6 +25,11 @@ namespace {
 constexpr size_t header_size = 8;
 // No record comes near this; a larger length can only be garbage (and must not make us allocate it).
 constexpr uint32_t max_payload = 64u * 1024 * 1024;
+// A versioned frame sets the top bit of its length word (no unversioned frame can: max_payload is far below it)
+// and starts its payload with the format version, so a record layout can change without misreading old files.
+// Frames written before versioning (no top bit) are version 0 and read as they always were.
+constexpr uint32_t versioned_flag = 0x80000000u;
+constexpr uint8_t frame_version = 1;
 
 std::string join(std::initializer_list<std::string> parts) {
   std::string result;
@@ -61,9 +66,10 @@ std::string encode(const T& x) {
   // Serializing into memory cannot fail for our plain records; inspect wants a mutable reference.
   auto err = sink(const_cast<T&>(x));
   static_cast<void>(err);
+  buf.insert(buf.begin(), static_cast<char>(frame_version));
   std::string out;
   out.reserve(header_size + buf.size());
-  put_u32(out, static_cast<uint32_t>(buf.size()));
+  put_u32(out, versioned_flag | static_cast<uint32_t>(buf.size()));
   put_u32(out, crc32(buf.data(), buf.size()));
   out.append(buf.data(), buf.size());
   return out;
@@ -79,9 +85,11 @@ frame_status decode_frame(const std::string& bytes, size_t pos, T& out, size_t& 
     why = "short frame header";
     return frame_status::incomplete;
   }
-  auto len = get_u32(bytes.data() + pos);
+  auto word = get_u32(bytes.data() + pos);
+  bool versioned = (word & versioned_flag) != 0;
+  auto len = word & ~versioned_flag;
   auto crc = get_u32(bytes.data() + pos + 4);
-  if (len == 0 || len > max_payload) {
+  if (len == 0 || len > max_payload || (versioned && len < 2)) {
     why = "bad frame length " + std::to_string(len);
     return frame_status::bad;
   }
@@ -94,8 +102,18 @@ frame_status decode_frame(const std::string& bytes, size_t pos, T& out, size_t& 
     why = "CRC mismatch";
     return frame_status::bad;
   }
+  size_t skip = 0;
+  if (versioned) {
+    auto v = static_cast<uint8_t>(payload[0]);
+    if (v != frame_version) {
+      why = "frame format version " + std::to_string(v) + " (this agent reads versions up to " +
+            std::to_string(frame_version) + ")";
+      return frame_status::bad;
+    }
+    skip = 1;
+  }
   T tmp;
-  caf::binary_deserializer source{nullptr, payload, len};
+  caf::binary_deserializer source{nullptr, payload + skip, len - skip};
   if (auto err = source(tmp)) {
     why = "undecodable payload";
     return frame_status::bad;

@@ -13,8 +13,9 @@
 //   meta/frameworks/<fw>/tasks/<tid>/task       task_record (atomic replace)
 //   meta/frameworks/<fw>/tasks/<tid>/updates    append-only log of update_record: every status update the agent
 //                                               took over (before it is forwarded) and every acknowledgement
-// A record file holds one frame; an update log a sequence of frames. Frame: 4-byte little-endian payload length,
-// 4-byte CRC-32 of the payload, payload (CAF binary serialization of the record). A torn or corrupt frame at
+// A record file holds one frame; an update log a sequence of frames. Frame: 4-byte little-endian payload length
+// (top bit set: versioned), 4-byte CRC-32 of the payload, payload (a format version byte, then the CAF binary
+// serialization of the record; frames from before versioning have no version byte and no top bit). A torn or corrupt frame at
 // the END of a log (the agent died while appending) is dropped with a warning; anywhere else it is an error.
 #include "messages/framework_info.hpp"
 #include "messages/ids.hpp"

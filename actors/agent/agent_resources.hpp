@@ -35,7 +35,8 @@ std::string save_resources_checkpoint(const std::string& work_dir, const resourc
 
 /// On start: if a checkpoint exists, it must be compatible with `configured` and then becomes `total`; without
 /// one, `total` = `configured`. Returns "" or an error (unreadable, corrupt or incompatible checkpoint).
-/// Blocks on a small read: call it before spawning the agent (or accept one small read at its start).
+/// Blocks on a small read: spawn_agent calls it on the caller's thread (unless agent_options::recovered_total is
+/// given), never the agent actor.
 std::string recover_agent_resources(const std::string& work_dir, const resource_set& configured,
                                     resource_set& total, bool* from_checkpoint = nullptr);
 

@@ -1,5 +1,5 @@
 #pragma once
-// Leader election for masters (DESIGN.md §3): a contender enters one master into the election, a detector tells
+// Leader election for masters (docs/ARCHITECTURE.md): a contender enters one master into the election, a detector tells
 // anyone (agents, schedulers, standby masters) who leads. Three implementations behind these two interfaces:
 //  - standalone: `--master=host:port` (the detector always names that address; the contender is elected at once);
 //  - ZooKeeper: `zk://host:port[,host:port...]/path` (actors/ha/zookeeper_election.cpp): each contender creates an

@@ -37,13 +37,11 @@
 
 namespace mesoscaf {
 
-struct master_options {
+/// The master's tunables that operators set as flags (--allocation-interval, --offer-timeout, ...): one plain
+/// struct, so that `mesoscaf master`, `mesoscaf local` and local_cluster fill master_options the same way.
+struct master_tuning {
   /// Period of the allocator's batch run (Mesos' --allocation_interval).
   caf::timespan allocation_interval = std::chrono::seconds(1);
-  /// Allocator tuning (minimum allocatable resources, ...).
-  allocator_config allocator;
-  /// How much history the master keeps (completed tasks, retired offers, removed frameworks).
-  registry_limits limits;
   /// An offer neither accepted nor declined within this time is rescinded and its resources recovered
   /// without a filter (Mesos' --offer_timeout). 0 = never.
   caf::timespan offer_timeout{0};
@@ -59,6 +57,16 @@ struct master_options {
   /// At most this many agents marked unreachable per period (--agent-removal-rate-limit); count 0 = no limit.
   int64_t removal_limit_count = 0;
   caf::timespan removal_limit_period{0};
+  /// After an election, agents of the registry that have not re-registered by then are marked unreachable (through
+  /// the removal queue and its rate limit) (--agent-reregister-timeout).
+  caf::timespan agent_reregister_timeout = std::chrono::minutes(10);
+};
+
+struct master_options : master_tuning {
+  /// Allocator tuning (minimum allocatable resources, ...).
+  allocator_config allocator;
+  /// How much history the master keeps (completed tasks, retired offers, removed frameworks).
+  registry_limits limits;
 
   // -- leadership and the registry (issue 5) --
   /// True: the master leads from the start (standalone, `mesoscaf local`, tests). False: it stands by until its
@@ -67,9 +75,6 @@ struct master_options {
   /// The durable registry (actors/ha/registrar.hpp); null: nothing is durable (tests). Admissions, unreachable and
   /// reachable markings, weights and quota are written through it; replies to agents wait until durable.
   registrar_actor registrar;
-  /// After an election, agents of the registry that have not re-registered by then are marked unreachable (through
-  /// the removal queue and its rate limit) (--agent-reregister-timeout).
-  caf::timespan agent_reregister_timeout = std::chrono::minutes(10);
   /// Called (on the master's thread; it must not block) once leading began and no agent of the recovered
   /// registry is left to wait for: each re-registered or was marked unreachable. The daemon lets its allocator
   /// return memory to the kernel again (apps/mesoscaf/heap_reserve.hpp).

@@ -542,7 +542,7 @@ int run_command_executor(int argc, char** argv) {
     std::cerr << "mesoscaf command-executor: " << err << "\n";
     return 1;
   }
-  // Before any thread exists: only sigwait below takes these (caf-notes A13). SIGUSR1 = "the actor is done".
+  // Before any thread exists: only sigwait below takes these (docs/CAF_PITFALLS.md §8). SIGUSR1 = "the actor is done".
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
@@ -586,7 +586,7 @@ int run_command_executor(int argc, char** argv) {
     caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
     if (!watchdog) {
       watchdog = true;
-      // The actor's own deadline ends it; this is the backstop against a hung shutdown (caf-notes A13).
+      // The actor's own deadline ends it; this is the backstop against a hung shutdown (docs/CAF_PITFALLS.md §8).
       std::thread([] {
         std::this_thread::sleep_for(std::chrono::seconds(15));
         std::_Exit(1);

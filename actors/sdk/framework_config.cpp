@@ -8,7 +8,7 @@ namespace mesoscaf {
 
 framework_config::framework_config() {
   set_process_defaults(*this, 1);
-  // Drop a master that stops sending heartbeats, as the daemons do (caf-notes pitfall 6).
+  // Drop a master that stops sending heartbeats, as the daemons do (docs/CAF_PITFALLS.md §4).
   set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
   config_file_path.clear();
 }

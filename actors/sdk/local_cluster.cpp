@@ -4,7 +4,11 @@
 #include "actors/master/master.hpp"
 #include "actors/ha/registrar.hpp"
 #include "actors/ha/registry_store.hpp"
+#include "config/support/files.hpp"
 #include "config/support/logging.hpp"
+#include "config/support/network_address.hpp"
+#include "containerizer/containerizer_actor.hpp"
+#include "containerizer/launcher.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/function_view.hpp>
@@ -25,9 +29,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string make_work_dir(const std::string& requested) {
+/// `created`: the directory did not exist before (only such a directory may be removed on stop).
+std::string make_work_dir(const std::string& requested, bool& created) {
+  created = true;
   if (!requested.empty()) {
     std::error_code ec;
+    created = !fs::exists(requested, ec);
     fs::create_directories(requested, ec);
     if (ec)
       throw std::runtime_error("cannot create work dir " + requested + ": " + ec.message());
@@ -40,13 +47,6 @@ std::string make_work_dir(const std::string& requested) {
   if (::mkdtemp(buf.data()) == nullptr)
     throw std::runtime_error("cannot create a temporary work dir from " + templ);
   return std::string{buf.data()};
-}
-
-std::string this_hostname() {
-  char buf[256] = {0};
-  if (::gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0')
-    return "localhost";
-  return buf;
 }
 
 /// Sends `user_shutdown` to all `targets` and waits (from this thread) until they are down; kills the rest
@@ -91,17 +91,11 @@ size_t terminate_all(caf::actor_system& sys, const std::vector<Handle>& targets,
 
 local_cluster::local_cluster(caf::actor_system& sys, local_cluster_options opts)
   : sys_(sys), opts_(std::move(opts)) {
-  work_dir_ = make_work_dir(opts_.work_dir);
+  work_dir_ = make_work_dir(opts_.work_dir, remove_work_dir_);
   std::error_code ec;
   fs::create_directories(work_dir_ + "/master", ec);
   master_options mopts;
-  mopts.allocation_interval = opts_.allocation_interval;
-  mopts.offer_timeout = opts_.offer_timeout;
-  mopts.weights = opts_.weights;
-  mopts.agent_ping_timeout = opts_.agent_ping_timeout;
-  mopts.max_agent_ping_timeouts = opts_.max_agent_ping_timeouts;
-  mopts.removal_limit_count = opts_.removal_limit_count;
-  mopts.removal_limit_period = opts_.removal_limit_period;
+  static_cast<master_tuning&>(mopts) = opts_;
   // The embedded default: a standalone master with an in-memory registry (Mesos' --registry=in_memory).
   mopts.registrar = spawn_registrar(sys_, make_in_memory_registry_store());
   master_ = spawn_master(sys_, mopts);
@@ -127,26 +121,9 @@ local_cluster::local_cluster(caf::actor_system& sys, local_cluster_options opts)
     throw std::runtime_error("cannot publish the master on port " + std::to_string(opts_.master_port) + ": " + err);
   }
   port_ = *port;
-  auto host = this_hostname();
-  char exe[4096] = {0};
-  auto n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  std::string self_exe = n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string{};
-  for (size_t i = 0; i < opts_.agents; ++i) {
-    agent_options aopts;
-    aopts.master = master_;
-    aopts.hostname = host;
-    aopts.resources = opts_.agent_resources;
-    aopts.publish = true;
-    aopts.port = 0;
-    aopts.work_dir = work_dir_ + "/agent" + std::to_string(i);
-    // Inside the mesoscaf binary, its own command-executor; elsewhere (demos, tests) the build's binary.
-    if (self_exe.size() > 9 && self_exe.compare(self_exe.size() - 9, 9, "/mesoscaf") == 0)
-      aopts.executor_binary = self_exe;
-    // Keep the whole ordered shutdown well inside the daemons' 15 s watchdog.
-    aopts.exit_timeout = std::chrono::seconds(5);
-    fs::create_directories(aopts.work_dir, ec);
-    agents_.push_back(spawn_agent(sys_, std::move(aopts)));
-  }
+  hostname_ = local_hostname();
+  for (size_t i = 0; i < opts_.agents; ++i)
+    agents_.push_back(spawn_agent_at(i));
 }
 
 local_cluster::~local_cluster() {
@@ -184,10 +161,119 @@ void local_cluster::stop() {
   auto left = terminate_all(sys_, agents_, std::chrono::milliseconds(10000));
   if (left > 0)
     LOG_WARN("local-cluster", left << " agent(s) did not confirm their exit");
+  // An agent killed by stop_agent and not restarted left the executors of checkpointing frameworks waiting for
+  // it: end them as `--recover=cleanup` would, so that a test leaves no processes behind.
+  for (size_t i = 0; i < agents_.size(); ++i) {
+    if (agents_[i])
+      continue;
+    recovered_state left_over;
+    auto dir = work_dir_ + "/agent" + std::to_string(i);
+    if (load_agent_checkpoint(dir, read_boot_id(), left_over).empty())
+      kill_recovered_executors(left_over, std::chrono::milliseconds(3000));
+  }
   agents_.clear();
   std::vector<master_actor> masters{master_};
   terminate_all(sys_, masters, std::chrono::milliseconds(3000));
   master_ = nullptr;
+  if (remove_work_dir_ && !opts_.keep_work_dir) {
+    if (auto err = remove_tree(work_dir_); !err.empty())
+      LOG_WARN("local-cluster", "cannot remove the work dir " << work_dir_ << ": " << err);
+  }
+}
+
+agent_actor local_cluster::spawn_agent_at(size_t i) {
+  agent_options aopts;
+  aopts.master = master_;
+  aopts.hostname = hostname_;
+  aopts.resources = opts_.agent_resources;
+  aopts.publish = true;
+  aopts.port = 0;
+  aopts.work_dir = work_dir_ + "/agent" + std::to_string(i);
+  // Keep the whole ordered shutdown well inside the daemons' 15 s watchdog.
+  aopts.exit_timeout = std::chrono::seconds(5);
+  // stop_agent() kills the agent actor like a crashed process: its containerizer must then leave the executors
+  // running (kill_on_exit off), as a kill -9 would. An orderly stop still ends them all: the agent shuts each
+  // executor down, kills it after executor_shutdown_grace (3 s), and this grace (SIGTERM -> SIGKILL) makes that
+  // happen well before the agent gives up waiting (3 s + exit_timeout).
+  aopts.make_containerizer = [](caf::actor_system& sys, agent_actor owner) {
+    containerizer_options copts;
+    copts.kill_grace_period = std::chrono::seconds(4);
+    copts.kill_on_exit = false;
+    return spawn_containerizer(sys, owner, copts);
+  };
+  std::error_code ec;
+  fs::create_directories(aopts.work_dir, ec);
+  return spawn_agent(sys_, std::move(aopts));
+}
+
+bool local_cluster::stop_agent(size_t i) {
+  if (i >= agents_.size() || !agents_[i])
+    return false;
+  auto hdl = agents_[i];
+  agents_[i] = nullptr;
+  {
+    caf::scoped_actor self{sys_};
+    self->monitor(hdl);
+    // `kill` skips the agent's orderly shutdown (its exit handler), like SIGKILL skips a daemon's.
+    self->send_exit(hdl, caf::exit_reason::kill);
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(std::chrono::seconds(10)) >> [] {
+                    LOG_WARN("local-cluster", "a killed agent did not go down within 10 s");
+                  });
+  }
+  // Frees its port: the restarted agent publishes itself on the same one, where its executors look for it.
+  sys_.middleman().unpublish(hdl, 0);
+  return true;
+}
+
+bool local_cluster::restart_agent(size_t i) {
+  if (i >= agents_.size() || stopped_)
+    return false;
+  stop_agent(i);
+  agents_[i] = spawn_agent_at(i);
+  return true;
+}
+
+std::string local_cluster::sandbox_of(const framework_id& fw, const task_status& status) const {
+  // The agent's layout (executor_runs_dir), and a command task's own directory under tasks/<task> in a run. The
+  // container ID is the agent's alone: take the newest run that holds the task.
+  executor_id exec = status.executor.value.empty() ? executor_id{command_executor_id} : status.executor;
+  bool command = exec.value == command_executor_id;
+  if (!is_safe_path_component(status.task.value))
+    return {};
+  std::string best;
+  fs::file_time_type best_time{};
+  for (size_t i = 0; i < opts_.agents; ++i) {
+    auto runs = executor_runs_dir(work_dir_ + "/agent" + std::to_string(i), status.agent, fw, exec);
+    if (runs.empty())
+      return {};
+    std::error_code ec;
+    for (fs::directory_iterator it{runs, ec}, end; !ec && it != end; it.increment(ec)) {
+      auto dir = it->path().string() + (command ? "/tasks/" + status.task.value : std::string{});
+      std::error_code ec2;
+      if (!fs::is_directory(dir, ec2))
+        continue;
+      auto t = fs::last_write_time(dir, ec2);
+      if (!ec2 && (best.empty() || t > best_time)) {
+        best = dir;
+        best_time = t;
+      }
+    }
+  }
+  return best;
+}
+
+sandbox_file local_cluster::read_sandbox_file(const std::string& sandbox, const std::string& path,
+                                              size_t max_bytes) const {
+  return mesoscaf::read_sandbox_file(sandbox, path, max_bytes);
+}
+
+sandbox_file local_cluster::read_stdout(const command_result& r, size_t max_bytes) const {
+  return read_sandbox_file(r.sandbox, "stdout", max_bytes);
+}
+
+sandbox_file local_cluster::read_stderr(const command_result& r, size_t max_bytes) const {
+  return read_sandbox_file(r.sandbox, "stderr", max_bytes);
 }
 
 } // namespace mesoscaf

@@ -194,6 +194,7 @@ int main(int argc, char** argv) {
   local_cluster_options copts;
   copts.agents = static_cast<size_t>(*agents);
   copts.work_dir = (*flags)["work-dir"];
+  copts.keep_work_dir = true;  // the results stay there for a look after the run (printed below)
   copts.allocation_interval = std::chrono::milliseconds(100);
   if (!env.start((*flags)["master"], copts))
     return 1;

@@ -65,6 +65,9 @@ struct environment {
 
   /// Returns false (after printing why) if the cluster cannot start.
   bool start(const std::string& master, local_cluster_options opts) {
+    // The examples run from the build tree, not beside the mesoscaf binary their in-process agents start as the
+    // command executor (an installed program finds it next to itself). A value set by the caller wins.
+    ::setenv("MESOSCAF_EXECUTOR_BINARY", MESOSCAF_BINARY, 0);
     cfg.set("scheduler.max-threads", 2);
     sys = std::make_unique<caf::actor_system>(cfg);
     if (!master.empty()) {

@@ -10,12 +10,14 @@
 // executors=M tasks=K`. --recover=cleanup kills those executors, forgets the checkpoint, prints
 // `agent cleanup: killed N executor(s)` and exits 0. A reboot (other boot ID) starts a new agent.
 // SIGTERM stops every executor (orderly shutdown); only a crash leaves them to be recovered.
+// `--executor-binary=PATH`: command tasks run under `PATH command-executor` (default: this binary).
 #include "apps/mesoscaf/subcommands.hpp"
 
 #include "actors/agent/agent.hpp"
 #include "actors/agent/agent_resources.hpp"
 #include "config/daemon_config.hpp"
 #include "config/support/logging.hpp"
+#include "config/support/network_address.hpp"
 #include "containerizer/machine_resources.hpp"
 
 #include <caf/actor_system.hpp>
@@ -113,10 +115,11 @@ int agent_main(int argc, char** argv) {
   opts.advertise_ip = cfg.advertise_ip;
   opts.advertise_port = static_cast<uint16_t>(cfg.advertise_port);
   opts.work_dir = work_dir;
-  opts.executor_binary = self_executable();
+  opts.executor_binary = cfg.executor_binary;   // empty: found as config/support/executable_path.hpp says
   opts.recover = recover_mode::reconnect;
   opts.boot_id = boot_id;
   opts.recovered = checkpoint;
+  opts.recovered_total = total;
   opts.executor_registration_timeout = cfg.executor_registration_timeout;
   // How long executors of checkpointing frameworks wait for a restarted agent (tests shorten it).
   if (auto env = std::getenv("MESOSCAF_RECOVERY_TIMEOUT"); env && *env) {

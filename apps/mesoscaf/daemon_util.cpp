@@ -59,17 +59,4 @@ bool terminate_actor(caf::actor_system& sys, const caf::actor& root, std::chrono
   return false;
 }
 
-std::string self_executable() {
-  char buf[4096] = {0};
-  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string{};
-}
-
-std::string local_hostname() {
-  char buf[256] = {0};
-  if (::gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0')
-    return "localhost";
-  return buf;
-}
-
 } // namespace mesoscaf

@@ -3,6 +3,7 @@
 // `agent registered with id <id>` per agent and `local cluster ready agents=<n> work_dir=<dir>`.
 #include "apps/mesoscaf/subcommands.hpp"
 
+#include "apps/mesoscaf/master_tuning_flags.hpp"
 #include "actors/sdk/local_cluster.hpp"
 #include "config/daemon_config.hpp"
 #include "config/support/logging.hpp"
@@ -19,16 +20,12 @@ int local_main(int argc, char** argv) {
   if (auto rc = cfg.parse_and_validate(argc, argv))
     return *rc;
   local_cluster_options opts;
+  static_cast<master_tuning&>(opts) = to_master_tuning(cfg);
   opts.agents = static_cast<size_t>(cfg.agents);
   opts.master_port = static_cast<uint16_t>(cfg.port);
   opts.work_dir = cfg.work_dir;
-  opts.allocation_interval = cfg.allocation_interval;
-  opts.offer_timeout = cfg.offer_timeout;
-  opts.weights = cfg.parsed_weights;
-  opts.agent_ping_timeout = cfg.agent_ping_timeout;
-  opts.max_agent_ping_timeouts = cfg.max_agent_ping_timeouts;
-  opts.removal_limit_count = cfg.removal_limit_count;
-  opts.removal_limit_period = cfg.removal_limit_period;
+  // The "ready" line prints the work dir for a look at the sandboxes after the run: it must outlive the process.
+  opts.keep_work_dir = true;
   if (!cfg.resources.empty())
     opts.agent_resources = *resource_set::parse(cfg.resources); // validated
   auto sigs = block_termination_signals();

@@ -2,6 +2,9 @@
 // argv shifted by one (argv[0] is the subcommand's name), so CAF's option parser sees only its options.
 #include "apps/mesoscaf/subcommands.hpp"
 
+#include "actors/interfaces.hpp"
+#include "config/support/version.hpp"
+
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -21,9 +24,17 @@ void usage(std::ostream& os) {
         "                           mesoscaf execute --master=127.0.0.1:5050 --name=hello --command=\"echo hi\"\n"
         "                                            [--resources=\"cpus:0.1;mem:32\"]\n"
         "\n"
-        "`mesoscaf <command> --help` lists a command's options (`--long-help` adds CAF's own, e.g.\n"
-        "--scheduler.max-threads). Options can also come from ./mesoscaf.ini or --config-file=FILE.\n"
+        "  version   print the version and the protocol version (also --version)\n"
+        "\n"
+        "`mesoscaf <command> --help` lists a command's options with their defaults (`--long-help` adds CAF's\n"
+        "own, e.g. --scheduler.max-threads). Each option can also be set in the environment as MESOSCAF_<FLAG>\n"
+        "(e.g. MESOSCAF_WORK_DIR) or in ./mesoscaf.ini or --config-file=FILE, at the top level or in the\n"
+        "command's section ([master], [agent], [local], [execute]). Command line > environment > file.\n"
         "Exit codes: 0 success, 1 failure, 2 bad arguments.\n";
+}
+
+void version(std::ostream& os) {
+  os << "mesoscaf " << mesoscaf::product_version() << " (protocol " << mesoscaf::protocol_version << ")\n";
 }
 
 } // namespace
@@ -36,6 +47,10 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     usage(std::cout);
+    return 0;
+  }
+  if (cmd == "--version" || cmd == "version") {
+    version(std::cout);
     return 0;
   }
   int sub_argc = argc - 1;

@@ -12,6 +12,7 @@
 #include "apps/mesoscaf/subcommands.hpp"
 
 #include "apps/mesoscaf/heap_reserve.hpp"
+#include "apps/mesoscaf/master_tuning_flags.hpp"
 
 #include "actors/ha/leader_election.hpp"
 #include "actors/master/master.hpp"
@@ -79,14 +80,7 @@ int master_main(int argc, char** argv) {
   auto sigs = block_termination_signals();
   caf::actor_system sys{cfg};
   master_options opts;
-  opts.allocation_interval = cfg.allocation_interval;
-  opts.offer_timeout = cfg.offer_timeout;
-  opts.weights = cfg.parsed_weights;
-  opts.agent_ping_timeout = cfg.agent_ping_timeout;
-  opts.max_agent_ping_timeouts = cfg.max_agent_ping_timeouts;
-  opts.removal_limit_count = cfg.removal_limit_count;
-  opts.removal_limit_period = cfg.removal_limit_period;
-  opts.agent_reregister_timeout = cfg.agent_reregister_timeout;
+  static_cast<master_tuning&>(opts) = to_master_tuning(cfg);
   opts.registrar = spawn_registrar(sys, store);
   const bool ha = !cfg.zk.empty();
   opts.start_as_leader = !ha;

@@ -34,10 +34,4 @@ void start_shutdown_watchdog(std::chrono::seconds limit = std::chrono::seconds(1
 /// Returns true if it went down within `grace`.
 bool terminate_actor(caf::actor_system& sys, const caf::actor& root, std::chrono::milliseconds grace);
 
-/// Path of the running executable (/proc/self/exe), empty if unknown.
-std::string self_executable();
-
-/// This machine's hostname ("localhost" if unknown).
-std::string local_hostname();
-
 } // namespace mesoscaf

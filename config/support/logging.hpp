@@ -1,5 +1,5 @@
 #pragma once
-// Our own thin logger: CAF's is compiled out in Debian's build (caf-notes pitfall 2).
+// Our own thin logger: CAF's is compiled out in Debian's build (docs/CAF_PITFALLS.md §1).
 // Lines go to stderr: "<time> <LEVEL> <component>: <text>".
 #include <sstream>
 #include <string>

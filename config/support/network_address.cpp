@@ -4,6 +4,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -108,6 +109,13 @@ bool parse_host_port(std::string_view text, std::string& host, uint16_t& port, s
   host = std::string{h};
   port = static_cast<uint16_t>(value);
   return true;
+}
+
+std::string local_hostname() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0')
+    return "localhost";
+  return buf;
 }
 
 } // namespace mesoscaf

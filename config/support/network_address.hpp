@@ -39,4 +39,7 @@ std::string join_host_port(std::string_view host, unsigned port);
 /// Parses "host:port" (the host is not resolved; a port of 1-65535). On failure says why in `error` if given.
 bool parse_host_port(std::string_view text, std::string& host, uint16_t& port, std::string* error = nullptr);
 
+/// This machine's hostname (gethostname), "localhost" if it has none.
+std::string local_hostname();
+
 } // namespace mesoscaf
