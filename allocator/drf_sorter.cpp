@@ -130,6 +130,11 @@ size_t drf_sorter::dim(const std::string& name, size_t& hint) {
   return d;
 }
 
+size_t drf_sorter::dimension(const std::string& name) {
+  size_t hint = 0;
+  return dim(name, hint);
+}
+
 void drf_sorter::change_total(const resource_set& r, int sign) {
   size_t hint = 0;
   for (const auto& e : r.items())
@@ -161,6 +166,27 @@ void drf_sorter::account(client c, const resource_set& r, int sign) {
       roles_[y].sub_alloc.add(d, x);
   }
   replace(c);
+}
+
+void drf_sorter::account(client c, const quantities& q, int sign) {
+  auto& s = clients_[c];
+  auto& own = roles_[s.role];
+  for (const auto& [d, amount] : q) {
+    auto x = sign * amount;
+    s.alloc.add(d, x);
+    own.own_alloc.add(d, x);
+    for (auto y = s.role; y != none; y = roles_[y].parent)
+      roles_[y].sub_alloc.add(d, x);
+  }
+  replace(c);
+}
+
+void drf_sorter::allocated(client c, const quantities& q) {
+  account(c, q, 1);
+}
+
+void drf_sorter::unallocated(client c, const quantities& q) {
+  account(c, q, -1);
 }
 
 void drf_sorter::allocated(client c, const resource_set& r) {

@@ -32,10 +32,14 @@ public:
   void deactivate(client c) override;
   bool is_active(client c) const override { return clients_[c].active; }
 
+  size_t dimension(const std::string& name) override;
   void add_total(const resource_set& r) override;
   void remove_total(const resource_set& r) override;
   void allocated(client c, const resource_set& r) override;
   void unallocated(client c, const resource_set& r) override;
+  void allocated(client c, const quantities& q) override;
+  void unallocated(client c, const quantities& q) override;
+  milli subtree_allocated(node r, size_t d) const override { return roles_[r].sub_alloc.at(d); }
   double share(client c) const override;
   double role_share(node r) const override;
   double share_of(const resource_set& r) const override;
@@ -73,6 +77,7 @@ private:
 
   size_t dim(const std::string& name, size_t& hint);
   void account(client c, const resource_set& r, int sign);
+  void account(client c, const quantities& q, int sign);
   void change_total(const resource_set& r, int sign);
   double share(const dvec& x) const { return dominant_share_of(x, totals_); }
   void place_client(client c);

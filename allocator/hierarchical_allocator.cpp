@@ -90,7 +90,6 @@ struct hierarchical_allocator::impl {
     dvec guarantee;
     dvec limit;   // no_limit where not limited
     dvec unsat;   // max(0, guarantee - consumed) per guarantee dimension (has_guarantee only)
-    dvec sub_alloc;       // allocated to clients of the subtree (scalars, every role; for quota)
     dvec sub_resv;        // reserved to roles of the subtree (agents' totals)
     dvec sub_resv_alloc;  // ...of which allocated
     uint32_t own_resv_agents = 0; // agents holding resources reserved to exactly this role
@@ -186,8 +185,11 @@ struct hierarchical_allocator::impl {
     auto i = dims.find(name);
     if (i != dims.end())
       return i->second;
-    auto d = dim_names.size();
-    dim_names.push_back(name);
+    // The sorter's numbering, so per-dimension amounts pass to it as they are (account_alloc).
+    auto d = order->dimension(name);
+    if (d >= dim_names.size())
+      dim_names.resize(d + 1);
+    dim_names[d] = name;
     dims.emplace(name, d);
     return d;
   }
@@ -207,6 +209,13 @@ struct hierarchical_allocator::impl {
         out.add(r);
       }
     return out;
+  }
+
+  resource_set subtree_allocation(const role_node& x) const {
+    dvec v;
+    for (size_t d = 0; d < dim_names.size(); ++d)
+      v.set(d, order->subtree_allocated(x.snode, d), 0);
+    return to_set(v);
   }
 
   // -- roles --------------------------------------------------------------------------------------------
@@ -237,7 +246,7 @@ struct hierarchical_allocator::impl {
   }
 
   milli consumed(const role_node& x, size_t d) const {
-    return x.sub_alloc.at(d) + x.sub_resv.at(d) - x.sub_resv_alloc.at(d);
+    return order->subtree_allocated(x.snode, d) + x.sub_resv.at(d) - x.sub_resv_alloc.at(d);
   }
 
   bool resv_related(index r) const {
@@ -393,19 +402,21 @@ struct hierarchical_allocator::impl {
 
   // -- allocations ----------------------------------------------------------------------------------------
 
+  sorter::quantities delta; // account_alloc's scratch (kept to reuse its memory)
+
   /// Bookkeeping of resources allocated to (sign 1) or taken back from (sign -1) client `c`.
   void account_alloc(index c, const resource_set& r, int sign) {
     auto& s = clients[c];
     index resv_touched[8];
     size_t n_touched = 0;
     bool overflow = false;
+    delta.clear();
     for (const auto& e : r.items()) {
       if (e.type != value_type::scalar)
         continue;
       auto d = dim(e.name);
+      delta.push_back({d, e.scalar});
       auto x = sign * e.scalar;
-      for (auto y = s.role; y != npos; y = roles[y].parent)
-        roles[y].sub_alloc.add(d, x);
       if (e.role == "*") {
         unres_free.add(d, -x);
       } else {
@@ -421,9 +432,9 @@ struct hierarchical_allocator::impl {
       }
     }
     if (sign > 0)
-      order->allocated(c, r);
+      order->allocated(c, delta);
     else
-      order->unallocated(c, r);
+      order->unallocated(c, delta);
     refresh_chain(s.role);
     for (size_t i = 0; i < n_touched; ++i)
       refresh_chain(resv_touched[i]);
@@ -1316,7 +1327,7 @@ std::vector<role_summary> hierarchical_allocator::roles() const {
     s.name = x.name;
     s.weight = m.order->weight(x.snode);
     s.quota = x.quota;
-    s.allocated = m.to_set(x.sub_alloc);
+    s.allocated = m.subtree_allocation(x);
     s.reserved = m.to_set(x.sub_resv);
     for (auto c : x.all_clients)
       s.frameworks.push_back(m.fws[m.clients[c].fw].id);
@@ -1354,7 +1365,7 @@ resource_set hierarchical_allocator::consumed_quota(const std::string& role) con
 
 resource_set hierarchical_allocator::role_allocated(const std::string& role) const {
   auto r = impl_->find_role(role);
-  return r == npos ? resource_set{} : impl_->to_set(impl_->roles[r].sub_alloc);
+  return r == npos ? resource_set{} : impl_->subtree_allocation(impl_->roles[r]);
 }
 
 double hierarchical_allocator::role_share(const std::string& role) {

@@ -70,10 +70,25 @@ public:
 
   // -- resources (scalars count; shares are over the total) ------------------------------------------------
 
+  /// Scalar amounts by dimension (thousandths). A caller that already splits resource sets by name (the
+  /// allocator does, for quota) hands them over this way, so the names are looked up once per change.
+  struct quantity {
+    size_t dim; // from dimension()
+    milli amount;
+  };
+  using quantities = std::vector<quantity>;
+  /// The dimension of scalar resource `name`: dense numbers from 0 in order of first use, never reused.
+  virtual size_t dimension(const std::string& name) = 0;
+
   virtual void add_total(const resource_set& r) = 0;
   virtual void remove_total(const resource_set& r) = 0;
   virtual void allocated(client c, const resource_set& r) = 0;
   virtual void unallocated(client c, const resource_set& r) = 0;
+  virtual void allocated(client c, const quantities& q) = 0;
+  virtual void unallocated(client c, const quantities& q) = 0;
+  /// Amount of dimension `d` allocated to the clients of role `r`'s subtree (the allocator's quota
+  /// accounting reads it rather than keeping a second copy).
+  virtual milli subtree_allocated(node r, size_t d) const = 0;
   /// Dominant share of the client's allocation.
   virtual double share(client c) const = 0;
   /// Dominant share of the role's subtree allocation, divided by its weight.

@@ -248,4 +248,30 @@ TEST(a change of the total re-keys every share) {
   CHECK_EQUAL(s.share_of(res("cpus:1;mem:50")), 0.5);
 }
 
+TEST(amounts by dimension count like the resource sets they stand for and add up per subtree) {
+  auto a = add("eng/prod", "a");
+  auto b = add("eng/dev", "b");
+  auto cpus = s.dimension("cpus");
+  auto mem = s.dimension("mem");
+  CHECK_NOT_EQUAL(cpus, mem);
+  CHECK_EQUAL(s.dimension("cpus"), cpus); // stable
+  auto gpus = s.dimension("gpus");        // new names get the next number
+  CHECK_EQUAL(gpus, std::max(cpus, mem) + 1);
+  s.allocated(a, sorter::quantities{{cpus, 4000}, {mem, 10000}}); // cpus:4;mem:10 -> 0.4
+  s.allocated(b, res("cpus:1;mem:30"));                           // 0.3
+  CHECK_EQUAL(s.share(a), 0.4);
+  CHECK_EQUAL(order(), "b,a");
+  auto eng = s.find_role("eng");
+  CHECK_EQUAL(s.subtree_allocated(eng, cpus), 5000);
+  CHECK_EQUAL(s.subtree_allocated(eng, mem), 40000);
+  CHECK_EQUAL(s.subtree_allocated(s.find_role("eng/prod"), mem), 10000);
+  CHECK_EQUAL(s.subtree_allocated(eng, gpus), 0);
+  s.unallocated(a, sorter::quantities{{cpus, 4000}, {mem, 10000}});
+  CHECK_EQUAL(s.share(a), 0.0);
+  CHECK_EQUAL(order(), "a,b");
+  CHECK_EQUAL(s.subtree_allocated(eng, cpus), 1000);
+  s.remove_client(b); // what it held leaves its roles
+  CHECK_EQUAL(s.subtree_allocated(eng, mem), 0);
+}
+
 FIXTURE_SCOPE_END()
