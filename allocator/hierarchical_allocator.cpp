@@ -1,5 +1,8 @@
 #include "allocator/hierarchical_allocator.hpp"
 
+#include "allocator/drf_sorter.hpp"
+#include "allocator/share_order.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -10,68 +13,11 @@ namespace {
 
 using index = uint32_t;
 constexpr index npos = std::numeric_limits<index>::max();
-// Marks the entry of a role's own clients in the role's order (a role index is never this large).
-constexpr index self_entry = npos - 1;
+static_assert(npos == sorter::none);
 constexpr milli no_limit = -1;
 constexpr milli unbounded = std::numeric_limits<milli>::max();
 
 constexpr const char* gpu_capability = "GPU_RESOURCES";
-
-/// Per-dimension thousandths; grows on demand so that new resource names cost nothing elsewhere.
-struct dvec {
-  std::vector<milli> v;
-  milli at(size_t d, milli dflt = 0) const { return d < v.size() ? v[d] : dflt; }
-  void add(size_t d, milli x) {
-    if (d >= v.size())
-      v.resize(d + 1, 0);
-    v[d] += x;
-  }
-  void set(size_t d, milli x, milli fill) {
-    if (d >= v.size())
-      v.resize(d + 1, fill);
-    v[d] = x;
-  }
-  bool all_zero() const {
-    return std::all_of(v.begin(), v.end(), [](milli x) { return x == 0; });
-  }
-};
-
-/// Key of an ordered set: ascending (share, name); `idx` is the role or client (or self_entry).
-struct entry {
-  double share;
-  std::string name;
-  index idx;
-  friend bool operator<(const entry& a, const entry& b) {
-    if (a.share != b.share)
-      return a.share < b.share;
-    if (int c = a.name.compare(b.name); c != 0)
-      return c < 0;
-    return a.idx < b.idx;
-  }
-};
-using order_set = std::set<entry>;
-
-/// Inserts or re-keys (reusing the node: no allocation) or erases the entry behind `pos`.
-void place(order_set& set, order_set::iterator& pos, bool& in, bool wanted, double share,
-           const std::string& name, index idx) {
-  if (!wanted) {
-    if (in) {
-      set.erase(pos);
-      in = false;
-    }
-    return;
-  }
-  if (in) {
-    if (pos->share == share)
-      return;
-    auto node = set.extract(pos);
-    node.value().share = share;
-    pos = set.insert(std::move(node)).position;
-    return;
-  }
-  pos = set.insert(entry{share, name, idx}).first;
-  in = true;
-}
 
 std::string unknown_fw(const framework_id& id) {
   return "unknown framework '" + id.value + "'";
@@ -136,7 +82,7 @@ struct hierarchical_allocator::impl {
     index parent = npos;
     uint32_t depth = 0;
     std::vector<index> children;
-    double weight = 1.0;
+    sorter::node snode = sorter::none; // the role in the sorter (weight and DRF order live there)
     quota_info quota;
     bool has_guarantee = false;
     bool has_limit = false;
@@ -144,23 +90,13 @@ struct hierarchical_allocator::impl {
     dvec guarantee;
     dvec limit;   // no_limit where not limited
     dvec unsat;   // max(0, guarantee - consumed) per guarantee dimension (has_guarantee only)
-    dvec sub_alloc;       // allocated to clients of the subtree (scalars, every role)
-    dvec own_alloc;       // allocated to the role's own clients
     dvec sub_resv;        // reserved to roles of the subtree (agents' totals)
     dvec sub_resv_alloc;  // ...of which allocated
     uint32_t own_resv_agents = 0; // agents holding resources reserved to exactly this role
     uint32_t sub_resv_agents = 0;
-    bool blocked = false; // limits leave nothing allocatable and no reservation can reach it
-    order_set order;      // active children and the self entry
-    order_set clients;    // active own clients
-    order_set::iterator pos_in_parent;
-    bool in_parent = false;
-    order_set::iterator self_pos;
-    bool self_in = false;
-    order_set::iterator unsat_pos;
-    bool in_unsat = false;
+    bool blocked = false; // limits leave nothing allocatable and no reservation can reach it (ineligible)
+    share_slot unsat_slot;
     std::vector<index> all_clients; // every client of this role, active or not
-    uint64_t visit = 0;
   };
 
   struct client_state {
@@ -168,12 +104,8 @@ struct hierarchical_allocator::impl {
     index fw = npos;
     index role = npos;
     bool suppressed = false;
-    order_set::iterator pos;
-    bool in_order = false;
-    dvec alloc;
     std::unordered_map<index, resource_set> allocations; // agent -> allocated there
     std::unordered_set<index> filtered_agents; // agents holding filters of this client
-    uint64_t visit = 0;
     uint64_t result_run = 0;
     index result_agent = npos;
     size_t result_idx = 0;
@@ -219,8 +151,9 @@ struct hierarchical_allocator::impl {
   allocator_config cfg;
   std::vector<role_node> roles{1}; // [0] is the root
   std::unordered_map<std::string, index> role_index;
+  // Clients are (framework, role) pairs, indexed by their sorter handle.
+  std::unique_ptr<sorter> order = std::make_unique<drf_sorter>();
   std::vector<client_state> clients;
-  std::vector<index> client_free;
   std::vector<framework_state> fws;
   std::vector<index> fw_free;
   std::unordered_map<framework_id, index> fw_index;
@@ -231,20 +164,19 @@ struct hierarchical_allocator::impl {
 
   std::unordered_map<std::string, size_t> dims;
   std::vector<std::string> dim_names;
-  dvec totals;       // every scalar of every agent
   dvec unres_free;   // unallocated unreserved scalars
   dvec headroom;     // required: sum of unsat over top quota roles
-  order_set unsat;   // quota roles with unsatisfied guarantees
+  share_order unsat; // quota roles with unsatisfied guarantees
   size_t limit_roles = 0;
   size_t guarantee_roles = 0;
-  bool stale = false; // totals changed: every share key is out of date
+  bool stale = false; // totals changed: the keys of `unsat` are out of date (the sorter tracks its own)
   uint64_t runs = 0;
-  uint64_t epoch = 0;
   uint64_t client_gen = 1; // bumped when a client may have become eligible somewhere (see agent_state::dead)
   time_point now{};
 
   explicit impl(allocator_config c) : cfg(std::move(c)) {
     roles[0].depth = 0;
+    roles[0].snode = order->root();
   }
 
   // -- dimensions ---------------------------------------------------------------------------------------
@@ -253,8 +185,11 @@ struct hierarchical_allocator::impl {
     auto i = dims.find(name);
     if (i != dims.end())
       return i->second;
-    auto d = dim_names.size();
-    dim_names.push_back(name);
+    // The sorter's numbering, so per-dimension amounts pass to it as they are (account_alloc).
+    auto d = order->dimension(name);
+    if (d >= dim_names.size())
+      dim_names.resize(d + 1);
+    dim_names[d] = name;
     dims.emplace(name, d);
     return d;
   }
@@ -262,15 +197,6 @@ struct hierarchical_allocator::impl {
   size_t find_dim(std::string_view name) const {
     auto i = dims.find(std::string{name});
     return i == dims.end() ? std::numeric_limits<size_t>::max() : i->second;
-  }
-
-  double share_of(const dvec& x) const {
-    double s = 0;
-    auto n = std::min(x.v.size(), totals.v.size());
-    for (size_t d = 0; d < n; ++d)
-      if (totals.v[d] > 0 && x.v[d] > 0)
-        s = std::max(s, static_cast<double>(x.v[d]) / static_cast<double>(totals.v[d]));
-    return s;
   }
 
   resource_set to_set(const dvec& x) const {
@@ -283,6 +209,13 @@ struct hierarchical_allocator::impl {
         out.add(r);
       }
     return out;
+  }
+
+  resource_set subtree_allocation(const role_node& x) const {
+    dvec v;
+    for (size_t d = 0; d < dim_names.size(); ++d)
+      v.set(d, order->subtree_allocated(x.snode, d), 0);
+    return to_set(v);
   }
 
   // -- roles --------------------------------------------------------------------------------------------
@@ -306,13 +239,14 @@ struct hierarchical_allocator::impl {
     node.depth = roles[parent].depth + 1;
     roles[parent].children.push_back(r);
     role_index.emplace(name, r);
+    node.snode = order->add_role(name);
     // A new role may sit under a guaranteed one.
     node.top_quota = false;
     return r;
   }
 
   milli consumed(const role_node& x, size_t d) const {
-    return x.sub_alloc.at(d) + x.sub_resv.at(d) - x.sub_resv_alloc.at(d);
+    return order->subtree_allocated(x.snode, d) + x.sub_resv.at(d) - x.sub_resv_alloc.at(d);
   }
 
   bool resv_related(index r) const {
@@ -365,58 +299,44 @@ struct hierarchical_allocator::impl {
       if (u > 0)
         satisfied = false;
     }
-    place(unsat, x.unsat_pos, x.in_unsat, !satisfied, share_of(x.sub_alloc) / x.weight, x.name, r);
+    place(unsat, x.unsat_slot, !satisfied, order->role_share(x.snode), x.name, r);
   }
 
-  void refresh_self(index r) {
-    auto& x = roles[r];
-    place(x.order, x.self_pos, x.self_in, !x.clients.empty(), share_of(x.own_alloc), std::string{}, self_entry);
+  /// Quota state and blocked flag of one role; a blocked role leaves the sorter's order.
+  void refresh_role(index r) {
+    refresh_quota(r);
+    roles[r].blocked = compute_blocked(r);
+    order->set_eligible(roles[r].snode, !roles[r].blocked);
   }
 
-  /// The role's quota state, blocked flag and place in its parent's order, and so on up to the root.
+  /// refresh_role for the role and its ancestors (their consumption changed with it).
   void refresh_chain(index r) {
-    for (auto x = r; x != 0 && x != npos; x = roles[x].parent) {
-      auto& node = roles[x];
-      refresh_quota(x);
-      node.blocked = compute_blocked(x);
-      auto& parent = roles[node.parent];
-      place(parent.order, node.pos_in_parent, node.in_parent, !node.blocked && !node.order.empty(),
-            share_of(node.sub_alloc) / node.weight, node.name, x);
-    }
+    for (auto x = r; x != 0 && x != npos; x = roles[x].parent)
+      refresh_role(x);
   }
 
-  void touch(index r) {
-    refresh_self(r);
-    refresh_chain(r);
-  }
-
-  /// Like refresh_chain for a whole subtree (deepest first), then up from its root.
   void refresh_subtree(index r) {
     for (auto c : roles[r].children)
       refresh_subtree(c);
-    refresh_self(r);
-    auto& node = roles[r];
-    refresh_quota(r);
-    node.blocked = compute_blocked(r);
-    if (r != 0) {
-      auto& parent = roles[node.parent];
-      place(parent.order, node.pos_in_parent, node.in_parent, !node.blocked && !node.order.empty(),
-            share_of(node.sub_alloc) / node.weight, node.name, r);
-    }
+    refresh_role(r);
   }
 
-  void refresh_client(index c) {
+  /// A client is in the sorter's order while its framework is active and the client is not suppressed.
+  void sync_client(index c) {
     auto& s = clients[c];
-    auto& f = fws[s.fw];
-    auto& r = roles[s.role];
-    place(r.clients, s.pos, s.in_order, f.active && !s.suppressed, share_of(s.alloc), f.id.value, c);
+    bool wanted = fws[s.fw].active && !s.suppressed;
+    if (wanted == order->is_active(c))
+      return;
+    if (wanted)
+      order->activate(c);
+    else
+      order->deactivate(c);
   }
 
+  /// The totals changed: every share, so every key of `unsat`, is out of date.
   void refresh_all() {
-    for (index c = 0; c < clients.size(); ++c)
-      if (clients[c].live)
-        refresh_client(c);
-    refresh_subtree(0);
+    for (index r = 1; r < roles.size(); ++r)
+      refresh_quota(r);
     stale = false;
   }
 
@@ -448,10 +368,8 @@ struct hierarchical_allocator::impl {
       }
       if (e.type != value_type::scalar)
         continue;
-      auto d = dim(e.name);
-      totals.add(d, sign * e.scalar);
       if (e.role == "*")
-        unres_free.add(d, sign * e.scalar);
+        unres_free.add(dim(e.name), sign * e.scalar);
     }
   }
 
@@ -484,21 +402,21 @@ struct hierarchical_allocator::impl {
 
   // -- allocations ----------------------------------------------------------------------------------------
 
+  sorter::quantities delta; // account_alloc's scratch (kept to reuse its memory)
+
   /// Bookkeeping of resources allocated to (sign 1) or taken back from (sign -1) client `c`.
   void account_alloc(index c, const resource_set& r, int sign) {
     auto& s = clients[c];
     index resv_touched[8];
     size_t n_touched = 0;
     bool overflow = false;
+    delta.clear();
     for (const auto& e : r.items()) {
       if (e.type != value_type::scalar)
         continue;
       auto d = dim(e.name);
+      delta.push_back({d, e.scalar});
       auto x = sign * e.scalar;
-      s.alloc.add(d, x);
-      roles[s.role].own_alloc.add(d, x);
-      for (auto y = s.role; y != npos; y = roles[y].parent)
-        roles[y].sub_alloc.add(d, x);
       if (e.role == "*") {
         unres_free.add(d, -x);
       } else {
@@ -513,8 +431,11 @@ struct hierarchical_allocator::impl {
         }
       }
     }
-    refresh_client(c);
-    touch(s.role);
+    if (sign > 0)
+      order->allocated(c, delta);
+    else
+      order->unallocated(c, delta);
+    refresh_chain(s.role);
     for (size_t i = 0; i < n_touched; ++i)
       refresh_chain(resv_touched[i]);
     if (overflow)
@@ -675,8 +596,6 @@ struct hierarchical_allocator::impl {
   bool try_client(index c, index a, index q, const resource_set*& out) {
     auto& s = clients[c];
     auto& ag = agents[a];
-    if (use_blocked && (c >> 6) < ag.blocked.size() && (ag.blocked[c >> 6] >> (c & 63) & 1) != 0)
-      return false;
     if (ag.gpus && !fws[s.fw].gpu)
       return false;
     auto cand = candidate(c, a, q);
@@ -686,33 +605,15 @@ struct hierarchical_allocator::impl {
     return true;
   }
 
-  /// The first eligible client in `r`'s subtree in hierarchical DRF order; marks what it rules out.
+  /// The first client in `r`'s subtree, in the sorter's order, that can take something from agent `a`.
   index find_in(index r, index a, index q, const resource_set*& out) {
-    auto& x = roles[r];
-    if (x.visit == epoch)
-      return npos;
-    for (auto it = x.order.begin(); it != x.order.end(); ++it) {
-      if (it->idx == self_entry) {
-        for (auto jt = x.clients.begin(); jt != x.clients.end(); ++jt) {
-          auto c = jt->idx;
-          if (clients[c].visit == epoch)
-            continue;
-          if (try_client(c, a, q, out))
-            return c;
-          clients[c].visit = epoch;
-        }
-      } else if (auto c = find_in(it->idx, a, q, out); c != npos) {
-        return c;
-      }
-    }
-    x.visit = epoch;
-    return npos;
+    return order->find(roles[r].snode, [&](index c) { return try_client(c, a, q, out); });
   }
 
   void give(index c, index a, const resource_set& what, std::vector<allocation>& result) {
     auto& s = clients[c];
     auto& ag = agents[a];
-    s.visit = epoch;
+    order->rule_out(c);
     resource_set res;
     if (&what == &ag.available) {
       res = std::move(ag.available);
@@ -736,15 +637,12 @@ struct hierarchical_allocator::impl {
     }
   }
 
-  // True while the current agent's `blocked` bits hold for its free resources (they only shrink during
-  // allocate_agent, and a filter containing more contains less).
-  bool use_blocked = false;
-
-  void refresh_blocked(index a) {
+  /// True if the agent's `blocked` bits hold for its free resources (then they hold for the whole of
+  /// allocate_agent: the free resources only shrink, and a filter containing more contains less).
+  bool refresh_blocked(index a) {
     auto& ag = agents[a];
-    use_blocked = false;
     if (ag.filters.empty())
-      return;
+      return false;
     if (!ag.blocked_valid || now >= ag.blocked_until || ag.available != ag.blocked_for) {
       ag.blocked.assign((clients.size() + 63) / 64, 0);
       ag.blocked_until = time_point::max();
@@ -756,7 +654,7 @@ struct hierarchical_allocator::impl {
       ag.blocked_for = ag.available;
       ag.blocked_valid = true;
     }
-    use_blocked = true;
+    return true;
   }
 
   bool uncapped() const {
@@ -772,16 +670,16 @@ struct hierarchical_allocator::impl {
     auto& ag = agents[a];
     const resource_set* what = nullptr;
     const auto results_before = result.size();
-    refresh_blocked(a);
+    // Clients filtered here are ruled out of both stages' searches from the start.
+    static const std::vector<uint64_t> none_blocked;
+    const auto& blocked = refresh_blocked(a) ? ag.blocked : none_blocked;
     // Stage 1: roles with unsatisfied guarantees, in their DRF order.
     if (!unsat.empty()) {
-      ++epoch;
+      order->begin_pass(blocked);
       for (bool progress = true; progress && is_allocatable(ag.available);) {
         progress = false;
         for (auto it = unsat.begin(); it != unsat.end(); ++it) {
           auto q = it->idx;
-          if (roles[q].visit == epoch)
-            continue;
           auto c = find_in(q, a, q, what);
           if (c == npos)
             continue;
@@ -792,14 +690,13 @@ struct hierarchical_allocator::impl {
       }
     }
     // Stage 2: everyone, hierarchical DRF.
-    ++epoch;
+    order->begin_pass(blocked);
     while (is_allocatable(ag.available)) {
       auto c = find_in(0, a, npos, what);
       if (c == npos)
         break;
       give(c, a, *what, result);
     }
-    use_blocked = false;
     update_offerable(a);
     if (result.size() == results_before && uncapped() && offerable.count(a) > 0) {
       ag.dead = true;
@@ -864,9 +761,9 @@ struct hierarchical_allocator::impl {
         for (size_t d = 0; d < x.unsat.v.size(); ++d)
           headroom.add(d, -x.unsat.v[d]);
       x.unsat = dvec{};
-      if (x.in_unsat) {
-        unsat.erase(x.unsat_pos);
-        x.in_unsat = false;
+      if (x.unsat_slot.in) {
+        unsat.erase(x.unsat_slot.pos);
+        x.unsat_slot.in = false;
       }
     }
     auto& x = roles[r];
@@ -950,7 +847,9 @@ std::string hierarchical_allocator::add_framework(const framework_id& id, const 
   m.fw_index.emplace(id, f);
   for (auto& name : names) {
     auto r = m.ensure_role(name);
-    auto c = take_slot(m.clients, m.client_free);
+    auto c = m.order->add_client(m.roles[r].snode, id.value);
+    if (c >= m.clients.size())
+      m.clients.resize(c + 1);
     auto& cs = m.clients[c];
     cs = impl::client_state{};
     cs.live = true;
@@ -958,8 +857,7 @@ std::string hierarchical_allocator::add_framework(const framework_id& id, const 
     cs.role = r;
     m.fws[f].clients.push_back(c);
     m.roles[r].all_clients.push_back(c);
-    m.refresh_client(c);
-    m.touch(r);
+    m.refresh_chain(r);
   }
   ++m.client_gen;
   return {};
@@ -984,13 +882,12 @@ std::string hierarchical_allocator::remove_framework(const framework_id& id) {
     }
     s.allocations.clear();
     m.drop_client_filters(c);
-    m.refresh_client(c); // leaves the order (framework inactive)
+    m.order->remove_client(c);
     auto r = s.role;
     auto& all = m.roles[r].all_clients;
     all.erase(std::remove(all.begin(), all.end(), c), all.end());
     s = impl::client_state{};
-    m.client_free.push_back(c);
-    m.touch(r);
+    m.refresh_chain(r);
   }
   m.fws[f] = impl::framework_state{};
   m.fw_index.erase(i);
@@ -1005,8 +902,8 @@ std::string hierarchical_allocator::activate_framework(const framework_id& id) {
     return unknown_fw(id);
   m.fws[i->second].active = true;
   for (auto c : m.fws[i->second].clients) {
-    m.refresh_client(c);
-    m.touch(m.clients[c].role);
+    m.sync_client(c);
+    m.refresh_chain(m.clients[c].role);
   }
   ++m.client_gen;
   return {};
@@ -1019,8 +916,8 @@ std::string hierarchical_allocator::deactivate_framework(const framework_id& id)
     return unknown_fw(id);
   m.fws[i->second].active = false;
   for (auto c : m.fws[i->second].clients) {
-    m.refresh_client(c);
-    m.touch(m.clients[c].role);
+    m.sync_client(c);
+    m.refresh_chain(m.clients[c].role);
   }
   return {};
 }
@@ -1056,8 +953,8 @@ std::string hierarchical_allocator::suppress(const framework_id& id, const std::
     return err;
   for (auto c : cs) {
     m.clients[c].suppressed = true;
-    m.refresh_client(c);
-    m.touch(m.clients[c].role);
+    m.sync_client(c);
+    m.refresh_chain(m.clients[c].role);
   }
   return {};
 }
@@ -1073,8 +970,8 @@ std::string hierarchical_allocator::revive(const framework_id& id, const std::ve
   for (auto c : cs) {
     m.drop_client_filters(c);
     m.clients[c].suppressed = false;
-    m.refresh_client(c);
-    m.touch(m.clients[c].role);
+    m.sync_client(c);
+    m.refresh_chain(m.clients[c].role);
   }
   ++m.client_gen;
   return {};
@@ -1098,6 +995,7 @@ std::string hierarchical_allocator::add_agent(const agent_id& id, const resource
   s.available = total;
   m.agent_index.emplace(id, a);
   std::vector<index> touched;
+  m.order->add_total(total);
   m.account_total(total, 1, touched);
   m.set_agent_total(a, total);
   for (auto r : touched)
@@ -1183,6 +1081,7 @@ std::string hierarchical_allocator::remove_agent(const agent_id& id) {
     m.clients[f.client].filtered_agents.erase(a);
   std::vector<index> touched;
   // What was allocated has been taken back above, so unallocated unreserved == the agent's unreserved.
+  m.order->remove_total(s.total);
   m.account_total(s.total, -1, touched);
   m.set_agent_total(a, resource_set{});
   for (auto r : touched)
@@ -1301,8 +1200,8 @@ std::string hierarchical_allocator::set_weight(const std::string& role, double w
   if (!std::isfinite(weight) || weight <= 0)
     return "invalid weight " + std::to_string(weight) + " (must be finite and > 0)";
   auto r = m.ensure_role(role);
-  m.roles[r].weight = weight;
-  m.touch(r);
+  m.order->set_weight(m.roles[r].snode, weight);
+  m.refresh_chain(r);
   return {};
 }
 
@@ -1426,9 +1325,9 @@ std::vector<role_summary> hierarchical_allocator::roles() const {
     auto& x = m.roles[r];
     role_summary s;
     s.name = x.name;
-    s.weight = x.weight;
+    s.weight = m.order->weight(x.snode);
     s.quota = x.quota;
-    s.allocated = m.to_set(x.sub_alloc);
+    s.allocated = m.subtree_allocation(x);
     s.reserved = m.to_set(x.sub_resv);
     for (auto c : x.all_clients)
       s.frameworks.push_back(m.fws[m.clients[c].fw].id);
@@ -1445,7 +1344,7 @@ bool hierarchical_allocator::has_role(const std::string& role) const {
 
 double hierarchical_allocator::weight(const std::string& role) const {
   auto r = impl_->find_role(role);
-  return r == npos ? 1.0 : impl_->roles[r].weight;
+  return r == npos ? 1.0 : impl_->order->weight(impl_->roles[r].snode);
 }
 
 quota_info hierarchical_allocator::quota(const std::string& role) const {
@@ -1466,12 +1365,12 @@ resource_set hierarchical_allocator::consumed_quota(const std::string& role) con
 
 resource_set hierarchical_allocator::role_allocated(const std::string& role) const {
   auto r = impl_->find_role(role);
-  return r == npos ? resource_set{} : impl_->to_set(impl_->roles[r].sub_alloc);
+  return r == npos ? resource_set{} : impl_->subtree_allocation(impl_->roles[r]);
 }
 
 double hierarchical_allocator::role_share(const std::string& role) {
   auto r = impl_->find_role(role);
-  return r == npos ? 0 : impl_->share_of(impl_->roles[r].sub_alloc) / impl_->roles[r].weight;
+  return r == npos ? 0 : impl_->order->role_share(impl_->roles[r].snode);
 }
 
 bool hierarchical_allocator::has_framework(const framework_id& id) const {
@@ -1572,13 +1471,7 @@ double hierarchical_allocator::dominant_share(const framework_id& fw) {
   auto fi = m.fw_index.find(fw);
   if (fi == m.fw_index.end())
     return 0;
-  dvec sum;
-  for (auto c : m.fws[fi->second].clients) {
-    auto& a = m.clients[c].alloc;
-    for (size_t d = 0; d < a.v.size(); ++d)
-      sum.add(d, a.v[d]);
-  }
-  return m.share_of(sum);
+  return m.order->share_of(allocated(fw));
 }
 
 size_t hierarchical_allocator::filter_count(const framework_id& fw) const {
@@ -1627,7 +1520,7 @@ size_t hierarchical_allocator::memory_bytes() const {
   n += m.roles.capacity() * sizeof(impl::role_node) + m.roles.size() * 3 * 64;
   n += m.clients.capacity() * sizeof(impl::client_state);
   for (const auto& c : m.clients) {
-    n += c.alloc.v.capacity() * sizeof(milli);
+    n += 160; // its state and order entry in the sorter
     for (const auto& kv : c.allocations)
       n += 48 + set_bytes(kv.second);
     n += c.filtered_agents.size() * 32;

@@ -5,10 +5,9 @@
 //
 // Policy (also in docs/ARCHITECTURE.md):
 // - Roles form a tree ("eng" is the parent of "eng/prod"), created on demand. A client is a
-//   (framework, role) pair. Hierarchical weighted DRF: at each level the siblings are ordered by
-//   (dominant share of their subtree's allocation / weight, name); a role's own clients form one more
-//   sibling (weight 1) ordered inside by (dominant share, framework ID). Shares are over the cluster's
-//   scalar totals.
+//   (framework, role) pair. The order of clients is the sorter's (allocator/sorter.hpp; drf_sorter:
+//   hierarchical weighted DRF, shares over the cluster's scalar totals); this class keeps its own role tree
+//   for quota and reservations and marks roles whose limits leave them nothing as ineligible there.
 // - Reserved resources go only to clients of their role or its sub-roles.
 // - Quota: consumed(R) = allocated to R's subtree + unallocated reservations of R's subtree (scalars).
 //   Stage 1 serves roles with unsatisfied guarantees first; stage 2 serves everyone in hierarchical DRF
