@@ -2422,6 +2422,83 @@ struct empty_standby_fixture : ha_fixture {
 
 } // namespace
 
+namespace {
+
+/// A master that starts its registrars (mocks over an empty registry) itself; `regs` lists them, newest last.
+struct registrar_supervision_fixture : fixture {
+  std::shared_ptr<std::vector<registrar_actor>> regs;
+
+  explicit registrar_supervision_fixture(
+    std::shared_ptr<std::vector<registrar_actor>> holder = std::make_shared<std::vector<registrar_actor>>())
+    : fixture([holder](caf::actor_system&) {
+        master_options opts;
+        opts.make_registrar = [holder](caf::actor_system& sys) {
+          holder->push_back(sys.spawn(mock_registrar, registry_data{}));
+          return holder->back();
+        };
+        return opts;
+      }),
+      regs(holder) {
+  }
+
+  registrar_mock_state& rst() { return state_of<registrar_mock_state>(regs->back()); }
+
+  void kill_registrar() {
+    caf::anon_send_exit(regs->back(), caf::exit_reason::kill);
+    sched.run();
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(master_registrar_supervision_tests, registrar_supervision_fixture)
+
+TEST(a dead registrar is restarted and the writes it had not confirmed are sent to the new one) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  REQUIRE_EQUAL(rst().ops.size(), 1u); // its admission
+  // The next admission is held by the registrar, which then dies: its promise is gone with it.
+  rst().hold = true;
+  agent_info info;
+  info.hostname = "host2";
+  info.total = res("cpus:2;mem:512");
+  auto b = new_agent();
+  auto pending = self->request(master, caf::infinite, atom::reg_agent_v, info, b);
+  sched.run();
+  REQUIRE_EQUAL(rst().held.size(), 1u);
+  kill_registrar();
+  REQUIRE_EQUAL(regs->size(), 2u);
+  // The new registrar loaded the store first, then got the unconfirmed admission; the agent has its answer.
+  CHECK_EQUAL(rst().recovers, 1u);
+  REQUIRE_EQUAL(rst().ops.size(), 1u);
+  CHECK(rst().ops[0].kind == registry_op_kind::admit);
+  CHECK_EQUAL(rst().ops[0].agent.hostname, "host2");
+  agent_id bid;
+  pending.receive([&](const agent_id& id) { bid = id; },
+                  [&](const caf::error& err) { CAF_FAIL("registration failed: " << sys.render(err)); });
+  CHECK(!bid.empty());
+  CHECK_NOT_EQUAL(bid, aid);
+  // Still leading and writing: an operator change goes through the new registrar.
+  CHECK(ask<bool>(*this, atom::set_weight_v, std::string{"eng"}, 2.0));
+  CHECK_EQUAL(rst().ops.size(), 2u);
+  auto snap = state();
+  CHECK(snap.leading);
+  CHECK_EQUAL(snap.agents.size(), 2u);
+  CHECK_EQUAL(alst().added_agents.size(), 2u);
+}
+
+TEST(the master steps down when its registrar keeps dying) {
+  for (int i = 0; i < 5; ++i)
+    kill_registrar();
+  CHECK_EQUAL(regs->size(), 6u);
+  CHECK(state().leading);
+  kill_registrar();
+  CHECK_EQUAL(regs->size(), 6u);
+  CHECK_NOT_EQUAL(request_error<master_snapshot>(atom::state_v), "");
+}
+
+FIXTURE_SCOPE_END()
+
 FIXTURE_SCOPE(master_standby_tests, standby_fixture)
 
 TEST(a standby master refuses agents and frameworks naming the leader until it is elected) {

@@ -126,25 +126,55 @@ void step_down(master_pointer self, const std::string& why) {
   self->quit(caf::make_error(caf::sec::runtime_error, "master stepped down: " + why));
 }
 
+void send_registry_write(master_pointer self, uint64_t seq);
+
 /// Writes one operation through the registrar; `on_durable` runs once it is durable (at once without a
 /// registrar). A refused operation (the registry disagrees with our view) is logged and counts as done; a failed
-/// store makes the master step down (its view and the store's may differ, as in Mesos).
-template <class F>
-void write_registry(master_pointer self, registry_operation op, F on_durable) {
+/// store makes the master step down (its view and the store's may differ, as in Mesos). A registrar that died
+/// is restarted and the write sent again (on_registrar_down).
+void write_registry(master_pointer self, registry_operation op, std::function<void()> on_durable) {
   auto& st = self->state;
   if (!st.registrar) {
     on_durable();
     return;
   }
+  auto seq = ++st.registry_write_seq;
+  st.registry_writes.emplace(seq, master_state::registry_write{std::move(op), std::move(on_durable)});
+  if (st.registrar_ready)
+    send_registry_write(self, seq);
+}
+
+/// Done with write `seq` (once: a write sent again may be answered twice).
+void finish_registry_write(master_pointer self, uint64_t seq) {
+  auto& st = self->state;
+  auto i = st.registry_writes.find(seq);
+  if (i == st.registry_writes.end())
+    return;
+  auto done = std::move(i->second.on_durable);
+  st.registry_writes.erase(i);
+  done();
+}
+
+void send_registry_write(master_pointer self, uint64_t seq) {
+  auto& st = self->state;
+  const auto& op = st.registry_writes.at(seq).op;
   auto what = std::string{to_string(op.kind)} + " " + (op.id.empty() ? op.agent.id.value : op.id.value) + op.role;
-  self->request(st.registrar, caf::infinite, atom::registry_v, std::move(op))
-    .then([on_durable](bool) mutable { on_durable(); },
-          [self, what, on_durable](caf::error& err) mutable {
+  auto to = st.registrar.address();
+  self->request(st.registrar, caf::infinite, atom::registry_v, op)
+    .then([self, seq](bool) { finish_registry_write(self, seq); },
+          [self, seq, what, to](caf::error& err) {
+            auto& st = self->state;
+            if (st.registry_writes.count(seq) == 0)
+              return;
             if (err == caf::sec::invalid_argument) {
               LOG_ERROR(component, "the registry refused " << what << ": " << self->system().render(err));
-              on_durable();
+              finish_registry_write(self, seq);
               return;
             }
+            // Its registrar died: the write goes to the next one (on_registrar_down), if there is one.
+            bool died = err == caf::sec::request_receiver_down || to != st.registrar.address();
+            if (died && st.make_registrar)
+              return;
             step_down(self, "cannot write the registry (" + what + "): " + self->system().render(err));
           });
 }
@@ -1072,6 +1102,46 @@ caf::result<bool> operator_change(master_pointer self, const std::string& what, 
 
 } // namespace
 
+/// The registrar dies with the master; the master hears when the registrar dies.
+void watch_registrar(master_pointer self) {
+  auto reg = self->state.registrar.address();
+  self->monitor(reg);
+  self->attach_functor([reg](const caf::error&) { caf::anon_send_exit(reg, caf::exit_reason::user_shutdown); });
+}
+
+/// The registrar died: restarted within the budget when the master started it, else the master steps down. A
+/// leading master's new registrar loads the store first (it refuses writes before), then gets every write that
+/// was not confirmed.
+void on_registrar_down(master_pointer self, const caf::error& reason) {
+  auto& st = self->state;
+  auto why = self->system().render(reason);
+  if (!st.make_registrar || !st.registrar_restarts.on_failure(std::chrono::steady_clock::now())) {
+    step_down(self, "the registrar terminated (" + why + ")" + (st.make_registrar ? ", too often" : ""));
+    return;
+  }
+  LOG_WARN(component, "the registrar terminated (" << why << "); restarting it, " << st.registry_writes.size()
+                                                    << " write(s) to send again");
+  st.registrar = st.make_registrar();
+  watch_registrar(self);
+  if (!st.elected)
+    return; // recovers when elected (on_elected)
+  st.registrar_ready = false;
+  self->request(st.registrar, caf::infinite, atom::recover_v)
+    .then(
+      [self](const registry_data&) {
+        auto& st = self->state;
+        st.registrar_ready = true;
+        std::vector<uint64_t> pending;
+        for (const auto& w : st.registry_writes)
+          pending.push_back(w.first);
+        for (auto seq : pending)
+          send_registry_write(self, seq);
+      },
+      [self](const caf::error& err) {
+        step_down(self, "the restarted registrar cannot load the registry: " + self->system().render(err));
+      });
+}
+
 /// The allocator dies with the master; the master hears when the allocator dies.
 void watch_allocator(master_pointer self) {
   auto alloc = self->state.allocator.address();
@@ -1166,14 +1236,14 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
   }
   watch_allocator(self);
   st.registrar = opts.registrar;
+  if (opts.make_registrar) {
+    st.make_registrar = [self, make = opts.make_registrar] { return make(self->system()); };
+    st.registrar = st.make_registrar();
+  }
   st.agent_reregister_timeout = opts.agent_reregister_timeout;
   st.recovered = opts.recovered;
-  if (st.registrar) {
-    self->monitor(st.registrar);
-    self->attach_functor([reg = st.registrar](const caf::error&) {
-      caf::anon_send_exit(reg, caf::exit_reason::user_shutdown);
-    });
-  }
+  if (st.registrar)
+    watch_registrar(self);
   if (opts.start_as_leader) {
     if (st.registrar) {
       on_elected(self);
@@ -1185,7 +1255,7 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
   self->set_down_handler([=](const caf::down_msg& dm) {
     auto& st = self->state;
     if (st.registrar && dm.source == st.registrar.address()) {
-      step_down(self, "the registrar terminated (" + self->system().render(dm.reason) + ")");
+      on_registrar_down(self, dm.reason);
       return;
     }
     if (dm.source == st.allocator.address()) {

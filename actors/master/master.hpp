@@ -76,6 +76,9 @@ struct master_options : master_tuning {
   /// The durable registry (actors/ha/registrar.hpp); null: nothing is durable (tests). Admissions, unreachable and
   /// reachable markings, weights and quota are written through it; replies to agents wait until durable.
   registrar_actor registrar;
+  /// Starts a registrar (over the daemon's store); used instead of `registrar` when set. A registrar started this
+  /// way that dies is started again (restart budget) and the writes it had not confirmed are sent again.
+  std::function<registrar_actor(caf::actor_system&)> make_registrar;
   /// Called (on the master's thread; it must not block) once leading began and no agent of the recovered
   /// registry is left to wait for: each re-registered or was marked unreachable. The daemon lets its allocator
   /// return memory to the kernel again (apps/mesoscaf/heap_reserve.hpp).
@@ -126,6 +129,19 @@ struct master_state {
   std::map<std::string, double> weights;
   std::map<std::string, quota_info> quotas;
   std::map<framework_id, std::set<std::string>> suppressed;
+  // -- supervision of the registrar --
+  std::function<registrar_actor()> make_registrar;
+  restart_policy registrar_restarts{restart_policy::limits{5, std::chrono::minutes(1), {}, {}}};
+  /// False while a restarted registrar loads the store: writes wait (it refuses them until then).
+  bool registrar_ready = true;
+  /// Writes not yet confirmed, by sequence: a registrar that dies drops the promises it holds, so they are sent
+  /// again to its successor (operations are idempotent; a repeated admission is refused and counts as done).
+  struct registry_write {
+    registry_operation op;
+    std::function<void()> on_durable;
+  };
+  std::map<uint64_t, registry_write> registry_writes;
+  uint64_t registry_write_seq = 0;
   /// Newly registered agents whose admission is being written: the allocator is told of them only then.
   std::set<agent_id> admitting;
   uint64_t rereg_deadline_gen = 0;

@@ -97,7 +97,9 @@ local_cluster::local_cluster(caf::actor_system& sys, local_cluster_options opts)
   master_options mopts;
   static_cast<master_tuning&>(mopts) = opts_;
   // The embedded default: a standalone master with an in-memory registry (Mesos' --registry=in_memory).
-  mopts.registrar = spawn_registrar(sys_, make_in_memory_registry_store());
+  mopts.make_registrar = [store = make_in_memory_registry_store()](caf::actor_system& s) {
+    return spawn_registrar(s, store);
+  };
   master_ = spawn_master(sys_, mopts);
   // It serves once its (empty) registry is loaded: wait for that, so that agents and frameworks started right
   // after the constructor are not refused.

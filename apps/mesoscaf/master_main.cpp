@@ -81,7 +81,7 @@ int master_main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   master_options opts;
   static_cast<master_tuning&>(opts) = to_master_tuning(cfg);
-  opts.registrar = spawn_registrar(sys, store);
+  opts.make_registrar = [store](caf::actor_system& s) { return spawn_registrar(s, store); };
   const bool ha = !cfg.zk.empty();
   opts.start_as_leader = !ha;
   // A standby's heap is faulted in ahead of the re-registration storm that follows its election; once it has
