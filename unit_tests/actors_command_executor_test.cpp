@@ -21,7 +21,9 @@
 #include <csignal>
 #include <unistd.h>
 
-// The command executor actor against a fake agent in the same (real) actor system, with real processes.
+// The command executor (driven by an executor_driver) against a fake agent in the same (real) actor system, with
+// real processes. Registration, acknowledgements, resending and re-registration are the driver's: these tests show
+// that the command executor gets them.
 
 using namespace mesoscaf;
 using namespace std::chrono_literals;
@@ -59,7 +61,9 @@ struct fixture {
   caf::scoped_actor self{sys};
   std::string dir;
   agent_actor agent;
-  executor_actor aut;
+  executor_actor aut;  // the driver's actor, as the agent sees it
+  std::unique_ptr<command_executor> cmd;
+  std::unique_ptr<executor_driver> driver;
   // Latest state per task, and every update in arrival order.
   std::map<std::string, task_status> latest;
   std::vector<status_update> updates;
@@ -72,8 +76,12 @@ struct fixture {
   }
 
   ~fixture() {
-    if (aut)
-      self->send_exit(aut, caf::exit_reason::kill);
+    if (driver) {
+      driver->abort();
+      driver->join();
+    }
+    cmd.reset();  // kills what is left; before the driver, which its task actor calls
+    driver.reset();
     if (agent)
       self->send_exit(agent, caf::exit_reason::kill);
     if (agent2)
@@ -111,10 +119,14 @@ struct fixture {
       auto keep = ctl;
       opts.reconnect = [keep] { return keep->get(); };
     }
-    aut = spawn_command_executor(sys, env, agent, opts);
+    cmd = std::make_unique<command_executor>(opts);
+    driver = std::make_unique<executor_driver>(sys, *cmd, env, agent, cmd->driver_options());
+    cmd->attach(*driver);
+    REQUIRE_EQUAL(driver->start(), driver_status::running);
     bool registered = false;
-    self->receive([&](atom::reg_exec, const framework_id& fw, const executor_id& ex, const executor_actor&) {
+    self->receive([&](atom::reg_exec, const framework_id& fw, const executor_id& ex, const executor_actor& hdl) {
       registered = fw.value == "fw-1" && ex.value == "exec-1";
+      aut = hdl;
     },
                   caf::after(30s) >> [] {});
     REQUIRE(registered);
@@ -166,15 +178,12 @@ struct fixture {
     return static_cast<pid_t>(std::atol(text.c_str()));
   }
 
-  // Waits for the executor to end; its exit reason.
-  bool wait_down(caf::error& reason, std::chrono::milliseconds limit = 30s) {
-    bool down = false;
-    self->receive([&](const caf::down_msg& dm) {
-      down = dm.source == aut.address();
-      reason = dm.reason;
-    },
-                  caf::after(limit) >> [] {});
-    return down;
+  // Waits for the executor (its driver) to end; how it ended.
+  bool wait_end(driver_status& status, std::chrono::milliseconds limit = 30s) {
+    if (!eventually([&] { return driver->status() != driver_status::running; }, limit))
+      return false;
+    status = driver->status();
+    return true;
   }
 
   bool running(const std::string& id) {
@@ -275,19 +284,14 @@ TEST(shutdown kills running tasks and ends the executor) {
   start();
   self->send(aut, atom::launch_v, shell_task("long", "exec sleep 30"));
   REQUIRE(collect([&] { return running("long"); }));
-  self->monitor(aut);
   self->send(aut, atom::shutdown_v);
   REQUIRE(collect([&] { return terminal("long"); }));
   CHECK_EQUAL(latest["long"].state, task_state::killed);
-  bool down = false;
-  caf::error reason;
-  self->receive([&](const caf::down_msg& dm) {
-    down = true;
-    reason = dm.reason;
-  },
-                caf::after(30s) >> [] {});
-  CHECK(down);
-  CHECK(!reason);
+  driver_status status;
+  CHECK(wait_end(status));
+  CHECK_EQUAL(status, driver_status::stopped);
+  CHECK_EQUAL(driver->abort_reason(), "");
+  cmd->join();  // its task actor ended too
 }
 
 TEST(losing the agent kills the tasks and ends the executor with an error) {
@@ -301,17 +305,11 @@ TEST(losing the agent kills the tasks and ends the executor with an error) {
   }));
   auto pid = static_cast<pid_t>(std::atol(pid_text.c_str()));
   REQUIRE(pid > 0);
-  self->monitor(aut);
   self->send_exit(agent, caf::exit_reason::kill);
-  bool down = false;
-  caf::error reason;
-  self->receive([&](const caf::down_msg& dm) {
-    down = dm.source == aut.address();
-    reason = dm.reason;
-  },
-                caf::after(30s) >> [] {});
-  CHECK(down);
-  CHECK(reason);
+  driver_status status;
+  CHECK(wait_end(status));
+  CHECK_EQUAL(status, driver_status::aborted);
+  CHECK(!driver->abort_reason().empty());
   // The task was reaped by the executor (no zombie, no process).
   CHECK(eventually([&] { return ::kill(pid, 0) != 0; }, 30s));
 }
@@ -327,7 +325,6 @@ TEST(with checkpointing a lost agent leaves the tasks running and the executor r
   auto later_pid = task_pid("later");
   REQUIRE(long_pid > 0);
   REQUIRE(later_pid > 0);
-  self->monitor(aut);
   self->send_exit(agent, caf::exit_reason::kill);
   agent = nullptr;
   // Reconnection attempts prove the executor is alive and waiting for its agent.
@@ -389,16 +386,15 @@ TEST(with checkpointing a refused re-registration kills the tasks and ends the e
   REQUIRE(collect([&] { return running("long"); }));
   auto pid = task_pid("long");
   REQUIRE(pid > 0);
-  self->monitor(aut);
   executor_registration reply;
   agent2 = sys.spawn(test::fake_agent_ex, caf::actor_cast<caf::actor>(self), reply, 0, true);
   ctl->offer(agent2);
   self->send_exit(agent, caf::exit_reason::kill);
   agent = nullptr;
-  caf::error reason;
-  REQUIRE(wait_down(reason));
-  CHECK(reason);
-  MESSAGE("exit reason: " << sys.render(reason));
+  driver_status status;
+  REQUIRE(wait_end(status));
+  CHECK_EQUAL(status, driver_status::aborted);
+  MESSAGE("abort reason: " << driver->abort_reason());
   CHECK(eventually([&] { return ::kill(pid, 0) != 0; }, 30s));
 }
 
@@ -408,13 +404,12 @@ TEST(with checkpointing the recovery timeout kills the tasks and ends the execut
   REQUIRE(collect([&] { return running("long"); }));
   auto pid = task_pid("long");
   REQUIRE(pid > 0);
-  self->monitor(aut);
   self->send_exit(agent, caf::exit_reason::kill);
   agent = nullptr;
-  caf::error reason;
-  REQUIRE(wait_down(reason));
-  CHECK(reason);
-  CHECK(sys.render(reason).find("recovery timeout") != std::string::npos);
+  driver_status status;
+  REQUIRE(wait_end(status));
+  CHECK_EQUAL(status, driver_status::aborted);
+  CHECK(driver->abort_reason().find("recovery timeout") != std::string::npos);
   CHECK_GREATER_OR_EQUAL(ctl->calls.load(), 1);
   CHECK(eventually([&] { return ::kill(pid, 0) != 0; }, 30s));
 }

@@ -347,6 +347,43 @@ TEST(unacknowledged updates are resent until acknowledged and stop waits for the
   CHECK_GREATER_OR_EQUAL(updates.size(), 5u);  // 3 dropped + 2 acknowledged
 }
 
+TEST(the first launch counts as registered when it overtakes the agent answer) {
+  // The agent never answers; the launch it sends only to registered executors lets the updates go out.
+  agent = sys.spawn(test::fake_agent_mute, caf::actor_cast<caf::actor>(self), executor_registration{});
+  executor_environment env;
+  env.framework = framework_id{"fw-9"};
+  env.executor = executor_id{"exec-9"};
+  env.agent = agent_id{"agent-9"};
+  executor_driver_options opts;
+  opts.registration_timeout = 60s;  // no repeated request during the test
+  opts.resend_interval = 5s;        // an update seen below was sent once, not resent
+  driver = std::make_unique<executor_driver>(sys, exec, env, agent, opts);
+  CHECK_EQUAL(&driver->system(), &sys);
+  REQUIRE_EQUAL(driver->start(), driver_status::running);
+  self->receive([&](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor& h) { exec_hdl = h; },
+                caf::after(30s) >> [] {});
+  REQUIRE(exec_hdl);
+  task_info t;
+  t.id = task_id{"t1"};
+  self->send(exec_hdl, atom::launch_v, t);
+  REQUIRE(collect([&] { return updates.size() >= 2; }));
+  CHECK_EQUAL(updates[0].status.state, task_state::running);
+  CHECK_EQUAL(updates[1].status.state, task_state::finished);
+  CHECK_EQUAL(updates[1].status.agent.value, "agent-9");
+  CHECK(!exec.called("registered"));  // that callback still waits for the answer
+  CHECK_EQUAL(driver->stop(), driver_status::running);
+  CHECK_EQUAL(driver->join(), driver_status::stopped);
+}
+
+TEST(the own actor system of a driver has the scheduler threads asked for) {
+  executor_driver_options opts;
+  opts.scheduler_threads = 1;
+  executor_driver one{exec, opts};
+  CHECK_EQUAL(one.system().scheduler().num_workers(), 1u);
+  executor_driver two{exec};
+  CHECK_EQUAL(two.system().scheduler().num_workers(), 2u);
+}
+
 TEST(shutdown calls the callback and ends the driver) {
   start();
   self->send(exec_hdl, atom::shutdown_v);

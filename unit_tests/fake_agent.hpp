@@ -3,7 +3,8 @@
 // executors, acknowledges status updates (unless told not to) and forwards what executors send to a listener:
 //   (atom::update, status_update)                         every update received (also resends)
 //   (atom::exec_msg, framework_id, executor_id, string)   every executor message
-//   (atom::reg_exec, framework_id, executor_id, executor_actor)  each registration
+//   (atom::reg_exec, framework_id, executor_id, executor_actor)  each registration (fake_agent_mute: never
+//                                                         answered)
 //   (atom::rereg_exec, framework_id, executor_id, executor_actor, vector<task_info>, vector<status_update>)
 //                                                         each re-registration (answered like reg_exec, or with
 //                                                         an error if `refuse_rereg`)
@@ -20,6 +21,7 @@ struct fake_agent_state {
   int drop_acks = 0;  // do not acknowledge this many updates (to test resending)
   executor_registration reply;
   bool refuse_rereg = false;
+  bool mute_reg = false;  // never answer a registration (the request stays pending)
 };
 
 inline agent_actor::behavior_type fake_agent_ex(agent_actor::stateful_pointer<fake_agent_state> self,
@@ -36,9 +38,12 @@ inline agent_actor::behavior_type fake_agent_ex(agent_actor::stateful_pointer<fa
     [](atom::fw_msg, const framework_id&, const executor_id&, const std::string&) {},
     [](atom::apply_op, const framework_id&, const offer_operation&) {},
     [](atom::shutdown_fw, const framework_id&) {},
-    [self](atom::reg_exec, const framework_id& fw, const executor_id& ex, const executor_actor& hdl) {
+    [self](atom::reg_exec, const framework_id& fw, const executor_id& ex,
+           const executor_actor& hdl) -> caf::result<executor_registration> {
       self->state.exec = hdl;
       caf::anon_send(self->state.listener, atom::reg_exec_v, fw, ex, hdl);
+      if (self->state.mute_reg)
+        return caf::delegated<executor_registration>{};
       auto r = self->state.reply;
       r.framework = fw;
       r.executor.id = ex;
@@ -81,6 +86,13 @@ inline agent_actor::behavior_type fake_agent_ex(agent_actor::stateful_pointer<fa
 inline agent_actor::behavior_type fake_agent(agent_actor::stateful_pointer<fake_agent_state> self,
                                              caf::actor listener, executor_registration reply, int drop_acks) {
   return fake_agent_ex(self, std::move(listener), std::move(reply), drop_acks, false);
+}
+
+/// Like fake_agent, but registrations get no answer (as when an answer is lost under load).
+inline agent_actor::behavior_type fake_agent_mute(agent_actor::stateful_pointer<fake_agent_state> self,
+                                                  caf::actor listener, executor_registration reply) {
+  self->state.mute_reg = true;
+  return fake_agent_ex(self, std::move(listener), std::move(reply), 0, false);
 }
 
 } // namespace mesoscaf::test

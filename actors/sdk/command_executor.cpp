@@ -1,20 +1,17 @@
 #include "actors/sdk/command_executor.hpp"
 
-#include "actors/process_defaults.hpp"
-
 #include "config/support/logging.hpp"
 #include "containerizer/launcher.hpp"
 #include "containerizer/reaper.hpp"
 
 #include <caf/all.hpp>
-#include <caf/io/all.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
 #include <iostream>
-#include <memory>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -26,48 +23,39 @@ namespace mesoscaf {
 
 namespace {
 
-using command_executor_actor = executor_actor::extend<
+const char* const component = "command-executor";
+
+// The executor's own work, off the driver's actor: the reaper's reports and the kill timers need a mailbox that
+// outlives the driver when it gives up (the tasks must still be killed then).
+using task_actor = caf::typed_actor<
+  // From the driver's callbacks.
+  caf::reacts_to<atom::launch, task_info>, caf::reacts_to<atom::kill_task, task_id>, caf::reacts_to<atom::shutdown>,
+  // The driver gave up (no agent, refused, recovery timeout): kill the tasks and end.
+  caf::reacts_to<atom::error, std::string>,
   // The reaper saw a task's process exit with this wait status.
   caf::reacts_to<atom::exited, task_id, int32_t>,
   // The grace period of a task kill expired: SIGKILL.
   caf::reacts_to<atom::tick, task_id>,
-  // Timer: resend unacknowledged status updates.
-  caf::reacts_to<atom::tick>,
-  // Timer: the shutdown deadline expired: quit whatever is still pending.
-  caf::reacts_to<atom::retry>,
-  // Checkpointing, timers: try to reach the agent again (link generation); the recovery timeout of loss N.
-  caf::reacts_to<atom::connect, uint64_t>,
-  caf::reacts_to<atom::timeout, uint64_t>>;
+  // Timer: the shutdown deadline expired: end whatever is still pending.
+  caf::reacts_to<atom::retry>>;
 
 struct running_task {
-  task_info info;  // for a re-registration
   pid_t pid = -1;
   bool kill_requested = false;
   std::chrono::steady_clock::time_point kill_deadline;
 };
 
-struct command_executor_state {
+struct runner_state {
   static inline const char* name = "command_executor";
 
+  executor_driver* driver = nullptr;  // outlives this actor (command_executor's contract)
   executor_environment env;
-  agent_actor agent;
   command_executor_options opts;
-  status_update_outbox outbox;
   std::unordered_map<task_id, running_task> tasks;
   std::unique_ptr<process_reaper> reaper;
-  bool registered = false;
-  bool agent_alive = true;  // false once the agent is lost (until a re-registration succeeds)
-  bool recovering = false;  // checkpointing: the agent was lost and we are trying to reach it again
-  uint64_t link_gen = 0;    // bumps with every lost or new agent handle: replies for an older one are ignored
-  uint64_t loss = 0;        // bumps with every loss: the recovery timer of an earlier loss is ignored
-  reconnect_backoff backoff;
-  agent_dialer dialer;  // which of this host's addresses to try next (set from the environment at start)
-  bool tick_armed = false;
   bool shutting_down = false;
-  bool finishing = false;
-  caf::error exit_reason;  // none: a clean shutdown
 
-  ~command_executor_state() {
+  ~runner_state() {
     if (!reaper)
       return;
     // Tasks must not outlive their executor (the shutdown path has normally ended them already).
@@ -77,40 +65,23 @@ struct command_executor_state {
   }
 };
 
-using self_pointer = command_executor_actor::stateful_pointer<command_executor_state>;
-
-void arm_tick(self_pointer self) {
-  auto& st = self->state;
-  if (!st.tick_armed && !st.outbox.empty() && st.agent_alive) {
-    st.tick_armed = true;
-    self->delayed_send(self, st.opts.resend_interval, atom::tick_v);
-  }
-}
+using self_pointer = task_actor::stateful_pointer<runner_state>;
 
 void send_update(self_pointer self, const task_id& id, task_state state, task_reason reason = task_reason::none,
                  std::string message = {}) {
-  auto& st = self->state;
   task_status s;
   s.task = id;
   s.state = state;
   s.reason = reason;
   s.message = std::move(message);
-  auto upd = st.outbox.add(std::move(s));
-  LOG_DEBUG("command-executor", "task " << id << ": " << to_string(state));
-  if (st.registered && st.agent_alive)
-    self->send(st.agent, atom::update_v, std::move(upd));
-  arm_tick(self);
+  LOG_DEBUG(component, "task " << id << ": " << to_string(state));
+  self->state.driver->send_status_update(std::move(s));
 }
 
-void maybe_quit(self_pointer self) {
-  auto& st = self->state;
-  if (st.finishing && (st.outbox.empty() || !st.agent_alive))
-    self->quit(st.exit_reason);
-}
-
+// Every task is gone: the driver drains the acknowledgements (or has ended already), and we are done.
 void finish(self_pointer self) {
-  self->state.finishing = true;
-  maybe_quit(self);
+  self->state.driver->stop();
+  self->quit();
 }
 
 void kill_task(self_pointer self, const task_id& id) {
@@ -134,15 +105,15 @@ void begin_shutdown(self_pointer self) {
   if (st.shutting_down)
     return;
   st.shutting_down = true;
-  LOG_INFO("command-executor", "shutting down, killing " << st.tasks.size() << " task(s)");
+  LOG_INFO(component, "shutting down, killing " << st.tasks.size() << " task(s)");
   std::vector<task_id> ids;
   for (auto& [id, t] : st.tasks)
     ids.push_back(id);
   for (auto& id : ids)
     kill_task(self, id);
-  // Whatever happens, leave after the kills and a drain: the agent SIGKILLs us otherwise.
-  auto deadline = st.opts.kill_grace_period + st.opts.drain_timeout + std::chrono::milliseconds(500);
-  self->delayed_send(self, deadline, atom::retry_v);
+  // Whatever happens, end after the kills; the driver's drain is bounded by its own timeout. The agent SIGKILLs
+  // us after container_kill_grace otherwise.
+  self->delayed_send(self, st.opts.kill_grace_period + std::chrono::milliseconds(500), atom::retry_v);
   if (st.tasks.empty())
     finish(self);
 }
@@ -167,7 +138,7 @@ void launch_task(self_pointer self, const task_info& task) {
   }
   if (st.tasks.count(task.id) > 0) {
     // The master rejects duplicate IDs; an update here would clobber the running task's state.
-    LOG_WARN("command-executor", "task " << task.id << " is already running; launch ignored");
+    LOG_WARN(component, "task " << task.id << " is already running; launch ignored");
     return;
   }
   std::string base = st.env.sandbox;
@@ -196,7 +167,7 @@ void launch_task(self_pointer self, const task_info& task) {
   auto id = task.id;
   bool watched = st.reaper->watch(res.pid, [weak, id](int status) {
     if (auto strong = weak.lock())
-      caf::anon_send(caf::actor_cast<command_executor_actor>(strong), atom::exited_v, id,
+      caf::anon_send(caf::actor_cast<task_actor>(strong), atom::exited_v, id,
                      static_cast<int32_t>(status));
   });
   if (!watched) {
@@ -208,9 +179,8 @@ void launch_task(self_pointer self, const task_info& task) {
   }
   // If this executor dies, the agent kills the task through this record (it runs in a session of its own).
   if (auto err = record_task_process(spec.sandbox, res.pid); !err.empty())
-    LOG_WARN("command-executor", "task " << task.id << ": " << err);
+    LOG_WARN(component, "task " << task.id << ": " << err);
   auto& entry = st.tasks[task.id];
-  entry.info = task;
   entry.pid = res.pid;
   send_update(self, task.id, task_state::running);
 }
@@ -242,230 +212,31 @@ void task_exited(self_pointer self, const task_id& id, int32_t status) {
     finish(self);
 }
 
-// -- checkpointing: surviving the loss of the agent ------------------------------------------------------------
-
-// The tasks cannot be kept (re-registration refused, recovery timeout): kill them and exit with `reason`.
-void give_up(self_pointer self, caf::error reason) {
+task_actor::behavior_type task_runner(self_pointer self, executor_driver* driver, command_executor_options opts) {
   auto& st = self->state;
-  LOG_ERROR("command-executor", self->system().render(reason) << ": killing " << st.tasks.size()
-                                                              << " task(s) and exiting");
-  st.recovering = false;
-  st.agent_alive = false;
-  if (!st.exit_reason)
-    st.exit_reason = std::move(reason);
-  begin_shutdown(self);
-  maybe_quit(self);
-}
-
-void schedule_reconnect(self_pointer self) {
-  auto& st = self->state;
-  self->delayed_send(self, st.backoff.next(), atom::connect_v, st.link_gen);
-}
-
-void agent_lost(self_pointer self, const caf::error& reason) {
-  auto& st = self->state;
-  st.agent = nullptr;
-  st.registered = false;
-  st.agent_alive = false;
-  ++st.link_gen;
-  if (!st.env.checkpoint || st.shutting_down) {
-    LOG_WARN("command-executor", "lost the agent (" << self->system().render(reason) << "): exiting");
-    if (!st.exit_reason)
-      st.exit_reason = reason ? reason : caf::make_error(caf::exit_reason::remote_link_unreachable);
-    begin_shutdown(self);
-    maybe_quit(self);
-    return;
-  }
-  if (!st.recovering) {
-    st.recovering = true;
-    ++st.loss;
-    st.backoff.reset();
-    LOG_WARN("command-executor", "lost the agent (" << self->system().render(reason) << "); keeping "
-                                                    << st.tasks.size() << " task(s), reconnecting for up to "
-                                                    << st.env.recovery_timeout.count() << " ms");
-    self->delayed_send(self, st.env.recovery_timeout, atom::timeout_v, st.loss);
-  }
-  schedule_reconnect(self);
-}
-
-/// `host`: where the agent was reached ("" for a handle from opts.reconnect).
-void reregister(self_pointer self, agent_actor agent, std::string host = {}) {
-  auto& st = self->state;
-  st.agent = std::move(agent);
-  auto gen = ++st.link_gen;
-  self->monitor(st.agent);
-  std::vector<task_info> tasks;
-  for (auto& [id, t] : st.tasks)
-    tasks.push_back(t.info);
-  self
-    ->request(st.agent, st.opts.registration_timeout, atom::rereg_exec_v, st.env.framework, st.env.executor,
-              caf::actor_cast<executor_actor>(self), std::move(tasks), st.outbox.pending())
-    .then(
-      [self, gen, host](const executor_registration& reg) {
-        auto& st = self->state;
-        if (gen != st.link_gen || st.shutting_down)
-          return;
-        st.recovering = false;
-        st.registered = true;
-        st.agent_alive = true;
-        st.backoff.reset();
-        if (!host.empty())
-          st.dialer.reached(host);
-        if (!reg.agent.empty())
-          st.outbox.set_agent(reg.agent);
-        LOG_INFO("command-executor", "re-registered with agent " << reg.agent << ": " << st.tasks.size()
-                                                                 << " task(s), resending "
-                                                                 << st.outbox.pending().size() << " update(s)");
-        for (auto& upd : st.outbox.pending())
-          self->send(st.agent, atom::update_v, upd);
-        arm_tick(self);
-      },
-      [self, gen, host](const caf::error& err) {
-        auto& st = self->state;
-        if (gen != st.link_gen || st.shutting_down)
-          return;
-        if (is_connection_error(err)) {
-          agent_lost(self, err);
-          return;
-        }
-        if (!host.empty() && host != st.dialer.home()) {
-          // Another agent on another address of this host: not ours, keep looking.
-          LOG_WARN("command-executor", "the agent at " << host << " is not ours: " << self->system().render(err));
-          agent_lost(self, err);
-          return;
-        }
-        give_up(self, err);
-      });
-}
-
-void try_reconnect(self_pointer self) {
-  auto& st = self->state;
-  if (st.opts.reconnect) {
-    if (auto agent = st.opts.reconnect())
-      reregister(self, std::move(agent));
-    else
-      schedule_reconnect(self);
-    return;
-  }
-  if (!self->system().has_middleman()) {
-    LOG_ERROR("command-executor", "cannot reconnect: no middleman in this actor system");
-    schedule_reconnect(self);
-    return;
-  }
-  auto gen = st.link_gen;
-  auto mm = self->system().middleman().actor_handle();
-  auto host = st.dialer.next();
-  self->request(mm, st.opts.registration_timeout, caf::connect_atom::value, host, st.env.agent_port)
-    .then(
-      [self, gen, host](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
-        auto& st = self->state;
-        if (gen != st.link_gen || !st.recovering)
-          return;
-        if (!ptr || !self->system().assignable<agent_actor>(ifs)) {
-          LOG_WARN("command-executor", "no mesoscaf agent at " << host << ":" << st.env.agent_port);
-          schedule_reconnect(self);
-          return;
-        }
-        reregister(self, caf::actor_cast<agent_actor>(std::move(ptr)), host);
-      },
-      [self, gen](const caf::error& err) {
-        auto& st = self->state;
-        if (gen != st.link_gen || !st.recovering)
-          return;
-        LOG_DEBUG("command-executor", "agent not reachable yet: " << self->system().render(err));
-        schedule_reconnect(self);
-      });
-}
-
-/// Registered with the agent: pending updates go out. From the agent's answer, or from its first launch, which it
-/// sends only to a registered executor (under load an answer was seen to go missing while the launch after it
-/// arrived: the executor must not wait for it).
-void on_registered(self_pointer self, const agent_id& agent, const char* how) {
-  auto& st = self->state;
-  if (st.registered)
-    return;
-  st.registered = true;
-  if (!agent.empty())
-    st.outbox.set_agent(agent);
-  LOG_DEBUG("command-executor", "registered with agent " << agent << how);
-  for (auto& upd : st.outbox.pending())
-    self->send(st.agent, atom::update_v, upd);
-  arm_tick(self);
-}
-
-/// Registers with the agent that started us. A slow answer (the agent is busy: many executors start at once) is
-/// asked for again: the agent answers a repeat of the same executor alike. Liveness is the agent's own bound
-/// (--executor-registration-timeout) and the connection, not this request's timeout.
-void register_with_agent(self_pointer self) {
-  auto& st = self->state;
-  auto gen = st.link_gen;
-  self
-    ->request(st.agent, st.opts.registration_timeout, atom::reg_exec_v, st.env.framework, st.env.executor,
-              caf::actor_cast<executor_actor>(self))
-    .then(
-      [self, gen](const executor_registration& reg) {
-        if (gen == self->state.link_gen)
-          on_registered(self, reg.agent, "");
-      },
-      [self, gen](const caf::error& err) {
-        auto& st = self->state;
-        if (gen != st.link_gen || st.registered)
-          return;  // the agent was lost meanwhile (handled there), or its launch told us
-        if (err == caf::sec::request_timeout && !st.shutting_down) {
-          LOG_WARN("command-executor", "no answer to the registration yet; asking the agent again");
-          register_with_agent(self);
-          return;
-        }
-        if (st.env.checkpoint && is_connection_error(err) && !st.shutting_down) {
-          agent_lost(self, err);
-          return;
-        }
-        LOG_ERROR("command-executor", "registration failed: " << self->system().render(err));
-        if (!st.exit_reason)
-          st.exit_reason = err;
-        st.agent_alive = false;
-        begin_shutdown(self);
-        maybe_quit(self);
-      });
-}
-
-command_executor_actor::behavior_type command_executor(self_pointer self, executor_environment env,
-                                                       agent_actor agent, command_executor_options opts) {
-  auto& st = self->state;
-  st.outbox = status_update_outbox{env.framework, env.agent, env.executor};
-  st.dialer = agent_dialer{env.agent_host};
-  st.env = std::move(env);
-  st.agent = agent;
-  st.opts = opts;
+  st.driver = driver;
+  st.env = driver->environment();
+  st.opts = std::move(opts);
   st.reaper = std::make_unique<process_reaper>();
-  self->monitor(agent);
-  self->set_down_handler([self](const caf::down_msg& dm) {
-    auto& st = self->state;
-    if (!st.agent || dm.source != st.agent.address())
-      return;  // an agent handle we already dropped
-    agent_lost(self, dm.reason);
-  });
   // SIGTERM/SIGINT arrive as an exit message from main: shut down in order instead of dying at once.
   self->set_exit_handler([self](const caf::exit_msg& msg) {
-    LOG_INFO("command-executor", "exit requested (" << self->system().render(msg.reason) << ")");
+    LOG_INFO(component, "exit requested (" << self->system().render(msg.reason) << ")");
     begin_shutdown(self);
   });
-  register_with_agent(self);
   return {
-    [self](atom::launch, const task_info& task) {
-      if (!self->state.registered && !self->state.recovering)
-        on_registered(self, self->state.env.agent, " (its first launch came before its answer)");
-      launch_task(self, task);
-    },
+    [self](atom::launch, const task_info& task) { launch_task(self, task); },
     [self](atom::kill_task, const task_id& id) { kill_task(self, id); },
-    [self](atom::ack, const task_id& id, const std::string& uuid) {
-      self->state.outbox.ack(id, uuid);
-      maybe_quit(self);
-    },
-    [](atom::fw_msg, const std::string&) {
-      // Frameworks cannot talk to the built-in executor; nothing to do.
-    },
     [self](atom::shutdown) { begin_shutdown(self); },
+    [self](atom::error, const std::string& why) {
+      auto n = self->state.tasks.size();
+      if (n == 0) {
+        LOG_ERROR(component, why);
+        finish(self);
+        return;
+      }
+      LOG_ERROR(component, why << ": killing " << n << " task(s) and exiting");
+      begin_shutdown(self);
+    },
     [self](atom::exited, const task_id& id, int32_t status) { task_exited(self, id, status); },
     [self](atom::tick, const task_id& id) {
       auto& st = self->state;
@@ -474,56 +245,101 @@ command_executor_actor::behavior_type command_executor(self_pointer self, execut
         return;
       if (std::chrono::steady_clock::now() + std::chrono::milliseconds(50) < i->second.kill_deadline)
         return;
-      LOG_INFO("command-executor", "task " << id << " outlived its grace period: SIGKILL");
+      LOG_INFO(component, "task " << id << " outlived its grace period: SIGKILL");
       st.reaper->signal_group(i->second.pid, SIGKILL);
     },
-    [self](atom::tick) {
-      auto& st = self->state;
-      st.tick_armed = false;
-      if (st.registered && st.agent_alive)
-        for (auto& upd : st.outbox.pending())
-          self->send(st.agent, atom::update_v, upd);
-      arm_tick(self);
-    },
     [self](atom::retry) {
-      auto& st = self->state;
-      if (!st.tasks.empty() || !st.outbox.empty())
-        LOG_WARN("command-executor", "shutdown deadline: " << st.tasks.size() << " task(s) still running, "
-                                                           << st.outbox.pending().size()
-                                                           << " update(s) unacknowledged");
-      self->quit(st.exit_reason);  // the state's destructor SIGKILLs what is left
-    },
-    [self](atom::connect, uint64_t gen) {
-      auto& st = self->state;
-      if (gen != st.link_gen || !st.recovering || st.agent || st.shutting_down)
-        return;
-      try_reconnect(self);
-    },
-    [self](atom::timeout, uint64_t loss) {
-      auto& st = self->state;
-      if (!st.recovering || loss != st.loss)
-        return;
-      give_up(self, caf::make_error(caf::sec::runtime_error,
-                                    "the agent did not come back within the recovery timeout ("
-                                      + std::to_string(st.env.recovery_timeout.count()) + " ms)"));
+      if (!self->state.tasks.empty())
+        LOG_WARN(component, "shutdown deadline: " << self->state.tasks.size() << " task(s) still running");
+      finish(self);  // the state's destructor SIGKILLs what is left
     },
   };
 }
 
-struct command_executor_config : caf::actor_system_config {
-  command_executor_config() {
-    // One thread: nothing in this process blocks (spawning is posix_spawn, waiting is the reaper thread).
-    set_process_defaults(*this, 1);
+} // namespace
+
+// -- command_executor -----------------------------------------------------------------------------------------
+
+struct command_executor::impl {
+  command_executor_options opts;
+  std::mutex mtx;
+  std::condition_variable cv;
+  task_actor runner;  // released once it ended: a handle must not outlive the actor system (join before the driver)
+  bool spawned = false;
+  bool ended = false;
+
+  task_actor handle() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return runner;
   }
 };
 
-} // namespace
-
-executor_actor spawn_command_executor(caf::actor_system& sys, executor_environment env, agent_actor agent,
-                                      command_executor_options opts) {
-  auto hdl = sys.spawn(command_executor, std::move(env), std::move(agent), opts);
-  return caf::actor_cast<executor_actor>(hdl);
+command_executor::command_executor(command_executor_options opts) : impl_(std::make_unique<impl>()) {
+  impl_->opts = std::move(opts);
 }
+
+command_executor::~command_executor() {
+  caf::anon_send_exit(impl_->handle(), caf::exit_reason::kill);
+  join();
+}
+
+executor_driver_options command_executor::driver_options() const {
+  executor_driver_options d;
+  d.resend_interval = impl_->opts.resend_interval;
+  d.registration_timeout = impl_->opts.registration_timeout;
+  d.drain_timeout = impl_->opts.drain_timeout;
+  d.reconnect = impl_->opts.reconnect;
+  // Our own shutdown deadline comes first (begin_shutdown); the driver's is the backstop.
+  d.shutdown_grace = impl_->opts.kill_grace_period + std::chrono::milliseconds(500);
+  // Nothing here blocks: spawning is posix_spawn, waiting is the reaper thread.
+  d.scheduler_threads = 1;
+  d.log_component = component;
+  return d;
+}
+
+void command_executor::attach(executor_driver& driver) {
+  auto& d = *impl_;
+  auto hdl = driver.system().spawn(task_runner, &driver, d.opts);
+  {
+    std::lock_guard<std::mutex> guard{d.mtx};
+    d.runner = hdl;
+    d.spawned = true;
+  }
+  hdl->attach_functor([&d] {
+    std::lock_guard<std::mutex> guard{d.mtx};
+    d.ended = true;
+    d.cv.notify_all();
+  });
+}
+
+void command_executor::terminate() {
+  caf::anon_send_exit(impl_->handle(), caf::exit_reason::user_shutdown);
+}
+
+void command_executor::join() {
+  auto& d = *impl_;
+  std::unique_lock<std::mutex> guard{d.mtx};
+  d.cv.wait(guard, [&] { return !d.spawned || d.ended; });
+  d.runner = nullptr;
+}
+
+void command_executor::launch_task(executor_driver&, const task_info& task) {
+  caf::anon_send(impl_->handle(), atom::launch_v, task);
+}
+
+void command_executor::kill_task(executor_driver&, const task_id& task) {
+  caf::anon_send(impl_->handle(), atom::kill_task_v, task);
+}
+
+void command_executor::shutdown(executor_driver&) {
+  caf::anon_send(impl_->handle(), atom::shutdown_v);
+}
+
+void command_executor::error(executor_driver&, const std::string& message) {
+  caf::anon_send(impl_->handle(), atom::error_v, message);
+}
+
+// -- the `mesoscaf command-executor` process ------------------------------------------------------------------
 
 int run_command_executor(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
@@ -542,34 +358,25 @@ int run_command_executor(int argc, char** argv) {
     std::cerr << "mesoscaf command-executor: " << err << "\n";
     return 1;
   }
-  // Before any thread exists: only sigwait below takes these (docs/CAF_PITFALLS.md §8). SIGUSR1 = "the actor is done".
+  // Before any thread exists: only sigwait below takes these (docs/CAF_PITFALLS.md §8). SIGUSR1 = "all done".
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  command_executor_config cfg;
-  caf::actor_system sys{cfg};
-  agent_actor agent;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (;;) {
-    auto res = sys.middleman().remote_actor<agent_actor>(env.agent_host, env.agent_port);
-    if (res) {
-      agent = std::move(*res);
-      break;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      LOG_ERROR("command-executor", "cannot connect to the agent at " << env.agent_host << ":" << env.agent_port
-                                                                      << ": " << sys.render(res.error()));
-      return 1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  command_executor exec;
+  executor_driver driver{exec, exec.driver_options()};
+  exec.attach(driver);
+  if (driver.start() != driver_status::running) {
+    exec.join();  // the error callback ended the task actor
+    return 1;
   }
-  auto exit_code = std::make_shared<std::atomic<int>>(-1);
-  auto hdl = spawn_command_executor(sys, env, agent, {});
-  hdl->attach_functor([exit_code](const caf::error& reason) {
-    exit_code->store(reason ? 1 : 0);
+  std::atomic<bool> ended{false};
+  std::thread waiter([&] {
+    driver.join();
+    exec.join();
+    ended = true;
     ::kill(::getpid(), SIGUSR1);  // wakes sigwait below
   });
   bool watchdog = false;
@@ -578,24 +385,24 @@ int run_command_executor(int argc, char** argv) {
     if (sigwait(&sigs, &sig) != 0)
       continue;
     if (sig == SIGUSR1) {
-      if (exit_code->load() >= 0)
+      if (ended)
         break;
       continue;
     }
-    LOG_INFO("command-executor", "received " << strsignal(sig));
-    caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+    LOG_INFO(component, "received " << strsignal(sig));
+    exec.terminate();
     if (!watchdog) {
       watchdog = true;
-      // The actor's own deadline ends it; this is the backstop against a hung shutdown (docs/CAF_PITFALLS.md §8).
+      // The task actor's own deadline ends it; this is the backstop against a hung shutdown
+      // (docs/CAF_PITFALLS.md §8).
       std::thread([] {
         std::this_thread::sleep_for(std::chrono::seconds(15));
         std::_Exit(1);
       }).detach();
     }
   }
-  hdl = nullptr;
-  agent = nullptr;
-  return exit_code->load();
+  waiter.join();
+  return driver.status() == driver_status::stopped ? 0 : 1;
 }
 
 } // namespace mesoscaf

@@ -7,20 +7,17 @@
 // status N" / "Command terminated by signal S", reason command_executor_failed), TASK_KILLED (after kill_task),
 // TASK_FAILED with reason container_launch_failed if the command cannot start, TASK_ERROR for an unsafe task ID
 // or a task without a command.
-// It kills all its tasks and exits on the agent's `shutdown` and on SIGTERM/SIGINT. When the connection to the
-// agent is lost: without checkpointing (MESOSCAF_CHECKPOINT=0) it kills its tasks and exits; with it, the tasks
-// keep running (own sessions), the reaper keeps reporting their exits into the queue of unacknowledged updates,
-// and the executor reconnects to the same endpoint (backoff 100 ms doubling to 1 s) and re-registers
-// (`rereg_exec`) with its running tasks and unacknowledged updates, then resends those. A refused
-// re-registration or MESOSCAF_RECOVERY_TIMEOUT without an agent: it kills its tasks and exits with an error.
+// It is an `executor` run by an `executor_driver`: registration, acknowledgements, resending and, with
+// checkpointing (MESOSCAF_CHECKPOINT=1), reconnecting and re-registering after the agent restarts are the
+// driver's (actors/sdk/executor_driver.hpp). What is its own runs on a task actor in the driver's actor system:
+// spawning, reaping, kills (SIGTERM, SIGKILL after the grace period) and shutdown.
+// It kills all its tasks and exits on the agent's `shutdown`, on SIGTERM/SIGINT, and when the driver gives up
+// (the agent lost without checkpointing, a refused re-registration, MESOSCAF_RECOVERY_TIMEOUT without an agent).
 #include "actors/sdk/executor_driver.hpp"
 #include "actors/interfaces.hpp"
 
 #include <chrono>
-
-namespace caf {
-class actor_system;
-}
+#include <memory>
 
 namespace mesoscaf {
 
@@ -37,11 +34,35 @@ struct command_executor_options {
   agent_reconnector reconnect;
 };
 
-/// Spawns the command executor actor in `sys`; it registers with `agent` at once. It quits after a shutdown
-/// (reason none) or when registration fails, the agent is lost (without checkpointing), re-registration is
-/// refused or the recovery timeout passes (reason = that error).
-executor_actor spawn_command_executor(caf::actor_system& sys, executor_environment env, agent_actor agent,
-                                      command_executor_options opts = {});
+/// The command executor's callbacks. Use: construct, build an executor_driver with `driver_options()`, `attach`
+/// it, start the driver. The driver ends after a shutdown (stopped) or when it gives up (aborted); `join` then
+/// waits until every task is killed and reaped. Keep this alive while the driver runs (it calls this), and join
+/// or destroy it before the driver (its task actor uses the driver and lives in the driver's actor system).
+class command_executor : public executor {
+public:
+  explicit command_executor(command_executor_options opts = {});
+  /// Kills what is left (SIGKILL) and waits for the task actor: destroy it outside actors.
+  ~command_executor() override;
+
+  /// The driver settings that go with `opts` (one scheduler thread: nothing here blocks).
+  executor_driver_options driver_options() const;
+  /// Spawns the task actor in the driver's actor system; once, before the driver starts.
+  void attach(executor_driver& driver);
+  /// SIGTERM/SIGINT: kill the tasks, then stop the driver (thread-safe).
+  void terminate();
+  /// Blocks until the task actor ended (after a shutdown, or after the driver gave up and the tasks are gone).
+  void join();
+
+  void launch_task(executor_driver& driver, const task_info& task) override;
+  void kill_task(executor_driver& driver, const task_id& task) override;
+  void shutdown(executor_driver& driver) override;
+  void error(executor_driver& driver, const std::string& message) override;
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
 
 /// Entry point of `mesoscaf command-executor` (argv[0] = the subcommand). Reads the MESOSCAF_* environment,
 /// connects to the agent, serves tasks until shut down. Returns 0 after a shutdown or SIGTERM, 1 on errors

@@ -187,9 +187,8 @@ using driver_actor = executor_actor::extend<
   caf::reacts_to<atom::timeout, uint64_t>>;
 
 struct driver_config : caf::actor_system_config {
-  driver_config() {
-    // Two threads so that a slow user callback does not stall the connection.
-    set_process_defaults(*this, 2);
+  explicit driver_config(int threads) {
+    set_process_defaults(*this, threads);
   }
 };
 
@@ -246,6 +245,7 @@ struct driver_state {
   // the actor is the only one that uses it after start().
   agent_actor agent;
   bool registered = false;  // registered (or re-registered) with `agent`: updates go out
+  bool answered = false;    // the agent answered the registration (the `registered` callback ran)
   bool recovering = false;  // checkpointing: the agent was lost and we are trying to reach it again
   uint64_t link_gen = 0;    // bumps with every lost or new agent handle: replies for an older one are ignored
   uint64_t loss = 0;        // bumps with every loss: the recovery timer of an earlier loss is ignored
@@ -260,6 +260,9 @@ struct driver_state {
 
 using driver_pointer = driver_actor::stateful_pointer<driver_state>;
 
+const std::string& component(driver_pointer self) {
+  return self->state.d->opts.log_component;
+}
 
 void arm_tick(driver_pointer self) {
   auto& st = self->state;
@@ -292,7 +295,6 @@ void start_drain(driver_pointer self) {
 void give_up(driver_pointer self, const std::string& why) {
   auto& st = self->state;
   auto d = st.d;
-  LOG_ERROR("executor", why);
   d->set_abort_reason(why);
   if (!st.shutdown_requested) {
     st.shutdown_requested = true;
@@ -324,7 +326,8 @@ void agent_lost(driver_pointer self, const caf::error& reason) {
     st.recovering = true;
     ++st.loss;
     st.backoff.reset();
-    LOG_WARN("executor", why << "; reconnecting for up to " << d->env.recovery_timeout.count() << " ms");
+    LOG_WARN(component(self), why << "; keeping " << st.launched.size() << " task(s), reconnecting for up to "
+                                  << d->env.recovery_timeout.count() << " ms");
     self->delayed_send(self, d->env.recovery_timeout, atom::timeout_v, st.loss);
     d->exec->disconnected(*d->driver);
   }
@@ -353,8 +356,9 @@ void reregister(driver_pointer self, agent_actor agent, std::string host = {}) {
           st.dialer.reached(host);
         if (!reg.agent.empty())
           st.outbox.set_agent(reg.agent);
-        LOG_INFO("executor", "re-registered with agent " << reg.agent << ", resending "
-                                                         << st.outbox.pending().size() << " update(s)");
+        LOG_INFO(component(self), "re-registered with agent " << reg.agent << ": " << st.launched.size()
+                                                               << " task(s), resending "
+                                                               << st.outbox.pending().size() << " update(s)");
         resend_all(self);
         arm_tick(self);
         st.d->exec->reregistered(*st.d->driver, reg);
@@ -369,7 +373,7 @@ void reregister(driver_pointer self, agent_actor agent, std::string host = {}) {
         }
         if (!host.empty() && host != st.dialer.home()) {
           // Another agent on another address of this host: not ours, keep looking.
-          LOG_WARN("executor", "the agent at " << host << " is not ours: " << self->system().render(err));
+          LOG_WARN(component(self), "the agent at " << host << " is not ours: " << self->system().render(err));
           agent_lost(self, err);
           return;
         }
@@ -388,7 +392,7 @@ void try_reconnect(driver_pointer self) {
     return;
   }
   if (!self->system().has_middleman()) {
-    LOG_ERROR("executor", "cannot reconnect: no middleman in this actor system");
+    LOG_ERROR(component(self), "cannot reconnect: no middleman in this actor system");
     schedule_reconnect(self);
     return;
   }
@@ -402,7 +406,7 @@ void try_reconnect(driver_pointer self) {
         if (gen != st.link_gen || !st.recovering)
           return;
         if (!ptr || !self->system().assignable<agent_actor>(ifs)) {
-          LOG_WARN("executor", "no mesoscaf agent at " << host << ":" << st.d->env.agent_port);
+          LOG_WARN(component(self), "no mesoscaf agent at " << host << ":" << st.d->env.agent_port);
           schedule_reconnect(self);
           return;
         }
@@ -412,7 +416,7 @@ void try_reconnect(driver_pointer self) {
         auto& st = self->state;
         if (gen != st.link_gen || !st.recovering)
           return;
-        LOG_DEBUG("executor", "agent not reachable yet: " << self->system().render(err));
+        LOG_DEBUG(component(self), "agent not reachable yet: " << self->system().render(err));
         schedule_reconnect(self);
       });
 }
@@ -424,6 +428,21 @@ void forget_if_terminal(driver_state& st, const task_status& status) {
                         [&](const task_info& t) { return t.id == status.task; });
   if (i != st.launched.end())
     st.launched.erase(i);
+}
+
+/// Registered with the agent: pending updates go out. From the agent's answer, or from its first launch, which it
+/// sends only to a registered executor (under load an answer was seen to go missing while the launch after it
+/// arrived: the executor must not wait for it).
+void on_registered(driver_pointer self, const agent_id& agent, const char* how) {
+  auto& st = self->state;
+  if (st.registered)
+    return;
+  st.registered = true;
+  if (!agent.empty())
+    st.outbox.set_agent(agent);
+  LOG_DEBUG(component(self), "registered with agent " << agent << how);
+  resend_all(self);
+  arm_tick(self);
 }
 
 /// Registers with the agent that started us; a slow answer is asked for again (the agent answers a repeat of
@@ -438,13 +457,10 @@ void register_with_agent(driver_pointer self) {
     .then(
       [self, d, gen](const executor_registration& reg) {
         auto& st = self->state;
-        if (gen != st.link_gen || st.registered)
+        if (gen != st.link_gen || st.answered)
           return;
-        st.registered = true;
-        if (!reg.agent.empty())
-          st.outbox.set_agent(reg.agent);
-        resend_all(self);
-        arm_tick(self);
+        st.answered = true;
+        on_registered(self, reg.agent, "");
         d->exec->registered(*d->driver, reg);
       },
       [self, d, gen](const caf::error& err) {
@@ -452,7 +468,7 @@ void register_with_agent(driver_pointer self) {
         if (gen != st.link_gen)
           return;  // the agent was lost meanwhile: handled there
         if (err == caf::sec::request_timeout) {
-          LOG_WARN("executor", "no answer to the registration yet; asking the agent again");
+          LOG_WARN(component(self), "no answer to the registration yet; asking the agent again");
           register_with_agent(self);
           return;
         }
@@ -504,6 +520,8 @@ driver_actor::behavior_type driver_fn(driver_pointer self, executor_driver::impl
       auto& st = self->state;
       if (st.shutdown_requested)
         return;
+      if (!st.registered && !st.recovering)
+        on_registered(self, d->env.agent, " (its first launch came before its answer)");
       auto i = std::find_if(st.launched.begin(), st.launched.end(),
                             [&](const task_info& t) { return t.id == task.id; });
       if (i == st.launched.end())
@@ -539,7 +557,7 @@ driver_actor::behavior_type driver_fn(driver_pointer self, executor_driver::impl
       auto& st = self->state;
       if (!st.registered) {
         // Like Mesos: messages are not queued while disconnected (status updates are).
-        LOG_WARN("executor", "not connected to the agent: framework message dropped");
+        LOG_WARN(component(self), "not connected to the agent: framework message dropped");
         return;
       }
       self->send(st.agent, atom::exec_msg_v, d->env.framework, d->env.executor, data);
@@ -552,8 +570,8 @@ driver_actor::behavior_type driver_fn(driver_pointer self, executor_driver::impl
     },
     [self](atom::teardown) { start_drain(self); },
     [self](atom::retry) {
-      LOG_WARN("executor", self->state.outbox.pending().size()
-                             << " status update(s) not acknowledged before the drain timeout");
+      LOG_WARN(component(self), self->state.outbox.pending().size()
+                                  << " status update(s) not acknowledged before the drain timeout");
       self->quit();
     },
     // -- checkpointing: reaching a restarted agent --
@@ -582,7 +600,7 @@ executor_driver::executor_driver(executor& exec, executor_driver_options opts) :
   impl_->exec = &exec;
   impl_->opts = opts;
   impl_->env_error = read_executor_environment(impl_->env);
-  impl_->own_cfg = std::make_unique<driver_config>();
+  impl_->own_cfg = std::make_unique<driver_config>(opts.scheduler_threads);
   impl_->own_sys = std::make_unique<caf::actor_system>(*impl_->own_cfg);
   impl_->sys = impl_->own_sys.get();
 }
@@ -714,6 +732,10 @@ std::string executor_driver::abort_reason() const {
 
 const executor_environment& executor_driver::environment() const {
   return impl_->env;
+}
+
+caf::actor_system& executor_driver::system() {
+  return *impl_->sys;
 }
 
 } // namespace mesoscaf

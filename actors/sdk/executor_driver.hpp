@@ -24,7 +24,9 @@
 //    may be called from callbacks or any thread: it only sends a message to the internal actor.
 //    Status updates: the driver fills framework/agent/executor IDs, source, a fresh uuid and the timestamp, and
 //    resends each update every second until the agent acknowledges it. `stop()` waits (up to a drain timeout)
-//    for those acknowledgements before the driver ends.
+//    for those acknowledgements before the driver ends. The agent sends launches only to registered executors,
+//    so the first launch counts as registered if it overtakes the agent's answer (updates go out at once;
+//    `registered` still follows the answer).
 //    Losing the agent: without checkpointing (MESOSCAF_CHECKPOINT=0) the driver aborts (error callback). With
 //    checkpointing the driver calls `disconnected`, keeps the tasks and queues status updates, and reconnects to
 //    the same endpoint (the restarted agent publishes there again; backoff 100 ms doubling to 1 s). Once
@@ -130,8 +132,7 @@ std::string read_executor_environment(executor_environment& out,
 /// `sys` must have the middleman loaded and our types registered (add_message_types).
 caf::expected<agent_actor> connect_to_agent_from_env(caf::actor_system& sys);
 
-/// The unacknowledged status updates of one executor, in sending order (pure; used by the driver and by the
-/// command executor).
+/// The unacknowledged status updates of one executor, in sending order (pure; used by the driver).
 class status_update_outbox {
 public:
   status_update_outbox() = default;
@@ -213,6 +214,11 @@ struct executor_driver_options {
   std::chrono::milliseconds drain_timeout{5000};
   /// Checkpointing: how the agent is reached again after a loss (see agent_reconnector).
   agent_reconnector reconnect;
+  /// Scheduler threads of the driver's own actor system (environment constructor only). Two by default, so a
+  /// slow callback does not stall the connection; one suffices when no callback blocks.
+  int scheduler_threads = 2;
+  /// Component name of the driver's log lines.
+  std::string log_component = "executor";
 };
 
 class executor_driver {
@@ -249,6 +255,8 @@ public:
   /// Why the driver aborted; empty otherwise.
   std::string abort_reason() const;
   const executor_environment& environment() const;
+  /// The actor system the driver runs in (its own, or the one given), e.g. to spawn the executor's own actors.
+  caf::actor_system& system();
 
   struct impl;
 
