@@ -225,9 +225,10 @@ using containerizer_actor = caf::typed_actor<
   caf::replies_to<atom::launch, launch_spec>::with<int32_t>,
   // SIGTERM to the container's process group, SIGKILL after the grace period. Unknown IDs are ignored.
   caf::reacts_to<atom::kill, container_id>,
-  // Adopt a container an earlier agent process started (agent recovery): its pid and the process's start time
-  // (process_start_time, so a reused pid is never mistaken for it). Replies true if it still runs; its exit is
-  // then reported as for launched containers (wait status -1: it is not our child, the status is unknown).
+  // Adopt a container an earlier agent process or containerizer started (agent recovery, containerizer restart):
+  // its pid and the process's start time (process_start_time, so a reused pid is never mistaken for it). Replies
+  // true if it still runs; its exit is then reported as for launched containers (wait status -1 if it is not
+  // our child: the status is unknown).
   caf::replies_to<atom::recover, container_id, int32_t, uint64_t>::with<bool>,
   // The command executor of these task sandboxes died: SIGKILL each task's process group recorded there
   // (containerizer/launcher.hpp task_pid_file; pid and start time checked).

@@ -13,7 +13,7 @@ namespace mesoscaf {
 containerizer_state::~containerizer_state() {
   if (!reaper)
     return;
-  if (options.kill_on_exit)
+  if (options.kill_on_exit && stopped_by_owner)
     for (auto& [id, c] : containers)
       reaper->signal_group(c.pid, SIGKILL);
   reaper->stop();
@@ -30,8 +30,15 @@ containerizer(containerizer_actor::stateful_pointer<containerizer_state> self, a
   self->set_down_handler([self](const caf::down_msg& dm) {
     if (dm.source == self->state.owner.address()) {
       LOG_DEBUG("containerizer", "owner gone, quitting");
+      self->state.stopped_by_owner = true;
       self->quit();
     }
+  });
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    if (!msg.reason)
+      return;
+    self->state.stopped_by_owner = msg.reason == caf::exit_reason::user_shutdown;
+    self->quit(msg.reason);
   });
   return {
     [self](atom::launch, const launch_spec& spec) -> caf::result<int32_t> {
@@ -73,9 +80,10 @@ containerizer(containerizer_actor::stateful_pointer<containerizer_state> self, a
         return caf::make_error(caf::sec::invalid_argument,
                                "recover: container " + id.value + " is already running");
       auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
-      // Watched like our own children, but through the pid + start time: a pid reused since the previous agent
-      // process died is refused rather than adopted (and later killed).
-      auto adopted = st.reaper->watch_foreign(static_cast<pid_t>(pid), start_time, [weak, id](int status) {
+      // Checked through the pid + start time: a pid reused since the previous agent process (or containerizer)
+      // died is refused rather than adopted (and later killed). A child of this process (started by a
+      // containerizer before us that died) is reaped as ours.
+      auto adopted = st.reaper->adopt(static_cast<pid_t>(pid), start_time, [weak, id](int status) {
         if (auto strong = weak.lock())
           caf::anon_send(caf::actor_cast<containerizer_actor>(strong), atom::exited_v, id,
                          static_cast<int32_t>(status));

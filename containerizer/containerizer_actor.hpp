@@ -19,8 +19,10 @@ struct containerizer_options {
   /// Time between SIGTERM and SIGKILL when a container is killed. Longer than the command executor's
   /// task kill grace plus drain (see agent_options::container_kill_grace) so it can SIGKILL its tasks first.
   std::chrono::milliseconds kill_grace_period{10000};
-  /// SIGKILL every container still running when this actor exits. Off by default: executors must survive an
-  /// agent restart and reconnect to the next agent.
+  /// SIGKILL every container still running when this actor is stopped by its owner (the owner went down, or sent
+  /// an exit with `user_shutdown`). Off by default: executors must survive an agent restart and reconnect to the
+  /// next agent. A containerizer that crashes (any other exit reason) never kills: its owner restarts it and the
+  /// successor adopts the containers (recover).
   bool kill_on_exit = false;
 };
 
@@ -38,8 +40,9 @@ struct containerizer_state {
   containerizer_options options;
   std::unordered_map<container_id, container> containers;
   std::unique_ptr<process_reaper> reaper;
+  bool stopped_by_owner = false;  // see containerizer_options::kill_on_exit
 
-  // Stops the reaper thread (without waiting for the children) and applies kill_on_exit.
+  // Stops the reaper thread (without waiting for or reaping the children) and applies kill_on_exit.
   ~containerizer_state();
 };
 

@@ -47,6 +47,18 @@ bool pidfd_exited(int fd) {
   return r > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
 }
 
+// True if `pid` is a child of this process not reaped yet (running or a zombie).
+bool unreaped_child(pid_t pid) {
+  siginfo_t info{};
+  int r;
+  do {
+    r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+  } while (r < 0 && errno == EINTR);
+  return r == 0;
+}
+
+uint64_t read_start_time(pid_t pid, bool ended_too);
+
 // How often pids without a pidfd (pidfd_open failed, e.g. out of fds) are polled with waitpid(WNOHANG).
 constexpr int fallback_poll_ms = 20;
 
@@ -265,6 +277,15 @@ bool process_reaper::watch_foreign(pid_t pid, uint64_t start_time, exit_callback
   return true;
 }
 
+bool process_reaper::adopt(pid_t pid, uint64_t start_time, exit_callback on_exit) {
+  if (pid <= 0 || start_time == 0)
+    return false;
+  // Reaped here, with its real status (a foreign watch would leave a zombie behind).
+  if (unreaped_child(pid))
+    return read_start_time(pid, true) == start_time && watch(pid, std::move(on_exit));
+  return watch_foreign(pid, start_time, std::move(on_exit));
+}
+
 bool process_reaper::signal_group(pid_t pid, int sig) {
   std::lock_guard<std::mutex> guard{impl_->mtx};
   auto i = impl_->entries.find(pid);
@@ -305,6 +326,12 @@ void process_reaper::stop() {
 }
 
 uint64_t process_start_time(pid_t pid) {
+  return read_start_time(pid, false);
+}
+
+namespace {
+
+uint64_t read_start_time(pid_t pid, bool ended_too) {
   if (pid <= 0)
     return 0;
   auto path = "/proc/" + std::to_string(pid) + "/stat";
@@ -344,8 +371,9 @@ uint64_t process_start_time(pid_t pid) {
   // fields[0] is field 3 (state), so field 22 (starttime) is fields[19].
   if (fields.size() < 20 || fields[0].empty())
     return 0;
-  // A zombie (or dead) process has ended: it is not the running process anyone wants to adopt or signal.
-  if (fields[0][0] == 'Z' || fields[0][0] == 'X' || fields[0][0] == 'x')
+  // A zombie (or dead) process has ended: it is not the running process anyone wants to adopt or signal (only a
+  // child about to be reaped is identified as it ends).
+  if (!ended_too && (fields[0][0] == 'Z' || fields[0][0] == 'X' || fields[0][0] == 'x'))
     return 0;
   errno = 0;
   char* end = nullptr;
@@ -354,5 +382,7 @@ uint64_t process_start_time(pid_t pid) {
     return 0;
   return static_cast<uint64_t>(value);
 }
+
+} // namespace
 
 } // namespace mesoscaf

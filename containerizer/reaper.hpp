@@ -35,6 +35,12 @@ public:
   /// `on_exit` gets -1 (the status of a non-child is unknown). Returns false if it is gone (or not ours).
   bool watch_foreign(pid_t pid, uint64_t start_time, exit_callback on_exit);
 
+  /// Takes over a process another watcher had: a child of this process not reaped yet (the reaper of a
+  /// containerizer that died left it) is watched as with watch() if its start time equals `start_time`, even as a
+  /// zombie (an unreaped child keeps its pid, so it cannot be another process); anything else as with
+  /// watch_foreign(). Returns false if it is gone (or not ours).
+  bool adopt(pid_t pid, uint64_t start_time, exit_callback on_exit);
+
   /// Sends `sig` to the process group led by `pid` (or to the process alone if it has no group), but only
   /// while the pid is watched and not yet reaped: a reaped pid may already belong to another process.
   /// Returns false if it did nothing.

@@ -106,6 +106,7 @@ struct fixture : mesoscaf::test::deterministic_fixture {
   recorder_ptr rec = std::make_shared<recorder>();
   master_actor master;
   containerizer_actor cont;
+  caf::actor disk;  // the agent's disk worker (the latest, after restarts)
   agent_actor agent;
   mock_executor_actor exec;
 
@@ -138,7 +139,24 @@ struct fixture : mesoscaf::test::deterministic_fixture {
       cont = sys.spawn(mock_containerizer, rec);
       return cont;
     };
+    opts.on_component_start = [this](const std::string& name, const caf::actor& hdl) {
+      if (name == "disk worker")
+        disk = hdl;
+    };
+    // Component restarts at once (tests of the backoff set their own).
+    opts.component_restarts.max_restarts = 5;
+    opts.component_restarts.window = 1min;
+    opts.component_restarts.backoff_min = 0ms;
+    opts.component_restarts.backoff_max = 0ms;
     return opts;
+  }
+
+  bool agent_alive() {
+    bool alive = false;
+    auto h = self->request(agent, caf::infinite, atom::state_v);
+    sched.run();
+    h.receive([&](agent_snapshot&) { alive = true; }, [&](caf::error&) {});
+    return alive;
   }
 
   // Orders to the agent come from the master it registers with (the agent ignores anyone else).
@@ -1232,6 +1250,136 @@ TEST(with an in-process election the agent follows the next leader when the lead
   CHECK(snapshot().id.empty());
   CHECK_EQUAL(rec2->reregistrations.size(), 1u);
   caf::anon_send_exit(master2, caf::exit_reason::kill);
+}
+
+// -- supervision: the agent restarts its component actors ------------------------------------------------------
+
+TEST(a containerizer that dies is restarted and re-adopts the running executor without losing its task) {
+  start_with_running_task();
+  rec->alive_pids = {4242};
+  auto cid = rec->launches[0].id;
+  auto old = cont;
+  caf::anon_send_exit(cont, caf::exit_reason::kill);
+  sched.run();
+  REQUIRE(agent_alive());
+  CHECK(cont.address() != old.address());
+  // The new containerizer watches the executor's process again.
+  REQUIRE_EQUAL(rec->recovers.size(), 1u);
+  CHECK_EQUAL(std::get<0>(rec->recovers[0]), cid);
+  CHECK_EQUAL(std::get<1>(rec->recovers[0]), 4242);
+  CHECK(rec->master_updates.empty());
+  CHECK(rec->kills.empty());
+  // The running task finishes and its update reaches the master.
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::finished, "u1"));
+  sched.run();
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->master_updates[0].status.state, task_state::finished);
+  // New tasks launch afterwards: on the running executor, and a new executor through the new containerizer.
+  from_master(atom::run_task_v, make_framework(), command_task("t2"));
+  from_master(atom::run_task_v, make_framework(), custom_task("t3", "e3"));
+  sched.run();
+  REQUIRE_EQUAL(rec->executor_launches.size(), 2u);
+  CHECK_EQUAL(rec->executor_launches[1].id, task_id{"t2"});
+  REQUIRE_EQUAL(rec->launches.size(), 2u);
+  CHECK_EQUAL(rec->launches[1].environment["MESOSCAF_EXECUTOR_ID"], "e3");
+  // Exits still reach the agent's table.
+  caf::anon_send(agent, atom::exited_v, cid, int32_t{0});
+  sched.run();
+  CHECK_EQUAL(snapshot().executors, 1u);
+}
+
+TEST(an executor that ended while the containerizer was down fails its tasks once the new one finds it gone) {
+  start_with_running_task();
+  rec->alive_pids.clear();
+  caf::anon_send_exit(cont, caf::exit_reason::kill);
+  sched.run();
+  REQUIRE(agent_alive());
+  REQUIRE_EQUAL(rec->recovers.size(), 1u);
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->master_updates[0].status.task, task_id{"t1"});
+  CHECK_EQUAL(rec->master_updates[0].status.state, task_state::failed);
+  CHECK_EQUAL(rec->master_updates[0].status.reason, task_reason::executor_terminated);
+  CHECK_EQUAL(snapshot().executors, 0u);
+}
+
+TEST(a launch the dead containerizer never answered goes to its successor) {
+  start();
+  from_master(atom::run_task_v, make_framework(), command_task("t1"));
+  caf::anon_send_exit(cont, caf::exit_reason::kill);  // dies before it gets to the launch
+  sched.run();
+  REQUIRE(agent_alive());
+  REQUIRE_EQUAL(rec->launches.size(), 1u);  // only the new containerizer saw it
+  CHECK(rec->master_updates.empty());
+  register_executor("fw-1", command_executor_id);
+  REQUIRE_EQUAL(rec->executor_launches.size(), 1u);
+  CHECK_EQUAL(rec->executor_launches[0].id, task_id{"t1"});
+}
+
+TEST(a disk worker that dies is restarted and does the checkpoint writes it had not done) {
+  start(options());
+  auto fi = make_framework();
+  fi.checkpoint = true;
+  from_master(atom::run_task_v, fi, command_task("t1"));
+  caf::anon_send_exit(disk, caf::exit_reason::kill);  // dies before it writes the task's records
+  sched.run();
+  REQUIRE(agent_alive());
+  register_executor("fw-1", command_executor_id);
+  // The task is handed over only once its record is on disk: the new worker wrote it.
+  REQUIRE_EQUAL(rec->executor_launches.size(), 1u);
+  // An update whose checkpoint write the next worker death takes along still reaches the master.
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
+  caf::anon_send_exit(disk, caf::exit_reason::kill);
+  sched.run();
+  REQUIRE(agent_alive());
+  REQUIRE_EQUAL(rec->master_updates.size(), 1u);
+  CHECK_EQUAL(rec->master_updates[0].status.uuid, "u1");
+  // The running task finishes, its end reaches the master, and a new task launches.
+  from_master(atom::ack_v, framework_id{"fw-1"}, task_id{"t1"}, std::string{"u1"});
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::finished, "u2"));
+  sched.run();
+  REQUIRE_EQUAL(rec->master_updates.size(), 2u);
+  CHECK_EQUAL(rec->master_updates[1].status.state, task_state::finished);
+  from_master(atom::run_task_v, fi, command_task("t2"));
+  sched.run();
+  REQUIRE_EQUAL(rec->executor_launches.size(), 2u);
+  // Everything is on disk, in order: the records and both updates of t1.
+  recovered_state rs;
+  REQUIRE_EQUAL(read_checkpoint(work.path(), rs), "");
+  auto& tasks = rs.frameworks[framework_id{"fw-1"}].tasks;
+  REQUIRE_EQUAL(tasks.count(task_id{"t1"}), 1u);
+  REQUIRE_EQUAL(tasks.count(task_id{"t2"}), 1u);
+  std::vector<std::string> log;
+  for (auto& u : tasks[task_id{"t1"}].updates)
+    log.push_back(u.is_ack ? "ack" : u.update.status.uuid);
+  CHECK_EQUAL(log, (std::vector<std::string>{"u1", "ack", "u2"}));
+}
+
+TEST(a component that keeps dying is restarted with backoff until the budget is spent and the agent exits) {
+  auto opts = options();
+  opts.component_restarts.max_restarts = 2;
+  opts.component_restarts.backoff_min = 100ms;
+  opts.component_restarts.backoff_max = 1s;
+  start_with_running_task(opts);
+  rec->alive_pids = {4242};
+  auto old = cont;
+  caf::anon_send_exit(cont, caf::exit_reason::kill);
+  sched.run();
+  CHECK(cont.address() == old.address());  // waits for its backoff
+  tick(100ms);
+  REQUIRE(cont.address() != old.address());
+  old = cont;
+  caf::anon_send_exit(cont, caf::exit_reason::kill);
+  sched.run();
+  tick(100ms);
+  CHECK(cont.address() == old.address());  // the second restart waits twice as long
+  tick(100ms);
+  REQUIRE(cont.address() != old.address());
+  REQUIRE(agent_alive());
+  CHECK(rec->master_updates.empty());
+  // A third death within the window: the agent gives up.
+  caf::anon_send_exit(cont, caf::exit_reason::kill);
+  sched.run();
+  CHECK(!agent_alive());
 }
 
 FIXTURE_SCOPE_END()

@@ -304,6 +304,39 @@ TEST(watch foreign refuses a zombie) {
   CHECK_EQUAL(WEXITSTATUS(st), 3);
 }
 
+TEST(adopt takes over an unreaped child and reaps it with its real status) {
+  process_reaper reaper;
+  auto pid = start("exec sleep 30");
+  auto t = process_start_time(pid);
+  CAF_REQUIRE_GREATER(t, 0u);
+  CHECK(!reaper.adopt(pid, t + 1, recorder(pid)));  // not the process it was
+  CHECK(reaper.adopt(pid, t, recorder(pid)));
+  ::kill(pid, SIGKILL);
+  REQUIRE(wait_for_count(1));
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    CHECK(WIFSIGNALED(statuses[pid]));
+    CHECK_EQUAL(WTERMSIG(statuses[pid]), SIGKILL);
+  }
+  int st = 0;
+  CHECK_EQUAL(::waitpid(pid, &st, WNOHANG), -1);  // reaped already
+}
+
+TEST(adopt takes over a child that ended unwatched and reports how it ended) {
+  process_reaper reaper;
+  auto pid = start("sleep 0.3; exit 4");
+  auto t = process_start_time(pid);
+  CAF_REQUIRE_GREATER(t, 0u);
+  siginfo_t info{};
+  REQUIRE_EQUAL(::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT), 0);  // a zombie now
+  CHECK(!reaper.adopt(pid, t + 1, recorder(pid)));
+  CHECK(reaper.adopt(pid, t, recorder(pid)));
+  REQUIRE(wait_for_count(1));
+  std::lock_guard<std::mutex> guard{mtx};
+  CHECK(WIFEXITED(statuses[pid]));
+  CHECK_EQUAL(WEXITSTATUS(statuses[pid]), 4);
+}
+
 TEST(signal group reaches an adopted process group) {
   process_reaper reaper;
   // The leader and a member of its group: both must get the signal.

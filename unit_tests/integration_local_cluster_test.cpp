@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -440,6 +441,58 @@ TEST(stop ends the tasks an agent killed by stop_agent left running) {
   CHECK(!mesoscaf::test::processes_mentioning(marker).empty());  // waiting for a restart that will not come
   cluster.stop();
   CHECK(mesoscaf::test::eventually([&] { return mesoscaf::test::processes_mentioning(marker).empty(); }, 30s));
+}
+
+TEST(an agent whose containerizer and disk worker die keeps serving and loses no task) {
+  std::mutex mtx;
+  std::map<std::string, std::vector<caf::actor>> started;  // by component name, in start order
+  local_cluster_options opts;
+  opts.allocation_interval = 100ms;
+  opts.on_agent_component = [&](size_t, const std::string& name, const caf::actor& hdl) {
+    std::lock_guard<std::mutex> guard{mtx};
+    started[name].push_back(hdl);
+  };
+  auto count = [&](const std::string& name) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return started[name].size();
+  };
+  auto latest = [&](const std::string& name) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return started[name].back();
+  };
+  mesoscaf::test::temp_dir dir{"mesoscaf-supervision"};
+  local_cluster cluster{sys, opts};
+  REQUIRE(cluster.wait_for_agents(1, 30s));
+  REQUIRE_EQUAL(count("containerizer"), 1u);
+  REQUIRE_EQUAL(count("disk worker"), 1u);
+  // A task that runs until the test lets it finish.
+  single_task_scheduler sched{"waits", "while [ ! -e " + dir.path() + "/go ]; do sleep 0.05; done"};
+  framework_info fw;
+  fw.name = "supervision";
+  scheduler_driver driver{sys, &sched, fw, cluster.master()};
+  driver.start();
+  REQUIRE(mesoscaf::test::eventually([&] { return sched.in_state(task_state::running); }, 60s));
+
+  // The containerizer crashes: the agent restarts it, the new one adopts the executor's process.
+  caf::anon_send_exit(latest("containerizer"), caf::exit_reason::kill);
+  REQUIRE(mesoscaf::test::eventually([&] { return count("containerizer") == 2; }, 30s));
+  // The disk worker crashes too.
+  caf::anon_send_exit(latest("disk worker"), caf::exit_reason::kill);
+  REQUIRE(mesoscaf::test::eventually([&] { return count("disk worker") == 2; }, 30s));
+  std::this_thread::sleep_for(300ms);
+  CHECK(sched.in_state(task_state::running));
+  CHECK(cluster.agents()[0]);
+  CHECK(cluster.state().agents.at(0).connected);
+
+  // The running task finishes and its end reaches the scheduler.
+  { std::ofstream{dir.path() + "/go"}; }
+  CHECK(mesoscaf::test::eventually([&] { return sched.in_state(task_state::finished); }, 60s));
+  driver.stop();
+  driver.join();
+  // A new task launches afterwards (a new executor, through the new containerizer).
+  auto r = cluster.run_command("echo after the restarts");
+  CHECK(r.finished());
+  CHECK_EQUAL(cluster.read_stdout(r).content, "after the restarts\n");
 }
 
 FIXTURE_SCOPE_END()

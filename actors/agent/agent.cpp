@@ -1,4 +1,4 @@
-// The agent actor: its start (disk worker, containerizer, recovery, the detector, publishing for executors), the
+// The agent actor: its start (components: agent_components.cpp; recovery, the detector, publishing for executors), the
 // dispatcher that hands each message to its handler, the periodic tick and the shutdown. The handlers live by
 // concern: agent_executors.cpp, agent_status_updates.cpp, agent_volumes.cpp, agent_registration.cpp,
 // agent_recovery.cpp; the state they share in agent_state.hpp.
@@ -9,7 +9,6 @@
 #include "config/support/executable_path.hpp"
 #include "config/support/logging.hpp"
 #include "config/support/network_address.hpp"
-#include "containerizer/containerizer_actor.hpp"
 #include "containerizer/launcher.hpp"
 
 #include <caf/actor_system.hpp>
@@ -67,6 +66,7 @@ void on_tick(agent_ptr self) {
       resend_due_updates(self, t);
   }
   expire_executors(self, t);
+  restart_due_components(self, t);
   self->delayed_send(self, st.opts.tick_interval, atom::tick_v);
 }
 
@@ -111,56 +111,14 @@ void configure(agent_ptr self, agent_options opts) {
     st.opts.advertise_ip = default_advertise_ip(st.opts.publish_address);
 }
 
-void start_disk_worker(agent_ptr self) {
-  auto& st = self->state;
-  st.total = st.opts.recovered_total ? *st.opts.recovered_total : st.opts.resources;
-  if (st.total != st.opts.resources)
-    LOG_INFO(component, "recovered resources " << st.total << " from "
-                                               << resources_checkpoint_path(st.opts.work_dir));
-  st.disk = spawn_agent_disk_worker(self->system(), st.opts.work_dir, st.total, st.opts.detached_disk_worker);
-  self->monitor(st.disk);
-  self->attach_functor([d = st.disk](const caf::error&) {
-    caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
-  });
-}
-
-void start_containerizer(agent_ptr self) {
-  auto& st = self->state;
-  if (st.opts.make_containerizer) {
-    st.containerizer = st.opts.make_containerizer(self->system(), me(self));
-  } else {
-    containerizer_options copts;
-    copts.kill_grace_period = std::chrono::duration_cast<std::chrono::milliseconds>(st.opts.container_kill_grace);
-    // Only an orderly exit of the agent runs this (after begin_shutdown stopped every executor): a last resort
-    // for executors that outlived their grace. A crashed (kill -9) agent runs nothing, so the executors of
-    // checkpointing frameworks live on and the next agent adopts them (containerizer recover).
-    copts.kill_on_exit = true;
-    st.containerizer = spawn_containerizer(self->system(), me(self), copts);
-  }
-  self->monitor(st.containerizer);
-  // The containerizer also watches us; this makes it go at once when we do.
-  self->attach_functor([c = st.containerizer](const caf::error&) {
-    caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
-  });
-}
-
 void on_down(agent_ptr self, const caf::down_msg& msg) {
   auto& st = self->state;
   if (st.master && msg.source == st.master.address()) {
     on_master_down(self, msg.reason);
     return;
   }
-  if (msg.source == st.disk.address()) {
-    LOG_ERROR(component, "disk worker went down (" << render(self, msg.reason)
-                                                   << "); the agent cannot checkpoint and exits");
-    self->quit(msg.reason ? msg.reason : caf::make_error(caf::exit_reason::unknown));
+  if (on_component_down(self, msg))
     return;
-  }
-  if (msg.source == st.containerizer.address()) {
-    LOG_ERROR(component, "containerizer went down (" << render(self, msg.reason) << "); agent exits");
-    self->quit(msg.reason ? msg.reason : caf::make_error(caf::exit_reason::unknown));
-    return;
-  }
   for (auto& [key, e] : st.executors) {
     if (e.handle && msg.source == e.handle.address()) {
       on_executor_down(self, e, msg.reason);
@@ -232,8 +190,7 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
   // Executors of the last run reconnect to the endpoint they know.
   if (recovered && recovered->found && st.opts.publish && st.opts.port == 0)
     st.opts.port = recovered->agent.port;
-  start_disk_worker(self);
-  start_containerizer(self);
+  start_components(self);
   if (recovered)
     recover_state(self, *recovered);
   recovered = nullptr;

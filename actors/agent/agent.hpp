@@ -14,6 +14,7 @@
 // Light header: the behaviour and its state live in agent.cpp.
 #include "actors/agent/agent_checkpoint.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/restart_policy.hpp"
 #include "actors/ha/leader_election.hpp"
 
 #include <caf/timespan.hpp>
@@ -32,8 +33,9 @@ class actor_system;
 
 namespace mesoscaf {
 
-/// Makes the agent's containerizer; called once when the agent starts, with the agent's own handle as the
-/// owner that receives (exited, container, status). Tests inject mocks here.
+/// Makes the agent's containerizer; called when the agent starts and again whenever the containerizer died and is
+/// restarted, with the agent's own handle as the owner that receives (exited, container, status). Tests inject
+/// mocks here.
 using containerizer_factory = std::function<containerizer_actor(caf::actor_system&, agent_actor owner)>;
 
 /// What the agent does with the checkpoint of an earlier agent process in its work dir (--recover).
@@ -92,6 +94,12 @@ struct agent_options {
   caf::timespan container_kill_grace = std::chrono::seconds(10);
   /// Makes the containerizer; empty: the real one (containerizer/containerizer_actor.hpp).
   containerizer_factory make_containerizer;
+  /// A component actor (containerizer, disk worker) that dies while the agent runs is restarted within this
+  /// budget (per component); past it the agent exits. A restart after a backoff waits for the agent's tick.
+  restart_policy::limits component_restarts{5, std::chrono::minutes(1), std::chrono::milliseconds(100),
+                                            std::chrono::seconds(5)};
+  /// Tests: called with each component the agent (re)starts, named "containerizer" or "disk worker".
+  std::function<void(const std::string& name, const caf::actor& handle)> on_component_start;
 
   // -- recovery (actors/agent/agent_checkpoint.hpp) --
   /// Frameworks with framework_info.checkpoint have their executors, tasks and status updates checkpointed

@@ -37,14 +37,18 @@ void attach_executor(agent_ptr self, executor_entry& e, const executor_actor& hd
 // the process groups the executor recorded in each live task's sandbox (pid and start time checked).
 void kill_orphaned_tasks(agent_ptr self, const executor_entry& e) {
   auto& st = self->state;
-  if (!e.command || e.sandbox.empty() || !st.containerizer)
+  if (!e.command || e.sandbox.empty())
     return;
   std::vector<std::string> dirs;
   for (auto& [key, t] : st.tasks)
     if (key.first == e.framework && t.executor == e.info.id && !is_terminal(t.state) && t.launched)
       dirs.push_back(sandbox_path(e.sandbox, {"tasks", key.second.str()}));
-  if (!dirs.empty())
+  if (dirs.empty())
+    return;
+  if (st.containerizer)
     self->send(st.containerizer, atom::kill_v, std::move(dirs));
+  else  // its restart is pending
+    st.orphan_kills_pending.insert(st.orphan_kills_pending.end(), dirs.begin(), dirs.end());
 }
 
 // Every task of the executor that is not terminal yet (queued or running) gets `state`.
@@ -156,13 +160,20 @@ void on_container_launched(agent_ptr self, const container_id& cid, int32_t pid)
   checkpoint_executor(self, e);
 }
 
-void on_container_launch_failed(agent_ptr self, const container_id& cid, const caf::error& err) {
+void on_container_launch_failed(agent_ptr self, const container_id& cid, uint64_t generation,
+                                 const caf::error& err) {
   auto& st = self->state;
   auto i = st.by_container.find(cid);
   if (i == st.by_container.end())
     return;
   auto key = i->second;
   auto& e = st.executors[key];
+  if (generation != st.containerizer_generation || err == caf::sec::request_receiver_down) {
+    // The containerizer died before it got to the launch: its restart asks the next one (readopt_containers).
+    LOG_WARN(component, "launch of executor '" << e.info.id.str() << "' lost with the containerizer; retried "
+                                               "once it is restarted");
+    return;
+  }
   auto msg = "cannot launch executor '" + e.info.id.str() + "': " + render(self, err);
   LOG_ERROR(component, msg);
   fail_tasks(self, e, task_state::failed, task_reason::container_launch_failed, msg);
@@ -184,19 +195,26 @@ executor_entry& launch_executor(agent_ptr self, const framework_id& fw, executor
   e.sandbox = sandbox_for(st, fw, e.info.id, e.container);
   e.launched_at = now(self);
   st.by_container[e.container] = key;
-  auto spec = launch_spec_of(st, e);
   LOG_INFO(component, "launching executor " << e.info.id << " of framework " << fw << " in container "
                                             << e.container);
-  auto cid = e.container;
   // Recorded before the process exists: a crash in between leaves a record without pid (the executor is gone).
   checkpoint_executor(self, e);
-  self->request(st.containerizer, st.opts.request_timeout, atom::launch_v, spec)
-    .then([=](int32_t pid) { on_container_launched(self, cid, pid); },
-          [=](caf::error& err) { on_container_launch_failed(self, cid, err); });
+  request_launch(self, e);
   return e;
 }
 
 } // namespace
+
+void request_launch(agent_ptr self, executor_entry& e) {
+  auto& st = self->state;
+  if (!st.containerizer)
+    return;
+  auto cid = e.container;
+  auto generation = st.containerizer_generation;
+  self->request(st.containerizer, st.opts.request_timeout, atom::launch_v, launch_spec_of(st, e))
+    .then([=](int32_t pid) { on_container_launched(self, cid, pid); },
+          [=](caf::error& err) { on_container_launch_failed(self, cid, generation, err); });
+}
 
 void send_launch(agent_ptr self, executor_entry& e, const task_id& tid) {
   auto& st = self->state;

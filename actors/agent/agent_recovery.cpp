@@ -119,6 +119,8 @@ void fail_tasks_without_executor(agent_ptr self) {
   }
 }
 
+} // namespace
+
 // The containerizer's answer whether a recovered executor's process still runs (it then watches it).
 void on_adopt_answer(agent_ptr self, const executor_key& key, const container_id& cid, bool alive) {
   auto& st = self->state;
@@ -139,6 +141,8 @@ void on_adopt_answer(agent_ptr self, const executor_key& key, const container_id
                                   << i->second.pid << "); waiting for it to re-register");
 }
 
+namespace {
+
 // Asks the containerizer to adopt each recovered executor's process; one never started is gone.
 void adopt_executors(agent_ptr self) {
   auto& st = self->state;
@@ -153,6 +157,8 @@ void adopt_executors(agent_ptr self) {
     self->request(st.containerizer, st.opts.request_timeout, atom::recover_v, cid, e.pid, e.start_time)
       .then([=](bool alive) { on_adopt_answer(self, key_copy, cid, alive); },
             [=](caf::error& err) {
+              if (err == caf::sec::request_receiver_down)
+                return;  // the containerizer died first: its restart asks again (agent_components.cpp)
               recovered_executor_gone(self, key_copy, "cannot be adopted: " + render(self, err));
             });
   }

@@ -9,26 +9,20 @@ namespace mesoscaf::agent_internal {
 
 void disk_write(agent_ptr self, const std::string& rel, std::string bytes, bool append, bool sync,
                 std::function<void(const std::string&)> then) {
-  auto& st = self->state;
   if (rel.empty()) {
     // Every ID was checked with is_safe_path_component before it got here; this is a bug, not an input.
     LOG_ERROR(component, "not checkpointing: unusable checkpoint path");
     then(std::string{"unusable checkpoint path"});
     return;
   }
-  // No timeout: the worker answers every job in order; only its death (then the agent exits) ends it early.
-  self->request(st.disk, caf::infinite, atom::checkpoint_v, rel, std::move(bytes), append, sync)
-    .then(
-      [=](const std::string& err) {
-        if (!err.empty())
-          LOG_ERROR(component, "checkpoint " << rel << ": " << err);
-        then(err);
-      },
-      [=](caf::error& err) {
-        auto text = render(self, err);
-        LOG_ERROR(component, "checkpoint " << rel << ": " << text);
-        then(text);
-      });
+  disk_job(
+    self,
+    [=](const std::string& err) {
+      if (!err.empty())
+        LOG_ERROR(component, "checkpoint " << rel << ": " << err);
+      then(err);
+    },
+    atom::checkpoint_v, rel, std::move(bytes), append, sync);
 }
 
 void disk_write(agent_ptr self, const std::string& rel, std::string bytes) {
@@ -36,24 +30,27 @@ void disk_write(agent_ptr self, const std::string& rel, std::string bytes) {
 }
 
 void after_disk(agent_ptr self, std::function<void()> then) {
-  self->request(self->state.disk, caf::infinite, atom::ping_v)
-    .then([=](const std::string&) { then(); },
-          [=](caf::error& err) {
-            // The worker is gone (the agent exits on that): never ack what may not be on disk.
-            LOG_ERROR(component, "disk barrier: " << render(self, err));
-          });
+  disk_job(
+    self,
+    [=](const std::string& err) {
+      if (err.empty())
+        then();
+      else  // never ack what may not be on disk
+        LOG_ERROR(component, "disk barrier: " << err);
+    },
+    atom::ping_v);
 }
 
 void disk_forget(agent_ptr self, const std::string& rel) {
   if (rel.empty())
     return;
-  self->request(self->state.disk, caf::infinite, atom::forget_v, rel)
-    .then(
-      [=](const std::string& err) {
-        if (!err.empty())
-          LOG_WARN(component, "cannot remove checkpoint " << rel << ": " << err);
-      },
-      [=](caf::error& err) { LOG_WARN(component, "cannot remove checkpoint " << rel << ": " << render(self, err)); });
+  disk_job(
+    self,
+    [=](const std::string& err) {
+      if (!err.empty())
+        LOG_WARN(component, "cannot remove checkpoint " << rel << ": " << err);
+    },
+    atom::forget_v, rel);
 }
 
 std::string agent_record_frame(const agent_state& st) {

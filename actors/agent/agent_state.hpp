@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,16 +67,39 @@ struct task_entry {
   uint64_t record_id = 0;       // which record write `record_pending` waits for
 };
 
+// The component actors as the agent's exit sees them (stop_components): shared, since restarts replace them.
+struct component_handles {
+  containerizer_actor containerizer;
+  agent_disk_worker_actor disk;
+};
+
+// A disk job kept until the worker answers it: a worker that dies takes no job with it.
+struct disk_job_entry {
+  std::function<void()> send;                      // (re)sends it to the current worker
+  std::function<void(const std::string&)> done;    // "" or an error text
+};
+
 struct agent_state {
   static inline const char* name = "agent";
 
   agent_options opts;
-  containerizer_actor containerizer;
+  containerizer_actor containerizer;  // null while a restart is pending
   // The current total: the configured resources as RESERVE / UNRESERVE / CREATE / DESTROY changed them
   // (checkpointed in <work_dir>/meta/resources by the disk worker, which also owns the volume directories).
   resource_set total;
-  agent_disk_worker_actor disk;
+  agent_disk_worker_actor disk;       // null while a restart is pending
   uint64_t next_prepare_id = 1;
+
+  // -- components: their supervision (agent_components.cpp) --
+  std::shared_ptr<component_handles> components = std::make_shared<component_handles>();
+  uint64_t containerizer_generation = 0;  // bumped at each (re)start: answers of an earlier one are stale
+  restart_policy containerizer_restarts;
+  restart_policy disk_restarts;
+  std::optional<time_point> containerizer_restart_at;  // a restart is due then (backoff)
+  std::optional<time_point> disk_restart_at;
+  std::vector<std::string> orphan_kills_pending;       // task sandboxes to clean up once a containerizer is back
+  std::map<uint64_t, disk_job_entry> disk_jobs;        // unanswered, in the order sent
+  uint64_t next_disk_job = 1;
 
   // -- master and registration --
   std::shared_ptr<master_detector> detector;
@@ -151,6 +176,35 @@ inline void erase_task_id(std::vector<task_id>& ids, const task_id& tid) {
   ids.erase(std::remove(ids.begin(), ids.end(), tid), ids.end());
 }
 
+// -- agent_components.cpp: starting, supervising and stopping the component actors --------------------------
+
+// Starts the disk worker, then the containerizer; the agent's exit stops them in reverse order.
+void start_components(agent_ptr self);
+// A component went down: restarted (within the budget) unless the agent is shutting down. False: not a component.
+bool on_component_down(agent_ptr self, const caf::down_msg& msg);
+// Restarts whose backoff expired (the agent's tick).
+void restart_due_components(agent_ptr self, time_point t);
+void disk_job_done(agent_ptr self, uint64_t seq, const std::string& result);
+void disk_job_failed(agent_ptr self, uint64_t seq, const caf::error& err);
+
+// Sends a job (a message the disk worker answers with "" or an error text) and keeps it until answered: if the
+// worker dies, its replacement gets every unanswered job again, in the order sent. A dead worker answered nothing
+// it had not done (it handles one job at a time and replies at once), so no job runs twice.
+template <class... Ts>
+void disk_job(agent_ptr self, std::function<void(const std::string&)> done, Ts... xs) {
+  auto& st = self->state;
+  auto seq = st.next_disk_job++;
+  auto& job = st.disk_jobs[seq];
+  job.done = std::move(done);
+  job.send = [self, seq, xs...] {
+    self->request(self->state.disk, caf::infinite, xs...)
+      .then([self, seq](const std::string& result) { disk_job_done(self, seq, result); },
+            [self, seq](caf::error& err) { disk_job_failed(self, seq, err); });
+  };
+  if (st.disk)
+    job.send();
+}
+
 // -- agent_state.cpp: the disk worker, senders -------------------------------------------------------------
 
 // Hands a checkpoint write to the disk worker (jobs run in order); `then` gets "" or the error once it is done.
@@ -210,6 +264,8 @@ registration_promise on_rereg_exec(agent_ptr self, const framework_id& fw, const
                                    const std::vector<status_update>& updates);
 void on_exec_msg(agent_ptr self, const framework_id& fw, const executor_id& eid, const std::string& data);
 void on_container_exited(agent_ptr self, const container_id& cid, int32_t status);
+// Asks the current containerizer to start the executor's container (none yet: its restart will).
+void request_launch(agent_ptr self, executor_entry& e);
 
 // -- agent_volumes.cpp -------------------------------------------------------------------------------------
 
@@ -236,5 +292,6 @@ executor_registration readopt_executor(agent_ptr self, executor_entry& e, const 
 void maybe_finish_recovery(agent_ptr self);
 void recovered_executor_gone(agent_ptr self, const executor_key& key, const std::string& why);
 void expire_recovery(agent_ptr self);
+void on_adopt_answer(agent_ptr self, const executor_key& key, const container_id& cid, bool alive);
 
 } // namespace mesoscaf::agent_internal

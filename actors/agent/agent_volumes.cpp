@@ -22,7 +22,6 @@ resource_set task_volumes(const task_info& ti) {
 // Asks the disk worker to link the task's volumes into `dir`; the task is handed to its executor only then.
 void prepare_volumes(agent_ptr self, const task_key& key, uint64_t prepare_id, const std::string& dir,
                      const resource_set& volumes) {
-  auto& st = self->state;
   auto on_done = [=](const std::string& err) {
     auto& st = self->state;
     auto t = st.tasks.find(key);
@@ -40,9 +39,8 @@ void prepare_volumes(agent_ptr self, const task_key& key, uint64_t prepare_id, c
     if (ex != st.executors.end() && ex->second.state == executor_entry::phase::registered)
       send_launch(self, ex->second, key.second);
   };
-  // No timeout: the worker answers every job in order; only its death (then the agent exits) ends it early.
-  self->request(st.disk, caf::infinite, atom::launch_v, dir, volumes)
-    .then(on_done, [=](caf::error& err) { on_done("disk worker: " + render(self, err)); });
+  // No timeout: the worker answers every job in order (a restarted one too).
+  disk_job(self, on_done, atom::launch_v, dir, volumes);
 }
 
 namespace {
@@ -88,13 +86,13 @@ void on_apply_op(agent_ptr self, const framework_id& fw, const offer_operation& 
   // The worker checkpoints the new total before it creates or deletes anything, and handles jobs in order:
   // a task launched with a new volume right after this gets linked only once the directory exists.
   auto type = op.type;
-  self->request(st.disk, caf::infinite, atom::apply_op_v, st.total, op)
-    .then(
-      [=](const std::string& err) {
-        if (!err.empty())
-          LOG_ERROR(component, operation_name(type) << " on disk: " << err);
-      },
-      [=](caf::error& err) { LOG_ERROR(component, operation_name(type) << " on disk: " << render(self, err)); });
+  disk_job(
+    self,
+    [=](const std::string& err) {
+      if (!err.empty())
+        LOG_ERROR(component, operation_name(type) << " on disk: " << err);
+    },
+    atom::apply_op_v, st.total, op);
 }
 
 } // namespace mesoscaf::agent_internal

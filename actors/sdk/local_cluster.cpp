@@ -203,6 +203,10 @@ agent_actor local_cluster::spawn_agent_at(size_t i) {
     copts.kill_on_exit = false;
     return spawn_containerizer(sys, owner, copts);
   };
+  if (opts_.on_agent_component)
+    aopts.on_component_start = [hook = opts_.on_agent_component, i](const std::string& name, const caf::actor& h) {
+      hook(i, name, h);
+    };
   std::error_code ec;
   fs::create_directories(aopts.work_dir, ec);
   return spawn_agent(sys_, std::move(aopts));

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct local_cluster_options : master_tuning {
   bool keep_work_dir = false;
   /// Port to publish the master on (0 = any free port; see master_port()).
   uint16_t master_port = 0;
+  /// Tests: called (on the agent's thread) with each component actor agent `i` (re)starts, named
+  /// "containerizer" or "disk worker" (agent_options::on_component_start).
+  std::function<void(size_t agent, const std::string& component, const caf::actor& handle)> on_agent_component;
 };
 
 /// What run_command returns.
