@@ -2,6 +2,7 @@
 #include "test.hpp"
 
 #include "actors/restart_policy.hpp"
+#include "actors/unconfirmed_requests.hpp"
 
 using namespace mesoscaf;
 using namespace std::chrono_literals;
@@ -56,4 +57,21 @@ TEST(restarts older than the window no longer count) {
 TEST(a budget of zero never restarts) {
   restart_policy p{limits(0, 10s, 0ms, 0ms)};
   CHECK(!p.on_failure(restart_policy::time_point{}).has_value());
+}
+
+TEST(unconfirmed requests are kept in order until taken and taken once) {
+  mesoscaf::unconfirmed_requests<std::string> reqs;
+  auto a = reqs.add("a");
+  auto b = reqs.add("b");
+  auto c = reqs.add("c");
+  CHECK(a < b && b < c);
+  REQUIRE(reqs.take(b).has_value());
+  CHECK(!reqs.take(b).has_value()); // a second answer to the same request
+  CHECK(reqs.find(b) == nullptr);
+  REQUIRE(reqs.find(c) != nullptr);
+  CHECK_EQUAL(*reqs.find(c), "c");
+  std::string resent;
+  reqs.for_each([&](uint64_t, const std::string& r) { resent += r; });
+  CHECK_EQUAL(resent, "ac");
+  CHECK_EQUAL(reqs.size(), 2u);
 }

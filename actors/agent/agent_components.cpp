@@ -29,8 +29,7 @@ void start_disk_worker(agent_ptr self) {
   self->monitor(st.disk);
   announce(self, disk_worker_name, caf::actor_cast<caf::actor>(st.disk));
   // A restarted worker: the jobs its predecessor left unanswered, in their order, before any new one.
-  for (auto& [seq, job] : st.disk_jobs)
-    job.send();
+  st.disk_jobs.for_each([](uint64_t seq, const disk_job_entry& job) { job.send(seq); });
 }
 
 void start_containerizer(agent_ptr self) {
@@ -205,14 +204,8 @@ void restart_due_components(agent_ptr self, time_point t) {
 }
 
 void disk_job_done(agent_ptr self, uint64_t seq, const std::string& result) {
-  auto& jobs = self->state.disk_jobs;
-  auto i = jobs.find(seq);
-  if (i == jobs.end())
-    return;
-  auto done = std::move(i->second.done);
-  jobs.erase(i);
-  if (done)
-    done(result);
+  if (auto job = self->state.disk_jobs.take(seq); job && job->done)
+    job->done(result);
 }
 
 void disk_job_failed(agent_ptr self, uint64_t seq, const caf::error& err) {

@@ -5,6 +5,7 @@
 #include "actors/agent/agent.hpp"
 #include "actors/agent/agent_disk_worker.hpp"
 #include "actors/agent/status_update_manager.hpp"
+#include "actors/unconfirmed_requests.hpp"
 
 #include <caf/all.hpp>
 
@@ -75,7 +76,7 @@ struct component_handles {
 
 // A disk job kept until the worker answers it: a worker that dies takes no job with it.
 struct disk_job_entry {
-  std::function<void()> send;                      // (re)sends it to the current worker
+  std::function<void(uint64_t seq)> send;          // (re)sends it to the current worker
   std::function<void(const std::string&)> done;    // "" or an error text
 };
 
@@ -98,8 +99,7 @@ struct agent_state {
   std::optional<time_point> containerizer_restart_at;  // a restart is due then (backoff)
   std::optional<time_point> disk_restart_at;
   std::vector<std::string> orphan_kills_pending;       // task sandboxes to clean up once a containerizer is back
-  std::map<uint64_t, disk_job_entry> disk_jobs;        // unanswered, in the order sent
-  uint64_t next_disk_job = 1;
+  unconfirmed_requests<disk_job_entry> disk_jobs;   // unanswered, in the order sent
 
   // -- master and registration --
   std::shared_ptr<master_detector> detector;
@@ -193,16 +193,14 @@ void disk_job_failed(agent_ptr self, uint64_t seq, const caf::error& err);
 template <class... Ts>
 void disk_job(agent_ptr self, std::function<void(const std::string&)> done, Ts... xs) {
   auto& st = self->state;
-  auto seq = st.next_disk_job++;
-  auto& job = st.disk_jobs[seq];
-  job.done = std::move(done);
-  job.send = [self, seq, xs...] {
+  auto send = [self, xs...](uint64_t seq) {
     self->request(self->state.disk, caf::infinite, xs...)
       .then([self, seq](const std::string& result) { disk_job_done(self, seq, result); },
             [self, seq](caf::error& err) { disk_job_failed(self, seq, err); });
   };
+  auto seq = st.disk_jobs.add(disk_job_entry{std::move(send), std::move(done)});
   if (st.disk)
-    job.send();
+    st.disk_jobs.find(seq)->send(seq);
 }
 
 // -- agent_state.cpp: the disk worker, senders -------------------------------------------------------------

@@ -138,33 +138,27 @@ void write_registry(master_pointer self, registry_operation op, std::function<vo
     on_durable();
     return;
   }
-  auto seq = ++st.registry_write_seq;
-  st.registry_writes.emplace(seq, master_state::registry_write{std::move(op), std::move(on_durable)});
+  auto seq = st.registry_writes.add(master_state::registry_write{std::move(op), std::move(on_durable)});
   if (st.registrar_ready)
     send_registry_write(self, seq);
 }
 
 /// Done with write `seq` (once: a write sent again may be answered twice).
 void finish_registry_write(master_pointer self, uint64_t seq) {
-  auto& st = self->state;
-  auto i = st.registry_writes.find(seq);
-  if (i == st.registry_writes.end())
-    return;
-  auto done = std::move(i->second.on_durable);
-  st.registry_writes.erase(i);
-  done();
+  if (auto w = self->state.registry_writes.take(seq))
+    w->on_durable();
 }
 
 void send_registry_write(master_pointer self, uint64_t seq) {
   auto& st = self->state;
-  const auto& op = st.registry_writes.at(seq).op;
+  const auto& op = st.registry_writes.find(seq)->op;
   auto what = std::string{to_string(op.kind)} + " " + (op.id.empty() ? op.agent.id.value : op.id.value) + op.role;
   auto to = st.registrar.address();
   self->request(st.registrar, caf::infinite, atom::registry_v, op)
     .then([self, seq](bool) { finish_registry_write(self, seq); },
           [self, seq, what, to](caf::error& err) {
             auto& st = self->state;
-            if (st.registry_writes.count(seq) == 0)
+            if (!st.registry_writes.find(seq))
               return;
             if (err == caf::sec::invalid_argument) {
               LOG_ERROR(component, "the registry refused " << what << ": " << self->system().render(err));
@@ -1131,11 +1125,7 @@ void on_registrar_down(master_pointer self, const caf::error& reason) {
       [self](const registry_data&) {
         auto& st = self->state;
         st.registrar_ready = true;
-        std::vector<uint64_t> pending;
-        for (const auto& w : st.registry_writes)
-          pending.push_back(w.first);
-        for (auto seq : pending)
-          send_registry_write(self, seq);
+        st.registry_writes.for_each([self](uint64_t seq, const auto&) { send_registry_write(self, seq); });
       },
       [self](const caf::error& err) {
         step_down(self, "the restarted registrar cannot load the registry: " + self->system().render(err));

@@ -17,6 +17,7 @@
 #include "actors/master/agent_health.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/restart_policy.hpp"
+#include "actors/unconfirmed_requests.hpp"
 #include "actors/master/cluster_state.hpp"
 #include "allocator/allocator_actor.hpp"
 
@@ -134,14 +135,13 @@ struct master_state {
   restart_policy registrar_restarts{restart_policy::limits{5, std::chrono::minutes(1), {}, {}}};
   /// False while a restarted registrar loads the store: writes wait (it refuses them until then).
   bool registrar_ready = true;
-  /// Writes not yet confirmed, by sequence: a registrar that dies drops the promises it holds, so they are sent
-  /// again to its successor (operations are idempotent; a repeated admission is refused and counts as done).
+  /// Writes not yet confirmed: sent again to a restarted registrar (operations are idempotent; a repeated
+  /// admission is refused and counts as done).
   struct registry_write {
     registry_operation op;
     std::function<void()> on_durable;
   };
-  std::map<uint64_t, registry_write> registry_writes;
-  uint64_t registry_write_seq = 0;
+  unconfirmed_requests<registry_write> registry_writes;
   /// Newly registered agents whose admission is being written: the allocator is told of them only then.
   std::set<agent_id> admitting;
   uint64_t rereg_deadline_gen = 0;
