@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,36 @@ struct spawn_result {
 /// `command.environment`, then `spec.environment` (later ones override). Nothing is left running on error.
 /// The caller must reap the child (see process_reaper).
 spawn_result spawn_process(const launch_spec& spec);
+
+/// What a process is confined by, applied in the child between fork and exec (see spawn_process below).
+struct process_isolation {
+  /// cgroup.procs files (cgroups::procs_files) the child joins before exec, so even its first fork is counted.
+  std::vector<std::string> cgroup_procs;
+  /// Switch to this user before exec (setgroups, setgid, setuid); the sandbox and its stdout/stderr files are
+  /// made theirs. Unset: run as this process's user.
+  std::optional<uid_t> uid;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  /// A PID namespace of its own: the command is PID 1 there, and when it ends the kernel kills every process
+  /// left in the namespace. /proc is remounted inside (needs a mount namespace, created with it).
+  bool pid_namespace = false;
+  /// A mount namespace in which `/tmp` is `<sandbox>/tmp` (created if missing, owned by the user).
+  bool private_tmp = false;
+
+  bool empty() const {
+    return cgroup_procs.empty() && !uid && !pid_namespace && !private_tmp;
+  }
+};
+
+/// The user `name`'s uid, primary gid and supplementary groups, into `out`. Returns "" or an error
+/// ("unknown user 'x'").
+std::string resolve_user(const std::string& name, process_isolation& out);
+
+/// As spawn_process(spec), confined by `isolation` (empty: exactly spawn_process(spec)). Starts the child with
+/// fork/clone instead of posix_spawn; the child only makes async-signal-safe calls. An error in the child before
+/// exec (a cgroup it cannot join, a user switch, a mount) is returned as the error text, and nothing is left
+/// running.
+spawn_result spawn_process(const launch_spec& spec, const process_isolation& isolation);
 
 /// Sends `sig` to the process group of `pid` (a process started by spawn_process leads its own group);
 /// falls back to the process alone if the group is gone. Returns false if neither exists.
