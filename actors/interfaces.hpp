@@ -94,7 +94,9 @@ using agent_actor = caf::typed_actor<
   // Timer: resend unacknowledged status updates, retry registration.
   caf::reacts_to<atom::tick>,
   // -- introspection --
-  caf::replies_to<atom::state>::with<agent_snapshot>>;
+  caf::replies_to<atom::state>::with<agent_snapshot>,
+  // What each running container uses now (Mesos' /monitor/statistics).
+  caf::replies_to<atom::usage>::with<std::vector<container_usage>>>;
 
 /// Receives the allocator's decisions. The master implements it.
 using allocation_listener_actor = caf::typed_actor<
@@ -233,6 +235,13 @@ using containerizer_actor = caf::typed_actor<
   // The command executor of these task sandboxes died: SIGKILL each task's process group recorded there
   // (containerizer/launcher.hpp task_pid_file; pid and start time checked).
   caf::reacts_to<atom::kill, std::vector<std::string>>,
+  // Recovery is over: these containers are the agent's; destroy the control groups of any other container under
+  // the cgroups root (left by an earlier agent process). Replies with how many it destroyed.
+  caf::replies_to<atom::recover, std::vector<container_id>>::with<int32_t>,
+  // What each container uses now (the agent adds framework and executor IDs).
+  caf::replies_to<atom::usage>::with<std::vector<container_usage>>,
+  // Internal: retry removing control groups whose processes were still exiting.
+  caf::reacts_to<atom::retry>,
   // Internal: the reaper saw the process exit.
   caf::reacts_to<atom::exited, container_id, int32_t>,
   // Internal: grace period of a kill expired.
@@ -258,7 +267,7 @@ class actor_system_config;
 namespace mesoscaf {
 
 /// The protocol version, carried in `middleman.app-identifiers`: peers with another version are refused.
-constexpr const char* protocol_version = "mesoscaf.v3";   // v2: agents advertise an address; v3: wire type names "mesoscaf.*"
+constexpr const char* protocol_version = "mesoscaf.v4";   // v2: agents advertise an address; v3: wire type names "mesoscaf.*"; v4: usage statistics, command user
 
 /// Registers every mesoscaf type block and sets the app identifier. Call on every actor_system_config.
 void add_message_types(caf::actor_system_config& cfg);

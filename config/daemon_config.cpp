@@ -8,6 +8,7 @@
 #include "config/support/logging.hpp"
 #include "config/support/network_address.hpp"
 #include "actors/process_defaults.hpp"
+#include "containerizer/isolation.hpp"
 #include "messages/resources.hpp"
 
 #include <caf/atom.hpp>
@@ -370,8 +371,53 @@ agent_config::agent_config() : base_config("agent") {
     .add(executor_registration_timeout, "executor-registration-timeout",
          "kill an executor that has not registered this long after its start (e.g. 1min)")
     .add(executor_binary, "executor-binary",
-         "program started as `PATH command-executor` for command tasks (default: this mesoscaf binary)");
+         "program started as `PATH command-executor` for command tasks (default: this mesoscaf binary)")
+    .add(isolation, "isolation",
+         "isolators, e.g. cgroups/cpu,cgroups/mem,cgroups/pids,disk/du,namespaces/pid,filesystem/linux or "
+         "posix/cpu,posix/mem (default: the cgroups set as root with cgroups, else the posix set)")
+    .add(cgroups_root, "cgroups-root", "containers' control groups live under <hierarchy>/<this>/<container>")
+    .add(cgroups_enable_cfs, "cgroups-enable-cfs", "cgroups/cpu: a hard cpu quota besides the shares")
+    .add(container_pids_max, "container-pids-max", "cgroups/pids: processes per container (1..4194304)")
+    .add(switch_user, "switch-user", "run tasks as their command's or framework's user (the default)")
+    .add(no_switch_user, "no-switch-user", "run tasks as the agent's user")
+    .add(container_disk_watch_interval, "container-disk-watch-interval",
+         "disk/du: how often a sandbox is measured (e.g. 15s)")
+    .add(enforce_container_disk_quota, "enforce-container-disk-quota",
+         "disk/du: a task using more than its disk fails (REASON_CONTAINER_LIMITATION_DISK)")
+    .add(container_logger_max_size, "container-logger-max-size",
+         "a task's stdout/stderr are rotated at this size (e.g. 10MB; a few files are kept)");
 }
+
+namespace {
+
+// "10MB", "512KB", "1GB", "4096" (bytes). False if it is not one of those.
+bool parse_byte_size(const std::string& text, uint64_t& out) {
+  size_t i = 0;
+  uint64_t n = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    if (n > (uint64_t{1} << 50))
+      return false;
+    n = n * 10 + static_cast<uint64_t>(text[i++] - '0');
+  }
+  if (i == 0)
+    return false;
+  auto unit = text.substr(i);
+  uint64_t scale = 1;
+  if (unit == "" || unit == "B")
+    scale = 1;
+  else if (unit == "KB")
+    scale = uint64_t{1} << 10;
+  else if (unit == "MB")
+    scale = uint64_t{1} << 20;
+  else if (unit == "GB")
+    scale = uint64_t{1} << 30;
+  else
+    return false;
+  out = n * scale;
+  return true;
+}
+
+} // namespace
 
 std::vector<std::string> agent_config::validate() {
   auto errors = base_config::validate();
@@ -389,6 +435,22 @@ std::vector<std::string> agent_config::validate() {
     errors.push_back("--executor-registration-timeout must be positive");
   if (!executor_binary.empty() && ::access(executor_binary.c_str(), X_OK) != 0)
     errors.push_back("--executor-binary=" + executor_binary + ": not an executable file");
+  if (no_switch_user)
+    switch_user = false;
+  if (!isolation.empty()) {
+    std::vector<std::string> names;
+    if (auto err = parse_isolators(isolation, names); !err.empty())
+      errors.push_back("--isolation=" + isolation + ": " + err);
+  }
+  if (cgroups_root.empty() || cgroups_root.front() == '/' || cgroups_root.find("..") != std::string::npos)
+    errors.push_back("--cgroups-root=" + cgroups_root + ": expected a relative path without '..'");
+  if (container_pids_max < 1 || container_pids_max > 4194304)
+    errors.push_back("--container-pids-max must be between 1 and 4194304");
+  if (container_disk_watch_interval.count() <= 0)
+    errors.push_back("--container-disk-watch-interval must be positive");
+  if (!parse_byte_size(container_logger_max_size, logger_max_bytes) || logger_max_bytes < 1024)
+    errors.push_back("--container-logger-max-size=" + container_logger_max_size
+                     + ": expected a size of at least 1KB such as 10MB, 512KB or 1GB");
   return errors;
 }
 
@@ -399,7 +461,9 @@ local_config::local_config() : base_config("local", 2) {
     .add(agents, "agents", "number of agents (1..64)")
     .add(port, "port", "port to publish the master on (0 = any free port; the chosen one is printed)")
     .add(work_dir, "work-dir", "root directory for the agents' work dirs (default: a fresh temp dir)")
-    .add(resources, "resources", "resources of each agent (default: cpus:2;mem:2048;disk:10000;ports:[31000-32000])");
+    .add(resources, "resources", "resources of each agent (default: cpus:2;mem:2048;disk:10000;ports:[31000-32000])")
+    .add(isolation, "isolation", "isolators of the agents (as `mesoscaf agent --isolation`; default: posix/cpu,posix/mem)")
+    .add(cgroups_root, "cgroups-root", "agent i keeps its containers' control groups under <this>/agent<i>");
   add_master_flags(custom_options_);
 }
 
@@ -410,6 +474,13 @@ std::vector<std::string> local_config::validate() {
   check_port(port, true, "port", errors);
   check_resources(resources, "resources", false, errors);
   check_master_flags(errors);
+  if (!isolation.empty()) {
+    std::vector<std::string> names;
+    if (auto err = parse_isolators(isolation, names); !err.empty())
+      errors.push_back("--isolation=" + isolation + ": " + err);
+  }
+  if (cgroups_root.empty() || cgroups_root.front() == '/' || cgroups_root.find("..") != std::string::npos)
+    errors.push_back("--cgroups-root=" + cgroups_root + ": expected a relative path without '..'");
   return errors;
 }
 
@@ -427,7 +498,8 @@ execute_config::execute_config() : base_config("execute") {
          "the framework and its task outlive this program by this long (0 = killed when it exits)")
     .add(partition_aware, "partition-aware", "ask for TASK_UNREACHABLE instead of TASK_LOST on partitions")
     .add(checkpoint, "checkpoint", "the agent checkpoints the task so it survives agent restarts (the default)")
-    .add(no_checkpoint, "no-checkpoint", "do not checkpoint: the task dies with its agent process");
+    .add(no_checkpoint, "no-checkpoint", "do not checkpoint: the task dies with its agent process")
+    .add(user, "user", "run the task as this user (agents with --switch-user; default: the user running this)");
 }
 
 std::vector<std::string> execute_config::validate() {

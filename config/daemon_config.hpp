@@ -150,6 +150,17 @@ public:
   std::string recover = "reconnect";   // reconnect | cleanup (kill the executors of the last run and exit)
   caf::timespan executor_registration_timeout = std::chrono::minutes(1);
   std::string executor_binary;  // started as `<executor_binary> command-executor`; empty = the default
+  // -- isolation (containerizer/isolation.hpp) --
+  std::string isolation;        // empty: the host's default (default_isolators)
+  std::string cgroups_root = "mesoscaf";
+  bool cgroups_enable_cfs = false;
+  int64_t container_pids_max = 4096;
+  bool switch_user = true;
+  bool no_switch_user = false;
+  caf::timespan container_disk_watch_interval = std::chrono::seconds(15);
+  bool enforce_container_disk_quota = false;
+  std::string container_logger_max_size = "10MB";
+  uint64_t logger_max_bytes = 10 * 1024 * 1024;  // parsed from container_logger_max_size by validate()
 };
 
 /// `mesoscaf local`
@@ -162,6 +173,8 @@ public:
   int64_t port = 0;
   std::string work_dir;       // empty = a fresh directory under $TMPDIR
   std::string resources;      // per agent; empty = cpus:2;mem:2048;disk:10000;ports:[31000-32000]
+  std::string isolation;      // empty: posix/cpu,posix/mem (the local cluster confines nothing by default)
+  std::string cgroups_root = "mesoscaf";
 };
 
 /// `mesoscaf execute`
@@ -179,6 +192,7 @@ public:
   bool partition_aware = false;                 // capability PARTITION_AWARE
   bool checkpoint = true;                       // the agent checkpoints the task (survives agent restarts)
   bool no_checkpoint = false;                   // --no-checkpoint (also --checkpoint=false in a file or the env)
+  std::string user;                             // the framework's user; empty: the user running execute
 };
 
 } // namespace mesoscaf

@@ -1,21 +1,323 @@
 #include "containerizer/containerizer_actor.hpp"
 
 #include "config/support/logging.hpp"
+#include "containerizer/cgroups.hpp"
 #include "containerizer/launcher.hpp"
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace mesoscaf {
+
+namespace {
+
+using self_pointer = containerizer_actor::stateful_pointer<containerizer_state>;
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Kills what is left in a container's group and removes it; a group whose processes are still exiting is retried.
+void destroy_group(self_pointer self, const std::string& group) {
+  auto& st = self->state;
+  if (group.empty() || !st.options.control_groups)
+    return;
+  st.options.control_groups->kill_all(group);
+  if (st.options.control_groups->remove(group).empty())
+    return;
+  st.groups_to_remove.emplace(group, 0);
+  if (!st.removal_scheduled) {
+    st.removal_scheduled = true;
+    self->delayed_send(self, std::chrono::milliseconds(100), atom::retry_v);
+  }
+}
+
+void retry_removals(self_pointer self) {
+  auto& st = self->state;
+  st.removal_scheduled = false;
+  for (auto i = st.groups_to_remove.begin(); i != st.groups_to_remove.end();) {
+    st.options.control_groups->kill_all(i->first);
+    auto err = st.options.control_groups->remove(i->first);
+    if (err.empty()) {
+      i = st.groups_to_remove.erase(i);
+    } else if (++i->second >= 100) {  // ~10 s: a process stuck in the kernel (D state); give up loudly
+      LOG_WARN("containerizer", "cannot remove control group " << i->first << ": " << err);
+      i = st.groups_to_remove.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  if (!st.groups_to_remove.empty()) {
+    st.removal_scheduled = true;
+    self->delayed_send(self, std::chrono::milliseconds(100), atom::retry_v);
+  }
+}
+
+// The group for a new container, with its limits; the executor joins <group>/executor. Returns "" or an error
+// (nothing is left behind then).
+std::string prepare_group(self_pointer self, const launch_spec& spec, std::string& group,
+                          process_isolation& iso, resource_statistics& limits) {
+  auto& st = self->state;
+  auto& cg = *st.options.control_groups;
+  auto& opts = st.options.isolation;
+  group = container_cgroup(opts, spec.id.value);
+  auto leaf = group + "/executor";
+  cgroup_limits container;
+  if (opts.uses("cgroups/pids"))
+    container.pids_max = opts.container_pids_max;
+  cgroup_limits executor;
+  limits.cpus_limit = spec.resources.scalar_value("cpus") + executor_cpus_allowance;
+  limits.mem_limit_bytes = static_cast<uint64_t>(spec.resources.scalar_value("mem") * 1024 * 1024) + executor_memory_allowance;
+  if (opts.uses("cgroups/cpu")) {
+    executor.cpus = limits.cpus_limit;
+    executor.cfs_quota = opts.cgroups_enable_cfs;
+  }
+  if (opts.uses("cgroups/mem"))
+    executor.memory_bytes = limits.mem_limit_bytes;
+  std::string err = cg.create(leaf);
+  if (err.empty())
+    err = cg.set_limits(group, container);
+  if (err.empty())
+    err = cg.set_limits(leaf, executor);
+  if (!err.empty()) {
+    cg.remove(group);
+    return "cannot set up control group " + group + ": " + err;
+  }
+  iso.cgroup_procs = cg.procs_files(leaf);
+  return {};
+}
+
+caf::result<int32_t> launch(self_pointer self, const launch_spec& spec) {
+  auto& st = self->state;
+  if (spec.id.empty())
+    return caf::make_error(caf::sec::invalid_argument, "launch: empty container ID");
+  if (st.containers.count(spec.id) > 0)
+    return caf::make_error(caf::sec::invalid_argument, "launch: container " + spec.id.value + " is already running");
+  auto failed = [&](const std::string& why) {
+    LOG_WARN("containerizer", "cannot launch container " << spec.id << ": " << why);
+    return caf::make_error(caf::sec::runtime_error, "launch of container " + spec.id.value + " failed: " + why);
+  };
+  process_isolation iso;
+  if (!spec.user.empty() && st.options.isolation.switch_user)
+    if (auto err = resolve_user(spec.user, iso); !err.empty())
+      return failed(err);
+  if (iso.uid && *iso.uid == ::geteuid())
+    iso.uid.reset();  // already that user
+  std::string group;
+  resource_statistics limits;
+  limits.cpus_limit = spec.resources.scalar_value("cpus");
+  limits.mem_limit_bytes = static_cast<uint64_t>(spec.resources.scalar_value("mem") * 1024 * 1024);
+  if (st.uses_cgroups())
+    if (auto err = prepare_group(self, spec, group, iso, limits); !err.empty())
+      return failed(err);
+  auto res = iso.empty() ? spawn_process(spec) : spawn_process(spec, iso);
+  if (!res) {
+    destroy_group(self, group);
+    return failed(res.error);
+  }
+  // A weak handle: the reaper (owned by our state) must not keep this actor alive.
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+  auto id = spec.id;
+  auto watched = st.reaper->watch(res.pid, [weak, id](int status) {
+    if (auto strong = weak.lock())
+      caf::anon_send(caf::actor_cast<containerizer_actor>(strong), atom::exited_v, id, static_cast<int32_t>(status));
+  });
+  if (!watched) {
+    // Cannot happen with a fresh child; keep the promise "nothing left running on error".
+    kill_process_group(res.pid, SIGKILL);
+    ::waitpid(res.pid, nullptr, 0);
+    destroy_group(self, group);
+    return failed("cannot watch its process");
+  }
+  auto& c = st.containers[spec.id];
+  c.pid = res.pid;
+  c.cgroup = group;
+  c.sandbox = spec.sandbox;
+  limits.disk_limit_bytes = static_cast<uint64_t>(spec.resources.scalar_value("disk") * 1024 * 1024);
+  c.limits = limits;
+  LOG_DEBUG("containerizer", "launched container " << spec.id << " as pid " << res.pid
+                                                   << (group.empty() ? "" : " in " + group));
+  return static_cast<int32_t>(res.pid);
+}
+
+caf::result<bool> recover(self_pointer self, const container_id& id, int32_t pid, uint64_t start_time) {
+  auto& st = self->state;
+  if (id.empty() || pid <= 0)
+    return caf::make_error(caf::sec::invalid_argument, "recover: empty container ID or bad pid");
+  if (st.containers.count(id) > 0)
+    return caf::make_error(caf::sec::invalid_argument, "recover: container " + id.value + " is already running");
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+  // Checked through the pid + start time: a pid reused since the previous agent process (or containerizer)
+  // died is refused rather than adopted (and later killed). A child of this process (started by a
+  // containerizer before us that died) is reaped as ours.
+  auto adopted = st.reaper->adopt(static_cast<pid_t>(pid), start_time, [weak, id](int status) {
+    if (auto strong = weak.lock())
+      caf::anon_send(caf::actor_cast<containerizer_actor>(strong), atom::exited_v, id, static_cast<int32_t>(status));
+  });
+  std::string group = st.uses_cgroups() ? container_cgroup(st.options.isolation, id.value) : std::string{};
+  if (!adopted) {
+    LOG_INFO("containerizer", "container " << id << " (pid " << pid << ") is gone");
+    // Its tasks may outlive it in the group: they go with it.
+    if (!group.empty() && st.options.control_groups->exists(group))
+      destroy_group(self, group);
+    return false;
+  }
+  auto& c = st.containers[id];
+  c.pid = static_cast<pid_t>(pid);
+  // The group, and the limits in it, stay as the earlier agent process set them.
+  if (!group.empty() && st.options.control_groups->exists(group))
+    c.cgroup = group;
+  LOG_INFO("containerizer", "recovered container " << id << " (pid " << pid << ")");
+  return true;
+}
+
+// Recovery is over: a group under the root that belongs to no container of the agent is an orphan.
+int32_t destroy_orphans(self_pointer self, const std::vector<container_id>& known) {
+  auto& st = self->state;
+  if (!st.uses_cgroups())
+    return 0;
+  int32_t n = 0;
+  for (auto& name : st.options.control_groups->children(st.options.isolation.cgroups_root)) {
+    bool ours = std::any_of(known.begin(), known.end(), [&](const container_id& c) { return c.value == name; })
+                || st.containers.count(container_id{name}) > 0;
+    if (ours)
+      continue;
+    LOG_INFO("containerizer", "destroying orphaned container group " << name);
+    destroy_group(self, container_cgroup(st.options.isolation, name));
+    ++n;
+  }
+  return n;
+}
+
+// posix: the executor's own process (its tasks lead sessions of their own and are not counted).
+resource_statistics proc_usage(pid_t pid) {
+  resource_statistics s;
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string line;
+  if (!std::getline(in, line))
+    return s;
+  auto close = line.rfind(')');
+  if (close == std::string::npos)
+    return s;
+  std::istringstream fields{line.substr(close + 2)};
+  std::vector<std::string> f{std::istream_iterator<std::string>{fields}, {}};
+  // Fields from 3 (state) on: utime 14, stime 15, cutime 16, cstime 17, rss 24 (pages).
+  if (f.size() < 22)
+    return s;
+  double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  s.cpus_user_time_secs = (std::stod(f[11]) + std::stod(f[13])) / tick;
+  s.cpus_system_time_secs = (std::stod(f[12]) + std::stod(f[14])) / tick;
+  s.mem_rss_bytes = std::stoull(f[21]) * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  s.processes = 1;
+  return s;
+}
+
+// Reads every container's usage on a detached actor: walking sandboxes (disk/du) blocks.
+caf::result<std::vector<container_usage>> usage(self_pointer self) {
+  auto& st = self->state;
+  struct item {
+    container_id id;
+    pid_t pid;
+    std::string group, sandbox;
+    resource_statistics limits;
+  };
+  std::vector<item> items;
+  for (auto& [id, c] : st.containers)
+    items.push_back({id, c.pid, c.cgroup, c.sandbox, c.limits});
+  auto cg = st.options.control_groups;
+  bool du = st.options.isolation.uses("disk/du");
+  auto rp = self->make_response_promise<std::vector<container_usage>>();
+  self->spawn<caf::detached>([rp, items = std::move(items), cg, du]() mutable {
+    std::vector<container_usage> result;
+    for (auto& it : items) {
+      container_usage u;
+      u.container = it.id;
+      auto& s = u.statistics;
+      if (!it.group.empty() && cg) {
+        auto g = cg->usage(it.group);
+        s.cpus_user_time_secs = g.cpu_user_seconds;
+        s.cpus_system_time_secs = g.cpu_system_seconds;
+        s.mem_rss_bytes = g.memory_rss_bytes;
+        s.mem_peak_bytes = g.memory_peak_bytes;
+        s.processes = g.processes;
+      } else {
+        s = proc_usage(it.pid);
+      }
+      s.cpus_limit = it.limits.cpus_limit;
+      s.mem_limit_bytes = it.limits.mem_limit_bytes;
+      s.disk_limit_bytes = it.limits.disk_limit_bytes;
+      if (du && !it.sandbox.empty())
+        s.disk_used_bytes = disk_usage(it.sandbox);
+      s.timestamp = now_seconds();
+      result.push_back(std::move(u));
+    }
+    rp.deliver(std::move(result));
+  });
+  return rp;
+}
+
+void kill_container(self_pointer self, const container_id& id) {
+  auto& st = self->state;
+  auto i = st.containers.find(id);
+  if (i == st.containers.end() || i->second.killing)
+    return;
+  auto grace = st.options.kill_grace_period;
+  if (grace.count() <= 0) {
+    st.reaper->signal_group(i->second.pid, SIGKILL);
+    destroy_group(self, i->second.cgroup);
+    return;
+  }
+  i->second.killing = true;
+  i->second.kill_deadline = std::chrono::steady_clock::now() + grace;
+  st.reaper->signal_group(i->second.pid, SIGTERM);
+  self->delayed_send(self, grace, atom::tick_v, id);
+}
+
+void on_exited(self_pointer self, const container_id& id, int32_t status) {
+  auto& st = self->state;
+  auto i = st.containers.find(id);
+  if (i == st.containers.end())
+    return;
+  LOG_DEBUG("containerizer", "container " << id << " (pid " << i->second.pid << ") " << describe_wait_status(status));
+  // Every process of the container dies with its executor, also those that left its session.
+  auto group = i->second.cgroup;
+  st.containers.erase(i);
+  destroy_group(self, group);
+  self->send(st.owner, atom::exited_v, id, status);
+}
+
+void on_kill_deadline(self_pointer self, const container_id& id) {
+  auto& st = self->state;
+  auto i = st.containers.find(id);
+  if (i == st.containers.end() || !i->second.killing)
+    return;
+  if (std::chrono::steady_clock::now() + std::chrono::milliseconds(50) < i->second.kill_deadline)
+    return;
+  LOG_INFO("containerizer", "container " << id << " outlived its grace period: SIGKILL");
+  st.reaper->signal_group(i->second.pid, SIGKILL);
+  if (!i->second.cgroup.empty())
+    st.options.control_groups->kill_all(i->second.cgroup);
+}
+
+} // namespace
 
 containerizer_state::~containerizer_state() {
   if (!reaper)
     return;
   if (options.kill_on_exit && stopped_by_owner)
-    for (auto& [id, c] : containers)
+    for (auto& [id, c] : containers) {
       reaper->signal_group(c.pid, SIGKILL);
+      if (!c.cgroup.empty() && options.control_groups)
+        options.control_groups->kill_all(c.cgroup);
+    }
   reaper->stop();
 }
 
@@ -41,61 +343,12 @@ containerizer(containerizer_actor::stateful_pointer<containerizer_state> self, a
     self->quit(msg.reason);
   });
   return {
-    [self](atom::launch, const launch_spec& spec) -> caf::result<int32_t> {
-      auto& st = self->state;
-      if (spec.id.empty())
-        return caf::make_error(caf::sec::invalid_argument, "launch: empty container ID");
-      if (st.containers.count(spec.id) > 0)
-        return caf::make_error(caf::sec::invalid_argument,
-                               "launch: container " + spec.id.value + " is already running");
-      auto res = spawn_process(spec);
-      if (!res) {
-        LOG_WARN("containerizer", "cannot launch container " << spec.id << ": " << res.error);
-        return caf::make_error(caf::sec::runtime_error, "launch of container " + spec.id.value + " failed: " + res.error);
-      }
-      // A weak handle: the reaper (owned by our state) must not keep this actor alive.
-      auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
-      auto id = spec.id;
-      auto watched = st.reaper->watch(res.pid, [weak, id](int status) {
-        if (auto strong = weak.lock())
-          caf::anon_send(caf::actor_cast<containerizer_actor>(strong), atom::exited_v, id,
-                         static_cast<int32_t>(status));
-      });
-      if (!watched) {
-        // Cannot happen with a fresh child; keep the promise "nothing left running on error".
-        kill_process_group(res.pid, SIGKILL);
-        ::waitpid(res.pid, nullptr, 0);
-        return caf::make_error(caf::sec::runtime_error, "launch of container " + spec.id.value
-                                                            + " failed: cannot watch its process");
-      }
-      st.containers[spec.id].pid = res.pid;
-      LOG_DEBUG("containerizer", "launched container " << spec.id << " as pid " << res.pid);
-      return static_cast<int32_t>(res.pid);
+    [self](atom::launch, const launch_spec& spec) { return launch(self, spec); },
+    [self](atom::recover, const container_id& id, int32_t pid, uint64_t start_time) {
+      return recover(self, id, pid, start_time);
     },
-    [self](atom::recover, const container_id& id, int32_t pid, uint64_t start_time) -> caf::result<bool> {
-      auto& st = self->state;
-      if (id.empty() || pid <= 0)
-        return caf::make_error(caf::sec::invalid_argument, "recover: empty container ID or bad pid");
-      if (st.containers.count(id) > 0)
-        return caf::make_error(caf::sec::invalid_argument,
-                               "recover: container " + id.value + " is already running");
-      auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
-      // Checked through the pid + start time: a pid reused since the previous agent process (or containerizer)
-      // died is refused rather than adopted (and later killed). A child of this process (started by a
-      // containerizer before us that died) is reaped as ours.
-      auto adopted = st.reaper->adopt(static_cast<pid_t>(pid), start_time, [weak, id](int status) {
-        if (auto strong = weak.lock())
-          caf::anon_send(caf::actor_cast<containerizer_actor>(strong), atom::exited_v, id,
-                         static_cast<int32_t>(status));
-      });
-      if (!adopted) {
-        LOG_INFO("containerizer", "container " << id << " (pid " << pid << ") is gone");
-        return false;
-      }
-      st.containers[id].pid = static_cast<pid_t>(pid);
-      LOG_INFO("containerizer", "recovered container " << id << " (pid " << pid << ")");
-      return true;
-    },
+    [self](atom::recover, const std::vector<container_id>& known) { return destroy_orphans(self, known); },
+    [self](atom::usage) { return usage(self); },
     [self](atom::kill, const std::vector<std::string>& task_dirs) {
       // One small read per task (its pid record), only when an executor died with tasks left behind.
       size_t n = 0;
@@ -104,41 +357,10 @@ containerizer(containerizer_actor::stateful_pointer<containerizer_state> self, a
       LOG_INFO("containerizer", "killed " << n << " task process group(s) left by a dead executor (of "
                                           << task_dirs.size() << " recorded)");
     },
-    [self](atom::kill, const container_id& id) {
-      auto& st = self->state;
-      auto i = st.containers.find(id);
-      if (i == st.containers.end() || i->second.killing)
-        return;
-      auto grace = st.options.kill_grace_period;
-      if (grace.count() <= 0) {
-        st.reaper->signal_group(i->second.pid, SIGKILL);
-        return;
-      }
-      i->second.killing = true;
-      i->second.kill_deadline = std::chrono::steady_clock::now() + grace;
-      st.reaper->signal_group(i->second.pid, SIGTERM);
-      self->delayed_send(self, grace, atom::tick_v, id);
-    },
-    [self](atom::exited, const container_id& id, int32_t status) {
-      auto& st = self->state;
-      auto i = st.containers.find(id);
-      if (i == st.containers.end())
-        return;
-      LOG_DEBUG("containerizer", "container " << id << " (pid " << i->second.pid << ") "
-                                              << describe_wait_status(status));
-      st.containers.erase(i);
-      self->send(st.owner, atom::exited_v, id, status);
-    },
-    [self](atom::tick, const container_id& id) {
-      auto& st = self->state;
-      auto i = st.containers.find(id);
-      if (i == st.containers.end() || !i->second.killing)
-        return;
-      if (std::chrono::steady_clock::now() + std::chrono::milliseconds(50) < i->second.kill_deadline)
-        return;
-      LOG_INFO("containerizer", "container " << id << " outlived its grace period: SIGKILL");
-      st.reaper->signal_group(i->second.pid, SIGKILL);
-    },
+    [self](atom::kill, const container_id& id) { kill_container(self, id); },
+    [self](atom::exited, const container_id& id, int32_t status) { on_exited(self, id, status); },
+    [self](atom::tick, const container_id& id) { on_kill_deadline(self, id); },
+    [self](atom::retry) { retry_removals(self); },
   };
 }
 

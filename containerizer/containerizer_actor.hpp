@@ -3,9 +3,11 @@
 // process_reaper thread. Process exits come back as messages: the reaper thread sends (exited, id, status) to
 // this actor, which forwards (exited, id, status) to its owner (the agent). Nothing here blocks.
 #include "actors/interfaces.hpp"
+#include "containerizer/isolation.hpp"
 #include "containerizer/reaper.hpp"
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <unordered_map>
 
@@ -24,7 +26,18 @@ struct containerizer_options {
   /// next agent. A containerizer that crashes (any other exit reason) never kills: its owner restarts it and the
   /// successor adopts the containers (recover).
   bool kill_on_exit = false;
+  /// Isolators and their settings (containerizer/isolation.hpp). With cgroups/* isolators and `cgroups` set, each
+  /// container gets the group <cgroups_root>/<container> (pids.max there), its executor process runs in
+  /// <...>/executor (cpu and memory of the executor's resources plus an allowance), and everything in the group
+  /// is killed and the group removed when the executor ends or the container is killed.
+  isolation_options isolation;
+  std::shared_ptr<cgroups> control_groups;
 };
+
+/// Memory and cpu an executor may use besides its declared resources (Mesos gives its command executor 32 MB and
+/// 0.1 cpus; ours is a CAF process, so it gets a little more memory).
+constexpr uint64_t executor_memory_allowance = 64ull << 20;
+constexpr double executor_cpus_allowance = 0.1;
 
 struct containerizer_state {
   static inline const char* name = "containerizer";
@@ -34,6 +47,9 @@ struct containerizer_state {
     bool killing = false;  // SIGTERM sent, SIGKILL pending
     // When the SIGKILL is due: a stale tick (from a kill of an earlier container with the same ID) is ignored.
     std::chrono::steady_clock::time_point kill_deadline;
+    std::string cgroup;  // empty: none (posix isolation)
+    std::string sandbox;
+    resource_statistics limits;  // cpus_limit, mem_limit_bytes, disk_limit_bytes of the container
   };
 
   agent_actor owner;
@@ -41,6 +57,13 @@ struct containerizer_state {
   std::unordered_map<container_id, container> containers;
   std::unique_ptr<process_reaper> reaper;
   bool stopped_by_owner = false;  // see containerizer_options::kill_on_exit
+  /// Groups of ended containers whose killed processes were still exiting; removal is retried.
+  std::map<std::string, int> groups_to_remove;
+  bool removal_scheduled = false;
+
+  bool uses_cgroups() const {
+    return options.control_groups != nullptr && options.isolation.uses_cgroups();
+  }
 
   // Stops the reaper thread (without waiting for or reaping the children) and applies kill_on_exit.
   ~containerizer_state();

@@ -15,10 +15,15 @@ struct launch_spec {
   command_info command;
   std::string sandbox;                          // directory; created if missing; stdout/stderr files go here
   std::map<std::string, std::string> environment;  // added to the command's own environment (MESOSCAF_*)
+  /// What the container may use (the executor's resources; the command executor's tasks get groups of their own).
+  resource_set resources;
+  /// Run as this user (empty: the agent's). The built-in command executor runs as the agent's user and switches
+  /// each task to its own user.
+  std::string user;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, launch_spec& x) {
-    return f(caf::meta::type_name("launch_spec"), x.id, x.command, x.sandbox, x.environment);
+    return f(caf::meta::type_name("launch_spec"), x.id, x.command, x.sandbox, x.environment, x.resources, x.user);
   }
 };
 

@@ -17,10 +17,11 @@ struct command_info {
   std::string value;
   std::vector<std::string> arguments; // argv (argv[0] included) when shell == false
   std::map<std::string, std::string> environment;
+  std::string user;                   // run as this user (agents with --switch-user); empty: the framework's user
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, command_info& x) {
-    return f(caf::meta::type_name("command_info"), x.shell, x.value, x.arguments, x.environment);
+    return f(caf::meta::type_name("command_info"), x.shell, x.value, x.arguments, x.environment, x.user);
   }
 };
 

@@ -45,6 +45,7 @@ const char* to_string(task_reason r) {
     case task_reason::executor_unregistered: return "REASON_EXECUTOR_UNREGISTERED";
     case task_reason::container_limitation_memory: return "REASON_CONTAINER_LIMITATION_MEMORY";
     case task_reason::gc_error: return "REASON_GC_ERROR";
+    case task_reason::container_limitation_disk: return "REASON_CONTAINER_LIMITATION_DISK";
   }
   return "REASON_INVALID";
 }

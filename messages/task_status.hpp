@@ -1,6 +1,8 @@
 #pragma once
 // Task states, reasons and status updates, with Mesos' full set of states.
+#include "messages/boxed_optional.hpp"
 #include "messages/ids.hpp"
+#include "messages/resource_statistics.hpp"
 
 #include <caf/meta/type_name.hpp>
 
@@ -46,6 +48,7 @@ enum class task_reason : uint16_t {
   executor_unregistered,
   container_limitation_memory,
   gc_error,
+  container_limitation_disk,
 };
 
 enum class status_source : uint8_t { master = 0, agent = 1, executor = 2 };
@@ -68,11 +71,13 @@ struct task_status {
   agent_id agent;
   executor_id executor;
   std::string data;
+  /// A task's terminal update from the command executor: what the task used (see messages/resource_statistics.hpp).
+  boxed_optional<resource_statistics> usage;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, task_status& x) {
     return f(caf::meta::type_name("task_status"), x.task, x.state, x.reason, x.message, x.source, x.uuid,
-             x.timestamp, x.agent, x.executor, x.data);
+             x.timestamp, x.agent, x.executor, x.data, x.usage);
   }
 };
 

@@ -10,6 +10,7 @@
 #include "messages/offer.hpp"
 #include "messages/quota.hpp"
 #include "messages/registry.hpp"
+#include "messages/resource_statistics.hpp"
 #include "messages/resources.hpp"
 #include "messages/snapshot.hpp"
 #include "messages/task_info.hpp"
@@ -86,6 +87,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_messages, caf::first_custom_type_id)
   MESOSCAF_TYPE(mesoscaf_messages, registry_data)
   MESOSCAF_TYPE(mesoscaf_messages, registry_operation)
   MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::registry_operation>), "vector<registry_operation>")
+  MESOSCAF_TYPE(mesoscaf_messages, resource_statistics)
+  MESOSCAF_TYPE(mesoscaf_messages, container_usage)
+  MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::container_usage>), "vector<container_usage>")
+  MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::container_id>), "vector<container_id>")
 
   // Atoms (at most 10 characters). Verbs of the protocol; see actors/interfaces.hpp for who sends which.
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, reg_agent, "regagent")
@@ -148,4 +153,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_messages, caf::first_custom_type_id)
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, stepdown, "stepdown")
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, registry, "registry")
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, rereg_deadline, "reregdl")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, usage, "usage")
 CAF_END_TYPE_ID_BLOCK(mesoscaf_messages)

@@ -194,6 +194,7 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
   if (recovered)
     recover_state(self, *recovered);
   recovered = nullptr;
+  destroy_orphan_containers(self);
   self->set_down_handler([=](const caf::down_msg& msg) { on_down(self, msg); });
   self->set_exit_handler([=](const caf::exit_msg& msg) { begin_shutdown(self, msg.reason); });
   watch_leader(self);
@@ -233,6 +234,7 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
     [=](atom::rereg_agent) { on_rereg_request(self); },
     // -- introspection --
     [=](atom::state) { return snapshot_of(self->state); },
+    [=](atom::usage) { return on_usage(self); },
   };
 }
 

@@ -16,6 +16,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/restart_policy.hpp"
 #include "actors/ha/leader_election.hpp"
+#include "containerizer/isolation.hpp"
 
 #include <caf/timespan.hpp>
 
@@ -94,6 +95,10 @@ struct agent_options {
   caf::timespan container_kill_grace = std::chrono::seconds(10);
   /// Makes the containerizer; empty: the real one (containerizer/containerizer_actor.hpp).
   containerizer_factory make_containerizer;
+  /// Isolators for the real containerizer and the command executors (containerizer/isolation.hpp); cgroups/*
+  /// isolators need `cgroups` (detect_cgroups). The default is posix: counted, not confined.
+  isolation_options isolation = posix_isolation();
+  std::shared_ptr<cgroups> control_groups;
   /// A component actor (containerizer, disk worker) that dies while the agent runs is restarted within this
   /// budget (per component); past it the agent exits. A restart after a backoff waits for the agent's tick.
   restart_policy::limits component_restarts{5, std::chrono::minutes(1), std::chrono::milliseconds(100),

@@ -43,6 +43,8 @@ void start_containerizer(agent_ptr self) {
     // for executors that outlived their grace. A crashed (kill -9) agent runs nothing, and a crashed containerizer
     // leaves them to its successor, so the executors live on to be adopted (containerizer recover).
     copts.kill_on_exit = true;
+    copts.isolation = st.opts.isolation;
+    copts.control_groups = st.opts.control_groups;
     st.containerizer = spawn_containerizer(self->system(), me(self), copts);
   }
   ++st.containerizer_generation;

@@ -144,6 +144,18 @@ launch_spec launch_spec_of(const agent_state& st, const executor_entry& e) {
     = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(st.opts.recovery_timeout).count());
   if (auto level = std::getenv("MESOSCAF_LOG_LEVEL"))
     spec.environment["MESOSCAF_LOG_LEVEL"] = level;
+  // Isolation: the containerizer confines the container; the command executor confines each task in it.
+  spec.resources = e.info.resources;
+  const auto& iso = st.opts.isolation;
+  to_environment(iso, spec.environment);
+  if (iso.uses_cgroups() && st.opts.control_groups)
+    spec.environment[env_container_cgroup] = container_cgroup(iso, e.container.str());
+  auto f = st.frameworks.find(fw);
+  std::string fw_user = f != st.frameworks.end() ? f->second.user : std::string{};
+  if (e.command)
+    spec.environment[env_framework_user] = fw_user;  // the executor runs as the agent's user, each task as its own
+  else
+    spec.user = !e.info.command.user.empty() ? e.info.command.user : fw_user;
   return spec;
 }
 

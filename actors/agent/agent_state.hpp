@@ -265,6 +265,13 @@ void on_container_exited(agent_ptr self, const container_id& cid, int32_t status
 // Asks the current containerizer to start the executor's container (none yet: its restart will).
 void request_launch(agent_ptr self, executor_entry& e);
 
+// -- agent_isolation.cpp -----------------------------------------------------------------------------------
+
+// The `usage` query: the containerizer measures, the agent names each container's framework and executor.
+caf::typed_response_promise<std::vector<container_usage>> on_usage(agent_ptr self);
+// After recovery: control groups of containers this agent does not know are destroyed.
+void destroy_orphan_containers(agent_ptr self);
+
 // -- agent_volumes.cpp -------------------------------------------------------------------------------------
 
 resource_set task_volumes(const task_info& ti);

@@ -1,6 +1,8 @@
 #include "actors/sdk/command_executor.hpp"
 
 #include "config/support/logging.hpp"
+#include "containerizer/cgroups.hpp"
+#include "containerizer/isolation.hpp"
 #include "containerizer/launcher.hpp"
 #include "containerizer/reaper.hpp"
 
@@ -9,10 +11,15 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
+#include <map>
 #include <unordered_map>
 
 #include <pthread.h>
@@ -37,12 +44,21 @@ using task_actor = caf::typed_actor<
   // The grace period of a task kill expired: SIGKILL.
   caf::reacts_to<atom::tick, task_id>,
   // Timer: the shutdown deadline expired: end whatever is still pending.
-  caf::reacts_to<atom::retry>>;
+  caf::reacts_to<atom::retry>,
+  // Timer: measure the sandboxes (disk/du), rotate the logs, sample posix usage; retry group removals.
+  caf::reacts_to<atom::timeout>,
+  // The measurement of one task's sandbox (bytes on disk).
+  caf::reacts_to<atom::usage, task_id, uint64_t>>;
 
 struct running_task {
   pid_t pid = -1;
   bool kill_requested = false;
   std::chrono::steady_clock::time_point kill_deadline;
+  std::string sandbox;
+  std::string cgroup;             // <container group>/tasks/<task>; empty: posix
+  resource_statistics usage;      // limits, the last disk measurement, posix samples
+  task_reason limitation = task_reason::none;  // set when we kill it for exceeding a limit
+  std::string limitation_message;
 };
 
 struct runner_state {
@@ -54,13 +70,23 @@ struct runner_state {
   std::unordered_map<task_id, running_task> tasks;
   std::unique_ptr<process_reaper> reaper;
   bool shutting_down = false;
+  // Isolation (containerizer/isolation.hpp), from the agent through the environment.
+  isolation_options iso;
+  std::shared_ptr<cgroups> cg;    // null: posix
+  std::string container_group;
+  std::string framework_user;
+  std::map<std::string, int> groups_to_remove;  // task groups whose killed processes were still exiting
+  std::chrono::steady_clock::time_point next_disk_check;
 
   ~runner_state() {
     if (!reaper)
       return;
     // Tasks must not outlive their executor (the shutdown path has normally ended them already).
-    for (auto& [id, t] : tasks)
+    for (auto& [id, t] : tasks) {
       reaper->signal_group(t.pid, SIGKILL);
+      if (cg && !t.cgroup.empty())
+        cg->kill_all(t.cgroup);
+    }
     reaper->stop();
   }
 };
@@ -68,12 +94,14 @@ struct runner_state {
 using self_pointer = task_actor::stateful_pointer<runner_state>;
 
 void send_update(self_pointer self, const task_id& id, task_state state, task_reason reason = task_reason::none,
-                 std::string message = {}) {
+                 std::string message = {}, const resource_statistics* usage = nullptr) {
   task_status s;
   s.task = id;
   s.state = state;
   s.reason = reason;
   s.message = std::move(message);
+  if (usage != nullptr)
+    s.usage = *usage;
   LOG_DEBUG(component, "task " << id << ": " << to_string(state));
   self->state.driver->send_status_update(std::move(s));
 }
@@ -93,6 +121,8 @@ void kill_task(self_pointer self, const task_id& id) {
   auto grace = st.opts.kill_grace_period;
   if (grace.count() <= 0) {
     st.reaper->signal_group(i->second.pid, SIGKILL);
+    if (st.cg && !i->second.cgroup.empty())
+      st.cg->kill_all(i->second.cgroup);
     return;
   }
   i->second.kill_deadline = std::chrono::steady_clock::now() + grace;
@@ -116,6 +146,186 @@ void begin_shutdown(self_pointer self) {
   self->delayed_send(self, st.opts.kill_grace_period + std::chrono::milliseconds(500), atom::retry_v);
   if (st.tasks.empty())
     finish(self);
+}
+
+// -- isolation (containerizer/isolation.hpp) -------------------------------------------------------------
+
+std::string mb(uint64_t bytes) {
+  return std::to_string(bytes >> 20) + "MB";
+}
+
+// The user a task runs as: its command's, else its framework's (with --switch-user). "" or why it cannot.
+std::string prepare_user(self_pointer self, const task_info& task, process_isolation& iso) {
+  auto& st = self->state;
+  if (!st.iso.switch_user)
+    return {};
+  auto user = task.command->user.empty() ? st.framework_user : task.command->user;
+  if (user.empty())
+    return {};
+  if (auto err = resolve_user(user, iso); !err.empty())
+    return "cannot run the task as user '" + user + "': " + err;
+  if (*iso.uid == ::geteuid()) {
+    iso.uid.reset();  // already that user
+    return {};
+  }
+  if (::geteuid() != 0) {
+    iso.uid.reset();
+    return "cannot run the task as user '" + user + "': the agent does not run as root";
+  }
+  return {};
+}
+
+// The task's own group inside the container's, with the task's cpu and memory: one task's hog never borrows
+// another task's memory. "" or an error (nothing left behind).
+std::string prepare_task_group(self_pointer self, const task_info& task, process_isolation& iso,
+                               running_task& t) {
+  auto& st = self->state;
+  double cpus = task.resources.scalar_value("cpus");
+  double mem = task.resources.scalar_value("mem");
+  t.usage.cpus_limit = cpus;
+  t.usage.mem_limit_bytes = static_cast<uint64_t>(mem * 1024 * 1024);
+  t.usage.disk_limit_bytes = static_cast<uint64_t>(task.resources.scalar_value("disk") * 1024 * 1024);
+  if (!st.cg || st.container_group.empty())
+    return {};
+  t.cgroup = st.container_group + "/tasks/" + task.id.value;
+  cgroup_limits limits;
+  if (st.iso.uses("cgroups/cpu") && cpus > 0) {
+    limits.cpus = cpus;
+    limits.cfs_quota = st.iso.cgroups_enable_cfs;
+  }
+  if (st.iso.uses("cgroups/mem") && mem > 0)
+    limits.memory_bytes = t.usage.mem_limit_bytes;
+  auto err = st.cg->create(t.cgroup);
+  if (err.empty())
+    err = st.cg->set_limits(t.cgroup, limits);
+  if (!err.empty()) {
+    st.cg->remove(t.cgroup);
+    auto group = t.cgroup;
+    t.cgroup.clear();
+    return "cannot set up control group " + group + ": " + err;
+  }
+  iso.cgroup_procs = st.cg->procs_files(t.cgroup);
+  return {};
+}
+
+// Kills what is left in a task's group and removes it; retried on the timer while killed processes exit.
+void remove_group(self_pointer self, const std::string& group) {
+  auto& st = self->state;
+  if (group.empty() || !st.cg)
+    return;
+  st.cg->kill_all(group);
+  if (!st.cg->remove(group).empty())
+    st.groups_to_remove.emplace(group, 0);
+}
+
+void retry_removals(self_pointer self) {
+  auto& st = self->state;
+  for (auto i = st.groups_to_remove.begin(); i != st.groups_to_remove.end();) {
+    st.cg->kill_all(i->first);
+    auto err = st.cg->remove(i->first);
+    if (err.empty() || ++i->second >= 30) {
+      if (!err.empty())
+        LOG_WARN(component, "cannot remove control group " << i->first << ": " << err);
+      i = st.groups_to_remove.erase(i);
+    } else {
+      ++i;
+    }
+  }
+}
+
+// What the task used, read before its group goes; a memory-limit kill by the kernel shows here.
+resource_statistics final_usage(self_pointer self, running_task& t) {
+  auto& st = self->state;
+  auto u = t.usage;
+  u.timestamp = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (!st.cg || t.cgroup.empty())
+    return u;
+  auto g = st.cg->usage(t.cgroup);
+  u.cpus_user_time_secs = g.cpu_user_seconds;
+  u.cpus_system_time_secs = g.cpu_system_seconds;
+  u.mem_rss_bytes = g.memory_rss_bytes;
+  u.mem_peak_bytes = g.memory_peak_bytes;
+  u.processes = g.processes;
+  if (g.oom_kills > 0 && t.limitation == task_reason::none && st.iso.uses("cgroups/mem")) {
+    t.limitation = task_reason::container_limitation_memory;
+    t.limitation_message = "Memory limit exceeded: Requested: " + mb(u.mem_limit_bytes)
+                           + ", Maximum Used: " + mb(std::max(u.mem_peak_bytes, u.mem_limit_bytes))
+                           + " (the kernel killed " + std::to_string(g.oom_kills) + " process(es) of the task)";
+  }
+  return u;
+}
+
+// posix: the task's leading process (its cpu includes the children it waited for).
+void sample_proc(running_task& t) {
+  std::ifstream in{"/proc/" + std::to_string(t.pid) + "/stat"};
+  std::string line;
+  if (!std::getline(in, line))
+    return;
+  auto close = line.rfind(')');
+  if (close == std::string::npos || close + 2 > line.size())
+    return;
+  std::istringstream fields{line.substr(close + 2)};
+  std::vector<std::string> f{std::istream_iterator<std::string>{fields}, {}};
+  if (f.size() < 22)
+    return;
+  double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  t.usage.cpus_user_time_secs = (std::stod(f[11]) + std::stod(f[13])) / tick;
+  t.usage.cpus_system_time_secs = (std::stod(f[12]) + std::stod(f[14])) / tick;
+  t.usage.mem_rss_bytes = std::stoull(f[21]) * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  t.usage.mem_peak_bytes = std::max(t.usage.mem_peak_bytes, t.usage.mem_rss_bytes);
+  t.usage.processes = 1;
+}
+
+// Every tick: rotate the tasks' logs and, each disk watch interval, measure their sandboxes, on a detached
+// actor (both walk the file system); sample posix usage; retry group removals.
+void on_timer(self_pointer self, std::chrono::milliseconds period) {
+  auto& st = self->state;
+  self->delayed_send(self, period, atom::timeout_v);
+  retry_removals(self);
+  if (st.tasks.empty())
+    return;
+  auto now = std::chrono::steady_clock::now();
+  bool measure = st.iso.uses("disk/du") && now >= st.next_disk_check;
+  if (measure)
+    st.next_disk_check = now + st.iso.disk_watch_interval;
+  std::vector<std::pair<task_id, std::string>> sandboxes;
+  for (auto& [id, t] : st.tasks) {
+    if (!st.cg || t.cgroup.empty())
+      sample_proc(t);
+    sandboxes.emplace_back(id, t.sandbox);
+  }
+  auto max_size = st.iso.logger_max_size;
+  auto keep = st.iso.logger_max_files;
+  auto me = caf::actor_cast<caf::actor>(self);
+  self->spawn<caf::detached>([me, sandboxes = std::move(sandboxes), max_size, keep, measure] {
+    for (auto& [id, dir] : sandboxes) {
+      for (auto name : {"/stdout", "/stderr"})
+        if (auto err = rotate_log(dir + name, max_size, keep); !err.empty())
+          LOG_WARN(component, "task " << id << ": cannot rotate " << err);
+      if (measure)
+        caf::anon_send(me, atom::usage_v, id, disk_usage(dir));
+    }
+  });
+}
+
+// A sandbox measurement: past its `disk` with --enforce-container-disk-quota, the task is killed and fails.
+void on_disk_usage(self_pointer self, const task_id& id, uint64_t bytes) {
+  auto& st = self->state;
+  auto i = st.tasks.find(id);
+  if (i == st.tasks.end())
+    return;
+  auto& t = i->second;
+  t.usage.disk_used_bytes = bytes;
+  auto limit = t.usage.disk_limit_bytes;
+  if (!st.iso.enforce_disk_quota || limit == 0 || bytes <= limit || t.limitation != task_reason::none)
+    return;
+  t.limitation = task_reason::container_limitation_disk;
+  t.limitation_message = "Disk usage (" + mb(bytes) + ") exceeds quota (" + mb(limit) + ")";
+  LOG_INFO(component, "task " << id << ": " << t.limitation_message << "; killing it");
+  t.kill_requested = true;
+  st.reaper->signal_group(t.pid, SIGKILL);
+  if (st.cg && !t.cgroup.empty())
+    st.cg->kill_all(t.cgroup);
 }
 
 void launch_task(self_pointer self, const task_info& task) {
@@ -157,8 +367,21 @@ void launch_task(self_pointer self, const task_info& task) {
     {env_agent_id, st.env.agent.value},
     {env_executor_id, st.env.executor.value},
   };
-  auto res = spawn_process(spec);
+  running_task entry;
+  entry.sandbox = spec.sandbox;
+  process_isolation iso;
+  std::string err = prepare_user(self, task, iso);
+  if (err.empty())
+    err = prepare_task_group(self, task, iso, entry);
+  if (!err.empty()) {
+    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed, err);
+    return;
+  }
+  iso.pid_namespace = st.iso.uses("namespaces/pid");
+  iso.private_tmp = st.iso.uses("filesystem/linux");
+  auto res = iso.empty() ? spawn_process(spec) : spawn_process(spec, iso);
   if (!res) {
+    remove_group(self, entry.cgroup);
     send_update(self, task.id, task_state::failed, task_reason::container_launch_failed, res.error);
     return;
   }
@@ -173,6 +396,7 @@ void launch_task(self_pointer self, const task_info& task) {
   if (!watched) {
     kill_process_group(res.pid, SIGKILL);
     ::waitpid(res.pid, nullptr, 0);  // just SIGKILLed: returns at once
+    remove_group(self, entry.cgroup);
     send_update(self, task.id, task_state::failed, task_reason::container_launch_failed,
                 "cannot watch the task's process");
     return;
@@ -180,8 +404,8 @@ void launch_task(self_pointer self, const task_info& task) {
   // If this executor dies, the agent kills the task through this record (it runs in a session of its own).
   if (auto err = record_task_process(spec.sandbox, res.pid); !err.empty())
     LOG_WARN(component, "task " << task.id << ": " << err);
-  auto& entry = st.tasks[task.id];
   entry.pid = res.pid;
+  st.tasks[task.id] = std::move(entry);
   send_update(self, task.id, task_state::running);
 }
 
@@ -191,22 +415,28 @@ void task_exited(self_pointer self, const task_id& id, int32_t status) {
   if (i == st.tasks.end())
     return;
   bool killed = i->second.kill_requested;
+  auto t = std::move(i->second);
   st.tasks.erase(i);
-  if (killed) {
+  auto usage = final_usage(self, t);
+  remove_group(self, t.cgroup);  // every process the task started goes with it, also those that left its session
+  if (t.limitation != task_reason::none) {
+    send_update(self, id, task_state::failed, t.limitation, t.limitation_message, &usage);
+  } else if (killed) {
     send_update(self, id, task_state::killed, task_reason::none,
                 WIFSIGNALED(status) ? "Command terminated by signal " + std::to_string(WTERMSIG(status))
-                                    : "Command exited with status " + std::to_string(WEXITSTATUS(status)));
+                                    : "Command exited with status " + std::to_string(WEXITSTATUS(status)),
+                &usage);
   } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    send_update(self, id, task_state::finished, task_reason::none, "Command exited with status 0");
+    send_update(self, id, task_state::finished, task_reason::none, "Command exited with status 0", &usage);
   } else if (WIFEXITED(status)) {
     send_update(self, id, task_state::failed, task_reason::command_executor_failed,
-                "Command exited with status " + std::to_string(WEXITSTATUS(status)));
+                "Command exited with status " + std::to_string(WEXITSTATUS(status)), &usage);
   } else if (WIFSIGNALED(status)) {
     send_update(self, id, task_state::failed, task_reason::command_executor_failed,
-                "Command terminated by signal " + std::to_string(WTERMSIG(status)));
+                "Command terminated by signal " + std::to_string(WTERMSIG(status)), &usage);
   } else {
     send_update(self, id, task_state::failed, task_reason::command_executor_failed,
-                "Command " + describe_wait_status(status));
+                "Command " + describe_wait_status(status), &usage);
   }
   if (st.shutting_down && st.tasks.empty())
     finish(self);
@@ -218,6 +448,20 @@ task_actor::behavior_type task_runner(self_pointer self, executor_driver* driver
   st.env = driver->environment();
   st.opts = std::move(opts);
   st.reaper = std::make_unique<process_reaper>();
+  st.iso = st.opts.isolation;
+  st.framework_user = st.opts.framework_user;
+  if (st.iso.uses_cgroups() && !st.opts.container_cgroup.empty()) {
+    std::string why;
+    st.cg = detect_cgroups(&why);
+    if (st.cg)
+      st.container_group = st.opts.container_cgroup;
+    else
+      LOG_WARN(component, "tasks run without control groups: " << why);
+  }
+  auto period = std::min<std::chrono::milliseconds>(std::chrono::seconds(1), st.iso.disk_watch_interval);
+  if (period.count() <= 0)
+    period = std::chrono::seconds(1);
+  self->delayed_send(self, period, atom::timeout_v);
   // SIGTERM/SIGINT arrive as an exit message from main: shut down in order instead of dying at once.
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     LOG_INFO(component, "exit requested (" << self->system().render(msg.reason) << ")");
@@ -247,7 +491,11 @@ task_actor::behavior_type task_runner(self_pointer self, executor_driver* driver
         return;
       LOG_INFO(component, "task " << id << " outlived its grace period: SIGKILL");
       st.reaper->signal_group(i->second.pid, SIGKILL);
+      if (st.cg && !i->second.cgroup.empty())
+        st.cg->kill_all(i->second.cgroup);
     },
+    [self, period](atom::timeout) { on_timer(self, period); },
+    [self](atom::usage, const task_id& id, uint64_t bytes) { on_disk_usage(self, id, bytes); },
     [self](atom::retry) {
       if (!self->state.tasks.empty())
         LOG_WARN(component, "shutdown deadline: " << self->state.tasks.size() << " task(s) still running");
@@ -365,7 +613,13 @@ int run_command_executor(int argc, char** argv) {
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  command_executor exec;
+  command_executor_options opts;
+  opts.isolation = isolation_from_environment();
+  if (auto v = std::getenv(env_container_cgroup))
+    opts.container_cgroup = v;
+  if (auto v = std::getenv(env_framework_user))
+    opts.framework_user = v;
+  command_executor exec{opts};
   executor_driver driver{exec, exec.driver_options()};
   exec.attach(driver);
   if (driver.start() != driver_status::running) {

@@ -15,6 +15,7 @@
 // (the agent lost without checkpointing, a refused re-registration, MESOSCAF_RECOVERY_TIMEOUT without an agent).
 #include "actors/sdk/executor_driver.hpp"
 #include "actors/interfaces.hpp"
+#include "containerizer/isolation.hpp"
 
 #include <chrono>
 #include <memory>
@@ -32,6 +33,15 @@ struct command_executor_options {
   std::chrono::milliseconds registration_timeout{10000};
   /// Checkpointing: how the agent is reached again after a loss (see agent_reconnector).
   agent_reconnector reconnect;
+  /// How tasks are confined (containerizer/isolation.hpp); the process reads it from its environment. With
+  /// cgroups/* isolators and `container_cgroup` (the container's group, MESOSCAF_CGROUP), each task runs in
+  /// <container_cgroup>/tasks/<task> with its own cpu and memory; a task the kernel kills for memory fails with
+  /// REASON_CONTAINER_LIMITATION_MEMORY, and everything left in its group dies when it ends. disk/du measures the
+  /// task's sandbox; with enforcement a task past its `disk` fails with REASON_CONTAINER_LIMITATION_DISK.
+  isolation_options isolation = posix_isolation();
+  std::string container_cgroup;
+  /// Tasks whose command names no user run as this one (with isolation.switch_user); empty: ours.
+  std::string framework_user;
 };
 
 /// The command executor's callbacks. Use: construct, build an executor_driver with `driver_options()`, `attach`

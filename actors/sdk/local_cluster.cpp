@@ -197,10 +197,16 @@ agent_actor local_cluster::spawn_agent_at(size_t i) {
   // running (kill_on_exit off), as a kill -9 would. An orderly stop still ends them all: the agent shuts each
   // executor down, kills it after executor_shutdown_grace (3 s), and this grace (SIGTERM -> SIGKILL) makes that
   // happen well before the agent gives up waiting (3 s + exit_timeout).
-  aopts.make_containerizer = [](caf::actor_system& sys, agent_actor owner) {
+  aopts.isolation = opts_.isolation;
+  aopts.isolation.cgroups_root += "/agent" + std::to_string(i);
+  aopts.control_groups = opts_.control_groups;
+  aopts.make_containerizer = [iso = aopts.isolation, cg = opts_.control_groups](caf::actor_system& sys,
+                                                                                agent_actor owner) {
     containerizer_options copts;
     copts.kill_grace_period = std::chrono::seconds(4);
     copts.kill_on_exit = false;
+    copts.isolation = iso;
+    copts.control_groups = cg;
     return spawn_containerizer(sys, owner, copts);
   };
   if (opts_.on_agent_component)

@@ -7,12 +7,14 @@
 // scoped_actor) and must never be called from inside an actor.
 #include "actors/interfaces.hpp"
 #include "actors/master/master.hpp"
+#include "containerizer/isolation.hpp"
 
 #include <caf/timespan.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,11 @@ struct local_cluster_options : master_tuning {
   size_t agents = 1;
   /// Resources of each agent.
   resource_set agent_resources = *resource_set::parse("cpus:2;mem:2048;disk:10000;ports:[31000-32000]");
+  /// How the agents confine tasks (containerizer/isolation.hpp); posix by default. With cgroups/* isolators and
+  /// `control_groups`, agent i keeps its containers under <cgroups_root>/agent<i> (agents never take each
+  /// other's groups for orphans).
+  isolation_options isolation = posix_isolation();
+  std::shared_ptr<cgroups> control_groups;
   /// Root of the work dirs: the master uses `<root>/master`, agent i `<root>/agent<i>`. Empty: a fresh
   /// directory under $TMPDIR.
   std::string work_dir;

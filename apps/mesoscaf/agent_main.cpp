@@ -18,6 +18,8 @@
 #include "config/daemon_config.hpp"
 #include "config/support/logging.hpp"
 #include "config/support/network_address.hpp"
+#include "containerizer/cgroups.hpp"
+#include "containerizer/isolation.hpp"
 #include "containerizer/machine_resources.hpp"
 
 #include <caf/actor_system.hpp>
@@ -28,12 +30,66 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <signal.h>
 #include <unistd.h>
 
 namespace mesoscaf {
+
+namespace {
+
+struct chosen_isolation {
+  isolation_options options;
+  std::shared_ptr<cgroups> cgroups;  // null unless a cgroups/* isolator is used
+};
+
+// --isolation and its settings, checked against this host: a requested isolator that cannot work here is an
+// error (the caller exits 2); without --isolation the host's default, with one warning line if it is posix.
+std::optional<chosen_isolation> choose_isolation(const agent_config& cfg) {
+  chosen_isolation result;
+  auto& iso = result.options;
+  std::string why_none;
+  std::shared_ptr<cgroups> cg{detect_cgroups(&why_none)};
+  bool root = ::geteuid() == 0;
+  if (cfg.isolation.empty()) {
+    std::string warning;
+    iso.isolators = default_isolators(root, cg.get(), why_none, &warning);
+    if (!warning.empty())
+      std::cerr << "mesoscaf agent: warning: " << warning << std::endl;
+  } else {
+    parse_isolators(cfg.isolation, iso.isolators);  // validated
+    if (auto err = check_isolators(iso.isolators, root, cg.get(), why_none); !err.empty()) {
+      std::cerr << "mesoscaf agent: " << err << std::endl;
+      return std::nullopt;
+    }
+  }
+  iso.cgroups_root = cfg.cgroups_root;
+  iso.cgroups_enable_cfs = cfg.cgroups_enable_cfs;
+  iso.container_pids_max = static_cast<uint64_t>(cfg.container_pids_max);
+  iso.switch_user = cfg.switch_user;
+  iso.disk_watch_interval = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.container_disk_watch_interval);
+  iso.enforce_disk_quota = cfg.enforce_container_disk_quota;
+  iso.logger_max_size = cfg.logger_max_bytes;
+  std::string names;
+  for (auto& n : iso.isolators)
+    names += (names.empty() ? "" : ",") + n;
+  if (iso.uses_cgroups()) {
+    if (auto err = cg->create(iso.cgroups_root); !err.empty()) {
+      std::cerr << "mesoscaf agent: cannot create the control group " << iso.cgroups_root << ": " << err << std::endl;
+      return std::nullopt;
+    }
+    result.cgroups = cg;
+    std::cout << "agent isolation=" << names << " cgroups=v" << cg->version() << " root=" << iso.cgroups_root
+              << std::endl;
+  } else {
+    std::cout << "agent isolation=" << names << std::endl;
+  }
+  return result;
+}
+
+} // namespace
 
 int agent_main(int argc, char** argv) {
   agent_config cfg;
@@ -88,6 +144,9 @@ int agent_main(int argc, char** argv) {
     std::cout << "agent cleanup: killed " << killed << " executor(s)" << std::endl;
     return 0;
   }
+  auto isolation = choose_isolation(cfg);
+  if (!isolation)
+    return 2;
   if (checkpoint->found)
     std::cout << "agent recovered agent_id=" << checkpoint->agent.id << " frameworks=" << checkpoint->frameworks.size()
               << " executors=" << n_executors << " tasks=" << n_tasks << std::endl;
@@ -121,6 +180,8 @@ int agent_main(int argc, char** argv) {
   opts.recovered = checkpoint;
   opts.recovered_total = total;
   opts.executor_registration_timeout = cfg.executor_registration_timeout;
+  opts.isolation = isolation->options;
+  opts.control_groups = isolation->cgroups;
   // How long executors of checkpointing frameworks wait for a restarted agent (tests shorten it).
   if (auto env = std::getenv("MESOSCAF_RECOVERY_TIMEOUT"); env && *env) {
     char* end = nullptr;

@@ -18,10 +18,25 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <vector>
+
+#include <pwd.h>
+#include <unistd.h>
 
 namespace mesoscaf {
 
 namespace {
+
+// The user running this program (the framework's user by default, as Mesos' schedulers do).
+std::string current_user_name() {
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr)
+    return found->pw_name;
+  auto env = ::getenv("USER");
+  return env != nullptr ? env : "";
+}
 
 using clock_type = std::chrono::steady_clock;
 
@@ -69,6 +84,8 @@ public:
     if (s.reason != task_reason::none)
       std::cout << " reason=" << to_string(s.reason);
     std::cout << std::endl;
+    if (s.usage && is_terminal(s.state))
+      std::cout << "usage task=" << s.task << " " << to_string(*s.usage) << std::endl;
     if (s.task != task_.id)
       return;
     if (s.source != status_source::master)
@@ -154,7 +171,7 @@ int execute_main(int argc, char** argv) {
   execute_scheduler sched{task};
   framework_info fw;
   fw.name = "mesoscaf-execute";
-  fw.user = ::getenv("USER") ? ::getenv("USER") : "";
+  fw.user = !cfg.user.empty() ? cfg.user : current_user_name();
   fw.failover_timeout = std::chrono::duration<double>(cfg.failover_timeout).count();
   fw.checkpoint = cfg.checkpoint;
   if (cfg.partition_aware)

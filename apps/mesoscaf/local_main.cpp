@@ -7,11 +7,15 @@
 #include "actors/sdk/local_cluster.hpp"
 #include "config/daemon_config.hpp"
 #include "config/support/logging.hpp"
+#include "containerizer/cgroups.hpp"
+#include "containerizer/isolation.hpp"
 
 #include <caf/actor_system.hpp>
 
 #include <iostream>
 #include <memory>
+
+#include <unistd.h>
 
 namespace mesoscaf {
 
@@ -28,6 +32,24 @@ int local_main(int argc, char** argv) {
   opts.keep_work_dir = true;
   if (!cfg.resources.empty())
     opts.agent_resources = *resource_set::parse(cfg.resources); // validated
+  if (!cfg.isolation.empty()) {
+    parse_isolators(cfg.isolation, opts.isolation.isolators);  // validated
+    opts.isolation.cgroups_root = cfg.cgroups_root;
+    std::string why_none;
+    std::shared_ptr<cgroups> cg{detect_cgroups(&why_none)};
+    if (auto err = check_isolators(opts.isolation.isolators, ::geteuid() == 0, cg.get(), why_none); !err.empty()) {
+      std::cerr << "mesoscaf local: " << err << "\n";
+      return 2;
+    }
+    if (opts.isolation.uses_cgroups()) {
+      if (auto err = cg->create(opts.isolation.cgroups_root); !err.empty()) {
+        std::cerr << "mesoscaf local: cannot create the control group " << opts.isolation.cgroups_root << ": " << err
+                  << "\n";
+        return 2;
+      }
+      opts.control_groups = cg;
+    }
+  }
   auto sigs = block_termination_signals();
   caf::actor_system sys{cfg};
   std::unique_ptr<local_cluster> cluster;

@@ -1,0 +1,48 @@
+// Isolation at the agent: the `usage` query and, after recovery, the destruction of containers nobody owns.
+// The work is the containerizer's (containerizer/containerizer_actor.hpp); the agent only names what is whose.
+#include "actors/agent/agent_state.hpp"
+
+#include "config/support/logging.hpp"
+
+namespace mesoscaf::agent_internal {
+
+caf::typed_response_promise<std::vector<container_usage>> on_usage(agent_ptr self) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<std::vector<container_usage>>();
+  if (!st.containerizer) {  // its restart is pending: nothing measurable runs under our eyes
+    rp.deliver(std::vector<container_usage>{});
+    return rp;
+  }
+  self->request(st.containerizer, st.opts.request_timeout, atom::usage_v)
+    .then(
+      [self, rp](std::vector<container_usage>& xs) mutable {
+        auto& st = self->state;
+        for (auto& u : xs)
+          if (auto i = st.by_container.find(u.container); i != st.by_container.end()) {
+            u.framework = i->second.first;
+            u.executor = i->second.second;
+          }
+        rp.deliver(std::move(xs));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+void destroy_orphan_containers(agent_ptr self) {
+  auto& st = self->state;
+  if (!st.containerizer || !st.opts.control_groups || !st.opts.isolation.uses_cgroups())
+    return;
+  std::vector<container_id> known;
+  for (auto& [key, e] : st.executors)
+    known.push_back(e.container);
+  // Sent after the adoption requests of recovery: the containerizer answers them first.
+  self->request(st.containerizer, st.opts.request_timeout, atom::recover_v, std::move(known))
+    .then(
+      [](int32_t n) {
+        if (n > 0)
+          LOG_INFO(component, "destroyed " << n << " orphaned container(s) of an earlier agent process");
+      },
+      [self](caf::error& err) { LOG_WARN(component, "cannot destroy orphaned containers: " << render(self, err)); });
+}
+
+} // namespace mesoscaf::agent_internal
