@@ -70,9 +70,15 @@ std::string prepare_group(self_pointer self, const launch_spec& spec, std::strin
   auto& opts = st.options.isolation;
   group = container_cgroup(opts, spec.id.value);
   auto leaf = group + "/executor";
+  auto tasks = group + "/tasks";
+  // The command executor's tasks share <group>/tasks and its pids limit; the executor's own threads count in
+  // <group> only, so a task's fork loop can never keep the executor from starting a thread.
   cgroup_limits container;
-  if (opts.uses("cgroups/pids"))
-    container.pids_max = opts.container_pids_max;
+  cgroup_limits task_limits;
+  if (opts.uses("cgroups/pids")) {
+    container.pids_max = opts.container_pids_max + executor_pids_allowance;
+    task_limits.pids_max = opts.container_pids_max;
+  }
   cgroup_limits executor;
   limits.cpus_limit = spec.resources.scalar_value("cpus") + executor_cpus_allowance;
   limits.mem_limit_bytes = static_cast<uint64_t>(spec.resources.scalar_value("mem") * 1024 * 1024) + executor_memory_allowance;
@@ -84,7 +90,11 @@ std::string prepare_group(self_pointer self, const launch_spec& spec, std::strin
     executor.memory_bytes = limits.mem_limit_bytes;
   std::string err = cg.create(leaf);
   if (err.empty())
+    err = cg.create(tasks);
+  if (err.empty())
     err = cg.set_limits(group, container);
+  if (err.empty())
+    err = cg.set_limits(tasks, task_limits);
   if (err.empty())
     err = cg.set_limits(leaf, executor);
   if (!err.empty()) {

@@ -38,6 +38,8 @@ struct containerizer_options {
 /// 0.1 cpus; ours is a CAF process, so it gets a little more memory).
 constexpr uint64_t executor_memory_allowance = 64ull << 20;
 constexpr double executor_cpus_allowance = 0.1;
+/// Processes and threads of the executor itself, on top of --container-pids-max for its tasks.
+constexpr uint64_t executor_pids_allowance = 256;
 
 struct containerizer_state {
   static inline const char* name = "containerizer";

@@ -69,6 +69,12 @@ std::optional<chosen_isolation> choose_isolation(const agent_config& cfg) {
   iso.cgroups_enable_cfs = cfg.cgroups_enable_cfs;
   iso.container_pids_max = static_cast<uint64_t>(cfg.container_pids_max);
   iso.switch_user = cfg.switch_user;
+  if (iso.switch_user && !root) {
+    // Only root can switch; an unprivileged agent runs every task as itself rather than failing them all.
+    std::cerr << "mesoscaf agent: warning: not running as root: --switch-user is off, tasks run as this user"
+              << std::endl;
+    iso.switch_user = false;
+  }
   iso.disk_watch_interval = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.container_disk_watch_interval);
   iso.enforce_disk_quota = cfg.enforce_container_disk_quota;
   iso.logger_max_size = cfg.logger_max_bytes;
