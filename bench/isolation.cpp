@@ -5,7 +5,7 @@
 // It runs bench_launch (next to this program) once per isolation on a `mesoscaf local --agents=1` cluster (the
 // cgroups run under a cgroups root of its own) and reads its key=value lines; bench_launch measures the floor
 // (posix_spawn + waitpid of `/bin/sh -c true`, two in flight) in each run. Needs root for the cgroups run.
-// Usage: bench_isolation [--tasks=N]   (reads MESOSCAF_BINARY only through bench_launch)
+// Usage: bench_isolation [--tasks=N]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
               cg_s / floor_s, posix_s / std::atof(posix["floor_seconds"].c_str()));
   std::printf("bench=isolation isolated_tasks_per_s=%.0f seconds_per_1000_isolated=%.2f\n", tasks / cg_s,
               cg_s * 1000.0 / tasks);
-  // Best effort: the agents removed their groups; the root stays only if something was left.
-  std::printf("bench=isolation cgroups_root=%s\n", root.c_str());
+  // The agents removed their containers' groups; their roots go here.
+  run("for d in /sys/fs/cgroup/*/" + root + " /sys/fs/cgroup/" + root + "; do [ -d \"$d\" ] && rmdir \"$d\"/agent0 \"$d\"; done 2>/dev/null");
   return 0;
 }
