@@ -249,7 +249,7 @@ struct child_plan {
   int pipe_fd = -1;
   const int* cgroup_fds = nullptr;
   size_t cgroup_count = 0;
-  const char* sandbox = nullptr;
+  int sandbox_fd = -1;            // fchdir: the sandbox path may lie below the /tmp we cover
   const char* tmp_dir = nullptr;  // set for private_tmp
   bool new_mounts = false;        // private_tmp or pid_namespace
   bool mount_proc = false;        // pid_namespace
@@ -316,7 +316,7 @@ int child_main(void* arg) {
   if (::dup2(plan.null_fd, STDIN_FILENO) < 0 || ::dup2(plan.out_fd, STDOUT_FILENO) < 0
       || ::dup2(plan.err_fd, STDERR_FILENO) < 0)
     child_fail(plan, child_step::redirect);
-  if (::chdir(plan.sandbox) != 0)
+  if (::fchdir(plan.sandbox_fd) != 0)
     child_fail(plan, child_step::chdir);
   if (plan.switch_user) {
     // Raw system calls: glibc's wrappers would signal the (non-existent here) other threads to switch too, which
@@ -512,6 +512,9 @@ spawn_result spawn_process(const launch_spec& spec, const process_isolation& iso
   if (switch_user && (::fchown(out_fd, uid, gid) != 0 || ::fchown(err_fd, uid, gid) != 0))
     return fail(errno_text("cannot give the output files in " + spec.sandbox + " to uid " + std::to_string(uid),
                            errno));
+  int sandbox_fd = fds.add(::open(spec.sandbox.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (sandbox_fd < 0)
+    return fail(errno_text("cannot open " + spec.sandbox, errno));
   int null_fd = fds.add(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (null_fd < 0)
     return fail(errno_text("cannot open /dev/null", errno));
@@ -538,7 +541,7 @@ spawn_result spawn_process(const launch_spec& spec, const process_isolation& iso
   plan.pipe_fd = pipe_fds[1];
   plan.cgroup_fds = cgroup_fds.data();
   plan.cgroup_count = cgroup_fds.size();
-  plan.sandbox = spec.sandbox.c_str();
+  plan.sandbox_fd = sandbox_fd;
   plan.tmp_dir = isolation.private_tmp ? tmp_dir.c_str() : nullptr;
   plan.new_mounts = isolation.private_tmp || isolation.pid_namespace;
   plan.mount_proc = isolation.pid_namespace;
