@@ -42,10 +42,14 @@ public:
   /// 1 or 2.
   virtual int version() const = 0;
   /// True if the controller ("cpu", "memory", "pids", "freezer"; v2 has no freezer controller but cgroup.freeze
-  /// and cgroup.kill and reports "freezer" when they exist) can be used.
+  /// and cgroup.kill and reports "freezer" when they exist) can be used. v1: the controller is in the mount map.
+  /// v2: listed in the root's cgroup.controllers; "freezer" when a child group of the root has cgroup.freeze or
+  /// cgroup.kill (the root group itself has neither).
   virtual bool has(const std::string& controller) const = 0;
   /// Creates `path` with its parents in every hierarchy used (v2: enables cpu, memory, pids in each parent's
-  /// cgroup.subtree_control). Existing groups are fine. Returns "" or an error naming the file.
+  /// cgroup.subtree_control, as far as the parent offers them in cgroup.controllers; v2 refuses that in a parent
+  /// that holds processes itself, so processes belong in leaves). v1: memory.use_hierarchy is set to 1 in new
+  /// groups where it is 0. Existing groups are fine. Returns "" or an error naming the file.
   virtual std::string create(const std::string& path) = 0;
   /// Writes the non-zero limits. Returns "" or an error naming the file.
   virtual std::string set_limits(const std::string& path, const cgroup_limits& limits) = 0;
