@@ -70,8 +70,8 @@ std::string prepare_group(self_pointer self, const launch_spec& spec, std::strin
   auto& opts = st.options.isolation;
   group = container_cgroup(opts, spec.id.value);
   auto leaf = group + "/executor";
-  auto tasks = group + "/tasks";
-  // The command executor's tasks share <group>/tasks and its pids limit; the executor's own threads count in
+  auto tasks = task_groups_of(group);
+  // The command executor's tasks share <group>/task-groups and its pids limit; the executor's own threads count in
   // <group> only, so a task's fork loop can never keep the executor from starting a thread.
   cgroup_limits container;
   cgroup_limits task_limits;

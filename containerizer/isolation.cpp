@@ -185,6 +185,14 @@ std::string container_cgroup(const isolation_options& opts, const std::string& c
   return opts.cgroups_root + "/" + container;
 }
 
+std::string task_groups_of(const std::string& container_group) {
+  return container_group + "/task-groups";
+}
+
+std::string task_cgroup(const std::string& container_group, const std::string& task) {
+  return task_groups_of(container_group) + "/task-" + task;
+}
+
 // -- disk ---------------------------------------------------------------------------------------------------
 
 namespace {

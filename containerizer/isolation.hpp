@@ -60,8 +60,11 @@ void to_environment(const isolation_options& opts, std::map<std::string, std::st
 isolation_options isolation_from_environment();
 
 /// The control group of a container: <cgroups_root>/<container>; its executor runs in <...>/executor and each
-/// command task in <...>/tasks/<task>.
+/// command task in <...>/task-groups/task-<task> (cgroups v1 has an interface file named `tasks` in every group,
+/// so no group may be called that, and a task ID could name any other interface file).
 std::string container_cgroup(const isolation_options& opts, const std::string& container);
+std::string task_groups_of(const std::string& container_group);
+std::string task_cgroup(const std::string& container_group, const std::string& task);
 constexpr const char* env_container_cgroup = "MESOSCAF_CGROUP";
 /// The user a command executor's tasks run as when their command names none (their framework's user).
 constexpr const char* env_framework_user = "MESOSCAF_FRAMEWORK_USER";

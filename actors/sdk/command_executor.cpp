@@ -55,7 +55,7 @@ struct running_task {
   bool kill_requested = false;
   std::chrono::steady_clock::time_point kill_deadline;
   std::string sandbox;
-  std::string cgroup;             // <container group>/tasks/<task>; empty: posix
+  std::string cgroup;             // task_cgroup(container group, task); empty: posix
   resource_statistics usage;      // limits, the last disk measurement, posix samples
   task_reason limitation = task_reason::none;  // set when we kill it for exceeding a limit
   std::string limitation_message;
@@ -187,7 +187,7 @@ std::string prepare_task_group(self_pointer self, const task_info& task, process
   t.usage.disk_limit_bytes = static_cast<uint64_t>(task.resources.scalar_value("disk") * 1024 * 1024);
   if (!st.cg || st.container_group.empty())
     return {};
-  t.cgroup = st.container_group + "/tasks/" + task.id.value;
+  t.cgroup = task_cgroup(st.container_group, task.id.value);
   cgroup_limits limits;
   if (st.iso.uses("cgroups/cpu") && cpus > 0) {
     limits.cpus = cpus;

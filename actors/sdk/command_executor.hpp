@@ -35,7 +35,7 @@ struct command_executor_options {
   agent_reconnector reconnect;
   /// How tasks are confined (containerizer/isolation.hpp); the process reads it from its environment. With
   /// cgroups/* isolators and `container_cgroup` (the container's group, MESOSCAF_CGROUP), each task runs in
-  /// <container_cgroup>/tasks/<task> with its own cpu and memory; a task the kernel kills for memory fails with
+  /// task_cgroup(container_cgroup, task) with its own cpu and memory; a task the kernel kills for memory fails with
   /// REASON_CONTAINER_LIMITATION_MEMORY, and everything left in its group dies when it ends. disk/du measures the
   /// task's sandbox; with enforcement a task past its `disk` fails with REASON_CONTAINER_LIMITATION_DISK.
   isolation_options isolation = posix_isolation();

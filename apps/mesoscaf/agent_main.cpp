@@ -42,7 +42,7 @@ namespace {
 
 struct chosen_isolation {
   isolation_options options;
-  std::shared_ptr<cgroups> cgroups;  // null unless a cgroups/* isolator is used
+  std::shared_ptr<cgroups> control_groups;  // null unless a cgroups/* isolator is used
 };
 
 // --isolation and its settings, checked against this host: a requested isolator that cannot work here is an
@@ -86,7 +86,7 @@ std::optional<chosen_isolation> choose_isolation(const agent_config& cfg) {
       std::cerr << "mesoscaf agent: cannot create the control group " << iso.cgroups_root << ": " << err << std::endl;
       return std::nullopt;
     }
-    result.cgroups = cg;
+    result.control_groups = cg;
     std::cout << "agent isolation=" << names << " cgroups=v" << cg->version() << " root=" << iso.cgroups_root
               << std::endl;
   } else {
@@ -187,7 +187,7 @@ int agent_main(int argc, char** argv) {
   opts.recovered_total = total;
   opts.executor_registration_timeout = cfg.executor_registration_timeout;
   opts.isolation = isolation->options;
-  opts.control_groups = isolation->cgroups;
+  opts.control_groups = isolation->control_groups;
   // How long executors of checkpointing frameworks wait for a restarted agent (tests shorten it).
   if (auto env = std::getenv("MESOSCAF_RECOVERY_TIMEOUT"); env && *env) {
     char* end = nullptr;
