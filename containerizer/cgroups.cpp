@@ -555,13 +555,16 @@ private:
       return {};  // nothing offered here
     read_small(dir + "/cgroup.subtree_control", enabled_text);
     auto offered = words(offered_text);
-    auto enabled = words(enabled_text);
+    auto enabled = words(enabled_text);  // the kernel lists "cpu memory"; a fake hierarchy keeps our "+cpu" lines
+    for (auto& w : enabled)
+      if (!w.empty() && w[0] == '+')
+        w.erase(0, 1);
     for (auto* c : {"cpu", "memory", "pids"}) {
       if (std::find(offered.begin(), offered.end(), c) == offered.end())
         continue;
       if (std::find(enabled.begin(), enabled.end(), c) != enabled.end())
         continue;
-      if (auto err = write_small(dir + "/cgroup.subtree_control", std::string("+") + c, true); !err.empty())
+      if (auto err = write_small(dir + "/cgroup.subtree_control", std::string("+") + c + "\n", true); !err.empty())
         return err;
     }
     return {};

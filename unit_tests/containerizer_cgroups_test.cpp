@@ -186,18 +186,18 @@ TEST(v2 create enables the controllers in each parent that offers them) {
   auto cg = make_cgroups_v2(root);
   CHECK_EQUAL(cg->version(), 2);
   CHECK_EQUAL(cg->create("mesoscaf/c1/tasks/t1"), "");
-  CHECK_EQUAL(read_file(root + "/cgroup.subtree_control"), "+cpu+memory+pids");
+  CHECK_EQUAL(read_file(root + "/cgroup.subtree_control"), "+cpu\n+memory\n+pids\n");
   CHECK(cg->exists("mesoscaf/c1/tasks/t1"));
   CHECK(cg->exists("mesoscaf/c1"));
   CHECK(!cg->exists("mesoscaf/c2"));
   // Existing groups are fine, and enabled controllers are not written again.
   CHECK_EQUAL(cg->create("mesoscaf/c1"), "");
   CHECK_EQUAL(cg->create("mesoscaf/c2/"), "");
-  CHECK_EQUAL(read_file(root + "/cgroup.subtree_control"), "+cpu+memory+pids");
+  CHECK_EQUAL(read_file(root + "/cgroup.subtree_control"), "+cpu\n+memory\n+pids\n");
   CHECK_EQUAL(cg->children("mesoscaf"), std::vector<std::string>({"c1", "c2"}));
   CHECK(cg->children("nowhere").empty());
   CHECK_EQUAL(cg->create("partial/x"), "");
-  CHECK_EQUAL(read_file(root + "/partial/cgroup.subtree_control"), "pids\n+memory");
+  CHECK_EQUAL(read_file(root + "/partial/cgroup.subtree_control"), "pids\n+memory\n");
   CHECK_EQUAL(cg->procs_files("mesoscaf/c1"), std::vector<std::string>({root + "/mesoscaf/c1/cgroup.procs"}));
   // A parent that cannot take the controllers is an error naming the file.
   make_dir(root + "/ro");
@@ -539,16 +539,16 @@ TEST(v1 pids max bounds a fork loop) {
   CHECK_GREATER_OR_EQUAL(most, 15u);  // the loop did reach the limit
   // The shell was refused forks and said so.
   CHECK(!read_file(sandboxes + "/pids/stderr").empty());
+  // dash gives up when a fork fails, so the shell may be gone already; its sleeps are not.
   cg->kill_all(p);
-  auto st = wait_for(pid, std::chrono::seconds(5));
-  CHECK(WIFSIGNALED(st));
+  CHECK_NOT_EQUAL(wait_for(pid, std::chrono::seconds(5)), -12345);
   CHECK(eventually([&] { return cg->processes(p).empty(); }, std::chrono::seconds(5)));
 }
 
 TEST(v1 add_process moves a running process) {
   auto m = group("moved");
   auto other = group("other");
-  auto pid = start(other, "sleep 100", "moved");
+  auto pid = start(other, "exec sleep 100", "moved");  // one process, no fork to race with
   CHECK_EQUAL(cg->processes(other), std::vector<pid_t>({pid}));
   CHECK_EQUAL(cg->add_process(m, pid), "");
   CHECK_EQUAL(cg->processes(m), std::vector<pid_t>({pid}));
