@@ -397,6 +397,45 @@ TEST(run task launches the command executor and hands over the task once it regi
   CHECK_EQUAL(snap.executors, 1u);
 }
 
+TEST(launch specs carry the isolation settings and the user of the task) {
+  start();
+  auto fw = make_framework();
+  fw.user = "alice";
+  from_master(atom::run_task_v, fw, command_task("t1"));
+  auto custom = custom_task("t2", "e1");
+  custom.executor->command.user = "bob";
+  from_master(atom::run_task_v, fw, custom);
+  sched.run();
+  REQUIRE_EQUAL(rec->launches.size(), 2u);
+  // The command executor runs as the agent's user and gets the framework's user for its tasks.
+  auto& cmd = rec->launches[0];
+  CHECK_EQUAL(cmd.environment["MESOSCAF_ISOLATION"], "posix/cpu,posix/mem");
+  CHECK_EQUAL(cmd.environment["MESOSCAF_FRAMEWORK_USER"], "alice");
+  CHECK_EQUAL(cmd.user, "");
+  CHECK_EQUAL(cmd.environment.count("MESOSCAF_CGROUP"), 0u);
+  // A custom executor runs as its command's user.
+  CHECK_EQUAL(rec->launches[1].user, "bob");
+}
+
+TEST(the usage query names the framework and executor of each container) {
+  start();
+  from_master(atom::run_task_v, make_framework(), command_task("t1"));
+  from_master(atom::run_task_v, make_framework("fw-2"), custom_task("t2", "e1"));
+  sched.run();
+  REQUIRE_EQUAL(rec->launches.size(), 2u);
+  std::vector<container_usage> usage;
+  auto h = self->request(agent, caf::infinite, atom::usage_v);
+  sched.run();
+  h.receive([&](std::vector<container_usage>& xs) { usage = std::move(xs); },
+            [&](caf::error& err) { FAIL("usage request failed: " << sys.render(err)); });
+  REQUIRE_EQUAL(usage.size(), 2u);
+  std::map<std::string, std::string> owner;
+  for (auto& u : usage)
+    owner[u.container.str()] = u.framework.str() + "/" + u.executor.str();
+  CHECK_EQUAL(owner[rec->launches[0].id.str()], std::string{"fw-1/"} + command_executor_id);
+  CHECK_EQUAL(owner[rec->launches[1].id.str()], "fw-2/e1");
+}
+
 TEST(custom executors are started per executor ID with their own command) {
   start();
   from_master(atom::run_task_v, make_framework(), custom_task("t1", "e1"));

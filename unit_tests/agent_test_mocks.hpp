@@ -122,6 +122,18 @@ inline containerizer_actor::behavior_type mock_containerizer(containerizer_actor
       rec->recovers.emplace_back(id, pid, start_time);
       return rec->alive_pids.count(pid) > 0;
     },
+    [=](atom::recover, const std::vector<container_id>&) { return int32_t{0}; },
+    [=](atom::usage) {
+      std::vector<container_usage> xs;
+      for (auto& spec : rec->launches) {
+        container_usage u;
+        u.container = spec.id;
+        u.statistics.processes = 1;
+        xs.push_back(u);
+      }
+      return xs;
+    },
+    [=](atom::retry) {},
     [=](atom::exited, const container_id&, int32_t) {},
     [=](atom::tick, const container_id&) {},
   };
