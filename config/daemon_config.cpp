@@ -370,7 +370,14 @@ agent_config::agent_config() : base_config("agent") {
     .add(executor_registration_timeout, "executor-registration-timeout",
          "kill an executor that has not registered this long after its start (e.g. 1min)")
     .add(executor_binary, "executor-binary",
-         "program started as `PATH command-executor` for command tasks (default: this mesoscaf binary)");
+         "program started as `PATH command-executor` for command tasks (default: this mesoscaf binary)")
+    .add(gc_delay, "gc-delay",
+         "remove the sandbox of a finished executor this long after it ended (e.g. 168h, 2s; default one week), "
+         "sooner as the disk fills: gc-delay * max(0, 1 - gc-disk-headroom - disk usage)")
+    .add(gc_disk_headroom, "gc-disk-headroom",
+         "fraction of the work dir's disk to keep free (0..1): shortens --gc-delay as the disk fills")
+    .add(disk_watch_interval, "disk-watch-interval",
+         "how often the agent checks the disk usage and removes the sandboxes that are due (e.g. 1min)");
 }
 
 std::vector<std::string> agent_config::validate() {
@@ -389,6 +396,12 @@ std::vector<std::string> agent_config::validate() {
     errors.push_back("--executor-registration-timeout must be positive");
   if (!executor_binary.empty() && ::access(executor_binary.c_str(), X_OK) != 0)
     errors.push_back("--executor-binary=" + executor_binary + ": not an executable file");
+  if (gc_delay.count() < 0)
+    errors.push_back("--gc-delay must not be negative");
+  if (!(gc_disk_headroom >= 0.0 && gc_disk_headroom <= 1.0))
+    errors.push_back("--gc-disk-headroom=" + std::to_string(gc_disk_headroom) + ": expected a fraction in 0..1");
+  if (disk_watch_interval.count() <= 0)
+    errors.push_back("--disk-watch-interval must be positive");
   return errors;
 }
 

@@ -150,6 +150,9 @@ public:
   std::string recover = "reconnect";   // reconnect | cleanup (kill the executors of the last run and exit)
   caf::timespan executor_registration_timeout = std::chrono::minutes(1);
   std::string executor_binary;  // started as `<executor_binary> command-executor`; empty = the default
+  caf::timespan gc_delay = std::chrono::hours(24 * 7);          // sandboxes of finished executors stay this long
+  double gc_disk_headroom = 0.1;                                // 0..1: sooner as the disk fills
+  caf::timespan disk_watch_interval = std::chrono::minutes(1);  // how often the disk usage is checked
 };
 
 /// `mesoscaf local`
