@@ -241,6 +241,7 @@ agent_actor::behavior_type sim_agent(agent_actor::stateful_pointer<sim_agent_sta
       s.total = self->state.rereg.info.total;
       return s;
     },
+    [=](atom::usage) { return std::vector<container_usage>{}; },
   };
 }
 

@@ -385,7 +385,14 @@ agent_config::agent_config() : base_config("agent") {
     .add(enforce_container_disk_quota, "enforce-container-disk-quota",
          "disk/du: a task using more than its disk fails (REASON_CONTAINER_LIMITATION_DISK)")
     .add(container_logger_max_size, "container-logger-max-size",
-         "a task's stdout/stderr are rotated at this size (e.g. 10MB; a few files are kept)");
+         "a task's stdout/stderr are rotated at this size (e.g. 10MB; a few files are kept)")
+    .add(gc_delay, "gc-delay",
+         "remove the sandbox of a finished executor this long after it ended (e.g. 168h, 2s; default one week), "
+         "sooner as the disk fills: gc-delay * max(0, 1 - gc-disk-headroom - disk usage)")
+    .add(gc_disk_headroom, "gc-disk-headroom",
+         "fraction of the work dir's disk to keep free (0..1): shortens --gc-delay as the disk fills")
+    .add(disk_watch_interval, "disk-watch-interval",
+         "how often the agent checks the disk usage and removes the sandboxes that are due (e.g. 1min)");
 }
 
 namespace {
@@ -451,6 +458,12 @@ std::vector<std::string> agent_config::validate() {
   if (!parse_byte_size(container_logger_max_size, logger_max_bytes) || logger_max_bytes < 1024)
     errors.push_back("--container-logger-max-size=" + container_logger_max_size
                      + ": expected a size of at least 1KB such as 10MB, 512KB or 1GB");
+  if (gc_delay.count() < 0)
+    errors.push_back("--gc-delay must not be negative");
+  if (!(gc_disk_headroom >= 0.0 && gc_disk_headroom <= 1.0))
+    errors.push_back("--gc-disk-headroom=" + std::to_string(gc_disk_headroom) + ": expected a fraction in 0..1");
+  if (disk_watch_interval.count() <= 0)
+    errors.push_back("--disk-watch-interval must be positive");
   return errors;
 }
 

@@ -161,6 +161,9 @@ public:
   bool enforce_container_disk_quota = false;
   std::string container_logger_max_size = "10MB";
   uint64_t logger_max_bytes = 10 * 1024 * 1024;  // parsed from container_logger_max_size by validate()
+  caf::timespan gc_delay = std::chrono::hours(24 * 7);          // sandboxes of finished executors stay this long
+  double gc_disk_headroom = 0.1;                                // 0..1: sooner as the disk fills
+  caf::timespan disk_watch_interval = std::chrono::minutes(1);  // how often the disk usage is checked
 };
 
 /// `mesoscaf local`

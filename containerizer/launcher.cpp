@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -157,6 +158,12 @@ spawn_result spawn_process(const launch_spec& spec) {
   res.err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (res.err_fd < 0)
     return fail(errno_text("cannot open " + err_path, errno));
+  // Creating a directory and empty files works on a (nearly) full file system; writing does not. A process
+  // started there could not even write its output: it fails now, with the reason. 64 KiB: a few pages of output.
+  struct statvfs fs;
+  if (::fstatvfs(res.out_fd, &fs) == 0 && fs.f_blocks > 0
+      && static_cast<unsigned long long>(::geteuid() == 0 ? fs.f_bfree : fs.f_bavail) * fs.f_frsize < 64 * 1024)
+    return fail(errno_text("cannot write to the sandbox " + spec.sandbox, ENOSPC));
   // -- attributes: clean signal state, own session --
   if (int rc = posix_spawnattr_init(&res.attr); rc != 0)
     return fail(errno_text("posix_spawnattr_init", rc));

@@ -19,6 +19,8 @@
 #include <caf/atom.hpp>
 #include <caf/type_id.hpp>
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -154,4 +156,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_messages, caf::first_custom_type_id)
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, registry, "registry")
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, rereg_deadline, "reregdl")
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, usage, "usage")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, gc, "gc")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, disk_usage, "diskusage")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, scan_runs, "scanruns")
+  MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::map<std::string, int64_t>), "map<string,int64>")
 CAF_END_TYPE_ID_BLOCK(mesoscaf_messages)

@@ -110,6 +110,10 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<agent_mock_s
       CAF_FAIL("the master must not ask an agent for its state");
       return {};
     },
+    [=](atom::usage) -> std::vector<container_usage> {
+      CAF_FAIL("the master must not ask an agent for its usage");
+      return {};
+    },
   };
 }
 

@@ -268,6 +268,27 @@ TEST(agent recovery flags) {
   CHECK_EQUAL(run_config(c4, {"--work-dir=/tmp/x", "--executor-registration-timeout=0s"}), exit_bad_args);
 }
 
+TEST(agent sandbox gc flags) {
+  agent_config cfg;
+  CHECK_EQUAL(run_config(cfg, {"--work-dir=/tmp/x"}), -1);
+  CHECK(cfg.gc_delay == std::chrono::hours(168));
+  CHECK_EQUAL(cfg.gc_disk_headroom, 0.1);
+  CHECK(cfg.disk_watch_interval == std::chrono::minutes(1));
+  agent_config c2;
+  CHECK_EQUAL(run_config(c2, {"--work-dir=/tmp/x", "--gc-delay=2s", "--gc-disk-headroom=0.25",
+                              "--disk-watch-interval=500ms"}),
+              -1);
+  CHECK(c2.gc_delay == std::chrono::seconds(2));
+  CHECK_EQUAL(c2.gc_disk_headroom, 0.25);
+  CHECK(c2.disk_watch_interval == std::chrono::milliseconds(500));
+  agent_config c3;
+  CHECK_EQUAL(run_config(c3, {"--work-dir=/tmp/x", "--gc-disk-headroom=1.5"}), exit_bad_args);
+  agent_config c4;
+  CHECK_EQUAL(run_config(c4, {"--work-dir=/tmp/x", "--gc-disk-headroom=-0.1"}), exit_bad_args);
+  agent_config c5;
+  CHECK_EQUAL(run_config(c5, {"--work-dir=/tmp/x", "--disk-watch-interval=0s"}), exit_bad_args);
+}
+
 TEST(execute failover partition awareness and checkpoint flags) {
   execute_config cfg;
   CHECK_EQUAL(run_config(cfg, {"--command=true"}), -1);

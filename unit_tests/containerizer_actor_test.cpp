@@ -61,6 +61,7 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<mock_agent_s
     },
     [](atom::tick) {},
     [](atom::state) { return agent_snapshot{}; },
+    [](atom::usage) { return std::vector<container_usage>{}; },
   };
 }
 

@@ -80,6 +80,7 @@ inline agent_actor::behavior_type fake_agent_ex(agent_actor::stateful_pointer<fa
     [](atom::exited, const container_id&, int32_t) {},
     [](atom::tick) {},
     [](atom::state) { return agent_snapshot{}; },
+    [](atom::usage) { return std::vector<container_usage>{}; },
   };
 }
 

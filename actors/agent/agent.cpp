@@ -67,6 +67,9 @@ void on_tick(agent_ptr self) {
   }
   expire_executors(self, t);
   restart_due_components(self, t);
+  retry_due_writes(self, t);
+  if (!st.shutting_down)
+    watch_disk(self, t);
   self->delayed_send(self, st.opts.tick_interval, atom::tick_v);
 }
 
@@ -100,6 +103,10 @@ void configure(agent_ptr self, agent_options opts) {
     opts.tick_interval = std::chrono::milliseconds(100);
   st.opts = std::move(opts);
   st.updates = status_update_manager{st.opts.update_retry_min, st.opts.update_retry_max};
+  st.gc = sandbox_gc{st.opts.gc_delay, st.opts.gc_disk_headroom};
+  if (st.opts.disk_watch_interval <= caf::timespan{0})
+    st.opts.disk_watch_interval = std::chrono::minutes(1);
+  st.next_disk_watch = now(self) + st.opts.disk_watch_interval;
   st.backoff = st.opts.registration_backoff_min;
   st.next_attempt = now(self);
   st.detector = st.opts.detector;
@@ -195,6 +202,7 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
     recover_state(self, *recovered);
   recovered = nullptr;
   destroy_orphan_containers(self);
+  scan_old_sandboxes(self);  // after recovery: the sandboxes of recovered executors stay
   self->set_down_handler([=](const caf::down_msg& msg) { on_down(self, msg); });
   self->set_exit_handler([=](const caf::exit_msg& msg) { begin_shutdown(self, msg.reason); });
   watch_leader(self);
@@ -270,6 +278,9 @@ agent_actor spawn_agent(caf::actor_system& sys, agent_options opts) {
     error = recover_agent_resources(opts.work_dir, opts.resources, total);
     opts.recovered_total = std::move(total);
   }
+  if (error.empty())
+    if (auto warning = disk_exceeds_file_system(opts.work_dir, opts.resources); !warning.empty())
+      LOG_WARN(component, warning);
   // One code path: without a detector, a standalone one names the configured master forever.
   if (!opts.detector) {
     master_location loc;

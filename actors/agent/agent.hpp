@@ -93,6 +93,12 @@ struct agent_options {
   /// the command executor's own task kill grace plus its drain time (3 s + 2 s): its tasks run in their own
   /// sessions, so a SIGKILLed executor could leave a task that ignores SIGTERM running.
   caf::timespan container_kill_grace = std::chrono::seconds(10);
+  /// Sandboxes of finished executors are removed this long after the executor ended (Mesos' --gc_delay), sooner
+  /// as the work dir's file system fills: allowed age = gc_delay * max(0, 1 - gc_disk_headroom - usage).
+  caf::timespan gc_delay = std::chrono::hours(24 * 7);
+  double gc_disk_headroom = 0.1;
+  /// How often the agent reads the disk usage and removes the sandboxes that are due.
+  caf::timespan disk_watch_interval = std::chrono::minutes(1);
   /// Makes the containerizer; empty: the real one (containerizer/containerizer_actor.hpp).
   containerizer_factory make_containerizer;
   /// Isolators for the real containerizer and the command executors (containerizer/isolation.hpp); cgroups/*

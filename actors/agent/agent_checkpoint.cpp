@@ -371,6 +371,8 @@ std::string append_checkpoint_file(const std::string& work_dir, const std::strin
   if (fd < 0)
     return errno_text("cannot open " + path, errno);
   std::string err;
+  struct stat before;
+  off_t old_size = ::fstat(fd, &before) == 0 ? before.st_size : -1;
   size_t done = 0;
   while (done < bytes.size()) {
     auto n = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -382,6 +384,10 @@ std::string append_checkpoint_file(const std::string& work_dir, const std::strin
     }
     done += static_cast<size_t>(n);
   }
+  // A partial frame (e.g. the disk filled up half-way) goes: the write is retried whole, and a torn frame in the
+  // middle of the log would read as corrupt.
+  if (!err.empty() && done > 0 && old_size >= 0 && ::ftruncate(fd, old_size) != 0)
+    err += "; " + errno_text("cannot cut the partial record off " + path, errno);
   if (err.empty() && sync && ::fdatasync(fd) != 0)
     err = errno_text("cannot fdatasync " + path, errno);
   ::close(fd);

@@ -14,6 +14,11 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
+#include <vector>
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 #include <system_error>
 
 namespace mesoscaf {
@@ -103,6 +108,69 @@ void reconcile(worker_ptr self, const resource_set& total) {
   }
 }
 
+double disk_usage_fraction(const std::string& work_dir) {
+  struct statvfs fs;
+  if (::statvfs(work_dir.c_str(), &fs) != 0 || fs.f_blocks == 0)
+    return -1;
+  return 1.0 - static_cast<double>(fs.f_bavail) / static_cast<double>(fs.f_blocks);
+}
+
+// <work_dir>/agents/<agent>/frameworks/<fw>/executors/<exec>/runs/<container>, each with its mtime.
+std::map<std::string, int64_t> scan_run_dirs(const std::string& work_dir) {
+  namespace fs = std::filesystem;
+  std::map<std::string, int64_t> result;
+  auto subdirs = [](const fs::path& p) {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(p, ec)) {
+      std::error_code ec2;
+      if (e.is_directory(ec2) && !e.is_symlink(ec2))
+        out.push_back(e.path());
+    }
+    return out;
+  };
+  for (auto& agent : subdirs(fs::path{work_dir} / "agents"))
+    for (auto& fw : subdirs(agent / "frameworks"))
+      for (auto& exec : subdirs(fw / "executors"))
+        for (auto& run : subdirs(exec / "runs")) {
+          struct stat st;
+          if (::stat(run.c_str(), &st) == 0)
+            result.emplace(run.string(), static_cast<int64_t>(st.st_mtime));
+        }
+  return result;
+}
+
+// Removes `dir` if it is empty (rmdir fails otherwise, which is fine).
+void remove_if_empty(const std::string& dir) {
+  ::rmdir(dir.c_str());
+}
+
+std::string remove_run_dirs(const std::string& work_dir, const std::vector<std::string>& paths) {
+  std::string errors;
+  auto prefix = work_dir + "/agents/";
+  for (auto& p : paths) {
+    // Only sandboxes: never anything the agent did not make (a bug must not delete arbitrary trees).
+    if (p.compare(0, prefix.size(), prefix) != 0 || p.find("/../") != std::string::npos) {
+      errors += (errors.empty() ? "" : "; ") + ("not a sandbox: " + p);
+      continue;
+    }
+    if (auto err = remove_tree(p); !err.empty()) {
+      errors += (errors.empty() ? "" : "; ") + err;
+      continue;
+    }
+    LOG_INFO(component, "removed sandbox " << p);
+    // .../executors/<exec>/runs/<container>: runs, <exec>, executors, <fw> go too once nothing else is in them.
+    auto dir = p;
+    for (int up = 0; up < 4; ++up) {
+      dir = dir.substr(0, dir.rfind('/'));
+      if (dir.size() <= prefix.size())
+        break;
+      remove_if_empty(dir);
+    }
+  }
+  return errors;
+}
+
 agent_disk_worker_actor::behavior_type disk_worker(worker_ptr self, std::string work_dir, resource_set total,
                                                    bool detached) {
   self->state.work_dir = std::move(work_dir);
@@ -158,9 +226,7 @@ agent_disk_worker_actor::behavior_type disk_worker(worker_ptr self, std::string 
         bool sync) -> std::string {
       auto err = append ? append_checkpoint_file(self->state.work_dir, rel, bytes, sync)
                         : write_checkpoint_file(self->state.work_dir, rel, bytes);
-      if (!err.empty())
-        LOG_ERROR(component, "checkpoint " << rel << ": " << err);
-      return err;
+      return err;  // the agent logs it, once per failing path (it retries: a full disk must not flood the log)
     },
     [=](atom::forget, const std::string& rel) -> std::string {
       auto err = remove_checkpoint_path(self->state.work_dir, rel);
@@ -170,6 +236,9 @@ agent_disk_worker_actor::behavior_type disk_worker(worker_ptr self, std::string 
     },
     // Jobs run in arrival order: reaching this one means every earlier write is done.
     [=](atom::ping) -> std::string { return {}; },
+    [=](atom::disk_usage) -> double { return disk_usage_fraction(self->state.work_dir); },
+    [=](atom::scan_runs) { return scan_run_dirs(self->state.work_dir); },
+    [=](atom::gc, const std::vector<std::string>& paths) { return remove_run_dirs(self->state.work_dir, paths); },
   };
 }
 

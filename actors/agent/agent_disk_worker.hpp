@@ -6,7 +6,10 @@
 // big deletion never delays a task's launch.
 #include "actors/interfaces.hpp"
 
+#include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace caf {
 class actor_system;
@@ -28,7 +31,15 @@ using agent_disk_worker_actor = caf::typed_actor<
   // error.
   caf::replies_to<atom::forget, std::string>::with<std::string>,
   // A barrier: replies "" once every job sent before it is done (durable).
-  caf::replies_to<atom::ping>::with<std::string>>;
+  caf::replies_to<atom::ping>::with<std::string>,
+  // The used fraction (0..1) of the work dir's file system (statvfs); -1 if it cannot be read.
+  caf::replies_to<atom::disk_usage>::with<double>,
+  // Sandbox GC: every executor run directory under <work_dir>/agents (.../executors/<exec>/runs/<container>)
+  // with its mtime (seconds since the epoch).
+  caf::replies_to<atom::scan_runs>::with<std::map<std::string, int64_t>>,
+  // Sandbox GC: deletes these run directories (only paths under <work_dir>/agents/), then their executor and
+  // framework directories if they are left empty. Replies "" or the errors.
+  caf::replies_to<atom::gc, std::vector<std::string>>::with<std::string>>;
 
 /// Spawns the worker for `work_dir`. On start it makes sure every volume of `total` has its directory and
 /// removes volume directories `total` does not know (left by a crash between a DESTROY's checkpoint and its

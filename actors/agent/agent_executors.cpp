@@ -78,6 +78,7 @@ void erase_executor(agent_ptr self, const executor_key& key) {
     return;
   if (checkpoints(st, key.first))
     disk_forget(self, executor_dir(key.first, key.second));
+  schedule_sandbox_gc(self, i->second.sandbox);
   st.by_container.erase(i->second.container);
   st.executors.erase(i);
   maybe_finish_shutdown(self);
@@ -354,17 +355,29 @@ void checkpoint_task(agent_ptr self, task_entry& t, const task_key& key) {
   r.executor = t.executor;
   t.record_pending = true;
   t.record_id = st.next_prepare_id++;
-  disk_write(self, task_record_path(key.first, key.second), encode_frame(r), false, false,
-             [=, record_id = t.record_id](const std::string&) {
-               auto& st = self->state;
-               auto i = st.tasks.find(key);
-               if (i == st.tasks.end() || i->second.record_id != record_id || !i->second.record_pending)
-                 return;
-               i->second.record_pending = false;
-               auto ex = st.executors.find(executor_key{key.first, i->second.executor});
-               if (ex != st.executors.end() && ex->second.state == executor_entry::phase::registered)
-                 send_launch(self, ex->second, key.second);
-             });
+  auto record_id = t.record_id;
+  disk_write(
+    self, task_record_path(key.first, key.second), encode_frame(r), false, false,
+    [=](const std::string&) {
+      auto& st = self->state;
+      auto i = st.tasks.find(key);
+      if (i == st.tasks.end() || i->second.record_id != record_id || !i->second.record_pending)
+        return;
+      i->second.record_pending = false;
+      auto ex = st.executors.find(executor_key{key.first, i->second.executor});
+      if (ex != st.executors.end() && ex->second.state == executor_entry::phase::registered)
+        send_launch(self, ex->second, key.second);
+    },
+    // A task the agent cannot record (a full disk) would be lost by a restart: it fails now, with the reason.
+    [=](const std::string& err) {
+      auto& st = self->state;
+      auto i = st.tasks.find(key);
+      if (i == st.tasks.end() || i->second.record_id != record_id || !i->second.record_pending)
+        return;
+      i->second.record_pending = false;
+      agent_update(self, key.first, key.second, i->second.executor, task_state::failed,
+                   task_reason::container_launch_failed, "cannot checkpoint the task on the agent: " + err);
+    });
 }
 
 // Takes a valid task: records it, starts its executor if needed, links its volumes, and hands it over (or

@@ -5,6 +5,8 @@
 
 #include "config/support/logging.hpp"
 
+#include <memory>
+
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 
@@ -67,12 +69,16 @@ void on_registered(agent_ptr self, const agent_id& id, bool reregistered) {
   // The head of every stream (recorded while unregistered, lost with the previous master, or recovered) goes out
   // once the agent record is written: disk jobs run in order, so every update taken over before is on disk too.
   auto gen = st.master_generation;
-  disk_write(self, agent_record_path(), agent_record_frame(st), false, false, [=](const std::string&) {
+  // A record that cannot be written now (a full disk) is retried; the heads go out anyway, once.
+  auto sent = std::make_shared<bool>(false);
+  auto send_heads = [=](const std::string&) {
     auto& st = self->state;
-    if (gen != st.master_generation || !st.registered)
-      return;  // the next registration sends them
+    if (*sent || gen != st.master_generation || !st.registered)
+      return;  // sent already, or the next registration sends them
+    *sent = true;
     send_to_master(self, st.updates.heads(now(self)));
-  });
+  };
+  disk_write(self, agent_record_path(), agent_record_frame(st), false, false, send_heads, send_heads);
 }
 
 // What an agent that has an ID tells the master when it (re-)registers: everything it runs.

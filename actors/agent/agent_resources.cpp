@@ -3,6 +3,11 @@
 #include "config/support/files.hpp"
 #include "containerizer/volumes.hpp"
 
+#include <cstdint>
+#include <sstream>
+
+#include <sys/statvfs.h>
+
 namespace mesoscaf {
 
 std::string resources_checkpoint_path(const std::string& work_dir) {
@@ -65,6 +70,20 @@ std::string parse_resources_checkpoint(const std::string& text, resource_set& ou
     return "invalid: " + verr;
   out = std::move(*parsed);
   return {};
+}
+
+std::string disk_exceeds_file_system(const std::string& work_dir, const resource_set& resources) {
+  auto declared_mb = resources.scalar_value("disk");
+  struct statvfs fs;
+  if (declared_mb <= 0 || ::statvfs(work_dir.c_str(), &fs) != 0)
+    return {};
+  auto size_mb = static_cast<double>(fs.f_blocks) * static_cast<double>(fs.f_frsize) / (1024.0 * 1024.0);
+  if (declared_mb <= size_mb)
+    return {};
+  std::ostringstream out;
+  out << "the declared disk (" << declared_mb << " MB) is larger than the file system of the work dir " << work_dir
+      << " (" << static_cast<int64_t>(size_mb) << " MB): tasks may be offered disk this agent cannot give";
+  return out.str();
 }
 
 std::string save_resources_checkpoint(const std::string& work_dir, const resource_set& total) {

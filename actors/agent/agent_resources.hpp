@@ -30,6 +30,10 @@ resource_set static_form(const resource_set& r);
 /// Parses checkpoint text (validated). Returns "" and fills `out`, or an error.
 std::string parse_resources_checkpoint(const std::string& text, resource_set& out);
 
+/// A warning if the declared `disk` (MB) exceeds the size of the file system holding `work_dir` (statvfs; a small
+/// blocking call: the caller's thread), else "". Tasks would be offered disk the agent cannot give them.
+std::string disk_exceeds_file_system(const std::string& work_dir, const resource_set& resources);
+
 /// Writes the checkpoint atomically (tmp + fsync + rename + fsync of the directory).
 std::string save_resources_checkpoint(const std::string& work_dir, const resource_set& total);
 

@@ -7,22 +7,86 @@ namespace mesoscaf::agent_internal {
 
 // -- checkpoint ---------------------------------------------------------------------------------------
 
+namespace {
+
+void send_retry(agent_ptr self, checkpoint_retries::retry r);
+
+void run_all(std::vector<std::function<void()>>& fns) {
+  for (auto& fn : fns)
+    fn();
+}
+
+void on_retry_answer(agent_ptr self, const std::string& rel, uint64_t attempt, const std::string& err) {
+  auto& st = self->state;
+  bool recovered = false;
+  auto job = st.write_retries.retry_done(rel, attempt, err, now(self), &recovered);
+  if (!job)
+    return;  // failed again (backing off), or forgotten meanwhile
+  if (recovered)
+    LOG_INFO(component, "checkpoint " << rel << " written again");
+  if (job->then)
+    job->then(std::string{});
+  retry_due_writes(self, now(self));  // the rest of the path's queue, at once
+}
+
+void send_retry(agent_ptr self, checkpoint_retries::retry r) {
+  auto rel = r.rel;
+  auto attempt = r.attempt;
+  disk_job(
+    self, [=](const std::string& err) { on_retry_answer(self, rel, attempt, err); }, atom::checkpoint_v, r.rel,
+    std::move(r.work.bytes), r.work.append, r.work.sync);
+}
+
+} // namespace
+
 void disk_write(agent_ptr self, const std::string& rel, std::string bytes, bool append, bool sync,
-                std::function<void(const std::string&)> then) {
+                std::function<void(const std::string&)> then, std::function<void(const std::string&)> failing) {
+  auto& st = self->state;
   if (rel.empty()) {
     // Every ID was checked with is_safe_path_component before it got here; this is a bug, not an input.
     LOG_ERROR(component, "not checkpointing: unusable checkpoint path");
     then(std::string{"unusable checkpoint path"});
     return;
   }
+  if (st.write_retries.pending(rel)) {
+    // Behind the failing writes of its path: an update log must keep its order.
+    auto err = st.write_retries.last_error(rel);
+    st.write_retries.enqueue(rel, checkpoint_retries::job{std::move(bytes), append, sync, std::move(then)});
+    if (failing)
+      failing(err);
+    return;
+  }
+  auto seq = st.write_retries.next_seq();
+  checkpoint_retries::job job{bytes, append, sync, then};
   disk_job(
     self,
-    [=](const std::string& err) {
-      if (!err.empty())
-        LOG_ERROR(component, "checkpoint " << rel << ": " << err);
-      then(err);
+    [=](const std::string& err) mutable {
+      if (err.empty()) {
+        then(err);
+        return;
+      }
+      // A full disk must not stop the agent: the write is kept and retried from the tick until it succeeds.
+      if (self->state.write_retries.failed(rel, seq, std::move(job), err, now(self)))
+        LOG_WARN(component, "cannot write checkpoint " << rel << ": " << err << "; retrying until it succeeds");
+      if (failing)
+        failing(err);
     },
     atom::checkpoint_v, rel, std::move(bytes), append, sync);
+}
+
+void retry_due_writes(agent_ptr self, time_point t) {
+  auto& st = self->state;
+  if (st.write_retries.failing_paths() == 0 || !st.disk)
+    return;
+  for (auto& r : st.write_retries.due(t))
+    send_retry(self, std::move(r));
+}
+
+void after_durable(agent_ptr self, const std::string& rel, std::function<void()> then) {
+  after_disk(self, [self, rel, then] {
+    if (!self->state.write_retries.when_written(rel, then))
+      then();
+  });
 }
 
 void disk_write(agent_ptr self, const std::string& rel, std::string bytes) {
@@ -44,6 +108,9 @@ void after_disk(agent_ptr self, std::function<void()> then) {
 void disk_forget(agent_ptr self, const std::string& rel) {
   if (rel.empty())
     return;
+  // Writes still retried below `rel` are moot now; whoever waited for them has nothing left to wait for.
+  auto waiting = self->state.write_retries.forget(rel);
+  run_all(waiting);
   disk_job(
     self,
     [=](const std::string& err) {

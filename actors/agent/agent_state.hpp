@@ -4,6 +4,8 @@
 // Private to actors/agent: not installed (config/cmake/install.cmake), not for other components.
 #include "actors/agent/agent.hpp"
 #include "actors/agent/agent_disk_worker.hpp"
+#include "actors/agent/checkpoint_retries.hpp"
+#include "actors/agent/sandbox_gc.hpp"
 #include "actors/agent/status_update_manager.hpp"
 #include "actors/unconfirmed_requests.hpp"
 
@@ -100,6 +102,12 @@ struct agent_state {
   std::optional<time_point> disk_restart_at;
   std::vector<std::string> orphan_kills_pending;       // task sandboxes to clean up once a containerizer is back
   unconfirmed_requests<disk_job_entry> disk_jobs;   // unanswered, in the order sent
+  // Checkpoint writes that failed (a full disk): retried from the tick, never a reason to stop the agent.
+  checkpoint_retries write_retries;
+  // Sandboxes of finished executors, removed after --gc-delay (sooner as the disk fills); see sandbox_gc.hpp.
+  sandbox_gc gc;
+  time_point next_disk_watch{};
+  bool disk_watch_running = false;  // a usage request or a deletion is with the disk worker
 
   // -- master and registration --
   std::shared_ptr<master_detector> detector;
@@ -205,9 +213,17 @@ void disk_job(agent_ptr self, std::function<void(const std::string&)> done, Ts..
 
 // -- agent_state.cpp: the disk worker, senders -------------------------------------------------------------
 
-// Hands a checkpoint write to the disk worker (jobs run in order); `then` gets "" or the error once it is done.
+// Hands a checkpoint write to the disk worker (jobs run in order); `then` gets "" once it is written. A write that
+// fails (e.g. ENOSPC) is retried from the tick with backoff until it succeeds (checkpoint_retries.hpp); `failing`
+// (optional) hears the error at once, also when the write has to wait behind a failing write of the same path.
 void disk_write(agent_ptr self, const std::string& rel, std::string bytes, bool append, bool sync,
-                std::function<void(const std::string&)> then);
+                std::function<void(const std::string&)> then,
+                std::function<void(const std::string&)> failing = nullptr);
+// Sends the checkpoint retries whose backoff expired (the agent's tick).
+void retry_due_writes(agent_ptr self, time_point t);
+// Runs `then` once every disk job sent so far is done and nothing for `rel` waits for a retry: what the agent
+// recorded at `rel` is durable.
+void after_durable(agent_ptr self, const std::string& rel, std::function<void()> then);
 void disk_write(agent_ptr self, const std::string& rel, std::string bytes);
 // Runs `then` once every disk job sent so far is done: e.g. an executor may drop an update only after the agent's
 // record of it (queued earlier, maybe not yet written) is durable.
@@ -298,5 +314,14 @@ void maybe_finish_recovery(agent_ptr self);
 void recovered_executor_gone(agent_ptr self, const executor_key& key, const std::string& why);
 void expire_recovery(agent_ptr self);
 void on_adopt_answer(agent_ptr self, const executor_key& key, const container_id& cid, bool alive);
+
+// -- agent_gc.cpp: sandboxes of finished executors ---------------------------------------------------------
+
+// Schedules the sandbox of an executor that ended (erase_executor).
+void schedule_sandbox_gc(agent_ptr self, const std::string& sandbox);
+// At start: run directories on disk that belong to no executor the agent knows are scheduled with their mtime.
+void scan_old_sandboxes(agent_ptr self);
+// Every --disk-watch-interval (the tick): asks the disk worker for the usage and deletes what is due.
+void watch_disk(agent_ptr self, time_point t);
 
 } // namespace mesoscaf::agent_internal

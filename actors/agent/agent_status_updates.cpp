@@ -4,6 +4,7 @@
 
 #include "config/support/logging.hpp"
 
+#include <memory>
 #include <optional>
 
 namespace mesoscaf::agent_internal {
@@ -42,24 +43,34 @@ void ack_to_executor(agent_ptr self, const executor_actor& ack_to, const status_
     self->send(ack_to, atom::ack_v, x.status.task, x.status.uuid);
 }
 
-// A new update of a checkpointing framework: acked and forwarded (if it is the head) only once it is on disk.
+// A new update of a checkpointing framework: forwarded (if it is the head) and acked once it is on disk.
+// If it cannot be written (a full disk), the agent does not stop (Mesos would abort): it keeps the update in memory
+// and forwards it anyway, so the framework hears about its task, and retries the write from its tick. The executor
+// gets its ack only once the update is on disk; until then it resends it, which is harmless: updates are
+// deduplicated by uuid (status_update_manager::add) and a duplicate is acked only once the original is durable.
+// A crash before the write succeeds can lose the update at the agent, but the executor still holds it.
 void checkpoint_new_update(agent_ptr self, const status_update& u, const executor_actor& ack_to, bool head) {
   update_record r;
   r.update = u;
+  auto forwarded = std::make_shared<bool>(false);
+  auto forward = [=] {
+    if (head && !*forwarded) {
+      *forwarded = true;
+      forward_if_head(self, u.framework, u.status.task, u.status.uuid);
+    }
+  };
   // Synced before anyone hears of it: after a crash the agent still has every update it took over.
-  disk_write(self, task_updates_path(u.framework, u.status.task), encode_frame(r), true, true,
-             [=](const std::string& err) {
-               if (!err.empty()) {
-                 // Acking or forwarding an update that is not on disk would break the promise; Mesos aborts
-                 // too. The executor keeps it and the restarted agent recovers everything else.
-                 LOG_ERROR(component, "cannot checkpoint a status update; the agent stops: " << err);
-                 self->quit(caf::make_error(caf::sec::runtime_error, "checkpoint failed: " + err));
-                 return;
-               }
-               ack_to_executor(self, ack_to, u);
-               if (head)
-                 forward_if_head(self, u.framework, u.status.task, u.status.uuid);
-             });
+  disk_write(
+    self, task_updates_path(u.framework, u.status.task), encode_frame(r), true, true,
+    [=](const std::string&) {
+      ack_to_executor(self, ack_to, u);
+      forward();
+    },
+    [=](const std::string& err) {
+      LOG_WARN(component, "update " << to_string(u.status.state) << " for task " << u.status.task
+                                    << " is not on disk yet (" << err << "): forwarded, acked once written");
+      forward();
+    });
 }
 
 } // namespace
@@ -92,7 +103,7 @@ void handle_update(agent_ptr self, status_update u, executor_actor ack_to) {
       LOG_DEBUG(component, "duplicate update " << u.status.uuid << " for task " << u.status.task);
       // The executor did not get our ack: it retries until it does. Acked once the original is durable.
       if (checkpoints(st, u.framework))
-        after_disk(self, [=] { ack_to_executor(self, ack_to, u); });
+        after_durable(self, task_updates_path(u.framework, u.status.task), [=] { ack_to_executor(self, ack_to, u); });
       else
         ack_to_executor(self, ack_to, u);
       break;
@@ -137,7 +148,7 @@ void take_update(agent_ptr self, const executor_actor& owner, const status_updat
       self->send(owner, atom::ack_v, task, uuid);
     };
     if (checkpoints(st, su.framework))
-      after_disk(self, ack);
+      after_durable(self, task_updates_path(su.framework, su.status.task), ack);
     else
       ack();
   };
@@ -211,10 +222,15 @@ void on_ack(agent_ptr self, const framework_id& fw, const task_id& tid, const st
     r.uuid = uuid;
     // The next update goes out after this job: by then its own (earlier, synced) append is done too.
     auto next = acked.next ? acked.next->status.uuid : std::string{};
-    disk_write(self, task_updates_path(fw, tid), encode_frame(r), true, false, [=](const std::string&) {
-      if (!next.empty())
+    // Not written yet (a full disk): the next update goes out anyway, as new ones do (checkpoint_new_update).
+    auto sent = std::make_shared<bool>(false);
+    auto forward_next = [=](const std::string&) {
+      if (!next.empty() && !*sent) {
+        *sent = true;
         forward_if_head(self, fw, tid, next);
-    });
+      }
+    };
+    disk_write(self, task_updates_path(fw, tid), encode_frame(r), true, false, forward_next, forward_next);
   } else if (acked.next) {
     send_to_master(self, std::move(*acked.next));
   }

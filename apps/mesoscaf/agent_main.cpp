@@ -188,6 +188,9 @@ int agent_main(int argc, char** argv) {
   opts.executor_registration_timeout = cfg.executor_registration_timeout;
   opts.isolation = isolation->options;
   opts.control_groups = isolation->control_groups;
+  opts.gc_delay = cfg.gc_delay;
+  opts.gc_disk_headroom = cfg.gc_disk_headroom;
+  opts.disk_watch_interval = cfg.disk_watch_interval;
   // How long executors of checkpointing frameworks wait for a restarted agent (tests shorten it).
   if (auto env = std::getenv("MESOSCAF_RECOVERY_TIMEOUT"); env && *env) {
     char* end = nullptr;

@@ -52,12 +52,28 @@ std::string make_directories(const std::string& path) {
   return {};
 }
 
+namespace {
+
+std::string write_file_atomically_impl(const std::string& path, const std::string& tmp, const std::string& content);
+
+} // namespace
+
 std::string write_file_atomically(const std::string& path, const std::string& content) {
+  auto tmp = path + ".tmp";
+  auto err = write_file_atomically_impl(path, tmp, content);
+  // A failed write (a full disk) leaves no half-written temporary behind to take space.
+  if (!err.empty())
+    ::unlink(tmp.c_str());
+  return err;
+}
+
+namespace {
+
+std::string write_file_atomically_impl(const std::string& path, const std::string& tmp, const std::string& content) {
   auto slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   if (auto err = make_directories(dir); !err.empty())
     return err;
-  auto tmp = path + ".tmp";
   fd_guard f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
   if (f.fd < 0)
     return errno_text("cannot open " + tmp, errno);
@@ -82,6 +98,8 @@ std::string write_file_atomically(const std::string& path, const std::string& co
     return errno_text("cannot fsync directory " + dir, errno);
   return {};
 }
+
+} // namespace
 
 std::string read_whole_file(const std::string& path, std::string& out, bool& exists) {
   exists = false;
