@@ -240,6 +240,9 @@ using containerizer_actor = caf::typed_actor<
   caf::replies_to<atom::recover, std::vector<container_id>>::with<int32_t>,
   // What each container uses now (the agent adds framework and executor IDs).
   caf::replies_to<atom::usage>::with<std::vector<container_usage>>,
+  // A custom executor's tasks changed: its container may now use these resources (the executor's own plus its live
+  // tasks'), as Mesos' containerizer update. Unknown IDs and containers without control groups are ignored.
+  caf::reacts_to<atom::update, container_id, resource_set>,
   // Internal: retry removing control groups whose processes were still exiting.
   caf::reacts_to<atom::retry>,
   // Internal: the reaper saw the process exit.

@@ -274,6 +274,30 @@ caf::result<std::vector<container_usage>> usage(self_pointer self) {
   return rp;
 }
 
+// A custom executor runs its tasks in its own process tree: its leaf grows and shrinks with them.
+void update_limits(self_pointer self, const container_id& id, const resource_set& resources) {
+  auto& st = self->state;
+  auto i = st.containers.find(id);
+  if (i == st.containers.end() || i->second.cgroup.empty())
+    return;
+  auto& opts = st.options.isolation;
+  cgroup_limits limits;
+  double cpus = resources.scalar_value("cpus") + executor_cpus_allowance;
+  auto mem = static_cast<uint64_t>(resources.scalar_value("mem") * 1024 * 1024) + executor_memory_allowance;
+  if (opts.uses("cgroups/cpu")) {
+    limits.cpus = cpus;
+    limits.cfs_quota = opts.cgroups_enable_cfs;
+  }
+  if (opts.uses("cgroups/mem"))
+    limits.memory_bytes = mem;
+  // Lowering memory below what is in use fails (v1: EBUSY): the old limit stays, which only errs on the generous side.
+  if (auto err = st.options.control_groups->set_limits(i->second.cgroup + "/executor", limits); !err.empty())
+    LOG_WARN("containerizer", "cannot update the limits of container " << id << ": " << err);
+  i->second.limits.cpus_limit = cpus;
+  i->second.limits.mem_limit_bytes = mem;
+  i->second.limits.disk_limit_bytes = static_cast<uint64_t>(resources.scalar_value("disk") * 1024 * 1024);
+}
+
 void kill_container(self_pointer self, const container_id& id) {
   auto& st = self->state;
   auto i = st.containers.find(id);
@@ -368,6 +392,7 @@ containerizer(containerizer_actor::stateful_pointer<containerizer_state> self, a
                                           << task_dirs.size() << " recorded)");
     },
     [self](atom::kill, const container_id& id) { kill_container(self, id); },
+    [self](atom::update, const container_id& id, const resource_set& resources) { update_limits(self, id, resources); },
     [self](atom::exited, const container_id& id, int32_t status) { on_exited(self, id, status); },
     [self](atom::tick, const container_id& id) { on_kill_deadline(self, id); },
     [self](atom::retry) { retry_removals(self); },

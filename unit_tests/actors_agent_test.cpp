@@ -10,6 +10,7 @@
 #include "containerizer/launcher.hpp"
 #include "containerizer/volumes.hpp"
 #include "test_helpers.hpp"
+#include "containerizer/cgroups.hpp"
 #include "containerizer/containerizer_actor.hpp"
 
 #include <caf/all.hpp>
@@ -415,6 +416,36 @@ TEST(launch specs carry the isolation settings and the user of the task) {
   CHECK_EQUAL(cmd.environment.count("MESOSCAF_CGROUP"), 0u);
   // A custom executor runs as its command's user.
   CHECK_EQUAL(rec->launches[1].user, "bob");
+}
+
+TEST(a custom executor container follows the resources of its live tasks) {
+  // A directory laid out like cgroup2: the agent itself only names groups, the containerizer (mocked) sets them.
+  mesoscaf::test::temp_dir cg_dir{"mesoscaf-fake-cg"};
+  std::ofstream{cg_dir / "cgroup.controllers"} << "cpu memory pids\n";
+  auto opts = options();
+  opts.control_groups = make_cgroups_v2(cg_dir.path());
+  opts.isolation.isolators = {"cgroups/cpu", "cgroups/mem"};
+  start(std::move(opts));
+  auto t = custom_task("t1", "e1");
+  t.resources = *resource_set::parse("cpus:1;mem:100");
+  t.executor->resources = *resource_set::parse("cpus:0.5;mem:50");
+  from_master(atom::run_task_v, make_framework(), t);
+  sched.run();
+  REQUIRE_EQUAL(rec->launches.size(), 1u);
+  auto cid = rec->launches[0].id;
+  CHECK_EQUAL(rec->launches[0].environment["MESOSCAF_CGROUP"], "mesoscaf/" + cid.str());
+  CHECK_EQUAL(rec->launches[0].resources, *resource_set::parse("cpus:0.5;mem:50"));
+  CHECK(rec->container_updates.empty());
+  // Handed to the executor: the container grows by the task before it starts.
+  register_executor("fw-1", "e1");
+  REQUIRE_EQUAL(rec->container_updates.size(), 1u);
+  CHECK_EQUAL(rec->container_updates[0].first, cid);
+  CHECK_EQUAL(rec->container_updates[0].second, *resource_set::parse("cpus:1.5;mem:150"));
+  // The task ends: back to the executor's own.
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::finished, "u1"));
+  sched.run();
+  REQUIRE_EQUAL(rec->container_updates.size(), 2u);
+  CHECK_EQUAL(rec->container_updates[1].second, *resource_set::parse("cpus:0.5;mem:50"));
 }
 
 TEST(the usage query names the framework and executor of each container) {

@@ -28,6 +28,7 @@ struct recorder {
   // containerizer
   std::vector<launch_spec> launches;
   std::vector<std::tuple<container_id, int32_t, uint64_t>> recovers;
+  std::vector<std::pair<container_id, resource_set>> container_updates;
   std::set<int32_t> alive_pids;   // recover answers true for these
   bool fail_launch = false;
   std::vector<container_id> kills;
@@ -132,6 +133,9 @@ inline containerizer_actor::behavior_type mock_containerizer(containerizer_actor
         xs.push_back(u);
       }
       return xs;
+    },
+    [=](atom::update, const container_id& id, const resource_set& resources) {
+      rec->container_updates.emplace_back(id, resources);
     },
     [=](atom::retry) {},
     [=](atom::exited, const container_id&, int32_t) {},

@@ -237,6 +237,7 @@ void send_launch(agent_ptr self, executor_entry& e, const task_id& tid) {
       || t->second.launched)
     return;
   t->second.launched = true;
+  update_container_limits(self, e);  // before the task can start using them
   self->send(e.handle, atom::launch_v, t->second.info);
 }
 

@@ -45,4 +45,16 @@ void destroy_orphan_containers(agent_ptr self) {
       [self](caf::error& err) { LOG_WARN(component, "cannot destroy orphaned containers: " << render(self, err)); });
 }
 
+void update_container_limits(agent_ptr self, const executor_entry& e) {
+  auto& st = self->state;
+  // The command executor's tasks have groups of their own (containerizer/isolation.hpp).
+  if (e.command || !st.containerizer || !st.opts.control_groups || !st.opts.isolation.uses_cgroups())
+    return;
+  auto total = e.info.resources;
+  for (auto& [key, t] : st.tasks)
+    if (key.first == e.framework && t.executor == e.info.id && t.launched && !is_terminal(t.state))
+      total += t.info.resources;
+  self->send(st.containerizer, atom::update_v, e.container, total);
+}
+
 } // namespace mesoscaf::agent_internal

@@ -287,6 +287,8 @@ void request_launch(agent_ptr self, executor_entry& e);
 caf::typed_response_promise<std::vector<container_usage>> on_usage(agent_ptr self);
 // After recovery: control groups of containers this agent does not know are destroyed.
 void destroy_orphan_containers(agent_ptr self);
+// A custom executor's live tasks changed: its container's limits follow (the executor's resources plus theirs).
+void update_container_limits(agent_ptr self, const executor_entry& e);
 
 // -- agent_volumes.cpp -------------------------------------------------------------------------------------
 

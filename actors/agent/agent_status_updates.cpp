@@ -82,9 +82,12 @@ void handle_update(agent_ptr self, status_update u, executor_actor ack_to) {
   auto& st = self->state;
   auto t = st.tasks.find(task_key{u.framework, u.status.task});
   if (t != st.tasks.end()) {
+    bool ends = !is_terminal(t->second.state) && is_terminal(u.status.state);
     t->second.state = u.status.state;
     if (u.status.executor.empty())
       u.status.executor = t->second.executor;
+    if (auto e = st.executors.find(executor_key{u.framework, t->second.executor}); ends && e != st.executors.end())
+      update_container_limits(self, e->second);
   }
   std::optional<status_update> forward;
   switch (st.updates.add(u, now(self), &forward)) {

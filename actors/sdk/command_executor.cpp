@@ -595,7 +595,10 @@ int run_command_executor(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       std::cout << "mesoscaf command-executor: started by an agent to run command tasks.\n"
                    "Reads MESOSCAF_AGENT_ENDPOINT, MESOSCAF_FRAMEWORK_ID, MESOSCAF_EXECUTOR_ID, "
-                   "MESOSCAF_AGENT_ID, MESOSCAF_SANDBOX, MESOSCAF_CHECKPOINT (1|0), MESOSCAF_RECOVERY_TIMEOUT (ms).\n";
+                   "MESOSCAF_AGENT_ID, MESOSCAF_SANDBOX, MESOSCAF_CHECKPOINT (1|0), MESOSCAF_RECOVERY_TIMEOUT (ms);\n"
+                   "isolation: MESOSCAF_ISOLATION, MESOSCAF_CGROUP, MESOSCAF_FRAMEWORK_USER, MESOSCAF_SWITCH_USER,\n"
+                   "MESOSCAF_CGROUPS_ENABLE_CFS, MESOSCAF_CONTAINER_PIDS_MAX, MESOSCAF_DISK_WATCH_INTERVAL (ms),\n"
+                   "MESOSCAF_ENFORCE_DISK_QUOTA, MESOSCAF_LOGGER_MAX_SIZE (bytes).\n";
       return 0;
     }
     std::cerr << "mesoscaf command-executor: unknown argument '" << arg << "'\n";
