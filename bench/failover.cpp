@@ -19,6 +19,7 @@
 // Output: one line per size:
 //   bench=failover agents=N tasks=M reregister_s=X election_s=Y mesos_s=Z speedup=W
 #include "actors/interfaces.hpp"
+#include "containerizer/launcher.hpp"
 #include "actors/ha/leader_election.hpp"
 #include "child_process.hpp"
 #include "test_helpers.hpp"
@@ -477,7 +478,7 @@ std::optional<figures> bench(caf::actor_system& sys, int n, const std::string& s
       framework_info fi;
       fi.id = framework_id{"bench-framework-" + std::to_string(k)};
       fi.name = "bench-failover-" + std::to_string(k);
-      fi.user = "bench";
+      fi.user = current_user_name();  // agents run tasks as their framework's user
       fi.failover_timeout = 3600;
       fi.checkpoint = true;
       fws.push_back(fi);

@@ -8,6 +8,7 @@
 // Usage: bench_launch [--tasks=N] [--agents=N] [--task-cpus=X] [--cluster-flag=FLAG]...  (FLAG goes to `mesoscaf local`, e.g.
 // --cluster-flag=--scheduler.max-threads=1, to compare scheduler settings in one run)
 #include "actors/interfaces.hpp"
+#include "containerizer/launcher.hpp"
 #include "child_process.hpp"
 
 #include <caf/all.hpp>
@@ -138,7 +139,7 @@ scheduler_actor::behavior_type bench_scheduler(scheduler_actor::stateful_pointer
   self->state.reporter = reporter;
   framework_info fi;
   fi.name = "bench-launch";
-  fi.user = "bench";
+  fi.user = current_user_name();  // agents run tasks as their framework's user
   // With checkpointing every task record and status update is written (and synced) before it goes on.
   fi.checkpoint = checkpoint;
   scheduler_actor me = self;

@@ -9,6 +9,7 @@
 //     default one (15s x 5: about 75 s). Ratio = measured / (ping timeout x max pings).
 // Usage: bench_recovery [--tasks=N] [--frameworks=N] [--runs=N] [--default-config]
 #include "actors/sdk/scheduler_driver.hpp"
+#include "containerizer/launcher.hpp"
 #include "child_process.hpp"
 #include "test_helpers.hpp"
 
@@ -240,7 +241,7 @@ struct cluster {
     auto f = std::make_unique<fw>();
     framework_info fi;
     fi.name = name;
-    fi.user = "bench";
+    fi.user = current_user_name();  // agents run tasks as their framework's user
     fi.checkpoint = true;
     fi.failover_timeout = 600;
     if (partition_aware)

@@ -82,6 +82,8 @@ bool isolation_options::uses_cgroups() const {
 isolation_options posix_isolation() {
   isolation_options opts;
   opts.isolators = {"posix/cpu", "posix/mem"};
+  // In-process agents (tests, local clusters) run tasks as their caller; the daemon takes --switch-user.
+  opts.switch_user = false;
   return opts;
 }
 

@@ -35,7 +35,8 @@ struct isolation_options {
   bool uses_cgroups() const;
 };
 
-/// posix/cpu,posix/mem: resources are counted and usage reported, nothing is confined (tests, unprivileged runs).
+/// posix/cpu,posix/mem: resources are counted and usage reported, nothing is confined (tests, unprivileged runs);
+/// tasks run as the agent's user (switch_user off).
 isolation_options posix_isolation();
 
 /// Every isolator name this agent knows.

@@ -415,6 +415,17 @@ struct isolation_fds {
 
 } // namespace
 
+std::string current_user_name() {
+  long hint = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+  std::vector<char> buf(static_cast<size_t>(hint > 0 ? hint : 16384));
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  if (::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr)
+    return found->pw_name;
+  auto env = std::getenv("USER");
+  return env != nullptr ? env : "";
+}
+
 std::string resolve_user(const std::string& name, process_isolation& out) {
   if (name.empty() || contains_nul(name))
     return "unknown user '" + name + "'";

@@ -55,6 +55,10 @@ struct process_isolation {
 /// ("unknown user 'x'").
 std::string resolve_user(const std::string& name, process_isolation& out);
 
+/// The name of the user this process runs as (effective uid); $USER if it has no passwd entry, else "".
+/// Frameworks run their tasks as the user who submits them, as Mesos' schedulers do.
+std::string current_user_name();
+
 /// As spawn_process(spec), confined by `isolation` (empty: exactly spawn_process(spec)). Starts the child with
 /// fork/clone instead of posix_spawn; the child only makes async-signal-safe calls. An error in the child before
 /// exec (a cgroup it cannot join, a user switch, a mount) is returned as the error text, and nothing is left

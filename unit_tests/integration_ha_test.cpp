@@ -7,6 +7,7 @@
 // is replaced quickly; waits are bounded and generous; leftovers are killed by the fixture.
 #define CAF_SUITE integration_ha
 #include "test.hpp"
+#include "containerizer/launcher.hpp"
 
 #include "child_process.hpp"
 #include "process_cluster.hpp"
@@ -346,7 +347,7 @@ TEST(a killed leader is replaced and agents frameworks and tasks carry on) {
     caf::scoped_actor self{sys};
     framework_info fi;
     fi.name = "refused";
-    fi.user = "test";
+    fi.user = current_user_name();  // agents run tasks as their framework's user
     std::string refusal;
     self->request(masters[standby].handle, seconds(10), atom::subscribe_v, fi, scheduler_actor{})
       .receive([&](const framework_id&) { refusal = "accepted"; },

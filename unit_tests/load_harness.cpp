@@ -1,4 +1,5 @@
 #include "load_harness.hpp"
+#include "containerizer/launcher.hpp"
 
 #include "process_scan.hpp"
 
@@ -161,7 +162,7 @@ load_result run_load(caf::actor_system& sys, const load_options& o) {
     f->task.command = c;
     framework_info fi;
     fi.name = "load-" + std::to_string(i);
-    fi.user = "load";
+    fi.user = current_user_name();  // agents run tasks as their framework's user
     f->started = steady_clock::now();
     auto d = std::make_unique<scheduler_driver>(sys, f.get(), fi, o.master);
     d->start();

@@ -1,4 +1,5 @@
 #include "process_cluster.hpp"
+#include "containerizer/launcher.hpp"
 
 #include "process_scan.hpp"
 #include "test.hpp"
@@ -228,7 +229,7 @@ std::unique_ptr<scheduler_driver> make_driver(caf::actor_system& sys, recorder* 
                                               const fw_options& o) {
   framework_info fi;
   fi.name = o.name;
-  fi.user = "test";
+  fi.user = current_user_name();  // agents run tasks as their framework's user
   fi.failover_timeout = o.failover_timeout;
   fi.checkpoint = o.checkpoint;
   fi.id = o.id;

@@ -11,6 +11,7 @@
 
 #include "actors/sdk/scheduler_driver.hpp"
 #include "config/daemon_config.hpp"
+#include "containerizer/launcher.hpp"
 
 #include <caf/actor_system.hpp>
 
@@ -27,16 +28,6 @@ namespace mesoscaf {
 
 namespace {
 
-// The user running this program (the framework's user by default, as Mesos' schedulers do).
-std::string current_user_name() {
-  struct passwd pw;
-  struct passwd* found = nullptr;
-  std::vector<char> buf(16384);
-  if (::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr)
-    return found->pw_name;
-  auto env = ::getenv("USER");
-  return env != nullptr ? env : "";
-}
 
 using clock_type = std::chrono::steady_clock;
 
