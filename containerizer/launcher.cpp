@@ -79,6 +79,14 @@ std::vector<char*> to_c_array(std::vector<std::string>& xs) {
   return result;
 }
 
+// Creating a directory and empty files works on a (nearly) full file system; writing does not. A process started
+// there could not even write its output: it fails at once, with the reason. 64 KiB: a few pages of output.
+bool sandbox_full(int fd) {
+  struct statvfs fs;
+  return ::fstatvfs(fd, &fs) == 0 && fs.f_blocks > 0
+         && static_cast<unsigned long long>(::geteuid() == 0 ? fs.f_bfree : fs.f_bavail) * fs.f_frsize < 64 * 1024;
+}
+
 bool contains_nul(const std::string& s) {
   return s.find('\0') != std::string::npos;
 }
@@ -158,11 +166,7 @@ spawn_result spawn_process(const launch_spec& spec) {
   res.err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (res.err_fd < 0)
     return fail(errno_text("cannot open " + err_path, errno));
-  // Creating a directory and empty files works on a (nearly) full file system; writing does not. A process
-  // started there could not even write its output: it fails now, with the reason. 64 KiB: a few pages of output.
-  struct statvfs fs;
-  if (::fstatvfs(res.out_fd, &fs) == 0 && fs.f_blocks > 0
-      && static_cast<unsigned long long>(::geteuid() == 0 ? fs.f_bfree : fs.f_bavail) * fs.f_frsize < 64 * 1024)
+  if (sandbox_full(res.out_fd))
     return fail(errno_text("cannot write to the sandbox " + spec.sandbox, ENOSPC));
   // -- attributes: clean signal state, own session --
   if (int rc = posix_spawnattr_init(&res.attr); rc != 0)
@@ -527,6 +531,8 @@ spawn_result spawn_process(const launch_spec& spec, const process_isolation& iso
   int err_fd = fds.add(::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (err_fd < 0)
     return fail(errno_text("cannot open " + err_path, errno));
+  if (sandbox_full(out_fd))
+    return fail(errno_text("cannot write to the sandbox " + spec.sandbox, ENOSPC));
   if (switch_user && (::fchown(out_fd, uid, gid) != 0 || ::fchown(err_fd, uid, gid) != 0))
     return fail(errno_text("cannot give the output files in " + spec.sandbox + " to uid " + std::to_string(uid),
                            errno));

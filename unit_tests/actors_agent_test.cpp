@@ -434,18 +434,20 @@ TEST(a custom executor container follows the resources of its live tasks) {
   REQUIRE_EQUAL(rec->launches.size(), 1u);
   auto cid = rec->launches[0].id;
   CHECK_EQUAL(rec->launches[0].environment["MESOSCAF_CGROUP"], "mesoscaf/" + cid.str());
-  CHECK_EQUAL(rec->launches[0].resources, *resource_set::parse("cpus:0.5;mem:50"));
+  auto executor_own = *resource_set::parse("cpus:0.5;mem:50");
+  auto with_task = *resource_set::parse("cpus:1.5;mem:150");
+  CHECK_EQUAL(rec->launches[0].resources, executor_own);
   CHECK(rec->container_updates.empty());
   // Handed to the executor: the container grows by the task before it starts.
   register_executor("fw-1", "e1");
   REQUIRE_EQUAL(rec->container_updates.size(), 1u);
   CHECK_EQUAL(rec->container_updates[0].first, cid);
-  CHECK_EQUAL(rec->container_updates[0].second, *resource_set::parse("cpus:1.5;mem:150"));
+  CHECK_EQUAL(rec->container_updates[0].second, with_task);
   // The task ends: back to the executor's own.
   caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::finished, "u1"));
   sched.run();
   REQUIRE_EQUAL(rec->container_updates.size(), 2u);
-  CHECK_EQUAL(rec->container_updates[1].second, *resource_set::parse("cpus:0.5;mem:50"));
+  CHECK_EQUAL(rec->container_updates[1].second, executor_own);
 }
 
 TEST(the usage query names the framework and executor of each container) {
