@@ -351,6 +351,10 @@ public:
     // Frozen tasks cannot fork, so the list read below is complete; SIGKILL is delivered when they thaw.
     // freezer.state is hierarchical: freezing the group freezes the groups below it.
     auto dir = join(mounts_.at("freezer"), path);
+    // The common case (a task whose processes all ended): nothing to freeze. An empty group stays empty, since
+    // only a write to its cgroup.procs can add a process.
+    if (processes_below(dir).empty())
+      return 0;
     auto state = dir + "/freezer.state";
     if (!write_small(state, "FROZEN").empty())
       return kill_loop(dir);  // gone, or no freezer here after all
