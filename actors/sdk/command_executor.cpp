@@ -328,6 +328,27 @@ void on_disk_usage(self_pointer self, const task_id& id, uint64_t bytes) {
     st.cg->kill_all(t.cgroup);
 }
 
+// The task's process: its command in <sandbox>/tasks/<task> with the MESOSCAF_* variables of a task.
+launch_spec task_launch_spec(const runner_state& st, const task_info& task) {
+  std::string base = st.env.sandbox;
+  if (base.empty()) {
+    char cwd[4096];
+    base = ::getcwd(cwd, sizeof(cwd)) != nullptr ? cwd : ".";
+  }
+  launch_spec spec;
+  spec.id = container_id{task.id.value};
+  spec.command = *task.command;
+  spec.sandbox = sandbox_path(base, {"tasks", task.id.value});
+  spec.environment = {
+    {env_task_id, task.id.value},
+    {env_sandbox, spec.sandbox},
+    {env_framework_id, st.env.framework.value},
+    {env_agent_id, st.env.agent.value},
+    {env_executor_id, st.env.executor.value},
+  };
+  return spec;
+}
+
 void launch_task(self_pointer self, const task_info& task) {
   auto& st = self->state;
   if (st.shutting_down) {
@@ -351,22 +372,7 @@ void launch_task(self_pointer self, const task_info& task) {
     LOG_WARN(component, "task " << task.id << " is already running; launch ignored");
     return;
   }
-  std::string base = st.env.sandbox;
-  if (base.empty()) {
-    char cwd[4096];
-    base = ::getcwd(cwd, sizeof(cwd)) != nullptr ? cwd : ".";
-  }
-  launch_spec spec;
-  spec.id = container_id{task.id.value};
-  spec.command = *task.command;
-  spec.sandbox = sandbox_path(base, {"tasks", task.id.value});
-  spec.environment = {
-    {env_task_id, task.id.value},
-    {env_sandbox, spec.sandbox},
-    {env_framework_id, st.env.framework.value},
-    {env_agent_id, st.env.agent.value},
-    {env_executor_id, st.env.executor.value},
-  };
+  auto spec = task_launch_spec(st, task);
   running_task entry;
   entry.sandbox = spec.sandbox;
   process_isolation iso;
