@@ -9,9 +9,6 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
-#include <fstream>
-#include <iterator>
-#include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,29 +204,6 @@ int32_t destroy_orphans(self_pointer self, const std::vector<container_id>& know
   return n;
 }
 
-// posix: the executor's own process (its tasks lead sessions of their own and are not counted).
-resource_statistics proc_usage(pid_t pid) {
-  resource_statistics s;
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string line;
-  if (!std::getline(in, line))
-    return s;
-  auto close = line.rfind(')');
-  if (close == std::string::npos)
-    return s;
-  std::istringstream fields{line.substr(close + 2)};
-  std::vector<std::string> f{std::istream_iterator<std::string>{fields}, {}};
-  // Fields from 3 (state) on: utime 14, stime 15, cutime 16, cstime 17, rss 24 (pages).
-  if (f.size() < 22)
-    return s;
-  double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  s.cpus_user_time_secs = (std::stod(f[11]) + std::stod(f[13])) / tick;
-  s.cpus_system_time_secs = (std::stod(f[12]) + std::stod(f[14])) / tick;
-  s.mem_rss_bytes = std::stoull(f[21]) * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  s.processes = 1;
-  return s;
-}
-
 // Reads every container's usage on a detached actor: walking sandboxes (disk/du) blocks.
 caf::result<std::vector<container_usage>> usage(self_pointer self) {
   auto& st = self->state;
@@ -259,7 +233,7 @@ caf::result<std::vector<container_usage>> usage(self_pointer self) {
         s.mem_peak_bytes = g.memory_peak_bytes;
         s.processes = g.processes;
       } else {
-        s = proc_usage(it.pid);
+        s = process_usage(it.pid);  // posix: the executor's own process (its tasks lead sessions of their own)
       }
       s.cpus_limit = it.limits.cpus_limit;
       s.mem_limit_bytes = it.limits.mem_limit_bytes;

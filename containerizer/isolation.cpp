@@ -7,7 +7,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
 #include <ftw.h>
+#include <iterator>
+#include <sstream>
 #include <set>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -193,6 +196,29 @@ std::string task_groups_of(const std::string& container_group) {
 
 std::string task_cgroup(const std::string& container_group, const std::string& task) {
   return task_groups_of(container_group) + "/task-" + task;
+}
+
+resource_statistics process_usage(pid_t pid) {
+  resource_statistics s;
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string line;
+  if (!std::getline(in, line))
+    return s;
+  // The command name may contain spaces and parentheses: the fields start after the last ')'.
+  auto close = line.rfind(')');
+  if (close == std::string::npos || close + 2 > line.size())
+    return s;
+  std::istringstream fields{line.substr(close + 2)};
+  std::vector<std::string> f{std::istream_iterator<std::string>{fields}, {}};
+  // From field 3 (state) on: utime 14, stime 15, cutime 16, cstime 17, rss 24 (pages).
+  if (f.size() < 22)
+    return s;
+  double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  s.cpus_user_time_secs = (std::stod(f[11]) + std::stod(f[13])) / tick;
+  s.cpus_system_time_secs = (std::stod(f[12]) + std::stod(f[14])) / tick;
+  s.mem_rss_bytes = std::stoull(f[21]) * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  s.processes = 1;
+  return s;
 }
 
 // -- disk ---------------------------------------------------------------------------------------------------

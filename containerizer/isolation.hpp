@@ -2,6 +2,10 @@
 // Which isolators an agent uses (`--isolation`, Mesos' names) and their settings, as plain data: the agent parses
 // and checks them at start-up, the containerizer applies them to executors' containers, and the command executor
 // (a separate process) reads them from its environment to confine each task in a group of its own.
+#include "messages/resource_statistics.hpp"
+
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -69,6 +73,10 @@ std::string task_cgroup(const std::string& container_group, const std::string& t
 constexpr const char* env_container_cgroup = "MESOSCAF_CGROUP";
 /// The user a command executor's tasks run as when their command names none (their framework's user).
 constexpr const char* env_framework_user = "MESOSCAF_FRAMEWORK_USER";
+
+/// posix usage of one process from /proc/<pid>/stat: cpu user/system (its own plus the children it waited for),
+/// rss, processes = 1; all zero if it is gone.
+resource_statistics process_usage(pid_t pid);
 
 /// Bytes a directory tree occupies on disk (st_blocks, hard links once, not crossing into other file systems).
 /// Blocking: call it off the actor threads.

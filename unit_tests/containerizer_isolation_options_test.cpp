@@ -15,6 +15,7 @@
 #include <string>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace mesoscaf;
 
@@ -148,4 +149,13 @@ TEST(a log past its size is rotated keeping the newest bytes and a bounded numbe
   }
   CHECK_EQUAL(rotate_log(path, 1000, 3), "");
   CHECK_EQUAL(mesoscaf::test::read_file(path), "small");
+}
+
+TEST(posix usage of a process comes from its proc stat and is zero once it is gone) {
+  auto self = process_usage(::getpid());
+  CHECK_EQUAL(self.processes, 1u);
+  CHECK(self.mem_rss_bytes > 0);
+  auto gone = process_usage(-5);
+  CHECK_EQUAL(gone.processes, 0u);
+  CHECK_EQUAL(gone.mem_rss_bytes, 0u);
 }

@@ -13,9 +13,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
-#include <sstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -257,22 +254,13 @@ resource_statistics final_usage(self_pointer self, running_task& t) {
 
 // posix: the task's leading process (its cpu includes the children it waited for).
 void sample_proc(running_task& t) {
-  std::ifstream in{"/proc/" + std::to_string(t.pid) + "/stat"};
-  std::string line;
-  if (!std::getline(in, line))
-    return;
-  auto close = line.rfind(')');
-  if (close == std::string::npos || close + 2 > line.size())
-    return;
-  std::istringstream fields{line.substr(close + 2)};
-  std::vector<std::string> f{std::istream_iterator<std::string>{fields}, {}};
-  if (f.size() < 22)
-    return;
-  double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  t.usage.cpus_user_time_secs = (std::stod(f[11]) + std::stod(f[13])) / tick;
-  t.usage.cpus_system_time_secs = (std::stod(f[12]) + std::stod(f[14])) / tick;
-  t.usage.mem_rss_bytes = std::stoull(f[21]) * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  t.usage.mem_peak_bytes = std::max(t.usage.mem_peak_bytes, t.usage.mem_rss_bytes);
+  auto p = process_usage(t.pid);
+  if (p.processes == 0)
+    return;  // gone: keep the last sample
+  t.usage.cpus_user_time_secs = p.cpus_user_time_secs;
+  t.usage.cpus_system_time_secs = p.cpus_system_time_secs;
+  t.usage.mem_rss_bytes = p.mem_rss_bytes;
+  t.usage.mem_peak_bytes = std::max(t.usage.mem_peak_bytes, p.mem_rss_bytes);
   t.usage.processes = 1;
 }
 
