@@ -235,8 +235,10 @@ using containerizer_actor = caf::typed_actor<
   // The command executor of these task sandboxes died: SIGKILL each task's process group recorded there
   // (containerizer/launcher.hpp task_pid_file; pid and start time checked).
   caf::reacts_to<atom::kill, std::vector<std::string>>,
-  // Recovery is over: these containers are the agent's; destroy the control groups of any other container under
-  // the cgroups root (left by an earlier agent process). Replies with how many it destroyed.
+  // Recovery is over: these containers of an earlier agent process (run dirs in the agent's work dir that no
+  // recovered executor owns) are orphans: kill everything in their control groups and remove them. Containers this
+  // containerizer runs are left alone. Replies with how many groups it destroyed. Only the agent's own work dir
+  // names them, so agents sharing a host and a cgroups root never destroy each other's containers.
   caf::replies_to<atom::recover, std::vector<container_id>>::with<int32_t>,
   // What each container uses now (the agent adds framework and executor IDs).
   caf::replies_to<atom::usage>::with<std::vector<container_usage>>,

@@ -662,4 +662,31 @@ std::unique_ptr<cgroups> detect_cgroups(std::string* why, const std::string& mou
   return make_cgroups_v2(mounts.v2);
 }
 
+// -- group_removals ---------------------------------------------------------------------------------------
+
+bool group_removals::remove(cgroups& cg, const std::string& path) {
+  cg.kill_all(path);
+  if (cg.remove(path).empty())
+    return true;
+  pending_.emplace(path, 0);
+  return false;
+}
+
+std::vector<std::pair<std::string, std::string>> group_removals::retry(cgroups& cg) {
+  std::vector<std::pair<std::string, std::string>> given_up;
+  for (auto i = pending_.begin(); i != pending_.end();) {
+    cg.kill_all(i->first);
+    auto err = cg.remove(i->first);
+    if (err.empty()) {
+      i = pending_.erase(i);
+    } else if (++i->second >= max_attempts_) {
+      given_up.emplace_back(i->first, err);
+      i = pending_.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  return given_up;
+}
+
 } // namespace mesoscaf

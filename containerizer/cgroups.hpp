@@ -73,6 +73,25 @@ public:
   virtual cgroup_usage usage(const std::string& path) const = 0;
 };
 
+/// Groups to destroy whose killed processes may still be exiting (rmdir fails until the last one is gone): each
+/// is killed and removed again on every retry(), and given up after `max_attempts` retries.
+class group_removals {
+public:
+  explicit group_removals(int max_attempts) : max_attempts_(max_attempts) {
+  }
+  /// Kills what is left in `path` and removes it; if it cannot be removed yet, keeps it for retry(). True if gone.
+  bool remove(cgroups& cg, const std::string& path);
+  /// One more attempt for each kept group. Returns the groups given up on, each with its last error.
+  std::vector<std::pair<std::string, std::string>> retry(cgroups& cg);
+  bool empty() const {
+    return pending_.empty();
+  }
+
+private:
+  int max_attempts_;
+  std::map<std::string, int> pending_;  // path -> retries so far
+};
+
 /// cgroups v1: controller name ("cpu", "cpuacct", "memory", "pids", "freezer") -> mount directory. Controllers
 /// not in the map are not used.
 std::unique_ptr<cgroups> make_cgroups_v1(std::map<std::string, std::string> mounts);

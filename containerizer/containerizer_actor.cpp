@@ -27,32 +27,19 @@ void destroy_group(self_pointer self, const std::string& group) {
   auto& st = self->state;
   if (group.empty() || !st.options.control_groups)
     return;
-  st.options.control_groups->kill_all(group);
-  if (st.options.control_groups->remove(group).empty())
+  if (st.removals.remove(*st.options.control_groups, group) || st.removal_scheduled)
     return;
-  st.groups_to_remove.emplace(group, 0);
-  if (!st.removal_scheduled) {
-    st.removal_scheduled = true;
-    self->delayed_send(self, std::chrono::milliseconds(100), atom::retry_v);
-  }
+  st.removal_scheduled = true;
+  self->delayed_send(self, std::chrono::milliseconds(100), atom::retry_v);
 }
 
 void retry_removals(self_pointer self) {
   auto& st = self->state;
   st.removal_scheduled = false;
-  for (auto i = st.groups_to_remove.begin(); i != st.groups_to_remove.end();) {
-    st.options.control_groups->kill_all(i->first);
-    auto err = st.options.control_groups->remove(i->first);
-    if (err.empty()) {
-      i = st.groups_to_remove.erase(i);
-    } else if (++i->second >= 100) {  // ~10 s: a process stuck in the kernel (D state); give up loudly
-      LOG_WARN("containerizer", "cannot remove control group " << i->first << ": " << err);
-      i = st.groups_to_remove.erase(i);
-    } else {
-      ++i;
-    }
-  }
-  if (!st.groups_to_remove.empty()) {
+  // ~10 s of retries: past that a process is stuck in the kernel (D state); give up loudly.
+  for (auto& [group, err] : st.removals.retry(*st.options.control_groups))
+    LOG_WARN("containerizer", "cannot remove control group " << group << ": " << err);
+  if (!st.removals.empty()) {
     st.removal_scheduled = true;
     self->delayed_send(self, std::chrono::milliseconds(100), atom::retry_v);
   }
@@ -186,19 +173,18 @@ caf::result<bool> recover(self_pointer self, const container_id& id, int32_t pid
   return true;
 }
 
-// Recovery is over: a group under the root that belongs to no container of the agent is an orphan.
-int32_t destroy_orphans(self_pointer self, const std::vector<container_id>& known) {
+// Recovery is over: the agent names the containers of its work dir that nobody owns any more.
+int32_t destroy_orphans(self_pointer self, const std::vector<container_id>& orphans) {
   auto& st = self->state;
   if (!st.uses_cgroups())
     return 0;
   int32_t n = 0;
-  for (auto& name : st.options.control_groups->children(st.options.isolation.cgroups_root)) {
-    bool ours = std::any_of(known.begin(), known.end(), [&](const container_id& c) { return c.value == name; })
-                || st.containers.count(container_id{name}) > 0;
-    if (ours)
+  for (auto& id : orphans) {
+    auto group = container_cgroup(st.options.isolation, id.value);
+    if (id.empty() || st.containers.count(id) > 0 || !st.options.control_groups->exists(group))
       continue;
-    LOG_INFO("containerizer", "destroying orphaned container group " << name);
-    destroy_group(self, container_cgroup(st.options.isolation, name));
+    LOG_INFO("containerizer", "destroying orphaned container " << id);
+    destroy_group(self, group);
     ++n;
   }
   return n;
@@ -355,7 +341,7 @@ containerizer(containerizer_actor::stateful_pointer<containerizer_state> self, a
     [self](atom::recover, const container_id& id, int32_t pid, uint64_t start_time) {
       return recover(self, id, pid, start_time);
     },
-    [self](atom::recover, const std::vector<container_id>& known) { return destroy_orphans(self, known); },
+    [self](atom::recover, const std::vector<container_id>& orphans) { return destroy_orphans(self, orphans); },
     [self](atom::usage) { return usage(self); },
     [self](atom::kill, const std::vector<std::string>& task_dirs) {
       // One small read per task (its pid record), only when an executor died with tasks left behind.

@@ -3,6 +3,7 @@
 // process_reaper thread. Process exits come back as messages: the reaper thread sends (exited, id, status) to
 // this actor, which forwards (exited, id, status) to its owner (the agent). Nothing here blocks.
 #include "actors/interfaces.hpp"
+#include "containerizer/cgroups.hpp"
 #include "containerizer/isolation.hpp"
 #include "containerizer/reaper.hpp"
 
@@ -59,8 +60,8 @@ struct containerizer_state {
   std::unordered_map<container_id, container> containers;
   std::unique_ptr<process_reaper> reaper;
   bool stopped_by_owner = false;  // see containerizer_options::kill_on_exit
-  /// Groups of ended containers whose killed processes were still exiting; removal is retried.
-  std::map<std::string, int> groups_to_remove;
+  /// Groups of ended containers whose killed processes were still exiting; removal is retried every 100 ms.
+  group_removals removals{100};
   bool removal_scheduled = false;
 
   bool uses_cgroups() const {

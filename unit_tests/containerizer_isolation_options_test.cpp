@@ -159,3 +159,27 @@ TEST(posix usage of a process comes from its proc stat and is zero once it is go
   CHECK_EQUAL(gone.processes, 0u);
   CHECK_EQUAL(gone.mem_rss_bytes, 0u);
 }
+
+TEST(group removals keep a group that cannot go yet and give it up after the last retry) {
+  fake_v2 v2{"cpu memory pids"};
+  REQUIRE_EQUAL(v2.cg->create("gone-at-once"), "");
+  REQUIRE_EQUAL(v2.cg->create("busy"), "");
+  // A plain directory with a file in it cannot be removed, as a group whose processes are still exiting.
+  std::ofstream{v2.dir / "busy/cgroup.procs"} << "";
+  group_removals removals{2};
+  CHECK(removals.remove(*v2.cg, "gone-at-once"));
+  CHECK(!v2.cg->exists("gone-at-once"));
+  CHECK(!removals.remove(*v2.cg, "busy"));
+  CHECK(!removals.empty());
+  CHECK(removals.retry(*v2.cg).empty());
+  auto given_up = removals.retry(*v2.cg);
+  REQUIRE_EQUAL(given_up.size(), 1u);
+  CHECK_EQUAL(given_up[0].first, "busy");
+  CHECK(removals.empty());
+  // A group that empties meanwhile goes at the next retry.
+  CHECK(!removals.remove(*v2.cg, "busy"));
+  ::unlink((v2.dir / "busy/cgroup.procs").c_str());
+  CHECK(removals.retry(*v2.cg).empty());
+  CHECK(removals.empty());
+  CHECK(!v2.cg->exists("busy"));
+}

@@ -250,6 +250,39 @@ TEST(after kill -9 and a restart of the agent a task keeps running under its mem
   CHECK(contains(framework.output(), "ended TASK_FAILED reason=REASON_CONTAINER_LIMITATION_MEMORY"));
 }
 
+TEST(a restarted agent destroys what is left of containers nobody recovers) {
+  REQUIRE(start_agent());
+  auto pid_file = dir / "orphan.pid";
+  auto executor_pid_file = dir / "orphan-executor.pid";
+  // Not checkpointed, and its executor is killed with the agent: nothing but the restarted agent can end what is
+  // left in the container (the task's shell, its sleep and a setsid grandchild).
+  std::vector<std::string> argv{bin,
+                                "execute",
+                                "--master=" + master_addr,
+                                "--timeout=90s",
+                                "--no-checkpoint",
+                                "--name=orphan",
+                                "--resources=cpus:0.1;mem:32",
+                                "--command=echo $PPID > " + executor_pid_file + "; setsid sleep 3019 & echo $! > "
+                                  + pid_file + "; sleep 600"};
+  child_process framework{argv, dir / "orphan.log"};
+  REQUIRE(eventually([&] { return std::filesystem::exists(pid_file) && !read_file(pid_file).empty(); },
+                     milliseconds(60000)));
+  pid_t pid = std::atoi(read_file(pid_file).c_str());
+  pid_t executor = std::atoi(read_file(executor_pid_file).c_str());
+  REQUIRE(pid > 1);
+  REQUIRE(executor > 1);
+  agent->signal(SIGKILL);
+  ::kill(executor, SIGKILL);
+  agent->wait_exit(seconds(10));
+  std::this_thread::sleep_for(seconds(1));
+  REQUIRE(process_start_time(pid) != 0);  // nothing else ends it
+  REQUIRE(start_agent());
+  CHECK(eventually([&] { return process_start_time(pid) == 0; }, milliseconds(30000)));
+  framework.signal(SIGTERM);
+  framework.wait_exit(seconds(30));
+}
+
 TEST(an agent asked for an isolator it cannot use exits 2 with the reason) {
   child_process bad{{bin, "agent", "--master=" + master_addr, "--port=0", "--work-dir=" + dir / "bad",
                      "--isolation=cgroups/mem,bogus/iso"},

@@ -201,7 +201,6 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
   if (recovered)
     recover_state(self, *recovered);
   recovered = nullptr;
-  destroy_orphan_containers(self);
   scan_old_sandboxes(self);  // after recovery: the sandboxes of recovered executors stay
   self->set_down_handler([=](const caf::down_msg& msg) { on_down(self, msg); });
   self->set_exit_handler([=](const caf::exit_msg& msg) { begin_shutdown(self, msg.reason); });

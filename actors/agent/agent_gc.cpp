@@ -78,12 +78,16 @@ void scan_old_sandboxes(agent_ptr self) {
         auto& st = self->state;
         auto live = live_sandboxes(st);
         size_t n = 0;
+        std::vector<container_id> orphans;
         for (auto& [path, mtime] : runs) {
           if (touches(live, path))
             continue;
           st.gc.schedule(path, sandbox_gc::time_point{std::chrono::seconds(mtime)});
+          // A run dir is named after its container: whatever of it still runs belongs to nobody now.
+          orphans.emplace_back(path.substr(path.rfind('/') + 1));
           ++n;
         }
+        destroy_orphan_containers(self, std::move(orphans));
         if (n > 0)
           LOG_INFO(component, n << " sandbox(es) of earlier executors scheduled for removal");
       },

@@ -28,15 +28,11 @@ caf::typed_response_promise<std::vector<container_usage>> on_usage(agent_ptr sel
   return rp;
 }
 
-void destroy_orphan_containers(agent_ptr self) {
+void destroy_orphan_containers(agent_ptr self, std::vector<container_id> orphans) {
   auto& st = self->state;
-  if (!st.containerizer || !st.opts.control_groups || !st.opts.isolation.uses_cgroups())
+  if (orphans.empty() || !st.containerizer || !st.opts.control_groups || !st.opts.isolation.uses_cgroups())
     return;
-  std::vector<container_id> known;
-  for (auto& [key, e] : st.executors)
-    known.push_back(e.container);
-  // Sent after the adoption requests of recovery: the containerizer answers them first.
-  self->request(st.containerizer, st.opts.request_timeout, atom::recover_v, std::move(known))
+  self->request(st.containerizer, st.opts.request_timeout, atom::recover_v, std::move(orphans))
     .then(
       [](int32_t n) {
         if (n > 0)

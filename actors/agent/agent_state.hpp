@@ -285,8 +285,9 @@ void request_launch(agent_ptr self, executor_entry& e);
 
 // The `usage` query: the containerizer measures, the agent names each container's framework and executor.
 caf::typed_response_promise<std::vector<container_usage>> on_usage(agent_ptr self);
-// After recovery: control groups of containers this agent does not know are destroyed.
-void destroy_orphan_containers(agent_ptr self);
+// After recovery: the containers of run dirs in the work dir that no recovered executor owns are destroyed (their
+// control groups, with every process left in them).
+void destroy_orphan_containers(agent_ptr self, std::vector<container_id> orphans);
 // A custom executor's live tasks changed: its container's limits follow (the executor's resources plus theirs).
 void update_container_limits(agent_ptr self, const executor_entry& e);
 

@@ -72,7 +72,7 @@ struct runner_state {
   std::shared_ptr<cgroups> cg;    // null: posix
   std::string container_group;
   std::string framework_user;
-  std::map<std::string, int> groups_to_remove;  // task groups whose killed processes were still exiting
+  group_removals removals{30};  // task groups whose killed processes were still exiting (retried each tick)
   std::chrono::steady_clock::time_point next_disk_check;
 
   ~runner_state() {
@@ -208,26 +208,16 @@ std::string prepare_task_group(self_pointer self, const task_info& task, process
 // Kills what is left in a task's group and removes it; retried on the timer while killed processes exit.
 void remove_group(self_pointer self, const std::string& group) {
   auto& st = self->state;
-  if (group.empty() || !st.cg)
-    return;
-  st.cg->kill_all(group);
-  if (!st.cg->remove(group).empty())
-    st.groups_to_remove.emplace(group, 0);
+  if (!group.empty() && st.cg)
+    st.removals.remove(*st.cg, group);
 }
 
 void retry_removals(self_pointer self) {
   auto& st = self->state;
-  for (auto i = st.groups_to_remove.begin(); i != st.groups_to_remove.end();) {
-    st.cg->kill_all(i->first);
-    auto err = st.cg->remove(i->first);
-    if (err.empty() || ++i->second >= 30) {
-      if (!err.empty())
-        LOG_WARN(component, "cannot remove control group " << i->first << ": " << err);
-      i = st.groups_to_remove.erase(i);
-    } else {
-      ++i;
-    }
-  }
+  if (!st.cg)
+    return;
+  for (auto& [group, err] : st.removals.retry(*st.cg))
+    LOG_WARN(component, "cannot remove control group " << group << ": " << err);
 }
 
 // What the task used, read before its group goes; a memory-limit kill by the kernel shows here.
