@@ -91,6 +91,20 @@ bool contains_nul(const std::string& s) {
   return s.find('\0') != std::string::npos;
 }
 
+// Why `spec` cannot be started ("" if it can): checked before anything is touched.
+std::string invalid_spec(const launch_spec& spec) {
+  if (spec.sandbox.empty())
+    return "no sandbox directory given";
+  if (contains_nul(spec.sandbox) || contains_nul(spec.command.value))
+    return "sandbox or command contains a NUL character";
+  if (spec.command.value.empty())
+    return "empty command";
+  for (auto& a : spec.command.arguments)
+    if (contains_nul(a))
+      return "command argument contains a NUL character";
+  return {};
+}
+
 } // namespace
 
 
@@ -144,15 +158,8 @@ spawn_result spawn_process(const launch_spec& spec) {
     return result;
   };
   // -- validate before touching anything --
-  if (spec.sandbox.empty())
-    return fail("no sandbox directory given");
-  if (contains_nul(spec.sandbox) || contains_nul(spec.command.value))
-    return fail("sandbox or command contains a NUL character");
-  if (spec.command.value.empty())
-    return fail("empty command");
-  for (auto& a : spec.command.arguments)
-    if (contains_nul(a))
-      return fail("command argument contains a NUL character");
+  if (auto err = invalid_spec(spec); !err.empty())
+    return fail(err);
   // -- sandbox and output files --
   if (auto err = make_directories(spec.sandbox); !err.empty())
     return fail(err);
@@ -472,15 +479,8 @@ spawn_result spawn_process(const launch_spec& spec, const process_isolation& iso
     return result;
   };
   // -- validate before touching anything (as spawn_process(spec)) --
-  if (spec.sandbox.empty())
-    return fail("no sandbox directory given");
-  if (contains_nul(spec.sandbox) || contains_nul(spec.command.value))
-    return fail("sandbox or command contains a NUL character");
-  if (spec.command.value.empty())
-    return fail("empty command");
-  for (auto& a : spec.command.arguments)
-    if (contains_nul(a))
-      return fail("command argument contains a NUL character");
+  if (auto err = invalid_spec(spec); !err.empty())
+    return fail(err);
   for (auto& f : isolation.cgroup_procs)
     if (contains_nul(f))
       return fail("cgroup file name contains a NUL character");
