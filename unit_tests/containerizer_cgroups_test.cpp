@@ -44,18 +44,8 @@ bool eventually(Pred pred, std::chrono::milliseconds limit) {
   return true;
 }
 
-// Blocking wait with a deadline; -12345 if the child did not end in time.
 int wait_for(pid_t pid, std::chrono::milliseconds limit = std::chrono::seconds(60)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  int status = 0;
-  for (;;) {
-    auto r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid)
-      return status;
-    if (r < 0 || std::chrono::steady_clock::now() > deadline)
-      return -12345;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  return mesoscaf::test::wait_for_child(pid, limit);
 }
 
 // A fresh directory under /tmp, removed at the end of each test: fake cgroup hierarchies and sandboxes.

@@ -53,16 +53,7 @@ struct fixture {
   }
 
   static int wait_for(pid_t pid, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    int status = 0;
-    for (;;) {
-      auto r = ::waitpid(pid, &status, WNOHANG);
-      if (r == pid)
-        return status;
-      if (r < 0 || std::chrono::steady_clock::now() > deadline)
-        return -12345;
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
+    return mesoscaf::test::wait_for_child(pid, limit);
   }
 
   static uid_t owner(const std::string& path) {

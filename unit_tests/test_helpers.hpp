@@ -9,6 +9,10 @@
 #include <sstream>
 #include <chrono>
 #include <string>
+#include <thread>
+
+#include <sys/types.h>
+#include <sys/wait.h>
 
 namespace mesoscaf::test {
 
@@ -27,6 +31,21 @@ struct threaded_config : caf::actor_system_config {
 };
 
 /// The whole file, or "" if it cannot be read.
+/// Blocking wait for a child with a deadline (for tests that run no actor system): its wait status, or -12345 if
+/// it did not end in time (or is not our child).
+inline int wait_for_child(pid_t pid, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  for (;;) {
+    auto r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid)
+      return status;
+    if (r < 0 || std::chrono::steady_clock::now() > deadline)
+      return -12345;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
 inline std::string read_file(const std::string& path) {
   std::ifstream in{path};
   std::stringstream ss;
