@@ -272,7 +272,7 @@ class actor_system_config;
 namespace mesoscaf {
 
 /// The protocol version, carried in `middleman.app-identifiers`: peers with another version are refused.
-constexpr const char* protocol_version = "mesoscaf.v4";   // v2: agents advertise an address; v3: wire type names "mesoscaf.*"; v4: usage statistics, command user
+constexpr const char* protocol_version = "mesoscaf.v5";   // v5: HTTP ports of masters and agents; v2: agents advertise an address; v3: wire type names "mesoscaf.*"; v4: usage statistics, command user
 
 /// Registers every mesoscaf type block and sets the app identifier. Call on every actor_system_config.
 void add_message_types(caf::actor_system_config& cfg);

@@ -25,10 +25,12 @@ struct agent_info {
   /// reach it. A property of the running agent, learnt at each (re-)registration: the durable registry record
   /// leaves it out (actors/ha/registry_records.hpp).
   std::string address;
+  /// The agent's HTTP port (/state, /files/*) on `address`; 0: none.
+  uint16_t http_port = 0;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, agent_info& x) {
-    return f(caf::meta::type_name("agent_info"), x.id, x.hostname, x.port, x.total, x.attributes, x.address);
+    return f(caf::meta::type_name("agent_info"), x.id, x.hostname, x.port, x.total, x.attributes, x.address, x.http_port);
   }
 };
 

@@ -16,6 +16,8 @@ struct master_location {
   /// In-process elections only (several masters in one actor system): the master itself. Processes reach the
   /// master through host:port instead; this is never set in a location read from ZooKeeper.
   caf::actor handle;
+  /// The master's HTTP port (operator endpoints, /master/redirect); 0: none. Same host as `host`.
+  uint16_t http_port = 0;
 
   bool empty() const { return id.empty(); }
   /// "host:port" (or the ID for an in-process master without an endpoint).
@@ -28,7 +30,7 @@ struct master_location {
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, master_location& x) {
-    return f(caf::meta::type_name("master_location"), x.id, x.host, x.port, x.handle);
+    return f(caf::meta::type_name("master_location"), x.id, x.host, x.port, x.handle, x.http_port);
   }
 };
 

@@ -27,7 +27,7 @@ constexpr const char* node_prefix = "master_";
 constexpr milliseconds retry_delay{500};
 
 std::string location_to_json(const master_location& loc) {
-  nlohmann::json j{{"id", loc.id}, {"host", loc.host}, {"port", loc.port}};
+  nlohmann::json j{{"id", loc.id}, {"host", loc.host}, {"port", loc.port}, {"http_port", loc.http_port}};
   return j.dump();
 }
 
@@ -45,6 +45,9 @@ bool location_from_json(const std::string& text, master_location& out) {
   out.id = id->get<std::string>();
   out.host = host->get<std::string>();
   out.port = static_cast<uint16_t>(port->get<uint64_t>());
+  // Optional: masters before protocol v5 did not write it.
+  if (auto http = j.find("http_port"); http != j.end() && http->is_number_unsigned() && http->get<uint64_t>() <= 65535)
+    out.http_port = static_cast<uint16_t>(http->get<uint64_t>());
   return true;
 }
 
