@@ -107,11 +107,11 @@ TEST(pages list every agent and task once and stay within their budget) {
 
 TEST(a page never repeats or skips an agent when the state changes between pages) {
   master_state_view first;
-  fill_state_page(reg, state_cursor{}, 4, first);
+  fill_state_page(reg, state_cursor{}, 5, first);
   master_state_view second;
-  fill_state_page(reg, first.next, 4, second);
+  fill_state_page(reg, first.next, 5, second);
   REQUIRE(!second.done);
-  REQUIRE_EQUAL(second.agents.size(), 2u);  // a0 and a1 (3 tasks each: the budget is reached after two)
+  REQUIRE_EQUAL(second.agents.size(), 2u);  // a0 and a1 (1 + 3 tasks each: the budget of 5 is reached after two)
   // Between pages: an agent sorted before the cursor and one after it register; one after it goes.
   add_agent("a00", 1);
   add_agent("a9", 1);
@@ -119,7 +119,7 @@ TEST(a page never repeats or skips an agent when the state changes between pages
   std::vector<std::string> rest;
   for (auto at = second.next; at.phase != state_cursor::done;) {
     master_state_view p;
-    fill_state_page(reg, at, 4, p);
+    fill_state_page(reg, at, 5, p);
     for (auto& a : p.agents)
       rest.push_back(a.info.id.value);
     at = p.next;

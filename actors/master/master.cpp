@@ -1344,6 +1344,9 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
       if (self->state.reg.framework(fid) == nullptr)
         return false;
       ++self->state.counters.messages_teardown_framework;
+      // Its scheduler hears why (Mesos: "Framework has been removed"); a driver aborts on it.
+      if (auto s = self->state.schedulers.find(fid); s != self->state.schedulers.end())
+        self->send(s->second, atom::error_v, "Framework has been removed (torn down by " + by + ")");
       remove_framework(self, fid, "torn down by " + by);
       return true;
     },

@@ -184,6 +184,9 @@ int execute_main(int argc, char** argv) {
       sched.cv_.wait_for(guard, std::chrono::milliseconds(50));
       if (sched.done_)
         break;
+      // Torn down by an operator: the master has forgotten the framework; no update will come.
+      if (sched.error_.rfind("Framework has been removed", 0) == 0)
+        break;
       if (driver.status() != driver_status::running)
         break;
       auto now = clock_type::now();
