@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Integration: the Debian package as an operator gets it. Builds the .deb from this build tree (CPack), checks its
-# control fields, unpacks it into a scratch root (dpkg-deb -x: the host's dpkg database is never touched), checks
-# the installed files (binary, SDK, man pages that render, systemd units, conffiles), then runs the installed
-# binary: --version, and a master and an agent configured by the packaged ini files that run one task for the
-# installed `mesoscaf execute`. Every failure names what is missing and exits 1.
+# control fields, installs it into a scratch root (dpkg --root with the root's own database: the host's dpkg
+# database, users and /var are never touched), checks the installed files (binary, SDK, man pages that render,
+# systemd units that verify, conffiles) and what postinst made, then runs the installed binary: --version, and a
+# master and an agent configured by the packaged ini files that run one task for the installed `mesoscaf execute`;
+# finally purges it. Every failure names what is missing and exits 1.
 # Usage: integration_package_test.sh BUILD_DIR   (CTest: integration_package)
 set -uo pipefail
 build="$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)"
@@ -68,8 +69,32 @@ for conffile in /etc/default/mesoscaf-master /etc/default/mesoscaf-agent /etc/me
 done
 
 # --- the installed files ---
+# dpkg --root into an empty root with its own dpkg database (the host's is never read or written); the maintainer
+# scripts run chrootless and honour DPKG_ROOT. The root gets the minimal /etc files useradd edits.
 root="$scratch/root"
-dpkg-deb -x "$deb" "$root" || die "dpkg-deb -x failed"
+mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates" "$root/etc"
+touch "$root/var/lib/dpkg/status"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:x:0:\nadm:x:4:\n' >"$root/etc/group"
+printf 'root:*:19000:0:99999:7:::\n' >"$root/etc/shadow"
+printf 'root:*::\nadm:*::\n' >"$root/etc/gshadow"
+dpkg_root() { dpkg --root="$root" --force-script-chrootless --force-depends "$@" >>"$scratch/dpkg.log" 2>&1; }
+dpkg_root --install "$deb" || { cat "$scratch/dpkg.log"; die "dpkg --root --install failed"; }
+dpkg --root="$root" --status mesoscaf | grep -qx 'Status: install ok installed' || die "mesoscaf is not installed in the root"
+# postinst: the master's user and the daemons' directories with their owners.
+mesoscaf_uid="$(awk -F: '$1 == "mesoscaf" { print $3 }' "$root/etc/passwd")"
+[ -n "$mesoscaf_uid" ] || fail "postinst created no user mesoscaf"
+check_dir() {
+  [ -d "$root$1" ] || { fail "postinst did not create $1"; return; }
+  [ "$(stat -c '%u %a' "$root$1")" = "$2" ] || fail "$1 is '$(stat -c '%u %a' "$root$1")', not uid and mode '$2'"
+}
+check_dir /var/lib/mesoscaf/master "$mesoscaf_uid 750"
+check_dir /var/lib/mesoscaf/agent "0 700"
+check_dir /var/log/mesoscaf "$mesoscaf_uid 2750"
+# An operator's edit of a conffile survives reinstalling the package.
+echo '# edited by the operator' >>"$root/etc/mesoscaf/agent.ini"
+dpkg_root --install "$deb" || { cat "$scratch/dpkg.log"; die "reinstalling with dpkg --root failed"; }
+grep -qx '# edited by the operator' "$root/etc/mesoscaf/agent.ini" || fail "reinstalling replaced the edited agent.ini"
 for path in /usr/bin/mesoscaf /usr/lib/libmesoscaf_sdk.a /usr/lib/cmake/mesoscaf/mesoscafConfig.cmake \
             /usr/lib/pkgconfig/mesoscaf.pc /usr/include/mesoscaf/actors/interfaces.hpp \
             /lib/systemd/system/mesoscaf-master.service /lib/systemd/system/mesoscaf-agent.service \
@@ -138,13 +163,13 @@ out="$("$bin" --version)" || die "mesoscaf --version failed: $out"
 # A master and an agent from the installed binary and the packaged ini files; the test overrides what a shared
 # test machine needs (free ports, scratch work dirs, no cgroups) through MESOSCAF_<FLAG> variables, as
 # /etc/default/mesoscaf-* would. MESOSCAF_HTTP_PORT is ignored by binaries without HTTP.
-MESOSCAF_CONFIG_FILE="$root/etc/mesoscaf/master.ini" MESOSCAF_WORK_DIR="$scratch/master" MESOSCAF_PORT=0 \
+MESOSCAF_CONFIG_FILE="$root/etc/mesoscaf/master.ini" MESOSCAF_WORK_DIR="$root/var/lib/mesoscaf/master" MESOSCAF_PORT=0 \
   MESOSCAF_HTTP_PORT=0 "$bin" master >"$scratch/master.log" 2>&1 &
 pids+=($!)
 line="$(wait_for_line "$scratch/master.log" 'master listening on [0-9.]+:[0-9]+' 60 "${pids[-1]}")" ||
   { cat "$scratch/master.log"; die "the installed master did not print 'master listening on' within 60 s"; }
 master="${line#master listening on }"
-MESOSCAF_CONFIG_FILE="$root/etc/mesoscaf/agent.ini" MESOSCAF_WORK_DIR="$scratch/agent" MESOSCAF_PORT=0 \
+MESOSCAF_CONFIG_FILE="$root/etc/mesoscaf/agent.ini" MESOSCAF_WORK_DIR="$root/var/lib/mesoscaf/agent" MESOSCAF_PORT=0 \
   MESOSCAF_HTTP_PORT=0 MESOSCAF_MASTER="$master" MESOSCAF_RESOURCES="cpus:1;mem:256;disk:100" \
   MESOSCAF_ISOLATION="posix/cpu,posix/mem" "$bin" agent >"$scratch/agent.log" 2>&1 &
 pids+=($!)
@@ -157,6 +182,14 @@ cat "$scratch/execute.log"
 [ $rc -eq 0 ] || { cat "$scratch/agent.log"; die "the installed mesoscaf execute exited $rc, not 0"; }
 grep -q '^TASK_FINISHED' "$scratch/execute.log" || die "execute printed no TASK_FINISHED"
 # The agent ran the task with the installed binary as its command executor: the sandbox has the output.
-find "$scratch/agent" -name stdout -exec grep -qx hi {} \; -print | grep -q . ||
+find "$root/var/lib/mesoscaf/agent" -name stdout -exec grep -qx hi {} \; -print | grep -q . ||
   die "no sandbox stdout under the agent's work dir holds 'hi'"
+# Purge: the daemons' state and the conffiles go, the user stays.
+for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+pids=()
+dpkg_root --purge mesoscaf || { cat "$scratch/dpkg.log"; die "dpkg --root --purge failed"; }
+for path in /usr/bin/mesoscaf /var/lib/mesoscaf /var/log/mesoscaf /etc/mesoscaf/agent.ini /etc/default/mesoscaf-master; do
+  [ ! -e "$root$path" ] || fail "purge left $path"
+done
+((failures == 0)) || die "$failures problem(s) with purging the package"
 echo "integration_package: passed in $(($(date +%s) - start)) s"

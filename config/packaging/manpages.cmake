@@ -47,4 +47,6 @@ foreach(entry ${mesoscaf_man_pages})
   list(APPEND outputs ${out}.gz)
 endforeach()
 add_custom_target(mesoscaf_man ALL DEPENDS ${outputs})
-install(FILES ${outputs} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+# OPTIONAL: a `cmake --install` of a tree built without them (e.g. only unit_tests) still works; the package checks
+# that it has them (check_package.cmake).
+install(FILES ${outputs} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 OPTIONAL)

@@ -56,4 +56,5 @@ set(CPACK_STRIP_FILES ON)   # as Debian's dh_strip: no symbol tables in the inst
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_COMPONENTS_GROUPING ALL_COMPONENTS_IN_ONE)
 set(CPACK_COMPONENTS_ALL Unspecified system)
+set(CPACK_PRE_BUILD_SCRIPTS ${pkg}/check_package.cmake)
 include(CPack)
