@@ -162,13 +162,19 @@ out="$("$bin" --version)" || die "mesoscaf --version failed: $out"
 
 # A master and an agent from the installed binary and the packaged ini files; the test overrides what a shared
 # test machine needs (free ports, scratch work dirs, no cgroups) through MESOSCAF_<FLAG> variables, as
-# /etc/default/mesoscaf-* would. MESOSCAF_HTTP_PORT is ignored by binaries without HTTP.
+# /etc/default/mesoscaf-* would.
 MESOSCAF_CONFIG_FILE="$root/etc/mesoscaf/master.ini" MESOSCAF_WORK_DIR="$root/var/lib/mesoscaf/master" MESOSCAF_PORT=0 \
   MESOSCAF_HTTP_PORT=0 "$bin" master >"$scratch/master.log" 2>&1 &
 pids+=($!)
 line="$(wait_for_line "$scratch/master.log" 'master listening on [0-9.]+:[0-9]+' 60 "${pids[-1]}")" ||
   { cat "$scratch/master.log"; die "the installed master did not print 'master listening on' within 60 s"; }
 master="${line#master listening on }"
+# Its HTTP endpoint answers /health (bash's /dev/tcp: no HTTP client needed).
+line="$(wait_for_line "$scratch/master.log" 'master http listening on [0-9.]+:[0-9]+' 60 "${pids[-1]}")" ||
+  { cat "$scratch/master.log"; die "the installed master did not print 'master http listening on' within 60 s"; }
+http="${line#master http listening on }"
+health="$(timeout 10 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}" && printf "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" >&3 && head -1 <&3' _ "$http")"
+[[ "$health" == "HTTP/1.1 200"* ]] || die "GET http://$http/health answered '$health', not 200"
 MESOSCAF_CONFIG_FILE="$root/etc/mesoscaf/agent.ini" MESOSCAF_WORK_DIR="$root/var/lib/mesoscaf/agent" MESOSCAF_PORT=0 \
   MESOSCAF_HTTP_PORT=0 MESOSCAF_MASTER="$master" MESOSCAF_RESOURCES="cpus:1;mem:256;disk:100" \
   MESOSCAF_ISOLATION="posix/cpu,posix/mem" "$bin" agent >"$scratch/agent.log" 2>&1 &
