@@ -8,6 +8,8 @@
 # Usage: integration_package_test.sh BUILD_DIR   (CTest: integration_package)
 set -uo pipefail
 build="$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)"
+# postinst gives the directories it makes their owners; a fake root (fakeroot) would hide exactly that.
+[ "$(id -u)" -eq 0 ] || { echo "FAIL: the package test installs with dpkg --root and must run as root (CI does)" >&2; exit 1; }
 start=$(date +%s)
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/mesoscaf-package.XXXXXX")"
 pids=()
@@ -149,9 +151,25 @@ for role in master agent; do
 done
 unit_has mesoscaf-agent.service "User=root"
 unit_has mesoscaf-master.service "User=mesoscaf"
+
+# logrotate: a forced rotation with the packaged file, its paths moved into the root and its postrotate command
+# recorded instead of signalling whatever runs on this host. The new file keeps the old one's owner and mode.
+command -v logrotate >/dev/null || die "logrotate not found (Debian package logrotate; scripts/setup installs it)"
+log_dir="$root/var/log/mesoscaf"
 grep -q '^/var/log/mesoscaf/\*\.log {' "$root/etc/logrotate.d/mesoscaf" || fail "logrotate file lacks /var/log/mesoscaf/*.log"
-grep -q 'systemctl kill .*--signal=HUP mesoscaf-master.service mesoscaf-agent.service' "$root/etc/logrotate.d/mesoscaf" ||
-  fail "logrotate file does not send SIGHUP to the units after rotating"
+printf '#!/bin/sh\necho "systemctl $*" >>"%s"\n' "$scratch/postrotate.log" >"$scratch/systemctl"
+chmod +x "$scratch/systemctl"
+sed -e "s|^/var/log/mesoscaf/|$log_dir/|" -e 's|if \[ -d /run/systemd/system \]|if true|' \
+    -e "s|^\([[:space:]]*\)systemctl |\1$scratch/systemctl |" "$root/etc/logrotate.d/mesoscaf" >"$scratch/logrotate.conf"
+echo "a line" >"$log_dir/master.log"
+chown "$mesoscaf_uid" "$log_dir/master.log" && chmod 0640 "$log_dir/master.log"
+logrotate --force --state "$scratch/logrotate.state" "$scratch/logrotate.conf" >"$scratch/logrotate.log" 2>&1 ||
+  fail "logrotate with the packaged file failed: $(cat "$scratch/logrotate.log")"
+grep -qx "a line" "$log_dir/master.log.1" 2>/dev/null || fail "logrotate did not rotate master.log to master.log.1"
+[ "$(stat -c '%u %a' "$log_dir/master.log" 2>/dev/null)" = "$mesoscaf_uid 640" ] ||
+  fail "logrotate's new master.log is not the master's (uid $mesoscaf_uid, mode 640)"
+grep -qx 'systemctl kill --kill-whom=main --signal=HUP mesoscaf-master.service mesoscaf-agent.service' \
+  "$scratch/postrotate.log" 2>/dev/null || fail "logrotate did not send SIGHUP to both units after rotating"
 ((failures == 0)) || die "$failures problem(s) with the package's files"
 
 # --- the installed binary ---
