@@ -9,7 +9,8 @@
 set -uo pipefail
 build="$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)"
 # postinst gives the directories it makes their owners; a fake root (fakeroot) would hide exactly that.
-[ "$(id -u)" -eq 0 ] || { echo "FAIL: the package test installs with dpkg --root and must run as root (CI does)" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] ||
+  { echo "FAIL: the package test installs with dpkg --root and must run as root (CI does)" >&2; exit 1; }
 start=$(date +%s)
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/mesoscaf-package.XXXXXX")"
 pids=()
@@ -82,7 +83,8 @@ printf 'root:*:19000:0:99999:7:::\n' >"$root/etc/shadow"
 printf 'root:*::\nadm:*::\n' >"$root/etc/gshadow"
 dpkg_root() { dpkg --root="$root" --force-script-chrootless --force-depends "$@" >>"$scratch/dpkg.log" 2>&1; }
 dpkg_root --install "$deb" || { cat "$scratch/dpkg.log"; die "dpkg --root --install failed"; }
-dpkg --root="$root" --status mesoscaf | grep -qx 'Status: install ok installed' || die "mesoscaf is not installed in the root"
+dpkg --root="$root" --status mesoscaf | grep -qx 'Status: install ok installed' ||
+  die "mesoscaf is not installed in the root"
 # postinst: the master's user and the daemons' directories with their owners.
 mesoscaf_uid="$(awk -F: '$1 == "mesoscaf" { print $3 }' "$root/etc/passwd")"
 [ -n "$mesoscaf_uid" ] || fail "postinst created no user mesoscaf"
@@ -110,7 +112,8 @@ fi
 pc_include="$(PKG_CONFIG_PATH="$root/usr/lib/pkgconfig" pkg-config --cflags mesoscaf 2>&1)" ||
   fail "pkg-config --cflags mesoscaf: $pc_include"
 pc_include_dir="$(sed -E 's/^-I([^ ]*).*/\1/' <<<"$pc_include")"
-[ "$pc_include_dir" -ef "$root/usr/include/mesoscaf" ] || fail "pkg-config names '$pc_include', not the installed headers"
+[ "$pc_include_dir" -ef "$root/usr/include/mesoscaf" ] ||
+  fail "pkg-config names '$pc_include', not the installed headers"
 
 # Man pages: gzip'd, and each renders with its name and its command's flags.
 declare -A man_flag=([mesoscaf]="--version" [mesoscaf-master]="--work-dir" [mesoscaf-agent]="--resources"
@@ -119,7 +122,8 @@ for page in "${!man_flag[@]}"; do
   file="$root/usr/share/man/man1/$page.1.gz"
   if [ ! -f "$file" ]; then fail "no man page $page(1) at /usr/share/man/man1/$page.1.gz"; continue; fi
   gzip -t "$file" || fail "$page.1.gz is not gzip"
-  text="$(MANWIDTH=100 man -l "$file" 2>"$scratch/man.err")" || fail "man -l $page.1.gz failed: $(cat "$scratch/man.err")"
+  text="$(MANWIDTH=100 man -l "$file" 2>"$scratch/man.err")" ||
+    fail "man -l $page.1.gz failed: $(cat "$scratch/man.err")"
   [[ "$text" == *"${page^^}(1)"* ]] || fail "$page(1) has no title ${page^^}(1)"
   [[ "$text" == *"$page - "* ]] || fail "$page(1) has no NAME line '$page - ...'"
   [[ "$text" == *"${man_flag[$page]}"* ]] || fail "$page(1) does not mention ${man_flag[$page]}"
@@ -127,11 +131,12 @@ done
 
 # systemd units: systemd-analyze verify (any warning fails: it reports unknown keys and bad values on stderr with
 # exit code 0), on copies whose ExecStart names the unpacked binary, since the host has no /usr/bin/mesoscaf ...
-command -v systemd-analyze >/dev/null || die "systemd-analyze not found (Debian package systemd; scripts/setup installs it)"
+command -v systemd-analyze >/dev/null ||
+  die "systemd-analyze not found (Debian package systemd; scripts/setup installs it)"
 mkdir -p "$scratch/units"
 for role in master agent; do
-  sed "s|^ExecStart=/usr/bin/mesoscaf |ExecStart=$root/usr/bin/mesoscaf |" "$root/lib/systemd/system/mesoscaf-$role.service" \
-    >"$scratch/units/mesoscaf-$role.service"
+  sed "s|^ExecStart=/usr/bin/mesoscaf |ExecStart=$root/usr/bin/mesoscaf |" \
+    "$root/lib/systemd/system/mesoscaf-$role.service" >"$scratch/units/mesoscaf-$role.service"
 done
 verify="$(systemd-analyze verify --man=no "$scratch"/units/*.service 2>&1)" && [ -z "$verify" ] ||
   fail "systemd-analyze verify: $verify"
@@ -156,7 +161,8 @@ unit_has mesoscaf-master.service "User=mesoscaf"
 # recorded instead of signalling whatever runs on this host. The new file keeps the old one's owner and mode.
 command -v logrotate >/dev/null || die "logrotate not found (Debian package logrotate; scripts/setup installs it)"
 log_dir="$root/var/log/mesoscaf"
-grep -q '^/var/log/mesoscaf/\*\.log {' "$root/etc/logrotate.d/mesoscaf" || fail "logrotate file lacks /var/log/mesoscaf/*.log"
+grep -q '^/var/log/mesoscaf/\*\.log {' "$root/etc/logrotate.d/mesoscaf" ||
+  fail "logrotate file lacks /var/log/mesoscaf/*.log"
 printf '#!/bin/sh\necho "systemctl $*" >>"%s"\n' "$scratch/postrotate.log" >"$scratch/systemctl"
 chmod +x "$scratch/systemctl"
 sed -e "s|^/var/log/mesoscaf/|$log_dir/|" -e 's|if \[ -d /run/systemd/system \]|if true|' \
@@ -181,8 +187,8 @@ out="$("$bin" --version)" || die "mesoscaf --version failed: $out"
 # A master and an agent from the installed binary and the packaged ini files; the test overrides what a shared
 # test machine needs (free ports, scratch work dirs, no cgroups) through MESOSCAF_<FLAG> variables, as
 # /etc/default/mesoscaf-* would.
-MESOSCAF_CONFIG_FILE="$root/etc/mesoscaf/master.ini" MESOSCAF_WORK_DIR="$root/var/lib/mesoscaf/master" MESOSCAF_PORT=0 \
-  MESOSCAF_HTTP_PORT=0 "$bin" master >"$scratch/master.log" 2>&1 &
+MESOSCAF_CONFIG_FILE="$root/etc/mesoscaf/master.ini" MESOSCAF_WORK_DIR="$root/var/lib/mesoscaf/master" \
+  MESOSCAF_PORT=0 MESOSCAF_HTTP_PORT=0 "$bin" master >"$scratch/master.log" 2>&1 &
 pids+=($!)
 line="$(wait_for_line "$scratch/master.log" 'master listening on [0-9.]+:[0-9]+' 60 "${pids[-1]}")" ||
   { cat "$scratch/master.log"; die "the installed master did not print 'master listening on' within 60 s"; }
@@ -191,10 +197,14 @@ master="${line#master listening on }"
 line="$(wait_for_line "$scratch/master.log" 'master http listening on [0-9.]+:[0-9]+' 60 "${pids[-1]}")" ||
   { cat "$scratch/master.log"; die "the installed master did not print 'master http listening on' within 60 s"; }
 http="${line#master http listening on }"
-health="$(timeout 10 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}" && printf "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" >&3 && head -1 <&3' _ "$http")"
+status_line() {   # status_line IP:PORT PATH, within 10 s
+  timeout 10 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}" &&
+    printf "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" "$2" "$1" >&3 && head -1 <&3' _ "$1" "$2"
+}
+health="$(status_line "$http" /health)"
 [[ "$health" == "HTTP/1.1 200"* ]] || die "GET http://$http/health answered '$health', not 200"
-MESOSCAF_CONFIG_FILE="$root/etc/mesoscaf/agent.ini" MESOSCAF_WORK_DIR="$root/var/lib/mesoscaf/agent" MESOSCAF_PORT=0 \
-  MESOSCAF_HTTP_PORT=0 MESOSCAF_MASTER="$master" MESOSCAF_RESOURCES="cpus:1;mem:256;disk:100" \
+MESOSCAF_CONFIG_FILE="$root/etc/mesoscaf/agent.ini" MESOSCAF_WORK_DIR="$root/var/lib/mesoscaf/agent" \
+  MESOSCAF_PORT=0 MESOSCAF_HTTP_PORT=0 MESOSCAF_MASTER="$master" MESOSCAF_RESOURCES="cpus:1;mem:256;disk:100" \
   MESOSCAF_ISOLATION="posix/cpu,posix/mem" "$bin" agent >"$scratch/agent.log" 2>&1 &
 pids+=($!)
 wait_for_line "$scratch/agent.log" 'agent registered with id' 60 "${pids[-1]}" >/dev/null ||

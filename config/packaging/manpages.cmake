@@ -39,7 +39,8 @@ foreach(entry ${mesoscaf_man_pages})
     OUTPUT ${out}.gz
     COMMAND ${CMAKE_COMMAND} -E make_directory ${MESOSCAF_MAN_DIR}
     COMMAND ${CMAKE_COMMAND} -E env MESOSCAF_MAN_BINARY=$<TARGET_FILE:mesoscaf_bin>
-            ${HELP2MAN_EXECUTABLE} --no-info --section=1 --name=${summary} --help-option=${help_option} ${version_args} --include=${see_also} --output=${out} ${help_for_man}
+            ${HELP2MAN_EXECUTABLE} --no-info --section=1 --name=${summary} --help-option=${help_option}
+            ${version_args} --include=${see_also} --output=${out} ${help_for_man}
     COMMAND ${GZIP_EXECUTABLE} -n -9 -f ${out}
     DEPENDS mesoscaf_bin ${see_also} ${help_for_man}
     COMMENT "help2man: ${page}(1)"

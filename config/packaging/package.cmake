@@ -1,5 +1,5 @@
 # The Debian package (`scripts/package`, or `cpack -G DEB` in the build directory): everything `cmake --install`
-# puts in a prefix, under /usr, plus man pages, systemd units, their /etc/default and ini files, and a logrotate file.
+# puts in a prefix, under /usr, plus man pages, systemd units, their /etc/default and ini files, a logrotate file.
 include(${CMAKE_CURRENT_LIST_DIR}/manpages.cmake)
 
 # The host-wide files have absolute destinations, so they belong to a component left out of a plain

@@ -6,4 +6,4 @@ set -eu
 bin=${MESOSCAF_MAN_BINARY:?set MESOSCAF_MAN_BINARY to the mesoscaf binary}
 cd /
 env -i PATH=/usr/bin:/bin "$bin" "$@" |
-  sed -e 's|^config file: /mesoscaf\.ini (the default, in the current directory.*$|config file: ./mesoscaf.ini (the default, in the current directory)|'
+  sed -e 's|^config file: /mesoscaf\.ini (the default, in the current directory.*$|config file: ./mesoscaf.ini (the default)|'
