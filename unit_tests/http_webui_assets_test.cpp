@@ -57,7 +57,7 @@ TEST(any other path has no asset) {
 TEST(the page loads only assets that ship with it) {
   // Every src and href of the page is a hash route or a relative path the binary serves: no network beyond it.
   auto page = std::string{find_webui_asset("/")->body};
-  std::regex reference{R"((src|href)="([^"]*)")"};
+  std::regex reference{R"re((src|href)="([^"]*)")re"};
   size_t static_references = 0;
   for (std::sregex_iterator it{page.begin(), page.end(), reference}, end; it != end; ++it) {
     auto target = (*it)[2].str();
