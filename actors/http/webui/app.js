@@ -385,7 +385,7 @@
                                                     formatResource(name, all) + ' total'}));
     });
     const resourcesCard = el('div', {class: 'card resources', id: 'total-resources'}, el('h3', {text: 'Resources'}),
-                             rows,
+                             el('div', {class: 'resource-grid'}, rows),
                              el('div', {class: 'legend'}, el('i', {style: 'background:var(--bar-used)'}), 'used',
                                 el('i', {style: 'background:var(--bar-offered)'}), 'offered',
                                 el('i', {style: 'background:#e9edf1'}), 'idle'));
