@@ -10,6 +10,7 @@
 #include "containerizer/launcher.hpp"
 
 #include "child_process.hpp"
+#include "http_test_client.hpp"
 #include "process_cluster.hpp"
 #include "process_scan.hpp"
 #include "test_helpers.hpp"
@@ -927,6 +928,32 @@ TEST(chaos with seeded faults ends every task once in the state it really ended 
     MESSAGE("task processes outlived the run: " << describe(left));
   CHECK(left.empty());
   CHECK_GREATER(tasks.size(), 20u);
+}
+
+// A standby's /master/redirect sends operators to the leader's HTTP address (307), as does the leader's own.
+TEST(the master redirect endpoint of a standby names the leader) {
+  ENSURE(start_zookeeper());
+  ENSURE(start_masters(2));
+  auto l = wait_leader();
+  ENSURE(l);
+  auto standby = *l == 0 ? size_t{1} : size_t{0};
+  auto http_of = [&](size_t i) -> std::string {
+    auto line = masters[i].proc->wait_for_line("master http listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(10));
+    return line ? std::string{(*line)[1]} : std::string{};
+  };
+  auto leader_http = http_of(*l);
+  auto standby_http = http_of(standby);
+  ENSURE(!leader_http.empty() && !standby_http.empty());
+  // The standby learns the leader's location (with its HTTP port) from ZooKeeper.
+  mesoscaf::test::http_reply r;
+  CHECK(eventually([&] {
+    r = mesoscaf::test::http_get(standby_http, "/master/redirect");
+    return r.status == 307;
+  }, seconds(30)));
+  CHECK_EQUAL(r.headers["location"], "//" + leader_http);
+  auto own = mesoscaf::test::http_get(leader_http, "/master/redirect");
+  CHECK_EQUAL(own.status, 307);
+  CHECK_EQUAL(own.headers["location"], "//" + leader_http);
 }
 
 FIXTURE_SCOPE_END()

@@ -68,17 +68,6 @@ json resources_json(const resource_set& r) {
   return j;
 }
 
-json reserved_json(const resource_set& r) {
-  json j = json::object();
-  std::map<std::string, resource_set> by_role;
-  for (auto& x : r.items())
-    if (x.role != "*")
-      by_role[x.role].add(x);
-  for (auto& [role, set] : by_role)
-    j[role] = resources_json(set);
-  return j;
-}
-
 json task_json(const task_view& t, const std::string& user) {
   json j;
   j["id"] = t.id.value;
@@ -99,36 +88,6 @@ json task_json(const task_view& t, const std::string& user) {
   return j;
 }
 
-std::string pid_of(const char* kind, const std::string& address, uint16_t port) {
-  return std::string{kind} + "@" + address + ":" + std::to_string(port);
-}
-
-json agent_json(const agent_view& a) {
-  json j;
-  j["id"] = a.info.id.value;
-  j["pid"] = pid_of("slave(1)", a.info.address, a.info.port);
-  j["hostname"] = a.info.hostname;
-  j["address"] = a.info.address;
-  // Mesos' "port" is the agent's one port (HTTP and libprocess); ours are two: "port" is the HTTP one, so
-  // `http://hostname:port/` works as with Mesos, and "agent_port" is the actor port.
-  j["port"] = a.info.http_port;
-  j["http_port"] = a.info.http_port;
-  j["agent_port"] = a.info.port;
-  j["resources"] = resources_json(a.info.total);
-  j["used_resources"] = resources_json(a.used);
-  j["offered_resources"] = resources_json(a.offered);
-  j["unreserved_resources"] = resources_json(a.info.total.unreserved());
-  j["reserved_resources"] = reserved_json(a.info.total);
-  json attrs = json::object();
-  for (auto& [k, v] : a.info.attributes)
-    attrs[k] = v;
-  j["attributes"] = attrs;
-  j["active"] = a.connected;
-  j["registered_time"] = a.registered;
-  j["version"] = product_version();
-  return j;
-}
-
 json roles_of(const framework_info& f) {
   json roles = json::array();
   for (auto& r : f.roles)
@@ -136,117 +95,6 @@ json roles_of(const framework_info& f) {
   if (roles.empty())
     roles.push_back("*");
   return roles;
-}
-
-json framework_json(const framework_view& f, const std::vector<task_view>* tasks,
-                    const std::vector<task_view>* completed) {
-  json j;
-  j["id"] = f.info.id.value;
-  j["name"] = f.info.name;
-  j["user"] = f.info.user;
-  j["principal"] = f.info.principal;
-  j["hostname"] = "";
-  j["webui_url"] = "";
-  j["roles"] = roles_of(f.info);
-  j["role"] = j["roles"].size() == 1 ? j["roles"][0] : json("*");
-  j["active"] = f.active;
-  j["connected"] = f.active;
-  j["recovered"] = false;
-  j["checkpoint"] = f.info.checkpoint;
-  j["failover_timeout"] = f.info.failover_timeout;
-  j["capabilities"] = f.info.capabilities;
-  j["registered_time"] = f.registered;
-  j["used_resources"] = resources_json(f.used);
-  j["offered_resources"] = resources_json(f.offered);
-  j["resources"] = resources_json(f.used + f.offered);
-  json offers = json::array();
-  for (auto& o : f.offers)
-    offers.push_back({{"id", o.id.value}, {"framework_id", f.info.id.value}, {"slave_id", o.agent.value},
-                      {"role", o.role}, {"resources", resources_json(o.resources)}});
-  j["offers"] = offers;
-  json executors = json::array();
-  for (auto& e : f.executors)
-    executors.push_back({{"executor_id", e.id.value}, {"name", e.name}, {"framework_id", f.info.id.value},
-                         {"resources", resources_json(e.resources)}, {"role", e.role}});
-  j["executors"] = executors;
-  json unreachable = json::array();
-  for (auto& t : f.unreachable_tasks)
-    unreachable.push_back(task_json(t, f.info.user));
-  j["unreachable_tasks"] = unreachable;
-  if (tasks != nullptr) {
-    json live = json::array();
-    for (auto& t : *tasks)
-      live.push_back(task_json(t, f.info.user));
-    j["tasks"] = live;
-    json done = json::array();
-    // Ended, not yet acknowledged by the framework: Mesos lists them among its tasks too.
-    for (auto& t : f.unacknowledged)
-      done.push_back(task_json(t, f.info.user));
-    if (completed != nullptr)
-      for (auto& t : *completed)
-        done.push_back(task_json(t, f.info.user));
-    j["completed_tasks"] = done;
-  }
-  return j;
-}
-
-/// Tasks grouped by framework (stable: the order of the pages).
-struct tasks_by_framework {
-  std::unordered_map<std::string, std::vector<task_view>> live, completed;
-  explicit tasks_by_framework(const master_state& s) {
-    for (auto& t : s.tasks)
-      live[t.framework.value].push_back(t);
-    for (auto& t : s.completed)
-      completed[t.framework.value].push_back(t);
-  }
-  template <class Map>
-  static const std::vector<task_view>* find(const Map& m, const framework_id& id) {
-    auto i = m.find(id.value);
-    return i == m.end() ? nullptr : &i->second;
-  }
-};
-
-json frameworks_array(const master_state& s, const tasks_by_framework& by) {
-  static const std::vector<task_view> none;
-  json out = json::array();
-  for (auto& f : s.first.frameworks) {
-    auto live = tasks_by_framework::find(by.live, f.info.id);
-    auto done = tasks_by_framework::find(by.completed, f.info.id);
-    out.push_back(framework_json(f, live ? live : &none, done));
-  }
-  return out;
-}
-
-json completed_frameworks_array(const master_state& s, const tasks_by_framework& by) {
-  json out = json::array();
-  for (auto& id : s.first.header.completed_frameworks) {
-    json j{{"id", id.value}, {"active", false}, {"connected", false}, {"tasks", json::array()}};
-    json done = json::array();
-    if (auto list = tasks_by_framework::find(by.completed, id))
-      for (auto& t : *list)
-        done.push_back(task_json(t, ""));
-    j["completed_tasks"] = done;
-    out.push_back(std::move(j));
-  }
-  return out;
-}
-
-json slaves_array(const master_state& s) {
-  json out = json::array();
-  for (auto& a : s.agents)
-    out.push_back(agent_json(a));
-  return out;
-}
-
-json leader_info(const master_state& s, const daemon_identity& me) {
-  auto& h = s.first.header;
-  if (h.leading)
-    return {{"id", me.id}, {"hostname", me.hostname}, {"ip", me.address}, {"port", me.port},
-            {"http_port", me.http_port}};
-  if (h.leader.empty())
-    return json::object();
-  return {{"id", h.leader.id}, {"hostname", h.leader.host}, {"ip", h.leader.host}, {"port", h.leader.port},
-          {"http_port", h.leader.http_port}};
 }
 
 json quota_entry(const role_summary& r) {
@@ -265,118 +113,6 @@ std::string flags_json(const daemon_identity& me) {
   for (auto& [k, v] : me.flags)
     flags[k] = v;
   return dump({{"flags", flags}});
-}
-
-std::string master_state_json(const master_state& s, const daemon_identity& me) {
-  auto& h = s.first.header;
-  tasks_by_framework by{s};
-  json j;
-  j["version"] = product_version();
-  j["id"] = me.id;
-  j["pid"] = pid_of("master", me.address, me.port);
-  j["hostname"] = me.hostname;
-  j["port"] = me.port;
-  j["http_port"] = me.http_port;
-  j["start_time"] = me.start_time > 0 ? me.start_time : h.start_time;
-  j["elected_time"] = h.elected_time;
-  j["elected"] = h.elected;
-  j["leading"] = h.leading;
-  std::size_t active = 0;
-  for (auto& a : s.agents)
-    active += a.connected ? 1 : 0;
-  j["activated_slaves"] = active;
-  j["deactivated_slaves"] = s.agents.size() - active;
-  j["unreachable_slaves"] = h.unreachable.size();
-  auto leader = leader_info(s, me);
-  j["leader_info"] = leader;
-  j["leader"] = leader.empty() ? std::string{}
-                               : pid_of("master", leader["ip"].get<std::string>(), leader["port"].get<uint16_t>());
-  json flags = json::object();
-  for (auto& [k, v] : me.flags)
-    flags[k] = v;
-  j["flags"] = flags;
-  j["slaves"] = slaves_array(s);
-  j["recovered_slaves"] = json::array();
-  for (auto& id : h.recovering)
-    j["recovered_slaves"].push_back({{"id", id.value}});
-  j["frameworks"] = frameworks_array(s, by);
-  j["completed_frameworks"] = completed_frameworks_array(s, by);
-  j["unregistered_frameworks"] = json::array();
-  j["orphan_tasks"] = json::array();
-  return dump(j);
-}
-
-std::string master_state_summary_json(const master_state& s, const daemon_identity& me) {
-  // Counts per agent and per framework, by state.
-  std::map<std::string, std::map<std::string, int>> agent_counts, fw_counts;
-  std::map<std::string, std::set<std::string>> agent_fws, fw_agents;
-  auto count = [&](const task_view& t) {
-    agent_counts[t.agent.value][to_string(t.state)]++;
-    fw_counts[t.framework.value][to_string(t.state)]++;
-    agent_fws[t.agent.value].insert(t.framework.value);
-    fw_agents[t.framework.value].insert(t.agent.value);
-  };
-  for (auto& t : s.tasks)
-    count(t);
-  for (auto& t : s.completed)
-    count(t);
-  static const char* states[] = {"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING", "TASK_FINISHED",
-                                 "TASK_KILLED", "TASK_FAILED", "TASK_LOST", "TASK_ERROR", "TASK_UNREACHABLE"};
-  json slaves = json::array();
-  for (auto& a : s.agents) {
-    auto j = agent_json(a);
-    for (auto st : states)
-      j[st] = agent_counts[a.info.id.value][st];
-    j["framework_ids"] = agent_fws[a.info.id.value];
-    slaves.push_back(std::move(j));
-  }
-  json fws = json::array();
-  for (auto& f : s.first.frameworks) {
-    auto j = framework_json(f, nullptr, nullptr);
-    j.erase("offers");
-    j.erase("unreachable_tasks");
-    for (auto st : states)
-      j[st] = fw_counts[f.info.id.value][st];
-    j["slave_ids"] = fw_agents[f.info.id.value];
-    fws.push_back(std::move(j));
-  }
-  return dump({{"hostname", me.hostname}, {"cluster", ""}, {"slaves", slaves}, {"frameworks", fws}});
-}
-
-std::string master_frameworks_json(const master_state& s) {
-  tasks_by_framework by{s};
-  return dump({{"frameworks", frameworks_array(s, by)},
-               {"completed_frameworks", completed_frameworks_array(s, by)},
-               {"unregistered_frameworks", json::array()}});
-}
-
-std::string master_slaves_json(const master_state& s) {
-  json recovered = json::array();
-  for (auto& id : s.first.header.recovering)
-    recovered.push_back({{"id", id.value}});
-  return dump({{"slaves", slaves_array(s)}, {"recovered_slaves", recovered}});
-}
-
-std::string master_tasks_json(const master_state& s, std::size_t limit, std::size_t offset, bool ascending) {
-  std::unordered_map<std::string, std::string> users;
-  for (auto& f : s.first.frameworks)
-    users[f.info.id.value] = f.info.user;
-  std::vector<const task_view*> all;
-  all.reserve(s.tasks.size() + s.completed.size());
-  for (auto& t : s.tasks)
-    all.push_back(&t);
-  for (auto& f : s.first.frameworks)
-    for (auto& t : f.unacknowledged)
-      all.push_back(&t);
-  for (auto& t : s.completed)
-    all.push_back(&t);
-  std::stable_sort(all.begin(), all.end(), [ascending](const task_view* a, const task_view* b) {
-    return ascending ? a->launched < b->launched : a->launched > b->launched;
-  });
-  json tasks = json::array();
-  for (std::size_t i = offset; i < all.size() && i - offset < limit; ++i)
-    tasks.push_back(task_json(*all[i], users[all[i]->framework.value]));
-  return dump({{"tasks", tasks}});
 }
 
 std::string roles_json(const std::vector<role_summary>& roles) {
@@ -448,7 +184,7 @@ json executor_json(const executor_view& e) {
 std::string agent_state_json(const agent_state_view& s, const daemon_identity& me) {
   json j;
   j["id"] = s.info.id.value;
-  j["pid"] = pid_of("slave(1)", s.info.address.empty() ? me.address : s.info.address, s.info.port);
+  j["pid"] = "slave(1)@" + (s.info.address.empty() ? me.address : s.info.address) + ":" + std::to_string(s.info.port);
   j["hostname"] = s.info.hostname.empty() ? me.hostname : s.info.hostname;
   j["port"] = me.http_port;
   j["agent_port"] = s.info.port;

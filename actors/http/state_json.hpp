@@ -1,7 +1,7 @@
 #pragma once
 // The daemons' state views (messages/state_view.hpp) as the JSON of Mesos' endpoints (docs/HTTP.md), without
-// actor code. nlohmann::json stays out of this header: callers get text or fill their own documents through
-// state_json.cpp's functions.
+// actor code; callers get text. The master's large views are written with RapidJSON's writer
+// (master_state_json.cpp), the small ones and every body parsed with nlohmann::json (state_json.cpp).
 #include "messages/state_view.hpp"
 
 #include <map>

@@ -160,6 +160,7 @@ int agent_main(int argc, char** argv) {
   if (checkpoint->found)
     std::cout << "agent recovered agent_id=" << checkpoint->agent.id << " frameworks=" << checkpoint->frameworks.size()
               << " executors=" << n_executors << " tasks=" << n_tasks << std::endl;
+  raise_open_file_limit();
   auto sigs = block_termination_signals();
   agent_options opts;
   if (cfg.master_is_zk) {

@@ -66,6 +66,7 @@ int local_main(int argc, char** argv) {
     }
     opts.work_dir = templ;
   }
+  raise_open_file_limit();
   auto sigs = block_termination_signals();
   caf::actor_system sys{cfg};
   // The agents' endpoints listen first (each agent advertises its HTTP port); the handles come once spawned.

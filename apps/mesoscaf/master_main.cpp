@@ -79,6 +79,7 @@ int master_main(int argc, char** argv) {
     return 1;
   }
   // Before the actor system exists, so that every CAF thread inherits the mask (caf-notes A13).
+  raise_open_file_limit();
   auto sigs = block_termination_signals();
   caf::actor_system sys{cfg};
   master_options opts;

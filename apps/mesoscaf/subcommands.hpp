@@ -23,6 +23,10 @@ int command_executor_main(int argc, char** argv);
 /// inherits the mask and only `wait_for_termination` takes them (caf-notes A13).
 sigset_t block_termination_signals();
 
+/// Raises the soft limit of open files to the hard limit: a daemon holds a descriptor per agent, framework and
+/// HTTP client (thousands), and the usual soft default of 1024 is far below what the host allows.
+void raise_open_file_limit();
+
 /// Waits for SIGTERM or SIGINT; returns the signal number.
 int wait_for_termination(const sigset_t& set);
 
