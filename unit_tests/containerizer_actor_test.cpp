@@ -62,6 +62,8 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<mock_agent_s
     [](atom::tick) {},
     [](atom::state) { return agent_snapshot{}; },
     [](atom::usage) { return std::vector<container_usage>{}; },
+    [](atom::state_page) { return agent_state_view{}; },
+    [](atom::metrics) { return std::vector<metric_sample>{}; },
   };
 }
 
