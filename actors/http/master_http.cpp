@@ -2,6 +2,7 @@
 // master serves offers and updates between them; concurrent /state requests share one fetch.
 #include "actors/http/daemon_http.hpp"
 #include "actors/http/prometheus.hpp"
+#include "actors/http/webui/webui_assets.hpp"
 #include "config/support/logging.hpp"
 
 #include <caf/actor_system.hpp>
@@ -275,6 +276,19 @@ void add_master_routes(server& srv, caf::actor_system& sys, master_actor master,
   };
   srv.route("*", "/metrics/snapshot", metrics(false));
   srv.route("*", "/metrics", metrics(true));
+  // The web UI, compiled into the binary (actors/http/webui/).
+  auto webui = get_only([](const request& req) {
+    auto asset = find_webui_asset(req.path);
+    if (!asset)
+      return response::error(404, "no web UI file " + req.path);
+    response res;
+    res.content_type = std::string{asset->content_type};
+    res.body = std::string{asset->body};
+    return res;
+  });
+  srv.route("*", "/", webui);
+  srv.route("*", "/index.html", webui);
+  srv.route_prefix("*", "/static/", webui);
 }
 
 } // namespace mesoscaf::http
