@@ -5,7 +5,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -19,6 +18,10 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace mesoscaf::http {
 
@@ -68,7 +71,9 @@ struct server::impl {
   asio::io_context ioc{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::optional<tcp::acceptor> acceptor;
-  std::optional<asio::thread_pool> pool;
+  asio::io_context pool{1};   // the handlers' queue, run by `handler_threads`
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> pool_work;
+  std::vector<std::thread> handlers;
   std::thread io_thread;
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopping{false};
@@ -137,7 +142,7 @@ private:
     req.peer = peer_;
     // The handler may block (an actor request with a timeout): it runs on the pool, never on the I/O thread.
     stream_.expires_never();
-    asio::post(*owner_.pool, [self = shared_from_this(), req = std::move(req)] {
+    asio::post(owner_.pool, [self = shared_from_this(), req = std::move(req)] {
       auto res = run_handler(self->owner_.routes, req);
       asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
     });
@@ -232,7 +237,13 @@ std::string server::start() {
     return "cannot listen for HTTP on " + d.opts.address + ":" + std::to_string(d.opts.port) + ": " + ec.message();
   }
   d.bound_port = d.acceptor->local_endpoint().port();
-  d.pool.emplace(d.opts.handler_threads);
+  d.pool_work.emplace(d.pool.get_executor());
+  for (std::size_t i = 0; i < std::max<std::size_t>(d.opts.handler_threads, 1); ++i)
+    d.handlers.emplace_back([&d] {
+      if (d.opts.handler_nice != 0)
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), d.opts.handler_nice);
+      d.pool.run();
+    });
   d.work.emplace(d.ioc.get_executor());
   d.accept();
   d.io_thread = std::thread{[&d] { d.ioc.run(); }};
@@ -249,7 +260,10 @@ void server::stop() {
     d.acceptor->close(ignored);
   });
   // Handlers finish (their actor requests have timeouts); then the I/O loop ends with every connection.
-  d.pool->join();
+  d.pool_work.reset();
+  for (auto& t : d.handlers)
+    t.join();
+  d.handlers.clear();
   d.work.reset();
   d.ioc.stop();
   d.io_thread.join();

@@ -11,7 +11,7 @@
 namespace mesoscaf {
 
 /// Agents and tasks copied per page (an agent with more live tasks than this still goes whole into one page).
-constexpr std::size_t default_state_page_budget = 2000;
+constexpr std::size_t default_state_page_budget = 500;
 
 /// A task entry as the views show it.
 task_view view_of(const task_entry& t);
