@@ -129,7 +129,7 @@ TEST(bad log flags exit 2 naming the flag) {
   CHECK_EQUAL(run_mesoscaf("master --log-format=xml", "stderr", err), 2);
   MESSAGE(err);
   CHECK_NOT_EQUAL(err.find("--log-format=xml: expected text or json"), std::string::npos);
-  CHECK_EQUAL(run_mesoscaf("agent --log-file=/nonexistent-dir/agent.log", "stderr", err), 2);
+  CHECK_EQUAL(run_mesoscaf("master --log-file=/nonexistent-dir/agent.log", "stderr", err), 2);
   MESSAGE(err);
   CHECK_NOT_EQUAL(err.find("--log-file: cannot open /nonexistent-dir/agent.log"), std::string::npos);
 }
