@@ -9,6 +9,7 @@
 #include "config/support/network_address.hpp"
 #include "actors/process_defaults.hpp"
 #include "containerizer/isolation.hpp"
+#include "messages/ids.hpp"
 #include "messages/resources.hpp"
 
 #include <caf/atom.hpp>
@@ -167,7 +168,10 @@ base_config::base_config(std::string subcommand, int64_t threads) : subcommand_(
   // Daemons also drop a peer that stops sending heartbeats (caf-notes pitfall 6).
   set("middleman.connection-timeout", caf::timespan{5s});
   config_file_path = "mesoscaf.ini";
-  opt_group{custom_options_, "global"}.add(log_level, "log-level", "log threshold: error|warn|info|debug|trace");
+  opt_group{custom_options_, "global"}
+    .add(log_level, "log-level", "log threshold: error|warn|info|debug|trace")
+    .add(log_file, "log-file", "append log lines to this file, reopened on SIGHUP (default: stderr)")
+    .add(log_format, "log-format", "log lines as text or json (one object per line)");
 }
 
 std::optional<int> base_config::parse_and_validate(int argc, char** argv) {
@@ -213,6 +217,10 @@ std::optional<int> base_config::parse_and_validate(int argc, char** argv) {
   log::level l;
   if (log::parse_level(log_level, l))
     log::set_level(l);
+  log::format f = log::format::text;
+  log::parse_format(log_format, f);
+  if (auto err = log::configure(log_file, f); !err.empty())
+    return report({"error: --log-file: " + err});
   return std::nullopt;
 }
 
@@ -239,6 +247,8 @@ std::vector<std::string> base_config::validate() {
   std::vector<std::string> errors;
   if (!valid_level(log_level))
     errors.push_back("--log-level=" + log_level + ": expected error|warn|info|debug|trace");
+  if (log::format f; !log::parse_format(log_format, f))
+    errors.push_back("--log-format=" + log_format + ": expected text or json");
   auto threads = caf::get_if<int64_t>(&content, "scheduler.max-threads");
   if (threads && (*threads < 1 || *threads > 256))
     errors.push_back("scheduler.max-threads=" + std::to_string(*threads) + ": expected 1..256");
@@ -440,6 +450,8 @@ std::vector<std::string> agent_config::validate() {
   if (work_dir.empty())
     errors.push_back("--work-dir is required");
   check_resources(resources, "resources", false, errors);
+  if (auto msg = check_no_control_chars("--hostname", hostname); !msg.empty())
+    errors.push_back(msg);
   if (recover != "reconnect" && recover != "cleanup")
     errors.push_back("--recover=" + recover + ": expected reconnect or cleanup");
   if (executor_registration_timeout.count() <= 0)
@@ -528,6 +540,13 @@ std::vector<std::string> execute_config::validate() {
     errors.push_back("--command is required");
   if (name.empty())
     errors.push_back("--name must not be empty");
+  else if (auto msg = check_no_control_chars("--name", name); !msg.empty())
+    errors.push_back(msg);
+  else if (!is_safe_id(name + "-" + new_uuid()))   // the task ID is NAME-<uuid>
+    errors.push_back("--name=" + name + ": the task ID is NAME-<uuid>, so use letters, digits, '.', '_' and '-', "
+                     "at most " + std::to_string(max_id_length - 37) + " characters");
+  if (auto msg = check_no_control_chars("--user", user); !msg.empty())
+    errors.push_back(msg);
   check_resources(resources, "resources", true, errors);
   if (timeout.count() < 0)
     errors.push_back("--timeout must not be negative");

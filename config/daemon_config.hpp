@@ -66,6 +66,8 @@ public:
   const caf::config_option_set& options() const { return custom_options_; }
 
   std::string log_level = "info";
+  std::string log_file;              // empty: stderr
+  std::string log_format = "text";   // text | json
 
 protected:
   std::string subcommand_;

@@ -3,9 +3,11 @@
 // agent ID is expected. Generated IDs are random UUIDs (Boost.Uuid); task IDs are chosen by frameworks.
 #include <caf/meta/type_name.hpp>
 
+#include <cstddef>
 #include <functional>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 namespace mesoscaf {
 
@@ -43,6 +45,22 @@ using offer_id = basic_id<offer_id_tag>;
 using task_id = basic_id<task_id_tag>;
 using executor_id = basic_id<executor_id_tag>;
 using container_id = basic_id<container_id_tag>;
+
+/// Longest ID accepted where an ID becomes a path component (sandbox directories).
+constexpr std::size_t max_id_length = 200;
+
+/// True iff `id` is safe as one path component: [A-Za-z0-9._-], not empty, not "." or "..", <= 200 chars.
+bool is_safe_id(std::string_view id);
+
+/// Empty if `id` is safe (see is_safe_id), else a message naming `what` (e.g. "task ID").
+std::string check_safe_id(std::string_view what, std::string_view id);
+
+/// True iff `text` holds a control character (a byte below 0x20, or 0x7f): in a name or ID it would break log
+/// lines, tables and terminals.
+bool has_control_chars(std::string_view text);
+
+/// Empty if `text` has no control character, else a message naming `what` (e.g. "task name") and the first one.
+std::string check_no_control_chars(std::string_view what, std::string_view text);
 
 /// A fresh random UUID in its canonical text form.
 std::string new_uuid();

@@ -529,6 +529,30 @@ bool parse_segment(std::string_view seg, resource& r, std::string* error) {
 
 } // namespace
 
+std::optional<value_type> known_value_type(std::string_view name) {
+  if (name == "cpus" || name == "mem" || name == "disk" || name == "gpus")
+    return value_type::scalar;
+  if (name == "ports")
+    return value_type::ranges;
+  return std::nullopt;
+}
+
+std::string known_resource_error(const resource& r) {
+  auto expected = known_value_type(r.name);
+  if (!expected)
+    return {};
+  if (r.type != *expected)
+    return "'" + r.name + "' must be " + (*expected == value_type::scalar ? "a scalar such as " + r.name + ":2"
+                                                                          : "a range list such as ports:[31000-32000]")
+           + ", not " + (r.type == value_type::set ? "a set" : r.type == value_type::ranges ? "a range list" : "a scalar");
+  if (r.type == value_type::ranges)
+    for (const auto& x : r.ranges)
+      if (x.end > max_port)
+        return "ports must lie within 0-" + std::to_string(max_port) + ", not " + std::to_string(x.begin) + "-"
+               + std::to_string(x.end);
+  return {};
+}
+
 bool valid_role_name(std::string_view role) {
   if (role == "*")
     return true;
@@ -602,6 +626,10 @@ std::optional<resource_set> resource_set::parse(std::string_view text, std::stri
                            + type_name(r.type) + " in " + quoted(seg));
         return std::nullopt;
       }
+      if (auto msg = known_resource_error(r); !msg.empty()) {
+        set_error(error, msg + " in " + quoted(seg));
+        return std::nullopt;
+      }
       result.add(r);
     }
     if (last)
@@ -664,6 +692,8 @@ std::string resource_set::validate() const {
       return where() + "bad role " + quoted(r.role);
     if (auto meta = metadata_error(r); !meta.empty())
       return where() + meta;
+    if (auto known = known_resource_error(r); !known.empty())
+      return where() + known;
     if (i > 0 && !key_less(items_[i - 1], r))
       return where() + "entries not sorted by key or duplicated";
     if (i > 0 && items_[i - 1].name == r.name && items_[i - 1].type != r.type)

@@ -74,6 +74,18 @@ struct resource {
   }
 };
 
+/// Highest port number: `ports` ranges lie within 0..max_port.
+constexpr uint64_t max_port = 65535;
+
+/// The value type a well-known resource must have: cpus, mem, disk and gpus are scalars, ports are ranges.
+/// Other names may have any type (nullopt).
+std::optional<value_type> known_value_type(std::string_view name);
+
+/// "" or why `r` breaks the rules of the well-known resources: the value type above, ports within 0..max_port.
+/// The one rule behind `resource_set::parse` and `resource_set::validate`, so the agent's --resources, the
+/// master's checks of what agents and frameworks send, and `mesoscaf execute` refuse the same things.
+std::string known_resource_error(const resource& r);
+
 /// The binary form of a resource (messages, checkpoints, registry records): a flags byte (value type, dynamic,
 /// volume), name, role, the volume fields only for a volume, and only the value of its type. A task carries
 /// several resources and a re-registering agent sends every task, so this is a third of the fields per resource.
@@ -112,7 +124,8 @@ public:
   /// Convenience: one set resource (empty set if an item or the name is bad).
   static resource_set set(std::string name, std::set<std::string> items, std::string role = "*");
 
-  /// Checks the invariant and value limits of a value that arrived from outside (e.g. deserialized).
+  /// Checks the invariant, value limits and the well-known resources' rules (known_resource_error) of a value
+  /// that arrived from outside (e.g. deserialized).
   /// Returns an empty string if valid, else a message.
   std::string validate() const;
 

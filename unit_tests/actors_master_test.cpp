@@ -1250,6 +1250,20 @@ bool has_error(const sched_state& st, const std::string& needle) {
 
 FIXTURE_SCOPE(master_roles_tests, fixture)
 
+TEST(subscription with control characters in its name or ID is refused with a clear error) {
+  framework_info fi;
+  fi.name = "bad\nname";
+  auto err = request_error<framework_id>(atom::subscribe_v, fi, new_scheduler());
+  MESSAGE(err);
+  CHECK_NOT_EQUAL(err.find("subscribe: framework name has a control character (0x0a)"), std::string::npos);
+  fi.name = "fine";
+  fi.id = framework_id{"fw\x1b"};
+  err = request_error<framework_id>(atom::subscribe_v, fi, new_scheduler());
+  CHECK_NOT_EQUAL(err.find("subscribe: framework ID has a control character (0x1b)"), std::string::npos);
+  CHECK(alst().added_fws.empty());
+  CHECK(state().frameworks.empty());
+}
+
 TEST(subscription with invalid or repeated roles is refused with a clear error) {
   framework_info fi;
   fi.name = "bad";

@@ -329,6 +329,72 @@ TEST(unsafe task ids) {
   }
 }
 
+TEST(control characters in task and executor names are refused) {
+  for (auto bad : {std::string{"line\nbreak"}, std::string{"tab\there"}, std::string{"del\x7f"},
+                   std::string{"esc\x1b[31m"}}) {
+    auto t = task("t1", "cpus:1");
+    t.name = bad;
+    auto v = accept(fw1, {"o1"}, {t});
+    CHECK(v.tasks[0].kind == verdict_kind::error);
+    CHECK(v.tasks[0].reason == task_reason::task_invalid);
+    CHECK_NOT_EQUAL(v.tasks[0].message.find("task name has a control character"), std::string::npos);
+    CHECK(v.launch.empty());
+  }
+  auto t = task("t1", "cpus:1");
+  t.command->user = "root\n";
+  CHECK_NOT_EQUAL(accept(fw1, {"o1"}, {t}).tasks[0].message.find("command user has a control character (0x0a)"),
+                  std::string::npos);
+  t = task("t1", "cpus:1");
+  t.command = caf::none;
+  executor_info ex;
+  ex.id = executor_id{"e1"};
+  ex.name = "exec\r";
+  ex.command.value = "./my-executor";
+  t.executor = ex;
+  CHECK_NOT_EQUAL(accept(fw1, {"o1"}, {t}).tasks[0].message.find("executor name has a control character (0x0d)"),
+                  std::string::npos);
+  // Printable names, spaces and UTF-8 included, are fine.
+  t = task("t1", "cpus:1");
+  t.name = "my task \xc3\xa9";
+  CHECK(accept(fw1, {"o1"}, {t}).tasks[0].kind == verdict_kind::ok);
+}
+
+TEST(ports beyond 65535 and wrong types of known resources are refused) {
+  auto t = task("t1", "cpus:1");
+  t.resources = res("cpus:1") + resource_set::range("ports", 31000, 70000);   // range() does not apply the rule
+  auto v = accept(fw1, {"o2"}, {t});
+  CHECK(v.tasks[0].kind == verdict_kind::error);
+  CHECK(v.tasks[0].reason == task_reason::invalid_resources);
+  CHECK_NOT_EQUAL(v.tasks[0].message.find("ports must lie within 0-65535"), std::string::npos);
+  t.resources = res("cpus:1") + resource_set::set("mem", {"a"});
+  v = accept(fw1, {"o2"}, {t});
+  CHECK(v.tasks[0].kind == verdict_kind::error);
+  CHECK_NOT_EQUAL(v.tasks[0].message.find("'mem' must be a scalar"), std::string::npos);
+}
+
+TEST(framework text with control characters is refused) {
+  framework_info fi;
+  fi.name = "ok name";
+  fi.user = "alice";
+  fi.roles = {"eng"};
+  CHECK_EQUAL(check_framework_text(fi), "");
+  auto bad = fi;
+  bad.name = "evil\nname";
+  CHECK_EQUAL(check_framework_text(bad), "framework name has a control character (0x0a) at byte 4");
+  bad = fi;
+  bad.user = "a\x7f";
+  CHECK_NOT_EQUAL(check_framework_text(bad).find("framework user"), std::string::npos);
+  bad = fi;
+  bad.id = framework_id{"id\x01"};
+  CHECK_NOT_EQUAL(check_framework_text(bad).find("framework ID"), std::string::npos);
+  bad = fi;
+  bad.principal = "p\t";
+  CHECK_NOT_EQUAL(check_framework_text(bad).find("framework principal"), std::string::npos);
+  bad = fi;
+  bad.capabilities = {"PARTITION_AWARE\n"};
+  CHECK_NOT_EQUAL(check_framework_text(bad).find("framework capability"), std::string::npos);
+}
+
 TEST(task agent must be the offers agent) {
   auto v = accept(fw1, {"o1"}, {task("t1", "cpus:1", agent_id{"a2"})});
   CHECK(v.tasks[0].kind == verdict_kind::error);

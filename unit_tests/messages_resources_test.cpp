@@ -122,13 +122,13 @@ TEST(parse basic) {
 }
 
 TEST(parse roles and whitespace) {
-  auto r = parse_ok("  cpus(eng) : 2 ; cpus : 1.5 ;mem( ops ):  [ 1 - 3 , 5 ] ; disk(*):7 ;");
-  CHECK_EQUAL(r.to_string(), "cpus:1.5;cpus(eng):2;disk:7;mem(ops):[1-3,5-5]");
+  auto r = parse_ok("  cpus(eng) : 2 ; cpus : 1.5 ;slots( ops ):  [ 1 - 3 , 5 ] ; disk(*):7 ;");
+  CHECK_EQUAL(r.to_string(), "cpus:1.5;cpus(eng):2;disk:7;slots(ops):[1-3,5-5]");
   CHECK_EQUAL(r.scalar_milli("cpus"), 3500);
   CHECK_EQUAL(r.unreserved().to_string(), "cpus:1.5;disk:7");
   CHECK_EQUAL(r.reserved("eng").to_string(), "cpus(eng):2");
   CHECK_EQUAL(r.reserved("nobody").to_string(), "");
-  CHECK_EQUAL(r.with_role("fw").to_string(), "cpus(fw):3.5;disk(fw):7;mem(fw):[1-3,5-5]");
+  CHECK_EQUAL(r.with_role("fw").to_string(), "cpus(fw):3.5;disk(fw):7;slots(fw):[1-3,5-5]");
   CHECK(r.find("cpus", "eng") != nullptr);
   CHECK(r.find("cpus", "ops") == nullptr);
 }
@@ -213,7 +213,7 @@ TEST(parse errors name the bad token) {
   CHECK(mentions(parse_err("ports:[1--3]"), "-3"));
   CHECK(mentions(parse_err("ports:[-3]"), "missing range bound"));
   CHECK(mentions(parse_err("ports:[1-2,,4-5]"), "empty range"));
-  CHECK(mentions(parse_err("ports:[1-18446744073709551616]"), "18446744073709551616"));
+  CHECK(mentions(parse_err("slots:[1-18446744073709551616]"), "18446744073709551616"));
   CHECK(mentions(parse_err("ports:[1-2"), "unterminated"));
   CHECK(mentions(parse_err("zones:{a,b"), "unterminated"));
   CHECK(mentions(parse_err("zones:{a,,b}"), "bad set item"));
@@ -221,9 +221,9 @@ TEST(parse errors name the bad token) {
   CHECK(mentions(parse_err("cpus:1;cpus:[1-2]"), "cpus"));
   CHECK(mentions(parse_err("cpus:1;cpus(eng):{a}"), "both scalar and set"));
   CHECK(mentions(parse_err("cpus:1;;mem:2"), "stray ';'"));
-  // The biggest 64-bit bound is accepted.
-  CHECK_EQUAL(parse_ok("ports:[18446744073709551615]").to_string(),
-              "ports:[18446744073709551615-18446744073709551615]");
+  // The biggest 64-bit bound is accepted (for a range resource other than ports).
+  CHECK_EQUAL(parse_ok("slots:[18446744073709551615]").to_string(),
+              "slots:[18446744073709551615-18446744073709551615]");
   // A null error pointer is allowed.
   CHECK(!resource_set::parse("cpus:-1"));
 }
@@ -232,8 +232,8 @@ TEST(duplicates are summed and ranges normalized) {
   CHECK_EQUAL(parse_ok("cpus:1;cpus:2.5").to_string(), "cpus:3.5");
   CHECK_EQUAL(parse_ok("ports:[10-20,5-9,30-40,15-25,41-41]").to_string(), "ports:[5-25,30-41]");
   CHECK_EQUAL(parse_ok("ports:[1-2];ports:[3-4]").to_string(), "ports:[1-4]");
-  CHECK_EQUAL(parse_ok("ports:[18446744073709551614-18446744073709551615,0-0,18446744073709551613]").to_string(),
-              "ports:[0-0,18446744073709551613-18446744073709551615]");
+  CHECK_EQUAL(parse_ok("slots:[18446744073709551614-18446744073709551615,0-0,18446744073709551613]").to_string(),
+              "slots:[0-0,18446744073709551613-18446744073709551615]");
   CHECK_EQUAL(parse_ok("zones:{b,a};zones:{c,a}").to_string(), "zones:{a,b,c}");
 }
 
@@ -347,6 +347,11 @@ TEST(add rejects bad values) {
   r.ranges = {{10, 12}, {1, 3}, {4, 4}};
   CHECK(s.add(r));
   CHECK_EQUAL(s.to_string(), "cpus:[1-4,10-12]");
+  // add() keeps the set's invariant only; validate() also applies the well-known resources' rule.
+  CHECK_NOT_EQUAL(s.validate().find("'cpus' must be a scalar"), std::string::npos);
+  s = resource_set{};
+  r.name = "slots";
+  CHECK(s.add(r));
   CHECK_EQUAL(s.validate(), "");
 }
 
@@ -675,4 +680,39 @@ TEST(quantity form and volume removal) {
   CHECK_EQUAL(r.without_volumes().to_string(), "cpus:1;cpus(eng,dynamic):2;disk(eng,dynamic):15;disk(ops):3");
   CHECK_EQUAL(r.without_volumes().validate(), "");
   CHECK_EQUAL(r.volumes().without_volumes().to_string(), "disk(eng,dynamic):10");
+}
+
+TEST(well known resources must have their value type) {
+  for (auto text : {"ports:{1}", "cpus:[1-2]", "mem:{a}", "disk:[1-3]", "gpus:{0,1}", "ports:5", "cpus(eng):{a}"}) {
+    auto err = parse_err(text);
+    MESSAGE(text << ": " << err);
+    CHECK(mentions(err, "must be a"));
+  }
+  CHECK(mentions(parse_err("cpus:0.1;mem:32;ports:{1}"), "'ports' must be a range list such as ports:[31000-32000], not a set"));
+  CHECK(mentions(parse_err("cpus:[1-2]"), "'cpus' must be a scalar such as cpus:2, not a range list"));
+  // Other names take any type.
+  CHECK_EQUAL(parse_ok("slots:[1-2];zones:{a};bananas:3").to_string(), "bananas:3;slots:[1-2];zones:{a}");
+  CHECK(known_value_type("gpus") == value_type::scalar);
+  CHECK(known_value_type("ports") == value_type::ranges);
+  CHECK(!known_value_type("zones"));
+}
+
+TEST(ports lie within 0 to 65535) {
+  CHECK(mentions(parse_err("cpus:0.1;mem:32;ports:[0-70000]"), "ports must lie within 0-65535, not 0-70000"));
+  CHECK(mentions(parse_err("ports:[65536]"), "65536"));
+  CHECK(mentions(parse_err("ports(eng):[31000-32000,65530-65536]"), "65530-65536"));
+  CHECK_EQUAL(parse_ok("ports:[0-65535]").to_string(), "ports:[0-65535]");
+}
+
+TEST(validate applies the well known resources rule to values from outside) {
+  auto p = scalar_entry("ports", "*", 0);
+  p.type = value_type::ranges;
+  p.ranges = {{31000, 70000}};
+  CHECK(mentions(raw({p}).validate(), "ports must lie within 0-65535"));
+  auto c = scalar_entry("cpus", "*", 0);
+  c.type = value_type::set;
+  c.items = {"a"};
+  CHECK(mentions(raw({c}).validate(), "'cpus' must be a scalar"));
+  p.ranges = {{31000, 32000}};
+  CHECK_EQUAL(raw({p}).validate(), "");
 }

@@ -713,6 +713,8 @@ caf::result<framework_id> subscribe(master_pointer self, const framework_info& g
     return caf::make_error(caf::sec::invalid_argument,
                            "subscribe: this scheduler is already subscribed as framework " + i->second.value);
   }
+  if (auto msg = check_framework_text(given); !msg.empty())
+    return caf::make_error(caf::sec::invalid_argument, "subscribe: " + msg);
   framework_info info = given;
   // Roles: each valid, none twice (empty list: the default role "*").
   for (size_t i = 0; i < info.roles.size(); ++i) {

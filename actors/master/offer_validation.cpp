@@ -1,45 +1,17 @@
 #include "actors/master/offer_validation.hpp"
 
 #include <cmath>
+#include <utility>
 
 namespace mesoscaf {
 
 namespace {
-
-bool safe_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_'
-         || c == '-';
-}
 
 task_verdict make_error(const task_id& id, task_reason reason, std::string message) {
   return task_verdict{id, verdict_kind::error, reason, std::move(message)};
 }
 
 } // namespace
-
-bool is_safe_id(std::string_view id) {
-  if (id.empty() || id.size() > max_id_length || id == "." || id == "..")
-    return false;
-  for (char c : id)
-    if (!safe_char(c))
-      return false;
-  return true;
-}
-
-std::string check_safe_id(std::string_view what, std::string_view id) {
-  if (is_safe_id(id))
-    return {};
-  std::string msg{what};
-  if (id.empty())
-    return msg + " is empty";
-  if (id.size() > max_id_length)
-    return msg + " is longer than " + std::to_string(max_id_length) + " characters";
-  // Quote the ID but keep the message printable even for hostile input.
-  std::string shown;
-  for (char c : id.substr(0, 64))
-    shown += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return msg + " '" + shown + "' is not a safe path component (allowed: A-Z a-z 0-9 . _ -, not '.' or '..')";
-}
 
 std::optional<double> checked_refuse_seconds(double value, std::string* error) {
   return checked_refuse_seconds(value, max_refuse_seconds, error);
@@ -113,6 +85,14 @@ task_verdict validate_task(const framework_id& caller, const agent_id& offers_ag
   const auto& id = task.id;
   if (auto msg = check_safe_id("task ID", id.value); !msg.empty())
     return make_error(id, task_reason::task_invalid, msg);
+  // Names shown in logs, tables and terminals (the ID's own rule already excludes control characters).
+  for (auto [what, text] : {std::pair<const char*, const std::string*>{"task name", &task.name},
+                            {"command user", task.command ? &task.command->user : nullptr},
+                            {"executor name", task.executor ? &task.executor->name : nullptr},
+                            {"executor's command user", task.executor ? &task.executor->command.user : nullptr}})
+    if (text != nullptr)
+      if (auto msg = check_no_control_chars(what, *text); !msg.empty())
+        return make_error(id, task_reason::task_invalid, msg);
   if (task.command && task.executor)
     return make_error(id, task_reason::task_invalid, "task has both a command and an executor (give exactly one)");
   if (!task.command && !task.executor)
@@ -140,6 +120,22 @@ task_verdict validate_task(const framework_id& caller, const agent_id& offers_ag
   if (task.resources.empty())
     return make_error(id, task_reason::invalid_resources, "task uses no resources");
   return task_verdict{id, verdict_kind::ok, task_reason::none, {}};
+}
+
+std::string check_framework_text(const framework_info& info) {
+  for (auto [what, text] : {std::pair<const char*, const std::string*>{"framework ID", &info.id.value},
+                            {"framework name", &info.name},
+                            {"framework user", &info.user},
+                            {"framework principal", &info.principal}})
+    if (auto msg = check_no_control_chars(what, *text); !msg.empty())
+      return msg;
+  for (const auto& role : info.roles)
+    if (auto msg = check_no_control_chars("framework role", role); !msg.empty())
+      return msg;
+  for (const auto& capability : info.capabilities)
+    if (auto msg = check_no_control_chars("framework capability", capability); !msg.empty())
+      return msg;
+  return {};
 }
 
 accept_verdict validate_accept(const framework_id& caller, const std::vector<offer_id>& ids,

@@ -6,6 +6,7 @@
 // convert resources (messages/resource_operations.hpp; any failure refuses the whole call), each task of a LAUNCH
 // has a safe, unique ID, valid non-empty resources that fit in what is left (including what earlier operations
 // produced, e.g. a volume just created), exactly one of command or executor, and the offers' agent ID.
+#include "messages/framework_info.hpp"
 #include "messages/ids.hpp"
 #include "messages/offer.hpp"
 #include "messages/resource_operations.hpp"
@@ -24,18 +25,9 @@
 
 namespace mesoscaf {
 
-/// Longest ID accepted where an ID becomes a path component (sandbox directories).
-constexpr std::size_t max_id_length = 200;
-
 /// Default cap of refuse filters: one year, as a longer filter is almost certainly a unit mistake. The master
 /// clamps with its allocator's configured cap (allocator_config::max_refuse_seconds), which defaults to this.
 constexpr double max_refuse_seconds = 365.0 * 24 * 3600;
-
-/// True iff `id` is safe as one path component: [A-Za-z0-9._-], not empty, not "." or "..", <= 200 chars.
-bool is_safe_id(std::string_view id);
-
-/// Empty if `id` is safe (see is_safe_id), else a message naming `what` (e.g. "task ID").
-std::string check_safe_id(std::string_view what, std::string_view id);
 
 /// Checks a filter's refuse_seconds. NaN and negative values are errors (nullopt, `*error` set); values above
 /// `cap` (including +inf) are clamped to it. A `cap` that is not finite and >= 0 means max_refuse_seconds.
@@ -114,6 +106,10 @@ offers_verdict validate_offers(const framework_id& caller, const std::vector<off
 /// Checks one task on its own (ID, resources, command/executor, agent), without the offers' capacity or
 /// uniqueness. Returns an error verdict or ok.
 task_verdict validate_task(const framework_id& caller, const agent_id& offers_agent, const task_info& task);
+
+/// "" or why a subscribing framework's text cannot be accepted: a control character in its ID, name, user,
+/// principal, a role or a capability (they end up in logs, tables and terminals).
+std::string check_framework_text(const framework_info& info);
 
 /// Checks a whole ACCEPT. If the offers are invalid every task is dropped (reason invalid_offers) and nothing
 /// may happen. Otherwise the operations are applied in order to what remains of the offers: a conversion

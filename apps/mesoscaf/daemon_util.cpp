@@ -1,6 +1,8 @@
 // Signal handling and the shutdown watchdog shared by the daemon subcommands.
 #include "apps/mesoscaf/subcommands.hpp"
 
+#include "config/support/logging.hpp"
+
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -25,15 +27,26 @@ sigset_t block_termination_signals() {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
 }
 
 int wait_for_termination(const sigset_t& set) {
-  int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0)
+      continue;
+    if (sig != SIGHUP)
+      return sig;
+    // logrotate renamed the file: go on in a new one under the configured name.
+    if (log::file_path().empty())
+      LOG_DEBUG("log", "SIGHUP: no --log-file to reopen");
+    else if (auto err = log::reopen(); !err.empty())
+      LOG_ERROR("log", "SIGHUP: " << err << "; still writing to the old file");
+    else
+      LOG_INFO("log", "SIGHUP: log file reopened");
   }
-  return sig;
 }
 
 void start_shutdown_watchdog(std::chrono::seconds limit) {

@@ -19,7 +19,7 @@ int local_main(int argc, char** argv);
 int execute_main(int argc, char** argv);
 int command_executor_main(int argc, char** argv);
 
-/// Blocks SIGTERM and SIGINT in the calling thread; call before creating the actor system so every CAF thread
+/// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread; call before creating the actor system so every CAF thread
 /// inherits the mask and only `wait_for_termination` takes them (caf-notes A13).
 sigset_t block_termination_signals();
 
@@ -27,7 +27,8 @@ sigset_t block_termination_signals();
 /// HTTP client (thousands), and the usual soft default of 1024 is far below what the host allows.
 void raise_open_file_limit();
 
-/// Waits for SIGTERM or SIGINT; returns the signal number.
+/// Waits for SIGTERM or SIGINT; returns the signal number. Each SIGHUP meanwhile reopens the log file
+/// (`--log-file`, after logrotate renamed it).
 int wait_for_termination(const sigset_t& set);
 
 /// Starts a thread that _exit(1)s if the process is still alive after `limit` (a hung shutdown must not
