@@ -173,6 +173,13 @@ TEST(the master endpoints report the running task and the agent) {
   CHECK_EQUAL(metrics["master/cpus_total"], 2.0);
   CHECK(metrics["master/uptime_secs"].get<double>() > 0);
   CHECK(metrics["master/valid_status_updates"].get<double>() >= 1);
+  auto toggled = http_request("POST", master_http, "/logging/toggle?level=debug&duration=2secs", "");
+  CHECK_EQUAL(toggled.status, 200);
+  CHECK(eventually([&] { return master->output().find("log level DEBUG for 2secs") != std::string::npos
+                                || master->output().find("log level debug for 2secs") != std::string::npos; },
+                   seconds(10)));
+  CHECK_EQUAL(http_request("POST", master_http, "/logging/toggle?level=loud&duration=2secs", "").status, 400);
+  CHECK_EQUAL(http_request("POST", master_http, "/logging/toggle?level=1&duration=forever", "").status, 400);
   auto prom = http_get(master_http, "/metrics");
   CHECK_EQUAL(prom.status, 200);
   CHECK(prom.body.find("\nmaster_tasks_running 1\n") != std::string::npos);

@@ -235,6 +235,7 @@ void add_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_a
       return res;
     });
   };
+  srv.route("*", "/logging/toggle", toggle_logging);
   srv.route("*", "/metrics/snapshot", metrics(false));
   srv.route("*", "/metrics", metrics(true));
   srv.route("*", "/monitor/statistics", get_only([=](const request&) {

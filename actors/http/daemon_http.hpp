@@ -27,6 +27,9 @@ void add_master_routes(server& srv, caf::actor_system& sys, master_actor master,
 void add_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_actor()> agent,
                       endpoint_options opts);
 
+/// /logging/toggle?level=L&duration=D (both daemons): the log level for a while.
+response toggle_logging(const request& req);
+
 /// A master's whole state, page by page (tests and benchmarks use it too). Empty on timeout, with `error` set.
 std::optional<master_state> fetch_master_state(caf::actor_system& sys, const master_actor& master,
                                                std::chrono::milliseconds timeout, std::string& error);

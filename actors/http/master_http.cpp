@@ -274,6 +274,7 @@ void add_master_routes(server& srv, caf::actor_system& sys, master_actor master,
       return res;
     });
   };
+  srv.route("*", "/logging/toggle", toggle_logging);
   srv.route("*", "/metrics/snapshot", metrics(false));
   srv.route("*", "/metrics", metrics(true));
   // The web UI, compiled into the binary (actors/http/webui/).
