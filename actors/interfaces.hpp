@@ -96,7 +96,10 @@ using agent_actor = caf::typed_actor<
   // -- introspection --
   caf::replies_to<atom::state>::with<agent_snapshot>,
   // What each running container uses now (Mesos' /monitor/statistics).
-  caf::replies_to<atom::usage>::with<std::vector<container_usage>>>;
+  caf::replies_to<atom::usage>::with<std::vector<container_usage>>,
+  /// HTTP /state and /metrics (actors/http/agent_http.hpp).
+  caf::replies_to<atom::state_page>::with<agent_state_view>,
+  caf::replies_to<atom::metrics>::with<std::vector<metric_sample>>>;
 
 /// Receives the allocator's decisions. The master implements it.
 using allocation_listener_actor = caf::typed_actor<
@@ -172,6 +175,8 @@ using master_actor = caf::typed_actor<
   caf::replies_to<atom::subscribe, framework_info, scheduler_actor>::with<framework_id>,
   // Remove the framework, kill its tasks.
   caf::reacts_to<atom::teardown, framework_id>,
+  // The operator removes a framework (HTTP /teardown; the text names who asked). False: unknown framework.
+  caf::replies_to<atom::teardown, framework_id, std::string>::with<bool>,
   // Use offers (all on one agent and of one role) for these operations, applied in order; unused resources
   // return with the filters.
   caf::reacts_to<atom::accept, framework_id, std::vector<offer_id>, std::vector<offer_operation>, filters>,
@@ -217,7 +222,11 @@ using master_actor = caf::typed_actor<
   // The leader is now this one (named in refusals while standing by).
   caf::reacts_to<atom::leader, master_location>,
   // -- introspection --
-  caf::replies_to<atom::state>::with<master_snapshot>>
+  caf::replies_to<atom::state>::with<master_snapshot>,
+  /// HTTP /state: one page from the cursor (a bounded amount of work per message; actors/http/master_http.hpp).
+  caf::replies_to<atom::state_page, state_cursor>::with<master_state_view>,
+  /// HTTP /metrics/snapshot: Mesos' metric names and values.
+  caf::replies_to<atom::metrics>::with<std::vector<metric_sample>>>
   // -- from the allocator --
   ::extend_with<allocation_listener_actor>;
 

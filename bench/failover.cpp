@@ -243,6 +243,8 @@ agent_actor::behavior_type sim_agent(agent_actor::stateful_pointer<sim_agent_sta
       return s;
     },
     [=](atom::usage) { return std::vector<container_usage>{}; },
+    [](atom::state_page) { return agent_state_view{}; },
+    [](atom::metrics) { return std::vector<metric_sample>{}; },
   };
 }
 

@@ -325,6 +325,7 @@ master_config::master_config() : base_config("master") {
     .add(registry, "registry",
          "where the registry is kept: in_memory, sqlite (<work-dir>/registry.sqlite) or zookeeper (default: "
          "zookeeper with --zk, sqlite with --work-dir, else in_memory)")
+    .add(http_port, "http-port", "HTTP port for /state, /metrics, the web UI (0 = any free port; printed)")
     .add(standby_heap_mb, "standby-heap-mb",
          "with --zk: MiB of heap a standby master keeps faulted in for the re-registrations after it is elected "
          "(about 20 KiB per agent running 10 tasks; 0 = none)");
@@ -334,6 +335,7 @@ master_config::master_config() : base_config("master") {
 std::vector<std::string> master_config::validate() {
   auto errors = base_config::validate();
   check_port(port, true, "port", errors);
+  check_port(http_port, true, "http-port", errors);
   if (ip.empty())
     errors.push_back("--ip must not be empty");
   check_advertised(advertise_ip, advertise_port, errors);
@@ -362,6 +364,7 @@ agent_config::agent_config() : base_config("agent") {
   add_master_address_flags(custom_options_);
   opt_group{custom_options_, "global"}
     .add(port, "port", "port to publish the agent on (0 = any free port)")
+    .add(http_port, "http-port", "HTTP port for /state, /metrics, /files (0 = any free port; printed)")
     .add(ip, "ip", "address to publish the agent on (0.0.0.0: every interface)")
     .add(advertise_ip, "advertise-ip",
          "IP the master and operators reach this agent at (for NAT or containers; default: --ip, or the host's "
@@ -434,6 +437,7 @@ std::vector<std::string> agent_config::validate() {
   auto errors = base_config::validate();
   check_master_address(errors);
   check_port(port, true, "port", errors);
+  check_port(http_port, true, "http-port", errors);
   if (ip.empty())
     errors.push_back("--ip must not be empty");
   check_advertised(advertise_ip, advertise_port, errors);
@@ -480,7 +484,8 @@ local_config::local_config() : base_config("local", 2) {
     .add(work_dir, "work-dir", "root directory for the agents' work dirs (default: a fresh temp dir)")
     .add(resources, "resources", "resources of each agent (default: cpus:2;mem:2048;disk:10000;ports:[31000-32000])")
     .add(isolation, "isolation", "isolators of the agents (as `mesoscaf agent --isolation`; default: posix/cpu,posix/mem)")
-    .add(cgroups_root, "cgroups-root", "agent i keeps its containers' control groups under <this>/agent<i>");
+    .add(cgroups_root, "cgroups-root", "agent i keeps its containers' control groups under <this>/agent<i>")
+    .add(http_port, "http-port", "the master's HTTP port (0 = any free port; printed); agents pick free ports");
   add_master_flags(custom_options_);
 }
 
@@ -489,6 +494,7 @@ std::vector<std::string> local_config::validate() {
   if (agents < 1 || agents > 64)
     errors.push_back("--agents=" + std::to_string(agents) + ": expected 1..64");
   check_port(port, true, "port", errors);
+  check_port(http_port, true, "http-port", errors);
   check_resources(resources, "resources", false, errors);
   check_master_flags(errors);
   if (!isolation.empty()) {

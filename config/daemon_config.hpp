@@ -136,6 +136,7 @@ public:
   caf::timespan zk_session_timeout = std::chrono::seconds(10);
   std::string registry;                             // in_memory | sqlite | zookeeper ("" = by the rules above)
   int64_t standby_heap_mb = 256;                    // HA: heap a standby keeps faulted in (apps/mesoscaf/heap_reserve.hpp)
+  int64_t http_port = 5040;                         // operator endpoints (docs/HTTP.md); 0 = any free port
 
   // Filled by validate():
   zookeeper_url parsed_zk;
@@ -157,6 +158,7 @@ public:
   std::string recover = "reconnect";   // reconnect | cleanup (kill the executors of the last run and exit)
   caf::timespan executor_registration_timeout = std::chrono::minutes(1);
   std::string executor_binary;  // started as `<executor_binary> command-executor`; empty = the default
+  int64_t http_port = 5041;     // operator endpoints (docs/HTTP.md); 0 = any free port
   // -- isolation (containerizer/isolation.hpp) --
   std::string isolation;        // empty: the host's default (default_isolators)
   std::string cgroups_root = "mesoscaf";
@@ -185,6 +187,7 @@ public:
   std::string resources;      // per agent; empty = cpus:2;mem:2048;disk:10000;ports:[31000-32000]
   std::string isolation;      // empty: posix/cpu,posix/mem (the local cluster confines nothing by default)
   std::string cgroups_root = "mesoscaf";
+  int64_t http_port = 5040;   // the master's operator endpoints; the agents' pick free ports
 };
 
 /// `mesoscaf execute`

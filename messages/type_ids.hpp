@@ -13,6 +13,7 @@
 #include "messages/resource_statistics.hpp"
 #include "messages/resources.hpp"
 #include "messages/snapshot.hpp"
+#include "messages/state_view.hpp"
 #include "messages/task_info.hpp"
 #include "messages/task_status.hpp"
 
@@ -93,6 +94,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_messages, caf::first_custom_type_id)
   MESOSCAF_TYPE(mesoscaf_messages, container_usage)
   MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::container_usage>), "vector<container_usage>")
   MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::container_id>), "vector<container_id>")
+  MESOSCAF_TYPE(mesoscaf_messages, state_cursor)
+  MESOSCAF_TYPE(mesoscaf_messages, master_state_view)
+  MESOSCAF_TYPE(mesoscaf_messages, agent_state_view)
+  MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::metric_sample>), "vector<metric_sample>")
 
   // Atoms (at most 10 characters). Verbs of the protocol; see actors/interfaces.hpp for who sends which.
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, reg_agent, "regagent")
@@ -159,5 +164,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_messages, caf::first_custom_type_id)
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, gc, "gc")
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, disk_usage, "diskusage")
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, scan_runs, "scanruns")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, state_page, "statepage")
+  CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, metrics, "metrics")
   MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::map<std::string, int64_t>), "map<string,int64>")
 CAF_END_TYPE_ID_BLOCK(mesoscaf_messages)

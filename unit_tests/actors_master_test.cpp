@@ -114,6 +114,8 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<agent_mock_s
       CAF_FAIL("the master must not ask an agent for its usage");
       return {};
     },
+    [](atom::state_page) { return agent_state_view{}; },
+    [](atom::metrics) { return std::vector<metric_sample>{}; },
   };
 }
 

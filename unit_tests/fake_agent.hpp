@@ -81,6 +81,8 @@ inline agent_actor::behavior_type fake_agent_ex(agent_actor::stateful_pointer<fa
     [](atom::tick) {},
     [](atom::state) { return agent_snapshot{}; },
     [](atom::usage) { return std::vector<container_usage>{}; },
+    [](atom::state_page) { return agent_state_view{}; },
+    [](atom::metrics) { return std::vector<metric_sample>{}; },
   };
 }
 

@@ -102,6 +102,7 @@ void configure(agent_ptr self, agent_options opts) {
   if (opts.tick_interval <= caf::timespan{0})
     opts.tick_interval = std::chrono::milliseconds(100);
   st.opts = std::move(opts);
+  st.start_time = now_seconds();
   st.updates = status_update_manager{st.opts.update_retry_min, st.opts.update_retry_max};
   st.gc = sandbox_gc{st.opts.gc_delay, st.opts.gc_disk_headroom};
   if (st.opts.disk_watch_interval <= caf::timespan{0})
@@ -242,6 +243,8 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
     // -- introspection --
     [=](atom::state) { return snapshot_of(self->state); },
     [=](atom::usage) { return on_usage(self); },
+    [=](atom::state_page) { return state_view_of(self->state); },
+    [=](atom::metrics) { return agent_metrics(self->state, now_seconds()); },
   };
 }
 

@@ -75,6 +75,8 @@ struct agent_options {
   /// publish_address (default_advertise_ip) and the published port. For nodes behind NAT or in containers.
   std::string advertise_ip;
   uint16_t advertise_port = 0;
+  /// The agent's HTTP port (actors/http/agent_http.hpp), told to the master in agent_info; 0: none.
+  uint16_t http_port = 0;
 
   // -- executors, checkpoint and volumes --
   /// Sandboxes, `meta/resources` (the total as operations changed it: reservations, volumes; recovered at start

@@ -79,6 +79,7 @@ void erase_executor(agent_ptr self, const executor_key& key) {
   if (checkpoints(st, key.first))
     disk_forget(self, executor_dir(key.first, key.second));
   schedule_sandbox_gc(self, i->second.sandbox);
+  remember_finished_executor(st, key, i->second);
   st.by_container.erase(i->second.container);
   st.executors.erase(i);
   maybe_finish_shutdown(self);

@@ -215,6 +215,7 @@ agent_info info_of(const agent_state& st) {
   info.hostname = st.opts.hostname;
   info.port = st.opts.advertise_port != 0 ? st.opts.advertise_port : st.opts.port;
   info.address = st.opts.advertise_ip;
+  info.http_port = st.opts.http_port;
   info.total = st.total;
   info.attributes = st.opts.attributes;
   return info;

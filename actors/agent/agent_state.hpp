@@ -12,6 +12,7 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -140,6 +141,14 @@ struct agent_state {
   status_update_manager updates;
 
   // -- shutdown --
+  // -- introspection (HTTP /state, /metrics) --
+  double start_time = 0;                      // seconds since the epoch
+  std::map<std::string, uint64_t> counters;   // Mesos' names: "slave/tasks_finished", ...
+  /// Tasks that ended and were acknowledged, by executor, until their executor ends (bounded per executor).
+  std::map<executor_key, std::deque<task_view>> finished_tasks;
+  /// Executors that ended, newest last (bounded): their sandboxes stay browsable until collected.
+  std::deque<executor_view> completed_executors;
+
   bool shutting_down = false;
   caf::error exit_reason;
   time_point quit_at;
@@ -262,6 +271,13 @@ void kill_orphaned_tasks(agent_ptr self, const executor_entry& e);
 void fail_tasks(agent_ptr self, executor_entry& e, task_state state, task_reason reason, const std::string& message);
 void kill_container(agent_ptr self, executor_entry& e);
 void erase_executor(agent_ptr self, const executor_key& key);
+// -- introspection (agent_introspection.cpp) --
+/// A task leaves the agent's books (ended and acknowledged): counted, and kept in its executor's history.
+void remember_finished_task(agent_state& st, const task_key& key, const task_entry& t);
+/// An executor leaves the agent's books: kept in the completed-executor history with its tasks.
+void remember_finished_executor(agent_state& st, const executor_key& key, const executor_entry& e);
+agent_state_view state_view_of(const agent_state& st);
+std::vector<metric_sample> agent_metrics(const agent_state& st, double now);
 void shutdown_executor(agent_ptr self, executor_entry& e);
 void send_launch(agent_ptr self, executor_entry& e, const task_id& tid);
 void attach_executor(agent_ptr self, executor_entry& e, const executor_actor& hdl);

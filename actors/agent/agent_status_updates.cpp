@@ -241,8 +241,10 @@ void on_ack(agent_ptr self, const framework_id& fw, const task_id& tid, const st
   if (acked.stream_done) {
     auto t = st.tasks.find(task_key{fw, tid});
     if (t == st.tasks.end() || is_terminal(t->second.state)) {
-      if (t != st.tasks.end())
+      if (t != st.tasks.end()) {
+        remember_finished_task(st, t->first, t->second);
         st.tasks.erase(t);
+      }
       if (cp)
         disk_forget(self, task_dir(fw, tid));
     }

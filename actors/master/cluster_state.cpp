@@ -1,8 +1,20 @@
 #include "actors/master/cluster_state.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace mesoscaf {
+
+namespace {
+
+// Task times are for operators (/tasks order, the web UI): the wall clock, read where the state changes.
+double wall_seconds() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+} // namespace
+
 
 
 namespace {
@@ -604,6 +616,7 @@ std::string cluster_state::add_task(const framework_id& fw, task_info task, cons
   e.framework = fw;
   e.info = std::move(task);
   e.role = role.empty() ? "*" : role;
+  e.launched = e.updated = wall_seconds();
   f->second.tasks.emplace(std::move(tid), std::move(e));
   return {};
 }
@@ -649,6 +662,7 @@ void cluster_state::release_task(const task_entry& t) {
 void cluster_state::complete(task_entry entry) {
   auto key = completed_key(entry.framework, entry.info.id);
   completed_.push_back(std::move(entry));
+  ++completed_pushed_;
   // A deque keeps the addresses of the other elements on push_back / pop_front.
   completed_index_[std::move(key)] = &completed_.back();
   while (completed_.size() > limits_.completed_tasks) {
@@ -674,6 +688,7 @@ cluster_state::update_result cluster_state::update_task(const framework_id& fw, 
   t->second.state = state;
   t->second.reason = reason;
   t->second.message = message;
+  t->second.updated = wall_seconds();
   result.task = t->second;
   if (is_terminal(state)) {
     result.terminal = true;

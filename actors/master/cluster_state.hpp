@@ -38,6 +38,8 @@ struct task_entry {
   bool ended_by_master = false;
   /// Unacknowledged tasks: uuid of the terminal update the framework was sent ("" until it went out).
   std::string terminal_uuid;
+  double launched = 0;                      // seconds since the epoch (for /tasks and the web UI)
+  double updated = 0;                       // of the latest state
 };
 
 struct agent_entry {
@@ -261,6 +263,11 @@ public:
                             const std::string& message, bool by_master = false);
 
   const std::deque<task_entry>& completed() const { return completed_; }
+  /// Sequence number of `completed().front()`: every task that entered the history has one, counting up, so a
+  /// reader can page through the history while it moves.
+  uint64_t completed_first_seq() const { return completed_pushed_ - completed_.size(); }
+  /// IDs of removed frameworks, oldest first (bounded by registry_limits::removed_frameworks).
+  const std::deque<framework_id>& removed_frameworks() const { return removed_order_; }
 
   // -- custom executors -------------------------------------------------------------------------------------
 
@@ -303,6 +310,7 @@ private:
   retired_offers retired_;
   std::deque<offer_id> retired_order_;
   std::deque<task_entry> completed_;
+  uint64_t completed_pushed_ = 0;
   /// The newest completed entry of each (framework, task): reconciliation looks every asked task up here, so a
   /// large explicit reconciliation costs one hash lookup per task, not a scan of the history.
   std::unordered_map<std::string, const task_entry*> completed_index_;

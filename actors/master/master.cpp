@@ -248,6 +248,7 @@ void become_leading(master_pointer self, const registry_data& data) {
         LOG_ERROR(component, "recovered quota of role " << role << " refused: " << self->system().render(err));
       });
   st.leading = true;
+  st.elected_time = now_seconds();
   st.recovery_total = st.reg.recovering().size();
   st.recovery_back = 0;
   st.recovery_start = std::chrono::steady_clock::now();
@@ -291,6 +292,7 @@ std::vector<std::string> roles_of(const framework_info& info) {
 
 /// Takes an outstanding offer back: the scheduler is told, the resources return without a filter.
 void rescind_offer(master_pointer self, const offer_id& oid, const char* why) {
+  ++self->state.counters.offers_rescinded;
   auto& st = self->state;
   auto o = st.reg.remove_offer(oid);
   if (!o)
@@ -397,6 +399,7 @@ void disconnect_agent(master_pointer self, const agent_id& aid, const std::strin
 /// Missed too many pings: offers rescinded, tasks TASK_UNREACHABLE (partition-aware frameworks) or TASK_LOST,
 /// executors forgotten, the allocator forgets the agent, schedulers get agent_lost. It may come back.
 void mark_unreachable(master_pointer self, const agent_id& aid) {
+  ++self->state.counters.slave_removals;
   auto& st = self->state;
   auto time = now_seconds();
   if (st.reg.is_recovered(aid)) {
@@ -515,6 +518,7 @@ caf::result<agent_id> register_agent(master_pointer self, const agent_info& give
   st.health.track(info.id);
   st.told_rereg.erase(hdl.address());
   arm_health(self);
+  ++st.counters.slave_registrations;
   LOG_INFO(component, "agent " << info.id << " registered: " << info.hostname << " at "
                                << join_host_port(info.address, info.port) << " " << info.total);
   // Offered only after the agent has its answer (sent first, and messages from here arrive in order): an offer
@@ -592,6 +596,7 @@ caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration
       op = admit_agent_op(st.reg.agent(aid)->info);
   }
   const char* how = "re-registered";
+  ++st.counters.slave_reregistrations;
   if (out.how == reregistration_result::kind::known) {
     if (!out.was_connected)
       self->send(st.allocator, atom::activate_agent_v, aid);
@@ -786,12 +791,16 @@ void on_allocate(master_pointer self, const std::vector<allocation>& allocs) {
       order.push_back(a.framework);
     batch.push_back(std::move(o));
   }
-  for (const auto& fid : order)
+  ++st.counters.allocation_runs;
+  for (const auto& fid : order) {
+    st.counters.offers_sent += batches[fid].size();
     self->send(st.schedulers[fid], atom::offers_v, std::move(batches[fid]));
+  }
 }
 
 void on_accept(master_pointer self, const framework_id& fid, const std::vector<offer_id>& ids,
                const std::vector<offer_operation>& ops, const filters& f) {
+  ++self->state.counters.messages_launch_tasks;
   auto& st = self->state;
   auto sched = authorize(self, fid, "accept");
   if (!sched)
@@ -878,6 +887,7 @@ void on_accept(master_pointer self, const framework_id& fid, const std::vector<o
 }
 
 void on_decline(master_pointer self, const framework_id& fid, const std::vector<offer_id>& ids, const filters& f) {
+  ++self->state.counters.messages_decline_offers;
   auto& st = self->state;
   if (!authorize(self, fid, "decline"))
     return;
@@ -899,6 +909,7 @@ void on_decline(master_pointer self, const framework_id& fid, const std::vector<
 }
 
 void on_kill(master_pointer self, const framework_id& fid, const task_id& tid, const agent_id& aid) {
+  ++self->state.counters.messages_kill_task;
   auto& st = self->state;
   if (!authorize(self, fid, "kill"))
     return;
@@ -940,8 +951,11 @@ void on_kill(master_pointer self, const framework_id& fid, const task_id& tid, c
 void on_status_update(master_pointer self, const status_update& given) {
   auto& st = self->state;
   auto sender = authorize_agent(self, given.status.agent, "update");
-  if (!sender)
+  if (!sender) {
+    ++st.counters.invalid_status_updates;
     return;
+  }
+  ++st.counters.valid_status_updates;
   auto su = given;
   su.status.agent = *sender;
   const auto& fid = su.framework;
@@ -976,8 +990,10 @@ void on_status_update(master_pointer self, const status_update& given) {
       auto u = st.reg.update_task(fid, tid, latest, own ? su.status.reason : task_reason::none,
                                   own ? su.status.message : std::string{});
       // Resources of an ended task are offered again right away, not at the next interval.
-      if (u.terminal)
+      if (u.terminal) {
+        st.counters.count_terminal(latest);
         recover(self, fid, *sender, u.task.role, u.task.info.resources, 0);
+      }
     }
   } else if (const auto* done = st.reg.ended_task(fid, tid);
              done != nullptr
@@ -1013,6 +1029,7 @@ void on_status_update(master_pointer self, const status_update& given) {
 void on_ack(master_pointer self, const framework_id& fid, const agent_id& aid, const task_id& tid,
             const std::string& uuid) {
   auto& st = self->state;
+  ++st.counters.messages_status_update_acknowledgement;
   if (!authorize(self, fid, "ack"))
     return;
   if (uuid.empty()) {
@@ -1041,6 +1058,7 @@ void on_ack(master_pointer self, const framework_id& fid, const agent_id& aid, c
 void suppress_or_revive(master_pointer self, const framework_id& fid, const std::vector<std::string>& roles,
                         bool suppress) {
   const char* call = suppress ? "suppress" : "revive";
+  ++(suppress ? self->state.counters.messages_suppress_offers : self->state.counters.messages_revive_offers);
   if (!authorize(self, fid, call))
     return;
   const auto* fw = self->state.reg.framework(fid);
@@ -1234,6 +1252,7 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
   }
   st.agent_reregister_timeout = opts.agent_reregister_timeout;
   st.recovered = opts.recovered;
+  st.start_time = now_seconds();
   if (st.registrar)
     watch_registrar(self);
   if (opts.start_as_leader) {
@@ -1242,6 +1261,7 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
     } else {
       st.elected = true;  // nothing to recover: serve from the first message on
       st.leading = true;
+      st.elected_time = st.start_time;
     }
   }
   self->set_down_handler([=](const caf::down_msg& dm) {
@@ -1289,6 +1309,7 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
       auto sender = authorize_agent(self, aid, "exec_msg");
       if (!sender)
         return;
+      ++self->state.counters.messages_executor_to_framework;
       if (auto s = self->state.schedulers.find(fid); s != self->state.schedulers.end())
         self->send(s->second, atom::fw_msg_v, *sender, eid, data);
       else
@@ -1309,11 +1330,24 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
     [=](atom::subscribe, const framework_info& info, const scheduler_actor& hdl) -> caf::result<framework_id> {
       if (!self->state.leading)
         return not_leading(self, "subscribe");
+      ++self->state.counters.messages_register_framework;
       return subscribe(self, info, hdl);
     },
     [=](atom::teardown, const framework_id& fid) {
-      if (authorize(self, fid, "teardown"))
+      if (authorize(self, fid, "teardown")) {
+        ++self->state.counters.messages_teardown_framework;
         remove_framework(self, fid, "torn down by its scheduler");
+      }
+    },
+    [=](atom::teardown, const framework_id& fid, const std::string& by) -> caf::result<bool> {
+      // The operator's teardown (HTTP /teardown); issue 17 puts it behind an ACL.
+      if (!self->state.leading)
+        return not_leading(self, "teardown");
+      if (self->state.reg.framework(fid) == nullptr)
+        return false;
+      ++self->state.counters.messages_teardown_framework;
+      remove_framework(self, fid, "torn down by " + by);
+      return true;
     },
     [=](atom::accept, const framework_id& fid, const std::vector<offer_id>& ids,
         const std::vector<offer_operation>& ops, const filters& f) { on_accept(self, fid, ids, ops, f); },
@@ -1337,6 +1371,7 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
     [=](atom::reconcile, const framework_id& fid, const std::vector<task_status>& tasks) {
       if (!authorize(self, fid, "reconcile"))
         return;
+      ++self->state.counters.messages_reconcile_tasks;
       auto answers = reconcile_tasks(self->state.reg, fid, tasks, now_seconds());
       LOG_DEBUG(component, "reconcile: framework " << fid << " asked for " << tasks.size() << " task(s), "
                                                    << answers.size() << " answer(s)");
@@ -1347,6 +1382,7 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
         const std::string& data) {
       if (!authorize(self, fid, "fw_msg"))
         return;
+      ++self->state.counters.messages_framework_to_executor;
       auto a = self->state.agents.find(aid);
       if (a == self->state.agents.end()) {
         refuse(self, "fw_msg: unknown agent '" + aid.value + "'");
@@ -1469,6 +1505,8 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
           });
       return rp;
     },
+    [=](atom::state_page, const state_cursor& at) { return state_page(self, at); },
+    [=](atom::metrics) { return metrics_of(self); },
     // -- from the allocator --
     [=](atom::allocate, const std::vector<allocation>& allocs) { on_allocate(self, allocs); },
   };

@@ -19,6 +19,7 @@
 #include "actors/restart_policy.hpp"
 #include "actors/unconfirmed_requests.hpp"
 #include "actors/master/cluster_state.hpp"
+#include "actors/master/master_metrics.hpp"
 #include "allocator/allocator_actor.hpp"
 
 #include <caf/actor_addr.hpp>
@@ -159,9 +160,17 @@ struct master_state {
   /// Generation of each disconnected framework's failover timer (a takeover makes a pending timer void).
   std::map<framework_id, uint64_t> failover_gen;
   uint64_t next_failover_gen = 0;
+  // -- introspection (HTTP /state, /metrics) --
+  master_counters counters;
+  double start_time = 0;    // seconds since the epoch
+  double elected_time = 0;  // when it began to lead (0: not yet)
 };
 
 using master_pointer = master_actor::stateful_pointer<master_state>;
+
+/// HTTP introspection (actors/master/master_introspection.cpp): one page of the state; the metrics.
+caf::result<master_state_view> state_page(master_pointer self, const state_cursor& at);
+caf::result<std::vector<metric_sample>> metrics_of(master_pointer self);
 
 /// Starts the master's allocator, with the master as its listener: at start and again after it died.
 using allocator_factory = std::function<allocator_actor(caf::actor_system&, const allocation_listener_actor&)>;

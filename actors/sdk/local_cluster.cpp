@@ -191,6 +191,7 @@ agent_actor local_cluster::spawn_agent_at(size_t i) {
   aopts.publish = true;
   aopts.port = 0;
   aopts.work_dir = work_dir_ + "/agent" + std::to_string(i);
+  aopts.http_port = i < opts_.agent_http_ports.size() ? opts_.agent_http_ports[i] : 0;
   // Keep the whole ordered shutdown well inside the daemons' 15 s watchdog.
   aopts.exit_timeout = std::chrono::seconds(5);
   // stop_agent() kills the agent actor like a crashed process: its containerizer must then leave the executors

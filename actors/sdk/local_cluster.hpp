@@ -46,6 +46,8 @@ struct local_cluster_options : master_tuning {
   bool keep_work_dir = false;
   /// Port to publish the master on (0 = any free port; see master_port()).
   uint16_t master_port = 0;
+  /// The HTTP port agent i advertises to the master (the caller serves its endpoints: actors/http/); none: 0.
+  std::vector<uint16_t> agent_http_ports;
   /// Tests: called (on the agent's thread) with each component actor agent `i` (re)starts, named
   /// "containerizer" or "disk worker" (agent_options::on_component_start).
   std::function<void(size_t agent, const std::string& component, const caf::actor& handle)> on_agent_component;

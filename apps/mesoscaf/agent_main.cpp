@@ -13,6 +13,9 @@
 // `--executor-binary=PATH`: command tasks run under `PATH command-executor` (default: this binary).
 #include "apps/mesoscaf/subcommands.hpp"
 
+#include "apps/mesoscaf/daemon_http.hpp"
+#include "actors/http/daemon_http.hpp"
+
 #include "actors/agent/agent.hpp"
 #include "actors/agent/agent_resources.hpp"
 #include "config/daemon_config.hpp"
@@ -30,6 +33,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -202,7 +206,31 @@ int agent_main(int argc, char** argv) {
   }
   // The agent's own shutdown (executors' grace + exit timeout) must end well inside the 15 s watchdog.
   opts.exit_timeout = std::chrono::seconds(8);
+  // HTTP first: the agent advertises its HTTP port when it registers. Requests before the agent exists get 503.
+  struct agent_holder {
+    std::mutex mtx;
+    agent_actor hdl;
+  };
+  auto holder = std::make_shared<agent_holder>();
+  auto advertised_ip = cfg.advertise_ip.empty() ? default_advertise_ip(cfg.ip) : cfg.advertise_ip;
+  http::server web{http_options(cfg.ip, cfg.http_port)};
+  http::endpoint_options web_opts;
+  web_opts.identity = {"", opts.hostname, advertised_ip, opts.port, 0, 0, flag_values(cfg)};
+  web_opts.work_dir = work_dir;
+  http::add_agent_routes(web, sys, [holder] {
+    std::lock_guard<std::mutex> guard{holder->mtx};
+    return holder->hdl;
+  }, web_opts);
+  if (auto err = start_http(web, "agent", advertised_ip); !err.empty()) {
+    std::cerr << "mesoscaf agent: " << err << "\n";
+    return 1;
+  }
+  opts.http_port = web.port();
   auto agent = spawn_agent(sys, opts);
+  {
+    std::lock_guard<std::mutex> guard{holder->mtx};
+    holder->hdl = agent;
+  }
   std::cout << "agent starting resources=" << resources << " master=" << cfg.master << std::endl;
 
   // Watches the agent from a thread of our own (never inside an actor): prints each registration, and turns
@@ -244,6 +272,11 @@ int agent_main(int argc, char** argv) {
     terminate_actor(sys, caf::actor_cast<caf::actor>(agent), std::chrono::seconds(12));
   }
   watcher.join();
+  web.stop();
+  {
+    std::lock_guard<std::mutex> guard{holder->mtx};
+    holder->hdl = nullptr;
+  }
   agent = nullptr;
   std::cout << "agent stopped" << std::endl;
   return agent_died ? 1 : 0;

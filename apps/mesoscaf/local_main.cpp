@@ -3,7 +3,9 @@
 // `agent registered with id <id>` per agent and `local cluster ready agents=<n> work_dir=<dir>`.
 #include "apps/mesoscaf/subcommands.hpp"
 
+#include "apps/mesoscaf/daemon_http.hpp"
 #include "apps/mesoscaf/master_tuning_flags.hpp"
+#include "actors/http/daemon_http.hpp"
 #include "actors/sdk/local_cluster.hpp"
 #include "config/daemon_config.hpp"
 #include "config/support/logging.hpp"
@@ -12,8 +14,12 @@
 
 #include <caf/actor_system.hpp>
 
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include <unistd.h>
 
@@ -50,8 +56,43 @@ int local_main(int argc, char** argv) {
       opts.control_groups = cg;
     }
   }
+  if (opts.work_dir.empty()) {
+    // Chosen here, not by the cluster: the agents' /files endpoints serve from it before the cluster exists.
+    auto base = std::filesystem::temp_directory_path() / "mesoscaf-local-XXXXXX";
+    std::string templ = base.string();
+    if (::mkdtemp(templ.data()) == nullptr) {
+      std::cerr << "mesoscaf local: cannot create a work dir under " << base.parent_path() << "\n";
+      return 1;
+    }
+    opts.work_dir = templ;
+  }
   auto sigs = block_termination_signals();
   caf::actor_system sys{cfg};
+  // The agents' endpoints listen first (each agent advertises its HTTP port); the handles come once spawned.
+  struct handles {
+    std::mutex mtx;
+    std::vector<agent_actor> agents;
+  };
+  auto hs = std::make_shared<handles>();
+  hs->agents.resize(opts.agents);
+  auto flags = flag_values(cfg);
+  std::vector<std::unique_ptr<http::server>> agent_webs;
+  for (size_t i = 0; i < opts.agents; ++i) {
+    auto web = std::make_unique<http::server>(http_options("127.0.0.1", 0));
+    http::endpoint_options wo;
+    wo.identity = {"", host_name(), "127.0.0.1", 0, 0, 0, flags};
+    wo.work_dir = opts.work_dir + "/agent" + std::to_string(i);
+    http::add_agent_routes(*web, sys, [hs, i] {
+      std::lock_guard<std::mutex> guard{hs->mtx};
+      return hs->agents[i];
+    }, wo);
+    if (auto err = web->start(); !err.empty()) {
+      std::cerr << "mesoscaf local: agent " << i << ": " << err << "\n";
+      return 1;
+    }
+    opts.agent_http_ports.push_back(web->port());
+    agent_webs.push_back(std::move(web));
+  }
   std::unique_ptr<local_cluster> cluster;
   try {
     cluster = std::make_unique<local_cluster>(sys, opts);
@@ -59,7 +100,21 @@ int local_main(int argc, char** argv) {
     std::cerr << "mesoscaf local: " << e.what() << "\n";
     return 1;
   }
+  {
+    std::lock_guard<std::mutex> guard{hs->mtx};
+    hs->agents = cluster->agents();
+  }
   std::cout << "master listening on 127.0.0.1:" << cluster->master_port() << std::endl;
+  http::server master_web{http_options("127.0.0.1", cfg.http_port)};
+  http::endpoint_options mo;
+  mo.identity = {"local@127.0.0.1:" + std::to_string(cluster->master_port()), host_name(), "127.0.0.1",
+                 cluster->master_port(), 0, 0, flags};
+  http::add_master_routes(master_web, sys, cluster->master(), mo);
+  if (auto err = start_http(master_web, "master", "127.0.0.1"); !err.empty()) {
+    std::cerr << "mesoscaf local: " << err << "\n";
+    cluster->stop();
+    return 1;
+  }
   int rc = 0;
   if (cluster->wait_for_agents(opts.agents, std::chrono::seconds(30))) {
     for (auto& a : cluster->state().agents)
@@ -72,6 +127,9 @@ int local_main(int argc, char** argv) {
     rc = 1;
   }
   start_shutdown_watchdog();
+  master_web.stop();
+  for (auto& web : agent_webs)
+    web->stop();
   cluster->stop();
   cluster.reset();
   std::cout << "local cluster stopped" << std::endl;

@@ -11,10 +11,12 @@
 // as a new contender. SIGTERM withdraws from the election first, so the next master takes over at once.
 #include "apps/mesoscaf/subcommands.hpp"
 
+#include "apps/mesoscaf/daemon_http.hpp"
 #include "apps/mesoscaf/heap_reserve.hpp"
 #include "apps/mesoscaf/master_tuning_flags.hpp"
 
 #include "actors/ha/leader_election.hpp"
+#include "actors/http/daemon_http.hpp"
 #include "actors/master/master.hpp"
 #include "actors/ha/registrar.hpp"
 #include "actors/ha/registry_store.hpp"
@@ -110,14 +112,27 @@ int master_main(int argc, char** argv) {
   auto advertised_ip = cfg.advertise_ip.empty() ? default_advertise_ip(cfg.ip) : cfg.advertise_ip;
   auto advertised_port = cfg.advertise_port != 0 ? static_cast<uint16_t>(cfg.advertise_port) : *port;
   auto endpoint = join_host_port(advertised_ip, advertised_port);
+  auto run_id = make_master_run_id(advertised_ip, advertised_port);
+  // HTTP before the election: the location a contender announces carries the HTTP port (/master/redirect).
+  http::server web{http_options(cfg.ip, cfg.http_port)};
+  http::endpoint_options web_opts;
+  web_opts.identity = {run_id, host_name(), advertised_ip, advertised_port, 0, 0, flag_values(cfg)};
+  http::add_master_routes(web, sys, master, web_opts);
+  if (auto err = start_http(web, "master", advertised_ip); !err.empty()) {
+    std::cerr << "mesoscaf master: " << err << "\n";
+    stopping = true;
+    terminate_actor(sys, caf::actor_cast<caf::actor>(master), std::chrono::seconds(5));
+    return 1;
+  }
   std::shared_ptr<master_contender> contender;
   std::shared_ptr<master_detector> detector;
   if (ha) {
     static std::atomic<bool> elected{false};
     master_location self_loc;
-    self_loc.id = make_master_run_id(advertised_ip, advertised_port);
+    self_loc.id = run_id;
     self_loc.host = advertised_ip;
     self_loc.port = advertised_port;
+    self_loc.http_port = web.port();
     detector = make_zookeeper_detector(cfg.parsed_zk, zk);
     detector->watch([master, self_id = self_loc.id](const master_location& loc) {
       caf::anon_send(master, atom::leader_v, loc);
@@ -154,6 +169,7 @@ int master_main(int argc, char** argv) {
     contender->withdraw();
   if (detector)
     detector->close();
+  web.stop();
   terminate_actor(sys, caf::actor_cast<caf::actor>(master), std::chrono::seconds(10));
   master = nullptr;
   std::cout << "master stopped" << std::endl;

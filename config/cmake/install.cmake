@@ -5,7 +5,7 @@
 include(CMakePackageConfigHelpers)
 
 set(MESOSCAF_COMPONENTS mesoscaf_support mesoscaf_messages mesoscaf_protocol mesoscaf_allocator
-    mesoscaf_containerizer mesoscaf_ha mesoscaf_master mesoscaf_agent mesoscaf_sdk mesoscaf_config)
+    mesoscaf_containerizer mesoscaf_ha mesoscaf_master mesoscaf_agent mesoscaf_sdk mesoscaf_http mesoscaf_config)
 set_target_properties(mesoscaf PROPERTIES EXPORT_NAME mesoscaf)
 install(TARGETS mesoscaf ${MESOSCAF_COMPONENTS} EXPORT mesoscafTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -28,7 +28,7 @@ install(FILES ${CMAKE_BINARY_DIR}/mesoscafConfig.cmake ${CMAKE_BINARY_DIR}/mesos
 
 # pkg-config: the components in link order (highest first), then what they build on.
 set(MESOSCAF_PC_LIBS "")
-foreach(lib mesoscaf_config mesoscaf_sdk mesoscaf_master mesoscaf_agent mesoscaf_ha mesoscaf_containerizer
+foreach(lib mesoscaf_config mesoscaf_http mesoscaf_sdk mesoscaf_master mesoscaf_agent mesoscaf_ha mesoscaf_containerizer
             mesoscaf_allocator mesoscaf_protocol mesoscaf_messages mesoscaf_support)
   string(APPEND MESOSCAF_PC_LIBS " -l${lib}")
 endforeach()

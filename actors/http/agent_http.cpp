@@ -1,0 +1,255 @@
+// The agent's endpoints: its state and metrics from the agent actor; usage from its containers; files from the
+// sandboxes, read on the HTTP thread (blocking file I/O never runs in the actor), confined by sandbox_paths.
+#include "actors/http/daemon_http.hpp"
+#include "actors/http/prometheus.hpp"
+#include "actors/http/sandbox_paths.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+
+namespace mesoscaf::http {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::size_t max_read_length = 1 << 20;
+constexpr off_t max_download_bytes = off_t{64} << 20;
+
+template <class Result, class... Ts>
+std::string ask(caf::actor_system& sys, const agent_actor& hdl, std::chrono::milliseconds timeout, Result& out,
+                Ts&&... xs) {
+  if (!hdl)
+    return "the agent is not running yet";
+  std::string err;
+  caf::scoped_actor self{sys};
+  self->request(hdl, timeout, std::forward<Ts>(xs)...)
+    .receive([&](Result& r) { out = std::move(r); }, [&](const caf::error& e) { err = sys.render(e); });
+  return err;
+}
+
+/// Agents are read by the master's web UI from another origin.
+response cors(response r) {
+  r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  return r;
+}
+
+std::string mode_text(mode_t m) {
+  std::string s = S_ISDIR(m) ? "d" : S_ISLNK(m) ? "l" : "-";
+  const char* rwx = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i)
+    s += (m & (1 << (8 - i))) ? rwx[i] : '-';
+  return s;
+}
+
+std::string user_name(uid_t uid) {
+  if (auto* pw = ::getpwuid(uid))
+    return pw->pw_name;
+  return std::to_string(uid);
+}
+
+std::string group_name(gid_t gid) {
+  if (auto* gr = ::getgrgid(gid))
+    return gr->gr_name;
+  return std::to_string(gid);
+}
+
+json file_entry(const std::string& path, const struct stat& st) {
+  return {{"path", path},
+          {"nlink", st.st_nlink},
+          {"size", st.st_size},
+          {"mtime", st.st_mtime},
+          {"mode", mode_text(st.st_mode)},
+          {"uid", user_name(st.st_uid)},
+          {"gid", group_name(st.st_gid)}};
+}
+
+struct fd_guard {
+  int fd;
+  ~fd_guard() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+response browse(const std::string& work_dir, const request& req) {
+  auto path = req.param("path");
+  auto c = confine_to_sandboxes(work_dir, path);
+  if (c.status != 200)
+    return response::error(c.status, c.error);
+  struct dir_closer {
+    void operator()(DIR* d) const { ::closedir(d); }
+  };
+  std::unique_ptr<DIR, dir_closer> dir{::opendir(c.real.c_str())};
+  if (!dir)
+    return response::error(400, "not a directory: " + path);
+  json out = json::array();
+  // Entries are listed under the path the client gave (the real one may differ through a symlinked parent).
+  auto base = path.size() > 1 && path.back() == '/' ? path.substr(0, path.size() - 1) : path;
+  while (auto* e = ::readdir(dir.get())) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..")
+      continue;
+    struct stat st {};
+    if (::fstatat(::dirfd(dir.get()), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      continue;
+    out.push_back(file_entry(base + "/" + name, st));
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a["path"] < b["path"]; });
+  return response::json(out.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+/// Opens a confined regular file; status != 200 on refusal.
+response open_file(const std::string& work_dir, const std::string& path, int& fd, struct stat& st) {
+  auto c = confine_to_sandboxes(work_dir, path);
+  if (c.status != 200)
+    return response::error(c.status, c.error);
+  // O_NOFOLLOW: the resolved path is used, so a symlink swapped in after the check is refused, not followed.
+  fd = ::open(c.real.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0)
+    return response::error(404, "cannot open " + path);
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    return response::error(400, "not a regular file: " + path);
+  return response::text("");
+}
+
+response read_file(const std::string& work_dir, const request& req) {
+  auto path = req.param("path");
+  auto offset_text = req.param("offset", "0");
+  auto length_text = req.param("length", std::to_string(max_read_length));
+  long long offset = 0, length = 0;
+  try {
+    std::size_t used = 0;
+    offset = std::stoll(offset_text, &used);
+    if (used != offset_text.size())
+      throw std::invalid_argument{"offset"};
+    length = std::stoll(length_text, &used);
+    if (used != length_text.size())
+      throw std::invalid_argument{"length"};
+  } catch (const std::exception&) {
+    return response::error(400, "offset and length must be integers");
+  }
+  if (offset < -1 || length < 0)
+    return response::error(400, "offset must be -1 or more and length 0 or more");
+  int fd = -1;
+  struct stat st {};
+  auto opened = open_file(work_dir, path, fd, st);
+  fd_guard guard{fd};
+  if (opened.status != 200)
+    return opened;
+  // Mesos' tailing protocol: offset -1 asks for the size only.
+  if (offset == -1)
+    return response::json(json{{"offset", st.st_size}, {"data", ""}}.dump());
+  auto want = static_cast<std::size_t>(std::min<long long>(length, max_read_length));
+  std::string data(want, '\0');
+  auto n = want == 0 ? 0 : ::pread(fd, data.data(), want, static_cast<off_t>(offset));
+  if (n < 0)
+    return response::error(500, "cannot read " + path);
+  data.resize(static_cast<std::size_t>(n));
+  return response::json(
+    json{{"offset", offset}, {"data", data}}.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+response download(const std::string& work_dir, const request& req) {
+  auto path = req.param("path");
+  int fd = -1;
+  struct stat st {};
+  auto opened = open_file(work_dir, path, fd, st);
+  fd_guard guard{fd};
+  if (opened.status != 200)
+    return opened;
+  if (st.st_size > max_download_bytes)
+    return response::error(413, "file larger than 64 MiB: read it in chunks with /files/read");
+  std::string data(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  while (got < data.size()) {
+    auto n = ::pread(fd, data.data() + got, data.size() - got, static_cast<off_t>(got));
+    if (n <= 0)
+      break;
+    got += static_cast<std::size_t>(n);
+  }
+  data.resize(got);
+  response r;
+  r.content_type = "application/octet-stream";
+  r.body = std::move(data);
+  auto name = path.substr(path.find_last_of('/') + 1);
+  std::string safe;
+  for (auto c : name)
+    safe += (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) ? '_' : c;
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + safe + "\"");
+  return r;
+}
+
+} // namespace
+
+void add_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_actor()> agent_of,
+                      endpoint_options opts) {
+  // The HTTP port is known once the server listens, after the routes are set: read at each request.
+  auto srvp = &srv;
+  auto me = std::make_shared<const endpoint_options>(std::move(opts));
+  auto identity = [me, srvp] {
+    auto id = me->identity;
+    id.http_port = srvp->port();
+    return id;
+  };
+  auto sysp = &sys;
+  auto get_only = [](handler h) {
+    return [h](const request& req) {
+      if (req.method != "GET" && req.method != "HEAD")
+        return cors(response::error(405, req.method + " is not allowed on " + req.path));
+      return cors(h(req));
+    };
+  };
+  srv.route("*", "/health", get_only([](const request&) { return response::text(""); }));
+  srv.route("*", "/version", get_only([](const request&) { return response::json(version_json()); }));
+  srv.route("*", "/flags", get_only([identity](const request&) { return response::json(flags_json(identity())); }));
+  auto state = [=](const request&) {
+    agent_state_view v;
+    if (auto err = ask(*sysp, agent_of(), me->timeout, v, atom::state_page_v); !err.empty())
+      return response::error(503, "the agent did not answer: " + err);
+    return response::json(agent_state_json(v, identity()));
+  };
+  srv.route("*", "/state", get_only(state));
+  srv.route("*", "/slave(1)/state", get_only(state));
+  auto metrics = [=](bool prometheus) {
+    return get_only([=](const request&) {
+      std::vector<metric_sample> samples;
+      if (auto err = ask(*sysp, agent_of(), me->timeout, samples, atom::metrics_v); !err.empty())
+        return response::error(503, "the agent did not answer: " + err);
+      if (!prometheus)
+        return response::json(metrics_json(samples));
+      auto res = response::text(prometheus_text(samples));
+      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      return res;
+    });
+  };
+  srv.route("*", "/metrics/snapshot", metrics(false));
+  srv.route("*", "/metrics", metrics(true));
+  srv.route("*", "/monitor/statistics", get_only([=](const request&) {
+              std::vector<container_usage> usage;
+              agent_state_view v;
+              auto err = ask(*sysp, agent_of(), me->timeout, usage, atom::usage_v);
+              if (err.empty())
+                err = ask(*sysp, agent_of(), me->timeout, v, atom::state_page_v);
+              if (!err.empty())
+                return response::error(503, "the agent did not answer: " + err);
+              return response::json(monitor_statistics_json(usage, v));
+            }));
+  srv.route("*", "/files/browse", get_only([me](const request& req) { return browse(me->work_dir, req); }));
+  srv.route("*", "/files/read", get_only([me](const request& req) { return read_file(me->work_dir, req); }));
+  srv.route("*", "/files/download", get_only([me](const request& req) { return download(me->work_dir, req); }));
+}
+
+} // namespace mesoscaf::http

@@ -1,0 +1,34 @@
+#pragma once
+// The master's and the agent's HTTP endpoints (docs/HTTP.md) on an http::server. Handlers run on the server's
+// pool: each asks its daemon's actor for plain data with a timeout (never blocking an actor) and turns it into
+// JSON on that thread.
+#include "actors/http/http_server.hpp"
+#include "actors/http/state_json.hpp"
+#include "actors/interfaces.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace mesoscaf::http {
+
+struct endpoint_options {
+  daemon_identity identity;
+  std::chrono::milliseconds timeout{10000};   // per request to the actor (a page, a query)
+  std::string work_dir;                        // agent: the sandboxes' root (/files)
+};
+
+void add_master_routes(server& srv, caf::actor_system& sys, master_actor master, endpoint_options opts);
+/// `agent` names the agent at each request: a daemon starts serving (and learns its HTTP port, which the agent
+/// advertises) before the agent exists.
+void add_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_actor()> agent,
+                      endpoint_options opts);
+
+/// A master's whole state, page by page (tests and benchmarks use it too). Empty on timeout, with `error` set.
+std::optional<master_state> fetch_master_state(caf::actor_system& sys, const master_actor& master,
+                                               std::chrono::milliseconds timeout, std::string& error);
+
+} // namespace mesoscaf::http

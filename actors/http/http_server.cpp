@@ -1,0 +1,356 @@
+#include "actors/http/http_server.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <tuple>
+#include <atomic>
+#include <map>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace mesoscaf::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct route_table {
+  std::map<std::pair<std::string, std::string>, handler> exact;          // (method, path)
+  std::vector<std::tuple<std::string, std::string, handler>> prefixes;   // (method, prefix), longest first
+
+  const handler* find(const std::string& method, const std::string& path) const {
+    for (auto m : {method, std::string{"*"}})
+      if (auto i = exact.find({m, path}); i != exact.end())
+        return &i->second;
+    for (auto& [m, prefix, h] : prefixes)
+      if ((m == method || m == "*") && path.compare(0, prefix.size(), prefix) == 0)
+        return &h;
+    return nullptr;
+  }
+};
+
+response run_handler(const route_table& routes, const request& req) {
+  auto h = routes.find(req.method, req.path);
+  if (h == nullptr) {
+    // A known path with another method is 405, as the RFC asks; anything else 404.
+    for (auto& [key, ignored] : routes.exact)
+      if (key.second == req.path)
+        return response::error(405, req.method + " is not allowed on " + req.path);
+    return response::error(404, "no such endpoint: " + req.path);
+  }
+  try {
+    return (*h)(req);
+  } catch (const std::exception& e) {
+    return response::error(500, std::string{"internal error: "} + e.what());
+  }
+}
+
+} // namespace
+
+struct server::impl {
+  server_options opts;
+  route_table routes;
+  asio::io_context ioc{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::thread_pool> pool;
+  std::thread io_thread;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> stopping{false};
+  uint16_t bound_port = 0;
+
+  explicit impl(server_options o) : opts(std::move(o)) {}
+
+  void accept();
+};
+
+namespace {
+
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket socket, server::impl& owner) : stream_(std::move(socket)), owner_(owner) {
+    ++owner_.connections;
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec)
+      peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+  ~session() { --owner_.connections; }
+
+  void start() { read(); }
+
+private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(owner_.opts.max_body_bytes);
+    // One deadline for the whole request (header and body): a client trickling bytes cannot hold the
+    // connection longer than this.
+    stream_.expires_after(owner_.opts.header_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      keep_alive_ = false;
+      return write(response::error(413, "request body larger than "
+                                            + std::to_string(owner_.opts.max_body_bytes) + " bytes"));
+    }
+    if (ec == bhttp::error::header_limit) {
+      keep_alive_ = false;
+      return write(response::error(431, "request header too large"));
+    }
+    if (ec)
+      return close();
+    auto& msg = parser_->get();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    request req;
+    req.method = std::string{msg.method_string()};
+    auto target = std::string{msg.target()};
+    auto q = target.find('?');
+    req.path = url_decode(target.substr(0, q), false);
+    if (q != std::string::npos)
+      req.query = parse_query(target.substr(q + 1));
+    for (auto& field : msg) {
+      std::string name{field.name_string()};
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      req.headers[name] = std::string{field.value()};
+    }
+    req.body = std::move(msg.body());
+    req.peer = peer_;
+    // The handler may block (an actor request with a timeout): it runs on the pool, never on the I/O thread.
+    stream_.expires_never();
+    asio::post(*owner_.pool, [self = shared_from_this(), req = std::move(req)] {
+      auto res = run_handler(self->owner_.routes, req);
+      asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
+    });
+  }
+
+  void write(response res) {
+    auto out = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(res.status),
+                                                                      version_ ? version_ : 11);
+    out->set(bhttp::field::server, owner_.opts.server_name);
+    out->set(bhttp::field::content_type, res.content_type);
+    for (auto& [name, value] : res.headers)
+      out->set(name, value);
+    out->keep_alive(keep_alive_ && !owner_.stopping);
+    out->body() = std::move(res.body);
+    out->prepare_payload();
+    stream_.expires_after(owner_.opts.write_timeout);
+    bhttp::async_write(stream_, *out, [self = shared_from_this(), out](beast::error_code ec, std::size_t) {
+      if (ec || !out->keep_alive())
+        return self->close();
+      self->read();
+    });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  server::impl& owner_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+  std::string peer_;
+};
+
+} // namespace
+
+void server::impl::accept() {
+  acceptor->async_accept(ioc, [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || stopping)
+      return;
+    if (!ec) {
+      if (connections.load() >= opts.max_connections) {
+        beast::error_code ignored;
+        socket.close(ignored);  // over the bound: refused at once, costs nothing more
+      } else {
+        std::make_shared<session>(std::move(socket), *this)->start();
+      }
+    }
+    // Out of descriptors (EMFILE) and other accept errors: keep accepting; the loop must not end.
+    accept();
+  });
+}
+
+server::server(server_options opts) : impl_(std::make_unique<impl>(std::move(opts))) {}
+
+server::~server() {
+  stop();
+}
+
+void server::route(const std::string& method, const std::string& path, handler h) {
+  impl_->routes.exact[{method, path}] = std::move(h);
+}
+
+void server::route_prefix(const std::string& method, const std::string& prefix, handler h) {
+  auto& p = impl_->routes.prefixes;
+  p.emplace_back(method, prefix, std::move(h));
+  std::stable_sort(p.begin(), p.end(),
+                   [](auto& a, auto& b) { return std::get<1>(a).size() > std::get<1>(b).size(); });
+}
+
+std::string server::start() {
+  auto& d = *impl_;
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(d.opts.address, ec);
+  if (ec)
+    return "bad HTTP address " + d.opts.address + ": " + ec.message();
+  tcp::endpoint ep{addr, d.opts.port};
+  d.acceptor.emplace(d.ioc);
+  d.acceptor->open(ep.protocol(), ec);
+  if (!ec)
+    d.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec)
+    d.acceptor->bind(ep, ec);
+  if (!ec)
+    d.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    d.acceptor.reset();
+    return "cannot listen for HTTP on " + d.opts.address + ":" + std::to_string(d.opts.port) + ": " + ec.message();
+  }
+  d.bound_port = d.acceptor->local_endpoint().port();
+  d.pool.emplace(d.opts.handler_threads);
+  d.work.emplace(d.ioc.get_executor());
+  d.accept();
+  d.io_thread = std::thread{[&d] { d.ioc.run(); }};
+  return {};
+}
+
+void server::stop() {
+  auto& d = *impl_;
+  if (!d.io_thread.joinable())
+    return;
+  d.stopping = true;
+  asio::post(d.ioc, [&d] {
+    beast::error_code ignored;
+    d.acceptor->close(ignored);
+  });
+  // Handlers finish (their actor requests have timeouts); then the I/O loop ends with every connection.
+  d.pool->join();
+  d.work.reset();
+  d.ioc.stop();
+  d.io_thread.join();
+}
+
+uint16_t server::port() const {
+  return impl_->bound_port;
+}
+
+const std::string& server::address() const {
+  return impl_->opts.address;
+}
+
+std::size_t server::open_connections() const {
+  return impl_->connections.load();
+}
+
+// -- request / response helpers --------------------------------------------------------------------------------
+
+std::string request::param(const std::string& key, const std::string& fallback) const {
+  auto i = query.find(key);
+  return i == query.end() ? fallback : i->second;
+}
+
+response response::json(std::string body, int status) {
+  response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+response response::text(std::string body, int status) {
+  response r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::move(body);
+  return r;
+}
+
+response response::error(int status, const std::string& message) {
+  // Escaped by hand for one string field: the JSON library is not needed for this (the message is ours).
+  std::string out = "{\"error\":\"";
+  for (unsigned char c : message) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += "\"}";
+  return json(std::move(out), status);
+}
+
+std::string url_decode(const std::string& text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+      return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> parse_query(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto end = text.find('&', start);
+    if (end == std::string::npos)
+      end = text.size();
+    auto part = text.substr(start, end - start);
+    if (!part.empty()) {
+      auto eq = part.find('=');
+      auto key = url_decode(part.substr(0, eq), true);
+      auto value = eq == std::string::npos ? std::string{} : url_decode(part.substr(eq + 1), true);
+      out[key] = value;
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+} // namespace mesoscaf::http

@@ -1,0 +1,280 @@
+// The master's endpoints. Pages of the state are fetched one message at a time (messages/state_view.hpp), so the
+// master serves offers and updates between them; concurrent /state requests share one fetch.
+#include "actors/http/daemon_http.hpp"
+#include "actors/http/prometheus.hpp"
+#include "config/support/logging.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+namespace mesoscaf::http {
+
+namespace {
+
+constexpr const char* component = "http";
+
+/// Runs one request against an actor from an HTTP thread; returns the error text or "".
+template <class Handle, class Result, class... Ts>
+std::string ask(caf::actor_system& sys, const Handle& hdl, std::chrono::milliseconds timeout, Result& out,
+                Ts&&... xs) {
+  std::string err;
+  caf::scoped_actor self{sys};
+  self->request(hdl, timeout, std::forward<Ts>(xs)...)
+    .receive([&](Result& r) { out = std::move(r); }, [&](const caf::error& e) { err = sys.render(e); });
+  return err;
+}
+
+/// Concurrent readers of the state join the fetch under way instead of starting their own: four dashboards
+/// polling /state cost the master one pass, not four.
+class shared_fetch {
+public:
+  std::shared_ptr<const master_state> get(caf::actor_system& sys, const master_actor& master,
+                                          std::chrono::milliseconds timeout, std::string& error) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    if (running_) {
+      auto gen = generation_;
+      cv_.wait(guard, [&] { return generation_ != gen; });
+      error = last_error_;
+      return last_;
+    }
+    running_ = true;
+    guard.unlock();
+    std::string err;
+    auto fetched = fetch_master_state(sys, master, timeout, err);
+    guard.lock();
+    last_ = fetched ? std::make_shared<const master_state>(std::move(*fetched)) : nullptr;
+    last_error_ = err;
+    running_ = false;
+    ++generation_;
+    cv_.notify_all();
+    error = err;
+    return last_;
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool running_ = false;
+  uint64_t generation_ = 0;
+  std::shared_ptr<const master_state> last_;
+  std::string last_error_;
+};
+
+response unavailable(const std::string& why) {
+  return response::error(503, "the master did not answer: " + why);
+}
+
+std::optional<std::size_t> count_param(const request& req, const std::string& key, std::size_t fallback,
+                                       std::string& err) {
+  if (!req.has_param(key))
+    return fallback;
+  auto text = req.param(key);
+  if (text.empty() || text.size() > 12 || text.find_first_not_of("0123456789") != std::string::npos) {
+    err = key + " must be a non-negative integer";
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(std::stoull(text));
+}
+
+} // namespace
+
+std::optional<master_state> fetch_master_state(caf::actor_system& sys, const master_actor& master,
+                                               std::chrono::milliseconds timeout, std::string& error) {
+  master_state out;
+  state_cursor at;
+  caf::scoped_actor self{sys};
+  for (bool first = true;; first = false) {
+    master_state_view page;
+    bool ok = false;
+    self->request(master, timeout, atom::state_page_v, at)
+      .receive(
+        [&](master_state_view& p) {
+          page = std::move(p);
+          ok = true;
+        },
+        [&](const caf::error& e) { error = sys.render(e); });
+    if (!ok)
+      return std::nullopt;
+    auto next = page.next;
+    bool done = page.done;
+    out.agents.insert(out.agents.end(), std::make_move_iterator(page.agents.begin()),
+                      std::make_move_iterator(page.agents.end()));
+    out.tasks.insert(out.tasks.end(), std::make_move_iterator(page.tasks.begin()),
+                     std::make_move_iterator(page.tasks.end()));
+    out.completed.insert(out.completed.end(), std::make_move_iterator(page.completed.begin()),
+                         std::make_move_iterator(page.completed.end()));
+    if (first) {
+      page.agents.clear();
+      page.tasks.clear();
+      page.completed.clear();
+      out.first = std::move(page);
+    }
+    if (done)
+      return out;
+    at = next;
+  }
+}
+
+void add_master_routes(server& srv, caf::actor_system& sys, master_actor master, endpoint_options opts) {
+  // The HTTP port is known once the server listens, after the routes are set: read at each request.
+  auto srvp = &srv;
+  auto me = std::make_shared<const endpoint_options>(std::move(opts));
+  auto identity = [me, srvp] {
+    auto id = me->identity;
+    id.http_port = srvp->port();
+    return id;
+  };
+  auto fetch = std::make_shared<shared_fetch>();
+  auto sysp = &sys;
+  // Every read endpoint is a view of the whole state.
+  auto state_route = [=](std::function<response(const master_state&, const request&)> render) {
+    return [=](const request& req) {
+      if (req.method != "GET" && req.method != "HEAD")
+        return response::error(405, req.method + " is not allowed on " + req.path);
+      std::string err;
+      auto s = fetch->get(*sysp, master, me->timeout, err);
+      if (!s)
+        return unavailable(err);
+      return render(*s, req);
+    };
+  };
+  auto get_only = [](handler h) {
+    return [h](const request& req) {
+      if (req.method != "GET" && req.method != "HEAD")
+        return response::error(405, req.method + " is not allowed on " + req.path);
+      return h(req);
+    };
+  };
+  srv.route("*", "/health", get_only([](const request&) { return response::text(""); }));
+  srv.route("*", "/version", get_only([](const request&) { return response::json(version_json()); }));
+  srv.route("*", "/flags", get_only([identity](const request&) { return response::json(flags_json(identity())); }));
+  srv.route("*", "/state", state_route([identity](const master_state& s, const request&) {
+              return response::json(master_state_json(s, identity()));
+            }));
+  srv.route("*", "/state-summary", state_route([identity](const master_state& s, const request&) {
+              return response::json(master_state_summary_json(s, identity()));
+            }));
+  srv.route("*", "/frameworks", state_route([](const master_state& s, const request&) {
+              return response::json(master_frameworks_json(s));
+            }));
+  auto slaves = state_route([](const master_state& s, const request&) {
+    return response::json(master_slaves_json(s));
+  });
+  srv.route("*", "/slaves", slaves);
+  srv.route("*", "/agents", slaves);
+  srv.route("*", "/tasks", state_route([](const master_state& s, const request& req) {
+              std::string err;
+              auto limit = count_param(req, "limit", 100, err);
+              auto offset = count_param(req, "offset", 0, err);
+              auto order = req.param("order", "des");
+              if (order != "asc" && order != "des")
+                err = "order must be asc or des";
+              if (!err.empty() || !limit || !offset)
+                return response::error(400, err);
+              return response::json(master_tasks_json(s, *limit, *offset, order == "asc"));
+            }));
+  auto roles_view = [=](std::function<response(const std::vector<role_summary>&)> render) {
+    // The roles come with the header page alone: no need for the whole state.
+    master_state_view page;
+    auto err = ask(*sysp, master, me->timeout, page, atom::state_page_v, state_cursor{});
+    return err.empty() ? render(page.roles) : unavailable(err);
+  };
+  srv.route("*", "/roles", get_only([=](const request&) {
+              return roles_view([](auto& roles) { return response::json(roles_json(roles)); });
+            }));
+  srv.route("*", "/weights", [=](const request& req) {
+    if (req.method == "GET")
+      return roles_view([](auto& roles) { return response::json(weights_json(roles)); });
+    if (req.method != "PUT" && req.method != "POST")
+      return response::error(405, req.method + " is not allowed on /weights");
+    std::vector<std::pair<std::string, double>> weights;
+    if (auto err = parse_weights(req.body, weights); !err.empty())
+      return response::error(400, err);
+    for (auto& [role, w] : weights) {
+      bool ok = false;
+      if (auto err = ask(*sysp, master, me->timeout, ok, atom::set_weight_v, role, w); !err.empty())
+        return response::error(400, "weight of role " + role + ": " + err);
+      LOG_INFO(component, "weight of role " << role << " set to " << w << " by " << req.peer);
+    }
+    return response::json("{}");
+  });
+  auto set_quota = [=](const std::string& role, const quota_info& q, const request& req) {
+    bool ok = false;
+    if (auto err = ask(*sysp, master, me->timeout, ok, atom::set_quota_v, role, q); !err.empty())
+      return response::error(400, "quota of role " + role + ": " + err);
+    LOG_INFO(component, "quota of role " << role << (q.guarantee.empty() && q.limit.empty() ? " removed" : " set")
+                                         << " by " << req.peer);
+    return response::json("{}");
+  };
+  srv.route("*", "/quota", [=](const request& req) {
+    if (req.method == "GET")
+      return roles_view([](auto& roles) { return response::json(quota_json(roles)); });
+    if (req.method != "POST" && req.method != "PUT")
+      return response::error(405, req.method + " is not allowed on /quota (DELETE /quota/ROLE removes one)");
+    std::string role;
+    quota_info q;
+    if (auto err = parse_quota(req.body, role, q); !err.empty())
+      return response::error(400, err);
+    return set_quota(role, q, req);
+  });
+  srv.route_prefix("*", "/quota/", [=](const request& req) {
+    if (req.method != "DELETE")
+      return response::error(405, req.method + " is not allowed on " + req.path);
+    auto role = req.path.substr(std::string{"/quota/"}.size());
+    if (!valid_role_name(role) || role == "*")
+      return response::error(400, "invalid role '" + role + "'");
+    return set_quota(role, quota_info{}, req);
+  });
+  srv.route("*", "/teardown", [=](const request& req) {
+    if (req.method != "POST")
+      return response::error(405, req.method + " is not allowed on /teardown");
+    auto form = parse_query(req.body);
+    auto id = form.count("frameworkId") ? form["frameworkId"] : req.param("frameworkId");
+    if (id.empty())
+      return response::error(400, "frameworkId is missing (form body frameworkId=ID)");
+    bool known = false;
+    if (auto err = ask(*sysp, master, me->timeout, known, atom::teardown_v, framework_id{id},
+                       "operator (HTTP from " + req.peer + ")");
+        !err.empty())
+      return response::error(400, err);
+    if (!known)
+      return response::error(404, "no such framework: " + id);
+    return response::json("{}");
+  });
+  srv.route("*", "/master/redirect", get_only([=](const request&) {
+              master_state_view page;
+              if (auto err = ask(*sysp, master, me->timeout, page, atom::state_page_v, state_cursor{}); !err.empty())
+                return unavailable(err);
+              auto& h = page.header;
+              std::string location;
+              if (h.leading)
+                location = "//" + me->identity.address + ":" + std::to_string(srvp->port());
+              else if (!h.leader.empty() && h.leader.http_port != 0)
+                location = "//" + h.leader.host + ":" + std::to_string(h.leader.http_port);
+              if (location.empty())
+                return response::error(503, "no leading master is known");
+              auto res = response::text("", 307);
+              res.headers.emplace_back("Location", location);
+              return res;
+            }));
+  auto metrics = [=](bool prometheus) {
+    return get_only([=](const request&) {
+      std::vector<metric_sample> samples;
+      if (auto err = ask(*sysp, master, me->timeout, samples, atom::metrics_v); !err.empty())
+        return unavailable(err);
+      if (!prometheus)
+        return response::json(metrics_json(samples));
+      auto res = response::text(prometheus_text(samples));
+      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      return res;
+    });
+  };
+  srv.route("*", "/metrics/snapshot", metrics(false));
+  srv.route("*", "/metrics", metrics(true));
+}
+
+} // namespace mesoscaf::http

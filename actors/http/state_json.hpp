@@ -1,0 +1,52 @@
+#pragma once
+// The daemons' state views (messages/state_view.hpp) as the JSON of Mesos' endpoints (docs/HTTP.md), without
+// actor code. nlohmann::json stays out of this header: callers get text or fill their own documents through
+// state_json.cpp's functions.
+#include "messages/state_view.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mesoscaf::http {
+
+/// What the HTTP layer knows of its own daemon (not in the actor's state).
+struct daemon_identity {
+  std::string id;                 // master: run ID
+  std::string hostname;
+  std::string address;            // advertised IP
+  uint16_t port = 0;              // the CAF port
+  uint16_t http_port = 0;
+  double start_time = 0;
+  std::map<std::string, std::string> flags;
+};
+
+/// A whole master state assembled from its pages.
+struct master_state {
+  master_state_view first;        // the header page (frameworks, roles, header)
+  std::vector<agent_view> agents;
+  std::vector<task_view> tasks;
+  std::vector<task_view> completed;
+};
+
+std::string version_json();
+std::string flags_json(const daemon_identity& me);
+std::string master_state_json(const master_state& s, const daemon_identity& me);
+std::string master_state_summary_json(const master_state& s, const daemon_identity& me);
+std::string master_frameworks_json(const master_state& s);
+std::string master_slaves_json(const master_state& s);
+/// `order` "asc" or "des" (by launch time); `limit`/`offset` over live then completed tasks.
+std::string master_tasks_json(const master_state& s, std::size_t limit, std::size_t offset, bool ascending);
+std::string roles_json(const std::vector<role_summary>& roles);
+std::string weights_json(const std::vector<role_summary>& roles);
+std::string quota_json(const std::vector<role_summary>& roles);
+std::string metrics_json(const std::vector<metric_sample>& samples);
+std::string agent_state_json(const agent_state_view& s, const daemon_identity& me);
+std::string monitor_statistics_json(const std::vector<container_usage>& usage, const agent_state_view& s);
+
+/// Parses a PUT /weights body (`[{"role": "eng", "weight": 2.0}]`); "" or why it is refused.
+std::string parse_weights(const std::string& body, std::vector<std::pair<std::string, double>>& out);
+/// Parses a POST /quota body; "" or why it is refused.
+std::string parse_quota(const std::string& body, std::string& role, quota_info& out);
+
+} // namespace mesoscaf::http

@@ -1,0 +1,23 @@
+#pragma once
+// The master's state in pages for HTTP /state (messages/state_view.hpp), without actor code. Each page costs a
+// bounded amount of copying, so the master answers other messages between pages. Pages follow stable keys (agent
+// IDs in order, sequence numbers of the completed history), so a page never repeats or skips an agent even if the
+// state changed since the previous one; the whole is not one atomic snapshot (a task may end between pages).
+#include "actors/master/cluster_state.hpp"
+#include "messages/state_view.hpp"
+
+#include <cstddef>
+
+namespace mesoscaf {
+
+/// Agents and tasks copied per page (an agent with more live tasks than this still goes whole into one page).
+constexpr std::size_t default_state_page_budget = 2000;
+
+/// A task entry as the views show it.
+task_view view_of(const task_entry& t);
+
+/// Fills `out` with the page starting at `at` (the header page: frameworks only; the caller adds the master's own
+/// fields and the roles) and sets `out.next` / `out.done`.
+void fill_state_page(const cluster_state& reg, const state_cursor& at, std::size_t budget, master_state_view& out);
+
+} // namespace mesoscaf
