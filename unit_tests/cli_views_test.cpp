@@ -40,7 +40,10 @@ const json agent_state = json::parse(R"({
   "id": "a1",
   "frameworks": [{"id": "fw1", "executors": [
       {"id": "t-run", "framework_id": "fw1", "directory": "/w/slaves/a1/frameworks/fw1/executors/t-run/runs/r1",
-       "tasks": [{"id": "t-run", "state": "TASK_RUNNING"}], "queued_tasks": [], "completed_tasks": []}],
+       "tasks": [{"id": "t-run", "state": "TASK_RUNNING"}], "queued_tasks": [], "completed_tasks": []},
+      {"id": "t-cmd", "framework_id": "fw1", "directory": "/w/cmd",
+       "tasks": [], "completed_tasks": [],
+       "queued_tasks": [{"id": "t-cmd", "state": "TASK_STAGING", "directory": "/w/cmd/tasks/t-cmd"}]}],
     "completed_executors": [
       {"id": "t-done", "framework_id": "fw1", "directory": "/w/done",
        "tasks": [], "queued_tasks": [], "completed_tasks": [{"id": "t-done", "state": "TASK_FINISHED"}]}]}],
@@ -60,6 +63,9 @@ TEST(a table aligns its columns without trailing blanks) {
   CHECK_EQUAL(rendered(t), "ID         NAME  STATE\n"
                            "t-1        a?b   TASK_RUNNING\n"
                            "task-long  x     TASK_FINISHED\n");
+  text_table empty_last{{"ROLE", "GUARANTEE", "LIMIT"}, {{"eng", "cpus:1", ""}}};
+  CHECK_EQUAL(rendered(empty_last), "ROLE  GUARANTEE  LIMIT\n"
+                                    "eng   cpus:1\n");
 }
 
 TEST(numbers print with at most three decimals) {
@@ -155,7 +161,7 @@ TEST(a task is located through the master with its agent HTTP address) {
   CHECK(!locate_task(master_state, "nope"));
 }
 
-TEST(the sandbox is the directory of the executor that has the task) {
+TEST(the sandbox is the directory of the task or else of its executor) {
   auto running = find_sandbox(agent_state, "fw1", "t-run");
   REQUIRE(running);
   CHECK_EQUAL(running->directory, "/w/slaves/a1/frameworks/fw1/executors/t-run/runs/r1");
@@ -165,6 +171,9 @@ TEST(the sandbox is the directory of the executor that has the task) {
   CHECK_EQUAL(done->directory, "/w/done");
   CHECK(is_terminal_task_state(done->state));
   CHECK(!is_terminal_task_state(running->state));
+  auto command = find_sandbox(agent_state, "fw1", "t-cmd");   // the task names its own directory
+  REQUIRE(command);
+  CHECK_EQUAL(command->directory, "/w/cmd/tasks/t-cmd");
   CHECK(!find_sandbox(agent_state, "fw2", "t-run"));
   CHECK(!find_sandbox(agent_state, "fw1", "t-none"));
 }
@@ -202,4 +211,8 @@ TEST(an HTTP error is described by status and reason) {
   r.reason = "Bad Request";
   r.body = "weight of role eng must be > 0\nmore";
   CHECK_EQUAL(describe_http_error(r), "400 Bad Request: weight of role eng must be > 0");
+  r.status = 404;
+  r.reason = "Not Found";
+  r.body = R"({"error":"no such framework: fw-9"})";
+  CHECK_EQUAL(describe_http_error(r), "404 Not Found: no such framework: fw-9");
 }

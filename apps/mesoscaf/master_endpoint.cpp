@@ -28,6 +28,10 @@ std::string parse_redirect_location(const std::string& location, http_address& o
 
 std::string describe_http_error(const http_response& response) {
   auto text = std::to_string(response.status) + (response.reason.empty() ? "" : " " + response.reason);
+  // Our daemons answer errors as {"error": "why"}; other servers with text.
+  auto parsed = nlohmann::json::parse(response.body, nullptr, false);
+  if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_string())
+    return text + ": " + parsed["error"].get<std::string>();
   auto body = response.body.substr(0, response.body.find('\n'));
   if (body.size() > 500)
     body = body.substr(0, 500) + "...";

@@ -55,8 +55,12 @@ std::optional<task_sandbox> find_sandbox(const json& agent_state, const std::str
       for (const char* executors : {"executors", "completed_executors"})
         for (const auto& e : list(f, executors))
           for (const char* tasks : {"tasks", "queued_tasks", "completed_tasks"})
-            if (auto t = find_task_in(list(e, tasks), task))
-              return task_sandbox{text_field(e, "directory"), text_field(*t, "state")};
+            if (auto t = find_task_in(list(e, tasks), task)) {
+              // A command task writes into a directory of its own in the executor's sandbox, named on the task.
+              auto directory = text_field(*t, "directory");
+              return task_sandbox{directory.empty() ? text_field(e, "directory") : directory,
+                                  text_field(*t, "state")};
+            }
     }
   return std::nullopt;
 }

@@ -29,8 +29,9 @@ struct task_sandbox {
   std::string state;            // the task's state as the agent knows it ("" when queued)
 };
 
-/// The executor of `framework` whose tasks (live, queued or completed) include `task`, in the agent's `/state`
-/// (completed executors and frameworks too); nullopt if none.
+/// Where `task` of `framework` writes its stdout and stderr per the agent's `/state`: the task's own `directory`
+/// (command tasks), else that of the executor whose tasks (live, queued or completed) include it; completed
+/// executors and frameworks too. Nullopt if no executor has it.
 std::optional<task_sandbox> find_sandbox(const nlohmann::json& agent_state, const std::string& framework,
                                          const std::string& task);
 

@@ -43,6 +43,8 @@ void write_table(std::ostream& os, const text_table& table) {
       if (i + 1 < line.size())
         out += std::string(widths[i] - display_width(line[i]) + 2, ' ');
     }
+    // Empty cells at the end leave the padding of the ones before.
+    out.erase(out.find_last_not_of(' ') + 1);
     os << out << '\n';
   }
 }

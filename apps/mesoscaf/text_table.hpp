@@ -1,6 +1,6 @@
 #pragma once
 // Aligned text tables for people (`mesoscaf tasks`, `agents`, ...): a header row and left-aligned columns two
-// spaces apart; the last column is not padded, so lines carry no trailing blanks.
+// spaces apart; lines carry no trailing blanks.
 #include <ostream>
 #include <string>
 #include <vector>
