@@ -62,9 +62,15 @@ std::string send_http(const http_request& req, http_response& out, const http_li
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(limits.max_body);
-  ec = run([&](auto handler) { http::async_read(stream, buffer, parser, handler); });
+  auto too_large = "the answer of " + where + " is larger than " + std::to_string(limits.max_body) + " bytes";
+  // Boost 1.74's parser does not hold a Content-Length against the limit (only chunked bodies): check it here.
+  ec = run([&](auto handler) { http::async_read_header(stream, buffer, parser, handler); });
+  if (!ec && parser.content_length() && *parser.content_length() > limits.max_body)
+    return too_large;
+  if (!ec && !parser.is_done())
+    ec = run([&](auto handler) { http::async_read(stream, buffer, parser, handler); });
   if (ec == http::error::body_limit)
-    return "the answer of " + where + " is larger than " + std::to_string(limits.max_body) + " bytes";
+    return too_large;
   if (ec)
     return "no answer from " + where + ": " + (ec == beast::error::timeout ? "timed out" : ec.message());
   auto& response = parser.get();
