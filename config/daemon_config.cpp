@@ -162,7 +162,8 @@ bool valid_zk_session_timeout(caf::timespan t) {
 
 // -- base_config --------------------------------------------------------------------------------------------
 
-base_config::base_config(std::string subcommand, int64_t threads) : subcommand_(std::move(subcommand)) {
+base_config::base_config(std::string subcommand, int64_t threads)
+  : subcommand_(std::move(subcommand)), section_(subcommand_) {
   // Our defaults; CLI flags and the INI file override them.
   set_process_defaults(*this, threads);
   // Daemons also drop a peer that stops sending heartbeats (caf-notes pitfall 6).
@@ -189,13 +190,16 @@ std::optional<int> base_config::parse_and_validate(int argc, char** argv) {
   bool given = !cli.config_file.empty() || (env_file && *env_file);
   auto config_file = !cli.config_file.empty() ? cli.config_file : given ? std::string{env_file} : config_file_path;
   if (cli.help || cli.long_help) {
-    write_help(std::cout, custom_options_, content, subcommand_, config_file, given, cli.long_help);
+    write_help(std::cout, custom_options_, content, subcommand_, config_file, given, cli.long_help, section_,
+               operands_usage_);
     cli_helptext_printed = true;
     return 0;
   }
   std::vector<std::string> errors;
   apply_sources(cli, config_file, given, errors);
-  if (!cli.positional.empty()) {
+  if (!operands_usage_.empty())
+    operands = cli.positional;
+  else if (!cli.positional.empty()) {
     std::string extra;
     for (auto& x : cli.positional)
       extra += (extra.empty() ? "" : " ") + x;
@@ -233,7 +237,7 @@ void base_config::apply_sources(const command_line& cli, const std::string& conf
     if (auto err = read_config_file(config_file, entries); !err.empty())
       errors.push_back(err);
     else
-      values = select_config_entries(custom_options_, entries, subcommand_, config_file, errors);
+      values = select_config_entries(custom_options_, entries, section_, config_file, errors);
   }
   auto env = scan_environment(custom_options_);
   values.insert(values.end(), env.begin(), env.end());
@@ -530,7 +534,8 @@ execute_config::execute_config() : base_config("execute") {
     .add(partition_aware, "partition-aware", "ask for TASK_UNREACHABLE instead of TASK_LOST on partitions")
     .add(checkpoint, "checkpoint", "the agent checkpoints the task so it survives agent restarts (the default)")
     .add(no_checkpoint, "no-checkpoint", "do not checkpoint: the task dies with its agent process")
-    .add(user, "user", "run the task as this user (agents with --switch-user; default: the user running this)");
+    .add(user, "user", "run the task as this user (agents with --switch-user; default: the user running this)")
+    .add(quiet, "quiet", "when the task ends, print neither its sandbox path nor the tail of its stdout and stderr");
 }
 
 std::vector<std::string> execute_config::validate() {

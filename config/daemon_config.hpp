@@ -69,8 +69,15 @@ public:
   std::string log_file;              // empty: stderr
   std::string log_format = "text";   // text | json
 
+  /// The words after the flags (the CLI's `task log TASK_ID`); only commands that set `operands_usage_` take any.
+  std::vector<std::string> operands;
+
 protected:
   std::string subcommand_;
+  /// The config file section read besides the top level (default: the subcommand's name).
+  std::string section_;
+  /// For --help after the command's name, e.g. "log TASK_ID"; empty: the command takes no operands.
+  std::string operands_usage_;
 
 private:
   /// Applies config file, environment and command line values, in that order (the last one wins).
@@ -201,6 +208,7 @@ public:
   bool checkpoint = true;                       // the agent checkpoints the task (survives agent restarts)
   bool no_checkpoint = false;                   // --no-checkpoint (also --checkpoint=false in a file or the env)
   std::string user;                             // the framework's user; empty: the user running execute
+  bool quiet = false;                           // no output tail and sandbox path when the task ends
 };
 
 } // namespace mesoscaf

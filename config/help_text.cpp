@@ -57,13 +57,14 @@ std::string duration_text(caf::timespan t) {
 }
 
 void write_help(std::ostream& os, const caf::config_option_set& opts, const caf::settings& content,
-                const std::string& subcommand, const std::string& config_file, bool given, bool all) {
+                const std::string& subcommand, const std::string& config_file, bool given, bool all,
+                const std::string& section, const std::string& operands) {
   namespace fs = std::filesystem;
   std::error_code ec;
   auto path = fs::absolute(config_file, ec).string();
-  os << "usage: mesoscaf " << subcommand << " [--FLAG=VALUE ...]\n\n"
+  os << "usage: mesoscaf " << subcommand << (operands.empty() ? "" : " " + operands) << " [--FLAG=VALUE ...]\n\n"
      << "Each flag can also be set in the environment as MESOSCAF_<FLAG> (upper case, '-' as '_', e.g.\n"
-     << "MESOSCAF_WORK_DIR) or in the config file, at the top level or in its [" << subcommand << "] section\n"
+     << "MESOSCAF_WORK_DIR) or in the config file, at the top level or in its [" << section << "] section\n"
      << "(the sections of other commands are not read). Command line > environment > config file > default.\n"
      << "config file: " << (ec ? config_file : path) << (given ? "" : " (the default, in the current directory")
      << (fs::exists(config_file, ec) ? (given ? "" : ")") : (given ? " (not present)" : "; not present)"))

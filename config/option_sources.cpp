@@ -10,7 +10,7 @@
 
 namespace mesoscaf {
 
-const std::vector<std::string> daemon_sections{"master", "agent", "local", "execute"};
+const std::vector<std::string> daemon_sections{"master", "agent", "local", "execute", "cli"};
 
 namespace {
 

@@ -13,7 +13,7 @@
 
 namespace mesoscaf {
 
-/// The subcommands whose config file sections keep their options apart.
+/// The config file sections that keep the commands' options apart ("cli": every command of the operator CLI).
 extern const std::vector<std::string> daemon_sections;
 
 /// The name after `--`: `work-dir`, or `scheduler.max-threads` for CAF's categories.

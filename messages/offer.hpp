@@ -18,10 +18,15 @@ struct offer {
   std::string hostname;
   std::string role;          // the allocation role: one offer per (agent, role)
   resource_set resources;
+  /// Where the agent's HTTP API (/state, /files/*) is, as in Mesos' Offer.url: its advertised IP and HTTP port
+  /// (0: it serves none). A framework reads its tasks' sandboxes there.
+  std::string agent_address;
+  uint16_t agent_http_port = 0;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, offer& x) {
-    return f(caf::meta::type_name("offer"), x.id, x.framework, x.agent, x.hostname, x.role, x.resources);
+    return f(caf::meta::type_name("offer"), x.id, x.framework, x.agent, x.hostname, x.role, x.resources,
+             x.agent_address, x.agent_http_port);
   }
 };
 

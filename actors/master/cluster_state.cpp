@@ -208,6 +208,7 @@ std::string cluster_state::reregister_agent(agent_reregistration&& r, reregistra
     agent->second.info.hostname = r.info.hostname;
     agent->second.info.port = r.info.port;
     agent->second.info.address = r.info.address;
+    agent->second.info.http_port = r.info.http_port;
     agent->second.info.attributes = r.info.attributes;
     // Live tasks: the agent's view wins; tasks it does not know any more are gone.
     for (const auto& [fid, tid] : agent->second.task_keys()) {

@@ -775,6 +775,8 @@ void on_allocate(master_pointer self, const std::vector<allocation>& allocs) {
     o.framework = a.framework;
     o.agent = a.agent;
     o.hostname = ag->info.hostname;
+    o.agent_address = ag->info.address;
+    o.agent_http_port = ag->info.http_port;
     o.role = a.role.empty() ? std::string{"*"} : a.role;
     o.resources = a.resources;
     if (auto msg = st.reg.add_offer(o); !msg.empty()) {

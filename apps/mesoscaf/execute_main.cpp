@@ -7,7 +7,11 @@
 // unreachable it is reconciled every 2 s and the answers are printed like any update. A launch that never reached
 // an agent (TASK_DROPPED, or the master not knowing the task before any agent reported on it) is reported as such
 // and launched again on the next offer under a new task ID, at most three times in all: the command runs once.
+// When the task has ended it prints the sandbox path and the last 20 lines of the task's stdout and stderr, read
+// from the agent's HTTP API (the offer names it); --quiet leaves them out.
 #include "apps/mesoscaf/subcommands.hpp"
+
+#include "apps/mesoscaf/sandbox_files.hpp"
 
 #include "actors/sdk/scheduler_driver.hpp"
 #include "config/daemon_config.hpp"
@@ -37,6 +41,10 @@ public:
 
   void registered(scheduler_driver* driver, const framework_id& id) override {
     std::cout << "subscribed framework_id=" << id << std::endl;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      framework_ = id;
+    }
     // Subscribed again (master reconnect): updates may have been missed meanwhile, ask for the task's state.
     if (launched_)
       driver->reconcile_tasks({reconcile_status()});
@@ -58,6 +66,7 @@ public:
         {
           std::lock_guard<std::mutex> guard{mtx_};
           task_.agent = o.agent;
+          agent_http_ = http_address{o.agent_address, o.agent_http_port};
         }
         std::cout << "launching task=" << task_.id << " agent=" << o.agent << " resources=" << task_.resources
                   << std::endl;
@@ -129,6 +138,8 @@ public:
   std::optional<clock_type::time_point> running_at_;
   std::string error_;
   bool unreachable_ = false;  // the task's latest state is TASK_UNREACHABLE: reconcile it periodically
+  framework_id framework_;
+  http_address agent_http_;   // of the agent the task was launched on (from its offer): for the output tail
 
   task_id current_task() {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -214,6 +225,19 @@ int execute_main(int argc, char** argv) {
         timed_out = true;
         break;
       }
+    }
+  }
+  if (!cfg.quiet) {
+    // While the framework still exists: its sandbox is the agent's to show until then (and long after).
+    std::unique_lock<std::mutex> guard{sched.mtx_};
+    if (sched.done_) {
+      auto agent = sched.agent_http_;
+      auto framework = sched.framework_.str();
+      auto task = sched.last_.task.str();
+      guard.unlock();
+      http_limits limits;
+      limits.timeout = std::chrono::seconds(5);
+      write_output_tail(std::cout, agent, framework, task, 20, limits);
     }
   }
   // A one-task program: whether or not a failover timeout was given, its end (task over, timeout, kill) ends the

@@ -18,6 +18,15 @@ int agent_main(int argc, char** argv);
 int local_main(int argc, char** argv);
 int execute_main(int argc, char** argv);
 int command_executor_main(int argc, char** argv);
+// The operator CLI (apps/mesoscaf/cli_main.cpp).
+int state_main(int argc, char** argv);
+int agents_main(int argc, char** argv);
+int frameworks_main(int argc, char** argv);
+int tasks_main(int argc, char** argv);
+int task_main(int argc, char** argv);
+int quota_main(int argc, char** argv);
+int weights_main(int argc, char** argv);
+int framework_main(int argc, char** argv);
 
 /// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread; call before creating the actor system so every CAF thread
 /// inherits the mask and only `wait_for_termination` takes them (caf-notes A13).

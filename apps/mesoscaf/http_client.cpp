@@ -1,0 +1,102 @@
+#include "apps/mesoscaf/http_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <cctype>
+
+namespace mesoscaf {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace asio = boost::asio;
+
+std::string http_response::header(std::string_view name) const {
+  for (const auto& [key, value] : headers)
+    if (beast::iequals(key, beast::string_view{name.data(), name.size()}))
+      return value;
+  return {};
+}
+
+std::string send_http(const http_request& req, http_response& out, const http_limits& limits) {
+  auto method = http::string_to_verb(req.method);
+  if (method == http::verb::unknown)
+    return "unknown HTTP method " + req.method;
+  asio::io_context io;
+  beast::tcp_stream stream{io};
+  auto where = req.host + ":" + std::to_string(req.port);
+  beast::error_code ec;
+  // Every step below runs against one deadline; the resolver is synchronous but local (numeric IPs mostly).
+  asio::ip::tcp::resolver resolver{io};
+  auto endpoints = resolver.resolve(req.host, std::to_string(req.port), ec);
+  if (ec)
+    return "cannot resolve " + req.host + ": " + ec.message();
+  stream.expires_after(limits.timeout);
+  // tcp_stream's deadline only applies to its asynchronous operations: run them on our own io_context.
+  auto run = [&](auto&& start) {
+    beast::error_code result = asio::error::would_block;
+    start([&](beast::error_code e, auto&&...) { result = e; });
+    io.restart();
+    io.run();
+    return result;
+  };
+  ec = run([&](auto handler) { stream.async_connect(endpoints, handler); });
+  if (ec)
+    return "cannot connect to " + where + ": " + (ec == beast::error::timeout ? "timed out" : ec.message());
+  http::request<http::string_body> request{method, req.target, 11};
+  request.set(http::field::host, where);
+  request.set(http::field::user_agent, "mesoscaf");
+  request.set(http::field::connection, "close");
+  if (!req.body.empty() || method == http::verb::post || method == http::verb::put) {
+    if (!req.content_type.empty())
+      request.set(http::field::content_type, req.content_type);
+    request.body() = req.body;
+    request.prepare_payload();
+  }
+  ec = run([&](auto handler) { http::async_write(stream, request, handler); });
+  if (ec)
+    return "sending to " + where + " failed: " + (ec == beast::error::timeout ? "timed out" : ec.message());
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(limits.max_body);
+  auto too_large = "the answer of " + where + " is larger than " + std::to_string(limits.max_body) + " bytes";
+  // Boost 1.74's parser does not hold a Content-Length against the limit (only chunked bodies): check it here.
+  ec = run([&](auto handler) { http::async_read_header(stream, buffer, parser, handler); });
+  if (!ec && parser.content_length() && *parser.content_length() > limits.max_body)
+    return too_large;
+  if (!ec && !parser.is_done())
+    ec = run([&](auto handler) { http::async_read(stream, buffer, parser, handler); });
+  if (ec == http::error::body_limit)
+    return too_large;
+  if (ec)
+    return "no answer from " + where + ": " + (ec == beast::error::timeout ? "timed out" : ec.message());
+  auto& response = parser.get();
+  out.status = static_cast<int>(response.result_int());
+  out.reason = std::string{response.reason()};
+  out.headers.clear();
+  for (const auto& field : response)
+    out.headers.emplace_back(std::string{field.name_string()}, std::string{field.value()});
+  out.body = std::move(response.body());
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  return {};
+}
+
+std::string percent_encode(std::string_view text, bool keep_slash) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string result;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+      result += static_cast<char>(c);
+    } else {
+      result += '%';
+      result += hex[c >> 4];
+      result += hex[c & 15];
+    }
+  }
+  return result;
+}
+
+} // namespace mesoscaf
