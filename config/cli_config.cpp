@@ -142,10 +142,10 @@ std::vector<std::string> weights_config::validate() {
   return errors;
 }
 
-framework_config::framework_config() : cli_config("framework", "teardown FRAMEWORK_ID") {
+framework_cli_config::framework_cli_config() : cli_config("framework", "teardown FRAMEWORK_ID") {
 }
 
-std::vector<std::string> framework_config::validate() {
+std::vector<std::string> framework_cli_config::validate() {
   auto errors = cli_config::validate();
   if (operands.empty() || operands[0] != "teardown")
     errors.push_back(operands.empty() ? "missing operands: expected teardown FRAMEWORK_ID"

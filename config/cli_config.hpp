@@ -70,9 +70,9 @@ public:
 };
 
 /// `mesoscaf framework teardown ID`
-class framework_config : public cli_config {
+class framework_cli_config : public cli_config {
 public:
-  framework_config();
+  framework_cli_config();
   std::vector<std::string> validate() override;
 
   std::string framework;      // filled by validate()

@@ -79,7 +79,7 @@ const framework_id fw1{"fw-1"};
 struct fixture : mesoscaf::test::deterministic_fixture {
   mesoscaf::test::temp_dir work{"mesoscaf-agent-recovery-test"};
   recorder_ptr rec = [] {
-    auto r = std::make_shared<recorder>();
+    auto r = std::make_shared<agent_recorder>();
     r->agent_id_to_assign = "agent-new";   // a fresh registration is told apart from a recovered "agent-7"
     return r;
   }();

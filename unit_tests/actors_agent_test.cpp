@@ -104,7 +104,7 @@ status_update executor_update(const std::string& fw, const std::string& task, ta
 struct fixture : mesoscaf::test::deterministic_fixture {
   // The agent always checkpoints its ID (meta/agent) and reads the checkpoint when it starts: a fresh dir per test.
   mesoscaf::test::temp_dir work{"mesoscaf-agent-test"};
-  recorder_ptr rec = std::make_shared<recorder>();
+  recorder_ptr rec = std::make_shared<agent_recorder>();
   master_actor master;
   containerizer_actor cont;
   caf::actor disk;  // the agent's disk worker (the latest, after restarts)
@@ -1191,7 +1191,7 @@ TEST(a leader change makes the agent re-register with the new master with its ta
   sched.run();
   REQUIRE_EQUAL(rec->master_updates.size(), 1u);  // to the old master, never acknowledged
   // Another master is elected.
-  auto rec2 = std::make_shared<recorder>();
+  auto rec2 = std::make_shared<agent_recorder>();
   auto master2 = sys.spawn(mock_master, rec2);
   det->set(in_process("m2", master2));
   sched.run();
@@ -1233,7 +1233,7 @@ TEST(a standby master refusing the re-registration is retried and the agent keep
   start_with_running_task(opts);
   caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
   sched.run();
-  auto rec2 = std::make_shared<recorder>();
+  auto rec2 = std::make_shared<agent_recorder>();
   rec2->standby_refusals = 2;  // named leader before it finished taking over
   auto master2 = sys.spawn(mock_master, rec2);
   det->set(in_process("m2", master2));
@@ -1298,7 +1298,7 @@ TEST(no leader named leaves the agent unregistered until one is) {
 
 TEST(with an in-process election the agent follows the next leader when the leader expires) {
   auto election = in_process_election::make();
-  auto rec2 = std::make_shared<recorder>();
+  auto rec2 = std::make_shared<agent_recorder>();
   auto master2 = sys.spawn(mock_master, rec2);
   auto c1 = election->contender();
   auto c2 = election->contender();

@@ -14,7 +14,7 @@
 namespace mesoscaf::test {
 
 // Everything the mocks saw, shared with the test body (the test coordinator runs everything on this thread).
-struct recorder {
+struct agent_recorder {  // not `recorder`: process_cluster.hpp has a scheduler of that name in this namespace
   // master
   std::vector<agent_info> registrations;
   int refuse_registrations = 0;   // answer this many registrations with an error
@@ -42,7 +42,7 @@ struct recorder {
   std::vector<std::string> executor_fw_msgs;
   int executor_shutdowns = 0;
 };
-using recorder_ptr = std::shared_ptr<recorder>;
+using recorder_ptr = std::shared_ptr<agent_recorder>;
 
 inline master_actor::behavior_type mock_master(master_actor::pointer self, recorder_ptr rec) {
   return {

@@ -91,12 +91,12 @@ TEST(weights set takes ROLE=W operands) {
 }
 
 TEST(framework teardown takes one framework ID) {
-  framework_config cfg;
+  framework_cli_config cfg;
   CHECK_EQUAL(run_config(cfg, {"teardown", "fw-1"}), -1);
   CHECK_EQUAL(cfg.framework, "fw-1");
   for (std::vector<std::string> bad : {std::vector<std::string>{}, {"teardown"}, {"remove", "fw-1"},
                                        {"teardown", "a", "b"}}) {
-    framework_config c;
+    framework_cli_config c;
     CHECK_EQUAL(run_config(c, bad), 2);
   }
 }

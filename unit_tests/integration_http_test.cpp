@@ -302,7 +302,8 @@ TEST(bad requests get a 4xx answer and change nothing) {
   CHECK_EQUAL(http_get(agent_http, "/files/read").status, 400);
   // The daemons still serve.
   CHECK_EQUAL(http_get(master_http, "/health").status, 200);
-  CHECK_EQUAL(parse(http_get(master_http, "/metrics/snapshot"))["master/tasks_running"], 1.0);
+  auto metrics = parse(http_get(master_http, "/metrics/snapshot"));  // a local: CHECK_EQUAL keeps a reference
+  CHECK_EQUAL(metrics["master/tasks_running"], 1.0);
 }
 
 TEST(thousands of idle connections and a slow client do not stop offers and updates) {
@@ -329,7 +330,8 @@ TEST(thousands of idle connections and a slow client do not stop offers and upda
                                 dir / "busy.log", seconds(120));
   CHECK_EQUAL(done.exit_code, 0);
   CHECK_EQUAL(http_get(master_http, "/health").status, 200);
-  CHECK_EQUAL(parse(http_get(master_http, "/metrics/snapshot"))["master/tasks_finished"], 1.0);
+  auto metrics = parse(http_get(master_http, "/metrics/snapshot"));
+  CHECK_EQUAL(metrics["master/tasks_finished"], 1.0);
   for (int fd : fds)
     ::close(fd);
   ::close(slow);

@@ -170,7 +170,7 @@ int weights_main(int argc, char** argv) {
 }
 
 int framework_main(int argc, char** argv) {
-  return run_command<framework_config>(argc, argv, [](framework_config& cfg) {
+  return run_command<framework_cli_config>(argc, argv, [](framework_cli_config& cfg) {
     connect_to_leader(cfg).call("POST", "/teardown", "frameworkId=" + percent_encode(cfg.framework),
                                 "application/x-www-form-urlencoded");
     if (!cfg.json)
