@@ -181,7 +181,7 @@ struct timing {
   size_t bytes = 0;
 };
 
-timing time_get(const std::string& endpoint, const std::string& target, int runs = 5) {
+timing time_get(const std::string& endpoint, const std::string& target, int runs = 5, std::string* body = nullptr) {
   std::vector<double> ms;
   timing t;
   for (int i = 0; i < runs; ++i) {
@@ -191,6 +191,8 @@ timing time_get(const std::string& endpoint, const std::string& target, int runs
     if (r.status != 200)
       std::cerr << target << ": " << r.status << " " << r.error << "\n";
     t.bytes = r.body.size();
+    if (body != nullptr)
+      *body = std::move(r.body);
   }
   std::sort(ms.begin(), ms.end());
   t.median_ms = ms[ms.size() / 2];
@@ -325,7 +327,15 @@ int main(int argc, char** argv) {
   auto metrics = test::http_get(endpoint, "/metrics/snapshot");
   auto running_pos = metrics.body.find("\"master/tasks_running\":");
   double running = running_pos == std::string::npos ? -1 : std::atof(metrics.body.c_str() + running_pos + 23);
-  auto state = time_get(endpoint, "/state");
+  std::string body;
+  auto state = time_get(endpoint, "/state", 5, &body);
+  // What the answer holds: each task's state appears twice (its state and its one status).
+  std::size_t finished_in_state = 0, running_in_state = 0;
+  for (auto pos = body.find("\"TASK_FINISHED\""); pos != std::string::npos; pos = body.find("\"TASK_FINISHED\"", pos + 1))
+    ++finished_in_state;
+  for (auto pos = body.find("\"TASK_RUNNING\""); pos != std::string::npos; pos = body.find("\"TASK_RUNNING\"", pos + 1))
+    ++running_in_state;
+  body.clear();
   auto prom = time_get(endpoint, "/metrics");
   auto snapshot = time_get(endpoint, "/metrics/snapshot");
   // Pauses: without and with 4 clients fetching /state in a loop.
@@ -349,10 +359,10 @@ int main(int argc, char** argv) {
   std::printf("bench=state agents=%d tasks_running=%.0f tasks_completed=%d state_ms=%.1f state_bytes=%zu "
               "metrics_ms=%.2f metrics_snapshot_ms=%.2f mesos_state_ms=%.0f speedup=%.1f pause_max_ms=%.2f "
               "pause_p99_ms=%.2f baseline_pause_max_ms=%.2f baseline_pause_p99_ms=%.2f state_fetches=%d "
-              "probe_samples=%zu\n",
+              "probe_samples=%zu state_running=%zu state_finished=%zu\n",
               agents, running, finished, state.median_ms, state.bytes, prom.median_ms, snapshot.median_ms, mesos_ms,
               mesos_ms / state.median_ms, loaded.max_ms, loaded.p99_ms, baseline.max_ms, baseline.p99_ms,
-              fetched.load(), loaded.samples);
+              fetched.load(), loaded.samples, running_in_state / 2, finished_in_state / 2);
   web.stop();
   for (auto& a : sims)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);

@@ -56,13 +56,14 @@ struct task_view {
 
 struct offer_view {
   offer_id id;
+  framework_id framework;
   agent_id agent;
   std::string role;
   resource_set resources;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, offer_view& x) {
-    return f(caf::meta::type_name("offer_view"), x.id, x.agent, x.role, x.resources);
+    return f(caf::meta::type_name("offer_view"), x.id, x.framework, x.agent, x.role, x.resources);
   }
 };
 
@@ -72,14 +73,13 @@ struct framework_view {
   resource_set used;
   resource_set offered;
   double registered = 0;
-  std::vector<offer_view> offers;
   std::vector<task_view> unreachable_tasks;
   std::vector<task_view> unacknowledged;  // ended, the framework has not acknowledged it yet
   std::vector<executor_info> executors;   // custom executors believed running
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, framework_view& x) {
-    return f(caf::meta::type_name("framework_view"), x.info, x.active, x.used, x.offered, x.registered, x.offers,
+    return f(caf::meta::type_name("framework_view"), x.info, x.active, x.used, x.offered, x.registered,
              x.unreachable_tasks, x.unacknowledged, x.executors);
   }
 };
@@ -131,12 +131,13 @@ struct master_state_view {
   std::vector<role_summary> roles;        // header page only
   std::vector<agent_view> agents;
   std::vector<task_view> tasks;           // live tasks of the agents of this page
+  std::vector<offer_view> offers;         // outstanding offers of the agents of this page
   std::vector<task_view> completed;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, master_state_view& x) {
     return f(caf::meta::type_name("master_state_view"), x.next, x.done, x.header, x.frameworks, x.roles, x.agents,
-             x.tasks, x.completed);
+             x.tasks, x.offers, x.completed);
   }
 };
 

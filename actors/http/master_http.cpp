@@ -88,12 +88,18 @@ std::optional<master_state> fetch_master_state(caf::actor_system& sys, const mas
   master_state out;
   state_cursor at;
   caf::scoped_actor self{sys};
+  double waited = 0;
+  int pages = 0;
   for (bool first = true;; first = false) {
     master_state_view page;
     bool ok = false;
+    ++pages;
+    auto t0 = std::chrono::steady_clock::now();
+    auto waited_since = [&] { waited += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(); };
     self->request(master, timeout, atom::state_page_v, at)
       .receive(
         [&](master_state_view& p) {
+          waited_since();
           page = std::move(p);
           ok = true;
         },
@@ -102,20 +108,14 @@ std::optional<master_state> fetch_master_state(caf::actor_system& sys, const mas
       return std::nullopt;
     auto next = page.next;
     bool done = page.done;
-    out.agents.insert(out.agents.end(), std::make_move_iterator(page.agents.begin()),
-                      std::make_move_iterator(page.agents.end()));
-    out.tasks.insert(out.tasks.end(), std::make_move_iterator(page.tasks.begin()),
-                     std::make_move_iterator(page.tasks.end()));
-    out.completed.insert(out.completed.end(), std::make_move_iterator(page.completed.begin()),
-                         std::make_move_iterator(page.completed.end()));
-    if (first) {
-      page.agents.clear();
-      page.tasks.clear();
-      page.completed.clear();
+    if (first)
       out.first = std::move(page);
-    }
-    if (done)
+    else
+      out.pages.push_back(std::move(page));
+    if (done) {
+      LOG_DEBUG(component, "state: " << pages << " pages, " << waited << " ms waiting for them");
       return out;
+    }
     at = next;
   }
 }
@@ -137,10 +137,18 @@ void add_master_routes(server& srv, caf::actor_system& sys, master_actor master,
       if (req.method != "GET" && req.method != "HEAD")
         return response::error(405, req.method + " is not allowed on " + req.path);
       std::string err;
+      auto t0 = std::chrono::steady_clock::now();
       auto s = fetch->get(*sysp, master, me->timeout, err);
       if (!s)
         return unavailable(err);
-      return render(*s, req);
+      auto t1 = std::chrono::steady_clock::now();
+      auto res = render(*s, req);
+      auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+      LOG_DEBUG(component, req.path << ": state of " << s->agent_count() << " agents and " << s->task_count()
+                                    << " tasks fetched in " << ms(t1 - t0)
+                                    << " ms, written in " << ms(std::chrono::steady_clock::now() - t1) << " ms ("
+                                    << res.body.size() << " bytes)");
+      return res;
     };
   };
   auto get_only = [](handler h) {

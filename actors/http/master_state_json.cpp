@@ -98,12 +98,19 @@ std::string ranges_text(const std::vector<value_range>& ranges) {
 }
 
 /// Mesos' JSON of a resource bag: scalars summed over roles (rounded to thousandths), ranges and sets as text.
+/// On the path of every task of /state: the four usual scalars need no allocation.
 void resources(writer& w, const resource_set& r) {
-  std::map<std::string, milli> scalars{{"cpus", 0}, {"mem", 0}, {"disk", 0}, {"gpus", 0}};
+  static const char* const usual[] = {"cpus", "disk", "gpus", "mem"};
+  milli sums[4] = {0, 0, 0, 0};
+  std::map<std::string, milli> other_scalars;
   std::map<std::string, resource_set> others;
   for (auto& x : r.items()) {
     if (x.type == value_type::scalar) {
-      scalars[x.name] += x.scalar;
+      auto i = std::find_if(std::begin(usual), std::end(usual), [&](const char* n) { return x.name == n; });
+      if (i != std::end(usual))
+        sums[i - std::begin(usual)] += x.scalar;
+      else
+        other_scalars[x.name] += x.scalar;
     } else {
       resource y = x;
       y.role = "*";
@@ -114,7 +121,11 @@ void resources(writer& w, const resource_set& r) {
     }
   }
   w.StartObject();
-  for (auto& [name, m] : scalars) {
+  for (int i = 0; i < 4; ++i) {
+    w.Key(usual[i]);
+    num(w, from_milli(sums[i]));
+  }
+  for (auto& [name, m] : other_scalars) {
     w.Key(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));
     num(w, from_milli(m));
   }
@@ -222,8 +233,9 @@ void strings(writer& w, const char* k, const std::vector<std::string>& xs) {
 }
 
 /// A framework; `tasks` null: no task lists (state-summary), `extra` adds fields.
-void framework(writer& w, const framework_view& f, const std::vector<task_view>* tasks,
-               const std::vector<task_view>* completed, const std::function<void(writer&)>& extra = {}) {
+void framework(writer& w, const framework_view& f, const std::vector<const task_view*>* tasks,
+               const std::vector<const task_view*>* completed, const std::vector<const offer_view*>* offers,
+               const std::function<void(writer&)>& extra = {}) {
   w.StartObject();
   put(w, "id", f.info.id.value);
   put(w, "name", f.info.name);
@@ -259,7 +271,8 @@ void framework(writer& w, const framework_view& f, const std::vector<task_view>*
   if (tasks != nullptr) {
     key(w, "offers");
     w.StartArray();
-    for (auto& o : f.offers) {
+    for (auto* op : offers != nullptr ? *offers : std::vector<const offer_view*>{}) {
+      auto& o = *op;
       w.StartObject();
       put(w, "id", o.id.value);
       put(w, "framework_id", f.info.id.value);
@@ -276,8 +289,8 @@ void framework(writer& w, const framework_view& f, const std::vector<task_view>*
     w.EndArray();
     key(w, "tasks");
     w.StartArray();
-    for (auto& t : *tasks)
-      task(w, t, f.info.user);
+    for (auto* t : *tasks)
+      task(w, *t, f.info.user);
     w.EndArray();
     key(w, "completed_tasks");
     w.StartArray();
@@ -285,8 +298,8 @@ void framework(writer& w, const framework_view& f, const std::vector<task_view>*
     for (auto& t : f.unacknowledged)
       task(w, t, f.info.user);
     if (completed != nullptr)
-      for (auto& t : *completed)
-        task(w, t, f.info.user);
+      for (auto* t : *completed)
+        task(w, *t, f.info.user);
     w.EndArray();
   }
   if (extra)
@@ -294,28 +307,30 @@ void framework(writer& w, const framework_view& f, const std::vector<task_view>*
   w.EndObject();
 }
 
-/// Tasks by framework, in the order of the pages.
+/// Tasks by framework, in the order of the pages (pointers into the state: no copies).
 struct tasks_by_framework {
-  std::unordered_map<std::string, std::vector<task_view>> live, completed;
+  using list = std::vector<const task_view*>;
+  std::unordered_map<std::string, list> live, completed;
+  std::unordered_map<std::string, std::vector<const offer_view*>> offers;
   explicit tasks_by_framework(const master_state& s) {
-    for (auto& t : s.tasks)
-      live[t.framework.value].push_back(t);
-    for (auto& t : s.completed)
-      completed[t.framework.value].push_back(t);
+    s.each_task([this](const task_view& t) { live[t.framework.value].push_back(&t); });
+    s.each_completed([this](const task_view& t) { completed[t.framework.value].push_back(&t); });
+    s.each_offer([this](const offer_view& o) { offers[o.framework.value].push_back(&o); });
   }
-  static const std::vector<task_view>* find(const std::unordered_map<std::string, std::vector<task_view>>& m,
-                                            const framework_id& id) {
+  static const list* find(const std::unordered_map<std::string, list>& m, const framework_id& id) {
     auto i = m.find(id.value);
     return i == m.end() ? nullptr : &i->second;
   }
 };
 
 void frameworks_array(writer& w, const master_state& s, const tasks_by_framework& by) {
-  static const std::vector<task_view> none;
+  static const tasks_by_framework::list none;
   w.StartArray();
   for (auto& f : s.first.frameworks) {
     auto live = tasks_by_framework::find(by.live, f.info.id);
-    framework(w, f, live ? live : &none, tasks_by_framework::find(by.completed, f.info.id));
+    auto offers = by.offers.find(f.info.id.value);
+    framework(w, f, live ? live : &none, tasks_by_framework::find(by.completed, f.info.id),
+              offers == by.offers.end() ? nullptr : &offers->second);
   }
   w.EndArray();
 }
@@ -333,8 +348,8 @@ void completed_frameworks_array(writer& w, const master_state& s, const tasks_by
     key(w, "completed_tasks");
     w.StartArray();
     if (auto list = tasks_by_framework::find(by.completed, id))
-      for (auto& t : *list)
-        task(w, t, "");
+      for (auto* t : *list)
+        task(w, *t, "");
     w.EndArray();
     w.EndObject();
   }
@@ -343,8 +358,7 @@ void completed_frameworks_array(writer& w, const master_state& s, const tasks_by
 
 void slaves_array(writer& w, const master_state& s) {
   w.StartArray();
-  for (auto& a : s.agents)
-    agent(w, a);
+  s.each_agent([&w](const agent_view& a) { agent(w, a); });
   w.EndArray();
 }
 
@@ -379,7 +393,7 @@ std::string master_state_json(const master_state& s, const daemon_identity& me) 
   auto& h = s.first.header;
   tasks_by_framework by{s};
   rapidjson::StringBuffer sb;
-  sb.Reserve(256 + 400 * (s.tasks.size() + s.completed.size()) + 900 * s.agents.size());
+  sb.Reserve(256 + 400 * s.task_count() + 900 * s.agent_count());
   writer w{sb};
   w.StartObject();
   put(w, "version", product_version());
@@ -393,10 +407,9 @@ std::string master_state_json(const master_state& s, const daemon_identity& me) 
   put_bool(w, "elected", h.elected);
   put_bool(w, "leading", h.leading);
   std::size_t active = 0;
-  for (auto& a : s.agents)
-    active += a.connected ? 1 : 0;
+  s.each_agent([&active](const agent_view& a) { active += a.connected ? 1 : 0; });
   put_num(w, "activated_slaves", static_cast<double>(active));
-  put_num(w, "deactivated_slaves", static_cast<double>(s.agents.size() - active));
+  put_num(w, "deactivated_slaves", static_cast<double>(s.agent_count() - active));
   put_num(w, "unreachable_slaves", static_cast<double>(h.unreachable.size()));
   // The leader: this master while it leads, else the one its detector names.
   std::string leader_id, leader_host;
@@ -454,10 +467,8 @@ std::string master_state_summary_json(const master_state& s, const daemon_identi
     agent_fws[t.agent.value].insert(t.framework.value);
     fw_agents[t.framework.value].insert(t.agent.value);
   };
-  for (auto& t : s.tasks)
-    count(t);
-  for (auto& t : s.completed)
-    count(t);
+  s.each_task(count);
+  s.each_completed(count);
   auto counts = [&](writer& w, std::map<task_state, int>& c) {
     for (auto st : states)
       put_num(w, to_string(st), c[st]);
@@ -469,17 +480,18 @@ std::string master_state_summary_json(const master_state& s, const daemon_identi
   put(w, "cluster", "");
   key(w, "slaves");
   w.StartArray();
-  for (auto& a : s.agents)
+  s.each_agent([&](const agent_view& a) {
     agent(w, a, [&](writer& w2) {
       counts(w2, agent_counts[a.info.id.value]);
       auto& ids = agent_fws[a.info.id.value];
       strings(w2, "framework_ids", std::vector<std::string>(ids.begin(), ids.end()));
     });
+  });
   w.EndArray();
   key(w, "frameworks");
   w.StartArray();
   for (auto& f : s.first.frameworks)
-    framework(w, f, nullptr, nullptr, [&](writer& w2) {
+    framework(w, f, nullptr, nullptr, nullptr, [&](writer& w2) {
       counts(w2, fw_counts[f.info.id.value]);
       auto& ids = fw_agents[f.info.id.value];
       strings(w2, "slave_ids", std::vector<std::string>(ids.begin(), ids.end()));
@@ -521,14 +533,12 @@ std::string master_tasks_json(const master_state& s, std::size_t limit, std::siz
   for (auto& f : s.first.frameworks)
     users[f.info.id.value] = &f.info.user;
   std::vector<const task_view*> all;
-  all.reserve(s.tasks.size() + s.completed.size());
-  for (auto& t : s.tasks)
-    all.push_back(&t);
+  all.reserve(s.task_count());
+  s.each_task([&all](const task_view& t) { all.push_back(&t); });
   for (auto& f : s.first.frameworks)
     for (auto& t : f.unacknowledged)
       all.push_back(&t);
-  for (auto& t : s.completed)
-    all.push_back(&t);
+  s.each_completed([&all](const task_view& t) { all.push_back(&t); });
   std::stable_sort(all.begin(), all.end(), [ascending](const task_view* a, const task_view* b) {
     return ascending ? a->launched < b->launched : a->launched > b->launched;
   });

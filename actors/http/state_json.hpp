@@ -22,11 +22,47 @@ struct daemon_identity {
 };
 
 /// A whole master state assembled from its pages.
+/// A whole master state: its pages as they came (kept, not merged: a large state is not copied again).
 struct master_state {
-  master_state_view first;        // the header page (frameworks, roles, header)
-  std::vector<agent_view> agents;
-  std::vector<task_view> tasks;
-  std::vector<task_view> completed;
+  master_state_view first;                // the header page (frameworks, roles, header)
+  std::vector<master_state_view> pages;   // the others, in order
+
+  template <class F>
+  void each_agent(F f) const {
+    for (auto& p : pages)
+      for (auto& a : p.agents)
+        f(a);
+  }
+  template <class F>
+  void each_task(F f) const {
+    for (auto& p : pages)
+      for (auto& t : p.tasks)
+        f(t);
+  }
+  template <class F>
+  void each_offer(F f) const {
+    for (auto& p : pages)
+      for (auto& o : p.offers)
+        f(o);
+  }
+  template <class F>
+  void each_completed(F f) const {
+    for (auto& p : pages)
+      for (auto& t : p.completed)
+        f(t);
+  }
+  std::size_t agent_count() const {
+    std::size_t n = 0;
+    for (auto& p : pages)
+      n += p.agents.size();
+    return n;
+  }
+  std::size_t task_count() const {
+    std::size_t n = 0;
+    for (auto& p : pages)
+      n += p.tasks.size() + p.completed.size();
+    return n;
+  }
 };
 
 std::string version_json();

@@ -23,7 +23,17 @@ void fill_master_fields(const master_state& st, master_header& h) {
 
 caf::result<master_state_view> state_page(master_pointer self, const state_cursor& at) {
   master_state_view page;
+  auto t0 = std::chrono::steady_clock::now();
   fill_state_page(self->state.reg, at, default_state_page_budget, page);
+  auto took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (took > 2) {
+    std::size_t offers = page.offers.size(), unacked = 0;
+    for (auto& f : page.frameworks)
+      unacked += f.unacknowledged.size();
+    LOG_DEBUG("master", "state page (phase " << int{at.phase} << ") took " << took << " ms: " << page.agents.size()
+                                             << " agents, " << page.tasks.size() << " tasks, " << page.completed.size()
+                                             << " completed, " << offers << " offers, " << unacked << " unacknowledged");
+  }
   if (at.phase != state_cursor::header)
     return page;
   fill_master_fields(self->state, page.header);

@@ -84,29 +84,40 @@ std::vector<metric_sample> master_metrics(const cluster_state& reg, const master
   m("messages_suppress_offers", c.messages_suppress_offers);
   m("messages_framework_to_executor", c.messages_framework_to_executor);
   m("messages_executor_to_framework", c.messages_executor_to_framework);
-  // Resources: total, used by tasks and executors, offered.
-  resource_set total, used, offered;
-  for (auto& [id, a] : reg.agents()) {
-    total += a.info.total;
-    used += a.used;
-    offered += a.offered;
-  }
-  for (const char* r : {"cpus", "mem", "disk", "gpus"}) {
-    auto t = total.scalar_value(r);
-    auto u = used.scalar_value(r);
-    m((std::string{r} + "_total").c_str(), t);
-    m((std::string{r} + "_used").c_str(), u);
-    m((std::string{r} + "_percent").c_str(), t > 0 ? u / t : 0);
-    add(std::string{"allocator/mesos/resources/"} + r + "/total", t);
-    add(std::string{"allocator/mesos/resources/"} + r + "/offered_or_allocated", u + offered.scalar_value(r));
+  // Resources: total, used by tasks and executors, offered. Summed as numbers: adding 10,000 agents' resource
+  // bags would allocate on the master's thread for every metrics request.
+  const char* names[] = {"cpus", "mem", "disk", "gpus"};
+  milli total[4] = {}, used[4] = {}, offered[4] = {};
+  for (auto& [id, a] : reg.agents())
+    for (int i = 0; i < 4; ++i) {
+      total[i] += a.info.total.scalar_milli(names[i]);
+      used[i] += a.used.scalar_milli(names[i]);
+      offered[i] += a.offered.scalar_milli(names[i]);
+    }
+  for (int i = 0; i < 4; ++i) {
+    std::string r = names[i];
+    auto t = from_milli(total[i]);
+    auto u = from_milli(used[i]);
+    m((r + "_total").c_str(), t);
+    m((r + "_used").c_str(), u);
+    m((r + "_percent").c_str(), t > 0 ? u / t : 0);
+    add("allocator/mesos/resources/" + r + "/total", t);
+    add("allocator/mesos/resources/" + r + "/offered_or_allocated", from_milli(used[i] + offered[i]));
   }
   add("allocator/mesos/allocation_runs", static_cast<double>(c.allocation_runs));
   add("allocator/mesos/offers_sent", static_cast<double>(c.offers_sent));
   add("allocator/mesos/offers_rescinded", static_cast<double>(c.offers_rescinded));
   // Per role: dominant share of what it is allocated, weight, quota guarantees.
+  auto dominant = [&](const resource_set& alloc) {
+    double share = 0;
+    for (int i = 0; i < 4; ++i)
+      if (total[i] > 0)
+        share = std::max(share, static_cast<double>(alloc.scalar_milli(names[i])) / static_cast<double>(total[i]));
+    return share;
+  };
   for (auto& role : in.roles) {
     auto prefix = "allocator/mesos/roles/" + role.name;
-    add(prefix + "/shares/dominant", cluster_state::dominant_share(role.allocated, total));
+    add(prefix + "/shares/dominant", dominant(role.allocated));
     add(prefix + "/weight", role.weight);
     for (auto& r : role.quota.guarantee.items())
       if (r.type == value_type::scalar)

@@ -30,9 +30,6 @@ framework_view view_of(const cluster_state& reg, const framework_entry& f) {
   v.active = f.active;
   v.used = f.used;
   v.offered = f.offered;
-  for (auto& id : f.offers)
-    if (auto o = reg.offers().find(id); o != reg.offers().end())
-      v.offers.push_back(offer_view{o->second.id, o->second.agent, o->second.role, o->second.resources});
   for (auto& [id, t] : f.unreachable_tasks)
     v.unreachable_tasks.push_back(view_of(t));
   for (auto& [id, t] : f.unacknowledged)
@@ -64,6 +61,13 @@ void fill_agents(const cluster_state& reg, const state_cursor& at, std::size_t b
     auto& [id, a] = *i;
     out.agents.push_back(agent_view{a.info, a.used, a.offered, a.connected, 0});
     ++cost;
+    // Offers go with their agent's page: a large cluster has tens of thousands outstanding.
+    for (auto& oid : a.offers)
+      if (auto o = reg.offers().find(oid); o != reg.offers().end()) {
+        out.offers.push_back(offer_view{o->second.id, o->second.framework, o->second.agent, o->second.role,
+                                        o->second.resources});
+        ++cost;
+      }
     for (auto& [fw, ids] : a.tasks)
       for (auto& tid : ids)
         if (auto t = reg.live_task(fw, tid)) {
