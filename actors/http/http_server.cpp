@@ -114,11 +114,13 @@ private:
   void on_read(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
       keep_alive_ = false;
+      drain_ = true;
       return write(response::error(413, "request body larger than "
                                             + std::to_string(owner_.opts.max_body_bytes) + " bytes"));
     }
     if (ec == bhttp::error::header_limit) {
       keep_alive_ = false;
+      drain_ = true;
       return write(response::error(431, "request header too large"));
     }
     if (ec)
@@ -160,9 +162,29 @@ private:
     out->prepare_payload();
     stream_.expires_after(owner_.opts.write_timeout);
     bhttp::async_write(stream_, *out, [self = shared_from_this(), out](beast::error_code ec, std::size_t) {
+      if (!ec && self->drain_)
+        return self->drain();
       if (ec || !out->keep_alive())
         return self->close();
       self->read();
+    });
+  }
+
+  /// After refusing a request whose body is still arriving: stop sending, then read and drop what the client
+  /// still sends (bounded in time) before closing. Closing at once would reset the connection, and the client,
+  /// still writing, could lose the answer that says why.
+  void drain() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(5));
+    discard();
+  }
+
+  void discard() {
+    stream_.async_read_some(asio::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec)
+        return self->close();
+      self->discard();
     });
   }
 
@@ -177,6 +199,8 @@ private:
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bool keep_alive_ = false;
+  bool drain_ = false;
+  char scratch_[16 * 1024];
   unsigned version_ = 11;
   std::string peer_;
 };
