@@ -1,7 +1,7 @@
 // The agent's endpoints: its state and metrics from the agent actor; usage from its containers; files from the
 // sandboxes, read on the HTTP thread (blocking file I/O never runs in the actor), confined by sandbox_paths.
 #include "actors/http/daemon_http.hpp"
-#include "actors/http/prometheus.hpp"
+#include "actors/http/endpoint_support.hpp"
 #include "actors/http/sandbox_paths.hpp"
 
 #include <caf/actor_system.hpp>
@@ -27,18 +27,6 @@ using json = nlohmann::json;
 
 constexpr std::size_t max_read_length = 1 << 20;
 constexpr off_t max_download_bytes = off_t{64} << 20;
-
-template <class Result, class... Ts>
-std::string ask(caf::actor_system& sys, const agent_actor& hdl, std::chrono::milliseconds timeout, Result& out,
-                Ts&&... xs) {
-  if (!hdl)
-    return "the agent is not running yet";
-  std::string err;
-  caf::scoped_actor self{sys};
-  self->request(hdl, timeout, std::forward<Ts>(xs)...)
-    .receive([&](Result& r) { out = std::move(r); }, [&](const caf::error& e) { err = sys.render(e); });
-  return err;
-}
 
 /// Agents are read by the master's web UI from another origin.
 response cors(response r) {
@@ -228,11 +216,7 @@ void add_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_a
       std::vector<metric_sample> samples;
       if (auto err = ask(*sysp, agent_of(), me->timeout, samples, atom::metrics_v); !err.empty())
         return response::error(503, "the agent did not answer: " + err);
-      if (!prometheus)
-        return response::json(metrics_json(samples));
-      auto res = response::text(prometheus_text(samples));
-      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      return res;
+      return metrics_response(samples, prometheus);
     });
   };
   srv.route("*", "/logging/toggle", toggle_logging);

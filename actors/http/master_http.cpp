@@ -1,7 +1,7 @@
 // The master's endpoints. Pages of the state are fetched one message at a time (messages/state_view.hpp), so the
 // master serves offers and updates between them; concurrent /state requests share one fetch.
 #include "actors/http/daemon_http.hpp"
-#include "actors/http/prometheus.hpp"
+#include "actors/http/endpoint_support.hpp"
 #include "actors/http/webui/webui_assets.hpp"
 #include "config/support/logging.hpp"
 
@@ -17,17 +17,6 @@ namespace mesoscaf::http {
 namespace {
 
 constexpr const char* component = "http";
-
-/// Runs one request against an actor from an HTTP thread; returns the error text or "".
-template <class Handle, class Result, class... Ts>
-std::string ask(caf::actor_system& sys, const Handle& hdl, std::chrono::milliseconds timeout, Result& out,
-                Ts&&... xs) {
-  std::string err;
-  caf::scoped_actor self{sys};
-  self->request(hdl, timeout, std::forward<Ts>(xs)...)
-    .receive([&](Result& r) { out = std::move(r); }, [&](const caf::error& e) { err = sys.render(e); });
-  return err;
-}
 
 /// Concurrent readers of the state join the fetch under way instead of starting their own: four dashboards
 /// polling /state cost the master one pass, not four.
@@ -275,11 +264,7 @@ void add_master_routes(server& srv, caf::actor_system& sys, master_actor master,
       std::vector<metric_sample> samples;
       if (auto err = ask(*sysp, master, me->timeout, samples, atom::metrics_v); !err.empty())
         return unavailable(err);
-      if (!prometheus)
-        return response::json(metrics_json(samples));
-      auto res = response::text(prometheus_text(samples));
-      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      return res;
+      return metrics_response(samples, prometheus);
     });
   };
   srv.route("*", "/logging/toggle", toggle_logging);

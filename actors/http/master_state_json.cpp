@@ -87,16 +87,6 @@ void put_bool(writer& w, const char* k, bool v) {
   w.Bool(v);
 }
 
-std::string ranges_text(const std::vector<value_range>& ranges) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < ranges.size(); ++i) {
-    if (i > 0)
-      out += ", ";
-    out += std::to_string(ranges[i].begin) + "-" + std::to_string(ranges[i].end);
-  }
-  return out + "]";
-}
-
 /// Mesos' JSON of a resource bag: scalars summed over roles (rounded to thousandths), ranges and sets as text.
 /// On the path of every task of /state: the four usual scalars need no allocation.
 void resources(writer& w, const resource_set& r) {

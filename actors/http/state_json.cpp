@@ -13,15 +13,6 @@
 
 namespace mesoscaf::http {
 
-using json = nlohmann::json;
-
-namespace {
-
-// Invalid UTF-8 (a task name is any bytes a framework sent) is replaced, never thrown on.
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 std::string ranges_text(const std::vector<value_range>& ranges) {
   std::string out = "[";
   for (std::size_t i = 0; i < ranges.size(); ++i) {
@@ -30,6 +21,15 @@ std::string ranges_text(const std::vector<value_range>& ranges) {
     out += std::to_string(ranges[i].begin) + "-" + std::to_string(ranges[i].end);
   }
   return out + "]";
+}
+
+using json = nlohmann::json;
+
+namespace {
+
+// Invalid UTF-8 (a task name is any bytes a framework sent) is replaced, never thrown on.
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 /// Mesos' JSON of a resource bag: scalars summed over roles, ranges and sets as text.

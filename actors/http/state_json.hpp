@@ -65,6 +65,9 @@ struct master_state {
   }
 };
 
+/// Ranges as Mesos prints them: "[31000-31009, 32000-32000]".
+std::string ranges_text(const std::vector<value_range>& ranges);
+
 std::string version_json();
 std::string flags_json(const daemon_identity& me);
 std::string master_state_json(const master_state& s, const daemon_identity& me);
