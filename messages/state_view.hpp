@@ -12,9 +12,13 @@
 #include "messages/task_info.hpp"
 #include "messages/task_status.hpp"
 
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -46,11 +50,12 @@ struct task_view {
   std::string role;
   double launched = 0;             // seconds since the epoch
   double updated = 0;              // of the latest state
+  std::string user;                // its framework's user (empty: not known)
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, task_view& x) {
     return f(caf::meta::type_name("task_view"), x.id, x.name, x.framework, x.agent, x.executor, x.state, x.reason,
-             x.message, x.resources, x.role, x.launched, x.updated);
+             x.message, x.resources, x.role, x.launched, x.updated, x.user);
   }
 };
 
@@ -67,14 +72,80 @@ struct offer_view {
   }
 };
 
+/// A view the master shares instead of copying: immutable once made. The master keeps one per task, agent and
+/// offer and makes a new one only when that changes, so a state page holds pointers (a page of the state of
+/// 100,000 tasks costs the master a pointer copy per task), and a reader may keep its rendering beside the view.
+template <class T>
+class shared_view {
+public:
+  explicit shared_view(T v) : view_(std::move(v)) {}
+  shared_view(const shared_view&) = delete;
+  shared_view& operator=(const shared_view&) = delete;
+
+  const T& view() const { return view_; }
+
+  /// The reader's rendering of this view (the HTTP layer's JSON), made by `render` the first time any thread
+  /// asks and kept while the view lives: the view never changes, so neither does its rendering.
+  template <class Render>
+  const std::string& rendered(Render&& render) const {
+    std::call_once(rendered_once_, [&] { rendered_ = render(view_); });
+    return rendered_;
+  }
+
+private:
+  T view_;
+  mutable std::once_flag rendered_once_;
+  mutable std::string rendered_;
+};
+
+/// A shared, immutable view in a message. Serialized by value (a remote reader gets its own).
+template <class T>
+class shared_ref {
+public:
+  shared_ref() = default;
+  explicit shared_ref(T v) : ptr_(std::make_shared<const shared_view<T>>(std::move(v))) {}
+
+  const T& operator*() const { return ptr_ ? ptr_->view() : empty(); }
+  const T* operator->() const { return &**this; }
+  /// Null only for a default-constructed reference.
+  const shared_view<T>* record() const { return ptr_.get(); }
+  /// Both refer to the same view (not merely equal ones).
+  bool same(const shared_ref& other) const { return ptr_ == other.ptr_; }
+  explicit operator bool() const { return ptr_ != nullptr; }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, shared_ref& x) {
+    if constexpr (Inspector::writes_state) {
+      T v;
+      return f(v, caf::meta::load_callback([&x, &v]() -> caf::error {
+        x = shared_ref{std::move(v)};
+        return caf::none;
+      }));
+    } else {
+      T copy = *x;
+      return f(copy);
+    }
+  }
+
+private:
+  static const T& empty() {
+    static const T none;
+    return none;
+  }
+  std::shared_ptr<const shared_view<T>> ptr_;
+};
+
+using task_ref = shared_ref<task_view>;
+using offer_ref = shared_ref<offer_view>;
+
 struct framework_view {
   framework_info info;
   bool active = true;              // its scheduler is connected
   resource_set used;
   resource_set offered;
   double registered = 0;
-  std::vector<task_view> unreachable_tasks;
-  std::vector<task_view> unacknowledged;  // ended, the framework has not acknowledged it yet
+  std::vector<task_ref> unreachable_tasks;
+  std::vector<task_ref> unacknowledged;   // ended, the framework has not acknowledged it yet
   std::vector<executor_info> executors;   // custom executors believed running
 
   template <class Inspector>
@@ -96,6 +167,8 @@ struct agent_view {
     return f(caf::meta::type_name("agent_view"), x.info, x.used, x.offered, x.connected, x.registered);
   }
 };
+
+using agent_ref = shared_ref<agent_view>;
 
 struct master_header {
   std::string id;                  // this master's run ID
@@ -129,10 +202,10 @@ struct master_state_view {
   master_header header;                   // header page only
   std::vector<framework_view> frameworks; // header page only
   std::vector<role_summary> roles;        // header page only
-  std::vector<agent_view> agents;
-  std::vector<task_view> tasks;           // live tasks of the agents of this page
-  std::vector<offer_view> offers;         // outstanding offers of the agents of this page
-  std::vector<task_view> completed;
+  std::vector<agent_ref> agents;
+  std::vector<task_ref> tasks;            // live tasks of the agents of this page
+  std::vector<offer_ref> offers;          // outstanding offers of the agents of this page
+  std::vector<task_ref> completed;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, master_state_view& x) {

@@ -31,6 +31,11 @@ struct fixture {
     REQUIRE(reg.add_framework(fi).empty());
   }
 
+  // Every test ends with the live task counts the registry keeps (for the metrics) equal to a walk.
+  ~fixture() {
+    CHECK(reg.live_tasks_by_state() == reg.count_live_tasks_by_state());
+  }
+
   offer make_offer(const std::string& id, const std::string& r) {
     offer o;
     o.id = offer_id{id};
@@ -422,6 +427,8 @@ TEST(after a failover a task an agent reports ended stays until its end is ackno
   reregistration_result out;
   REQUIRE(fresh.reregister_agent(r, out).empty());
   CHECK(out.how == reregistration_result::kind::admitted);
+  CHECK(fresh.live_tasks_by_state() == fresh.count_live_tasks_by_state());
+  CHECK_EQUAL(fresh.live_tasks_by_state()[static_cast<std::size_t>(task_state::running)], 1u);
   REQUIRE(fresh.unacknowledged_task(f1, task_id{"done"}) != nullptr);
   CHECK(fresh.unacknowledged_task(f1, task_id{"done"})->state == task_state::finished);
   CHECK(fresh.live_task(f1, task_id{"runs"}) != nullptr);

@@ -4,6 +4,10 @@
 #include "actors/master/master_metrics.hpp"
 #include "actors/master/state_pages.hpp"
 
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/deep_to_string.hpp>
+
 #include <map>
 #include <set>
 
@@ -29,6 +33,10 @@ struct fixture {
     REQUIRE(reg.add_framework(fi).empty());
     for (int a = 0; a < 5; ++a)
       add_agent("a" + std::to_string(a), 3);
+  }
+
+  ~fixture() {
+    CHECK(reg.live_tasks_by_state() == reg.count_live_tasks_by_state());
   }
 
   void add_agent(const std::string& id, int tasks) {
@@ -85,11 +93,11 @@ TEST(pages list every agent and task once and stay within their budget) {
     // An agent goes whole into a page: at most the budget plus one agent's tasks.
     CHECK(p.agents.size() + p.tasks.size() <= 4u + 3u);
     for (auto& a : p.agents)
-      agents.push_back(a.info.id.value);
+      agents.push_back(a->info.id.value);
     for (auto& t : p.tasks)
-      live.insert(t.id.value);
+      live.insert(t->id.value);
     for (auto& t : p.completed)
-      completed.insert(t.id.value);
+      completed.insert(t->id.value);
   }
   CHECK_EQUAL(agents, (std::vector<std::string>{"a0", "a1", "a2", "a3", "a4"}));
   CHECK_EQUAL(live.size(), 13u);
@@ -98,10 +106,11 @@ TEST(pages list every agent and task once and stay within their budget) {
   CHECK_EQUAL(completed, (std::multiset<std::string>{"a1-t0", "a3-t2"}));
   for (auto& p : pages)
     for (auto& t : p.tasks)
-      if (t.id.value == "a2-t1") {
-        CHECK_EQUAL(t.name, "task a2-t1");
-        CHECK(t.state == task_state::staging);
-        CHECK(t.launched > 0);
+      if (t->id.value == "a2-t1") {
+        CHECK_EQUAL(t->name, "task a2-t1");
+        CHECK_EQUAL(t->user, "alice");
+        CHECK(t->state == task_state::staging);
+        CHECK(t->launched > 0);
       }
 }
 
@@ -121,7 +130,7 @@ TEST(a page never repeats or skips an agent when the state changes between pages
     master_state_view p;
     fill_state_page(reg, at, 5, p);
     for (auto& a : p.agents)
-      rest.push_back(a.info.id.value);
+      rest.push_back(a->info.id.value);
     at = p.next;
   }
   CHECK_EQUAL(rest, (std::vector<std::string>{"a2", "a4", "a9"}));
@@ -140,7 +149,7 @@ TEST(the completed history is paged by sequence number while it moves) {
   master_state_view p1;
   fill_state_page(reg, at, 1, p1);
   REQUIRE_EQUAL(p1.completed.size(), 1u);
-  CHECK_EQUAL(p1.completed[0].id.value, "b-t0");
+  CHECK_EQUAL(p1.completed[0]->id.value, "b-t0");
   // Two more end: b-t0 and b-t1 leave the history (its limit is 3); the next page starts at the oldest left.
   finish("b-t3");
   finish("b-t4");
@@ -148,9 +157,67 @@ TEST(the completed history is paged by sequence number while it moves) {
   fill_state_page(reg, p1.next, 10, p2);
   std::vector<std::string> ids;
   for (auto& t : p2.completed)
-    ids.push_back(t.id.value);
+    ids.push_back(t->id.value);
   CHECK_EQUAL(ids, (std::vector<std::string>{"b-t2", "b-t3", "b-t4"}));
   CHECK(p2.done);
+}
+
+TEST(pages share a task view until the task changes) {
+  auto find = [](const std::vector<master_state_view>& pages, const std::string& id) {
+    for (auto& p : pages)
+      for (auto* list : {&p.tasks, &p.completed})
+        for (auto& t : *list)
+          if (t->id.value == id)
+            return t;
+    return task_ref{};
+  };
+  auto before = all_pages(100);
+  auto running = find(before, "a2-t1"), idle = find(before, "a2-t2");
+  REQUIRE(running && idle);
+  REQUIRE(reg.update_task(f1, task_id{"a2-t1"}, task_state::running, task_reason::none, "", false).known);
+  finish("a4-t0");
+  auto after = all_pages(100);
+  // Unchanged: the same record, so a reader's rendering of it stays valid.
+  CHECK(find(after, "a2-t2").same(idle));
+  // Changed: a new record showing the change; the old one still shows what it showed.
+  auto now = find(after, "a2-t1");
+  REQUIRE(now);
+  CHECK(!now.same(running));
+  CHECK(now->state == task_state::running);
+  CHECK(running->state == task_state::staging);
+  auto ended = find(after, "a4-t0");
+  REQUIRE(ended);
+  CHECK(ended->state == task_state::finished);
+  CHECK(!ended.same(find(before, "a4-t0")));
+  // A finished task's record is reused by later pages of the history.
+  CHECK(find(all_pages(100), "a4-t0").same(ended));
+}
+
+TEST(a task record renders once and is serialized by value) {
+  task_view v;
+  v.id = task_id{"t"};
+  v.user = "bob";
+  task_ref ref{v};
+  int renders = 0;
+  auto render = [&renders](const task_view& x) {
+    ++renders;
+    return x.id.value + "/" + x.user;
+  };
+  CHECK_EQUAL(ref.record()->rendered(render), "t/bob");
+  CHECK_EQUAL(ref.record()->rendered(render), "t/bob");
+  CHECK_EQUAL(renders, 1);
+  CHECK_EQUAL(caf::deep_to_string(ref), caf::deep_to_string(v));
+  // Across nodes a reader gets its own record holding the same view.
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  REQUIRE(!sink(ref));
+  task_ref copy;
+  caf::binary_deserializer source{nullptr, buf};
+  REQUIRE(!source(copy));
+  REQUIRE(copy);
+  CHECK(!copy.same(ref));
+  CHECK_EQUAL(copy->id.value, "t");
+  CHECK_EQUAL(copy->user, "bob");
 }
 
 TEST(master metrics count tasks agents and resources) {

@@ -1,5 +1,7 @@
 #include "actors/http/http_server.hpp"
 
+#include "actors/http/body_buffers.hpp"
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -162,6 +164,7 @@ private:
     out->prepare_payload();
     stream_.expires_after(owner_.opts.write_timeout);
     bhttp::async_write(stream_, *out, [self = shared_from_this(), out](beast::error_code ec, std::size_t) {
+      return_body_buffer(std::move(out->body()));
       if (!ec && self->drain_)
         return self->drain();
       if (ec || !out->keep_alive())
@@ -270,7 +273,12 @@ std::string server::start() {
     });
   d.work.emplace(d.ioc.get_executor());
   d.accept();
-  d.io_thread = std::thread{[&d] { d.ioc.run(); }};
+  d.io_thread = std::thread{[&d] {
+    // Sending a large answer is kernel work on this thread: it yields to the daemon's actors too.
+    if (d.opts.handler_nice != 0)
+      ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), d.opts.handler_nice);
+    d.ioc.run();
+  }};
   return {};
 }
 

@@ -23,8 +23,8 @@ struct server_options {
                                                        // connection) not complete by then: closed
   std::chrono::seconds write_timeout{120};             // a client that reads a response slower: closed
   std::size_t handler_threads = 3;
-  /// Niceness of the handler threads: serialising a large answer yields the CPU to the daemon's actors, so a
-  /// client reading /state in a loop does not slow down offers and status updates.
+  /// Niceness of the handler threads and the I/O thread: serialising and sending a large answer yield the CPU
+  /// to the daemon's actors, so a client reading /state in a loop does not slow down offers and status updates.
   int handler_nice = 10;
   std::string server_name = "mesoscaf";
 };

@@ -75,6 +75,7 @@ std::optional<std::size_t> count_param(const request& req, const std::string& ke
 std::optional<master_state> fetch_master_state(caf::actor_system& sys, const master_actor& master,
                                                std::chrono::milliseconds timeout, std::string& error) {
   master_state out;
+  out.fetch_started = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   state_cursor at;
   caf::scoped_actor self{sys};
   double waited = 0;

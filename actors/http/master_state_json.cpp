@@ -3,9 +3,10 @@
 // first (nlohmann::json) cost ten times as much as writing it (bench/state.cpp).
 #include "actors/http/state_json.hpp"
 
+#include "actors/http/body_buffers.hpp"
+
 #include "config/support/version.hpp"
 
-#include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <algorithm>
@@ -13,12 +14,35 @@
 #include <map>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace mesoscaf::http {
 
 namespace {
 
-using writer = rapidjson::Writer<rapidjson::StringBuffer>;
+/// RapidJSON's output stream over the answer's body, which it writes in place (a kept buffer:
+/// actors/http/body_buffers.hpp).
+struct body_stream {
+  using Ch = char;
+  std::string text;
+  void Put(char c) { text.push_back(c); }
+  void Flush() {}
+};
+
+/// RapidJSON's writer, which can also splice in a value already written as JSON: each task's JSON is kept with
+/// the master's shared view of it (messages/state_view.hpp), so a task that did not change since the last
+/// /state is copied as bytes instead of being written again.
+class writer : public rapidjson::Writer<body_stream> {
+public:
+  explicit writer(body_stream& out) : rapidjson::Writer<body_stream>(out) {}
+
+  /// Appends `json`, one complete value, as the next value (with the separator the writer owes).
+  void spliced(const std::string& json) {
+    Prefix(rapidjson::kObjectType);
+    os_->text.append(json);
+    EndValue(true);
+  }
+};
 
 /// Length of the valid UTF-8 sequence at `s[i]`, or 0.
 std::size_t utf8_sequence(const std::string& s, std::size_t i) {
@@ -139,7 +163,8 @@ void put_resources(writer& w, const char* k, const resource_set& r) {
   resources(w, r);
 }
 
-void task(writer& w, const task_view& t, const std::string& user) {
+void write_task(writer& w, const task_view& t) {
+  auto& user = t.user;
   w.StartObject();
   put(w, "id", t.id.value);
   put(w, "name", t.name);
@@ -164,6 +189,7 @@ void task(writer& w, const task_view& t, const std::string& user) {
   put_num(w, "launched_time", t.launched);
   w.EndObject();
 }
+
 
 std::string pid_of(const char* kind, const std::string& address, uint16_t port) {
   return std::string{kind} + "@" + address + ":" + std::to_string(port);
@@ -210,6 +236,41 @@ void agent(writer& w, const agent_view& a, const std::function<void(writer&)>& e
   w.EndObject();
 }
 
+/// A value kept as JSON with its shared view (written the first time any reader needs it).
+template <class T, class Write>
+void shared(writer& w, const shared_ref<T>& x, Write write) {
+  auto render = [&write](const T& v) {
+    body_stream out;
+    writer w2{out};
+    write(w2, v);
+    return std::move(out.text);
+  };
+  if (auto* record = x.record())
+    w.spliced(record->rendered(render));
+  else
+    write(w, *x);
+}
+
+void agent(writer& w, const agent_ref& a) {
+  shared(w, a, [](writer& w2, const agent_view& v) { agent(w2, v); });
+}
+
+void offer(writer& w, const offer_ref& o) {
+  shared(w, o, [](writer& w2, const offer_view& v) {
+    w2.StartObject();
+    put(w2, "id", v.id.value);
+    put(w2, "framework_id", v.framework.value);
+    put(w2, "slave_id", v.agent.value);
+    put(w2, "role", v.role);
+    put_resources(w2, "resources", v.resources);
+    w2.EndObject();
+  });
+}
+
+void task(writer& w, const task_ref& t) {
+  shared(w, t, write_task);
+}
+
 std::vector<std::string> roles_of(const framework_info& f) {
   return f.roles.empty() ? std::vector<std::string>{"*"} : f.roles;
 }
@@ -223,9 +284,10 @@ void strings(writer& w, const char* k, const std::vector<std::string>& xs) {
 }
 
 /// A framework; `tasks` null: no task lists (state-summary), `extra` adds fields.
-void framework(writer& w, const framework_view& f, const std::vector<const task_view*>* tasks,
-               const std::vector<const task_view*>* completed, const std::vector<const offer_view*>* offers,
-               const std::function<void(writer&)>& extra = {}) {
+void framework(writer& w, const framework_view& f, const std::vector<const task_ref*>* tasks,
+               const std::vector<const task_ref*>* completed, const std::vector<const offer_ref*>* offers,
+               const std::function<void(writer&)>& extra = {},
+               const std::unordered_set<std::string>* listed_completed = nullptr) {
   w.StartObject();
   put(w, "id", f.info.id.value);
   put(w, "name", f.info.name);
@@ -261,35 +323,30 @@ void framework(writer& w, const framework_view& f, const std::vector<const task_
   if (tasks != nullptr) {
     key(w, "offers");
     w.StartArray();
-    for (auto* op : offers != nullptr ? *offers : std::vector<const offer_view*>{}) {
-      auto& o = *op;
-      w.StartObject();
-      put(w, "id", o.id.value);
-      put(w, "framework_id", f.info.id.value);
-      put(w, "slave_id", o.agent.value);
-      put(w, "role", o.role);
-      put_resources(w, "resources", o.resources);
-      w.EndObject();
-    }
+    if (offers != nullptr)
+      for (auto* o : *offers)
+        offer(w, *o);
     w.EndArray();
     key(w, "unreachable_tasks");
     w.StartArray();
     for (auto& t : f.unreachable_tasks)
-      task(w, t, f.info.user);
+      task(w, t);
     w.EndArray();
     key(w, "tasks");
     w.StartArray();
     for (auto* t : *tasks)
-      task(w, *t, f.info.user);
+      task(w, *t);
     w.EndArray();
     key(w, "completed_tasks");
     w.StartArray();
     // Ended, not yet acknowledged by the framework: Mesos lists them among its completed tasks too.
     for (auto& t : f.unacknowledged)
-      task(w, t, f.info.user);
+      if (listed_completed == nullptr || listed_completed->empty()
+          || listed_completed->count(f.info.id.value + '\n' + t->id.value) == 0)
+        task(w, t);
     if (completed != nullptr)
       for (auto* t : *completed)
-        task(w, *t, f.info.user);
+        task(w, *t);
     w.EndArray();
   }
   if (extra)
@@ -297,16 +354,41 @@ void framework(writer& w, const framework_view& f, const std::vector<const task_
   w.EndObject();
 }
 
-/// Tasks by framework, in the order of the pages (pointers into the state: no copies).
+/// Tasks by framework, in the order of the pages (pointers into the state: no copies). The pages are not one
+/// atomic snapshot: a task that ended while they were fetched can come twice, live (or not yet acknowledged)
+/// and completed; it is listed once, as it ended.
 struct tasks_by_framework {
-  using list = std::vector<const task_view*>;
+  using list = std::vector<const task_ref*>;
   std::unordered_map<std::string, list> live, completed;
-  std::unordered_map<std::string, std::vector<const offer_view*>> offers;
+  std::unordered_map<std::string, std::vector<const offer_ref*>> offers;
+  /// Unacknowledged tasks that the completed pages list too (acknowledged during the fetch).
+  std::unordered_set<std::string> acknowledged_meanwhile;
+
   explicit tasks_by_framework(const master_state& s) {
-    s.each_task([this](const task_view& t) { live[t.framework.value].push_back(&t); });
-    s.each_completed([this](const task_view& t) { completed[t.framework.value].push_back(&t); });
-    s.each_offer([this](const offer_view& o) { offers[o.framework.value].push_back(&o); });
+    // Tasks that ended during the fetch (few): the live pages may have listed them before they ended.
+    std::unordered_set<std::string> ended_meanwhile;
+    s.each_completed([&](const task_ref& t) {
+      completed[t->framework.value].push_back(&t);
+      if (t->updated >= s.fetch_started)
+        ended_meanwhile.insert(key(*t));
+    });
+    s.each_task([&](const task_ref& t) {
+      if (ended_meanwhile.empty() || ended_meanwhile.count(key(*t)) == 0)
+        live[t->framework.value].push_back(&t);
+    });
+    for (auto& f : s.first.frameworks)
+      if (!f.unacknowledged.empty()) {
+        std::unordered_set<std::string> unacked;
+        for (auto& t : f.unacknowledged)
+          unacked.insert(t->id.value);
+        if (auto c = completed.find(f.info.id.value); c != completed.end())
+          for (auto* t : c->second)
+            if (unacked.count((*t)->id.value) > 0)
+              acknowledged_meanwhile.insert(key(**t));
+      }
+    s.each_offer([this](const offer_ref& o) { offers[o->framework.value].push_back(&o); });
   }
+  static std::string key(const task_view& t) { return t.framework.value + '\n' + t.id.value; }
   static const list* find(const std::unordered_map<std::string, list>& m, const framework_id& id) {
     auto i = m.find(id.value);
     return i == m.end() ? nullptr : &i->second;
@@ -320,7 +402,7 @@ void frameworks_array(writer& w, const master_state& s, const tasks_by_framework
     auto live = tasks_by_framework::find(by.live, f.info.id);
     auto offers = by.offers.find(f.info.id.value);
     framework(w, f, live ? live : &none, tasks_by_framework::find(by.completed, f.info.id),
-              offers == by.offers.end() ? nullptr : &offers->second);
+              offers == by.offers.end() ? nullptr : &offers->second, {}, &by.acknowledged_meanwhile);
   }
   w.EndArray();
 }
@@ -339,7 +421,7 @@ void completed_frameworks_array(writer& w, const master_state& s, const tasks_by
     w.StartArray();
     if (auto list = tasks_by_framework::find(by.completed, id))
       for (auto* t : *list)
-        task(w, *t, "");
+        task(w, *t);
     w.EndArray();
     w.EndObject();
   }
@@ -348,7 +430,7 @@ void completed_frameworks_array(writer& w, const master_state& s, const tasks_by
 
 void slaves_array(writer& w, const master_state& s) {
   w.StartArray();
-  s.each_agent([&w](const agent_view& a) { agent(w, a); });
+  s.each_agent([&w](const agent_ref& a) { agent(w, a); });
   w.EndArray();
 }
 
@@ -373,8 +455,9 @@ void flags(writer& w, const daemon_identity& me) {
   w.EndObject();
 }
 
-std::string text(rapidjson::StringBuffer& sb) {
-  return std::string{sb.GetString(), sb.GetSize()};
+/// A body for an answer of about `expected` bytes.
+body_stream body(std::size_t expected) {
+  return body_stream{take_body_buffer(expected)};
 }
 
 } // namespace
@@ -382,8 +465,7 @@ std::string text(rapidjson::StringBuffer& sb) {
 std::string master_state_json(const master_state& s, const daemon_identity& me) {
   auto& h = s.first.header;
   tasks_by_framework by{s};
-  rapidjson::StringBuffer sb;
-  sb.Reserve(256 + 400 * s.task_count() + 900 * s.agent_count());
+  auto sb = body(256 + 400 * s.task_count() + 900 * s.agent_count());
   writer w{sb};
   w.StartObject();
   put(w, "version", product_version());
@@ -397,7 +479,7 @@ std::string master_state_json(const master_state& s, const daemon_identity& me) 
   put_bool(w, "elected", h.elected);
   put_bool(w, "leading", h.leading);
   std::size_t active = 0;
-  s.each_agent([&active](const agent_view& a) { active += a.connected ? 1 : 0; });
+  s.each_agent([&active](const agent_ref& a) { active += a->connected ? 1 : 0; });
   put_num(w, "activated_slaves", static_cast<double>(active));
   put_num(w, "deactivated_slaves", static_cast<double>(s.agent_count() - active));
   put_num(w, "unreachable_slaves", static_cast<double>(h.unreachable.size()));
@@ -441,7 +523,7 @@ std::string master_state_json(const master_state& s, const daemon_identity& me) 
   w.StartArray();
   w.EndArray();
   w.EndObject();
-  return text(sb);
+  return std::move(sb.text);
 }
 
 std::string master_state_summary_json(const master_state& s, const daemon_identity& me) {
@@ -451,7 +533,8 @@ std::string master_state_summary_json(const master_state& s, const daemon_identi
                                       task_state::unreachable};
   std::map<std::string, std::map<task_state, int>> agent_counts, fw_counts;
   std::map<std::string, std::set<std::string>> agent_fws, fw_agents;
-  auto count = [&](const task_view& t) {
+  auto count = [&](const task_ref& r) {
+    auto& t = *r;
     agent_counts[t.agent.value][t.state]++;
     fw_counts[t.framework.value][t.state]++;
     agent_fws[t.agent.value].insert(t.framework.value);
@@ -463,14 +546,15 @@ std::string master_state_summary_json(const master_state& s, const daemon_identi
     for (auto st : states)
       put_num(w, to_string(st), c[st]);
   };
-  rapidjson::StringBuffer sb;
+  auto sb = body(4096);
   writer w{sb};
   w.StartObject();
   put(w, "hostname", me.hostname);
   put(w, "cluster", "");
   key(w, "slaves");
   w.StartArray();
-  s.each_agent([&](const agent_view& a) {
+  s.each_agent([&](const agent_ref& r) {
+    auto& a = *r;
     agent(w, a, [&](writer& w2) {
       counts(w2, agent_counts[a.info.id.value]);
       auto& ids = agent_fws[a.info.id.value];
@@ -488,12 +572,12 @@ std::string master_state_summary_json(const master_state& s, const daemon_identi
     });
   w.EndArray();
   w.EndObject();
-  return text(sb);
+  return std::move(sb.text);
 }
 
 std::string master_frameworks_json(const master_state& s) {
   tasks_by_framework by{s};
-  rapidjson::StringBuffer sb;
+  auto sb = body(256 + 400 * s.task_count());
   writer w{sb};
   w.StartObject();
   key(w, "frameworks");
@@ -504,47 +588,41 @@ std::string master_frameworks_json(const master_state& s) {
   w.StartArray();
   w.EndArray();
   w.EndObject();
-  return text(sb);
+  return std::move(sb.text);
 }
 
 std::string master_slaves_json(const master_state& s) {
-  rapidjson::StringBuffer sb;
+  auto sb = body(256 + 1200 * s.agent_count());
   writer w{sb};
   w.StartObject();
   key(w, "slaves");
   slaves_array(w, s);
   recovered_slaves(w, s);
   w.EndObject();
-  return text(sb);
+  return std::move(sb.text);
 }
 
 std::string master_tasks_json(const master_state& s, std::size_t limit, std::size_t offset, bool ascending) {
-  std::unordered_map<std::string, const std::string*> users;
-  for (auto& f : s.first.frameworks)
-    users[f.info.id.value] = &f.info.user;
-  std::vector<const task_view*> all;
+  std::vector<const task_ref*> all;
   all.reserve(s.task_count());
-  s.each_task([&all](const task_view& t) { all.push_back(&t); });
+  s.each_task([&all](const task_ref& t) { all.push_back(&t); });
   for (auto& f : s.first.frameworks)
     for (auto& t : f.unacknowledged)
       all.push_back(&t);
-  s.each_completed([&all](const task_view& t) { all.push_back(&t); });
-  std::stable_sort(all.begin(), all.end(), [ascending](const task_view* a, const task_view* b) {
-    return ascending ? a->launched < b->launched : a->launched > b->launched;
+  s.each_completed([&all](const task_ref& t) { all.push_back(&t); });
+  std::stable_sort(all.begin(), all.end(), [ascending](const task_ref* a, const task_ref* b) {
+    return ascending ? (*a)->launched < (*b)->launched : (*a)->launched > (*b)->launched;
   });
-  static const std::string nobody;
-  rapidjson::StringBuffer sb;
+  auto sb = body(256 + 400 * std::min(limit, all.size()));
   writer w{sb};
   w.StartObject();
   key(w, "tasks");
   w.StartArray();
-  for (std::size_t i = offset; i < all.size() && i - offset < limit; ++i) {
-    auto u = users.find(all[i]->framework.value);
-    task(w, *all[i], u == users.end() ? nobody : *u->second);
-  }
+  for (std::size_t i = offset; i < all.size() && i - offset < limit; ++i)
+    task(w, *all[i]);
   w.EndArray();
   w.EndObject();
-  return text(sb);
+  return std::move(sb.text);
 }
 
 } // namespace mesoscaf::http

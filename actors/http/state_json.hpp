@@ -4,6 +4,7 @@
 // (master_state_json.cpp), the small ones and every body parsed with nlohmann::json (state_json.cpp).
 #include "messages/state_view.hpp"
 
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@ struct daemon_identity {
 struct master_state {
   master_state_view first;                // the header page (frameworks, roles, header)
   std::vector<master_state_view> pages;   // the others, in order
+  /// When the fetch began (seconds since the epoch, the master's clock): tasks that ended after it may also be
+  /// listed live by an earlier page. Unknown: none did.
+  double fetch_started = std::numeric_limits<double>::infinity();
 
   template <class F>
   void each_agent(F f) const {

@@ -144,6 +144,7 @@ cluster_state::mark_unreachable(const agent_id& id, double time, const std::stri
       // Kept, without resources: the allocator forgets the agent, and the agent may come back with the task.
       auto entry = std::move(t->second);
       release_task(entry);
+      count_live(entry.state, -1);
       f->second.tasks.erase(t);
       entry.state = task_state::unreachable;
       entry.reason = task_reason::agent_removed;
@@ -377,6 +378,7 @@ std::string cluster_state::reregister_agent(agent_reregistration&& r, reregistra
     auto& e = slot->second;
     e.framework = t.framework;
     e.state = t.state;   // its latest state as the agent knows it (staging if it never started)
+    count_live(e.state, +1);   // a fresh entry: counted once filled in
     e.role = std::move(role);
     e.info = std::move(t.info);
   }
@@ -576,6 +578,7 @@ void cluster_state::drop_offer_accounting(const offer& o) {
 }
 
 std::optional<offer> cluster_state::remove_offer(const offer_id& id) {
+  offer_views_.erase(id);
   auto i = offers_.find(id);
   if (i == offers_.end())
     return std::nullopt;
@@ -617,8 +620,17 @@ std::string cluster_state::add_task(const framework_id& fw, task_info task, cons
   e.info = std::move(task);
   e.role = role.empty() ? "*" : role;
   e.launched = e.updated = wall_seconds();
+  count_live(e.state, +1);
   f->second.tasks.emplace(std::move(tid), std::move(e));
   return {};
+}
+
+cluster_state::state_counts cluster_state::count_live_tasks_by_state() const {
+  state_counts out{};
+  for (auto& [fid, f] : frameworks_)
+    for (auto& [tid, t] : f.tasks)
+      ++out[static_cast<std::size_t>(t.state) % out.size()];
+  return out;
 }
 
 const task_entry* cluster_state::live_task(const framework_id& fw, const task_id& id) const {
@@ -685,6 +697,8 @@ cluster_state::update_result cluster_state::update_task(const framework_id& fw, 
   if (t == f->second.tasks.end())
     return result;
   result.known = true;
+  count_live(t->second.state, -1);
+  count_live(state, +1);
   t->second.state = state;
   t->second.reason = reason;
   t->second.message = message;
@@ -702,6 +716,7 @@ cluster_state::update_result cluster_state::update_task(const framework_id& fw, 
       t->second.terminal_uuid.clear();
       f->second.unacknowledged[id] = std::move(t->second);
     }
+    count_live(state, -1);
     f->second.tasks.erase(t);
   }
   return result;

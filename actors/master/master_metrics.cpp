@@ -50,14 +50,13 @@ std::vector<metric_sample> master_metrics(const cluster_state& reg, const master
   m("frameworks_disconnected", fws - active);
   m("outstanding_offers", static_cast<double>(reg.offers().size()));
   // Tasks: live ones by state, ended ones counted as they ended.
-  std::array<double, 16> by_state{};
+  auto& by_state = reg.live_tasks_by_state();
   double unreachable = 0;
-  for (auto& [id, f] : reg.frameworks()) {
-    for (auto& [tid, t] : f.tasks)
-      by_state[static_cast<std::size_t>(t.state) % by_state.size()] += 1;
+  for (auto& [id, f] : reg.frameworks())
     unreachable += static_cast<double>(f.unreachable_tasks.size());
-  }
-  auto live = [&by_state](task_state s) { return by_state[static_cast<std::size_t>(s) % by_state.size()]; };
+  auto live = [&by_state](task_state s) {
+    return static_cast<double>(by_state[static_cast<std::size_t>(s) % by_state.size()]);
+  };
   m("tasks_staging", live(task_state::staging));
   m("tasks_starting", live(task_state::starting));
   m("tasks_running", live(task_state::running));

@@ -4,7 +4,36 @@
 
 namespace mesoscaf {
 
-task_view view_of(const task_entry& t) {
+namespace {
+
+/// What can change in a task entry once it is launched; the rest (IDs, name, resources, role) is fixed.
+bool shows(const task_view& v, const task_entry& t, const std::string& user) {
+  return v.state == t.state && v.updated == t.updated && v.reason == t.reason && v.launched == t.launched
+         && v.agent == t.info.agent && v.message == t.message && v.user == user;
+}
+
+agent_ref view_of(const agent_entry& a) {
+  if (auto& v = a.shared_view; v && v->connected == a.connected && v->used == a.used && v->offered == a.offered
+                               && v->info.total == a.info.total && v->info.hostname == a.info.hostname
+                               && v->info.address == a.info.address && v->info.port == a.info.port
+                               && v->info.http_port == a.info.http_port && v->info.attributes == a.info.attributes)
+    return v;
+  a.shared_view = agent_ref{agent_view{a.info, a.used, a.offered, a.connected, 0}};
+  return a.shared_view;
+}
+
+offer_ref view_of(const cluster_state& reg, const offer& o) {
+  auto& slot = reg.offer_view_slot(o.id);
+  if (!slot)
+    slot = offer_ref{offer_view{o.id, o.framework, o.agent, o.role, o.resources}};
+  return slot;
+}
+
+} // namespace
+
+task_ref view_of(const task_entry& t, const std::string& user) {
+  if (t.shared_view && shows(*t.shared_view, t, user))
+    return t.shared_view;
   task_view v;
   v.id = t.info.id;
   v.name = t.info.name;
@@ -19,7 +48,9 @@ task_view view_of(const task_entry& t) {
   v.role = t.role;
   v.launched = t.launched;
   v.updated = t.updated;
-  return v;
+  v.user = user;
+  t.shared_view = task_ref{std::move(v)};
+  return t.shared_view;
 }
 
 namespace {
@@ -31,12 +62,18 @@ framework_view view_of(const cluster_state& reg, const framework_entry& f) {
   v.used = f.used;
   v.offered = f.offered;
   for (auto& [id, t] : f.unreachable_tasks)
-    v.unreachable_tasks.push_back(view_of(t));
+    v.unreachable_tasks.push_back(view_of(t, f.info.user));
   for (auto& [id, t] : f.unacknowledged)
-    v.unacknowledged.push_back(view_of(t));
+    v.unacknowledged.push_back(view_of(t, f.info.user));
   for (auto& [key, info] : f.executors)
     v.executors.push_back(info);
   return v;
+}
+
+const std::string& user_of(const cluster_state& reg, const framework_id& fw) {
+  static const std::string unknown;
+  auto f = reg.frameworks().find(fw);
+  return f == reg.frameworks().end() ? unknown : f->second.info.user;
 }
 
 void fill_header(const cluster_state& reg, master_state_view& out) {
@@ -59,26 +96,30 @@ void fill_agents(const cluster_state& reg, const state_cursor& at, std::size_t b
   std::size_t cost = 0;
   for (; i != agents.end() && (cost < budget || out.agents.empty()); ++i) {
     auto& [id, a] = *i;
-    out.agents.push_back(agent_view{a.info, a.used, a.offered, a.connected, 0});
+    out.agents.push_back(view_of(a));
     ++cost;
     // Offers go with their agent's page: a large cluster has tens of thousands outstanding.
     for (auto& oid : a.offers)
       if (auto o = reg.offers().find(oid); o != reg.offers().end()) {
-        out.offers.push_back(offer_view{o->second.id, o->second.framework, o->second.agent, o->second.role,
-                                        o->second.resources});
+        out.offers.push_back(view_of(reg, o->second));
         ++cost;
       }
-    for (auto& [fw, ids] : a.tasks)
+    for (auto& [fw, ids] : a.tasks) {
+      // One lookup of the framework for its tasks on this agent (and its user), one per task.
+      auto f = reg.frameworks().find(fw);
+      if (f == reg.frameworks().end())
+        continue;
       for (auto& tid : ids)
-        if (auto t = reg.live_task(fw, tid)) {
-          out.tasks.push_back(view_of(*t));
+        if (auto t = f->second.tasks.find(tid); t != f->second.tasks.end()) {
+          out.tasks.push_back(view_of(t->second, f->second.info.user));
           ++cost;
         }
+    }
   }
   if (i == agents.end())
     out.next = state_cursor{state_cursor::completed, {}, reg.completed_first_seq()};
   else
-    out.next = state_cursor{state_cursor::agents, out.agents.back().info.id, 0};
+    out.next = state_cursor{state_cursor::agents, out.agents.back()->info.id, 0};
 }
 
 void fill_completed(const cluster_state& reg, const state_cursor& at, std::size_t budget, master_state_view& out) {
@@ -87,8 +128,13 @@ void fill_completed(const cluster_state& reg, const state_cursor& at, std::size_
   // Entries older than the cursor's were dropped from the history meanwhile: start at the oldest left.
   auto index = at.seq > first ? at.seq - first : 0;
   auto end = std::min<uint64_t>(history.size(), index + std::max<std::size_t>(budget, 1));
-  for (auto k = index; k < end; ++k)
-    out.completed.push_back(view_of(history[k]));
+  for (auto k = index; k < end; ++k) {
+    auto& t = history[k];
+    // An unchanged view is reused without asking for the user: a framework's user never changes.
+    out.completed.push_back(t.shared_view && shows(*t.shared_view, t, t.shared_view->user)
+                              ? t.shared_view
+                              : view_of(t, user_of(reg, t.framework)));
+  }
   if (end >= history.size())
     out.next = state_cursor{state_cursor::done, {}, 0};
   else

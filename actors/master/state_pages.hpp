@@ -10,11 +10,13 @@
 
 namespace mesoscaf {
 
-/// Agents and tasks copied per page (an agent with more live tasks than this still goes whole into one page).
-constexpr std::size_t default_state_page_budget = 500;
+/// Agents, offers and tasks per page (an agent with more live tasks than this still goes whole into one page).
+/// Views are shared, not copied (messages/state_view.hpp): a page of 2,000 costs the master 1 to 2 ms.
+constexpr std::size_t default_state_page_budget = 2000;
 
-/// A task entry as the views show it.
-task_view view_of(const task_entry& t);
+/// A task entry as the views show it, with its framework's user: the entry's shared view while it still shows
+/// the entry as it is, else a new one, which the entry keeps.
+task_ref view_of(const task_entry& t, const std::string& user);
 
 /// Fills `out` with the page starting at `at` (the header page: frameworks only; the caller adds the master's own
 /// fields and the roles) and sets `out.next` / `out.done`.
