@@ -215,6 +215,7 @@ struct pause_figures {
   double max_ms = 0;
   double p99_ms = 0;
   size_t samples = 0;
+  size_t over_10ms = 0;
 };
 
 pause_figures probe_for(shared& sh, const agent_actor& probe, seconds window) {
@@ -239,6 +240,7 @@ pause_figures probe_for(shared& sh, const agent_actor& probe, seconds window) {
   f.samples = d.size();
   f.max_ms = d.back();
   f.p99_ms = d[std::min(d.size() - 1, d.size() * 99 / 100)];
+  f.over_10ms = static_cast<size_t>(std::count_if(d.begin(), d.end(), [](double x) { return x > 10; }));
   return f;
 }
 
@@ -378,10 +380,10 @@ int main(int argc, char** argv) {
   std::printf("bench=state agents=%d tasks_running=%.0f tasks_completed=%d state_ms=%.1f state_first_ms=%.1f state_bytes=%zu "
               "metrics_ms=%.2f metrics_snapshot_ms=%.2f mesos_state_ms=%.0f speedup=%.1f pause_max_ms=%.2f "
               "pause_p99_ms=%.2f baseline_pause_max_ms=%.2f baseline_pause_p99_ms=%.2f state_fetches=%d "
-              "probe_samples=%zu state_running=%zu state_finished=%zu\n",
+              "probe_samples=%zu pauses_over_10ms=%zu state_running=%zu state_finished=%zu\n",
               agents, running, finished, state.median_ms, cold_ms, state.bytes, prom.median_ms, snapshot.median_ms, mesos_ms,
               mesos_ms / state.median_ms, loaded.max_ms, loaded.p99_ms, baseline.max_ms, baseline.p99_ms,
-              fetched.load(), loaded.samples, running_in_state / 2, finished_in_state / 2);
+              fetched.load(), loaded.samples, loaded.over_10ms, running_in_state / 2, finished_in_state / 2);
   web.stop();
   for (auto& a : sims)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);

@@ -30,8 +30,13 @@ void add_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_a
 /// /logging/toggle?level=L&duration=D (both daemons): the log level for a while.
 response toggle_logging(const request& req);
 
+class completed_history_cache;
+
 /// A master's whole state, page by page (tests and benchmarks use it too). Empty on timeout, with `error` set.
+/// With a `cache` of the completed history kept from the previous fetch, only the tasks that ended since are
+/// asked for.
 std::optional<master_state> fetch_master_state(caf::actor_system& sys, const master_actor& master,
-                                               std::chrono::milliseconds timeout, std::string& error);
+                                               std::chrono::milliseconds timeout, std::string& error,
+                                               completed_history_cache* cache = nullptr);
 
 } // namespace mesoscaf::http

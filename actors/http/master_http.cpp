@@ -1,6 +1,8 @@
 // The master's endpoints. Pages of the state are fetched one message at a time (messages/state_view.hpp), so the
 // master serves offers and updates between them; concurrent /state requests share one fetch.
 #include "actors/http/daemon_http.hpp"
+
+#include "actors/http/completed_history_cache.hpp"
 #include "actors/http/endpoint_support.hpp"
 #include "actors/http/webui/webui_assets.hpp"
 #include "config/support/logging.hpp"
@@ -34,7 +36,7 @@ public:
     running_ = true;
     guard.unlock();
     std::string err;
-    auto fetched = fetch_master_state(sys, master, timeout, err);
+    auto fetched = fetch_master_state(sys, master, timeout, err, &history_);
     guard.lock();
     last_ = fetched ? std::make_shared<const master_state>(std::move(*fetched)) : nullptr;
     last_error_ = err;
@@ -52,6 +54,7 @@ private:
   uint64_t generation_ = 0;
   std::shared_ptr<const master_state> last_;
   std::string last_error_;
+  completed_history_cache history_;   // used by the one fetch under way
 };
 
 response unavailable(const std::string& why) {
@@ -73,23 +76,25 @@ std::optional<std::size_t> count_param(const request& req, const std::string& ke
 } // namespace
 
 std::optional<master_state> fetch_master_state(caf::actor_system& sys, const master_actor& master,
-                                               std::chrono::milliseconds timeout, std::string& error) {
+                                               std::chrono::milliseconds timeout, std::string& error,
+                                               completed_history_cache* cache) {
   master_state out;
   out.fetch_started = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   state_cursor at;
   caf::scoped_actor self{sys};
   double waited = 0;
   int pages = 0;
+  uint64_t history_first = 0;   // where the master's completed history starts (told by the last agents page)
+  bool restarted = false;       // the cache did not continue: the history asked for again, whole
   for (bool first = true;; first = false) {
     master_state_view page;
     bool ok = false;
     ++pages;
     auto t0 = std::chrono::steady_clock::now();
-    auto waited_since = [&] { waited += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(); };
     self->request(master, timeout, atom::state_page_v, at)
       .receive(
         [&](master_state_view& p) {
-          waited_since();
+          waited += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
           page = std::move(p);
           ok = true;
         },
@@ -98,15 +103,39 @@ std::optional<master_state> fetch_master_state(caf::actor_system& sys, const mas
       return std::nullopt;
     auto next = page.next;
     bool done = page.done;
+    if (cache != nullptr && at.phase == state_cursor::completed) {
+      // Kept in the cache, which goes into the answer whole at the end.
+      if (!cache->add(next.seq - page.completed.size(), page.completed)) {
+        if (restarted) {
+          error = "the master's completed history changed during the fetch twice";
+          return std::nullopt;
+        }
+        restarted = true;
+        cache->clear();
+        at = state_cursor{state_cursor::completed, {}, history_first};
+        continue;
+      }
+      page.completed.clear();
+    }
     if (first)
       out.first = std::move(page);
     else
       out.pages.push_back(std::move(page));
     if (done) {
+      if (cache != nullptr) {
+        master_state_view history;
+        history.completed = cache->entries();
+        out.pages.push_back(std::move(history));
+      }
       LOG_DEBUG(component, "state: " << pages << " pages, " << waited << " ms waiting for them");
       return out;
     }
+    bool entering_history = next.phase == state_cursor::completed && at.phase != state_cursor::completed;
     at = next;
+    if (cache != nullptr && entering_history) {
+      history_first = at.seq;
+      at.seq = cache->resume_from(at.seq);
+    }
   }
 }
 

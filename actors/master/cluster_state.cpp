@@ -78,6 +78,14 @@ const agent_entry* cluster_state::agent(const agent_id& id) const {
   return i == agents_.end() ? nullptr : &i->second;
 }
 
+std::vector<offer_id> agent_entry::offer_ids() const {
+  std::vector<offer_id> out;
+  out.reserve(offers.size());
+  for (auto& [id, shown] : offers)
+    out.push_back(id);
+  return out;
+}
+
 std::vector<std::pair<framework_id, task_id>> agent_entry::task_keys() const {
   std::vector<std::pair<framework_id, task_id>> keys;
   for (const auto& [fid, tids] : tasks) {
@@ -95,7 +103,7 @@ cluster_state::remove_agent(const agent_id& id, task_state state, task_reason re
   if (i == agents_.end())
     return std::nullopt;
   removed_agent result;
-  for (const auto& oid : std::set<offer_id>{i->second.offers})
+  for (const auto& oid : i->second.offer_ids())
     if (auto o = remove_offer(oid))
       result.offers.push_back(std::move(*o));
   for (const auto& [fid, tid] : i->second.task_keys()) {
@@ -130,7 +138,7 @@ cluster_state::mark_unreachable(const agent_id& id, double time, const std::stri
   if (i == agents_.end())
     return std::nullopt;
   unreachable_result result;
-  for (const auto& oid : std::set<offer_id>{i->second.offers})
+  for (const auto& oid : i->second.offer_ids())
     if (auto o = remove_offer(oid))
       result.offers.push_back(std::move(*o));
   for (const auto& [fid, tid] : i->second.task_keys()) {
@@ -561,7 +569,7 @@ std::string cluster_state::add_offer(const offer& o) {
   fw->second.offered += o.resources;
   fw->second.offers.insert(o.id);
   ag->second.offered += o.resources;
-  ag->second.offers.insert(o.id);
+  ag->second.offers.emplace(o.id, agent_entry::shown_offer{});
   offers_.emplace(o.id, o);
   return {};
 }
@@ -578,7 +586,6 @@ void cluster_state::drop_offer_accounting(const offer& o) {
 }
 
 std::optional<offer> cluster_state::remove_offer(const offer_id& id) {
-  offer_views_.erase(id);
   auto i = offers_.find(id);
   if (i == offers_.end())
     return std::nullopt;
@@ -846,7 +853,7 @@ std::vector<allocation> cluster_state::allocations_on(const agent_id& id) const 
     if (auto fw = frameworks_.find(fid); fw != frameworks_.end())
       if (auto e = fw->second.executors.find({id, eid}); e != fw->second.executors.end())
         count(fid, executor_role(fid, id, eid), e->second.resources);
-  for (const auto& oid : a->second.offers)
+  for (const auto& [oid, shown] : a->second.offers)
     if (auto o = offers_.find(oid); o != offers_.end())
       count(o->second.framework, o->second.role, o->second.resources);
   return out;

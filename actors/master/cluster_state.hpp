@@ -43,15 +43,30 @@ struct task_entry {
   double launched = 0;                      // seconds since the epoch (for /tasks and the web UI)
   double updated = 0;                       // of the latest state
   /// The view last handed to a state reader (actors/master/state_pages.cpp): reused while the task is unchanged,
-  /// so readers of a large state get shared records instead of copies. Not part of the task's state.
+  /// so readers of a large state get shared views instead of copies. Not part of the task's state.
   mutable task_ref shared_view;
+  /// What that view shows of the fields that change, kept beside it so that checking it touches no other memory
+  /// (the message never changes without the state or `updated`; the agent, IDs and resources never change).
+  struct shown_fields {
+    task_state state = task_state::staging;
+    task_reason reason = task_reason::none;
+    double updated = 0;
+    double launched = 0;
+  };
+  mutable shown_fields shown;
 };
 
 struct agent_entry {
   agent_info info;                          // ID filled in
   resource_set used;                        // by live tasks and custom executors
   resource_set offered;                     // in outstanding offers
-  std::set<offer_id> offers;
+  /// Outstanding offers, each with the view last handed to a state reader (actors/master/state_pages.cpp; null
+  /// until asked: an offer never changes, so its view stays true while it is outstanding).
+  struct shown_offer {
+    mutable offer_ref view;
+  };
+  std::map<offer_id, shown_offer> offers;
+  std::vector<offer_id> offer_ids() const;
   /// Live tasks by framework, unordered (an agent runs tasks of few frameworks, and few tasks: a re-registration
   /// appends each task ID instead of allocating a tree node with a copy of the framework ID per task).
   std::map<framework_id, std::vector<task_id>> tasks;
@@ -241,9 +256,6 @@ public:
   /// The same, counted by walking every live task (for tests of the kept counts).
   state_counts count_live_tasks_by_state() const;
   const offer_table& offers() const { return offers_; }
-  /// Where the shared view of an outstanding offer is kept for state readers (actors/master/state_pages.cpp,
-  /// which fills it on demand: an offer never changes). The slot goes with the offer.
-  offer_ref& offer_view_slot(const offer_id& id) const { return offer_views_[id]; }
   const retired_offers& retired() const { return retired_; }
 
   // -- tasks ------------------------------------------------------------------------------------------------
@@ -328,7 +340,6 @@ private:
   void count_live(task_state s, int delta) {
     live_by_state_[static_cast<std::size_t>(s) % live_by_state_.size()] += static_cast<std::size_t>(delta);
   }
-  mutable std::unordered_map<offer_id, offer_ref> offer_views_;
   retired_offers retired_;
   std::deque<offer_id> retired_order_;
   std::deque<task_entry> completed_;

@@ -388,7 +388,7 @@ void disconnect_agent(master_pointer self, const agent_id& aid, const std::strin
     return;
   LOG_WARN(component, "agent " << aid << " (" << a->info.hostname << ") disconnected: " << why
                                << "; it stays registered until it misses " << "its pings");
-  for (const auto& oid : std::set<offer_id>{a->offers})
+  for (const auto& oid : a->offer_ids())
     rescind_offer(self, oid, "agent disconnected");
   st.reg.set_agent_connected(aid, false);
   if (auto h = st.agents.find(aid); h != st.agents.end())

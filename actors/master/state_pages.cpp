@@ -6,10 +6,12 @@ namespace mesoscaf {
 
 namespace {
 
-/// What can change in a task entry once it is launched; the rest (IDs, name, resources, role) is fixed.
-bool shows(const task_view& v, const task_entry& t, const std::string& user) {
-  return v.state == t.state && v.updated == t.updated && v.reason == t.reason && v.launched == t.launched
-         && v.agent == t.info.agent && v.message == t.message && v.user == user;
+/// The entry's shared view still shows it: what can change in a task entry once it is launched is its state,
+/// reason, message and times, and the message never changes without the state or `updated`.
+bool still_shown(const task_entry& t) {
+  auto& s = t.shown;
+  return t.shared_view && s.state == t.state && s.updated == t.updated && s.reason == t.reason
+         && s.launched == t.launched;
 }
 
 agent_ref view_of(const agent_entry& a) {
@@ -22,17 +24,10 @@ agent_ref view_of(const agent_entry& a) {
   return a.shared_view;
 }
 
-offer_ref view_of(const cluster_state& reg, const offer& o) {
-  auto& slot = reg.offer_view_slot(o.id);
-  if (!slot)
-    slot = offer_ref{offer_view{o.id, o.framework, o.agent, o.role, o.resources}};
-  return slot;
-}
-
 } // namespace
 
 task_ref view_of(const task_entry& t, const std::string& user) {
-  if (t.shared_view && shows(*t.shared_view, t, user))
+  if (still_shown(t))
     return t.shared_view;
   task_view v;
   v.id = t.info.id;
@@ -50,6 +45,7 @@ task_ref view_of(const task_entry& t, const std::string& user) {
   v.updated = t.updated;
   v.user = user;
   t.shared_view = task_ref{std::move(v)};
+  t.shown = {t.state, t.reason, t.updated, t.launched};
   return t.shared_view;
 }
 
@@ -99,11 +95,18 @@ void fill_agents(const cluster_state& reg, const state_cursor& at, std::size_t b
     out.agents.push_back(view_of(a));
     ++cost;
     // Offers go with their agent's page: a large cluster has tens of thousands outstanding.
-    for (auto& oid : a.offers)
-      if (auto o = reg.offers().find(oid); o != reg.offers().end()) {
-        out.offers.push_back(view_of(reg, o->second));
-        ++cost;
+    for (auto& [oid, shown] : a.offers) {
+      auto& view = shown.view;
+      if (!view) {
+        auto o = reg.offers().find(oid);
+        if (o == reg.offers().end())
+          continue;
+        auto& x = o->second;
+        view = offer_ref{offer_view{x.id, x.framework, x.agent, x.role, x.resources}};
       }
+      out.offers.push_back(view);
+      ++cost;
+    }
     for (auto& [fw, ids] : a.tasks) {
       // One lookup of the framework for its tasks on this agent (and its user), one per task.
       auto f = reg.frameworks().find(fw);
@@ -130,13 +133,12 @@ void fill_completed(const cluster_state& reg, const state_cursor& at, std::size_
   auto end = std::min<uint64_t>(history.size(), index + std::max<std::size_t>(budget, 1));
   for (auto k = index; k < end; ++k) {
     auto& t = history[k];
-    // An unchanged view is reused without asking for the user: a framework's user never changes.
-    out.completed.push_back(t.shared_view && shows(*t.shared_view, t, t.shared_view->user)
-                              ? t.shared_view
-                              : view_of(t, user_of(reg, t.framework)));
+    // An unchanged view is reused without looking up its framework's user (which does not change).
+    out.completed.push_back(still_shown(t) ? t.shared_view : view_of(t, user_of(reg, t.framework)));
   }
+  // The next sequence number, also when done: a reader knows where this page started (next - its size).
   if (end >= history.size())
-    out.next = state_cursor{state_cursor::done, {}, 0};
+    out.next = state_cursor{state_cursor::done, {}, first + end};
   else
     out.next = state_cursor{state_cursor::completed, {}, first + end};
 }

@@ -15,7 +15,7 @@ namespace mesoscaf {
 constexpr std::size_t default_state_page_budget = 2000;
 
 /// A task entry as the views show it, with its framework's user: the entry's shared view while it still shows
-/// the entry as it is, else a new one, which the entry keeps.
+/// the entry as it is (its framework's user is taken to be the same), else a new one, which the entry keeps.
 task_ref view_of(const task_entry& t, const std::string& user);
 
 /// Fills `out` with the page starting at `at` (the header page: frameworks only; the caller adds the master's own
