@@ -87,13 +87,16 @@ TEST(pages list every agent and task once and stay within their budget) {
   REQUIRE(pages.back().done);
   CHECK_EQUAL(pages.front().frameworks.size(), 1u);
   CHECK_EQUAL(pages.front().frameworks[0].info.user, "alice");
+  CHECK(pages.front().frameworks[0].registered > 1.6e9);   // when it subscribed, seconds since the epoch
   std::vector<std::string> agents;
   std::multiset<std::string> live, completed;
   for (auto& p : pages) {
     // An agent goes whole into a page: at most the budget plus one agent's tasks.
     CHECK(p.agents.size() + p.tasks.size() <= 4u + 3u);
-    for (auto& a : p.agents)
+    for (auto& a : p.agents) {
       agents.push_back(a->info.id.value);
+      CHECK(a->registered > 1.6e9);
+    }
     for (auto& t : p.tasks)
       live.insert(t->id.value);
     for (auto& t : p.completed)

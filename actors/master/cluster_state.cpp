@@ -69,6 +69,7 @@ std::string cluster_state::add_agent(const agent_info& info) {
     return "agent has no resources";
   agent_entry e;
   e.info = info;
+  e.registered = wall_seconds();
   agents_.emplace(info.id, std::move(e));
   return {};
 }
@@ -275,6 +276,7 @@ std::string cluster_state::reregister_agent(agent_reregistration&& r, reregistra
   agent_entry e;
   e.info = r.info;
   e.connected = true;
+  e.registered = wall_seconds();
   agents_.emplace(id, std::move(e));
   if (unreachable != unreachable_.end())
     unreachable_.erase(unreachable);
@@ -290,6 +292,7 @@ std::string cluster_state::reregister_agent(agent_reregistration&& r, reregistra
         framework_entry fe;
         fe.info = fi;
         fe.active = false;
+        fe.registered = wall_seconds();
         frameworks_.emplace(fid, std::move(fe));
         out.recovered_frameworks.push_back(fi);
         return;
@@ -473,6 +476,7 @@ std::string cluster_state::add_framework(const framework_info& info) {
     return "framework " + info.id.value + " was removed and cannot subscribe again";
   framework_entry e;
   e.info = info;
+  e.registered = wall_seconds();
   frameworks_.emplace(info.id, std::move(e));
   return {};
 }

@@ -18,9 +18,10 @@ agent_ref view_of(const agent_entry& a) {
   if (auto& v = a.shared_view; v && v->connected == a.connected && v->used == a.used && v->offered == a.offered
                                && v->info.total == a.info.total && v->info.hostname == a.info.hostname
                                && v->info.address == a.info.address && v->info.port == a.info.port
-                               && v->info.http_port == a.info.http_port && v->info.attributes == a.info.attributes)
+                               && v->info.http_port == a.info.http_port && v->info.attributes == a.info.attributes
+                               && v->registered == a.registered)
     return v;
-  a.shared_view = agent_ref{agent_view{a.info, a.used, a.offered, a.connected, 0}};
+  a.shared_view = agent_ref{agent_view{a.info, a.used, a.offered, a.connected, a.registered}};
   return a.shared_view;
 }
 
@@ -57,6 +58,7 @@ framework_view view_of(const cluster_state& reg, const framework_entry& f) {
   v.active = f.active;
   v.used = f.used;
   v.offered = f.offered;
+  v.registered = f.registered;
   for (auto& [id, t] : f.unreachable_tasks)
     v.unreachable_tasks.push_back(view_of(t, f.info.user));
   for (auto& [id, t] : f.unacknowledged)
