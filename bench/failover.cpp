@@ -33,6 +33,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -51,6 +52,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <fcntl.h>
 #include <unistd.h>
 #include <vector>
 
@@ -81,8 +83,23 @@ bool eventually(const std::function<bool()>& pred, milliseconds limit, milliseco
 }
 
 std::string read_proc(pid_t pid, const char* name) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/" + name, std::ios::binary};
-  std::string s{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  // read(2), not a stream: a process that exits while its /proc file is read makes read fail (ESRCH), which
+  // std::istreambuf_iterator turns into an exception that ended a test run.
+  std::string s;
+  auto path = "/proc/" + std::to_string(pid) + "/" + name;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return s;
+  char buf[4096];
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    s.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
   std::replace(s.begin(), s.end(), '\0', ' ');
   return s;
 }
