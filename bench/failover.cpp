@@ -22,6 +22,7 @@
 #include "containerizer/launcher.hpp"
 #include "actors/ha/leader_election.hpp"
 #include "child_process.hpp"
+#include "process_scan.hpp"
 #include "test_helpers.hpp"
 #include "zookeeper_server.hpp"
 
@@ -80,28 +81,6 @@ bool eventually(const std::function<bool()>& pred, milliseconds limit, milliseco
       return false;
     std::this_thread::sleep_for(step);
   }
-}
-
-std::string read_proc(pid_t pid, const char* name) {
-  // read(2), not a stream: a process that exits while its /proc file is read makes read fail (ESRCH), which
-  // std::istreambuf_iterator turns into an exception that ended a test run.
-  std::string s;
-  auto path = "/proc/" + std::to_string(pid) + "/" + name;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return s;
-  char buf[4096];
-  for (;;) {
-    auto n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    s.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  std::replace(s.begin(), s.end(), '\0', ' ');
-  return s;
 }
 
 /// CPU seconds (user + system) a process has used so far (0 if it is gone).
