@@ -10,7 +10,9 @@
 //  - pause_max_ms / pause_p99_ms: a probe agent sends a status update every 2 ms for one of its tasks and its
 //    scheduler timestamps the arrival: the delay the master adds to status updates. Measured for 5 s while 4
 //    clients fetch /state in a loop, and for 5 s without them (baseline_*, same run).
-// Usage: bench_state [--agents=10000] [--tasks-per-agent=10]
+//  --clients-nice=N runs the 4 looping clients at that niceness (default 0): they share the master's 2 cores
+//    here, where real clients would be on other machines; 19 shows what serving /state itself costs the master.
+// Usage: bench_state [--agents=10000] [--tasks-per-agent=10] [--clients-nice=0]
 // Output: bench=state agents=N tasks_running=M tasks_completed=K state_ms=X ... speedup=Y pause_max_ms=Z ...
 #include "actors/http/daemon_http.hpp"
 #include "actors/interfaces.hpp"
@@ -184,8 +186,9 @@ struct timing {
 };
 
 /// One GET by curl (scripts/setup installs it), the body dropped: the time to its last byte in ms, or -1.
-double curl_get(const std::string& endpoint, const std::string& target, std::size_t* bytes = nullptr) {
-  auto cmd = "curl -s -f -o /dev/null -w '%{time_total} %{size_download}' 'http://" + endpoint + target + "'";
+double curl_get(const std::string& endpoint, const std::string& target, std::size_t* bytes = nullptr,
+                int nice = 0) {
+  auto cmd = (nice != 0 ? "nice -n " + std::to_string(nice) + " " : std::string{}) + "curl -s -f -o /dev/null -w '%{time_total} %{size_download}' 'http://" + endpoint + target + "'";
   std::unique_ptr<FILE, int (*)(FILE*)> p{popen(cmd.c_str(), "r"), pclose};
   double seconds = -1;
   std::size_t size = 0;
@@ -249,14 +252,17 @@ pause_figures probe_for(shared& sh, const agent_actor& probe, seconds window) {
 int main(int argc, char** argv) {
   int agents = 10000;
   int tasks_per_agent = 10;
+  int clients_nice = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--agents=", 0) == 0)
       agents = std::stoi(a.substr(9));
     else if (a.rfind("--tasks-per-agent=", 0) == 0)
       tasks_per_agent = std::stoi(a.substr(18));
+    else if (a.rfind("--clients-nice=", 0) == 0)
+      clients_nice = std::stoi(a.substr(15));
     else {
-      std::cerr << "usage: bench_state [--agents=10000] [--tasks-per-agent=10]\n";
+      std::cerr << "usage: bench_state [--agents=10000] [--tasks-per-agent=10] [--clients-nice=0]\n";
       return 2;
     }
   }
@@ -368,7 +374,7 @@ int main(int argc, char** argv) {
   for (int c = 0; c < 4; ++c)
     clients.emplace_back([&] {
       while (loading)
-        if (curl_get(endpoint, "/state") >= 0)
+        if (curl_get(endpoint, "/state", nullptr, clients_nice) >= 0)
           ++fetched;
     });
   std::this_thread::sleep_for(milliseconds(500));
@@ -380,10 +386,10 @@ int main(int argc, char** argv) {
   std::printf("bench=state agents=%d tasks_running=%.0f tasks_completed=%d state_ms=%.1f state_first_ms=%.1f state_bytes=%zu "
               "metrics_ms=%.2f metrics_snapshot_ms=%.2f mesos_state_ms=%.0f speedup=%.1f pause_max_ms=%.2f "
               "pause_p99_ms=%.2f baseline_pause_max_ms=%.2f baseline_pause_p99_ms=%.2f state_fetches=%d "
-              "probe_samples=%zu pauses_over_10ms=%zu state_running=%zu state_finished=%zu\n",
+              "probe_samples=%zu pauses_over_10ms=%zu clients_nice=%d state_running=%zu state_finished=%zu\n",
               agents, running, finished, state.median_ms, cold_ms, state.bytes, prom.median_ms, snapshot.median_ms, mesos_ms,
               mesos_ms / state.median_ms, loaded.max_ms, loaded.p99_ms, baseline.max_ms, baseline.p99_ms,
-              fetched.load(), loaded.samples, loaded.over_10ms, running_in_state / 2, finished_in_state / 2);
+              fetched.load(), loaded.samples, loaded.over_10ms, clients_nice, running_in_state / 2, finished_in_state / 2);
   web.stop();
   for (auto& a : sims)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);

@@ -11,8 +11,8 @@
 namespace mesoscaf {
 
 /// Agents, offers and tasks per page (an agent with more live tasks than this still goes whole into one page).
-/// Views are shared, not copied (messages/state_view.hpp): a page of 2,000 costs the master 1 to 2 ms.
-constexpr std::size_t default_state_page_budget = 2000;
+/// Views are shared, not copied (messages/state_view.hpp): a page of 1,000 costs the master well under a ms.
+constexpr std::size_t default_state_page_budget = 1000;
 
 /// A task entry as the views show it, with its framework's user: the entry's shared view while it still shows
 /// the entry as it is (its framework's user is taken to be the same), else a new one, which the entry keeps.
