@@ -22,7 +22,6 @@ struct daemon_identity {
   std::map<std::string, std::string> flags;
 };
 
-/// A whole master state assembled from its pages.
 /// A whole master state: its pages as they came (kept, not merged: a large state is not copied again).
 struct master_state {
   master_state_view first;                // the header page (frameworks, roles, header)

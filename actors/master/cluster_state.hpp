@@ -76,7 +76,7 @@ struct agent_entry {
   /// False after its connection broke (down): it stays registered, nothing of it is offered, and every health
   /// round counts a missed ping until it re-registers or is marked unreachable.
   bool connected = true;
-  double registered = 0;                    // when it (re-)registered, seconds since the epoch
+  double registered = 0;                    // first admitted (seconds since the epoch)
   /// The view last handed to a state reader (actors/master/state_pages.cpp), reused while it still shows the
   /// agent as it is. Not part of the agent's state.
   mutable agent_ref shared_view;
