@@ -117,6 +117,37 @@ TEST(pages list every agent and task once and stay within their budget) {
       }
 }
 
+TEST(a task shows the user it was launched as) {
+  // Its command's user wins over its framework's.
+  task_info ti;
+  ti.id = task_id{"as-bob"};
+  ti.agent = agent_id{"a0"};
+  ti.resources = res("cpus:0.1;mem:1");
+  ti.command = command_info{};
+  ti.command->user = "bob";
+  REQUIRE(reg.add_task(f1, ti).empty());
+  // The framework fails over with another user: tasks launched before keep theirs, as in Mesos.
+  framework_info fi;
+  fi.id = f1;
+  fi.user = "carol";
+  REQUIRE(reg.update_framework_info(fi));
+  ti.id = task_id{"as-carol"};
+  ti.command->user.clear();
+  REQUIRE(reg.add_task(f1, ti).empty());
+  finish("a4-t0");
+  std::map<std::string, std::string> user;
+  for (auto& p : all_pages(1000)) {
+    for (auto& t : p.tasks)
+      user[t->id.value] = t->user;
+    for (auto& t : p.completed)
+      user[t->id.value] = t->user;
+  }
+  CHECK_EQUAL(user["as-bob"], "bob");
+  CHECK_EQUAL(user["as-carol"], "carol");
+  CHECK_EQUAL(user["a1-t1"], "alice");
+  CHECK_EQUAL(user["a4-t0"], "alice");
+}
+
 TEST(a page never repeats or skips an agent when the state changes between pages) {
   master_state_view first;
   fill_state_page(reg, state_cursor{}, 5, first);

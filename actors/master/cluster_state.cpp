@@ -13,11 +13,12 @@ double wall_seconds() {
   return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
-} // namespace
-
-
-
-namespace {
+/// The user a task runs as: its command's, else its framework's.
+const std::string& run_as(const task_info& task, const std::string& framework_user) {
+  if (task.command && !task.command->user.empty())
+    return task.command->user;
+  return framework_user;
+}
 
 /// Key of the completed-history index: framework and task ID (a newline cannot occur in a safe ID).
 std::string completed_key(const framework_id& fw, const task_id& id) {
@@ -392,6 +393,7 @@ std::string cluster_state::reregister_agent(agent_reregistration&& r, reregistra
     count_live(e.state, +1);   // a fresh entry: counted once filled in
     e.role = std::move(role);
     e.info = std::move(t.info);
+    e.user = run_as(e.info, fw.info.user);
   }
   // Tasks of this agent whose terminal update it no longer reports: nothing is left to acknowledge.
   if (had_unacknowledged)
@@ -630,6 +632,7 @@ std::string cluster_state::add_task(const framework_id& fw, task_info task, cons
   e.framework = fw;
   e.info = std::move(task);
   e.role = role.empty() ? "*" : role;
+  e.user = run_as(e.info, f->second.info.user);
   e.launched = e.updated = wall_seconds();
   count_live(e.state, +1);
   f->second.tasks.emplace(std::move(tid), std::move(e));

@@ -32,6 +32,9 @@ struct task_entry {
   framework_id framework;
   task_info info;                           // as launched (agent ID set)
   std::string role = "*";                   // allocation role of the offers it was launched on
+  /// Who it runs as, fixed at launch as Mesos does: its command's user, else its framework's user then. A
+  /// framework that later re-registers with another user does not change its running or completed tasks.
+  std::string user;
   task_state state = task_state::staging;
   task_reason reason = task_reason::none;   // of the latest state
   std::string message;                      // of the latest state

@@ -27,7 +27,7 @@ agent_ref view_of(const agent_entry& a) {
 
 } // namespace
 
-task_ref view_of(const task_entry& t, const std::string& user) {
+task_ref view_of(const task_entry& t) {
   if (still_shown(t))
     return t.shared_view;
   task_view v;
@@ -44,7 +44,7 @@ task_ref view_of(const task_entry& t, const std::string& user) {
   v.role = t.role;
   v.launched = t.launched;
   v.updated = t.updated;
-  v.user = user;
+  v.user = t.user;
   t.shared_view = task_ref{std::move(v)};
   t.shown = {t.state, t.reason, t.updated, t.launched};
   return t.shared_view;
@@ -60,18 +60,12 @@ framework_view view_of(const cluster_state& reg, const framework_entry& f) {
   v.offered = f.offered;
   v.registered = f.registered;
   for (auto& [id, t] : f.unreachable_tasks)
-    v.unreachable_tasks.push_back(view_of(t, f.info.user));
+    v.unreachable_tasks.push_back(view_of(t));
   for (auto& [id, t] : f.unacknowledged)
-    v.unacknowledged.push_back(view_of(t, f.info.user));
+    v.unacknowledged.push_back(view_of(t));
   for (auto& [key, info] : f.executors)
     v.executors.push_back(info);
   return v;
-}
-
-const std::string& user_of(const cluster_state& reg, const framework_id& fw) {
-  static const std::string unknown;
-  auto f = reg.frameworks().find(fw);
-  return f == reg.frameworks().end() ? unknown : f->second.info.user;
 }
 
 void fill_header(const cluster_state& reg, master_state_view& out) {
@@ -116,7 +110,7 @@ void fill_agents(const cluster_state& reg, const state_cursor& at, std::size_t b
         continue;
       for (auto& tid : ids)
         if (auto t = f->second.tasks.find(tid); t != f->second.tasks.end()) {
-          out.tasks.push_back(view_of(t->second, f->second.info.user));
+          out.tasks.push_back(view_of(t->second));
           ++cost;
         }
     }
@@ -134,9 +128,7 @@ void fill_completed(const cluster_state& reg, const state_cursor& at, std::size_
   auto index = at.seq > first ? at.seq - first : 0;
   auto end = std::min<uint64_t>(history.size(), index + std::max<std::size_t>(budget, 1));
   for (auto k = index; k < end; ++k) {
-    auto& t = history[k];
-    // An unchanged view is reused without looking up its framework's user (which does not change).
-    out.completed.push_back(still_shown(t) ? t.shared_view : view_of(t, user_of(reg, t.framework)));
+    out.completed.push_back(view_of(history[k]));
   }
   // The next sequence number, also when done: a reader knows where this page started (next - its size).
   if (end >= history.size())

@@ -14,9 +14,9 @@ namespace mesoscaf {
 /// Views are shared, not copied (messages/state_view.hpp): a page of 1,000 costs the master well under a ms.
 constexpr std::size_t default_state_page_budget = 1000;
 
-/// A task entry as the views show it, with its framework's user: the entry's shared view while it still shows
-/// the entry as it is (its framework's user is taken to be the same), else a new one, which the entry keeps.
-task_ref view_of(const task_entry& t, const std::string& user);
+/// A task entry as the views show it: the entry's shared view while it still shows the entry as it is, else a
+/// new one, which the entry keeps.
+task_ref view_of(const task_entry& t);
 
 /// Fills `out` with the page starting at `at` (the header page: frameworks only; the caller adds the master's own
 /// fields and the roles) and sets `out.next` / `out.done`.

@@ -16,7 +16,7 @@ struct hello_scheduler : scheduler {
     task_info t;  // one agent, one offer: it fits on the first
     t.id = task_id{"hello"};
     t.resources = *resource_set::parse("cpus:0.1;mem:32");
-    t.command = command_info{true, "echo hello from mesoscaf", {}, {}};
+    t.command = command_info{true, "echo hello from mesoscaf", {}, {}, {}};
     launched = d->launch_tasks({offers.front().id}, {t}) == driver_status::running;
   }
   void status_update(scheduler_driver* d, const task_status& s) override {
