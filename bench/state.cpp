@@ -9,14 +9,18 @@
 //    answers reuse what did not change);
 //  - pause_max_ms / pause_p99_ms: a probe agent sends a status update every 2 ms for one of its tasks and its
 //    scheduler timestamps the arrival: the delay the master adds to status updates. Measured for 5 s while 4
-//    clients fetch /state in a loop, and for 5 s without them (baseline_*, same run).
-//  --clients-nice=N runs the 4 looping clients at that niceness (default 0): they share the master's 2 cores
-//    here, where real clients would be on other machines; 19 shows what serving /state itself costs the master.
-// Usage: bench_state [--agents=10000] [--tasks-per-agent=10] [--clients-nice=0]
+//    clients fetch /state in a loop, and for 5 s without them (baseline_*, same run);
+//  - floor_*: meanwhile, how late a plain thread at the master's priority wakes from 2 ms sleeps. The clients
+//    share the master's 2 cores here, and no thread of that priority waits less for a core than this floor;
+//  --clients-nice=N runs the 4 looping clients at that niceness (default 0): real clients would be on other
+//    machines; 19 shows what serving /state itself costs the master.
+//  --threads=N: the actor system's workers (default 1 with the sharing policy, as `mesoscaf master` runs).
+// Usage: bench_state [--agents=10000] [--tasks-per-agent=10] [--clients-nice=0] [--threads=1]
 // Output: bench=state agents=N tasks_running=M tasks_completed=K state_ms=X ... speedup=Y pause_max_ms=Z ...
 #include "actors/http/daemon_http.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/master/master.hpp"
+#include "actors/process_defaults.hpp"
 #include "http_test_client.hpp"
 #include "test_helpers.hpp"
 
@@ -221,21 +225,7 @@ struct pause_figures {
   size_t over_10ms = 0;
 };
 
-pause_figures probe_for(shared& sh, const agent_actor& probe, seconds window) {
-  {
-    std::lock_guard<std::mutex> guard{sh.mtx};
-    sh.delays_ms.clear();
-  }
-  sh.probing = true;
-  caf::anon_send(probe, atom::tick_v);
-  std::this_thread::sleep_for(window);
-  sh.probing = false;
-  std::this_thread::sleep_for(milliseconds(100));
-  std::vector<double> d;
-  {
-    std::lock_guard<std::mutex> guard{sh.mtx};
-    d = sh.delays_ms;
-  }
+pause_figures figures_of(std::vector<double> d) {
   pause_figures f;
   if (d.empty())
     return f;
@@ -247,12 +237,42 @@ pause_figures probe_for(shared& sh, const agent_actor& probe, seconds window) {
   return f;
 }
 
+/// The probe's delays over `window`, and the floor: how late a plain thread of the master's priority wakes from
+/// 2 ms sleeps meanwhile (no actors, no locks), the delay the OS alone adds on these 2 cores under the same load.
+std::pair<pause_figures, pause_figures> probe_for(shared& sh, const agent_actor& probe, seconds window) {
+  {
+    std::lock_guard<std::mutex> guard{sh.mtx};
+    sh.delays_ms.clear();
+  }
+  sh.probing = true;
+  caf::anon_send(probe, atom::tick_v);
+  std::vector<double> floor;
+  std::thread sleeper{[&] {
+    auto end = steady_clock::now() + window;
+    while (steady_clock::now() < end) {
+      auto t = steady_clock::now();
+      std::this_thread::sleep_for(milliseconds(2));
+      floor.push_back(duration<double, std::milli>(steady_clock::now() - t).count() - 2);
+    }
+  }};
+  sleeper.join();
+  sh.probing = false;
+  std::this_thread::sleep_for(milliseconds(100));
+  std::vector<double> d;
+  {
+    std::lock_guard<std::mutex> guard{sh.mtx};
+    d = sh.delays_ms;
+  }
+  return {figures_of(std::move(d)), figures_of(std::move(floor))};
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   int agents = 10000;
   int tasks_per_agent = 10;
   int clients_nice = 0;
+  int threads = 1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--agents=", 0) == 0)
@@ -261,12 +281,19 @@ int main(int argc, char** argv) {
       tasks_per_agent = std::stoi(a.substr(18));
     else if (a.rfind("--clients-nice=", 0) == 0)
       clients_nice = std::stoi(a.substr(15));
+    else if (a.rfind("--threads=", 0) == 0)
+      threads = std::stoi(a.substr(10));
     else {
-      std::cerr << "usage: bench_state [--agents=10000] [--tasks-per-agent=10] [--clients-nice=0]\n";
+      std::cerr << "usage: bench_state [--agents=10000] [--tasks-per-agent=10] [--clients-nice=0] [--threads=1]\n";
       return 2;
     }
   }
-  test::threaded_config cfg;
+  // The scheduler as `mesoscaf master` runs it (actors/process_defaults.hpp: sharing, 1 worker by default).
+  struct daemon_like_config : caf::actor_system_config {
+    explicit daemon_like_config(int threads) {
+      set_process_defaults(*this, threads);
+    }
+  } cfg{threads};
   caf::actor_system sys{cfg};
   master_options mopts;
   mopts.limits.completed_tasks = static_cast<size_t>(agents) * tasks_per_agent + 1000;
@@ -367,7 +394,7 @@ int main(int argc, char** argv) {
   auto prom = time_get(endpoint, "/metrics");
   auto snapshot = time_get(endpoint, "/metrics/snapshot");
   // Pauses: without and with 4 clients fetching /state in a loop.
-  auto baseline = probe_for(*sh, sims[0], seconds(5));
+  auto [baseline, baseline_floor] = probe_for(*sh, sims[0], seconds(5));
   std::atomic<bool> loading{true};
   std::atomic<int> fetched{0};
   std::vector<std::thread> clients;
@@ -378,7 +405,7 @@ int main(int argc, char** argv) {
           ++fetched;
     });
   std::this_thread::sleep_for(milliseconds(500));
-  auto loaded = probe_for(*sh, sims[0], seconds(5));
+  auto [loaded, floor] = probe_for(*sh, sims[0], seconds(5));
   loading = false;
   for (auto& c : clients)
     c.join();
@@ -386,10 +413,12 @@ int main(int argc, char** argv) {
   std::printf("bench=state agents=%d tasks_running=%.0f tasks_completed=%d state_ms=%.1f state_first_ms=%.1f state_bytes=%zu "
               "metrics_ms=%.2f metrics_snapshot_ms=%.2f mesos_state_ms=%.0f speedup=%.1f pause_max_ms=%.2f "
               "pause_p99_ms=%.2f baseline_pause_max_ms=%.2f baseline_pause_p99_ms=%.2f state_fetches=%d "
-              "probe_samples=%zu pauses_over_10ms=%zu clients_nice=%d state_running=%zu state_finished=%zu\n",
+              "probe_samples=%zu pauses_over_10ms=%zu floor_max_ms=%.2f floor_p99_ms=%.2f floor_over_10ms=%zu "
+              "baseline_floor_max_ms=%.2f clients_nice=%d threads=%d state_running=%zu state_finished=%zu\n",
               agents, running, finished, state.median_ms, cold_ms, state.bytes, prom.median_ms, snapshot.median_ms, mesos_ms,
               mesos_ms / state.median_ms, loaded.max_ms, loaded.p99_ms, baseline.max_ms, baseline.p99_ms,
-              fetched.load(), loaded.samples, loaded.over_10ms, clients_nice, running_in_state / 2, finished_in_state / 2);
+              fetched.load(), loaded.samples, loaded.over_10ms, floor.max_ms, floor.p99_ms, floor.over_10ms,
+              baseline_floor.max_ms, clients_nice, threads, running_in_state / 2, finished_in_state / 2);
   web.stop();
   for (auto& a : sims)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);

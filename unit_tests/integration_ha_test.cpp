@@ -21,6 +21,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -954,6 +955,30 @@ TEST(the master redirect endpoint of a standby names the leader) {
   auto own = mesoscaf::test::http_get(leader_http, "/master/redirect");
   CHECK_EQUAL(own.status, 307);
   CHECK_EQUAL(own.headers["location"], "//" + leader_http);
+  // The operator CLI reaches the leader both through ZooKeeper and through the standby's redirect: it shows the
+  // leader's own /state (its pid, elected).
+  auto leader_state = nlohmann::json::parse(mesoscaf::test::http_get(leader_http, "/state").body, nullptr, false);
+  REQUIRE(leader_state.is_object());
+  auto leader_pid = leader_state.value("pid", std::string{});
+  CHECK(!leader_pid.empty());
+  temp_dir cli_dir{"mesoscaf-ha-cli"};
+  int run = 0;
+  for (const auto& via : {zk_url, standby_http}) {
+    auto log = cli_dir / ("cli" + std::to_string(run++) + ".log");
+    auto r = run_to_completion({bin, "state", "--master=" + via, "--json"}, log, seconds(60));
+    CHECK_EQUAL(r.exit_code, 0);
+    // The JSON document is the output's last part (a zk:// lookup logs a line to stderr before it).
+    auto brace = r.output.find("\n{");
+    auto shown = nlohmann::json::parse(brace == std::string::npos ? r.output : r.output.substr(brace), nullptr,
+                                       false);
+    CHECK(shown.is_object());
+    if (!shown.is_object()) {
+      MESSAGE("mesoscaf state --master=" << via << " printed no JSON: " << r.output);
+      continue;
+    }
+    CHECK_EQUAL(shown.value("pid", std::string{}), leader_pid);
+    CHECK_GREATER(shown.value("elected_time", 0.0), 0.0);
+  }
 }
 
 FIXTURE_SCOPE_END()
