@@ -1,6 +1,7 @@
 #include "actors/process_defaults.hpp"
 
 #include "actors/interfaces.hpp"
+#include "actors/message_size_limit.hpp"
 #include "config/support/connection_handles.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -13,6 +14,8 @@ namespace mesoscaf {
 
 void set_process_defaults(caf::actor_system_config& cfg, int64_t threads) {
   use_fresh_connection_handles();   // before the middleman accepts anything
+  // Also links the bound on message sizes into every program (actors/message_size_limit.cpp); flags may change it.
+  set_max_message_size(default_max_message_size);
   add_message_types(cfg);
   cfg.load<caf::io::middleman>();
   cfg.set("scheduler.max-threads", threads);

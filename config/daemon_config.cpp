@@ -5,6 +5,8 @@
 #include "config/option_sources.hpp"
 
 #include "actors/interfaces.hpp"
+#include "actors/message_size_limit.hpp"
+#include "config/support/byte_size.hpp"
 #include "config/support/logging.hpp"
 #include "config/support/network_address.hpp"
 #include "actors/process_defaults.hpp"
@@ -172,7 +174,10 @@ base_config::base_config(std::string subcommand, int64_t threads)
   opt_group{custom_options_, "global"}
     .add(log_level, "log-level", "log threshold: error|warn|info|debug|trace")
     .add(log_file, "log-file", "append log lines to this file, reopened on SIGHUP (default: stderr)")
-    .add(log_format, "log-format", "log lines as text or json (one object per line)");
+    .add(log_format, "log-format", "log lines as text or json (one object per line)")
+    .add(max_message_size, "max-message-size",
+         "largest message a peer may send (bytes, or with KiB/MiB/GiB); a larger one closes its connection "
+         "before anything is allocated for it");
 }
 
 std::optional<int> base_config::parse_and_validate(int argc, char** argv) {
@@ -225,6 +230,7 @@ std::optional<int> base_config::parse_and_validate(int argc, char** argv) {
   log::parse_format(log_format, f);
   if (auto err = log::configure(log_file, f); !err.empty())
     return report({"error: --log-file: " + err});
+  set_max_message_size(static_cast<uint32_t>(*parse_byte_size(max_message_size)));   // validated
   return std::nullopt;
 }
 
@@ -253,6 +259,10 @@ std::vector<std::string> base_config::validate() {
     errors.push_back("--log-level=" + log_level + ": expected error|warn|info|debug|trace");
   if (log::format f; !log::parse_format(log_format, f))
     errors.push_back("--log-format=" + log_format + ": expected text or json");
+  // At least what the daemons' own largest messages need (an agent re-registering thousands of tasks), below
+  // 4 GiB (BASP's length field).
+  if (auto size = parse_byte_size(max_message_size); !size || *size < (1u << 20) || *size >= (uint64_t{1} << 32))
+    errors.push_back("--max-message-size=" + max_message_size + ": expected a size from 1MiB to 4095MiB (e.g. 64MiB)");
   auto threads = caf::get_if<int64_t>(&content, "scheduler.max-threads");
   if (threads && (*threads < 1 || *threads > 256))
     errors.push_back("scheduler.max-threads=" + std::to_string(*threads) + ": expected 1..256");
@@ -335,6 +345,9 @@ master_config::master_config() : base_config("master") {
     .add(registry, "registry",
          "where the registry is kept: in_memory, sqlite (<work-dir>/registry.sqlite) or zookeeper (default: "
          "zookeeper with --zk, sqlite with --work-dir, else in_memory)")
+    .add(registry_allow_empty, "registry-allow-empty",
+         "start although the sqlite registry is empty or not the one this master kept (a deliberate reset; "
+         "without it such a master stops with an error)")
     .add(http_port, "http-port", "HTTP port for /state, /metrics, the web UI (0 = any free port; printed)")
     .add(standby_heap_mb, "standby-heap-mb",
          "with --zk: MiB of heap a standby master keeps faulted in for the re-registrations after it is elected "

@@ -68,6 +68,8 @@ public:
   std::string log_level = "info";
   std::string log_file;              // empty: stderr
   std::string log_format = "text";   // text | json
+  /// Largest message a peer may send over the middleman (actors/message_size_limit.hpp); bytes or 64MiB.
+  std::string max_message_size = "64MiB";
 
   /// The words after the flags (the CLI's `task log TASK_ID`); only commands that set `operands_usage_` take any.
   std::vector<std::string> operands;
@@ -137,6 +139,7 @@ public:
   std::string zk;                                   // --zk=zk://...: HA (leader election, ZooKeeper registry)
   caf::timespan zk_session_timeout = std::chrono::seconds(10);
   std::string registry;                             // in_memory | sqlite | zookeeper ("" = by the rules above)
+  bool registry_allow_empty = false;                // start although the sqlite registry was emptied or swapped
   int64_t standby_heap_mb = 256;                    // HA: heap a standby keeps faulted in (apps/mesoscaf/heap_reserve.hpp)
   int64_t http_port = 5040;                         // operator endpoints (docs/HTTP.md); 0 = any free port
 

@@ -330,6 +330,49 @@ TEST(sqlite file that is not a database is refused) {
   CHECK_NOT_EQUAL(error.find(path), std::string::npos);
 }
 
+TEST(an emptied sqlite registry is refused unless the master may start empty) {
+  temp_dir dir;
+  auto path = sqlite_with_data(dir);
+  // Truncated to 0 bytes: SQLite would open it as a new, empty database.
+  std::filesystem::resize_file(path, 0);
+  std::string error;
+  CHECK(make_sqlite_registry_store(path, error) == nullptr);
+  MESSAGE("refused: " << error);
+  CHECK_NOT_EQUAL(error.find("is empty"), std::string::npos);
+  CHECK_NOT_EQUAL(error.find("--registry-allow-empty"), std::string::npos);
+  // Refusing wrote nothing: the file is still empty, and a second try is refused as well.
+  CHECK_EQUAL(std::filesystem::file_size(path), 0u);
+  CHECK(make_sqlite_registry_store(path, error) == nullptr);
+  // Removed altogether: the same.
+  std::filesystem::remove(path);
+  CHECK(make_sqlite_registry_store(path, error) == nullptr);
+  CHECK_NOT_EQUAL(error.find("is empty"), std::string::npos);
+  // The operator's deliberate reset: a new, empty registry, which later opens without the flag.
+  error.clear();
+  {
+    auto store = make_sqlite_registry_store(path, error, true);
+    REQUIRE(store != nullptr);
+    registry_data reg;
+    CHECK_EQUAL(store->load(reg), "");
+    CHECK(reg.admitted.empty());
+  }
+  CHECK(make_sqlite_registry_store(path, error) != nullptr);
+}
+
+TEST(another master registry in its place is refused unless allowed) {
+  temp_dir mine, theirs;
+  auto path = sqlite_with_data(mine);
+  auto other = sqlite_with_data(theirs);
+  std::filesystem::copy_file(other, path, std::filesystem::copy_options::overwrite_existing);
+  std::string error;
+  CHECK(make_sqlite_registry_store(path, error) == nullptr);
+  MESSAGE("refused: " << error);
+  CHECK_NOT_EQUAL(error.find("not its own"), std::string::npos);
+  // Taken deliberately: it opens, and from then on it is this master's registry.
+  CHECK(make_sqlite_registry_store(path, error, true) != nullptr);
+  CHECK(make_sqlite_registry_store(path, error) != nullptr);
+}
+
 TEST(sqlite path that cannot be created is refused) {
   std::string error;
   auto store = make_sqlite_registry_store("/nonexistent-dir-mesoscaf/x/registry.sqlite", error);

@@ -6,6 +6,7 @@
 #include "run_config.hpp"
 
 #include "config/daemon_config.hpp"
+#include "config/support/byte_size.hpp"
 #include "config/support/network_address.hpp"
 
 #include <cstdio>
@@ -393,4 +394,27 @@ TEST(advertised addresses of master and agent) {
   }
   agent_config empty_ip;
   CHECK_EQUAL(run_config(empty_ip, {"--work-dir=/tmp/a", "--ip="}), exit_bad_args);
+}
+
+TEST(parse_byte_size takes bytes with binary units) {
+  CHECK_EQUAL(parse_byte_size("67108864").value_or(0), 67108864u);
+  CHECK_EQUAL(parse_byte_size("64MiB").value_or(0), 64u << 20);
+  CHECK_EQUAL(parse_byte_size("64M").value_or(0), 64u << 20);
+  CHECK_EQUAL(parse_byte_size("512KiB").value_or(0), 512u << 10);
+  CHECK_EQUAL(parse_byte_size("1GiB").value_or(0), uint64_t{1} << 30);
+  for (auto bad : {"", "MiB", "-1", "1.5MiB", "64 MiB", "64mb", "64TiB", "18446744073709551615GiB", "1e6"})
+    CHECK(!parse_byte_size(bad));
+}
+
+TEST(every daemon takes a bounded max message size) {
+  master_config m;
+  CHECK_EQUAL(run_config(m, {"--max-message-size=16MiB"}), -1);
+  CHECK_EQUAL(m.max_message_size, "16MiB");
+  agent_config a;
+  CHECK_EQUAL(run_config(a, {"--master=127.0.0.1:5050", "--work-dir=/tmp/a", "--max-message-size=1048576"}), -1);
+  for (auto bad : {"--max-message-size=0", "--max-message-size=1KiB", "--max-message-size=4GiB",
+                   "--max-message-size=lots", "--max-message-size=-5"}) {
+    master_config cfg;
+    CHECK_EQUAL(run_config(cfg, {bad}), 2);
+  }
 }

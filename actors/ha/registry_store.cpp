@@ -3,14 +3,19 @@
 #include "actors/ha/registry_store.hpp"
 
 #include "actors/ha/registry_records.hpp"
+#include "config/support/files.hpp"
 #include "config/support/logging.hpp"
 
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 
 #include <sqlite3.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 
 namespace mesoscaf {
@@ -261,12 +266,20 @@ public:
     sqlite3_close_v2(db_);
   }
 
-  std::string open() {
+  /// `allow_empty`: an operator's deliberate reset (--registry-allow-empty), see `check_identity`.
+  std::string open(bool allow_empty) {
     if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         nullptr)
         != SQLITE_OK)
       return fail("cannot open");
     sqlite3_busy_timeout(db_, 5000);
+    bool fresh = false;
+    {
+      statement s{db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'"};
+      if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW)
+        return fail("cannot read");
+      fresh = sqlite3_column_int(s.get(), 0) == 0;
+    }
     // WAL + synchronous=FULL: a committed batch survives a power loss; one fsync per batch.
     const char* setup = "PRAGMA journal_mode=WAL;"
                         "PRAGMA synchronous=FULL;"
@@ -274,6 +287,8 @@ public:
                         "CREATE TABLE IF NOT EXISTS agents(id TEXT PRIMARY KEY, record BLOB NOT NULL);"
                         "CREATE TABLE IF NOT EXISTS roles(role TEXT PRIMARY KEY, record BLOB NOT NULL);"
                         "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '1');";
+    if (fresh && !allow_empty && std::filesystem::exists(identity_path()))
+      return emptied();   // checked before anything is written into the empty file
     if (auto err = exec(setup); !err.empty())
       return err;
     statement s{db_, "SELECT value FROM meta WHERE key = 'schema'"};
@@ -283,7 +298,7 @@ public:
     if (v != sqlite_schema_version)
       return "registry database " + path_ + " has schema version '" + v + "', this master knows only '"
              + sqlite_schema_version + "'";
-    return {};
+    return check_identity(allow_empty);
   }
 
   std::string load(registry_data& out) override {
@@ -360,6 +375,56 @@ public:
   }
 
 private:
+  /// Beside the database: the ID of the registry this master keeps there. A database that was emptied, replaced
+  /// or lost (a file truncated to 0 bytes opens as an empty database) would otherwise start an empty cluster
+  /// silently, and every agent would then be a stranger.
+  std::string identity_path() const {
+    return path_ + ".id";
+  }
+
+  std::string emptied() const {
+    return "registry database " + path_ + " is empty, but the registry " + read_identity()
+           + " was kept there (" + identity_path()
+           + "): refusing to start an empty cluster. Restore the database, or start the master with "
+             "--registry-allow-empty to begin a new registry";
+  }
+
+  std::string read_identity() const {
+    std::ifstream in{identity_path()};
+    std::string id;
+    std::getline(in, id);
+    return id;
+  }
+
+  /// The database's registry ID matches the one beside it; a new database (or one from before IDs) gets one,
+  /// written to both.
+  std::string check_identity(bool allow_empty) {
+    std::string id;
+    {
+      statement s{db_, "SELECT value FROM meta WHERE key = 'id'"};
+      if (!s.ok())
+        return fail("cannot read the registry ID");
+      if (sqlite3_step(s.get()) == SQLITE_ROW)
+        id = column_text(s.get(), 0);
+    }
+    auto beside = read_identity();
+    if (!id.empty() && !beside.empty() && id != beside && !allow_empty)
+      return "registry database " + path_ + " holds registry " + id + ", but this master keeps registry " + beside
+             + " (" + identity_path() + "): refusing a registry that is not its own. Restore the database, or "
+               "start the master with --registry-allow-empty to take this one";
+    if (id.empty()) {
+      id = boost::uuids::to_string(boost::uuids::random_generator{}());
+      statement put{db_, "INSERT OR REPLACE INTO meta(key, value) VALUES('id', ?1)"};
+      sqlite3_bind_text(put.get(), 1, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
+      if (!put.ok() || sqlite3_step(put.get()) != SQLITE_DONE)
+        return fail("cannot write the registry ID");
+    }
+    if (id != beside)
+      if (auto err = write_file_atomically(identity_path(), id + "\n"); !err.empty())
+        return "registry database " + path_ + ": " + err;
+    return {};
+  }
+
   std::string fail(const std::string& what) {
     return "registry database " + path_ + ": " + what + ": "
            + (db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory");
@@ -425,9 +490,10 @@ private:
 
 } // namespace
 
-std::shared_ptr<registry_store> make_sqlite_registry_store(const std::string& path, std::string& error) {
+std::shared_ptr<registry_store> make_sqlite_registry_store(const std::string& path, std::string& error,
+                                                           bool allow_empty) {
   auto store = std::make_shared<sqlite_store>(path);
-  if (auto err = store->open(); !err.empty()) {
+  if (auto err = store->open(allow_empty); !err.empty()) {
     error = err;
     return nullptr;
   }

@@ -31,8 +31,11 @@ public:
 };
 
 std::shared_ptr<registry_store> make_in_memory_registry_store();
-/// Opens (creating if missing) a SQLite database file. Null and `error` set if it cannot be opened.
-std::shared_ptr<registry_store> make_sqlite_registry_store(const std::string& path, std::string& error);
+/// Opens (creating if missing) a SQLite database file. Null and `error` set if it cannot be opened, or if it is
+/// empty or holds another registry than the one `<path>.id` names (a truncated, lost or swapped file), unless
+/// `allow_empty` (--registry-allow-empty: the operator resets the registry, or takes the one found).
+std::shared_ptr<registry_store> make_sqlite_registry_store(const std::string& path, std::string& error,
+                                                           bool allow_empty = false);
 /// Keeps the registry under `<url.path>/registry` in ZooKeeper (its own session). Null and `error` set if the
 /// session cannot be established within the session timeout.
 std::shared_ptr<registry_store> make_zookeeper_registry_store(const zookeeper_url& url, const zookeeper_options& zk,

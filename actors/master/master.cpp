@@ -24,6 +24,18 @@ caf::actor_addr sender_addr(master_pointer self) {
   return caf::actor_cast<caf::actor_addr>(self->current_sender());
 }
 
+/// Election news (elected, stepdown, leader) comes only from the contender and detector of this process, which
+/// send it from a local actor (apps/mesoscaf/master_main.cpp). Anyone who reaches the master's port could send
+/// it too: a forged `stepdown` made the master quit. Anonymous and remote senders are ignored.
+bool from_this_process(master_pointer self, const char* what) {
+  auto& src = self->current_sender();
+  if (src && src->node() == self->node())
+    return true;
+  LOG_WARN(component, "ignored '" << what << "' from " << (src ? "a remote actor" : "an anonymous sender")
+                                  << ": election news only comes from this master's own election actors");
+  return false;
+}
+
 /// A status update made by the master itself (needs no acknowledgement).
 task_status master_status(const task_id& task, const agent_id& agent, task_state state, task_reason reason,
                           std::string message) {
@@ -1479,9 +1491,17 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
       schedule_removal(self);
     },
     // -- from the contender and the detector --
-    [=](atom::elected) { on_elected(self); },
-    [=](atom::stepdown, const std::string& why) { step_down(self, why); },
+    [=](atom::elected) {
+      if (from_this_process(self, "elected"))
+        on_elected(self);
+    },
+    [=](atom::stepdown, const std::string& why) {
+      if (from_this_process(self, "stepdown"))
+        step_down(self, why);
+    },
     [=](atom::leader, const master_location& loc) {
+      if (!from_this_process(self, "leader"))
+        return;
       auto& st = self->state;
       if (loc == st.leader)
         return;

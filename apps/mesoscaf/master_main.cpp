@@ -26,6 +26,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include <atomic>
@@ -49,7 +50,8 @@ void say(const std::string& line) {
 std::shared_ptr<registry_store> open_registry_store(const master_config& cfg, const zookeeper_options& zk,
                                                     std::string& error) {
   if (cfg.registry == "sqlite")
-    return make_sqlite_registry_store((std::filesystem::path{cfg.work_dir} / "registry.sqlite").string(), error);
+    return make_sqlite_registry_store((std::filesystem::path{cfg.work_dir} / "registry.sqlite").string(), error,
+                                      cfg.registry_allow_empty);
   if (cfg.registry == "zookeeper")
     return make_zookeeper_registry_store(cfg.parsed_zk, zk, error);
   return make_in_memory_registry_store();
@@ -135,8 +137,9 @@ int master_main(int argc, char** argv) {
     self_loc.port = advertised_port;
     self_loc.http_port = web.port();
     detector = make_zookeeper_detector(cfg.parsed_zk, zk);
-    detector->watch([master, self_id = self_loc.id](const master_location& loc) {
-      caf::anon_send(master, atom::leader_v, loc);
+    // Sent from a local actor: the master takes election news only from this process (actors/master/master.cpp).
+    detector->watch([&sys, master, self_id = self_loc.id](const master_location& loc) {
+      caf::scoped_actor{sys}->send(master, atom::leader_v, loc);
       // An empty report (none known yet, e.g. before our own election finished) is not worth a line.
       if (!elected.load() && !loc.empty() && loc.id != self_id)
         say("master standing by; leader: " + loc.endpoint());
@@ -144,12 +147,13 @@ int master_main(int argc, char** argv) {
     contender = make_zookeeper_contender(cfg.parsed_zk, zk);
     // Not the shared pointer: the contender keeps this callback (withdraw() ends callbacks before it goes).
     auto* elected_by = contender.get();
-    contender->contend(self_loc, [master, endpoint, store, elected_by](contender_event ev, const std::string& why) {
+    contender->contend(self_loc, [&sys, master, endpoint, store, elected_by](contender_event ev,
+                                                                            const std::string& why) {
       if (ev == contender_event::elected) {
         // Before the master hears of it: every registry write of this leader checks that it still holds the node.
         store->fence(elected_by->election_node());
         elected = true;
-        caf::anon_send(master, atom::elected_v);
+        caf::scoped_actor{sys}->send(master, atom::elected_v);
         say("master elected leader at " + endpoint);
         return;
       }
