@@ -77,13 +77,16 @@ using agent_actor = caf::typed_actor<
   caf::reacts_to<atom::leader, master_location>,
   // -- from executors --
   // An executor started by this agent registers; the reply says what it runs for. Queued tasks follow
-  // as `launch` messages.
-  caf::replies_to<atom::reg_exec, framework_id, executor_id, executor_actor>::with<executor_registration>,
+  // as `launch` messages. The last argument is the secret the agent put in that executor's environment
+  // (MESOSCAF_EXECUTOR_SECRET): without it, any process that reaches the agent could register as the executor
+  // first and receive its tasks.
+  caf::replies_to<atom::reg_exec, framework_id, executor_id, executor_actor, std::string>::with<executor_registration>,
   // An executor of a checkpointing framework reconnects after the agent restarted (or the connection broke):
   // the tasks it runs (launched, not terminal) and its unacknowledged status updates. The reply is as for
   // reg_exec; an error means the agent does not know it (any more) and the executor must kill its tasks and exit.
+  // The secret as for reg_exec.
   caf::replies_to<atom::rereg_exec, framework_id, executor_id, executor_actor, std::vector<task_info>,
-                  std::vector<status_update>>::with<executor_registration>,
+                  std::vector<status_update>, std::string>::with<executor_registration>,
   // A status update from an executor. The agent acks it to the executor and retries it to the master.
   caf::reacts_to<atom::update, status_update>,
   // An executor's message for its framework's scheduler.

@@ -221,11 +221,11 @@ agent_actor::behavior_type sim_agent(agent_actor::stateful_pointer<sim_agent_sta
     [=](atom::rereg_agent) {},
     [=](atom::leader, const master_location& loc) { sim_reregister(self, loc); },
     [=](atom::reg_exec, const framework_id&, const executor_id&,
-        const executor_actor&) -> caf::result<executor_registration> {
+        const executor_actor&, const std::string&) -> caf::result<executor_registration> {
       return caf::make_error(caf::sec::unexpected_message, "simulated agent runs no executors");
     },
     [=](atom::rereg_exec, const framework_id&, const executor_id&, const executor_actor&,
-        const std::vector<task_info>&, const std::vector<status_update>&) -> caf::result<executor_registration> {
+        const std::vector<task_info>&, const std::vector<status_update>&, const std::string&) -> caf::result<executor_registration> {
       return caf::make_error(caf::sec::unexpected_message, "simulated agent runs no executors");
     },
     [=](atom::update, const status_update&) {},

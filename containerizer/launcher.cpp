@@ -56,7 +56,10 @@ std::vector<std::string> build_environment(const launch_spec& spec) {
     const char* eq = std::strchr(*e, '=');
     if (eq == nullptr)
       continue;
-    env[std::string(*e, static_cast<size_t>(eq - *e))] = eq + 1;
+    std::string name(*e, static_cast<size_t>(eq - *e));
+    if (name == env_executor_secret)
+      continue;   // an executor's own: never inherited by what it starts
+    env[std::move(name)] = eq + 1;
   }
   for (auto& [k, v] : spec.command.environment)
     env[k] = v;

@@ -10,6 +10,11 @@
 
 namespace mesoscaf {
 
+/// The environment variable that gives an executor its registration secret (the agent's executor_entry::secret).
+/// Only the agent puts it into an environment: the launcher never passes an inherited one on to a child, so a
+/// task started by an executor cannot register in its place.
+constexpr const char* env_executor_secret = "MESOSCAF_EXECUTOR_SECRET";
+
 struct launch_spec {
   container_id id;
   command_info command;

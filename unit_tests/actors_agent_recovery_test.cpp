@@ -215,6 +215,9 @@ struct fixture : mesoscaf::test::deterministic_fixture {
     e.sandbox = work.path() + "/sandbox-" + eid;
     e.pid = pid;
     e.start_time = 77;
+    // The secret the earlier agent gave it; the (mock) executor re-registers with it.
+    e.secret = "secret-of-" + eid;
+    rec->executor_secrets[eid] = e.secret;
     put(executor_record_path(fw1, executor_id{eid}), encode_frame(e));
   }
 

@@ -398,6 +398,42 @@ TEST(run task launches the command executor and hands over the task once it regi
   CHECK_EQUAL(snap.executors, 1u);
 }
 
+TEST(only the process given the executor secret can register as that executor) {
+  start();
+  from_master(atom::run_task_v, make_framework(), command_task("t1"));
+  sched.run();
+  REQUIRE_EQUAL(rec->launches.size(), 1u);
+  // The agent gives each executor a secret of its own, in its environment only.
+  auto secret = rec->launches.front().environment[env_executor_secret];
+  CHECK_GREATER_OR_EQUAL(secret.size(), 64u);
+  // An impostor that knows the IDs (anyone can read them in the state) races the real executor: refused, with
+  // no secret and with a wrong one, and it gets no task.
+  auto impostor = sys.spawn(mock_executor, std::make_shared<agent_recorder>(), agent);
+  for (std::string guess : {std::string{}, std::string(secret.size(), '0')}) {
+    auto h = self->request(agent, caf::infinite, atom::reg_exec_v, framework_id{"fw-1"},
+                           executor_id{command_executor_id}, caf::actor_cast<executor_actor>(impostor), guess);
+    sched.run();
+    bool refused = false;
+    h.receive([](const executor_registration&) {}, [&](const caf::error&) { refused = true; });
+    CHECK(refused);
+  }
+  CHECK(rec->executor_launches.empty());
+  // Nor can it take over a re-registration.
+  auto h = self->request(agent, caf::infinite, atom::rereg_exec_v, framework_id{"fw-1"},
+                         executor_id{command_executor_id}, caf::actor_cast<executor_actor>(impostor),
+                         std::vector<task_info>{}, std::vector<status_update>{}, std::string{"guess"});
+  sched.run();
+  bool refused = false;
+  h.receive([](const executor_registration&) {}, [&](const caf::error&) { refused = true; });
+  CHECK(refused);
+  // The real executor, with its secret, still registers and gets its task.
+  register_executor("fw-1", command_executor_id);
+  CHECK(rec->registration);
+  REQUIRE_EQUAL(rec->executor_launches.size(), 1u);
+  CHECK_EQUAL(rec->executor_launches[0].id, task_id{"t1"});
+  caf::anon_send_exit(impostor, caf::exit_reason::kill);
+}
+
 TEST(launch specs carry the isolation settings and the user of the task) {
   start();
   auto fw = make_framework();

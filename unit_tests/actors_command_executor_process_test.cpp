@@ -117,7 +117,7 @@ struct fixture {
     REQUIRE(res.ok());
     pid = res.pid;
     bool registered = false;
-    self->receive([&](atom::reg_exec, const framework_id& fw, const executor_id& ex, const executor_actor& h) {
+    self->receive([&](atom::reg_exec, const framework_id& fw, const executor_id& ex, const executor_actor& h, const std::string&) {
       registered = fw.value == "fw-p" && ex.value == "exec-p";
       exec = h;
     },
@@ -266,7 +266,7 @@ TEST(with checkpointing the executor keeps its task and re-registers with the re
   bool reregistered = false;
   self->receive(
     [&](atom::rereg_exec, const framework_id& fw, const executor_id& ex, const executor_actor& hdl,
-        const std::vector<task_info>& ts, const std::vector<status_update>& us) {
+        const std::vector<task_info>& ts, const std::vector<status_update>& us, const std::string&) {
       reregistered = fw.value == "fw-p" && ex.value == "exec-p";
       exec = hdl;
       tasks = ts;
@@ -315,7 +315,7 @@ TEST(with checkpointing the executor survives the death of the whole agent node)
   REQUIRE(res.ok());
   pid = res.pid;
   executor_actor hdl;
-  node->self->receive([&](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor& h) { hdl = h; },
+  node->self->receive([&](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor& h, const std::string&) { hdl = h; },
                       caf::after(30s) >> [] {});
   REQUIRE(hdl);
   node->self->send(hdl, atom::launch_v, shell_task("long", "echo $$ > pid; exec sleep 30"));
@@ -334,7 +334,7 @@ TEST(with checkpointing the executor survives the death of the whole agent node)
   std::vector<status_update> pending;
   node->self->receive(
     [&](atom::rereg_exec, const framework_id&, const executor_id&, const executor_actor& h,
-        const std::vector<task_info>& ts, const std::vector<status_update>& us) {
+        const std::vector<task_info>& ts, const std::vector<status_update>& us, const std::string&) {
       hdl = h;
       tasks = ts;
       pending = us;

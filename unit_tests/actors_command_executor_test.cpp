@@ -124,7 +124,7 @@ struct fixture {
     cmd->attach(*driver);
     REQUIRE_EQUAL(driver->start(), driver_status::running);
     bool registered = false;
-    self->receive([&](atom::reg_exec, const framework_id& fw, const executor_id& ex, const executor_actor& hdl) {
+    self->receive([&](atom::reg_exec, const framework_id& fw, const executor_id& ex, const executor_actor& hdl, const std::string&) {
       registered = fw.value == "fw-1" && ex.value == "exec-1";
       aut = hdl;
     },
@@ -342,7 +342,7 @@ TEST(with checkpointing a lost agent leaves the tasks running and the executor r
   bool reregistered = false;
   self->receive(
     [&](atom::rereg_exec, const framework_id& fw, const executor_id& ex, const executor_actor& hdl,
-        const std::vector<task_info>& tasks, const std::vector<status_update>& updates) {
+        const std::vector<task_info>& tasks, const std::vector<status_update>& updates, const std::string&) {
       reregistered = fw.value == "fw-1" && ex.value == "exec-1" && hdl == aut;
       rereg_tasks = tasks;
       rereg_updates = updates;

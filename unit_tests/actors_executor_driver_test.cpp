@@ -139,7 +139,7 @@ struct fixture {
     driver = std::make_unique<executor_driver>(sys, exec, env, agent, opts);
     CHECK_EQUAL(driver->start(), driver_status::running);
     bool registered = false;
-    self->receive([&](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor& h) {
+    self->receive([&](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor& h, const std::string&) {
       exec_hdl = h;
       registered = true;
     },
@@ -360,7 +360,7 @@ TEST(the first launch counts as registered when it overtakes the agent answer) {
   driver = std::make_unique<executor_driver>(sys, exec, env, agent, opts);
   CHECK_EQUAL(&driver->system(), &sys);
   REQUIRE_EQUAL(driver->start(), driver_status::running);
-  self->receive([&](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor& h) { exec_hdl = h; },
+  self->receive([&](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor& h, const std::string&) { exec_hdl = h; },
                 caf::after(30s) >> [] {});
   REQUIRE(exec_hdl);
   task_info t;
@@ -439,7 +439,7 @@ TEST(with checkpointing losing the agent does not abort and the driver re-regist
   bool reregistered = false;
   self->receive(
     [&](atom::rereg_exec, const framework_id& fw, const executor_id& ex, const executor_actor& hdl,
-        const std::vector<task_info>& tasks, const std::vector<status_update>& upds) {
+        const std::vector<task_info>& tasks, const std::vector<status_update>& upds, const std::string&) {
       reregistered = fw.value == "fw-9" && ex.value == "exec-9" && hdl == exec_hdl;
       rereg_tasks = tasks;
       rereg_updates = upds;

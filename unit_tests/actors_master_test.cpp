@@ -92,11 +92,11 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<agent_mock_s
     [=](atom::rereg_agent) { ++self->state.rereg_requests; },
     [=](atom::leader, const master_location&) { CAF_FAIL("the master must not send leader to an agent"); },
     [=](atom::rereg_exec, const framework_id&, const executor_id&, const executor_actor&,
-        const std::vector<task_info>&, const std::vector<status_update>&) -> executor_registration {
+        const std::vector<task_info>&, const std::vector<status_update>&, const std::string&) -> executor_registration {
       CAF_FAIL("the master must not send rereg_exec to an agent");
       return {};
     },
-    [=](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor&) -> executor_registration {
+    [=](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor&, const std::string&) -> executor_registration {
       CAF_FAIL("the master must not send reg_exec to an agent");
       return {};
     },

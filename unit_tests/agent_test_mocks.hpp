@@ -5,6 +5,7 @@
 
 #include <caf/typed_event_based_actor.hpp>
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -41,6 +42,8 @@ struct agent_recorder {  // not `recorder`: process_cluster.hpp has a scheduler 
   std::vector<std::pair<task_id, std::string>> executor_acks;
   std::vector<std::string> executor_fw_msgs;
   int executor_shutdowns = 0;
+  /// Secrets of executors a checkpoint says an earlier agent launched (by executor ID).
+  std::map<std::string, std::string> executor_secrets;
 };
 using recorder_ptr = std::shared_ptr<agent_recorder>;
 
@@ -156,6 +159,21 @@ using mock_executor_actor
                            caf::reacts_to<atom::update, status_update>,
                            caf::reacts_to<atom::exec_msg, framework_id, executor_id, std::string>>;
 
+/// The secret the agent gave the executor `e` of `f` in its launch, else the one its checkpoint holds (empty if
+/// neither).
+inline std::string secret_of(const agent_recorder& rec, const framework_id& f, const executor_id& e) {
+  for (auto i = rec.launches.rbegin(); i != rec.launches.rend(); ++i) {
+    auto& env = i->environment;
+    auto fw = env.find("MESOSCAF_FRAMEWORK_ID");
+    auto ex = env.find("MESOSCAF_EXECUTOR_ID");
+    auto secret = env.find(env_executor_secret);
+    if (fw != env.end() && ex != env.end() && secret != env.end() && fw->second == f.value && ex->second == e.value)
+      return secret->second;
+  }
+  auto known = rec.executor_secrets.find(e.value);
+  return known != rec.executor_secrets.end() ? known->second : std::string{};
+}
+
 inline mock_executor_actor::behavior_type mock_executor(mock_executor_actor::pointer self, recorder_ptr rec,
                                                  agent_actor agent) {
   return {
@@ -165,7 +183,8 @@ inline mock_executor_actor::behavior_type mock_executor(mock_executor_actor::poi
     [=](atom::fw_msg, const std::string& data) { rec->executor_fw_msgs.push_back(data); },
     [=](atom::shutdown) { ++rec->executor_shutdowns; },
     [=](atom::connect, const framework_id& f, const executor_id& e) {
-      self->request(agent, caf::infinite, atom::reg_exec_v, f, e, caf::actor_cast<executor_actor>(self))
+      self->request(agent, caf::infinite, atom::reg_exec_v, f, e, caf::actor_cast<executor_actor>(self),
+                    secret_of(*rec, f, e))
         .then([=](const executor_registration& r) { rec->registration = r; },
               [=](caf::error& err) { rec->registration_error = err; });
     },
@@ -174,7 +193,7 @@ inline mock_executor_actor::behavior_type mock_executor(mock_executor_actor::poi
     [=](atom::rereg_exec, const framework_id& f, const executor_id& e, const std::vector<task_info>& tasks,
         const std::vector<status_update>& updates) {
       self->request(agent, caf::infinite, atom::rereg_exec_v, f, e, caf::actor_cast<executor_actor>(self), tasks,
-                    updates)
+                    updates, secret_of(*rec, f, e))
         .then([=](const executor_registration& r) { rec->registration = r; },
               [=](caf::error& err) { rec->registration_error = err; });
     },

@@ -50,8 +50,8 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<mock_agent_s
     [](atom::rereg_agent) {},
     [](atom::leader, const master_location&) {},
     [](atom::rereg_exec, const framework_id&, const executor_id&, const executor_actor&, const std::vector<task_info>&,
-       const std::vector<status_update>&) { return executor_registration{}; },
-    [](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor&) {
+       const std::vector<status_update>&, const std::string&) { return executor_registration{}; },
+    [](atom::reg_exec, const framework_id&, const executor_id&, const executor_actor&, const std::string&) {
       return executor_registration{};
     },
     [](atom::update, const status_update&) {},

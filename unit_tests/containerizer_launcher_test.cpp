@@ -147,6 +147,24 @@ TEST(environment layers are visible) {
   ::unsetenv("MESOSCAF_LAUNCHER_PARENT");
 }
 
+TEST(an inherited executor secret never reaches a child) {
+  // An executor's tasks must not learn its secret (they could register in its place); only a spec that names
+  // it (the agent launching that executor) passes it on.
+  ::setenv(env_executor_secret, "the-executors-own", 1);
+  auto spec = shell("echo \"${MESOSCAF_EXECUTOR_SECRET:-none}\"");
+  auto r = spawn_process(spec);
+  REQUIRE(r.ok());
+  CHECK_EQUAL(WEXITSTATUS(wait_for(r.pid)), 0);
+  CHECK_EQUAL(read_file(spec.sandbox + "/stdout"), "none\n");
+  auto given = shell("echo \"${MESOSCAF_EXECUTOR_SECRET:-none}\"", "given");
+  given.environment = {{env_executor_secret, "for-this-executor"}};
+  auto g = spawn_process(given);
+  REQUIRE(g.ok());
+  CHECK_EQUAL(WEXITSTATUS(wait_for(g.pid)), 0);
+  CHECK_EQUAL(read_file(given.sandbox + "/stdout"), "for-this-executor\n");
+  ::unsetenv(env_executor_secret);
+}
+
 TEST(child runs in its own session) {
   auto spec = shell("ps -o sid= -p $$ ; echo $$");
   auto r = spawn_process(spec);

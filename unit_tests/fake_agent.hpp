@@ -3,9 +3,9 @@
 // executors, acknowledges status updates (unless told not to) and forwards what executors send to a listener:
 //   (atom::update, status_update)                         every update received (also resends)
 //   (atom::exec_msg, framework_id, executor_id, string)   every executor message
-//   (atom::reg_exec, framework_id, executor_id, executor_actor)  each registration (fake_agent_mute: never
+//   (atom::reg_exec, framework_id, executor_id, executor_actor, secret)  each registration (fake_agent_mute: never
 //                                                         answered)
-//   (atom::rereg_exec, framework_id, executor_id, executor_actor, vector<task_info>, vector<status_update>)
+//   (atom::rereg_exec, framework_id, executor_id, executor_actor, vector<task_info>, vector<status_update>, secret)
 //                                                         each re-registration (answered like reg_exec, or with
 //                                                         an error if `refuse_rereg`)
 #include "actors/interfaces.hpp"
@@ -39,9 +39,9 @@ inline agent_actor::behavior_type fake_agent_ex(agent_actor::stateful_pointer<fa
     [](atom::apply_op, const framework_id&, const offer_operation&) {},
     [](atom::shutdown_fw, const framework_id&) {},
     [self](atom::reg_exec, const framework_id& fw, const executor_id& ex,
-           const executor_actor& hdl) -> caf::result<executor_registration> {
+           const executor_actor& hdl, const std::string& secret) -> caf::result<executor_registration> {
       self->state.exec = hdl;
-      caf::anon_send(self->state.listener, atom::reg_exec_v, fw, ex, hdl);
+      caf::anon_send(self->state.listener, atom::reg_exec_v, fw, ex, hdl, secret);
       if (self->state.mute_reg)
         return caf::delegated<executor_registration>{};
       auto r = self->state.reply;
@@ -63,8 +63,9 @@ inline agent_actor::behavior_type fake_agent_ex(agent_actor::stateful_pointer<fa
     },
     [self](atom::rereg_exec, const framework_id& fw, const executor_id& ex, const executor_actor& hdl,
            const std::vector<task_info>& tasks,
-           const std::vector<status_update>& updates) -> caf::result<executor_registration> {
-      caf::anon_send(self->state.listener, atom::rereg_exec_v, fw, ex, hdl, tasks, updates);
+           const std::vector<status_update>& updates,
+           const std::string& secret) -> caf::result<executor_registration> {
+      caf::anon_send(self->state.listener, atom::rereg_exec_v, fw, ex, hdl, tasks, updates, secret);
       if (self->state.refuse_rereg)
         return caf::make_error(caf::sec::invalid_argument, "unknown executor");
       self->state.exec = hdl;

@@ -193,4 +193,33 @@ TEST(forged election news from a peer is ignored) {
   CHECK(task_running());
 }
 
+TEST(a process without the executor secret cannot take over a running executor) {
+  // The IDs are public (the master's /tasks); the secret is only in the real executor's environment. Without
+  // the check, a re-registration with these IDs made the agent send the executor's tasks to the intruder.
+  auto tasks = json::parse(http_get(master_http, "/tasks").body, nullptr, false);
+  REQUIRE(tasks.is_object() && tasks["tasks"].size() == 1u);
+  mesoscaf::framework_id fw{tasks["tasks"][0].value("framework_id", std::string{})};
+  mesoscaf::executor_id eid{"command-executor"};
+  mesoscaf::test::threaded_config cfg{true};
+  caf::actor_system sys{cfg};
+  auto a = sys.middleman().remote_actor<mesoscaf::agent_actor>("127.0.0.1", agent_port);
+  REQUIRE(a);
+  caf::scoped_actor self{sys};
+  // Posing as the executor: the scoped actor's handle stands in for an executor actor.
+  auto as_executor = caf::actor_cast<mesoscaf::executor_actor>(self);
+  int refused = 0;
+  auto count_refusal = [&](auto&& handle) {
+    handle.receive([](const mesoscaf::executor_registration&) {}, [&](const caf::error&) { ++refused; });
+  };
+  count_refusal(self->request(*a, seconds(10), mesoscaf::atom::reg_exec_v, fw, eid, as_executor, std::string{}));
+  count_refusal(self->request(*a, seconds(10), mesoscaf::atom::rereg_exec_v, fw, eid, as_executor,
+                              std::vector<mesoscaf::task_info>{}, std::vector<mesoscaf::status_update>{},
+                              std::string(64, 'a')));
+  CHECK_EQUAL(refused, 2);
+  CHECK(agent->wait_for_line("refused an attempt to re-register as executor command-executor", seconds(10)));
+  // The real executor keeps its task.
+  std::this_thread::sleep_for(seconds(1));
+  CHECK(task_running());
+}
+
 FIXTURE_SCOPE_END()

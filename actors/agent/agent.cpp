@@ -221,12 +221,11 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
     [=](atom::apply_op, const framework_id& fw, const offer_operation& op) { on_apply_op(self, fw, op); },
     [=](atom::shutdown_fw, const framework_id& fw) { on_shutdown_framework(self, fw); },
     // -- from executors --
-    [=](atom::reg_exec, const framework_id& fw, const executor_id& eid, const executor_actor& hdl) {
-      return on_reg_exec(self, fw, eid, hdl);
-    },
+    [=](atom::reg_exec, const framework_id& fw, const executor_id& eid, const executor_actor& hdl,
+        const std::string& secret) { return on_reg_exec(self, fw, eid, hdl, secret); },
     [=](atom::rereg_exec, const framework_id& fw, const executor_id& eid, const executor_actor& hdl,
-        const std::vector<task_info>& tasks, const std::vector<status_update>& updates) {
-      return on_rereg_exec(self, fw, eid, hdl, tasks, updates);
+        const std::vector<task_info>& tasks, const std::vector<status_update>& updates, const std::string& secret) {
+      return on_rereg_exec(self, fw, eid, hdl, tasks, updates, secret);
     },
     [=](atom::update, const status_update& su) { on_executor_update(self, su); },
     [=](atom::exec_msg, const framework_id& fw, const executor_id& eid, const std::string& data) {

@@ -50,11 +50,12 @@ struct executor_record {
   std::string sandbox;
   int32_t pid = -1;          // -1 until the containerizer reported it
   uint64_t start_time = 0;   // process_start_time(pid) (0 if unknown)
+  std::string secret;        // its registration secret (executor_entry::secret)
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, executor_record& x) {
     return f(caf::meta::type_name("executor_record"), x.framework, x.info, x.command, x.container, x.sandbox,
-             x.pid, x.start_time);
+             x.pid, x.start_time, x.secret);
   }
 };
 

@@ -9,10 +9,40 @@
 #include "containerizer/launcher.hpp"
 #include "containerizer/reaper.hpp"
 
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+
 #include <cstdlib>
 #include <optional>
 
 namespace mesoscaf::agent_internal {
+
+namespace {
+
+/// Two random UUIDs (244 random bits), as text.
+std::string new_executor_secret() {
+  boost::uuids::random_generator gen;
+  auto a = gen(), b = gen();
+  return boost::uuids::to_string(a) + boost::uuids::to_string(b);
+}
+
+/// In time independent of where they differ: the secret must not leak through the agent's answer times.
+bool secret_matches(const executor_entry& e, const std::string& secret) {
+  if (e.secret.size() != secret.size() || secret.empty())
+    return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < secret.size(); ++i)
+    diff |= static_cast<unsigned char>(e.secret[i] ^ secret[i]);
+  return diff == 0;
+}
+
+void refuse_impostor(agent_ptr self, const executor_entry& e, const char* what) {
+  LOG_WARN(component, "refused an attempt to " << what << " as executor " << e.info.id << " of framework "
+                                               << e.framework << " from " << describe_sender(self)
+                                               << ": wrong or missing secret");
+}
+
+} // namespace
 
 // What an executor is told when it (re-)registers.
 executor_registration registration_of(const agent_state& st, const executor_entry& e) {
@@ -99,6 +129,7 @@ void checkpoint_executor(agent_ptr self, const executor_entry& e) {
   r.sandbox = e.sandbox;
   r.pid = e.pid;
   r.start_time = e.start_time;
+  r.secret = e.secret;
   disk_write(self, executor_record_path(e.framework, e.info.id), encode_frame(r));
 }
 
@@ -140,6 +171,7 @@ launch_spec launch_spec_of(const agent_state& st, const executor_entry& e) {
   spec.environment["MESOSCAF_EXECUTOR_ID"] = e.info.id.str();
   spec.environment["MESOSCAF_AGENT_ID"] = st.id.str();
   spec.environment["MESOSCAF_SANDBOX"] = e.sandbox;
+  spec.environment[env_executor_secret] = e.secret;
   // A checkpointing framework's executor outlives a crashed agent: it waits this long for the next one.
   spec.environment["MESOSCAF_CHECKPOINT"] = checkpoints(st, fw) ? "1" : "0";
   spec.environment["MESOSCAF_RECOVERY_TIMEOUT"]
@@ -207,6 +239,7 @@ executor_entry& launch_executor(agent_ptr self, const framework_id& fw, executor
   e.info.framework = fw;
   e.container = new_id<container_id>();
   e.sandbox = sandbox_for(st, fw, e.info.id, e.container);
+  e.secret = new_executor_secret();
   e.launched_at = now(self);
   st.by_container[e.container] = key;
   LOG_INFO(component, "launching executor " << e.info.id << " of framework " << fw << " in container "
@@ -520,8 +553,9 @@ void on_shutdown_framework(agent_ptr self, const framework_id& fw) {
 
 // -- from executors -------------------------------------------------------------------------------------
 
+
 registration_promise on_reg_exec(agent_ptr self, const framework_id& fw, const executor_id& eid,
-                                 const executor_actor& hdl) {
+                                 const executor_actor& hdl, const std::string& secret) {
   auto& st = self->state;
   auto rp = self->make_response_promise<executor_registration>();
   auto ex = st.executors.find(executor_key{fw, eid});
@@ -535,6 +569,11 @@ registration_promise on_reg_exec(agent_ptr self, const framework_id& fw, const e
     return rp;
   }
   auto& e = ex->second;
+  if (!secret_matches(e, secret)) {
+    refuse_impostor(self, e, "register");
+    rp.deliver(caf::make_error(caf::sec::invalid_argument, "wrong secret for executor " + eid.str()));
+    return rp;
+  }
   if (e.state == executor_entry::phase::recovering) {
     // Started by the last agent process but never registered with it: it knows no task.
     rp.deliver(readopt_executor(self, e, hdl, {}, {}));
@@ -602,7 +641,7 @@ void reconnect_executor(agent_ptr self, executor_entry& e, const executor_actor&
 
 registration_promise on_rereg_exec(agent_ptr self, const framework_id& fw, const executor_id& eid,
                                    const executor_actor& hdl, const std::vector<task_info>& tasks,
-                                   const std::vector<status_update>& updates) {
+                                   const std::vector<status_update>& updates, const std::string& secret) {
   auto& st = self->state;
   auto rp = self->make_response_promise<executor_registration>();
   if (!hdl) {
@@ -610,6 +649,11 @@ registration_promise on_rereg_exec(agent_ptr self, const framework_id& fw, const
     return rp;
   }
   auto ex = st.executors.find(executor_key{fw, eid});
+  if (ex != st.executors.end() && !secret_matches(ex->second, secret)) {
+    refuse_impostor(self, ex->second, "re-register");
+    rp.deliver(caf::make_error(caf::sec::invalid_argument, "wrong secret for executor " + eid.str()));
+    return rp;
+  }
   std::optional<executor_entry::phase> state;
   if (ex != st.executors.end())
     state = ex->second.state;

@@ -72,6 +72,7 @@ void restore_executors(agent_state& st, const framework_id& fw, const recovered_
     e.command = r.command;
     e.container = r.container;
     e.sandbox = r.sandbox;
+    e.secret = r.secret;
     e.pid = r.pid;
     e.start_time = r.start_time;
     e.state = executor_entry::phase::recovering;

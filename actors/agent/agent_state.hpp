@@ -46,6 +46,9 @@ struct executor_entry {
   bool command = false;         // the built-in command executor
   container_id container;
   std::string sandbox;
+  /// Given to this executor's process alone (MESOSCAF_EXECUTOR_SECRET) and checkpointed: registrations must
+  /// carry it, so no other process can register as this executor and take its tasks.
+  std::string secret;
   phase state = phase::launching;
   executor_actor handle;
   int32_t pid = -1;
@@ -288,10 +291,10 @@ void on_kill_task(agent_ptr self, const framework_id& fw, const task_id& tid);
 void on_fw_msg(agent_ptr self, const framework_id& fw, const executor_id& eid, const std::string& data);
 void on_shutdown_framework(agent_ptr self, const framework_id& fw);
 registration_promise on_reg_exec(agent_ptr self, const framework_id& fw, const executor_id& eid,
-                                 const executor_actor& hdl);
+                                 const executor_actor& hdl, const std::string& secret);
 registration_promise on_rereg_exec(agent_ptr self, const framework_id& fw, const executor_id& eid,
                                    const executor_actor& hdl, const std::vector<task_info>& tasks,
-                                   const std::vector<status_update>& updates);
+                                   const std::vector<status_update>& updates, const std::string& secret);
 void on_exec_msg(agent_ptr self, const framework_id& fw, const executor_id& eid, const std::string& data);
 void on_container_exited(agent_ptr self, const container_id& cid, int32_t status);
 // Asks the current containerizer to start the executor's container (none yet: its restart will).

@@ -52,6 +52,22 @@ std::string parse_endpoint(const std::string& text, std::string& host, uint16_t&
   return {};
 }
 
+namespace {
+
+/// The secret from the process environment, removed from it at the first call (kept here for later calls).
+std::string take_executor_secret() {
+  static std::mutex mtx;
+  static std::string kept;
+  std::lock_guard<std::mutex> guard{mtx};
+  if (const char* v = std::getenv(env_executor_secret)) {
+    kept = v;
+    ::unsetenv(env_executor_secret);
+  }
+  return kept;
+}
+
+} // namespace
+
 std::string read_executor_environment(executor_environment& out,
                                       const std::function<const char*(const char*)>& get) {
   auto lookup = [&](const char* name) -> std::string {
@@ -72,6 +88,7 @@ std::string read_executor_environment(executor_environment& out,
     return std::string{env_executor_id} + " is not set";
   env.agent = agent_id{lookup(env_agent_id)};
   env.sandbox = lookup(env_sandbox);
+  env.secret = get ? lookup(env_executor_secret) : take_executor_secret();
   auto checkpoint = lookup(env_checkpoint);
   if (checkpoint == "1")
     env.checkpoint = true;
@@ -343,7 +360,7 @@ void reregister(driver_pointer self, agent_actor agent, std::string host = {}) {
   self->monitor(st.agent);
   self
     ->request(st.agent, d->opts.registration_timeout, atom::rereg_exec_v, d->env.framework, d->env.executor,
-              caf::actor_cast<executor_actor>(self), st.launched, st.outbox.pending())
+              caf::actor_cast<executor_actor>(self), st.launched, st.outbox.pending(), d->env.secret)
     .then(
       [self, gen, host](const executor_registration& reg) {
         auto& st = self->state;
@@ -453,7 +470,7 @@ void register_with_agent(driver_pointer self) {
   auto gen = st.link_gen;
   self
     ->request(st.agent, d->opts.registration_timeout, atom::reg_exec_v, d->env.framework, d->env.executor,
-              caf::actor_cast<executor_actor>(self))
+              caf::actor_cast<executor_actor>(self), d->env.secret)
     .then(
       [self, d, gen](const executor_registration& reg) {
         auto& st = self->state;

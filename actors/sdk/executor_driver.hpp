@@ -107,6 +107,8 @@ struct executor_environment {
   bool checkpoint = false;
   /// With checkpoint: give up (kill tasks, exit) if the agent is not back within this long after the loss.
   std::chrono::milliseconds recovery_timeout{900000};
+  /// Sent with every (re-)registration: the agent accepts no other (MESOSCAF_EXECUTOR_SECRET).
+  std::string secret;
 };
 
 /// Environment variable names.
@@ -122,8 +124,9 @@ constexpr const char* env_recovery_timeout = "MESOSCAF_RECOVERY_TIMEOUT";
 /// Parses "host:port" (also "[v6addr]:port"). Returns an error text, empty on success.
 std::string parse_endpoint(const std::string& text, std::string& host, uint16_t& port);
 
-/// Reads the environment through `get` (default: getenv). Returns an error text naming the missing or bad
-/// variable, empty on success. MESOSCAF_AGENT_ID and MESOSCAF_SANDBOX may be empty; MESOSCAF_CHECKPOINT must be
+/// Reads the environment through `get` (default: getenv, and then MESOSCAF_EXECUTOR_SECRET is removed from the
+/// process environment, so that no child inherits it; later reads still find it). Returns an error text naming
+/// the missing or bad variable, empty on success. MESOSCAF_AGENT_ID and MESOSCAF_SANDBOX may be empty; MESOSCAF_CHECKPOINT must be
 /// "1" or "0" and MESOSCAF_RECOVERY_TIMEOUT a number of milliseconds when set.
 std::string read_executor_environment(executor_environment& out,
                                       const std::function<const char*(const char*)>& get = {});
