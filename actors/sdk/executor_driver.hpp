@@ -37,7 +37,7 @@
 //
 // 2. A typed actor implementing `executor_actor` (actors/interfaces.hpp). Connect with
 //    `connect_to_agent_from_env(sys)` (blocking: call it from main, not from an actor), register with
-//    `request(agent, 10s, atom::reg_exec_v, env.framework, env.executor, self)`, then handle launch / kill_task /
+//    `request(agent, 10s, atom::reg_exec_v, env.framework, env.executor, self, env.secret)`, then handle launch / kill_task /
 //    ack / fw_msg / shutdown, and send `(atom::update, status_update)` with source executor and a fresh uuid,
 //    resending until the agent's `ack`. With MESOSCAF_CHECKPOINT=1, reconnect after a loss (connect_atom through
 //    the middleman, never the blocking call inside the actor) and send `rereg_exec` (actors/interfaces.hpp).
@@ -48,6 +48,8 @@
 //   MESOSCAF_SANDBOX                   the executor's sandbox directory
 //   MESOSCAF_CHECKPOINT=1|0            the framework checkpoints: survive agent restarts (missing: 0)
 //   MESOSCAF_RECOVERY_TIMEOUT=<ms>     how long to try to reach a lost agent before giving up (missing: 900000)
+//   MESOSCAF_EXECUTOR_SECRET           sent with every (re-)registration; the agent refuses any other. Reading the
+//                                      environment removes it from the process's own, so children never see it.
 //
 // Heavy CAF headers stay out of this header: users include it. The driver is a pimpl.
 #include "actors/interfaces.hpp"
