@@ -317,14 +317,15 @@ void master_flags::check_master_flags(std::vector<std::string>& errors) {
 
 void master_address_flags::add_master_address_flags(caf::config_option_set& options) {
   caf::config_option_adder{options, "global"}
-    .add(master, "master", "the master's HOST:PORT, or zk://HOST:PORT[,HOST:PORT...]/PATH to follow the elected one")
+    .add(master, "master",
+         "the master's HOST:PORT, or zk://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]/PATH to follow the elected one")
     .add(zk_session_timeout, "zk-session-timeout", "ZooKeeper session timeout with --master=zk://... (e.g. 10s)");
 }
 
 void master_address_flags::check_master_address(std::vector<std::string>& errors) {
   if (auto err = parse_master_address(master, master_host, master_port, master_is_zk, parsed_master_zk);
       !err.empty())
-    errors.push_back("--master=" + master + ": " + err);
+    errors.push_back("--master=" + redact_zookeeper_url(master) + ": " + err);
   if (!valid_zk_session_timeout(zk_session_timeout))
     errors.push_back("--zk-session-timeout must be between 100ms and 10min");
 }
@@ -340,7 +341,9 @@ master_config::master_config() : base_config("master") {
          "host's first address if --ip is a wildcard)")
     .add(advertise_port, "advertise-port", "port others reach this master at (default: the port it listens on)")
     .add(work_dir, "work-dir", "directory for the master's state")
-    .add(zk, "zk", "ZooKeeper URL for leader election and the registry: zk://HOST:PORT[,HOST:PORT...]/PATH")
+    .add(zk, "zk",
+         "ZooKeeper URL for leader election and the registry: zk://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]/PATH "
+         "(with credentials, the nodes it creates can be read by anyone and changed only with them)")
     .add(zk_session_timeout, "zk-session-timeout", "ZooKeeper session timeout (e.g. 10s)")
     .add(registry, "registry",
          "where the registry is kept: in_memory, sqlite (<work-dir>/registry.sqlite) or zookeeper (default: "
@@ -365,7 +368,7 @@ std::vector<std::string> master_config::validate() {
   check_master_flags(errors);
   if (!zk.empty())
     if (auto err = parse_zookeeper_url(zk, parsed_zk); !err.empty())
-      errors.push_back("--zk=" + zk + ": " + err);
+      errors.push_back("--zk=" + redact_zookeeper_url(zk) + ": " + err);
   if (!valid_zk_session_timeout(zk_session_timeout))
     errors.push_back("--zk-session-timeout must be between 100ms and 10min");
   if (registry.empty())

@@ -44,13 +44,31 @@ TEST(zookeeper urls parse) {
   CHECK(!is_zookeeper_url("127.0.0.1:5050"));
 }
 
+TEST(zookeeper urls carry digest credentials that logs never show) {
+  zookeeper_url u;
+  CHECK_EQUAL(parse_zookeeper_url("zk://mesos:s3cr:et@127.0.0.1:2181,zk2:2182/mesoscaf", u), "");
+  CHECK_EQUAL(u.servers, "127.0.0.1:2181,zk2:2182");
+  CHECK_EQUAL(u.path, "/mesoscaf");
+  CHECK_EQUAL(u.credentials, "mesos:s3cr:et");
+  CHECK_EQUAL(redact_zookeeper_url("zk://mesos:s3cr:et@127.0.0.1:2181/mesoscaf"), "zk://mesos:***@127.0.0.1:2181/mesoscaf");
+  CHECK_EQUAL(redact_zookeeper_url("zk://127.0.0.1:2181/m"), "zk://127.0.0.1:2181/m");
+  CHECK_EQUAL(redact_zookeeper_url("10.0.0.1:5050"), "10.0.0.1:5050");
+  // An error names the URL without its password.
+  auto err = parse_zookeeper_url("zk://mesos:hunter2@127.0.0.1:0/m", u);
+  CHECK_NOT_EQUAL(err, "");
+  CHECK_EQUAL(err.find("hunter2"), std::string::npos);
+  CHECK_EQUAL(parse_zookeeper_url("zk://127.0.0.1:2181/m", u), "");
+  CHECK_EQUAL(u.credentials, "");
+}
+
 TEST(bad zookeeper urls are refused and leave the output alone) {
   zookeeper_url u;
   u.servers = "untouched";
   for (auto bad : {"127.0.0.1:2181/m", "zk://", "zk:///mesoscaf", "zk://127.0.0.1/mesoscaf",
                    "zk://127.0.0.1:0/m", "zk://127.0.0.1:65536/m", "zk://127.0.0.1:21x1/m", "zk://:2181/m",
                    "zk://127.0.0.1:2181", "zk://127.0.0.1:2181/", "zk://127.0.0.1:2181//", "zk://a:1,/m",
-                   "zk://a:1,b/m", "zk://a:1/x//y", "zk://a:1/x/../y", "zk://user:pw@a:1/m"}) {
+                   "zk://a:1,b/m", "zk://a:1/x//y", "zk://a:1/x/../y", "zk://user@a:1/m", "zk://:pw@a:1/m",
+                   "zk://user:@a:1/m", "zk://us er:pw@a:1/m", "zk://user:pw@/m"}) {
     auto err = parse_zookeeper_url(bad, u);
     MESSAGE(bad << " -> " << err);
     CHECK_NOT_EQUAL(err, "");

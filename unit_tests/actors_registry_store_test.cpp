@@ -8,6 +8,7 @@
 #include <caf/binary_serializer.hpp>
 
 #include <sqlite3.h>
+#include <zookeeper/zookeeper.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -488,6 +489,57 @@ TEST(a fenced zookeeper store writes only while the election node exists) {
     check_loads(*fresh, expected, "zookeeper after a fenced write");
   } catch (const std::exception& e) {
     MESSAGE("cannot run the ZooKeeper fencing test: " << e.what());
+    CHECK(false && "no ZooKeeper server");
+  }
+}
+
+TEST(zookeeper nodes made with credentials are read by all and changed only with them) {
+  try {
+    test::zookeeper_server zk{1};
+    auto url = mesoscaf_url(zk);
+    auto open = [&](const std::string& credentials) {
+      auto s = zookeeper_session::open(url.servers, std::chrono::milliseconds(5000), [](zk_session_state) {},
+                                       credentials);
+      REQUIRE(s != nullptr);
+      REQUIRE(s->wait_connected(std::chrono::milliseconds(5000)));
+      return s;
+    };
+    auto owner = open("mesos:secret");
+    REQUIRE(owner->ensure_path(url.path + "/guarded").ok());
+    REQUIRE(owner->create(url.path + "/guarded/leader", "me", false, false).ok());
+    // The registry store writes through the same sessions: its nodes are guarded too.
+    auto guarded = url;
+    guarded.credentials = "mesos:secret";
+    std::string error;
+    auto store = make_zookeeper_registry_store(guarded, store_options(), error);
+    REQUIRE(store != nullptr);
+    registry_data expected;
+    REQUIRE_EQUAL(store->load(expected), "");
+    save_ok(*store, expected, {admit_agent_op(agent("a1"))});
+    for (auto [who, credentials] : {std::pair{"anonymous", ""}, std::pair{"a wrong password", "mesos:guess"}}) {
+      MESSAGE(who);
+      auto other = open(credentials);
+      std::string data;
+      CHECK(other->get(url.path + "/guarded/leader", data).ok());   // detectors read without credentials
+      CHECK_EQUAL(data, "me");
+      CHECK_EQUAL(other->set(url.path + "/guarded/leader", "intruder").rc, ZNOAUTH);
+      CHECK_EQUAL(other->remove(url.path + "/guarded/leader").rc, ZNOAUTH);
+      CHECK_EQUAL(other->create(url.path + "/guarded/fake", "x", true, false).rc, ZNOAUTH);
+      // Nor can it change the registry's nodes.
+      auto intruder = url;
+      intruder.credentials = credentials;
+      auto foreign = make_zookeeper_registry_store(intruder, store_options(), error);
+      if (foreign == nullptr)
+        MESSAGE("its store is refused at once: " << error);
+      else
+        CHECK_NOT_EQUAL(foreign->save({admit_agent_op(agent("a2"))}), "");
+    }
+    // The same credentials in another session may change them.
+    auto again = open("mesos:secret");
+    CHECK(again->set(url.path + "/guarded/leader", "me again").ok());
+    check_loads(*store, expected, "zookeeper with credentials");
+  } catch (const std::exception& e) {
+    MESSAGE("cannot run the ZooKeeper credentials test: " << e.what());
     CHECK(false && "no ZooKeeper server");
   }
 }

@@ -36,16 +36,40 @@ bool is_zookeeper_url(const std::string& text) {
   return text.rfind("zk://", 0) == 0;
 }
 
-std::string parse_zookeeper_url(const std::string& text, zookeeper_url& out) {
+std::string redact_zookeeper_url(const std::string& text) {
   if (!is_zookeeper_url(text))
-    return "'" + text + "' is not a ZooKeeper URL (zk://host:port[,host:port...]/path)";
-  auto rest = text.substr(5);
+    return text;
+  auto slash = text.find('/', 5);
+  auto at = text.rfind('@', slash);
+  if (at == std::string::npos || at < 5)
+    return text;
+  auto colon = text.find(':', 5);
+  if (colon == std::string::npos || colon > at)
+    return text.substr(0, 5) + "***" + text.substr(at);
+  return text.substr(0, colon + 1) + "***" + text.substr(at);
+}
+
+std::string parse_zookeeper_url(const std::string& original, zookeeper_url& out) {
+  // Errors quote the URL without its password.
+  auto text = redact_zookeeper_url(original);
+  if (!is_zookeeper_url(original))
+    return "'" + text + "' is not a ZooKeeper URL (zk://[user:password@]host:port[,host:port...]/path)";
+  auto rest = original.substr(5);
   auto slash = rest.find('/');
   auto hosts = rest.substr(0, slash);
+  std::string credentials;
+  if (auto at = hosts.rfind('@'); at != std::string::npos) {
+    credentials = hosts.substr(0, at);
+    hosts = hosts.substr(at + 1);
+    auto colon = credentials.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == credentials.size())
+      return "'" + text + "': credentials must be user:password (ZooKeeper's digest scheme)";
+    for (unsigned char c : credentials)
+      if (c < 0x21 || c == 0x7f)
+        return "'" + text + "': credentials must not contain spaces or control characters";
+  }
   if (hosts.empty())
     return "'" + text + "' names no ZooKeeper server";
-  if (hosts.find('@') != std::string::npos)
-    return "'" + text + "': credentials in ZooKeeper URLs are not supported";
   std::string servers;
   size_t start = 0;
   while (true) {
@@ -85,6 +109,7 @@ std::string parse_zookeeper_url(const std::string& text, zookeeper_url& out) {
   }
   out.servers = std::move(servers);
   out.path = std::move(path);
+  out.credentials = std::move(credentials);
   return "";
 }
 

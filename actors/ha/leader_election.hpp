@@ -67,9 +67,14 @@ struct zookeeper_options {
 
 /// A parsed `zk://host:port[,host:port...]/path` URL.
 struct zookeeper_url {
-  std::string servers;  // "host:port,host:port" as the C client takes it
-  std::string path;     // "/mesoscaf" (never ends with '/', never empty)
+  std::string servers;      // "host:port,host:port" as the C client takes it
+  std::string path;         // "/mesoscaf" (never ends with '/', never empty)
+  std::string credentials;  // "user:password" from zk://user:password@hosts/path (digest scheme); "" = none
 };
+
+/// `text` with the password of a zk://user:password@... URL replaced by "***" (for logs, /flags and errors).
+/// Other text is returned as it is.
+std::string redact_zookeeper_url(const std::string& text);
 
 /// Parses `zk://...`; returns "" or why the text is not a ZooKeeper URL (no hosts, bad port, no or bad path).
 std::string parse_zookeeper_url(const std::string& text, zookeeper_url& out);

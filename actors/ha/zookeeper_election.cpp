@@ -115,10 +115,13 @@ std::shared_ptr<zookeeper_session> open_session(const zookeeper_url& url, const 
                                                 const std::shared_ptr<worker_queue>& q) {
   std::weak_ptr<worker_queue> weak = q;
   auto timeout = std::chrono::duration_cast<milliseconds>(opts.session_timeout);
-  return zookeeper_session::open(url.servers, timeout, [weak](zk_session_state s) {
-    if (auto q = weak.lock())
-      q->post(zk_event{zk_event::state, s});
-  });
+  return zookeeper_session::open(
+    url.servers, timeout,
+    [weak](zk_session_state s) {
+      if (auto q = weak.lock())
+        q->post(zk_event{zk_event::state, s});
+    },
+    url.credentials);
 }
 
 zookeeper_session::watch_callback poster(const std::shared_ptr<worker_queue>& q) {

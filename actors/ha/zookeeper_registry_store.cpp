@@ -253,9 +253,10 @@ std::shared_ptr<registry_store> make_zookeeper_registry_store(const zookeeper_ur
                                                               std::string& error) {
   auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(zk.session_timeout);
   auto servers = url.servers;
-  auto session = zookeeper_session::open(url.servers, timeout, [servers](zk_session_state s) {
-    LOG_DEBUG(component, "session to " << servers << ": " << to_string(s));
-  });
+  auto session = zookeeper_session::open(
+    url.servers, timeout,
+    [servers](zk_session_state s) { LOG_DEBUG(component, "session to " << servers << ": " << to_string(s)); },
+    url.credentials);
   if (!session) {
     error = "cannot open a ZooKeeper session to " + url.servers;
     return nullptr;

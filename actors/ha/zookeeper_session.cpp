@@ -149,15 +149,29 @@ void node_watcher(zhandle_t* zh, int type, int, const char* path, void* ctx) {
     cb(path ? path : "");
 }
 
+// Nodes of a session with credentials: anyone may read them (detectors of agents and frameworks find the leader
+// without credentials), only the creating identity may change, delete or create under them (Mesos'
+// "everyone read, creator all").
+ACL everyone_read_creator_all_entries[] = {{ZOO_PERM_READ, ZOO_ANYONE_ID_UNSAFE}, {ZOO_PERM_ALL, ZOO_AUTH_IDS}};
+ACL_vector everyone_read_creator_all = {2, everyone_read_creator_all_entries};
+
 class session_impl : public zookeeper_session {
 public:
   explicit session_impl(std::shared_ptr<session_core> core) : core_(std::move(core)) {}
 
   ~session_impl() override { close(); }
 
-  bool start(const std::string& servers, std::chrono::milliseconds timeout) {
+  bool start(const std::string& servers, std::chrono::milliseconds timeout, const std::string& credentials) {
     zh_ = zookeeper_init(servers.c_str(), session_watcher, static_cast<int>(timeout.count()), nullptr, core_.get(),
                          0);
+    if (zh_ != nullptr && !credentials.empty()) {
+      // Queued before any request of this session, so every request runs authenticated; wrong credentials end
+      // the session with an authentication failure (auth_failed).
+      if (zoo_add_auth(zh_, "digest", credentials.data(), static_cast<int>(credentials.size()), nullptr, nullptr)
+          != ZOK)
+        return false;
+      acl_ = &everyone_read_creator_all;
+    }
     // By default the client resolves the server list again on every poll of its I/O thread (getaddrinfo and a
     // netlink dump each time): the busiest thread of a new leader loading a 10,000-agent registry. DNS changes of
     // the ensemble are rare; looking every 30 s is enough (a lost connection still resolves at once).
@@ -189,7 +203,7 @@ public:
     while (pos <= path.size()) {
       auto next = path.find('/', pos);
       auto prefix = path.substr(0, next);
-      int rc = zoo_create(zh_, prefix.c_str(), nullptr, -1, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0);
+      int rc = zoo_create(zh_, prefix.c_str(), nullptr, -1, acl_, 0, nullptr, 0);
       if (rc != ZOK && rc != ZNODEEXISTS)
         return {rc};
       if (next == std::string::npos)
@@ -205,7 +219,7 @@ public:
       return {ZINVALIDSTATE};
     int mode = (ephemeral ? ZOO_EPHEMERAL : 0) | (sequential ? ZOO_SEQUENCE : 0);
     std::vector<char> buf(path.size() + 64);
-    int rc = zoo_create(zh_, path.c_str(), data.data(), static_cast<int>(data.size()), &ZOO_OPEN_ACL_UNSAFE, mode,
+    int rc = zoo_create(zh_, path.c_str(), data.data(), static_cast<int>(data.size()), acl_, mode,
                         buf.data(), static_cast<int>(buf.size()));
     if (rc == ZOK && created)
       *created = buf.data();
@@ -294,7 +308,7 @@ public:
         case op::create:
           bufs[i].resize(o.path.size() + 64);
           zoo_create_op_init(&zops[i], o.path.c_str(), o.data.data(), static_cast<int>(o.data.size()),
-                             &ZOO_OPEN_ACL_UNSAFE, 0, bufs[i].data(), static_cast<int>(bufs[i].size()));
+                             acl_, 0, bufs[i].data(), static_cast<int>(bufs[i].size()));
           break;
         case op::set:
           zoo_set_op_init(&zops[i], o.path.c_str(), o.data.data(), static_cast<int>(o.data.size()), -1, nullptr);
@@ -403,18 +417,19 @@ private:
 
   std::shared_ptr<session_core> core_;
   zhandle_t* zh_ = nullptr;
+  ACL_vector* acl_ = &ZOO_OPEN_ACL_UNSAFE;   // of every node this session creates
 };
 
 } // namespace
 
 std::shared_ptr<zookeeper_session> zookeeper_session::open(const std::string& servers,
                                                            std::chrono::milliseconds timeout,
-                                                           state_callback on_state) {
+                                                           state_callback on_state, const std::string& credentials) {
   quiet_client_log();
   auto core = std::make_shared<session_core>();
   core->on_state = std::move(on_state);
   auto s = std::make_shared<session_impl>(core);
-  if (!s->start(servers, timeout)) {
+  if (!s->start(servers, timeout, credentials)) {
     LOG_WARN("zookeeper", "cannot start a ZooKeeper client for '" << servers << "'");
     // A dead session: every call fails with ZINVALIDSTATE; state() says closed.
     std::lock_guard<std::mutex> guard{core->mtx};

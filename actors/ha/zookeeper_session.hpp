@@ -40,8 +40,11 @@ public:
   using watch_callback = std::function<void(const std::string& path)>;
 
   /// Starts connecting to `servers` ("host:port,host:port"); does not wait. `timeout` is the session timeout asked.
+  /// `credentials` ("user:password", ZooKeeper's digest scheme): the session authenticates with them, and every
+  /// node it creates can be read by anyone and changed only by those credentials. Without them nodes are open to
+  /// all, as before.
   static std::shared_ptr<zookeeper_session> open(const std::string& servers, std::chrono::milliseconds timeout,
-                                                 state_callback on_state);
+                                                 state_callback on_state, const std::string& credentials = {});
   virtual ~zookeeper_session();
 
   virtual zk_session_state state() const = 0;

@@ -17,6 +17,7 @@
 #include "actors/http/daemon_http.hpp"
 
 #include "actors/agent/agent.hpp"
+#include "actors/ha/leader_election.hpp"
 #include "actors/agent/agent_resources.hpp"
 #include "config/daemon_config.hpp"
 #include "config/support/logging.hpp"
@@ -170,7 +171,7 @@ int agent_main(int argc, char** argv) {
     std::string err;
     opts.detector = make_master_detector(cfg.master, zk, err);
     if (!opts.detector) {
-      std::cerr << "mesoscaf agent: --master=" << cfg.master << ": " << err << "\n";
+      std::cerr << "mesoscaf agent: --master=" << redact_zookeeper_url(cfg.master) << ": " << err << "\n";
       return 1;
     }
   }
@@ -232,7 +233,7 @@ int agent_main(int argc, char** argv) {
     std::lock_guard<std::mutex> guard{holder->mtx};
     holder->hdl = agent;
   }
-  std::cout << "agent starting resources=" << resources << " master=" << cfg.master << std::endl;
+  std::cout << "agent starting resources=" << resources << " master=" << redact_zookeeper_url(cfg.master) << std::endl;
 
   // Watches the agent from a thread of our own (never inside an actor): prints each registration, and turns
   // an unexpected exit of the agent into SIGTERM for main, which then exits 1.
@@ -248,7 +249,8 @@ int agent_main(int argc, char** argv) {
         .receive([&](const agent_snapshot& snap) {
                    if (!snap.id.empty() && snap.id.value != last_id) {
                      last_id = snap.id.value;
-                     std::cout << "agent registered with id " << last_id << " master=" << cfg.master << std::endl;
+                     std::cout << "agent registered with id " << last_id
+                               << " master=" << redact_zookeeper_url(cfg.master) << std::endl;
                    }
                  },
                  [&](const caf::error&) {});

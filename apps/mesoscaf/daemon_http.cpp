@@ -1,5 +1,6 @@
 #include "apps/mesoscaf/daemon_http.hpp"
 
+#include "actors/ha/leader_election.hpp"
 #include "config/daemon_config.hpp"
 #include "config/support/network_address.hpp"
 
@@ -28,7 +29,7 @@ std::map<std::string, std::string> flag_values(const base_config& cfg) {
       continue;
     }
     if (auto str = caf::get_if<std::string>(&*value))
-      out[name] = *str;
+      out[name] = redact_zookeeper_url(*str);   // --zk, --master: zk://user:***@...
     else
       out[name] = caf::to_string(*value);
   }

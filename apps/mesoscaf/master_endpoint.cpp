@@ -87,7 +87,7 @@ http_address leader_from_zookeeper(const cli_config& cfg) {
   }
   detector->close();
   if (found.empty())
-    throw cli_failure{"no leading master in " + cfg.master + " within "
+    throw cli_failure{"no leading master in " + redact_zookeeper_url(cfg.master) + " within "
                       + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.timeout).count())
                       + " ms"};
   if (found.http_port == 0)

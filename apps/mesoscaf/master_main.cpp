@@ -89,6 +89,9 @@ int master_main(int argc, char** argv) {
   opts.make_registrar = [store](caf::actor_system& s) { return spawn_registrar(s, store); };
   const bool ha = !cfg.zk.empty();
   opts.start_as_leader = !ha;
+  if (ha && cfg.parsed_zk.credentials.empty())
+    LOG_WARN("master", "--zk has no credentials: the election and registry nodes it creates in ZooKeeper can be "
+                       "changed by anyone who reaches ZooKeeper (zk://USER:PASSWORD@...)");
   // A standby's heap is faulted in ahead of the re-registration storm that follows its election; once it has
   // recovered, the allocator returns what it does not use.
   if (ha && cfg.standby_heap_mb > 0 && heap_reserve::hold(static_cast<size_t>(cfg.standby_heap_mb) << 20))
