@@ -5,6 +5,7 @@
 #include "config/option_sources.hpp"
 
 #include "actors/interfaces.hpp"
+#include "config/support/connection_guard.hpp"
 #include "actors/message_size_limit.hpp"
 #include "config/support/byte_size.hpp"
 #include "config/support/logging.hpp"
@@ -177,7 +178,11 @@ base_config::base_config(std::string subcommand, int64_t threads)
     .add(log_format, "log-format", "log lines as text or json (one object per line)")
     .add(max_message_size, "max-message-size",
          "largest message a peer may send (bytes, or with KiB/MiB/GiB); a larger one closes its connection "
-         "before anything is allocated for it");
+         "before anything is allocated for it")
+    .add(max_connections, "max-connections",
+         "connections a master or agent keeps open on its actor port; more are closed as they arrive")
+    .add(handshake_timeout, "handshake-timeout",
+         "a connection to a master's or agent's actor port that sends nothing for this long is closed (e.g. 5s)");
 }
 
 std::optional<int> base_config::parse_and_validate(int argc, char** argv) {
@@ -231,6 +236,8 @@ std::optional<int> base_config::parse_and_validate(int argc, char** argv) {
   if (auto err = log::configure(log_file, f); !err.empty())
     return report({"error: --log-file: " + err});
   set_max_message_size(static_cast<uint32_t>(*parse_byte_size(max_message_size)));   // validated
+  set_connection_limits({std::chrono::duration_cast<std::chrono::milliseconds>(handshake_timeout),
+                         static_cast<std::size_t>(max_connections)});
   return std::nullopt;
 }
 
@@ -263,6 +270,11 @@ std::vector<std::string> base_config::validate() {
   // 4 GiB (BASP's length field).
   if (auto size = parse_byte_size(max_message_size); !size || *size < (1u << 20) || *size >= (uint64_t{1} << 32))
     errors.push_back("--max-message-size=" + max_message_size + ": expected a size from 1MiB to 4095MiB (e.g. 64MiB)");
+  if (max_connections < 1 || max_connections > 1000000)
+    errors.push_back("--max-connections=" + std::to_string(max_connections) + ": expected 1..1000000");
+  // Peers send heartbeats every second: a timeout below 2 s would close healthy connections.
+  if (handshake_timeout < std::chrono::seconds(2) || handshake_timeout > std::chrono::minutes(10))
+    errors.push_back("--handshake-timeout must be between 2s and 10min");
   auto threads = caf::get_if<int64_t>(&content, "scheduler.max-threads");
   if (threads && (*threads < 1 || *threads > 256))
     errors.push_back("scheduler.max-threads=" + std::to_string(*threads) + ": expected 1..256");

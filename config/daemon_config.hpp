@@ -70,6 +70,9 @@ public:
   std::string log_format = "text";   // text | json
   /// Largest message a peer may send over the middleman (actors/message_size_limit.hpp); bytes or 64MiB.
   std::string max_message_size = "64MiB";
+  /// Bounds on the connections a daemon accepts on its actor port (config/support/connection_guard.hpp).
+  int64_t max_connections = 10000;
+  caf::timespan handshake_timeout = std::chrono::seconds(5);
 
   /// The words after the flags (the CLI's `task log TASK_ID`); only commands that set `operands_usage_` take any.
   std::vector<std::string> operands;

@@ -418,3 +418,16 @@ TEST(every daemon takes a bounded max message size) {
     CHECK_EQUAL(run_config(cfg, {bad}), 2);
   }
 }
+
+TEST(connection bounds of the daemons are validated) {
+  master_config m;
+  CHECK_EQUAL(run_config(m, {"--max-connections=500", "--handshake-timeout=3s"}), -1);
+  CHECK_EQUAL(m.max_connections, 500);
+  CHECK(m.handshake_timeout == std::chrono::seconds(3));
+  for (auto bad : {"--max-connections=0", "--max-connections=-3", "--max-connections=2000000",
+                   "--handshake-timeout=1s", "--handshake-timeout=0s", "--handshake-timeout=1h"}) {
+    master_config cfg;
+    MESSAGE(bad);
+    CHECK_EQUAL(run_config(cfg, {bad}), 2);
+  }
+}

@@ -222,4 +222,53 @@ TEST(a process without the executor secret cannot take over a running executor) 
   CHECK(task_running());
 }
 
+TEST(idle connection floods are closed and bounded while real peers stay) {
+  // A master of its own with tight bounds: 20 connections, 2 s of silence.
+  auto guarded = std::make_unique<child_process>(
+    std::vector<std::string>{bin, "master", "--port=0", "--http-port=0", "--work-dir=" + dir / "guarded",
+                             "--max-connections=20", "--handshake-timeout=2s"},
+    dir / "guarded.log");
+  auto m = guarded->wait_for_line("master listening on 127\\.0\\.0\\.1:([0-9]+)", seconds(60));
+  REQUIRE(m);
+  auto port = static_cast<uint16_t>(std::stoi((*m)[1]));
+  // A real peer first: it sends heartbeats, so it outlives the flood's timeout.
+  mesoscaf::test::threaded_config cfg{true};
+  caf::actor_system sys{cfg};
+  auto peer = sys.middleman().remote_actor<mesoscaf::master_actor>("127.0.0.1", port);
+  REQUIRE(peer);
+  // 19 more connections that send nothing fill the limit; the next ones are closed at once.
+  std::vector<int> idle;
+  for (int i = 0; i < 19; ++i) {
+    int fd = connect_to(port);
+    REQUIRE(fd >= 0);
+    idle.push_back(fd);
+  }
+  std::this_thread::sleep_for(milliseconds(300));
+  int extra = connect_to(port);
+  REQUIRE(extra >= 0);
+  CHECK(closed_by_peer(extra, seconds(5)));
+  close(extra);
+  CHECK(guarded->wait_for_line("refused a connection on port [0-9]+: 20 are open \\(--max-connections\\)",
+                               seconds(10)));
+  // The silent ones are closed after the timeout.
+  int closed = 0;
+  for (int fd : idle) {
+    closed += closed_by_peer(fd, seconds(10)) ? 1 : 0;
+    close(fd);
+  }
+  CHECK_EQUAL(closed, 19);
+  CHECK(guarded->wait_for_line("closed [0-9]+ connection\\(s\\) that sent nothing", seconds(10)));
+  // The real peer is still connected and served, and new peers get in again.
+  caf::scoped_actor self{sys};
+  bool answered = false;
+  self->request(*peer, seconds(10), mesoscaf::atom::state_v)
+    .receive([&](const mesoscaf::master_snapshot&) { answered = true; }, [](const caf::error&) {});
+  CHECK(answered);
+  int later = connect_to(port);
+  REQUIRE(later >= 0);
+  CHECK(!closed_by_peer(later, milliseconds(500)));
+  close(later);
+  CHECK(guarded->running());
+}
+
 FIXTURE_SCOPE_END()

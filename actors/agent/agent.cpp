@@ -6,6 +6,7 @@
 
 #include "actors/agent/agent_resources.hpp"
 #include "actors/agent/agent_state.hpp"
+#include "config/support/connection_guard.hpp"
 #include "config/support/executable_path.hpp"
 #include "config/support/logging.hpp"
 #include "config/support/network_address.hpp"
@@ -167,6 +168,7 @@ void publish_then_register(agent_ptr self) {
         auto& st = self->state;
         st.opts.port = port;
         st.published = true;
+        guard_connections(port);   // executors' connections: bounded (config/support/connection_guard.hpp)
         LOG_INFO(component, "listening for executors on " << st.opts.publish_address << ":" << port);
         try_register(self);
       },

@@ -21,6 +21,7 @@
 #include "actors/ha/registrar.hpp"
 #include "actors/ha/registry_store.hpp"
 #include "config/daemon_config.hpp"
+#include "config/support/connection_guard.hpp"
 #include "config/support/logging.hpp"
 #include "config/support/network_address.hpp"
 
@@ -113,6 +114,7 @@ int master_main(int argc, char** argv) {
     terminate_actor(sys, caf::actor_cast<caf::actor>(master), std::chrono::seconds(5));
     return 1;
   }
+  guard_connections(*port);
   say("master listening on " + join_host_port(cfg.ip, *port));
   // What others dial: announced in ZooKeeper and printed when elected (a wildcard or NAT-side --ip is not).
   auto advertised_ip = cfg.advertise_ip.empty() ? default_advertise_ip(cfg.ip) : cfg.advertise_ip;

@@ -1,5 +1,7 @@
 #include "config/support/connection_handles.hpp"
 
+#include "config/support/connection_guard.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -39,8 +41,9 @@ int move_to_fresh_number(int fd) {
 
 // Interposes libc's accept for the whole process: libcaf_io's doorman resolves `accept` to this definition (the
 // executable exports it because a shared library it links refers to it). accept4 with no flags is accept.
+// Connections on a guarded port are then counted and watched (config/support/connection_guard.hpp).
 extern "C" int accept(int fd, sockaddr* __restrict addr, socklen_t* __restrict len) {
-  return move_to_fresh_number(::accept4(fd, addr, len, 0));
+  return mesoscaf::admit_accepted_connection(fd, move_to_fresh_number(::accept4(fd, addr, len, 0)));
 }
 
 namespace mesoscaf {
