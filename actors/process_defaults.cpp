@@ -2,6 +2,7 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/message_size_limit.hpp"
+#include "messages/finite_doubles.hpp"
 #include "config/support/connection_handles.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -16,6 +17,7 @@ void set_process_defaults(caf::actor_system_config& cfg, int64_t threads) {
   use_fresh_connection_handles();   // before the middleman accepts anything
   // Also links the bound on message sizes into every program (actors/message_size_limit.cpp); flags may change it.
   set_max_message_size(default_max_message_size);
+  use_finite_doubles();   // no infinite double gets in (messages/finite_doubles.cpp)
   add_message_types(cfg);
   cfg.load<caf::io::middleman>();
   cfg.set("scheduler.max-threads", threads);

@@ -306,13 +306,15 @@ void on_kill_deadline(self_pointer self, const container_id& id) {
 containerizer_state::~containerizer_state() {
   if (!reaper)
     return;
+  // The reaper's thread stops first: it must not reap the processes killed below, whose parent collects their
+  // status (its pid stays reserved until then, so signalling by pid is safe).
+  reaper->stop();
   if (options.kill_on_exit && stopped_by_owner)
     for (auto& [id, c] : containers) {
       reaper->signal_group(c.pid, SIGKILL);
       if (!c.cgroup.empty() && options.control_groups)
         options.control_groups->kill_all(c.cgroup);
     }
-  reaper->stop();
 }
 
 containerizer_actor::behavior_type

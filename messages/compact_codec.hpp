@@ -201,9 +201,16 @@ private:
     } else if constexpr (std::is_integral_v<T>) {
       get_int(x);
     } else if constexpr (std::is_same_v<T, double>) {
+      // Only finite values (messages/finite_doubles.cpp says why).
       uint64_t bits = 0;
-      if (get_int(bits))
-        std::memcpy(&x, &bits, sizeof x);
+      double value = 0;
+      if (get_int(bits)) {
+        std::memcpy(&value, &bits, sizeof value);
+        if (value - value == 0)   // false for infinities and NaN
+          x = value;
+        else
+          ok_ = false;
+      }
     } else if constexpr (std::is_same_v<T, std::string>) {
       size_t n = 0;
       if (get_length(n)) {

@@ -168,7 +168,10 @@ TEST(weights and quota bodies are parsed and bad ones refused) {
   CHECK_EQUAL(q.limit.scalar_value("mem"), 100.0);
   for (auto bad : {R"({"role": "eng"})", R"({"role": "eng", "guarantee": {"cpus": -1}})",
                    R"({"role": "eng", "guarantee": [{"name": "ports", "type": "RANGES"}]})", "nope",
-                   R"({"guarantee": {"cpus": 1}})"}) {
+                   R"({"guarantee": {"cpus": 1}})",
+                   // A "type" that is not a string was an uncaught exception (found by scripts/fuzz http_bodies).
+                   R"({"role": "ops", "guarantee": [{"name": "cpus", "type": {"value": 2}}]})",
+                   R"({"role": "ops", "guarantee": [{"name": "cpus", "type": 1, "scalar": {"value": 2}}]})"}) {
     quota_info out;
     CHECK_NOT_EQUAL(parse_quota(bad, role, out), "");
   }

@@ -3,11 +3,14 @@
 
 #include "messages/agent_info.hpp"
 #include "messages/compact_codec.hpp"
+#include "messages/finite_doubles.hpp"
+#include "messages/framework_info.hpp"
 
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 #include <caf/deep_to_string.hpp>
 
+#include <cstring>
 #include <limits>
 #include <random>
 
@@ -217,4 +220,41 @@ TEST(resources take their short form in the compact codec too) {
   compact_reader bad{bytes.data(), bytes.size()};
   bad(back);
   CHECK(!bad.ok());
+}
+
+TEST(a double that is not finite is refused wherever a peer could send one) {
+  use_finite_doubles();
+  // CAF's own form: the bits of infinity (CAF 0.17 would read them, and hang when writing the value again).
+  for (uint64_t bits : {uint64_t{0x7ff0000000000000}, uint64_t{0xfff0000000000000}, uint64_t{0x7fffffffffffffff}}) {
+    std::vector<char> buf;
+    caf::binary_serializer sink{nullptr, buf};
+    REQUIRE(!sink(bits));
+    caf::binary_deserializer source{nullptr, buf};
+    double x = 42;
+    CHECK(source(x));   // an error
+    CHECK_EQUAL(x, 42.0);
+  }
+  std::vector<char> ok;
+  caf::binary_serializer sink{nullptr, ok};
+  double two = 2.5;
+  REQUIRE(!sink(two));
+  caf::binary_deserializer source{nullptr, ok};
+  double back = 0;
+  CHECK(!source(back));
+  CHECK_EQUAL(back, 2.5);
+  // The compact form: a framework's failover timeout of infinity fails the whole record.
+  framework_info fi;
+  fi.id = framework_id{"f"};
+  fi.failover_timeout = 7.5;
+  std::string bytes;
+  compact_writer w{bytes};
+  inspect(w, fi);
+  auto pos = bytes.find(std::string("\x00\x00\x00\x00\x00\x00\x1e\x40", 8));   // 7.5 as IEEE bits
+  REQUIRE(pos != std::string::npos);
+  double inf = std::numeric_limits<double>::infinity();
+  std::memcpy(&bytes[pos], &inf, sizeof inf);
+  compact_reader reader{bytes.data(), bytes.size()};
+  framework_info out;
+  inspect(reader, out);
+  CHECK(!reader.ok());
 }

@@ -314,7 +314,9 @@ std::string parse_resources(const json& j, resource_set& out) {
     for (auto& e : j) {
       if (!e.is_object() || !e.contains("name") || !e["name"].is_string())
         return "each resource needs a name";
-      if (e.value("type", std::string{"SCALAR"}) != "SCALAR")
+      // "type" is optional; when given it must be the string "SCALAR" (anything else was an uncaught
+      // type_error here, found by scripts/fuzz http_bodies).
+      if (e.contains("type") && (!e["type"].is_string() || e["type"].get<std::string>() != "SCALAR"))
         return "quota takes scalar resources only";
       if (!e.contains("scalar") || !e["scalar"].is_object() || !e["scalar"].contains("value"))
         return "resource " + e["name"].get<std::string>() + " needs scalar.value";

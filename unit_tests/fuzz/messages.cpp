@@ -17,6 +17,8 @@
 
 #include <caf/binary_deserializer.hpp>
 
+#include "messages/finite_doubles.hpp"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -33,6 +35,7 @@ void decode(const char* data, size_t size) {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  mesoscaf::use_finite_doubles();   // as every mesoscaf program does
   if (size == 0)
     return 0;
   auto* bytes = reinterpret_cast<const char*>(data) + 1;
