@@ -32,10 +32,6 @@ uint32_t max_message_size() {
   return limit;
 }
 
-uint64_t refused_oversize_messages() {
-  return refused;
-}
-
 } // namespace mesoscaf
 
 namespace caf::io::basp {

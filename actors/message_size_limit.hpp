@@ -10,7 +10,4 @@ constexpr uint32_t default_max_message_size = 64u << 20;   // 64 MiB
 void set_max_message_size(uint32_t bytes);
 uint32_t max_message_size();
 
-/// Messages refused for their size since the process started.
-uint64_t refused_oversize_messages();
-
 } // namespace mesoscaf

@@ -18,6 +18,7 @@
 #include <caf/sec.hpp>
 #include <caf/serializer.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -206,7 +207,7 @@ private:
       double value = 0;
       if (get_int(bits)) {
         std::memcpy(&value, &bits, sizeof value);
-        if (value - value == 0)   // false for infinities and NaN
+        if (std::isfinite(value))
           x = value;
         else
           ok_ = false;

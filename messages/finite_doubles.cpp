@@ -23,28 +23,34 @@ void use_finite_doubles() {
 
 } // namespace mesoscaf
 
+namespace {
+
+/// `x` from CAF's packed bits, if they hold a finite value.
+template <class Float, class Bits>
+caf::error assign_finite(Bits bits, Float& x) {
+  auto value = caf::detail::unpack754(bits);
+  if (!std::isfinite(value))
+    return caf::make_error(caf::sec::invalid_argument, "a floating-point value that is not finite");
+  x = value;
+  return caf::none;
+}
+
+} // namespace
+
 namespace caf {
 
 error binary_deserializer::apply_impl(double& x) {
   uint64_t bits = 0;
   if (auto err = apply_impl(bits))
     return err;
-  auto value = detail::unpack754(bits);
-  if (!std::isfinite(value))
-    return make_error(sec::invalid_argument, "a double that is not finite");
-  x = value;
-  return none;
+  return assign_finite(bits, x);
 }
 
 error binary_deserializer::apply_impl(float& x) {
   uint32_t bits = 0;
   if (auto err = apply_impl(bits))
     return err;
-  auto value = detail::unpack754(bits);
-  if (!std::isfinite(value))
-    return make_error(sec::invalid_argument, "a float that is not finite");
-  x = value;
-  return none;
+  return assign_finite(bits, x);
 }
 
 } // namespace caf

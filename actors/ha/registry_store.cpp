@@ -14,8 +14,6 @@
 #include <sqlite3.h>
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
 
 namespace mesoscaf {
@@ -287,7 +285,7 @@ public:
                         "CREATE TABLE IF NOT EXISTS agents(id TEXT PRIMARY KEY, record BLOB NOT NULL);"
                         "CREATE TABLE IF NOT EXISTS roles(role TEXT PRIMARY KEY, record BLOB NOT NULL);"
                         "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '1');";
-    if (fresh && !allow_empty && std::filesystem::exists(identity_path()))
+    if (fresh && !allow_empty && !read_identity().empty())
       return emptied();   // checked before anything is written into the empty file
     if (auto err = exec(setup); !err.empty())
       return err;
@@ -389,11 +387,13 @@ private:
              "--registry-allow-empty to begin a new registry";
   }
 
+  /// The ID kept beside the database ("" if there is none).
   std::string read_identity() const {
-    std::ifstream in{identity_path()};
-    std::string id;
-    std::getline(in, id);
-    return id;
+    std::string text;
+    bool exists = false;
+    if (!read_whole_file(identity_path(), text, exists).empty() || !exists)
+      return {};
+    return text.substr(0, text.find('\n'));
   }
 
   /// The database's registry ID matches the one beside it; a new database (or one from before IDs) gets one,

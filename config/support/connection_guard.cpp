@@ -1,8 +1,9 @@
 // How the guard sees the middleman's connections without changing CAF: the middleman accepts them with accept(2)
 // through libc's PLT, and a program linking mesoscaf defines `accept` itself (config/support/connection_handles.cpp),
 // which hands every accepted connection to `admit_accepted_connection`. Connections accepted on a guarded port are
-// noted (descriptor and socket inode). A thread looks at them once a second: the kernel's TCP_INFO says how long ago each last received
-// data; one silent past the timeout is shut down, and the middleman then sees it end and closes it as any other.
+// noted (descriptor and socket inode). A thread looks at them once a second: the kernel's TCP_INFO says how long
+// ago each last received data; one silent past the timeout is shut down, and the middleman then sees it end and
+// closes it as any other.
 // Entries whose descriptor now names another socket (the middleman closed it, the number was reused) are dropped.
 // Nothing runs per message.
 #include "config/support/connection_guard.hpp"
@@ -39,8 +40,7 @@ struct guard_state {
   std::map<uint16_t, connection_limits> ports;
   std::vector<tracked> open;
   std::map<uint16_t, std::size_t> open_per_port;
-  uint64_t refused = 0;
-  uint64_t idle_closed = 0;
+  uint64_t refused = 0;   // counted for the log lines
   bool sweeping = false;
 };
 
@@ -86,7 +86,6 @@ void sweep() {
           && info.tcpi_last_data_recv > static_cast<uint32_t>(limits.idle_timeout.count())) {
         ::shutdown(t.fd, SHUT_RDWR);   // its owner sees it end and closes it
         --g.open_per_port[t.port];
-        ++g.idle_closed;
         ++closed;
         continue;
       }
@@ -128,16 +127,6 @@ void guard_connections(uint16_t port, connection_limits limits) {
     }
   }}.detach();
 }
-
-connection_guard_figures connection_guard_stats() {
-  auto& g = state();
-  std::lock_guard<std::mutex> guard{g.mtx};
-  return {g.open.size(), g.refused, g.idle_closed};
-}
-
-} // namespace mesoscaf
-
-namespace mesoscaf {
 
 int admit_accepted_connection(int listener, int fd) {
   if (fd < 0)

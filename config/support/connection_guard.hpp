@@ -26,13 +26,6 @@ connection_limits current_connection_limits();
 /// another port). The first call starts the guard's thread.
 void guard_connections(uint16_t port, connection_limits limits = current_connection_limits());
 
-struct connection_guard_figures {
-  std::size_t open = 0;       // guarded connections open now (as of the last sweep)
-  uint64_t refused = 0;       // closed at once: the limit was reached
-  uint64_t idle_closed = 0;   // closed after the idle timeout
-};
-connection_guard_figures connection_guard_stats();
-
 /// For the process's `accept` (config/support/connection_handles.cpp): notes a connection `listener` accepted,
 /// or closes it if its port is at its limit (then -1 with errno EAGAIN). `fd` < 0 is returned as it is.
 int admit_accepted_connection(int listener, int fd);
