@@ -21,8 +21,13 @@ namespace {
 
 std::atomic<uint32_t> limit{default_max_message_size};
 std::atomic<uint64_t> refused{0};
+std::atomic<uint64_t> refused_routed{0};
 
 } // namespace
+
+namespace detail {
+extern std::atomic<bool> tls_active;   // actors/tls.cpp
+} // namespace detail
 
 void set_max_message_size(uint32_t bytes) {
   limit = bytes;
@@ -48,6 +53,15 @@ bool valid(const header& hdr) {
                                                      << mesoscaf::max_message_size()
                                                      << ", --max-message-size); its connection is closed ("
                                                      << n << " refused so far)");
+    return false;
+  }
+  // Under TLS a peer speaks only for its own node (actors/tls_identity.cpp): a routed message could name any
+  // node as its source, and with it borrow that node's principal.
+  if (hdr.operation == message_type::routed_message && mesoscaf::detail::tls_active) {
+    auto n = ++mesoscaf::refused_routed;
+    if (n <= 10 || n % 1000 == 0)
+      LOG_WARN("middleman", "refused a routed message from a peer (TLS: a peer may only speak for itself); its "
+                            "connection is closed (" << n << " refused so far)");
     return false;
   }
   return cafs != nullptr && cafs(hdr);

@@ -1,5 +1,7 @@
 #include "config/daemon_config.hpp"
 
+#include "actors/tls.hpp"
+
 #include "config/config_file.hpp"
 #include "config/help_text.hpp"
 #include "config/option_sources.hpp"
@@ -8,6 +10,7 @@
 #include "config/support/connection_guard.hpp"
 #include "actors/message_size_limit.hpp"
 #include "config/support/byte_size.hpp"
+#include "config/support/files.hpp"
 #include "config/support/logging.hpp"
 #include "config/support/network_address.hpp"
 #include "actors/process_defaults.hpp"
@@ -182,7 +185,13 @@ base_config::base_config(std::string subcommand, int64_t threads)
     .add(max_connections, "max-connections",
          "connections a master or agent keeps open on its actor port; more are closed as they arrive")
     .add(handshake_timeout, "handshake-timeout",
-         "a connection to a master's or agent's actor port that sends nothing for this long is closed (e.g. 5s)");
+         "a connection to a master's or agent's actor port that sends nothing for this long is closed (e.g. 5s)")
+    .add(tls, "tls",
+         "required: mutual TLS on every actor connection (the default once a --tls-* file is named); off: "
+         "plaintext")
+    .add(tls_cert, "tls-cert", "this process's certificate (PEM), signed by --tls-ca; its subject CN is the principal")
+    .add(tls_key, "tls-key", "the private key of --tls-cert (PEM, no passphrase)")
+    .add(tls_ca, "tls-ca", "the CA certificate (PEM) every peer's certificate must be signed by");
 }
 
 std::optional<int> base_config::parse_and_validate(int argc, char** argv) {
@@ -235,6 +244,8 @@ std::optional<int> base_config::parse_and_validate(int argc, char** argv) {
   log::parse_format(log_format, f);
   if (auto err = log::configure(log_file, f); !err.empty())
     return report({"error: --log-file: " + err});
+  if (tls_on())
+    use_tls(*this, {tls_cert, tls_key, tls_ca});
   set_max_message_size(static_cast<uint32_t>(*parse_byte_size(max_message_size)));   // validated
   set_connection_limits({std::chrono::duration_cast<std::chrono::milliseconds>(handshake_timeout),
                          static_cast<std::size_t>(max_connections)});
@@ -275,6 +286,25 @@ std::vector<std::string> base_config::validate() {
   // Peers send heartbeats every second: a timeout below 2 s would close healthy connections.
   if (handshake_timeout < std::chrono::seconds(2) || handshake_timeout > std::chrono::minutes(10))
     errors.push_back("--handshake-timeout must be between 2s and 10min");
+  // Absolute: the files are opened again for each connection, and executors get them in their environment
+  // (they run in their sandboxes).
+  for (auto* path : {&tls_cert, &tls_key, &tls_ca})
+    if (!path->empty()) {
+      std::error_code ec;
+      auto abs = std::filesystem::absolute(*path, ec);
+      if (!ec)
+        *path = abs.lexically_normal().string();
+    }
+  tls_files files{tls_cert, tls_key, tls_ca};
+  if (tls.empty())
+    tls = files.any() ? "required" : "off";
+  if (tls != "required" && tls != "off")
+    errors.push_back("--tls=" + tls + ": expected required or off");
+  else if (tls == "off" && files.any())
+    errors.push_back("--tls=off but a --tls-cert, --tls-key or --tls-ca is given");
+  else if (tls == "required")
+    if (auto err = check_tls_files(files); !err.empty())
+      errors.push_back(err);
   auto threads = caf::get_if<int64_t>(&content, "scheduler.max-threads");
   if (threads && (*threads < 1 || *threads > 256))
     errors.push_back("scheduler.max-threads=" + std::to_string(*threads) + ": expected 1..256");
@@ -295,6 +325,7 @@ std::vector<std::string> base_config::validate() {
 // -- master_flags -------------------------------------------------------------------------------------------
 
 void master_flags::add_master_flags(caf::config_option_set& options) {
+  add_access_flags(options);
   caf::config_option_adder{options, "global"}
     .add(allocation_interval, "allocation-interval", "period of the batch allocation run (e.g. 1s, 250ms)")
     .add(offer_timeout, "offer-timeout", "rescind offers not answered within this time (e.g. 30s; 0 = never)")
@@ -308,7 +339,38 @@ void master_flags::add_master_flags(caf::config_option_set& options) {
          "after a failover, agents of the registry that have not re-registered by then are unreachable");
 }
 
+void access_flags::add_access_flags(caf::config_option_set& options) {
+  caf::config_option_adder{options, "global"}
+    .add(acls, "acls",
+         "JSON file of ACLs: who may register agents and frameworks, run tasks as which user, tear down, set "
+         "weights and quota, view state (default: everything allowed)")
+    .add(credentials, "credentials",
+         "JSON file {\"credentials\": [{\"principal\": P, \"secret\": S}]}: HTTP requests must then "
+         "authenticate (Basic P:S or Bearer S)");
+}
+
+void access_flags::check_access_flags(std::vector<std::string>& errors) {
+  auto load = [&](const std::string& flag, const std::string& path, auto& out) {
+    if (path.empty())
+      return;
+    std::string text;
+    bool exists = true;
+    auto err = read_whole_file(path, text, exists);
+    if (!exists)
+      err = "no such file";
+    if (!err.empty()) {
+      errors.push_back("--" + flag + "=" + path + ": " + err);
+      return;
+    }
+    if (auto err = std::decay_t<decltype(out)>::parse(text, out); !err.empty())
+      errors.push_back("--" + flag + "=" + path + ": " + err);
+  };
+  load("acls", acls, parsed_acls);
+  load("credentials", credentials, parsed_credentials);
+}
+
 void master_flags::check_master_flags(std::vector<std::string>& errors) {
+  check_access_flags(errors);
   if (allocation_interval.count() <= 0)
     errors.push_back("--allocation-interval must be positive");
   if (offer_timeout.count() < 0)
@@ -400,6 +462,7 @@ std::vector<std::string> master_config::validate() {
 
 agent_config::agent_config() : base_config("agent") {
   add_master_address_flags(custom_options_);
+  add_access_flags(custom_options_);
   opt_group{custom_options_, "global"}
     .add(port, "port", "port to publish the agent on (0 = any free port)")
     .add(http_port, "http-port", "HTTP port for /state, /metrics, /files (0 = any free port; printed)")
@@ -474,6 +537,7 @@ bool parse_byte_size(const std::string& text, uint64_t& out) {
 std::vector<std::string> agent_config::validate() {
   auto errors = base_config::validate();
   check_master_address(errors);
+  check_access_flags(errors);
   check_port(port, true, "port", errors);
   check_port(http_port, true, "http-port", errors);
   if (ip.empty())

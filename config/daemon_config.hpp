@@ -10,6 +10,8 @@
 //   if (auto rc = cfg.parse_and_validate(argc, argv)) return *rc;   // 0 after --help, 2 on bad arguments
 //   caf::actor_system sys{cfg};
 #include "actors/ha/leader_election.hpp"
+#include "config/support/acls.hpp"
+#include "config/support/credentials.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/timespan.hpp>
@@ -73,6 +75,14 @@ public:
   /// Bounds on the connections a daemon accepts on its actor port (config/support/connection_guard.hpp).
   int64_t max_connections = 10000;
   caf::timespan handshake_timeout = std::chrono::seconds(5);
+  /// Mutual TLS on every actor connection of the process (actors/tls.hpp): `required` (the default once a file
+  /// is named) or `off`.
+  std::string tls;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  /// True once validated with TLS on.
+  bool tls_on() const { return tls == "required"; }
 
   /// The words after the flags (the CLI's `task log TASK_ID`); only commands that set `operands_usage_` take any.
   std::vector<std::string> operands;
@@ -107,8 +117,22 @@ struct master_address_flags {
   void check_master_address(std::vector<std::string>& errors);
 };
 
+/// `--acls` and `--credentials` (master and agent): who may do what, and the HTTP credentials
+/// (config/support/acls.hpp, config/support/credentials.hpp).
+struct access_flags {
+  std::string acls;          // file
+  std::string credentials;   // file
+
+  // Filled by check_access_flags:
+  acl_set parsed_acls;
+  credential_set parsed_credentials;
+
+  void add_access_flags(caf::config_option_set& options);
+  void check_access_flags(std::vector<std::string>& errors);
+};
+
 /// The master's options, shared by `mesoscaf master` and `mesoscaf local` (which runs a master too).
-struct master_flags {
+struct master_flags : access_flags {
   caf::timespan allocation_interval = std::chrono::seconds(1);
   caf::timespan offer_timeout = caf::timespan{0};   // 0 = offers never time out
   std::string weights;                              // --weights=eng=2,ops=0.5
@@ -151,7 +175,7 @@ public:
 };
 
 /// `mesoscaf agent`
-class agent_config : public base_config, public master_address_flags {
+class agent_config : public base_config, public master_address_flags, public access_flags {
 public:
   agent_config();
   std::vector<std::string> validate() override;

@@ -57,8 +57,11 @@ std::vector<std::string> build_environment(const launch_spec& spec) {
     if (eq == nullptr)
       continue;
     std::string name(*e, static_cast<size_t>(eq - *e));
-    if (name == env_executor_secret)
-      continue;   // an executor's own: never inherited by what it starts
+    // An executor's own secret and its agent's TLS files: never inherited by what it starts (the agent sets them
+    // explicitly for the executors it launches).
+    if (name == env_executor_secret || name == "MESOSCAF_TLS_CERT" || name == "MESOSCAF_TLS_KEY"
+        || name == "MESOSCAF_TLS_CA")
+      continue;
     env[std::move(name)] = eq + 1;
   }
   for (auto& [k, v] : spec.command.environment)

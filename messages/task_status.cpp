@@ -46,6 +46,7 @@ const char* to_string(task_reason r) {
     case task_reason::container_limitation_memory: return "REASON_CONTAINER_LIMITATION_MEMORY";
     case task_reason::gc_error: return "REASON_GC_ERROR";
     case task_reason::container_limitation_disk: return "REASON_CONTAINER_LIMITATION_DISK";
+    case task_reason::task_unauthorized: return "REASON_TASK_UNAUTHORIZED";
   }
   return "REASON_INVALID";
 }

@@ -49,6 +49,7 @@ enum class task_reason : uint16_t {
   container_limitation_memory,
   gc_error,
   container_limitation_disk,
+  task_unauthorized,   // an ACL (run_tasks) refused the task's user
 };
 
 enum class status_source : uint8_t { master = 0, agent = 1, executor = 2 };

@@ -3,6 +3,7 @@
 // concern: agent_executors.cpp, agent_status_updates.cpp, agent_volumes.cpp, agent_registration.cpp,
 // agent_recovery.cpp; the state they share in agent_state.hpp.
 #include "actors/agent/agent.hpp"
+#include "actors/tls.hpp"
 
 #include "actors/agent/agent_resources.hpp"
 #include "actors/agent/agent_state.hpp"
@@ -159,7 +160,7 @@ void publish_then_register(agent_ptr self) {
     try_register(self);
     return;
   }
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = network_actor(self->system());
   auto sigs = self->system().message_types<agent_actor>();
   self->request(mm, st.opts.request_timeout, caf::publish_atom::value, st.opts.port,
                 caf::actor_cast<caf::strong_actor_ptr>(self), sigs, st.opts.publish_address, true)

@@ -1,6 +1,7 @@
 // Executors and their tasks at the agent: launching an executor's container, its (re-)registration, handing it
 // tasks (run_task), kills, framework messages, shutdowns, and its end (disconnect, container exit, timeouts).
 #include "actors/agent/agent_resources.hpp"
+#include "actors/tls.hpp"
 #include "actors/agent/agent_state.hpp"
 
 #include "config/support/logging.hpp"
@@ -9,6 +10,7 @@
 #include "containerizer/launcher.hpp"
 #include "containerizer/reaper.hpp"
 
+#include <caf/actor_system_config.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
 
@@ -159,7 +161,7 @@ std::string sandbox_for(const agent_state& st, const framework_id& fw, const exe
   return runs.empty() ? runs : sandbox_path(runs, {cid.str()});
 }
 
-launch_spec launch_spec_of(const agent_state& st, const executor_entry& e) {
+launch_spec launch_spec_of(const agent_state& st, const executor_entry& e, const caf::actor_system_config& cfg) {
   const auto& fw = e.framework;
   launch_spec spec;
   spec.id = e.container;
@@ -172,6 +174,12 @@ launch_spec launch_spec_of(const agent_state& st, const executor_entry& e) {
   spec.environment["MESOSCAF_AGENT_ID"] = st.id.str();
   spec.environment["MESOSCAF_SANDBOX"] = e.sandbox;
   spec.environment[env_executor_secret] = e.secret;
+  // The executor reaches this agent's port over TLS with the agent's identity (as Mesos passes LIBPROCESS_SSL_*).
+  if (tls_in_use()) {
+    spec.environment[env_tls_cert] = cfg.openssl_certificate;
+    spec.environment[env_tls_key] = cfg.openssl_key;
+    spec.environment[env_tls_ca] = cfg.openssl_cafile;
+  }
   // A checkpointing framework's executor outlives a crashed agent: it waits this long for the next one.
   spec.environment["MESOSCAF_CHECKPOINT"] = checkpoints(st, fw) ? "1" : "0";
   spec.environment["MESOSCAF_RECOVERY_TIMEOUT"]
@@ -258,7 +266,7 @@ void request_launch(agent_ptr self, executor_entry& e) {
     return;
   auto cid = e.container;
   auto generation = st.containerizer_generation;
-  self->request(st.containerizer, st.opts.request_timeout, atom::launch_v, launch_spec_of(st, e))
+  self->request(st.containerizer, st.opts.request_timeout, atom::launch_v, launch_spec_of(st, e, self->system().config()))
     .then([=](int32_t pid) { on_container_launched(self, cid, pid); },
           [=](caf::error& err) { on_container_launch_failed(self, cid, generation, err); });
 }

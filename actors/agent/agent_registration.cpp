@@ -2,6 +2,7 @@
 // re-registering (an agent with an ID, with everything it runs), retrying with backoff, and noticing a master that
 // is gone or no longer counts this agent as registered.
 #include "actors/agent/agent_state.hpp"
+#include "actors/tls.hpp"
 
 #include "config/support/logging.hpp"
 
@@ -135,7 +136,7 @@ void connect_to_master(agent_ptr self) {
   auto& st = self->state;
   st.connecting = true;
   auto gen = st.master_generation;
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = network_actor(self->system());
   auto where = st.target.endpoint();
   // Answers for an older master, or arriving while the agent stops, are stale.
   auto stale = [=] { return gen != self->state.master_generation || self->state.shutting_down; };

@@ -5,11 +5,13 @@
 #include "actors/http/http_server.hpp"
 #include "actors/http/state_json.hpp"
 #include "actors/interfaces.hpp"
+#include "config/support/acls.hpp"
 
 #include <caf/fwd.hpp>
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -19,7 +21,14 @@ struct endpoint_options {
   daemon_identity identity;
   std::chrono::milliseconds timeout{10000};   // per request to the actor (a page, a query)
   std::string work_dir;                        // agent: the sandboxes' root (/files)
+  /// --acls: view_state, update_weights, update_quotas, teardown_frameworks for HTTP requests (by
+  /// request::principal). Null: everything allowed.
+  std::shared_ptr<const acl_set> acls;
 };
+
+/// A 403 if `acls` does not let the request's principal do `action` on `object`; nullopt if it may.
+std::optional<response> forbidden(const endpoint_options& opts, const request& req, acl_action action,
+                                  const std::string& object);
 
 void add_master_routes(server& srv, caf::actor_system& sys, master_actor master, endpoint_options opts);
 /// `agent` names the agent at each request: a daemon starts serving (and learns its HTTP port, which the agent

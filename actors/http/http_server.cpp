@@ -144,12 +144,40 @@ private:
     }
     req.body = std::move(msg.body());
     req.peer = peer_;
+    if (auto refusal = authenticate(req))
+      return write(std::move(*refusal));
     // The handler may block (an actor request with a timeout): it runs on the pool, never on the I/O thread.
     stream_.expires_never();
     asio::post(owner_.pool, [self = shared_from_this(), req = std::move(req)] {
       auto res = run_handler(self->owner_.routes, req);
       asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
     });
+  }
+
+  /// Fills req.principal from the Authorization header; a refusal (401) if the credentials are wrong, or missing
+  /// on a path that is not public.
+  std::optional<response> authenticate(request& req) {
+    const auto& creds = owner_.opts.credentials;
+    if (!creds || !creds->configured())
+      return std::nullopt;
+    auto refuse = [](const std::string& why) {
+      auto res = response::error(401, why);
+      res.headers.emplace_back("WWW-Authenticate", "Basic realm=\"mesoscaf\"");
+      return res;
+    };
+    if (auto h = req.headers.find("authorization"); h != req.headers.end()) {
+      req.principal = creds->authenticate(h->second);
+      if (!req.principal)
+        return refuse("wrong credentials (--credentials: Basic principal:secret or Bearer secret)");
+      return std::nullopt;
+    }
+    static const char* open_paths[] = {"/health", "/version", "/master/redirect", "/", "/index.html"};
+    for (auto p : open_paths)
+      if (req.path == p)
+        return std::nullopt;
+    if (req.path.rfind("/static/", 0) == 0)
+      return std::nullopt;
+    return refuse("authentication required (--credentials)");
   }
 
   void write(response res) {

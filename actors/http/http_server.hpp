@@ -4,6 +4,7 @@
 // it); it never runs on a CAF scheduler thread, and a slow client only holds its own connection. Each cost a
 // client controls is bounded: connections, header time, body size, idle time.
 #include "actors/http/http_types.hpp"
+#include "config/support/credentials.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -27,6 +28,9 @@ struct server_options {
   /// to the daemon's actors, so a client reading /state in a loop does not slow down offers and status updates.
   int handler_nice = 10;
   std::string server_name = "mesoscaf";
+  /// --credentials: when set, every request except the public ones (/health, /version, /master/redirect, the web
+  /// UI's files) must authenticate (Basic or Bearer), else 401; wrong credentials are 401 everywhere.
+  std::shared_ptr<const credential_set> credentials;
 };
 
 using handler = std::function<response(const request&)>;

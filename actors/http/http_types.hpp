@@ -2,6 +2,7 @@
 // A request and a response as the daemons' HTTP handlers see them: plain data, no Boost.Beast types, so the
 // handlers (and their tests) do not compile the HTTP library.
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,8 @@ struct request {
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
   std::string peer;                            // "IP:PORT" of the client
+  /// Who the request authenticated as (server_options::credentials: Basic or Bearer); none: anonymous.
+  std::optional<std::string> principal;
 
   /// The query value of `key`, or `fallback`.
   std::string param(const std::string& key, const std::string& fallback = {}) const;

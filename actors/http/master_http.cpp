@@ -139,6 +139,18 @@ std::optional<master_state> fetch_master_state(caf::actor_system& sys, const mas
   }
 }
 
+std::optional<response> forbidden(const endpoint_options& opts, const request& req, acl_action action,
+                                  const std::string& object) {
+  if (!opts.acls || opts.acls->authorized(action, req.principal, object))
+    return std::nullopt;
+  auto who = req.principal ? "principal '" + *req.principal + "'" : std::string{"an anonymous request"};
+  LOG_WARN(component, "HTTP " << req.method << " " << req.path << " from " << req.peer << ": " << who << " may not "
+                              << acl_action_name(action) << " (" << acl_object_name(action) << " '" << object
+                              << "', --acls)");
+  return response::error(403, "not authorized: " + who + " may not " + acl_action_name(action) + " ("
+                                + acl_object_name(action) + " '" + object + "')");
+}
+
 void add_master_routes(server& srv, caf::actor_system& sys, master_actor master, endpoint_options opts) {
   // The HTTP port is known once the server listens, after the routes are set: read at each request.
   auto srvp = &srv;
@@ -151,10 +163,21 @@ void add_master_routes(server& srv, caf::actor_system& sys, master_actor master,
   auto fetch = std::make_shared<shared_fetch>();
   auto sysp = &sys;
   // Every read endpoint is a view of the whole state.
-  auto state_route = [=](std::function<response(const master_state&, const request&)> render) {
+  // view_state (--acls): each of `objects` must be visible to the request's principal.
+  auto may_view = [me](const request& req, std::initializer_list<const char*> objects) -> std::optional<response> {
+    for (auto o : objects)
+      if (auto no = forbidden(*me, req, acl_action::view_state, o))
+        return no;
+    return std::nullopt;
+  };
+  auto state_route = [=](std::vector<const char*> objects,
+                         std::function<response(const master_state&, const request&)> render) {
     return [=](const request& req) {
       if (req.method != "GET" && req.method != "HEAD")
         return response::error(405, req.method + " is not allowed on " + req.path);
+      for (auto o : objects)
+        if (auto no = forbidden(*me, req, acl_action::view_state, o))
+          return *no;
       std::string err;
       auto t0 = std::chrono::steady_clock::now();
       auto s = fetch->get(*sysp, master, me->timeout, err);
@@ -179,22 +202,26 @@ void add_master_routes(server& srv, caf::actor_system& sys, master_actor master,
   };
   srv.route("*", "/health", get_only([](const request&) { return response::text(""); }));
   srv.route("*", "/version", get_only([](const request&) { return response::json(version_json()); }));
-  srv.route("*", "/flags", get_only([identity](const request&) { return response::json(flags_json(identity())); }));
-  srv.route("*", "/state", state_route([identity](const master_state& s, const request&) {
+  srv.route("*", "/flags", get_only([=](const request& req) {
+              if (auto no = may_view(req, {"flags"}))
+                return *no;
+              return response::json(flags_json(identity()));
+            }));
+  srv.route("*", "/state", state_route({"frameworks", "tasks", "agents"}, [identity](const master_state& s, const request&) {
               return response::json(master_state_json(s, identity()));
             }));
-  srv.route("*", "/state-summary", state_route([identity](const master_state& s, const request&) {
+  srv.route("*", "/state-summary", state_route({"frameworks", "agents"}, [identity](const master_state& s, const request&) {
               return response::json(master_state_summary_json(s, identity()));
             }));
-  srv.route("*", "/frameworks", state_route([](const master_state& s, const request&) {
+  srv.route("*", "/frameworks", state_route({"frameworks", "tasks"}, [](const master_state& s, const request&) {
               return response::json(master_frameworks_json(s));
             }));
-  auto slaves = state_route([](const master_state& s, const request&) {
+  auto slaves = state_route({"agents"}, [](const master_state& s, const request&) {
     return response::json(master_slaves_json(s));
   });
   srv.route("*", "/slaves", slaves);
   srv.route("*", "/agents", slaves);
-  srv.route("*", "/tasks", state_route([](const master_state& s, const request& req) {
+  srv.route("*", "/tasks", state_route({"tasks"}, [](const master_state& s, const request& req) {
               std::string err;
               auto limit = count_param(req, "limit", 100, err);
               auto offset = count_param(req, "offset", 0, err);
@@ -211,17 +238,26 @@ void add_master_routes(server& srv, caf::actor_system& sys, master_actor master,
     auto err = ask(*sysp, master, me->timeout, page, atom::state_page_v, state_cursor{});
     return err.empty() ? render(page.roles) : unavailable(err);
   };
-  srv.route("*", "/roles", get_only([=](const request&) {
+  srv.route("*", "/roles", get_only([=](const request& req) {
+              if (auto no = may_view(req, {"roles"}))
+                return *no;
               return roles_view([](auto& roles) { return response::json(roles_json(roles)); });
             }));
   srv.route("*", "/weights", [=](const request& req) {
-    if (req.method == "GET")
+    if (req.method == "GET") {
+      if (auto no = may_view(req, {"roles"}))
+        return *no;
       return roles_view([](auto& roles) { return response::json(weights_json(roles)); });
+    }
     if (req.method != "PUT" && req.method != "POST")
       return response::error(405, req.method + " is not allowed on /weights");
     std::vector<std::pair<std::string, double>> weights;
     if (auto err = parse_weights(req.body, weights); !err.empty())
       return response::error(400, err);
+    // All or nothing: every role is authorized before any weight changes.
+    for (auto& [role, w] : weights)
+      if (auto no = forbidden(*me, req, acl_action::update_weights, role))
+        return *no;
     for (auto& [role, w] : weights) {
       bool ok = false;
       if (auto err = ask(*sysp, master, me->timeout, ok, atom::set_weight_v, role, w); !err.empty())
@@ -231,6 +267,8 @@ void add_master_routes(server& srv, caf::actor_system& sys, master_actor master,
     return response::json("{}");
   });
   auto set_quota = [=](const std::string& role, const quota_info& q, const request& req) {
+    if (auto no = forbidden(*me, req, acl_action::update_quotas, role))
+      return *no;
     bool ok = false;
     if (auto err = ask(*sysp, master, me->timeout, ok, atom::set_quota_v, role, q); !err.empty())
       return response::error(400, "quota of role " + role + ": " + err);
@@ -239,8 +277,11 @@ void add_master_routes(server& srv, caf::actor_system& sys, master_actor master,
     return response::json("{}");
   };
   srv.route("*", "/quota", [=](const request& req) {
-    if (req.method == "GET")
+    if (req.method == "GET") {
+      if (auto no = may_view(req, {"roles"}))
+        return *no;
       return roles_view([](auto& roles) { return response::json(quota_json(roles)); });
+    }
     if (req.method != "POST" && req.method != "PUT")
       return response::error(405, req.method + " is not allowed on /quota (DELETE /quota/ROLE removes one)");
     std::string role;
@@ -264,9 +305,22 @@ void add_master_routes(server& srv, caf::actor_system& sys, master_actor master,
     auto id = form.count("frameworkId") ? form["frameworkId"] : req.param("frameworkId");
     if (id.empty())
       return response::error(400, "frameworkId is missing (form body frameworkId=ID)");
+    // teardown_frameworks (--acls) names the framework's principal: look it up in the state.
+    if (me->acls && me->acls->configured()) {
+      master_state_view page;   // the header page lists the frameworks
+      if (auto err = ask(*sysp, master, me->timeout, page, atom::state_page_v, state_cursor{}); !err.empty())
+        return unavailable(err);
+      auto fw = std::find_if(page.frameworks.begin(), page.frameworks.end(),
+                             [&](const framework_view& f) { return f.info.id.value == id; });
+      if (fw == page.frameworks.end())
+        return response::error(404, "no such framework: " + id);
+      if (auto no = forbidden(*me, req, acl_action::teardown_frameworks, fw->info.principal))
+        return *no;
+    }
     bool known = false;
     if (auto err = ask(*sysp, master, me->timeout, known, atom::teardown_v, framework_id{id},
-                       "operator (HTTP from " + req.peer + ")");
+                       "operator (HTTP from " + req.peer
+                         + (req.principal ? ", principal " + *req.principal : std::string{}) + ")");
         !err.empty())
       return response::error(400, err);
     if (!known)

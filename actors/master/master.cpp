@@ -1,5 +1,7 @@
 #include "actors/master/master.hpp"
 
+#include "actors/tls.hpp"
+
 #include "actors/master/reconciliation.hpp"
 
 #include "config/support/logging.hpp"
@@ -34,6 +36,61 @@ bool from_this_process(master_pointer self, const char* what) {
   LOG_WARN(component, "ignored '" << what << "' from " << (src ? "a remote actor" : "an anonymous sender")
                                   << ": election news only comes from this master's own election actors");
   return false;
+}
+
+/// Who sent the current message. `local`: an actor of this process (the HTTP layer, which authorizes its own
+/// requests, or the daemon itself). Otherwise the principal its node authenticated as over TLS, if any.
+struct sender_identity {
+  bool local = false;
+  std::optional<std::string> principal;
+  caf::node_id node;
+};
+
+sender_identity identify_sender(master_pointer self) {
+  auto& src = self->current_sender();
+  if (!src)
+    return {};
+  if (src->node() == self->node())
+    return {true, std::nullopt, src->node()};
+  return {false, node_principal(src->node()), src->node()};
+}
+
+std::string principal_text(const std::optional<std::string>& p) {
+  return p ? "principal '" + *p + "'" : std::string{"an unauthenticated peer"};
+}
+
+/// Whether the sender may do `action` on `object` (--acls). Local senders are the HTTP layer (it has checked)
+/// or the daemon. Refusals are logged with the principal.
+bool permitted_as(master_pointer self, const std::optional<std::string>& principal, acl_action action,
+                  const std::string& object) {
+  if (self->state.acls.authorized(action, principal, object))
+    return true;
+  LOG_WARN(component, "not authorized: " << principal_text(principal) << " may not " << acl_action_name(action)
+                                         << " (" << acl_object_name(action) << " '" << object << "', --acls)");
+  return false;
+}
+
+bool permitted(master_pointer self, const sender_identity& who, acl_action action, const std::string& object) {
+  return who.local || permitted_as(self, who.principal, action, object);
+}
+
+/// A framework's principal for ACLs: the authenticated one (bound at subscription under TLS), else the declared
+/// one (as Mesos without authentication), else none.
+std::optional<std::string> framework_principal(const framework_info& info) {
+  if (info.principal.empty())
+    return std::nullopt;
+  return info.principal;
+}
+
+caf::error not_authorized(const sender_identity& who, acl_action action, const std::string& object) {
+  return caf::make_error(caf::sec::invalid_argument, "not authorized: " + principal_text(who.principal) + " may not "
+                                                       + acl_action_name(action) + " ("
+                                                       + acl_object_name(action) + " '" + object + "')");
+}
+
+/// Under TLS a peer registers only actors of its own process: the principal belongs to that node.
+bool own_actor(const sender_identity& who, const caf::node_id& actor_node) {
+  return who.local || !tls_in_use() || actor_node == who.node;
 }
 
 /// A status update made by the master itself (needs no acknowledgement).
@@ -495,10 +552,25 @@ void health_round(master_pointer self) {
     count_miss(self, aid);
 }
 
+/// register_agents (--acls) for the sender, and under TLS only its own agent actor. An empty error: go on.
+caf::error check_agent_sender(master_pointer self, const agent_actor& hdl) {
+  auto who = identify_sender(self);
+  if (hdl && !own_actor(who, hdl.node()))
+    return caf::make_error(caf::sec::invalid_argument,
+                           "register agent: the agent actor is not on the sending node (TLS binds a principal to "
+                           "its own node)");
+  auto object = who.principal.value_or("");
+  if (!permitted(self, who, acl_action::register_agents, object))
+    return not_authorized(who, acl_action::register_agents, object);
+  return {};
+}
+
 caf::result<agent_id> register_agent(master_pointer self, const agent_info& given, const agent_actor& hdl) {
   auto& st = self->state;
   if (!hdl)
     return caf::make_error(caf::sec::invalid_argument, "register agent: no agent handle");
+  if (auto err = check_agent_sender(self, hdl))
+    return err;
   // A retry from an agent we already know (e.g. the reply was lost): same ID again.
   if (auto i = st.agent_by_addr.find(hdl.address()); i != st.agent_by_addr.end()) {
     if (given.id.empty() || given.id == i->second)
@@ -555,6 +627,8 @@ caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration
   const auto& aid = r.info.id;
   if (!hdl)
     return caf::make_error(caf::sec::invalid_argument, "re-register agent: no agent handle");
+  if (auto err = check_agent_sender(self, hdl))
+    return err;
   if (aid.empty())
     return caf::make_error(caf::sec::invalid_argument, "re-register agent: no agent ID (use reg_agent)");
   if (auto i = st.agent_by_addr.find(hdl.address()); i != st.agent_by_addr.end() && i->second != aid)
@@ -728,6 +802,23 @@ caf::result<framework_id> subscribe(master_pointer self, const framework_info& g
   if (auto msg = check_framework_text(given); !msg.empty())
     return caf::make_error(caf::sec::invalid_argument, "subscribe: " + msg);
   framework_info info = given;
+  // The principal is the one the scheduler's node authenticated as (TLS), never only what it declares; a framework
+  // ID is then taken over only by the same principal (take_over compares them).
+  auto who = identify_sender(self);
+  if (!own_actor(who, hdl.node()))
+    return caf::make_error(caf::sec::invalid_argument,
+                           "subscribe: the scheduler actor is not on the sending node (TLS binds a principal to "
+                           "its own node)");
+  if (who.principal) {
+    if (!info.principal.empty() && info.principal != *who.principal)
+      return caf::make_error(caf::sec::invalid_argument,
+                             "subscribe: the framework's principal '" + info.principal
+                               + "' is not the authenticated principal '" + *who.principal + "'");
+    info.principal = *who.principal;
+  }
+  for (const auto& r : info.roles.empty() ? std::vector<std::string>{"*"} : info.roles)
+    if (!permitted_as(self, framework_principal(info), acl_action::register_frameworks, r))
+      return not_authorized({false, framework_principal(info), {}}, acl_action::register_frameworks, r);
   // Roles: each valid, none twice (empty list: the default role "*").
   for (size_t i = 0; i < info.roles.size(); ++i) {
     const auto& r = info.roles[i];
@@ -873,6 +964,19 @@ void on_accept(master_pointer self, const framework_id& fid, const std::vector<o
       LOG_ERROR(component, "accept: agent " << aid << " total not updated: " << msg);
   }
   for (auto t : v.launch) {
+    // run_tasks (--acls): the framework's principal may run tasks as this user.
+    auto user = t.command && !t.command->user.empty() ? t.command->user : fw->info.user;
+    if (t.executor && !t.executor->command.user.empty())
+      user = t.executor->command.user;
+    if (!permitted_as(self, framework_principal(fw->info), acl_action::run_tasks, user)) {
+      send_update(self, fid,
+                  master_status(t.id, aid, task_state::error, task_reason::task_unauthorized,
+                                "not authorized: " + principal_text(framework_principal(fw->info))
+                                  + " may not run tasks as user '" + user + "'"));
+      v.used -= t.resources;
+      v.remaining += t.resources;
+      continue;
+    }
     // The allocation role travels with the task: the agent reports it back when it re-registers.
     t.role = role;
     if (t.executor)
@@ -1248,6 +1352,7 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
   for (const auto& [role, weight] : opts.weights)
     st.weights[role] = weight;
   st.offer_timeout = opts.offer_timeout;
+  st.acls = opts.acls;
   st.ping_timeout = opts.agent_ping_timeout;
   st.health = agent_health{opts.max_agent_ping_timeouts, opts.removal_limit_count,
                            std::chrono::duration_cast<agent_health::duration>(opts.removal_limit_period)};
@@ -1354,11 +1459,15 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
       }
     },
     [=](atom::teardown, const framework_id& fid, const std::string& by) -> caf::result<bool> {
-      // The operator's teardown (HTTP /teardown); issue 17 puts it behind an ACL.
+      // The operator's teardown (HTTP /teardown, which authorizes its requests; remote senders: teardown_frameworks).
       if (!self->state.leading)
         return not_leading(self, "teardown");
-      if (self->state.reg.framework(fid) == nullptr)
+      const auto* fw = self->state.reg.framework(fid);
+      if (fw == nullptr)
         return false;
+      auto who = identify_sender(self);
+      if (!permitted(self, who, acl_action::teardown_frameworks, fw->info.principal))
+        return not_authorized(who, acl_action::teardown_frameworks, fw->info.principal);
       ++self->state.counters.messages_teardown_framework;
       // Its scheduler hears why (Mesos: "Framework has been removed"); a driver aborts on it.
       if (auto s = self->state.schedulers.find(fid); s != self->state.schedulers.end())
@@ -1409,6 +1518,8 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
     },
     // -- from operators --
     [=](atom::set_weight, const std::string& role, double weight) -> caf::result<bool> {
+      if (auto who = identify_sender(self); !permitted(self, who, acl_action::update_weights, role))
+        return not_authorized(who, acl_action::update_weights, role);
       // A weight changes the order among the role's siblings: offers in its subtree may now be unfair.
       return operator_change(
         self, "weight of role " + role + " set to " + std::to_string(weight),
@@ -1423,6 +1534,8 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
         atom::set_weight_v, role, weight);
     },
     [=](atom::set_quota, const std::string& role, const quota_info& quota) -> caf::result<bool> {
+      if (auto who = identify_sender(self); !permitted(self, who, acl_action::update_quotas, role))
+        return not_authorized(who, acl_action::update_quotas, role);
       // Guarantees and headroom concern every role: all outstanding offers may now be wrong.
       return operator_change(
         self, "quota of role " + role + " set to guarantee " + quota.guarantee.to_string() + " limit "

@@ -21,6 +21,7 @@
 #include "actors/master/cluster_state.hpp"
 #include "actors/master/master_metrics.hpp"
 #include "allocator/allocator_actor.hpp"
+#include "config/support/acls.hpp"
 
 #include <caf/actor_addr.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -85,6 +86,11 @@ struct master_options : master_tuning {
   /// registry is left to wait for: each re-registered or was marked unreachable. The daemon lets its allocator
   /// return memory to the kernel again (apps/mesoscaf/heap_reserve.hpp).
   std::function<void()> recovered;
+
+  // -- trust (issue 17) --
+  /// Who may do what (--acls); default: everything. Checked against the principal of the sending node (its TLS
+  /// certificate, actors/tls.hpp) for messages from other processes; the HTTP layer checks its own requests.
+  acl_set acls;
 };
 
 struct master_state {
@@ -153,6 +159,8 @@ struct master_state {
   std::chrono::steady_clock::time_point recovery_start;
   bool recovery_open = false;   // leading began and recovering agents remain (or `recovered` was not called yet)
   std::function<void()> recovered;
+  /// --acls (master_options::acls).
+  acl_set acls;
   /// Agents whose admission (or readmission) is being written to the registry: their registration replies wait.
   /// One list of waiting replies per write under way, oldest first (a retry joins the newest).
   std::map<agent_id, std::vector<std::shared_ptr<std::vector<caf::typed_response_promise<agent_id>>>>>

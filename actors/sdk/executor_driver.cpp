@@ -1,4 +1,5 @@
 #include "actors/sdk/executor_driver.hpp"
+#include "actors/tls.hpp"
 
 #include "actors/process_defaults.hpp"
 
@@ -75,6 +76,10 @@ std::string read_executor_environment(executor_environment& out,
     return v != nullptr ? std::string{v} : std::string{};
   };
   executor_environment env;
+  // TLS files the agent passed on: unusable ones would only fail later, inside the middleman.
+  if (tls_files files{lookup(env_tls_cert), lookup(env_tls_key), lookup(env_tls_ca)}; files.any())
+    if (auto err = check_tls_files(files); !err.empty())
+      return "MESOSCAF_TLS_CERT, MESOSCAF_TLS_KEY, MESOSCAF_TLS_CA: " + err;
   auto endpoint = lookup(env_agent_endpoint);
   if (endpoint.empty())
     return std::string{env_agent_endpoint} + " is not set (executors are started by an agent)";
@@ -111,7 +116,7 @@ caf::expected<agent_actor> connect_to_agent_from_env(caf::actor_system& sys) {
   executor_environment env;
   if (auto err = read_executor_environment(env); !err.empty())
     return caf::make_error(caf::sec::invalid_argument, err);
-  return sys.middleman().remote_actor<agent_actor>(env.agent_host, env.agent_port);
+  return connect_actor<agent_actor>(sys, env.agent_host, env.agent_port);
 }
 
 // -- status_update_outbox -------------------------------------------------------------------------------------
@@ -206,6 +211,9 @@ using driver_actor = executor_actor::extend<
 struct driver_config : caf::actor_system_config {
   explicit driver_config(int threads) {
     set_process_defaults(*this, threads);
+    // The agent that started this executor passes its TLS files on (MESOSCAF_TLS_*).
+    if (auto files = tls_files_from_environment(); files.complete())
+      use_tls(*this, files);
   }
 };
 
@@ -414,7 +422,7 @@ void try_reconnect(driver_pointer self) {
     return;
   }
   auto gen = st.link_gen;
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = network_actor(self->system());
   auto host = st.dialer.next();
   self->request(mm, d->opts.registration_timeout, caf::connect_atom::value, host, d->env.agent_port)
     .then(
@@ -659,7 +667,7 @@ driver_status executor_driver::start() {
     std::string last_error;
     auto deadline = std::chrono::steady_clock::now() + d.opts.registration_timeout;
     for (;;) {
-      auto res = d.sys->middleman().remote_actor<agent_actor>(d.env.agent_host, d.env.agent_port);
+      auto res = connect_actor<agent_actor>(*d.sys, d.env.agent_host, d.env.agent_port);
       if (res) {
         d.agent = std::move(*res);
         break;

@@ -1,4 +1,5 @@
 #include "actors/sdk/local_cluster.hpp"
+#include "actors/tls.hpp"
 
 #include "actors/agent/agent.hpp"
 #include "actors/master/master.hpp"
@@ -96,6 +97,7 @@ local_cluster::local_cluster(caf::actor_system& sys, local_cluster_options opts)
   fs::create_directories(work_dir_ + "/master", ec);
   master_options mopts;
   static_cast<master_tuning&>(mopts) = opts_;
+  mopts.acls = opts_.acls;
   // The embedded default: a standalone master with an in-memory registry (Mesos' --registry=in_memory).
   mopts.make_registrar = [store = make_in_memory_registry_store()](caf::actor_system& s) {
     return spawn_registrar(s, store);
@@ -114,7 +116,7 @@ local_cluster::local_cluster(caf::actor_system& sys, local_cluster_options opts)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
-  auto port = sys_.middleman().publish(master_, opts_.master_port, "127.0.0.1", true);
+  auto port = publish_actor(sys_, master_, opts_.master_port, "127.0.0.1", true);
   if (!port) {
     auto err = sys_.render(port.error());
     caf::anon_send_exit(master_, caf::exit_reason::user_shutdown);

@@ -5,6 +5,7 @@
 //
 // Threading: the member functions block (they wait on the actors from the calling thread through a
 // scoped_actor) and must never be called from inside an actor.
+#include "config/support/acls.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/master/master.hpp"
 #include "containerizer/isolation.hpp"
@@ -51,6 +52,8 @@ struct local_cluster_options : master_tuning {
   /// Tests: called (on the agent's thread) with each component actor agent `i` (re)starts, named
   /// "containerizer" or "disk worker" (agent_options::on_component_start).
   std::function<void(size_t agent, const std::string& component, const caf::actor& handle)> on_agent_component;
+  /// The master's ACLs (master_options::acls); default: everything allowed.
+  acl_set acls;
 };
 
 /// What run_command returns.

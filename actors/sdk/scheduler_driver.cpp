@@ -1,4 +1,5 @@
 #include "actors/sdk/scheduler_driver.hpp"
+#include "actors/tls.hpp"
 
 #include "actors/sdk/framework_config.hpp"
 
@@ -326,7 +327,7 @@ void connect(adapter_pointer self) {
   st.connecting = true;
   auto gen = st.generation;
   auto where = st.leader.endpoint();
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = network_actor(self->system());
   self->request(mm, d->opts.request_timeout, caf::connect_atom::value, st.leader.host, st.leader.port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {

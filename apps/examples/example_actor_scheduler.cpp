@@ -7,6 +7,7 @@
 // tasks as offers arrive, acknowledges every status update, and quits when all tasks have finished (tearing
 // the framework down). main() waits for it with a scoped_actor. Exit code 0 iff all tasks finished.
 #include "example_common.hpp"
+#include "actors/tls.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
@@ -63,7 +64,7 @@ scheduler_actor::behavior_type actor_scheduler(sched_pointer self, master_actor 
   if (in_process) {
     subscribe(self, in_process);
   } else {
-    self->request(self->system().middleman().actor_handle(), 5s, caf::connect_atom::value, host, port)
+    self->request(mesoscaf::network_actor(self->system()), 5s, caf::connect_atom::value, host, port)
       .then(
         [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
           if (!ptr || !self->system().assignable<master_actor>(ifs)) {

@@ -215,9 +215,13 @@ int agent_main(int argc, char** argv) {
   };
   auto holder = std::make_shared<agent_holder>();
   auto advertised_ip = cfg.advertise_ip.empty() ? default_advertise_ip(cfg.ip) : cfg.advertise_ip;
-  http::server web{http_options(cfg.ip, cfg.http_port)};
+  auto web_server_opts = http_options(cfg.ip, cfg.http_port);
+  web_server_opts.credentials = std::make_shared<const credential_set>(cfg.parsed_credentials);
+  http::server web{web_server_opts};
   http::endpoint_options web_opts;
   web_opts.identity = {"", opts.hostname, advertised_ip, opts.port, 0, 0, flag_values(cfg)};
+  web_opts.acls = std::make_shared<const acl_set>(cfg.parsed_acls);
+  warn_if_unauthenticated("agent", cfg.tls_on(), cfg.parsed_acls.configured(), cfg.parsed_credentials.configured());
   web_opts.work_dir = work_dir;
   http::add_agent_routes(web, sys, [holder] {
     std::lock_guard<std::mutex> guard{holder->mtx};

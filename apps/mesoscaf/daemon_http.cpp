@@ -3,6 +3,7 @@
 #include "actors/ha/leader_election.hpp"
 #include "config/daemon_config.hpp"
 #include "config/support/network_address.hpp"
+#include "config/support/logging.hpp"
 
 #include <caf/config_option.hpp>
 #include <caf/config_option_set.hpp>
@@ -48,6 +49,20 @@ http::server_options http_options(const std::string& ip, int64_t port) {
   o.address = ip;
   o.port = static_cast<uint16_t>(port);
   return o;
+}
+
+void warn_if_unauthenticated(const std::string& daemon, bool tls, bool acls, bool credentials) {
+  std::string missing;
+  auto add = [&](bool ok, const char* what) {
+    if (!ok)
+      missing += (missing.empty() ? "" : ", ") + std::string{what};
+  };
+  add(tls, "no TLS (--tls-cert, --tls-key, --tls-ca): peers are not authenticated and principals are what they "
+           "claim");
+  add(acls, "no --acls: every principal may do everything");
+  add(credentials, "no --credentials: HTTP requests are anonymous");
+  if (!missing.empty())
+    LOG_WARN(daemon, "unauthenticated: " << missing << " (README, 'Hostile peers')");
 }
 
 std::string start_http(http::server& srv, const std::string& who, const std::string& advertised) {

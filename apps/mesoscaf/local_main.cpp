@@ -34,6 +34,7 @@ int local_main(int argc, char** argv) {
   opts.agents = static_cast<size_t>(cfg.agents);
   opts.master_port = static_cast<uint16_t>(cfg.port);
   opts.work_dir = cfg.work_dir;
+  opts.acls = cfg.parsed_acls;
   // The "ready" line prints the work dir for a look at the sandboxes after the run: it must outlive the process.
   opts.keep_work_dir = true;
   if (!cfg.resources.empty())
@@ -106,8 +107,13 @@ int local_main(int argc, char** argv) {
     hs->agents = cluster->agents();
   }
   std::cout << "master listening on 127.0.0.1:" << cluster->master_port() << std::endl;
-  http::server master_web{http_options("127.0.0.1", cfg.http_port)};
+  if (!cfg.tls_on())
+    std::cout << "local cluster: plaintext on loopback (no TLS: any local process can reach its ports)" << std::endl;
+  auto master_web_opts = http_options("127.0.0.1", cfg.http_port);
+  master_web_opts.credentials = std::make_shared<const credential_set>(cfg.parsed_credentials);
+  http::server master_web{master_web_opts};
   http::endpoint_options mo;
+  mo.acls = std::make_shared<const acl_set>(cfg.parsed_acls);
   mo.identity = {"local@127.0.0.1:" + std::to_string(cluster->master_port()), host_name(), "127.0.0.1",
                  cluster->master_port(), 0, 0, flags};
   http::add_master_routes(master_web, sys, cluster->master(), mo);

@@ -38,6 +38,10 @@ void usage(std::ostream& os) {
         "  framework teardown FRAMEWORK_ID\n"
         "                             end a framework and its tasks\n"
         "\n"
+        "  certs     make the files of mutual TLS (--tls-cert, --tls-key, --tls-ca):\n"
+        "                           mesoscaf certs create-ca [--dir=DIR]\n"
+        "                           mesoscaf certs create --name=agent-1 [--principal=agent] [--dir=DIR]\n"
+        "\n"
         "  version   print the version and the protocol version (also --version)\n"
         "\n"
         "`mesoscaf <command> --help` lists a command's options with their defaults (`--long-help` adds CAF's\n"
@@ -94,6 +98,8 @@ int main(int argc, char** argv) {
     return mesoscaf::weights_main(sub_argc, sub_argv);
   if (cmd == "framework")
     return mesoscaf::framework_main(sub_argc, sub_argv);
+  if (cmd == "certs")
+    return mesoscaf::certs_main(sub_argc, sub_argv);
   if (cmd == "command-executor") // hidden: the agent starts it for tasks without a custom executor
     return mesoscaf::command_executor_main(sub_argc, sub_argv);
   std::cerr << "mesoscaf: unknown command `" << cmd << "`\n\n";

@@ -10,6 +10,7 @@
 // session prints `master lost leadership: <why>` and exits 1 at once, as Mesos does: a supervisor restarts it
 // as a new contender. SIGTERM withdraws from the election first, so the next master takes over at once.
 #include "apps/mesoscaf/subcommands.hpp"
+#include "actors/tls.hpp"
 
 #include "apps/mesoscaf/daemon_http.hpp"
 #include "apps/mesoscaf/heap_reserve.hpp"
@@ -90,6 +91,8 @@ int master_main(int argc, char** argv) {
   opts.make_registrar = [store](caf::actor_system& s) { return spawn_registrar(s, store); };
   const bool ha = !cfg.zk.empty();
   opts.start_as_leader = !ha;
+  opts.acls = cfg.parsed_acls;
+  warn_if_unauthenticated("master", cfg.tls_on(), cfg.parsed_acls.configured(), cfg.parsed_credentials.configured());
   if (ha && cfg.parsed_zk.credentials.empty())
     LOG_WARN("master", "--zk has no credentials: the election and registry nodes it creates in ZooKeeper can be "
                        "changed by anyone who reaches ZooKeeper (zk://USER:PASSWORD@...)");
@@ -106,7 +109,7 @@ int master_main(int argc, char** argv) {
     say("master lost leadership: " + sys.render(reason));
     ::_exit(1);
   });
-  auto port = sys.middleman().publish(master, static_cast<uint16_t>(cfg.port), cfg.ip.c_str(), true);
+  auto port = publish_actor(sys, master, static_cast<uint16_t>(cfg.port), cfg.ip, true);
   if (!port) {
     std::cerr << "mesoscaf master: cannot listen on " << cfg.ip << ":" << cfg.port << ": "
               << sys.render(port.error()) << "\n";
@@ -122,9 +125,12 @@ int master_main(int argc, char** argv) {
   auto endpoint = join_host_port(advertised_ip, advertised_port);
   auto run_id = make_master_run_id(advertised_ip, advertised_port);
   // HTTP before the election: the location a contender announces carries the HTTP port (/master/redirect).
-  http::server web{http_options(cfg.ip, cfg.http_port)};
+  auto web_server_opts = http_options(cfg.ip, cfg.http_port);
+  web_server_opts.credentials = std::make_shared<const credential_set>(cfg.parsed_credentials);
+  http::server web{web_server_opts};
   http::endpoint_options web_opts;
   web_opts.identity = {run_id, host_name(), advertised_ip, advertised_port, 0, 0, flag_values(cfg)};
+  web_opts.acls = std::make_shared<const acl_set>(cfg.parsed_acls);
   http::add_master_routes(web, sys, master, web_opts);
   if (auto err = start_http(web, "master", advertised_ip); !err.empty()) {
     std::cerr << "mesoscaf master: " << err << "\n";

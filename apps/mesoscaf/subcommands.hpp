@@ -18,6 +18,8 @@ int agent_main(int argc, char** argv);
 int local_main(int argc, char** argv);
 int execute_main(int argc, char** argv);
 int command_executor_main(int argc, char** argv);
+// `mesoscaf certs create-ca | create` (apps/mesoscaf/certs_main.cpp).
+int certs_main(int argc, char** argv);
 // The operator CLI (apps/mesoscaf/cli_main.cpp).
 int state_main(int argc, char** argv);
 int agents_main(int argc, char** argv);

@@ -12,7 +12,7 @@ if(NOT TARGET CAF::core)
   if(NOT CAF_VERSION_NUM STREQUAL "1706")
     message(FATAL_ERROR "mesoscaf needs CAF 0.17.6 (CAF_VERSION 1706), found '${CAF_VERSION_NUM}' in ${CAF_INCLUDE_DIR}")
   endif()
-  foreach(comp core io)
+  foreach(comp core io openssl)
     find_library(CAF_${comp}_LIBRARY NAMES caf_${comp})
     if(NOT CAF_${comp}_LIBRARY)
       message(FATAL_ERROR "libcaf_${comp} not found: install Debian's libcaf-dev")
@@ -22,7 +22,9 @@ if(NOT TARGET CAF::core)
                           INTERFACE_INCLUDE_DIRECTORIES "${CAF_INCLUDE_DIR}")
   endforeach()
   set_property(TARGET CAF::io APPEND PROPERTY INTERFACE_LINK_LIBRARIES CAF::core)
+  set_property(TARGET CAF::openssl APPEND PROPERTY INTERFACE_LINK_LIBRARIES CAF::io)
 endif()
+find_package(OpenSSL REQUIRED)      # mutual TLS (CAF's openssl module, `mesoscaf certs`); Debian's libssl-dev
 
 find_package(Threads REQUIRED)
 find_package(Boost 1.71 REQUIRED)   # header-only parts: Uuid
