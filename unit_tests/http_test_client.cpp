@@ -17,7 +17,7 @@ using tcp = boost::asio::ip::tcp;
 
 http_reply http_request(const std::string& method, const std::string& endpoint, const std::string& target,
                         const std::string& body, const std::string& content_type,
-                        std::chrono::milliseconds timeout) {
+                        std::chrono::milliseconds timeout, const std::map<std::string, std::string>& headers) {
   http_reply out;
   auto colon = endpoint.rfind(':');
   if (colon == std::string::npos) {
@@ -33,6 +33,8 @@ http_reply http_request(const std::string& method, const std::string& endpoint, 
     bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
     req.set(bhttp::field::host, endpoint);
     req.set(bhttp::field::connection, "close");
+    for (auto& [name, value] : headers)
+      req.set(name, value);
     if (!body.empty() || method == "POST" || method == "PUT") {
       req.set(bhttp::field::content_type, content_type);
       req.body() = body;

@@ -16,7 +16,8 @@ struct http_reply {
 /// `endpoint` is "IP:PORT"; `target` the path with its query.
 http_reply http_request(const std::string& method, const std::string& endpoint, const std::string& target,
                         const std::string& body = {}, const std::string& content_type = "application/json",
-                        std::chrono::milliseconds timeout = std::chrono::seconds(15));
+                        std::chrono::milliseconds timeout = std::chrono::seconds(15),
+                        const std::map<std::string, std::string>& headers = {});
 
 inline http_reply http_get(const std::string& endpoint, const std::string& target) {
   return http_request("GET", endpoint, target);

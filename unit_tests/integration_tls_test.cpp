@@ -1,0 +1,351 @@
+// Integration: a cluster on mutual TLS with principals, ACLs and HTTP credentials (issue 17), as an operator sets
+// it up (`mesoscaf certs`, `--tls-*`, `--acls`, `--credentials`) and as attackers try it: peers without a
+// certificate from the cluster's CA, a fake agent, a framework takeover by another principal, unauthorized
+// weights, quota, teardown and tasks, over actor messages and over HTTP. Real processes on loopback, bounded waits.
+#define CAF_SUITE integration_tls
+#include "test.hpp"
+
+#include "child_process.hpp"
+#include "http_test_client.hpp"
+#include "process_scan.hpp"
+#include "test_helpers.hpp"
+
+#include "actors/interfaces.hpp"
+#include "actors/tls.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/basp/header.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/scoped_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace mesoscaf::test;
+using namespace std::chrono;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string bin = MESOSCAF_BINARY;
+
+// base64 of "ops:ops-secret-1" and "viewer:viewer-secret".
+const std::map<std::string, std::string> as_ops{{"Authorization", "Basic b3BzOm9wcy1zZWNyZXQtMQ=="}};
+const std::map<std::string, std::string> as_viewer{{"Authorization", "Basic dmlld2VyOnZpZXdlci1zZWNyZXQ="}};
+
+void run_ok(const std::vector<std::string>& argv, const std::string& log) {
+  auto r = run_to_completion(argv, log, seconds(60));
+  if (r.exit_code != 0)
+    CAF_FAIL(argv[1] << " " << argv[2] << " failed: " << r.output);
+}
+
+/// The actor system of a framework or operator program with the certificate `name` from `dir`.
+struct tls_program_config : threaded_config {
+  tls_program_config(const temp_dir& dir, const std::string& name) : threaded_config(true) {
+    mesoscaf::use_tls(*this, {dir / ("certs/" + name + ".pem"), dir / ("certs/" + name + "-key.pem"),
+                              dir / "certs/ca.pem"});
+  }
+};
+
+struct fixture {
+  temp_dir dir{"mesoscaf-tls"};
+  std::unique_ptr<child_process> master;
+  std::unique_ptr<child_process> agent;
+  std::string master_addr, master_http;
+  uint16_t master_port = 0;
+
+  std::vector<std::string> tls(const std::string& name) const {
+    return {"--tls-cert=" + dir / ("certs/" + name + ".pem"), "--tls-key=" + dir / ("certs/" + name + "-key.pem"),
+            "--tls-ca=" + dir / "certs/ca.pem"};
+  }
+
+  static std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  }
+
+  fixture() {
+    auto certs = dir / "certs";
+    // The operator's own tool makes every file: one CA, one certificate per node and framework.
+    run_ok({bin, "certs", "create-ca", "--dir=" + certs}, dir / "certs.log");
+    for (auto [name, principal] : std::vector<std::pair<std::string, std::string>>{
+           {"master", "master"}, {"agent-1", "agent"}, {"etl", "etl"}, {"intruder", "intruder"}, {"ops", "ops"}})
+      run_ok({bin, "certs", "create", "--dir=" + certs, "--name=" + name, "--principal=" + principal,
+              "--hosts=127.0.0.1"},
+             dir / "certs.log");
+    // Another CA's certificate, claiming to be an agent.
+    run_ok({bin, "certs", "create-ca", "--dir=" + dir / "rogue"}, dir / "certs.log");
+    run_ok({bin, "certs", "create", "--dir=" + dir / "rogue", "--name=rogue", "--principal=agent"},
+           dir / "certs.log");
+    std::ofstream{dir / "acls.json"} << R"({
+      "permissive": false,
+      "register_agents": [{"principals": {"values": ["agent"]}, "agents": {"type": "ANY"}}],
+      "register_frameworks": [{"principals": {"values": ["etl", "intruder"]}, "roles": {"type": "ANY"}}],
+      "run_tasks": [{"principals": {"values": ["etl"]}, "users": {"type": "ANY"}}],
+      "update_weights": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
+      "update_quotas": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
+      "teardown_frameworks": [{"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}}],
+      "view_state": [{"principals": {"type": "ANY"}, "objects": {"type": "ANY"}}]
+    })";
+    std::ofstream{dir / "credentials.json"} << R"({"credentials": [
+      {"principal": "ops", "secret": "ops-secret-1"}, {"principal": "viewer", "secret": "viewer-secret"}]})";
+    master = std::make_unique<child_process>(
+      with({bin, "master", "--port=0", "--http-port=0", "--work-dir=" + dir / "master", "--acls=" + dir / "acls.json",
+            "--credentials=" + dir / "credentials.json"},
+           tls("master")),
+      dir / "master.log");
+    auto m = master->wait_for_line("master listening on (127\\.0\\.0\\.1:([0-9]+))", seconds(60));
+    REQUIRE(m);
+    master_addr = (*m)[1];
+    master_port = static_cast<uint16_t>(std::stoi((*m)[2]));
+    auto mh = master->wait_for_line("master http listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
+    REQUIRE(mh);
+    master_http = (*mh)[1];
+    agent = std::make_unique<child_process>(
+      with({bin, "agent", "--master=" + master_addr, "--port=0", "--http-port=0", "--work-dir=" + dir / "agent",
+            "--resources=cpus:2;mem:1024;disk:1000"},
+           tls("agent-1")),
+      dir / "agent.log");
+    REQUIRE(agent->wait_for_line("agent registered with id", seconds(60)));
+  }
+
+  run_result execute(const std::vector<std::string>& extra, const std::string& name) {
+    return run_to_completion(with({bin, "execute", "--master=" + master_addr, "--name=" + name,
+                                   "--command=echo ran-over-tls", "--resources=cpus:0.1;mem:32", "--timeout=60s"},
+                                  extra),
+                             dir / (name + ".log"), seconds(90));
+  }
+
+  json master_get(const std::string& path) {
+    auto r = http_request("GET", master_http, path, {}, "application/json", seconds(15), as_viewer);
+    return json::parse(r.body, nullptr, false);
+  }
+
+  std::size_t agent_count() {
+    auto j = master_get("/slaves");
+    return j.is_object() ? j["slaves"].size() : 0u;
+  }
+};
+
+/// A plain TCP connection to 127.0.0.1:`port` that sends a BASP header announcing almost 4 GiB: true if the peer
+/// closed it within 10 s.
+bool plaintext_header_is_closed(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    return false;
+  caf::io::basp::header hdr{caf::io::basp::message_type::direct_message, 0, 0xFFFFFF00u, 0, 0, 1};
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  if (sink(hdr) || write(fd, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size())) {
+    close(fd);
+    return false;
+  }
+  auto deadline = steady_clock::now() + seconds(10);
+  char scratch[4096];
+  bool closed = false;
+  while (!closed && steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 100) > 0)
+      closed = read(fd, scratch, sizeof(scratch)) <= 0;
+  }
+  close(fd);
+  return closed;
+}
+
+} // namespace
+
+FIXTURE_SCOPE(tls_tests, fixture)
+
+TEST(a TLS cluster runs tasks and refuses peers without a certificate of its CA) {
+  auto ok = execute(tls("etl"), "first");
+  CHECK_EQUAL(ok.exit_code, 0);
+  CHECK(ok.output.find("TASK_FINISHED") != std::string::npos);
+  CHECK(ok.output.find("ran-over-tls") != std::string::npos);
+  // No certificate: the TLS handshake fails before any BASP byte is read.
+  auto plain = execute({}, "plain");
+  CHECK_NOT_EQUAL(plain.exit_code, 0);
+  CHECK(plain.output.find("cannot connect to master") != std::string::npos);
+  // A certificate of another CA, even one naming the agent principal.
+  // It trusts the cluster's CA too (a bundle), so the master is the one that must refuse it.
+  {
+    std::ofstream bundle{dir / "rogue/bundle.pem"};
+    bundle << std::ifstream{dir / "rogue/ca.pem"}.rdbuf() << std::ifstream{dir / "certs/ca.pem"}.rdbuf();
+  }
+  auto rogue = execute({"--tls-cert=" + dir / "rogue/rogue.pem", "--tls-key=" + dir / "rogue/rogue-key.pem",
+                        "--tls-ca=" + dir / "rogue/bundle.pem"},
+                       "rogue");
+  CHECK_NOT_EQUAL(rogue.exit_code, 0);
+  CHECK(master->wait_for_line("refused a peer's certificate", seconds(10)));
+  // A plaintext BASP header (announcing 4 GiB) never reaches BASP decoding: no size refusal is logged for it.
+  CHECK(plaintext_header_is_closed(master_port));
+  std::this_thread::sleep_for(seconds(1));
+  CHECK(master->output().find("refused a message of") == std::string::npos);
+  // The refused peers cost the cluster nothing: the agent kept its connection, and tasks still run.
+  CHECK(agent->output().find("lost the master") == std::string::npos);
+  CHECK_EQUAL(agent_count(), 1u);
+  auto again = execute(tls("etl"), "again");
+  CHECK_EQUAL(again.exit_code, 0);
+}
+
+TEST(an agent needs a certificate whose principal may register agents) {
+  // The framework's certificate is signed by the right CA, but its principal (etl) may not register agents.
+  child_process fake{with({bin, "agent", "--master=" + master_addr, "--port=0", "--http-port=0",
+                           "--work-dir=" + dir / "fake", "--resources=cpus:100000;mem:100000000"},
+                          tls("etl")),
+                     dir / "fake.log"};
+  CHECK(master->wait_for_line("not authorized: principal 'etl' may not register_agents", seconds(30)));
+  CHECK(!fake.wait_for_line("agent registered with id", seconds(2)));
+  CHECK_EQUAL(agent_count(), 1u);
+  // Tasks are not sent its way.
+  CHECK_EQUAL(execute(tls("etl"), "after-fake").exit_code, 0);
+}
+
+TEST(a framework ID is taken over only by its own principal) {
+  tls_program_config etl_cfg{dir, "etl"};
+  caf::actor_system etl_sys{etl_cfg};
+  auto m = mesoscaf::connect_actor<mesoscaf::master_actor>(etl_sys, "127.0.0.1", master_port);
+  REQUIRE(m);
+  caf::scoped_actor etl{etl_sys};
+  mesoscaf::framework_info info;
+  info.name = "long-running";
+  info.user = "root";
+  info.failover_timeout = 600;
+  mesoscaf::framework_id fid;
+  etl->request(*m, seconds(15), mesoscaf::atom::subscribe_v, info, caf::actor_cast<mesoscaf::scheduler_actor>(etl))
+    .receive([&](const mesoscaf::framework_id& id) { fid = id; },
+             [&](const caf::error& err) { CAF_FAIL("subscribe refused: " << etl_sys.render(err)); });
+  REQUIRE(!fid.empty());
+  // The intruder knows the ID (anyone may read it from the state) and subscribes with it.
+  tls_program_config intruder_cfg{dir, "intruder"};
+  caf::actor_system intruder_sys{intruder_cfg};
+  auto m2 = mesoscaf::connect_actor<mesoscaf::master_actor>(intruder_sys, "127.0.0.1", master_port);
+  REQUIRE(m2);
+  caf::scoped_actor intruder{intruder_sys};
+  auto takeover = info;
+  takeover.id = fid;
+  std::string refusal;
+  intruder
+    ->request(*m2, seconds(15), mesoscaf::atom::subscribe_v, takeover,
+              caf::actor_cast<mesoscaf::scheduler_actor>(intruder))
+    .receive([&](const mesoscaf::framework_id&) { refusal = "accepted"; },
+             [&](const caf::error& err) { refusal = intruder_sys.render(err); });
+  CHECK(refusal.find("belongs to another principal") != std::string::npos);
+  // Declaring the victim's principal does not help: the certificate decides.
+  takeover.principal = "etl";
+  intruder
+    ->request(*m2, seconds(15), mesoscaf::atom::subscribe_v, takeover,
+              caf::actor_cast<mesoscaf::scheduler_actor>(intruder))
+    .receive([&](const mesoscaf::framework_id&) { refusal = "accepted"; },
+             [&](const caf::error& err) { refusal = intruder_sys.render(err); });
+  CHECK(refusal.find("is not the authenticated principal 'intruder'") != std::string::npos);
+  // The real scheduler was never replaced.
+  bool replaced = false;
+  etl->receive([&](mesoscaf::atom::replaced, const mesoscaf::framework_id&) { replaced = true; },
+               caf::after(seconds(1)) >> [&] {});
+  CHECK(!replaced);
+  // The intruder cannot tear it down through the operator message either.
+  bool known = false;
+  intruder->request(*m2, seconds(15), mesoscaf::atom::teardown_v, fid, std::string{"intruder"})
+    .receive([&](bool k) { known = k; }, [&](const caf::error& err) { refusal = intruder_sys.render(err); });
+  CHECK(!known);
+  CHECK(refusal.find("may not teardown_frameworks") != std::string::npos);
+  // Its principal is its certificate's, though it declared none.
+  auto fws = master_get("/frameworks");
+  REQUIRE(fws.is_object());
+  REQUIRE_EQUAL(fws["frameworks"].size(), 1u);
+  CHECK_EQUAL(fws["frameworks"][0].value("principal", std::string{}), "etl");
+}
+
+TEST(weights quota and teardown need the ACL over actor messages and HTTP) {
+  // Over actor messages: the principal of the sending node's certificate.
+  auto set_weight = [&](const std::string& cert, double w) {
+    tls_program_config cfg{dir, cert};
+    caf::actor_system sys{cfg};
+    auto m = mesoscaf::connect_actor<mesoscaf::master_actor>(sys, "127.0.0.1", master_port);
+    if (!m)
+      return "cannot connect: " + sys.render(m.error());
+    caf::scoped_actor self{sys};
+    std::string result;
+    self->request(*m, seconds(15), mesoscaf::atom::set_weight_v, std::string{"eng"}, w)
+      .receive([&](bool) { result = "ok"; }, [&](const caf::error& err) { result = sys.render(err); });
+    return result;
+  };
+  CHECK(set_weight("intruder", 100).find("may not update_weights") != std::string::npos);
+  CHECK_EQUAL(set_weight("ops", 3), "ok");
+  // Over HTTP: anonymous requests must authenticate, a viewer may look but not change, ops may change.
+  auto anon = http_request("PUT", master_http, "/weights", R"([{"role": "eng", "weight": 50}])");
+  CHECK_EQUAL(anon.status, 401);
+  CHECK_EQUAL(anon.headers["www-authenticate"], "Basic realm=\"mesoscaf\"");
+  auto wrong = http_request("PUT", master_http, "/weights", R"([{"role": "eng", "weight": 50}])", "application/json", seconds(15),
+                            {{"Authorization", "Basic b3BzOndyb25n"}});
+  CHECK_EQUAL(wrong.status, 401);
+  auto viewer = http_request("PUT", master_http, "/weights", R"([{"role": "eng", "weight": 50}])", "application/json", seconds(15), as_viewer);
+  CHECK_EQUAL(viewer.status, 403);
+  CHECK(viewer.body.find("may not update_weights") != std::string::npos);
+  auto quota_by_viewer = http_request("POST", master_http, "/quota",
+                                      R"({"role": "eng", "guarantee": [{"name": "cpus", "type": "SCALAR",
+                                          "scalar": {"value": 1}}]})",
+                                      "application/json", seconds(15), as_viewer);
+  CHECK_EQUAL(quota_by_viewer.status, 403);
+  auto ops = http_request("PUT", master_http, "/weights", R"([{"role": "eng", "weight": 2}])", "application/json", seconds(15), as_ops);
+  CHECK_EQUAL(ops.status, 200);
+  auto weights = master_get("/weights");
+  REQUIRE(weights.is_array());
+  double eng = 0;
+  for (auto& w : weights)
+    if (w.value("role", std::string{}) == "eng")
+      eng = w.value("weight", 0.0);
+  CHECK_EQUAL(eng, 2.0);
+  // The health check stays open for load balancers.
+  CHECK_EQUAL(http_get(master_http, "/health").status, 200);
+  // Teardown over HTTP: a framework of etl, torn down by the viewer (refused) and by ops.
+  child_process running{with({bin, "execute", "--master=" + master_addr, "--name=victim", "--command=sleep 300",
+                              "--resources=cpus:0.1;mem:32"},
+                             tls("etl")),
+                        dir / "victim.log"};
+  std::string fid;
+  REQUIRE(eventually(
+    [&] {
+      auto fws = master_get("/frameworks");
+      if (!fws.is_object() || fws["frameworks"].empty())
+        return false;
+      fid = fws["frameworks"][0].value("id", std::string{});
+      return true;
+    },
+    seconds(60)));
+  auto td_viewer = http_request("POST", master_http, "/teardown", "frameworkId=" + fid,
+                                "application/x-www-form-urlencoded", seconds(15), as_viewer);
+  CHECK_EQUAL(td_viewer.status, 403);
+  auto td_ops = http_request("POST", master_http, "/teardown", "frameworkId=" + fid,
+                             "application/x-www-form-urlencoded", seconds(15), as_ops);
+  CHECK_EQUAL(td_ops.status, 200);
+  CHECK(running.wait_exit(seconds(30)));
+}
+
+TEST(a framework may run tasks only as the users its principal is allowed) {
+  // intruder may register frameworks but run_tasks allows only etl.
+  auto refused = execute(tls("intruder"), "unauthorized");
+  CHECK_NOT_EQUAL(refused.exit_code, 0);
+  CHECK(refused.output.find("TASK_ERROR") != std::string::npos);
+  CHECK(refused.output.find("REASON_TASK_UNAUTHORIZED") != std::string::npos);
+  CHECK(refused.output.find("may not run tasks as user") != std::string::npos);
+  CHECK(refused.output.find("ran-over-tls") == std::string::npos);
+}
+
+FIXTURE_SCOPE_END()
