@@ -5,10 +5,13 @@
 // The cluster is a real `mesoscaf local --agents=2` process; this process is the framework, a typed actor
 // implementing scheduler_actor connected over loopback. It runs twice: sandboxes on tmpfs (/dev/shm; the
 // headline ratio) and on disk ($TMPDIR or /tmp).
-// Usage: bench_launch [--tasks=N] [--agents=N] [--task-cpus=X] [--cluster-flag=FLAG]...  (FLAG goes to `mesoscaf local`, e.g.
+// With --tls, a third run uses mutual TLS (certificates made by `mesoscaf certs`): the framework, the cluster and
+// every executor connection; tls_ratio is its time over the plaintext tmpfs run of the same invocation.
+// Usage: bench_launch [--tasks=N] [--agents=N] [--task-cpus=X] [--tls] [--cluster-flag=FLAG]...  (FLAG goes to `mesoscaf local`, e.g.
 // --cluster-flag=--scheduler.max-threads=1, to compare scheduler settings in one run)
 #include "actors/interfaces.hpp"
 #include "containerizer/launcher.hpp"
+#include "actors/tls.hpp"
 #include "child_process.hpp"
 
 #include <caf/all.hpp>
@@ -223,10 +226,12 @@ struct bench_options {
   double task_cpus = 0.25;
   std::vector<std::string> cluster_flags;
   bool checkpoint = false;   // --checkpoint: the framework asks agents to checkpoint its tasks
+  bool tls = false;          // --tls: also a run on mutual TLS
 };
 
 // Starts `mesoscaf local` with its work dir (and so every sandbox) under `base`, runs the tasks, stops it.
-cluster_run run_cluster(caf::actor_system& sys, const bench_options& opts, const std::string& base) {
+cluster_run run_cluster(caf::actor_system& sys, const bench_options& opts, const std::string& base,
+                        const std::vector<std::string>& extra_flags = {}) {
   cluster_run result;
   std::string tmpl = base + "/mesoscaf-bench-XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) {
@@ -237,6 +242,7 @@ cluster_run run_cluster(caf::actor_system& sys, const bench_options& opts, const
   std::vector<std::string> argv{MESOSCAF_BINARY, "local", "--agents=" + std::to_string(opts.agents), "--port=0",
                                 "--work-dir=" + dir + "/cluster", "--resources=cpus:2;mem:2048;disk:1000"};
   argv.insert(argv.end(), opts.cluster_flags.begin(), opts.cluster_flags.end());
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   auto cluster = std::make_unique<test::child_process>(argv, dir + "/cluster.log");
   auto cleanup = [&] {
     cluster.reset();
@@ -250,7 +256,7 @@ cluster_run run_cluster(caf::actor_system& sys, const bench_options& opts, const
     return result;
   }
   auto port = static_cast<uint16_t>(std::stoi((*m)[1]));
-  auto master = sys.middleman().remote_actor<master_actor>("127.0.0.1", port);
+  auto master = connect_actor<master_actor>(sys, "127.0.0.1", port);
   if (!master) {
     std::cerr << "cannot connect to master: " << sys.render(master.error()) << "\n";
     cleanup();
@@ -318,9 +324,11 @@ int main(int argc, char** argv) {
       opts.cluster_flags.emplace_back(argv[i] + 15);
     else if (std::strcmp(argv[i], "--checkpoint") == 0)
       opts.checkpoint = true;
+    else if (std::strcmp(argv[i], "--tls") == 0)
+      opts.tls = true;
     else {
       std::cerr << "usage: bench_launch [--tasks=N] [--agents=N] [--task-cpus=X] [--cluster-flag=FLAG]... "
-                   "[--checkpoint]\n";
+                   "[--checkpoint] [--tls]\n";
       return 2;
     }
   }
@@ -346,6 +354,42 @@ int main(int argc, char** argv) {
   auto on_disk = run_cluster(sys, opts, disk_base);
   if (!in_memory.ok || !on_disk.ok)
     return 1;
+  if (opts.tls) {
+    // The operator's way: `mesoscaf certs`, one certificate for the cluster and one for this framework.
+    std::string certs = tmpfs_base + "/mesoscaf-bench-certs-XXXXXX";
+    if (::mkdtemp(certs.data()) == nullptr) {
+      std::perror("mkdtemp");
+      return 1;
+    }
+    for (auto cmd : {std::string{"create-ca"}, std::string{"create --name=cluster"},
+                     std::string{"create --name=framework"}}) {
+      auto line = std::string{MESOSCAF_BINARY} + " certs " + cmd + " --dir=" + certs + " > /dev/null";
+      if (std::system(line.c_str()) != 0) {
+        std::cerr << "bench_launch: " << line << " failed\n";
+        return 1;
+      }
+    }
+    caf::actor_system_config tls_cfg;
+    add_message_types(tls_cfg);
+    tls_cfg.load<caf::io::middleman>();
+    tls_cfg.set("scheduler.max-threads", 1);
+    tls_cfg.set("scheduler.policy", caf::atom("sharing"));
+    use_tls(tls_cfg, {certs + "/framework.pem", certs + "/framework-key.pem", certs + "/ca.pem"});
+    caf::actor_system tls_sys{tls_cfg};
+    auto on_tls = run_cluster(tls_sys, opts, tmpfs_base,
+                              {"--tls-cert=" + certs + "/cluster.pem", "--tls-key=" + certs + "/cluster-key.pem",
+                               "--tls-ca=" + certs + "/ca.pem"});
+    std::error_code ec;
+    std::filesystem::remove_all(certs, ec);
+    if (!on_tls.ok)
+      return 1;
+    std::printf("bench=launch tls=1 sandboxes=%s seconds=%.3f plain_seconds=%.3f tls_ratio=%.2f ratio=%.2f "
+                "tasks_per_s=%.0f cpu_s_master_and_agents=%.2f plain_cpu_s_master_and_agents=%.2f "
+                "cpu_s_executors=%.2f plain_cpu_s_executors=%.2f\n",
+                tmpfs_base.c_str(), on_tls.seconds, in_memory.seconds, on_tls.seconds / in_memory.seconds,
+                on_tls.seconds / floor, opts.tasks / on_tls.seconds, on_tls.cpu_cluster, in_memory.cpu_cluster,
+                on_tls.cpu_executors, in_memory.cpu_executors);
+  }
   auto& r = in_memory;
   if (opts.checkpoint)
     std::printf("bench=launch checkpoint=1\n");

@@ -5,6 +5,8 @@
 //    with RTLD_NEXT. valid_ns / caf_valid_ns: ns per call; both called on the same headers.
 //  - round trip: a request and its answer between two actor systems over the middleman on loopback (each message
 //    checked once on arrival): rtt_us, and size_check_share = the check's extra cost per round trip over rtt.
+//  - TLS: the same round trip between two actor systems on mutual TLS (CAF's openssl module, actors/tls.hpp),
+//    in rounds alternating with the plaintext pair: rtt_tls_us, tls_rtt_ratio.
 //  - accept: connections accepted on a port the connection guard watches (config/support/connection_guard.hpp)
 //    against a port it does not watch, both through this process's accept (accept_guarded_us, accept_plain_us),
 //    and libc's accept4 called directly as the floor (accept_libc_us).
@@ -13,6 +15,8 @@
 #include "actors/interfaces.hpp"
 #include "actors/message_size_limit.hpp"
 #include "actors/process_defaults.hpp"
+#include "actors/tls.hpp"
+#include "config/support/certificates.hpp"
 #include "config/support/connection_guard.hpp"
 
 #include <caf/actor_system.hpp>
@@ -29,6 +33,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -164,8 +169,59 @@ int main(int argc, char** argv) {
       });
     return duration<double, std::micro>(steady_clock::now() - t0).count() / n;
   };
+  // The same round trip between two actor systems on mutual TLS (certificates made here, as `mesoscaf certs`
+  // does), measured in alternating rounds with the plaintext one.
+  char tmpl[] = "/tmp/mesoscaf-bench-trust-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) {
+    std::perror("mkdtemp");
+    return 1;
+  }
+  std::string certs = tmpl;
+  for (auto err : {mesoscaf::create_ca(certs, "bench CA", 1),
+                   mesoscaf::create_certificate(certs, certs + "/ca.pem", certs + "/ca-key.pem", {"server", "", {}, 1}),
+                   mesoscaf::create_certificate(certs, certs + "/ca.pem", certs + "/ca-key.pem", {"client", "", {}, 1})})
+    if (!err.empty()) {
+      std::cerr << "bench_trust: " << err << "\n";
+      return 1;
+    }
+  bench_config tls_server_cfg, tls_client_cfg;
+  mesoscaf::use_tls(tls_server_cfg, {certs + "/server.pem", certs + "/server-key.pem", certs + "/ca.pem"});
+  mesoscaf::use_tls(tls_client_cfg, {certs + "/client.pem", certs + "/client-key.pem", certs + "/ca.pem"});
+  caf::actor_system tls_server{tls_server_cfg}, tls_client{tls_client_cfg};
+  auto tls_target = tls_server.spawn(echo);
+  auto tls_port = mesoscaf::publish_actor(tls_server, tls_target, 0, "127.0.0.1", true);
+  if (!tls_port) {
+    std::cerr << "bench_trust: cannot publish over TLS: " << tls_server.render(tls_port.error()) << "\n";
+    return 1;
+  }
+  auto tls_remote = mesoscaf::connect_actor<echo_actor>(tls_client, "127.0.0.1", *tls_port);
+  if (!tls_remote) {
+    std::cerr << "bench_trust: cannot connect over TLS: " << tls_client.render(tls_remote.error()) << "\n";
+    return 1;
+  }
+  caf::scoped_actor tls_self{tls_client};
+  auto ask_tls = [&](int n) {
+    auto t0 = steady_clock::now();
+    for (int i = 0; i < n; ++i)
+      tls_self->request(*tls_remote, seconds(10), int32_t{i}).receive([](int32_t) {}, [](const caf::error&) {
+        std::cerr << "bench_trust: TLS round trip failed\n";
+        std::exit(1);
+      });
+    return duration<double, std::micro>(steady_clock::now() - t0).count() / n;
+  };
   ask(round_trips / 10);
-  double rtt_us = ask(round_trips);
+  ask_tls(round_trips / 10);
+  double rtt_us = 0, rtt_tls_us = 0;
+  for (int round = 0; round < 3; ++round) {
+    rtt_us += ask(round_trips / 3);
+    rtt_tls_us += ask_tls(round_trips / 3);
+  }
+  rtt_us /= 3;
+  rtt_tls_us /= 3;
+  std::printf("bench=trust rtt_plain_us=%.1f rtt_tls_us=%.1f tls_rtt_ratio=%.2f\n", rtt_us, rtt_tls_us,
+              rtt_tls_us / rtt_us);
+  std::error_code ec;
+  std::filesystem::remove_all(certs, ec);
   // Each round trip is two messages, each checked once where it arrives.
   double share = 2 * (ours_ns - cafs_ns) / 1000.0 / rtt_us;
   // Accept: a guarded port against a plain one.
@@ -196,5 +252,6 @@ int main(int argc, char** argv) {
   ::close(guarded);
   ::close(plain);
   caf::anon_send_exit(target, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(tls_target, caf::exit_reason::user_shutdown);
   return 0;
 }

@@ -62,7 +62,7 @@ void warn_if_unauthenticated(const std::string& daemon, bool tls, bool acls, boo
   add(acls, "no --acls: every principal may do everything");
   add(credentials, "no --credentials: HTTP requests are anonymous");
   if (!missing.empty())
-    LOG_WARN(daemon, "unauthenticated: " << missing << " (README, 'Hostile peers')");
+    LOG_WARN(daemon, "unauthenticated: " << missing << " (README, 'Security')");
 }
 
 std::string start_http(http::server& srv, const std::string& who, const std::string& advertised) {

@@ -24,7 +24,7 @@ std::string host_name();
 http::server_options http_options(const std::string& ip, int64_t port);
 
 /// One warning at start for a daemon that trusts whoever reaches it: no TLS (no principals), no ACLs, no HTTP
-/// credentials (README "Hostile peers").
+/// credentials (README "Security").
 void warn_if_unauthenticated(const std::string& daemon, bool tls, bool acls, bool credentials);
 
 } // namespace mesoscaf

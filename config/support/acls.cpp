@@ -75,7 +75,9 @@ std::string acl_set::parse(const std::string& text, acl_set& out) {
     return "expected a JSON object";
   acl_set result;
   result.configured_ = true;
-  for (auto& [key, value] : j.items()) {
+  for (auto& item : j.items()) {
+    const std::string key = item.key();
+    const auto& value = item.value();
     if (key == "permissive") {
       if (!value.is_boolean())
         return "permissive: expected true or false";
