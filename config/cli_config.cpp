@@ -1,6 +1,9 @@
 #include "config/cli_config.hpp"
 
+#include "config/support/files.hpp"
+
 #include <caf/config_option_adder.hpp>
+#include <nlohmann/json.hpp>
 
 namespace mesoscaf {
 
@@ -31,7 +34,10 @@ cli_config::cli_config(std::string command, std::string operands_usage) : base_c
     .add(master, "master",
          "the master's HTTP HOST:PORT (a standby sends us to the leader), or zk://HOST:PORT[,HOST:PORT...]/PATH")
     .add(json, "json", "print the master's JSON instead of a table")
-    .add(timeout, "timeout", "give up on an HTTP request (and on finding the leader) after this long");
+    .add(timeout, "timeout", "give up on an HTTP request (and on finding the leader) after this long")
+    .add(credentials, "credentials",
+         "JSON file {\"credentials\": [{\"principal\": P, \"secret\": S}]}: the first entry authenticates the "
+         "requests (HTTP Basic), for masters with --credentials");
 }
 
 std::vector<std::string> cli_config::validate() {
@@ -41,6 +47,23 @@ std::vector<std::string> cli_config::validate() {
     errors.push_back("--master=" + master + ": " + err);
   if (timeout.count() <= 0)
     errors.push_back("--timeout must be positive");
+  if (!credentials.empty()) {
+    std::string text;
+    bool exists = true;
+    auto err = read_whole_file(credentials, text, exists);
+    auto j = err.empty() && exists ? nlohmann::json::parse(text, nullptr, false) : nlohmann::json{};
+    if (!exists || !err.empty())
+      errors.push_back("--credentials=" + credentials + ": " + (exists ? err : std::string{"no such file"}));
+    else if (!j.is_object() || !j.contains("credentials") || !j["credentials"].is_array() || j["credentials"].empty()
+             || !j["credentials"][0].is_object() || !j["credentials"][0].value("principal", nlohmann::json{}).is_string()
+             || !j["credentials"][0].value("secret", nlohmann::json{}).is_string())
+      errors.push_back("--credentials=" + credentials
+                       + ": expected {\"credentials\": [{\"principal\": ..., \"secret\": ...}]}");
+    else {
+      principal = j["credentials"][0]["principal"].get<std::string>();
+      secret = j["credentials"][0]["secret"].get<std::string>();
+    }
+  }
   return errors;
 }
 

@@ -20,6 +20,11 @@ public:
   std::string master = "127.0.0.1:5040";
   bool json = false;
   caf::timespan timeout = std::chrono::seconds(10);   // per HTTP request; also to learn the leader from ZooKeeper
+  std::string credentials;   // file as the master's --credentials: its first entry authenticates the requests
+
+  // Filled by validate() from `credentials`: empty if none.
+  std::string principal;
+  std::string secret;
 
   // Filled by validate(): host:port of a master's HTTP port, or the ZooKeeper URL of the masters' election.
   std::string master_host;

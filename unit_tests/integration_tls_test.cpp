@@ -12,6 +12,7 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/tls.hpp"
+#include "apps/mesoscaf/http_client.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
@@ -42,8 +43,43 @@ namespace {
 const std::string bin = MESOSCAF_BINARY;
 
 // base64 of "ops:ops-secret-1" and "viewer:viewer-secret".
-const std::map<std::string, std::string> as_ops{{"Authorization", "Basic b3BzOm9wcy1zZWNyZXQtMQ=="}};
-const std::map<std::string, std::string> as_viewer{{"Authorization", "Basic dmlld2VyOnZpZXdlci1zZWNyZXQ="}};
+const std::string as_ops = "Basic b3BzOm9wcy1zZWNyZXQtMQ==";
+const std::string as_viewer = "Basic dmlld2VyOnZpZXdlci1zZWNyZXQ=";
+const std::string anonymous;
+
+struct reply {
+  int status = 0;
+  std::string body;
+  std::string www_authenticate;
+};
+
+/// A request over HTTPS with the product's client (the CLI's): the server must present a certificate of the CA
+/// in `ca`; `client_cert` (a name in the same directory, or empty) is presented; `authorization` is sent if set.
+reply https(const std::string& method, const std::string& endpoint, const std::string& target, const std::string& body,
+            const std::string& authorization, const std::string& certs, const std::string& client_cert = {}) {
+  mesoscaf::use_http_client_tls(client_cert.empty() ? "" : certs + "/" + client_cert + ".pem",
+                                client_cert.empty() ? "" : certs + "/" + client_cert + "-key.pem", certs + "/ca.pem");
+  mesoscaf::use_http_client_authorization(authorization);
+  mesoscaf::http_request req;
+  req.method = method;
+  auto colon = endpoint.rfind(':');
+  req.host = endpoint.substr(0, colon);
+  req.port = static_cast<uint16_t>(std::stoi(endpoint.substr(colon + 1)));
+  req.target = target;
+  req.body = body;
+  req.content_type = body.empty() ? "" : (body[0] == '[' || body[0] == '{' ? "application/json"
+                                                                          : "application/x-www-form-urlencoded");
+  mesoscaf::http_response res;
+  reply out;
+  if (auto err = mesoscaf::send_http(req, res); !err.empty()) {
+    out.body = err;
+    return out;
+  }
+  out.status = res.status;
+  out.body = res.body;
+  out.www_authenticate = res.header("WWW-Authenticate");
+  return out;
+}
 
 void run_ok(const std::vector<std::string>& argv, const std::string& log) {
   auto r = run_to_completion(argv, log, seconds(60));
@@ -129,8 +165,13 @@ struct fixture {
   }
 
   json master_get(const std::string& path) {
-    auto r = http_request("GET", master_http, path, {}, "application/json", seconds(15), as_viewer);
+    auto r = https("GET", master_http, path, {}, as_viewer, dir / "certs");
     return json::parse(r.body, nullptr, false);
+  }
+
+  reply call(const std::string& method, const std::string& target, const std::string& body,
+               const std::string& authorization, const std::string& client_cert = {}) {
+    return https(method, master_http, target, body, authorization, dir / "certs", client_cert);
   }
 
   std::size_t agent_count() {
@@ -288,22 +329,27 @@ TEST(weights quota and teardown need the ACL over actor messages and HTTP) {
   };
   CHECK(set_weight("intruder", 100).find("may not update_weights") != std::string::npos);
   CHECK_EQUAL(set_weight("ops", 3), "ok");
-  // Over HTTP: anonymous requests must authenticate, a viewer may look but not change, ops may change.
-  auto anon = http_request("PUT", master_http, "/weights", R"([{"role": "eng", "weight": 50}])");
+  // Over HTTP (HTTPS: plain HTTP gets no answer): anonymous requests must authenticate, a viewer may look but
+  // not change, ops may change, with its password or its certificate.
+  CHECK_EQUAL(http_get(master_http, "/health").status, 0);
+  auto anon = call("PUT", "/weights", R"([{"role": "eng", "weight": 50}])", anonymous);
   CHECK_EQUAL(anon.status, 401);
-  CHECK_EQUAL(anon.headers["www-authenticate"], "Basic realm=\"mesoscaf\"");
-  auto wrong = http_request("PUT", master_http, "/weights", R"([{"role": "eng", "weight": 50}])", "application/json", seconds(15),
-                            {{"Authorization", "Basic b3BzOndyb25n"}});
+  CHECK_EQUAL(anon.www_authenticate, "Basic realm=\"mesoscaf\"");
+  auto wrong = call("PUT", "/weights", R"([{"role": "eng", "weight": 50}])", "Basic b3BzOndyb25n");
   CHECK_EQUAL(wrong.status, 401);
-  auto viewer = http_request("PUT", master_http, "/weights", R"([{"role": "eng", "weight": 50}])", "application/json", seconds(15), as_viewer);
+  auto viewer = call("PUT", "/weights", R"([{"role": "eng", "weight": 50}])", as_viewer);
   CHECK_EQUAL(viewer.status, 403);
   CHECK(viewer.body.find("may not update_weights") != std::string::npos);
-  auto quota_by_viewer = http_request("POST", master_http, "/quota",
-                                      R"({"role": "eng", "guarantee": [{"name": "cpus", "type": "SCALAR",
-                                          "scalar": {"value": 1}}]})",
-                                      "application/json", seconds(15), as_viewer);
+  auto quota_by_viewer = call("POST", "/quota",
+                              R"({"role": "eng", "guarantee": [{"name": "cpus", "type": "SCALAR",
+                                  "scalar": {"value": 1}}]})",
+                              as_viewer);
   CHECK_EQUAL(quota_by_viewer.status, 403);
-  auto ops = http_request("PUT", master_http, "/weights", R"([{"role": "eng", "weight": 2}])", "application/json", seconds(15), as_ops);
+  auto by_intruder_cert = call("PUT", "/weights", R"([{"role": "eng", "weight": 50}])", anonymous, "intruder");
+  CHECK_EQUAL(by_intruder_cert.status, 403);
+  auto by_ops_cert = call("PUT", "/weights", R"([{"role": "eng", "weight": 4}])", anonymous, "ops");
+  CHECK_EQUAL(by_ops_cert.status, 200);
+  auto ops = call("PUT", "/weights", R"([{"role": "eng", "weight": 2}])", as_ops);
   CHECK_EQUAL(ops.status, 200);
   auto weights = master_get("/weights");
   REQUIRE(weights.is_array());
@@ -313,7 +359,7 @@ TEST(weights quota and teardown need the ACL over actor messages and HTTP) {
       eng = w.value("weight", 0.0);
   CHECK_EQUAL(eng, 2.0);
   // The health check stays open for load balancers.
-  CHECK_EQUAL(http_get(master_http, "/health").status, 200);
+  CHECK_EQUAL(call("GET", "/health", {}, anonymous).status, 200);
   // Teardown over HTTP: a framework of etl, torn down by the viewer (refused) and by ops.
   child_process running{with({bin, "execute", "--master=" + master_addr, "--name=victim", "--command=sleep 300",
                               "--resources=cpus:0.1;mem:32"},
@@ -329,12 +375,15 @@ TEST(weights quota and teardown need the ACL over actor messages and HTTP) {
       return true;
     },
     seconds(60)));
-  auto td_viewer = http_request("POST", master_http, "/teardown", "frameworkId=" + fid,
-                                "application/x-www-form-urlencoded", seconds(15), as_viewer);
-  CHECK_EQUAL(td_viewer.status, 403);
-  auto td_ops = http_request("POST", master_http, "/teardown", "frameworkId=" + fid,
-                             "application/x-www-form-urlencoded", seconds(15), as_ops);
-  CHECK_EQUAL(td_ops.status, 200);
+  CHECK_EQUAL(call("POST", "/teardown", "frameworkId=" + fid, as_viewer).status, 403);
+  // The operator CLI, as an operator runs it: HTTPS to the master, ops' credentials.
+  std::ofstream{dir / "ops-credentials.json"} << R"({"credentials": [{"principal": "ops", "secret": "ops-secret-1"}]})";
+  auto cli = run_to_completion(with({bin, "framework", "teardown", fid, "--master=" + master_http,
+                                     "--credentials=" + dir / "ops-credentials.json", "--tls-ca=" + dir / "certs/ca.pem",
+                                     "--tls-cert=" + dir / "certs/ops.pem", "--tls-key=" + dir / "certs/ops-key.pem"},
+                                    {}),
+                               dir / "cli.log", seconds(60));
+  CHECK_EQUAL(cli.exit_code, 0);
   CHECK(running.wait_exit(seconds(30)));
 }
 

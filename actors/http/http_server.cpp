@@ -7,8 +7,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -80,6 +82,8 @@ struct server::impl {
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopping{false};
   uint16_t bound_port = 0;
+  /// server_options::tls: the context every TLS connection uses (made in start()).
+  std::optional<asio::ssl::context> ssl;
 
   explicit impl(server_options o) : opts(std::move(o)) {}
 
@@ -88,29 +92,71 @@ struct server::impl {
 
 namespace {
 
-class session : public std::enable_shared_from_this<session> {
+/// The principal of a verified client certificate on this TLS stream (its subject CN), if one was presented.
+std::optional<std::string> client_certificate_principal(SSL* ssl) {
+  if (ssl == nullptr || SSL_get_verify_result(ssl) != X509_V_OK)
+    return std::nullopt;
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr)
+    return std::nullopt;
+  std::optional<std::string> out;
+  if (auto* name = X509_get_subject_name(cert)) {
+    int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+    if (i >= 0) {
+      unsigned char* utf8 = nullptr;
+      int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+      if (len > 0)
+        out = std::string{reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len)};
+      OPENSSL_free(utf8);
+    }
+  }
+  X509_free(cert);
+  return out;
+}
+
+/// One connection: plaintext (`beast::tcp_stream`) or TLS (`beast::ssl_stream<beast::tcp_stream>`).
+template <class Stream>
+class session : public std::enable_shared_from_this<session<Stream>> {
 public:
-  session(tcp::socket socket, server::impl& owner) : stream_(std::move(socket)), owner_(owner) {
+  static constexpr bool tls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  template <class... Ts>
+  session(server::impl& owner, tcp::socket socket, Ts&... ctx) : stream_(std::move(socket), ctx...), owner_(owner) {
     ++owner_.connections;
     beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = socket_().remote_endpoint(ec);
     if (!ec)
       peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
   ~session() { --owner_.connections; }
 
-  void start() { read(); }
+  void start() {
+    if constexpr (tls) {
+      // The handshake has the request's deadline: a client that stalls in it is closed like a slow request.
+      beast::get_lowest_layer(stream_).expires_after(owner_.opts.header_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        if (ec)
+          return self->close();
+        self->cert_principal_ = client_certificate_principal(self->stream_.native_handle());
+        self->read();
+      });
+    } else {
+      read();
+    }
+  }
 
 private:
+  tcp::socket& socket_() { return beast::get_lowest_layer(stream_).socket(); }
+
   void read() {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     parser_->body_limit(owner_.opts.max_body_bytes);
     // One deadline for the whole request (header and body): a client trickling bytes cannot hold the
     // connection longer than this.
-    stream_.expires_after(owner_.opts.header_timeout);
+    beast::get_lowest_layer(stream_).expires_after(owner_.opts.header_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -144,11 +190,12 @@ private:
     }
     req.body = std::move(msg.body());
     req.peer = peer_;
+    req.principal = cert_principal_;
     if (auto refusal = authenticate(req))
       return write(std::move(*refusal));
     // The handler may block (an actor request with a timeout): it runs on the pool, never on the I/O thread.
-    stream_.expires_never();
-    asio::post(owner_.pool, [self = shared_from_this(), req = std::move(req)] {
+    beast::get_lowest_layer(stream_).expires_never();
+    asio::post(owner_.pool, [self = this->shared_from_this(), req = std::move(req)] {
       auto res = run_handler(self->owner_.routes, req);
       asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
     });
@@ -171,6 +218,8 @@ private:
         return refuse("wrong credentials (--credentials: Basic principal:secret or Bearer secret)");
       return std::nullopt;
     }
+    if (req.principal)
+      return std::nullopt;   // a client certificate of the cluster's CA
     static const char* open_paths[] = {"/health", "/version", "/master/redirect", "/", "/index.html"};
     for (auto p : open_paths)
       if (req.path == p)
@@ -190,8 +239,8 @@ private:
     out->keep_alive(keep_alive_ && !owner_.stopping);
     out->body() = std::move(res.body);
     out->prepare_payload();
-    stream_.expires_after(owner_.opts.write_timeout);
-    bhttp::async_write(stream_, *out, [self = shared_from_this(), out](beast::error_code ec, std::size_t) {
+    beast::get_lowest_layer(stream_).expires_after(owner_.opts.write_timeout);
+    bhttp::async_write(stream_, *out, [self = this->shared_from_this(), out](beast::error_code ec, std::size_t) {
       return_body_buffer(std::move(out->body()));
       if (!ec && self->drain_)
         return self->drain();
@@ -206,13 +255,13 @@ private:
   /// still writing, could lose the answer that says why.
   void drain() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(std::chrono::seconds(5));
+    socket_().shutdown(tcp::socket::shutdown_send, ignored);
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
     discard();
   }
 
   void discard() {
-    stream_.async_read_some(asio::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    stream_.async_read_some(asio::buffer(scratch_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec)
         return self->close();
       self->discard();
@@ -221,11 +270,11 @@ private:
 
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    socket_().shutdown(tcp::socket::shutdown_both, ignored);
+    socket_().close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   server::impl& owner_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -234,6 +283,7 @@ private:
   char scratch_[16 * 1024];
   unsigned version_ = 11;
   std::string peer_;
+  std::optional<std::string> cert_principal_;
 };
 
 } // namespace
@@ -247,7 +297,10 @@ void server::impl::accept() {
         beast::error_code ignored;
         socket.close(ignored);  // over the bound: refused at once, costs nothing more
       } else {
-        std::make_shared<session>(std::move(socket), *this)->start();
+        if (ssl)
+          std::make_shared<session<beast::ssl_stream<beast::tcp_stream>>>(*this, std::move(socket), *ssl)->start();
+        else
+          std::make_shared<session<beast::tcp_stream>>(*this, std::move(socket))->start();
       }
     }
     // Out of descriptors (EMFILE) and other accept errors: keep accepting; the loop must not end.
@@ -275,6 +328,26 @@ void server::route_prefix(const std::string& method, const std::string& prefix, 
 std::string server::start() {
   auto& d = *impl_;
   beast::error_code ec;
+  if (!d.opts.tls_cert.empty()) {
+    // TLS 1.2 and up with the daemon's certificate; client certificates of the CA are asked for, not required
+    // (browsers and curl authenticate with credentials instead), and name the request's principal.
+    d.ssl.emplace(asio::ssl::context::tls_server);
+    d.ssl->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2
+                         | asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1,
+                       ec);
+    if (!ec)
+      d.ssl->use_certificate_chain_file(d.opts.tls_cert, ec);
+    if (!ec)
+      d.ssl->use_private_key_file(d.opts.tls_key, asio::ssl::context::pem, ec);
+    if (!ec)
+      d.ssl->load_verify_file(d.opts.tls_ca, ec);
+    if (!ec)
+      d.ssl->set_verify_mode(asio::ssl::verify_peer, ec);
+    if (ec) {
+      d.ssl.reset();
+      return "cannot set up HTTPS with " + d.opts.tls_cert + ": " + ec.message();
+    }
+  }
   auto addr = asio::ip::make_address(d.opts.address, ec);
   if (ec)
     return "bad HTTP address " + d.opts.address + ": " + ec.message();

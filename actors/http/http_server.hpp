@@ -31,6 +31,11 @@ struct server_options {
   /// --credentials: when set, every request except the public ones (/health, /version, /master/redirect, the web
   /// UI's files) must authenticate (Basic or Bearer), else 401; wrong credentials are 401 everywhere.
   std::shared_ptr<const credential_set> credentials;
+  /// HTTPS with these PEM files (the daemon's --tls-cert, --tls-key, --tls-ca); empty: plain HTTP. A client
+  /// certificate signed by the CA authenticates its subject CN as the request's principal.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
 };
 
 using handler = std::function<response(const request&)>;

@@ -217,6 +217,11 @@ int agent_main(int argc, char** argv) {
   auto advertised_ip = cfg.advertise_ip.empty() ? default_advertise_ip(cfg.ip) : cfg.advertise_ip;
   auto web_server_opts = http_options(cfg.ip, cfg.http_port);
   web_server_opts.credentials = std::make_shared<const credential_set>(cfg.parsed_credentials);
+  if (cfg.tls_on()) {   // HTTPS with the same identity
+    web_server_opts.tls_cert = cfg.tls_cert;
+    web_server_opts.tls_key = cfg.tls_key;
+    web_server_opts.tls_ca = cfg.tls_ca;
+  }
   http::server web{web_server_opts};
   http::endpoint_options web_opts;
   web_opts.identity = {"", opts.hostname, advertised_ip, opts.port, 0, 0, flag_values(cfg)};

@@ -4,6 +4,7 @@
 #include "apps/mesoscaf/subcommands.hpp"
 
 #include "apps/mesoscaf/cli_views.hpp"
+#include "apps/mesoscaf/http_client.hpp"
 #include "apps/mesoscaf/master_endpoint.hpp"
 #include "apps/mesoscaf/sandbox_files.hpp"
 #include "config/cli_config.hpp"
@@ -22,6 +23,11 @@ int run_command(int argc, char** argv, Body body, Args&&... config_args) {
   Config cfg{std::forward<Args>(config_args)...};
   if (auto rc = cfg.parse_and_validate(argc, argv))
     return *rc;
+  // Masters with TLS serve HTTPS; with --credentials they want ours.
+  if (cfg.tls_on())
+    use_http_client_tls(cfg.tls_cert, cfg.tls_key, cfg.tls_ca);
+  if (!cfg.principal.empty())
+    use_http_client_authorization(basic_authorization(cfg.principal, cfg.secret));
   try {
     return body(cfg);
   } catch (const cli_failure& e) {

@@ -11,6 +11,7 @@
 // from the agent's HTTP API (the offer names it); --quiet leaves them out.
 #include "apps/mesoscaf/subcommands.hpp"
 
+#include "apps/mesoscaf/http_client.hpp"
 #include "apps/mesoscaf/sandbox_files.hpp"
 
 #include "actors/sdk/scheduler_driver.hpp"
@@ -160,6 +161,9 @@ int execute_main(int argc, char** argv) {
   execute_config cfg;
   if (auto rc = cfg.parse_and_validate(argc, argv))
     return *rc;
+  // The agent's HTTP (the task's output) is HTTPS on a TLS cluster.
+  if (cfg.tls_on())
+    use_http_client_tls(cfg.tls_cert, cfg.tls_key, cfg.tls_ca);
   task_info task;
   task.name = cfg.name;
   task.id = task_id{cfg.name + "-" + new_uuid()};

@@ -39,6 +39,16 @@ struct http_limits {
 /// the host did not resolve, the connection was refused, the deadline passed, the body exceeded the limit.
 std::string send_http(const http_request& req, http_response& out, const http_limits& limits = {});
 
+/// From now on, send_http speaks HTTPS with this client certificate, verifying the server against the CA (the
+/// process's --tls-cert, --tls-key, --tls-ca: daemons with TLS serve HTTPS). Empty: plain HTTP.
+void use_http_client_tls(const std::string& cert, const std::string& key, const std::string& ca);
+
+/// From now on, send_http sends this `Authorization` header value (e.g. "Basic ..."); empty: none.
+void use_http_client_authorization(const std::string& value);
+
+/// "Basic base64(principal:secret)".
+std::string basic_authorization(const std::string& principal, const std::string& secret);
+
 /// Percent-encodes everything but RFC 3986's unreserved characters (and '/' when `keep_slash`): for query
 /// values and path segments.
 std::string percent_encode(std::string_view text, bool keep_slash = false);
