@@ -193,6 +193,30 @@ TEST(forged election news from a peer is ignored) {
   CHECK(task_running());
 }
 
+TEST(forged leader news cannot send an agent to another master) {
+  // Only the agent's own detector names the master. Without the check, a peer named a "master" of its own and
+  // the agent left the real one to register there.
+  mesoscaf::test::threaded_config cfg{true};
+  caf::actor_system sys{cfg};
+  auto a = sys.middleman().remote_actor<mesoscaf::agent_actor>("127.0.0.1", agent_port);
+  REQUIRE(a);
+  caf::scoped_actor self{sys};
+  mesoscaf::master_location elsewhere;
+  elsewhere.id = "intruder";
+  elsewhere.host = "127.0.0.1";
+  elsewhere.port = 9;   // discard: nothing answers as a master there
+  self->send(*a, mesoscaf::atom::leader_v, elsewhere);
+  caf::anon_send(*a, mesoscaf::atom::leader_v, elsewhere);
+  CHECK(agent->wait_for_line("ignoring leader from .*only this agent's own master detector sends it", seconds(10)));
+  CHECK(agent->wait_for_line("ignoring leader from an anonymous sender", seconds(10)));
+  std::this_thread::sleep_for(seconds(2));
+  CHECK(agent->output().find("leading master is now 127.0.0.1:9") == std::string::npos);
+  auto slaves = json::parse(http_get(master_http, "/slaves").body, nullptr, false);
+  REQUIRE(slaves.is_object() && slaves["slaves"].size() == 1u);
+  CHECK_EQUAL(slaves["slaves"][0].value("active", false), true);
+  CHECK(task_running());
+}
+
 TEST(a process without the executor secret cannot take over a running executor) {
   // The IDs are public (the master's /tasks); the secret is only in the real executor's environment. Without
   // the check, a re-registration with these IDs made the agent send the executor's tasks to the intruder.

@@ -99,7 +99,7 @@ struct fixture {
   temp_dir dir{"mesoscaf-tls"};
   std::unique_ptr<child_process> master;
   std::unique_ptr<child_process> agent;
-  std::string master_addr, master_http;
+  std::string master_addr, master_http, agent_http;
   uint16_t master_port = 0;
 
   std::vector<std::string> tls(const std::string& name) const {
@@ -133,7 +133,7 @@ struct fixture {
       "update_weights": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
       "update_quotas": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
       "teardown_frameworks": [{"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}}],
-      "view_state": [{"principals": {"type": "ANY"}, "objects": {"type": "ANY"}}]
+      "view_state": [{"principals": {"values": ["viewer", "ops", "etl"]}, "objects": {"type": "ANY"}}]
     })";
     std::ofstream{dir / "credentials.json"} << R"({"credentials": [
       {"principal": "ops", "secret": "ops-secret-1"}, {"principal": "viewer", "secret": "viewer-secret"}]})";
@@ -151,9 +151,12 @@ struct fixture {
     master_http = (*mh)[1];
     agent = std::make_unique<child_process>(
       with({bin, "agent", "--master=" + master_addr, "--port=0", "--http-port=0", "--work-dir=" + dir / "agent",
-            "--resources=cpus:2;mem:1024;disk:1000"},
+            "--resources=cpus:2;mem:1024;disk:1000", "--acls=" + dir / "acls.json"},
            tls("agent-1")),
       dir / "agent.log");
+    auto ah = agent->wait_for_line("agent http listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
+    REQUIRE(ah);
+    agent_http = (*ah)[1];
     REQUIRE(agent->wait_for_line("agent registered with id", seconds(60)));
   }
 
@@ -385,6 +388,23 @@ TEST(weights quota and teardown need the ACL over actor messages and HTTP) {
                                dir / "cli.log", seconds(60));
   CHECK_EQUAL(cli.exit_code, 0);
   CHECK(running.wait_exit(seconds(30)));
+}
+
+TEST(sandboxes and state are shown only to principals allowed to view them) {
+  auto certs = dir / "certs";
+  // Anonymous (no certificate, no credentials) and the intruder's certificate: refused (view_state).
+  auto anon = https("GET", agent_http, "/files/browse?path=" + dir / "agent", {}, anonymous, certs);
+  CHECK_EQUAL(anon.status, 403);
+  CHECK(anon.body.find("may not view_state (objects 'sandboxes')") != std::string::npos);
+  CHECK_EQUAL(https("GET", agent_http, "/state", {}, anonymous, certs, "intruder").status, 403);
+  CHECK_EQUAL(https("GET", master_http, "/state", {}, anonymous, certs, "intruder").status, 403);
+  // The framework's own certificate may look.
+  CHECK_EQUAL(https("GET", agent_http, "/state", {}, anonymous, certs, "etl").status, 200);
+  // (The path is the agent's work dir, not a sandbox: refused, but not by the ACL.)
+  auto browse = https("GET", agent_http, "/files/browse?path=" + dir / "agent", {}, anonymous, certs, "etl");
+  CHECK_NOT_EQUAL(browse.status, 0);
+  CHECK(browse.body.find("may not view_state") == std::string::npos);
+  CHECK_EQUAL(https("GET", master_http, "/state", {}, anonymous, certs, "etl").status, 200);
 }
 
 TEST(a framework may run tasks only as the users its principal is allowed) {

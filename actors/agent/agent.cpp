@@ -16,6 +16,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
+#include <caf/send.hpp>
 
 #include <utility>
 
@@ -147,8 +148,10 @@ void watch_leader(agent_ptr self) {
   }
   auto weak = self->address();
   st.detector->watch([weak](const master_location& loc) {
+    // Sent as the agent itself: the handler takes leader news only from this process (a peer naming another
+    // "master" would make the agent register with it).
     if (auto agent = caf::actor_cast<agent_actor>(weak))
-      caf::anon_send(agent, atom::leader_v, loc);
+      caf::send_as(agent, agent, atom::leader_v, loc);
   });
   self->attach_functor([d = st.detector](const caf::error&) { d->close(); });
 }
@@ -237,7 +240,10 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
     // -- internal --
     [=](atom::exited, const container_id& cid, int32_t status) { on_container_exited(self, cid, status); },
     [=](atom::tick) { on_tick(self); },
-    [=](atom::leader, const master_location& loc) { on_leader(self, loc); },
+    [=](atom::leader, const master_location& loc) {
+      if (from_this_process(self, "leader"))
+        on_leader(self, loc);
+    },
     // -- health, failover, partitions --
     [=](atom::ping) -> agent_id { return on_ping(self); },
     [=](atom::resend, const framework_id& fw) { on_resend(self, fw); },

@@ -140,6 +140,15 @@ bool sent_by(agent_ptr self, const caf::actor_addr& addr) {
   return sender && addr && caf::actor_cast<caf::actor_addr>(sender) == addr;
 }
 
+bool from_this_process(agent_ptr self, const char* what) {
+  const auto& sender = self->current_sender();
+  if (sender && sender->node() == self->node())
+    return true;
+  LOG_WARN(component, "ignoring " << what << " from " << describe_sender(self)
+                                  << ": only this agent's own master detector sends it");
+  return false;
+}
+
 bool from_master(agent_ptr self, const char* what) {
   auto& st = self->state;
   if (st.master && sent_by(self, st.master.address()))

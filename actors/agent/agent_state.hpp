@@ -247,6 +247,8 @@ std::string describe_sender(agent_ptr self);
 bool sent_by(agent_ptr self, const caf::actor_addr& addr);
 // Orders concerning tasks and frameworks are only taken from the master this agent registers with.
 bool from_master(agent_ptr self, const char* what);
+/// True if an actor of this process sent the current message (its detector); otherwise logs and refuses it.
+bool from_this_process(agent_ptr self, const char* what);
 
 // -- agent.cpp: shutdown -----------------------------------------------------------------------------------
 

@@ -200,17 +200,28 @@ void add_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_a
       return cors(h(req));
     };
   };
+  // view_state (--acls): what the request's principal may see.
+  auto viewing = [me](std::initializer_list<const char*> objects, handler h) {
+    return [me, objects = std::vector<const char*>(objects), h](const request& req) {
+      for (auto o : objects)
+        if (auto no = forbidden(*me, req, acl_action::view_state, o))
+          return *no;
+      return h(req);
+    };
+  };
   srv.route("*", "/health", get_only([](const request&) { return response::text(""); }));
   srv.route("*", "/version", get_only([](const request&) { return response::json(version_json()); }));
-  srv.route("*", "/flags", get_only([identity](const request&) { return response::json(flags_json(identity())); }));
+  srv.route("*", "/flags", get_only(viewing({"flags"}, [identity](const request&) {
+              return response::json(flags_json(identity()));
+            })));
   auto state = [=](const request&) {
     agent_state_view v;
     if (auto err = ask(*sysp, agent_of(), me->timeout, v, atom::state_page_v); !err.empty())
       return response::error(503, "the agent did not answer: " + err);
     return response::json(agent_state_json(v, identity()));
   };
-  srv.route("*", "/state", get_only(state));
-  srv.route("*", "/slave(1)/state", get_only(state));
+  srv.route("*", "/state", get_only(viewing({"frameworks", "tasks"}, state)));
+  srv.route("*", "/slave(1)/state", get_only(viewing({"frameworks", "tasks"}, state)));
   auto metrics = [=](bool prometheus) {
     return get_only([=](const request&) {
       std::vector<metric_sample> samples;
@@ -222,7 +233,7 @@ void add_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_a
   srv.route("*", "/logging/toggle", toggle_logging);
   srv.route("*", "/metrics/snapshot", metrics(false));
   srv.route("*", "/metrics", metrics(true));
-  srv.route("*", "/monitor/statistics", get_only([=](const request&) {
+  srv.route("*", "/monitor/statistics", get_only(viewing({"tasks"}, [=](const request&) {
               std::vector<container_usage> usage;
               agent_state_view v;
               auto err = ask(*sysp, agent_of(), me->timeout, usage, atom::usage_v);
@@ -231,10 +242,14 @@ void add_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_a
               if (!err.empty())
                 return response::error(503, "the agent did not answer: " + err);
               return response::json(monitor_statistics_json(usage, v));
-            }));
-  srv.route("*", "/files/browse", get_only([me](const request& req) { return browse(me->work_dir, req); }));
-  srv.route("*", "/files/read", get_only([me](const request& req) { return read_file(me->work_dir, req); }));
-  srv.route("*", "/files/download", get_only([me](const request& req) { return download(me->work_dir, req); }));
+            })));
+  // Sandboxes hold the tasks' output: view_state "sandboxes".
+  srv.route("*", "/files/browse",
+            get_only(viewing({"sandboxes"}, [me](const request& req) { return browse(me->work_dir, req); })));
+  srv.route("*", "/files/read",
+            get_only(viewing({"sandboxes"}, [me](const request& req) { return read_file(me->work_dir, req); })));
+  srv.route("*", "/files/download",
+            get_only(viewing({"sandboxes"}, [me](const request& req) { return download(me->work_dir, req); })));
 }
 
 } // namespace mesoscaf::http

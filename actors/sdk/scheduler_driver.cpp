@@ -412,8 +412,10 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
   // The detector's callbacks run on any thread: they only post to the adapter (weakly: never keep it alive).
   auto weak = self->address();
   d->detector->watch([weak](const master_location& loc) {
+    // Sent as the adapter itself: leader news is taken only from this process (a peer naming another "master"
+    // would make the scheduler subscribe there).
     if (auto adapter = caf::actor_cast<adapter_actor>(weak))
-      caf::anon_send(adapter, atom::leader_v, loc);
+      caf::send_as(adapter, adapter, atom::leader_v, loc);
   });
   if (d->follow && d->opts.leader_timeout.count() > 0)
     self->delayed_send(self, d->opts.leader_timeout, atom::timeout_v);
@@ -606,7 +608,14 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
       self->state.retry_pending = false;
       connect(self);
     },
-    [=](atom::leader, const master_location& loc) { on_leader(self, loc); },
+    [=](atom::leader, const master_location& loc) {
+      auto& src = self->current_sender();
+      if (src && src->node() == self->node())
+        on_leader(self, loc);
+      else
+        LOG_WARN("scheduler-driver", "ignoring leader news from " << (src ? "a remote actor" : "an anonymous sender")
+                                                                << ": only the driver's own detector sends it");
+    },
     [=](atom::timeout) {
       auto& st = self->state;
       if (st.ever_subscribed)
