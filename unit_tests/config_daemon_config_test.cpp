@@ -3,10 +3,12 @@
 #define CAF_SUITE config_daemon_config
 #include "test.hpp"
 
+#include "child_process.hpp"
 #include "run_config.hpp"
 
 #include "config/daemon_config.hpp"
 #include "config/support/byte_size.hpp"
+#include "config/support/certificates.hpp"
 #include "config/support/network_address.hpp"
 
 #include <cstdio>
@@ -430,4 +432,46 @@ TEST(connection bounds of the daemons are validated) {
     MESSAGE(bad);
     CHECK_EQUAL(run_config(cfg, {bad}), 2);
   }
+}
+
+TEST(TLS ACL and credential flags are checked before a daemon starts) {
+  mesoscaf::test::temp_dir dir{"mesoscaf-flags-tls"};
+  REQUIRE_EQUAL(create_ca(dir.path(), "flags CA", 1), "");
+  REQUIRE_EQUAL(create_certificate(dir.path(), dir / "ca.pem", dir / "ca-key.pem", {"m", "master", {}, 1}), "");
+  mesoscaf::test::temp_dir other{"mesoscaf-flags-tls2"};
+  REQUIRE_EQUAL(create_ca(other.path(), "other CA", 1), "");
+  auto cert = "--tls-cert=" + dir / "m.pem";
+  auto key = "--tls-key=" + dir / "m-key.pem";
+  auto ca = "--tls-ca=" + dir / "ca.pem";
+  std::ofstream{dir / "bad.json"} << "{";
+  std::ofstream{dir / "acls.json"} << R"({"update_weights": [{"principals": {"type": "ANY"}, "roles": {"type": "NONE"}}]})";
+  std::ofstream{dir / "creds.json"} << R"({"credentials": [{"principal": "ops", "secret": "0123456789"}]})";
+  std::vector<std::vector<std::string>> bad{
+    {"--tls=required"},                                  // no files
+    {"--tls=maybe", cert, key, ca},                      // unknown mode
+    {"--tls=off", cert},                                 // files with TLS off
+    {cert, key},                                         // no CA
+    {cert, key, "--tls-ca=" + other / "ca.pem"},         // signed by another CA
+    {cert, "--tls-key=" + dir / "ca-key.pem", ca},       // another certificate's key
+    {"--acls=" + dir / "missing.json"},
+    {"--acls=" + dir / "bad.json"},
+    {"--credentials=" + dir / "bad.json"},
+    {"--credentials=" + dir / "acls.json"},
+  };
+  for (auto& args : bad) {
+    master_config cfg;
+    MESSAGE(args.front());
+    CHECK_EQUAL(run_config(cfg, args), 2);
+  }
+  master_config good;
+  REQUIRE_EQUAL(run_config(good, {cert, key, ca, "--acls=" + dir / "acls.json", "--credentials=" + dir / "creds.json"}),
+                -1);
+  CHECK(good.tls_on());
+  CHECK(good.parsed_acls.configured());
+  CHECK(!good.parsed_acls.authorized(acl_action::update_weights, std::string{"ops"}, "eng"));
+  CHECK(good.parsed_credentials.configured());
+  master_config plain;
+  REQUIRE_EQUAL(run_config(plain, {}), -1);
+  CHECK(!plain.tls_on());
+  CHECK(!plain.parsed_acls.configured());
 }
