@@ -22,6 +22,8 @@
 #include <caf/scoped_actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include <openssl/ssl.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -216,6 +218,43 @@ bool plaintext_header_is_closed(uint16_t port) {
   return closed;
 }
 
+/// An authenticated peer (a certificate of the cluster's CA) that completes TLS and then sends a BASP header
+/// announcing almost 4 GiB: true if the daemon closed the connection within 10 s.
+bool tls_header_is_closed(uint16_t port, const std::string& cert, const std::string& key, const std::string& ca) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{SSL_CTX_new(TLS_client_method()), SSL_CTX_free};
+  if (!ctx || SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()) != 1
+      || SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1
+      || SSL_CTX_load_verify_locations(ctx.get(), ca.c_str(), nullptr) != 1)
+    return false;
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    return false;
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl{SSL_new(ctx.get()), SSL_free};
+  SSL_set_fd(ssl.get(), fd);
+  bool closed = false;
+  if (SSL_connect(ssl.get()) == 1) {
+    caf::io::basp::header hdr{caf::io::basp::message_type::direct_message, 0, 0xFFFFFF00u, 0, 0, 1};
+    std::vector<char> buf;
+    caf::binary_serializer sink{nullptr, buf};
+    if (!sink(hdr) && SSL_write(ssl.get(), buf.data(), static_cast<int>(buf.size())) == static_cast<int>(buf.size())) {
+      auto deadline = steady_clock::now() + seconds(10);
+      char scratch[4096];
+      while (!closed && steady_clock::now() < deadline) {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, 100) > 0)
+          closed = SSL_read(ssl.get(), scratch, sizeof(scratch)) <= 0;
+      }
+    }
+  }
+  close(fd);
+  return closed;
+}
+
 } // namespace
 
 FIXTURE_SCOPE(tls_tests, fixture)
@@ -244,6 +283,9 @@ TEST(a TLS cluster runs tasks and refuses peers without a certificate of its CA)
   CHECK(plaintext_header_is_closed(master_port));
   std::this_thread::sleep_for(seconds(1));
   CHECK(master->output().find("refused a message of") == std::string::npos);
+  // A peer with a good certificate is bound by the size limit too: its 4 GiB header closes its connection.
+  CHECK(tls_header_is_closed(master_port, dir / "certs/etl.pem", dir / "certs/etl-key.pem", dir / "certs/ca.pem"));
+  CHECK(master->wait_for_line("refused a message of 4294967040 bytes from a peer", seconds(10)));
   // The refused peers cost the cluster nothing: the agent kept its connection, and tasks still run.
   CHECK(agent->output().find("lost the master") == std::string::npos);
   CHECK_EQUAL(agent_count(), 1u);
