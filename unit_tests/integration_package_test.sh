@@ -117,7 +117,7 @@ pc_include_dir="$(sed -E 's/^-I([^ ]*).*/\1/' <<<"$pc_include")"
 
 # Man pages: gzip'd, and each renders with its name and its command's flags.
 declare -A man_flag=([mesoscaf]="--version" [mesoscaf-master]="--work-dir" [mesoscaf-agent]="--resources"
-                     [mesoscaf-local]="--agents" [mesoscaf-execute]="--command")
+                     [mesoscaf-local]="--agents" [mesoscaf-execute]="--command" [mesoscaf-certs]="--principal")
 for page in "${!man_flag[@]}"; do
   file="$root/usr/share/man/man1/$page.1.gz"
   if [ ! -f "$file" ]; then fail "no man page $page(1) at /usr/share/man/man1/$page.1.gz"; continue; fi

@@ -21,7 +21,8 @@ set(mesoscaf_man_pages
     "mesoscaf-master|run a mesoscaf master (offers the agents' resources to frameworks)|master --help"
     "mesoscaf-agent|run a mesoscaf agent (runs tasks in sandboxes for the master)|agent --help"
     "mesoscaf-local|run a mesoscaf master and N agents in one process|local --help"
-    "mesoscaf-execute|run one task on a mesoscaf cluster and wait for it|execute --help")
+    "mesoscaf-execute|run one task on a mesoscaf cluster and wait for it|execute --help"
+    "mesoscaf-certs|make the CA and certificates of mutual TLS for a mesoscaf cluster|certs --help")
 set(outputs "")
 foreach(entry ${mesoscaf_man_pages})
   string(REPLACE "|" ";" fields "${entry}")
