@@ -36,8 +36,9 @@ namespace {
 
 constexpr const char* component = "tls";
 
-// Both maps are bounded: sockets are reused by number (a new handshake overwrites), nodes are forgotten oldest
-// first past the bound (a process keeps far fewer peers).
+// Both maps are bounded: sockets are reused by number (a new handshake overwrites its entry); past the bound a
+// map starts over. Principals are looked up when a peer registers or sends an operator call, and 200,000 nodes
+// are far more than a master keeps at once.
 constexpr std::size_t max_entries = 200000;
 
 std::mutex mtx;
