@@ -215,14 +215,7 @@ int agent_main(int argc, char** argv) {
   };
   auto holder = std::make_shared<agent_holder>();
   auto advertised_ip = cfg.advertise_ip.empty() ? default_advertise_ip(cfg.ip) : cfg.advertise_ip;
-  auto web_server_opts = http_options(cfg.ip, cfg.http_port);
-  web_server_opts.credentials = std::make_shared<const credential_set>(cfg.parsed_credentials);
-  if (cfg.tls_on()) {   // HTTPS with the same identity
-    web_server_opts.tls_cert = cfg.tls_cert;
-    web_server_opts.tls_key = cfg.tls_key;
-    web_server_opts.tls_ca = cfg.tls_ca;
-  }
-  http::server web{web_server_opts};
+  http::server web{http_options(cfg.ip, cfg.http_port, cfg, cfg)};
   http::endpoint_options web_opts;
   web_opts.identity = {"", opts.hostname, advertised_ip, opts.port, 0, 0, flag_values(cfg)};
   web_opts.acls = std::make_shared<const acl_set>(cfg.parsed_acls);

@@ -51,6 +51,18 @@ http::server_options http_options(const std::string& ip, int64_t port) {
   return o;
 }
 
+http::server_options http_options(const std::string& ip, int64_t port, const base_config& cfg,
+                                  const access_flags& access) {
+  auto o = http_options(ip, port);
+  o.credentials = std::make_shared<const credential_set>(access.parsed_credentials);
+  if (cfg.tls_on()) {   // HTTPS with the daemon's own identity
+    o.tls_cert = cfg.tls_cert;
+    o.tls_key = cfg.tls_key;
+    o.tls_ca = cfg.tls_ca;
+  }
+  return o;
+}
+
 void warn_if_unauthenticated(const std::string& daemon, bool tls, bool acls, bool credentials) {
   std::string missing;
   auto add = [&](bool ok, const char* what) {

@@ -9,6 +9,7 @@
 namespace mesoscaf {
 
 class base_config;
+struct access_flags;
 
 /// Every flag of the subcommand with its value in force, as text (strings unquoted).
 std::map<std::string, std::string> flag_values(const base_config& cfg);
@@ -22,6 +23,11 @@ std::string host_name();
 
 /// The server's options for a daemon listening on `ip`:`port`.
 http::server_options http_options(const std::string& ip, int64_t port);
+
+/// The same, secured as the daemon's flags say: HTTPS with its TLS files (--tls-*), its HTTP credentials
+/// (--credentials).
+http::server_options http_options(const std::string& ip, int64_t port, const base_config& cfg,
+                                  const access_flags& access);
 
 /// One warning at start for a daemon that trusts whoever reaches it: no TLS (no principals), no ACLs, no HTTP
 /// credentials (README "Security").

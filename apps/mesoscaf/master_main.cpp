@@ -125,14 +125,7 @@ int master_main(int argc, char** argv) {
   auto endpoint = join_host_port(advertised_ip, advertised_port);
   auto run_id = make_master_run_id(advertised_ip, advertised_port);
   // HTTP before the election: the location a contender announces carries the HTTP port (/master/redirect).
-  auto web_server_opts = http_options(cfg.ip, cfg.http_port);
-  web_server_opts.credentials = std::make_shared<const credential_set>(cfg.parsed_credentials);
-  if (cfg.tls_on()) {   // HTTPS with the same identity
-    web_server_opts.tls_cert = cfg.tls_cert;
-    web_server_opts.tls_key = cfg.tls_key;
-    web_server_opts.tls_ca = cfg.tls_ca;
-  }
-  http::server web{web_server_opts};
+  http::server web{http_options(cfg.ip, cfg.http_port, cfg, cfg)};
   http::endpoint_options web_opts;
   web_opts.identity = {run_id, host_name(), advertised_ip, advertised_port, 0, 0, flag_values(cfg)};
   web_opts.acls = std::make_shared<const acl_set>(cfg.parsed_acls);
