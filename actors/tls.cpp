@@ -54,8 +54,6 @@ x509_ptr read_certificate(const std::string& path) {
 
 } // namespace
 
-std::string common_name_of(X509* cert);   // actors/tls_identity.cpp
-
 tls_files tls_files_from_environment() {
   return {env_or_empty(env_tls_cert), env_or_empty(env_tls_key), env_or_empty(env_tls_ca)};
 }

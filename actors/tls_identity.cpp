@@ -30,8 +30,6 @@
 
 namespace mesoscaf {
 
-std::string common_name_of(X509* cert);
-
 namespace {
 
 constexpr const char* component = "tls";

@@ -1,6 +1,7 @@
 #include "actors/http/http_server.hpp"
 
 #include "actors/http/body_buffers.hpp"
+#include "actors/tls.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -99,19 +100,11 @@ std::optional<std::string> client_certificate_principal(SSL* ssl) {
   X509* cert = SSL_get1_peer_certificate(ssl);
   if (cert == nullptr)
     return std::nullopt;
-  std::optional<std::string> out;
-  if (auto* name = X509_get_subject_name(cert)) {
-    int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-    if (i >= 0) {
-      unsigned char* utf8 = nullptr;
-      int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
-      if (len > 0)
-        out = std::string{reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len)};
-      OPENSSL_free(utf8);
-    }
-  }
+  auto name = common_name_of(cert);
   X509_free(cert);
-  return out;
+  if (name.empty())
+    return std::nullopt;
+  return name;
 }
 
 /// One connection: plaintext (`beast::tcp_stream`) or TLS (`beast::ssl_stream<beast::tcp_stream>`).
