@@ -1,4 +1,5 @@
 #include "actors/tls.hpp"
+#include "config/support/certificate_name.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>

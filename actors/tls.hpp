@@ -16,8 +16,6 @@
 #include <set>
 #include <string>
 
-struct x509_st;   // OpenSSL's X509
-
 namespace mesoscaf {
 
 /// The files of one process's TLS identity (PEM). All three set: TLS; none: plaintext.
@@ -88,9 +86,6 @@ std::optional<std::string> node_principal(const caf::node_id& node);
 
 /// The principal of the TLS connection on this socket, if its certificate was verified (HTTP over TLS).
 std::optional<std::string> socket_principal(int fd);
-
-/// The common name of a certificate's subject, or "" (`cert` is an OpenSSL X509*).
-std::string common_name_of(::x509_st* cert);
 
 /// The common name of a certificate file's subject, or "" (used by `mesoscaf certs` and the tests).
 std::string certificate_principal(const std::string& cert_file);

@@ -2,6 +2,7 @@
 
 #include "actors/http/body_buffers.hpp"
 #include "actors/tls.hpp"
+#include "config/support/certificate_name.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
