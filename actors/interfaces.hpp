@@ -39,8 +39,11 @@ using scheduler_actor = caf::typed_actor<
 using executor_actor = caf::typed_actor<
   // Run this task.
   caf::reacts_to<atom::launch, task_info>,
-  // Kill this task (SIGTERM to its process group, SIGKILL after the grace period).
+  // Kill this task (SIGTERM to its processes, SIGKILL after the grace period: the task's kill policy, else the
+  // agent's --executor-shutdown-grace-period).
   caf::reacts_to<atom::kill_task, task_id>,
+  // Kill this task with this grace period (a kill call's own policy, overriding the task's).
+  caf::reacts_to<atom::kill_task, task_id, kill_policy>,
   // The agent has taken over this status update (it now retries it towards the master).
   caf::reacts_to<atom::ack, task_id, std::string>,
   // A message from the framework's scheduler.
@@ -53,8 +56,9 @@ using agent_actor = caf::typed_actor<
   // -- from the master --
   // Run a task for this framework (the master has validated it against an offer).
   caf::reacts_to<atom::run_task, framework_info, task_info>,
-  // Kill a task.
+  // Kill a task (with the task's kill policy / with this one).
   caf::reacts_to<atom::kill_task, framework_id, task_id>,
+  caf::reacts_to<atom::kill_task, framework_id, task_id, kill_policy>,
   // The framework acknowledged this status update (task, uuid): stop retrying it.
   caf::reacts_to<atom::ack, framework_id, task_id, std::string>,
   // Relay a scheduler's message to an executor.
@@ -115,6 +119,8 @@ using allocator_actor = caf::typed_actor<
   caf::reacts_to<atom::add_fw, framework_id, framework_info>,
   // A framework is gone; its allocations are forgotten.
   caf::reacts_to<atom::remove_fw, framework_id>,
+  // UPDATE_FRAMEWORK: the framework's roles and capabilities are now these (hierarchical_allocator.hpp).
+  caf::reacts_to<atom::update_fw, framework_id, framework_info>,
   // A framework stops / resumes receiving offers (disconnected / reconnected).
   caf::reacts_to<atom::activate, framework_id>,
   caf::reacts_to<atom::deactivate, framework_id>,
@@ -176,6 +182,9 @@ using master_actor = caf::typed_actor<
   // -- from schedulers (the framework ID must belong to the sending scheduler) --
   // Subscribe a framework (empty ID: new framework); replies with its framework ID.
   caf::replies_to<atom::subscribe, framework_info, scheduler_actor>::with<framework_id>,
+  // UPDATE_FRAMEWORK: change the framework's roles, capabilities, failover timeout, name or labels (not its ID,
+  // user, principal or checkpointing). Offers for roles it left are rescinded; an error goes back as atom::error.
+  caf::reacts_to<atom::update_fw, framework_info>,
   // Remove the framework, kill its tasks.
   caf::reacts_to<atom::teardown, framework_id>,
   // The operator removes a framework (HTTP /teardown; the text names who asked). False: unknown framework.
@@ -190,8 +199,9 @@ using master_actor = caf::typed_actor<
   caf::reacts_to<atom::suppress, framework_id>,
   caf::reacts_to<atom::revive, framework_id, std::vector<std::string>>,
   caf::reacts_to<atom::suppress, framework_id, std::vector<std::string>>,
-  // Kill a task (agent ID may be empty: the master looks it up).
+  // Kill a task (agent ID may be empty: the master looks it up), with the task's kill policy / with this one.
   caf::reacts_to<atom::kill, framework_id, task_id, agent_id>,
+  caf::reacts_to<atom::kill, framework_id, task_id, agent_id, kill_policy>,
   // Acknowledge the status update (agent, task, uuid).
   caf::reacts_to<atom::ack, framework_id, agent_id, task_id, std::string>,
   // Reconciliation: the master answers with a status update (no uuid) per task: implicit (empty list: every task

@@ -66,6 +66,12 @@ allocator_actor::behavior_type allocator(allocator_pointer self, allocation_list
       if (err.empty())
         request_run(self);
     },
+    [self](atom::update_fw, const framework_id& id, const framework_info& info) {
+      auto err = self->state.alloc.update_framework(id, info);
+      report("update_fw", err);
+      if (err.empty())
+        request_run(self);  // a new role may be offered at once
+    },
     [self](atom::remove_fw, const framework_id& id) {
       auto err = self->state.alloc.remove_framework(id);
       report("remove_fw", err);

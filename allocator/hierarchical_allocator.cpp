@@ -104,6 +104,9 @@ struct hierarchical_allocator::impl {
     index fw = npos;
     index role = npos;
     bool suppressed = false;
+    // The framework left this role (UPDATE_FRAMEWORK): no more offers in it; what it holds there stays
+    // allocated until it comes back (recover), and the role may be taken up again.
+    bool retired = false;
     std::unordered_map<index, resource_set> allocations; // agent -> allocated there
     std::unordered_set<index> filtered_agents; // agents holding filters of this client
     uint64_t result_run = 0;
@@ -324,7 +327,7 @@ struct hierarchical_allocator::impl {
   /// A client is in the sorter's order while its framework is active and the client is not suppressed.
   void sync_client(index c) {
     auto& s = clients[c];
-    bool wanted = fws[s.fw].active && !s.suppressed;
+    bool wanted = fws[s.fw].active && !s.suppressed && !s.retired;
     if (wanted == order->is_active(c))
       return;
     if (wanted)
@@ -720,6 +723,24 @@ struct hierarchical_allocator::impl {
   }
 
   /// The client of (framework, role), or npos.
+  /// A new client for framework `f` in role `name` (active in the sorter, unsuppressed).
+  index add_client(index f, const std::string& name) {
+    auto r = ensure_role(name);
+    auto c = order->add_client(roles[r].snode, fws[f].id.value);
+    if (c >= clients.size())
+      clients.resize(c + 1);
+    auto& cs = clients[c];
+    cs = client_state{};
+    cs.live = true;
+    cs.fw = f;
+    cs.role = r;
+    fws[f].role_names.push_back(name);
+    fws[f].clients.push_back(c);
+    roles[r].all_clients.push_back(c);
+    refresh_chain(r);
+    return c;
+  }
+
   index find_client(index f, const std::string& role) const {
     auto& s = fws[f];
     for (size_t i = 0; i < s.role_names.size(); ++i)
@@ -821,13 +842,10 @@ hierarchical_allocator& hierarchical_allocator::operator=(hierarchical_allocator
 
 // -- frameworks ---------------------------------------------------------------------------------------------
 
-std::string hierarchical_allocator::add_framework(const framework_id& id, const framework_info& info) {
-  auto& m = *impl_;
-  if (id.empty())
-    return "empty framework ID";
-  if (m.fw_index.count(id) > 0)
-    return "framework '" + id.value + "' is already known";
-  auto names = info.roles.empty() ? std::vector<std::string>{"*"} : info.roles;
+namespace {
+
+// "" or why a framework's role list is refused: each valid, none twice.
+std::string check_role_names(const std::vector<std::string>& names) {
   for (size_t i = 0; i < names.size(); ++i) {
     if (!valid_role_name(names[i]))
       return "invalid role '" + names[i] + "'";
@@ -835,6 +853,20 @@ std::string hierarchical_allocator::add_framework(const framework_id& id, const 
       if (names[j] == names[i])
         return "role '" + names[i] + "' given twice";
   }
+  return {};
+}
+
+} // namespace
+
+std::string hierarchical_allocator::add_framework(const framework_id& id, const framework_info& info) {
+  auto& m = *impl_;
+  if (id.empty())
+    return "empty framework ID";
+  if (m.fw_index.count(id) > 0)
+    return "framework '" + id.value + "' is already known";
+  auto names = info.roles.empty() ? std::vector<std::string>{"*"} : info.roles;
+  if (auto err = check_role_names(names); !err.empty())
+    return err;
   auto f = take_slot(m.fws, m.fw_free);
   auto& s = m.fws[f];
   s = impl::framework_state{};
@@ -843,21 +875,43 @@ std::string hierarchical_allocator::add_framework(const framework_id& id, const 
   s.active = true;
   s.gpu = std::find(info.capabilities.begin(), info.capabilities.end(), gpu_capability)
           != info.capabilities.end();
-  s.role_names = names;
   m.fw_index.emplace(id, f);
+  for (auto& name : names)
+    m.add_client(f, name);
+  ++m.client_gen;
+  return {};
+}
+
+std::string hierarchical_allocator::update_framework(const framework_id& id, const framework_info& info) {
+  auto& m = *impl_;
+  auto i = m.fw_index.find(id);
+  if (i == m.fw_index.end())
+    return unknown_fw(id);
+  auto names = info.roles.empty() ? std::vector<std::string>{"*"} : info.roles;
+  if (auto err = check_role_names(names); !err.empty())
+    return err;
+  auto f = i->second;
+  m.fws[f].gpu = std::find(info.capabilities.begin(), info.capabilities.end(), gpu_capability)
+                 != info.capabilities.end();
+  // Roles it keeps or takes up again stay; the others retire (their allocations stay accounted).
+  for (size_t k = 0; k < m.fws[f].role_names.size(); ++k) {
+    auto c = m.fws[f].clients[k];
+    bool keep = std::find(names.begin(), names.end(), m.fws[f].role_names[k]) != names.end();
+    if (m.clients[c].retired == !keep)
+      continue;
+    m.clients[c].retired = !keep;
+    if (keep)
+      m.clients[c].suppressed = false;
+    m.sync_client(c);
+    m.refresh_chain(m.clients[c].role);
+  }
   for (auto& name : names) {
-    auto r = m.ensure_role(name);
-    auto c = m.order->add_client(m.roles[r].snode, id.value);
-    if (c >= m.clients.size())
-      m.clients.resize(c + 1);
-    auto& cs = m.clients[c];
-    cs = impl::client_state{};
-    cs.live = true;
-    cs.fw = f;
-    cs.role = r;
-    m.fws[f].clients.push_back(c);
-    m.roles[r].all_clients.push_back(c);
-    m.refresh_chain(r);
+    auto& known = m.fws[f].role_names;
+    if (std::find(known.begin(), known.end(), name) != known.end())
+      continue;
+    auto c = m.add_client(f, name);
+    m.sync_client(c);  // the framework may be inactive
+    m.refresh_chain(m.clients[c].role);
   }
   ++m.client_gen;
   return {};
@@ -929,12 +983,14 @@ template <class Impl>
 std::string select_clients(Impl& m, index f, const std::vector<std::string>& roles, std::vector<index>& out) {
   auto& s = m.fws[f];
   if (roles.empty()) {
-    out = s.clients;
+    for (auto c : s.clients)
+      if (!m.clients[c].retired)
+        out.push_back(c);
     return {};
   }
   for (auto& r : roles) {
     auto c = m.find_client(f, r);
-    if (c == npos)
+    if (c == npos || m.clients[c].retired)
       return "framework '" + s.id.value + "' is not subscribed to role '" + r + "'";
     out.push_back(c);
   }
@@ -1330,7 +1386,8 @@ std::vector<role_summary> hierarchical_allocator::roles() const {
     s.allocated = m.subtree_allocation(x);
     s.reserved = m.to_set(x.sub_resv);
     for (auto c : x.all_clients)
-      s.frameworks.push_back(m.fws[m.clients[c].fw].id);
+      if (!m.clients[c].retired)
+        s.frameworks.push_back(m.fws[m.clients[c].fw].id);
     std::sort(s.frameworks.begin(), s.frameworks.end(),
               [](const framework_id& a, const framework_id& b) { return a.value < b.value; });
     out.push_back(std::move(s));
@@ -1412,7 +1469,12 @@ bool hierarchical_allocator::is_suppressed(const framework_id& id, const std::st
 
 std::vector<std::string> hierarchical_allocator::framework_roles(const framework_id& id) const {
   auto s = impl_->find_fw(id);
-  return s == nullptr ? std::vector<std::string>{} : s->role_names;
+  std::vector<std::string> out;
+  if (s != nullptr)
+    for (size_t i = 0; i < s->role_names.size(); ++i)
+      if (!impl_->clients[s->clients[i]].retired)
+        out.push_back(s->role_names[i]);
+  return out;
 }
 
 resource_set hierarchical_allocator::allocated(const framework_id& fw, const agent_id& agent) const {

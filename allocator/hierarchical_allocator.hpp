@@ -72,6 +72,10 @@ public:
   [[nodiscard]] std::string add_framework(const framework_id& id, const framework_info& info = {});
   /// Removes a framework; its allocations return to the agents and its filters are dropped.
   [[nodiscard]] std::string remove_framework(const framework_id& id);
+  /// UPDATE_FRAMEWORK: the framework's roles (and GPU capability) become `info`'s. A new role starts
+  /// unsuppressed; a role it leaves gets no more offers, and what is allocated to it there stays accounted
+  /// until recovered; taking a role up again revives it. Error: unknown framework, invalid or repeated role.
+  [[nodiscard]] std::string update_framework(const framework_id& id, const framework_info& info);
   /// An inactive framework keeps its allocations but receives nothing (disconnected scheduler).
   [[nodiscard]] std::string activate_framework(const framework_id& id);
   [[nodiscard]] std::string deactivate_framework(const framework_id& id);

@@ -15,6 +15,8 @@
 #include "config/support/network_address.hpp"
 #include "actors/process_defaults.hpp"
 #include "containerizer/isolation.hpp"
+#include "messages/attributes.hpp"
+#include "messages/task_checks.hpp"
 #include "messages/ids.hpp"
 #include "messages/resources.hpp"
 
@@ -500,7 +502,15 @@ agent_config::agent_config() : base_config("agent") {
     .add(gc_disk_headroom, "gc-disk-headroom",
          "fraction of the work dir's disk to keep free (0..1): shortens --gc-delay as the disk fills")
     .add(disk_watch_interval, "disk-watch-interval",
-         "how often the agent checks the disk usage and removes the sandboxes that are due (e.g. 1min)");
+         "how often the agent checks the disk usage and removes the sandboxes that are due (e.g. 1min)")
+    .add(attributes, "attributes",
+         "attributes offered with this agent's resources, e.g. \"rack:r1;zone:z2;gpus:4;slots:[1-8]\"")
+    .add(executor_shutdown_grace_period, "executor-shutdown-grace-period",
+         "how long an executor has to shut down, and a task's SIGTERM-to-SIGKILL grace unless its kill policy "
+         "says otherwise (e.g. 5s)")
+    .add(fetcher_cache_dir, "fetcher-cache-dir", "cache of fetched URIs with cache=true (default: <work-dir>/fetch)")
+    .add(fetcher_cache_size, "fetcher-cache-size", "the fetcher cache's size per user (e.g. 2GB; least recently "
+         "used files go first)");
 }
 
 namespace {
@@ -576,6 +586,17 @@ std::vector<std::string> agent_config::validate() {
     errors.push_back("--gc-disk-headroom=" + std::to_string(gc_disk_headroom) + ": expected a fraction in 0..1");
   if (disk_watch_interval.count() <= 0)
     errors.push_back("--disk-watch-interval must be positive");
+  std::string why;
+  if (auto parsed = parse_attributes(attributes, &why))
+    parsed_attributes = std::move(*parsed);
+  else
+    errors.push_back("--attributes=" + attributes + ": " + why);
+  if (executor_shutdown_grace_period.count() < 0 || executor_shutdown_grace_period > std::chrono::minutes(10))
+    errors.push_back("--executor-shutdown-grace-period must be between 0s and 10min");
+  if (!parse_byte_size(fetcher_cache_size, fetcher_cache_bytes))
+    errors.push_back("--fetcher-cache-size=" + fetcher_cache_size + ": expected a size such as 2GB, 512MB or 0");
+  if (!fetcher_cache_dir.empty() && fetcher_cache_dir.front() != '/')
+    errors.push_back("--fetcher-cache-dir=" + fetcher_cache_dir + ": expected an absolute path");
   return errors;
 }
 
@@ -627,7 +648,37 @@ execute_config::execute_config() : base_config("execute") {
     .add(checkpoint, "checkpoint", "the agent checkpoints the task so it survives agent restarts (the default)")
     .add(no_checkpoint, "no-checkpoint", "do not checkpoint: the task dies with its agent process")
     .add(user, "user", "run the task as this user (agents with --switch-user; default: the user running this)")
-    .add(quiet, "quiet", "when the task ends, print neither its sandbox path nor the tail of its stdout and stderr");
+    .add(quiet, "quiet", "when the task ends, print neither its sandbox path nor the tail of its stdout and stderr")
+    .add(kill_grace_period, "kill-grace-period",
+         "the task's kill policy: SIGTERM, then SIGKILL after this long (default: the agent's "
+         "--executor-shutdown-grace-period)")
+    .add(health_check_command, "health-check-command", "health check: this shell command (exit 0 = healthy)")
+    .add(health_check_http, "health-check-http", "health check: HTTP GET PORT/PATH on 127.0.0.1 (2xx/3xx = healthy)")
+    .add(health_check_tcp, "health-check-tcp", "health check: TCP connect to PORT on 127.0.0.1")
+    .add(health_check_delay, "health-check-delay", "health check: wait this long before the first check")
+    .add(health_check_interval, "health-check-interval", "health check: time between checks")
+    .add(health_check_timeout, "health-check-timeout", "health check: a check taking longer failed")
+    .add(health_check_grace_period, "health-check-grace-period",
+         "health check: failures this soon after the start do not count (until the first success)")
+    .add(health_check_consecutive_failures, "health-check-consecutive-failures",
+         "health check: kill the task after this many failures in a row (0 = never)")
+    .add(uri_help_, "uri", "fetch URL[,executable][,extract][,cache] into the sandbox first (repeatable)")
+    .add(constraint_help_, "constraint", "run only on an agent whose attribute ATTR matches VALUE: ATTR:VALUE "
+         "(repeatable)");
+}
+
+std::vector<char*> execute_config::take_repeated_flags(int argc, char** argv) {
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (i > 0 && arg.rfind("--uri=", 0) == 0)
+      uris.push_back(arg.substr(6));
+    else if (i > 0 && arg.rfind("--constraint=", 0) == 0)
+      constraints.push_back(arg.substr(13));
+    else
+      rest.push_back(argv[i]);
+  }
+  return rest;
 }
 
 std::vector<std::string> execute_config::validate() {
@@ -653,7 +704,100 @@ std::vector<std::string> execute_config::validate() {
     errors.push_back("--failover-timeout must not be negative");
   if (no_checkpoint)
     checkpoint = false;
+  check_task_life_flags(errors);
   return errors;
+}
+
+void execute_config::check_task_life_flags(std::vector<std::string>& errors) {
+  if (!uri_help_.empty())
+    uris.push_back(uri_help_);  // from a config file or the environment
+  if (!constraint_help_.empty())
+    constraints.push_back(constraint_help_);
+  if (kill_grace_period.count() >= 0)
+    if (auto msg = check_kill_policy(kill_policy{std::chrono::duration<double>(kill_grace_period).count()});
+        !msg.empty())
+      errors.push_back("--kill-grace-period: " + msg);
+  for (auto& text : uris) {
+    command_uri u;
+    u.extract = false;
+    std::string_view rest = text;
+    auto comma = rest.find(',');
+    u.value = std::string{rest.substr(0, comma)};
+    while (comma != std::string_view::npos) {
+      rest = rest.substr(comma + 1);
+      comma = rest.find(',');
+      auto opt = rest.substr(0, comma);
+      if (opt == "executable")
+        u.executable = true;
+      else if (opt == "extract")
+        u.extract = true;
+      else if (opt == "cache")
+        u.cache = true;
+      else
+        errors.push_back("--uri=" + text + ": unknown option '" + std::string{opt}
+                         + "' (expected executable, extract or cache)");
+    }
+    if (auto msg = check_uri(u); !msg.empty())
+      errors.push_back("--uri=" + text + ": " + msg);
+    parsed_uris.push_back(std::move(u));
+  }
+  for (auto& c : constraints) {
+    auto colon = c.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == c.size())
+      errors.push_back("--constraint=" + c + ": expected ATTR:VALUE");
+    else
+      parsed_constraints.emplace_back(c.substr(0, colon), c.substr(colon + 1));
+  }
+  int kinds = !health_check_command.empty() + !health_check_http.empty() + (health_check_tcp != 0);
+  if (kinds > 1) {
+    errors.push_back("give one of --health-check-command, --health-check-http and --health-check-tcp");
+    return;
+  }
+  if (kinds == 0)
+    return;
+  health_check hc;
+  if (!health_check_command.empty()) {
+    hc.type = health_check::kind::command;
+    hc.command.value = health_check_command;
+  } else if (!health_check_http.empty()) {
+    hc.type = health_check::kind::http;
+    auto slash = health_check_http.find('/');
+    auto port = health_check_http.substr(0, slash);
+    char* end = nullptr;
+    auto n = std::strtol(port.c_str(), &end, 10);
+    if (port.empty() || *end != '\0' || n < 1 || n > 65535) {
+      errors.push_back("--health-check-http=" + health_check_http + ": expected PORT/PATH, e.g. 8080/health");
+      return;
+    }
+    hc.port = static_cast<uint16_t>(n);
+    hc.path = slash == std::string::npos ? "/" : health_check_http.substr(slash);
+  } else {
+    hc.type = health_check::kind::tcp;
+    if (health_check_tcp < 1 || health_check_tcp > 65535) {
+      errors.push_back("--health-check-tcp must be a port (1-65535)");
+      return;
+    }
+    hc.port = static_cast<uint16_t>(health_check_tcp);
+  }
+  auto secs = [](caf::timespan t) { return std::chrono::duration<double>(t).count(); };
+  hc.delay = secs(health_check_delay);
+  hc.interval = secs(health_check_interval);
+  hc.timeout = secs(health_check_timeout);
+  hc.grace_period = secs(health_check_grace_period);
+  if (health_check_consecutive_failures < 0 || health_check_consecutive_failures > 1000000) {
+    errors.push_back("--health-check-consecutive-failures must be between 0 and 1000000");
+    return;
+  }
+  hc.consecutive_failures = static_cast<uint32_t>(health_check_consecutive_failures);
+  auto task_resources = resource_set::parse(resources);
+  if (auto msg = check_health_check(hc, task_resources ? *task_resources : resource_set{}); !msg.empty()) {
+    errors.push_back("health check: " + msg
+                     + (hc.port != 0 ? " (add it to --resources, e.g. ports:[" + std::to_string(hc.port) + "-"
+                                         + std::to_string(hc.port) + "])"
+                                     : std::string{}));
+    return;
+  }
+  parsed_health_check = hc;
 }
 
 } // namespace mesoscaf

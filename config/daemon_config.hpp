@@ -18,6 +18,9 @@
 
 #include <cstdint>
 #include <optional>
+#include "messages/task_info.hpp"
+
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -205,6 +208,15 @@ public:
   caf::timespan gc_delay = std::chrono::hours(24 * 7);          // sandboxes of finished executors stay this long
   double gc_disk_headroom = 0.1;                                // 0..1: sooner as the disk fills
   caf::timespan disk_watch_interval = std::chrono::minutes(1);  // how often the disk usage is checked
+  // -- the task's life (Mesos 1.x) --
+  std::string attributes;       // "rack:r1;zone:z2" (messages/attributes.hpp)
+  caf::timespan executor_shutdown_grace_period = std::chrono::seconds(5);  // also a task's default kill grace
+  std::string fetcher_cache_dir;  // empty: <work-dir>/fetch
+  std::string fetcher_cache_size = "2GB";
+
+  // Filled by validate():
+  std::map<std::string, std::string> parsed_attributes;
+  uint64_t fetcher_cache_bytes = uint64_t{2} << 30;
 };
 
 /// `mesoscaf local`
@@ -239,6 +251,32 @@ public:
   bool no_checkpoint = false;                   // --no-checkpoint (also --checkpoint=false in a file or the env)
   std::string user;                             // the framework's user; empty: the user running execute
   bool quiet = false;                           // no output tail and sandbox path when the task ends
+  // -- the task's life --
+  caf::timespan kill_grace_period = caf::timespan{-1};  // >= 0: the task's kill policy
+  std::string health_check_command;             // COMMAND health check
+  std::string health_check_http;                // PORT/PATH: HTTP health check
+  int64_t health_check_tcp = 0;                 // PORT: TCP health check
+  caf::timespan health_check_delay = std::chrono::seconds(15);
+  caf::timespan health_check_interval = std::chrono::seconds(10);
+  caf::timespan health_check_timeout = std::chrono::seconds(20);
+  caf::timespan health_check_grace_period = std::chrono::seconds(10);
+  int64_t health_check_consecutive_failures = 3;
+  /// --uri and --constraint may be repeated: take them out of argv before parsing (take_repeated_flags).
+  std::vector<std::string> uris;                // URL[,executable][,extract][,cache]
+  std::vector<std::string> constraints;         // ATTR:VALUE
+
+  /// Moves every --uri=... and --constraint=... of argv into `uris` / `constraints`; returns the rest.
+  std::vector<char*> take_repeated_flags(int argc, char** argv);
+
+  // Filled by validate():
+  std::vector<command_uri> parsed_uris;
+  std::vector<std::pair<std::string, std::string>> parsed_constraints;
+  std::optional<health_check> parsed_health_check;
+
+private:
+  void check_task_life_flags(std::vector<std::string>& errors);
+  std::string uri_help_;         // --uri / --constraint given once through a config file or the environment
+  std::string constraint_help_;
 };
 
 } // namespace mesoscaf

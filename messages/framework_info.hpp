@@ -1,6 +1,7 @@
 #pragma once
 // What a framework tells the master when it subscribes.
 #include "messages/ids.hpp"
+#include "messages/labels.hpp"
 
 #include <caf/meta/type_name.hpp>
 
@@ -19,13 +20,19 @@ struct framework_info {
   std::vector<std::string> capabilities;  // e.g. "GPU_RESOURCES", "PARTITION_AWARE"
   std::string principal;
   bool checkpoint = false;
+  mesoscaf::labels labels;            // carried and shown in state
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, framework_info& x) {
     return f(caf::meta::type_name("framework_info"), x.id, x.name, x.user, x.roles, x.failover_timeout,
-             x.capabilities, x.principal, x.checkpoint);
+             x.capabilities, x.principal, x.checkpoint, x.labels);
   }
 };
+
+/// True if the framework lists this capability (e.g. "TASK_KILLING_STATE", "PARTITION_AWARE").
+inline bool has_capability(const framework_info& info, const char* name) {
+  return std::find(info.capabilities.begin(), info.capabilities.end(), name) != info.capabilities.end();
+}
 
 /// True if the framework asked for TASK_UNREACHABLE / TASK_GONE / TASK_UNKNOWN / TASK_DROPPED (capability
 /// PARTITION_AWARE) instead of TASK_LOST.

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace mesoscaf {
 
@@ -14,6 +15,12 @@ namespace mesoscaf {
 /// Only the agent puts it into an environment: the launcher never passes an inherited one on to a child, so a
 /// task started by an executor cannot register in its place.
 constexpr const char* env_executor_secret = "MESOSCAF_EXECUTOR_SECRET";
+/// The agent's --executor-shutdown-grace-period (milliseconds): how long an executor has to shut down, and the
+/// command executor's kill grace for a task without a kill policy.
+constexpr const char* env_executor_shutdown_grace = "MESOSCAF_EXECUTOR_SHUTDOWN_GRACE_PERIOD";
+/// The command executor's fetcher cache (containerizer/fetcher.hpp): directory and size in bytes per user.
+constexpr const char* env_fetcher_cache_dir = "MESOSCAF_FETCHER_CACHE_DIR";
+constexpr const char* env_fetcher_cache_size = "MESOSCAF_FETCHER_CACHE_SIZE";
 
 struct launch_spec {
   container_id id;
@@ -39,11 +46,12 @@ struct executor_registration {
   std::string framework_name;
   agent_id agent;
   std::string sandbox;
+  std::vector<std::string> framework_capabilities;  // e.g. TASK_KILLING_STATE: the executor sends TASK_KILLING
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, executor_registration& x) {
     return f(caf::meta::type_name("executor_registration"), x.executor, x.framework, x.framework_name, x.agent,
-             x.sandbox);
+             x.sandbox, x.framework_capabilities);
   }
 };
 

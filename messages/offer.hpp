@@ -6,6 +6,7 @@
 
 #include <caf/meta/type_name.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,11 +23,13 @@ struct offer {
   /// (0: it serves none). A framework reads its tasks' sandboxes there.
   std::string agent_address;
   uint16_t agent_http_port = 0;
+  /// The agent's attributes (--attributes; messages/attributes.hpp), to place tasks by rack, zone, ...
+  std::map<std::string, std::string> attributes;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, offer& x) {
     return f(caf::meta::type_name("offer"), x.id, x.framework, x.agent, x.hostname, x.role, x.resources,
-             x.agent_address, x.agent_http_port);
+             x.agent_address, x.agent_http_port, x.attributes);
   }
 };
 

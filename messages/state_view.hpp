@@ -51,11 +51,16 @@ struct task_view {
   double launched = 0;             // seconds since the epoch
   double updated = 0;              // of the latest state
   std::string user;                // its framework's user (empty: not known)
+  mesoscaf::labels labels;
+  boxed_optional<discovery_info> discovery;
+  caf::optional<bool> healthy;     // unset: no health check result yet
+  bool has_health_check = false;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, task_view& x) {
     return f(caf::meta::type_name("task_view"), x.id, x.name, x.framework, x.agent, x.executor, x.state, x.reason,
-             x.message, x.resources, x.role, x.launched, x.updated, x.user);
+             x.message, x.resources, x.role, x.launched, x.updated, x.user, x.labels, x.discovery, x.healthy,
+             x.has_health_check);
   }
 };
 

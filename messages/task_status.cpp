@@ -47,6 +47,8 @@ const char* to_string(task_reason r) {
     case task_reason::gc_error: return "REASON_GC_ERROR";
     case task_reason::container_limitation_disk: return "REASON_CONTAINER_LIMITATION_DISK";
     case task_reason::task_unauthorized: return "REASON_TASK_UNAUTHORIZED";
+    case task_reason::task_health_check_status_updated: return "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED";
+    case task_reason::task_group_invalid: return "REASON_TASK_GROUP_INVALID";
   }
   return "REASON_INVALID";
 }

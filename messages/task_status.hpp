@@ -5,6 +5,7 @@
 #include "messages/resource_statistics.hpp"
 
 #include <caf/meta/type_name.hpp>
+#include <caf/optional.hpp>
 
 #include <cstdint>
 #include <string>
@@ -50,6 +51,8 @@ enum class task_reason : uint16_t {
   gc_error,
   container_limitation_disk,
   task_unauthorized,   // an ACL (run_tasks) refused the task's user
+  task_health_check_status_updated,  // TASK_RUNNING: its health changed; TASK_KILLED: killed for failing checks
+  task_group_invalid,  // a task group is malformed (LAUNCH_GROUP)
 };
 
 enum class status_source : uint8_t { master = 0, agent = 1, executor = 2 };
@@ -74,11 +77,13 @@ struct task_status {
   std::string data;
   /// A task's terminal update from the command executor: what the task used (see messages/resource_statistics.hpp).
   boxed_optional<resource_statistics> usage;
+  /// Set once a task with a health check has been checked: the result of its checks (Mesos' `healthy`).
+  caf::optional<bool> healthy;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, task_status& x) {
     return f(caf::meta::type_name("task_status"), x.task, x.state, x.reason, x.message, x.source, x.uuid,
-             x.timestamp, x.agent, x.executor, x.data, x.usage);
+             x.timestamp, x.agent, x.executor, x.data, x.usage, x.healthy);
   }
 };
 

@@ -209,9 +209,12 @@ TEST(tasks run and report running then their outcome) {
   CHECK_EQUAL(latest["three"].reason, task_reason::command_executor_failed);
   CHECK_EQUAL(latest["sig"].state, task_state::failed);
   CHECK_EQUAL(latest["sig"].message, "Command terminated by signal 9");
-  // RUNNING came first for every task, and every update is complete.
+  // STARTING came first for every task, then RUNNING, and every update is complete.
   std::map<std::string, int> first_state;
+  std::map<std::string, int> second_state;
   for (auto& u : updates) {
+    if (first_state.count(u.status.task.value) > 0)
+      second_state.emplace(u.status.task.value, static_cast<int>(u.status.state));
     first_state.emplace(u.status.task.value, static_cast<int>(u.status.state));
     CHECK_EQUAL(u.framework.value, "fw-1");
     CHECK_EQUAL(u.status.executor.value, "exec-1");
@@ -221,7 +224,10 @@ TEST(tasks run and report running then their outcome) {
     CHECK_GREATER(u.status.timestamp, 0.0);
   }
   for (auto& [id, s] : first_state)
+    CHECK_EQUAL(s, static_cast<int>(task_state::starting));
+  for (auto& [id, s] : second_state)
     CHECK_EQUAL(s, static_cast<int>(task_state::running));
+  CHECK_EQUAL(second_state.size(), 3u);
   auto sandbox = dir + "/tasks/ok";
   CHECK_EQUAL(read_file(sandbox + "/stdout"), "ok fw-1 exec-1 agent-1\n" + sandbox + "\n");
 }
@@ -265,7 +271,7 @@ TEST(kill task sends TERM and then KILL to a task that ignores it) {
 TEST(unacknowledged updates are resent) {
   start(/*drop_acks=*/2);
   self->send(aut, atom::launch_v, shell_task("t", "true"));
-  // RUNNING and FINISHED are dropped once each, then resent with the same uuid.
+  // STARTING and RUNNING are dropped once each, then resent with the same uuid; FINISHED goes through.
   std::map<std::string, int> seen;
   REQUIRE(collect([&] {
     seen.clear();
@@ -275,9 +281,9 @@ TEST(unacknowledged updates are resent) {
     for (auto& [uuid, n] : seen)
       if (n >= 2)
         ++twice;
-    return twice == 2;
+    return twice == 2 && seen.size() == 3;
   }));
-  CHECK_EQUAL(seen.size(), 2u);
+  CHECK_EQUAL(seen.size(), 3u);
 }
 
 TEST(shutdown kills running tasks and ends the executor) {

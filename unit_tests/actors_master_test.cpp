@@ -51,6 +51,7 @@ struct agent_mock_state {
   static inline const char* name = "mock_agent";
   std::vector<std::pair<framework_info, task_info>> runs;
   std::vector<std::pair<framework_id, task_id>> kills;
+  std::vector<double> kill_graces;  // of kills that carried a kill policy
   std::vector<std::tuple<framework_id, task_id, std::string>> acks;
   std::vector<std::tuple<framework_id, executor_id, std::string>> messages;
   std::vector<framework_id> shutdowns;
@@ -69,6 +70,10 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<agent_mock_s
       self->state.order.push_back("run:" + ti.id.value);
     },
     [=](atom::kill_task, const framework_id& f, const task_id& t) { self->state.kills.emplace_back(f, t); },
+    [=](atom::kill_task, const framework_id& f, const task_id& t, const kill_policy& p) {
+      self->state.kills.emplace_back(f, t);
+      self->state.kill_graces.push_back(p.grace_period);
+    },
     [=](atom::ack, const framework_id& f, const task_id& t, const std::string& u) {
       self->state.acks.emplace_back(f, t, u);
     },
@@ -122,6 +127,7 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<agent_mock_s
 struct alloc_state {
   static inline const char* name = "mock_allocator";
   std::vector<std::pair<framework_id, framework_info>> added_fws;
+  std::vector<std::pair<framework_id, framework_info>> updated_fws;
   std::vector<framework_id> removed_fws;
   std::vector<framework_id> activated;
   std::vector<framework_id> deactivated;
@@ -145,6 +151,9 @@ allocator_actor::behavior_type mock_allocator(allocator_actor::stateful_pointer<
   return {
     [=](atom::add_fw, const framework_id& f, const framework_info& fi) { self->state.added_fws.emplace_back(f, fi); },
     [=](atom::remove_fw, const framework_id& f) { self->state.removed_fws.push_back(f); },
+    [=](atom::update_fw, const framework_id& f, const framework_info& fi) {
+      self->state.updated_fws.emplace_back(f, fi);
+    },
     [=](atom::activate, const framework_id& f) { self->state.activated.push_back(f); },
     [=](atom::deactivate, const framework_id& f) { self->state.deactivated.push_back(f); },
     [=](atom::add_agent, const agent_id& a, const resource_set& r) { self->state.added_agents.emplace_back(a, r); },
@@ -657,6 +666,95 @@ TEST(kill goes to the agent and an unknown task is reported lost) {
   REQUIRE_EQUAL(sst(s).updates.size(), 1u);
   CHECK(sst(s).updates[0].state == task_state::lost);
   CHECK_EQUAL(sst(s).updates[0].task, task_id{"ghost"});
+}
+
+TEST(a kill call with its own grace period reaches the agent and a bad one is refused) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024");
+  accept(s, fid, {o.id}, {task("t1", aid, "cpus:1")});
+  send_from(s, atom::kill_v, fid, task_id{"t1"}, agent_id{}, kill_policy{7.5});
+  REQUIRE_EQUAL(ast(a).kill_graces.size(), 1u);
+  CHECK_EQUAL(ast(a).kill_graces[0], 7.5);
+  send_from(s, atom::kill_v, fid, task_id{"t1"}, agent_id{}, kill_policy{-1});
+  send_from(s, atom::kill_v, fid, task_id{"t1"}, agent_id{}, kill_policy{std::nan("")});
+  CHECK_EQUAL(ast(a).kill_graces.size(), 1u);
+  CHECK_EQUAL(ast(a).kills.size(), 1u);
+  REQUIRE_EQUAL(sst(s).errors.size(), 2u);
+  CHECK(sst(s).errors[0].find("grace period") != std::string::npos);
+}
+
+TEST(a task whose uri health check or kill policy is invalid ends TASK_ERROR and nothing launches) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024;ports:[31000-31010]");
+  auto bad_uri = task("u", aid, "cpus:1");
+  bad_uri.command->uris.push_back(command_uri{"http://h/x.tgz", false, true, false, "../../x"});
+  auto bad_port = task("p", aid, "cpus:1;ports:[31000-31000]");
+  bad_port.health_check = health_check{};
+  bad_port.health_check->type = health_check::kind::tcp;
+  bad_port.health_check->port = 31005;
+  auto bad_grace = task("g", aid, "cpus:1");
+  bad_grace.kill_policy = kill_policy{-3};
+  auto good = task("ok", aid, "cpus:1;ports:[31001-31001]");
+  good.health_check = health_check{};
+  good.health_check->type = health_check::kind::tcp;
+  good.health_check->port = 31001;
+  good.labels = {{"tier", "web"}};
+  accept(s, fid, {o.id}, {bad_uri, bad_port, bad_grace, good});
+  std::map<std::string, task_status> by_id;
+  for (auto& u : sst(s).updates)
+    by_id[u.task.value] = u;
+  for (auto id : {"u", "p", "g"}) {
+    REQUIRE_EQUAL(by_id.count(id), 1u);
+    CHECK(by_id[id].state == task_state::error);
+  }
+  CHECK(by_id["u"].message.find("inside the sandbox") != std::string::npos);
+  CHECK(by_id["p"].message.find("not one of the task's ports") != std::string::npos);
+  CHECK(by_id["g"].message.find("grace period") != std::string::npos);
+  CHECK_EQUAL(by_id.count("ok"), 0u);
+  REQUIRE_EQUAL(ast(a).runs.size(), 1u);
+  CHECK_EQUAL(ast(a).runs[0].second.id, task_id{"ok"});
+  CHECK_EQUAL(ast(a).runs[0].second.labels.size(), 1u);
+}
+
+TEST(update_framework changes roles in the allocator and rescinds offers of roles left) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s, "fw", {"web", "batch"});
+  auto o = offer_to(s, fid, aid, "cpus:1;mem:64", "batch");
+  framework_info fi;
+  fi.id = fid;
+  fi.name = "fw renamed";
+  fi.roles = {"web", "analytics"};
+  fi.labels = {{"team", "data"}};
+  send_from(s, atom::update_fw_v, fi);
+  CHECK(sst(s).errors.empty());
+  REQUIRE_EQUAL(alst().updated_fws.size(), 1u);
+  CHECK_EQUAL(alst().updated_fws[0].first, fid);
+  CHECK_EQUAL(alst().updated_fws[0].second.roles, (std::vector<std::string>{"web", "analytics"}));
+  REQUIRE_EQUAL(sst(s).rescinded.size(), 1u);
+  CHECK_EQUAL(sst(s).rescinded[0], o.id);
+  // What may not change, another sender, and bad roles: refused, nothing changes.
+  auto other = new_scheduler();
+  send_from(other, atom::update_fw_v, fi);
+  CHECK_EQUAL(sst(other).errors.size(), 1u);
+  auto bad = fi;
+  bad.user = "root-please";
+  send_from(s, atom::update_fw_v, bad);
+  bad = fi;
+  bad.roles = {"a", "a"};
+  send_from(s, atom::update_fw_v, bad);
+  bad = fi;
+  bad.failover_timeout = std::nan("");
+  send_from(s, atom::update_fw_v, bad);
+  CHECK_EQUAL(sst(s).errors.size(), 3u);
+  CHECK_EQUAL(alst().updated_fws.size(), 1u);
 }
 
 TEST(framework and executor messages are relayed) {

@@ -151,6 +151,12 @@ master_actor::behavior_type mock_master(master_actor::stateful_pointer<mock_mast
     [=](atom::kill, const framework_id& id, const task_id& t, const agent_id& a) {
       rec->add("kill " + id.value + " " + t.value + " " + a.value);
     },
+    [=](atom::kill, const framework_id& id, const task_id& t, const agent_id& a, const kill_policy& p) {
+      rec->add("kill " + id.value + " " + t.value + " " + a.value + " grace " + std::to_string(p.grace_period));
+    },
+    [=](atom::update_fw, const framework_info& info) {
+      rec->add("update_fw " + info.id.value + " roles " + std::to_string(info.roles.size()));
+    },
     [=](atom::ack, const framework_id& id, const agent_id& a, const task_id& t, const std::string& uuid) {
       rec->add("ack " + id.value + " " + a.value + " " + t.value + " " + uuid);
     },

@@ -96,6 +96,8 @@ inline master_actor::behavior_type mock_master(master_actor::pointer self, recor
     [=](atom::revive, const framework_id&, const std::vector<std::string>&) {},
     [=](atom::suppress, const framework_id&, const std::vector<std::string>&) {},
     [=](atom::kill, const framework_id&, const task_id&, const agent_id&) {},
+    [=](atom::kill, const framework_id&, const task_id&, const agent_id&, const kill_policy&) {},
+    [=](atom::update_fw, const framework_info&) {},
     [=](atom::ack, const framework_id&, const agent_id&, const task_id&, const std::string&) {},
     [=](atom::fw_msg, const framework_id&, const agent_id&, const executor_id&, const std::string&) {},
     [=](atom::set_weight, const std::string&, double) { return true; },
@@ -179,6 +181,7 @@ inline mock_executor_actor::behavior_type mock_executor(mock_executor_actor::poi
   return {
     [=](atom::launch, const task_info& t) { rec->executor_launches.push_back(t); },
     [=](atom::kill_task, const task_id& t) { rec->executor_kills.push_back(t); },
+    [=](atom::kill_task, const task_id& t, const kill_policy&) { rec->executor_kills.push_back(t); },
     [=](atom::ack, const task_id& t, const std::string& uuid) { rec->executor_acks.emplace_back(t, uuid); },
     [=](atom::fw_msg, const std::string& data) { rec->executor_fw_msgs.push_back(data); },
     [=](atom::shutdown) { ++rec->executor_shutdowns; },

@@ -433,6 +433,38 @@ TEST(a framework with several roles is one client per role) {
   CHECK(std::abs(alloc.dominant_share(fw("m")) - 2.0 / 3) < 1e-9);
 }
 
+TEST(update_framework adds and retires roles) {
+  CHECK_EQUAL(alloc.add_framework(fw("m"), in_roles({"x"})), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus(y):2;mem(y):256")), "");
+  CHECK_EQUAL(alloc.add_agent(ag("s2"), res("cpus(x):1;mem(x):64")), "");
+  auto r = run();
+  CHECK_EQUAL(r.size(), 1u);  // only x's reservation: nobody is in role y
+  CHECK_EQUAL(r["m@s2:x"], res("cpus(x):1;mem(x):64"));
+  // Taking up role y brings its reservation.
+  CHECK_EQUAL(alloc.update_framework(fw("m"), in_roles({"x", "y"})), "");
+  CHECK_EQUAL(alloc.framework_roles(fw("m")), (std::vector<std::string>{"x", "y"}));
+  r = run();
+  CHECK_EQUAL(r["m@s1:y"], res("cpus(y):2;mem(y):256"));
+  // Leaving x: what it holds there stays accounted and can still be recovered, but x is offered no more.
+  CHECK_EQUAL(alloc.update_framework(fw("m"), in_roles({"y"})), "");
+  CHECK_EQUAL(alloc.framework_roles(fw("m")), (std::vector<std::string>{"y"}));
+  CHECK_EQUAL(alloc.allocated(fw("m"), ag("s2"), "x"), res("cpus(x):1;mem(x):64"));
+  CHECK(!alloc.revive(fw("m"), {"x"}).empty());
+  CHECK_EQUAL(alloc.recover(fw("m"), ag("s2"), "x", res("cpus(x):1;mem(x):64"), 0, now), "");
+  CHECK(run().empty());
+  // Back in x: offered again.
+  CHECK_EQUAL(alloc.update_framework(fw("m"), in_roles({"x", "y"})), "");
+  r = run();
+  CHECK_EQUAL(r["m@s2:x"], res("cpus(x):1;mem(x):64"));
+  // Bad input changes nothing.
+  auto before = snapshot({"m"}, {"s1", "s2"});
+  CHECK(!alloc.update_framework(fw("m"), in_roles({"x", "x"})).empty());
+  CHECK(!alloc.update_framework(fw("m"), in_roles({"bad role"})).empty());
+  CHECK(!alloc.update_framework(fw("ghost"), in_roles({"x"})).empty());
+  CHECK_EQUAL(snapshot({"m"}, {"s1", "s2"}), before);
+  CHECK_EQUAL(alloc.framework_roles(fw("m")), (std::vector<std::string>{"x", "y"}));
+}
+
 TEST(reserved resources go only to the role and its sub roles) {
   CHECK_EQUAL(alloc.add_framework(fw("other"), in_roles({"engineering"})), "");
   CHECK_EQUAL(alloc.add_framework(fw("star"), in_roles({"*"})), "");

@@ -34,6 +34,7 @@ inline agent_actor::behavior_type fake_agent_ex(agent_actor::stateful_pointer<fa
   return {
     [](atom::run_task, const framework_info&, const task_info&) {},
     [](atom::kill_task, const framework_id&, const task_id&) {},
+    [](atom::kill_task, const framework_id&, const task_id&, const kill_policy&) {},
     [](atom::ack, const framework_id&, const task_id&, const std::string&) {},
     [](atom::fw_msg, const framework_id&, const executor_id&, const std::string&) {},
     [](atom::apply_op, const framework_id&, const offer_operation&) {},

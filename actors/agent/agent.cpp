@@ -217,7 +217,10 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
   return {
     // -- from the master --
     [=](atom::run_task, const framework_info& fi, const task_info& ti) { on_run_task(self, fi, ti); },
-    [=](atom::kill_task, const framework_id& fw, const task_id& tid) { on_kill_task(self, fw, tid); },
+    [=](atom::kill_task, const framework_id& fw, const task_id& tid) { on_kill_task(self, fw, tid, nullptr); },
+    [=](atom::kill_task, const framework_id& fw, const task_id& tid, const kill_policy& policy) {
+      on_kill_task(self, fw, tid, &policy);
+    },
     [=](atom::ack, const framework_id& fw, const task_id& tid, const std::string& uuid) {
       on_ack(self, fw, tid, uuid);
     },

@@ -87,8 +87,14 @@ struct agent_options {
   /// Program started as `<executor_binary> command-executor`; empty: found as config/support/executable_path.hpp
   /// `executor_binary` says ($MESOSCAF_EXECUTOR_BINARY, the mesoscaf next to this program, PATH).
   std::string executor_binary;
-  /// After `shutdown` is sent to an executor, its container is killed after this long.
+  /// After `shutdown` is sent to an executor, its container is killed after this long (plus a drain margin).
+  /// Executors get it as MESOSCAF_EXECUTOR_SHUTDOWN_GRACE_PERIOD: the command executor's default kill grace of a
+  /// task without a kill policy (Mesos' --executor_shutdown_grace_period).
   caf::timespan executor_shutdown_grace = std::chrono::seconds(3);
+  /// The fetcher's cache (URIs with cache=true): a directory per user under this, at most this many bytes each.
+  /// Empty: <work_dir>/fetch.
+  std::string fetcher_cache_dir;
+  uint64_t fetcher_cache_bytes = uint64_t{2} << 30;
   /// An executor that has not registered this long after its launch is killed and its tasks fail.
   caf::timespan executor_registration_timeout = std::chrono::seconds(60);
   /// How long the containerizer waits between SIGTERM and SIGKILL (default containerizer only). Must exceed

@@ -51,8 +51,10 @@ executor_registration registration_of(const agent_state& st, const executor_entr
   executor_registration reg;
   reg.executor = e.info;
   reg.framework = e.framework;
-  if (auto f = st.frameworks.find(e.framework); f != st.frameworks.end())
+  if (auto f = st.frameworks.find(e.framework); f != st.frameworks.end()) {
     reg.framework_name = f->second.name;
+    reg.framework_capabilities = f->second.capabilities;
+  }
   reg.agent = st.id;
   reg.sandbox = e.sandbox;
   return reg;
@@ -142,7 +144,8 @@ void checkpoint_executor(agent_ptr self, const executor_entry& e) {
 void shutdown_executor(agent_ptr self, executor_entry& e) {
   if (e.state == executor_entry::phase::registered && e.handle) {
     self->send(e.handle, atom::shutdown_v);
-    e.kill_at = now(self) + self->state.opts.executor_shutdown_grace;
+    // The executor kills its tasks within the grace (each at most that long), then drains its updates.
+    e.kill_at = now(self) + self->state.opts.executor_shutdown_grace + std::chrono::seconds(1);
     e.state = executor_entry::phase::terminating;
   } else {
     e.state = executor_entry::phase::terminating;
@@ -184,6 +187,13 @@ launch_spec launch_spec_of(const agent_state& st, const executor_entry& e, const
   spec.environment["MESOSCAF_CHECKPOINT"] = checkpoints(st, fw) ? "1" : "0";
   spec.environment["MESOSCAF_RECOVERY_TIMEOUT"]
     = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(st.opts.recovery_timeout).count());
+  spec.environment[env_executor_shutdown_grace]
+    = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(st.opts.executor_shutdown_grace).count());
+  if (e.command) {
+    spec.environment[env_fetcher_cache_dir]
+      = st.opts.fetcher_cache_dir.empty() ? st.opts.work_dir + "/fetch" : st.opts.fetcher_cache_dir;
+    spec.environment[env_fetcher_cache_size] = std::to_string(st.opts.fetcher_cache_bytes);
+  }
   if (auto level = std::getenv("MESOSCAF_LOG_LEVEL"))
     spec.environment["MESOSCAF_LOG_LEVEL"] = level;
   // Isolation: the containerizer confines the container; the command executor confines each task in it.
@@ -486,7 +496,7 @@ void on_run_task(agent_ptr self, const framework_info& fi, const task_info& ti) 
 
 // -- orders from the master -----------------------------------------------------------------------------
 
-void on_kill_task(agent_ptr self, const framework_id& fw, const task_id& tid) {
+void on_kill_task(agent_ptr self, const framework_id& fw, const task_id& tid, const kill_policy* policy) {
   auto& st = self->state;
   if (!from_master(self, "kill_task"))
     return;
@@ -521,6 +531,8 @@ void on_kill_task(agent_ptr self, const framework_id& fw, const task_id& tid) {
   }
   if (ex->second.state == executor_entry::phase::disconnected)
     ex->second.kills_pending.push_back(tid);  // sent when it is back (or its end fails the task anyway)
+  else if (ex->second.handle && policy != nullptr)
+    self->send(ex->second.handle, atom::kill_task_v, tid, *policy);
   else if (ex->second.handle)
     self->send(ex->second.handle, atom::kill_task_v, tid);
 }

@@ -289,7 +289,8 @@ void attach_executor(agent_ptr self, executor_entry& e, const executor_actor& hd
 void expire_executors(agent_ptr self, time_point t);
 void on_executor_down(agent_ptr self, executor_entry& e, const caf::error& reason);
 void on_run_task(agent_ptr self, const framework_info& fi, const task_info& ti);
-void on_kill_task(agent_ptr self, const framework_id& fw, const task_id& tid);
+// A kill from the master; `policy` (may be null) is the kill call's own grace period.
+void on_kill_task(agent_ptr self, const framework_id& fw, const task_id& tid, const kill_policy* policy);
 void on_fw_msg(agent_ptr self, const framework_id& fw, const executor_id& eid, const std::string& data);
 void on_shutdown_framework(agent_ptr self, const framework_id& fw);
 registration_promise on_reg_exec(agent_ptr self, const framework_id& fw, const executor_id& eid,

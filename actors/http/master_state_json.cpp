@@ -163,6 +163,54 @@ void put_resources(writer& w, const char* k, const resource_set& r) {
   resources(w, r);
 }
 
+// Mesos' form: "labels": {"labels": [{"key": ..., "value": ...}]}.
+void labels(writer& w, const mesoscaf::labels& list) {
+  key(w, "labels");
+  w.StartObject();
+  key(w, "labels");
+  w.StartArray();
+  for (auto& l : list) {
+    w.StartObject();
+    put(w, "key", l.key);
+    put(w, "value", l.value);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+void discovery(writer& w, const discovery_info& d) {
+  key(w, "discovery");
+  w.StartObject();
+  put(w, "visibility", d.visibility);
+  if (!d.name.empty())
+    put(w, "name", d.name);
+  if (!d.environment.empty())
+    put(w, "environment", d.environment);
+  if (!d.location.empty())
+    put(w, "location", d.location);
+  if (!d.version.empty())
+    put(w, "version", d.version);
+  key(w, "ports");
+  w.StartObject();
+  key(w, "ports");
+  w.StartArray();
+  for (auto& p : d.ports) {
+    w.StartObject();
+    put_num(w, "number", p.number);
+    if (!p.name.empty())
+      put(w, "name", p.name);
+    if (!p.protocol.empty())
+      put(w, "protocol", p.protocol);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  if (!d.labels.empty())
+    labels(w, d.labels);
+  w.EndObject();
+}
+
 void write_task(writer& w, const task_view& t) {
   auto& user = t.user;
   w.StartObject();
@@ -180,8 +228,16 @@ void write_task(writer& w, const task_view& t) {
   w.StartObject();
   put(w, "state", to_string(t.state));
   put_num(w, "timestamp", t.updated);
+  if (t.healthy)
+    put_bool(w, "healthy", *t.healthy);
   w.EndObject();
   w.EndArray();
+  if (!t.labels.empty())
+    labels(w, t.labels);
+  if (t.discovery)
+    discovery(w, *t.discovery);
+  if (t.has_health_check)
+    put_bool(w, "has_health_check", true);
   if (t.reason != task_reason::none)
     put(w, "reason", to_string(t.reason));
   if (!t.message.empty())
@@ -304,6 +360,8 @@ void framework(writer& w, const framework_view& f, const std::vector<const task_
   put_bool(w, "checkpoint", f.info.checkpoint);
   put_num(w, "failover_timeout", f.info.failover_timeout);
   strings(w, "capabilities", f.info.capabilities);
+  if (!f.info.labels.empty())
+    labels(w, f.info.labels);
   put_num(w, "registered_time", f.registered);
   put_resources(w, "used_resources", f.used);
   put_resources(w, "offered_resources", f.offered);

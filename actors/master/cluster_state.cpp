@@ -496,13 +496,14 @@ bool cluster_state::set_framework_active(const framework_id& id, bool active) {
   return true;
 }
 
-bool cluster_state::update_framework_info(const framework_info& info) {
+bool cluster_state::update_framework_info(const framework_info& info, bool with_roles) {
   auto i = frameworks_.find(info.id);
   if (i == frameworks_.end())
     return false;
   auto roles = i->second.info.roles;
   i->second.info = info;
-  i->second.info.roles = std::move(roles);
+  if (!with_roles)
+    i->second.info.roles = std::move(roles);
   return true;
 }
 
@@ -698,6 +699,20 @@ void cluster_state::complete(task_entry entry) {
       completed_index_.erase(i);
     completed_.pop_front();
   }
+}
+
+bool cluster_state::set_task_healthy(const framework_id& fw, const task_id& id, bool healthy) {
+  auto f = frameworks_.find(fw);
+  if (f == frameworks_.end())
+    return false;
+  auto t = f->second.tasks.find(id);
+  if (t == f->second.tasks.end())
+    return false;
+  if (t->second.healthy != healthy) {
+    t->second.healthy = healthy;
+    t->second.updated = wall_seconds();  // state readers see the change
+  }
+  return true;
 }
 
 cluster_state::update_result cluster_state::update_task(const framework_id& fw, const task_id& id,

@@ -38,6 +38,7 @@ struct task_entry {
   task_state state = task_state::staging;
   task_reason reason = task_reason::none;   // of the latest state
   std::string message;                      // of the latest state
+  std::optional<bool> healthy;              // the latest health check result its executor reported
   /// The master decided the terminal state itself (agent unreachable or restarted without it, framework
   /// removed) and told the framework: the agent's own later terminal updates must not reach the framework.
   bool ended_by_master = false;
@@ -235,7 +236,7 @@ public:
   bool set_framework_active(const framework_id& id, bool active);
   /// A failed-over scheduler subscribed with new settings: name, user, failover timeout, capabilities,
   /// checkpoint and principal change, the ID and roles stay. False if unknown.
-  bool update_framework_info(const framework_info& info);
+  bool update_framework_info(const framework_info& info, bool with_roles = false);
 
   struct removed_framework {
     framework_entry framework;
@@ -295,6 +296,8 @@ public:
   /// removed; the framework gets it from the master, with nothing to acknowledge) is completed at once.
   update_result update_task(const framework_id& fw, const task_id& id, task_state state, task_reason reason,
                             const std::string& message, bool by_master = false);
+  /// A live task's health changed (a TASK_RUNNING update with `healthy`). False if unknown.
+  bool set_task_healthy(const framework_id& fw, const task_id& id, bool healthy);
 
   const std::deque<task_entry>& completed() const { return completed_; }
   /// Sequence number of `completed().front()`: every task that entered the history has one, counting up, so a

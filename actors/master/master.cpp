@@ -3,6 +3,7 @@
 #include "actors/tls.hpp"
 
 #include "actors/master/reconciliation.hpp"
+#include "messages/task_checks.hpp"
 
 #include "config/support/logging.hpp"
 #include "config/support/network_address.hpp"
@@ -846,6 +847,51 @@ caf::result<framework_id> subscribe(master_pointer self, const framework_info& g
   return info.id;
 }
 
+/// UPDATE_FRAMEWORK (Mesos 1.x): a subscribed framework changes its roles, capabilities, failover timeout, name
+/// or labels. Its ID, user, principal and checkpointing stay. Offers for roles it leaves are rescinded; the
+/// allocator offers in the new roles at once.
+void on_update_framework(master_pointer self, const framework_info& given) {
+  auto& st = self->state;
+  if (!authorize(self, given.id, "update_framework"))
+    return;
+  const auto* fw = st.reg.framework(given.id);
+  if (fw == nullptr)
+    return;
+  auto fail = [&](const std::string& why) { refuse(self, "update_framework " + given.id.value + ": " + why); };
+  if (auto msg = check_framework_text(given); !msg.empty())
+    return fail(msg);
+  if (auto msg = check_labels(given.labels, "framework"); !msg.empty())
+    return fail(msg);
+  if (given.user != fw->info.user)
+    return fail("its user cannot change ('" + fw->info.user + "')");
+  if (!given.principal.empty() && given.principal != fw->info.principal)
+    return fail("its principal cannot change ('" + fw->info.principal + "')");
+  if (given.checkpoint != fw->info.checkpoint)
+    return fail("its checkpointing cannot change");
+  if (!(given.failover_timeout >= 0) || !std::isfinite(given.failover_timeout))
+    return fail("failover_timeout must be a finite number >= 0");
+  framework_info info = given;
+  info.principal = fw->info.principal;
+  auto roles = info.roles.empty() ? std::vector<std::string>{"*"} : info.roles;
+  for (size_t i = 0; i < roles.size(); ++i) {
+    if (!valid_role_name(roles[i]))
+      return fail("invalid role '" + roles[i] + "'");
+    for (size_t j = 0; j < i; ++j)
+      if (roles[j] == roles[i])
+        return fail("role '" + roles[i] + "' is listed twice");
+    if (!permitted_as(self, framework_principal(info), acl_action::register_frameworks, roles[i]))
+      return fail("not authorized to register in role '" + roles[i] + "' (--acls)");
+  }
+  auto left = [&](const offer& o) {
+    return o.framework == info.id && std::find(roles.begin(), roles.end(), o.role) == roles.end();
+  };
+  rescind_offers(self, left, "the framework left the offer's role");
+  st.reg.update_framework_info(info, true);
+  self->send(st.allocator, atom::update_fw_v, info.id, info);
+  LOG_INFO(component, "framework " << info.id << " (" << info.name << ") updated; roles now "
+                                   << roles.size() << ", capabilities " << info.capabilities.size());
+}
+
 void on_allocate(master_pointer self, const std::vector<allocation>& allocs) {
   auto& st = self->state;
   if (sender_addr(self) != st.allocator.address()) {
@@ -880,6 +926,7 @@ void on_allocate(master_pointer self, const std::vector<allocation>& allocs) {
     o.hostname = ag->info.hostname;
     o.agent_address = ag->info.address;
     o.agent_http_port = ag->info.http_port;
+    o.attributes = ag->info.attributes;
     o.role = a.role.empty() ? std::string{"*"} : a.role;
     o.resources = a.resources;
     if (auto msg = st.reg.add_offer(o); !msg.empty()) {
@@ -1026,16 +1073,27 @@ void on_decline(master_pointer self, const framework_id& fid, const std::vector<
   }
 }
 
-void on_kill(master_pointer self, const framework_id& fid, const task_id& tid, const agent_id& aid) {
+void on_kill(master_pointer self, const framework_id& fid, const task_id& tid, const agent_id& aid,
+             const kill_policy* policy) {
   ++self->state.counters.messages_kill_task;
   auto& st = self->state;
   if (!authorize(self, fid, "kill"))
     return;
+  if (policy != nullptr) {
+    if (auto err = check_kill_policy(*policy); !err.empty()) {
+      refuse(self, "kill " + tid.str() + ": " + err);
+      return;
+    }
+  }
   if (const auto* t = st.reg.live_task(fid, tid)) {
     if (!aid.empty() && aid != t->info.agent)
       LOG_WARN(component, "kill: task " << tid << " runs on agent " << t->info.agent << ", not " << aid);
-    if (auto a = st.agents.find(t->info.agent); a != st.agents.end())
-      self->send(a->second, atom::kill_task_v, fid, tid);
+    if (auto a = st.agents.find(t->info.agent); a != st.agents.end()) {
+      if (policy != nullptr)
+        self->send(a->second, atom::kill_task_v, fid, tid, *policy);
+      else
+        self->send(a->second, atom::kill_task_v, fid, tid);
+    }
     return;
   }
   if (const auto* u = st.reg.unreachable_task(fid, tid)) {
@@ -1103,6 +1161,8 @@ void on_status_update(master_pointer self, const status_update& given) {
       ack_here("the task runs on another agent");
       return;
     }
+    if (su.status.healthy && su.status.state == latest)
+      st.reg.set_task_healthy(fid, tid, *su.status.healthy);
     if (latest != t->state) {
       bool own = latest == su.status.state;
       auto u = st.reg.update_task(fid, tid, latest, own ? su.status.reason : task_reason::none,
@@ -1489,7 +1549,11 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
       suppress_or_revive(self, fid, roles, true);
     },
     [=](atom::kill, const framework_id& fid, const task_id& tid, const agent_id& aid) {
-      on_kill(self, fid, tid, aid);
+      on_kill(self, fid, tid, aid, nullptr);
+    },
+    [=](atom::update_fw, const framework_info& info) { on_update_framework(self, info); },
+    [=](atom::kill, const framework_id& fid, const task_id& tid, const agent_id& aid, const kill_policy& p) {
+      on_kill(self, fid, tid, aid, &p);
     },
     [=](atom::ack, const framework_id& fid, const agent_id& aid, const task_id& tid, const std::string& uuid) {
       on_ack(self, fid, aid, tid, uuid);

@@ -1,5 +1,7 @@
 #include "actors/master/offer_validation.hpp"
 
+#include "messages/task_checks.hpp"
+
 #include <cmath>
 #include <utility>
 
@@ -119,6 +121,8 @@ task_verdict validate_task(const framework_id& caller, const agent_id& offers_ag
     return make_error(id, task_reason::invalid_resources, "task's resources are invalid: " + msg);
   if (task.resources.empty())
     return make_error(id, task_reason::invalid_resources, "task uses no resources");
+  if (auto msg = check_task_life(task); !msg.empty())
+    return make_error(id, task_reason::task_invalid, msg);
   return task_verdict{id, verdict_kind::ok, task_reason::none, {}};
 }
 

@@ -45,6 +45,11 @@ task_ref view_of(const task_entry& t) {
   v.launched = t.launched;
   v.updated = t.updated;
   v.user = t.user;
+  v.labels = t.info.labels;
+  v.discovery = t.info.discovery;
+  if (t.healthy)
+    v.healthy = *t.healthy;
+  v.has_health_check = static_cast<bool>(t.info.health_check);
   t.shared_view = task_ref{std::move(v)};
   t.shown = {t.state, t.reason, t.updated, t.launched};
   return t.shared_view;

@@ -1,5 +1,11 @@
 #include "actors/sdk/command_executor.hpp"
 
+#include "actors/sdk/health_tracker.hpp"
+#include "config/support/executable_path.hpp"
+#include "containerizer/fetcher.hpp"
+#include "containerizer/health_probe.hpp"
+#include "messages/task_checks.hpp"
+
 #include "config/support/logging.hpp"
 #include "containerizer/cgroups.hpp"
 #include "containerizer/isolation.hpp"
@@ -13,13 +19,18 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <thread>
+#include <functional>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,11 +44,19 @@ const char* const component = "command-executor";
 // outlives the driver when it gives up (the tasks must still be killed then).
 using task_actor = caf::typed_actor<
   // From the driver's callbacks.
-  caf::reacts_to<atom::launch, task_info>, caf::reacts_to<atom::kill_task, task_id>, caf::reacts_to<atom::shutdown>,
+  caf::reacts_to<atom::launch, task_info>, caf::reacts_to<atom::kill_task, task_id>,
+  caf::reacts_to<atom::kill_task, task_id, kill_policy>, caf::reacts_to<atom::shutdown>,
   // The driver gave up (no agent, refused, recovery timeout): kill the tasks and end.
   caf::reacts_to<atom::error, std::string>,
   // The reaper saw a task's process exit with this wait status.
   caf::reacts_to<atom::exited, task_id, int32_t>,
+  // A task's fetcher exited with this wait status and this last line of its log (the failure, if any).
+  caf::reacts_to<atom::exited, task_id, int32_t, std::string>,
+  // Health checks: time for the next check of this task instance; the result of check N (healthy, why not);
+  // check N's timeout expired.
+  caf::reacts_to<atom::health, task_id, uint64_t>,
+  caf::reacts_to<atom::health, task_id, uint64_t, bool, std::string>,
+  caf::reacts_to<atom::timeout, task_id, uint64_t>,
   // The grace period of a task kill expired: SIGKILL.
   caf::reacts_to<atom::tick, task_id>,
   // Timer: the shutdown deadline expired: end whatever is still pending.
@@ -48,7 +67,11 @@ using task_actor = caf::typed_actor<
   caf::reacts_to<atom::usage, task_id, uint64_t>>;
 
 struct running_task {
-  pid_t pid = -1;
+  enum class phase { fetching, running };
+  phase stage = phase::running;
+  pid_t pid = -1;                 // the task's process (its fetcher's while fetching)
+  task_info info;
+  uint64_t instance = 0;          // tells this run of a task ID from a later one (timers carry it)
   bool kill_requested = false;
   std::chrono::steady_clock::time_point kill_deadline;
   std::string sandbox;
@@ -56,6 +79,12 @@ struct running_task {
   resource_statistics usage;      // limits, the last disk measurement, posix samples
   task_reason limitation = task_reason::none;  // set when we kill it for exceeding a limit
   std::string limitation_message;
+  // Health checks (actors/sdk/health_tracker.hpp).
+  std::optional<health_tracker> health;
+  uint64_t check = 0;             // the check in flight (0: none)
+  pid_t check_pid = -1;           // a COMMAND check's process
+  bool killed_by_health = false;
+  std::string health_message;
 };
 
 struct runner_state {
@@ -74,12 +103,17 @@ struct runner_state {
   std::string framework_user;
   group_removals removals{30};  // task groups whose killed processes were still exiting (retried each tick)
   std::chrono::steady_clock::time_point next_disk_check;
+  std::shared_ptr<std::atomic<bool>> killing_state;  // the framework has TASK_KILLING_STATE (set at registration)
+  uint64_t next_instance = 0;
+  uint64_t next_check = 0;
 
   ~runner_state() {
     if (!reaper)
       return;
     // Tasks must not outlive their executor (the shutdown path has normally ended them already).
     for (auto& [id, t] : tasks) {
+      if (t.check_pid > 0)
+        reaper->signal_group(t.check_pid, SIGKILL);
       reaper->signal_group(t.pid, SIGKILL);
       if (cg && !t.cgroup.empty())
         cg->kill_all(t.cgroup);
@@ -91,7 +125,8 @@ struct runner_state {
 using self_pointer = task_actor::stateful_pointer<runner_state>;
 
 void send_update(self_pointer self, const task_id& id, task_state state, task_reason reason = task_reason::none,
-                 std::string message = {}, const resource_statistics* usage = nullptr) {
+                 std::string message = {}, const resource_statistics* usage = nullptr,
+                 std::optional<bool> healthy = std::nullopt) {
   task_status s;
   s.task = id;
   s.state = state;
@@ -99,6 +134,8 @@ void send_update(self_pointer self, const task_id& id, task_state state, task_re
   s.message = std::move(message);
   if (usage != nullptr)
     s.usage = *usage;
+  if (healthy)
+    s.healthy = *healthy;
   LOG_DEBUG(component, "task " << id << ": " << to_string(state));
   self->state.driver->send_status_update(std::move(s));
 }
@@ -109,22 +146,38 @@ void finish(self_pointer self) {
   self->quit();
 }
 
-void kill_task(self_pointer self, const task_id& id) {
+// SIGTERM to every process of the task (its session, and its control group: processes that left the session
+// too), SIGKILL after the grace period: `grace` if given (a kill call's policy, or the shutdown grace), else
+// the task's kill policy, else the agent's --executor-shutdown-grace-period. A task still fetching is stopped
+// at once (nothing of it runs yet).
+void kill_task(self_pointer self, const task_id& id, std::optional<std::chrono::milliseconds> grace = {}) {
   auto& st = self->state;
   auto i = st.tasks.find(id);
   if (i == st.tasks.end() || i->second.kill_requested)
     return;
-  i->second.kill_requested = true;
-  auto grace = st.opts.kill_grace_period;
-  if (grace.count() <= 0) {
-    st.reaper->signal_group(i->second.pid, SIGKILL);
-    if (st.cg && !i->second.cgroup.empty())
-      st.cg->kill_all(i->second.cgroup);
+  auto& t = i->second;
+  t.kill_requested = true;
+  if (st.killing_state && st.killing_state->load())
+    send_update(self, id, task_state::killing, task_reason::none, {}, nullptr, t.health ? t.health->healthy()
+                                                                                        : std::nullopt);
+  if (t.check_pid > 0)
+    st.reaper->signal_group(t.check_pid, SIGKILL);
+  if (!grace)
+    grace = t.info.kill_policy ? std::chrono::milliseconds(
+              static_cast<int64_t>(t.info.kill_policy->grace_period * 1000))
+                               : st.opts.kill_grace_period;
+  if (grace->count() <= 0 || t.stage == running_task::phase::fetching) {
+    st.reaper->signal_group(t.pid, SIGKILL);
+    if (st.cg && !t.cgroup.empty())
+      st.cg->kill_all(t.cgroup);
     return;
   }
-  i->second.kill_deadline = std::chrono::steady_clock::now() + grace;
-  st.reaper->signal_group(i->second.pid, SIGTERM);
-  self->delayed_send(self, grace, atom::tick_v, id);
+  t.kill_deadline = std::chrono::steady_clock::now() + *grace;
+  st.reaper->signal_group(t.pid, SIGTERM);
+  if (st.cg && !t.cgroup.empty())
+    for (auto pid : st.cg->processes(t.cgroup))
+      ::kill(pid, SIGTERM);
+  self->delayed_send(self, *grace, atom::tick_v, id);
 }
 
 void begin_shutdown(self_pointer self) {
@@ -136,8 +189,15 @@ void begin_shutdown(self_pointer self) {
   std::vector<task_id> ids;
   for (auto& [id, t] : st.tasks)
     ids.push_back(id);
-  for (auto& id : ids)
-    kill_task(self, id);
+  for (auto& id : ids) {
+    // Within the shutdown grace, whatever the task's own policy says: the agent kills us after it.
+    auto t = st.tasks.find(id);
+    auto grace = st.opts.kill_grace_period;
+    if (t != st.tasks.end() && t->second.info.kill_policy)
+      grace = std::min(grace, std::chrono::milliseconds(
+                                static_cast<int64_t>(t->second.info.kill_policy->grace_period * 1000)));
+    kill_task(self, id, grace);
+  }
   // Whatever happens, end after the kills; the driver's drain is bounded by its own timeout. The agent SIGKILLs
   // us after container_kill_grace otherwise.
   self->delayed_send(self, st.opts.kill_grace_period + std::chrono::milliseconds(500), atom::retry_v);
@@ -327,6 +387,164 @@ launch_spec task_launch_spec(const runner_state& st, const task_info& task) {
   return spec;
 }
 
+// Watches a process of task `id` (the task itself, its fetcher or a COMMAND health check); `report` runs on the
+// reaper's thread with the wait status and sends the result to us. Weak: the reaper belongs to our state and
+// must not keep us alive.
+bool watch(self_pointer self, pid_t pid, std::function<void(task_actor, int)> report) {
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+  return self->state.reaper->watch(pid, [weak, report = std::move(report)](int status) {
+    if (auto strong = weak.lock())
+      report(caf::actor_cast<task_actor>(strong), status);
+  });
+}
+
+// The last line of a fetcher's log (<sandbox>/stderr), read on the reaper's thread. The sandbox belongs to the
+// task's user: the file must be a regular file (no symlink) owned by that user or by us.
+std::string fetch_failure_line(const std::string& sandbox, uid_t owner) {
+  int fd = ::open((sandbox + "/stderr").c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return {};
+  struct stat sb {};
+  std::string tail;
+  if (::fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_uid == owner || sb.st_uid == ::geteuid())) {
+    auto n = std::min<off_t>(sb.st_size, 4096);
+    tail.resize(static_cast<size_t>(n));
+    auto got = ::pread(fd, tail.data(), tail.size(), sb.st_size - n);
+    tail.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  }
+  ::close(fd);
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r'))
+    tail.pop_back();
+  auto nl = tail.rfind('\n');
+  auto line = nl == std::string::npos ? tail : tail.substr(nl + 1);
+  for (auto& c : line)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      c = ' ';
+  return line.substr(0, 1000);
+}
+
+// The task's process, once its URIs are in the sandbox: TASK_RUNNING, then its health checks.
+void start_task(self_pointer self, const task_info& task, uint64_t instance) {
+  auto& st = self->state;
+  auto spec = task_launch_spec(st, task);
+  running_task entry;
+  entry.info = task;
+  entry.instance = instance;
+  entry.sandbox = spec.sandbox;
+  process_isolation iso;
+  std::string err = prepare_user(self, task, iso);
+  if (err.empty())
+    err = prepare_task_group(self, task, iso, entry);
+  if (!err.empty()) {
+    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed, err);
+    return;
+  }
+  iso.pid_namespace = st.iso.uses("namespaces/pid");
+  iso.private_tmp = st.iso.uses("filesystem/linux");
+  auto res = iso.empty() ? spawn_process(spec) : spawn_process(spec, iso);
+  if (!res) {
+    remove_group(self, entry.cgroup);
+    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed, res.error);
+    return;
+  }
+  auto id = task.id;
+  if (!watch(self, res.pid, [id](task_actor me, int status) {
+        caf::anon_send(me, atom::exited_v, id, static_cast<int32_t>(status));
+      })) {
+    kill_process_group(res.pid, SIGKILL);
+    ::waitpid(res.pid, nullptr, 0);  // just SIGKILLed: returns at once
+    remove_group(self, entry.cgroup);
+    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed,
+                "cannot watch the task's process");
+    return;
+  }
+  // If this executor dies, the agent kills the task through this record (it runs in a session of its own).
+  if (auto err = record_task_process(spec.sandbox, res.pid); !err.empty())
+    LOG_WARN(component, "task " << task.id << ": " << err);
+  entry.pid = res.pid;
+  if (task.health_check) {
+    entry.health.emplace(*task.health_check, std::chrono::steady_clock::now());
+    auto delay = std::chrono::milliseconds(static_cast<int64_t>(task.health_check->delay * 1000));
+    self->delayed_send(self, delay, atom::health_v, task.id, instance);
+  }
+  st.tasks[task.id] = std::move(entry);
+  send_update(self, task.id, task_state::running);
+}
+
+// The fetcher (`mesoscaf fetcher`, containerizer/fetcher.hpp) in the task's sandbox, as the task's user: the
+// task starts when it succeeds.
+void start_fetch(self_pointer self, const task_info& task, uint64_t instance) {
+  auto& st = self->state;
+  auto spec = task_launch_spec(st, task);
+  fetch_request req;
+  req.uris = task.command->uris;
+  req.sandbox = spec.sandbox;
+  req.cache_dir = st.opts.fetcher_cache_dir;
+  req.cache_bytes = st.opts.fetcher_cache_bytes;
+  if (auto disk = task.resources.scalar_value("disk"); disk > 0)
+    req.max_bytes = static_cast<uint64_t>(disk * 1024 * 1024);  // the sandbox could not hold more
+  auto program = st.opts.fetcher_binary.empty() ? executor_binary({}) : st.opts.fetcher_binary;
+  spec.command = command_info{};
+  spec.command.shell = false;
+  spec.command.value = program;
+  spec.command.arguments = {program, "fetcher"};
+  for (auto& arg : fetcher_arguments(req))
+    spec.command.arguments.push_back(std::move(arg));
+  process_isolation iso;
+  if (auto err = prepare_user(self, task, iso); !err.empty()) {
+    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed, err);
+    return;
+  }
+  auto res = iso.empty() ? spawn_process(spec) : spawn_process(spec, iso);
+  if (!res) {
+    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed,
+                "cannot start the fetcher: " + res.error);
+    return;
+  }
+  auto id = task.id;
+  auto sandbox = spec.sandbox;
+  uid_t owner = iso.uid ? *iso.uid : ::geteuid();
+  if (!watch(self, res.pid, [id, sandbox, owner](task_actor me, int status) {
+        auto line = status == 0 ? std::string{} : fetch_failure_line(sandbox, owner);
+        caf::anon_send(me, atom::exited_v, id, static_cast<int32_t>(status), std::move(line));
+      })) {
+    kill_process_group(res.pid, SIGKILL);
+    ::waitpid(res.pid, nullptr, 0);
+    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed,
+                "cannot watch the fetcher's process");
+    return;
+  }
+  running_task entry;
+  entry.stage = running_task::phase::fetching;
+  entry.info = task;
+  entry.instance = instance;
+  entry.sandbox = spec.sandbox;
+  entry.pid = res.pid;
+  st.tasks[task.id] = std::move(entry);
+  LOG_DEBUG(component, "task " << task.id << ": fetching " << task.command->uris.size() << " URI(s)");
+}
+
+void fetch_exited(self_pointer self, const task_id& id, int32_t status, const std::string& line) {
+  auto& st = self->state;
+  auto i = st.tasks.find(id);
+  if (i == st.tasks.end() || i->second.stage != running_task::phase::fetching)
+    return;
+  auto t = std::move(i->second);
+  st.tasks.erase(i);
+  if (t.kill_requested) {
+    send_update(self, id, task_state::killed, task_reason::none, "killed while its URIs were being fetched");
+  } else if (st.shutting_down) {
+    send_update(self, id, task_state::killed, task_reason::executor_terminated, "the executor is shutting down");
+  } else if (status != 0) {
+    auto why = !line.empty() ? line : "the fetcher " + describe_wait_status(status);
+    send_update(self, id, task_state::failed, task_reason::container_launch_failed, why);
+  } else {
+    start_task(self, t.info, t.instance);
+  }
+  if (st.shutting_down && st.tasks.empty())
+    finish(self);
+}
+
 void launch_task(self_pointer self, const task_info& task) {
   auto& st = self->state;
   if (st.shutting_down) {
@@ -345,66 +563,139 @@ void launch_task(self_pointer self, const task_info& task) {
                 "the command executor needs a task with a command");
     return;
   }
+  if (auto err = check_task_life(task); !err.empty()) {
+    // The master checked it already; an executor trusts no one.
+    send_update(self, task.id, task_state::error, task_reason::task_invalid, err);
+    return;
+  }
   if (st.tasks.count(task.id) > 0) {
     // The master rejects duplicate IDs; an update here would clobber the running task's state.
     LOG_WARN(component, "task " << task.id << " is already running; launch ignored");
     return;
   }
-  auto spec = task_launch_spec(st, task);
-  running_task entry;
-  entry.sandbox = spec.sandbox;
-  process_isolation iso;
-  std::string err = prepare_user(self, task, iso);
-  if (err.empty())
-    err = prepare_task_group(self, task, iso, entry);
-  if (!err.empty()) {
-    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed, err);
+  send_update(self, task.id, task_state::starting);
+  auto instance = ++st.next_instance;
+  if (task.command->uris.empty())
+    start_task(self, task, instance);
+  else
+    start_fetch(self, task, instance);
+}
+
+// -- health checks (actors/sdk/health_tracker.hpp) -------------------------------------------------------
+
+void run_health_check(self_pointer self, const task_id& id, uint64_t instance) {
+  auto& st = self->state;
+  auto i = st.tasks.find(id);
+  if (i == st.tasks.end() || i->second.instance != instance || i->second.kill_requested || !i->second.health
+      || i->second.check != 0)
+    return;
+  auto& t = i->second;
+  const auto& hc = *t.info.health_check;
+  auto seq = ++st.next_check;
+  t.check = seq;
+  auto timeout = std::chrono::milliseconds(static_cast<int64_t>(hc.timeout * 1000));
+  self->delayed_send(self, timeout, atom::timeout_v, id, seq);
+  if (hc.type == health_check::kind::command) {
+    // Inside the task's container: its sandbox, user and control group (so its limits).
+    task_info probe = t.info;
+    probe.command = hc.command;
+    if (probe.command->user.empty() && t.info.command)
+      probe.command->user = t.info.command->user;
+    auto spec = task_launch_spec(st, probe);
+    spec.id = container_id{id.value + "-health"};
+    process_isolation iso;
+    auto err = prepare_user(self, probe, iso);
+    if (err.empty() && st.cg && !t.cgroup.empty())
+      iso.cgroup_procs = st.cg->procs_files(t.cgroup);
+    spawn_result res;
+    if (err.empty()) {
+      res = iso.empty() ? spawn_process(spec) : spawn_process(spec, iso);
+      err = res ? std::string{} : res.error;
+    }
+    if (err.empty()
+        && !watch(self, res.pid, [id, seq](task_actor me, int status) {
+             bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+             caf::anon_send(me, atom::health_v, id, seq, ok, "command " + describe_wait_status(status));
+           })) {
+      kill_process_group(res.pid, SIGKILL);
+      ::waitpid(res.pid, nullptr, 0);
+      err = "cannot watch the health check's process";
+    }
+    if (!err.empty()) {
+      self->send(self, atom::health_v, id, seq, false, "cannot run the health check command: " + err);
+      return;
+    }
+    t.check_pid = res.pid;
     return;
   }
-  iso.pid_namespace = st.iso.uses("namespaces/pid");
-  iso.private_tmp = st.iso.uses("filesystem/linux");
-  auto res = iso.empty() ? spawn_process(spec) : spawn_process(spec, iso);
-  if (!res) {
-    remove_group(self, entry.cgroup);
-    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed, res.error);
-    return;
-  }
-  // Weak: the reaper belongs to our state and must not keep us alive.
-  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
-  auto id = task.id;
-  bool watched = st.reaper->watch(res.pid, [weak, id](int status) {
-    if (auto strong = weak.lock())
-      caf::anon_send(caf::actor_cast<task_actor>(strong), atom::exited_v, id,
-                     static_cast<int32_t>(status));
+  // HTTP and TCP probes block: a detached actor runs each (containerizer/health_probe.hpp).
+  auto me = caf::actor_cast<task_actor>(self);
+  self->spawn<caf::detached>([me, id, seq, hc, timeout] {
+    auto r = hc.type == health_check::kind::tcp ? probe_tcp(hc.port, timeout)
+                                                : probe_http(hc.scheme, hc.port, hc.path, timeout);
+    caf::anon_send(me, atom::health_v, id, seq, r.ok, r.message);
   });
-  if (!watched) {
-    kill_process_group(res.pid, SIGKILL);
-    ::waitpid(res.pid, nullptr, 0);  // just SIGKILLed: returns at once
-    remove_group(self, entry.cgroup);
-    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed,
-                "cannot watch the task's process");
+}
+
+void health_result(self_pointer self, const task_id& id, uint64_t seq, bool ok, const std::string& why) {
+  auto& st = self->state;
+  auto i = st.tasks.find(id);
+  if (i == st.tasks.end() || i->second.check != seq)
+    return;  // a check of an earlier run, or one that timed out already
+  auto& t = i->second;
+  t.check = 0;
+  t.check_pid = -1;
+  if (t.kill_requested || !t.health)
+    return;
+  auto v = t.health->on_result(ok, why, std::chrono::steady_clock::now());
+  if (v.ignored)
+    LOG_DEBUG(component, "task " << id << ": " << v.message);
+  if (v.changed) {
+    LOG_INFO(component, "task " << id << " is " << (ok ? "healthy" : "unhealthy") << ": " << v.message);
+    send_update(self, id, task_state::running, task_reason::task_health_check_status_updated,
+                ok ? std::string{} : v.message, nullptr, t.health->healthy());
+  }
+  if (v.kill) {
+    LOG_INFO(component, "task " << id << ": " << v.message);
+    t.killed_by_health = true;
+    t.health_message = v.message;
+    kill_task(self, id);
     return;
   }
-  // If this executor dies, the agent kills the task through this record (it runs in a session of its own).
-  if (auto err = record_task_process(spec.sandbox, res.pid); !err.empty())
-    LOG_WARN(component, "task " << task.id << ": " << err);
-  entry.pid = res.pid;
-  st.tasks[task.id] = std::move(entry);
-  send_update(self, task.id, task_state::running);
+  auto interval = std::chrono::milliseconds(static_cast<int64_t>(t.info.health_check->interval * 1000));
+  self->delayed_send(self, interval, atom::health_v, id, t.instance);
+}
+
+void health_timeout(self_pointer self, const task_id& id, uint64_t seq) {
+  auto& st = self->state;
+  auto i = st.tasks.find(id);
+  if (i == st.tasks.end() || i->second.check != seq)
+    return;
+  if (i->second.check_pid > 0)
+    st.reaper->signal_group(i->second.check_pid, SIGKILL);
+  auto secs = i->second.info.health_check->timeout;
+  char text[64];
+  std::snprintf(text, sizeof(text), "timed out after %gs", secs);
+  health_result(self, id, seq, false, text);
 }
 
 void task_exited(self_pointer self, const task_id& id, int32_t status) {
   auto& st = self->state;
   auto i = st.tasks.find(id);
-  if (i == st.tasks.end())
+  if (i == st.tasks.end() || i->second.stage != running_task::phase::running)
     return;
   bool killed = i->second.kill_requested;
   auto t = std::move(i->second);
   st.tasks.erase(i);
+  if (t.check_pid > 0)
+    st.reaper->signal_group(t.check_pid, SIGKILL);
   auto usage = final_usage(self, t);
   remove_group(self, t.cgroup);  // every process the task started goes with it, also those that left its session
   if (t.limitation != task_reason::none) {
     send_update(self, id, task_state::failed, t.limitation, t.limitation_message, &usage);
+  } else if (t.killed_by_health) {
+    send_update(self, id, task_state::killed, task_reason::task_health_check_status_updated, t.health_message,
+                &usage, false);
   } else if (killed) {
     send_update(self, id, task_state::killed, task_reason::none,
                 WIFSIGNALED(status) ? "Command terminated by signal " + std::to_string(WTERMSIG(status))
@@ -426,8 +717,10 @@ void task_exited(self_pointer self, const task_id& id, int32_t status) {
     finish(self);
 }
 
-task_actor::behavior_type task_runner(self_pointer self, executor_driver* driver, command_executor_options opts) {
+task_actor::behavior_type task_runner(self_pointer self, executor_driver* driver, command_executor_options opts,
+                                      std::shared_ptr<std::atomic<bool>> killing_state) {
   auto& st = self->state;
+  st.killing_state = std::move(killing_state);
   st.driver = driver;
   st.env = driver->environment();
   st.opts = std::move(opts);
@@ -454,6 +747,9 @@ task_actor::behavior_type task_runner(self_pointer self, executor_driver* driver
   return {
     [self](atom::launch, const task_info& task) { launch_task(self, task); },
     [self](atom::kill_task, const task_id& id) { kill_task(self, id); },
+    [self](atom::kill_task, const task_id& id, const kill_policy& policy) {
+      kill_task(self, id, std::chrono::milliseconds(static_cast<int64_t>(policy.grace_period * 1000)));
+    },
     [self](atom::shutdown) { begin_shutdown(self); },
     [self](atom::error, const std::string& why) {
       auto n = self->state.tasks.size();
@@ -466,6 +762,14 @@ task_actor::behavior_type task_runner(self_pointer self, executor_driver* driver
       begin_shutdown(self);
     },
     [self](atom::exited, const task_id& id, int32_t status) { task_exited(self, id, status); },
+    [self](atom::exited, const task_id& id, int32_t status, const std::string& line) {
+      fetch_exited(self, id, status, line);
+    },
+    [self](atom::health, const task_id& id, uint64_t instance) { run_health_check(self, id, instance); },
+    [self](atom::health, const task_id& id, uint64_t seq, bool ok, const std::string& why) {
+      health_result(self, id, seq, ok, why);
+    },
+    [self](atom::timeout, const task_id& id, uint64_t seq) { health_timeout(self, id, seq); },
     [self](atom::tick, const task_id& id) {
       auto& st = self->state;
       auto i = st.tasks.find(id);
@@ -494,6 +798,7 @@ task_actor::behavior_type task_runner(self_pointer self, executor_driver* driver
 
 struct command_executor::impl {
   command_executor_options opts;
+  std::shared_ptr<std::atomic<bool>> killing_state = std::make_shared<std::atomic<bool>>(false);
   std::mutex mtx;
   std::condition_variable cv;
   task_actor runner;  // released once it ended: a handle must not outlive the actor system (join before the driver)
@@ -531,7 +836,7 @@ executor_driver_options command_executor::driver_options() const {
 
 void command_executor::attach(executor_driver& driver) {
   auto& d = *impl_;
-  auto hdl = driver.system().spawn(task_runner, &driver, d.opts);
+  auto hdl = driver.system().spawn(task_runner, &driver, d.opts, d.killing_state);
   {
     std::lock_guard<std::mutex> guard{d.mtx};
     d.runner = hdl;
@@ -561,6 +866,20 @@ void command_executor::launch_task(executor_driver&, const task_info& task) {
 
 void command_executor::kill_task(executor_driver&, const task_id& task) {
   caf::anon_send(impl_->handle(), atom::kill_task_v, task);
+}
+
+void command_executor::kill_task(executor_driver&, const task_id& task, const kill_policy& policy) {
+  caf::anon_send(impl_->handle(), atom::kill_task_v, task, policy);
+}
+
+void command_executor::registered(executor_driver&, const executor_registration& info) {
+  impl_->killing_state->store(std::find(info.framework_capabilities.begin(), info.framework_capabilities.end(),
+                                        "TASK_KILLING_STATE")
+                              != info.framework_capabilities.end());
+}
+
+void command_executor::reregistered(executor_driver& driver, const executor_registration& info) {
+  registered(driver, info);
 }
 
 void command_executor::shutdown(executor_driver&) {
@@ -606,6 +925,28 @@ int run_command_executor(int argc, char** argv) {
     opts.container_cgroup = v;
   if (auto v = std::getenv(env_framework_user))
     opts.framework_user = v;
+  if (auto v = std::getenv(env_executor_shutdown_grace); v && *v) {
+    char* end = nullptr;
+    auto ms = std::strtoll(v, &end, 10);
+    if (end != nullptr && *end == '\0' && ms >= 0 && ms <= 600000)
+      opts.kill_grace_period = std::chrono::milliseconds(ms);
+  }
+  if (auto v = std::getenv(env_fetcher_cache_dir); v && *v == '/') {
+    opts.fetcher_cache_dir = v;
+    // Shared by the users tasks run as, each in a directory of their own (containerizer/fetcher.hpp): like /tmp.
+    std::error_code ec;
+    std::filesystem::create_directories(opts.fetcher_cache_dir, ec);
+    if (ec || ::chmod(opts.fetcher_cache_dir.c_str(), 01777) != 0) {
+      LOG_WARN(component, "fetcher cache " << opts.fetcher_cache_dir << " is not usable; fetching without it");
+      opts.fetcher_cache_dir.clear();
+    }
+  }
+  if (auto v = std::getenv(env_fetcher_cache_size); v && *v) {
+    char* end = nullptr;
+    auto n = std::strtoull(v, &end, 10);
+    if (end != nullptr && *end == '\0')
+      opts.fetcher_cache_bytes = n;
+  }
   command_executor exec{opts};
   executor_driver driver{exec, exec.driver_options()};
   exec.attach(driver);

@@ -3,10 +3,17 @@
 // (and agent); it serves MANY tasks: each `launch` starts the task's command as its own child through the
 // launcher (sandbox <MESOSCAF_SANDBOX>/tasks/<task_id>/ with stdout/stderr files, own session), and ONE
 // process_reaper thread reports the exits. No thread or actor system per task: a task costs about one process
-// start. Updates: TASK_RUNNING after the spawn, then TASK_FINISHED (exit 0), TASK_FAILED ("Command exited with
-// status N" / "Command terminated by signal S", reason command_executor_failed), TASK_KILLED (after kill_task),
-// TASK_FAILED with reason container_launch_failed if the command cannot start, TASK_ERROR for an unsafe task ID
-// or a task without a command.
+// start. Updates: TASK_STARTING at once; then, if the task has URIs, the fetcher (`mesoscaf fetcher`, as the
+// task's user, containerizer/fetcher.hpp) fills the sandbox, and a failed fetch ends the task TASK_FAILED
+// (REASON_CONTAINER_LAUNCH_FAILED, the URI and cause in the message); TASK_RUNNING after the spawn, then
+// TASK_FINISHED (exit 0), TASK_FAILED ("Command exited with status N" / "Command terminated by signal S", reason
+// command_executor_failed), TASK_KILLED (after kill_task; TASK_KILLING first for frameworks with
+// TASK_KILLING_STATE), TASK_FAILED with reason container_launch_failed if the command cannot start, TASK_ERROR
+// for an unsafe task ID or a task without a command.
+// Health checks (COMMAND inside the task's sandbox, user and control group; HTTP and TCP on 127.0.0.1 from a
+// detached actor) run every `interval`; each change of health is a TASK_RUNNING update with `healthy` and
+// REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, and `consecutive_failures` failures kill the task (TASK_KILLED, same
+// reason, the last failure in the message; actors/sdk/health_tracker.hpp decides).
 // It is an `executor` run by an `executor_driver`: registration, acknowledgements, resending and, with
 // checkpointing (MESOSCAF_CHECKPOINT=1), reconnecting and re-registering after the agent restarts are the
 // driver's (actors/sdk/executor_driver.hpp). What is its own runs on a task actor in the driver's actor system:
@@ -23,7 +30,9 @@
 namespace mesoscaf {
 
 struct command_executor_options {
-  /// Time between SIGTERM and SIGKILL when a task is killed.
+  /// Time between SIGTERM and SIGKILL when a task without a kill policy is killed, and the most any task gets
+  /// when the executor shuts down (MESOSCAF_EXECUTOR_SHUTDOWN_GRACE_PERIOD, the agent's
+  /// --executor-shutdown-grace-period).
   std::chrono::milliseconds kill_grace_period{3000};
   /// Resend unacknowledged status updates this often.
   std::chrono::milliseconds resend_interval{1000};
@@ -42,6 +51,11 @@ struct command_executor_options {
   std::string container_cgroup;
   /// Tasks whose command names no user run as this one (with isolation.switch_user); empty: ours.
   std::string framework_user;
+  /// The fetcher (`<fetcher_binary> fetcher`, containerizer/fetcher.hpp) for tasks with URIs; empty binary:
+  /// executor_binary({}) (this mesoscaf). Its cache: a directory per user under fetcher_cache_dir (empty: none).
+  std::string fetcher_binary;
+  std::string fetcher_cache_dir;
+  uint64_t fetcher_cache_bytes = uint64_t{2} << 30;
 };
 
 /// The command executor's callbacks. Use: construct, build an executor_driver with `driver_options()`, `attach`
@@ -64,7 +78,10 @@ public:
   void join();
 
   void launch_task(executor_driver& driver, const task_info& task) override;
+  void registered(executor_driver& driver, const executor_registration& info) override;
+  void reregistered(executor_driver& driver, const executor_registration& info) override;
   void kill_task(executor_driver& driver, const task_id& task) override;
+  void kill_task(executor_driver& driver, const task_id& task, const kill_policy& policy) override;
   void shutdown(executor_driver& driver) override;
   void error(executor_driver& driver, const std::string& message) override;
 

@@ -23,6 +23,9 @@ executor::~executor() = default;
 void executor::registered(executor_driver&, const executor_registration&) {}
 void executor::launch_task(executor_driver&, const task_info&) {}
 void executor::kill_task(executor_driver&, const task_id&) {}
+void executor::kill_task(executor_driver& driver, const task_id& task, const kill_policy&) {
+  kill_task(driver, task);
+}
 void executor::framework_message(executor_driver&, const std::string&) {}
 void executor::shutdown(executor_driver&) {}
 void executor::error(executor_driver&, const std::string& message) {
@@ -554,6 +557,9 @@ driver_actor::behavior_type driver_fn(driver_pointer self, executor_driver::impl
       d->exec->launch_task(*d->driver, task);
     },
     [self, d](atom::kill_task, const task_id& task) { d->exec->kill_task(*d->driver, task); },
+    [self, d](atom::kill_task, const task_id& task, const kill_policy& policy) {
+      d->exec->kill_task(*d->driver, task, policy);
+    },
     [self](atom::ack, const task_id& task, const std::string& uuid) {
       auto& st = self->state;
       st.outbox.ack(task, uuid);

@@ -83,6 +83,9 @@ public:
   virtual void launch_task(executor_driver& driver, const task_info& task);
   /// Kill this task; report TASK_KILLED when it is gone.
   virtual void kill_task(executor_driver& driver, const task_id& task);
+  /// Kill this task with this grace period (the kill call's; overrides the task's kill policy). The default
+  /// calls kill_task(driver, task).
+  virtual void kill_task(executor_driver& driver, const task_id& task, const kill_policy& policy);
   /// A message from the framework's scheduler.
   virtual void framework_message(executor_driver& driver, const std::string& data);
   /// Kill all tasks and stop the driver. If the executor does not call stop(), the driver stops itself after

@@ -62,8 +62,11 @@ using adapter_actor = scheduler_actor::extend<
   caf::reacts_to<atom::suppress>,
   caf::reacts_to<atom::revive, std::vector<std::string>>,
   caf::reacts_to<atom::suppress, std::vector<std::string>>,
-  // kill_task
+  // update_framework
+  caf::reacts_to<atom::update_fw, framework_info>,
+  // kill_task (with the task's kill policy / with this one)
   caf::reacts_to<atom::kill, task_id>,
+  caf::reacts_to<atom::kill, task_id, kill_policy>,
   // send_framework_message (to an executor)
   caf::reacts_to<atom::exec_msg, agent_id, executor_id, std::string>,
   // explicit acknowledgement: agent, task, uuid
@@ -588,6 +591,28 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
         self->send(st.master, atom::kill_v, fid(), task, agent);
       });
     },
+    [=](atom::update_fw, framework_info info) {
+      {
+        // Also what a later re-subscription (master failover) sends.
+        std::lock_guard<std::mutex> guard{self->state.d->mtx};
+        info.id = self->state.d->framework.id;
+        self->state.d->framework = info;
+      }
+      call_master("update_framework", [=] {
+        auto updated = info;
+        updated.id = fid();
+        self->send(self->state.master, atom::update_fw_v, updated);
+      });
+    },
+    [=](atom::kill, const task_id& task, const kill_policy& policy) {
+      call_master("kill", [=] {
+        auto& st = self->state;
+        agent_id agent;
+        if (auto i = st.task_agents.find(task); i != st.task_agents.end())
+          agent = i->second;
+        self->send(st.master, atom::kill_v, fid(), task, agent, policy);
+      });
+    },
     [=](atom::exec_msg, const agent_id& agent, const executor_id& executor, const std::string& data) {
       call_master("send_framework_message",
                   [=] { self->send(self->state.master, atom::fw_msg_v, fid(), agent, executor, data); });
@@ -815,6 +840,14 @@ driver_status scheduler_driver::suppress_offers(const std::vector<std::string>& 
 
 driver_status scheduler_driver::kill_task(const task_id& id) {
   return impl_->command(atom::kill_v, id);
+}
+
+driver_status scheduler_driver::update_framework(const framework_info& info) {
+  return impl_->command(atom::update_fw_v, info);
+}
+
+driver_status scheduler_driver::kill_task(const task_id& id, const kill_policy& policy) {
+  return impl_->command(atom::kill_v, id, policy);
 }
 
 driver_status scheduler_driver::send_framework_message(const agent_id& agent, const executor_id& executor,

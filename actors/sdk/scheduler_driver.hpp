@@ -173,7 +173,13 @@ public:
   /// Only these roles (each must be one of the framework's; empty = all).
   driver_status revive_offers(const std::vector<std::string>& roles);
   driver_status suppress_offers(const std::vector<std::string>& roles);
+  /// UPDATE_FRAMEWORK: new roles, capabilities, failover timeout, name or labels (the ID, user, principal and
+  /// checkpointing stay). Offers for roles left are rescinded; offers in new roles follow. A refusal arrives as
+  /// error(); the framework stays subscribed with its old settings then.
+  driver_status update_framework(const framework_info& info);
   driver_status kill_task(const task_id& id);
+  /// Kill with this grace period between SIGTERM and SIGKILL instead of the task's own kill policy.
+  driver_status kill_task(const task_id& id, const kill_policy& policy);
   driver_status send_framework_message(const agent_id& agent, const executor_id& executor,
                                        const std::string& data);
   /// Only needed with `implicit_acknowledgements == false`.

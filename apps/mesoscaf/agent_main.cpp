@@ -197,6 +197,10 @@ int agent_main(int argc, char** argv) {
   opts.gc_delay = cfg.gc_delay;
   opts.gc_disk_headroom = cfg.gc_disk_headroom;
   opts.disk_watch_interval = cfg.disk_watch_interval;
+  opts.attributes = cfg.parsed_attributes;
+  opts.executor_shutdown_grace = cfg.executor_shutdown_grace_period;
+  opts.fetcher_cache_dir = cfg.fetcher_cache_dir.empty() ? work_dir + "/fetch" : cfg.fetcher_cache_dir;
+  opts.fetcher_cache_bytes = cfg.fetcher_cache_bytes;
   // How long executors of checkpointing frameworks wait for a restarted agent (tests shorten it).
   if (auto env = std::getenv("MESOSCAF_RECOVERY_TIMEOUT"); env && *env) {
     char* end = nullptr;

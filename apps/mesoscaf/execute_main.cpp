@@ -17,6 +17,7 @@
 #include "actors/sdk/scheduler_driver.hpp"
 #include "config/daemon_config.hpp"
 #include "containerizer/launcher.hpp"
+#include "messages/attributes.hpp"
 
 #include <caf/actor_system.hpp>
 
@@ -38,7 +39,8 @@ using clock_type = std::chrono::steady_clock;
 
 class execute_scheduler : public scheduler {
 public:
-  execute_scheduler(task_info task) : task_(std::move(task)) {}
+  execute_scheduler(task_info task, std::vector<std::pair<std::string, std::string>> constraints)
+    : task_(std::move(task)), constraints_(std::move(constraints)) {}
 
   void registered(scheduler_driver* driver, const framework_id& id) override {
     std::cout << "subscribed framework_id=" << id << std::endl;
@@ -62,7 +64,7 @@ public:
 
   void resource_offers(scheduler_driver* driver, const std::vector<offer>& offers) override {
     for (auto& o : offers) {
-      if (!launched_ && o.resources.contains(task_.resources)) {
+      if (!launched_ && o.resources.contains(task_.resources) && satisfies_constraints(o)) {
         launched_ = true;
         {
           std::lock_guard<std::mutex> guard{mtx_};
@@ -80,10 +82,20 @@ public:
     }
   }
 
+  // Every --constraint=ATTR:VALUE holds for the offer's agent (messages/attributes.hpp).
+  bool satisfies_constraints(const offer& o) const {
+    for (auto& [name, value] : constraints_)
+      if (!attribute_matches(o.attributes, name, value))
+        return false;
+    return true;
+  }
+
   void status_update(scheduler_driver* driver, const task_status& s) override {
     std::cout << to_string(s.state) << " task=" << s.task << " agent=" << s.agent << " message=" << s.message;
     if (s.reason != task_reason::none)
       std::cout << " reason=" << to_string(s.reason);
+    if (s.healthy)
+      std::cout << " healthy=" << (*s.healthy ? "true" : "false");
     std::cout << std::endl;
     if (s.usage && is_terminal(s.state))
       std::cout << "usage task=" << s.task << " " << to_string(*s.usage) << std::endl;
@@ -150,6 +162,7 @@ public:
 private:
   static constexpr int max_attempts = 3;
   task_info task_;
+  std::vector<std::pair<std::string, std::string>> constraints_;
   bool launched_ = false;      // touched by callbacks only (they run one at a time)
   bool reached_agent_ = false; // an agent or executor reported on the current launch
   int attempt_ = 1;
@@ -159,7 +172,8 @@ private:
 
 int execute_main(int argc, char** argv) {
   execute_config cfg;
-  if (auto rc = cfg.parse_and_validate(argc, argv))
+  auto args = cfg.take_repeated_flags(argc, argv);
+  if (auto rc = cfg.parse_and_validate(static_cast<int>(args.size()), args.data()))
     return *rc;
   // The agent's HTTP (the task's output) is HTTPS on a TLS cluster.
   if (cfg.tls_on())
@@ -171,10 +185,15 @@ int execute_main(int argc, char** argv) {
   command_info cmd;
   cmd.shell = true;
   cmd.value = cfg.command;
+  cmd.uris = cfg.parsed_uris;
   task.command = cmd;
+  if (cfg.kill_grace_period.count() >= 0)
+    task.kill_policy = kill_policy{std::chrono::duration<double>(cfg.kill_grace_period).count()};
+  if (cfg.parsed_health_check)
+    task.health_check = *cfg.parsed_health_check;
 
   caf::actor_system sys{cfg};
-  execute_scheduler sched{task};
+  execute_scheduler sched{task, cfg.parsed_constraints};
   framework_info fw;
   fw.name = "mesoscaf-execute";
   fw.user = !cfg.user.empty() ? cfg.user : current_user_name();
@@ -182,6 +201,7 @@ int execute_main(int argc, char** argv) {
   fw.checkpoint = cfg.checkpoint;
   if (cfg.partition_aware)
     fw.capabilities.push_back("PARTITION_AWARE");
+  fw.capabilities.push_back("TASK_KILLING_STATE");
   driver_options dopts;
   dopts.zk_session_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.zk_session_timeout);
   scheduler_driver driver{sys, &sched, fw, cfg.master, dopts};

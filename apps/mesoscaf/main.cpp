@@ -4,6 +4,7 @@
 
 #include "actors/interfaces.hpp"
 #include "config/support/version.hpp"
+#include "containerizer/fetcher.hpp"
 
 #include <cstring>
 #include <iostream>
@@ -102,6 +103,8 @@ int main(int argc, char** argv) {
     return mesoscaf::certs_main(sub_argc, sub_argv);
   if (cmd == "command-executor") // hidden: the agent starts it for tasks without a custom executor
     return mesoscaf::command_executor_main(sub_argc, sub_argv);
+  if (cmd == "fetcher") // hidden: the agent runs it (as the task's user) to fetch a task's URIs into its sandbox
+    return mesoscaf::run_fetcher(sub_argc, sub_argv);
   std::cerr << "mesoscaf: unknown command `" << cmd << "`\n\n";
   usage(std::cerr);
   return 2;

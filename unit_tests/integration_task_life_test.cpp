@@ -1,0 +1,330 @@
+// Integration: the task's life with real processes on loopback. A master and two agents (racks r1 and r2) run as
+// separate `mesoscaf` processes and `mesoscaf execute` is the framework: health checks, kill policies, the
+// fetcher (a local HTTP server in this test counts the downloads), attributes and constraints, and the bad input
+// of each. UPDATE_FRAMEWORK runs against an in-process cluster with the C++ driver. Bounded waits throughout.
+#define CAF_SUITE integration_task_life
+#include "actors/sdk/framework_config.hpp"
+#include "test.hpp"
+
+#include "child_process.hpp"
+#include "process_scan.hpp"
+#include "test_helpers.hpp"
+
+#include "file_server.hpp"
+#include "actors/sdk/local_cluster.hpp"
+#include "actors/sdk/scheduler_driver.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+using namespace mesoscaf;
+using namespace mesoscaf::test;
+using namespace std::chrono;
+
+namespace {
+
+const std::string bin = MESOSCAF_BINARY;
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+std::string sh(const std::string& command) {
+  auto rc = std::system(command.c_str());
+  REQUIRE_EQUAL(rc, 0);
+  return command;
+}
+
+struct cluster_fixture {
+  temp_dir dir{"mesoscaf-life"};
+  std::unique_ptr<child_process> master;
+  std::vector<std::unique_ptr<child_process>> agents;
+  std::vector<std::string> agent_ids;
+  std::string master_addr;
+
+  cluster_fixture() {
+    master = std::make_unique<child_process>(
+      std::vector<std::string>{bin, "master", "--port=0", "--http-port=0", "--work-dir=" + dir / "master"},
+      dir / "master.log");
+    auto m = master->wait_for_line("master listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
+    REQUIRE(m);
+    master_addr = (*m)[1];
+    for (int i = 0; i < 2; ++i) {
+      auto name = "agent" + std::to_string(i);
+      agents.push_back(std::make_unique<child_process>(
+        std::vector<std::string>{bin, "agent", "--master=" + master_addr, "--port=0", "--http-port=0",
+                                 "--work-dir=" + dir / name,
+                                 "--attributes=rack:r" + std::to_string(i + 1) + ";slots:[1-4]",
+                                 "--resources=cpus:2;mem:1024;disk:1000;ports:[31000-31100]"},
+        dir / (name + ".log")));
+    }
+    for (auto& a : agents) {
+      auto r = a->wait_for_line("agent registered with id ([-0-9a-f]+)", seconds(60));
+      if (!r)
+        MESSAGE("agent output:\n" << a->output());
+      REQUIRE(r);
+      agent_ids.push_back((*r)[1]);
+    }
+  }
+
+  ~cluster_fixture() {
+    for (auto& a : agents)
+      a->signal(SIGTERM);
+    master->signal(SIGTERM);
+    for (auto& a : agents)
+      CHECK(a->wait_exit(seconds(30)));
+    CHECK(master->wait_exit(seconds(30)));
+  }
+
+  run_result execute(std::vector<std::string> extra, const std::string& log) {
+    std::vector<std::string> argv{bin, "execute", "--master=" + master_addr, "--no-checkpoint"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run_to_completion(argv, dir / log, seconds(120));
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(task_life_tests, cluster_fixture)
+
+TEST(a task starts with TASK_STARTING and a failing health check kills it with the reason) {
+  auto r = execute({"--command=sleep 60", "--health-check-command=exit 3", "--health-check-delay=0s",
+                    "--health-check-interval=200ms", "--health-check-grace-period=0s",
+                    "--health-check-consecutive-failures=2", "--quiet"},
+                   "unhealthy.log");
+  MESSAGE(r.output);
+  CHECK_EQUAL(r.exit_code, 1);
+  CHECK(contains(r.output, "TASK_STARTING task="));
+  CHECK(contains(r.output, "reason=REASON_TASK_HEALTH_CHECK_STATUS_UPDATED healthy=false"));
+  CHECK(contains(r.output, "TASK_KILLING task="));  // execute has TASK_KILLING_STATE
+  CHECK(contains(r.output, "ended TASK_KILLED reason=REASON_TASK_HEALTH_CHECK_STATUS_UPDATED message=Task killed "
+                           "after 2 consecutive failed health check(s): command exited with status 3"));
+}
+
+TEST(an http health check on a port of the task reports it healthy) {
+  // The task is a mesoscaf master whose HTTP port (one of the task's ports) answers /health.
+  auto cmd = bin + " master --port=0 --http-port=31050 --work-dir=./m & pid=$!; sleep 6; kill $pid; wait $pid; "
+                   "exit 0";
+  auto r = execute({"--command=" + cmd, "--resources=cpus:0.2;mem:64;ports:[31050-31050]",
+                    "--health-check-http=31050/health", "--health-check-delay=0s", "--health-check-interval=500ms",
+                    "--health-check-grace-period=60s", "--quiet"},
+                   "http-health.log");
+  MESSAGE(r.output);
+  CHECK_EQUAL(r.exit_code, 0);
+  CHECK(contains(r.output, "reason=REASON_TASK_HEALTH_CHECK_STATUS_UPDATED healthy=true"));
+  CHECK(!contains(r.output, "healthy=false"));
+}
+
+TEST(a task that ignores TERM is killed after its grace period) {
+  auto started = steady_clock::now();
+  auto r = execute({"--command=trap 'echo got-term' TERM; while true; do sleep 0.1; done", "--kill-after=1s",
+                    "--kill-grace-period=3s"},
+                   "stubborn.log");
+  auto took = steady_clock::now() - started;
+  MESSAGE(r.output);
+  CHECK(contains(r.output, "got-term"));
+  CHECK(contains(r.output, "ended TASK_KILLED reason=REASON_NONE message=Command terminated by signal 9"));
+  // SIGKILL never comes before the grace period (a lower bound: a slow machine cannot break it).
+  CHECK_GREATER_OR_EQUAL(duration_cast<milliseconds>(took).count(), 4000);
+}
+
+TEST(a task that exits on TERM ends without waiting for its long grace period) {
+  auto started = steady_clock::now();
+  auto r = execute({"--command=trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done", "--kill-after=1s",
+                    "--kill-grace-period=60s"},
+                   "polite.log");
+  auto took = steady_clock::now() - started;
+  MESSAGE(r.output);
+  CHECK(contains(r.output, "bye"));
+  CHECK(contains(r.output, "ended TASK_KILLED reason=REASON_NONE message=Command exited with status 0"));
+  CHECK_LESS(duration_cast<seconds>(took).count(), 50);
+}
+
+TEST(a fetched archive is extracted and executable and a cache hit downloads nothing) {
+  file_server http;
+  sh("mkdir -p " + dir / "art/pkg" + " && printf '#!/bin/sh\\necho hello-from-artifact\\n' > " + dir
+     / "art/pkg/run.sh" + " && chmod +x " + dir / "art/pkg/run.sh" + " && tar -C " + dir / "art" + " -czf "
+     + dir / "app.tar.gz" + " pkg");
+  http.put_file("/files/app.tar.gz", dir / "app.tar.gz");
+  auto uri = "--uri=" + http.url("/files/app.tar.gz") + ",extract,cache";
+  auto first = execute({"--command=./pkg/run.sh", uri, "--constraint=rack:r1"}, "fetch1.log");
+  MESSAGE(first.output);
+  CHECK_EQUAL(first.exit_code, 0);
+  CHECK(contains(first.output, "hello-from-artifact"));
+  CHECK_EQUAL(http.count("/files/app.tar.gz"), 1);
+  // Same agent (the cache is per agent), same user: no second request.
+  auto second = execute({"--command=./pkg/run.sh", uri, "--constraint=rack:r1"}, "fetch2.log");
+  CHECK_EQUAL(second.exit_code, 0);
+  CHECK(contains(second.output, "hello-from-artifact"));
+  CHECK(contains(second.output, "Using cached"));
+  CHECK_EQUAL(http.count("/files/app.tar.gz"), 1);
+  // A plain file with `executable`, no extraction.
+  http.put_file("/files/tool.sh", dir / "art/pkg/run.sh");
+  auto tool = execute({"--command=./tool.sh", "--uri=" + http.url("/files/tool.sh") + ",executable"}, "tool.log");
+  CHECK_EQUAL(tool.exit_code, 0);
+  CHECK(contains(tool.output, "hello-from-artifact"));
+}
+
+TEST(a failed fetch fails the task with the uri and cause and runs nothing) {
+  file_server http;
+  auto r = execute({"--command=touch ran", "--uri=" + http.url("/files/missing.tar.gz"), "--quiet"}, "404.log");
+  MESSAGE(r.output);
+  CHECK_EQUAL(r.exit_code, 1);
+  CHECK(contains(r.output, "ended TASK_FAILED reason=REASON_CONTAINER_LAUNCH_FAILED message=Failed to fetch '"
+                             + http.url("/files/missing.tar.gz") + "'"));
+  CHECK(contains(r.output, "404"));
+  // An archive with a ../ entry: refused whole, nothing of it written.
+  sh("mkdir -p " + dir / "evil/in" + " && echo bad > " + dir / "evil/evil" + " && echo good > " + dir
+     / "evil/in/good" + " && cd " + dir / "evil/in" + " && tar -P -czf " + dir / "evil.tar.gz" + " good ../evil");
+  http.put_file("/files/evil.tar.gz", dir / "evil.tar.gz");
+  auto evil = execute({"--command=touch ran", "--uri=" + http.url("/files/evil.tar.gz") + ",extract"}, "evil.log");
+  MESSAGE(evil.output);
+  CHECK_EQUAL(evil.exit_code, 1);
+  CHECK(contains(evil.output, "REASON_CONTAINER_LAUNCH_FAILED"));
+  CHECK(contains(evil.output, "'../evil'"));
+  for (auto& entry : std::filesystem::recursive_directory_iterator(dir.path())) {
+    auto name = entry.path().filename().string();
+    CHECK(!(name == "good" && !contains(entry.path().string(), "/evil/in/")));
+    CHECK(!(name == "ran"));
+    CHECK(!(name == "evil" && entry.path().parent_path().filename() == "tasks"));
+  }
+}
+
+TEST(bad task life flags are refused before anything is launched) {
+  auto bad_uri = execute({"--command=true", "--uri=ftp://example.org/x"}, "bad-uri.log");
+  CHECK_EQUAL(bad_uri.exit_code, 2);
+  CHECK(contains(bad_uri.output, "expected an absolute path, file:///..., http://... or https://..."));
+  auto escape = execute({"--command=true", "--uri=/etc/hosts,extract,nope"}, "bad-opt.log");
+  CHECK_EQUAL(escape.exit_code, 2);
+  CHECK(contains(escape.output, "unknown option 'nope'"));
+  auto port = execute({"--command=true", "--health-check-tcp=8080"}, "bad-port.log");
+  CHECK_EQUAL(port.exit_code, 2);
+  CHECK(contains(port.output, "health check port 8080 is not one of the task's ports"));
+  auto grace = execute({"--command=true", "--kill-grace-period=10000h"}, "bad-grace.log");
+  CHECK_EQUAL(grace.exit_code, 2);
+  CHECK(contains(grace.output, "grace period"));
+  auto constraint = execute({"--command=true", "--constraint=rack"}, "bad-constraint.log");
+  CHECK_EQUAL(constraint.exit_code, 2);
+  CHECK(contains(constraint.output, "expected ATTR:VALUE"));
+}
+
+TEST(offers carry the attributes and a constraint picks the right agent) {
+  auto r = execute({"--command=true", "--constraint=rack:r2", "--constraint=slots:3", "--quiet"}, "rack2.log");
+  MESSAGE(r.output);
+  CHECK_EQUAL(r.exit_code, 0);
+  CHECK(contains(r.output, "agent=" + agent_ids[1] + " resources="));
+  auto none = execute({"--command=true", "--constraint=rack:r9", "--timeout=3s", "--quiet"}, "rack9.log");
+  CHECK_EQUAL(none.exit_code, 1);
+  CHECK(!contains(none.output, "launching task="));
+  CHECK(contains(none.output, "timed out"));
+}
+
+FIXTURE_SCOPE_END()
+
+// -- UPDATE_FRAMEWORK (in-process cluster, C++ driver) ---------------------------------------------------------
+
+namespace {
+
+/// Holds every offer (never declines) and records offers and rescinds per role.
+struct holding_scheduler : scheduler {
+  std::mutex mtx;
+  std::map<std::string, int> offers_by_role;
+  std::map<offer_id, std::string> held;  // outstanding: role
+  int rescinded = 0;
+  std::vector<std::string> errors;
+
+  void resource_offers(scheduler_driver*, const std::vector<offer>& offers) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    for (auto& o : offers) {
+      ++offers_by_role[o.role];
+      held[o.id] = o.role;
+    }
+  }
+  void offer_rescinded(scheduler_driver*, const offer_id& id) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (held.erase(id) > 0)
+      ++rescinded;
+  }
+  void error(scheduler_driver*, const std::string& message) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    errors.push_back(message);
+  }
+  int offers_in(const std::string& role) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return offers_by_role[role];
+  }
+};
+
+struct sys_fixture {
+  framework_config cfg;
+  caf::actor_system sys{init(cfg)};
+
+  static framework_config& init(framework_config& c) {
+    c.set("scheduler.max-threads", 2);
+    return c;
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(update_framework_tests, sys_fixture)
+
+TEST(update_framework adding a role brings offers for it and leaving it rescinds them) {
+  local_cluster_options opts;
+  opts.agents = 1;
+  opts.agent_resources = *resource_set::parse("cpus(analytics):1;mem(analytics):128");
+  opts.allocation_interval = milliseconds(100);
+  local_cluster cluster{sys, opts};
+  REQUIRE(cluster.wait_for_agents(1, seconds(30)));
+  holding_scheduler sched;
+  framework_info fw;
+  fw.name = "updater";
+  fw.roles = {"web"};
+  scheduler_driver driver{sys, &sched, fw, cluster.master()};
+  REQUIRE(driver.start() == driver_status::running);
+  // Nothing is unreserved: role web gets no offers (the reservation is analytics').
+  CHECK(!eventually([&] { return sched.offers_in("analytics") + sched.offers_in("web") > 0; }, seconds(1)));
+  fw.roles = {"web", "analytics"};
+  fw.labels = {{"team", "data"}};
+  CHECK(driver.update_framework(fw) == driver_status::running);
+  CHECK(eventually([&] { return sched.offers_in("analytics") > 0; }, seconds(30)));
+  // The allocator has the framework in the new role.
+  auto in_role = [&](const std::string& role) {
+    for (auto& r : cluster.state().roles)
+      if (r.name == role)
+        return std::find(r.frameworks.begin(), r.frameworks.end(), driver.id()) != r.frameworks.end();
+    return false;
+  };
+  CHECK(in_role("analytics"));
+  // Leaving analytics takes its outstanding offer back.
+  fw.roles = {"web"};
+  driver.update_framework(fw);
+  CHECK(eventually([&] {
+    std::lock_guard<std::mutex> guard{sched.mtx};
+    return sched.rescinded > 0;
+  }, seconds(30)));
+  // What may not change is refused and changes nothing.
+  fw.user = "someone-else";
+  driver.update_framework(fw);
+  CHECK(eventually([&] {
+    std::lock_guard<std::mutex> guard{sched.mtx};
+    return !sched.errors.empty() && contains(sched.errors.back(), "its user cannot change");
+  }, seconds(30)));
+  CHECK(!in_role("analytics"));
+  CHECK(in_role("web"));
+  driver.stop();
+  driver.join();
+}
+
+FIXTURE_SCOPE_END()
