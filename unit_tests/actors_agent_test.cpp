@@ -845,6 +845,8 @@ TEST(exit shuts executors down and the agent quits once they are gone) {
   tick(2s);
   CHECK(rec->kills.empty());  // not before the grace period
   tick(1s);
+  CHECK(rec->kills.empty());  // nor before the executor had a second to drain its updates
+  tick(1s);
   REQUIRE_EQUAL(rec->kills.size(), 1u);
   // Killing the container does not end the agent: it still waits for the exit to arrive.
   CHECK_EQUAL(snapshot().executors, 1u);
@@ -873,7 +875,7 @@ TEST(updates recorded before registering carry the agent ID they are sent with) 
 TEST(a new agent ID after re-registering ends the old incarnation) {
   auto opts = options();
   opts.registration_backoff_min = 100ms;
-  opts.executor_shutdown_grace = 3s;  // the shutdown below is at 100 ms, the kill at 100 ms + 3 s
+  opts.executor_shutdown_grace = 3s;  // the shutdown below is at 100 ms, the kill at 100 ms + 3 s + 1 s
   opts.update_retry_min = 2s;
   start_with_running_task(opts);
   caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
@@ -903,8 +905,8 @@ TEST(a new agent ID after re-registering ends the old incarnation) {
   sched.run();
   CHECK_EQUAL(rec->executor_acks.back().second, "u2");
   CHECK_EQUAL(rec->master_updates.size(), 1u);
-  // The container goes after the shutdown grace; its exit tells the new master nothing.
-  tick(1s);
+  // The container goes after the shutdown grace (and a second to drain); its exit tells the new master nothing.
+  tick(2s);
   REQUIRE_EQUAL(rec->kills.size(), 1u);
   caf::anon_send(agent, atom::exited_v, rec->launches[0].id, int32_t{9});
   sched.run();

@@ -4,7 +4,7 @@
 #include "child_process.hpp"
 #include "test_helpers.hpp"
 
-#include "actors/http/http_server.hpp"
+#include "file_server.hpp"
 #include "config/support/files.hpp"
 #include "containerizer/fetcher.hpp"
 
@@ -32,6 +32,7 @@
 using namespace mesoscaf;
 using mesoscaf::test::read_file;
 using mesoscaf::test::temp_dir;
+using mesoscaf::test::file_server;
 
 namespace {
 
@@ -143,51 +144,6 @@ std::string sha256_hex(const std::string& text) {
   }
   return out;
 }
-
-/// An HTTP server of files under /files/ that counts the requests per path.
-struct file_server {
-  std::mutex mtx;
-  std::map<std::string, std::string> files; // path -> body
-  std::map<std::string, int> hits;
-  std::unique_ptr<http::server> srv;        // last: stops before the maps its handlers use go
-
-  file_server() {
-    http::server_options opts;
-    opts.address = "127.0.0.1";
-    opts.handler_threads = 2;
-    srv = std::make_unique<http::server>(opts);
-    srv->route_prefix("GET", "/files/", [this](const http::request& req) {
-      std::lock_guard<std::mutex> guard{mtx};
-      ++hits[req.path];
-      auto it = files.find(req.path);
-      if (it == files.end())
-        return http::response::text("no such file", 404);
-      http::response r;
-      r.content_type = "application/octet-stream";
-      r.body = it->second;
-      return r;
-    });
-    // Redirects to ?to=...: the fetcher follows http ones only.
-    srv->route("GET", "/redirect", [](const http::request& req) {
-      http::response r = http::response::text("moved", 302);
-      r.headers.emplace_back("Location", req.param("to"));
-      return r;
-    });
-    REQUIRE_EQUAL(srv->start(), "");
-  }
-
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(srv->port()) + path;
-  }
-  void put(const std::string& path, const std::string& body) {
-    std::lock_guard<std::mutex> guard{mtx};
-    files[path] = body;
-  }
-  int count(const std::string& path) {
-    std::lock_guard<std::mutex> guard{mtx};
-    return hits[path];
-  }
-};
 
 struct fixture {
   temp_dir dir{"mesoscaf-fetcher"};

@@ -35,11 +35,15 @@ struct plain_task {
   caf::optional<executor_info> executor;
   std::string data;
   std::string role;
+  labels task_labels;
+  caf::optional<discovery_info> discovery;
+  caf::optional<kill_policy> kill;
+  caf::optional<health_check> health;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, plain_task& x) {
     return f(caf::meta::type_name("task_info"), x.name, x.id, x.agent, x.resources, x.command, x.executor, x.data,
-             x.role);
+             x.role, x.task_labels, x.discovery, x.kill, x.health);
   }
 };
 

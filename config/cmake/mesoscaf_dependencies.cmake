@@ -25,6 +25,8 @@ if(NOT TARGET CAF::core)
   set_property(TARGET CAF::openssl APPEND PROPERTY INTERFACE_LINK_LIBRARIES CAF::io)
 endif()
 find_package(OpenSSL REQUIRED)      # mutual TLS (CAF's openssl module, `mesoscaf certs`); Debian's libssl-dev
+find_package(CURL REQUIRED)         # the fetcher and HTTP health checks; Debian's libcurl4-openssl-dev
+find_package(LibArchive REQUIRED)   # the fetcher's extraction; Debian's libarchive-dev
 
 find_package(Threads REQUIRED)
 find_package(Boost 1.71 REQUIRED)   # header-only parts: Uuid

@@ -47,7 +47,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "logrotate, zookeeperd, libcaf-dev, libboost-dev, nlohmann-json3-dev, libsqlite3-dev, libzookeeper-mt-dev")
+    "logrotate, zookeeperd, libcaf-dev, libboost-dev, nlohmann-json3-dev, libsqlite3-dev, libzookeeper-mt-dev, \
+libcurl4-openssl-dev, libarchive-dev")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${pkg}/debian/postinst ${pkg}/debian/prerm ${pkg}/debian/postrm
     ${pkg}/debian/conffiles)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
