@@ -2,7 +2,8 @@
 //  1. What do health checks cost? N tasks (`sleep`, default 200) run on a real `mesoscaf local --agents=1`; the
 //     CPU used by the cluster process (master + agent) and its command executor (with the check processes it
 //     reaped) over a window is measured with no checks, then with a COMMAND check (`true`) every second per task.
-//     check_cpu_ratio = with / without; cpu_per_check_ms = the extra CPU per check.
+//     check_cpu_ratio = with / without; cpu_per_check_ms = the extra CPU per check, against the physical floor
+//     measured in the same run: the CPU of one posix_spawn + waitpid of `/bin/sh -c true` (spawn_floor_cpu_ms).
 //  2. What does the fetcher cost? Time from launch to TASK_RUNNING of a task with no URI, with a 50 MB artifact
 //     (file://, not cached) and with the same artifact cached (cache=true, after a first run filled the cache).
 // This process is the framework (the C++ scheduler driver over loopback).
@@ -26,8 +27,13 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
+
+extern char** environ;
 
 using namespace mesoscaf;
 using namespace std::chrono;
@@ -201,6 +207,25 @@ double measure_checks(caf::actor_system& sys, const std::string& master, pid_t c
   return used;
 }
 
+// CPU (ours and the children's) per posix_spawn + waitpid of `/bin/sh -c true`, what a COMMAND check must cost.
+double spawn_floor_cpu_ms(int n) {
+  auto cpu = [] {
+    rusage self{}, kids{};
+    ::getrusage(RUSAGE_SELF, &self);
+    ::getrusage(RUSAGE_CHILDREN, &kids);
+    auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    return secs(self.ru_utime) + secs(self.ru_stime) + secs(kids.ru_utime) + secs(kids.ru_stime);
+  };
+  const char* args[] = {"/bin/sh", "-c", "true", nullptr};
+  auto before = cpu();
+  for (int i = 0; i < n; ++i) {
+    pid_t pid;
+    if (::posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(args), environ) == 0)
+      ::waitpid(pid, nullptr, 0);
+  }
+  return (cpu() - before) / n * 1000;
+}
+
 double median(std::vector<double> xs) {
   std::sort(xs.begin(), xs.end());
   return xs.empty() ? 0 : xs[xs.size() / 2];
@@ -250,8 +275,11 @@ int main(int argc, char** argv) {
   auto plain = measure_checks(sys, master, cluster->pid(), o, false);
   auto checked = measure_checks(sys, master, cluster->pid(), o, true);
   auto checks = static_cast<double>(o.tasks) * o.window;
-  std::printf("cpu_no_checks_s=%.3f\ncpu_with_checks_s=%.3f\ncheck_cpu_ratio=%.2f\ncpu_per_check_ms=%.3f\n", plain,
-              checked, plain > 0 ? checked / plain : 0.0, (checked - plain) / checks * 1000);
+  auto per_check = (checked - plain) / checks * 1000;
+  auto floor = spawn_floor_cpu_ms(1000);
+  std::printf("cpu_no_checks_s=%.3f\ncpu_with_checks_s=%.3f\ncheck_cpu_ratio=%.2f\ncpu_per_check_ms=%.3f\n"
+              "spawn_floor_cpu_ms=%.3f\ncheck_vs_spawn_floor=%.2f\n",
+              plain, checked, plain > 0 ? checked / plain : 0.0, per_check, floor, floor > 0 ? per_check / floor : 0.0);
   std::fflush(stdout);
 
   // The fetcher: no URI, a 50 MB artifact fetched each time, the same artifact from the cache.
