@@ -505,6 +505,8 @@ agent_config::agent_config() : base_config("agent") {
          "how often the agent checks the disk usage and removes the sandboxes that are due (e.g. 1min)")
     .add(attributes, "attributes",
          "attributes offered with this agent's resources, e.g. \"rack:r1;zone:z2;gpus:4;slots:[1-8]\"")
+    .add(reconfiguration_policy, "reconfiguration-policy",
+         "equal: a restarted agent (same ID) must keep its --attributes; additive: it may add attributes")
     .add(executor_shutdown_grace_period, "executor-shutdown-grace-period",
          "how long an executor has to shut down, and a task's SIGTERM-to-SIGKILL grace unless its kill policy "
          "says otherwise (e.g. 5s)")
@@ -591,6 +593,8 @@ std::vector<std::string> agent_config::validate() {
     parsed_attributes = std::move(*parsed);
   else
     errors.push_back("--attributes=" + attributes + ": " + why);
+  if (reconfiguration_policy != "equal" && reconfiguration_policy != "additive")
+    errors.push_back("--reconfiguration-policy=" + reconfiguration_policy + ": expected equal or additive");
   if (executor_shutdown_grace_period.count() < 0 || executor_shutdown_grace_period > std::chrono::minutes(10))
     errors.push_back("--executor-shutdown-grace-period must be between 0s and 10min");
   if (!parse_byte_size(fetcher_cache_size, fetcher_cache_bytes))

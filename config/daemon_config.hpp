@@ -210,6 +210,7 @@ public:
   caf::timespan disk_watch_interval = std::chrono::minutes(1);  // how often the disk usage is checked
   // -- the task's life (Mesos 1.x) --
   std::string attributes;       // "rack:r1;zone:z2" (messages/attributes.hpp)
+  std::string reconfiguration_policy = "equal";  // equal | additive: attribute changes across a restart
   caf::timespan executor_shutdown_grace_period = std::chrono::seconds(5);  // also a task's default kill grace
   std::string fetcher_cache_dir;  // empty: <work-dir>/fetch
   std::string fetcher_cache_size = "2GB";

@@ -206,6 +206,26 @@ bool attribute_matches(const std::map<std::string, std::string>& attributes, con
   return false;
 }
 
+std::string check_attribute_change(const std::map<std::string, std::string>& before,
+                                   const std::map<std::string, std::string>& after, const std::string& policy) {
+  if (before == after)
+    return {};
+  auto shown = [](const std::map<std::string, std::string>& a) {
+    return a.empty() ? std::string{"(none)"} : format_attributes(a);
+  };
+  auto what = "the attributes changed from " + shown(before) + " to " + shown(after);
+  if (policy != "additive")
+    return what + " (--reconfiguration-policy=equal allows no change)";
+  for (auto& [name, value] : before) {
+    auto i = after.find(name);
+    if (i == after.end())
+      return what + ": attribute '" + name + "' was removed (--reconfiguration-policy=additive only adds)";
+    if (i->second != value)
+      return what + ": attribute '" + name + "' changed (--reconfiguration-policy=additive only adds)";
+  }
+  return {};
+}
+
 std::string format_attributes(const std::map<std::string, std::string>& attributes) {
   std::string out;
   for (auto& [k, v] : attributes) {

@@ -25,6 +25,12 @@ attribute_type type_of_attribute(const std::string& value);
 bool attribute_matches(const std::map<std::string, std::string>& attributes, const std::string& name,
                        const std::string& value);
 
+/// "" or why an agent that restarts (same agent ID) may not go from `before` to `after` (Mesos'
+/// --reconfiguration_policy): "equal" allows no change; "additive" allows new attributes but no changed or removed
+/// one.
+std::string check_attribute_change(const std::map<std::string, std::string>& before,
+                                   const std::map<std::string, std::string>& after, const std::string& policy);
+
 /// "rack:r1;zone:z2" (the flag's form) from a map.
 std::string format_attributes(const std::map<std::string, std::string>& attributes);
 

@@ -230,6 +230,44 @@ TEST(offers carry the attributes and a constraint picks the right agent) {
   CHECK(contains(none.output, "timed out"));
 }
 
+TEST(a restarted agent keeps its attributes unless its policy allows adding) {
+  auto work = dir / "agent-reconf";
+  auto start = [&](const std::string& attributes, const std::string& policy, const std::string& log) {
+    return std::make_unique<child_process>(
+      std::vector<std::string>{bin, "agent", "--master=" + master_addr, "--port=0", "--http-port=0",
+                               "--work-dir=" + work, "--attributes=" + attributes,
+                               "--reconfiguration-policy=" + policy, "--resources=cpus:1;mem:128"},
+      dir / log);
+  };
+  auto first = start("rack:r3", "equal", "reconf1.log");
+  auto id = first->wait_for_line("agent registered with id ([-0-9a-f]+)", seconds(60));
+  REQUIRE(id);
+  std::string agent = (*id)[1];
+  REQUIRE(eventually([&] { return std::filesystem::exists(work + "/meta/agent"); }, seconds(30)));
+  first->signal(SIGKILL);
+  REQUIRE(first->wait_exit(seconds(30)));
+  // A changed attribute: refused, whatever the policy; nothing registers.
+  auto changed = start("rack:r4", "additive", "reconf2.log");
+  auto code = changed->wait_exit(seconds(60));
+  REQUIRE(code);
+  CHECK_EQUAL(*code, 1);
+  CHECK(contains(changed->output(), "agent " + agent + ": the attributes changed from rack:r3 to rack:r4: "
+                                    "attribute 'rack' changed"));
+  CHECK(contains(changed->output(), "--recover=cleanup"));
+  // An added one: refused under equal, accepted under additive (same agent ID).
+  auto equal = start("rack:r3;zone:z1", "equal", "reconf3.log");
+  code = equal->wait_exit(seconds(60));
+  REQUIRE(code);
+  CHECK_EQUAL(*code, 1);
+  CHECK(contains(equal->output(), "allows no change"));
+  auto additive = start("rack:r3;zone:z1", "additive", "reconf4.log");
+  auto again = additive->wait_for_line("agent registered with id ([-0-9a-f]+)", seconds(60));
+  REQUIRE(again);
+  CHECK_EQUAL((*again)[1], agent);
+  additive->signal(SIGTERM);
+  CHECK(additive->wait_exit(seconds(30)));
+}
+
 FIXTURE_SCOPE_END()
 
 // -- UPDATE_FRAMEWORK (in-process cluster, C++ driver) ---------------------------------------------------------

@@ -72,6 +72,19 @@ TEST(constraints match text scalars ranges and sets) {
   CHECK_EQUAL(format_attributes(a), "gpus:4;os:{linux,bsd};rack:r1;slots:[1-4,8-9]");
 }
 
+TEST(a restarted agent may change its attributes only as its policy allows) {
+  std::string err;
+  auto before = *parse_attributes("rack:r1;zone:z1", &err);
+  CHECK_EQUAL(check_attribute_change(before, before, "equal"), "");
+  auto added = *parse_attributes("rack:r1;zone:z1;gpus:2", &err);
+  CHECK(mentions(check_attribute_change(before, added, "equal"), "allows no change"));
+  CHECK_EQUAL(check_attribute_change(before, added, "additive"), "");
+  auto changed = *parse_attributes("rack:r2;zone:z1", &err);
+  CHECK(mentions(check_attribute_change(before, changed, "additive"), "attribute 'rack' changed"));
+  auto removed = *parse_attributes("rack:r1", &err);
+  CHECK(mentions(check_attribute_change(before, removed, "additive"), "attribute 'zone' was removed"));
+}
+
 // -- task checks ---------------------------------------------------------------------------------------------
 
 TEST(kill policies are bounded) {

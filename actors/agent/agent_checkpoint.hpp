@@ -35,10 +35,13 @@ struct agent_record {
   agent_id id;
   std::string boot_id;   // /proc/sys/kernel/random/boot_id when the ID was assigned
   uint16_t port = 0;     // where the agent was published: a restart publishes there again, executors reconnect
+  /// --attributes of the process that wrote it: a restart may change them only as --reconfiguration-policy allows
+  /// (messages/attributes.hpp check_attribute_change).
+  std::map<std::string, std::string> attributes;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, agent_record& x) {
-    return f(caf::meta::type_name("agent_record"), x.id, x.boot_id, x.port);
+    return f(caf::meta::type_name("agent_record"), x.id, x.boot_id, x.port, x.attributes);
   }
 };
 

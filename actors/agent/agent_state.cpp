@@ -125,6 +125,7 @@ std::string agent_record_frame(const agent_state& st) {
   r.id = st.id;
   r.boot_id = st.boot_id;
   r.port = st.opts.port;
+  r.attributes = st.opts.attributes;
   return encode_frame(r);
 }
 

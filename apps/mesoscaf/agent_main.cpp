@@ -20,6 +20,7 @@
 #include "actors/ha/leader_election.hpp"
 #include "actors/agent/agent_resources.hpp"
 #include "config/daemon_config.hpp"
+#include "messages/attributes.hpp"
 #include "config/support/logging.hpp"
 #include "config/support/network_address.hpp"
 #include "containerizer/cgroups.hpp"
@@ -140,6 +141,15 @@ int agent_main(int argc, char** argv) {
   }
   if (rebooted)
     std::cout << "agent host rebooted since the last run: starting as a new agent" << std::endl;
+  // The same agent (ID) must describe itself as before (Mesos' --reconfiguration_policy); a new one may differ.
+  if (checkpoint->found && !checkpoint->agent.id.empty() && cfg.recover != "cleanup")
+    if (auto err = check_attribute_change(checkpoint->agent.attributes, cfg.parsed_attributes,
+                                          cfg.reconfiguration_policy);
+        !err.empty()) {
+      std::cerr << "mesoscaf agent: agent " << checkpoint->agent.id << ": " << err << "; to start as a new agent, "
+                << "run `mesoscaf agent --recover=cleanup` with this --work-dir first\n";
+      return 1;
+    }
   size_t n_executors = 0;
   size_t n_tasks = 0;
   for (auto& [fw, rf] : checkpoint->frameworks) {
