@@ -668,7 +668,8 @@ execute_config::execute_config() : base_config("execute") {
          "health check: kill the task after this many failures in a row (0 = never)")
     .add(uri_help_, "uri", "fetch URL[,executable][,extract][,cache] into the sandbox first (repeatable)")
     .add(constraint_help_, "constraint", "run only on an agent whose attribute ATTR matches VALUE: ATTR:VALUE "
-         "(repeatable)");
+         "(repeatable)")
+    .add(label_help_, "label", "a label KEY=VALUE on the task, shown in state (repeatable)");
 }
 
 std::vector<char*> execute_config::take_repeated_flags(int argc, char** argv) {
@@ -679,6 +680,8 @@ std::vector<char*> execute_config::take_repeated_flags(int argc, char** argv) {
       uris.push_back(arg.substr(6));
     else if (i > 0 && arg.rfind("--constraint=", 0) == 0)
       constraints.push_back(arg.substr(13));
+    else if (i > 0 && arg.rfind("--label=", 0) == 0)
+      labels.push_back(arg.substr(8));
     else
       rest.push_back(argv[i]);
   }
@@ -752,6 +755,17 @@ void execute_config::check_task_life_flags(std::vector<std::string>& errors) {
     else
       parsed_constraints.emplace_back(c.substr(0, colon), c.substr(colon + 1));
   }
+  if (!label_help_.empty())
+    labels.push_back(label_help_);
+  for (auto& l : labels) {
+    auto eq = l.find('=');
+    if (eq == std::string::npos || eq == 0)
+      errors.push_back("--label=" + l + ": expected KEY=VALUE");
+    else
+      parsed_labels.push_back(label{l.substr(0, eq), l.substr(eq + 1)});
+  }
+  if (auto msg = check_labels(parsed_labels, "--label"); !msg.empty())
+    errors.push_back(msg);
   int kinds = !health_check_command.empty() + !health_check_http.empty() + (health_check_tcp != 0);
   if (kinds > 1) {
     errors.push_back("give one of --health-check-command, --health-check-http and --health-check-tcp");

@@ -265,6 +265,7 @@ public:
   /// --uri and --constraint may be repeated: take them out of argv before parsing (take_repeated_flags).
   std::vector<std::string> uris;                // URL[,executable][,extract][,cache]
   std::vector<std::string> constraints;         // ATTR:VALUE
+  std::vector<std::string> labels;              // KEY=VALUE
 
   /// Moves every --uri=... and --constraint=... of argv into `uris` / `constraints`; returns the rest.
   std::vector<char*> take_repeated_flags(int argc, char** argv);
@@ -272,12 +273,14 @@ public:
   // Filled by validate():
   std::vector<command_uri> parsed_uris;
   std::vector<std::pair<std::string, std::string>> parsed_constraints;
+  mesoscaf::labels parsed_labels;
   std::optional<health_check> parsed_health_check;
 
 private:
   void check_task_life_flags(std::vector<std::string>& errors);
   std::string uri_help_;         // --uri / --constraint given once through a config file or the environment
   std::string constraint_help_;
+  std::string label_help_;
 };
 
 } // namespace mesoscaf

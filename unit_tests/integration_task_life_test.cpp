@@ -11,6 +11,7 @@
 #include "test_helpers.hpp"
 
 #include "file_server.hpp"
+#include "http_test_client.hpp"
 #include "actors/sdk/local_cluster.hpp"
 #include "actors/sdk/scheduler_driver.hpp"
 
@@ -52,6 +53,7 @@ struct cluster_fixture {
   std::vector<std::unique_ptr<child_process>> agents;
   std::vector<std::string> agent_ids;
   std::string master_addr;
+  std::string master_http;
 
   cluster_fixture() {
     master = std::make_unique<child_process>(
@@ -60,6 +62,9 @@ struct cluster_fixture {
     auto m = master->wait_for_line("master listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
     REQUIRE(m);
     master_addr = (*m)[1];
+    auto mh = master->wait_for_line("master http listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
+    REQUIRE(mh);
+    master_http = (*mh)[1];
     for (int i = 0; i < 2; ++i) {
       auto name = "agent" + std::to_string(i);
       agents.push_back(std::make_unique<child_process>(
@@ -220,10 +225,15 @@ TEST(bad task life flags are refused before anything is launched) {
 }
 
 TEST(offers carry the attributes and a constraint picks the right agent) {
-  auto r = execute({"--command=true", "--constraint=rack:r2", "--constraint=slots:3", "--quiet"}, "rack2.log");
+  auto r = execute({"--command=true", "--constraint=rack:r2", "--constraint=slots:3", "--label=tier=web", "--quiet"},
+                   "rack2.log");
   MESSAGE(r.output);
   CHECK_EQUAL(r.exit_code, 0);
   CHECK(contains(r.output, "agent=" + agent_ids[1] + " resources="));
+  // The master's state shows the agents' attributes and the task's label.
+  auto state = http_get(master_http, "/state");
+  CHECK(contains(state.body, "\"rack\":\"r2\""));
+  CHECK(contains(state.body, "{\"key\":\"tier\",\"value\":\"web\"}"));
   auto none = execute({"--command=true", "--constraint=rack:r9", "--timeout=3s", "--quiet"}, "rack9.log");
   CHECK_EQUAL(none.exit_code, 1);
   CHECK(!contains(none.output, "launching task="));

@@ -22,6 +22,9 @@ task_view view_of(const task_key& key, const task_entry& t, const agent_id& agen
   v.state = t.state;
   v.resources = t.info.resources;
   v.role = t.info.role;
+  v.labels = t.info.labels;
+  v.discovery = t.info.discovery;
+  v.has_health_check = static_cast<bool>(t.info.health_check);
   return v;
 }
 

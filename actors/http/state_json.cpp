@@ -79,7 +79,23 @@ json task_json(const task_view& t, const std::string& user) {
   j["resources"] = resources_json(t.resources);
   j["role"] = t.role.empty() ? "*" : t.role;
   j["user"] = user;
-  j["statuses"] = json::array({json{{"state", to_string(t.state)}, {"timestamp", t.updated}}});
+  json status{{"state", to_string(t.state)}, {"timestamp", t.updated}};
+  if (t.healthy)
+    status["healthy"] = *t.healthy;
+  j["statuses"] = json::array({status});
+  if (!t.labels.empty()) {
+    json labels = json::array();
+    for (auto& l : t.labels)
+      labels.push_back({{"key", l.key}, {"value", l.value}});
+    j["labels"] = json{{"labels", labels}};
+  }
+  if (t.discovery) {
+    json ports = json::array();
+    for (auto& p : t.discovery->ports)
+      ports.push_back({{"number", p.number}, {"name", p.name}, {"protocol", p.protocol}});
+    j["discovery"] = {{"visibility", t.discovery->visibility}, {"name", t.discovery->name},
+                      {"ports", {{"ports", ports}}}};
+  }
   if (t.reason != task_reason::none)
     j["reason"] = to_string(t.reason);
   if (!t.message.empty())

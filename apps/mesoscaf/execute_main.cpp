@@ -191,6 +191,7 @@ int execute_main(int argc, char** argv) {
     task.kill_policy = kill_policy{std::chrono::duration<double>(cfg.kill_grace_period).count()};
   if (cfg.parsed_health_check)
     task.health_check = *cfg.parsed_health_check;
+  task.labels = cfg.parsed_labels;
 
   caf::actor_system sys{cfg};
   execute_scheduler sched{task, cfg.parsed_constraints};
