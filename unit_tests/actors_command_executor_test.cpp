@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <mutex>
 #include <fstream>
@@ -266,6 +267,26 @@ TEST(kill task sends TERM and then KILL to a task that ignores it) {
   CHECK_EQUAL(latest["polite"].message, "Command terminated by signal 15");
   CHECK_EQUAL(latest["stubborn"].state, task_state::killed);
   CHECK_EQUAL(latest["stubborn"].message, "Command terminated by signal 9");
+}
+
+TEST(a kill with its own grace period overrides the default and a bad one falls back to it) {
+  start();  // default grace: 300 ms
+  self->send(aut, atom::launch_v, shell_task("quick", "trap '' TERM; echo ready; exec sleep 30"));
+  self->send(aut, atom::launch_v, shell_task("odd", "echo ready; exec sleep 30"));
+  REQUIRE(collect([&] { return running("quick") && running("odd"); }));
+  REQUIRE(eventually([&] {
+    return read_file(dir + "/tasks/quick/stdout").find("ready") != std::string::npos
+           && read_file(dir + "/tasks/odd/stdout").find("ready") != std::string::npos;
+  }));
+  // Grace 0: SIGKILL at once, although the task ignores TERM. NaN: refused, so the task's own grace applies and
+  // it gets TERM first (a NaN taken as a grace would be SIGKILL at once).
+  self->send(aut, atom::kill_task_v, task_id{"quick"}, kill_policy{0});
+  self->send(aut, atom::kill_task_v, task_id{"odd"}, kill_policy{std::nan("")});
+  REQUIRE(collect([&] { return terminal("quick") && terminal("odd"); }));
+  CHECK_EQUAL(latest["quick"].state, task_state::killed);
+  CHECK_EQUAL(latest["quick"].message, "Command terminated by signal 9");
+  CHECK_EQUAL(latest["odd"].state, task_state::killed);
+  CHECK_EQUAL(latest["odd"].message, "Command terminated by signal 15");
 }
 
 TEST(unacknowledged updates are resent) {

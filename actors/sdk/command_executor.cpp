@@ -748,6 +748,12 @@ task_actor::behavior_type task_runner(self_pointer self, executor_driver* driver
     [self](atom::launch, const task_info& task) { launch_task(self, task); },
     [self](atom::kill_task, const task_id& id) { kill_task(self, id); },
     [self](atom::kill_task, const task_id& id, const kill_policy& policy) {
+      // The master checked it; an executor trusts no one: a bad grace falls back to the task's own.
+      if (auto err = check_kill_policy(policy); !err.empty()) {
+        LOG_WARN(component, "task " << id << ": kill with an invalid policy (" << err << "); using the task's");
+        kill_task(self, id);
+        return;
+      }
       kill_task(self, id, std::chrono::milliseconds(static_cast<int64_t>(policy.grace_period * 1000)));
     },
     [self](atom::shutdown) { begin_shutdown(self); },
