@@ -29,10 +29,6 @@ struct framework_info {
   }
 };
 
-/// True if the framework lists this capability (e.g. "TASK_KILLING_STATE", "PARTITION_AWARE").
-inline bool has_capability(const framework_info& info, const char* name) {
-  return std::find(info.capabilities.begin(), info.capabilities.end(), name) != info.capabilities.end();
-}
 
 /// True if the framework asked for TASK_UNREACHABLE / TASK_GONE / TASK_UNKNOWN / TASK_DROPPED (capability
 /// PARTITION_AWARE) instead of TASK_LOST.

@@ -124,6 +124,11 @@ struct runner_state {
 
 using self_pointer = task_actor::stateful_pointer<runner_state>;
 
+// Seconds as given in a task (checked: finite, bounded) as a duration.
+std::chrono::milliseconds millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
 void send_update(self_pointer self, const task_id& id, task_state state, task_reason reason = task_reason::none,
                  std::string message = {}, const resource_statistics* usage = nullptr,
                  std::optional<bool> healthy = std::nullopt) {
@@ -163,9 +168,7 @@ void kill_task(self_pointer self, const task_id& id, std::optional<std::chrono::
   if (t.check_pid > 0)
     st.reaper->signal_group(t.check_pid, SIGKILL);
   if (!grace)
-    grace = t.info.kill_policy ? std::chrono::milliseconds(
-              static_cast<int64_t>(t.info.kill_policy->grace_period * 1000))
-                               : st.opts.kill_grace_period;
+    grace = t.info.kill_policy ? millis(t.info.kill_policy->grace_period) : st.opts.kill_grace_period;
   if (grace->count() <= 0 || t.stage == running_task::phase::fetching) {
     st.reaper->signal_group(t.pid, SIGKILL);
     if (st.cg && !t.cgroup.empty())
@@ -194,8 +197,7 @@ void begin_shutdown(self_pointer self) {
     auto t = st.tasks.find(id);
     auto grace = st.opts.kill_grace_period;
     if (t != st.tasks.end() && t->second.info.kill_policy)
-      grace = std::min(grace, std::chrono::milliseconds(
-                                static_cast<int64_t>(t->second.info.kill_policy->grace_period * 1000)));
+      grace = std::min(grace, millis(t->second.info.kill_policy->grace_period));
     kill_task(self, id, grace);
   }
   // Whatever happens, end after the kills; the driver's drain is bounded by its own timeout. The agent SIGKILLs
@@ -398,6 +400,33 @@ bool watch(self_pointer self, pid_t pid, std::function<void(task_actor, int)> re
   });
 }
 
+// Starts `spec` (confined by `iso`, if any) and watches it; nothing is left running on failure. `error` is the
+// launcher's if it could not start (`started` false), else "cannot watch the <what>'s process".
+struct watched_spawn {
+  pid_t pid = -1;
+  bool started = false;
+  std::string error;
+};
+
+watched_spawn spawn_watched(self_pointer self, const launch_spec& spec, const process_isolation& iso,
+                            const char* what, std::function<void(task_actor, int)> report) {
+  watched_spawn out;
+  auto res = iso.empty() ? spawn_process(spec) : spawn_process(spec, iso);
+  if (!res) {
+    out.error = res.error;
+    return out;
+  }
+  out.started = true;
+  if (!watch(self, res.pid, std::move(report))) {
+    kill_process_group(res.pid, SIGKILL);
+    ::waitpid(res.pid, nullptr, 0);  // just SIGKILLed: returns at once
+    out.error = std::string{"cannot watch the "} + what + "'s process";
+    return out;
+  }
+  out.pid = res.pid;
+  return out;
+}
+
 // The last line of a fetcher's log (<sandbox>/stderr), read on the reaper's thread. The sandbox belongs to the
 // task's user: the file must be a regular file (no symlink) owned by that user or by us.
 std::string fetch_failure_line(const std::string& sandbox, uid_t owner) {
@@ -441,21 +470,13 @@ void start_task(self_pointer self, const task_info& task, uint64_t instance) {
   }
   iso.pid_namespace = st.iso.uses("namespaces/pid");
   iso.private_tmp = st.iso.uses("filesystem/linux");
-  auto res = iso.empty() ? spawn_process(spec) : spawn_process(spec, iso);
-  if (!res) {
+  auto id = task.id;
+  auto res = spawn_watched(self, spec, iso, "task", [id](task_actor me, int status) {
+    caf::anon_send(me, atom::exited_v, id, static_cast<int32_t>(status));
+  });
+  if (!res.error.empty()) {
     remove_group(self, entry.cgroup);
     send_update(self, task.id, task_state::failed, task_reason::container_launch_failed, res.error);
-    return;
-  }
-  auto id = task.id;
-  if (!watch(self, res.pid, [id](task_actor me, int status) {
-        caf::anon_send(me, atom::exited_v, id, static_cast<int32_t>(status));
-      })) {
-    kill_process_group(res.pid, SIGKILL);
-    ::waitpid(res.pid, nullptr, 0);  // just SIGKILLed: returns at once
-    remove_group(self, entry.cgroup);
-    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed,
-                "cannot watch the task's process");
     return;
   }
   // If this executor dies, the agent kills the task through this record (it runs in a session of its own).
@@ -464,7 +485,7 @@ void start_task(self_pointer self, const task_info& task, uint64_t instance) {
   entry.pid = res.pid;
   if (task.health_check) {
     entry.health.emplace(*task.health_check, std::chrono::steady_clock::now());
-    auto delay = std::chrono::milliseconds(static_cast<int64_t>(task.health_check->delay * 1000));
+    auto delay = millis(task.health_check->delay);
     self->delayed_send(self, delay, atom::health_v, task.id, instance);
   }
   st.tasks[task.id] = std::move(entry);
@@ -483,7 +504,7 @@ void start_fetch(self_pointer self, const task_info& task, uint64_t instance) {
   req.cache_bytes = st.opts.fetcher_cache_bytes;
   if (auto disk = task.resources.scalar_value("disk"); disk > 0)
     req.max_bytes = static_cast<uint64_t>(disk * 1024 * 1024);  // the sandbox could not hold more
-  auto program = st.opts.fetcher_binary.empty() ? executor_binary({}) : st.opts.fetcher_binary;
+  auto program = executor_binary({});
   spec.command = command_info{};
   spec.command.shell = false;
   spec.command.value = program;
@@ -495,23 +516,16 @@ void start_fetch(self_pointer self, const task_info& task, uint64_t instance) {
     send_update(self, task.id, task_state::failed, task_reason::container_launch_failed, err);
     return;
   }
-  auto res = iso.empty() ? spawn_process(spec) : spawn_process(spec, iso);
-  if (!res) {
-    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed,
-                "cannot start the fetcher: " + res.error);
-    return;
-  }
   auto id = task.id;
   auto sandbox = spec.sandbox;
   uid_t owner = iso.uid ? *iso.uid : ::geteuid();
-  if (!watch(self, res.pid, [id, sandbox, owner](task_actor me, int status) {
-        auto line = status == 0 ? std::string{} : fetch_failure_line(sandbox, owner);
-        caf::anon_send(me, atom::exited_v, id, static_cast<int32_t>(status), std::move(line));
-      })) {
-    kill_process_group(res.pid, SIGKILL);
-    ::waitpid(res.pid, nullptr, 0);
+  auto res = spawn_watched(self, spec, iso, "fetcher", [id, sandbox, owner](task_actor me, int status) {
+    auto line = status == 0 ? std::string{} : fetch_failure_line(sandbox, owner);
+    caf::anon_send(me, atom::exited_v, id, static_cast<int32_t>(status), std::move(line));
+  });
+  if (!res.error.empty()) {
     send_update(self, task.id, task_state::failed, task_reason::container_launch_failed,
-                "cannot watch the fetcher's process");
+                res.started ? res.error : "cannot start the fetcher: " + res.error);
     return;
   }
   running_task entry;
@@ -593,7 +607,7 @@ void run_health_check(self_pointer self, const task_id& id, uint64_t instance) {
   const auto& hc = *t.info.health_check;
   auto seq = ++st.next_check;
   t.check = seq;
-  auto timeout = std::chrono::milliseconds(static_cast<int64_t>(hc.timeout * 1000));
+  auto timeout = millis(hc.timeout);
   self->delayed_send(self, timeout, atom::timeout_v, id, seq);
   if (hc.type == health_check::kind::command) {
     // Inside the task's container: its sandbox, user and control group (so its limits).
@@ -607,19 +621,13 @@ void run_health_check(self_pointer self, const task_id& id, uint64_t instance) {
     auto err = prepare_user(self, probe, iso);
     if (err.empty() && st.cg && !t.cgroup.empty())
       iso.cgroup_procs = st.cg->procs_files(t.cgroup);
-    spawn_result res;
+    watched_spawn res;
     if (err.empty()) {
-      res = iso.empty() ? spawn_process(spec) : spawn_process(spec, iso);
-      err = res ? std::string{} : res.error;
-    }
-    if (err.empty()
-        && !watch(self, res.pid, [id, seq](task_actor me, int status) {
-             bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-             caf::anon_send(me, atom::health_v, id, seq, ok, "command " + describe_wait_status(status));
-           })) {
-      kill_process_group(res.pid, SIGKILL);
-      ::waitpid(res.pid, nullptr, 0);
-      err = "cannot watch the health check's process";
+      res = spawn_watched(self, spec, iso, "health check", [id, seq](task_actor me, int status) {
+        bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        caf::anon_send(me, atom::health_v, id, seq, ok, "command " + describe_wait_status(status));
+      });
+      err = res.error;
     }
     if (!err.empty()) {
       self->send(self, atom::health_v, id, seq, false, "cannot run the health check command: " + err);
@@ -662,7 +670,7 @@ void health_result(self_pointer self, const task_id& id, uint64_t seq, bool ok, 
     kill_task(self, id);
     return;
   }
-  auto interval = std::chrono::milliseconds(static_cast<int64_t>(t.info.health_check->interval * 1000));
+  auto interval = millis(t.info.health_check->interval);
   self->delayed_send(self, interval, atom::health_v, id, t.instance);
 }
 
@@ -754,7 +762,7 @@ task_actor::behavior_type task_runner(self_pointer self, executor_driver* driver
         kill_task(self, id);
         return;
       }
-      kill_task(self, id, std::chrono::milliseconds(static_cast<int64_t>(policy.grace_period * 1000)));
+      kill_task(self, id, millis(policy.grace_period));
     },
     [self](atom::shutdown) { begin_shutdown(self); },
     [self](atom::error, const std::string& why) {

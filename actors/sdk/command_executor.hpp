@@ -51,9 +51,8 @@ struct command_executor_options {
   std::string container_cgroup;
   /// Tasks whose command names no user run as this one (with isolation.switch_user); empty: ours.
   std::string framework_user;
-  /// The fetcher (`<fetcher_binary> fetcher`, containerizer/fetcher.hpp) for tasks with URIs; empty binary:
-  /// executor_binary({}) (this mesoscaf). Its cache: a directory per user under fetcher_cache_dir (empty: none).
-  std::string fetcher_binary;
+  /// The fetcher (`mesoscaf fetcher`, containerizer/fetcher.hpp; the program executor_binary({}) names) caches
+  /// in a directory per user under fetcher_cache_dir (empty: no cache).
   std::string fetcher_cache_dir;
   uint64_t fetcher_cache_bytes = uint64_t{2} << 30;
 };
