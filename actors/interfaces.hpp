@@ -39,6 +39,8 @@ using scheduler_actor = caf::typed_actor<
 using executor_actor = caf::typed_actor<
   // Run this task.
   caf::reacts_to<atom::launch, task_info>,
+  // Run these tasks together, all or none (LAUNCH_GROUP; the DEFAULT executor, a custom one gets each task).
+  caf::reacts_to<atom::launch, task_group_info>,
   // Kill this task (SIGTERM to its processes, SIGKILL after the grace period: the task's kill policy, else the
   // agent's --executor-shutdown-grace-period).
   caf::reacts_to<atom::kill_task, task_id>,
@@ -56,6 +58,8 @@ using agent_actor = caf::typed_actor<
   // -- from the master --
   // Run a task for this framework (the master has validated it against an offer).
   caf::reacts_to<atom::run_task, framework_info, task_info>,
+  // Run a task group on this DEFAULT executor (started if it does not run yet): all tasks start or none.
+  caf::reacts_to<atom::run_task, framework_info, executor_info, task_group_info>,
   // Kill a task (with the task's kill policy / with this one).
   caf::reacts_to<atom::kill_task, framework_id, task_id>,
   caf::reacts_to<atom::kill_task, framework_id, task_id, kill_policy>,
@@ -267,6 +271,9 @@ using containerizer_actor = caf::typed_actor<
   // A custom executor's tasks changed: its container may now use these resources (the executor's own plus its live
   // tasks'), as Mesos' containerizer update. Unknown IDs and containers without control groups are ignored.
   caf::reacts_to<atom::update, container_id, resource_set>,
+  // A DEFAULT executor's group changed: its own process keeps the first resources, the group's tasks together may
+  // use the second (each task's own limits nest inside, set by the executor).
+  caf::reacts_to<atom::update, container_id, resource_set, resource_set>,
   // Internal: retry removing control groups whose processes were still exiting.
   caf::reacts_to<atom::retry>,
   // Internal: the reaper saw the process exit.

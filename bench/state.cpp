@@ -98,6 +98,7 @@ agent_actor::behavior_type sim_agent(agent_actor::stateful_pointer<sim_agent_sta
           [](const caf::error& e) { std::cerr << "re-registration failed\n"; });
   return {
     [](atom::run_task, const framework_info&, const task_info&) {},
+    [](atom::run_task, const framework_info&, const executor_info&, const task_group_info&) {},
     [](atom::kill_task, const framework_id&, const task_id&) {},
     [](atom::kill_task, const framework_id&, const task_id&, const kill_policy&) {},
     [](atom::ack, const framework_id&, const task_id&, const std::string&) {},

@@ -5,6 +5,7 @@
 #include "config/config_file.hpp"
 #include "config/help_text.hpp"
 #include "config/option_sources.hpp"
+#include "config/task_group_file.hpp"
 
 #include "actors/interfaces.hpp"
 #include "config/support/connection_guard.hpp"
@@ -669,7 +670,9 @@ execute_config::execute_config() : base_config("execute") {
     .add(uri_help_, "uri", "fetch URL[,executable][,extract][,cache] into the sandbox first (repeatable)")
     .add(constraint_help_, "constraint", "run only on an agent whose attribute ATTR matches VALUE: ATTR:VALUE "
          "(repeatable)")
-    .add(label_help_, "label", "a label KEY=VALUE on the task, shown in state (repeatable)");
+    .add(label_help_, "label", "a label KEY=VALUE on the task, shown in state (repeatable)")
+    .add(group, "group", "run the task group in FILE.json (Mesos' TaskGroupInfo JSON) on one default executor, "
+         "instead of --command: its tasks start together and, by default, die together");
 }
 
 std::vector<char*> execute_config::take_repeated_flags(int argc, char** argv) {
@@ -691,8 +694,11 @@ std::vector<char*> execute_config::take_repeated_flags(int argc, char** argv) {
 std::vector<std::string> execute_config::validate() {
   auto errors = base_config::validate();
   check_master_address(errors);
-  if (command.empty())
-    errors.push_back("--command is required");
+  if (!group.empty()) {
+    check_group_flags(errors);
+  } else if (command.empty()) {
+    errors.push_back("--command is required (or --group=FILE.json)");
+  }
   if (name.empty())
     errors.push_back("--name must not be empty");
   else if (auto msg = check_no_control_chars("--name", name); !msg.empty())
@@ -713,6 +719,36 @@ std::vector<std::string> execute_config::validate() {
     checkpoint = false;
   check_task_life_flags(errors);
   return errors;
+}
+
+void execute_config::check_group_flags(std::vector<std::string>& errors) {
+  // The single task's flags say nothing about a group's tasks: given together, one of them would be ignored.
+  if (!command.empty())
+    errors.push_back("--group and --command exclude each other (the group file holds the commands)");
+  if (!uris.empty() || !uri_help_.empty() || !labels.empty() || !label_help_.empty()
+      || kill_grace_period.count() >= 0 || !health_check_command.empty() || !health_check_http.empty()
+      || health_check_tcp != 0)
+    errors.push_back("--group: --uri, --label, --kill-grace-period and --health-check-* describe a single task; "
+                     "put them in the group file");
+  constexpr std::uintmax_t max_group_file = 1 << 20;
+  std::error_code ec;
+  if (std::filesystem::exists(group, ec)
+      && (!std::filesystem::is_regular_file(group, ec) || std::filesystem::file_size(group, ec) > max_group_file)) {
+    errors.push_back("--group=" + group + ": not a regular file of at most 1 MiB");
+    return;
+  }
+  std::string text;
+  bool exists = false;
+  if (auto err = read_whole_file(group, text, exists); !err.empty() || !exists) {
+    errors.push_back("--group=" + group + ": " + (!exists ? std::string{"no such file"} : err));
+    return;
+  }
+  task_group_info g;
+  if (auto err = parse_task_group_json(text, g); !err.empty()) {
+    errors.push_back("--group=" + group + ": " + err);
+    return;
+  }
+  parsed_group = std::move(g);
 }
 
 void execute_config::check_task_life_flags(std::vector<std::string>& errors) {

@@ -266,6 +266,7 @@ public:
   std::vector<std::string> uris;                // URL[,executable][,extract][,cache]
   std::vector<std::string> constraints;         // ATTR:VALUE
   std::vector<std::string> labels;              // KEY=VALUE
+  std::string group;                            // FILE.json: run this task group instead (config/task_group_file.hpp)
 
   /// Moves every --uri=... and --constraint=... of argv into `uris` / `constraints`; returns the rest.
   std::vector<char*> take_repeated_flags(int argc, char** argv);
@@ -275,9 +276,11 @@ public:
   std::vector<std::pair<std::string, std::string>> parsed_constraints;
   mesoscaf::labels parsed_labels;
   std::optional<health_check> parsed_health_check;
+  std::optional<task_group_info> parsed_group;
 
 private:
   void check_task_life_flags(std::vector<std::string>& errors);
+  void check_group_flags(std::vector<std::string>& errors);
   std::string uri_help_;         // --uri / --constraint given once through a config file or the environment
   std::string constraint_help_;
   std::string label_help_;

@@ -258,6 +258,25 @@ void update_limits(self_pointer self, const container_id& id, const resource_set
   i->second.limits.disk_limit_bytes = static_cast<uint64_t>(resources.scalar_value("disk") * 1024 * 1024);
 }
 
+// A DEFAULT executor's tasks share <group>/task-groups: its limits are the group's total (each task's own group
+// inside it has the task's). The pids limit set at launch stays.
+void update_task_limits(self_pointer self, const container_id& id, const resource_set& tasks) {
+  auto& st = self->state;
+  auto i = st.containers.find(id);
+  if (i == st.containers.end() || i->second.cgroup.empty())
+    return;
+  auto& opts = st.options.isolation;
+  cgroup_limits limits;
+  if (opts.uses("cgroups/cpu") && tasks.scalar_value("cpus") > 0) {
+    limits.cpus = tasks.scalar_value("cpus");
+    limits.cfs_quota = opts.cgroups_enable_cfs;
+  }
+  if (opts.uses("cgroups/mem") && tasks.scalar_value("mem") > 0)
+    limits.memory_bytes = static_cast<uint64_t>(tasks.scalar_value("mem") * 1024 * 1024);
+  if (auto err = st.options.control_groups->set_limits(task_groups_of(i->second.cgroup), limits); !err.empty())
+    LOG_WARN("containerizer", "cannot update the task group limits of container " << id << ": " << err);
+}
+
 void kill_container(self_pointer self, const container_id& id) {
   auto& st = self->state;
   auto i = st.containers.find(id);
@@ -355,6 +374,10 @@ containerizer(containerizer_actor::stateful_pointer<containerizer_state> self, a
     },
     [self](atom::kill, const container_id& id) { kill_container(self, id); },
     [self](atom::update, const container_id& id, const resource_set& resources) { update_limits(self, id, resources); },
+    [self](atom::update, const container_id& id, const resource_set& executor, const resource_set& tasks) {
+      update_limits(self, id, executor);
+      update_task_limits(self, id, tasks);
+    },
     [self](atom::exited, const container_id& id, int32_t status) { on_exited(self, id, status); },
     [self](atom::tick, const container_id& id) { on_kill_deadline(self, id); },
     [self](atom::retry) { retry_removals(self); },

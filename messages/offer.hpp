@@ -43,18 +43,25 @@ struct filters {
   }
 };
 
-enum class operation_type : uint8_t { launch = 0, reserve, unreserve, create, destroy };
+enum class operation_type : uint8_t { launch = 0, reserve, unreserve, create, destroy, launch_group };
+
+/// LAUNCH and LAUNCH_GROUP carry tasks.
+constexpr bool launches_tasks(operation_type t) {
+  return t == operation_type::launch || t == operation_type::launch_group;
+}
 
 /// One operation of an ACCEPT call, applied in order: RESERVE / UNRESERVE / CREATE / DESTROY convert the offer's
 /// resources (messages/resource_operations.hpp), a later LAUNCH may use what they produced.
 struct offer_operation {
   operation_type type = operation_type::launch;
-  std::vector<task_info> tasks;   // launch
+  std::vector<task_info> tasks;   // launch, launch_group (the group's tasks: all start or none)
   resource_set resources;            // reserve / unreserve / create / destroy
+  boxed_optional<executor_info> executor;  // launch_group: the group's DEFAULT executor
+  group_failure_policy on_failure = group_failure_policy::kill_group;  // launch_group
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, offer_operation& x) {
-    return f(caf::meta::type_name("offer_operation"), x.type, x.tasks, x.resources);
+    return f(caf::meta::type_name("offer_operation"), x.type, x.tasks, x.resources, x.executor, x.on_failure);
   }
 };
 

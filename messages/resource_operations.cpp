@@ -22,6 +22,8 @@ const char* operation_name(operation_type t) {
       return "CREATE";
     case operation_type::destroy:
       return "DESTROY";
+    case operation_type::launch_group:
+      return "LAUNCH_GROUP";
   }
   return "UNKNOWN";
 }
@@ -29,7 +31,7 @@ const char* operation_name(operation_type t) {
 std::string to_conversion(const offer_operation& op, std::string_view role, const resource_set& available,
                           const resource_set& agent_total, resource_conversion& out) {
   const auto t = op.type;
-  if (t == operation_type::launch)
+  if (launches_tasks(t))
     return fail(t, "not a resource conversion");
   if (t != operation_type::reserve && t != operation_type::unreserve && t != operation_type::create
       && t != operation_type::destroy)

@@ -151,7 +151,7 @@ struct framework_view {
   double registered = 0;
   std::vector<task_ref> unreachable_tasks;
   std::vector<task_ref> unacknowledged;   // ended, the framework has not acknowledged it yet
-  std::vector<executor_info> executors;   // custom executors believed running
+  std::vector<executor_info> executors;   // custom and DEFAULT executors believed running
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, framework_view& x) {
@@ -236,7 +236,8 @@ struct executor_view {
   container_id container;
   std::string directory;           // the sandbox
   resource_set resources;
-  bool command = false;            // the built-in command executor
+  bool command = false;            // run by our binary: the command executor, or a DEFAULT executor (task groups)
+  executor_type type = executor_type::custom;
   std::vector<task_view> tasks;
   std::vector<task_view> queued;
   std::vector<task_view> completed_tasks;
@@ -244,7 +245,7 @@ struct executor_view {
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, executor_view& x) {
     return f(caf::meta::type_name("executor_view"), x.framework, x.id, x.name, x.container, x.directory,
-             x.resources, x.command, x.tasks, x.queued, x.completed_tasks);
+             x.resources, x.command, x.type, x.tasks, x.queued, x.completed_tasks);
   }
 };
 

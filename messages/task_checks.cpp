@@ -202,8 +202,8 @@ std::string check_task_life(const task_info& task) {
     if (auto msg = check_kill_policy(*task.kill_policy); !msg.empty())
       return msg;
   if (task.health_check) {
-    if (task.executor)
-      return "health checks are run by the command executor: a task with its own executor cannot have one";
+    if (task.executor && task.executor->type != executor_type::default_executor)
+      return "health checks are run by the built-in executors: a task with its own executor cannot have one";
     if (auto msg = check_health_check(*task.health_check, task.resources); !msg.empty())
       return msg;
   }

@@ -108,7 +108,11 @@ struct discovery_info {
   }
 };
 
-/// A custom executor: a program linking libmesoscaf that speaks the executor protocol.
+/// CUSTOM: a program of the framework's (linking libmesoscaf) that speaks the executor protocol. DEFAULT: the
+/// agent's built-in executor for task groups (Mesos' default executor): `command` stays empty, the agent runs its
+/// own binary, and each task of the group runs in a nested container of its own.
+enum class executor_type : uint8_t { custom = 0, default_executor = 1 };
+
 struct executor_info {
   executor_id id;
   framework_id framework;
@@ -117,11 +121,12 @@ struct executor_info {
   resource_set resources;
   std::string role;                       // allocation role; set by the master when it launches the executor
   mesoscaf::labels labels;
+  executor_type type = executor_type::custom;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, executor_info& x) {
     return f(caf::meta::type_name("executor_info"), x.id, x.framework, x.name, x.command, x.resources, x.role,
-             x.labels);
+             x.labels, x.type);
   }
 };
 
@@ -144,6 +149,21 @@ struct task_info {
   friend typename Inspector::result_type inspect(Inspector& f, task_info& x) {
     return f(caf::meta::type_name("task_info"), x.name, x.id, x.agent, x.resources, x.command, x.executor,
              x.data, x.role, x.labels, x.discovery, x.kill_policy, x.health_check);
+  }
+};
+
+/// What the default executor does when a task of a group fails (ends other than FINISHED, also when killed):
+/// kill the others (Mesos' behaviour, the default), or let them run on.
+enum class group_failure_policy : uint8_t { kill_group = 0, keep_running = 1 };
+
+/// Tasks that start together (all or none) on one default executor, each in its own nested container (Mesos'
+/// TaskGroupInfo, plus the failure policy). Every task has a command and names the group's executor.
+struct task_group_info {
+  std::vector<task_info> tasks;
+  group_failure_policy on_failure = group_failure_policy::kill_group;
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, task_group_info& x) {
+    return f(caf::meta::type_name("task_group_info"), x.tasks, x.on_failure);
   }
 };
 

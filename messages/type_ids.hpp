@@ -99,6 +99,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_messages, caf::first_custom_type_id)
   MESOSCAF_TYPE(mesoscaf_messages, agent_state_view)
   MESOSCAF_ADD_TYPE_ID(mesoscaf_messages, (std::vector<mesoscaf::metric_sample>), "vector<metric_sample>")
   MESOSCAF_TYPE(mesoscaf_messages, kill_policy)
+  MESOSCAF_TYPE(mesoscaf_messages, task_group_info)
 
   // Atoms (at most 10 characters). Verbs of the protocol; see actors/interfaces.hpp for who sends which.
   CAF_ADD_ATOM(mesoscaf_messages, mesoscaf::atom, reg_agent, "regagent")

@@ -486,6 +486,86 @@ TEST(a custom executor container follows the resources of its live tasks) {
   CHECK_EQUAL(rec->container_updates[1].second, executor_own);
 }
 
+// A DEFAULT executor "pod", and a group of command tasks on it.
+executor_info pod_executor() {
+  executor_info pod;
+  pod.id = executor_id{"pod"};
+  pod.type = executor_type::default_executor;
+  pod.resources = *resource_set::parse("cpus:0.1;mem:32");
+  return pod;
+}
+
+task_group_info pod_group(const executor_info& pod, std::initializer_list<const char*> ids) {
+  task_group_info group;
+  for (auto* id : ids) {
+    auto t = command_task(id);
+    t.executor = pod;
+    group.tasks.push_back(t);
+  }
+  return group;
+}
+
+TEST(a task group goes to its default executor in one message and a bad one runs nothing) {
+  start();
+  auto pod = pod_executor();
+  auto group = pod_group(pod, {"web", "sidecar"});
+  from_master(atom::run_task_v, make_framework(), pod, group);
+  sched.run();
+  // Our own binary, started once for the group, as the command executor is.
+  REQUIRE_EQUAL(rec->launches.size(), 1u);
+  CHECK_EQUAL(rec->launches[0].environment["MESOSCAF_EXECUTOR_ID"], "pod");
+  CHECK_EQUAL(rec->launches[0].command.arguments.back(), "command-executor");
+  register_executor("fw-1", "pod");
+  CHECK(rec->executor_launches.empty());
+  REQUIRE_EQUAL(rec->executor_groups.size(), 1u);
+  REQUIRE_EQUAL(rec->executor_groups[0].tasks.size(), 2u);
+  CHECK_EQUAL(rec->executor_groups[0].tasks[0].id, task_id{"web"});
+  CHECK_EQUAL(rec->executor_groups[0].tasks[1].id, task_id{"sidecar"});
+  // After a master failover the agent reports the DEFAULT executor as the master knew it (no command of ours), so
+  // the next group for it matches.
+  caf::anon_send(caf::actor_cast<caf::actor>(agent),
+                 caf::down_msg{master.address(), caf::make_error(caf::exit_reason::remote_link_unreachable)});
+  sched.run();
+  tick(100ms);
+  REQUIRE_EQUAL(rec->reregistrations.size(), 1u);
+  REQUIRE_EQUAL(rec->reregistrations[0].executors.size(), 1u);
+  const auto& reported = rec->reregistrations[0].executors[0];
+  CHECK_EQUAL(reported.id, executor_id{"pod"});
+  CHECK(reported.type == executor_type::default_executor);
+  CHECK(reported.command.value.empty());
+  CHECK(reported.command.arguments.empty());
+  CHECK_EQUAL(reported.resources, pod.resources);
+  // A group naming another executor for one task: every task gets TASK_ERROR, nothing starts.
+  auto bad = pod_group(pod, {"a", "b"});
+  bad.tasks[1].executor->id = executor_id{"elsewhere"};
+  auto pod2 = pod;
+  pod2.id = executor_id{"pod2"};
+  from_master(atom::run_task_v, make_framework(), pod2, bad);
+  sched.run();
+  CHECK_EQUAL(rec->launches.size(), 1u);
+  size_t errors = 0;
+  for (const auto& u : rec->master_updates)
+    if (u.status.state == task_state::error && u.status.reason == task_reason::task_group_invalid
+        && u.status.message.find("does not name the group's executor") != std::string::npos)
+      ++errors;
+  CHECK_EQUAL(errors, 2u);
+}
+
+TEST(killing a queued task of a group kills the whole group before it starts) {
+  start();
+  auto pod = pod_executor();
+  from_master(atom::run_task_v, make_framework(), pod, pod_group(pod, {"web", "sidecar"}));
+  from_master(atom::kill_task_v, framework_id{"fw-1"}, task_id{"sidecar"});
+  sched.run();
+  std::map<std::string, task_state> last;
+  for (const auto& u : rec->master_updates)
+    last[u.status.task.value] = u.status.state;
+  CHECK(last["sidecar"] == task_state::killed);
+  CHECK(last["web"] == task_state::killed);
+  register_executor("fw-1", "pod");
+  CHECK(rec->executor_groups.empty());
+}
+
 TEST(the usage query names the framework and executor of each container) {
   start();
   from_master(atom::run_task_v, make_framework(), command_task("t1"));

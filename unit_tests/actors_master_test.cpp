@@ -50,6 +50,7 @@ scheduler_actor::behavior_type mock_scheduler(scheduler_actor::stateful_pointer<
 struct agent_mock_state {
   static inline const char* name = "mock_agent";
   std::vector<std::pair<framework_info, task_info>> runs;
+  std::vector<std::pair<executor_info, task_group_info>> groups;  // LAUNCH_GROUP, as received
   std::vector<std::pair<framework_id, task_id>> kills;
   std::vector<double> kill_graces;  // of kills that carried a kill policy
   std::vector<std::tuple<framework_id, task_id, std::string>> acks;
@@ -68,6 +69,9 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<agent_mock_s
     [=](atom::run_task, const framework_info& fi, const task_info& ti) {
       self->state.runs.emplace_back(fi, ti);
       self->state.order.push_back("run:" + ti.id.value);
+    },
+    [=](atom::run_task, const framework_info&, const executor_info& e, const task_group_info& g) {
+      self->state.groups.emplace_back(e, g);
     },
     [=](atom::kill_task, const framework_id& f, const task_id& t) { self->state.kills.emplace_back(f, t); },
     [=](atom::kill_task, const framework_id& f, const task_id& t, const kill_policy& p) {
@@ -966,6 +970,53 @@ TEST(a task with a running executor ID but a different executor info gets TASK_E
   REQUIRE_EQUAL(sst(s).updates.size(), 1u);
   CHECK(sst(s).updates[0].state == task_state::error);
   CHECK_NOT_EQUAL(sst(s).updates[0].message.find("different executor"), std::string::npos);
+}
+
+TEST(a task group reaches the agent in one message and a bad one changes nothing) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  executor_info pod;
+  pod.id = executor_id{"pod"};
+  pod.type = executor_type::default_executor;
+  pod.resources = res("cpus:0.5;mem:32");
+  offer_operation op;
+  op.type = operation_type::launch_group;
+  op.executor = pod;
+  op.tasks = {task("web", aid, "cpus:1;mem:128"), task("sidecar", aid, "cpus:1;mem:64")};
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024");
+  alst().recovered.clear();
+  send_from(s, atom::accept_v, fid, std::vector<offer_id>{o.id}, std::vector<offer_operation>{op}, filters{5});
+  CHECK(ast(a).runs.empty());
+  REQUIRE_EQUAL(ast(a).groups.size(), 1u);
+  const auto& [exec, group] = ast(a).groups[0];
+  CHECK_EQUAL(exec.id, executor_id{"pod"});
+  CHECK_EQUAL(exec.framework, fid);
+  REQUIRE_EQUAL(group.tasks.size(), 2u);
+  CHECK_EQUAL(group.tasks[1].id, task_id{"sidecar"});
+  CHECK_EQUAL(group.tasks[1].executor->id, executor_id{"pod"});
+  CHECK(sst(s).updates.empty());
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("cpus:1.5;mem:800"));
+  auto st = state();
+  CHECK_EQUAL(st.frameworks[0].used, res("cpus:2.5;mem:224"));
+  // Duplicate task IDs: every task of the group gets TASK_ERROR, nothing reaches the agent, all goes back.
+  auto o2 = offer_to(s, fid, aid, "cpus:1.5;mem:800");
+  op.tasks = {task("x", aid, "cpus:0.5"), task("x", aid, "cpus:0.5")};
+  alst().recovered.clear();
+  send_from(s, atom::accept_v, fid, std::vector<offer_id>{o2.id}, std::vector<offer_operation>{op}, filters{5});
+  CHECK_EQUAL(ast(a).groups.size(), 1u);
+  REQUIRE_EQUAL(sst(s).updates.size(), 2u);
+  for (const auto& u : sst(s).updates) {
+    CHECK(u.state == task_state::error);
+    CHECK(u.reason == task_reason::task_group_invalid);
+    CHECK_NOT_EQUAL(u.message.find("appears twice in the task group"), std::string::npos);
+  }
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("cpus:1.5;mem:800"));
+  auto after = state();
+  CHECK_EQUAL(after.frameworks[0].used, res("cpus:2.5;mem:224"));
 }
 
 TEST(a lost executor returns its resources exactly once) {

@@ -655,4 +655,147 @@ TEST(destroy then unreserve returns a volume to unreserved disk) {
   CHECK_EQUAL(v.agent_total, res("cpus:7;cpus(eng):1;mem:2048;disk:1000"));
 }
 
+// -- LAUNCH_GROUP --
+
+namespace {
+
+executor_info default_executor(const std::string& id, const std::string& r = "cpus:0.1;mem:32") {
+  executor_info e;
+  e.id = executor_id{id};
+  e.type = executor_type::default_executor;
+  e.resources = res(r);
+  return e;
+}
+
+offer_operation group_op(std::vector<task_info> tasks, std::optional<executor_info> ex) {
+  offer_operation op;
+  op.type = operation_type::launch_group;
+  op.tasks = std::move(tasks);
+  if (ex)
+    op.executor = *ex;
+  return op;
+}
+
+} // namespace
+
+TEST(a valid group launches as one with its executor and every task names it) {
+  auto op = group_op({task("g1", "cpus:1;mem:128"), task("g2", "cpus:1;mem:128")}, default_executor("pod"));
+  op.on_failure = group_failure_policy::keep_running;
+  auto v = validate_accept(fw1, {offer_id{"o1"}}, {op}, outstanding, retired, is_live);
+  REQUIRE(v.offers.ok);
+  REQUIRE_EQUAL(v.tasks.size(), 2u);
+  CHECK(v.tasks[0].kind == verdict_kind::ok);
+  CHECK(v.tasks[1].kind == verdict_kind::ok);
+  CHECK(v.launch.empty());
+  REQUIRE_EQUAL(v.groups.size(), 1u);
+  const auto& g = v.groups[0];
+  CHECK_EQUAL(g.executor.id, executor_id{"pod"});
+  CHECK_EQUAL(g.executor.framework, fw1);
+  CHECK(g.group.on_failure == group_failure_policy::keep_running);
+  REQUIRE_EQUAL(g.group.tasks.size(), 2u);
+  for (const auto& t : g.group.tasks) {
+    REQUIRE(t.executor);
+    CHECK_EQUAL(t.executor->id, executor_id{"pod"});
+    CHECK(t.executor->type == executor_type::default_executor);
+    CHECK(t.command);
+  }
+  REQUIRE_EQUAL(v.executors.size(), 1u);
+  CHECK_EQUAL(v.used, res("cpus:2.1;mem:288"));
+  CHECK_EQUAL(v.remaining, res("cpus:1.9;mem:736"));
+}
+
+TEST(a group with duplicate task IDs fails whole and uses nothing) {
+  auto op = group_op({task("same", "cpus:1"), task("other", "cpus:1"), task("same", "cpus:1")},
+                     default_executor("pod"));
+  auto v = validate_accept(fw1, {offer_id{"o1"}}, {op}, outstanding, retired, is_live);
+  REQUIRE_EQUAL(v.tasks.size(), 3u);
+  for (const auto& t : v.tasks) {
+    CHECK(t.kind == verdict_kind::error);
+    CHECK(t.reason == task_reason::task_group_invalid);
+    CHECK_NOT_EQUAL(t.message.find("task ID same appears twice in the task group"), std::string::npos);
+  }
+  CHECK(v.groups.empty());
+  CHECK(v.executors.empty());
+  CHECK(v.used.empty());
+  CHECK_EQUAL(v.remaining, res("cpus:4;mem:1024"));
+}
+
+TEST(one bad task or a group too large fails every task of the group) {
+  auto check_all = [](const accept_verdict& v, task_reason reason, const std::string& needle) {
+    CHECK(v.groups.empty());
+    CHECK(v.used.empty());
+    for (const auto& t : v.tasks) {
+      CHECK(t.kind == verdict_kind::error);
+      CHECK(t.reason == reason);
+      CHECK_NOT_EQUAL(t.message.find(needle), std::string::npos);
+    }
+  };
+  auto bad_res = task("bad", "cpus:1");
+  bad_res.resources = raw({scalar_item("cpus", milli{-1000})});
+  check_all(validate_accept(fw1, {offer_id{"o1"}}, {group_op({task("ok", "cpus:1"), bad_res}, default_executor("p"))},
+                            outstanding, retired, is_live),
+            task_reason::invalid_resources, "task bad");
+  check_all(validate_accept(fw1, {offer_id{"o1"}},
+                            {group_op({task("a", "cpus:2"), task("b", "cpus:2")}, default_executor("p"))},
+                            outstanding, retired, is_live),
+            task_reason::invalid_resources, "not contained in what remains");
+  auto with_exec = task("x", "cpus:1");
+  with_exec.executor = default_executor("p");
+  check_all(validate_accept(fw1, {offer_id{"o1"}}, {group_op({with_exec}, default_executor("p"))}, outstanding,
+                            retired, is_live),
+            task_reason::task_group_invalid, "names an executor");
+  check_all(validate_accept(fw1, {offer_id{"o1"}}, {group_op({task("a", "cpus:1")}, std::nullopt)}, outstanding,
+                            retired, is_live),
+            task_reason::task_group_invalid, "needs its executor");
+  auto custom = default_executor("p");
+  custom.type = executor_type::custom;
+  custom.command.value = "/bin/my-executor";
+  check_all(validate_accept(fw1, {offer_id{"o1"}}, {group_op({task("a", "cpus:1")}, custom)}, outstanding, retired,
+                            is_live),
+            task_reason::task_group_invalid, "DEFAULT executor");
+  live.insert(task_id{"running"});
+  check_all(validate_accept(fw1, {offer_id{"o1"}}, {group_op({task("a", "cpus:1"), task("running", "cpus:1")},
+                                                             default_executor("p"))},
+                            outstanding, retired, is_live),
+            task_reason::task_group_invalid, "already used by a live");
+  auto v = validate_accept(fw1, {offer_id{"o1"}}, {group_op({}, default_executor("p"))}, outstanding, retired, is_live);
+  CHECK(v.tasks.empty());
+  CHECK(v.groups.empty());
+}
+
+TEST(a LAUNCH cannot use a DEFAULT executor and a group cannot reuse a custom executor ID) {
+  auto t = task("solo", "cpus:1");
+  t.command.reset();
+  t.executor = default_executor("pod");
+  auto v = accept(fw1, {"o1"}, {t});
+  REQUIRE_EQUAL(v.tasks.size(), 1u);
+  CHECK(v.tasks[0].kind == verdict_kind::error);
+  CHECK_NOT_EQUAL(v.tasks[0].message.find("task groups only"), std::string::npos);
+  executor_info custom;
+  custom.id = executor_id{"pod"};
+  custom.framework = fw1;
+  custom.command.value = "/bin/my-executor";
+  executor_query running = [&](const agent_id&, const executor_id& id) -> const executor_info* {
+    return id == custom.id ? &custom : nullptr;
+  };
+  auto g = validate_accept(fw1, {offer_id{"o1"}}, {group_op({task("a", "cpus:1")}, default_executor("pod"))},
+                           outstanding, retired, is_live, running);
+  REQUIRE_EQUAL(g.tasks.size(), 1u);
+  CHECK(g.tasks[0].reason == task_reason::task_group_invalid);
+  CHECK_NOT_EQUAL(g.tasks[0].message.find("different executor_info"), std::string::npos);
+}
+
+TEST(a second group on a running default executor does not pay for the executor again) {
+  auto pod = default_executor("pod");
+  pod.framework = fw1;
+  executor_query running = [&](const agent_id&, const executor_id& id) -> const executor_info* {
+    return id == pod.id ? &pod : nullptr;
+  };
+  auto v = validate_accept(fw1, {offer_id{"o1"}}, {group_op({task("a", "cpus:1")}, default_executor("pod"))},
+                           outstanding, retired, is_live, running);
+  REQUIRE_EQUAL(v.groups.size(), 1u);
+  CHECK(v.executors.empty());
+  CHECK_EQUAL(v.used, res("cpus:1"));
+}
+
 FIXTURE_SCOPE_END()

@@ -30,6 +30,7 @@ struct agent_recorder {  // not `recorder`: process_cluster.hpp has a scheduler 
   std::vector<launch_spec> launches;
   std::vector<std::tuple<container_id, int32_t, uint64_t>> recovers;
   std::vector<std::pair<container_id, resource_set>> container_updates;
+  std::vector<std::pair<container_id, resource_set>> group_updates;  // a DEFAULT executor's tasks together
   std::set<int32_t> alive_pids;   // recover answers true for these
   bool fail_launch = false;
   std::vector<container_id> kills;
@@ -38,6 +39,7 @@ struct agent_recorder {  // not `recorder`: process_cluster.hpp has a scheduler 
   caf::optional<executor_registration> registration;
   caf::error registration_error;
   std::vector<task_info> executor_launches;
+  std::vector<task_group_info> executor_groups;
   std::vector<task_id> executor_kills;
   std::vector<std::pair<task_id, std::string>> executor_acks;
   std::vector<std::string> executor_fw_msgs;
@@ -145,6 +147,9 @@ inline containerizer_actor::behavior_type mock_containerizer(containerizer_actor
     [=](atom::update, const container_id& id, const resource_set& resources) {
       rec->container_updates.emplace_back(id, resources);
     },
+    [=](atom::update, const container_id& id, const resource_set&, const resource_set& tasks) {
+      rec->group_updates.emplace_back(id, tasks);
+    },
     [=](atom::retry) {},
     [=](atom::exited, const container_id&, int32_t) {},
     [=](atom::tick, const container_id&) {},
@@ -180,6 +185,7 @@ inline mock_executor_actor::behavior_type mock_executor(mock_executor_actor::poi
                                                  agent_actor agent) {
   return {
     [=](atom::launch, const task_info& t) { rec->executor_launches.push_back(t); },
+    [=](atom::launch, const task_group_info& g) { rec->executor_groups.push_back(g); },
     [=](atom::kill_task, const task_id& t) { rec->executor_kills.push_back(t); },
     [=](atom::kill_task, const task_id& t, const kill_policy&) { rec->executor_kills.push_back(t); },
     [=](atom::ack, const task_id& t, const std::string& uuid) { rec->executor_acks.emplace_back(t, uuid); },

@@ -33,6 +33,7 @@ inline agent_actor::behavior_type fake_agent_ex(agent_actor::stateful_pointer<fa
   self->state.refuse_rereg = refuse_rereg;
   return {
     [](atom::run_task, const framework_info&, const task_info&) {},
+    [](atom::run_task, const framework_info&, const executor_info&, const task_group_info&) {},
     [](atom::kill_task, const framework_id&, const task_id&) {},
     [](atom::kill_task, const framework_id&, const task_id&, const kill_policy&) {},
     [](atom::ack, const framework_id&, const task_id&, const std::string&) {},

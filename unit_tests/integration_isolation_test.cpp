@@ -197,6 +197,37 @@ TEST(cpu shares are written in proportion to the cpus of each task) {
   CHECK_EQUAL(probe("2", "two"), 2048);
 }
 
+TEST(each task of a group runs in a nested container with its own memory limit inside the group limit) {
+  REQUIRE(start_agent());
+  if (cg->version() != 1)
+    FAIL("this test reads cgroups v1 files; the host has v" << cg->version());
+  // Each task writes its own memory limit and its group's (task-groups/task-ID sits one level below the group's).
+  // The agent sets the group's limit as it hands the group over, asynchronously: the probe waits (bounded) for it.
+  // The group's limit follows its live tasks, so each task stays until the other has written too.
+  auto probe = [&](const std::string& name, const std::string& other) {
+    return "p=/sys/fs/cgroup/memory$(grep -E '^[0-9]+:memory:' /proc/self/cgroup | cut -d: -f3); cat "
+           "$p/memory.limit_in_bytes > " + dir / (name + ".own") + "; for i in $(seq 100); do "
+           "[ $(cat $p/../memory.limit_in_bytes) -lt 1000000000000 ] && break; sleep 0.1; done; "
+           "cat $p/../memory.limit_in_bytes > " + dir / (name + ".group") + "; for i in $(seq 100); do [ -s "
+           + dir / (other + ".group") + " ] && break; sleep 0.1; done";
+  };
+  auto file = dir / "group.json";
+  {
+    std::ofstream out{file};
+    out << "{\"tasks\": [{\"name\": \"small\", \"resources\": \"cpus:0.1;mem:32\", \"command\": {\"value\": \""
+        << probe("small", "large") << "\"}}, {\"name\": \"large\", \"resources\": \"cpus:0.1;mem:64\", "
+        << "\"command\": {\"value\": \"" << probe("large", "small") << "\"}}]}";
+  }
+  auto r = execute({"--group=" + file}, "group.log");
+  MESSAGE(r.output);
+  CHECK_EQUAL(r.exit_code, 0);
+  CHECK_EQUAL(std::atoll(read_file(dir / "small.own").c_str()), 32LL << 20);
+  CHECK_EQUAL(std::atoll(read_file(dir / "large.own").c_str()), 64LL << 20);
+  // Both tasks together: the group's limit.
+  CHECK_EQUAL(std::atoll(read_file(dir / "small.group").c_str()), 96LL << 20);
+  CHECK_EQUAL(std::atoll(read_file(dir / "large.group").c_str()), 96LL << 20);
+}
+
 TEST(a task writing past its disk fails with the disk reason) {
   REQUIRE(start_agent({"--enforce-container-disk-quota", "--container-disk-watch-interval=500ms"}));
   auto r = execute({"--name=diskhog", "--resources=cpus:0.1;mem:64;disk:10",

@@ -1,7 +1,7 @@
 // Integration: the task's life with real processes on loopback. A master and two agents (racks r1 and r2) run as
 // separate `mesoscaf` processes and `mesoscaf execute` is the framework: health checks, kill policies, the
-// fetcher (a local HTTP server in this test counts the downloads), attributes and constraints, and the bad input
-// of each. UPDATE_FRAMEWORK runs against an in-process cluster with the C++ driver. Bounded waits throughout.
+// fetcher (a local HTTP server in this test counts the downloads), attributes and constraints, task groups
+// (`execute --group`), and the bad input of each. UPDATE_FRAMEWORK runs against an in-process cluster with the C++ driver. Bounded waits throughout.
 #define CAF_SUITE integration_task_life
 #include "actors/sdk/framework_config.hpp"
 #include "test.hpp"
@@ -39,6 +39,12 @@ const std::string bin = MESOSCAF_BINARY;
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out{path};
+  out << text;
+  REQUIRE(out.good());
 }
 
 std::string sh(const std::string& command) {
@@ -222,6 +228,105 @@ TEST(bad task life flags are refused before anything is launched) {
   auto constraint = execute({"--command=true", "--constraint=rack"}, "bad-constraint.log");
   CHECK_EQUAL(constraint.exit_code, 2);
   CHECK(contains(constraint.output, "expected ATTR:VALUE"));
+}
+
+// -- task groups (mesoscaf execute --group=FILE.json) --
+
+namespace {
+
+// A group file with these tasks (ID and shell command each) in Mesos' TaskGroupInfo JSON.
+std::string group_json(const std::vector<std::pair<std::string, std::string>>& tasks,
+                       const std::string& extra = "") {
+  std::string out = "{\"tasks\": [";
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    if (i > 0)
+      out += ", ";
+    out += "{\"name\": \"" + tasks[i].first + "\", \"task_id\": {\"value\": \"" + tasks[i].first
+           + "\"}, \"resources\": [{\"name\": \"cpus\", \"type\": \"SCALAR\", \"scalar\": {\"value\": 0.1}}, "
+             "{\"name\": \"mem\", \"type\": \"SCALAR\", \"scalar\": {\"value\": 32}}], \"command\": {\"value\": \""
+           + tasks[i].second + "\"}}";
+  }
+  return out + "]" + extra + "}";
+}
+
+} // namespace
+
+TEST(a group whose second task fails ends with both killed) {
+  auto file = dir / "failing-group.json";
+  write_file(file, group_json({{"web", "sleep 60"}, {"sidecar", "sleep 1; exit 3"}}));
+  auto started = steady_clock::now();
+  auto r = execute({"--group=" + file, "--quiet"}, "failing-group.log");
+  auto took = steady_clock::now() - started;
+  MESSAGE(r.output);
+  CHECK_EQUAL(r.exit_code, 1);
+  CHECK(contains(r.output, "launching group tasks=web,sidecar agent="));
+  CHECK(contains(r.output, "TASK_STARTING task=web"));
+  CHECK(contains(r.output, "TASK_RUNNING task=web"));
+  CHECK(contains(r.output, "TASK_RUNNING task=sidecar"));
+  CHECK(contains(r.output, "task sidecar ended TASK_FAILED reason=REASON_COMMAND_EXECUTOR_FAILED message=Command "
+                           "exited with status 3"));
+  CHECK(contains(r.output, "TASK_KILLING task=web"));
+  CHECK(contains(r.output, "task web ended TASK_KILLED reason=REASON_NONE message=Killed because task sidecar of "
+                           "its group is TASK_FAILED"));
+  CHECK(took < seconds(40));  // web's `sleep 60` did not run to its end
+}
+
+TEST(a group runs its tasks together and with KEEP_RUNNING a failure leaves the others alone) {
+  auto ok_file = dir / "ok-group.json";
+  write_file(ok_file, group_json({{"a", "echo from-a"}, {"b", "echo from-b"}}));
+  auto ok = execute({"--group=" + ok_file}, "ok-group.log");
+  MESSAGE(ok.output);
+  CHECK_EQUAL(ok.exit_code, 0);
+  CHECK(contains(ok.output, "task a ended TASK_FINISHED"));
+  CHECK(contains(ok.output, "task b ended TASK_FINISHED"));
+  // Each task has a sandbox of its own, whose output execute shows.
+  CHECK(contains(ok.output, "from-a"));
+  CHECK(contains(ok.output, "from-b"));
+  auto keep_file = dir / "keep-group.json";
+  write_file(keep_file, group_json({{"steady", "sleep 2"}, {"flaky", "exit 4"}}, ", \"failure_policy\": \"KEEP_RUNNING\""));
+  auto keep = execute({"--group=" + keep_file, "--quiet"}, "keep-group.log");
+  MESSAGE(keep.output);
+  CHECK_EQUAL(keep.exit_code, 1);
+  CHECK(contains(keep.output, "task flaky ended TASK_FAILED"));
+  CHECK(contains(keep.output, "task steady ended TASK_FINISHED"));
+}
+
+TEST(a group one of whose tasks cannot fetch runs none of them) {
+  file_server http;
+  auto file = dir / "fetch-group.json";
+  auto marker = dir / "group-ran";
+  write_file(file, "{\"tasks\": [{\"name\": \"first\", \"resources\": \"cpus:0.1;mem:32\", "
+                   "\"command\": {\"value\": \"touch " + marker + "\"}}, "
+                   "{\"name\": \"second\", \"resources\": \"cpus:0.1;mem:32\", \"command\": {\"value\": \"true\", "
+                   "\"uris\": [{\"value\": \"" + http.url("/files/missing.tar.gz") + "\"}]}}]}");
+  auto r = execute({"--group=" + file, "--quiet"}, "fetch-group.log");
+  MESSAGE(r.output);
+  CHECK_EQUAL(r.exit_code, 1);
+  CHECK(contains(r.output, "task second ended TASK_FAILED reason=REASON_CONTAINER_LAUNCH_FAILED message=Failed to "
+                           "fetch '" + http.url("/files/missing.tar.gz") + "'"));
+  CHECK(contains(r.output, "task first ended TASK_KILLED"));
+  CHECK(!contains(r.output, "TASK_RUNNING"));
+  CHECK(!std::filesystem::exists(marker));
+}
+
+TEST(bad group files are refused before anything is launched) {
+  auto dup = dir / "dup-group.json";
+  write_file(dup, group_json({{"same", "true"}, {"same", "true"}}));
+  auto r = execute({"--group=" + dup}, "dup-group.log");
+  CHECK_EQUAL(r.exit_code, 2);
+  CHECK(contains(r.output, "tasks[1].task_id: task ID 'same' appears twice in the group"));
+  CHECK(!contains(r.output, "subscribed"));
+  auto junk = dir / "junk-group.json";
+  write_file(junk, "{\"tasks\": [");
+  auto j = execute({"--group=" + junk}, "junk-group.log");
+  CHECK_EQUAL(j.exit_code, 2);
+  CHECK(contains(j.output, "not valid JSON"));
+  auto both = execute({"--group=" + dup, "--command=true"}, "both-group.log");
+  CHECK_EQUAL(both.exit_code, 2);
+  CHECK(contains(both.output, "--group and --command exclude each other"));
+  auto missing = execute({"--group=" + dir / "nope.json"}, "missing-group.log");
+  CHECK_EQUAL(missing.exit_code, 2);
+  CHECK(contains(missing.output, "no such file"));
 }
 
 TEST(offers carry the attributes and a constraint picks the right agent) {

@@ -156,14 +156,17 @@ TEST(labels and discovery are bounded) {
   CHECK_EQUAL(check_discovery(d), "");
 }
 
-TEST(a task with its own executor cannot carry a health check) {
+TEST(a task with its own executor cannot carry a health check but a task of a group can) {
   task_info t;
   t.id = task_id{"t"};
   t.resources = res("cpus:1");
   t.executor = executor_info{};
   t.health_check = health_check{};
   t.health_check->command.value = "true";
-  CHECK(mentions(check_task_life(t), "command executor"));
+  CHECK(mentions(check_task_life(t), "a task with its own executor cannot have one"));
+  // The DEFAULT executor is ours: it runs the checks of its group's tasks.
+  t.executor->type = executor_type::default_executor;
+  CHECK_EQUAL(check_task_life(t), "");
 }
 
 // -- health verdicts -----------------------------------------------------------------------------------------

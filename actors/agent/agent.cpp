@@ -217,6 +217,9 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
   return {
     // -- from the master --
     [=](atom::run_task, const framework_info& fi, const task_info& ti) { on_run_task(self, fi, ti); },
+    [=](atom::run_task, const framework_info& fi, const executor_info& exec, const task_group_info& group) {
+      on_run_group(self, fi, exec, group);
+    },
     [=](atom::kill_task, const framework_id& fw, const task_id& tid) { on_kill_task(self, fw, tid, nullptr); },
     [=](atom::kill_task, const framework_id& fw, const task_id& tid, const kill_policy& policy) {
       on_kill_task(self, fw, tid, &policy);

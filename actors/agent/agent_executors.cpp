@@ -16,10 +16,21 @@
 
 #include <cstdlib>
 #include <optional>
+#include <unordered_set>
 
 namespace mesoscaf::agent_internal {
 
 namespace {
+
+// A task of a group: it names the DEFAULT executor (our binary runs it, like the command executor).
+bool is_default_executor(const task_info& ti) {
+  return ti.executor && ti.executor->type == executor_type::default_executor;
+}
+
+// Run by our own executor binary: a command task, or a task of a group.
+bool builtin_executor(const task_info& ti) {
+  return !ti.executor || is_default_executor(ti);
+}
 
 /// Two random UUIDs (244 random bits), as text.
 std::string new_executor_secret() {
@@ -281,9 +292,62 @@ void request_launch(agent_ptr self, executor_entry& e) {
           [=](caf::error& err) { on_container_launch_failed(self, cid, generation, err); });
 }
 
+namespace {
+
+// A group goes to its executor in one message once every task of it is recorded and its volumes are linked; a
+// task of it that ended before (killed, failed to checkpoint) takes the others with it: all start or none.
+void send_group(agent_ptr self, executor_entry& e, const std::vector<task_id> members,
+                group_failure_policy on_failure) {
+  auto& st = self->state;
+  task_group_info g;
+  g.on_failure = on_failure;
+  const task_id* ended = nullptr;
+  bool waiting = false;
+  for (const auto& id : members) {
+    auto i = st.tasks.find(task_key{e.framework, id});
+    if (i == st.tasks.end() || is_terminal(i->second.state)) {
+      ended = ended != nullptr ? ended : &id;
+      continue;
+    }
+    if (i->second.launched)
+      return;  // sent already
+    if (!i->second.ready || i->second.record_pending)
+      waiting = true;
+    g.tasks.push_back(i->second.info);
+  }
+  if (ended != nullptr) {
+    for (const auto& id : members) {
+      auto i = st.tasks.find(task_key{e.framework, id});
+      if (i == st.tasks.end() || is_terminal(i->second.state))
+        continue;
+      erase_task_id(e.queued, id);
+      agent_update(self, e.framework, id, e.info.id, task_state::killed, task_reason::task_killed_during_launch,
+                   "task " + ended->value + " of its group ended before the group started");
+    }
+    return;
+  }
+  if (waiting)
+    return;
+  for (const auto& id : members)
+    st.tasks[task_key{e.framework, id}].launched = true;
+  update_container_limits(self, e);  // the group's limits before its tasks can use them
+  self->send(e.handle, atom::launch_v, std::move(g));
+}
+
+} // namespace
+
+bool master_tracks(const executor_entry& e) {
+  return !e.command || e.info.type == executor_type::default_executor;
+}
+
 void send_launch(agent_ptr self, executor_entry& e, const task_id& tid) {
   auto& st = self->state;
   auto t = st.tasks.find(task_key{e.framework, tid});
+  if (t != st.tasks.end() && !t->second.group.empty()) {
+    auto members = t->second.group;
+    send_group(self, e, members, t->second.on_failure);
+    return;
+  }
   // A task whose volumes are still being linked goes out when the disk worker is done (prepare_volumes).
   if (t == st.tasks.end() || is_terminal(t->second.state) || !t->second.ready || t->second.record_pending
       || t->second.launched)
@@ -357,8 +421,9 @@ std::optional<refusal> agent_refuses_launch(const agent_state& st, const framewo
 std::optional<refusal> invalid_task(const agent_state& st, const framework_id& fw, const task_info& ti,
                                     const executor_id& eid, const resource_set& volumes) {
   auto invalid = [](std::string why) { return refusal{task_state::error, task_reason::task_invalid, std::move(why)}; };
-  if (bool(ti.command) == bool(ti.executor))
-    return invalid("a task needs exactly one of command and executor");
+  bool grouped = is_default_executor(ti);
+  if (grouped ? !ti.command : bool(ti.command) == bool(ti.executor))
+    return invalid(grouped ? "a task of a group needs a command" : "a task needs exactly one of command and executor");
   if (ti.executor) {
     const auto& info = *ti.executor;
     if (!is_safe_path_component(info.id.str()))
@@ -367,14 +432,14 @@ std::optional<refusal> invalid_task(const agent_state& st, const framework_id& f
       return invalid(std::string{"executor ID '"} + command_executor_id + "' is reserved");
     if (!info.framework.empty() && info.framework != fw)
       return invalid("executor belongs to another framework");
-    if (info.command.value.empty() && info.command.arguments.empty())
+    if (!grouped && info.command.value.empty() && info.command.arguments.empty())
       return invalid("executor has no command");
   }
   if (auto ex = st.executors.find(executor_key{fw, eid}); ex != st.executors.end()) {
     if (ex->second.state == executor_entry::phase::terminating)
       return refusal{task_state::dropped, task_reason::executor_terminated,
                      "executor '" + eid.str() + "' is terminating"};
-    if (ex->second.command != !ti.executor)
+    if (ex->second.command != builtin_executor(ti) || (ex->second.info.type == executor_type::default_executor) != grouped)
       return invalid("executor ID in use by another kind");
   }
   if (auto err = check_volumes_known(st.total, volumes); !err.empty())
@@ -385,12 +450,15 @@ std::optional<refusal> invalid_task(const agent_state& st, const framework_id& f
 // The executor to launch for a task: its own, or the built-in command executor.
 executor_info executor_for(const agent_state& st, const framework_id& fw, const task_info& ti,
                            const executor_id& eid) {
-  if (ti.executor)
+  if (ti.executor && !is_default_executor(ti))
     return *ti.executor;
   executor_info info;
+  if (ti.executor)
+    info = *ti.executor;  // DEFAULT: its ID, resources and labels, with our binary (in group mode by its tasks)
   info.id = eid;
   info.framework = fw;
-  info.name = "command executor";
+  if (!ti.executor)
+    info.name = "command executor";
   info.command.shell = false;
   info.command.value = st.opts.executor_binary;
   info.command.arguments = {st.opts.executor_binary, "command-executor"};
@@ -435,8 +503,8 @@ void checkpoint_task(agent_ptr self, task_entry& t, const task_key& key) {
 
 // Takes a valid task: records it, starts its executor if needed, links its volumes, and hands it over (or
 // queues it until the executor registers).
-void accept_task(agent_ptr self, const framework_info& fi, const task_info& ti, const executor_id& eid,
-                 const resource_set& volumes) {
+executor_entry& accept_task(agent_ptr self, const framework_info& fi, const task_info& ti, const executor_id& eid,
+                            const resource_set& volumes, bool hand_over = true) {
   auto& st = self->state;
   const auto& fw = fi.id;
   bool new_framework = st.frameworks.count(fw) == 0;
@@ -450,7 +518,7 @@ void accept_task(agent_ptr self, const framework_info& fi, const task_info& ti, 
   t.state = task_state::staging;
   auto ex = st.executors.find(executor_key{fw, eid});
   auto& e = ex != st.executors.end() ? ex->second
-                                     : launch_executor(self, fw, executor_for(st, fw, ti, eid), !ti.executor);
+                                     : launch_executor(self, fw, executor_for(st, fw, ti, eid), builtin_executor(ti));
   if (fi.checkpoint)
     checkpoint_task(self, t, key);
   if (!volumes.empty()) {
@@ -461,15 +529,78 @@ void accept_task(agent_ptr self, const framework_info& fi, const task_info& ti, 
     t.prepare_id = st.next_prepare_id++;
     prepare_volumes(self, key, t.prepare_id, dir, volumes);
   }
+  if (!hand_over)
+    return e;
   if (e.state == executor_entry::phase::registered) {
     send_launch(self, e, ti.id);
   } else {
     LOG_DEBUG(component, "task " << ti.id << " waits for executor " << eid);
     e.queued.push_back(ti.id);
   }
+  return e;
+}
+
+// "" or why the agent cannot take this group for its DEFAULT executor `exec` (before any task of it is taken).
+std::optional<refusal> invalid_group(const agent_state& st, const framework_id& fw, const executor_info& exec,
+                                     const task_group_info& group) {
+  auto invalid = [](std::string why) {
+    return refusal{task_state::error, task_reason::task_group_invalid, "invalid task group: " + std::move(why)};
+  };
+  if (exec.type != executor_type::default_executor)
+    return invalid("a task group runs on the DEFAULT executor");
+  std::unordered_set<task_id> ids;
+  for (const auto& t : group.tasks) {
+    if (!ids.insert(t.id).second)
+      return invalid("task ID " + t.id.str() + " appears twice in the group");
+    if (!t.executor || t.executor->id != exec.id || !is_default_executor(t))
+      return invalid("task " + t.id.str() + " does not name the group's executor");
+    if (auto no = agent_refuses_launch(st, fw, t))
+      return no;
+    if (auto no = invalid_task(st, fw, t, exec.id, task_volumes(t)))
+      return refusal{no->state, no->state == task_state::error ? task_reason::task_group_invalid : no->reason,
+                     "invalid task group: task " + t.id.str() + ": " + no->why};
+  }
+  return std::nullopt;
 }
 
 } // namespace
+
+void on_run_group(agent_ptr self, const framework_info& fi, const executor_info& exec, const task_group_info& group) {
+  auto& st = self->state;
+  if (!from_master(self, "run_task (group)"))
+    return;
+  const auto& fw = fi.id;
+  if (fw.empty() || exec.id.empty() || group.tasks.empty()) {
+    LOG_ERROR(component, "task group without framework ID, executor ID or tasks ignored");
+    return;
+  }
+  for (const auto& t : group.tasks)
+    if (t.id.empty() || !take_task_id(self, fw, t.id)) {
+      LOG_ERROR(component, "task group of framework " << fw << " with an empty or live task ID ignored");
+      return;
+    }
+  if (auto no = invalid_group(st, fw, exec, group)) {
+    for (const auto& t : group.tasks)
+      agent_update(self, fw, t.id, exec.id, no->state, no->reason, no->why);
+    return;
+  }
+  std::vector<task_id> members;
+  for (const auto& t : group.tasks)
+    members.push_back(t.id);
+  executor_entry* e = nullptr;
+  for (const auto& t : group.tasks) {
+    e = &accept_task(self, fi, t, exec.id, task_volumes(t), false);
+    auto& entry = st.tasks[task_key{fw, t.id}];
+    entry.group = members;
+    entry.on_failure = group.on_failure;
+  }
+  LOG_INFO(component, "task group of " << members.size() << " task(s) for executor " << exec.id << " of framework "
+                                       << fw);
+  if (e->state == executor_entry::phase::registered)
+    send_launch(self, *e, members.front());
+  else
+    e->queued.push_back(members.front());
+}
 
 void on_run_task(agent_ptr self, const framework_info& fi, const task_info& ti) {
   auto& st = self->state;
@@ -485,6 +616,8 @@ void on_run_task(agent_ptr self, const framework_info& fi, const task_info& ti) 
     return;
   auto volumes = task_volumes(ti);
   auto no = agent_refuses_launch(st, fw, ti);
+  if (!no && is_default_executor(ti))
+    no = refusal{task_state::error, task_reason::task_invalid, "a DEFAULT executor runs task groups only"};
   if (!no)
     no = invalid_task(st, fw, ti, eid, volumes);
   if (no) {
@@ -525,8 +658,11 @@ void on_kill_task(agent_ptr self, const framework_id& fw, const task_id& tid, co
   if (ex == st.executors.end() || !t->second.launched) {
     if (ex != st.executors.end())
       erase_task_id(ex->second.queued, tid);
+    auto group = t->second.group;
     agent_update(self, fw, tid, t->second.executor, task_state::killed, task_reason::task_killed_during_launch,
                  "killed before its executor registered");
+    if (!group.empty() && ex != st.executors.end())
+      send_group(self, ex->second, group, group_failure_policy::kill_group);  // the others go with it
     return;
   }
   if (ex->second.state == executor_entry::phase::disconnected)
@@ -736,7 +872,7 @@ void on_container_exited(agent_ptr self, const container_id& cid, int32_t status
   auto text = "executor '" + e.info.id.str() + "' " + describe_wait_status(status);
   LOG_INFO(component, text << " (framework " << e.framework << ")");
   fail_tasks(self, e, task_state::failed, task_reason::executor_terminated, text);
-  if (!e.command && !e.framework_removed && st.registered && st.master)
+  if (master_tracks(e) && !e.framework_removed && st.registered && st.master)
     self->send(st.master, atom::exec_lost_v, e.framework, st.id, e.info.id, status);
   erase_executor(self, key);
 }

@@ -37,6 +37,7 @@ executor_view view_of(const agent_state& st, const executor_key& key, const exec
   v.directory = e.sandbox;
   v.resources = e.info.resources;
   v.command = e.command;
+  v.type = e.info.type;
   for (auto i = st.tasks.lower_bound(task_key{key.first, task_id{}});
        i != st.tasks.end() && i->first.first == key.first; ++i) {
     if (i->second.executor != key.second)
@@ -125,7 +126,7 @@ std::vector<metric_sample> agent_metrics(const agent_state& st, double now) {
       ++executors_registering;
     else if (e.state == executor_entry::phase::terminating)
       ++executors_terminating;
-    if (!e.command)
+    if (master_tracks(e))
       used += e.info.resources;
   }
   add("slave/tasks_running", running);

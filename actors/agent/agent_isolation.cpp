@@ -43,14 +43,19 @@ void destroy_orphan_containers(agent_ptr self, std::vector<container_id> orphans
 
 void update_container_limits(agent_ptr self, const executor_entry& e) {
   auto& st = self->state;
-  // The command executor's tasks have groups of their own (containerizer/isolation.hpp).
-  if (e.command || !st.containerizer || !st.opts.control_groups || !st.opts.isolation.uses_cgroups())
+  // The command executor's tasks have groups of their own (containerizer/isolation.hpp). A DEFAULT executor's
+  // tasks also have, nested in one for the whole group (its live tasks together).
+  bool group = e.info.type == executor_type::default_executor;
+  if ((e.command && !group) || !st.containerizer || !st.opts.control_groups || !st.opts.isolation.uses_cgroups())
     return;
-  auto total = e.info.resources;
+  resource_set tasks;
   for (auto& [key, t] : st.tasks)
     if (key.first == e.framework && t.executor == e.info.id && t.launched && !is_terminal(t.state))
-      total += t.info.resources;
-  self->send(st.containerizer, atom::update_v, e.container, total);
+      tasks += t.info.resources;
+  if (group)
+    self->send(st.containerizer, atom::update_v, e.container, e.info.resources, tasks);
+  else
+    self->send(st.containerizer, atom::update_v, e.container, e.info.resources + tasks);
 }
 
 } // namespace mesoscaf::agent_internal

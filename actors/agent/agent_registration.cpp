@@ -93,8 +93,11 @@ agent_reregistration make_reregistration(agent_ptr self, const agent_info& info)
     if (e.state == executor_entry::phase::terminating)
       continue;
     used.insert(key.first);
-    if (!e.command)
+    if (master_tracks(e)) {
       r.executors.push_back(e.info);
+      if (e.info.type == executor_type::default_executor)
+        r.executors.back().command = command_info{};  // ours, not the framework's: as the master knows it
+    }
   }
   for (auto& [key, t] : st.tasks) {
     used.insert(key.first);

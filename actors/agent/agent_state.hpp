@@ -72,6 +72,10 @@ struct task_entry {
   uint64_t prepare_id = 0;      // which link request `ready` waits for (a reused task ID starts a new one)
   bool record_pending = false;  // its checkpoint record is not written yet: it is not handed over before
   uint64_t record_id = 0;       // which record write `record_pending` waits for
+  // A task of a group (LAUNCH_GROUP): all its tasks in order, this one included; the group goes to the executor
+  // in one message once every task of it can go (send_launch). Empty: a task on its own.
+  std::vector<task_id> group;
+  group_failure_policy on_failure = group_failure_policy::kill_group;
 };
 
 // The component actors as the agent's exit sees them (stop_components): shared, since restarts replace them.
@@ -289,6 +293,10 @@ void attach_executor(agent_ptr self, executor_entry& e, const executor_actor& hd
 void expire_executors(agent_ptr self, time_point t);
 void on_executor_down(agent_ptr self, executor_entry& e, const caf::error& reason);
 void on_run_task(agent_ptr self, const framework_info& fi, const task_info& ti);
+void on_run_group(agent_ptr self, const framework_info& fi, const executor_info& exec, const task_group_info& group);
+/// The master counts this executor's resources and hears of its end: custom executors and DEFAULT ones (not the
+/// per-framework command executor, whose tasks carry all it uses).
+bool master_tracks(const executor_entry& e);
 // A kill from the master; `policy` (may be null) is the kill call's own grace period.
 void on_kill_task(agent_ptr self, const framework_id& fw, const task_id& tid, const kill_policy* policy);
 void on_fw_msg(agent_ptr self, const framework_id& fw, const executor_id& eid, const std::string& data);

@@ -372,6 +372,7 @@ void framework(writer& w, const framework_view& f, const std::vector<const task_
     w.StartObject();
     put(w, "executor_id", e.id.value);
     put(w, "name", e.name);
+    put(w, "type", e.type == executor_type::default_executor ? "DEFAULT" : "CUSTOM");
     put(w, "framework_id", f.info.id.value);
     put_resources(w, "resources", e.resources);
     put(w, "role", e.role);

@@ -183,7 +183,8 @@ json executor_json(const executor_view& e) {
   j["framework_id"] = e.framework.value;
   j["container"] = e.container.value;
   j["directory"] = e.directory;
-  j["source"] = e.command ? "command" : "";
+  j["source"] = e.command && e.type != executor_type::default_executor ? "command" : "";
+  j["type"] = e.type == executor_type::default_executor ? "DEFAULT" : "CUSTOM";
   j["resources"] = resources_json(e.resources);
   for (auto [key, list] : {std::pair{"tasks", &e.tasks}, std::pair{"queued_tasks", &e.queued},
                            std::pair{"completed_tasks", &e.completed_tasks}}) {

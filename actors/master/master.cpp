@@ -950,6 +950,50 @@ void on_allocate(master_pointer self, const std::vector<allocation>& allocs) {
   }
 }
 
+// One validated LAUNCH_GROUP: every task may run as its user (run_tasks) or none runs; then all are recorded,
+// the DEFAULT executor with them (if new), and the agent gets the group in one message (all start or none).
+void launch_group(master_pointer self, const framework_entry& fw, const agent_id& aid, const agent_actor& agent,
+                  const std::string& role, accept_verdict::group_launch& g, accept_verdict& v) {
+  auto& st = self->state;
+  const auto& fid = fw.info.id;
+  auto give_back = [&] {
+    for (const auto& t : g.group.tasks) {
+      v.used -= t.resources;
+      v.remaining += t.resources;
+    }
+  };
+  auto fail_all = [&](task_reason reason, const std::string& why) {
+    for (const auto& t : g.group.tasks)
+      send_update(self, fid, master_status(t.id, aid, task_state::error, reason, why));
+    give_back();
+  };
+  for (const auto& t : g.group.tasks) {
+    auto user = !t.command->user.empty() ? t.command->user : fw.info.user;
+    if (!permitted_as(self, framework_principal(fw.info), acl_action::run_tasks, user)) {
+      fail_all(task_reason::task_unauthorized, "not authorized: " + principal_text(framework_principal(fw.info))
+                                                 + " may not run tasks as user '" + user + "' (task "
+                                                 + t.id.value + " of the group)");
+      return;
+    }
+  }
+  g.executor.role = role;
+  for (auto& t : g.group.tasks) {
+    t.role = role;
+    t.executor->role = role;
+  }
+  for (const auto& t : g.group.tasks)
+    if (auto msg = st.reg.add_task(fid, t, role); !msg.empty()) {
+      // Cannot happen after validation; report rather than lose the task silently (its siblings still run).
+      LOG_ERROR(component, "accept: task " << t.id << " of a group not recorded: " << msg);
+    }
+  if (st.reg.executor(fid, aid, g.executor.id) == nullptr)
+    if (auto msg = st.reg.add_executor(fid, aid, g.executor, role); !msg.empty())
+      LOG_ERROR(component, "accept: executor " << g.executor.id << " not recorded: " << msg);
+  LOG_DEBUG(component, "launching a group of " << g.group.tasks.size() << " task(s) of framework " << fid
+                                               << " on executor " << g.executor.id << " of agent " << aid);
+  self->send(agent, atom::run_task_v, fw.info, g.executor, g.group);
+}
+
 void on_accept(master_pointer self, const framework_id& fid, const std::vector<offer_id>& ids,
                const std::vector<offer_operation>& ops, const filters& f) {
   ++self->state.counters.messages_launch_tasks;
@@ -1042,6 +1086,8 @@ void on_accept(master_pointer self, const framework_id& fid, const std::vector<o
     LOG_DEBUG(component, "launching task " << t.id << " of framework " << fid << " on agent " << aid);
     self->send(agent->second, atom::run_task_v, fw->info, t);
   }
+  for (auto& g : v.groups)
+    launch_group(self, *fw, aid, agent->second, role, g, v);
   // A new executor none of whose tasks was launched is not running: its share goes back too.
   for (const auto& e : v.executors)
     if (st.reg.executor(fid, aid, e.id) == nullptr) {

@@ -13,7 +13,127 @@ task_verdict make_error(const task_id& id, task_reason reason, std::string messa
   return task_verdict{id, verdict_kind::error, reason, std::move(message)};
 }
 
+// "" or why a LAUNCH_GROUP's executor cannot run it: the group needs the DEFAULT executor, with a safe ID, no
+// command of its own (the agent supplies it) and valid resources.
+std::string check_group_executor(const framework_id& caller, const executor_info& ex) {
+  if (ex.type != executor_type::default_executor)
+    return "a task group runs on the DEFAULT executor (executor type CUSTOM given)";
+  if (auto msg = check_safe_id("executor ID", ex.id.value); !msg.empty())
+    return msg;
+  if (!ex.framework.empty() && ex.framework != caller)
+    return "executor's framework ID " + ex.framework.value + " is not the caller's";
+  if (!ex.command.value.empty() || !ex.command.arguments.empty() || !ex.command.uris.empty())
+    return "the DEFAULT executor takes no command (the agent runs its own)";
+  if (auto msg = check_no_control_chars("executor name", ex.name); !msg.empty())
+    return msg;
+  if (auto msg = ex.resources.validate(); !msg.empty())
+    return "executor's resources are invalid: " + msg;
+  return check_labels(ex.labels, "executor");
+}
+
+// "" or why a task cannot be part of a group (on top of validate_task's checks of it alone).
+std::string check_group_task(const task_info& t) {
+  if (t.executor)
+    return "task " + t.id.value + " of a group names an executor (the group's executor runs every task)";
+  if (!t.command)
+    return "task " + t.id.value + " of a group has no command";
+  return {};
+}
+
 } // namespace
+
+void validate_group(const framework_id& caller, const agent_id& agent, const offer_operation& op,
+                    accept_verdict& result, std::unordered_set<task_id>& seen, const live_task_query& is_live,
+                    const std::function<const executor_info*(const executor_id&)>& known_executor) {
+  auto& remaining = result.remaining;
+  const auto first = result.tasks.size();
+  // All or nothing: the first problem fails every task of the group, with that reason.
+  task_reason reason = task_reason::none;
+  std::string why;
+  auto fail = [&](task_reason r, std::string msg) {
+    if (why.empty()) {
+      reason = r;
+      why = std::move(msg);
+    }
+  };
+  for (const auto& t : op.tasks)
+    result.tasks.push_back(task_verdict{t.id, verdict_kind::ok, task_reason::none, {}});
+  executor_info ex;
+  if (op.tasks.empty())
+    fail(task_reason::task_group_invalid, "the task group has no tasks");
+  if (!op.executor)
+    fail(task_reason::task_group_invalid, "a task group needs its executor (type DEFAULT)");
+  else if (auto msg = check_group_executor(caller, *op.executor); !msg.empty())
+    fail(task_reason::task_group_invalid, msg);
+  else
+    ex = *op.executor;
+  if (ex.framework.empty())
+    ex.framework = caller;
+  std::unordered_set<task_id> in_group;
+  resource_set needed;
+  for (const auto& t : op.tasks) {
+    if (!in_group.insert(t.id).second) {
+      fail(task_reason::task_group_invalid, "task ID " + t.id.value + " appears twice in the task group");
+      continue;
+    }
+    if (auto msg = check_group_task(t); !msg.empty()) {
+      fail(task_reason::task_group_invalid, msg);
+      continue;
+    }
+    // Checked as the task it is, then as part of the group's executor (health checks are allowed there).
+    auto v = validate_task(caller, agent, t);
+    if (v.kind != verdict_kind::ok)
+      fail(v.reason == task_reason::task_invalid ? task_reason::task_group_invalid : v.reason,
+           "task " + t.id.value + ": " + v.message);
+    else if (seen.count(t.id) > 0)
+      fail(task_reason::task_group_invalid, "task ID " + t.id.value + " appears twice in this call");
+    else if (is_live && is_live(t.id))
+      fail(task_reason::task_group_invalid,
+           "task ID " + t.id.value + " is already used by a live (or unreachable) task of this framework");
+    needed += t.resources;
+  }
+  for (const auto& t : op.tasks)
+    seen.insert(t.id);
+  bool new_executor = false;
+  if (why.empty()) {
+    if (const auto* known = known_executor(ex.id)) {
+      if (!same_executor(*known, ex))
+        fail(task_reason::task_group_invalid, "executor " + ex.id.value + " is already running (or starting) on agent "
+                                                + agent.value + " with a different executor_info");
+    } else {
+      new_executor = true;
+      needed += ex.resources;
+    }
+  }
+  if (why.empty() && !remaining.contains(needed))
+    fail(task_reason::invalid_resources,
+         "the task group's resources " + needed.to_string() + (new_executor ? " (with its new executor's)" : "")
+           + " are not contained in what remains of the offers (" + remaining.to_string() + ")");
+  if (why.empty()) {
+    auto err = check_whole_volumes(needed, result.agent_total);
+    if (err.empty())
+      err = check_whole_volumes(needed, remaining);
+    if (!err.empty())
+      fail(task_reason::invalid_resources, err);
+  }
+  if (!why.empty()) {
+    for (auto i = first; i < result.tasks.size(); ++i)
+      result.tasks[i] = make_error(result.tasks[i].task, reason, "invalid task group: " + why);
+    return;
+  }
+  remaining -= needed;
+  result.used += needed;
+  if (new_executor)
+    result.executors.push_back(ex);
+  accept_verdict::group_launch g;
+  g.executor = ex;
+  g.group.on_failure = op.on_failure;
+  for (auto t : op.tasks) {
+    t.executor = ex;
+    g.group.tasks.push_back(std::move(t));
+  }
+  result.groups.push_back(std::move(g));
+}
 
 std::optional<double> checked_refuse_seconds(double value, std::string* error) {
   return checked_refuse_seconds(value, max_refuse_seconds, error);
@@ -40,7 +160,7 @@ bool same_executor(const executor_info& a, const executor_info& b) {
   const auto& y = b.command;
   return a.id == b.id && a.framework == b.framework && a.name == b.name && x.shell == y.shell
          && x.value == y.value && x.arguments == y.arguments && x.environment == y.environment
-         && a.resources == b.resources;
+         && a.resources == b.resources && a.type == b.type;
 }
 
 offers_verdict validate_offers(const framework_id& caller, const std::vector<offer_id>& ids,
@@ -103,6 +223,9 @@ task_verdict validate_task(const framework_id& caller, const agent_id& offers_ag
     return make_error(id, task_reason::task_invalid, "task's command is empty");
   if (task.executor) {
     const auto& ex = *task.executor;
+    if (ex.type == executor_type::default_executor)
+      return make_error(id, task_reason::task_invalid,
+                        "a DEFAULT executor runs task groups only (LAUNCH_GROUP), not a task of a LAUNCH");
     if (auto msg = check_safe_id("executor ID", ex.id.value); !msg.empty())
       return make_error(id, task_reason::task_invalid, msg);
     if (!ex.framework.empty() && ex.framework != caller)
@@ -151,7 +274,7 @@ accept_verdict validate_accept(const framework_id& caller, const std::vector<off
   result.agent_total = agent_total;
   if (!result.offers.ok) {
     for (const auto& op : operations)
-      if (op.type == operation_type::launch)
+      if (launches_tasks(op.type))
         for (const auto& t : op.tasks)
           result.tasks.push_back(task_verdict{t.id, verdict_kind::dropped, task_reason::invalid_offers,
                                               "invalid offers: " + result.offers.message});
@@ -174,7 +297,7 @@ accept_verdict validate_accept(const framework_id& caller, const std::vector<off
   std::size_t index = 0;
   for (const auto& op : operations) {
     ++index;
-    if (op.type != operation_type::launch) {
+    if (!launches_tasks(op.type)) {
       resource_conversion c;
       auto err = to_conversion(op, result.offers.role, remaining, result.agent_total, c);
       if (!err.empty()) {
@@ -189,6 +312,10 @@ accept_verdict validate_accept(const framework_id& caller, const std::vector<off
       if (!apply_conversion(result.agent_total, c).empty())
         result.agent_total += c.produced;
       result.conversions.push_back(accept_verdict::conversion{op, std::move(c)});
+      continue;
+    }
+    if (op.type == operation_type::launch_group) {
+      validate_group(caller, agent, op, result, seen, is_live, known_executor);
       continue;
     }
     for (const auto& t : op.tasks) {
@@ -250,10 +377,11 @@ accept_verdict validate_accept(const framework_id& caller, const std::vector<off
     const auto why = "not launched: the ACCEPT was refused: " + result.operation_errors.front();
     result.tasks.clear();
     for (const auto& op : operations)
-      if (op.type == operation_type::launch)
+      if (launches_tasks(op.type))
         for (const auto& t : op.tasks)
           result.tasks.push_back(task_verdict{t.id, verdict_kind::dropped, task_reason::invalid_offers, why});
     result.launch.clear();
+    result.groups.clear();
     result.executors.clear();
     result.conversions.clear();
     result.used = resource_set{};

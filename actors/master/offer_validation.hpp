@@ -67,6 +67,13 @@ struct accept_verdict {
   std::vector<task_verdict> tasks;
   /// The tasks to launch (those with verdict ok), with their executor's framework ID filled in.
   std::vector<task_info> launch;
+  /// The task groups to launch (LAUNCH_GROUP operations whose tasks are all ok), each with its DEFAULT
+  /// executor (framework ID filled in); every task names that executor.
+  struct group_launch {
+    executor_info executor;
+    task_group_info group;
+  };
+  std::vector<group_launch> groups;
   /// The custom executors this call starts (the first launched task of each executor that is not running on
   /// the agent yet), with their framework ID filled in. Their resources are part of `used`.
   std::vector<executor_info> executors;
@@ -125,6 +132,16 @@ accept_verdict validate_accept(const framework_id& caller, const std::vector<off
                                const std::vector<offer_operation>& operations, const offer_table& outstanding,
                                const retired_offers& retired, const live_task_query& is_live,
                                const executor_query& running = {}, const resource_set& agent_total = {});
+
+/// Checks one LAUNCH_GROUP within an ACCEPT (called by validate_accept, after the operations before it): the
+/// group's DEFAULT executor, each task alone (validate_task) and as a member (a command, no executor of its own, an
+/// ID unique in the group, the call and the framework's live tasks), and the whole group's resources (plus a new
+/// executor's) against what remains. All or nothing: one problem fails every task of the group with TASK_ERROR
+/// (reason task_group_invalid, or invalid_resources), appended to `result.tasks`; else the group is appended to
+/// `result.groups` and its resources are taken from `result.remaining`.
+void validate_group(const framework_id& caller, const agent_id& agent, const offer_operation& op,
+                    accept_verdict& result, std::unordered_set<task_id>& seen, const live_task_query& is_live,
+                    const std::function<const executor_info*(const executor_id&)>& known_executor);
 
 const char* to_string(verdict_kind k);
 

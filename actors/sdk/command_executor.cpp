@@ -1,6 +1,7 @@
 #include "actors/sdk/command_executor.hpp"
 
 #include "actors/sdk/health_tracker.hpp"
+#include "actors/sdk/task_group_tracker.hpp"
 #include "config/support/executable_path.hpp"
 #include "containerizer/fetcher.hpp"
 #include "containerizer/health_probe.hpp"
@@ -44,7 +45,8 @@ const char* const component = "command-executor";
 // outlives the driver when it gives up (the tasks must still be killed then).
 using task_actor = caf::typed_actor<
   // From the driver's callbacks.
-  caf::reacts_to<atom::launch, task_info>, caf::reacts_to<atom::kill_task, task_id>,
+  caf::reacts_to<atom::launch, task_info>, caf::reacts_to<atom::launch, task_group_info>,
+  caf::reacts_to<atom::kill_task, task_id>,
   caf::reacts_to<atom::kill_task, task_id, kill_policy>, caf::reacts_to<atom::shutdown>,
   // The driver gave up (no agent, refused, recovery timeout): kill the tasks and end.
   caf::reacts_to<atom::error, std::string>,
@@ -67,7 +69,8 @@ using task_actor = caf::typed_actor<
   caf::reacts_to<atom::usage, task_id, uint64_t>>;
 
 struct running_task {
-  enum class phase { fetching, running };
+  // waiting: no process yet (a task of a group whose other tasks are still fetching, or about to start)
+  enum class phase { waiting, fetching, running };
   phase stage = phase::running;
   pid_t pid = -1;                 // the task's process (its fetcher's while fetching)
   task_info info;
@@ -85,6 +88,7 @@ struct running_task {
   pid_t check_pid = -1;           // a COMMAND check's process
   bool killed_by_health = false;
   std::string health_message;
+  std::string group_cause;  // set when its group's rule kills it: why (the end of another task of the group)
 };
 
 struct runner_state {
@@ -94,6 +98,7 @@ struct runner_state {
   executor_environment env;
   command_executor_options opts;
   std::unordered_map<task_id, running_task> tasks;
+  task_group_tracker groups;  // LAUNCH_GROUP: which tasks start and die together (actors/sdk/task_group_tracker.hpp)
   std::unique_ptr<process_reaper> reaper;
   bool shutting_down = false;
   // Isolation (containerizer/isolation.hpp), from the agent through the environment.
@@ -151,16 +156,42 @@ void finish(self_pointer self) {
   self->quit();
 }
 
+void kill_task(self_pointer self, const task_id& id, std::optional<std::chrono::milliseconds> grace = {});
+
+// A task of a group ended in `state`: the tasks its group's rule takes with it are killed, each with its own
+// grace, and their updates say why.
+void group_member_ended(self_pointer self, const task_id& id, task_state state) {
+  auto& st = self->state;
+  for (const auto& other : st.groups.ended(id, state)) {
+    auto i = st.tasks.find(other);
+    if (i == st.tasks.end())
+      continue;
+    if (i->second.group_cause.empty())
+      i->second.group_cause = "Killed because task " + id.value + " of its group is " + to_string(state);
+    kill_task(self, other);
+  }
+}
+
 // SIGTERM to every process of the task (its session, and its control group: processes that left the session
 // too), SIGKILL after the grace period: `grace` if given (a kill call's policy, or the shutdown grace), else
 // the task's kill policy, else the agent's --executor-shutdown-grace-period. A task still fetching is stopped
 // at once (nothing of it runs yet).
-void kill_task(self_pointer self, const task_id& id, std::optional<std::chrono::milliseconds> grace = {}) {
+void kill_task(self_pointer self, const task_id& id, std::optional<std::chrono::milliseconds> grace) {
   auto& st = self->state;
   auto i = st.tasks.find(id);
   if (i == st.tasks.end() || i->second.kill_requested)
     return;
   auto& t = i->second;
+  if (t.stage == running_task::phase::waiting) {
+    // Nothing of it runs yet.
+    auto why = !t.group_cause.empty() ? t.group_cause : std::string{"killed before it started"};
+    st.tasks.erase(i);
+    send_update(self, id, task_state::killed, task_reason::none, why);
+    group_member_ended(self, id, task_state::killed);
+    if (st.shutting_down && st.tasks.empty())
+      finish(self);
+    return;
+  }
   t.kill_requested = true;
   if (st.killing_state && st.killing_state->load())
     send_update(self, id, task_state::killing, task_reason::none, {}, nullptr, t.health ? t.health->healthy()
@@ -452,22 +483,19 @@ std::string fetch_failure_line(const std::string& sandbox, uid_t owner) {
   return line.substr(0, 1000);
 }
 
-// The task's process, once its URIs are in the sandbox: TASK_RUNNING, then its health checks.
-void start_task(self_pointer self, const task_info& task, uint64_t instance) {
+// Starts the task's process (its entry has none yet): its user, its control group with its limits, the process,
+// its health checks. "" or why not (nothing of it left running).
+std::string spawn_task(self_pointer self, running_task& entry) {
   auto& st = self->state;
+  const auto& task = entry.info;
   auto spec = task_launch_spec(st, task);
-  running_task entry;
-  entry.info = task;
-  entry.instance = instance;
   entry.sandbox = spec.sandbox;
   process_isolation iso;
   std::string err = prepare_user(self, task, iso);
   if (err.empty())
     err = prepare_task_group(self, task, iso, entry);
-  if (!err.empty()) {
-    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed, err);
-    return;
-  }
+  if (!err.empty())
+    return err;
   iso.pid_namespace = st.iso.uses("namespaces/pid");
   iso.private_tmp = st.iso.uses("filesystem/linux");
   auto id = task.id;
@@ -476,26 +504,83 @@ void start_task(self_pointer self, const task_info& task, uint64_t instance) {
   });
   if (!res.error.empty()) {
     remove_group(self, entry.cgroup);
-    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed, res.error);
-    return;
+    entry.cgroup.clear();
+    return res.error;
   }
   // If this executor dies, the agent kills the task through this record (it runs in a session of its own).
   if (auto err = record_task_process(spec.sandbox, res.pid); !err.empty())
     LOG_WARN(component, "task " << task.id << ": " << err);
   entry.pid = res.pid;
+  entry.stage = running_task::phase::running;
   if (task.health_check) {
     entry.health.emplace(*task.health_check, std::chrono::steady_clock::now());
-    auto delay = millis(task.health_check->delay);
-    self->delayed_send(self, delay, atom::health_v, task.id, instance);
+    self->delayed_send(self, millis(task.health_check->delay), atom::health_v, task.id, entry.instance);
   }
-  st.tasks[task.id] = std::move(entry);
-  send_update(self, task.id, task_state::running);
+  return {};
+}
+
+// A task on its own, once its URIs are in the sandbox: its process, then TASK_RUNNING.
+void start_task(self_pointer self, const task_id& id) {
+  auto& st = self->state;
+  auto i = st.tasks.find(id);
+  if (i == st.tasks.end())
+    return;
+  if (auto err = spawn_task(self, i->second); !err.empty()) {
+    st.tasks.erase(i);
+    send_update(self, id, task_state::failed, task_reason::container_launch_failed, err);
+    return;
+  }
+  send_update(self, id, task_state::running);
+}
+
+// A group whose tasks are all ready: every process starts, then each task is TASK_RUNNING. If one cannot start,
+// it fails and the others are killed at once (those started get SIGKILL): all or none.
+void start_group(self_pointer self, const task_id& any) {
+  auto& st = self->state;
+  auto members = st.groups.members(any);
+  std::vector<task_id> started;
+  for (const auto& id : members) {
+    auto i = st.tasks.find(id);
+    if (i == st.tasks.end())
+      continue;
+    if (auto err = spawn_task(self, i->second); !err.empty()) {
+      st.tasks.erase(i);
+      send_update(self, id, task_state::failed, task_reason::container_launch_failed, err);
+      st.groups.ended(id, task_state::failed);
+      auto cause = "Killed because task " + id.value + " of its group could not start";
+      for (const auto& other : members) {
+        auto j = st.tasks.find(other);
+        if (other == id || j == st.tasks.end())
+          continue;
+        j->second.group_cause = cause;
+        kill_task(self, other, std::chrono::milliseconds{0});
+      }
+      return;
+    }
+    started.push_back(id);
+  }
+  for (const auto& id : started)
+    send_update(self, id, task_state::running);
+}
+
+// The task's entry is ready (no URIs, or fetched): a task on its own starts, a task of a group when its whole
+// group is ready.
+void task_ready(self_pointer self, const task_id& id) {
+  auto& st = self->state;
+  if (!st.groups.contains(id)) {
+    start_task(self, id);
+    return;
+  }
+  if (st.groups.ready(id))
+    start_group(self, id);
 }
 
 // The fetcher (`mesoscaf fetcher`, containerizer/fetcher.hpp) in the task's sandbox, as the task's user: the
-// task starts when it succeeds.
-void start_fetch(self_pointer self, const task_info& task, uint64_t instance) {
+// task is ready when it succeeds. False: it could not start (the task failed and is gone).
+bool start_fetch(self_pointer self, const task_id& id) {
   auto& st = self->state;
+  auto& entry = st.tasks[id];
+  const auto& task = entry.info;
   auto spec = task_launch_spec(st, task);
   fetch_request req;
   req.uris = task.command->uris;
@@ -512,30 +597,28 @@ void start_fetch(self_pointer self, const task_info& task, uint64_t instance) {
   for (auto& arg : fetcher_arguments(req))
     spec.command.arguments.push_back(std::move(arg));
   process_isolation iso;
-  if (auto err = prepare_user(self, task, iso); !err.empty()) {
-    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed, err);
-    return;
+  std::string err = prepare_user(self, task, iso);
+  watched_spawn res;
+  if (err.empty()) {
+    auto sandbox = spec.sandbox;
+    uid_t owner = iso.uid ? *iso.uid : ::geteuid();
+    res = spawn_watched(self, spec, iso, "fetcher", [id, sandbox, owner](task_actor me, int status) {
+      auto line = status == 0 ? std::string{} : fetch_failure_line(sandbox, owner);
+      caf::anon_send(me, atom::exited_v, id, static_cast<int32_t>(status), std::move(line));
+    });
+    if (!res.error.empty())
+      err = res.started ? res.error : "cannot start the fetcher: " + res.error;
   }
-  auto id = task.id;
-  auto sandbox = spec.sandbox;
-  uid_t owner = iso.uid ? *iso.uid : ::geteuid();
-  auto res = spawn_watched(self, spec, iso, "fetcher", [id, sandbox, owner](task_actor me, int status) {
-    auto line = status == 0 ? std::string{} : fetch_failure_line(sandbox, owner);
-    caf::anon_send(me, atom::exited_v, id, static_cast<int32_t>(status), std::move(line));
-  });
-  if (!res.error.empty()) {
-    send_update(self, task.id, task_state::failed, task_reason::container_launch_failed,
-                res.started ? res.error : "cannot start the fetcher: " + res.error);
-    return;
+  if (!err.empty()) {
+    st.tasks.erase(id);
+    send_update(self, id, task_state::failed, task_reason::container_launch_failed, err);
+    return false;
   }
-  running_task entry;
   entry.stage = running_task::phase::fetching;
-  entry.info = task;
-  entry.instance = instance;
   entry.sandbox = spec.sandbox;
   entry.pid = res.pid;
-  st.tasks[task.id] = std::move(entry);
-  LOG_DEBUG(component, "task " << task.id << ": fetching " << task.command->uris.size() << " URI(s)");
+  LOG_DEBUG(component, "task " << id << ": fetching " << task.command->uris.size() << " URI(s)");
+  return true;
 }
 
 void fetch_exited(self_pointer self, const task_id& id, int32_t status, const std::string& line) {
@@ -543,20 +626,51 @@ void fetch_exited(self_pointer self, const task_id& id, int32_t status, const st
   auto i = st.tasks.find(id);
   if (i == st.tasks.end() || i->second.stage != running_task::phase::fetching)
     return;
-  auto t = std::move(i->second);
-  st.tasks.erase(i);
-  if (t.kill_requested) {
-    send_update(self, id, task_state::killed, task_reason::none, "killed while its URIs were being fetched");
-  } else if (st.shutting_down) {
-    send_update(self, id, task_state::killed, task_reason::executor_terminated, "the executor is shutting down");
-  } else if (status != 0) {
-    auto why = !line.empty() ? line : "the fetcher " + describe_wait_status(status);
-    send_update(self, id, task_state::failed, task_reason::container_launch_failed, why);
-  } else {
-    start_task(self, t.info, t.instance);
+  auto& t = i->second;
+  if (!t.kill_requested && !st.shutting_down && status == 0) {
+    t.stage = running_task::phase::waiting;
+    t.pid = -1;
+    task_ready(self, id);
+    return;
   }
+  auto cause = t.group_cause;
+  bool killed = t.kill_requested;
+  st.tasks.erase(i);
+  task_state end = task_state::killed;
+  if (killed) {
+    send_update(self, id, end, task_reason::none,
+                !cause.empty() ? cause : "killed while its URIs were being fetched");
+  } else if (st.shutting_down) {
+    send_update(self, id, end, task_reason::executor_terminated, "the executor is shutting down");
+  } else {
+    end = task_state::failed;
+    auto why = !line.empty() ? line : "the fetcher " + describe_wait_status(status);
+    send_update(self, id, end, task_reason::container_launch_failed, why);
+  }
+  group_member_ended(self, id, end);
   if (st.shutting_down && st.tasks.empty())
     finish(self);
+}
+
+// "" or why this executor cannot run the task. The master checked it already; an executor trusts no one.
+std::string check_launch(const task_info& task) {
+  if (!is_safe_path_component(task.id.value))
+    return "task ID '" + task.id.value
+           + "' cannot name a sandbox directory (use 1-200 characters of [A-Za-z0-9._-], not . or ..)";
+  if (!task.command || task.command->value.empty())
+    return "the command executor needs a task with a command";
+  return check_task_life(task);
+}
+
+// The task's entry, without a process yet; its URIs come first.
+void take_task(self_pointer self, const task_info& task) {
+  auto& st = self->state;
+  running_task entry;
+  entry.stage = running_task::phase::waiting;
+  entry.info = task;
+  entry.instance = ++st.next_instance;
+  entry.sandbox = task_launch_spec(st, task).sandbox;
+  st.tasks[task.id] = std::move(entry);
 }
 
 void launch_task(self_pointer self, const task_info& task) {
@@ -566,19 +680,7 @@ void launch_task(self_pointer self, const task_info& task) {
                 "the executor is shutting down");
     return;
   }
-  if (!is_safe_path_component(task.id.value)) {
-    send_update(self, task.id, task_state::error, task_reason::task_invalid,
-                "task ID '" + task.id.value
-                  + "' cannot name a sandbox directory (use 1-200 characters of [A-Za-z0-9._-], not . or ..)");
-    return;
-  }
-  if (!task.command || task.command->value.empty()) {
-    send_update(self, task.id, task_state::error, task_reason::task_invalid,
-                "the command executor needs a task with a command");
-    return;
-  }
-  if (auto err = check_task_life(task); !err.empty()) {
-    // The master checked it already; an executor trusts no one.
+  if (auto err = check_launch(task); !err.empty()) {
     send_update(self, task.id, task_state::error, task_reason::task_invalid, err);
     return;
   }
@@ -588,11 +690,57 @@ void launch_task(self_pointer self, const task_info& task) {
     return;
   }
   send_update(self, task.id, task_state::starting);
-  auto instance = ++st.next_instance;
+  take_task(self, task);
   if (task.command->uris.empty())
-    start_task(self, task, instance);
+    start_task(self, task.id);
   else
-    start_fetch(self, task, instance);
+    start_fetch(self, task.id);
+}
+
+// LAUNCH_GROUP: every task is checked, TASK_STARTING, fetched; then all start together (start_group). A problem
+// with any task fails the whole group before anything runs.
+void launch_group(self_pointer self, const task_group_info& group) {
+  auto& st = self->state;
+  if (st.shutting_down) {
+    for (const auto& t : group.tasks)
+      send_update(self, t.id, task_state::dropped, task_reason::executor_terminated, "the executor is shutting down");
+    return;
+  }
+  std::string why;
+  std::vector<task_id> ids;
+  for (const auto& t : group.tasks) {
+    if (std::find(ids.begin(), ids.end(), t.id) != ids.end())
+      why = "task ID " + t.id.value + " appears twice in the group";
+    else if (auto err = check_launch(t); !err.empty())
+      why = "task " + t.id.value + ": " + err;
+    else if (st.tasks.count(t.id) > 0 || st.groups.contains(t.id))
+      why = "task " + t.id.value + " is already running";
+    ids.push_back(t.id);
+    if (!why.empty())
+      break;
+  }
+  if (why.empty() && !st.groups.add(ids, group.on_failure))
+    why = "the group has no tasks";
+  if (!why.empty()) {
+    LOG_WARN(component, "invalid task group: " << why);
+    for (const auto& t : group.tasks)
+      if (st.tasks.count(t.id) == 0)
+        send_update(self, t.id, task_state::error, task_reason::task_group_invalid, "invalid task group: " + why);
+    return;
+  }
+  LOG_INFO(component, "task group of " << ids.size() << " task(s), starting with " << ids.front());
+  for (const auto& t : group.tasks) {
+    send_update(self, t.id, task_state::starting);
+    take_task(self, t);
+  }
+  for (const auto& t : group.tasks)
+    if (!t.command->uris.empty() && !start_fetch(self, t.id)) {
+      group_member_ended(self, t.id, task_state::failed);  // not started yet: the others go too
+      return;
+    }
+  for (const auto& t : group.tasks)
+    if (t.command->uris.empty())
+      task_ready(self, t.id);
 }
 
 // -- health checks (actors/sdk/health_tracker.hpp) -------------------------------------------------------
@@ -699,30 +847,47 @@ void task_exited(self_pointer self, const task_id& id, int32_t status) {
     st.reaper->signal_group(t.check_pid, SIGKILL);
   auto usage = final_usage(self, t);
   remove_group(self, t.cgroup);  // every process the task started goes with it, also those that left its session
+  auto end = task_state::failed;
   if (t.limitation != task_reason::none) {
-    send_update(self, id, task_state::failed, t.limitation, t.limitation_message, &usage);
+    send_update(self, id, end, t.limitation, t.limitation_message, &usage);
   } else if (t.killed_by_health) {
-    send_update(self, id, task_state::killed, task_reason::task_health_check_status_updated, t.health_message,
-                &usage, false);
+    end = task_state::killed;
+    send_update(self, id, end, task_reason::task_health_check_status_updated, t.health_message, &usage, false);
   } else if (killed) {
-    send_update(self, id, task_state::killed, task_reason::none,
-                WIFSIGNALED(status) ? "Command terminated by signal " + std::to_string(WTERMSIG(status))
-                                    : "Command exited with status " + std::to_string(WEXITSTATUS(status)),
+    end = task_state::killed;
+    auto how = WIFSIGNALED(status) ? "Command terminated by signal " + std::to_string(WTERMSIG(status))
+                                   : "Command exited with status " + std::to_string(WEXITSTATUS(status));
+    send_update(self, id, end, task_reason::none, t.group_cause.empty() ? how : t.group_cause + " (" + how + ")",
                 &usage);
   } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    send_update(self, id, task_state::finished, task_reason::none, "Command exited with status 0", &usage);
+    end = task_state::finished;
+    send_update(self, id, end, task_reason::none, "Command exited with status 0", &usage);
   } else if (WIFEXITED(status)) {
-    send_update(self, id, task_state::failed, task_reason::command_executor_failed,
+    send_update(self, id, end, task_reason::command_executor_failed,
                 "Command exited with status " + std::to_string(WEXITSTATUS(status)), &usage);
   } else if (WIFSIGNALED(status)) {
-    send_update(self, id, task_state::failed, task_reason::command_executor_failed,
+    send_update(self, id, end, task_reason::command_executor_failed,
                 "Command terminated by signal " + std::to_string(WTERMSIG(status)), &usage);
   } else {
-    send_update(self, id, task_state::failed, task_reason::command_executor_failed,
-                "Command " + describe_wait_status(status), &usage);
+    send_update(self, id, end, task_reason::command_executor_failed, "Command " + describe_wait_status(status),
+                &usage);
   }
+  group_member_ended(self, id, end);
   if (st.shutting_down && st.tasks.empty())
     finish(self);
+}
+
+// A kill call (from the framework, through the agent): the task, and under kill_group the rest of its group.
+void kill_call(self_pointer self, const task_id& id, std::optional<std::chrono::milliseconds> grace) {
+  auto& st = self->state;
+  auto others = st.groups.killed(id);
+  kill_task(self, id, grace);
+  for (const auto& other : others)
+    if (auto i = st.tasks.find(other); i != st.tasks.end()) {
+      if (i->second.group_cause.empty())
+        i->second.group_cause = "Killed with task " + id.value + " of its group";
+      kill_task(self, other, grace);
+    }
 }
 
 task_actor::behavior_type task_runner(self_pointer self, executor_driver* driver, command_executor_options opts,
@@ -754,15 +919,16 @@ task_actor::behavior_type task_runner(self_pointer self, executor_driver* driver
   });
   return {
     [self](atom::launch, const task_info& task) { launch_task(self, task); },
-    [self](atom::kill_task, const task_id& id) { kill_task(self, id); },
+    [self](atom::launch, const task_group_info& group) { launch_group(self, group); },
+    [self](atom::kill_task, const task_id& id) { kill_call(self, id, std::nullopt); },
     [self](atom::kill_task, const task_id& id, const kill_policy& policy) {
       // The master checked it; an executor trusts no one: a bad grace falls back to the task's own.
       if (auto err = check_kill_policy(policy); !err.empty()) {
         LOG_WARN(component, "task " << id << ": kill with an invalid policy (" << err << "); using the task's");
-        kill_task(self, id);
+        kill_call(self, id, std::nullopt);
         return;
       }
-      kill_task(self, id, millis(policy.grace_period));
+      kill_call(self, id, millis(policy.grace_period));
     },
     [self](atom::shutdown) { begin_shutdown(self); },
     [self](atom::error, const std::string& why) {
@@ -876,6 +1042,10 @@ void command_executor::join() {
 
 void command_executor::launch_task(executor_driver&, const task_info& task) {
   caf::anon_send(impl_->handle(), atom::launch_v, task);
+}
+
+void command_executor::launch_task_group(executor_driver&, const task_group_info& group) {
+  caf::anon_send(impl_->handle(), atom::launch_v, group);
 }
 
 void command_executor::kill_task(executor_driver&, const task_id& task) {

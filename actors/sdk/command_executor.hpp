@@ -14,6 +14,11 @@
 // detached actor) run every `interval`; each change of health is a TASK_RUNNING update with `healthy` and
 // REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, and `consecutive_failures` failures kill the task (TASK_KILLED, same
 // reason, the last failure in the message; actors/sdk/health_tracker.hpp decides).
+// The same binary is the DEFAULT executor of task groups (LAUNCH_GROUP, one executor per group executor ID): a
+// group's tasks are checked together, fetched, then started together, each in its own control group (nested in
+// the executor's container, with the task's cpu and memory) and sandbox; if one cannot start, none runs. Once
+// started, a task that ends other than FINISHED kills the others (group_failure_policy::kill_group, Mesos'
+// rule), and so does a kill call for one of them; actors/sdk/task_group_tracker.hpp decides.
 // It is an `executor` run by an `executor_driver`: registration, acknowledgements, resending and, with
 // checkpointing (MESOSCAF_CHECKPOINT=1), reconnecting and re-registering after the agent restarts are the
 // driver's (actors/sdk/executor_driver.hpp). What is its own runs on a task actor in the driver's actor system:
@@ -77,6 +82,7 @@ public:
   void join();
 
   void launch_task(executor_driver& driver, const task_info& task) override;
+  void launch_task_group(executor_driver& driver, const task_group_info& group) override;
   void registered(executor_driver& driver, const executor_registration& info) override;
   void reregistered(executor_driver& driver, const executor_registration& info) override;
   void kill_task(executor_driver& driver, const task_id& task) override;

@@ -22,6 +22,10 @@ namespace mesoscaf {
 executor::~executor() = default;
 void executor::registered(executor_driver&, const executor_registration&) {}
 void executor::launch_task(executor_driver&, const task_info&) {}
+void executor::launch_task_group(executor_driver& driver, const task_group_info& group) {
+  for (const auto& task : group.tasks)
+    launch_task(driver, task);
+}
 void executor::kill_task(executor_driver&, const task_id&) {}
 void executor::kill_task(executor_driver& driver, const task_id& task, const kill_policy&) {
   kill_task(driver, task);
@@ -555,6 +559,17 @@ driver_actor::behavior_type driver_fn(driver_pointer self, executor_driver::impl
       if (i == st.launched.end())
         st.launched.push_back(task);
       d->exec->launch_task(*d->driver, task);
+    },
+    [self, d](atom::launch, const task_group_info& group) {
+      auto& st = self->state;
+      if (st.shutdown_requested)
+        return;
+      if (!st.registered && !st.recovering)
+        on_registered(self, d->env.agent, " (its first launch came before its answer)");
+      for (const auto& task : group.tasks)
+        if (std::none_of(st.launched.begin(), st.launched.end(), [&](const task_info& t) { return t.id == task.id; }))
+          st.launched.push_back(task);
+      d->exec->launch_task_group(*d->driver, group);
     },
     [self, d](atom::kill_task, const task_id& task) { d->exec->kill_task(*d->driver, task); },
     [self, d](atom::kill_task, const task_id& task, const kill_policy& policy) {

@@ -81,6 +81,9 @@ public:
   virtual void registered(executor_driver& driver, const executor_registration& info);
   /// Run this task; report its progress with send_status_update.
   virtual void launch_task(executor_driver& driver, const task_info& task);
+  /// A task group (LAUNCH_GROUP): its tasks start together or not at all. The default hands each task to
+  /// launch_task; the built-in executor starts them as one.
+  virtual void launch_task_group(executor_driver& driver, const task_group_info& group);
   /// Kill this task; report TASK_KILLED when it is gone.
   virtual void kill_task(executor_driver& driver, const task_id& task);
   /// Kill this task with this grace period (the kill call's; overrides the task's kill policy). The default

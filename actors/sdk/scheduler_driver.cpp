@@ -453,7 +453,7 @@ adapter_actor::behavior_type adapter_fn(adapter_pointer self, scheduler_driver::
         partition_aware = is_partition_aware(d->framework);
       }
       for (auto& op : ops) {
-        if (op.type != operation_type::launch) {
+        if (!launches_tasks(op.type)) {
           LOG_WARN("scheduler-driver", "accept while not subscribed: an operation (type "
                                          << static_cast<int>(op.type) << ") on void offers is dropped");
           continue;

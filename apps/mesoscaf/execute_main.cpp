@@ -9,6 +9,8 @@
 // and launched again on the next offer under a new task ID, at most three times in all: the command runs once.
 // When the task has ended it prints the sandbox path and the last 20 lines of the task's stdout and stderr, read
 // from the agent's HTTP API (the offer names it); --quiet leaves them out.
+// --group=FILE.json runs a task group instead (config/task_group_file.hpp): one LAUNCH_GROUP on the default
+// executor, an update line per task update, exit 0 iff every task ended TASK_FINISHED.
 #include "apps/mesoscaf/subcommands.hpp"
 
 #include "apps/mesoscaf/http_client.hpp"
@@ -23,6 +25,7 @@
 
 #include <condition_variable>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -37,7 +40,39 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-class execute_scheduler : public scheduler {
+// What both of execute's schedulers print and keep: one line per update, the driver's errors.
+class printing_scheduler : public scheduler {
+public:
+  void disconnected(scheduler_driver*) override {
+    std::cout << "disconnected from the master" << std::endl;
+  }
+
+  void error(scheduler_driver*, const std::string& message) override {
+    std::cout << "error: " << message << std::endl;
+    std::lock_guard<std::mutex> guard{mtx_};
+    error_ = message;
+  }
+
+  static void print(const task_status& s) {
+    std::cout << to_string(s.state) << " task=" << s.task << " agent=" << s.agent << " message=" << s.message;
+    if (s.reason != task_reason::none)
+      std::cout << " reason=" << to_string(s.reason);
+    if (s.healthy)
+      std::cout << " healthy=" << (*s.healthy ? "true" : "false");
+    std::cout << std::endl;
+    if (s.usage && is_terminal(s.state))
+      std::cout << "usage task=" << s.task << " " << to_string(*s.usage) << std::endl;
+  }
+
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::string error_;
+  framework_id framework_;
+  http_address agent_http_;   // of the agent the task was launched on (from its offer): for the output tail
+};
+
+class execute_scheduler : public printing_scheduler {
 public:
   execute_scheduler(task_info task, std::vector<std::pair<std::string, std::string>> constraints)
     : task_(std::move(task)), constraints_(std::move(constraints)) {}
@@ -91,14 +126,7 @@ public:
   }
 
   void status_update(scheduler_driver* driver, const task_status& s) override {
-    std::cout << to_string(s.state) << " task=" << s.task << " agent=" << s.agent << " message=" << s.message;
-    if (s.reason != task_reason::none)
-      std::cout << " reason=" << to_string(s.reason);
-    if (s.healthy)
-      std::cout << " healthy=" << (*s.healthy ? "true" : "false");
-    std::cout << std::endl;
-    if (s.usage && is_terminal(s.state))
-      std::cout << "usage task=" << s.task << " " << to_string(*s.usage) << std::endl;
+    print(s);
     if (s.task != task_.id)
       return;
     if (s.source != status_source::master)
@@ -132,27 +160,11 @@ public:
     }
   }
 
-  void disconnected(scheduler_driver*) override {
-    std::cout << "disconnected from the master" << std::endl;
-  }
-
-  void error(scheduler_driver*, const std::string& message) override {
-    std::cout << "error: " << message << std::endl;
-    std::lock_guard<std::mutex> guard{mtx_};
-    error_ = message;
-  }
-
   // -- for main ---------------------------------------------------------------------------------------------
 
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  bool done_ = false;
   task_status last_;
   std::optional<clock_type::time_point> running_at_;
-  std::string error_;
   bool unreachable_ = false;  // the task's latest state is TASK_UNREACHABLE: reconcile it periodically
-  framework_id framework_;
-  http_address agent_http_;   // of the agent the task was launched on (from its offer): for the output tail
 
   task_id current_task() {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -168,6 +180,167 @@ private:
   int attempt_ = 1;
 };
 
+// --group=FILE.json: one LAUNCH_GROUP on the first offer that holds the whole group (plus its executor), every
+// update printed; done when every task has ended. No relaunch: a group that never reached an agent ends the run.
+class execute_group_scheduler : public printing_scheduler {
+public:
+  execute_group_scheduler(task_group_info group, std::vector<std::pair<std::string, std::string>> constraints)
+    : group_(std::move(group)), constraints_(std::move(constraints)) {
+    executor_.type = executor_type::default_executor;
+    executor_.id = executor_id{"default-executor-" + new_uuid()};
+    executor_.name = "mesoscaf execute --group";
+    executor_.resources = *resource_set::parse(executor_resources);
+    for (const auto& t : group_.tasks)
+      needed_ += t.resources;
+    needed_ += executor_.resources;
+  }
+
+  /// What the default executor itself gets (as mesos-execute gives it).
+  static constexpr const char* executor_resources = "cpus:0.1;mem:32";
+
+  void registered(scheduler_driver* driver, const framework_id& id) override {
+    std::cout << "subscribed framework_id=" << id << std::endl;
+    std::lock_guard<std::mutex> guard{mtx_};
+    framework_ = id;
+    if (launched_) {
+      std::vector<task_status> ask;
+      for (const auto& t : group_.tasks) {
+        task_status s;
+        s.task = t.id;
+        s.agent = t.agent;
+        ask.push_back(s);
+      }
+      driver->reconcile_tasks(ask);
+    }
+  }
+
+  void resource_offers(scheduler_driver* driver, const std::vector<offer>& offers) override {
+    for (auto& o : offers) {
+      bool fits = true;
+      for (auto& [name, value] : constraints_)
+        fits = fits && attribute_matches(o.attributes, name, value);
+      if (launched_ || !fits || !o.resources.contains(needed_)) {
+        driver->decline_offer(o.id, filters{launched_ ? 600.0 : 1.0});
+        continue;
+      }
+      launched_ = true;
+      offer_operation op;
+      op.type = operation_type::launch_group;
+      op.executor = executor_;
+      op.on_failure = group_.on_failure;
+      std::string ids;
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        for (auto& t : group_.tasks) {
+          t.agent = o.agent;
+          ids += (ids.empty() ? "" : ",") + t.id.value;
+        }
+        op.tasks = group_.tasks;
+        agent_http_ = http_address{o.agent_address, o.agent_http_port};
+      }
+      std::cout << "launching group tasks=" << ids << " agent=" << o.agent << " executor=" << executor_.id
+                << " resources=" << needed_ << std::endl;
+      driver->accept_offers({o.id}, {op}, filters{60});
+      driver->suppress_offers();
+    }
+  }
+
+  void status_update(scheduler_driver*, const task_status& s) override {
+    print(s);
+    std::lock_guard<std::mutex> guard{mtx_};
+    bool ours = false;
+    for (const auto& t : group_.tasks)
+      ours = ours || t.id == s.task;
+    if (!ours || !is_terminal(s.state))
+      return;
+    last_[s.task] = s;
+    if (last_.size() == group_.tasks.size()) {
+      done_ = true;
+      cv_.notify_all();
+    }
+  }
+
+  // -- for main ---------------------------------------------------------------------------------------------
+
+  std::map<task_id, task_status> last_;  // each task's terminal update
+  task_group_info group_;
+
+private:
+  std::vector<std::pair<std::string, std::string>> constraints_;
+  executor_info executor_;
+  resource_set needed_;
+  bool launched_ = false;
+};
+
+framework_info execute_framework(const execute_config& cfg) {
+  framework_info fw;
+  fw.name = "mesoscaf-execute";
+  fw.user = !cfg.user.empty() ? cfg.user : current_user_name();
+  fw.failover_timeout = std::chrono::duration<double>(cfg.failover_timeout).count();
+  fw.checkpoint = cfg.checkpoint;
+  if (cfg.partition_aware)
+    fw.capabilities.push_back("PARTITION_AWARE");
+  fw.capabilities.push_back("TASK_KILLING_STATE");
+  return fw;
+}
+
+// `mesoscaf execute --group=FILE.json`: exit 0 iff every task of the group ended TASK_FINISHED.
+int execute_group(execute_config& cfg) {
+  caf::actor_system sys{cfg};
+  execute_group_scheduler sched{*cfg.parsed_group, cfg.parsed_constraints};
+  driver_options dopts;
+  dopts.zk_session_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.zk_session_timeout);
+  scheduler_driver driver{sys, &sched, execute_framework(cfg), cfg.master, dopts};
+  if (driver.start() != driver_status::running) {
+    std::cout << "error: " << driver.abort_reason() << std::endl;
+    return 1;
+  }
+  auto started = clock_type::now();
+  bool timed_out = false;
+  {
+    std::unique_lock<std::mutex> guard{sched.mtx_};
+    while (!sched.done_) {
+      sched.cv_.wait_for(guard, std::chrono::milliseconds(50));
+      if (sched.error_.rfind("Framework has been removed", 0) == 0 || driver.status() != driver_status::running)
+        break;
+      if (cfg.timeout.count() > 0 && clock_type::now() - started >= cfg.timeout) {
+        timed_out = true;
+        break;
+      }
+    }
+  }
+  if (!cfg.quiet) {
+    std::unique_lock<std::mutex> guard{sched.mtx_};
+    if (sched.done_) {
+      auto agent = sched.agent_http_;
+      auto framework = sched.framework_.str();
+      auto tasks = sched.group_.tasks;
+      guard.unlock();
+      http_limits limits;
+      limits.timeout = std::chrono::seconds(5);
+      for (const auto& t : tasks)
+        write_output_tail(std::cout, agent, framework, t.id.str(), 20, limits);
+    }
+  }
+  driver.stop();
+  auto st = driver.join();
+  std::lock_guard<std::mutex> guard{sched.mtx_};
+  bool all_finished = sched.done_;
+  for (const auto& [id, s] : sched.last_) {
+    all_finished = all_finished && s.state == task_state::finished;
+    std::cout << "task " << id << " ended " << to_string(s.state) << " reason=" << to_string(s.reason)
+              << " message=" << s.message << std::endl;
+  }
+  if (all_finished)
+    return 0;
+  if (timed_out)
+    std::cout << "timed out after " << std::chrono::duration_cast<std::chrono::milliseconds>(cfg.timeout).count()
+              << " ms" << std::endl;
+  else if (!sched.done_)
+    std::cout << "driver " << to_string(st) << ": " << driver.abort_reason() << std::endl;
+  return 1;
+}
+
 } // namespace
 
 int execute_main(int argc, char** argv) {
@@ -178,6 +351,8 @@ int execute_main(int argc, char** argv) {
   // The agent's HTTP (the task's output) is HTTPS on a TLS cluster.
   if (cfg.tls_on())
     use_http_client_tls(cfg.tls_cert, cfg.tls_key, cfg.tls_ca);
+  if (cfg.parsed_group)
+    return execute_group(cfg);
   task_info task;
   task.name = cfg.name;
   task.id = task_id{cfg.name + "-" + new_uuid()};
@@ -195,14 +370,7 @@ int execute_main(int argc, char** argv) {
 
   caf::actor_system sys{cfg};
   execute_scheduler sched{task, cfg.parsed_constraints};
-  framework_info fw;
-  fw.name = "mesoscaf-execute";
-  fw.user = !cfg.user.empty() ? cfg.user : current_user_name();
-  fw.failover_timeout = std::chrono::duration<double>(cfg.failover_timeout).count();
-  fw.checkpoint = cfg.checkpoint;
-  if (cfg.partition_aware)
-    fw.capabilities.push_back("PARTITION_AWARE");
-  fw.capabilities.push_back("TASK_KILLING_STATE");
+  auto fw = execute_framework(cfg);
   driver_options dopts;
   dopts.zk_session_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.zk_session_timeout);
   scheduler_driver driver{sys, &sched, fw, cfg.master, dopts};
