@@ -250,7 +250,17 @@ task_info task(const json& j, const std::string& path) {
 } // namespace
 
 std::string parse_task_group_json(std::string_view text_in, task_group_info& out) {
-  auto j = json::parse(text_in.begin(), text_in.end(), nullptr, false);
+  // nlohmann parses and frees without recursion but copies recursively: a deeply nested value must not get
+  // further than the parser (no group file needs more than a handful of levels).
+  constexpr int max_depth = 32;
+  bool too_deep = false;
+  json::parser_callback_t depth_check = [&](int depth, json::parse_event_t, json&) {
+    too_deep = too_deep || depth > max_depth;
+    return !too_deep;
+  };
+  auto j = json::parse(text_in.begin(), text_in.end(), depth_check, false);
+  if (too_deep)
+    return "nested deeper than " + std::to_string(max_depth) + " levels";
   if (j.is_discarded())
     return "not valid JSON";
   try {

@@ -15,6 +15,7 @@
 
 #include <caf/all.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -1208,6 +1209,34 @@ TEST(a task using a volume gets it linked into its sandbox before it reaches the
   sched.run();
   REQUIRE_EQUAL(rec->executor_launches.size(), 2u);
   CHECK_EQUAL(mesoscaf::test::read_file(rec->launches[0].sandbox + "/tasks/t2/data/f"), "hello");
+}
+
+TEST(a group whose task cannot get its volume never starts and its other task ends too) {
+  mesoscaf::test::temp_dir dir{"mesoscaf-agent-test"};
+  start(in_work_dir(options(), dir.path()));
+  auto fw = framework_id{"fw-1"};
+  from_master(atom::apply_op_v, fw, make_op(operation_type::reserve, reserve_text));
+  from_master(atom::apply_op_v, fw, make_op(operation_type::create, volume_text));
+  auto pod = pod_executor();
+  from_master(atom::run_task_v, make_framework(), pod, pod_group(pod, {"first"}));
+  sched.run();
+  register_executor("fw-1", "pod");
+  REQUIRE_EQUAL(rec->executor_groups.size(), 1u);
+  // The second group's b cannot get its volume: its task directory is a file.
+  REQUIRE_EQUAL(rec->launches.size(), 1u);
+  std::filesystem::create_directories(rec->launches[0].sandbox + "/tasks");
+  { std::ofstream{rec->launches[0].sandbox + "/tasks/b"} << "in the way"; }
+  auto group = pod_group(pod, {"a", "b"});
+  group.tasks[1].resources = rs("cpus(eng,dynamic):1;" + std::string{volume_text});
+  from_master(atom::run_task_v, make_framework(), pod, group);
+  sched.run();
+  CHECK_EQUAL(rec->executor_groups.size(), 1u);  // the second group never went out
+  std::map<std::string, task_status> last;
+  for (const auto& u : rec->master_updates)
+    last[u.status.task.value] = u.status;
+  CHECK(last["b"].state == task_state::failed);
+  CHECK(last["a"].state == task_state::killed);
+  CHECK(last["a"].message.find("task b of its group ended before the group started") != std::string::npos);
 }
 
 TEST(a task naming a volume the agent does not have is refused with TASK_ERROR) {

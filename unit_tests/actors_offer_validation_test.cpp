@@ -753,6 +753,12 @@ TEST(one bad task or a group too large fails every task of the group) {
   check_all(validate_accept(fw1, {offer_id{"o1"}}, {group_op({task("a", "cpus:1")}, custom)}, outstanding, retired,
                             is_live),
             task_reason::task_group_invalid, "DEFAULT executor");
+  // Our executor runs as the agent's user: a framework may not hand it an environment (LD_PRELOAD) or a user.
+  auto env_exec = default_executor("p");
+  env_exec.command.environment["LD_PRELOAD"] = "/tmp/evil.so";
+  check_all(validate_accept(fw1, {offer_id{"o1"}}, {group_op({task("a", "cpus:1")}, env_exec)}, outstanding, retired,
+                            is_live),
+            task_reason::task_group_invalid, "takes no command, environment or user");
   live.insert(task_id{"running"});
   check_all(validate_accept(fw1, {offer_id{"o1"}}, {group_op({task("a", "cpus:1"), task("running", "cpus:1")},
                                                              default_executor("p"))},

@@ -106,4 +106,7 @@ TEST(bad group files are refused naming the place) {
     many += std::string(i > 0 ? "," : "") + R"({"name": "t)" + std::to_string(i)
             + R"(", "resources": "cpus:1", "command": {"value": "true"}})";
   CHECK(mentions(parse_error(many + "]}"), "more than 256 tasks"));
+  // Deep nesting is refused by the parser, before anything copies it (copies recurse).
+  std::string deep = R"({"tasks": [{"name": )" + std::string(100000, '[') + std::string(100000, ']') + "}]}";
+  CHECK(mentions(parse_error(deep), "nested deeper than 32 levels"));
 }

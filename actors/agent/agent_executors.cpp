@@ -252,6 +252,9 @@ void on_container_launch_failed(agent_ptr self, const container_id& cid, uint64_
   auto msg = "cannot launch executor '" + e.info.id.str() + "': " + render(self, err);
   LOG_ERROR(component, msg);
   fail_tasks(self, e, task_state::failed, task_reason::container_launch_failed, msg);
+  // The master counts a custom or DEFAULT executor's resources until it hears of its end.
+  if (master_tracks(e) && st.registered && st.master)
+    self->send(st.master, atom::exec_lost_v, e.framework, st.id, e.info.id, int32_t{-1});
   // A timed-out launch may still have started something.
   kill_container(self, e);
   erase_executor(self, key);
@@ -338,6 +341,18 @@ void send_group(agent_ptr self, executor_entry& e, const std::vector<task_id> me
 
 bool master_tracks(const executor_entry& e) {
   return !e.command || e.info.type == executor_type::default_executor;
+}
+
+void end_unstarted_group(agent_ptr self, const framework_id& fw, const task_id& tid) {
+  auto& st = self->state;
+  auto t = st.tasks.find(task_key{fw, tid});
+  if (t == st.tasks.end() || t->second.group.empty() || t->second.launched)
+    return;
+  auto ex = st.executors.find(executor_key{fw, t->second.executor});
+  if (ex == st.executors.end())
+    return;
+  auto members = t->second.group;
+  send_group(self, ex->second, members, t->second.on_failure);
 }
 
 void send_launch(agent_ptr self, executor_entry& e, const task_id& tid) {
@@ -453,8 +468,10 @@ executor_info executor_for(const agent_state& st, const framework_id& fw, const 
   if (ti.executor && !is_default_executor(ti))
     return *ti.executor;
   executor_info info;
-  if (ti.executor)
+  if (ti.executor) {
     info = *ti.executor;  // DEFAULT: its ID, resources and labels, with our binary (in group mode by its tasks)
+    info.command = command_info{};  // nothing of the framework's reaches our process (it runs as the agent's user)
+  }
   info.id = eid;
   info.framework = fw;
   if (!ti.executor)
@@ -498,6 +515,7 @@ void checkpoint_task(agent_ptr self, task_entry& t, const task_key& key) {
       i->second.record_pending = false;
       agent_update(self, key.first, key.second, i->second.executor, task_state::failed,
                    task_reason::container_launch_failed, "cannot checkpoint the task on the agent: " + err);
+      end_unstarted_group(self, key.first, key.second);  // its group starts whole or not at all
     });
 }
 
@@ -598,8 +616,8 @@ void on_run_group(agent_ptr self, const framework_info& fi, const executor_info&
                                        << fw);
   if (e->state == executor_entry::phase::registered)
     send_launch(self, *e, members.front());
-  else
-    e->queued.push_back(members.front());
+  else  // each may send the group: one of them may be gone (failed and acknowledged) by then
+    e->queued.insert(e->queued.end(), members.begin(), members.end());
 }
 
 void on_run_task(agent_ptr self, const framework_info& fi, const task_info& ti) {

@@ -297,6 +297,9 @@ void on_run_group(agent_ptr self, const framework_info& fi, const executor_info&
 /// The master counts this executor's resources and hears of its end: custom executors and DEFAULT ones (not the
 /// per-framework command executor, whose tasks carry all it uses).
 bool master_tracks(const executor_entry& e);
+/// A task of a group that has not gone to its executor ended (its checkpoint or volumes failed): the others of
+/// its group end too (all or nothing).
+void end_unstarted_group(agent_ptr self, const framework_id& fw, const task_id& tid);
 // A kill from the master; `policy` (may be null) is the kill call's own grace period.
 void on_kill_task(agent_ptr self, const framework_id& fw, const task_id& tid, const kill_policy* policy);
 void on_fw_msg(agent_ptr self, const framework_id& fw, const executor_id& eid, const std::string& data);

@@ -31,6 +31,7 @@ void prepare_volumes(agent_ptr self, const task_key& key, uint64_t prepare_id, c
     if (!err.empty()) {
       agent_update(self, key.first, key.second, t->second.executor, task_state::failed,
                    task_reason::container_launch_failed, "cannot give the task its volumes: " + err);
+      end_unstarted_group(self, key.first, key.second);  // its group starts whole or not at all
       return;
     }
     LOG_DEBUG(component, "volumes " << volumes << " linked into " << dir);

@@ -22,8 +22,10 @@ std::string check_group_executor(const framework_id& caller, const executor_info
     return msg;
   if (!ex.framework.empty() && ex.framework != caller)
     return "executor's framework ID " + ex.framework.value + " is not the caller's";
-  if (!ex.command.value.empty() || !ex.command.arguments.empty() || !ex.command.uris.empty())
-    return "the DEFAULT executor takes no command (the agent runs its own)";
+  const auto& c = ex.command;
+  if (!c.value.empty() || !c.arguments.empty() || !c.uris.empty() || !c.environment.empty() || !c.user.empty()
+      || !c.shell)
+    return "the DEFAULT executor takes no command, environment or user (the agent runs its own)";
   if (auto msg = check_no_control_chars("executor name", ex.name); !msg.empty())
     return msg;
   if (auto msg = ex.resources.validate(); !msg.empty())

@@ -548,13 +548,12 @@ void start_group(self_pointer self, const task_id& any) {
       send_update(self, id, task_state::failed, task_reason::container_launch_failed, err);
       st.groups.ended(id, task_state::failed);
       auto cause = "Killed because task " + id.value + " of its group could not start";
-      for (const auto& other : members) {
-        auto j = st.tasks.find(other);
-        if (other == id || j == st.tasks.end())
-          continue;
-        j->second.group_cause = cause;
-        kill_task(self, other, std::chrono::milliseconds{0});
-      }
+      for (const auto& other : members)
+        if (auto j = st.tasks.find(other); j != st.tasks.end())
+          j->second.group_cause = cause;  // all first: one kill may end the others (group_member_ended)
+      for (const auto& other : members)
+        if (other != id)
+          kill_task(self, other, std::chrono::milliseconds{0});
       return;
     }
     started.push_back(id);
