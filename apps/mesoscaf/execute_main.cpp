@@ -70,6 +70,26 @@ public:
   std::string error_;
   framework_id framework_;
   http_address agent_http_;   // of the agent the task was launched on (from its offer): for the output tail
+
+  /// Once every task ended: the tail of each one's output. While the framework still exists: its sandbox is the
+  /// agent's to show until then (and long after).
+  void write_tails() {
+    std::unique_lock<std::mutex> guard{mtx_};
+    if (!done_)
+      return;
+    auto agent = agent_http_;
+    auto framework = framework_.str();
+    auto tasks = ended_tasks();
+    guard.unlock();
+    http_limits limits;
+    limits.timeout = std::chrono::seconds(5);
+    for (const auto& task : tasks)
+      write_output_tail(std::cout, agent, framework, task.str(), 20, limits);
+  }
+
+protected:
+  /// The tasks whose output write_tails shows (called under mtx_).
+  virtual std::vector<task_id> ended_tasks() const = 0;
 };
 
 class execute_scheduler : public printing_scheduler {
@@ -171,6 +191,11 @@ public:
     return task_.id;
   }
 
+protected:
+  std::vector<task_id> ended_tasks() const override {
+    return {last_.task};
+  }
+
 private:
   static constexpr int max_attempts = 3;
   task_info task_;
@@ -265,6 +290,15 @@ public:
   std::map<task_id, task_status> last_;  // each task's terminal update
   task_group_info group_;
 
+protected:
+  std::vector<task_id> ended_tasks() const override {
+    std::vector<task_id> ids;
+    for (const auto& t : group_.tasks)
+      ids.push_back(t.id);
+    return ids;
+  }
+
+
 private:
   std::vector<std::pair<std::string, std::string>> constraints_;
   executor_info executor_;
@@ -309,19 +343,8 @@ int execute_group(execute_config& cfg) {
       }
     }
   }
-  if (!cfg.quiet) {
-    std::unique_lock<std::mutex> guard{sched.mtx_};
-    if (sched.done_) {
-      auto agent = sched.agent_http_;
-      auto framework = sched.framework_.str();
-      auto tasks = sched.group_.tasks;
-      guard.unlock();
-      http_limits limits;
-      limits.timeout = std::chrono::seconds(5);
-      for (const auto& t : tasks)
-        write_output_tail(std::cout, agent, framework, t.id.str(), 20, limits);
-    }
-  }
+  if (!cfg.quiet)
+    sched.write_tails();
   driver.stop();
   auto st = driver.join();
   std::lock_guard<std::mutex> guard{sched.mtx_};
@@ -420,19 +443,8 @@ int execute_main(int argc, char** argv) {
       }
     }
   }
-  if (!cfg.quiet) {
-    // While the framework still exists: its sandbox is the agent's to show until then (and long after).
-    std::unique_lock<std::mutex> guard{sched.mtx_};
-    if (sched.done_) {
-      auto agent = sched.agent_http_;
-      auto framework = sched.framework_.str();
-      auto task = sched.last_.task.str();
-      guard.unlock();
-      http_limits limits;
-      limits.timeout = std::chrono::seconds(5);
-      write_output_tail(std::cout, agent, framework, task, 20, limits);
-    }
-  }
+  if (!cfg.quiet)
+    sched.write_tails();
   // A one-task program: whether or not a failover timeout was given, its end (task over, timeout, kill) ends the
   // framework at the master, which also kills a task still running.
   driver.stop();
