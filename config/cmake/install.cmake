@@ -4,7 +4,7 @@
 # own program or in PATH (config/support/executable_path.hpp).
 include(CMakePackageConfigHelpers)
 
-set(MESOSCAF_COMPONENTS mesoscaf_support mesoscaf_messages mesoscaf_protocol mesoscaf_allocator
+set(MESOSCAF_COMPONENTS mesoscaf_support mesoscaf_messages mesoscaf_mesos_v1 mesoscaf_protocol mesoscaf_allocator
     mesoscaf_containerizer mesoscaf_ha mesoscaf_master mesoscaf_agent mesoscaf_sdk mesoscaf_http mesoscaf_webui
     mesoscaf_config)
 set_target_properties(mesoscaf PROPERTIES EXPORT_NAME mesoscaf)
@@ -30,7 +30,7 @@ install(FILES ${CMAKE_BINARY_DIR}/mesoscafConfig.cmake ${CMAKE_BINARY_DIR}/mesos
 # pkg-config: the components in link order (highest first), then what they build on.
 set(MESOSCAF_PC_LIBS "")
 foreach(lib mesoscaf_config mesoscaf_http mesoscaf_webui mesoscaf_sdk mesoscaf_master mesoscaf_agent mesoscaf_ha mesoscaf_containerizer
-            mesoscaf_allocator mesoscaf_protocol mesoscaf_messages mesoscaf_support)
+            mesoscaf_allocator mesoscaf_protocol mesoscaf_mesos_v1 mesoscaf_messages mesoscaf_support)
   string(APPEND MESOSCAF_PC_LIBS " -l${lib}")
 endforeach()
 configure_file(${CMAKE_SOURCE_DIR}/config/cmake/mesoscaf.pc.in ${CMAKE_BINARY_DIR}/mesoscaf.pc @ONLY)

@@ -32,7 +32,8 @@ find_package(Threads REQUIRED)
 find_package(Boost 1.71 REQUIRED)   # header-only parts: Uuid
 find_package(nlohmann_json 3 REQUIRED)
 find_package(SQLite3 REQUIRED)      # the single-master registry store
-find_package(spdlog REQUIRED)       # the log writer (Debian's libspdlog-dev; brings fmt from libfmt-dev)
+find_package(spdlog REQUIRED)
+find_package(Protobuf REQUIRED)     # the Mesos v1 HTTP APIs' wire format (Debian's libprotobuf-dev, protobuf-compiler)       # the log writer (Debian's libspdlog-dev; brings fmt from libfmt-dev)
 
 # Debian's libzookeeper-mt: the multi-threaded C client (its callbacks run on its own threads).
 if(NOT TARGET ZooKeeper::zookeeper_mt)
