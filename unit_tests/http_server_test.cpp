@@ -2,7 +2,9 @@
 #include "test.hpp"
 
 #include "http_test_client.hpp"
+#include "process_scan.hpp"
 
+#include "actors/http/event_stream.hpp"
 #include "actors/http/http_server.hpp"
 #include "actors/http/prometheus.hpp"
 #include "actors/http/state_json.hpp"
@@ -14,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -22,6 +25,7 @@ using namespace mesoscaf::http;
 using namespace std::chrono;
 using mesoscaf::test::http_get;
 using mesoscaf::test::http_request;
+using mesoscaf::test::eventually;
 
 namespace {
 
@@ -48,6 +52,8 @@ bool closed_within(int fd, milliseconds limit) {
 }
 
 struct fixture {
+  std::atomic<int> closed_streams{0};
+  std::vector<std::shared_ptr<event_stream>> streams;
   server_options opts;
   std::unique_ptr<server> srv;
   std::string endpoint;
@@ -61,6 +67,30 @@ struct fixture {
     srv->route("POST", "/echo", [](const request& req) { return response::text(req.body); });
     srv->route_prefix("DELETE", "/things/", [](const request& req) { return response::text(req.path.substr(8)); });
     srv->route("GET", "/boom", [](const request&) -> response { throw std::runtime_error("kaboom"); });
+    srv->route("GET", "/headers", [](const request& req) {
+      auto i = req.headers.find("accept");
+      return response::text(i == req.headers.end() ? "" : i->second);
+    });
+    // A stream fed by another thread: `count` chunks, then the end (or nothing more if count is 0).
+    srv->route("GET", "/stream", [this](const request& req) {
+      response res;
+      res.content_type = "application/json";
+      res.headers.emplace_back("Mesos-Stream-Id", "s-1");
+      res.stream = std::make_shared<event_stream>(static_cast<std::size_t>(std::stoul(req.param("max", "1000000"))));
+      res.stream->on_close([this] { ++closed_streams; });
+      auto count = std::stoi(req.param("count", "0"));
+      auto size = std::stoul(req.param("size", "5"));
+      std::thread([s = res.stream, count, size] {
+        for (int i = 0; i < count; ++i) {
+          std::this_thread::sleep_for(milliseconds(20));
+          s->push(std::to_string(i) + std::string(size - 1, 'x'));
+        }
+        if (count > 0)
+          s->finish();
+      }).detach();
+      streams.push_back(res.stream);
+      return res;
+    });
     REQUIRE_EQUAL(srv->start(), "");
     endpoint = "127.0.0.1:" + std::to_string(srv->port());
   }
@@ -97,6 +127,70 @@ TEST(a body over the limit is refused with 413) {
   start();
   CHECK_EQUAL(http_request("POST", endpoint, "/echo", std::string(4096, 'x')).status, 413);
   CHECK_EQUAL(http_request("POST", endpoint, "/echo", std::string(512, 'x')).status, 200);
+}
+
+TEST(repeated headers reach the handler joined) {
+  start();
+  auto r = http_request("GET", endpoint, "/headers", "", "application/json", seconds(15),
+                        {{"Accept", "application/x-protobuf"}});
+  CHECK_EQUAL(r.body, "application/x-protobuf");
+  int fd = connect_to(srv->port());
+  REQUIRE(fd >= 0);
+  std::string req = "GET /headers HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nAccept: text/plain\r\n"
+                    "Connection: close\r\n\r\n";
+  REQUIRE_EQUAL(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  std::string answer;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+    answer.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  CHECK(answer.find("application/json, text/plain") != std::string::npos);
+}
+
+TEST(a streamed response sends every chunk pushed then ends) {
+  start();
+  auto r = http_get(endpoint, "/stream?count=3");
+  CHECK_EQUAL(r.status, 200);
+  CHECK_EQUAL(r.body, "0xxxx1xxxx2xxxx");
+  CHECK_EQUAL(r.headers["mesos-stream-id"], "s-1");
+  CHECK_EQUAL(r.headers["transfer-encoding"], "chunked");
+  CHECK(eventually([&] { return closed_streams.load() == 1; }, seconds(10)));
+}
+
+TEST(a streamed response is closed when its client disconnects) {
+  start();
+  int fd = connect_to(srv->port());
+  REQUIRE(fd >= 0);
+  std::string req = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
+  REQUIRE_EQUAL(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  REQUIRE(eventually([&] { return streams.size() == 1; }, seconds(10)));
+  // The stream stays open while the client is there: data pushed now arrives.
+  streams[0]->push("hello");
+  std::string got;
+  char buf[4096];
+  while (got.find("hello") == std::string::npos) {
+    auto n = ::read(fd, buf, sizeof buf);
+    REQUIRE(n > 0);
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  CHECK_EQUAL(closed_streams.load(), 0);
+  ::close(fd);
+  CHECK(eventually([&] { return closed_streams.load() == 1; }, seconds(10)));
+  CHECK(!streams[0]->push("late"));
+}
+
+TEST(a streamed response whose client does not read is dropped at its bound) {
+  start();
+  int fd = connect_to(srv->port());
+  REQUIRE(fd >= 0);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  // 200 chunks of 64 KiB against a bound of 1 MiB, and the client never reads.
+  std::string req = "GET /stream?count=200&size=65536&max=1048576 HTTP/1.1\r\nHost: x\r\n\r\n";
+  REQUIRE_EQUAL(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  CHECK(eventually([&] { return closed_streams.load() == 1; }, seconds(30)));
+  ::close(fd);
+  CHECK_EQUAL(http_get(endpoint, "/echo").status, 200);
 }
 
 TEST(a client that sends no complete request is disconnected after the header timeout) {

@@ -1,6 +1,7 @@
 #include "actors/http/http_server.hpp"
 
 #include "actors/http/body_buffers.hpp"
+#include "actors/http/event_stream.hpp"
 #include "actors/tls.hpp"
 #include "config/support/certificate_name.hpp"
 
@@ -9,6 +10,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -122,7 +125,11 @@ public:
     if (!ec)
       peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
-  ~session() { --owner_.connections; }
+  ~session() {
+    if (events_)
+      events_->detach();
+    --owner_.connections;
+  }
 
   void start() {
     if constexpr (tls) {
@@ -180,7 +187,10 @@ private:
     for (auto& field : msg) {
       std::string name{field.name_string()};
       std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-      req.headers[name] = std::string{field.value()};
+      // A repeated header (two Accept lines) is the list of both, as RFC 9110 combines them.
+      auto [it, fresh] = req.headers.emplace(name, std::string{field.value()});
+      if (!fresh)
+        it->second += ", " + std::string{field.value()};
     }
     req.body = std::move(msg.body());
     req.peer = peer_;
@@ -224,6 +234,8 @@ private:
   }
 
   void write(response res) {
+    if (res.stream)
+      return write_stream(std::move(res));
     auto out = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(res.status),
                                                                       version_ ? version_ : 11);
     out->set(bhttp::field::server, owner_.opts.server_name);
@@ -242,6 +254,104 @@ private:
         return self->close();
       self->read();
     });
+  }
+
+  // -- a streamed response (event_stream): chunked, until the stream finishes or the client leaves ----------
+
+  void write_stream(response res) {
+    events_ = std::move(res.stream);
+    auto head = std::make_shared<bhttp::response<bhttp::empty_body>>(static_cast<bhttp::status>(res.status),
+                                                                      version_ ? version_ : 11);
+    head->set(bhttp::field::server, owner_.opts.server_name);
+    head->set(bhttp::field::content_type, res.content_type);
+    for (auto& [name, value] : res.headers)
+      head->set(name, value);
+    head->keep_alive(false);
+    head->chunked(true);
+    auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*head);
+    // The stream's own timer bounds each write; the connection's deadline would also end the idle read below.
+    beast::get_lowest_layer(stream_).expires_never();
+    write_timer_.emplace(stream_.get_executor());
+    arm_write_timer();
+    bhttp::async_write_header(stream_, *sr, [self = this->shared_from_this(), head, sr](beast::error_code ec, std::size_t) {
+      self->write_timer_->cancel();
+      if (ec)
+        return self->end_stream();
+      self->watch_client();
+      std::weak_ptr<session> weak = self;
+      self->events_->attach([weak, exec = self->stream_.get_executor()] {
+        asio::post(exec, [weak] {
+          if (auto s = weak.lock())
+            s->pump();
+        });
+      });
+    });
+  }
+
+  void arm_write_timer() {
+    write_timer_->expires_after(owner_.opts.write_timeout);
+    std::weak_ptr<session> weak = this->shared_from_this();
+    write_timer_->async_wait([weak](beast::error_code ec) {
+      if (ec)
+        return;   // cancelled: the write completed
+      if (auto s = weak.lock())
+        s->end_stream();   // a client that stopped reading
+    });
+  }
+
+  void pump() {
+    if (writing_ || done_ || !events_)
+      return;
+    auto data = std::make_shared<std::string>();
+    bool finished = false;
+    events_->take(*data, finished);
+    if (data->empty()) {
+      if (finished)
+        finish_stream();
+      return;
+    }
+    writing_ = true;
+    arm_write_timer();
+    asio::async_write(stream_, bhttp::make_chunk(asio::buffer(*data)),
+                      [self = this->shared_from_this(), data, finished](beast::error_code ec, std::size_t) {
+                        self->writing_ = false;
+                        self->write_timer_->cancel();
+                        if (ec)
+                          return self->end_stream();
+                        if (finished)
+                          return self->finish_stream();
+                        self->pump();
+                      });
+  }
+
+  void finish_stream() {
+    if (done_)
+      return;
+    writing_ = true;
+    arm_write_timer();
+    asio::async_write(stream_, bhttp::make_chunk_last(), [self = this->shared_from_this()](beast::error_code, std::size_t) {
+      self->write_timer_->cancel();
+      self->end_stream();
+    });
+  }
+
+  /// Reads (and drops) whatever the client sends while its stream is open: the read failing is how a
+  /// disconnect shows.
+  void watch_client() {
+    stream_.async_read_some(asio::buffer(scratch_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec)
+        return self->end_stream();
+      self->watch_client();
+    });
+  }
+
+  void end_stream() {
+    if (done_)
+      return;
+    done_ = true;
+    if (events_)
+      events_->detach();
+    close();
   }
 
   /// After refusing a request whose body is still arriving: stop sending, then read and drop what the client
@@ -278,6 +388,10 @@ private:
   unsigned version_ = 11;
   std::string peer_;
   std::optional<std::string> cert_principal_;
+  std::shared_ptr<event_stream> events_;          // a streamed response's source
+  std::optional<asio::steady_timer> write_timer_;  // bounds each write of a streamed response
+  bool writing_ = false;
+  bool done_ = false;
 };
 
 } // namespace

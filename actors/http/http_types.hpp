@@ -2,6 +2,7 @@
 // A request and a response as the daemons' HTTP handlers see them: plain data, no Boost.Beast types, so the
 // handlers (and their tests) do not compile the HTTP library.
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -9,11 +10,13 @@
 
 namespace mesoscaf::http {
 
+class event_stream;
+
 struct request {
   std::string method;                          // "GET", "POST", ...
   std::string path;                            // decoded, without the query ("/files/read")
   std::map<std::string, std::string> query;    // decoded; the last value of a repeated key wins
-  std::map<std::string, std::string> headers;  // names in lower case
+  std::map<std::string, std::string> headers;  // names in lower case; a repeated header's values joined by ", "
   std::string body;
   std::string peer;                            // "IP:PORT" of the client
   /// Who the request authenticated as (server_options::credentials: Basic or Bearer); none: anonymous.
@@ -29,6 +32,9 @@ struct response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Location, ...)
+  /// Set: the body is this stream, sent in chunks until it finishes or the client leaves (`body` is ignored;
+  /// the connection closes afterwards). actors/http/event_stream.hpp.
+  std::shared_ptr<event_stream> stream;
 
   static response json(std::string body, int status = 200);
   static response text(std::string body, int status = 200);
