@@ -247,6 +247,21 @@ using master_actor = caf::typed_actor<
   // -- from the allocator --
   ::extend_with<allocation_listener_actor>;
 
+/// A framework on the Mesos v1 scheduler API (actors/http/v1_scheduler_session.hpp), one per SUBSCRIBE stream and
+/// local to the master's process: to the master it is the framework's scheduler; the master's events go out on the
+/// subscriber's HTTP stream as v1 events, and the framework's calls come in from the HTTP layer.
+using v1_scheduler_session_actor = scheduler_actor::extend<
+  // SUBSCRIBE: subscribe this framework (then suppress these roles) and stream SUBSCRIBED; replies with the
+  // framework ID, or the master's refusal (the session then ends).
+  caf::replies_to<atom::subscribe, framework_info, std::vector<std::string>>::with<framework_id>,
+  // One call of the subscribed framework: a mesos.v1.scheduler.Call in protobuf, already checked by the HTTP
+  // layer (shape, stream, framework, principal). Replies "" once it is passed on, or why it cannot be (400).
+  caf::replies_to<atom::v1_call, std::string>::with<std::string>,
+  // Internal: time for a HEARTBEAT event.
+  caf::reacts_to<atom::tick>,
+  // The subscriber's connection closed: the session ends (the master sees its scheduler go).
+  caf::reacts_to<atom::exited>>;
+
 /// The containerizer of one agent: starts processes in sandboxes and reports their exit to its owner.
 using containerizer_actor = caf::typed_actor<
   // Start a container; replies with its process ID or an error (nothing is left running on error).

@@ -7,18 +7,31 @@
 // headline ratio) and on disk ($TMPDIR or /tmp).
 // With --tls, a third run uses mutual TLS (certificates made by `mesoscaf certs`): the framework, the cluster and
 // every executor connection; tls_ratio is its time over the plaintext tmpfs run of the same invocation.
-// Usage: bench_launch [--tasks=N] [--agents=N] [--task-cpus=X] [--tls] [--cluster-flag=FLAG]...  (FLAG goes to `mesoscaf local`, e.g.
-// --cluster-flag=--scheduler.max-threads=1, to compare scheduler settings in one run)
+// With --api=http the framework is instead a client of Mesos' v1 scheduler API (POST /api/v1/scheduler on the
+// cluster's master), once with JSON and once with protobuf, against the CAF driver's run in the same invocation
+// (http_ratio): one SUBSCRIBE stream read as it arrives, calls (ACCEPT, DECLINE, ACKNOWLEDGE) sent from a
+// second thread over one kept-alive connection, as a framework on mesos-go does.
+// Usage: bench_launch [--tasks=N] [--agents=N] [--task-cpus=X] [--tls] [--api=caf|http] [--cluster-flag=FLAG]...
+// (FLAG goes to `mesoscaf local`, e.g. --cluster-flag=--scheduler.max-threads=1, to compare scheduler settings)
 #include "actors/interfaces.hpp"
 #include "containerizer/launcher.hpp"
 #include "actors/tls.hpp"
 #include "child_process.hpp"
+#include "http_test_client.hpp"
+#include "messages/mesos_v1/recordio.hpp"
+#include "messages/mesos_v1/scheduler.pb.h"
+#include "messages/mesos_v1/wire_codec.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <dirent.h>
 #include <filesystem>
@@ -208,6 +221,186 @@ scheduler_actor::behavior_type bench_scheduler(scheduler_actor::stateful_pointer
   };
 }
 
+// -- the framework on the v1 HTTP API ---------------------------------------------------------------------
+
+namespace sched = ::mesos::v1::scheduler;
+namespace v1 = mesoscaf::mesos_v1;
+
+/// Calls go out from their own thread over one kept-alive connection, so reading the stream never waits on them.
+class call_sender {
+public:
+  call_sender(std::string endpoint, v1::codec codec) : conn_(std::move(endpoint)), codec_(codec) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~call_sender() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  void send(const std::string& stream_id, const sched::Call& call) {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      queue_.emplace_back(stream_id, v1::encode(codec_, call));
+    }
+    cv_.notify_one();
+  }
+  int failures() const { return failures_; }
+
+private:
+  void run() {
+    for (;;) {
+      std::unique_lock<std::mutex> guard{mtx_};
+      cv_.wait(guard, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty())
+        return;
+      auto [stream_id, body] = std::move(queue_.front());
+      queue_.pop_front();
+      guard.unlock();
+      auto r = conn_.request("POST", "/api/v1/scheduler", body, v1::content_type(codec_),
+                             {{"Mesos-Stream-Id", stream_id}});
+      if (r.status != 202 && ++failures_ <= 5)
+        std::cerr << "call refused: " << r.status << " " << r.body << r.error << "\n";
+    }
+  }
+
+  test::http_connection conn_;
+  v1::codec codec_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::deque<std::pair<std::string, std::string>> queue_;
+  bool stop_ = false;
+  std::atomic<int> failures_{0};
+  std::thread thread_;
+};
+
+struct http_framework_result {
+  int finished = 0;
+  int failed = 0;
+  int offers = 0;
+  double max_gap_ms = 0;
+  std::string error;
+};
+
+http_framework_result http_framework(const std::string& endpoint, v1::codec codec, int total, double task_cpus) {
+  http_framework_result out;
+  sched::Call sub;
+  sub.set_type(sched::Call::SUBSCRIBE);
+  auto* fi = sub.mutable_subscribe()->mutable_framework_info();
+  fi->set_user(current_user_name());
+  fi->set_name("bench-launch-http");
+  test::http_stream stream{endpoint, "/api/v1/scheduler", v1::encode(codec, sub), v1::content_type(codec)};
+  if (stream.status() != 200) {
+    out.error = "SUBSCRIBE answered " + std::to_string(stream.status()) + " " + stream.error();
+    return out;
+  }
+  auto stream_id = stream.headers().at("mesos-stream-id");
+  call_sender calls{endpoint, codec};
+  v1::recordio_reader reader;
+  std::vector<std::string> records;
+  std::string fid;
+  int launched = 0;
+  auto last_update = steady_clock::now();
+  auto with_framework = [&](sched::Call c) {
+    c.mutable_framework_id()->set_value(fid);
+    return c;
+  };
+  while (out.finished + out.failed < total) {
+    auto bytes = stream.read_some(seconds(300));
+    if (bytes.empty() || !reader.feed(bytes, records)) {
+      out.error = "the event stream ended: " + stream.error() + reader.error();
+      return out;
+    }
+    for (auto& record : records) {
+      sched::Event e;
+      if (auto err = v1::decode(codec, record, e); !err.empty()) {
+        out.error = "bad event: " + err;
+        return out;
+      }
+      switch (e.type()) {
+        case sched::Event::SUBSCRIBED:
+          fid = e.subscribed().framework_id().value();
+          break;
+        case sched::Event::OFFERS:
+          for (const auto& o : e.offers().offers()) {
+            ++out.offers;
+            double cpus = 0, mem = 0;
+            for (const auto& r : o.resources()) {
+              if (r.name() == "cpus")
+                cpus += r.scalar().value();
+              else if (r.name() == "mem")
+                mem += r.scalar().value();
+            }
+            sched::Call c;
+            c.mutable_accept()->add_offer_ids()->set_value(o.id().value());
+            c.mutable_accept()->mutable_filters()->set_refuse_seconds(0);
+            auto* launch = c.mutable_accept()->add_operations();
+            launch->set_type(::mesos::v1::Offer::Operation::LAUNCH);
+            while (launched < total && cpus >= task_cpus - 1e-9 && mem >= 1) {
+              auto* t = launch->mutable_launch()->add_task_infos();
+              t->set_name("true");
+              t->mutable_task_id()->set_value("t" + std::to_string(launched++));
+              *t->mutable_agent_id() = o.agent_id();
+              for (auto [name, value] : {std::pair<const char*, double>{"cpus", task_cpus}, {"mem", 1.0}}) {
+                auto* r = t->add_resources();
+                r->set_name(name);
+                r->set_type(::mesos::v1::Value::SCALAR);
+                r->mutable_scalar()->set_value(value);
+              }
+              t->mutable_command()->set_value("true");
+              cpus -= task_cpus;
+              mem -= 1;
+            }
+            if (launch->launch().task_infos_size() == 0) {
+              sched::Call d;
+              d.set_type(sched::Call::DECLINE);
+              d.mutable_decline()->add_offer_ids()->set_value(o.id().value());
+              d.mutable_decline()->mutable_filters()->set_refuse_seconds(0);
+              calls.send(stream_id, with_framework(d));
+            } else {
+              c.set_type(sched::Call::ACCEPT);
+              calls.send(stream_id, with_framework(c));
+            }
+          }
+          break;
+        case sched::Event::UPDATE: {
+          const auto& s = e.update().status();
+          auto now = steady_clock::now();
+          out.max_gap_ms = std::max(out.max_gap_ms, duration<double, std::milli>(now - last_update).count());
+          last_update = now;
+          if (s.has_uuid()) {
+            sched::Call ack;
+            ack.set_type(sched::Call::ACKNOWLEDGE);
+            *ack.mutable_acknowledge()->mutable_agent_id() = s.agent_id();
+            *ack.mutable_acknowledge()->mutable_task_id() = s.task_id();
+            ack.mutable_acknowledge()->set_uuid(s.uuid());
+            calls.send(stream_id, with_framework(ack));
+          }
+          if (s.state() == ::mesos::v1::TASK_FINISHED)
+            ++out.finished;
+          else if (s.state() == ::mesos::v1::TASK_FAILED || s.state() == ::mesos::v1::TASK_KILLED
+                   || s.state() == ::mesos::v1::TASK_ERROR || s.state() == ::mesos::v1::TASK_LOST
+                   || s.state() == ::mesos::v1::TASK_DROPPED) {
+            if (++out.failed <= 5)
+              std::cerr << "task " << s.task_id().value() << " ended " << ::mesos::v1::TaskState_Name(s.state())
+                        << ": " << s.message() << "\n";
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    records.clear();
+  }
+  sched::Call teardown;
+  teardown.set_type(sched::Call::TEARDOWN);
+  calls.send(stream_id, with_framework(teardown));
+  return out;
+}
+
 struct cluster_run {
   bool ok = false;
   double seconds = 0;
@@ -227,11 +420,15 @@ struct bench_options {
   std::vector<std::string> cluster_flags;
   bool checkpoint = false;   // --checkpoint: the framework asks agents to checkpoint its tasks
   bool tls = false;          // --tls: also a run on mutual TLS
+  bool http = false;         // --api=http: also runs with a framework on the v1 HTTP API (JSON, protobuf)
 };
+
+enum class framework_kind { caf_driver, http_json, http_protobuf };
 
 // Starts `mesoscaf local` with its work dir (and so every sandbox) under `base`, runs the tasks, stops it.
 cluster_run run_cluster(caf::actor_system& sys, const bench_options& opts, const std::string& base,
-                        const std::vector<std::string>& extra_flags = {}) {
+                        const std::vector<std::string>& extra_flags = {},
+                        framework_kind kind = framework_kind::caf_driver) {
   cluster_run result;
   std::string tmpl = base + "/mesoscaf-bench-XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) {
@@ -256,6 +453,16 @@ cluster_run run_cluster(caf::actor_system& sys, const bench_options& opts, const
     return result;
   }
   auto port = static_cast<uint16_t>(std::stoi((*m)[1]));
+  std::string master_http;
+  if (kind != framework_kind::caf_driver) {
+    auto mh = cluster->wait_for_line("master http listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
+    if (!mh) {
+      std::cerr << "the cluster serves no HTTP:\n" << cluster->output();
+      cleanup();
+      return result;
+    }
+    master_http = (*mh)[1];
+  }
   auto master = connect_actor<master_actor>(sys, "127.0.0.1", port);
   if (!master) {
     std::cerr << "cannot connect to master: " << sys.render(master.error()) << "\n";
@@ -273,18 +480,30 @@ cluster_run run_cluster(caf::actor_system& sys, const bench_options& opts, const
     std::this_thread::sleep_for(milliseconds(100));
   }
   auto start = steady_clock::now();
-  auto sched = sys.spawn(bench_scheduler, *master, opts.tasks, opts.task_cpus, opts.checkpoint, caf::actor{self});
   int finished = 0, failed = 0;
-  bool done = false;
-  self->receive_while([&] { return !done; })(
-    [&](caf::ok_atom, int f, int e, double gap, int o) {
-      finished = f;
-      failed = e;
-      result.max_gap_ms = gap;
-      result.offers = o;
-      done = true;
-    },
-    caf::after(seconds(300)) >> [&] { done = true; });
+  caf::actor sched;
+  if (kind == framework_kind::caf_driver) {
+    sched = sys.spawn(bench_scheduler, *master, opts.tasks, opts.task_cpus, opts.checkpoint, caf::actor{self});
+    bool done = false;
+    self->receive_while([&] { return !done; })(
+      [&](caf::ok_atom, int f, int e, double gap, int o) {
+        finished = f;
+        failed = e;
+        result.max_gap_ms = gap;
+        result.offers = o;
+        done = true;
+      },
+      caf::after(seconds(300)) >> [&] { done = true; });
+  } else {
+    auto r = http_framework(master_http, kind == framework_kind::http_json ? v1::codec::json : v1::codec::protobuf,
+                            opts.tasks, opts.task_cpus);
+    if (!r.error.empty())
+      std::cerr << "HTTP framework: " << r.error << "\n";
+    finished = r.finished;
+    failed = r.failed;
+    result.max_gap_ms = r.max_gap_ms;
+    result.offers = r.offers;
+  }
   result.seconds = duration<double>(steady_clock::now() - start).count();
   result.rss_cluster_kb = peak_rss_kb(cluster->pid());
   result.cpu_cluster = cpu_seconds(cluster->pid());
@@ -292,7 +511,8 @@ cluster_run run_cluster(caf::actor_system& sys, const bench_options& opts, const
     result.rss_executor_kb = std::max(result.rss_executor_kb, peak_rss_kb(child));
     result.cpu_executors += cpu_seconds(child);
   }
-  self->send_exit(sched, caf::exit_reason::user_shutdown);
+  if (sched)
+    self->send_exit(sched, caf::exit_reason::user_shutdown);
   cluster->signal(SIGTERM);
   cluster->wait_exit(seconds(20));
   if (finished != opts.tasks) {
@@ -326,9 +546,13 @@ int main(int argc, char** argv) {
       opts.checkpoint = true;
     else if (std::strcmp(argv[i], "--tls") == 0)
       opts.tls = true;
+    else if (std::strcmp(argv[i], "--api=http") == 0)
+      opts.http = true;
+    else if (std::strcmp(argv[i], "--api=caf") == 0)
+      opts.http = false;
     else {
       std::cerr << "usage: bench_launch [--tasks=N] [--agents=N] [--task-cpus=X] [--cluster-flag=FLAG]... "
-                   "[--checkpoint] [--tls]\n";
+                   "[--checkpoint] [--tls] [--api=caf|http]\n";
       return 2;
     }
   }
@@ -351,6 +575,20 @@ int main(int argc, char** argv) {
   std::string disk_base = tmp ? tmp : "/tmp";
   std::string tmpfs_base = writable_dir("/dev/shm") ? "/dev/shm" : disk_base;
   auto in_memory = run_cluster(sys, opts, tmpfs_base);
+  if (opts.http) {
+    // The same cluster on tmpfs with a framework on the v1 HTTP API, against the CAF driver's run just made.
+    auto json = run_cluster(sys, opts, tmpfs_base, {}, framework_kind::http_json);
+    auto proto = run_cluster(sys, opts, tmpfs_base, {}, framework_kind::http_protobuf);
+    if (!in_memory.ok || !json.ok || !proto.ok)
+      return 1;
+    for (auto& [name, run] : {std::pair<const char*, cluster_run&>{"json", json}, {"protobuf", proto}})
+      std::printf("bench=launch api=http codec=%s tasks=%d seconds=%.3f caf_driver_seconds=%.3f http_ratio=%.2f "
+                  "floor_ratio=%.2f tasks_per_s=%.0f cpu_s_master_and_agents=%.2f caf_cpu_s_master_and_agents=%.2f "
+                  "offers=%d max_update_gap_ms=%.1f\n",
+                  name, opts.tasks, run.seconds, in_memory.seconds, run.seconds / in_memory.seconds,
+                  run.seconds / floor, opts.tasks / run.seconds, run.cpu_cluster, in_memory.cpu_cluster, run.offers,
+                  run.max_gap_ms);
+  }
   auto on_disk = run_cluster(sys, opts, disk_base);
   if (!in_memory.ok || !on_disk.ok)
     return 1;

@@ -6,6 +6,7 @@
 
 #include "actors/ha/zookeeper_session.hpp"
 #include "config/support/logging.hpp"
+#include "config/support/version.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,8 @@
 #include <optional>
 #include <thread>
 
+#include <arpa/inet.h>
+
 namespace mesoscaf {
 
 namespace {
@@ -25,6 +28,23 @@ using std::chrono::milliseconds;
 
 constexpr const char* node_prefix = "master_";
 constexpr milliseconds retry_delay{500};
+/// Mesos' own leader records, beside ours: `json.info_<seq>` holding the leader's MasterInfo as JSON.
+constexpr const char* mesos_node_prefix = "json.info_";
+
+/// The leader's MasterInfo as Mesos' ZooKeeper detectors (mesos-go's among them) read it. Its endpoint is the
+/// master's HTTP port, where the v1 APIs are. `ip` is the IPv4 address in network byte order, as Mesos writes it.
+std::string mesos_master_info_json(const master_location& loc) {
+  in_addr addr{};
+  uint32_t ip = ::inet_pton(AF_INET, loc.host.c_str(), &addr) == 1 ? addr.s_addr : 0;
+  nlohmann::json j{{"id", loc.id},
+                   {"ip", ip},
+                   {"port", loc.http_port},
+                   {"pid", "master@" + loc.host + ":" + std::to_string(loc.http_port)},
+                   {"hostname", loc.host},
+                   {"version", product_version()},
+                   {"address", {{"hostname", loc.host}, {"ip", loc.host}, {"port", loc.http_port}}}};
+  return j.dump();
+}
 
 std::string location_to_json(const master_location& loc) {
   nlohmann::json j{{"id", loc.id}, {"host", loc.host}, {"port", loc.port}, {"http_port", loc.http_port}};
@@ -305,6 +325,14 @@ void zk_contender::run(const zookeeper_url& url, const zookeeper_options& opts, 
         }
         if (!elected) {
           elected = true;
+          // Only the leader writes Mesos' record, on this session: it goes when the leadership does.
+          if (self.http_port != 0) {
+            std::string mesos_node;
+            auto m = session->create(url.path + "/" + mesos_node_prefix, mesos_master_info_json(self), true, true,
+                                     &mesos_node);
+            if (!m.ok())
+              LOG_WARN("election", "cannot write Mesos' leader record under " << url.path << ": " << m.error());
+          }
           {
             std::lock_guard<std::mutex> guard{won->mtx};
             won->node = node;

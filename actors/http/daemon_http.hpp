@@ -24,6 +24,8 @@ struct endpoint_options {
   /// --acls: view_state, update_weights, update_quotas, teardown_frameworks for HTTP requests (by
   /// request::principal). Null: everything allowed.
   std::shared_ptr<const acl_set> acls;
+  /// The v1 APIs: the largest call in a RecordIO body (the server's body limit bounds the others).
+  std::size_t max_call_bytes = 1 << 20;
 };
 
 /// A 403 if `acls` does not let the request's principal do `action` on `object`; nullopt if it may.
@@ -31,6 +33,11 @@ std::optional<response> forbidden(const endpoint_options& opts, const request& r
                                   const std::string& object);
 
 void add_master_routes(server& srv, caf::actor_system& sys, master_actor master, endpoint_options opts);
+/// POST /api/v1/scheduler (actors/http/v1_scheduler_api.cpp): the Mesos v1 scheduler API. Part of
+/// add_master_routes; `identity` is read at each SUBSCRIBE (the HTTP port is known once the server listens).
+void add_v1_scheduler_routes(server& srv, caf::actor_system& sys, master_actor master,
+                             std::shared_ptr<const endpoint_options> opts, std::function<daemon_identity()> identity);
+
 /// `agent` names the agent at each request: a daemon starts serving (and learns its HTTP port, which the agent
 /// advertises) before the agent exists.
 void add_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_actor()> agent,

@@ -364,6 +364,7 @@ void add_master_routes(server& srv, caf::actor_system& sys, master_actor master,
     res.body = std::string{asset->body};
     return res;
   });
+  add_v1_scheduler_routes(srv, sys, master, me, identity);
   srv.route("*", "/", webui);
   srv.route("*", "/index.html", webui);
   srv.route_prefix("*", "/static/", webui);
