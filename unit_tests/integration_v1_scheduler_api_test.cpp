@@ -7,6 +7,7 @@
 #include "child_process.hpp"
 #include "http_test_client.hpp"
 #include "process_scan.hpp"
+#include "zookeeper_server.hpp"
 
 #include "messages/mesos_v1/recordio.hpp"
 #include "messages/mesos_v1/scheduler.pb.h"
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -31,6 +33,7 @@ namespace {
 
 const std::string bin = MESOSCAF_BINARY;
 const std::string go_scheduler = std::string{MESOSCAF_V1_CLIENTS_DIR} + "/scheduler";
+const std::string go_ha_scheduler = std::string{MESOSCAF_V1_CLIENTS_DIR} + "/ha_scheduler";
 const std::string api = "/api/v1/scheduler";
 
 bool mentions(const std::string& text, const std::string& needle) {
@@ -305,6 +308,74 @@ TEST(a second subscribe with the framework id takes over and the first stream en
   auto revive = R"({"type": "REVIVE", "framework_id": {"value": ")" + fid + R"("}})";
   CHECK_EQUAL(call(revive, first_id).status, 400);
   CHECK_EQUAL(call(revive, second.http->headers().at("mesos-stream-id")).status, 202);
+}
+
+FIXTURE_SCOPE_END()
+
+namespace {
+
+/// Two masters electing through a real ZooKeeper, one agent following the leader.
+struct ha_fixture {
+  temp_dir dir{"mesoscaf-v1-ha"};
+  std::unique_ptr<zookeeper_server> zk;
+  std::vector<std::unique_ptr<child_process>> masters;
+  std::unique_ptr<child_process> agent;
+  std::string zk_url;
+
+  ha_fixture() {
+    zk = std::make_unique<zookeeper_server>(1, dir / "zk");
+    zk_url = zk->url("/mesoscaf");
+    for (int i = 0; i < 2; ++i) {
+      auto name = "master" + std::to_string(i);
+      masters.push_back(std::make_unique<child_process>(
+        std::vector<std::string>{bin, "master", "--port=0", "--http-port=0", "--work-dir=" + dir / name,
+                                 "--zk=" + zk_url, "--zk-session-timeout=2s"},
+        dir / (name + ".log")));
+      REQUIRE(masters.back()->wait_for_line("master (elected leader at|standing by)", seconds(60)));
+    }
+    agent = std::make_unique<child_process>(
+      std::vector<std::string>{bin, "agent", "--master=" + zk_url, "--zk-session-timeout=2s", "--port=0",
+                               "--http-port=0", "--work-dir=" + dir / "agent", "--resources=cpus:2;mem:1024"},
+      dir / "agent.log");
+    REQUIRE(agent->wait_for_line("agent registered with id", seconds(60)));
+  }
+
+  /// The index of the master that leads now (its log says so and it still runs).
+  std::optional<size_t> leader() {
+    for (size_t i = 0; i < masters.size(); ++i)
+      if (masters[i]->running() && mentions(masters[i]->output(), "master elected leader at"))
+        return i;
+    return std::nullopt;
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(v1_scheduler_ha_tests, ha_fixture)
+
+TEST(mesos-go finds the leader through zookeeper and its scheduler survives a leader kill) {
+  auto first = leader();
+  REQUIRE(first);
+  child_process go({go_ha_scheduler, "--zk=" + zk_url}, dir / "go-ha.log");
+  auto subscribed = go.wait_for_line("subscribed ([-0-9a-f]+)", seconds(90));
+  REQUIRE(subscribed);
+  std::string fid = (*subscribed)[1];
+  if (!go.wait_for_line("\\nrunning\\n", seconds(90)))
+    CAF_FAIL("the task did not run: " << go.output());
+  masters[*first]->signal(SIGKILL);
+  masters[*first]->wait_exit(seconds(20));
+  // The other master takes over; the detector names it, the scheduler subscribes there with its framework ID,
+  // finds its task still running, kills it and tears down.
+  auto code = go.wait_exit(seconds(180));
+  MESSAGE(go.output());
+  REQUIRE(code);
+  CHECK_EQUAL(*code, 0);
+  CHECK(mentions(go.output(), "resubscribed " + fid));
+  CHECK(mentions(go.output(), "reconciled running"));
+  CHECK(mentions(go.output(), "update ha-task TASK_KILLED"));
+  auto now = leader();
+  REQUIRE(now);
+  CHECK_NOT_EQUAL(*now, *first);
 }
 
 FIXTURE_SCOPE_END()

@@ -38,6 +38,15 @@ void add_master_routes(server& srv, caf::actor_system& sys, master_actor master,
 void add_v1_scheduler_routes(server& srv, caf::actor_system& sys, master_actor master,
                              std::shared_ptr<const endpoint_options> opts, std::function<daemon_identity()> identity);
 
+/// The master's whole state, fetched (or joined, when a fetch is under way); null and `error` on failure.
+using state_fetcher = std::function<std::shared_ptr<const master_state>(std::string& error)>;
+
+/// POST /api/v1 on the master (actors/http/v1_operator_api.cpp): Mesos' v1 operator API. Part of
+/// add_master_routes.
+void add_v1_operator_master_routes(server& srv, caf::actor_system& sys, master_actor master,
+                                   std::shared_ptr<const endpoint_options> opts,
+                                   std::function<daemon_identity()> identity, state_fetcher fetch);
+
 /// `agent` names the agent at each request: a daemon starts serving (and learns its HTTP port, which the agent
 /// advertises) before the agent exists.
 void add_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_actor()> agent,

@@ -365,6 +365,9 @@ void add_master_routes(server& srv, caf::actor_system& sys, master_actor master,
     return res;
   });
   add_v1_scheduler_routes(srv, sys, master, me, identity);
+  add_v1_operator_master_routes(srv, sys, master, me, identity, [=](std::string& err) {
+    return fetch->get(*sysp, master, me->timeout, err);
+  });
   srv.route("*", "/", webui);
   srv.route("*", "/index.html", webui);
   srv.route_prefix("*", "/static/", webui);

@@ -1,0 +1,27 @@
+#pragma once
+// What the v1 API endpoints share (internal to actors/http/): plain-text refusals as Mesos writes them, the
+// call's codec and bytes (a body, or one RecordIO record), and the codec of the answer.
+#include "actors/http/http_types.hpp"
+#include "messages/mesos_v1/wire_codec.hpp"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace mesoscaf::http {
+
+/// A refusal (or an empty answer) with its reason in plain text.
+response plain(int status, const std::string& message);
+/// The value of a request header ("" if absent).
+std::string header(const request& req, const std::string& name);
+/// The codec the client accepts for the answer: the request's own if `Accept` allows it or says nothing, else
+/// the one it lists. None: 406.
+std::optional<mesos_v1::codec> accepted_codec(const request& req, mesos_v1::codec body);
+/// The call's codec and bytes: the body, or the one record of an application/recordio body (its
+/// Message-Content-Type names the codec), at most `max_record` bytes. A refusal (400, 415) otherwise.
+std::variant<std::pair<mesos_v1::codec, std::string>, response> call_body(const request& req,
+                                                                           std::size_t max_record);
+
+} // namespace mesoscaf::http

@@ -1,0 +1,21 @@
+#pragma once
+// The master's state (state_json.hpp's master_state, as /state reads it) in Mesos' v1 operator form: the parts of
+// GET_STATE and the calls that return one of them. Plain functions, tested directly.
+#include "actors/http/state_json.hpp"
+
+#include "messages/mesos_v1/master.pb.h"
+
+namespace mesoscaf::http {
+
+namespace v1_master = ::mesos::v1::master;
+
+void to_v1_agents(const master_state& s, v1_master::Response::GetAgents* out);
+void to_v1_frameworks(const master_state& s, v1_master::Response::GetFrameworks* out);
+void to_v1_executors(const master_state& s, v1_master::Response::GetExecutors* out);
+void to_v1_tasks(const master_state& s, v1_master::Response::GetTasks* out);
+void to_v1_state(const master_state& s, v1_master::Response::GetState* out);
+void to_v1_roles(const std::vector<role_summary>& roles, v1_master::Response::GetRoles* out);
+/// `me`: where this master serves (the header does not know its HTTP endpoint).
+void to_v1_master(const master_header& h, const daemon_identity& me, v1_master::Response::GetMaster* out);
+
+} // namespace mesoscaf::http

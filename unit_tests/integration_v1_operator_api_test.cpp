@@ -1,0 +1,220 @@
+// Integration: Mesos' v1 operator API (POST /api/v1) of a real master process, with a real agent and a task of
+// `mesoscaf execute` running. A client nobody on this project wrote the library of (a Go program on Debian's
+// mesos-go) reads the state with each codec; the calls, writes and bad input are checked from here.
+#define CAF_SUITE integration_v1_operator_api
+#include "test.hpp"
+
+#include "child_process.hpp"
+#include "http_test_client.hpp"
+#include "process_scan.hpp"
+
+#include "messages/mesos_v1/master.pb.h"
+#include "messages/mesos_v1/wire_codec.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace mesoscaf;
+using namespace mesoscaf::test;
+using namespace std::chrono;
+using json = nlohmann::json;
+namespace v1 = mesoscaf::mesos_v1;
+using Call = ::mesos::v1::master::Call;
+using Response = ::mesos::v1::master::Response;
+
+namespace {
+
+const std::string bin = MESOSCAF_BINARY;
+const std::string go_operator = std::string{MESOSCAF_V1_CLIENTS_DIR} + "/operator";
+
+bool mentions(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
+
+struct fixture {
+  temp_dir dir{"mesoscaf-v1-operator"};
+  std::unique_ptr<child_process> master;
+  std::unique_ptr<child_process> agent;
+  std::unique_ptr<child_process> task;
+  std::string master_addr, master_http, task_id, framework_id;
+
+  fixture() {
+    master = std::make_unique<child_process>(
+      std::vector<std::string>{bin, "master", "--port=0", "--http-port=0", "--work-dir=" + dir / "master"},
+      dir / "master.log");
+    auto m = master->wait_for_line("master listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
+    REQUIRE(m);
+    master_addr = (*m)[1];
+    auto mh = master->wait_for_line("master http listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
+    REQUIRE(mh);
+    master_http = (*mh)[1];
+    agent = std::make_unique<child_process>(
+      std::vector<std::string>{bin, "agent", "--master=" + master_addr, "--port=0", "--http-port=0",
+                               "--work-dir=" + dir / "agent", "--resources=cpus:2;mem:1024;ports:[31000-31100]"},
+      dir / "agent.log");
+    REQUIRE(agent->wait_for_line("agent registered with id", seconds(60)));
+    task = std::make_unique<child_process>(
+      std::vector<std::string>{bin, "execute", "--master=" + master_addr, "--name=op-task", "--command=sleep 300",
+                               "--resources=cpus:0.5;mem:64"},
+      dir / "execute.log");
+    bool running = eventually(
+      [&] {
+        auto r = call(R"({"type": "GET_TASKS"})");
+        if (r.get_tasks().tasks_size() != 1 || r.get_tasks().tasks(0).state() != ::mesos::v1::TASK_RUNNING)
+          return false;
+        task_id = r.get_tasks().tasks(0).task_id().value();
+        framework_id = r.get_tasks().tasks(0).framework_id().value();
+        return true;
+      },
+      seconds(60));
+    REQUIRE(running);
+  }
+
+  http_reply post(const std::string& body, const std::string& type = "application/json",
+                  const std::map<std::string, std::string>& headers = {}) {
+    return http_request("POST", master_http, "/api/v1", body, type, seconds(15), headers);
+  }
+
+  /// A JSON call answered 200 in protobuf (Accept), decoded.
+  Response call(const std::string& json_call) {
+    auto r = post(json_call, "application/json", {{"Accept", "application/x-protobuf"}});
+    Response out;
+    if (r.status != 200) {
+      MESSAGE(json_call << " answered " << r.status << " " << r.body << r.error);
+      return out;
+    }
+    if (r.headers["content-type"] != "application/x-protobuf")
+      MESSAGE("content type " << r.headers["content-type"]);
+    auto err = v1::decode(v1::codec::protobuf, r.body, out);
+    if (!err.empty())
+      MESSAGE("undecodable: " << err);
+    return out;
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(v1_operator_api_tests, fixture)
+
+TEST(a mesos-go operator client reads health version and state with each codec) {
+  for (std::string codec : {"json", "protobuf"}) {
+    child_process go({go_operator, "--url=http://" + master_http + "/api/v1", "--codec=" + codec},
+                     dir / ("go-operator-" + codec + ".log"));
+    auto code = go.wait_exit(seconds(60));
+    MESSAGE(go.output());
+    REQUIRE(code);
+    CHECK_EQUAL(*code, 0);
+    auto out = go.output();
+    CHECK(mentions(out, "healthy true"));
+    CHECK(mentions(out, "agents 1"));
+    CHECK(mentions(out, "frameworks 1"));
+    CHECK(mentions(out, "framework " + framework_id));
+    CHECK(mentions(out, "task " + task_id + " TASK_RUNNING"));
+  }
+}
+
+TEST(the state calls describe the agent the framework and the running task) {
+  auto state = call(R"({"type": "GET_STATE"})");
+  CHECK_EQUAL(state.type(), Response::GET_STATE);
+  const auto& s = state.get_state();
+  REQUIRE_EQUAL(s.get_agents().agents_size(), 1);
+  const auto& agent = s.get_agents().agents(0);
+  CHECK(agent.active());
+  double cpus = 0, used = 0;
+  for (const auto& r : agent.total_resources())
+    if (r.name() == "cpus")
+      cpus += r.scalar().value();
+  for (const auto& r : agent.allocated_resources())
+    if (r.name() == "cpus")
+      used += r.scalar().value();
+  CHECK_EQUAL(cpus, 2.0);
+  CHECK_EQUAL(used, 0.5);
+  REQUIRE_EQUAL(s.get_frameworks().frameworks_size(), 1);
+  CHECK_EQUAL(s.get_frameworks().frameworks(0).framework_info().id().value(), framework_id);
+  CHECK(s.get_frameworks().frameworks(0).connected());
+  REQUIRE_EQUAL(s.get_tasks().tasks_size(), 1);
+  const auto& t = s.get_tasks().tasks(0);
+  CHECK_EQUAL(t.task_id().value(), task_id);
+  CHECK_EQUAL(t.agent_id().value(), agent.agent_info().id().value());
+  CHECK_EQUAL(t.name(), "op-task");
+  REQUIRE_EQUAL(t.statuses_size(), 1);
+  CHECK_EQUAL(t.statuses(0).state(), ::mesos::v1::TASK_RUNNING);
+  // The same through the single calls.
+  CHECK_EQUAL(call(R"({"type": "GET_AGENTS"})").get_agents().agents_size(), 1);
+  CHECK_EQUAL(call(R"({"type": "GET_FRAMEWORKS"})").get_frameworks().frameworks_size(), 1);
+  CHECK_EQUAL(call(R"({"type": "GET_TASKS"})").get_tasks().tasks_size(), 1);
+  CHECK_EQUAL(call(R"({"type": "GET_EXECUTORS"})").type(), Response::GET_EXECUTORS);
+  auto master_info = call(R"({"type": "GET_MASTER"})").get_master().master_info();
+  CHECK_EQUAL(master_info.address().ip() + ":" + std::to_string(master_info.address().port()), master_http);
+  auto metrics = call(R"({"type": "GET_METRICS", "get_metrics": {}})").get_metrics();
+  bool running_metric = false;
+  for (const auto& m : metrics.metrics())
+    if (m.name() == "master/tasks_running")
+      running_metric = m.value() == 1.0;
+  CHECK(running_metric);
+  CHECK(call(R"({"type": "GET_FLAGS"})").get_flags().flags_size() > 0);
+  CHECK(call(R"({"type": "GET_HEALTH"})").get_health().healthy());
+  CHECK_EQUAL(call(R"({"type": "GET_LOGGING_LEVEL"})").get_logging_level().level(), 0u);
+  CHECK(!call(R"({"type": "GET_VERSION"})").get_version().version_info().version().empty());
+  auto roles = call(R"({"type": "GET_ROLES"})").get_roles();
+  REQUIRE(roles.roles_size() >= 1);
+  CHECK_EQUAL(roles.roles(0).name(), "*");
+  // JSON answers in JSON, as Mesos maps it.
+  auto j = json::parse(post(R"({"type": "GET_TASKS"})").body, nullptr, false);
+  REQUIRE(!j.is_discarded());
+  CHECK_EQUAL(j["type"], "GET_TASKS");
+  CHECK_EQUAL(j["get_tasks"]["tasks"][0]["state"], "TASK_RUNNING");
+}
+
+TEST(weights change and a framework is torn down through the operator api) {
+  CHECK_EQUAL(post(R"({"type": "UPDATE_WEIGHTS", "update_weights": {"weight_infos": [{"role": "eng", "weight": 2.5}]}})").status,
+              200);
+  auto weights = call(R"({"type": "GET_WEIGHTS"})").get_weights();
+  bool found = false;
+  for (const auto& w : weights.weight_infos())
+    if (w.role() == "eng")
+      found = w.weight() == 2.5;
+  CHECK(found);
+  // Bad weights change nothing: all are checked before any is applied.
+  auto bad = post(R"({"type": "UPDATE_WEIGHTS", "update_weights": {"weight_infos": [{"role": "eng", "weight": 9},
+                  {"role": "ops", "weight": "NaN"}]}})");
+  CHECK_EQUAL(bad.status, 400);
+  CHECK_EQUAL(post(R"({"type": "UPDATE_WEIGHTS", "update_weights": {"weight_infos": [{"role": "../x", "weight": 1}]}})").status,
+              400);
+  CHECK_EQUAL(post(R"({"type": "UPDATE_WEIGHTS", "update_weights": {"weight_infos": [{"role": "eng", "weight": -1}]}})").status,
+              400);
+  auto after = call(R"({"type": "GET_WEIGHTS"})");
+  for (const auto& w : after.get_weights().weight_infos())
+    if (w.role() == "eng")
+      CHECK_EQUAL(w.weight(), 2.5);
+  CHECK_EQUAL(post(R"({"type": "TEARDOWN", "teardown": {"framework_id": {"value": "no-such"}}})").status, 400);
+  CHECK_EQUAL(post(R"({"type": "TEARDOWN", "teardown": {"framework_id": {"value": ")" + framework_id + R"("}}})").status,
+              200);
+  CHECK(eventually([&] { return call(R"({"type": "GET_FRAMEWORKS"})").get_frameworks().frameworks_size() == 0; },
+                   seconds(30)));
+  CHECK(task->wait_exit(seconds(60)));
+}
+
+TEST(bad input on the operator endpoint gets 4xx and changes nothing) {
+  CHECK_EQUAL(http_request("GET", master_http, "/api/v1").status, 405);
+  CHECK_EQUAL(post(R"({"type": "GET_STATE"})", "text/plain").status, 415);
+  CHECK_EQUAL(post(R"({"type": "GET_STATE"})", "").status, 400);
+  CHECK_EQUAL(post(R"({"type": "GET_STATE")").status, 400);
+  CHECK_EQUAL(post(R"({"type": 9})").status, 400);
+  CHECK_EQUAL(post(R"({"type": "GET_EVERYTHING"})").status, 400);
+  CHECK_EQUAL(post(R"({"type": "TEARDOWN"})").status, 400);
+  CHECK_EQUAL(post(R"({"type": "TEARDOWN", "teardown": {}})").status, 400);
+  CHECK_EQUAL(post(R"({"type": "GET_STATE"})", "application/json", {{"Accept", "text/html"}}).status, 406);
+  CHECK_EQUAL(post(std::string("\x08\xff\xff\xff\xff\xff", 6), "application/x-protobuf").status, 400);
+  CHECK_EQUAL(post(std::string(2 << 20, '{')).status, 413);
+  // Nothing changed: the task still runs under its framework.
+  auto tasks = call(R"({"type": "GET_TASKS"})").get_tasks();
+  REQUIRE_EQUAL(tasks.tasks_size(), 1);
+  CHECK_EQUAL(tasks.tasks(0).state(), ::mesos::v1::TASK_RUNNING);
+}
+
+FIXTURE_SCOPE_END()
