@@ -481,7 +481,7 @@ cluster_run run_cluster(caf::actor_system& sys, const bench_options& opts, const
   }
   auto start = steady_clock::now();
   int finished = 0, failed = 0;
-  caf::actor sched;
+  scheduler_actor sched;
   if (kind == framework_kind::caf_driver) {
     sched = sys.spawn(bench_scheduler, *master, opts.tasks, opts.task_cpus, opts.checkpoint, caf::actor{self});
     bool done = false;
