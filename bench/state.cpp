@@ -14,6 +14,9 @@
 //    share the master's 2 cores here, and no thread of that priority waits less for a core than this floor;
 //  --clients-nice=N runs the 4 looping clients at that niceness (default 0): real clients would be on other
 //    machines; 19 shows what serving /state itself costs the master.
+//  - v1_get_state_{json,protobuf}_ms: the same state through Mesos' v1 operator API (POST /api/v1 GET_STATE),
+//    median of 3, against state_ms of the same run (Mesos 1.7 on its benchmark's shape: 9.6 s JSON, 5.7 s
+//    protobuf);
 //  --threads=N: the actor system's workers (default 1 with the sharing policy, as `mesoscaf master` runs).
 // Usage: bench_state [--agents=10000] [--tasks-per-agent=10] [--clients-nice=0] [--threads=1]
 // Output: bench=state agents=N tasks_running=M tasks_completed=K state_ms=X ... speedup=Y pause_max_ms=Z ...
@@ -393,6 +396,24 @@ int main(int argc, char** argv) {
   for (auto pos = body.find("\"TASK_RUNNING\""); pos != std::string::npos; pos = body.find("\"TASK_RUNNING\"", pos + 1))
     ++running_in_state;
   body.clear();
+  // Mesos' v1 operator API: the same state as a GET_STATE response, in each codec.
+  auto v1_get_state = [&](const std::string& accept, std::size_t& bytes) {
+    std::vector<double> ms;
+    for (int i = 0; i < 3; ++i) {
+      auto t = steady_clock::now();
+      auto r = test::http_request("POST", endpoint, "/api/v1", R"({"type": "GET_STATE"})", "application/json",
+                                  seconds(300), {{"Accept", accept}});
+      ms.push_back(duration<double, std::milli>(steady_clock::now() - t).count());
+      if (r.status != 200)
+        std::cerr << "GET_STATE (" << accept << "): " << r.status << " " << r.error << "\n";
+      bytes = r.body.size();
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[1];
+  };
+  std::size_t v1_json_bytes = 0, v1_proto_bytes = 0;
+  auto v1_json_ms = v1_get_state("application/json", v1_json_bytes);
+  auto v1_proto_ms = v1_get_state("application/x-protobuf", v1_proto_bytes);
   auto prom = time_get(endpoint, "/metrics");
   auto snapshot = time_get(endpoint, "/metrics/snapshot");
   // Pauses: without and with 4 clients fetching /state in a loop.
@@ -421,6 +442,11 @@ int main(int argc, char** argv) {
               mesos_ms / state.median_ms, loaded.max_ms, loaded.p99_ms, baseline.max_ms, baseline.p99_ms,
               fetched.load(), loaded.samples, loaded.over_10ms, floor.max_ms, floor.p99_ms, floor.over_10ms,
               baseline_floor.max_ms, clients_nice, threads, running_in_state / 2, finished_in_state / 2);
+  std::printf("bench=state api=v1 v1_get_state_json_ms=%.1f v1_get_state_protobuf_ms=%.1f state_ms=%.1f "
+              "json_ratio=%.2f protobuf_ratio=%.2f v1_json_bytes=%zu v1_protobuf_bytes=%zu mesos_v1_json_ms=9600 "
+              "mesos_v1_protobuf_ms=5700 speedup_json=%.1f speedup_protobuf=%.1f\n",
+              v1_json_ms, v1_proto_ms, state.median_ms, v1_json_ms / state.median_ms, v1_proto_ms / state.median_ms,
+              v1_json_bytes, v1_proto_bytes, 9600 / v1_json_ms, 5700 / v1_proto_ms);
   web.stop();
   for (auto& a : sims)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);

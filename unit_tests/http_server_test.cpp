@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <chrono>
 #include <thread>
 
@@ -53,7 +54,13 @@ bool closed_within(int fd, milliseconds limit) {
 
 struct fixture {
   std::atomic<int> closed_streams{0};
+  std::mutex streams_mtx;   // handlers add to `streams` on the server's threads
   std::vector<std::shared_ptr<event_stream>> streams;
+
+  std::shared_ptr<event_stream> stream(size_t i) {
+    std::lock_guard<std::mutex> guard{streams_mtx};
+    return i < streams.size() ? streams[i] : nullptr;
+  }
   server_options opts;
   std::unique_ptr<server> srv;
   std::string endpoint;
@@ -88,7 +95,10 @@ struct fixture {
         if (count > 0)
           s->finish();
       }).detach();
-      streams.push_back(res.stream);
+      {
+        std::lock_guard<std::mutex> guard{streams_mtx};
+        streams.push_back(res.stream);
+      }
       return res;
     });
     REQUIRE_EQUAL(srv->start(), "");
@@ -163,9 +173,9 @@ TEST(a streamed response is closed when its client disconnects) {
   REQUIRE(fd >= 0);
   std::string req = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
   REQUIRE_EQUAL(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
-  REQUIRE(eventually([&] { return streams.size() == 1; }, seconds(10)));
+  REQUIRE(eventually([&] { return stream(0) != nullptr; }, seconds(10)));
   // The stream stays open while the client is there: data pushed now arrives.
-  streams[0]->push("hello");
+  stream(0)->push("hello");
   std::string got;
   char buf[4096];
   while (got.find("hello") == std::string::npos) {
@@ -176,7 +186,7 @@ TEST(a streamed response is closed when its client disconnects) {
   CHECK_EQUAL(closed_streams.load(), 0);
   ::close(fd);
   CHECK(eventually([&] { return closed_streams.load() == 1; }, seconds(10)));
-  CHECK(!streams[0]->push("late"));
+  CHECK(!stream(0)->push("late"));
 }
 
 TEST(a streamed response whose client does not read is dropped at its bound) {

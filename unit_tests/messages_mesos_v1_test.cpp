@@ -150,6 +150,17 @@ TEST(recordio frames and reads records across any chunking) {
   CHECK_EQUAL(reader.pending(), 0u);
 }
 
+TEST(recordio takes no more records than asked for) {
+  std::string many;
+  for (int i = 0; i < 1000; ++i)
+    many += recordio_frame("x");
+  recordio_reader reader;
+  std::vector<std::string> records;
+  REQUIRE(reader.feed(many, records, 2));
+  CHECK_EQUAL(records.size(), 2u);
+  CHECK_EQUAL(reader.pending(), many.size() - 2 * 3);
+}
+
 TEST(recordio refuses huge and non numeric lengths) {
   std::vector<std::string> records;
   recordio_reader huge;
@@ -230,8 +241,14 @@ TEST(resources read both reservation forms and refuse what we cannot represent) 
   bad(R"({"name": "cpus", "type": "TEXT"})", "is not a resource type");
   bad(R"({"name": "ports", "type": "RANGES", "ranges": {"range": [{"begin": 5, "end": 2}]}})", "inverted");
   bad(R"({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}, "revocable": {}})", "revocable");
-  bad(R"({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}, "reservations": [{"role": "a"}, {"role": "a/b"}]})",
+  bad(R"({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}, "reservations": [{"role": "a", "type": "STATIC"}, {"role": "a/b", "type": "DYNAMIC"}]})",
       "refinement");
+  bad(R"({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}, "reservations": [{"role": "a"}]})",
+      "needs its type");
+  bad(R"({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}, "reservations": [{"role": "a", "type": "DYNAMIC",
+      "labels": {"labels": [{"key": "owner", "value": "me"}]}}]})", "labels are not supported");
+  bad(R"({"name": "disk", "type": "SCALAR", "scalar": {"value": 1}, "disk": {"volume": {"container_path": "x",
+      "mode": "RW"}}})", "without persistence");
   bad(R"({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}, "reservations": [{"type": "STATIC"}]})",
       "needs a role");
   bad(R"({"name": "cpus", "type": "RANGES", "ranges": {"range": [{"begin": 1, "end": 2}]}})", "cpus");
@@ -290,6 +307,11 @@ TEST(a launch reads commands of both forms health checks and kill policies) {
   refused(head + R"("command": {"value": "x"}, "kill_policy": {"grace_period": {"nanoseconds": -1}}})", "negative");
   refused(head + R"("command": {"value": "x"}, "health_check": {"type": "HTTP", "http": {"port": 70000}}})",
           "not a port");
+  refused(head + R"("command": {"value": "x"}, "container": {"type": "DOCKER", "docker": {"image": "nginx"}}})",
+          "Docker containers are not supported");
+  refused(head + R"("command": {"value": "x"}, "container": {"type": "MESOS", "mesos": {"image": {"type": "DOCKER"}}}})",
+          "images are not supported");
+  refused(head + R"("executor": {"executor_id": {"value": "e"}, "data": "eA=="}})", "executor.data");
   ::mesos::v1::Offer::Operation grow;
   grow.set_type(::mesos::v1::Offer::Operation::GROW_VOLUME);
   offer_operation x;

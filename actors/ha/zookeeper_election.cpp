@@ -256,6 +256,7 @@ void zk_contender::run(const zookeeper_url& url, const zookeeper_options& opts, 
   bool create_uncertain = false;  // a create failed with connection loss: the node may exist anyway
   bool need_check = true;
   bool elected = false;
+  bool mesos_record = false;   // Mesos' json.info_ record of this leadership is written
   bool ever_connected = false;
   std::optional<clock_type::time_point> disconnected_since;
   std::optional<clock_type::time_point> retry_at;
@@ -323,16 +324,22 @@ void zk_contender::run(const zookeeper_url& url, const zookeeper_options& opts, 
           lost_why = "the election node " + node + " vanished";
           return true;
         }
+        // Only the leader writes Mesos' record, on this session: it goes when the leadership does. A failed
+        // write is tried again at the next check, as a failed create of our own node is.
+        if (!mesos_record && self.http_port != 0) {
+          std::string mesos_node;
+          auto m = session->create(url.path + "/" + mesos_node_prefix, mesos_master_info_json(self), true, true,
+                                   &mesos_node);
+          if (!m.ok()) {
+            LOG_WARN("election", "cannot write Mesos' leader record under " << url.path << ": " << m.error());
+            if (is_connection_problem(m))
+              return false;
+          } else {
+            mesos_record = true;
+          }
+        }
         if (!elected) {
           elected = true;
-          // Only the leader writes Mesos' record, on this session: it goes when the leadership does.
-          if (self.http_port != 0) {
-            std::string mesos_node;
-            auto m = session->create(url.path + "/" + mesos_node_prefix, mesos_master_info_json(self), true, true,
-                                     &mesos_node);
-            if (!m.ok())
-              LOG_WARN("election", "cannot write Mesos' leader record under " << url.path << ": " << m.error());
-          }
           {
             std::lock_guard<std::mutex> guard{won->mtx};
             won->node = node;

@@ -50,7 +50,7 @@ void event_stream::on_close(std::function<void()> f) {
 void event_stream::attach(std::function<void()> wake) {
   std::unique_lock<std::mutex> guard{mtx_};
   wake_ = std::move(wake);
-  bool pending = !queue_.empty() || finishing_;
+  bool pending = !queue_.empty() || finishing_ || closed_;
   auto w = wake_;
   guard.unlock();
   if (pending && w)

@@ -260,6 +260,13 @@ private:
 
   void write_stream(response res) {
     events_ = std::move(res.stream);
+    if (version_ < 11) {
+      // Chunks need HTTP/1.1; an HTTP/1.0 client cannot follow a stream.
+      events_->detach();
+      events_.reset();
+      keep_alive_ = false;
+      return write(response::error(505, "streamed responses need HTTP/1.1"));
+    }
     auto head = std::make_shared<bhttp::response<bhttp::empty_body>>(static_cast<bhttp::status>(res.status),
                                                                       version_ ? version_ : 11);
     head->set(bhttp::field::server, owner_.opts.server_name);
@@ -272,9 +279,12 @@ private:
     // The stream's own timer bounds each write; the connection's deadline would also end the idle read below.
     beast::get_lowest_layer(stream_).expires_never();
     write_timer_.emplace(stream_.get_executor());
+    writing_ = true;
     arm_write_timer();
     bhttp::async_write_header(stream_, *sr, [self = this->shared_from_this(), head, sr](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
       self->write_timer_->cancel();
+      ++self->write_generation_;
       if (ec)
         return self->end_stream();
       self->watch_client();
@@ -291,10 +301,12 @@ private:
   void arm_write_timer() {
     write_timer_->expires_after(owner_.opts.write_timeout);
     std::weak_ptr<session> weak = this->shared_from_this();
-    write_timer_->async_wait([weak](beast::error_code ec) {
+    // A write that completes just as the timer fires cannot cancel its handler: the generation tells them apart.
+    auto generation = ++write_generation_;
+    write_timer_->async_wait([weak, generation](beast::error_code ec) {
       if (ec)
         return;   // cancelled: the write completed
-      if (auto s = weak.lock())
+      if (auto s = weak.lock(); s && s->write_generation_ == generation && s->writing_)
         s->end_stream();   // a client that stopped reading
     });
   }
@@ -316,6 +328,7 @@ private:
                       [self = this->shared_from_this(), data, finished](beast::error_code ec, std::size_t) {
                         self->writing_ = false;
                         self->write_timer_->cancel();
+                        ++self->write_generation_;
                         if (ec)
                           return self->end_stream();
                         if (finished)
@@ -392,6 +405,7 @@ private:
   std::optional<asio::steady_timer> write_timer_;  // bounds each write of a streamed response
   bool writing_ = false;
   bool done_ = false;
+  uint64_t write_generation_ = 0;   // of the armed write timer
 };
 
 } // namespace

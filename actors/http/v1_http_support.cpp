@@ -63,7 +63,7 @@ std::variant<std::pair<codec, std::string>, response> call_body(const request& r
     return plain(415, "Expecting 'Message-Content-Type' of application/json or application/x-protobuf");
   mesos_v1::recordio_reader reader{max_record};
   std::vector<std::string> records;
-  if (!reader.feed(req.body, records))
+  if (!reader.feed(req.body, records, 2))
     return plain(400, "Failed to read the RecordIO body: " + reader.error());
   if (records.size() != 1 || reader.pending() != 0)
     return plain(400, "Expecting exactly one RecordIO record in the body, found "

@@ -8,6 +8,7 @@
 #include "actors/http/event_stream.hpp"
 #include "actors/http/v1_http_support.hpp"
 #include "actors/http/v1_scheduler_session.hpp"
+#include "actors/tls.hpp"
 #include "messages/mesos_v1/recordio.hpp"
 #include "messages/mesos_v1/scheduler.pb.h"
 #include "messages/mesos_v1/wire_codec.hpp"
@@ -109,6 +110,11 @@ void add_v1_scheduler_routes(server& srv, caf::actor_system& sys, master_actor m
         return plain(403, "the framework's principal '" + info.principal + "' is not the authenticated principal '"
                             + *req.principal + "'");
       info.principal = *req.principal;
+    } else if (!info.principal.empty() && (tls_in_use() || (me->acls && me->acls->configured()))) {
+      // Where principals mean something (TLS binds them, ACLs judge them), one is never taken on its word: the
+      // master trusts what this layer passes on.
+      return plain(403, "the framework declares principal '" + info.principal
+                          + "' but the request is not authenticated (--credentials or a client certificate)");
     }
     auto answer = accepted_codec(req, c);
     if (!answer)
@@ -119,7 +125,8 @@ void add_v1_scheduler_routes(server& srv, caf::actor_system& sys, master_actor m
     o.master = master;
     o.stream = stream;
     o.codec = *answer;
-    o.timeout = me->timeout;
+    // The session's own wait is the shorter: it gives up (and the master's answer is dropped) before this layer.
+    o.timeout = me->timeout / 2;
     o.master_identity = identity();
     o.on_exit = [streams, stream_id] { streams->erase(stream_id); };
     auto session = spawn_v1_scheduler_session(*sysp, std::move(o));
@@ -131,6 +138,9 @@ void add_v1_scheduler_routes(server& srv, caf::actor_system& sys, master_actor m
       if (err.find("not the leading master") != std::string::npos)
         if (auto redirect = not_leading(req))
           return *redirect;
+      // A master still recovering its registry, or slow to answer: the client tries again (Mesos' 503).
+      if (err.find("timeout") != std::string::npos || err.find("unavailable_or_would_block") != std::string::npos)
+        return plain(503, "the master cannot subscribe frameworks now: " + err);
       return plain(err.find("not authorized") != std::string::npos ? 403 : 400, err);
     }
     {

@@ -92,12 +92,20 @@ std::string resource_from(const v1::Resource& in, resource& out) {
     const auto& r = in.reservations(0);
     if (!r.has_role() || r.role().empty() || r.role() == "*")
       return where + ": a reservation needs a role";
+    if (r.type() != v1::Resource::ReservationInfo::STATIC && r.type() != v1::Resource::ReservationInfo::DYNAMIC)
+      return where + ": a reservation needs its type (STATIC or DYNAMIC)";
+    if (r.has_labels() && r.labels().labels_size() > 0)
+      return where + ": reservation labels are not supported";
     out.role = r.role();
     out.dynamic = r.type() != v1::Resource::ReservationInfo::STATIC;
   } else if (in.has_role() && in.role() != "*") {
     out.role = in.role();
     out.dynamic = in.has_reservation();
+    if (in.reservation().has_labels() && in.reservation().labels().labels_size() > 0)
+      return where + ": reservation labels are not supported";
   }
+  if (in.has_disk() && in.disk().has_volume() && !in.disk().has_persistence())
+    return where + ": a disk volume without persistence is not supported";
   if (in.has_disk() && in.disk().has_persistence()) {
     out.volume_id = in.disk().persistence().id();
     if (!in.disk().has_volume())
@@ -154,6 +162,15 @@ std::string health_from(const v1::HealthCheck& in, health_check& out) {
   out.timeout = in.timeout_seconds();
   out.consecutive_failures = in.consecutive_failures();
   out.grace_period = in.grace_period_seconds();
+  return {};
+}
+
+/// "" or why a container cannot be given: we run commands on the host, so an image would be ignored.
+std::string container_from(const v1::ContainerInfo& c) {
+  if (c.type() == v1::ContainerInfo::DOCKER || c.has_docker())
+    return "container: Docker containers are not supported (commands run on the host)";
+  if (c.has_mesos() && c.mesos().has_image())
+    return "container: images are not supported (commands run on the host)";
   return {};
 }
 
@@ -289,6 +306,11 @@ std::string from_v1(const v1::ExecutorInfo& in, executor_info& out) {
     out.framework = framework_id{in.framework_id().value()};
   out.name = in.name();
   out.type = in.type() == v1::ExecutorInfo::DEFAULT ? executor_type::default_executor : executor_type::custom;
+  if (in.has_data())
+    return "executor.data is not supported";
+  if (in.has_container())
+    if (auto err = container_from(in.container()); !err.empty())
+      return "executor." + err;
   if (in.has_command())
     if (auto err = from_v1(in.command(), out.command); !err.empty())
       return "executor." + err;
@@ -319,6 +341,9 @@ std::string from_v1(const v1::TaskInfo& in, task_info& out) {
     out.executor = std::move(e);
   }
   out.data = in.data();
+  if (in.has_container())
+    if (auto err = container_from(in.container()); !err.empty())
+      return fail(err);
   labels_from(in.labels(), out.labels);
   if (in.has_discovery()) {
     discovery_info d;

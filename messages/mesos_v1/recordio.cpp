@@ -10,11 +10,15 @@ std::string recordio_frame(std::string_view record) {
 }
 
 bool recordio_reader::feed(std::string_view bytes, std::vector<std::string>& out) {
+  return feed(bytes, out, ~std::size_t{0});
+}
+
+bool recordio_reader::feed(std::string_view bytes, std::vector<std::string>& out, std::size_t max_records) {
   if (!error_.empty())
     return false;
   buffer_.append(bytes.data(), bytes.size());
   std::size_t pos = 0;
-  for (;;) {
+  for (std::size_t taken = 0; taken < max_records;) {
     auto nl = buffer_.find('\n', pos);
     if (nl == std::string::npos) {
       // Still reading the length: it may not grow past 20 digits (2^64 has 20).
@@ -48,6 +52,7 @@ bool recordio_reader::feed(std::string_view bytes, std::vector<std::string>& out
       break;
     out.emplace_back(buffer_, nl + 1, length);
     pos = nl + 1 + length;
+    ++taken;
   }
   buffer_.erase(0, pos);
   return true;

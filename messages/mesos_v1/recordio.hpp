@@ -20,6 +20,9 @@ public:
   /// Appends `bytes` and moves every complete record into `out`. False (and error() says why) on a bad length;
   /// the reader then stays failed.
   bool feed(std::string_view bytes, std::vector<std::string>& out);
+  /// The same, taking at most `max_records` records this call (the rest stays buffered): a reader that wants one
+  /// record does not split a body of a million tiny ones.
+  bool feed(std::string_view bytes, std::vector<std::string>& out, std::size_t max_records);
   const std::string& error() const { return error_; }
   /// Bytes of an incomplete record still buffered.
   std::size_t pending() const { return buffer_.size(); }

@@ -65,15 +65,24 @@ func main() {
 		}
 		previous = url
 		fmt.Println("leader", url)
-		if done := follow(ctx, url, &frameworkID, &agentID); done {
-			fmt.Println("done")
-			os.Exit(0)
+		for {
+			done, retry := follow(ctx, url, &frameworkID, &agentID)
+			if done {
+				fmt.Println("done")
+				os.Exit(0)
+			}
+			if !retry || len(leaders) > 0 || ctx.Err() != nil {
+				break
+			}
+			// The leader could not take the subscription yet (503 while it recovers): try it again shortly.
+			time.Sleep(time.Second)
 		}
 	}
 }
 
-// follow subscribes at url and handles events until the stream ends (false) or the story is over (true).
-func follow(ctx context.Context, url string, frameworkID, agentID *string) bool {
+// follow subscribes at url and handles events until the stream ends (false) or the story is over (true); retry
+// says the subscription itself failed and the same leader may take it later.
+func follow(ctx context.Context, url string, frameworkID, agentID *string) (done bool, retry bool) {
 	cli := httpcli.New(httpcli.Endpoint(url), httpcli.Codec(codecs.ByMediaType[codecs.MediaTypeJSON]),
 		httpcli.Do(httpcli.With(httpcli.Timeout(20*time.Second))))
 	caller := httpsched.NewCaller(cli)
@@ -88,7 +97,7 @@ func follow(ctx context.Context, url string, frameworkID, agentID *string) bool 
 	resp, err := caller.Call(ctx, calls.Subscribe(info))
 	if err != nil {
 		fmt.Println("subscribe failed:", err)
-		return false
+		return false, true
 	}
 	defer resp.Close()
 	call := func(c *scheduler.Call) {
@@ -102,7 +111,7 @@ func follow(ctx context.Context, url string, frameworkID, agentID *string) bool 
 		var e scheduler.Event
 		if err := resp.Decode(&e); err != nil {
 			fmt.Println("disconnected:", err)
-			return false
+			return false, false
 		}
 		switch e.GetType() {
 		case scheduler.Event_SUBSCRIBED:
@@ -161,7 +170,7 @@ func follow(ctx context.Context, url string, frameworkID, agentID *string) bool 
 				}
 			case s.GetState() == mesos.TASK_KILLED && resubscribing:
 				call(&scheduler.Call{Type: scheduler.Call_TEARDOWN})
-				return true
+				return true, false
 			case s.GetState() != mesos.TASK_STARTING && s.GetState() != mesos.TASK_STAGING && s.GetState() != mesos.TASK_KILLING:
 				fmt.Println("unexpected state")
 				os.Exit(1)
