@@ -288,6 +288,30 @@ TEST(bad input on the scheduler endpoint gets 4xx and changes nothing) {
   CHECK(events.next_of(sched::Event::OFFERS));
 }
 
+TEST(under acls a subscribe may not claim a principal it did not authenticate) {
+  {
+    std::ofstream acls{dir / "acls.json"};
+    acls << R"({"permissive": false,
+                "register_frameworks": [{"principals": {"values": ["etl"]}, "roles": {"type": "ANY"}}],
+                "view_state": [{"principals": {"type": "ANY"}, "objects": {"type": "ANY"}}]})";
+  }
+  child_process guarded({bin, "master", "--port=0", "--http-port=0", "--work-dir=" + dir / "guarded",
+                         "--acls=" + dir / "acls.json"},
+                        dir / "guarded.log");
+  auto mh = guarded.wait_for_line("master http listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
+  REQUIRE(mh);
+  std::string http = (*mh)[1];
+  auto claims = http_request("POST", http, api, subscribe_json("claimer", R"(, "principal": "etl")"));
+  CHECK_EQUAL(claims.status, 403);
+  CHECK(mentions(claims.body, "not authenticated"));
+  auto anonymous = http_request("POST", http, api, subscribe_json("anonymous"));
+  CHECK_EQUAL(anonymous.status, 403);
+  CHECK(mentions(anonymous.body, "not authorized"));
+  auto j = json::parse(http_get(http, "/frameworks").body, nullptr, false);
+  REQUIRE(!j.is_discarded());
+  CHECK(j["frameworks"].empty());
+}
+
 TEST(a second subscribe with the framework id takes over and the first stream ends with an error) {
   std::string fid, first_id;
   auto first = subscribe(v1::codec::json, "failover", fid, first_id);

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <limits>
+
 using namespace mesoscaf;
 using namespace mesoscaf::mesos_v1;
 using json = nlohmann::json;
@@ -53,6 +55,18 @@ TEST(json uses proto field names enum names numbers for 64 bit integers and base
   ::mesos::v1::Filters f;
   auto fj = json::parse(to_json(f));
   CHECK_EQUAL(fj["refuse_seconds"].get<double>(), 5.0);
+}
+
+TEST(json stays valid with invalid utf8 and numbers json cannot hold) {
+  ::mesos::v1::TaskStatus s;
+  s.mutable_task_id()->set_value("t");
+  s.set_state(::mesos::v1::TASK_FAILED);
+  s.set_message(std::string("bad \xff byte \xc3\xa9", 13));
+  s.set_timestamp(std::numeric_limits<double>::quiet_NaN());
+  auto j = json::parse(to_json(s), nullptr, false);
+  REQUIRE(!j.is_discarded());
+  CHECK_EQUAL(j["message"], "bad \xef\xbf\xbd byte \xc3\xa9");
+  CHECK(j["timestamp"].is_null());
 }
 
 TEST(json calls are read as mesos reads them) {

@@ -4,6 +4,8 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <cerrno>
 #include <cmath>
@@ -70,41 +72,99 @@ std::optional<std::string> base64_decode(std::string_view text) {
 
 namespace {
 
-json message_json(const pb::Message& m);
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-json field_value(const pb::Message& m, const pb::Reflection* r, const pb::FieldDescriptor* f, int index) {
+/// Strings are whatever bytes a client sent: invalid UTF-8 becomes U+FFFD, so the answer stays valid JSON.
+void write_string(json_writer& w, const std::string& s) {
+  auto valid_at = [&](std::size_t i) -> std::size_t {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > s.size())
+      return 0;
+    for (std::size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2)
+        return 0;
+    return n;
+  };
+  std::size_t i = 0;
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80)
+    ++i;
+  if (i == s.size()) {
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    return;
+  }
+  std::string clean{s, 0, i};
+  while (i < s.size()) {
+    if (auto n = valid_at(i)) {
+      clean.append(s, i, n);
+      i += n;
+    } else {
+      clean += "\xef\xbf\xbd";
+      ++i;
+    }
+  }
+  w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
+}
+
+void write_message(json_writer& w, const pb::Message& m);
+
+void write_double(json_writer& w, double v) {
+  if (std::isfinite(v))
+    w.Double(v);
+  else
+    w.Null();   // JSON has no NaN or infinity
+}
+
+void write_value(json_writer& w, const pb::Message& m, const pb::Reflection* r, const pb::FieldDescriptor* f,
+                 int index) {
   bool rep = f->is_repeated();
   switch (f->cpp_type()) {
     case pb::FieldDescriptor::CPPTYPE_INT32:
-      return rep ? r->GetRepeatedInt32(m, f, index) : r->GetInt32(m, f);
+      w.Int(rep ? r->GetRepeatedInt32(m, f, index) : r->GetInt32(m, f));
+      return;
     case pb::FieldDescriptor::CPPTYPE_INT64:
-      return rep ? r->GetRepeatedInt64(m, f, index) : r->GetInt64(m, f);
+      w.Int64(rep ? r->GetRepeatedInt64(m, f, index) : r->GetInt64(m, f));
+      return;
     case pb::FieldDescriptor::CPPTYPE_UINT32:
-      return rep ? r->GetRepeatedUInt32(m, f, index) : r->GetUInt32(m, f);
+      w.Uint(rep ? r->GetRepeatedUInt32(m, f, index) : r->GetUInt32(m, f));
+      return;
     case pb::FieldDescriptor::CPPTYPE_UINT64:
-      return rep ? r->GetRepeatedUInt64(m, f, index) : r->GetUInt64(m, f);
+      w.Uint64(rep ? r->GetRepeatedUInt64(m, f, index) : r->GetUInt64(m, f));
+      return;
     case pb::FieldDescriptor::CPPTYPE_DOUBLE:
-      return rep ? r->GetRepeatedDouble(m, f, index) : r->GetDouble(m, f);
+      write_double(w, rep ? r->GetRepeatedDouble(m, f, index) : r->GetDouble(m, f));
+      return;
     case pb::FieldDescriptor::CPPTYPE_FLOAT:
-      return rep ? r->GetRepeatedFloat(m, f, index) : r->GetFloat(m, f);
+      write_double(w, rep ? r->GetRepeatedFloat(m, f, index) : r->GetFloat(m, f));
+      return;
     case pb::FieldDescriptor::CPPTYPE_BOOL:
-      return rep ? r->GetRepeatedBool(m, f, index) : r->GetBool(m, f);
-    case pb::FieldDescriptor::CPPTYPE_ENUM:
-      return (rep ? r->GetRepeatedEnum(m, f, index) : r->GetEnum(m, f))->name();
+      w.Bool(rep ? r->GetRepeatedBool(m, f, index) : r->GetBool(m, f));
+      return;
+    case pb::FieldDescriptor::CPPTYPE_ENUM: {
+      const auto& name = (rep ? r->GetRepeatedEnum(m, f, index) : r->GetEnum(m, f))->name();
+      w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+      return;
+    }
     case pb::FieldDescriptor::CPPTYPE_STRING: {
-      auto s = rep ? r->GetRepeatedString(m, f, index) : r->GetString(m, f);
-      if (f->type() == pb::FieldDescriptor::TYPE_BYTES)
-        return base64_encode(s);
-      return s;
+      std::string scratch;
+      const auto& s = rep ? r->GetRepeatedStringReference(m, f, index, &scratch) : r->GetStringReference(m, f, &scratch);
+      if (f->type() == pb::FieldDescriptor::TYPE_BYTES) {
+        auto b64 = base64_encode(s);
+        w.String(b64.data(), static_cast<rapidjson::SizeType>(b64.size()));
+      } else {
+        write_string(w, s);
+      }
+      return;
     }
     case pb::FieldDescriptor::CPPTYPE_MESSAGE:
-      return message_json(rep ? r->GetRepeatedMessage(m, f, index) : r->GetMessage(m, f));
+      write_message(w, rep ? r->GetRepeatedMessage(m, f, index) : r->GetMessage(m, f));
+      return;
   }
-  return nullptr;
+  w.Null();
 }
 
-json message_json(const pb::Message& m) {
-  json out = json::object();
+void write_message(json_writer& w, const pb::Message& m) {
+  w.StartObject();
   const auto* d = m.GetDescriptor();
   const auto* r = m.GetReflection();
   for (int i = 0; i < d->field_count(); ++i) {
@@ -113,16 +173,18 @@ json message_json(const pb::Message& m) {
       int n = r->FieldSize(m, f);
       if (n == 0)
         continue;
-      json list = json::array();
+      w.Key(f->name().data(), static_cast<rapidjson::SizeType>(f->name().size()));
+      w.StartArray();
       for (int k = 0; k < n; ++k)
-        list.push_back(field_value(m, r, f, k));
-      out[f->name()] = std::move(list);
+        write_value(w, m, r, f, k);
+      w.EndArray();
     } else if (r->HasField(m, f) || (f->has_default_value() && !f->options().deprecated())) {
       // Mesos writes a field with an explicit default even when unset (its readers rely on that).
-      out[f->name()] = field_value(m, r, f, 0);
+      w.Key(f->name().data(), static_cast<rapidjson::SizeType>(f->name().size()));
+      write_value(w, m, r, f, 0);
     }
   }
-  return out;
+  w.EndObject();
 }
 
 // -- Mesos JSON -> protobuf -----------------------------------------------------------------------------------
@@ -311,7 +373,11 @@ std::string read_message(const json& j, pb::Message& m, const std::string& path,
 } // namespace
 
 std::string to_json(const pb::Message& msg) {
-  return message_json(msg).dump(-1, ' ', false, json::error_handler_t::replace);
+  // Written straight into one buffer (no document tree): a GET_STATE of 200,000 tasks is 100 MB of JSON.
+  rapidjson::StringBuffer buffer;
+  json_writer w{buffer};
+  write_message(w, msg);
+  return std::string{buffer.GetString(), buffer.GetSize()};
 }
 
 std::string decode(codec c, std::string_view body, pb::Message& out) {
