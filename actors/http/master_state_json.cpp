@@ -2,6 +2,7 @@
 // RapidJSON's writer: /state of a big cluster holds hundreds of thousands of tasks, and building a document tree
 // first (nlohmann::json) cost ten times as much as writing it (bench/state.cpp).
 #include "actors/http/state_json.hpp"
+#include "config/support/utf8.hpp"
 
 #include "actors/http/body_buffers.hpp"
 
@@ -44,36 +45,13 @@ public:
   }
 };
 
-/// Length of the valid UTF-8 sequence at `s[i]`, or 0.
-std::size_t utf8_sequence(const std::string& s, std::size_t i) {
-  auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-  if (n == 0 || i + n > s.size())
-    return 0;
-  for (std::size_t k = 1; k < n; ++k)
-    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2)
-      return 0;
-  return n;
-}
-
 /// Strings are whatever bytes a framework sent: invalid UTF-8 becomes U+FFFD, so the answer stays valid JSON.
 void str(writer& w, const std::string& s) {
-  bool ascii = std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  if (ascii) {
+  if (is_ascii(s)) {
     w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
     return;
   }
-  std::string clean;
-  clean.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    if (auto n = utf8_sequence(s, i)) {
-      clean.append(s, i, n);
-      i += n;
-    } else {
-      clean += "\xef\xbf\xbd";
-      ++i;
-    }
-  }
+  auto clean = utf8_clean(s);
   w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
 }
 

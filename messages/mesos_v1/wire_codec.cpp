@@ -1,5 +1,7 @@
 #include "messages/mesos_v1/wire_codec.hpp"
 
+#include "config/support/utf8.hpp"
+
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 #include <nlohmann/json.hpp>
@@ -76,33 +78,11 @@ using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 /// Strings are whatever bytes a client sent: invalid UTF-8 becomes U+FFFD, so the answer stays valid JSON.
 void write_string(json_writer& w, const std::string& s) {
-  auto valid_at = [&](std::size_t i) -> std::size_t {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (n == 0 || i + n > s.size())
-      return 0;
-    for (std::size_t k = 1; k < n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2)
-        return 0;
-    return n;
-  };
-  std::size_t i = 0;
-  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80)
-    ++i;
-  if (i == s.size()) {
+  if (is_ascii(s)) {
     w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
     return;
   }
-  std::string clean{s, 0, i};
-  while (i < s.size()) {
-    if (auto n = valid_at(i)) {
-      clean.append(s, i, n);
-      i += n;
-    } else {
-      clean += "\xef\xbf\xbd";
-      ++i;
-    }
-  }
+  auto clean = utf8_clean(s);
   w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
 }
 
