@@ -15,7 +15,10 @@ install(TARGETS mesoscaf_bin RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 foreach(dir actors messages allocator containerizer config)
   install(DIRECTORY ${CMAKE_SOURCE_DIR}/${dir} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/mesoscaf
           FILES_MATCHING PATTERN "*.hpp"
-          REGEX "/actors/agent/agent_state\\.hpp$" EXCLUDE)  # the agent actor's internals, shared by its files only
+          REGEX "/actors/agent/agent_state\\.hpp$" EXCLUDE   # the agent actor's internals, shared by its files only
+          # The v1 APIs' wire format: internal to the daemons (its headers name generated protobuf code).
+          REGEX "/messages/mesos_v1/" EXCLUDE
+          REGEX "/actors/http/v1_(master_state|http_support)\\.hpp$" EXCLUDE)
 endforeach()
 
 set(MESOSCAF_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/mesoscaf)
