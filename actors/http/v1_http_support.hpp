@@ -24,4 +24,23 @@ std::optional<mesos_v1::codec> accepted_codec(const request& req, mesos_v1::code
 std::variant<std::pair<mesos_v1::codec, std::string>, response> call_body(const request& req,
                                                                            std::size_t max_record);
 
+/// The common opening of a v1 endpoint: POST only, the body read as a `Call` (`what` names it in refusals), and a
+/// known call type. Fills `call` and `codec`; a refusal (405, 4xx) otherwise.
+template <class Call>
+std::optional<response> read_call(const request& req, std::size_t max_record, const char* what, Call& call,
+                                  mesos_v1::codec& codec) {
+  if (req.method != "POST")
+    return plain(405, "Expecting 'POST', not '" + req.method + "'");
+  auto body = call_body(req, max_record);
+  if (auto* refusal = std::get_if<response>(&body))
+    return std::move(*refusal);
+  auto& [c, bytes] = std::get<std::pair<mesos_v1::codec, std::string>>(body);
+  codec = c;
+  if (auto err = mesos_v1::decode(c, bytes, call); !err.empty())
+    return plain(400, std::string{"Failed to parse the body into a "} + what + " Call: " + err);
+  if (!call.has_type() || call.type() == Call::UNKNOWN)
+    return plain(400, "Expecting 'type' to be present and a known call type");
+  return std::nullopt;
+}
+
 } // namespace mesoscaf::http

@@ -60,17 +60,10 @@ void add_v1_operator_master_routes(server& srv, caf::actor_system& sys, master_a
                                    std::function<daemon_identity()> identity, state_fetcher fetch) {
   auto sysp = &sys;
   srv.route("*", "/api/v1", [=](const request& req) -> response {
-    if (req.method != "POST")
-      return plain(405, "Expecting 'POST', not '" + req.method + "'");
-    auto body = call_body(req, me->max_call_bytes);
-    if (auto* refusal = std::get_if<response>(&body))
-      return std::move(*refusal);
-    auto& [c, bytes] = std::get<std::pair<codec, std::string>>(body);
     Call call;
-    if (auto err = mesos_v1::decode(c, bytes, call); !err.empty())
-      return plain(400, "Failed to parse the body into a master Call: " + err);
-    if (!call.has_type() || call.type() == Call::UNKNOWN)
-      return plain(400, "Expecting 'type' to be present and a known call type");
+    codec c = codec::json;
+    if (auto refusal = read_call(req, me->max_call_bytes, "master", call, c))
+      return *refusal;
     auto answer_codec = accepted_codec(req, c);
     if (!answer_codec)
       return plain(406, "Expecting 'Accept' to allow application/json or application/x-protobuf");

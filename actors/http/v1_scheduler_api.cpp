@@ -157,17 +157,10 @@ void add_v1_scheduler_routes(server& srv, caf::actor_system& sys, master_actor m
   };
 
   srv.route("*", "/api/v1/scheduler", [=](const request& req) -> response {
-    if (req.method != "POST")
-      return plain(405, "Expecting 'POST', not '" + req.method + "'");
-    auto body = call_body(req, me->max_call_bytes);
-    if (auto* refusal = std::get_if<response>(&body))
-      return std::move(*refusal);
-    auto& [c, bytes] = std::get<std::pair<codec, std::string>>(body);
     sched::Call call;
-    if (auto err = mesos_v1::decode(c, bytes, call); !err.empty())
-      return plain(400, "Failed to parse the body into a scheduler Call: " + err);
-    if (!call.has_type() || call.type() == sched::Call::UNKNOWN)
-      return plain(400, "Expecting 'type' to be present and a known call type");
+    codec c = codec::json;
+    if (auto refusal = read_call(req, me->max_call_bytes, "scheduler", call, c))
+      return *refusal;
     if (call.type() == sched::Call::SUBSCRIBE)
       return subscribe(req, call, c);
     auto stream_id = header(req, "mesos-stream-id");
