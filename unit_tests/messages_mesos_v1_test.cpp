@@ -10,6 +10,9 @@
 
 #include <limits>
 
+// The tests set FrameworkInfo.role, deprecated in Mesos' schema, on purpose: older frameworks still send it.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 using namespace mesoscaf;
 using namespace mesoscaf::mesos_v1;
 using json = nlohmann::json;

@@ -62,11 +62,7 @@ void agent_to_v1(const agent_view& a, v1_master::Response::GetAgents::Agent* out
   info->set_port(a.info.port);
   info->mutable_id()->set_value(a.info.id.value);
   to_v1(a.info.total, "", operator_format, info->mutable_resources());
-  offer o;   // attributes in Mesos' typed form, as offers carry them
-  o.attributes = a.info.attributes;
-  v1::Offer typed;
-  to_v1(o, operator_format, &typed);
-  *info->mutable_attributes() = typed.attributes();
+  to_v1(a.info.attributes, info->mutable_attributes());
   out->set_active(a.connected);
   out->set_deactivated(false);
   out->set_version(product_version());

@@ -14,11 +14,10 @@ namespace mesoscaf::mesos_v1 {
 
 namespace {
 
-std::string labels_from(const v1::Labels& in, labels& out) {
+void labels_from(const v1::Labels& in, labels& out) {
   out.clear();
   for (const auto& l : in.labels())
     out.push_back({l.key(), l.value()});
-  return {};
 }
 
 void labels_to(const labels& in, v1::Labels* out) {
@@ -468,14 +467,18 @@ void to_v1(const resource_set& in, const std::string& allocation_role, resource_
   }
 }
 
+void to_v1(const std::map<std::string, std::string>& attributes, repeated<v1::Attribute>* out) {
+  for (const auto& [name, value] : attributes)
+    attribute_to(name, value, out->Add());
+}
+
 void to_v1(const offer& in, resource_format format, v1::Offer* out) {
   out->mutable_id()->set_value(in.id.value);
   out->mutable_framework_id()->set_value(in.framework.value);
   out->mutable_agent_id()->set_value(in.agent.value);
   out->set_hostname(in.hostname);
   to_v1(in.resources, in.role, format, out->mutable_resources());
-  for (const auto& [name, value] : in.attributes)
-    attribute_to(name, value, out->add_attributes());
+  to_v1(in.attributes, out->mutable_attributes());
   if (in.agent_http_port != 0) {
     auto* url = out->mutable_url();
     url->set_scheme("http");

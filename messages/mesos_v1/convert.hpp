@@ -9,6 +9,7 @@
 
 #include "messages/mesos_v1/mesos.pb.h"
 
+#include <map>
 #include <string>
 
 namespace mesoscaf::mesos_v1 {
@@ -36,6 +37,8 @@ struct resource_format {
 };
 void to_v1(const resource_set& in, const std::string& allocation_role, resource_format format,
            repeated<v1::Resource>* out);
+/// An agent's attributes in Mesos' typed form (scalar, ranges, set or text), as offers and the operator API show them.
+void to_v1(const std::map<std::string, std::string>& attributes, repeated<v1::Attribute>* out);
 void to_v1(const offer& in, resource_format format, v1::Offer* out);
 void to_v1(const task_status& in, v1::TaskStatus* out);
 void to_v1(const framework_info& in, v1::FrameworkInfo* out);
