@@ -72,6 +72,9 @@ using agent_actor = caf::typed_actor<
   caf::reacts_to<atom::apply_op, framework_id, offer_operation>,
   // The framework is gone: kill its tasks and executors.
   caf::reacts_to<atom::shutdown_fw, framework_id>,
+  // The framework asked to shut down this executor: it is told to kill its tasks and exit (its container is
+  // killed after the grace period).
+  caf::reacts_to<atom::shutdown, framework_id, executor_id>,
   // Health check (every --agent-ping-timeout); the reply is the agent's ID. Missing replies make the agent
   // unreachable.
   caf::replies_to<atom::ping>::with<agent_id>,
@@ -213,6 +216,8 @@ using master_actor = caf::typed_actor<
   caf::reacts_to<atom::reconcile, framework_id, std::vector<task_status>>,
   // Send a message to an executor of this framework.
   caf::reacts_to<atom::fw_msg, framework_id, agent_id, executor_id, std::string>,
+  // Shut down this executor of the framework on this agent (Mesos' SHUTDOWN call): it kills its tasks and exits.
+  caf::reacts_to<atom::shutdown, framework_id, executor_id, agent_id>,
   // -- from operators --
   // Set a role's weight / quota. Replies true, or an error naming the bad input (nothing changes). Offers that
   // the change invalidates are rescinded.
@@ -260,6 +265,20 @@ using v1_scheduler_session_actor = scheduler_actor::extend<
   // Internal: time for a HEARTBEAT event.
   caf::reacts_to<atom::tick>,
   // The subscriber's connection closed: the session ends (the master sees its scheduler go).
+  caf::reacts_to<atom::exited>>;
+
+/// A custom executor on the Mesos v1 executor API (actors/http/v1_executor_session.hpp), one per SUBSCRIBE stream and
+/// local to the agent's process: to the agent it is the executor (it registers with the token the agent put in the
+/// executor's environment); the agent's messages go out on the executor's HTTP stream as v1 events, and the
+/// executor's calls come in from the HTTP layer.
+using v1_executor_session_actor = executor_actor::extend<
+  // SUBSCRIBE: register with the agent (re-register with these unacknowledged tasks and updates after a
+  // disconnection) and stream SUBSCRIBED; replies "" or the agent's refusal (the session then ends).
+  caf::replies_to<atom::subscribe, std::vector<task_info>, std::vector<status_update>>::with<std::string>,
+  // One call of the subscribed executor (UPDATE, MESSAGE): a mesos.v1.executor.Call in protobuf, already checked
+  // by the HTTP layer (shape, executor, token). Replies "" once it is passed on, or why it cannot be (400).
+  caf::replies_to<atom::v1_call, std::string>::with<std::string>,
+  // The executor's connection closed: the session ends (the agent sees its executor disconnect).
   caf::reacts_to<atom::exited>>;
 
 /// The containerizer of one agent: starts processes in sandboxes and reports their exit to its owner.

@@ -883,6 +883,31 @@ TEST(messages are relayed both ways) {
   CHECK_EQUAL(rec->exec_msgs, std::vector<std::string>{"to scheduler"});
 }
 
+TEST(a framework shuts down one executor which is killed after the grace period) {
+  auto opts = options();
+  opts.executor_shutdown_grace = 2s;
+  start(opts);
+  from_master(atom::run_task_v, make_framework(), command_task("t1"));
+  sched.run();
+  register_executor("fw-1", command_executor_id);
+  caf::anon_send(exec, atom::update_v, executor_update("fw-1", "t1", task_state::running, "u1"));
+  sched.run();
+  // An executor the agent does not run: nothing happens.
+  from_master(atom::shutdown_v, framework_id{"fw-1"}, executor_id{"nobody"});
+  sched.run();
+  CHECK_EQUAL(rec->executor_shutdowns, 0);
+  from_master(atom::shutdown_v, framework_id{"fw-1"}, executor_id{command_executor_id});
+  sched.run();
+  CHECK_EQUAL(rec->executor_shutdowns, 1);
+  // Unlike a framework's removal, the task stays known until its executor reports or its container ends.
+  CHECK_EQUAL(snapshot().tasks.size(), 1u);
+  tick(3s);
+  REQUIRE_EQUAL(rec->kills.size(), 1u);
+  caf::anon_send(agent, atom::exited_v, rec->launches[0].id, int32_t{9});
+  sched.run();
+  CHECK(snapshot().tasks.empty() || is_terminal(snapshot().tasks[0].state));
+}
+
 TEST(shutdown framework stops its executors and kills them after the grace period) {
   auto opts = options();
   opts.executor_shutdown_grace = 2s;
@@ -1055,6 +1080,7 @@ TEST(orders from anyone but the master and reports from anyone but the executor 
   caf::send_as(rogue, agent, atom::ack_v, fw, task_id{"t1"}, std::string{"u1"});
   caf::send_as(rogue, agent, atom::fw_msg_v, fw, eid, std::string{"forged"});
   caf::send_as(rogue, agent, atom::shutdown_fw_v, fw);
+  caf::send_as(rogue, agent, atom::shutdown_v, fw, eid);
   sched.run();
   CHECK_EQUAL(rec->executor_launches.size(), 1u);
   CHECK(rec->executor_kills.empty());

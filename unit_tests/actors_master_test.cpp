@@ -61,6 +61,7 @@ struct agent_mock_state {
   bool answer_pings = true;
   size_t pings = 0;
   std::vector<framework_id> resends;
+  std::vector<std::pair<framework_id, executor_id>> exec_shutdowns;
   size_t rereg_requests = 0;
 };
 
@@ -85,6 +86,7 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<agent_mock_s
       self->state.messages.emplace_back(f, e, d);
     },
     [=](atom::shutdown_fw, const framework_id& f) { self->state.shutdowns.push_back(f); },
+    [=](atom::shutdown, const framework_id& f, const executor_id& e) { self->state.exec_shutdowns.emplace_back(f, e); },
     [=](atom::apply_op, const framework_id& f, const offer_operation& op) {
       self->state.ops.emplace_back(f, op);
       self->state.order.push_back(std::string{"op:"} + operation_name(op.type));
@@ -776,6 +778,23 @@ TEST(framework and executor messages are relayed) {
   REQUIRE_EQUAL(sst(s).lost_executors.size(), 1u);
   // To an unknown agent: an error.
   send_from(s, atom::fw_msg_v, fid, agent_id{"nope"}, executor_id{"e1"}, std::string{"x"});
+  CHECK_EQUAL(sst(s).errors.size(), 1u);
+}
+
+TEST(a framework shuts down one of its executors through the master) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  send_from(s, atom::shutdown_v, fid, executor_id{"e1"}, aid);
+  REQUIRE_EQUAL(ast(a).exec_shutdowns.size(), 1u);
+  CHECK_EQUAL(ast(a).exec_shutdowns[0], std::make_pair(fid, executor_id{"e1"}));
+  // Another framework's scheduler, or an unknown agent: refused, nothing reaches the agent.
+  auto other = new_scheduler();
+  subscribe(other);
+  send_from(other, atom::shutdown_v, fid, executor_id{"e1"}, aid);
+  send_from(s, atom::shutdown_v, fid, executor_id{"e1"}, agent_id{"nope"});
+  CHECK_EQUAL(ast(a).exec_shutdowns.size(), 1u);
   CHECK_EQUAL(sst(s).errors.size(), 1u);
 }
 

@@ -7,6 +7,7 @@
 #include "child_process.hpp"
 #include "http_test_client.hpp"
 #include "process_scan.hpp"
+#include "v1_event_reader.hpp"
 #include "zookeeper_server.hpp"
 
 #include "messages/mesos_v1/recordio.hpp"
@@ -40,47 +41,7 @@ bool mentions(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
 }
 
-/// A SUBSCRIBE stream read event by event.
-struct event_reader {
-  std::unique_ptr<http_stream> http;
-  v1::codec codec;
-  v1::recordio_reader records;
-  std::vector<std::string> queued;
-
-  /// The next event, or none within `timeout`.
-  std::optional<sched::Event> next(milliseconds timeout = seconds(60)) {
-    auto deadline = steady_clock::now() + timeout;
-    while (queued.empty()) {
-      auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
-      if (left.count() <= 0)
-        return std::nullopt;
-      auto bytes = http->read_some(left);
-      if (bytes.empty() || !records.feed(bytes, queued))
-        return std::nullopt;
-    }
-    sched::Event e;
-    auto err = v1::decode(codec, queued.front(), e);
-    queued.erase(queued.begin());
-    if (!err.empty()) {
-      MESSAGE("undecodable event: " << err);
-      return std::nullopt;
-    }
-    return e;
-  }
-
-  /// Skips events until one of `type` (HEARTBEATs and others in between are dropped).
-  std::optional<sched::Event> next_of(sched::Event::Type type, milliseconds timeout = seconds(60)) {
-    auto deadline = steady_clock::now() + timeout;
-    while (steady_clock::now() < deadline) {
-      auto e = next(duration_cast<milliseconds>(deadline - steady_clock::now()));
-      if (!e)
-        return std::nullopt;
-      if (e->type() == type)
-        return e;
-    }
-    return std::nullopt;
-  }
-};
+using event_reader = v1_event_reader<sched::Event>;
 
 std::string subscribe_json(const std::string& name, const std::string& extra = "") {
   return R"({"type": "SUBSCRIBE", "subscribe": {"framework_info": {"user": "root", "name": ")" + name

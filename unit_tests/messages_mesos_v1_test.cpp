@@ -408,3 +408,75 @@ TEST(status updates carry state reason source and a uuid of sixteen bytes) {
   CHECK(!killing.has_uuid());
   CHECK_EQUAL(uuid_to_wire("not-a-uuid"), "not-a-uuid");
 }
+
+TEST(an executor is given its task as it was launched and its own updates are checked) {
+  // A task converted for a custom executor (LAUNCH) reads back as the same task.
+  ::mesos::v1::TaskInfo in;
+  REQUIRE_EQUAL(decode(codec::json, R"({"name": "a", "task_id": {"value": "t1"}, "agent_id": {"value": "ag"},
+       "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.5}}],
+       "executor": {"executor_id": {"value": "e1"}, "type": "CUSTOM",
+                    "command": {"shell": false, "value": "/bin/exec", "arguments": ["exec", "-v"],
+                                "uris": [{"value": "http://x/e.tgz", "cache": true}]}},
+       "kill_policy": {"grace_period": {"nanoseconds": 2500000000}},
+       "health_check": {"type": "HTTP", "http": {"port": 8080, "path": "/ok"}},
+       "data": "aGk=", "labels": {"labels": [{"key": "k", "value": "v"}]}})", in), "");
+  task_info ours;
+  REQUIRE_EQUAL(from_v1(in, ours), "");
+  ours.role = "web";
+  ::mesos::v1::TaskInfo out;
+  to_v1(ours, resource_format{true, false}, &out);
+  CHECK_EQUAL(out.task_id().value(), "t1");
+  CHECK_EQUAL(out.data(), "hi");
+  CHECK_EQUAL(out.resources(0).allocation_info().role(), "web");
+  CHECK_EQUAL(out.executor().command().arguments_size(), 2);
+  CHECK(!out.executor().command().shell());
+  CHECK(out.executor().command().uris(0).cache());
+  CHECK_EQUAL(out.kill_policy().grace_period().nanoseconds(), 2500000000);
+  CHECK_EQUAL(out.health_check().http().path(), "/ok");
+  task_info again;
+  REQUIRE_EQUAL(from_v1(out, again), "");
+  CHECK_EQUAL(again.id, ours.id);
+  CHECK_EQUAL(again.data, ours.data);
+  CHECK_EQUAL(again.resources, ours.resources);
+  REQUIRE(again.executor);
+  CHECK_EQUAL(again.executor->command.arguments, ours.executor->command.arguments);
+  REQUIRE(again.health_check);
+  CHECK_EQUAL(again.health_check->port, 8080);
+
+  // An executor's UPDATE: its uuid of 16 bytes becomes our text form; the status is the executor's.
+  executor_id eid{"e1"};
+  auto status = [](const std::string& j) {
+    ::mesos::v1::TaskStatus s;
+    if (auto err = decode(codec::json, j, s); !err.empty())
+      CAF_FAIL("undecodable status: " << err);
+    return s;
+  };
+  task_status st;
+  REQUIRE_EQUAL(from_v1(status(R"({"task_id": {"value": "t1"}, "state": "TASK_RUNNING", "message": "up",
+                                   "uuid": "EREREREREREREREREREREQ==", "healthy": true})"),
+                        eid, st),
+                "");
+  CHECK_EQUAL(st.uuid, "11111111-1111-1111-1111-111111111111");
+  CHECK(st.state == task_state::running);
+  CHECK(st.source == status_source::executor);
+  CHECK_EQUAL(st.executor, eid);
+  CHECK(st.timestamp > 0);
+  REQUIRE(st.healthy);
+  CHECK(*st.healthy);
+  auto refused = [&](const std::string& j, const std::string& why) {
+    task_status x;
+    auto e = from_v1(status(j), eid, x);
+    if (!mentions(e, why))
+      CAF_FAIL("expected '" << why << "', got '" << e << "'");
+  };
+  refused(R"({"task_id": {"value": "t1"}, "state": "TASK_RUNNING"})", "16-byte UUID");
+  refused(R"({"task_id": {"value": "t1"}, "state": "TASK_RUNNING", "uuid": "AAA="})", "16-byte UUID");
+  refused(R"({"task_id": {"value": ""}, "state": "TASK_RUNNING", "uuid": "EREREREREREREREREREREQ=="})", "empty");
+  refused(R"({"task_id": {"value": "t1"}, "state": "TASK_STAGING", "uuid": "EREREREREREREREREREREQ=="})",
+          "not a state an executor reports");
+  refused(R"({"task_id": {"value": "t1"}, "state": "TASK_UNREACHABLE", "uuid": "EREREREREREREREREREREQ=="})",
+          "not a state an executor reports");
+  refused(R"({"task_id": {"value": "t1"}, "state": "TASK_RUNNING", "executor_id": {"value": "e2"},
+              "uuid": "EREREREREREREREREREREQ=="})",
+          "not this executor");
+}

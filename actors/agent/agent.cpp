@@ -232,6 +232,7 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
     },
     [=](atom::apply_op, const framework_id& fw, const offer_operation& op) { on_apply_op(self, fw, op); },
     [=](atom::shutdown_fw, const framework_id& fw) { on_shutdown_framework(self, fw); },
+    [=](atom::shutdown, const framework_id& fw, const executor_id& eid) { on_shutdown_executor(self, fw, eid); },
     // -- from executors --
     [=](atom::reg_exec, const framework_id& fw, const executor_id& eid, const executor_actor& hdl,
         const std::string& secret) { return on_reg_exec(self, fw, eid, hdl, secret); },

@@ -175,6 +175,36 @@ std::string sandbox_for(const agent_state& st, const framework_id& fw, const exe
   return runs.empty() ? runs : sandbox_path(runs, {cid.str()});
 }
 
+std::string mesos_duration(std::chrono::nanoseconds d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
+}
+
+// What a custom executor written for Mesos reads (its v1 executor library): where the agent's executor API is,
+// who it is, and the token it sends as `Authorization: Bearer` (actors/http/v1_executor_api.cpp). Durations in
+// Mesos' notation.
+void add_mesos_environment(const agent_state& st, const executor_entry& e,
+                           std::map<std::string, std::string>& env) {
+  if (st.opts.http_port != 0)
+    env["MESOS_AGENT_ENDPOINT"] = join_host_port(executor_dial_host(st.opts.publish_address), st.opts.http_port);
+  env["MESOS_FRAMEWORK_ID"] = e.framework.str();
+  env["MESOS_EXECUTOR_ID"] = e.info.id.str();
+  env["MESOS_SLAVE_ID"] = st.id.str();
+  env["MESOS_AGENT_ID"] = st.id.str();
+  env["MESOS_DIRECTORY"] = e.sandbox;
+  env["MESOS_SANDBOX"] = e.sandbox;
+  env["MESOS_CONTAINER_ID"] = e.container.str();
+  env["MESOS_EXECUTOR_AUTHENTICATION_TOKEN"] = e.secret;
+  env["MESOS_HTTP_COMMAND_EXECUTOR"] = "0";
+  env["MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"] = mesos_duration(st.opts.executor_shutdown_grace);
+  bool cp = checkpoints(st, e.framework);
+  env["MESOS_CHECKPOINT"] = cp ? "1" : "0";
+  if (cp) {
+    // How long the executor keeps trying to re-subscribe after losing its agent, and its longest pause.
+    env["MESOS_RECOVERY_TIMEOUT"] = mesos_duration(st.opts.recovery_timeout);
+    env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = "2000ms";
+  }
+}
+
 launch_spec launch_spec_of(const agent_state& st, const executor_entry& e, const caf::actor_system_config& cfg) {
   const auto& fw = e.framework;
   launch_spec spec;
@@ -207,6 +237,8 @@ launch_spec launch_spec_of(const agent_state& st, const executor_entry& e, const
   }
   if (auto level = std::getenv("MESOSCAF_LOG_LEVEL"))
     spec.environment["MESOSCAF_LOG_LEVEL"] = level;
+  if (!e.command && e.info.type == executor_type::custom)
+    add_mesos_environment(st, e, spec.environment);
   // Isolation: the containerizer confines the container; the command executor confines each task in it.
   spec.resources = e.info.resources;
   const auto& iso = st.opts.isolation;
@@ -723,6 +755,23 @@ void on_shutdown_framework(agent_ptr self, const framework_id& fw) {
   for (auto i = st.tasks.begin(); i != st.tasks.end();)
     i = i->first.first == fw ? st.tasks.erase(i) : std::next(i);
   st.updates.remove_framework(fw);
+}
+
+void on_shutdown_executor(agent_ptr self, const framework_id& fw, const executor_id& eid) {
+  auto& st = self->state;
+  if (!from_master(self, "shutdown"))
+    return;
+  auto ex = st.executors.find(executor_key{fw, eid});
+  if (ex == st.executors.end()) {
+    LOG_WARN(component, "ignoring shutdown of unknown executor " << eid << " of framework " << fw);
+    return;
+  }
+  auto& e = ex->second;
+  if (e.state == executor_entry::phase::terminating)
+    return;
+  LOG_INFO(component, "shutting down executor " << eid << " of framework " << fw << " on its framework's request");
+  e.queued.clear();
+  shutdown_executor(self, e);
 }
 
 // -- from executors -------------------------------------------------------------------------------------

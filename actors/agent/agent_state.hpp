@@ -304,6 +304,7 @@ void end_unstarted_group(agent_ptr self, const framework_id& fw, const task_id& 
 void on_kill_task(agent_ptr self, const framework_id& fw, const task_id& tid, const kill_policy* policy);
 void on_fw_msg(agent_ptr self, const framework_id& fw, const executor_id& eid, const std::string& data);
 void on_shutdown_framework(agent_ptr self, const framework_id& fw);
+void on_shutdown_executor(agent_ptr self, const framework_id& fw, const executor_id& eid);
 registration_promise on_reg_exec(agent_ptr self, const framework_id& fw, const executor_id& eid,
                                  const executor_actor& hdl, const std::string& secret);
 registration_promise on_rereg_exec(agent_ptr self, const framework_id& fw, const executor_id& eid,

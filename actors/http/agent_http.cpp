@@ -250,6 +250,7 @@ void add_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_a
             get_only(viewing({"sandboxes"}, [me](const request& req) { return read_file(me->work_dir, req); })));
   srv.route("*", "/files/download",
             get_only(viewing({"sandboxes"}, [me](const request& req) { return download(me->work_dir, req); })));
+  add_v1_executor_routes(srv, sys, agent_of, me, identity);
 }
 
 } // namespace mesoscaf::http

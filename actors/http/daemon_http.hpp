@@ -47,6 +47,11 @@ void add_v1_operator_master_routes(server& srv, caf::actor_system& sys, master_a
                                    std::shared_ptr<const endpoint_options> opts,
                                    std::function<daemon_identity()> identity, state_fetcher fetch);
 
+/// POST /api/v1/executor on the agent (actors/http/v1_executor_api.cpp): the Mesos v1 executor API. Part of
+/// add_agent_routes; `agent` and `identity` are read at each SUBSCRIBE.
+void add_v1_executor_routes(server& srv, caf::actor_system& sys, std::function<agent_actor()> agent,
+                            std::shared_ptr<const endpoint_options> opts, std::function<daemon_identity()> identity);
+
 /// `agent` names the agent at each request: a daemon starts serving (and learns its HTTP port, which the agent
 /// advertises) before the agent exists.
 void add_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_actor()> agent,

@@ -41,6 +41,8 @@ const char* missing_part(const sched::Call& call) {
       return call.has_acknowledge() ? nullptr : "acknowledge";
     case sched::Call::MESSAGE:
       return call.has_message() ? nullptr : "message";
+    case sched::Call::SHUTDOWN:
+      return call.has_shutdown() ? nullptr : "shutdown";
     case sched::Call::UPDATE_FRAMEWORK:
       return call.has_update_framework() ? nullptr : "update_framework";
     default:
@@ -188,7 +190,6 @@ void add_v1_scheduler_routes(server& srv, caf::actor_system& sys, master_actor m
       case sched::Call::ACCEPT_INVERSE_OFFERS:    // we make no inverse offers: nothing to accept or decline
       case sched::Call::DECLINE_INVERSE_OFFERS:
         return plain(202, "");
-      case sched::Call::SHUTDOWN:
       case sched::Call::ACKNOWLEDGE_OPERATION_STATUS:
       case sched::Call::RECONCILE_OPERATIONS:
         return plain(501, "Call " + sched::Call::Type_Name(call.type()) + " is not implemented by mesoscaf yet");

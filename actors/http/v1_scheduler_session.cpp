@@ -1,6 +1,6 @@
 #include "actors/http/v1_scheduler_session.hpp"
 
-#include "actors/http/event_stream.hpp"
+#include "actors/http/v1_session_support.hpp"
 #include "config/support/logging.hpp"
 #include "config/support/version.hpp"
 #include "messages/mesos_v1/convert.hpp"
@@ -40,7 +40,7 @@ using session_pointer = v1_scheduler_session_actor::stateful_pointer<session_sta
 /// Sends one event; false (and the session ends) if the subscriber is gone or too far behind.
 bool emit(session_pointer self, const sched::Event& e) {
   auto& st = self->state;
-  if (st.opts.stream->push(mesos_v1::recordio_frame(mesos_v1::encode(st.opts.codec, e))))
+  if (push_event(*st.opts.stream, st.opts.codec, e))
     return true;
   self->quit();
   return false;
@@ -174,6 +174,10 @@ std::string on_call(session_pointer self, const sched::Call& call) {
                  executor_id{m.executor_id().value()}, m.data());
       return {};
     }
+    case sched::Call::SHUTDOWN:
+      self->send(master, atom::shutdown_v, st.fid, executor_id{call.shutdown().executor_id().value()},
+                 agent_id{call.shutdown().agent_id().value()});
+      return {};
     case sched::Call::UPDATE_FRAMEWORK: {
       framework_info info;
       if (auto err = from_v1(call.update_framework().framework_info(), info); !err.empty())
@@ -195,13 +199,8 @@ std::string on_call(session_pointer self, const sched::Call& call) {
 v1_scheduler_session_actor spawn_v1_scheduler_session(caf::actor_system& sys, v1_session_options opts) {
   auto fn = [](session_pointer self, v1_session_options o) -> v1_scheduler_session_actor::behavior_type {
     self->state.opts = std::move(o);
-    self->attach_functor([f = self->state.opts.on_exit, stream = self->state.opts.stream] {
-      stream->finish();
-      if (f)
-        f();
-    });
     // The client leaving ends the session; the master then sees its scheduler go (failover timeout).
-    self->state.opts.stream->on_close([me = caf::actor_cast<caf::actor>(self)] { caf::anon_send(me, atom::exited_v); });
+    tie_to_stream(self, self->state.opts.stream, self->state.opts.on_exit);
     // Without a master there is nothing to stream: the subscriber reconnects to the next leader.
     self->monitor(self->state.opts.master);
     self->set_down_handler([self](const caf::down_msg&) { fail(self, "the master went away"); });

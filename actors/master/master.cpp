@@ -1626,6 +1626,17 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
       }
       self->send(a->second, atom::fw_msg_v, fid, eid, data);
     },
+    [=](atom::shutdown, const framework_id& fid, const executor_id& eid, const agent_id& aid) {
+      if (!authorize(self, fid, "shutdown"))
+        return;
+      auto a = self->state.agents.find(aid);
+      if (a == self->state.agents.end()) {
+        refuse(self, "shutdown: unknown agent '" + aid.value + "'");
+        return;
+      }
+      LOG_INFO(component, "framework " << fid << " shuts down executor " << eid << " on agent " << aid);
+      self->send(a->second, atom::shutdown_v, fid, eid);
+    },
     // -- from operators --
     [=](atom::set_weight, const std::string& role, double weight) -> caf::result<bool> {
       if (auto who = identify_sender(self); !permitted(self, who, acl_action::update_weights, role))

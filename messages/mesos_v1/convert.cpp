@@ -535,6 +535,137 @@ void to_v1(const framework_info& in, v1::FrameworkInfo* out) {
     labels_to(in.labels, out->mutable_labels());
 }
 
+std::string from_v1(const v1::TaskStatus& in, const executor_id& executor, task_status& out) {
+  out = task_status{};
+  if (in.task_id().value().empty())
+    return "status.task_id is empty";
+  if (!in.has_uuid() || in.uuid().size() != 16)
+    return "status.uuid must be the update's 16-byte UUID";
+  if (in.has_executor_id() && in.executor_id().value() != executor.value)
+    return "status.executor_id is not this executor";
+  auto state = v1::TaskState_Name(in.state());
+  bool known = false;
+  for (int s = 0; s <= static_cast<int>(task_state::unknown); ++s)
+    if (state == to_string(static_cast<task_state>(s))) {
+      out.state = static_cast<task_state>(s);
+      known = true;
+    }
+  // The master's and the agent's own states (staging, unreachable, gone, unknown, dropped) are not an executor's.
+  switch (known ? out.state : task_state::unknown) {
+    case task_state::starting: case task_state::running: case task_state::killing: case task_state::finished:
+    case task_state::failed: case task_state::killed: case task_state::error: case task_state::lost:
+      break;
+    default:
+      return "status.state " + state + " is not a state an executor reports";
+  }
+  if (in.has_reason()) {
+    auto reason = v1::TaskStatus::Reason_Name(in.reason());
+    for (int r = 0; r <= static_cast<int>(task_reason::task_group_invalid); ++r)
+      if (reason == to_string(static_cast<task_reason>(r)))
+        out.reason = static_cast<task_reason>(r);
+  }
+  if (in.has_timestamp() && !std::isfinite(in.timestamp()))
+    return "status.timestamp is not a finite number";
+  out.task = task_id{in.task_id().value()};
+  out.message = in.message();
+  out.source = status_source::executor;
+  out.uuid = uuid_from_wire(in.uuid());
+  out.timestamp = in.has_timestamp() ? in.timestamp() : now_seconds();
+  out.executor = executor;
+  out.data = in.data();
+  if (in.has_healthy())
+    out.healthy = in.healthy();
+  return {};
+}
+
+void to_v1(const command_info& in, v1::CommandInfo* out) {
+  out->set_shell(in.shell);
+  if (!in.value.empty())
+    out->set_value(in.value);
+  for (const auto& a : in.arguments)
+    out->add_arguments(a);
+  if (!in.user.empty())
+    out->set_user(in.user);
+  for (const auto& [name, value] : in.environment) {
+    auto* v = out->mutable_environment()->add_variables();
+    v->set_name(name);
+    v->set_value(value);
+  }
+  for (const auto& u : in.uris) {
+    auto* x = out->add_uris();
+    x->set_value(u.value);
+    x->set_executable(u.executable);
+    x->set_extract(u.extract);
+    x->set_cache(u.cache);
+    if (!u.output_file.empty())
+      x->set_output_file(u.output_file);
+  }
+}
+
+void to_v1(const executor_info& in, resource_format format, v1::ExecutorInfo* out) {
+  out->mutable_executor_id()->set_value(in.id.value);
+  if (!in.framework.empty())
+    out->mutable_framework_id()->set_value(in.framework.value);
+  if (!in.name.empty())
+    out->set_name(in.name);
+  out->set_type(in.type == executor_type::default_executor ? v1::ExecutorInfo::DEFAULT : v1::ExecutorInfo::CUSTOM);
+  to_v1(in.command, out->mutable_command());
+  to_v1(in.resources, in.role, format, out->mutable_resources());
+  if (!in.labels.empty())
+    labels_to(in.labels, out->mutable_labels());
+}
+
+void to_v1(const kill_policy& in, v1::KillPolicy* out) {
+  out->mutable_grace_period()->set_nanoseconds(static_cast<int64_t>(std::llround(in.grace_period * 1e9)));
+}
+
+namespace {
+
+void health_to(const health_check& in, v1::HealthCheck* out) {
+  switch (in.type) {
+    case health_check::kind::command:
+      out->set_type(v1::HealthCheck::COMMAND);
+      to_v1(in.command, out->mutable_command());
+      break;
+    case health_check::kind::http:
+      out->set_type(v1::HealthCheck::HTTP);
+      out->mutable_http()->set_port(in.port);
+      out->mutable_http()->set_path(in.path);
+      out->mutable_http()->set_scheme(in.scheme);
+      break;
+    case health_check::kind::tcp:
+      out->set_type(v1::HealthCheck::TCP);
+      out->mutable_tcp()->set_port(in.port);
+      break;
+  }
+  out->set_delay_seconds(in.delay);
+  out->set_interval_seconds(in.interval);
+  out->set_timeout_seconds(in.timeout);
+  out->set_consecutive_failures(in.consecutive_failures);
+  out->set_grace_period_seconds(in.grace_period);
+}
+
+} // namespace
+
+void to_v1(const task_info& in, resource_format format, v1::TaskInfo* out) {
+  out->set_name(in.name);
+  out->mutable_task_id()->set_value(in.id.value);
+  out->mutable_agent_id()->set_value(in.agent.value);
+  to_v1(in.resources, in.role, format, out->mutable_resources());
+  if (in.command)
+    to_v1(*in.command, out->mutable_command());
+  if (in.executor)
+    to_v1(*in.executor, format, out->mutable_executor());
+  if (!in.data.empty())
+    out->set_data(in.data);
+  if (!in.labels.empty())
+    labels_to(in.labels, out->mutable_labels());
+  if (in.kill_policy)
+    to_v1(*in.kill_policy, out->mutable_kill_policy());
+  if (in.health_check)
+    health_to(*in.health_check, out->mutable_health_check());
+}
+
 std::string uuid_to_wire(const std::string& text) {
   auto hex = [](char c) -> int {
     if (c >= '0' && c <= '9')

@@ -26,6 +26,9 @@ std::string from_v1(const v1::ExecutorInfo& in, executor_info& out);
 std::string from_v1(const v1::TaskInfo& in, task_info& out);
 std::string from_v1(const v1::Offer::Operation& in, offer_operation& out);
 std::string from_v1(const v1::Filters& in, filters& out);
+/// An executor's UPDATE (executor API): the 16-byte `uuid` is required, TASK_STAGING is not a state an executor
+/// may report, and the status is the executor's own (source, executor ID).
+std::string from_v1(const v1::TaskStatus& in, const executor_id& executor, task_status& out);
 
 // -- to clients --
 /// How a framework reads resources: MULTI_ROLE frameworks see each resource's allocation role, frameworks with
@@ -42,6 +45,11 @@ void to_v1(const std::map<std::string, std::string>& attributes, repeated<v1::At
 void to_v1(const offer& in, resource_format format, v1::Offer* out);
 void to_v1(const task_status& in, v1::TaskStatus* out);
 void to_v1(const framework_info& in, v1::FrameworkInfo* out);
+/// What an executor is given (executor API's SUBSCRIBED, LAUNCH and LAUNCH_GROUP).
+void to_v1(const command_info& in, v1::CommandInfo* out);
+void to_v1(const executor_info& in, resource_format format, v1::ExecutorInfo* out);
+void to_v1(const task_info& in, resource_format format, v1::TaskInfo* out);
+void to_v1(const kill_policy& in, v1::KillPolicy* out);
 
 /// A status update's ID on the wire: Mesos sends 16 raw bytes; ours is the UUID's text. Other text passes as is.
 std::string uuid_to_wire(const std::string& text);

@@ -1,8 +1,9 @@
-// libFuzzer harness: the v1 scheduler API's reading of a call (messages/mesos_v1/): the input is read as Mesos'
-// JSON and as protobuf, and every operation of a call that decodes is converted to ours. Nothing may crash, and
+// libFuzzer harness: the v1 scheduler and executor APIs' reading of a call (messages/mesos_v1/): the input is read
+// as Mesos' JSON and as protobuf, and every operation, task and status of a call that decodes is converted to ours. Nothing may crash, and
 // whatever converts must be valid in our own terms (resources that pass validate()). The RecordIO reader gets
 // the same bytes. Run: scripts/fuzz v1_calls.
 #include "messages/mesos_v1/convert.hpp"
+#include "messages/mesos_v1/executor.pb.h"
 #include "messages/mesos_v1/recordio.hpp"
 #include "messages/mesos_v1/scheduler.pb.h"
 #include "messages/mesos_v1/wire_codec.hpp"
@@ -35,6 +36,28 @@ void convert_call(const mesos::v1::scheduler::Call& call) {
   (void) call.SerializeAsString();
 }
 
+// An executor's call: its tasks and statuses convert or are refused; a status that converts is an executor's.
+void convert_executor_call(const mesos::v1::executor::Call& call) {
+  using namespace mesoscaf;
+  executor_id eid{call.executor_id().value()};
+  auto check_status = [&](const mesos::v1::TaskStatus& in) {
+    task_status out;
+    if (!mesos_v1::from_v1(in, eid, out).empty())
+      return;
+    if (out.task.empty() || out.source != status_source::executor || out.executor != eid || out.uuid.size() != 36)
+      __builtin_trap();
+  };
+  check_status(call.update().status());
+  for (const auto& u : call.subscribe().unacknowledged_updates())
+    check_status(u.status());
+  for (const auto& t : call.subscribe().unacknowledged_tasks()) {
+    task_info out;
+    if (mesos_v1::from_v1(t, out).empty() && !out.resources.validate().empty())
+      __builtin_trap();
+  }
+  (void) mesos_v1::to_json(call);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -43,6 +66,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     mesos::v1::scheduler::Call call;
     if (mesoscaf::mesos_v1::decode(codec, bytes, call).empty())
       convert_call(call);
+    mesos::v1::executor::Call exec_call;
+    if (mesoscaf::mesos_v1::decode(codec, bytes, exec_call).empty())
+      convert_executor_call(exec_call);
   }
   mesoscaf::mesos_v1::recordio_reader reader{1 << 16};
   std::vector<std::string> records;

@@ -1,6 +1,8 @@
 // A Mesos v1 HTTP scheduler written against Debian's mesos-go (httpsched, calls): it subscribes, launches one
 // command task on the first offer that fits, acknowledges every update and exits 0 once the task is
-// TASK_FINISHED. The mesoscaf tests run it against a real master to show that a framework written for Mesos
+// TASK_FINISHED. With --executor the task goes to that custom executor instead: each message from the executor
+// is answered with "finish <task>", or with --shutdown-executor by a SHUTDOWN of that executor (the task then ends
+// TASK_KILLED, which counts as done). The mesoscaf tests run it against a real master to show that a framework written for Mesos
 // runs unchanged. Each step prints one line the test reads.
 package main
 
@@ -11,6 +13,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/gogo/protobuf/proto"
 	"github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/encoding/codecs"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
@@ -40,6 +43,8 @@ func main() {
 	command := flag.String("command", "echo hello from mesos-go", "the task's shell command")
 	role := flag.String("role", "*", "the framework's role")
 	taskID := flag.String("task-id", "go-task-1", "the task's ID")
+	executorCommand := flag.String("executor", "", "run the task on a custom executor started by this shell command")
+	shutdownExecutor := flag.Bool("shutdown-executor", false, "answer the executor's message with SHUTDOWN")
 	timeout := flag.Duration("timeout", 90*time.Second, "give up after this long")
 	flag.Parse()
 
@@ -100,7 +105,18 @@ func main() {
 					TaskID:    mesos.TaskID{Value: *taskID},
 					AgentID:   o.AgentID,
 					Resources: []mesos.Resource{scalar("cpus", 0.1, o.AllocationInfo), scalar("mem", 32, o.AllocationInfo)},
-					Command:   &mesos.CommandInfo{Value: command},
+				}
+				if *executorCommand == "" {
+					task.Command = &mesos.CommandInfo{Value: command}
+				} else {
+					task.Executor = &mesos.ExecutorInfo{
+						ExecutorID: mesos.ExecutorID{Value: "go-executor-" + *taskID},
+						Type:       mesos.ExecutorInfo_CUSTOM,
+						Name:       proto.String("mesos-go executor"),
+						Command:    &mesos.CommandInfo{Value: executorCommand},
+						Resources:  []mesos.Resource{scalar("cpus", 0.1, o.AllocationInfo), scalar("mem", 32, o.AllocationInfo)},
+					}
+					task.Data = []byte("payload of " + *taskID)
 				}
 				call(calls.Accept(calls.OfferOperations{calls.OpLaunch(task)}.WithOffers(o.ID)))
 				fmt.Printf("launched %s on %s\n", *taskID, o.AgentID.Value)
@@ -112,12 +128,28 @@ func main() {
 				call(calls.Acknowledge(s.GetAgentID().GetValue(), s.TaskID.Value, s.UUID))
 			}
 			switch s.GetState() {
+			case mesos.TASK_KILLED:
+				if !*shutdownExecutor {
+					os.Exit(1)
+				}
+				call(&scheduler.Call{Type: scheduler.Call_TEARDOWN})
+				fmt.Println("done")
+				os.Exit(0)
 			case mesos.TASK_FINISHED:
 				call(&scheduler.Call{Type: scheduler.Call_TEARDOWN})
 				fmt.Println("done")
 				os.Exit(0)
-			case mesos.TASK_FAILED, mesos.TASK_KILLED, mesos.TASK_ERROR, mesos.TASK_LOST, mesos.TASK_DROPPED:
+			case mesos.TASK_FAILED, mesos.TASK_ERROR, mesos.TASK_LOST, mesos.TASK_DROPPED:
 				os.Exit(1)
+			}
+		case scheduler.Event_MESSAGE:
+			m := e.GetMessage()
+			fmt.Printf("message from %s on %s: %s\n", m.ExecutorID.Value, m.AgentID.Value, string(m.Data))
+			if *shutdownExecutor {
+				call(calls.Shutdown(m.ExecutorID.Value, m.AgentID.Value))
+				fmt.Println("shutdown sent")
+			} else {
+				call(calls.Message(m.AgentID.Value, m.ExecutorID.Value, []byte("finish "+*taskID)))
 			}
 		case scheduler.Event_HEARTBEAT:
 			fmt.Println("heartbeat")
