@@ -14,6 +14,11 @@
 
 namespace mesoscaf {
 
+/// Follows the master's changes for the operator API's SUBSCRIBE stream (actors/http/v1_operator_api.cpp): one event
+/// per change, in the order the master made them.
+using operator_listener_actor = caf::typed_actor<
+  caf::reacts_to<atom::op_event, operator_event>>;
+
 /// A framework's scheduler, as the master sees it. Implemented by user actors or by the driver adapter
 /// (actors/sdk/scheduler_driver.hpp) that calls a callback class.
 using scheduler_actor = caf::typed_actor<
@@ -223,6 +228,9 @@ using master_actor = caf::typed_actor<
   // the change invalidates are rescinded.
   caf::replies_to<atom::set_weight, std::string, double>::with<bool>,
   caf::replies_to<atom::set_quota, std::string, quota_info>::with<bool>,
+  // Follow every change from now on (operator SUBSCRIBE; only actors of the master's own process): replies true
+  // once the listener is counted. It is forgotten when it ends.
+  caf::replies_to<atom::watch, operator_listener_actor>::with<bool>,
   // -- internal --
   // An offer was not answered within --offer-timeout: rescind it.
   caf::reacts_to<atom::timeout, offer_id>,
@@ -265,6 +273,18 @@ using v1_scheduler_session_actor = scheduler_actor::extend<
   // Internal: time for a HEARTBEAT event.
   caf::reacts_to<atom::tick>,
   // The subscriber's connection closed: the session ends (the master sees its scheduler go).
+  caf::reacts_to<atom::exited>>;
+
+/// An operator following the master on the v1 operator API's SUBSCRIBE stream (actors/http/v1_operator_api.cpp), one
+/// per stream and local to the master's process.
+using v1_operator_session_actor = operator_listener_actor::extend<
+  // Start following the master; its events are held until `resume`. Replies true once the master counts it.
+  caf::replies_to<atom::subscribe>::with<bool>,
+  // SUBSCRIBED (the full state, fetched after `subscribe`) is out: send what was held, then each event as it comes.
+  caf::reacts_to<atom::resume>,
+  // Internal: time for a HEARTBEAT event.
+  caf::reacts_to<atom::tick>,
+  // The subscriber's connection closed: the session ends.
   caf::reacts_to<atom::exited>>;
 
 /// A custom executor on the Mesos v1 executor API (actors/http/v1_executor_session.hpp), one per SUBSCRIBE stream and
@@ -326,6 +346,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(mesoscaf_actors, caf::id_block::mesoscaf_messages::end)
   MESOSCAF_TYPE(mesoscaf_actors, master_actor)
   MESOSCAF_TYPE(mesoscaf_actors, registrar_actor)
   MESOSCAF_TYPE(mesoscaf_actors, containerizer_actor)
+  MESOSCAF_TYPE(mesoscaf_actors, operator_listener_actor)
 CAF_END_TYPE_ID_BLOCK(mesoscaf_actors)
 
 namespace caf {

@@ -267,4 +267,32 @@ struct agent_state_view {
   }
 };
 
+/// One change of the master's state, as the operator API's SUBSCRIBE stream reports it (Mesos' operator events).
+enum class operator_event_type : uint8_t {
+  task_added,
+  task_updated,
+  agent_added,
+  agent_removed,
+  framework_added,
+  framework_updated,
+  framework_removed,
+};
+
+struct operator_event {
+  operator_event_type type = operator_event_type::task_added;
+  task_ref task;                               // task_added: the task as launched
+  framework_id framework;                      // task_updated
+  task_status status;                          // task_updated: the status that changed it
+  task_state state = task_state::staging;      // task_updated: the task's latest state
+  agent_ref agent;                             // agent_added
+  agent_id removed_agent;                      // agent_removed
+  framework_view fw;                           // framework_added / _updated; _removed: its info only
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, operator_event& x) {
+    return f(caf::meta::type_name("operator_event"), x.type, x.task, x.framework, x.status, x.state, x.agent,
+             x.removed_agent, x.fw);
+  }
+};
+
 } // namespace mesoscaf

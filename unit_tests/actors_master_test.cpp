@@ -781,6 +781,70 @@ TEST(framework and executor messages are relayed) {
   CHECK_EQUAL(sst(s).errors.size(), 1u);
 }
 
+namespace {
+
+struct listener_state {
+  std::vector<operator_event> events;
+};
+
+operator_listener_actor::behavior_type operator_listener(operator_listener_actor::stateful_pointer<listener_state> self) {
+  return {[=](atom::op_event, const operator_event& e) { self->state.events.push_back(e); }};
+}
+
+} // namespace
+
+TEST(operators following the master see frameworks agents and tasks change in order) {
+  auto listener = sys.spawn(operator_listener);
+  bool counted = false;
+  // Asked from this test's own actor (this process): counted.
+  auto watch = self->request(master, caf::infinite, atom::watch_v, listener);
+  sched.run();
+  watch.receive([&](bool ok) { counted = ok; }, [](const caf::error& err) { CAF_FAIL(err); });
+  CHECK(counted);
+  auto& seen = deref<caf::stateful_actor<listener_state, operator_listener_actor::base>>(listener).state.events;
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto s = new_scheduler();
+  auto fid = subscribe(s);
+  auto o = offer_to(s, fid, aid, "cpus:4;mem:1024");
+  accept(s, fid, {o.id}, {task("t1", aid, "cpus:1")});
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::running, "u-1"));
+  send_from(a, atom::update_v, update(fid, task_id{"t1"}, task_state::finished, "u-2"));
+  send_from(s, atom::teardown_v, fid);
+  std::vector<std::string> kinds;
+  for (const auto& e : seen) {
+    switch (e.type) {
+      case operator_event_type::agent_added:
+        kinds.push_back("agent_added " + e.agent->info.id.value);
+        break;
+      case operator_event_type::framework_added:
+        kinds.push_back("framework_added " + e.fw.info.id.value);
+        break;
+      case operator_event_type::task_added:
+        kinds.push_back("task_added " + e.task->id.value + " " + to_string(e.task->state));
+        break;
+      case operator_event_type::task_updated:
+        kinds.push_back("task_updated " + e.status.task.value + " " + to_string(e.state));
+        break;
+      case operator_event_type::framework_removed:
+        kinds.push_back("framework_removed " + e.fw.info.id.value);
+        break;
+      default:
+        kinds.push_back("other");
+    }
+  }
+  std::vector<std::string> expected{"agent_added " + aid.value, "framework_added " + fid.value,
+                                    "task_added t1 TASK_STAGING", "task_updated t1 TASK_RUNNING",
+                                    "task_updated t1 TASK_FINISHED", "framework_removed " + fid.value};
+  CHECK_EQUAL(kinds, expected);
+  // A listener that ends is forgotten; the master goes on.
+  caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
+  sched.run();
+  auto b = new_agent();
+  register_agent(b);
+  CHECK(state().agents.size() >= 2u);
+}
+
 TEST(a framework shuts down one of its executors through the master) {
   auto a = new_agent();
   auto aid = register_agent(a);

@@ -163,6 +163,7 @@ master_actor::behavior_type mock_master(master_actor::stateful_pointer<mock_mast
     [=](atom::fw_msg, const framework_id& id, const agent_id& a, const executor_id& e, const std::string& data) {
       rec->add("fwmsg " + id.value + " " + a.value + " " + e.value + " " + data);
     },
+    [=](atom::watch, const operator_listener_actor&) { return true; },
     [=](atom::shutdown, const framework_id& id, const executor_id& e, const agent_id& a) {
       rec->add("shutdown " + id.value + " " + e.value + " " + a.value);
     },

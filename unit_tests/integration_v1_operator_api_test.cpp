@@ -7,6 +7,7 @@
 #include "child_process.hpp"
 #include "http_test_client.hpp"
 #include "process_scan.hpp"
+#include "v1_event_reader.hpp"
 
 #include "messages/mesos_v1/master.pb.h"
 #include "messages/mesos_v1/wire_codec.hpp"
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,11 +27,13 @@ using json = nlohmann::json;
 namespace v1 = mesoscaf::mesos_v1;
 using Call = ::mesos::v1::master::Call;
 using Response = ::mesos::v1::master::Response;
+using Event = ::mesos::v1::master::Event;
 
 namespace {
 
 const std::string bin = MESOSCAF_BINARY;
 const std::string go_operator = std::string{MESOSCAF_V1_CLIENTS_DIR} + "/operator";
+const std::string npm_operator = std::string{MESOSCAF_V1_CLIENTS_DIR} + "/npm_operator/follow.js";
 
 bool mentions(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
@@ -72,6 +76,24 @@ struct fixture {
       },
       seconds(60));
     REQUIRE(running);
+  }
+
+  /// Runs a short task through `mesoscaf execute`; `client` (following SUBSCRIBE, printing one line per event)
+  /// must see its framework come and go and the task added, running and finished, in order.
+  void check_task_life(child_process& client, const std::string& name) {
+    run_result run = run_to_completion({bin, "execute", "--master=" + master_addr, "--name=" + name,
+                                        "--command=sleep 1", "--resources=cpus:0.1;mem:32"},
+                                       dir / ("execute-" + name + ".log"), seconds(120));
+    CHECK_EQUAL(run.exit_code, 0);
+    CHECK(client.wait_for_line("event FRAMEWORK_ADDED mesoscaf-execute", seconds(30)));
+    auto added = client.wait_for_line("event TASK_ADDED (" + name + "-[0-9a-f-]+)", seconds(30));
+    REQUIRE(added);
+    std::string tid = (*added)[1];
+    CHECK(client.wait_for_line("event TASK_UPDATED " + tid + " TASK_RUNNING", seconds(30)));
+    CHECK(client.wait_for_line("event TASK_UPDATED " + tid + " TASK_FINISHED", seconds(30)));
+    CHECK(client.wait_for_line("event FRAMEWORK_REMOVED", seconds(30)));
+    MESSAGE(client.output());
+    client.signal(SIGTERM);
   }
 
   http_reply post(const std::string& body, const std::string& type = "application/json",
@@ -217,6 +239,98 @@ TEST(bad input on the operator endpoint gets 4xx and changes nothing) {
   auto tasks = call(R"({"type": "GET_TASKS"})").get_tasks();
   REQUIRE_EQUAL(tasks.tasks_size(), 1);
   CHECK_EQUAL(tasks.tasks(0).state(), ::mesos::v1::TASK_RUNNING);
+}
+
+TEST(a mesos-go operator follows the subscribe stream through a framework and its task) {
+  // Protobuf: Debian's mesos-go predates the operator HEARTBEAT event, which its JSON decoder refuses.
+  child_process go({go_operator, "--url=http://" + master_http + "/api/v1", "--codec=protobuf", "--subscribe"},
+                   dir / "go-operator-subscribe.log");
+  REQUIRE(go.wait_for_line("event SUBSCRIBED tasks 1", seconds(60)));
+  check_task_life(go, "sub-task");
+}
+
+TEST(subscribe streams recordio in the codec message accept names with agents joining and heartbeats) {
+  v1_event_reader<Event> events;
+  events.http = std::make_unique<http_stream>(
+    master_http, "/api/v1", R"({"type": "SUBSCRIBE"})", "application/json",
+    std::map<std::string, std::string>{{"Accept", "application/recordio"}, {"Message-Accept", "application/json"}});
+  REQUIRE_EQUAL(events.http->status(), 200);
+  CHECK_EQUAL(events.http->headers().at("content-type"), "application/recordio");
+  CHECK_EQUAL(events.http->headers().at("message-content-type"), "application/json");
+  auto subscribed = events.next();
+  REQUIRE(subscribed);
+  REQUIRE_EQUAL(subscribed->type(), Event::SUBSCRIBED);
+  CHECK_EQUAL(subscribed->subscribed().heartbeat_interval_seconds(), 15.0);
+  const auto& state = subscribed->subscribed().get_state();
+  REQUIRE_EQUAL(state.get_tasks().tasks_size(), 1);
+  CHECK_EQUAL(state.get_tasks().tasks(0).task_id().value(), task_id);
+  CHECK_EQUAL(state.get_agents().agents_size(), 1);
+  // A second agent joins: AGENT_ADDED with its resources.
+  child_process second({bin, "agent", "--master=" + master_addr, "--port=0", "--http-port=0",
+                        "--work-dir=" + dir / "agent2", "--resources=cpus:3;mem:512"},
+                       dir / "agent2.log");
+  auto registered = second.wait_for_line("agent registered with id ([^ \\n]+)", seconds(60));
+  REQUIRE(registered);
+  auto added = events.next_of(Event::AGENT_ADDED, seconds(30));
+  REQUIRE(added);
+  CHECK_EQUAL(added->agent_added().agent().agent_info().id().value(), std::string{(*registered)[1]});
+  double cpus = 0;
+  for (const auto& r : added->agent_added().agent().total_resources())
+    if (r.name() == "cpus")
+      cpus += r.scalar().value();
+  CHECK_EQUAL(cpus, 3.0);
+  // The stream stays alive between changes.
+  CHECK(events.next_of(Event::HEARTBEAT, seconds(30)));
+  // A framework torn down through the API: FRAMEWORK_REMOVED, and its task's end.
+  CHECK_EQUAL(post(R"({"type": "TEARDOWN", "teardown": {"framework_id": {"value": ")" + framework_id + R"("}}})").status,
+              200);
+  auto removed = events.next_of(Event::FRAMEWORK_REMOVED, seconds(30));
+  REQUIRE(removed);
+  CHECK_EQUAL(removed->framework_removed().framework_info().id().value(), framework_id);
+  // Under ACLs an operator without view_state sees nothing: covered by the same viewed objects as GET_STATE.
+  CHECK_EQUAL(post(R"({"type": "SUBSCRIBE"})", "application/json", {{"Accept", "text/html"}}).status, 406);
+}
+
+TEST(the npm mesos client follows the subscribe stream as the dcos ui does) {
+  // @dcos/mesos-client under Node and jsdom: JSON, RecordIO records parsed by its own reader.
+  child_process node({MESOSCAF_NODE, npm_operator, "--url=http://" + master_http, "--timeout=120"}, dir / "npm-operator.log");
+  REQUIRE(node.wait_for_line("subscribed tasks 1", seconds(60)));
+  check_task_life(node, "npm-task");
+}
+
+TEST(quota is set and read through the operator api and bad quota changes nothing) {
+  auto update = [&](const std::string& configs) {
+    return post(R"({"type": "UPDATE_QUOTA", "update_quota": {"quota_configs": )" + configs + "}}");
+  };
+  CHECK_EQUAL(update(R"([{"role": "dev", "guarantees": {"cpus": {"value": 1}}, "limits": {"cpus": {"value": 1.5},
+                         "mem": {"value": 256}}}])").status,
+              200);
+  auto q = call(R"({"type": "GET_QUOTA"})");
+  CHECK_EQUAL(q.type(), Response::GET_QUOTA);
+  REQUIRE_EQUAL(q.get_quota().status().configs_size(), 1);
+  const auto& c = q.get_quota().status().configs(0);
+  CHECK_EQUAL(c.role(), "dev");
+  CHECK_EQUAL(c.guarantees().at("cpus").value(), 1.0);
+  CHECK_EQUAL(c.limits().at("cpus").value(), 1.5);
+  CHECK_EQUAL(c.limits().at("mem").value(), 256.0);
+  REQUIRE_EQUAL(q.get_quota().status().infos_size(), 1);
+  CHECK_EQUAL(q.get_quota().status().infos(0).role(), "dev");
+  // In JSON, maps are objects keyed by resource name (Mesos' mapping).
+  auto j = json::parse(post(R"({"type": "GET_QUOTA"})").body, nullptr, false);
+  CHECK_EQUAL(j["get_quota"]["status"]["configs"][0]["limits"]["mem"]["value"], 256.0);
+  // Bad quota: nothing changes (all checked before any is applied).
+  CHECK_EQUAL(update(R"([{"role": "ok", "limits": {"cpus": {"value": 1}}}, {"role": "*", "limits": {"cpus": {"value": 1}}}])").status, 400);
+  CHECK_EQUAL(update(R"([{"role": "dev", "guarantees": {"cpus": {"value": -1}}}])").status, 400);
+  CHECK_EQUAL(update(R"([{"role": "dev", "guarantees": {"cpus": {"value": 2}}, "limits": {"cpus": {"value": 1}}}])").status, 400);
+  CHECK_EQUAL(update(R"([{"role": "dev", "limits": {"cpus": 3}}])").status, 400);
+  CHECK_EQUAL(update(R"([{"role": "dev"}, {"role": "dev"}])").status, 400);
+  CHECK_EQUAL(post(R"({"type": "UPDATE_QUOTA"})").status, 400);
+  auto after = call(R"({"type": "GET_QUOTA"})").get_quota().status();
+  REQUIRE_EQUAL(after.configs_size(), 1);
+  CHECK_EQUAL(after.configs(0).limits().at("cpus").value(), 1.5);
+  // A config with neither guarantees nor limits removes the role's quota.
+  CHECK_EQUAL(update(R"([{"role": "dev"}])").status, 200);
+  CHECK_EQUAL(call(R"({"type": "GET_QUOTA"})").get_quota().status().configs_size(), 0);
 }
 
 FIXTURE_SCOPE_END()

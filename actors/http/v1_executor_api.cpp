@@ -115,7 +115,7 @@ void add_v1_executor_routes(server& srv, caf::actor_system& sys, std::function<a
     std::vector<status_update> updates;
     if (auto err = reported(call, tasks, updates); !err.empty())
       return plain(400, err);
-    auto answer = accepted_codec(req, c);
+    auto answer = accepted_stream_format(req, c);
     if (!answer)
       return plain(406, "Expecting 'Accept' to allow application/json or application/x-protobuf");
     auto agent = agent_of();
@@ -131,7 +131,7 @@ void add_v1_executor_routes(server& srv, caf::actor_system& sys, std::function<a
     v1_executor_session_options o;
     o.agent = agent;
     o.stream = stream;
-    o.codec = *answer;
+    o.codec = answer->codec;
     o.framework = framework_id{key.first};
     o.executor = executor_id{key.second};
     o.token = token;
@@ -168,7 +168,7 @@ void add_v1_executor_routes(server& srv, caf::actor_system& sys, std::function<a
     if (stream->closed())
       sessions->erase(key, serial);
     response res;
-    res.content_type = mesos_v1::content_type(*answer);
+    set_stream_type(res, *answer);
     res.stream = stream;
     return res;
   };

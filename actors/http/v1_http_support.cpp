@@ -17,8 +17,27 @@ std::string header(const request& req, const std::string& name) {
   return i == req.headers.end() ? std::string{} : i->second;
 }
 
-std::optional<codec> accepted_codec(const request& req, codec body) {
-  auto accept = header(req, "accept");
+namespace {
+
+/// Whether a comma-separated `Accept` value lists `type` (parameters ignored).
+bool lists_type(const std::string& accept, const std::string& type) {
+  std::size_t start = 0;
+  while (start <= accept.size()) {
+    auto comma = accept.find(',', start);
+    auto item = accept.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    auto base = item.substr(0, item.find(';'));
+    base.erase(0, base.find_first_not_of(' '));
+    base.erase(base.find_last_not_of(' ') + 1);
+    if (base == type)
+      return true;
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return false;
+}
+
+std::optional<codec> codec_from_accept(const std::string& accept, codec body) {
   if (accept.empty())
     return body;
   bool json = false, proto = false, any = false;
@@ -47,6 +66,35 @@ std::optional<codec> accepted_codec(const request& req, codec body) {
   if (proto)
     return codec::protobuf;
   return std::nullopt;
+}
+
+} // namespace
+
+std::optional<codec> accepted_codec(const request& req, codec body) {
+  return codec_from_accept(header(req, "accept"), body);
+}
+
+std::optional<stream_format> accepted_stream_format(const request& req, codec body) {
+  auto accept = header(req, "accept");
+  if (lists_type(accept, "application/recordio")) {
+    auto c = codec_from_accept(header(req, "message-accept"), body);
+    if (!c)
+      return std::nullopt;
+    return stream_format{*c, true};
+  }
+  auto c = codec_from_accept(accept, body);
+  if (!c)
+    return std::nullopt;
+  return stream_format{*c, false};
+}
+
+void set_stream_type(response& res, const stream_format& f) {
+  if (f.recordio_type) {
+    res.content_type = "application/recordio";
+    res.headers.emplace_back("Message-Content-Type", mesos_v1::content_type(f.codec));
+  } else {
+    res.content_type = mesos_v1::content_type(f.codec);
+  }
 }
 
 std::variant<std::pair<codec, std::string>, response> call_body(const request& req, std::size_t max_record) {

@@ -19,6 +19,17 @@ std::string header(const request& req, const std::string& name);
 /// The codec the client accepts for the answer: the request's own if `Accept` allows it or says nothing, else
 /// the one it lists. None: 406.
 std::optional<mesos_v1::codec> accepted_codec(const request& req, mesos_v1::codec body);
+/// How a stream's events reach the client: always RecordIO-framed, in `codec`. With `Accept: application/recordio`
+/// (Mesos' streaming responses; the events' codec in `Message-Accept`) the answer's type says so, with the codec in
+/// `Message-Content-Type`; otherwise its type is the codec's.
+struct stream_format {
+  mesos_v1::codec codec;
+  bool recordio_type = false;
+};
+/// None: 406.
+std::optional<stream_format> accepted_stream_format(const request& req, mesos_v1::codec body);
+/// Content-Type (and Message-Content-Type) of a stream answer.
+void set_stream_type(response& res, const stream_format& f);
 /// The call's codec and bytes: the body, or the one record of an application/recordio body (its
 /// Message-Content-Type names the codec), at most `max_record` bytes. A refusal (400, 415) otherwise.
 std::variant<std::pair<mesos_v1::codec, std::string>, response> call_body(const request& req,

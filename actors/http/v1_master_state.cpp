@@ -187,4 +187,64 @@ void to_v1_master(const master_header& h, const daemon_identity& me, v1_master::
     out->set_elected_time(h.elected_time);
 }
 
+void to_v1_event(const operator_event& e, v1_master::Event* out) {
+  using Event = v1_master::Event;
+  switch (e.type) {
+    case operator_event_type::task_added:
+      out->set_type(Event::TASK_ADDED);
+      task_to_v1(*e.task, out->mutable_task_added()->mutable_task());
+      break;
+    case operator_event_type::task_updated: {
+      out->set_type(Event::TASK_UPDATED);
+      auto* u = out->mutable_task_updated();
+      u->mutable_framework_id()->set_value(e.framework.value);
+      to_v1(e.status, u->mutable_status());
+      v1::TaskState state = v1::TASK_STAGING;
+      v1::TaskState_Parse(to_string(e.state), &state);
+      u->set_state(state);
+      break;
+    }
+    case operator_event_type::agent_added:
+      out->set_type(Event::AGENT_ADDED);
+      agent_to_v1(*e.agent, out->mutable_agent_added()->mutable_agent());
+      break;
+    case operator_event_type::agent_removed:
+      out->set_type(Event::AGENT_REMOVED);
+      out->mutable_agent_removed()->mutable_agent_id()->set_value(e.removed_agent.value);
+      break;
+    case operator_event_type::framework_added:
+      out->set_type(Event::FRAMEWORK_ADDED);
+      framework_to_v1(e.fw, {}, out->mutable_framework_added()->mutable_framework());
+      break;
+    case operator_event_type::framework_updated:
+      out->set_type(Event::FRAMEWORK_UPDATED);
+      framework_to_v1(e.fw, {}, out->mutable_framework_updated()->mutable_framework());
+      break;
+    case operator_event_type::framework_removed:
+      out->set_type(Event::FRAMEWORK_REMOVED);
+      to_v1(e.fw.info, out->mutable_framework_removed()->mutable_framework_info());
+      break;
+  }
+}
+
+void to_v1_quota(const std::vector<role_summary>& roles, v1_master::Response::GetQuota* out) {
+  auto* status = out->mutable_status();
+  auto scalars = [](const resource_set& rs, google::protobuf::Map<std::string, v1::Value::Scalar>* m) {
+    for (const auto& r : rs.items())
+      if (r.type == value_type::scalar)
+        (*m)[r.name].set_value((*m)[r.name].value() + from_milli(r.scalar));
+  };
+  for (const auto& role : roles) {
+    if (role.quota.guarantee.empty() && role.quota.limit.empty())
+      continue;
+    auto* c = status->add_configs();
+    c->set_role(role.name);
+    scalars(role.quota.guarantee, c->mutable_guarantees());
+    scalars(role.quota.limit, c->mutable_limits());
+    auto* info = status->add_infos();
+    info->set_role(role.name);
+    to_v1(role.quota.guarantee, "", operator_format, info->mutable_guarantee());
+  }
+}
+
 } // namespace mesoscaf::http

@@ -15,6 +15,11 @@ void to_v1_executors(const master_state& s, v1_master::Response::GetExecutors* o
 void to_v1_tasks(const master_state& s, v1_master::Response::GetTasks* out);
 void to_v1_state(const master_state& s, v1_master::Response::GetState* out);
 void to_v1_roles(const std::vector<role_summary>& roles, v1_master::Response::GetRoles* out);
+/// The quota of every role that has one: as configs (guarantees and limits by resource name) and, for older
+/// clients, as infos (the guarantee).
+void to_v1_quota(const std::vector<role_summary>& roles, v1_master::Response::GetQuota* out);
+/// One change of the master for the operator SUBSCRIBE stream (TASK_ADDED, TASK_UPDATED, AGENT_ADDED, ...).
+void to_v1_event(const operator_event& e, v1_master::Event* out);
 /// `me`: where this master serves (the header does not know its HTTP endpoint).
 void to_v1_master(const master_header& h, const daemon_identity& me, v1_master::Response::GetMaster* out);
 

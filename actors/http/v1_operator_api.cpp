@@ -5,11 +5,16 @@
 
 #include "actors/http/endpoint_support.hpp"
 #include "actors/http/v1_http_support.hpp"
+#include "actors/http/event_stream.hpp"
 #include "actors/http/v1_master_state.hpp"
+#include "actors/http/v1_operator_session.hpp"
+#include "actors/http/v1_session_support.hpp"
 #include "config/support/logging.hpp"
 #include "config/support/version.hpp"
 
 #include <caf/actor_system.hpp>
+
+#include <set>
 
 namespace mesoscaf::http {
 
@@ -25,6 +30,7 @@ std::vector<const char*> viewed_objects(Call::Type t) {
     case Call::GET_FLAGS:
       return {"flags"};
     case Call::GET_STATE:
+    case Call::SUBSCRIBE:
       return {"frameworks", "tasks", "agents"};
     case Call::GET_AGENTS:
       return {"agents"};
@@ -35,10 +41,44 @@ std::vector<const char*> viewed_objects(Call::Type t) {
       return {"frameworks", "tasks"};
     case Call::GET_ROLES:
     case Call::GET_WEIGHTS:
+    case Call::GET_QUOTA:
       return {"roles"};
     default:
       return {};
   }
+}
+
+/// UPDATE_QUOTA's configs in our terms, all checked before any is applied. A role with neither guarantees nor
+/// limits goes back to no quota (Mesos' default).
+std::string quotas_of(const Call::UpdateQuota& u, std::vector<std::pair<std::string, quota_info>>& out) {
+  std::set<std::string> seen;
+  for (const auto& c : u.quota_configs()) {
+    const auto& role = c.role();
+    if (!valid_role_name(role) || role == "*")
+      return "invalid role '" + role.substr(0, 100) + "'";
+    if (!seen.insert(role).second)
+      return "role '" + role + "' is configured twice";
+    quota_info q;
+    auto read = [&](const auto& map, resource_set& into, const char* what) -> std::string {
+      for (const auto& [name, scalar] : map) {
+        auto one = resource_set::scalar(name, scalar.value());
+        if (one.empty() && scalar.value() != 0)
+          return std::string{what} + " of '" + name.substr(0, 100) + "' for role '" + role
+                 + "' must be a finite number >= 0 with a valid name";
+        into += one;
+      }
+      return {};
+    };
+    if (auto err = read(c.guarantees(), q.guarantee, "the guarantee"); !err.empty())
+      return err;
+    if (auto err = read(c.limits(), q.limit, "the limit"); !err.empty())
+      return err;
+    for (const auto& [name, g] : c.guarantees())
+      if (auto l = c.limits().find(name); l != c.limits().end() && l->second.value() < g.value())
+        return "the guarantee of '" + name + "' for role '" + role + "' is above its limit";
+    out.emplace_back(role, std::move(q));
+  }
+  return {};
 }
 
 /// Mesos' logging level is glog's verbosity: 0 normally, more for debugging.
@@ -59,17 +99,61 @@ void add_v1_operator_master_routes(server& srv, caf::actor_system& sys, master_a
                                    std::shared_ptr<const endpoint_options> me,
                                    std::function<daemon_identity()> identity, state_fetcher fetch) {
   auto sysp = &sys;
+  // SUBSCRIBE: the session follows the master first, then the state is read and sent as SUBSCRIBED, then the
+  // changes the session held meanwhile follow (one may repeat what the state shows already; none is missed).
+  auto subscribe = [=](const request& req, codec c) -> response {
+    auto format = accepted_stream_format(req, c);
+    if (!format)
+      return plain(406, "Expecting 'Accept' to allow application/json or application/x-protobuf");
+    auto stream = std::make_shared<event_stream>();
+    v1_operator_session_options o;
+    o.master = master;
+    o.stream = stream;
+    o.codec = format->codec;
+    o.timeout = me->timeout / 2;
+    auto session = spawn_v1_operator_session(*sysp, std::move(o));
+    bool ok = false;
+    std::string err;
+    if (err = ask(*sysp, session, me->timeout, ok, atom::subscribe_v); !err.empty()) {
+      caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
+      return plain(503, "the master did not answer: " + err);
+    }
+    auto state = fetch(err);
+    if (!state || !state->first.header.leading) {
+      caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
+      if (!state)
+        return plain(503, "the master did not answer: " + err);
+      const auto& h = state->first.header;
+      if (h.leader.empty() || h.leader.http_port == 0)
+        return plain(503, "no leading master is known");
+      auto res = plain(307, "");
+      res.headers.emplace_back("Location", "//" + h.leader.host + ":" + std::to_string(h.leader.http_port) + req.path);
+      return res;
+    }
+    v1_master::Event e;
+    e.set_type(v1_master::Event::SUBSCRIBED);
+    to_v1_state(*state, e.mutable_subscribed()->mutable_get_state());
+    e.mutable_subscribed()->set_heartbeat_interval_seconds(15);
+    push_event(*stream, format->codec, e);
+    caf::anon_send(session, atom::resume_v);
+    response res;
+    set_stream_type(res, *format);
+    res.stream = stream;
+    return res;
+  };
   srv.route("*", "/api/v1", [=](const request& req) -> response {
     Call call;
     codec c = codec::json;
     if (auto refusal = read_call(req, me->max_call_bytes, "master", call, c))
       return *refusal;
-    auto answer_codec = accepted_codec(req, c);
-    if (!answer_codec)
-      return plain(406, "Expecting 'Accept' to allow application/json or application/x-protobuf");
     for (auto object : viewed_objects(call.type()))
       if (auto no = forbidden(*me, req, acl_action::view_state, object))
         return plain(403, no->body);
+    if (call.type() == Call::SUBSCRIBE)
+      return subscribe(req, c);
+    auto answer_codec = accepted_codec(req, c);
+    if (!answer_codec)
+      return plain(406, "Expecting 'Accept' to allow application/json or application/x-protobuf");
     auto answer = [&](const Response& r) {
       response res;
       res.content_type = mesos_v1::content_type(*answer_codec);
@@ -136,6 +220,7 @@ void add_v1_operator_master_routes(server& srv, caf::actor_system& sys, master_a
       case Call::GET_TASKS:
       case Call::GET_ROLES:
       case Call::GET_WEIGHTS:
+      case Call::GET_QUOTA:
       case Call::GET_MASTER: {
         if (auto refusal = state(s))
           return *refusal;
@@ -163,6 +248,10 @@ void add_v1_operator_master_routes(server& srv, caf::actor_system& sys, master_a
           case Call::GET_ROLES:
             r.set_type(Response::GET_ROLES);
             to_v1_roles(s->first.roles, r.mutable_get_roles());
+            break;
+          case Call::GET_QUOTA:
+            r.set_type(Response::GET_QUOTA);
+            to_v1_quota(s->first.roles, r.mutable_get_quota());
             break;
           case Call::GET_WEIGHTS:
             r.set_type(Response::GET_WEIGHTS);
@@ -195,6 +284,23 @@ void add_v1_operator_master_routes(server& srv, caf::actor_system& sys, master_a
           bool ok = false;
           if (auto err = ask(*sysp, master, me->timeout, ok, atom::set_weight_v, w.role(), w.weight()); !err.empty())
             return plain(400, err);
+        }
+        return plain(200, "");
+      }
+      case Call::UPDATE_QUOTA: {
+        if (!call.has_update_quota())
+          return plain(400, "Expecting 'update_quota' to be present");
+        std::vector<std::pair<std::string, quota_info>> quotas;
+        if (auto err = quotas_of(call.update_quota(), quotas); !err.empty())
+          return plain(400, err);
+        for (const auto& [role, q] : quotas)
+          if (auto no = forbidden(*me, req, acl_action::update_quotas, role))
+            return plain(403, no->body);
+        for (const auto& [role, q] : quotas) {
+          bool ok = false;
+          if (auto err = ask(*sysp, master, me->timeout, ok, atom::set_quota_v, role, q); !err.empty())
+            return plain(400, "quota of role " + role + ": " + err);
+          LOG_INFO("http", "quota of role " << role << " set through the v1 operator API by " << req.peer);
         }
         return plain(200, "");
       }

@@ -118,7 +118,7 @@ void add_v1_scheduler_routes(server& srv, caf::actor_system& sys, master_actor m
       return plain(403, "the framework declares principal '" + info.principal
                           + "' but the request is not authenticated (--credentials or a client certificate)");
     }
-    auto answer = accepted_codec(req, c);
+    auto answer = accepted_stream_format(req, c);
     if (!answer)
       return plain(406, "Expecting 'Accept' to allow application/json or application/x-protobuf");
     auto stream = std::make_shared<event_stream>();
@@ -126,7 +126,7 @@ void add_v1_scheduler_routes(server& srv, caf::actor_system& sys, master_actor m
     v1_session_options o;
     o.master = master;
     o.stream = stream;
-    o.codec = *answer;
+    o.codec = answer->codec;
     // The session's own wait is the shorter: it gives up (and the master's answer is dropped) before this layer.
     o.timeout = me->timeout / 2;
     o.master_identity = identity();
@@ -152,7 +152,7 @@ void add_v1_scheduler_routes(server& srv, caf::actor_system& sys, master_actor m
     if (stream->closed())   // the session ended already (its client left): forget it again
       streams->erase(stream_id);
     response res;
-    res.content_type = mesos_v1::content_type(*answer);
+    set_stream_type(res, *answer);
     res.headers.emplace_back("Mesos-Stream-Id", stream_id);
     res.stream = stream;
     return res;

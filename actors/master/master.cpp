@@ -1,4 +1,5 @@
 #include "actors/master/master.hpp"
+#include "actors/master/operator_events.hpp"
 
 #include "actors/tls.hpp"
 
@@ -391,6 +392,7 @@ void remove_framework(master_pointer self, const framework_id& fid, const std::s
   auto removed = st.reg.remove_framework(fid);
   if (!removed)
     return;
+  publish_framework_removed(self, removed->framework.info);
   st.failover_gen.erase(fid);
   st.suppressed.erase(fid);
   for (auto i = st.ack_only.begin(); i != st.ack_only.end();)
@@ -496,11 +498,17 @@ void mark_unreachable(master_pointer self, const agent_id& aid) {
   for (const auto& o : r->offers)
     if (auto s = st.schedulers.find(o.framework); s != st.schedulers.end())
       self->send(s->second, atom::rescind_v, o.id);
-  for (const auto& t : r->lost)
-    send_update(self, t.framework, master_status(t.info.id, aid, task_state::lost, task_reason::agent_removed, why));
-  for (const auto& t : r->unreachable)
-    send_update(self, t.framework,
-                master_status(t.info.id, aid, task_state::unreachable, task_reason::agent_removed, why));
+  for (const auto& t : r->lost) {
+    auto status = master_status(t.info.id, aid, task_state::lost, task_reason::agent_removed, why);
+    publish_task_updated(self, t.framework, status, task_state::lost);
+    send_update(self, t.framework, std::move(status));
+  }
+  for (const auto& t : r->unreachable) {
+    auto status = master_status(t.info.id, aid, task_state::unreachable, task_reason::agent_removed, why);
+    publish_task_updated(self, t.framework, status, task_state::unreachable);
+    send_update(self, t.framework, std::move(status));
+  }
+  publish_agent_removed(self, aid);
   // The allocator forgets everything on the agent: no recover for its offers, tasks or executors.
   self->send(st.allocator, atom::remove_agent_v, aid);
   for (const auto& kv : st.schedulers)
@@ -597,6 +605,7 @@ caf::result<agent_id> register_agent(master_pointer self, const agent_info& give
   }
   if (auto msg = st.reg.add_agent(info); !msg.empty())
     return caf::make_error(caf::sec::invalid_argument, "register agent: " + msg);
+  publish_agent_added(self, info.id);
   st.agents.emplace(info.id, hdl);
   st.agent_by_addr.emplace(hdl.address(), info.id);
   self->monitor(hdl);
@@ -642,9 +651,12 @@ caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration
     return caf::make_error(caf::sec::invalid_argument,
                            "re-register agent: agent ID " + aid.value + " in use by a connected agent on "
                              + known->info.hostname);
+  bool admitted_before = known != nullptr;
   reregistration_result out;
   if (auto msg = st.reg.reregister_agent(std::move(r), out); !msg.empty())
     return caf::make_error(caf::sec::invalid_argument, "re-register agent: " + msg);
+  if (!admitted_before)
+    publish_agent_added(self, aid);
   if (auto old = st.agents.find(aid); old != st.agents.end()) {
     self->demonitor(old->second.address());
     if (auto i = st.agent_by_addr.find(old->second.address()); i != st.agent_by_addr.end() && i->second == aid)
@@ -655,8 +667,11 @@ caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration
   self->monitor(hdl);
   st.told_rereg.erase(hdl.address());
   st.health.track(aid);
-  for (const auto& t : out.ended)
-    send_update(self, t.framework, master_status(t.info.id, aid, t.state, t.reason, t.message));
+  for (const auto& t : out.ended) {
+    auto status = master_status(t.info.id, aid, t.state, t.reason, t.message);
+    publish_task_updated(self, t.framework, status, t.state);
+    send_update(self, t.framework, std::move(status));
+  }
   for (const auto& a : out.freed)
     recover(self, a.framework, aid, a.role, a.resources, 0);
   for (const auto& [fid, tid] : out.kill) {
@@ -739,6 +754,7 @@ void disconnect_framework(master_pointer self, const framework_id& fid, const st
     if (auto o = st.reg.remove_offer(oid))
       recover(self, fid, o->agent, o->role, o->resources, 0);
   st.reg.set_framework_active(fid, false);
+  publish_framework(self, fid, operator_event_type::framework_updated);
   if (auto s = st.schedulers.find(fid); s != st.schedulers.end()) {
     self->demonitor(s->second.address());
     st.framework_by_addr.erase(s->second.address());
@@ -774,6 +790,7 @@ caf::result<framework_id> take_over(master_pointer self, const framework_info& i
   }
   st.reg.update_framework_info(info);
   st.reg.set_framework_active(fid, true);
+  publish_framework(self, fid, operator_event_type::framework_updated);
   st.failover_gen.erase(fid);
   st.schedulers.emplace(fid, hdl);
   st.framework_by_addr.emplace(hdl.address(), fid);
@@ -839,6 +856,7 @@ caf::result<framework_id> subscribe(master_pointer self, const framework_info& g
   // Unknown non-empty IDs are accepted: a framework re-subscribing after a master restart.
   if (auto msg = st.reg.add_framework(info); !msg.empty())
     return caf::make_error(caf::sec::invalid_argument, "subscribe: " + msg);
+  publish_framework(self, info.id, operator_event_type::framework_added);
   st.schedulers.emplace(info.id, hdl);
   st.framework_by_addr.emplace(hdl.address(), info.id);
   self->monitor(hdl);
@@ -887,6 +905,7 @@ void on_update_framework(master_pointer self, const framework_info& given) {
   };
   rescind_offers(self, left, "the framework left the offer's role");
   st.reg.update_framework_info(info, true);
+  publish_framework(self, info.id, operator_event_type::framework_updated);
   self->send(st.allocator, atom::update_fw_v, info.id, info);
   LOG_INFO(component, "framework " << info.id << " (" << info.name << ") updated; roles now "
                                    << roles.size() << ", capabilities " << info.capabilities.size());
@@ -982,10 +1001,11 @@ void launch_group(master_pointer self, const framework_entry& fw, const agent_id
     t.executor->role = role;
   }
   for (const auto& t : g.group.tasks)
-    if (auto msg = st.reg.add_task(fid, t, role); !msg.empty()) {
+    if (auto msg = st.reg.add_task(fid, t, role); !msg.empty())
       // Cannot happen after validation; report rather than lose the task silently (its siblings still run).
       LOG_ERROR(component, "accept: task " << t.id << " of a group not recorded: " << msg);
-    }
+    else
+      publish_task_added(self, fid, t.id);
   if (st.reg.executor(fid, aid, g.executor.id) == nullptr)
     if (auto msg = st.reg.add_executor(fid, aid, g.executor, role); !msg.empty())
       LOG_ERROR(component, "accept: executor " << g.executor.id << " not recorded: " << msg);
@@ -1079,6 +1099,7 @@ void on_accept(master_pointer self, const framework_id& fid, const std::vector<o
       v.remaining += t.resources;
       continue;
     }
+    publish_task_added(self, fid, t.id);
     // The first task of a new executor starts it: from now on its resources are in use until exec_lost.
     if (t.executor && st.reg.executor(fid, aid, t.executor->id) == nullptr)
       if (auto msg = st.reg.add_executor(fid, aid, *t.executor, role); !msg.empty())
@@ -1213,6 +1234,7 @@ void on_status_update(master_pointer self, const status_update& given) {
       bool own = latest == su.status.state;
       auto u = st.reg.update_task(fid, tid, latest, own ? su.status.reason : task_reason::none,
                                   own ? su.status.message : std::string{});
+      publish_task_updated(self, fid, su.status, latest);
       // Resources of an ended task are offered again right away, not at the next interval.
       if (u.terminal) {
         st.counters.count_terminal(latest);
@@ -1504,6 +1526,8 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
       disconnect_agent(self, aid, self->system().render(dm.reason));
       return;
     }
+    if (forget_listener(self, dm.source))
+      return;
     if (auto i = st.framework_by_addr.find(dm.source); i != st.framework_by_addr.end()) {
       auto fid = i->second;
       const auto* fw = st.reg.framework(fid);
@@ -1654,6 +1678,7 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
         }(),
         atom::set_weight_v, role, weight);
     },
+    [=](atom::watch, const operator_listener_actor& listener) { return watch(self, listener); },
     [=](atom::set_quota, const std::string& role, const quota_info& quota) -> caf::result<bool> {
       if (auto who = identify_sender(self); !permitted(self, who, acl_action::update_quotas, role))
         return not_authorized(who, acl_action::update_quotas, role);

@@ -170,6 +170,8 @@ struct master_state {
   uint64_t next_failover_gen = 0;
   // -- introspection (HTTP /state, /metrics) --
   master_counters counters;
+  /// Operators following every change (v1 operator SUBSCRIBE; actors/master/operator_events.hpp).
+  std::vector<operator_listener_actor> operator_listeners;
   double start_time = 0;    // seconds since the epoch
   double elected_time = 0;  // when it began to lead (0: not yet)
 };

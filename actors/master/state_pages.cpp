@@ -14,6 +14,8 @@ bool still_shown(const task_entry& t) {
          && s.launched == t.launched;
 }
 
+} // namespace
+
 agent_ref view_of(const agent_entry& a) {
   if (auto& v = a.shared_view; v && v->connected == a.connected && v->used == a.used && v->offered == a.offered
                                && v->info.total == a.info.total && v->info.hostname == a.info.hostname
@@ -24,8 +26,6 @@ agent_ref view_of(const agent_entry& a) {
   a.shared_view = agent_ref{agent_view{a.info, a.used, a.offered, a.connected, a.registered}};
   return a.shared_view;
 }
-
-} // namespace
 
 task_ref view_of(const task_entry& t) {
   if (still_shown(t))
@@ -55,8 +55,6 @@ task_ref view_of(const task_entry& t) {
   return t.shared_view;
 }
 
-namespace {
-
 framework_view view_of(const cluster_state& reg, const framework_entry& f) {
   framework_view v;
   v.info = f.info;
@@ -72,6 +70,8 @@ framework_view view_of(const cluster_state& reg, const framework_entry& f) {
     v.executors.push_back(info);
   return v;
 }
+
+namespace {
 
 void fill_header(const cluster_state& reg, master_state_view& out) {
   for (auto& [id, f] : reg.frameworks())

@@ -17,6 +17,9 @@ constexpr std::size_t default_state_page_budget = 1000;
 /// A task entry as the views show it: the entry's shared view while it still shows the entry as it is, else a
 /// new one, which the entry keeps.
 task_ref view_of(const task_entry& t);
+/// An agent and a framework as the views show them (the agent's view is shared while it shows the entry as it is).
+agent_ref view_of(const agent_entry& a);
+framework_view view_of(const cluster_state& reg, const framework_entry& f);
 
 /// Fills `out` with the page starting at `at` (the header page: frameworks only; the caller adds the master's own
 /// fields and the roles) and sets `out.next` / `out.done`.

@@ -149,7 +149,24 @@ void write_message(json_writer& w, const pb::Message& m) {
   const auto* r = m.GetReflection();
   for (int i = 0; i < d->field_count(); ++i) {
     const auto* f = d->field(i);
-    if (f->is_repeated()) {
+    if (f->is_map()) {
+      // A map is a JSON object (its entries' keys are strings in every map Mesos has).
+      int n = r->FieldSize(m, f);
+      if (n == 0)
+        continue;
+      w.Key(f->name().data(), static_cast<rapidjson::SizeType>(f->name().size()));
+      w.StartObject();
+      for (int k = 0; k < n; ++k) {
+        const auto& entry = r->GetRepeatedMessage(m, f, k);
+        const auto* er = entry.GetReflection();
+        const auto* key = entry.GetDescriptor()->map_key();
+        auto name = key->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING ? er->GetString(entry, key)
+                                                                           : std::string{};
+        w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+        write_value(w, entry, er, entry.GetDescriptor()->map_value(), 0);
+      }
+      w.EndObject();
+    } else if (f->is_repeated()) {
       int n = r->FieldSize(m, f);
       if (n == 0)
         continue;
@@ -334,7 +351,22 @@ std::string read_message(const json& j, pb::Message& m, const std::string& path,
     if (f == nullptr || it.value().is_null())
       continue;   // unknown keys are ignored, null is unset (Mesos' reader)
     auto field_path = path.empty() ? it.key() : path + "." + it.key();
-    if (f->is_repeated()) {
+    if (f->is_map()) {
+      if (!it.value().is_object())
+        return field_path + ": expected an object";
+      const auto* r = m.GetReflection();
+      for (auto e = it.value().begin(); e != it.value().end(); ++e) {
+        auto* entry = r->AddMessage(&m, f);
+        const auto* key = entry->GetDescriptor()->map_key();
+        if (key->cpp_type() != pb::FieldDescriptor::CPPTYPE_STRING)
+          return field_path + ": only maps keyed by strings are read";
+        entry->GetReflection()->SetString(entry, key, e.key());
+        if (auto err = read_value(e.value(), *entry, entry->GetDescriptor()->map_value(),
+                                  field_path + "." + e.key().substr(0, 64), depth + 1);
+            !err.empty())
+          return err;
+      }
+    } else if (f->is_repeated()) {
       if (!it.value().is_array())
         return field_path + ": expected an array";
       std::size_t k = 0;
