@@ -33,6 +33,7 @@ namespace {
 
 const std::string bin = MESOSCAF_BINARY;
 const std::string go_operator = std::string{MESOSCAF_V1_CLIENTS_DIR} + "/operator";
+const std::string go_agent_operator = std::string{MESOSCAF_V1_CLIENTS_DIR} + "/agent_operator";
 const std::string npm_operator = std::string{MESOSCAF_V1_CLIENTS_DIR} + "/npm_operator/follow.js";
 
 bool mentions(const std::string& text, const std::string& needle) {
@@ -44,7 +45,7 @@ struct fixture {
   std::unique_ptr<child_process> master;
   std::unique_ptr<child_process> agent;
   std::unique_ptr<child_process> task;
-  std::string master_addr, master_http, task_id, framework_id;
+  std::string master_addr, master_http, agent_http, task_id, framework_id;
 
   fixture() {
     master = std::make_unique<child_process>(
@@ -60,6 +61,9 @@ struct fixture {
       std::vector<std::string>{bin, "agent", "--master=" + master_addr, "--port=0", "--http-port=0",
                                "--work-dir=" + dir / "agent", "--resources=cpus:2;mem:1024;ports:[31000-31100]"},
       dir / "agent.log");
+    auto ah = agent->wait_for_line("agent http listening on ([0-9.]+:[0-9]+)", seconds(60));
+    REQUIRE(ah);
+    agent_http = (*ah)[1];
     REQUIRE(agent->wait_for_line("agent registered with id", seconds(60)));
     task = std::make_unique<child_process>(
       std::vector<std::string>{bin, "execute", "--master=" + master_addr, "--name=op-task", "--command=sleep 300",
@@ -331,6 +335,51 @@ TEST(quota is set and read through the operator api and bad quota changes nothin
   // A config with neither guarantees nor limits removes the role's quota.
   CHECK_EQUAL(update(R"([{"role": "dev"}])").status, 200);
   CHECK_EQUAL(call(R"({"type": "GET_QUOTA"})").get_quota().status().configs_size(), 0);
+}
+
+TEST(the agent operator api lists its task executor container and sandbox with each codec) {
+  // The executor's sandbox, as the agent's /state shows it.
+  auto state = json::parse(http_get(agent_http, "/state").body, nullptr, false);
+  REQUIRE(!state.is_discarded());
+  std::string sandbox = state["frameworks"][0]["executors"][0]["directory"];
+  std::string agent_id = state["id"];
+  for (std::string codec : {"json", "protobuf"}) {
+    child_process go({go_agent_operator, "--url=http://" + agent_http + "/api/v1", "--codec=" + codec,
+                      "--sandbox=" + sandbox},
+                     dir / ("go-agent-operator-" + codec + ".log"));
+    auto code = go.wait_exit(seconds(60));
+    auto out = go.output();
+    MESSAGE(out);
+    REQUIRE(code);
+    CHECK_EQUAL(*code, 0);
+    CHECK(mentions(out, "healthy true"));
+    CHECK(mentions(out, "agent " + agent_id));
+    CHECK(mentions(out, "launched " + task_id + " TASK_RUNNING"));
+    CHECK(mentions(out, "executors 1"));
+    CHECK(mentions(out, "frameworks 1"));
+    CHECK(mentions(out, "container "));
+    CHECK(mentions(out, "file " + sandbox + "/stdout"));
+    CHECK(mentions(out, "read "));
+  }
+  // Files outside every sandbox are refused, as /files refuses them; a read is bounded.
+  auto agent_call = [&](const std::string& body) {
+    return http_request("POST", agent_http, "/api/v1", body, "application/json", seconds(15));
+  };
+  CHECK_EQUAL(agent_call(R"({"type": "LIST_FILES", "list_files": {"path": "/etc"}})").status, 403);
+  CHECK_EQUAL(agent_call(R"({"type": "READ_FILE", "read_file": {"path": "/etc/passwd", "offset": 0}})").status, 403);
+  CHECK_EQUAL(agent_call(R"({"type": "READ_FILE", "read_file": {"path": ")" + sandbox
+                         + R"(/../../../../../../../../etc/passwd", "offset": 0}})").status,
+              403);
+  CHECK_EQUAL(agent_call(R"({"type": "READ_FILE", "read_file": {"path": ")" + sandbox + R"(/nothing", "offset": 0}})").status,
+              404);
+  CHECK_EQUAL(agent_call(R"({"type": "READ_FILE"})").status, 400);
+  auto tail = agent_call(R"({"type": "READ_FILE", "read_file": {"path": ")" + sandbox
+                         + R"(/stdout", "offset": 0, "length": 18446744073709551615}})");
+  CHECK_EQUAL(tail.status, 200);
+  auto j = json::parse(tail.body, nullptr, false);
+  CHECK(j["read_file"].contains("size"));
+  CHECK_EQUAL(agent_call(R"({"type": "LAUNCH_CONTAINER"})").status, 501);
+  CHECK_EQUAL(http_request("GET", agent_http, "/api/v1").status, 405);
 }
 
 FIXTURE_SCOPE_END()

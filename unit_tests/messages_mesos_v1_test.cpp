@@ -3,6 +3,7 @@
 
 #include "messages/mesos_v1/convert.hpp"
 #include "messages/mesos_v1/recordio.hpp"
+#include "messages/mesos_v1/master.pb.h"
 #include "messages/mesos_v1/scheduler.pb.h"
 #include "messages/mesos_v1/wire_codec.hpp"
 
@@ -479,4 +480,24 @@ TEST(an executor is given its task as it was launched and its own updates are ch
   refused(R"({"task_id": {"value": "t1"}, "state": "TASK_RUNNING", "executor_id": {"value": "e2"},
               "uuid": "EREREREREREREREREREREQ=="})",
           "not this executor");
+}
+
+TEST(json maps are objects keyed by name both ways) {
+  ::mesos::v1::master::Call call;
+  REQUIRE_EQUAL(decode(codec::json, R"({"type": "UPDATE_QUOTA", "update_quota": {"quota_configs": [
+      {"role": "dev", "guarantees": {"cpus": {"value": 1.5}}, "limits": {"cpus": {"value": 2}, "mem": {"value": 64}}}]}})",
+                       call),
+                "");
+  REQUIRE_EQUAL(call.update_quota().quota_configs_size(), 1);
+  const auto& c = call.update_quota().quota_configs(0);
+  CHECK_EQUAL(c.guarantees().at("cpus").value(), 1.5);
+  CHECK_EQUAL(c.limits().size(), 2u);
+  auto j = json::parse(to_json(call));
+  CHECK_EQUAL(j["update_quota"]["quota_configs"][0]["limits"]["mem"]["value"], 64.0);
+  // A map given as anything but an object, or with a value of the wrong shape, is refused with its path.
+  ::mesos::v1::master::Call bad;
+  CHECK(mentions(decode(codec::json, R"({"type": "UPDATE_QUOTA", "update_quota": {"quota_configs": [
+      {"role": "dev", "limits": [1, 2]}]}})", bad), "limits: expected an object"));
+  CHECK(mentions(decode(codec::json, R"({"type": "UPDATE_QUOTA", "update_quota": {"quota_configs": [
+      {"role": "dev", "limits": {"cpus": 3}}]}})", bad), "limits.cpus: expected an object"));
 }

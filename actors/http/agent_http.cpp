@@ -42,26 +42,9 @@ std::string mode_text(mode_t m) {
   return s;
 }
 
-std::string user_name(uid_t uid) {
-  if (auto* pw = ::getpwuid(uid))
-    return pw->pw_name;
-  return std::to_string(uid);
-}
-
-std::string group_name(gid_t gid) {
-  if (auto* gr = ::getgrgid(gid))
-    return gr->gr_name;
-  return std::to_string(gid);
-}
-
-json file_entry(const std::string& path, const struct stat& st) {
-  return {{"path", path},
-          {"nlink", st.st_nlink},
-          {"size", st.st_size},
-          {"mtime", st.st_mtime},
-          {"mode", mode_text(st.st_mode)},
-          {"uid", user_name(st.st_uid)},
-          {"gid", group_name(st.st_gid)}};
+json file_entry(const sandbox_entry& e) {
+  return {{"path", e.path},       {"nlink", e.nlink}, {"size", e.size},       {"mtime", e.mtime},
+          {"mode", mode_text(e.mode)}, {"uid", e.uid},     {"gid", e.gid}};
 }
 
 struct fd_guard {
@@ -73,43 +56,21 @@ struct fd_guard {
 };
 
 response browse(const std::string& work_dir, const request& req) {
-  auto path = req.param("path");
-  auto c = confine_to_sandboxes(work_dir, path);
+  std::vector<sandbox_entry> entries;
+  auto c = list_sandbox(work_dir, req.param("path"), entries);
   if (c.status != 200)
     return response::error(c.status, c.error);
-  struct dir_closer {
-    void operator()(DIR* d) const { ::closedir(d); }
-  };
-  std::unique_ptr<DIR, dir_closer> dir{::opendir(c.real.c_str())};
-  if (!dir)
-    return response::error(400, "not a directory: " + path);
   json out = json::array();
-  // Entries are listed under the path the client gave (the real one may differ through a symlinked parent).
-  auto base = path.size() > 1 && path.back() == '/' ? path.substr(0, path.size() - 1) : path;
-  while (auto* e = ::readdir(dir.get())) {
-    std::string name = e->d_name;
-    if (name == "." || name == "..")
-      continue;
-    struct stat st {};
-    if (::fstatat(::dirfd(dir.get()), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-      continue;
-    out.push_back(file_entry(base + "/" + name, st));
-  }
-  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a["path"] < b["path"]; });
+  for (const auto& e : entries)
+    out.push_back(file_entry(e));
   return response::json(out.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 /// Opens a confined regular file; status != 200 on refusal.
 response open_file(const std::string& work_dir, const std::string& path, int& fd, struct stat& st) {
-  auto c = confine_to_sandboxes(work_dir, path);
+  auto c = open_sandbox_file(work_dir, path, fd, st);
   if (c.status != 200)
     return response::error(c.status, c.error);
-  // O_NOFOLLOW: the resolved path is used, so a symlink swapped in after the check is refused, not followed.
-  fd = ::open(c.real.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0)
-    return response::error(404, "cannot open " + path);
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-    return response::error(400, "not a regular file: " + path);
   return response::text("");
 }
 
@@ -131,21 +92,15 @@ response read_file(const std::string& work_dir, const request& req) {
   }
   if (offset < -1 || length < 0)
     return response::error(400, "offset must be -1 or more and length 0 or more");
-  int fd = -1;
-  struct stat st {};
-  auto opened = open_file(work_dir, path, fd, st);
-  fd_guard guard{fd};
-  if (opened.status != 200)
-    return opened;
   // Mesos' tailing protocol: offset -1 asks for the size only.
+  std::string data;
+  uint64_t size = 0;
+  auto want = offset == -1 ? 0 : static_cast<std::size_t>(std::min<long long>(length, max_read_length));
+  auto c = read_sandbox_file(work_dir, path, offset == -1 ? 0 : static_cast<uint64_t>(offset), want, data, size);
+  if (c.status != 200)
+    return response::error(c.status, c.error);
   if (offset == -1)
-    return response::json(json{{"offset", st.st_size}, {"data", ""}}.dump());
-  auto want = static_cast<std::size_t>(std::min<long long>(length, max_read_length));
-  std::string data(want, '\0');
-  auto n = want == 0 ? 0 : ::pread(fd, data.data(), want, static_cast<off_t>(offset));
-  if (n < 0)
-    return response::error(500, "cannot read " + path);
-  data.resize(static_cast<std::size_t>(n));
+    return response::json(json{{"offset", size}, {"data", ""}}.dump());
   return response::json(
     json{{"offset", offset}, {"data", data}}.dump(-1, ' ', false, json::error_handler_t::replace));
 }
@@ -251,6 +206,7 @@ void add_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_a
   srv.route("*", "/files/download",
             get_only(viewing({"sandboxes"}, [me](const request& req) { return download(me->work_dir, req); })));
   add_v1_executor_routes(srv, sys, agent_of, me, identity);
+  add_v1_operator_agent_routes(srv, sys, agent_of, me, identity);
 }
 
 } // namespace mesoscaf::http

@@ -52,6 +52,12 @@ void add_v1_operator_master_routes(server& srv, caf::actor_system& sys, master_a
 void add_v1_executor_routes(server& srv, caf::actor_system& sys, std::function<agent_actor()> agent,
                             std::shared_ptr<const endpoint_options> opts, std::function<daemon_identity()> identity);
 
+/// POST /api/v1 on the agent (actors/http/v1_agent_operator_api.cpp): Mesos' agent operator API. Part of
+/// add_agent_routes.
+void add_v1_operator_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_actor()> agent,
+                                  std::shared_ptr<const endpoint_options> opts,
+                                  std::function<daemon_identity()> identity);
+
 /// `agent` names the agent at each request: a daemon starts serving (and learns its HTTP port, which the agent
 /// advertises) before the agent exists.
 void add_agent_routes(server& srv, caf::actor_system& sys, std::function<agent_actor()> agent,

@@ -1,5 +1,12 @@
 #include "actors/http/sandbox_paths.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -70,6 +77,91 @@ confined_path confine_to_sandboxes(const std::string& work_dir, const std::strin
   }
   out.real = real;
   return out;
+}
+
+namespace {
+
+std::string user_name(uid_t uid) {
+  if (auto* pw = ::getpwuid(uid))
+    return pw->pw_name;
+  return std::to_string(uid);
+}
+
+std::string group_name(gid_t gid) {
+  if (auto* gr = ::getgrgid(gid))
+    return gr->gr_name;
+  return std::to_string(gid);
+}
+
+confined_path refused(int status, std::string error) {
+  confined_path c;
+  c.status = status;
+  c.error = std::move(error);
+  return c;
+}
+
+} // namespace
+
+confined_path list_sandbox(const std::string& work_dir, const std::string& requested,
+                           std::vector<sandbox_entry>& out) {
+  auto c = confine_to_sandboxes(work_dir, requested);
+  if (c.status != 200)
+    return c;
+  struct dir_closer {
+    void operator()(DIR* d) const { ::closedir(d); }
+  };
+  std::unique_ptr<DIR, dir_closer> dir{::opendir(c.real.c_str())};
+  if (!dir)
+    return refused(400, "not a directory: " + requested);
+  auto base = requested.size() > 1 && requested.back() == '/' ? requested.substr(0, requested.size() - 1) : requested;
+  while (auto* e = ::readdir(dir.get())) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..")
+      continue;
+    struct stat st {};
+    if (::fstatat(::dirfd(dir.get()), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      continue;
+    out.push_back({base + "/" + name, static_cast<uint64_t>(st.st_nlink), static_cast<uint64_t>(st.st_size),
+                   static_cast<int64_t>(st.st_mtime), st.st_mode, user_name(st.st_uid), group_name(st.st_gid)});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  return c;
+}
+
+confined_path open_sandbox_file(const std::string& work_dir, const std::string& requested, int& fd, struct stat& st) {
+  auto c = confine_to_sandboxes(work_dir, requested);
+  if (c.status != 200)
+    return c;
+  // O_NOFOLLOW: the resolved path is used, so a symlink swapped in after the check is refused, not followed.
+  fd = ::open(c.real.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0)
+    return refused(404, "cannot open " + requested);
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    return refused(400, "not a regular file: " + requested);
+  return c;
+}
+
+confined_path read_sandbox_file(const std::string& work_dir, const std::string& requested, uint64_t offset,
+                                std::size_t length, std::string& data, uint64_t& size) {
+  int fd = -1;
+  struct stat st {};
+  auto c = open_sandbox_file(work_dir, requested, fd, st);
+  struct closer {
+    int& fd;
+    ~closer() {
+      if (fd >= 0)
+        ::close(fd);
+    }
+  } guard{fd};
+  if (c.status != 200)
+    return c;
+  size = static_cast<uint64_t>(st.st_size);
+  data.assign(length, '\0');
+  auto n = length == 0 ? 0 : ::pread(fd, data.data(), length, static_cast<off_t>(offset));
+  if (n < 0)
+    return refused(500, "cannot read " + requested);
+  data.resize(static_cast<std::size_t>(n));
+  return c;
 }
 
 } // namespace mesoscaf::http

@@ -1,5 +1,6 @@
 #include "actors/http/v1_http_support.hpp"
 
+#include "config/support/logging.hpp"
 #include "messages/mesos_v1/recordio.hpp"
 
 #include <vector>
@@ -10,6 +11,17 @@ using mesos_v1::codec;
 
 response plain(int status, const std::string& message) {
   return response::text(message, status);
+}
+
+uint32_t mesos_logging_level() {
+  switch (log::current_level()) {
+    case log::level::debug:
+      return 1;
+    case log::level::trace:
+      return 2;
+    default:
+      return 0;
+  }
 }
 
 std::string header(const request& req, const std::string& name) {

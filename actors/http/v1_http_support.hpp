@@ -5,6 +5,7 @@
 #include "messages/mesos_v1/wire_codec.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -14,6 +15,8 @@ namespace mesoscaf::http {
 
 /// A refusal (or an empty answer) with its reason in plain text.
 response plain(int status, const std::string& message);
+/// Mesos' logging level (GET_LOGGING_LEVEL) is glog's verbosity: 0 normally, 1 at debug, 2 at trace.
+uint32_t mesos_logging_level();
 /// The value of a request header ("" if absent).
 std::string header(const request& req, const std::string& name);
 /// The codec the client accepts for the answer: the request's own if `Accept` allows it or says nothing, else

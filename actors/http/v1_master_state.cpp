@@ -22,7 +22,9 @@ void time_to_v1(double seconds, v1::TimeInfo* out) {
 /// The operator sees resources with their reservations as a stack (Mesos' operator API has no older form).
 constexpr mesos_v1::resource_format operator_format{false, true};
 
-void task_to_v1(const task_view& t, v1::Task* out) {
+} // namespace
+
+void to_v1_task(const task_view& t, ::mesos::v1::Task* out) {
   out->set_name(t.name);
   out->mutable_task_id()->set_value(t.id.value);
   out->mutable_framework_id()->set_value(t.framework.value);
@@ -55,6 +57,8 @@ void task_to_v1(const task_view& t, v1::Task* out) {
   if (!t.user.empty())
     out->set_user(t.user);
 }
+
+namespace {
 
 void agent_to_v1(const agent_view& a, v1_master::Response::GetAgents::Agent* out) {
   auto* info = out->mutable_agent_info();
@@ -147,9 +151,9 @@ void to_v1_executors(const master_state& s, v1_master::Response::GetExecutors* o
 
 void to_v1_tasks(const master_state& s, v1_master::Response::GetTasks* out) {
   s.each_task([&](const task_ref& t) {
-    task_to_v1(*t, t->state == task_state::unreachable ? out->add_unreachable_tasks() : out->add_tasks());
+    to_v1_task(*t, t->state == task_state::unreachable ? out->add_unreachable_tasks() : out->add_tasks());
   });
-  s.each_completed([&](const task_ref& t) { task_to_v1(*t, out->add_completed_tasks()); });
+  s.each_completed([&](const task_ref& t) { to_v1_task(*t, out->add_completed_tasks()); });
 }
 
 void to_v1_state(const master_state& s, v1_master::Response::GetState* out) {
@@ -192,7 +196,7 @@ void to_v1_event(const operator_event& e, v1_master::Event* out) {
   switch (e.type) {
     case operator_event_type::task_added:
       out->set_type(Event::TASK_ADDED);
-      task_to_v1(*e.task, out->mutable_task_added()->mutable_task());
+      to_v1_task(*e.task, out->mutable_task_added()->mutable_task());
       break;
     case operator_event_type::task_updated: {
       out->set_type(Event::TASK_UPDATED);

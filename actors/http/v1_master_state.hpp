@@ -9,6 +9,8 @@ namespace mesoscaf::http {
 
 namespace v1_master = ::mesos::v1::master;
 
+/// A task as both operator APIs list it (its latest status only).
+void to_v1_task(const task_view& t, ::mesos::v1::Task* out);
 void to_v1_agents(const master_state& s, v1_master::Response::GetAgents* out);
 void to_v1_frameworks(const master_state& s, v1_master::Response::GetFrameworks* out);
 void to_v1_executors(const master_state& s, v1_master::Response::GetExecutors* out);

@@ -6,6 +6,7 @@
 #include "actors/http/endpoint_support.hpp"
 #include "actors/http/v1_http_support.hpp"
 #include "actors/http/event_stream.hpp"
+#include "actors/http/v1_daemon_calls.hpp"
 #include "actors/http/v1_master_state.hpp"
 #include "actors/http/v1_operator_session.hpp"
 #include "actors/http/v1_session_support.hpp"
@@ -79,18 +80,6 @@ std::string quotas_of(const Call::UpdateQuota& u, std::vector<std::pair<std::str
     out.emplace_back(role, std::move(q));
   }
   return {};
-}
-
-/// Mesos' logging level is glog's verbosity: 0 normally, more for debugging.
-uint32_t mesos_logging_level() {
-  switch (log::current_level()) {
-    case log::level::debug:
-      return 1;
-    case log::level::trace:
-      return 2;
-    default:
-      return 0;
-  }
 }
 
 } // namespace
@@ -176,43 +165,11 @@ void add_v1_operator_master_routes(server& srv, caf::actor_system& sys, master_a
       return res;
     };
     Response r;
+    std::optional<response> refusal;
+    if (answer_daemon_call(call, identity(), *sysp, master, me->timeout, r, refusal))
+      return refusal ? *refusal : answer(r);
     std::shared_ptr<const master_state> s;
     switch (call.type()) {
-      case Call::GET_HEALTH:
-        r.set_type(Response::GET_HEALTH);
-        r.mutable_get_health()->set_healthy(true);
-        return answer(r);
-      case Call::GET_VERSION: {
-        r.set_type(Response::GET_VERSION);
-        auto* v = r.mutable_get_version()->mutable_version_info();
-        v->set_version(product_version());
-        v->set_build_date(__DATE__);
-        return answer(r);
-      }
-      case Call::GET_FLAGS:
-        r.set_type(Response::GET_FLAGS);
-        for (const auto& [name, value] : identity().flags) {
-          auto* f = r.mutable_get_flags()->add_flags();
-          f->set_name(name);
-          f->set_value(value);
-        }
-        return answer(r);
-      case Call::GET_METRICS: {
-        std::vector<metric_sample> samples;
-        if (auto err = ask(*sysp, master, me->timeout, samples, atom::metrics_v); !err.empty())
-          return plain(503, "the master did not answer: " + err);
-        r.set_type(Response::GET_METRICS);
-        for (const auto& m : samples) {
-          auto* x = r.mutable_get_metrics()->add_metrics();
-          x->set_name(m.name);
-          x->set_value(m.value);
-        }
-        return answer(r);
-      }
-      case Call::GET_LOGGING_LEVEL:
-        r.set_type(Response::GET_LOGGING_LEVEL);
-        r.mutable_get_logging_level()->set_level(mesos_logging_level());
-        return answer(r);
       case Call::GET_STATE:
       case Call::GET_AGENTS:
       case Call::GET_FRAMEWORKS:
