@@ -17,6 +17,7 @@
 #include <spawn.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <linux/close_range.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/statvfs.h>
@@ -208,6 +209,10 @@ spawn_result spawn_process(const launch_spec& spec) {
     rc = posix_spawn_file_actions_adddup2(&res.actions, res.err_fd, STDERR_FILENO);
   if (rc == 0)
     rc = posix_spawn_file_actions_addchdir_np(&res.actions, spec.sandbox.c_str());
+  // Nothing else of the agent's: a listening socket inherited by an executor that outlives the agent would keep
+  // the restarted agent from binding its port.
+  if (rc == 0)
+    rc = posix_spawn_file_actions_addclosefrom_np(&res.actions, STDERR_FILENO + 1);
   if (rc != 0)
     return fail(errno_text("posix_spawn file actions", rc));
   // -- argv and environment --
@@ -352,6 +357,9 @@ int child_main(void* arg) {
     if (::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0)
       child_fail(plan, child_step::setuid);
   }
+  // Nothing else of the agent's crosses the exec (see above; the report pipe is closed by the exec, as it is meant
+  // to be). Kernels before 5.11 lack the flag: the fds that are not close-on-exec then stay.
+  ::syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC);
   ::execve(plan.path, plan.argv, plan.envp);
   child_fail(plan, child_step::exec);
 }

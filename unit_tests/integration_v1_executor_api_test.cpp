@@ -12,7 +12,13 @@
 #include "messages/mesos_v1/executor.pb.h"
 #include "messages/mesos_v1/wire_codec.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -53,6 +59,22 @@ fs::path find_file(const std::string& root, const std::string& name, const std::
     if (i->path().filename() == name && mentions(slurp(i->path()), needle))
       return i->path();
   return {};
+}
+
+/// A TCP port of 127.0.0.1 that was free a moment ago (0 if none).
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  uint16_t port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0
+      && ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    port = ntohs(addr.sin_port);
+  if (fd >= 0)
+    ::close(fd);
+  return port;
 }
 
 /// KEY=VALUE lines of `env` output.
@@ -328,6 +350,43 @@ TEST(an executor that closes its stream is gone and its task fails) {
   CHECK(mentions(out, "update leaver TASK_FAILED"));
   REQUIRE(code);
   CHECK_EQUAL(*code, 1);
+}
+
+TEST(the mesos-go executor of a checkpointing framework survives an agent restart with its task) {
+  // An agent of its own on a fixed HTTP port: the executor finds the restarted agent where its environment says.
+  agent->signal(SIGKILL);
+  REQUIRE(agent->wait_exit(seconds(20)));
+  auto port = free_port();
+  REQUIRE(port != 0);
+  std::vector<std::string> argv{bin, "agent", "--master=" + master_addr, "--ip=127.0.0.1", "--port=0",
+                                "--http-port=" + std::to_string(port), "--work-dir=" + dir / "agent-cp",
+                                "--resources=cpus:2;mem:1024;disk:1000"};
+  auto own = std::make_unique<child_process>(argv, dir / "agent-cp.log");
+  REQUIRE(own->wait_for_line("agent registered with id", seconds(60)));
+  // The scheduler finishes the task on the executor's second message: the one it sends after the restart.
+  child_process go({go_scheduler, "--url=http://" + master_http + "/api/v1/scheduler", "--codec=protobuf",
+                    "--task-id=survivor", "--checkpoint", "--finish-after=2", "--executor=" + go_executor},
+                   dir / "go-cp.log");
+  REQUIRE(go.wait_for_line("message from go-executor-survivor on [^:]+: hello from", seconds(60)));
+  REQUIRE(go.wait_for_line("update survivor TASK_RUNNING", seconds(30)));
+  auto log = find_file(dir / "agent-cp", "stdout", "subscribed executor=go-executor-survivor");
+  REQUIRE(!log.empty());
+  REQUIRE(eventually([&] { return mentions(slurp(log), "acknowledged survivor"); }, seconds(30)));
+  own->signal(SIGKILL);
+  REQUIRE(own->wait_exit(seconds(20)));
+  own = std::make_unique<child_process>(argv, dir / "agent-cp-2.log");
+  auto code = go.wait_exit(seconds(120));
+  auto out = go.output();
+  MESSAGE(out);
+  MESSAGE(slurp(log));
+  MESSAGE(own->output());
+  REQUIRE(code);
+  CHECK_EQUAL(*code, 0);
+  CHECK(mentions(out, ": hello again from go-executor-survivor running survivor"));
+  CHECK(mentions(out, "update survivor TASK_FINISHED finished on the scheduler's word"));
+  CHECK(!mentions(out, "TASK_FAILED"));
+  CHECK(!mentions(out, "TASK_LOST"));
+  CHECK(mentions(slurp(log), "resubscribed"));
 }
 
 FIXTURE_SCOPE_END()

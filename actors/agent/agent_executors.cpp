@@ -201,7 +201,7 @@ void add_mesos_environment(const agent_state& st, const executor_entry& e,
   if (cp) {
     // How long the executor keeps trying to re-subscribe after losing its agent, and its longest pause.
     env["MESOS_RECOVERY_TIMEOUT"] = mesos_duration(st.opts.recovery_timeout);
-    env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = "2000ms";
+    env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = "1000ms";   // well inside the agent's 5 s wait for its executors
   }
 }
 

@@ -5,6 +5,8 @@
 #include "actors/tls.hpp"
 #include "config/support/certificate_name.hpp"
 
+#include <fcntl.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -486,6 +488,8 @@ std::string server::start() {
     d.acceptor.reset();
     return "cannot listen for HTTP on " + d.opts.address + ":" + std::to_string(d.opts.port) + ": " + ec.message();
   }
+  // Not inherited by the processes the daemon starts: an executor that outlives its agent would hold the port.
+  ::fcntl(d.acceptor->native_handle(), F_SETFD, FD_CLOEXEC);
   d.bound_port = d.acceptor->local_endpoint().port();
   d.pool_work.emplace(d.pool.get_executor());
   for (std::size_t i = 0; i < std::max<std::size_t>(d.opts.handler_threads, 1); ++i)

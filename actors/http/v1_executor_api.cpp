@@ -135,7 +135,7 @@ void add_v1_executor_routes(server& srv, caf::actor_system& sys, std::function<a
     o.framework = framework_id{key.first};
     o.executor = executor_id{key.second};
     o.token = token;
-    o.timeout = me->timeout / 2;
+    o.timeout = me->timeout / 3;   // the session asks the agent twice (its state, then the registration)
     o.agent_identity = identity();
     o.on_exit = [sessions, key, serial] { sessions->erase(key, serial); };
     auto session = spawn_v1_executor_session(*sysp, std::move(o));

@@ -12,6 +12,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
+
 namespace mesoscaf::http {
 
 namespace {
@@ -80,9 +82,11 @@ void on_registered(session_pointer self, const executor_registration& reg,
   rp.deliver(std::string{});
 }
 
-// Registration when the executor reports nothing (its first SUBSCRIBE), re-registration when it reports tasks or
-// updates (back after a disconnection). Each falls back to the other once: an executor that reconnects with
-// everything acknowledged reports nothing, yet the agent knows it as registered.
+// A Mesos executor reports only what the agent has not acknowledged; the agent knows the rest from its own records
+// (its checkpoints, after a restart). The session reports both, so that a re-registration after an agent restart
+// keeps the tasks the executor runs with every update acknowledged. Re-registration when there is anything to
+// report, registration otherwise; each falls back to the other once (an executor the agent knows as registered
+// re-registers; one it still waits for registers).
 void request_registration(session_pointer self, bool again, std::vector<task_info> tasks,
                           std::vector<status_update> updates, caf::typed_response_promise<std::string> rp) {
   auto& st = self->state;
@@ -108,6 +112,25 @@ void request_registration(session_pointer self, bool again, std::vector<task_inf
     self->request(st.opts.agent, st.opts.timeout, atom::reg_exec_v, st.opts.framework, st.opts.executor, me,
                   st.opts.token)
       .then([self, rp](const executor_registration& reg) mutable { on_registered(self, reg, rp); }, on_error);
+}
+
+/// Adds the tasks the agent lists as launched on this executor (and not ended) to what the executor reported.
+void add_known_tasks(const agent_state_view& v, const framework_id& fw, const executor_id& eid,
+                     std::vector<task_info>& tasks) {
+  for (const auto& e : v.executors) {
+    if (e.framework != fw || e.id != eid)
+      continue;
+    for (const auto& t : e.tasks) {
+      bool reported = std::any_of(tasks.begin(), tasks.end(), [&](const task_info& x) { return x.id == t.id; });
+      if (!reported) {
+        task_info known;
+        known.id = t.id;
+        known.name = t.name;
+        known.agent = t.agent;
+        tasks.push_back(std::move(known));
+      }
+    }
+  }
 }
 
 std::string on_call(session_pointer self, const exec::Call& call) {
@@ -155,7 +178,16 @@ v1_executor_session_actor spawn_v1_executor_session(caf::actor_system& sys, v1_e
           return std::string{"this stream is already subscribed"};
         st.subscribing = true;
         auto rp = self->make_response_promise<std::string>();
-        request_registration(self, false, std::move(tasks), std::move(updates), rp);
+        self->request(st.opts.agent, st.opts.timeout, atom::state_page_v)
+          .then(
+            [self, rp, tasks, updates](const agent_state_view& v) mutable {
+              add_known_tasks(v, self->state.opts.framework, self->state.opts.executor, tasks);
+              request_registration(self, false, std::move(tasks), std::move(updates), rp);
+            },
+            [self, rp](caf::error& err) mutable {
+              rp.deliver(refusal_text(self, err));
+              self->quit();
+            });
         return rp;
       },
       [self](atom::v1_call, const std::string& bytes) -> std::string {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mesos/mesos-go/api/v1/lib"
@@ -63,29 +64,87 @@ func main() {
 			os.Exit(4)
 		}
 	}
+	// What the agent has not acknowledged yet: sent again with the next SUBSCRIBE after a broken connection.
+	unackedUpdates := map[string]executor.Call_Update{}
+	unackedTasks := map[string]mesos.TaskInfo{}
 	update := func(task mesos.TaskID, state mesos.TaskState, message string) {
-		send(calls.Update(mesos.TaskStatus{
+		status := mesos.TaskStatus{
 			TaskID:     task,
 			State:      state.Enum(),
 			Source:     mesos.SOURCE_EXECUTOR.Enum(),
 			Message:    &message,
 			ExecutorID: &mesos.ExecutorID{Value: cfg.ExecutorID},
 			UUID:       uuid(),
-		}))
+		}
+		unackedUpdates[string(status.UUID)] = executor.Call_Update{Status: status}
+		send(calls.Update(status))
+	}
+	subscribe := func() mesos.Response {
+		var ts []mesos.TaskInfo
+		for _, t := range unackedTasks {
+			ts = append(ts, t)
+		}
+		var us []executor.Call_Update
+		for _, u := range unackedUpdates {
+			us = append(us, u)
+		}
+		resp, err := sender.Send(ctx, calls.NonStreaming(calls.Subscribe(ts, us)))
+		if err != nil {
+			return nil
+		}
+		return resp
 	}
 
-	resp, err := sender.Send(ctx, calls.NonStreaming(calls.Subscribe(nil, nil)))
-	if err != nil {
-		fmt.Println("subscribe failed:", err)
+	resp := subscribe()
+	if resp == nil {
+		fmt.Println("subscribe failed")
 		os.Exit(3)
 	}
-	defer resp.Close()
 	tasks := map[string]mesos.TaskID{}
+	answered := make(chan struct{})   // the scheduler's first message
+	var answeredOnce sync.Once
 	for {
 		var e executor.Event
 		if err := resp.Decode(&e); err != nil {
+			resp.Close()
 			fmt.Println("stream ended:", err)
-			os.Exit(5)
+			if !cfg.Checkpoint {
+				os.Exit(5)
+			}
+			// A checkpointing framework's executor outlives its agent: subscribe again until the agent is back.
+			deadline := time.Now().Add(cfg.RecoveryTimeout)
+			backoff := 100 * time.Millisecond
+			for resp = nil; resp == nil && time.Now().Before(deadline); {
+				time.Sleep(backoff)
+				if backoff *= 2; backoff > cfg.SubscriptionBackoffMax {
+					backoff = cfg.SubscriptionBackoffMax
+				}
+				resp = subscribe()
+			}
+			if resp == nil {
+				fmt.Println("the agent did not come back")
+				os.Exit(5)
+			}
+			fmt.Println("resubscribed")
+			// Messages are best effort (an agent that is not registered with its master yet drops them): said again
+			// every second until the scheduler answers.
+			var greetings []string
+			for _, id := range tasks {
+				greetings = append(greetings, "hello again from "+cfg.ExecutorID+" running "+id.Value)
+			}
+			go func(stop <-chan struct{}) {
+				for {
+					for _, g := range greetings {
+						send(calls.Message([]byte(g)))
+					}
+					select {
+					case <-stop:
+						return
+					case <-time.After(time.Second):
+					}
+				}
+			}(answered)
+			continue
 		}
 		switch e.GetType() {
 		case executor.Event_SUBSCRIBED:
@@ -95,12 +154,17 @@ func main() {
 		case executor.Event_LAUNCH:
 			t := e.GetLaunch().Task
 			tasks[t.TaskID.Value] = t.TaskID
+			unackedTasks[t.TaskID.Value] = t
 			fmt.Printf("launch %s data=%s\n", t.TaskID.Value, string(t.Data))
 			update(t.TaskID, mesos.TASK_RUNNING, "running in a mesos-go executor")
 			send(calls.Message([]byte("hello from " + cfg.ExecutorID + " running " + t.TaskID.Value)))
 		case executor.Event_ACKNOWLEDGED:
-			fmt.Printf("acknowledged %s\n", e.GetAcknowledged().TaskID.Value)
+			a := e.GetAcknowledged()
+			delete(unackedUpdates, string(a.UUID))
+			delete(unackedTasks, a.TaskID.Value)
+			fmt.Printf("acknowledged %s\n", a.TaskID.Value)
 		case executor.Event_MESSAGE:
+			answeredOnce.Do(func() { close(answered) })
 			text := string(e.GetMessage().Data)
 			fmt.Printf("message %s\n", text)
 			if strings.HasPrefix(text, "finish ") {

@@ -45,6 +45,8 @@ func main() {
 	taskID := flag.String("task-id", "go-task-1", "the task's ID")
 	executorCommand := flag.String("executor", "", "run the task on a custom executor started by this shell command")
 	shutdownExecutor := flag.Bool("shutdown-executor", false, "answer the executor's message with SHUTDOWN")
+	checkpoint := flag.Bool("checkpoint", false, "a checkpointing framework (its tasks survive an agent restart)")
+	finishAfter := flag.Int("finish-after", 1, "answer only the executor's N-th message (the earlier ones are logged)")
 	timeout := flag.Duration("timeout", 90*time.Second, "give up after this long")
 	flag.Parse()
 
@@ -63,6 +65,7 @@ func main() {
 
 	info := &mesos.FrameworkInfo{
 		User:         "root",
+		Checkpoint:   checkpoint,
 		Name:         "mesos-go scheduler (" + *codecName + ")",
 		Roles:        []string{*role},
 		Capabilities: []mesos.FrameworkInfo_Capability{{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE}},
@@ -76,6 +79,7 @@ func main() {
 
 	frameworkID := ""
 	launched := false
+	messages := 0
 	call := func(c *scheduler.Call) {
 		if err := calls.CallNoData(ctx, caller, c.With(calls.Framework(frameworkID))); err != nil {
 			fmt.Println("call failed:", c.GetType().String(), err)
@@ -145,6 +149,9 @@ func main() {
 		case scheduler.Event_MESSAGE:
 			m := e.GetMessage()
 			fmt.Printf("message from %s on %s: %s\n", m.ExecutorID.Value, m.AgentID.Value, string(m.Data))
+			if messages++; messages < *finishAfter {
+				continue
+			}
 			if *shutdownExecutor {
 				call(calls.Shutdown(m.ExecutorID.Value, m.AgentID.Value))
 				fmt.Println("shutdown sent")
