@@ -3,7 +3,9 @@
 // whatever converts must be valid in our own terms (resources that pass validate()). The RecordIO reader gets
 // the same bytes. Run: scripts/fuzz v1_calls.
 #include "messages/mesos_v1/convert.hpp"
+#include "messages/mesos_v1/agent.pb.h"
 #include "messages/mesos_v1/executor.pb.h"
+#include "messages/mesos_v1/master.pb.h"
 #include "messages/mesos_v1/recordio.hpp"
 #include "messages/mesos_v1/scheduler.pb.h"
 #include "messages/mesos_v1/wire_codec.hpp"
@@ -69,6 +71,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     mesos::v1::executor::Call exec_call;
     if (mesoscaf::mesos_v1::decode(codec, bytes, exec_call).empty())
       convert_executor_call(exec_call);
+    // The operator APIs' calls (UPDATE_QUOTA's maps among them): what decodes re-encodes.
+    mesos::v1::master::Call master_call;
+    if (mesoscaf::mesos_v1::decode(codec, bytes, master_call).empty())
+      (void) mesoscaf::mesos_v1::to_json(master_call);
+    mesos::v1::agent::Call agent_call;
+    if (mesoscaf::mesos_v1::decode(codec, bytes, agent_call).empty())
+      (void) mesoscaf::mesos_v1::to_json(agent_call);
   }
   mesoscaf::mesos_v1::recordio_reader reader{1 << 16};
   std::vector<std::string> records;
