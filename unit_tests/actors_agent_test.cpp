@@ -455,6 +455,56 @@ TEST(launch specs carry the isolation settings and the user of the task) {
   CHECK_EQUAL(rec->launches[1].user, "bob");
 }
 
+TEST(a custom executor gets the environment of a mesos executor with its token) {
+  auto opts = options();
+  opts.http_port = 5151;
+  opts.publish_address = "127.0.0.1";
+  start(opts);
+  from_master(atom::run_task_v, make_framework(), command_task("t1"));
+  from_master(atom::run_task_v, make_framework(), custom_task("t2", "e1"));
+  sched.run();
+  REQUIRE_EQUAL(rec->launches.size(), 2u);
+  auto& env = rec->launches[1].environment;
+  CHECK_EQUAL(env["MESOS_AGENT_ENDPOINT"], "127.0.0.1:5151");
+  CHECK_EQUAL(env["MESOS_FRAMEWORK_ID"], "fw-1");
+  CHECK_EQUAL(env["MESOS_EXECUTOR_ID"], "e1");
+  CHECK_EQUAL(env["MESOS_SANDBOX"], rec->launches[1].sandbox);
+  CHECK_EQUAL(env["MESOS_DIRECTORY"], rec->launches[1].sandbox);
+  CHECK_EQUAL(env["MESOS_CHECKPOINT"], "0");
+  CHECK_EQUAL(env.count("MESOS_RECOVERY_TIMEOUT"), 0u);
+  CHECK_EQUAL(env["MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"], std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(opts.executor_shutdown_grace).count()) + "ms");
+  // Its token is its secret: the one the agent checks when the executor registers.
+  CHECK(env["MESOS_EXECUTOR_AUTHENTICATION_TOKEN"].size() >= 32u);
+  CHECK_EQUAL(env["MESOS_EXECUTOR_AUTHENTICATION_TOKEN"], env[env_executor_secret]);
+  // The command executor is ours: no Mesos environment, no second copy of its secret.
+  CHECK_EQUAL(rec->launches[0].environment.count("MESOS_EXECUTOR_AUTHENTICATION_TOKEN"), 0u);
+}
+
+TEST(an executor that re-registers cannot report on the task of another executor) {
+  start(options());
+  auto fi = make_framework();
+  fi.checkpoint = true;
+  from_master(atom::run_task_v, fi, command_task("t1"));
+  from_master(atom::run_task_v, fi, custom_task("t2", "e1"));
+  sched.run();
+  register_executor("fw-1", command_executor_id);
+  register_executor("fw-1", "e1");
+  // e1's connection breaks; it comes back claiming that t1 (the command executor's) finished.
+  caf::anon_send_exit(exec, caf::exit_reason::remote_link_unreachable);
+  sched.run();
+  auto before = rec->master_updates.size();
+  exec = sys.spawn(mock_executor, rec, agent);
+  caf::anon_send(exec, atom::rereg_exec_v, framework_id{"fw-1"}, executor_id{"e1"}, std::vector<task_info>{},
+                 std::vector<status_update>{executor_update("fw-1", "t1", task_state::finished, "forged")});
+  sched.run();
+  CHECK(!rec->registration_error);
+  for (auto i = before; i < rec->master_updates.size(); ++i)
+    CHECK_NOT_EQUAL(rec->master_updates[i].status.task, task_id{"t1"});
+  for (const auto& t : snapshot().tasks)
+    if (t.id == task_id{"t1"})
+      CHECK(!is_terminal(t.state));
+}
+
 TEST(a custom executor container follows the resources of its live tasks) {
   // A directory laid out like cgroup2: the agent itself only names groups, the containerizer (mocked) sets them.
   mesoscaf::test::temp_dir cg_dir{"mesoscaf-fake-cg"};

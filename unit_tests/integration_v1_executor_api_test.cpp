@@ -389,4 +389,33 @@ TEST(the mesos-go executor of a checkpointing framework survives an agent restar
   CHECK(mentions(slurp(log), "resubscribed"));
 }
 
+TEST(executors reach an agent that requires credentials with their own token) {
+  agent->signal(SIGKILL);
+  REQUIRE(agent->wait_exit(seconds(20)));
+  std::ofstream{dir / "credentials.json"} << R"({"credentials": [{"principal": "ops", "secret": "ops-secret"}]})";
+  child_process guarded({bin, "agent", "--master=" + master_addr, "--ip=127.0.0.1", "--port=0", "--http-port=0",
+                         "--work-dir=" + dir / "agent-creds", "--credentials=" + dir / "credentials.json",
+                         "--resources=cpus:2;mem:1024;disk:1000"},
+                        dir / "agent-creds.log");
+  auto ah = guarded.wait_for_line("agent http listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
+  REQUIRE(ah);
+  std::string http = (*ah)[1];
+  REQUIRE(guarded.wait_for_line("agent registered with id", seconds(60)));
+  // The agent's other endpoints still want the operator's credentials.
+  CHECK_EQUAL(http_get(http, "/state").status, 401);
+  child_process go({go_scheduler, "--url=http://" + master_http + "/api/v1/scheduler", "--codec=json",
+                    "--task-id=guarded", "--executor=" + go_executor},
+                   dir / "go-creds.log");
+  auto code = go.wait_exit(seconds(120));
+  MESSAGE(go.output());
+  REQUIRE(code);
+  CHECK_EQUAL(*code, 0);
+  CHECK(mentions(go.output(), "update guarded TASK_FINISHED"));
+  // An operator's credentials are not an executor's token.
+  auto as_ops = http_request("POST", http, api, R"({"type": "SUBSCRIBE", "framework_id": {"value": "f"},
+                             "executor_id": {"value": "e"}, "subscribe": {}})", "application/json", seconds(15),
+                             {{"Authorization", "Basic b3BzOm9wcy1zZWNyZXQ="}});
+  CHECK_EQUAL(as_ops.status, 401);
+}
+
 FIXTURE_SCOPE_END()

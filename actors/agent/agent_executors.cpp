@@ -824,9 +824,20 @@ registration_promise on_reg_exec(agent_ptr self, const framework_id& fw, const e
 
 namespace {
 
-void take_updates(agent_ptr self, const executor_actor& hdl, const std::vector<status_update>& updates) {
-  for (auto& u : updates)
+// What a (re-)registering executor reports as unacknowledged: only its own tasks (or tasks the agent no longer
+// knows); another executor's tasks are not its to report on.
+void take_updates(agent_ptr self, const executor_entry& e, const executor_actor& hdl,
+                  const std::vector<status_update>& updates) {
+  auto& st = self->state;
+  for (auto& u : updates) {
+    auto t = st.tasks.find(task_key{u.framework, u.status.task});
+    if (u.framework != e.framework || (t != st.tasks.end() && t->second.executor != e.info.id)) {
+      LOG_WARN(component, "executor " << e.info.id << " reported task " << u.status.task
+                                      << ", which is not its own: ignored");
+      continue;
+    }
     take_update(self, hdl, u);
+  }
 }
 
 // A retry of a registered executor (our earlier reply was slow or lost, or its connection broke and came back):
@@ -840,7 +851,7 @@ void rebind_executor(agent_ptr self, executor_entry& e, const executor_actor& hd
   }
   LOG_INFO(component, "executor " << e.info.id << " of framework " << e.framework << " re-registered again");
   rp.deliver(registration_of(self->state, e));
-  take_updates(self, hdl, updates);
+  take_updates(self, e, hdl, updates);
 }
 
 // Back after its connection broke: it carries on; what waited for it goes out after the reply.
@@ -852,7 +863,7 @@ void reconnect_executor(agent_ptr self, executor_entry& e, const executor_actor&
                                   << tasks.size() << " task(s) and " << updates.size()
                                   << " unacknowledged update(s)");
   rp.deliver(registration_of(self->state, e));
-  take_updates(self, hdl, updates);
+  take_updates(self, e, hdl, updates);
   send_queued_tasks(self, e);
   auto kills = std::move(e.kills_pending);
   e.kills_pending.clear();
@@ -900,7 +911,7 @@ registration_promise on_rereg_exec(agent_ptr self, const framework_id& fw, const
   rp.deliver(readopt_executor(self, ex->second, hdl, tasks, updates));
   // Its unacknowledged updates are taken over as if just sent (duplicates of what the agent has are acked
   // and dropped by uuid).
-  take_updates(self, hdl, updates);
+  take_updates(self, ex->second, hdl, updates);
   maybe_finish_recovery(self);
   return rp;
 }

@@ -265,14 +265,18 @@ executor_registration readopt_executor(agent_ptr self, executor_entry& e, const 
   for (auto& ti : tasks) {
     if (ti.id.empty() || !is_safe_path_component(ti.id.str()))
       continue;
+    auto t = st.tasks.find(task_key{e.framework, ti.id});
+    if (t != st.tasks.end() && t->second.executor != e.info.id)
+      continue;   // another executor's task: not this one's to claim
     reported.insert(ti.id);
-    if (auto t = st.tasks.find(task_key{e.framework, ti.id}); t != st.tasks.end())
+    if (t != st.tasks.end())
       t->second.launched = true;
     else
       adopt_unrecorded_task(self, e, ti);
   }
   for (auto& u : updates)
-    if (u.framework == e.framework)
+    if (auto t = st.tasks.find(task_key{u.framework, u.status.task});
+        u.framework == e.framework && (t == st.tasks.end() || t->second.executor == e.info.id))
       reported.insert(u.status.task);
   std::vector<std::pair<task_id, bool>> missing;
   for (auto& [key, t] : st.tasks)

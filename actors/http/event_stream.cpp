@@ -4,6 +4,11 @@
 
 namespace mesoscaf::http {
 
+void event_stream::raise_limit(std::size_t extra) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  max_ += extra;
+}
+
 bool event_stream::push(std::string bytes) {
   std::unique_lock<std::mutex> guard{mtx_};
   if (closed_ || finishing_)

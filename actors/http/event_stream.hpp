@@ -19,6 +19,8 @@ public:
   bool push(std::string bytes);
   /// Ends the response after what is queued.
   void finish();
+  /// Lets `extra` more bytes wait (a first record larger than the bound, e.g. the whole state of a big cluster).
+  void raise_limit(std::size_t extra);
   bool closed() const;
   /// `f` runs once when the stream closes for any reason: at once if it already has. From the closing thread.
   void on_close(std::function<void()> f);

@@ -144,13 +144,14 @@ void add_v1_executor_routes(server& srv, caf::actor_system& sys, std::function<a
     if (err.empty())
       err = refusal;
     if (!err.empty()) {
-      caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
-      if (err.find("secret") != std::string::npos)
+      caf::anon_send_exit(session, caf::exit_reason::remote_link_unreachable);   // to the agent: a lost connection
+      // The session's refusals are the agent's own reasons (their text starts with what happened).
+      if (err.rfind("wrong secret", 0) == 0)
         return plain(403, "The token is not the one the agent gave executor '" + key.second + "'");
-      if (err.find("unknown executor") != std::string::npos)
+      if (err.rfind("unknown executor ", 0) == 0)
         return plain(400, "The agent runs no executor '" + key.second.substr(0, 200) + "' of framework '"
                             + key.first.substr(0, 200) + "'");
-      if (err.find("timeout") != std::string::npos)
+      if (err.find("request_timeout") != std::string::npos || err.find("timeout") == 0)
         return plain(503, "the agent did not answer: " + err);
       return plain(400, err);
     }
@@ -164,7 +165,7 @@ void add_v1_executor_routes(server& srv, caf::actor_system& sys, std::function<a
     }
     // The executor subscribed again (its old connection may look alive to us): the old stream ends.
     if (replaced)
-      caf::anon_send_exit(replaced->session, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(replaced->session, caf::exit_reason::remote_link_unreachable);
     if (stream->closed())
       sessions->erase(key, serial);
     response res;

@@ -68,6 +68,11 @@ void subscribed(session_pointer self, const executor_registration& reg) {
 
 /// The agent's refusal, or the end of the session's wait: the subscriber learns why, and the session ends.
 std::string refusal_text(session_pointer self, const caf::error& err) {
+  // The agent's refusals carry their reason as the error's one string: that text, not a rendering of the error
+  // (whose executor ID, chosen by the framework, could contain anything), is what callers classify.
+  const auto& ctx = err.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
   return self->system().render(err);
 }
 
@@ -97,7 +102,7 @@ void request_registration(session_pointer self, bool again, std::vector<task_inf
   auto on_error = [self, again, tasks, updates, rp](caf::error& err) mutable {
     auto text = refusal_text(self, err);
     // A wrong token or an unknown executor is final; a registration in the wrong form is tried in the other.
-    bool final = text.find("secret") != std::string::npos || text.find("unknown executor") != std::string::npos
+    bool final = text.rfind("wrong secret", 0) == 0 || text.rfind("unknown executor ", 0) == 0
                  || err == caf::sec::request_timeout || err == caf::sec::request_receiver_down;
     if (!again && !final)
       return request_registration(self, true, std::move(tasks), std::move(updates), rp);
@@ -121,6 +126,10 @@ void add_known_tasks(const agent_state_view& v, const framework_id& fw, const ex
     if (e.framework != fw || e.id != eid)
       continue;
     for (const auto& t : e.tasks) {
+      // A task still staging may never have reached the executor (the agent died first): only the executor can
+      // say it has it, and the agent's recovery drops it otherwise, as Mesos does.
+      if (t.state == task_state::staging)
+        continue;
       bool reported = std::any_of(tasks.begin(), tasks.end(), [&](const task_info& x) { return x.id == t.id; });
       if (!reported) {
         task_info known;

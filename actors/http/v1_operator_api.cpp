@@ -105,7 +105,7 @@ void add_v1_operator_master_routes(server& srv, caf::actor_system& sys, master_a
     std::string err;
     if (err = ask(*sysp, session, me->timeout, ok, atom::subscribe_v); !err.empty()) {
       caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
-      return plain(503, "the master did not answer: " + err);
+      return plain(503, "the master cannot take the subscription now: " + err);
     }
     auto state = fetch(err);
     if (!state || !state->first.header.leading) {
@@ -123,7 +123,13 @@ void add_v1_operator_master_routes(server& srv, caf::actor_system& sys, master_a
     e.set_type(v1_master::Event::SUBSCRIBED);
     to_v1_state(*state, e.mutable_subscribed()->mutable_get_state());
     e.mutable_subscribed()->set_heartbeat_interval_seconds(15);
-    push_event(*stream, format->codec, e);
+    // The whole state may be larger than the stream's bound for a client that lags: it is allowed once.
+    auto first = mesos_v1::recordio_frame(mesos_v1::encode(format->codec, e));
+    stream->raise_limit(first.size());
+    if (!stream->push(std::move(first))) {
+      caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
+      return plain(503, "the subscription ended before its state was sent");
+    }
     caf::anon_send(session, atom::resume_v);
     response res;
     set_stream_type(res, *format);

@@ -392,6 +392,9 @@ void remove_framework(master_pointer self, const framework_id& fid, const std::s
   auto removed = st.reg.remove_framework(fid);
   if (!removed)
     return;
+  // Operators see its tasks end first (killed with it), then the framework go.
+  for (const auto& t : removed->tasks)
+    publish_task_updated(self, fid, master_status(t.info.id, t.info.agent, t.state, t.reason, t.message), t.state);
   publish_framework_removed(self, removed->framework.info);
   st.failover_gen.erase(fid);
   st.suppressed.erase(fid);
@@ -652,11 +655,30 @@ caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration
                            "re-register agent: agent ID " + aid.value + " in use by a connected agent on "
                              + known->info.hostname);
   bool admitted_before = known != nullptr;
+  // Operators following the master see every task whose state the re-registration changes (states the agent
+  // reports, unreachable tasks live again); the tasks it ends are reported with `out.ended` below.
+  auto live_states = [&] {
+    std::map<std::pair<framework_id, task_id>, task_state> states;
+    if (const auto* a = st.reg.agent(aid); a != nullptr && !st.operator_listeners.empty())
+      for (const auto& [fid, ids] : a->tasks)
+        for (const auto& tid : ids)
+          if (const auto* t = st.reg.live_task(fid, tid))
+            states.emplace(std::make_pair(fid, tid), t->state);
+    return states;
+  };
+  auto before = live_states();
   reregistration_result out;
   if (auto msg = st.reg.reregister_agent(std::move(r), out); !msg.empty())
     return caf::make_error(caf::sec::invalid_argument, "re-register agent: " + msg);
   if (!admitted_before)
     publish_agent_added(self, aid);
+  for (const auto& fi : out.recovered_frameworks)
+    publish_framework(self, fi.id, operator_event_type::framework_added);
+  for (const auto& [key, state] : live_states())
+    if (auto b = before.find(key); b == before.end() || b->second != state) {
+      const auto* t = st.reg.live_task(key.first, key.second);
+      publish_task_updated(self, key.first, master_status(key.second, aid, state, t->reason, t->message), state);
+    }
   if (auto old = st.agents.find(aid); old != st.agents.end()) {
     self->demonitor(old->second.address());
     if (auto i = st.agent_by_addr.find(old->second.address()); i != st.agent_by_addr.end() && i->second == aid)

@@ -12,6 +12,8 @@ namespace mesoscaf {
 namespace {
 
 constexpr const char* component = "master";
+/// Mesos' --max_operator_event_stream_subscribers default.
+constexpr std::size_t max_operator_listeners = 1000;
 
 template <class MakeEvent>
 void publish(master_pointer self, MakeEvent make) {
@@ -31,6 +33,12 @@ caf::result<bool> watch(master_pointer self, const operator_listener_actor& list
     LOG_WARN(component, "refused a watch from " << (src ? "a remote actor" : "an anonymous sender")
                                                 << ": only the master's own HTTP layer follows its changes");
     return caf::make_error(caf::sec::invalid_argument, "watch: only actors of the master's process may watch");
+  }
+  // Each listener costs a copy of every change: bounded as Mesos bounds its operator event streams.
+  if (self->state.operator_listeners.size() >= max_operator_listeners) {
+    LOG_WARN(component, "refused an operator subscription: " << max_operator_listeners << " are open");
+    return caf::make_error(caf::sec::invalid_argument, "too many operator subscribers (at most "
+                                                         + std::to_string(max_operator_listeners) + ")");
   }
   self->state.operator_listeners.push_back(listener);
   self->monitor(listener);
