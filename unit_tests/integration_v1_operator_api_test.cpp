@@ -7,6 +7,7 @@
 #include "child_process.hpp"
 #include "http_test_client.hpp"
 #include "process_scan.hpp"
+#include "v1_daemons.hpp"
 #include "v1_event_reader.hpp"
 
 #include "messages/mesos_v1/master.pb.h"
@@ -40,31 +41,12 @@ bool mentions(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
 }
 
-struct fixture {
-  temp_dir dir{"mesoscaf-v1-operator"};
-  std::unique_ptr<child_process> master;
-  std::unique_ptr<child_process> agent;
+struct fixture : v1_daemons {
   std::unique_ptr<child_process> task;
-  std::string master_addr, master_http, agent_http, task_id, framework_id;
+  std::string task_id, framework_id;
 
-  fixture() {
-    master = std::make_unique<child_process>(
-      std::vector<std::string>{bin, "master", "--port=0", "--http-port=0", "--work-dir=" + dir / "master"},
-      dir / "master.log");
-    auto m = master->wait_for_line("master listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
-    REQUIRE(m);
-    master_addr = (*m)[1];
-    auto mh = master->wait_for_line("master http listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
-    REQUIRE(mh);
-    master_http = (*mh)[1];
-    agent = std::make_unique<child_process>(
-      std::vector<std::string>{bin, "agent", "--master=" + master_addr, "--port=0", "--http-port=0",
-                               "--work-dir=" + dir / "agent", "--resources=cpus:2;mem:1024;ports:[31000-31100]"},
-      dir / "agent.log");
-    auto ah = agent->wait_for_line("agent http listening on ([0-9.]+:[0-9]+)", seconds(60));
-    REQUIRE(ah);
-    agent_http = (*ah)[1];
-    REQUIRE(agent->wait_for_line("agent registered with id", seconds(60)));
+  fixture() : v1_daemons("mesoscaf-v1-operator") {
+    start(bin, "cpus:2;mem:1024;ports:[31000-31100]");
     task = std::make_unique<child_process>(
       std::vector<std::string>{bin, "execute", "--master=" + master_addr, "--name=op-task", "--command=sleep 300",
                                "--resources=cpus:0.5;mem:64"},

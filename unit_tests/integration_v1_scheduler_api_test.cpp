@@ -7,6 +7,7 @@
 #include "child_process.hpp"
 #include "http_test_client.hpp"
 #include "process_scan.hpp"
+#include "v1_daemons.hpp"
 #include "v1_event_reader.hpp"
 #include "zookeeper_server.hpp"
 
@@ -48,27 +49,9 @@ std::string subscribe_json(const std::string& name, const std::string& extra = "
          + R"(", "roles": ["*"], "capabilities": [{"type": "MULTI_ROLE"}])" + extra + "}}}";
 }
 
-struct fixture {
-  temp_dir dir{"mesoscaf-v1"};
-  std::unique_ptr<child_process> master;
-  std::unique_ptr<child_process> agent;
-  std::string master_addr, master_http;
-
-  fixture() {
-    master = std::make_unique<child_process>(
-      std::vector<std::string>{bin, "master", "--port=0", "--http-port=0", "--work-dir=" + dir / "master"},
-      dir / "master.log");
-    auto m = master->wait_for_line("master listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
-    REQUIRE(m);
-    master_addr = (*m)[1];
-    auto mh = master->wait_for_line("master http listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
-    REQUIRE(mh);
-    master_http = (*mh)[1];
-    agent = std::make_unique<child_process>(
-      std::vector<std::string>{bin, "agent", "--master=" + master_addr, "--port=0", "--http-port=0",
-                               "--work-dir=" + dir / "agent", "--resources=cpus:2;mem:1024;disk:1000;ports:[31000-31100]"},
-      dir / "agent.log");
-    REQUIRE(agent->wait_for_line("agent registered with id", seconds(60)));
+struct fixture : v1_daemons {
+  fixture() : v1_daemons("mesoscaf-v1") {
+    start(bin, "cpus:2;mem:1024;disk:1000;ports:[31000-31100]");
   }
 
   /// SUBSCRIBE over JSON (or protobuf); the reader has the SUBSCRIBED event already consumed into `fid`.
