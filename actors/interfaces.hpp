@@ -77,6 +77,9 @@ using agent_actor = caf::typed_actor<
   caf::reacts_to<atom::apply_op, framework_id, offer_operation>,
   // The framework is gone: kill its tasks and executors.
   caf::reacts_to<atom::shutdown_fw, framework_id>,
+  // The operator marked this agent gone (MARK_AGENT_GONE; the text says so): kill every executor and exit. Its ID
+  // is never admitted again.
+  caf::reacts_to<atom::shutdown, std::string>,
   // The framework asked to shut down this executor: it is told to kill its tasks and exit (its container is
   // killed after the grace period).
   caf::reacts_to<atom::shutdown, framework_id, executor_id>,
@@ -156,6 +159,10 @@ using allocator_actor = caf::typed_actor<
   // An accepted RESERVE / UNRESERVE / CREATE / DESTROY: resources allocated to (framework, role) on the agent
   // change from `consumed` to `produced` (same quantities), in the allocation and in the agent's total.
   caf::reacts_to<atom::update_alloc, framework_id, agent_id, std::string, resource_set, resource_set>,
+  // The operator's RESERVE_RESOURCES / UNRESERVE_RESOURCES / CREATE_VOLUMES / DESTROY_VOLUMES: free resources of
+  // the agent change from `consumed` to `produced` (same quantities). Replies true, or an error if `consumed` is
+  // not free (nothing changes).
+  caf::replies_to<atom::update_alloc, agent_id, resource_set, resource_set>::with<bool>,
   // Operator: a role's weight / quota. Replies true, or an error (invalid input changes nothing).
   caf::replies_to<atom::set_weight, std::string, double>::with<bool>,
   caf::replies_to<atom::set_quota, std::string, quota_info>::with<bool>,
@@ -228,6 +235,17 @@ using master_actor = caf::typed_actor<
   // the change invalidates are rescinded.
   caf::replies_to<atom::set_weight, std::string, double>::with<bool>,
   caf::replies_to<atom::set_quota, std::string, quota_info>::with<bool>,
+  // RESERVE_RESOURCES / UNRESERVE_RESOURCES / CREATE_VOLUMES / DESTROY_VOLUMES on an agent's unallocated resources
+  // (the text names who asked). Offers of the agent are rescinded if what the operation consumes is not free
+  // otherwise. Replies true once the allocator and the master converted it and the agent is told; errors (nothing
+  // changes): invalid_argument (unknown agent, invalid operation), runtime_error (disconnected agent, resources not
+  // free), unavailable_or_would_block (not leading).
+  caf::replies_to<atom::apply_op, agent_id, offer_operation, std::string>::with<bool>,
+  // MARK_AGENT_GONE (the text names who asked): the registered, unreachable or recovering agent is removed for
+  // good once the registry has it. Its tasks end (TASK_GONE_BY_OPERATOR, or TASK_LOST for frameworks that are not
+  // partition-aware), the agent is told to shut down. Replies true (also if it was gone already), false if the
+  // agent is unknown.
+  caf::replies_to<atom::remove_agent, agent_id, std::string>::with<bool>,
   // Follow every change from now on (operator SUBSCRIBE; only actors of the master's own process): replies true
   // once the listener is counted. It is forgotten when it ends.
   caf::replies_to<atom::watch, operator_listener_actor>::with<bool>,

@@ -142,6 +142,14 @@ allocator_actor::behavior_type allocator(allocator_pointer self, allocation_list
       if (err.empty())
         request_run(self); // the converted resources may now suit other clients once they come back
     },
+    [self](atom::update_alloc, const agent_id& agent, const resource_set& consumed,
+           const resource_set& produced) -> caf::result<bool> {
+      if (auto err = self->state.alloc.update_available(agent, consumed, produced); !err.empty())
+        return caf::make_error(caf::sec::runtime_error, err);
+      LOG_INFO(component, "free " << consumed << " of agent " << agent << " now " << produced);
+      request_run(self);
+      return true;
+    },
     [self](atom::set_weight, const std::string& role, double weight) -> caf::result<bool> {
       auto err = self->state.alloc.set_weight(role, weight);
       if (!err.empty())

@@ -1247,6 +1247,41 @@ std::string hierarchical_allocator::update_allocation(const framework_id& fw, co
   return {};
 }
 
+std::string hierarchical_allocator::update_available(const agent_id& agent, const resource_set& consumed,
+                                                     const resource_set& produced) {
+  auto& m = *impl_;
+  auto i = m.agent_index.find(agent);
+  if (i == m.agent_index.end())
+    return "unknown agent '" + agent.value + "'";
+  if (auto err = consumed.validate(); !err.empty())
+    return "invalid consumed resources: " + err;
+  if (auto err = produced.validate(); !err.empty())
+    return "invalid produced resources: " + err;
+  if (consumed.empty() || consumed.with_role("*") != produced.with_role("*"))
+    return "an operation must keep quantities: consumed " + consumed.to_string() + " but produced "
+           + produced.to_string();
+  auto a = i->second;
+  auto& ag = m.agents[a];
+  if (!ag.available.contains(consumed))
+    return "resources " + consumed.to_string() + " are not free on agent '" + agent.value + "' (free: "
+           + ag.available.to_string() + ")";
+  if (consumed == produced)
+    return {};
+  auto new_total = ag.total - consumed + produced;
+  if (auto err = new_total.validate(); !err.empty())
+    return "the agent's resources would become invalid: " + err;
+  // Free resources count in the totals only (account_total keeps the unallocated unreserved figure too).
+  std::vector<index> touched;
+  m.account_total(consumed, -1, touched);
+  m.account_total(produced, 1, touched);
+  m.set_agent_total(a, std::move(new_total));
+  ag.available = ag.available - consumed + produced;
+  for (auto r : touched)
+    m.refresh_chain(r);
+  m.update_offerable(a);
+  return {};
+}
+
 // -- roles --------------------------------------------------------------------------------------------------
 
 std::string hierarchical_allocator::set_weight(const std::string& role, double weight) {

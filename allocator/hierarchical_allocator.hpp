@@ -120,6 +120,12 @@ public:
                                               const std::string& role, const resource_set& consumed,
                                               const resource_set& produced);
 
+  /// The operator's RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE_VOLUMES, DESTROY_VOLUMES: `consumed`, free
+  /// (unallocated) on `agent`, becomes `produced` (same quantities) in its free resources and its total. Errors
+  /// (nothing changes): unknown agent, invalid resources, quantities differ, `consumed` not free.
+  [[nodiscard]] std::string update_available(const agent_id& agent, const resource_set& consumed,
+                                             const resource_set& produced);
+
   // -- roles ------------------------------------------------------------------------------------------------
 
   /// DRF weight of a role among its siblings (finite, > 0; default 1). Creates the role if needed.

@@ -108,6 +108,7 @@ agent_actor::behavior_type sim_agent(agent_actor::stateful_pointer<sim_agent_sta
     [](atom::fw_msg, const framework_id&, const executor_id&, const std::string&) {},
     [](atom::apply_op, const framework_id&, const offer_operation&) {},
     [](atom::shutdown_fw, const framework_id&) {},
+    [](atom::shutdown, const std::string&) {},
     [](atom::shutdown, const framework_id&, const executor_id&) {},
     [self](atom::ping) { return self->state.rereg.info.id; },
     // The bench's cue to run the tasks that will end: each reported running, then finished (acknowledged by

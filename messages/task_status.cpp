@@ -49,6 +49,7 @@ const char* to_string(task_reason r) {
     case task_reason::task_unauthorized: return "REASON_TASK_UNAUTHORIZED";
     case task_reason::task_health_check_status_updated: return "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED";
     case task_reason::task_group_invalid: return "REASON_TASK_GROUP_INVALID";
+    case task_reason::agent_removed_by_operator: return "REASON_AGENT_REMOVED_BY_OPERATOR";
   }
   return "REASON_INVALID";
 }

@@ -53,6 +53,7 @@ enum class task_reason : uint16_t {
   task_unauthorized,   // an ACL (run_tasks) refused the task's user
   task_health_check_status_updated,  // TASK_RUNNING: its health changed; TASK_KILLED: killed for failing checks
   task_group_invalid,  // a task group is malformed (LAUNCH_GROUP)
+  agent_removed_by_operator,  // the operator marked the task's agent gone (MARK_AGENT_GONE)
 };
 
 enum class status_source : uint8_t { master = 0, agent = 1, executor = 2 };

@@ -63,6 +63,7 @@ struct agent_mock_state {
   std::vector<framework_id> resends;
   std::vector<std::pair<framework_id, executor_id>> exec_shutdowns;
   size_t rereg_requests = 0;
+  std::vector<std::string> told_gone;   // shutdown(reason): the operator marked the agent gone
 };
 
 agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<agent_mock_state> self) {
@@ -87,6 +88,7 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<agent_mock_s
     },
     [=](atom::shutdown_fw, const framework_id& f) { self->state.shutdowns.push_back(f); },
     [=](atom::shutdown, const framework_id& f, const executor_id& e) { self->state.exec_shutdowns.emplace_back(f, e); },
+    [=](atom::shutdown, const std::string& why) { self->state.told_gone.push_back(why); },
     [=](atom::apply_op, const framework_id& f, const offer_operation& op) {
       self->state.ops.emplace_back(f, op);
       self->state.order.push_back(std::string{"op:"} + operation_name(op.type));
@@ -151,6 +153,9 @@ struct alloc_state {
   std::vector<std::pair<std::string, double>> weights;
   std::vector<std::pair<std::string, quota_info>> quotas;
   std::vector<role_summary> roles;
+  // The operator's conversions of free resources: what each agent has free (tests set it), and each applied one.
+  std::map<agent_id, resource_set> free_pool;
+  std::vector<std::tuple<agent_id, resource_set, resource_set>> free_updates;
 };
 
 allocator_actor::behavior_type mock_allocator(allocator_actor::stateful_pointer<alloc_state> self) {
@@ -173,7 +178,10 @@ allocator_actor::behavior_type mock_allocator(allocator_actor::stateful_pointer<
     [=](atom::deactivate_agent, const agent_id& a) { self->state.deactivated_agents.push_back(a); },
     [=](atom::activate_agent, const agent_id& a) { self->state.activated_agents.push_back(a); },
     [=](atom::recover, const framework_id& f, const agent_id& a, const std::string& role, const resource_set& r,
-        double s) { self->state.recovered.emplace_back(f, a, r, s, role); },
+        double s) {
+      self->state.recovered.emplace_back(f, a, r, s, role);
+      self->state.free_pool[a] += r;
+    },
     [=](atom::revive, const framework_id& f, const std::vector<std::string>& roles) {
       self->state.revived.emplace_back(f, roles);
     },
@@ -183,6 +191,15 @@ allocator_actor::behavior_type mock_allocator(allocator_actor::stateful_pointer<
     [=](atom::update_alloc, const framework_id& f, const agent_id& a, const std::string& role,
         const resource_set& consumed, const resource_set& produced) {
       self->state.updates.emplace_back(f, a, role, consumed, produced);
+    },
+    [=](atom::update_alloc, const agent_id& a, const resource_set& consumed,
+        const resource_set& produced) -> caf::result<bool> {
+      auto& pool = self->state.free_pool[a];
+      if (!pool.contains(consumed))
+        return caf::make_error(caf::sec::runtime_error, "resources " + consumed.to_string() + " are not free");
+      pool = pool - consumed + produced;
+      self->state.free_updates.emplace_back(a, consumed, produced);
+      return true;
     },
     // Validation stand-ins for the real allocator's: weights finite and > 0, quota roles not "*".
     [=](atom::set_weight, const std::string& role, double w) -> caf::result<bool> {
@@ -1662,6 +1679,56 @@ TEST(a refused operation refuses the whole accept and the offers come back) {
   CHECK_EQUAL(st.agents[0].total, res("cpus(eng):1;cpus:3;mem:1024;disk:100"));
 }
 
+TEST(operator reservations and volumes convert free resources and take offers back only when needed) {
+  auto a = new_agent();
+  auto aid = register_agent(a, "cpus:4;mem:1024;disk:1000");
+  alst().free_pool[aid] = res("cpus:4;mem:1024;disk:1000");
+  auto s = new_scheduler();
+  auto fid = subscribe(s, "fw", {"eng"});
+  // Free: applied at once, no offer touched.
+  auto reserve = conversion(operation_type::reserve, "cpus(eng,dynamic):1;disk(eng,dynamic):500");
+  CHECK(ask<bool>(*this, atom::apply_op_v, aid, reserve, std::string{"ops"}));
+  REQUIRE_EQUAL(alst().free_updates.size(), 1u);
+  CHECK_EQUAL(std::get<1>(alst().free_updates[0]), res("cpus:1;disk:500"));
+  CHECK_EQUAL(std::get<2>(alst().free_updates[0]), reserve.resources);
+  REQUIRE_EQUAL(ast(a).ops.size(), 1u);
+  CHECK(ast(a).ops[0].first.empty());
+  CHECK_EQUAL(ast(a).ops[0].second.resources, reserve.resources);
+  CHECK(ask<bool>(*this, atom::apply_op_v, aid, conversion(operation_type::create, "disk(eng,dynamic)[v1:data]:100"),
+                  std::string{"ops"}));
+  auto now_total = state().agents[0].total;   // CHECK_EQUAL keeps references: no temporaries
+  CHECK_EQUAL(now_total,
+              res("cpus:3;mem:1024;disk:500;cpus(eng,dynamic):1;disk(eng,dynamic):400;disk(eng,dynamic)[v1:data]:100"));
+  // Offered: the agent's offers come back first, then it is applied.
+  alst().free_pool[aid] -= res("cpus:3;mem:1024");
+  auto o = offer_to(s, fid, aid, "cpus:3;mem:1024");
+  CHECK(ask<bool>(*this, atom::apply_op_v, aid, conversion(operation_type::reserve, "cpus(eng,dynamic):2"),
+                  std::string{"ops"}));
+  CHECK_EQUAL(sst(s).rescinded, std::vector<offer_id>{o.id});
+  CHECK_EQUAL(alst().free_updates.size(), 3u);
+  CHECK_EQUAL(ast(a).ops.size(), 3u);
+  // Refusals change nothing: in use (not free even without offers), invalid, unknown agent, a launch.
+  alst().free_pool[aid] -= res("disk(eng,dynamic)[v1:data]:100");
+  auto total = state().agents[0].total;
+  auto e1 = request_error<bool>(atom::apply_op_v, aid, conversion(operation_type::destroy, "disk(eng,dynamic)[v1:data]:100"),
+                                std::string{"ops"});
+  CHECK(e1.find("not free") != std::string::npos);
+  auto e2 = request_error<bool>(atom::apply_op_v, aid, conversion(operation_type::unreserve, "cpus:1"),
+                                std::string{"ops"});
+  CHECK(!e2.empty());
+  auto e3 = request_error<bool>(atom::apply_op_v, agent_id{"nope"}, reserve, std::string{"ops"});
+  CHECK(e3.find("unknown agent") != std::string::npos);
+  auto e4 = request_error<bool>(atom::apply_op_v, aid, launch_op({task("t", aid, "cpus:1")}), std::string{"ops"});
+  CHECK(e4.find("cannot launch") != std::string::npos);
+  auto e5 = request_error<bool>(atom::apply_op_v, aid, conversion(operation_type::reserve, "cpus(eng,dynamic):50"),
+                                std::string{"ops"});
+  CHECK(!e5.empty());
+  CHECK_EQUAL(alst().free_updates.size(), 3u);
+  CHECK_EQUAL(ast(a).ops.size(), 3u);
+  auto after = state().agents[0].total;
+  CHECK_EQUAL(after, total);
+}
+
 TEST(offers on two roles cannot be accepted together and stay outstanding) {
   auto a = new_agent();
   auto aid = register_agent(a, "cpus:4;mem:1024");
@@ -2012,6 +2079,73 @@ TEST(an agent that misses its pings becomes unreachable and its tasks unreachabl
   auto pings = ast(a).pings;
   rounds(2);
   CHECK_EQUAL(ast(a).pings, pings);
+}
+
+TEST(the operator marks an agent gone its tasks end and it cannot come back) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto other = new_agent();
+  register_agent(other, "cpus:4;mem:1024", "host2");
+  auto spa = new_scheduler();
+  auto fpa = subscribe_fw(spa, true);
+  auto snp = new_scheduler();
+  auto fnp = subscribe_fw(snp, false);
+  launch_task(spa, fpa, aid, "p1");
+  auto n1 = launch_task(snp, fnp, aid, "n1");
+  auto o = offer_to(snp, fnp, aid, "cpus:1");
+  CHECK(ask<bool>(*this, atom::remove_agent_v, aid, std::string{"test"}));
+  // Partition-aware frameworks learn the precise end, the others TASK_LOST; both with the operator as reason.
+  REQUIRE(last_update(spa, "p1") != nullptr);
+  CHECK(last_update(spa, "p1")->state == task_state::gone_by_operator);
+  CHECK(last_update(spa, "p1")->reason == task_reason::agent_removed_by_operator);
+  REQUIRE(last_update(snp, "n1") != nullptr);
+  CHECK(last_update(snp, "n1")->state == task_state::lost);
+  CHECK(last_update(snp, "n1")->reason == task_reason::agent_removed_by_operator);
+  CHECK_EQUAL(sst(snp).rescinded, std::vector<offer_id>{o.id});
+  CHECK_EQUAL(sst(spa).lost_agents, std::vector<agent_id>{aid});
+  CHECK_EQUAL(alst().removed_agents, std::vector<agent_id>{aid});
+  REQUIRE_EQUAL(ast(a).told_gone.size(), 1u);
+  CHECK(ast(a).told_gone[0].find("removed by the operator") != std::string::npos);
+  auto st = state();
+  CHECK_EQUAL(st.agents.size(), 1u);
+  CHECK(st.unreachable.empty());
+  CHECK(find_task(st, "p1")->state == task_state::gone_by_operator);
+  CHECK(find_task(st, "n1")->state == task_state::lost);
+  // Marking it again is fine; an agent never seen is not.
+  CHECK(ask<bool>(*this, atom::remove_agent_v, aid, std::string{"test"}));
+  CHECK(!ask<bool>(*this, atom::remove_agent_v, agent_id{"never-seen"}, std::string{"test"}));
+  // No pings for it any more; coming back with its ID is refused and it is told to stop again.
+  auto pings = ast(a).pings;
+  rounds(2);
+  CHECK_EQUAL(ast(a).pings, pings);
+  auto err = request_error<agent_id>(atom::rereg_agent_v, rereg(aid, {reported(fnp, n1, task_state::running)}), a);
+  CHECK(err.find("gone") != std::string::npos);
+  CHECK_EQUAL(ast(a).told_gone.size(), 2u);
+  CHECK_EQUAL(state().agents.size(), 1u);
+}
+
+TEST(an unreachable agent marked gone ends its unreachable tasks and leaves the unreachable list) {
+  auto a = new_agent();
+  auto aid = register_agent(a);
+  auto spa = new_scheduler();
+  auto fpa = subscribe_fw(spa, true);
+  launch_task(spa, fpa, aid, "p1");
+  make_unreachable(a);
+  REQUIRE(last_update(spa, "p1") != nullptr);
+  REQUIRE(last_update(spa, "p1")->state == task_state::unreachable);
+  auto lost_before = sst(spa).lost_agents.size();
+  CHECK(ask<bool>(*this, atom::remove_agent_v, aid, std::string{"test"}));
+  CHECK(last_update(spa, "p1")->state == task_state::gone_by_operator);
+  // It was reported lost when it became unreachable: not again.
+  CHECK_EQUAL(sst(spa).lost_agents.size(), lost_before);
+  auto st = state();
+  CHECK(st.unreachable.empty());
+  CHECK(find_task(st, "p1")->state == task_state::gone_by_operator);
+  // Its task ID is free again (an unreachable task's ID was kept for its return).
+  auto b = new_agent();
+  auto bid = register_agent(b, "cpus:4;mem:1024", "host2");
+  launch_task(spa, fpa, bid, "p1");
+  CHECK(find_task(state(), "p1")->state == task_state::staging);
 }
 
 TEST(a disconnected agent misses every round without pings and then becomes unreachable) {

@@ -164,6 +164,8 @@ master_actor::behavior_type mock_master(master_actor::stateful_pointer<mock_mast
       rec->add("fwmsg " + id.value + " " + a.value + " " + e.value + " " + data);
     },
     [=](atom::watch, const operator_listener_actor&) { return true; },
+    [=](atom::apply_op, const agent_id&, const offer_operation&, const std::string&) { return true; },
+    [=](atom::remove_agent, const agent_id&, const std::string&) { return true; },
     [=](atom::shutdown, const framework_id& id, const executor_id& e, const agent_id& a) {
       rec->add("shutdown " + id.value + " " + e.value + " " + a.value);
     },

@@ -104,6 +104,8 @@ inline master_actor::behavior_type mock_master(master_actor::pointer self, recor
     [=](atom::fw_msg, const framework_id&, const agent_id&, const executor_id&, const std::string&) {},
     [=](atom::shutdown, const framework_id&, const executor_id&, const agent_id&) {},
     [=](atom::watch, const operator_listener_actor&) { return true; },
+    [=](atom::apply_op, const agent_id&, const offer_operation&, const std::string&) { return true; },
+    [=](atom::remove_agent, const agent_id&, const std::string&) { return true; },
     [=](atom::set_weight, const std::string&, double) { return true; },
     [=](atom::set_quota, const std::string&, const quota_info&) { return true; },
     [=](atom::timeout, const offer_id&) {},

@@ -654,6 +654,36 @@ TEST(update_allocation changes the allocation and the agent total) {
   CHECK(alloc.consumed_quota("eng") == res("cpus:2"));
 }
 
+TEST(update_available converts free resources of an agent and only those) {
+  CHECK_EQUAL(alloc.add_agent(ag("s1"), res("cpus:4;mem:1024")), "");
+  // Bad: unknown agent, quantities differ, nothing, more than the agent has.
+  CHECK(!alloc.update_available(ag("x"), res("cpus:1"), res("cpus(eng,dynamic):1")).empty());
+  CHECK(!alloc.update_available(ag("s1"), res("cpus:1"), res("cpus(eng,dynamic):2")).empty());
+  CHECK(!alloc.update_available(ag("s1"), resource_set{}, resource_set{}).empty());
+  CHECK(!alloc.update_available(ag("s1"), res("cpus:8"), res("cpus(eng,dynamic):8")).empty());
+  CHECK_EQUAL(alloc.total(ag("s1")), res("cpus:4;mem:1024"));
+  // RESERVE 2 free cpus for eng: a framework of another role is offered only the rest.
+  CHECK_EQUAL(alloc.update_available(ag("s1"), res("cpus:2"), res("cpus(eng,dynamic):2")), "");
+  CHECK_EQUAL(alloc.total(ag("s1")), res("cpus:2;cpus(eng,dynamic):2;mem:1024"));
+  CHECK_EQUAL(alloc.available(ag("s1")), res("cpus:2;cpus(eng,dynamic):2;mem:1024"));
+  CHECK_EQUAL(alloc.add_framework(fw("o"), in_roles({"ops"})), "");
+  auto r = run();
+  CHECK_EQUAL(r["o@s1:ops"], res("cpus:2;mem:1024"));
+  // What is allocated is not free: refused, nothing changes.
+  CHECK(!alloc.update_available(ag("s1"), res("cpus:2"), res("cpus(ops,dynamic):2")).empty());
+  CHECK_EQUAL(alloc.available(ag("s1")), res("cpus(eng,dynamic):2"));
+  // The reservation goes to eng; UNRESERVE of allocated resources is refused too.
+  CHECK_EQUAL(alloc.add_framework(fw("e"), in_roles({"eng"})), "");
+  r = run();
+  CHECK_EQUAL(r["e@s1:eng"], res("cpus(eng,dynamic):2"));
+  CHECK(!alloc.update_available(ag("s1"), res("cpus(eng,dynamic):2"), res("cpus:2")).empty());
+  // Given back, it can be unreserved; the total is as before.
+  CHECK_EQUAL(alloc.recover(fw("e"), ag("s1"), "eng", res("cpus(eng,dynamic):2"), 0, now), "");
+  CHECK_EQUAL(alloc.update_available(ag("s1"), res("cpus(eng,dynamic):2"), res("cpus:2")), "");
+  CHECK_EQUAL(alloc.total(ag("s1")), res("cpus:4;mem:1024"));
+  CHECK_EQUAL(alloc.available(ag("s1")), res("cpus:2"));
+}
+
 TEST(quota input is validated) {
   auto rejected = [&](const std::string& err) {
     CHECK(!err.empty());

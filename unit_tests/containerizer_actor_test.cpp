@@ -47,6 +47,7 @@ agent_actor::behavior_type mock_agent(agent_actor::stateful_pointer<mock_agent_s
     [](atom::fw_msg, const framework_id&, const executor_id&, const std::string&) {},
     [](atom::apply_op, const framework_id&, const offer_operation&) {},
     [](atom::shutdown_fw, const framework_id&) {},
+    [](atom::shutdown, const std::string&) {},
     [](atom::shutdown, const framework_id&, const executor_id&) {},
     [](atom::ping) { return agent_id{}; },
     [](atom::resend, const framework_id&) {},

@@ -40,6 +40,7 @@ inline agent_actor::behavior_type fake_agent_ex(agent_actor::stateful_pointer<fa
     [](atom::fw_msg, const framework_id&, const executor_id&, const std::string&) {},
     [](atom::apply_op, const framework_id&, const offer_operation&) {},
     [](atom::shutdown_fw, const framework_id&) {},
+    [](atom::shutdown, const std::string&) {},
     [](atom::shutdown, const framework_id&, const executor_id&) {},
     [self](atom::reg_exec, const framework_id& fw, const executor_id& ex,
            const executor_actor& hdl, const std::string& secret) -> caf::result<executor_registration> {

@@ -46,7 +46,7 @@ struct fixture : v1_daemons {
   std::string task_id, framework_id;
 
   fixture() : v1_daemons("mesoscaf-v1-operator") {
-    start(bin, "cpus:2;mem:1024;ports:[31000-31100]");
+    start(bin, "cpus:2;mem:1024;disk:1000;ports:[31000-31100]");
     task = std::make_unique<child_process>(
       std::vector<std::string>{bin, "execute", "--master=" + master_addr, "--name=op-task", "--command=sleep 300",
                                "--resources=cpus:0.5;mem:64"},
@@ -85,6 +85,31 @@ struct fixture : v1_daemons {
   http_reply post(const std::string& body, const std::string& type = "application/json",
                   const std::map<std::string, std::string>& headers = {}) {
     return http_request("POST", master_http, "/api/v1", body, type, seconds(15), headers);
+  }
+
+  std::string the_agent_id() {
+    auto r = call(R"({"type": "GET_AGENTS"})");
+    REQUIRE_EQUAL(r.get_agents().agents_size(), 1);
+    return r.get_agents().agents(0).agent_info().id().value();
+  }
+
+  /// The master's /state: what the agent has reserved to `role`, per resource name ("{}" if nothing).
+  json reserved(const std::string& role) {
+    auto st = json::parse(http_get(master_http, "/state").body, nullptr, false);
+    if (st.is_discarded() || st["slaves"].empty())
+      return json::object();
+    auto r = st["slaves"][0]["reserved_resources"];
+    return r.contains(role) ? r[role] : json::object();
+  }
+
+  /// mesos-go's operator client doing one operation; returns its exit code and output.
+  std::pair<int, std::string> go_operation(const std::vector<std::string>& args, const std::string& log) {
+    std::vector<std::string> argv{go_operator, "--url=http://" + master_http + "/api/v1", "--codec=protobuf"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    child_process go(argv, dir / log);
+    auto code = go.wait_exit(seconds(60));
+    MESSAGE(go.output());
+    return {code ? *code : -1, go.output()};
   }
 
   /// A JSON call answered 200 in protobuf (Accept), decoded.
@@ -317,6 +342,131 @@ TEST(quota is set and read through the operator api and bad quota changes nothin
   // A config with neither guarantees nor limits removes the role's quota.
   CHECK_EQUAL(update(R"([{"role": "dev"}])").status, 200);
   CHECK_EQUAL(call(R"({"type": "GET_QUOTA"})").get_quota().status().configs_size(), 0);
+}
+
+TEST(an operator reserves resources creates and destroys a volume and unreserves them with mesos-go) {
+  auto aid = the_agent_id();
+  auto volume_dir = dir / "agent/volumes/roles/eng/vol1";
+  auto [code, out] = go_operation({"--operation=reserve", "--agent=" + aid, "--role=eng", "--cpus=1", "--disk=200"},
+                                  "go-reserve.log");
+  CHECK_EQUAL(code, 0);
+  CHECK(mentions(out, "operation RESERVE_RESOURCES accepted"));
+  auto r = reserved("eng");
+  CHECK_EQUAL(r.value("cpus", 0.0), 1.0);
+  CHECK_EQUAL(r.value("disk", 0.0), 200.0);
+  std::tie(code, out) = go_operation({"--operation=create", "--agent=" + aid, "--role=eng", "--disk=100",
+                                      "--volume=vol1:data"},
+                                     "go-create.log");
+  CHECK_EQUAL(code, 0);
+  CHECK(mentions(out, "operation CREATE_VOLUMES accepted"));
+  // The agent applies it after the answer: its volume directory appears.
+  CHECK(eventually([&] { return std::filesystem::is_directory(volume_dir); }, seconds(30)));
+  // Bad input changes nothing: 400 for what can never work, 409 for what is not free now.
+  auto op = [&](const std::string& type, const std::string& field, const std::string& body) {
+    return post(R"({"type": ")" + type + R"(", ")" + field + R"(": )" + body + "}").status;
+  };
+  auto cpus = [](const std::string& amount, const std::string& role) {
+    return R"({"name": "cpus", "type": "SCALAR", "scalar": {"value": )" + amount + R"(}, "role": ")" + role
+           + R"(", "reservation": {"principal": "ops"}})";
+  };
+  auto agent = R"({"value": ")" + aid + R"("})";
+  CHECK_EQUAL(op("RESERVE_RESOURCES", "reserve_resources",
+                 R"({"agent_id": )" + agent + R"(, "resources": [)" + cpus("100", "eng") + "]}"),
+              400);   // more than the agent has
+  CHECK_EQUAL(op("RESERVE_RESOURCES", "reserve_resources",
+                 R"({"agent_id": {"value": "no-such-agent"}, "resources": [)" + cpus("0.1", "eng") + "]}"),
+              400);
+  CHECK_EQUAL(op("RESERVE_RESOURCES", "reserve_resources", R"({"resources": [)" + cpus("0.1", "eng") + "]}"), 400);
+  CHECK_EQUAL(op("RESERVE_RESOURCES", "reserve_resources", R"({"agent_id": )" + agent + R"(, "resources": []})"),
+              400);
+  CHECK_EQUAL(op("RESERVE_RESOURCES", "reserve_resources",
+                 R"({"agent_id": )" + agent + R"(, "resources": [)" + cpus("0.1", "eng") + R"(], "source": [)"
+                   + cpus("0.1", "eng") + "]}"),
+              400);
+  CHECK_EQUAL(op("RESERVE_RESOURCES", "reserve_resources",
+                 R"({"agent_id": )" + agent + R"(, "resources": [)" + cpus("NaN", "eng") + "]}"),
+              400);
+  CHECK_EQUAL(op("RESERVE_RESOURCES", "reserve_resources",
+                 R"({"agent_id": )" + agent + R"(, "resources": [)" + cpus("0.1", "*") + "]}"),
+              400);   // no role to reserve for
+  CHECK_EQUAL(op("UNRESERVE_RESOURCES", "unreserve_resources",
+                 R"({"agent_id": )" + agent + R"(, "resources": [)" + cpus("1", "ops") + "]}"),
+              400);   // nothing reserved to ops
+  CHECK_EQUAL(op("DESTROY_VOLUMES", "destroy_volumes",
+                 R"({"agent_id": )" + agent + R"(, "volumes": [{"name": "disk", "type": "SCALAR", "scalar": {"value": 100},
+                     "role": "eng", "reservation": {"principal": "ops"},
+                     "disk": {"persistence": {"id": "other"}, "volume": {"container_path": "x", "mode": "RW"}}}]})"),
+              400);   // no such volume
+  // The task uses 0.5 of the 1 unreserved cpu left: 1 more cpu is not free.
+  CHECK_EQUAL(op("RESERVE_RESOURCES", "reserve_resources",
+                 R"({"agent_id": )" + agent + R"(, "resources": [)" + cpus("1", "eng") + "]}"),
+              409);
+  r = reserved("eng");
+  CHECK_EQUAL(r.value("cpus", 0.0), 1.0);
+  CHECK_EQUAL(r.value("disk", 0.0), 200.0);
+  std::tie(code, out) = go_operation({"--operation=destroy", "--agent=" + aid, "--role=eng", "--disk=100",
+                                      "--volume=vol1:data"},
+                                     "go-destroy.log");
+  CHECK_EQUAL(code, 0);
+  CHECK(mentions(out, "operation DESTROY_VOLUMES accepted"));
+  CHECK(eventually([&] { return !std::filesystem::exists(volume_dir); }, seconds(30)));
+  std::tie(code, out) = go_operation({"--operation=unreserve", "--agent=" + aid, "--role=eng", "--cpus=1",
+                                      "--disk=200"},
+                                     "go-unreserve.log");
+  CHECK_EQUAL(code, 0);
+  CHECK(mentions(out, "operation UNRESERVE_RESOURCES accepted"));
+  CHECK(reserved("eng").empty());
+  // mesos-go sees a refusal as an error.
+  std::tie(code, out) = go_operation({"--operation=unreserve", "--agent=" + aid, "--role=eng", "--cpus=1"},
+                                     "go-unreserve-again.log");
+  CHECK_EQUAL(code, 6);
+  CHECK(mentions(out, "operation UNRESERVE_RESOURCES refused"));
+}
+
+TEST(an agent marked gone stops with its task lost and cannot come back with its id) {
+  auto aid = the_agent_id();
+  CHECK_EQUAL(post(R"({"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": "no-such-agent"}}})").status,
+              404);
+  CHECK_EQUAL(post(R"({"type": "MARK_AGENT_GONE"})").status, 400);
+  CHECK_EQUAL(post(R"({"type": "MARK_AGENT_GONE", "mark_agent_gone": {}})").status, 400);
+  CHECK_EQUAL(call(R"({"type": "GET_AGENTS"})").get_agents().agents_size(), 1);
+  // An operator following the master sees it go.
+  v1_event_reader<Event> events;
+  events.http = std::make_unique<http_stream>(master_http, "/api/v1", R"({"type": "SUBSCRIBE"})", "application/json");
+  REQUIRE_EQUAL(events.http->status(), 200);
+  REQUIRE(events.next_of(Event::SUBSCRIBED));
+  const std::string gone = R"({"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": ")" + aid
+                           + R"("}}})";
+  CHECK_EQUAL(post(gone).status, 200);
+  auto lost = events.next_of(Event::TASK_UPDATED);
+  REQUIRE(lost);
+  CHECK_EQUAL(lost->task_updated().state(), ::mesos::v1::TASK_LOST);
+  CHECK_EQUAL(lost->task_updated().status().reason(), ::mesos::v1::TaskStatus::REASON_AGENT_REMOVED_BY_OPERATOR);
+  auto removed = events.next_of(Event::AGENT_REMOVED);
+  REQUIRE(removed);
+  CHECK_EQUAL(removed->agent_removed().agent_id().value(), aid);
+  // The agent is told to shut down: it kills the task's executor and exits.
+  auto code = agent->wait_exit(seconds(60));
+  REQUIRE(code);
+  CHECK(mentions(agent->output(), "marked gone") || mentions(agent->output(), "removed by the operator"));
+  // The framework (not partition-aware) learns TASK_LOST with the operator as reason; mesoscaf execute ends.
+  CHECK(task->wait_exit(seconds(60)));
+  CHECK(mentions(task->output(), "TASK_LOST"));
+  CHECK_EQUAL(call(R"({"type": "GET_AGENTS"})").get_agents().agents_size(), 0);
+  auto tasks = call(R"({"type": "GET_TASKS"})").get_tasks();
+  REQUIRE_EQUAL(tasks.completed_tasks_size(), 1);
+  CHECK_EQUAL(tasks.completed_tasks(0).state(), ::mesos::v1::TASK_LOST);
+  // Again: still fine.
+  CHECK_EQUAL(post(gone).status, 200);
+  // Restarted with the same work directory, it recovers its ID, is refused and stops again.
+  child_process again({bin, "agent", "--master=" + master_addr, "--ip=127.0.0.1", "--port=0", "--http-port=0",
+                       "--work-dir=" + dir / "agent", "--resources=cpus:2;mem:1024;disk:1000;ports:[31000-31100]"},
+                      dir / "agent-again.log");
+  auto again_code = again.wait_exit(seconds(90));
+  MESSAGE(again.output());
+  REQUIRE(again_code);
+  CHECK(mentions(again.output(), "marked gone"));
+  CHECK_EQUAL(call(R"({"type": "GET_AGENTS"})").get_agents().agents_size(), 0);
 }
 
 TEST(the agent operator api lists its task executor container and sandbox with each codec) {

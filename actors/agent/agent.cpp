@@ -233,6 +233,12 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
     [=](atom::apply_op, const framework_id& fw, const offer_operation& op) { on_apply_op(self, fw, op); },
     [=](atom::shutdown_fw, const framework_id& fw) { on_shutdown_framework(self, fw); },
     [=](atom::shutdown, const framework_id& fw, const executor_id& eid) { on_shutdown_executor(self, fw, eid); },
+    [=](atom::shutdown, const std::string& why) {
+      if (!from_master(self, "shutdown"))
+        return;
+      LOG_WARN(component, "the master shuts this agent down: " << why);
+      begin_shutdown(self, caf::make_error(caf::sec::runtime_error, "shut down by the master: " + why));
+    },
     // -- from executors --
     [=](atom::reg_exec, const framework_id& fw, const executor_id& eid, const executor_actor& hdl,
         const std::string& secret) { return on_reg_exec(self, fw, eid, hdl, secret); },

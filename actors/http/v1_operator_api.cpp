@@ -10,10 +10,12 @@
 #include "actors/http/v1_master_state.hpp"
 #include "actors/http/v1_operator_session.hpp"
 #include "actors/http/v1_session_support.hpp"
+#include "messages/mesos_v1/convert.hpp"
 #include "config/support/logging.hpp"
 #include "config/support/version.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 
 #include <set>
 
@@ -80,6 +82,88 @@ std::string quotas_of(const Call::UpdateQuota& u, std::vector<std::pair<std::str
     out.emplace_back(role, std::move(q));
   }
   return {};
+}
+
+/// RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE_VOLUMES, DESTROY_VOLUMES as one operation on an agent.
+std::string operation_of(const Call& call, agent_id& agent, offer_operation& op) {
+  auto read = [&](operation_type t, const auto& id, const auto& resources, const char* field) -> std::string {
+    op.type = t;
+    agent = agent_id{id.value()};
+    if (agent.empty())
+      return std::string{"Expecting 'agent_id' in '"} + field + "'";
+    if (auto err = mesos_v1::from_v1(resources, op.resources); !err.empty())
+      return std::string{field} + ": " + err;
+    if (op.resources.empty())
+      return std::string{field} + ": no resources";
+    return {};
+  };
+  switch (call.type()) {
+    case Call::RESERVE_RESOURCES: {
+      if (!call.has_reserve_resources())
+        return "Expecting 'reserve_resources' to be present";
+      const auto& c = call.reserve_resources();
+      if (c.source_size() > 0)
+        return "reserve_resources.source (re-reserving resources of one role for another) is not supported";
+      return read(operation_type::reserve, c.agent_id(), c.resources(), "reserve_resources.resources");
+    }
+    case Call::UNRESERVE_RESOURCES:
+      if (!call.has_unreserve_resources())
+        return "Expecting 'unreserve_resources' to be present";
+      return read(operation_type::unreserve, call.unreserve_resources().agent_id(),
+                  call.unreserve_resources().resources(), "unreserve_resources.resources");
+    case Call::CREATE_VOLUMES:
+      if (!call.has_create_volumes())
+        return "Expecting 'create_volumes' to be present";
+      return read(operation_type::create, call.create_volumes().agent_id(), call.create_volumes().volumes(),
+                  "create_volumes.volumes");
+    default:
+      if (!call.has_destroy_volumes())
+        return "Expecting 'destroy_volumes' to be present";
+      return read(operation_type::destroy, call.destroy_volumes().agent_id(), call.destroy_volumes().volumes(),
+                  "destroy_volumes.volumes");
+  }
+}
+
+acl_action acl_of(operation_type t) {
+  switch (t) {
+    case operation_type::reserve: return acl_action::reserve_resources;
+    case operation_type::unreserve: return acl_action::unreserve_resources;
+    case operation_type::create: return acl_action::create_volumes;
+    default: return acl_action::destroy_volumes;
+  }
+}
+
+/// The master's answer to an operator's write: true, false, or its refusal with the HTTP status it means.
+struct write_outcome {
+  bool ok = false;
+  int status = 200;
+  std::string message;
+};
+
+template <class... Ts>
+write_outcome ask_write(caf::actor_system& sys, const master_actor& master, std::chrono::milliseconds timeout,
+                        Ts&&... xs) {
+  write_outcome out;
+  caf::scoped_actor self{sys};
+  self->request(master, timeout, std::forward<Ts>(xs)...)
+    .receive([&](bool ok) { out.ok = ok; },
+             [&](const caf::error& e) {
+               // The master's refusals carry their reason as the error's one string.
+               const auto& ctx = e.context();
+               out.message = ctx.size() == 1 && ctx.match_element<std::string>(0) ? ctx.get_as<std::string>(0)
+                                                                                   : sys.render(e);
+               if (e == caf::sec::invalid_argument)
+                 out.status = out.message.rfind("not authorized", 0) == 0 ? 403 : 400;
+               else if (e == caf::sec::runtime_error)
+                 out.status = 409;
+               else
+                 out.status = 503;
+             });
+  return out;
+}
+
+std::string requester(const request& req) {
+  return "operator (v1 API from " + req.peer + (req.principal ? ", principal " + *req.principal : std::string{}) + ")";
 }
 
 } // namespace
@@ -289,6 +373,37 @@ void add_v1_operator_master_routes(server& srv, caf::actor_system& sys, master_a
           return plain(400, err);
         if (!known)
           return plain(400, "no such framework: " + id);
+        return plain(200, "");
+      }
+      case Call::RESERVE_RESOURCES:
+      case Call::UNRESERVE_RESOURCES:
+      case Call::CREATE_VOLUMES:
+      case Call::DESTROY_VOLUMES: {
+        agent_id agent;
+        offer_operation op;
+        if (auto err = operation_of(call, agent, op); !err.empty())
+          return plain(400, err);
+        for (const auto& r : op.resources.items())
+          if (auto no = forbidden(*me, req, acl_of(op.type), r.role))
+            return plain(403, no->body);
+        auto out = ask_write(*sysp, master, me->timeout, atom::apply_op_v, agent, op, requester(req));
+        if (!out.ok)
+          return plain(out.status == 200 ? 503 : out.status, out.message);
+        // Mesos answers 202: the agent applies the operation after this answer.
+        return plain(202, "");
+      }
+      case Call::MARK_AGENT_GONE: {
+        if (!call.has_mark_agent_gone() || call.mark_agent_gone().agent_id().value().empty())
+          return plain(400, "Expecting 'mark_agent_gone.agent_id' to be present");
+        agent_id agent{call.mark_agent_gone().agent_id().value()};
+        if (auto no = forbidden(*me, req, acl_action::mark_agents_gone, agent.value))
+          return plain(403, no->body);
+        auto out = ask_write(*sysp, master, me->timeout, atom::remove_agent_v, agent, requester(req));
+        if (out.status != 200)
+          return plain(out.status, out.message);
+        if (!out.ok)
+          return plain(404, "Agent '" + agent.value + "' not found");
+        LOG_WARN("http", "agent " << agent << " marked gone through the v1 operator API by " << req.peer);
         return plain(200, "");
       }
       default:

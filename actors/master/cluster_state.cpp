@@ -126,6 +126,53 @@ cluster_state::remove_agent(const agent_id& id, task_state state, task_reason re
   return result;
 }
 
+std::optional<cluster_state::gone_agent> cluster_state::mark_gone(const agent_id& id, const std::string& message) {
+  gone_agent out;
+  if (auto i = agents_.find(id); i != agents_.end()) {
+    out.info = i->second.info;
+    // Partition-aware frameworks learn the precise end (gone by the operator), the others TASK_LOST.
+    for (const auto& [fid, tid] : i->second.task_keys()) {
+      auto f = frameworks_.find(fid);
+      if (f == frameworks_.end())
+        continue;
+      auto state = is_partition_aware(f->second.info) ? task_state::gone_by_operator : task_state::lost;
+      if (auto u = update_task(fid, tid, state, task_reason::agent_removed_by_operator, message, true); u.known)
+        out.tasks.push_back(std::move(u.task));
+    }
+    auto removed = remove_agent(id, task_state::lost, task_reason::agent_removed_by_operator, message);
+    out.offers = std::move(removed->offers);
+  } else if (auto u = unreachable_.find(id); u != unreachable_.end()) {
+    out.how = gone_agent::was::unreachable;
+    out.info = u->second.info;
+    unreachable_.erase(u);
+    // Its TASK_UNREACHABLE tasks hold no resources: they end here.
+    for (auto& [fid, f] : frameworks_)
+      for (auto t = f.unreachable_tasks.begin(); t != f.unreachable_tasks.end();) {
+        if (t->second.info.agent != id) {
+          ++t;
+          continue;
+        }
+        auto entry = std::move(t->second);
+        t = f.unreachable_tasks.erase(t);
+        entry.state = task_state::gone_by_operator;
+        entry.reason = task_reason::agent_removed_by_operator;
+        entry.message = message;
+        entry.updated = wall_seconds();
+        out.tasks.push_back(entry);
+        complete(std::move(entry));
+      }
+  } else if (auto r = recovered_.find(id); r != recovered_.end()) {
+    out.how = gone_agent::was::recovering;
+    out.info = r->second;
+    recovered_.erase(r);
+  } else {
+    return std::nullopt;
+  }
+  tasks_unknown_.erase(id);
+  gone_.insert(id);
+  return out;
+}
+
 bool cluster_state::set_agent_connected(const agent_id& id, bool connected) {
   auto i = agents_.find(id);
   if (i == agents_.end())

@@ -225,6 +225,20 @@ public:
   std::optional<removed_agent> remove_agent(const agent_id& id, task_state state, task_reason reason,
                                             const std::string& message);
 
+  struct gone_agent {
+    enum class was { registered, unreachable, recovering };
+    was how = was::registered;
+    agent_info info;
+    std::vector<offer> offers;       // registered: were outstanding on it (now retired)
+    /// Tasks that ended with it, reason agent_removed_by_operator: TASK_GONE_BY_OPERATOR for partition-aware
+    /// frameworks (also their tasks kept as TASK_UNREACHABLE), TASK_LOST for the others.
+    std::vector<task_entry> tasks;
+  };
+  /// The operator's MARK_AGENT_GONE: a registered, unreachable or recovering agent is gone for good (is_gone;
+  /// never readmitted with this ID) with its offers, tasks and executors. Nullopt if none of those (unknown or
+  /// gone already).
+  std::optional<gone_agent> mark_gone(const agent_id& id, const std::string& message);
+
   // -- frameworks -------------------------------------------------------------------------------------------
 
   /// Adds a framework. Errors: ID empty/unsafe/known, or removed before.

@@ -668,6 +668,12 @@ caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration
   };
   auto before = live_states();
   reregistration_result out;
+  if (st.reg.is_gone(aid)) {
+    // Marked gone while it was away (MARK_AGENT_GONE): it learns so and stops, as when it was told in time.
+    self->send(hdl, atom::shutdown_v, "agent " + aid.value + " was marked gone by the operator");
+    return caf::make_error(caf::sec::invalid_argument,
+                           "re-register agent: agent " + aid.value + " is gone (removed for good by the operator)");
+  }
   if (auto msg = st.reg.reregister_agent(std::move(r), out); !msg.empty())
     return caf::make_error(caf::sec::invalid_argument, "re-register agent: " + msg);
   if (!admitted_before)
@@ -1359,6 +1365,126 @@ void remember_role_setting(master_state& st, const registry_operation& op) {
     st.quotas[op.role] = op.quota;
 }
 
+// -- operator calls on agents ------------------------------------------------------------------------------
+
+/// MARK_AGENT_GONE (see master_actor): the registry forgets the agent for good, frameworks hear of their tasks'
+/// end, the agent is told to shut down. The reply waits for the registry.
+caf::result<bool> mark_agent_gone(master_pointer self, const agent_id& aid, const std::string& by) {
+  auto& st = self->state;
+  if (!st.leading)
+    return not_leading(self, "mark agent gone");
+  auto who = identify_sender(self);
+  if (!permitted(self, who, acl_action::mark_agents_gone, aid.value))
+    return not_authorized(who, acl_action::mark_agents_gone, aid.value);
+  if (st.reg.is_gone(aid))
+    return true;
+  auto why = "agent removed by the operator (" + by + ")";
+  auto g = st.reg.mark_gone(aid, why);
+  if (!g)
+    return false;
+  using was = cluster_state::gone_agent::was;
+  ++st.counters.slave_removals;
+  st.health.forget(aid);
+  LOG_WARN(component, "agent " << aid << " (" << g->info.hostname << ") marked gone by " << by << ": "
+                               << g->tasks.size() << " task(s) ended");
+  for (const auto& o : g->offers)
+    if (auto s = st.schedulers.find(o.framework); s != st.schedulers.end())
+      self->send(s->second, atom::rescind_v, o.id);
+  for (const auto& t : g->tasks) {
+    auto status = master_status(t.info.id, aid, t.state, task_reason::agent_removed_by_operator, why);
+    publish_task_updated(self, t.framework, status, t.state);
+    send_update(self, t.framework, std::move(status));
+  }
+  if (g->how == was::registered) {
+    publish_agent_removed(self, aid);
+    // The allocator forgets everything on it: no recover for its offers, tasks or executors.
+    self->send(st.allocator, atom::remove_agent_v, aid);
+  }
+  if (g->how != was::unreachable)  // frameworks heard of an unreachable agent when it became so
+    for (const auto& kv : st.schedulers)
+      self->send(kv.second, atom::agent_lost_v, aid);
+  if (auto a = st.agents.find(aid); a != st.agents.end()) {
+    self->send(a->second, atom::shutdown_v, why);
+    self->demonitor(a->second.address());
+    if (auto i = st.agent_by_addr.find(a->second.address()); i != st.agent_by_addr.end() && i->second == aid)
+      st.agent_by_addr.erase(i);
+    st.agents.erase(a);
+  }
+  if (g->how == was::recovering)
+    finish_recovery_if_done(self);
+  auto rp = self->make_response_promise<bool>();
+  write_registry(self, remove_agent_op(aid, now_seconds()), [rp]() mutable { rp.deliver(true); });
+  return rp;
+}
+
+acl_action operation_acl(operation_type t) {
+  switch (t) {
+    case operation_type::reserve: return acl_action::reserve_resources;
+    case operation_type::unreserve: return acl_action::unreserve_resources;
+    case operation_type::create: return acl_action::create_volumes;
+    default: return acl_action::destroy_volumes;
+  }
+}
+
+/// The allocator converted the agent's free resources: our view and the agent follow.
+void finish_operator_operation(master_pointer self, const agent_id& aid, const offer_operation& op,
+                               const resource_conversion& conv, const std::string& by) {
+  auto& st = self->state;
+  LOG_INFO(component, "operator (" << by << "): " << operation_name(op.type) << " " << op.resources << " on agent "
+                                   << aid);
+  if (auto msg = st.reg.apply_conversion(aid, conv); !msg.empty())
+    LOG_ERROR(component, "operator " << operation_name(op.type) << ": agent " << aid << " total not updated: " << msg);
+  if (auto a = st.agents.find(aid); a != st.agents.end())
+    self->send(a->second, atom::apply_op_v, framework_id{}, op);
+}
+
+/// RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE_VOLUMES, DESTROY_VOLUMES (see master_actor). The allocator
+/// decides whether the resources are free; if not, the agent's offers come back and it is asked once more.
+caf::result<bool> operator_operation(master_pointer self, const agent_id& aid, const offer_operation& op,
+                                     const std::string& by) {
+  auto& st = self->state;
+  if (!st.leading)
+    return not_leading(self, operation_name(op.type));
+  if (op.type == operation_type::launch || op.type == operation_type::launch_group)
+    return caf::make_error(caf::sec::invalid_argument, "an operator cannot launch tasks");
+  auto who = identify_sender(self);
+  for (const auto& r : op.resources.items())
+    if (!permitted(self, who, operation_acl(op.type), r.role))
+      return not_authorized(who, operation_acl(op.type), r.role);
+  const auto* a = st.reg.agent(aid);
+  if (a == nullptr)
+    return caf::make_error(caf::sec::invalid_argument, "unknown agent '" + aid.value + "'");
+  if (!a->connected || st.agents.count(aid) == 0)
+    return caf::make_error(caf::sec::runtime_error, "agent " + aid.value + " is disconnected; retry once it is back");
+  resource_conversion conv;
+  if (auto err = to_conversion(op, "", a->info.total, a->info.total, conv); !err.empty())
+    return caf::make_error(caf::sec::invalid_argument, err);
+  auto rp = self->make_response_promise<bool>();
+  auto ask_allocator = [self, aid, conv] {
+    return self->request(self->state.allocator, caf::infinite, atom::update_alloc_v, aid, conv.consumed, conv.produced);
+  };
+  ask_allocator().then(
+    [=](bool) mutable {
+      finish_operator_operation(self, aid, op, conv, by);
+      rp.deliver(true);
+    },
+    [=](caf::error& err) mutable {
+      // Offered resources are not free: take the agent's offers back (their resources return first: one sender,
+      // in order) and ask again.
+      if (rescind_offers(self, [aid](const offer& o) { return o.agent == aid; }, "operator operation") == 0) {
+        rp.deliver(std::move(err));
+        return;
+      }
+      ask_allocator().then(
+        [=](bool) mutable {
+          finish_operator_operation(self, aid, op, conv, by);
+          rp.deliver(true);
+        },
+        [=](caf::error& again) mutable { rp.deliver(std::move(again)); });
+    });
+  return rp;
+}
+
 /// Forwards an operator's change to the allocator (which validates it); on success rescinds the offers that
 /// `invalidated` selects and replies true, else replies the allocator's error.
 template <class Predicate, class... Ts>
@@ -1684,6 +1810,12 @@ master_actor::behavior_type master(master_pointer self, master_options opts, all
       self->send(a->second, atom::shutdown_v, fid, eid);
     },
     // -- from operators --
+    [=](atom::apply_op, const agent_id& aid, const offer_operation& op, const std::string& by) -> caf::result<bool> {
+      return operator_operation(self, aid, op, by);
+    },
+    [=](atom::remove_agent, const agent_id& aid, const std::string& by) -> caf::result<bool> {
+      return mark_agent_gone(self, aid, by);
+    },
     [=](atom::set_weight, const std::string& role, double weight) -> caf::result<bool> {
       if (auto who = identify_sender(self); !permitted(self, who, acl_action::update_weights, role))
         return not_authorized(who, acl_action::update_weights, role);

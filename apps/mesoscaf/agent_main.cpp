@@ -255,6 +255,7 @@ int agent_main(int argc, char** argv) {
   // an unexpected exit of the agent into SIGTERM for main, which then exits 1.
   std::atomic<bool> stopping{false};
   std::atomic<bool> agent_died{false};
+  std::string died_of;  // written by the watcher before agent_died is set
   std::thread watcher{[&] {
     caf::scoped_actor self{sys};
     self->monitor(agent);
@@ -270,7 +271,10 @@ int agent_main(int argc, char** argv) {
                    }
                  },
                  [&](const caf::error&) {});
-      self->receive([&](caf::down_msg&) { down = true; },
+      self->receive([&](caf::down_msg& dm) {
+                      down = true;
+                      died_of = sys.render(dm.reason);
+                    },
                     caf::after(std::chrono::milliseconds(last_id.empty() ? 20 : 200)) >> [] {});
       if (down) {
         if (!stopping) {
@@ -285,7 +289,7 @@ int agent_main(int argc, char** argv) {
   stopping = true;
   start_shutdown_watchdog();
   if (agent_died) {
-    std::cerr << "mesoscaf agent: the agent actor exited unexpectedly\n";
+    std::cerr << "mesoscaf agent: the agent actor exited unexpectedly: " << died_of << "\n";
   } else {
     LOG_INFO("agent", "received signal " << sig << ", shutting down");
     terminate_actor(sys, caf::actor_cast<caf::actor>(agent), std::chrono::seconds(12));

@@ -10,10 +10,12 @@ namespace {
 
 constexpr std::array<const char*, acl_action_count> action_names{
   "register_agents", "register_frameworks", "run_tasks",     "teardown_frameworks",
-  "kill_tasks",      "update_weights",      "update_quotas", "view_state"};
+  "kill_tasks",      "update_weights",      "update_quotas", "view_state",
+  "reserve_resources", "unreserve_resources", "create_volumes", "destroy_volumes", "mark_agents_gone"};
 
 constexpr std::array<const char*, acl_action_count> object_names{
-  "agents", "roles", "users", "framework_principals", "framework_principals", "roles", "roles", "objects"};
+  "agents", "roles", "users", "framework_principals", "framework_principals", "roles", "roles", "objects",
+  "roles",  "roles", "roles", "roles",                "agents"};
 
 // An entity: {"type": "ANY"|"NONE"} or {"values": [strings]}. Returns "" or what is wrong.
 std::string parse_entity(const nlohmann::json& j, const std::string& where, acl_entity& out) {
@@ -87,7 +89,8 @@ std::string acl_set::parse(const std::string& text, acl_set& out) {
     auto i = std::find_if(action_names.begin(), action_names.end(), [&](const char* n) { return key == n; });
     if (i == action_names.end())
       return "unknown key \"" + key + "\" (expected permissive or an action: register_agents, register_frameworks, "
-             "run_tasks, teardown_frameworks, kill_tasks, update_weights, update_quotas, view_state)";
+             "run_tasks, teardown_frameworks, kill_tasks, update_weights, update_quotas, view_state, reserve_resources, "
+             "unreserve_resources, create_volumes, destroy_volumes, mark_agents_gone)";
     auto index = static_cast<std::size_t>(i - action_names.begin());
     if (!value.is_array())
       return key + ": expected an array of rules";

@@ -27,9 +27,16 @@ enum class acl_action {
   update_weights,        // object: the role ("roles")
   update_quotas,         // object: the role ("roles")
   view_state,            // object: frameworks | tasks | agents | sandboxes | flags ("objects")
+  // The operator API's conversions of an agent's unallocated resources (object: each role reserved to, unreserved
+  // from, or holding the volume; our resources carry no reserver or creator principal, so the role decides).
+  reserve_resources,     // object: the role ("roles")
+  unreserve_resources,   // object: the role ("roles")
+  create_volumes,        // object: the role ("roles")
+  destroy_volumes,       // object: the role ("roles")
+  mark_agents_gone,      // object: the agent's ID ("agents")
 };
 
-constexpr std::size_t acl_action_count = 8;
+constexpr std::size_t acl_action_count = 13;
 
 /// The JSON key of an action and of its object entity.
 const char* acl_action_name(acl_action a);

@@ -560,7 +560,7 @@ std::string from_v1(const v1::TaskStatus& in, const executor_id& executor, task_
   }
   if (in.has_reason()) {
     auto reason = v1::TaskStatus::Reason_Name(in.reason());
-    for (int r = 0; r <= static_cast<int>(task_reason::task_group_invalid); ++r)
+    for (int r = 0; r <= static_cast<int>(task_reason::agent_removed_by_operator); ++r)
       if (reason == to_string(static_cast<task_reason>(r)))
         out.reason = static_cast<task_reason>(r);
   }

@@ -1,6 +1,8 @@
 // A Mesos v1 operator client written against Debian's mesos-go (httpcli, httpmaster, master/calls): it asks a
 // master for GET_HEALTH, GET_VERSION and GET_STATE and prints what it learnt, one fact per line, for the mesoscaf
-// tests to read. With --subscribe it then follows the master's SUBSCRIBE stream and prints each event.
+// tests to read. With --subscribe it then follows the master's SUBSCRIBE stream and prints each event. With
+// --operation it reserves, unreserves, creates or destroys resources of an agent instead (mesos-go's calls) and
+// prints whether the master accepted it.
 package main
 
 import (
@@ -8,8 +10,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/encoding/codecs"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpmaster"
@@ -23,6 +27,13 @@ func main() {
 	subscribe := flag.Bool("subscribe", false, "follow the SUBSCRIBE stream after GET_STATE")
 	events := flag.Int("events", 0, "with --subscribe: exit 0 after this many events past SUBSCRIBED (0: never)")
 	timeout := flag.Duration("timeout", 120*time.Second, "give up after this long")
+	operation := flag.String("operation", "", "reserve, unreserve, create or destroy (then nothing else is done)")
+	agent := flag.String("agent", "", "with --operation: the agent's ID")
+	role := flag.String("role", "", "with --operation: the role of the reservation")
+	principal := flag.String("principal", "ops", "with --operation: the operator's principal in the reservation")
+	cpus := flag.Float64("cpus", 0, "with --operation: cpus to reserve or unreserve")
+	disk := flag.Float64("disk", 0, "with --operation: disk to reserve or unreserve, or the volume's size")
+	volume := flag.String("volume", "", "with create or destroy: the volume as ID:CONTAINER_PATH")
 	flag.Parse()
 
 	mediaType := codecs.MediaTypeJSON
@@ -48,6 +59,20 @@ func main() {
 			os.Exit(4)
 		}
 		return &r
+	}
+
+	if *operation != "" {
+		c := operationCall(*operation, *agent, *role, *principal, *cpus, *disk, *volume)
+		resp, err := sender.Send(ctx, calls.NonStreaming(c))
+		if err != nil {
+			fmt.Println("operation", c.GetType().String(), "refused:", err)
+			os.Exit(6)
+		}
+		if resp != nil { // 202 without a body: mesos-go may hand back no response
+			resp.Close()
+		}
+		fmt.Println("operation", c.GetType().String(), "accepted")
+		return
 	}
 
 	fmt.Println("healthy", get(calls.GetHealth()).GetGetHealth().GetHealthy())
@@ -105,4 +130,47 @@ func main() {
 			return
 		}
 	}
+}
+
+// operationCall builds the call with dynamically reserved resources in the format mesos-go 0.0.6 knows (role and
+// reservation with the principal).
+func operationCall(op, agent, role, principal string, cpus, disk float64, volume string) *master.Call {
+	reserved := func(name string, value float64) mesos.Resource {
+		return mesos.Resource{
+			Name:        name,
+			Type:        mesos.SCALAR.Enum(),
+			Scalar:      &mesos.Value_Scalar{Value: value},
+			Role:        &role,
+			Reservation: &mesos.Resource_ReservationInfo{Principal: &principal},
+		}
+	}
+	var rs []mesos.Resource
+	if cpus > 0 {
+		rs = append(rs, reserved("cpus", cpus))
+	}
+	if disk > 0 {
+		rs = append(rs, reserved("disk", disk))
+	}
+	id := mesos.AgentID{Value: agent}
+	if op == "create" || op == "destroy" {
+		parts := strings.SplitN(volume, ":", 2)
+		if len(parts) != 2 {
+			fmt.Println("--volume must be ID:CONTAINER_PATH")
+			os.Exit(2)
+		}
+		v := reserved("disk", disk)
+		mode := mesos.RW
+		v.Disk = &mesos.Resource_DiskInfo{
+			Persistence: &mesos.Resource_DiskInfo_Persistence{ID: parts[0], Principal: &principal},
+			Volume:      &mesos.Volume{ContainerPath: parts[1], Mode: &mode},
+		}
+		if op == "create" {
+			return calls.CreateVolumes(id, v)
+		}
+		return calls.DestroyVolumes(id, v)
+	}
+	if op == "reserve" {
+		return calls.ReserveResources(id, rs...)
+	}
+	return calls.UnreserveResources(id, rs...)
 }
