@@ -86,6 +86,26 @@ TEST(a request without a principal matches only ANY and NONE) {
   CHECK(!acls.authorized(acl_action::run_tasks, who("other"), "nobody"));
 }
 
+TEST(the operator actions on agents are read with their objects) {
+  auto acls = parsed(R"({"permissive": false,
+    "reserve_resources": [{"principals": {"values": ["ops"]}, "roles": {"values": ["eng"]}}],
+    "unreserve_resources": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
+    "create_volumes": [{"principals": {"type": "ANY"}, "roles": {"values": ["eng"]}}],
+    "destroy_volumes": [{"principals": {"type": "ANY"}, "roles": {"type": "NONE"}}],
+    "mark_agents_gone": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}]})");
+  CHECK(acls.authorized(acl_action::reserve_resources, who("ops"), "eng"));
+  CHECK(!acls.authorized(acl_action::reserve_resources, who("ops"), "dev"));
+  CHECK(!acls.authorized(acl_action::reserve_resources, who("dev"), "eng"));
+  CHECK(acls.authorized(acl_action::unreserve_resources, who("ops"), "dev"));
+  CHECK(acls.authorized(acl_action::create_volumes, anonymous, "eng"));
+  CHECK(!acls.authorized(acl_action::destroy_volumes, who("ops"), "eng"));
+  CHECK(acls.authorized(acl_action::mark_agents_gone, who("ops"), "agent-1"));
+  CHECK(!acls.authorized(acl_action::mark_agents_gone, who("dev"), "agent-1"));
+  CHECK_EQUAL(std::string{acl_object_name(acl_action::mark_agents_gone)}, "agents");
+  CHECK(refusal(R"({"mark_agents_gone": [{"principals": {"type": "ANY"}, "roles": {"type": "ANY"}}]})")
+          .find("agents") != std::string::npos);
+}
+
 TEST(ACL files that are wrong are refused with what is wrong) {
   CHECK_NOT_EQUAL(refusal("{"), "");
   CHECK_NOT_EQUAL(refusal("[]"), "");

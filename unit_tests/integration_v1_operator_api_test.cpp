@@ -16,6 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <fstream>
+#include <map>
 #include <csignal>
 #include <memory>
 #include <string>
@@ -515,3 +517,52 @@ TEST(the agent operator api lists its task executor container and sandbox with e
 }
 
 FIXTURE_SCOPE_END()
+
+TEST(under acls only permitted operators reserve resources and mark agents gone) {
+  temp_dir dir{"mesoscaf-v1-operator-acls"};
+  std::ofstream{dir / "credentials.json"} << R"({"credentials": [{"principal": "ops", "secret": "secret-1"},
+                                                                   {"principal": "dev", "secret": "secret-2"}]})";
+  std::ofstream{dir / "acls.json"} << R"({"permissive": false,
+    "register_agents": [{"principals": {"type": "ANY"}, "agents": {"type": "ANY"}}],
+    "view_state": [{"principals": {"type": "ANY"}, "objects": {"type": "ANY"}}],
+    "reserve_resources": [{"principals": {"values": ["ops"]}, "roles": {"values": ["eng"]}}],
+    "mark_agents_gone": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}]})";
+  child_process master({bin, "master", "--port=0", "--http-port=0", "--work-dir=" + dir / "master",
+                        "--credentials=" + dir / "credentials.json", "--acls=" + dir / "acls.json"},
+                       dir / "master.log");
+  auto m = master.wait_for_line("master listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
+  REQUIRE(m);
+  std::string master_addr = (*m)[1];
+  auto mh = master.wait_for_line("master http listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(60));
+  REQUIRE(mh);
+  std::string http = (*mh)[1];
+  child_process agent({bin, "agent", "--master=" + master_addr, "--ip=127.0.0.1", "--port=0",
+                       "--http-port=0", "--work-dir=" + dir / "agent", "--resources=cpus:2;mem:512"},
+                      dir / "agent.log");
+  auto registered = agent.wait_for_line("agent registered with id ([0-9a-f-]+)", seconds(60));
+  REQUIRE(registered);
+  std::string aid = (*registered)[1];
+  const std::map<std::string, std::string> ops{{"Authorization", "Basic b3BzOnNlY3JldC0x"}};   // ops:secret-1
+  const std::map<std::string, std::string> dev{{"Authorization", "Basic ZGV2OnNlY3JldC0y"}};   // dev:secret-2
+  auto post = [&](const std::string& body, const std::map<std::string, std::string>& who) {
+    return http_request("POST", http, "/api/v1", body, "application/json", seconds(15), who).status;
+  };
+  auto reserve = [&](const std::string& role) {
+    return R"({"type": "RESERVE_RESOURCES", "reserve_resources": {"agent_id": {"value": ")" + aid
+           + R"("}, "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.5}, "role": ")" + role
+           + R"(", "reservation": {}}]}})";
+  };
+  const std::string gone = R"({"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": ")" + aid
+                           + R"("}}})";
+  CHECK_EQUAL(post(reserve("eng"), {}), 401);
+  CHECK_EQUAL(post(reserve("eng"), dev), 403);
+  CHECK_EQUAL(post(reserve("ops"), ops), 403);
+  CHECK_EQUAL(post(gone, dev), 403);
+  auto state = json::parse(http_request("GET", http, "/state", "", "", seconds(15), ops).body, nullptr, false);
+  REQUIRE(!state.is_discarded());
+  REQUIRE_EQUAL(state["slaves"].size(), 1u);
+  CHECK(state["slaves"][0]["reserved_resources"].empty());
+  CHECK_EQUAL(post(reserve("eng"), ops), 202);
+  CHECK_EQUAL(post(gone, ops), 200);
+  CHECK(agent.wait_exit(seconds(60)));
+}
