@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -67,6 +68,41 @@ TEST(missing files inside a sandbox are 404 and relative paths 400) {
   CHECK_EQUAL(confine_to_sandboxes(root, "relative/stdout").status, 400);
   CHECK_EQUAL(confine_to_sandboxes(root, "").status, 400);
   CHECK_EQUAL(confine_to_sandboxes(root, "/nonexistent-dir/x").status, 403);
+}
+
+TEST(a directory swapped for a symlink after the check does not lead outside the sandbox) {
+  fs::create_directories(sandbox + "/sub");
+  std::ofstream{sandbox + "/sub/secret"} << "inside\n";
+  auto c = confine_to_sandboxes(root, sandbox + "/sub/secret");
+  REQUIRE_EQUAL(c.status, 200);
+  CHECK_EQUAL(c.sandbox, fs::canonical(sandbox).string());
+  CHECK_EQUAL(c.below, "./sub/secret");
+  auto read_all = [](int fd) {
+    std::string text(64, '\0');
+    auto n = ::read(fd, text.data(), text.size());
+    ::close(fd);
+    text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    return text;
+  };
+  int fd = open_confined(c, O_RDONLY);
+  REQUIRE(fd >= 0);
+  CHECK_EQUAL(read_all(fd), "inside\n");
+  // The task swaps sub for a link to the agent's checkpoints (which hold a file of that name) before the open.
+  fs::rename(sandbox + "/sub", sandbox + "/was-sub");
+  fs::create_symlink(root + "/meta", sandbox + "/sub");
+  fd = open_confined(c, O_RDONLY);
+  int err = errno;
+  if (fd >= 0)
+    MESSAGE("read outside the sandbox: " << read_all(fd));
+  CHECK(fd < 0);
+  CHECK_EQUAL(err, EXDEV);
+  // The sandbox itself opens as a directory.
+  auto whole = confine_to_sandboxes(root, sandbox);
+  CHECK_EQUAL(whole.below, ".");
+  fd = open_confined(whole, O_RDONLY | O_DIRECTORY);
+  CHECK(fd >= 0);
+  if (fd >= 0)
+    ::close(fd);
 }
 
 FIXTURE_SCOPE_END()

@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -76,7 +78,31 @@ confined_path confine_to_sandboxes(const std::string& work_dir, const std::strin
     return out;
   }
   out.real = real;
+  auto parts = components(real.substr(root.size()));
+  out.sandbox = root;
+  for (std::size_t i = 0; i < 8; ++i)
+    out.sandbox += "/" + parts[i];
+  out.below = ".";
+  for (std::size_t i = 8; i < parts.size(); ++i)
+    out.below += "/" + parts[i];
   return out;
+}
+
+int open_confined(const confined_path& c, int flags) {
+  flags |= O_CLOEXEC | O_NOFOLLOW;
+  int dir = ::open(c.sandbox.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (dir < 0)
+    return -1;
+  struct open_how how {};
+  how.flags = static_cast<uint64_t>(flags);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  auto fd = static_cast<int>(::syscall(SYS_openat2, dir, c.below.c_str(), &how, sizeof how));
+  int saved = errno;
+  ::close(dir);
+  if (fd < 0 && saved == ENOSYS)
+    return ::open(c.real.c_str(), flags);
+  errno = saved;
+  return fd;
 }
 
 namespace {
@@ -110,9 +136,14 @@ confined_path list_sandbox(const std::string& work_dir, const std::string& reque
   struct dir_closer {
     void operator()(DIR* d) const { ::closedir(d); }
   };
-  std::unique_ptr<DIR, dir_closer> dir{::opendir(c.real.c_str())};
-  if (!dir)
+  int fd = open_confined(c, O_RDONLY | O_DIRECTORY);
+  if (fd < 0)
     return refused(400, "not a directory: " + requested);
+  std::unique_ptr<DIR, dir_closer> dir{::fdopendir(fd)};
+  if (!dir) {
+    ::close(fd);
+    return refused(400, "not a directory: " + requested);
+  }
   auto base = requested.size() > 1 && requested.back() == '/' ? requested.substr(0, requested.size() - 1) : requested;
   while (auto* e = ::readdir(dir.get())) {
     std::string name = e->d_name;
@@ -132,12 +163,14 @@ confined_path open_sandbox_file(const std::string& work_dir, const std::string& 
   auto c = confine_to_sandboxes(work_dir, requested);
   if (c.status != 200)
     return c;
-  // O_NOFOLLOW: the resolved path is used, so a symlink swapped in after the check is refused, not followed.
-  fd = ::open(c.real.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  fd = open_confined(c, O_RDONLY | O_NONBLOCK);
   if (fd < 0)
     return refused(404, "cannot open " + requested);
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fd = -1;
     return refused(400, "not a regular file: " + requested);
+  }
   return c;
 }
 

@@ -14,12 +14,20 @@ namespace mesoscaf::http {
 struct confined_path {
   int status = 200;          // 200, or 403 (outside every sandbox), 404 (does not exist), 400 (malformed)
   std::string real;          // the resolved path when 200
+  std::string sandbox;       // when 200: the sandbox `real` lies in (its real path)
+  std::string below;         // when 200: `real` relative to `sandbox` ("." for the sandbox itself)
   std::string error;
 };
 
 /// Resolves `requested` (an absolute path as /state lists an executor's `directory`, or below it) and checks that
 /// it lies inside a sandbox of `work_dir`: `<work_dir>/agents/<agent>/frameworks/<fw>/executors/<exec>/runs/<run>`.
 confined_path confine_to_sandboxes(const std::string& work_dir, const std::string& requested);
+
+/// Opens a confined path as `open(2)` with `flags` (O_CLOEXEC and O_NOFOLLOW are added) without leaving its
+/// sandbox: the sandbox by its path (the agent's own directories above it), the rest beneath it with
+/// openat2(RESOLVE_BENEATH). A directory of the sandbox that a task swapped for a symlink after the check cannot
+/// lead outside (EXDEV). Kernels without openat2 (before 5.6): open(2) of the real path. -1 and errno on failure.
+int open_confined(const confined_path& c, int flags);
 
 /// One entry of a sandbox directory, as /files/browse and the v1 operator API's LIST_FILES show it.
 struct sandbox_entry {
