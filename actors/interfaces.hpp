@@ -159,10 +159,11 @@ using allocator_actor = caf::typed_actor<
   // An accepted RESERVE / UNRESERVE / CREATE / DESTROY: resources allocated to (framework, role) on the agent
   // change from `consumed` to `produced` (same quantities), in the allocation and in the agent's total.
   caf::reacts_to<atom::update_alloc, framework_id, agent_id, std::string, resource_set, resource_set>,
-  // The operator's RESERVE_RESOURCES / UNRESERVE_RESOURCES / CREATE_VOLUMES / DESTROY_VOLUMES: free resources of
-  // the agent change from `consumed` to `produced` (same quantities). Replies true, or an error if `consumed` is
-  // not free (nothing changes).
-  caf::replies_to<atom::update_alloc, agent_id, resource_set, resource_set>::with<bool>,
+  // The operator's RESERVE_RESOURCES / UNRESERVE_RESOURCES / CREATE_VOLUMES / DESTROY_VOLUMES: the allocations
+  // (rescinded offers) come back first, in the same step (no allocation run can offer them in between); then free
+  // resources of the agent change from `consumed` to `produced` (same quantities). Replies true, or an error:
+  // runtime_error if `consumed` is not free, invalid_argument if the conversion is invalid (nothing converted).
+  caf::replies_to<atom::update_alloc, agent_id, resource_set, resource_set, std::vector<allocation>>::with<bool>,
   // Operator: a role's weight / quota. Replies true, or an error (invalid input changes nothing).
   caf::replies_to<atom::set_weight, std::string, double>::with<bool>,
   caf::replies_to<atom::set_quota, std::string, quota_info>::with<bool>,

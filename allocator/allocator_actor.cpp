@@ -142,10 +142,19 @@ allocator_actor::behavior_type allocator(allocator_pointer self, allocation_list
       if (err.empty())
         request_run(self); // the converted resources may now suit other clients once they come back
     },
-    [self](atom::update_alloc, const agent_id& agent, const resource_set& consumed,
-           const resource_set& produced) -> caf::result<bool> {
-      if (auto err = self->state.alloc.update_available(agent, consumed, produced); !err.empty())
-        return caf::make_error(caf::sec::runtime_error, err);
+    [self](atom::update_alloc, const agent_id& agent, const resource_set& consumed, const resource_set& produced,
+           const std::vector<allocation>& returned) -> caf::result<bool> {
+      auto& alloc = self->state.alloc;
+      for (const auto& a : returned) {
+        report("recover", alloc.recover(a.framework, a.agent, a.role, a.resources, 0, self->clock().now()));
+        request_run(self);
+      }
+      if (!alloc.available(agent).contains(consumed))
+        return caf::make_error(caf::sec::runtime_error, "resources " + consumed.to_string()
+                                                          + " are not free on agent " + agent.value
+                                                          + " (in use by tasks or executors)");
+      if (auto err = alloc.update_available(agent, consumed, produced); !err.empty())
+        return caf::make_error(caf::sec::invalid_argument, err);
       LOG_INFO(component, "free " << consumed << " of agent " << agent << " now " << produced);
       request_run(self);
       return true;

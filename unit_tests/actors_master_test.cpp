@@ -192,9 +192,13 @@ allocator_actor::behavior_type mock_allocator(allocator_actor::stateful_pointer<
         const resource_set& consumed, const resource_set& produced) {
       self->state.updates.emplace_back(f, a, role, consumed, produced);
     },
-    [=](atom::update_alloc, const agent_id& a, const resource_set& consumed,
-        const resource_set& produced) -> caf::result<bool> {
+    [=](atom::update_alloc, const agent_id& a, const resource_set& consumed, const resource_set& produced,
+        const std::vector<allocation>& returned) -> caf::result<bool> {
       auto& pool = self->state.free_pool[a];
+      for (const auto& r : returned) {
+        self->state.recovered.emplace_back(r.framework, r.agent, r.resources, 0, r.role);
+        pool += r.resources;
+      }
       if (!pool.contains(consumed))
         return caf::make_error(caf::sec::runtime_error, "resources " + consumed.to_string() + " are not free");
       pool = pool - consumed + produced;
@@ -1699,20 +1703,35 @@ TEST(operator reservations and volumes convert free resources and take offers ba
   auto now_total = state().agents[0].total;   // CHECK_EQUAL keeps references: no temporaries
   CHECK_EQUAL(now_total,
               res("cpus:3;mem:1024;disk:500;cpus(eng,dynamic):1;disk(eng,dynamic):400;disk(eng,dynamic)[v1:data]:100"));
-  // Offered: the agent's offers come back first, then it is applied.
+  // Offered: only the offer holding what is missing comes back, in the allocator's step that converts.
   alst().free_pool[aid] -= res("cpus:3;mem:1024");
-  auto o = offer_to(s, fid, aid, "cpus:3;mem:1024");
+  auto with_cpus = offer_to(s, fid, aid, "cpus:3");
+  auto with_mem = offer_to(s, fid, aid, "mem:1024");
+  alst().recovered.clear();
   CHECK(ask<bool>(*this, atom::apply_op_v, aid, conversion(operation_type::reserve, "cpus(eng,dynamic):2"),
                   std::string{"ops"}));
-  CHECK_EQUAL(sst(s).rescinded, std::vector<offer_id>{o.id});
+  CHECK_EQUAL(sst(s).rescinded, std::vector<offer_id>{with_cpus.id});
+  REQUIRE_EQUAL(alst().recovered.size(), 1u);   // with the conversion, not as a recover of its own
+  CHECK_EQUAL(std::get<2>(alst().recovered[0]), res("cpus:3"));
   CHECK_EQUAL(alst().free_updates.size(), 3u);
   CHECK_EQUAL(ast(a).ops.size(), 3u);
+  // Not free even with every offer back (a task uses it): refused before any offer is taken.
+  auto t = task("user", aid, "cpus:1");
+  accept(s, fid, {with_mem.id}, {});
+  auto o3 = offer_to(s, fid, aid, "cpus:1");
+  accept(s, fid, {o3.id}, {t});
+  auto e0 = request_error<bool>(atom::apply_op_v, aid, conversion(operation_type::reserve, "cpus(eng,dynamic):1"),
+                                std::string{"ops"});
+  MESSAGE(e0);
+  CHECK(e0.find("not free") != std::string::npos);
+  CHECK_EQUAL(sst(s).rescinded.size(), 1u);
   // Refusals change nothing: in use (not free even without offers), invalid, unknown agent, a launch.
   alst().free_pool[aid] -= res("disk(eng,dynamic)[v1:data]:100");
+  alst().free_pool[aid] += res("cpus:1");   // the task's cpu, as the master sees it: the allocator says no
   auto total = state().agents[0].total;
   auto e1 = request_error<bool>(atom::apply_op_v, aid, conversion(operation_type::destroy, "disk(eng,dynamic)[v1:data]:100"),
                                 std::string{"ops"});
-  CHECK(e1.find("not free") != std::string::npos);
+  CHECK(e1.find("not free") != std::string::npos);   // the allocator refused: our view is back as it was
   auto e2 = request_error<bool>(atom::apply_op_v, aid, conversion(operation_type::unreserve, "cpus:1"),
                                 std::string{"ops"});
   CHECK(!e2.empty());
@@ -2120,6 +2139,9 @@ TEST(the operator marks an agent gone its tasks end and it cannot come back) {
   CHECK_EQUAL(ast(a).pings, pings);
   auto err = request_error<agent_id>(atom::rereg_agent_v, rereg(aid, {reported(fnp, n1, task_state::running)}), a);
   CHECK(err.find("gone") != std::string::npos);
+  CHECK_EQUAL(ast(a).told_gone.size(), 1u);   // the test sent it, not the agent
+  caf::send_as(caf::actor_cast<caf::actor>(a), master, atom::rereg_agent_v, rereg(aid, {reported(fnp, n1, task_state::running)}), a);
+  sched.run();
   CHECK_EQUAL(ast(a).told_gone.size(), 2u);
   CHECK_EQUAL(state().agents.size(), 1u);
 }
@@ -3110,6 +3132,49 @@ TEST(the daemon is told once the last missing agent of the recovered registry is
   CHECK_EQUAL(reregister(new_agent(), rereg(agent_id{"agent-x"}, {}, {}, "cpus:4;mem:1024", "hx")),
               agent_id{"agent-x"});
   CHECK_EQUAL(*recovered_calls, 1u);
+}
+
+TEST(marking a recovering agent gone waits for the registry and reconciliation then answers for its tasks) {
+  auto s = new_scheduler();
+  auto fid = subscribe_fw(s, false);
+  rst().hold = true;
+  auto hdl = self->request(master, caf::infinite, atom::remove_agent_v, agent_id{"agent-x"}, std::string{"test"});
+  sched.run();
+  auto removes = ops_of(registry_op_kind::remove);
+  REQUIRE_EQUAL(removes.size(), 1u);
+  CHECK_EQUAL(removes[0].id, agent_id{"agent-x"});
+  CHECK(self->mailbox().empty());
+  // Nothing happened before the registry has it: still recovering, no framework told, a second call must retry.
+  CHECK_EQUAL(state().recovering.size(), 2u);
+  CHECK(sst(s).lost_agents.empty());
+  auto busy = request_error<bool>(atom::remove_agent_v, agent_id{"agent-x"}, std::string{"test"});
+  CHECK(busy.find("retry") != std::string::npos);
+  registry_operation release;
+  release.role = "release-held";
+  self->send(registrar, atom::registry_v, release);
+  sched.run();
+  self->receive([](bool) {});
+  bool done = false;
+  hdl.receive([&](bool ok) { done = ok; }, [&](const caf::error& e) { CAF_FAIL(sys.render(e)); });
+  CHECK(done);
+  CHECK_EQUAL(state().recovering.size(), 1u);
+  CHECK_EQUAL(sst(s).lost_agents, std::vector<agent_id>{agent_id{"agent-x"}});
+  // Its tasks were never reported: reconciliation answers TASK_LOST (not partition-aware) for it.
+  task_status q;
+  q.task = task_id{"was-on-x"};
+  q.agent = agent_id{"agent-x"};
+  send_from(s, atom::reconcile_v, fid, std::vector<task_status>{q});
+  REQUIRE_EQUAL(sst(s).updates.size(), 1u);
+  CHECK(sst(s).updates[0].state == task_state::lost);
+  CHECK(sst(s).updates[0].message.find("marked gone") != std::string::npos);
+  // Coming back with its ID: refused, and the agent (the sender) is told to stop.
+  auto a = new_agent();
+  auto err = request_error<agent_id>(atom::rereg_agent_v, rereg(agent_id{"agent-x"}, {}, {}, "cpus:4;mem:1024", "hx"), a);
+  CHECK(err.find("gone") != std::string::npos);
+  CHECK(ast(a).told_gone.empty());   // the test's actor sent it, not the agent: the agent is not told
+  caf::send_as(caf::actor_cast<caf::actor>(a), master, atom::rereg_agent_v, rereg(agent_id{"agent-x"}, {}, {}, "cpus:4;mem:1024", "hx"), a);
+  sched.run();
+  CHECK_EQUAL(ast(a).told_gone.size(), 1u);
 }
 
 TEST(a registration is answered only once the registry has it) {

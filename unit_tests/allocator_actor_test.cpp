@@ -250,6 +250,40 @@ TEST(update_alloc changes the agent total) {
   CHECK_EQUAL(logic().total(agent), res("cpus:3;cpus(eng,dynamic):1;mem:2048"));
 }
 
+TEST(an operator conversion takes back the returned offers in the same step and is refused if not free) {
+  start();
+  setup_allocated();   // everything is offered to fw
+  auto error_of = [&] {
+    std::string text;
+    self->receive([&](bool) { FAIL("expected an error"); }, [&](const caf::error& err) { text = to_string(err); });
+    return text;
+  };
+  // Without the offer back, nothing is free: refused, nothing changes.
+  self->send(aut, atom::update_alloc_v, agent, res("cpus:1"), res("cpus(eng,dynamic):1"), std::vector<allocation>{});
+  sched.run();
+  CHECK(error_of().find("not free") != std::string::npos);
+  CHECK_EQUAL(logic().total(agent), res("cpus:4;mem:2048"));
+  // With the offer returned in the same message: converted before any allocation run could hand it out again.
+  auto runs = logic().allocation_runs();
+  std::vector<allocation> back{allocation{fw, agent, "*", res("cpus:4;mem:2048")}};
+  self->send(aut, atom::update_alloc_v, agent, res("cpus:1"), res("cpus(eng,dynamic):1"), back);
+  expect((atom::update_alloc, agent_id, resource_set, resource_set, std::vector<allocation>),
+         from(self).to(aut).with(_, agent, _, _, _));
+  bool ok = false;
+  self->receive([&](bool x) { ok = x; }, [&](const caf::error& err) { FAIL("unexpected error: " << to_string(err)); });
+  CHECK(ok);
+  CHECK_EQUAL(logic().allocation_runs(), runs);
+  CHECK_EQUAL(logic().total(agent), res("cpus:3;cpus(eng,dynamic):1;mem:2048"));
+  CHECK_EQUAL(logic().available(agent), res("cpus:3;cpus(eng,dynamic):1;mem:2048"));
+  // An invalid conversion (quantities differ) is an invalid_argument, not a conflict.
+  sched.run();   // the run the returned offer asked for: fw holds the agent again
+  std::vector<allocation> again{allocation{fw, agent, "*", logic().allocated(fw, agent)}};
+  self->send(aut, atom::update_alloc_v, agent, res("cpus:1"), res("cpus(eng,dynamic):2"), again);
+  sched.run();
+  auto err = error_of();
+  CHECK(err.find("invalid_argument") != std::string::npos);
+}
+
 TEST(agents come back with allocations in use and can be deactivated and activated) {
   start();
   self->send(aut, atom::add_fw_v, fw, framework_info{});

@@ -450,6 +450,8 @@ TEST(an agent marked gone stops with its task lost and cannot come back with its
   // The agent is told to shut down: it kills the task's executor and exits.
   auto code = agent->wait_exit(seconds(60));
   REQUIRE(code);
+  CHECK_EQUAL(*code, 0);
+  CHECK(mentions(agent->output(), "the master shut this agent down"));
   CHECK(mentions(agent->output(), "marked gone") || mentions(agent->output(), "removed by the operator"));
   // The framework (not partition-aware) learns TASK_LOST with the operator as reason; mesoscaf execute ends.
   CHECK(task->wait_exit(seconds(60)));
@@ -467,6 +469,7 @@ TEST(an agent marked gone stops with its task lost and cannot come back with its
   auto again_code = again.wait_exit(seconds(90));
   MESSAGE(again.output());
   REQUIRE(again_code);
+  CHECK_EQUAL(*again_code, 0);
   CHECK(mentions(again.output(), "marked gone"));
   CHECK_EQUAL(call(R"({"type": "GET_AGENTS"})").get_agents().agents_size(), 0);
 }

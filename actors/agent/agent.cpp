@@ -237,7 +237,8 @@ agent_actor::behavior_type agent(agent_ptr self, agent_options opts,
       if (!from_master(self, "shutdown"))
         return;
       LOG_WARN(component, "the master shuts this agent down: " << why);
-      begin_shutdown(self, caf::make_error(caf::sec::runtime_error, "shut down by the master: " + why));
+      // user_shutdown: the daemon exits 0 (a supervisor that restarts failed agents need not bring it back).
+      begin_shutdown(self, caf::exit_reason::user_shutdown);
     },
     // -- from executors --
     [=](atom::reg_exec, const framework_id& fw, const executor_id& eid, const executor_actor& hdl,

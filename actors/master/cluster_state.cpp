@@ -139,12 +139,17 @@ std::optional<cluster_state::gone_agent> cluster_state::mark_gone(const agent_id
       if (auto u = update_task(fid, tid, state, task_reason::agent_removed_by_operator, message, true); u.known)
         out.tasks.push_back(std::move(u.task));
     }
+    complete_unacknowledged(id, nullptr, &out.untold);
     auto removed = remove_agent(id, task_state::lost, task_reason::agent_removed_by_operator, message);
     out.offers = std::move(removed->offers);
   } else if (auto u = unreachable_.find(id); u != unreachable_.end()) {
     out.how = gone_agent::was::unreachable;
     out.info = u->second.info;
     unreachable_.erase(u);
+    // Terminal updates it still held die with it; no framework shuts anything down there any more.
+    complete_unacknowledged(id, nullptr, &out.untold);
+    for (auto& kv : frameworks_)
+      kv.second.agents.erase(id);
     // Its TASK_UNREACHABLE tasks hold no resources: they end here.
     for (auto& [fid, f] : frameworks_)
       for (auto t = f.unreachable_tasks.begin(); t != f.unreachable_tasks.end();) {

@@ -233,6 +233,9 @@ public:
     /// Tasks that ended with it, reason agent_removed_by_operator: TASK_GONE_BY_OPERATOR for partition-aware
     /// frameworks (also their tasks kept as TASK_UNREACHABLE), TASK_LOST for the others.
     std::vector<task_entry> tasks;
+    /// Tasks whose terminal update never went out (their framework was disconnected): the master tells their
+    /// framework the end it learnt. Other unacknowledged tasks of the agent are completed quietly.
+    std::vector<task_entry> untold;
   };
   /// The operator's MARK_AGENT_GONE: a registered, unreachable or recovering agent is gone for good (is_gone;
   /// never readmitted with this ID) with its offers, tasks and executors. Nullopt if none of those (unknown or

@@ -669,8 +669,10 @@ caf::result<agent_id> reregister_agent(master_pointer self, agent_reregistration
   auto before = live_states();
   reregistration_result out;
   if (st.reg.is_gone(aid)) {
-    // Marked gone while it was away (MARK_AGENT_GONE): it learns so and stops, as when it was told in time.
-    self->send(hdl, atom::shutdown_v, "agent " + aid.value + " was marked gone by the operator");
+    // Marked gone while it was away (MARK_AGENT_GONE): it learns so and stops, as when it was told in time. Only
+    // the sender itself: a handle it names could be another, live agent.
+    if (sender_addr(self) == hdl.address())
+      self->send(hdl, atom::shutdown_v, "agent " + aid.value + " was marked gone by the operator");
     return caf::make_error(caf::sec::invalid_argument,
                            "re-register agent: agent " + aid.value + " is gone (removed for good by the operator)");
   }
@@ -1318,6 +1320,11 @@ void on_ack(master_pointer self, const framework_id& fid, const agent_id& aid, c
       target = d->info.agent;
   }
   auto a = st.agents.find(target);
+  if (a == st.agents.end() && st.reg.is_gone(target)) {
+    // Its updates died with it (MARK_AGENT_GONE): nothing left to acknowledge there.
+    st.reg.acknowledge(fid, tid, uuid);
+    return;
+  }
   if (a == st.agents.end()) {
     refuse(self, "ack: unknown agent '" + target.value + "' for task " + tid.value);
     return;
@@ -1367,25 +1374,17 @@ void remember_role_setting(master_state& st, const registry_operation& op) {
 
 // -- operator calls on agents ------------------------------------------------------------------------------
 
-/// MARK_AGENT_GONE (see master_actor): the registry forgets the agent for good, frameworks hear of their tasks'
-/// end, the agent is told to shut down. The reply waits for the registry.
-caf::result<bool> mark_agent_gone(master_pointer self, const agent_id& aid, const std::string& by) {
+/// MARK_AGENT_GONE, once the registry has it: frameworks hear of their tasks' end, the agent is told to shut down.
+void finish_mark_gone(master_pointer self, const agent_id& aid, const std::string& why) {
   auto& st = self->state;
-  if (!st.leading)
-    return not_leading(self, "mark agent gone");
-  auto who = identify_sender(self);
-  if (!permitted(self, who, acl_action::mark_agents_gone, aid.value))
-    return not_authorized(who, acl_action::mark_agents_gone, aid.value);
-  if (st.reg.is_gone(aid))
-    return true;
-  auto why = "agent removed by the operator (" + by + ")";
+  st.marking_gone.erase(aid);
   auto g = st.reg.mark_gone(aid, why);
   if (!g)
-    return false;
+    return;
   using was = cluster_state::gone_agent::was;
   ++st.counters.slave_removals;
   st.health.forget(aid);
-  LOG_WARN(component, "agent " << aid << " (" << g->info.hostname << ") marked gone by " << by << ": "
+  LOG_WARN(component, "agent " << aid << " (" << g->info.hostname << ") is gone: " << why << "; "
                                << g->tasks.size() << " task(s) ended");
   for (const auto& o : g->offers)
     if (auto s = st.schedulers.find(o.framework); s != st.schedulers.end())
@@ -1395,6 +1394,9 @@ caf::result<bool> mark_agent_gone(master_pointer self, const agent_id& aid, cons
     publish_task_updated(self, t.framework, status, t.state);
     send_update(self, t.framework, std::move(status));
   }
+  // Ends the agent reported that never reached their (disconnected) framework: it learns them now.
+  for (const auto& t : g->untold)
+    send_update(self, t.framework, master_status(t.info.id, aid, t.state, t.reason, t.message));
   if (g->how == was::registered) {
     publish_agent_removed(self, aid);
     // The allocator forgets everything on it: no recover for its offers, tasks or executors.
@@ -1412,8 +1414,31 @@ caf::result<bool> mark_agent_gone(master_pointer self, const agent_id& aid, cons
   }
   if (g->how == was::recovering)
     finish_recovery_if_done(self);
+}
+
+/// MARK_AGENT_GONE (see master_actor). The registry first (as Mesos): if it cannot be written the master steps
+/// down and nothing was told to anyone; the agent keeps running until then.
+caf::result<bool> mark_agent_gone(master_pointer self, const agent_id& aid, const std::string& by) {
+  auto& st = self->state;
+  if (!st.leading)
+    return not_leading(self, "mark agent gone");
+  auto who = identify_sender(self);
+  if (!permitted(self, who, acl_action::mark_agents_gone, aid.value))
+    return not_authorized(who, acl_action::mark_agents_gone, aid.value);
+  if (st.reg.is_gone(aid))
+    return true;
+  if (st.reg.agent(aid) == nullptr && !st.reg.is_unreachable(aid) && !st.reg.is_recovered(aid))
+    return false;
+  if (st.marking_gone.count(aid) > 0)
+    return caf::make_error(caf::sec::unavailable_or_would_block,
+                           "agent " + aid.value + " is being marked gone; retry");
+  st.marking_gone.insert(aid);
+  LOG_WARN(component, "agent " << aid << ": marking it gone (asked by " << by << ")");
   auto rp = self->make_response_promise<bool>();
-  write_registry(self, remove_agent_op(aid, now_seconds()), [rp]() mutable { rp.deliver(true); });
+  write_registry(self, remove_agent_op(aid, now_seconds()), [self, aid, by, rp]() mutable {
+    finish_mark_gone(self, aid, "agent removed by the operator (" + by + ")");
+    rp.deliver(true);
+  });
   return rp;
 }
 
@@ -1426,20 +1451,30 @@ acl_action operation_acl(operation_type t) {
   }
 }
 
-/// The allocator converted the agent's free resources: our view and the agent follow.
-void finish_operator_operation(master_pointer self, const agent_id& aid, const offer_operation& op,
-                               const resource_conversion& conv, const std::string& by) {
-  auto& st = self->state;
-  LOG_INFO(component, "operator (" << by << "): " << operation_name(op.type) << " " << op.resources << " on agent "
-                                   << aid);
-  if (auto msg = st.reg.apply_conversion(aid, conv); !msg.empty())
-    LOG_ERROR(component, "operator " << operation_name(op.type) << ": agent " << aid << " total not updated: " << msg);
-  if (auto a = st.agents.find(aid); a != st.agents.end())
-    self->send(a->second, atom::apply_op_v, framework_id{}, op);
+/// The agent's outstanding offers to take back so that `needed` is free: none if what is neither used nor offered
+/// holds it already, else offers holding some of what is missing, one by one, until it does (as Mesos). Nullopt
+/// if even all of them would not free it (nothing is taken back then).
+std::optional<std::vector<offer_id>> offers_to_take(const cluster_state& reg, const agent_entry& a,
+                                                    const resource_set& needed) {
+  std::vector<offer_id> take;
+  auto free = a.info.total - a.used - a.offered;
+  for (const auto& oid : a.offer_ids()) {
+    if (free.contains(needed))
+      break;
+    const auto& o = reg.offers().at(oid);
+    auto missing = needed - free;
+    if (missing - o.resources == missing)
+      continue;  // holds nothing that is missing
+    free += o.resources;
+    take.push_back(oid);
+  }
+  if (!free.contains(needed))
+    return std::nullopt;
+  return take;
 }
 
-/// RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE_VOLUMES, DESTROY_VOLUMES (see master_actor). The allocator
-/// decides whether the resources are free; if not, the agent's offers come back and it is asked once more.
+/// RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE_VOLUMES, DESTROY_VOLUMES (see master_actor). Our view changes at
+/// once (a framework's ACCEPT checked meanwhile sees it: no volume ID twice) and goes back if the allocator refuses.
 caf::result<bool> operator_operation(master_pointer self, const agent_id& aid, const offer_operation& op,
                                      const std::string& by) {
   auto& st = self->state;
@@ -1459,29 +1494,40 @@ caf::result<bool> operator_operation(master_pointer self, const agent_id& aid, c
   resource_conversion conv;
   if (auto err = to_conversion(op, "", a->info.total, a->info.total, conv); !err.empty())
     return caf::make_error(caf::sec::invalid_argument, err);
+  auto take = offers_to_take(st.reg, *a, conv.consumed);
+  if (!take)
+    return caf::make_error(caf::sec::runtime_error, "resources " + conv.consumed.to_string() + " are not free on agent "
+                                                      + aid.value + " (in use by tasks or executors)");
+  if (auto err = st.reg.apply_conversion(aid, conv); !err.empty())
+    return caf::make_error(caf::sec::invalid_argument, err);
+  // The offers' resources go back in the allocator's step that converts: no allocation run between them.
+  std::vector<allocation> returned;
+  for (const auto& oid : *take)
+    if (auto o = st.reg.remove_offer(oid)) {
+      ++st.counters.offers_rescinded;
+      if (auto s = st.schedulers.find(o->framework); s != st.schedulers.end())
+        self->send(s->second, atom::rescind_v, oid);
+      returned.push_back(allocation{o->framework, o->agent, o->role, o->resources});
+    }
   auto rp = self->make_response_promise<bool>();
-  auto ask_allocator = [self, aid, conv] {
-    return self->request(self->state.allocator, caf::infinite, atom::update_alloc_v, aid, conv.consumed, conv.produced);
-  };
-  ask_allocator().then(
-    [=](bool) mutable {
-      finish_operator_operation(self, aid, op, conv, by);
-      rp.deliver(true);
-    },
-    [=](caf::error& err) mutable {
-      // Offered resources are not free: take the agent's offers back (their resources return first: one sender,
-      // in order) and ask again.
-      if (rescind_offers(self, [aid](const offer& o) { return o.agent == aid; }, "operator operation") == 0) {
+  self->request(st.allocator, caf::infinite, atom::update_alloc_v, aid, conv.consumed, conv.produced, returned)
+    .then(
+      [=](bool) mutable {
+        LOG_INFO(component, "operator (" << by << "): " << operation_name(op.type) << " " << op.resources
+                                         << " on agent " << aid);
+        if (auto h = self->state.agents.find(aid); h != self->state.agents.end())
+          self->send(h->second, atom::apply_op_v, framework_id{}, op);
+        rp.deliver(true);
+      },
+      [=](caf::error& err) mutable {
+        LOG_WARN(component, "operator (" << by << "): " << operation_name(op.type) << " " << op.resources
+                                         << " on agent " << aid << " refused: " << self->system().render(err));
+        if (self->state.reg.agent(aid) != nullptr)
+          if (auto msg = self->state.reg.apply_conversion(aid, resource_conversion{conv.produced, conv.consumed});
+              !msg.empty())
+            LOG_ERROR(component, "agent " << aid << ": the refused operation could not be undone: " << msg);
         rp.deliver(std::move(err));
-        return;
-      }
-      ask_allocator().then(
-        [=](bool) mutable {
-          finish_operator_operation(self, aid, op, conv, by);
-          rp.deliver(true);
-        },
-        [=](caf::error& again) mutable { rp.deliver(std::move(again)); });
-    });
+      });
   return rp;
 }
 

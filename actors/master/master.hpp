@@ -119,6 +119,8 @@ struct master_state {
   bool removal_pending = false;   // an `unreachable` message to ourselves is on its way
   /// Unregistered senders already told to re-register in this health round (one `rereg_agent` per round).
   std::set<caf::actor_addr> told_rereg;
+  /// MARK_AGENT_GONE waiting for the registry: a second call for the agent is answered "retry" meanwhile.
+  std::set<agent_id> marking_gone;
   /// Tasks the master killed on a readmitted agent (it had ended them already): their updates are acknowledged
   /// by the master and never forwarded.
   std::set<std::pair<framework_id, task_id>> ack_only;

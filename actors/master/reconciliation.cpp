@@ -69,6 +69,9 @@ std::vector<task_status> reconcile_tasks(const cluster_state& reg, const framewo
     if (!aid.empty() && reg.agent(aid) != nullptr)
       result.push_back(answer(q.task, aid, lost_or(task_state::gone), now, "reconciliation: task unknown to the "
                                                                            "master on a registered agent"));
+    else if (!aid.empty() && reg.is_gone(aid))
+      result.push_back(answer(q.task, aid, lost_or(task_state::gone_by_operator), now,
+                              "reconciliation: the task's agent was marked gone by the operator"));
     else if (!aid.empty() && reg.is_unreachable(aid))
       result.push_back(answer(q.task, aid, lost_or(task_state::unreachable), now,
                               "reconciliation: the task's agent is unreachable"));

@@ -9,7 +9,8 @@
 // over the executors of checkpointing frameworks; it prints `agent recovered agent_id=<id> frameworks=N
 // executors=M tasks=K`. --recover=cleanup kills those executors, forgets the checkpoint, prints
 // `agent cleanup: killed N executor(s)` and exits 0. A reboot (other boot ID) starts a new agent.
-// SIGTERM stops every executor (orderly shutdown); only a crash leaves them to be recovered.
+// SIGTERM stops every executor (orderly shutdown); only a crash leaves them to be recovered. An agent the master
+// shuts down (the operator marked it gone) stops every executor too, says so, and exits 0.
 // `--executor-binary=PATH`: command tasks run under `PATH command-executor` (default: this binary).
 #include "apps/mesoscaf/subcommands.hpp"
 
@@ -256,6 +257,7 @@ int agent_main(int argc, char** argv) {
   std::atomic<bool> stopping{false};
   std::atomic<bool> agent_died{false};
   std::string died_of;  // written by the watcher before agent_died is set
+  bool shut_down_by_master = false;  // the same
   std::thread watcher{[&] {
     caf::scoped_actor self{sys};
     self->monitor(agent);
@@ -274,6 +276,7 @@ int agent_main(int argc, char** argv) {
       self->receive([&](caf::down_msg& dm) {
                       down = true;
                       died_of = sys.render(dm.reason);
+                      shut_down_by_master = dm.reason == caf::exit_reason::user_shutdown;
                     },
                     caf::after(std::chrono::milliseconds(last_id.empty() ? 20 : 200)) >> [] {});
       if (down) {
@@ -288,7 +291,9 @@ int agent_main(int argc, char** argv) {
   auto sig = wait_for_termination(sigs);
   stopping = true;
   start_shutdown_watchdog();
-  if (agent_died) {
+  if (agent_died && shut_down_by_master) {
+    std::cerr << "mesoscaf agent: the master shut this agent down (the operator marked it gone)\n";
+  } else if (agent_died) {
     std::cerr << "mesoscaf agent: the agent actor exited unexpectedly: " << died_of << "\n";
   } else {
     LOG_INFO("agent", "received signal " << sig << ", shutting down");
@@ -302,7 +307,7 @@ int agent_main(int argc, char** argv) {
   }
   agent = nullptr;
   std::cout << "agent stopped" << std::endl;
-  return agent_died ? 1 : 0;
+  return agent_died && !shut_down_by_master ? 1 : 0;
 }
 
 } // namespace mesoscaf

@@ -60,6 +60,20 @@ void convert_executor_call(const mesos::v1::executor::Call& call) {
   (void) mesos_v1::to_json(call);
 }
 
+// The operator's resource calls: what converts is valid (the master converts them the same way).
+void convert_master_call(const mesos::v1::master::Call& call) {
+  auto check = [](const auto& resources) {
+    mesoscaf::resource_set out;
+    if (mesoscaf::mesos_v1::from_v1(resources, out).empty() && !out.validate().empty())
+      __builtin_trap();
+  };
+  check(call.reserve_resources().resources());
+  check(call.unreserve_resources().resources());
+  check(call.create_volumes().volumes());
+  check(call.destroy_volumes().volumes());
+  (void) mesoscaf::mesos_v1::to_json(call);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -74,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // The operator APIs' calls (UPDATE_QUOTA's maps among them): what decodes re-encodes.
     mesos::v1::master::Call master_call;
     if (mesoscaf::mesos_v1::decode(codec, bytes, master_call).empty())
-      (void) mesoscaf::mesos_v1::to_json(master_call);
+      convert_master_call(master_call);
     mesos::v1::agent::Call agent_call;
     if (mesoscaf::mesos_v1::decode(codec, bytes, agent_call).empty())
       (void) mesoscaf::mesos_v1::to_json(agent_call);
