@@ -321,6 +321,31 @@ struct ha_fixture {
 
 FIXTURE_SCOPE(v1_scheduler_ha_tests, ha_fixture)
 
+TEST(a standby sends the operator writes on agents to the leader) {
+  auto lead = leader();
+  REQUIRE(lead);
+  auto http_of = [&](size_t i) {
+    auto m = masters[i]->wait_for_line("master http listening on (127\\.0\\.0\\.1:[0-9]+)", seconds(30));
+    REQUIRE(m);
+    return std::string{(*m)[1]};
+  };
+  auto leader_http = http_of(*lead);
+  auto standby_http = http_of(1 - *lead);
+  for (std::string body : {R"({"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": "a1"}}})",
+                           R"({"type": "RESERVE_RESOURCES", "reserve_resources": {"agent_id": {"value": "a1"},
+                               "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1},
+                                              "role": "eng", "reservation": {}}]}})"}) {
+    auto r = http_request("POST", standby_http, "/api/v1", body, "application/json");
+    CHECK_EQUAL(r.status, 307);
+    CHECK_EQUAL(r.headers["location"], "//" + leader_http + "/api/v1");
+  }
+  // The leader itself answers (the agent ID is unknown there).
+  CHECK_EQUAL(http_request("POST", leader_http, "/api/v1",
+                           R"({"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": "a1"}}})",
+                           "application/json").status,
+              404);
+}
+
 TEST(mesos-go finds the leader through zookeeper and its scheduler survives a leader kill) {
   auto first = leader();
   REQUIRE(first);

@@ -10,6 +10,7 @@
 #include "actors/http/v1_master_state.hpp"
 #include "actors/http/v1_operator_session.hpp"
 #include "actors/http/v1_session_support.hpp"
+#include "messages/state_view.hpp"
 #include "messages/mesos_v1/convert.hpp"
 #include "config/support/logging.hpp"
 #include "config/support/version.hpp"
@@ -254,6 +255,20 @@ void add_v1_operator_master_routes(server& srv, caf::actor_system& sys, master_a
       res.headers.emplace_back("Location", "//" + h.leader.host + ":" + std::to_string(h.leader.http_port) + req.path);
       return res;
     };
+    // A write refused as "not leading": the client is sent to the leader, as for the state calls (one page).
+    auto refused_write = [&](const write_outcome& out) -> response {
+      if (out.status != 503)
+        return plain(out.status, out.message);
+      master_state_view page;
+      if (ask(*sysp, master, me->timeout, page, atom::state_page_v, state_cursor{}).empty() && !page.header.leading
+          && !page.header.leader.empty() && page.header.leader.http_port != 0) {
+        auto res = plain(307, "");
+        res.headers.emplace_back("Location", "//" + page.header.leader.host + ":"
+                                               + std::to_string(page.header.leader.http_port) + req.path);
+        return res;
+      }
+      return plain(503, out.message);
+    };
     Response r;
     std::optional<response> refusal;
     if (answer_daemon_call(call, identity(), *sysp, master, me->timeout, r, refusal))
@@ -388,7 +403,7 @@ void add_v1_operator_master_routes(server& srv, caf::actor_system& sys, master_a
             return plain(403, no->body);
         auto out = ask_write(*sysp, master, me->timeout, atom::apply_op_v, agent, op, requester(req));
         if (!out.ok)
-          return plain(out.status == 200 ? 503 : out.status, out.message);
+          return refused_write(out.status == 200 ? write_outcome{false, 503, "no answer"} : out);
         // Mesos answers 202: the agent applies the operation after this answer.
         return plain(202, "");
       }
@@ -400,7 +415,7 @@ void add_v1_operator_master_routes(server& srv, caf::actor_system& sys, master_a
           return plain(403, no->body);
         auto out = ask_write(*sysp, master, me->timeout, atom::remove_agent_v, agent, requester(req));
         if (out.status != 200)
-          return plain(out.status, out.message);
+          return refused_write(out);
         if (!out.ok)
           return plain(404, "Agent '" + agent.value + "' not found");
         LOG_WARN("http", "agent " << agent << " marked gone through the v1 operator API by " << req.peer);
