@@ -1,5 +1,7 @@
 #include "actors/http/v1_executor_session.hpp"
 
+#include "actors/http/v1_http_support.hpp"
+
 #include "actors/http/v1_session_support.hpp"
 #include "config/support/logging.hpp"
 #include "messages/mesos_v1/convert.hpp"
@@ -66,16 +68,6 @@ void subscribed(session_pointer self, const executor_registration& reg) {
   emit(self, e);
 }
 
-/// The agent's refusal, or the end of the session's wait: the subscriber learns why, and the session ends.
-std::string refusal_text(session_pointer self, const caf::error& err) {
-  // The agent's refusals carry their reason as the error's one string: that text, not a rendering of the error
-  // (whose executor ID, chosen by the framework, could contain anything), is what callers classify.
-  const auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
-    return ctx.get_as<std::string>(0);
-  return self->system().render(err);
-}
-
 void request_registration(session_pointer self, bool again, std::vector<task_info> tasks,
                           std::vector<status_update> updates, caf::typed_response_promise<std::string> rp);
 
@@ -100,7 +92,9 @@ void request_registration(session_pointer self, bool again, std::vector<task_inf
   if (again)
     reregister = !reregister;
   auto on_error = [self, again, tasks, updates, rp](caf::error& err) mutable {
-    auto text = refusal_text(self, err);
+    // The agent's reason, not a rendering of the error (whose executor ID, chosen by the framework, could
+    // contain anything), is what is classified here.
+    auto text = refusal_text(self->system(), err);
     // A wrong token or an unknown executor is final; a registration in the wrong form is tried in the other.
     bool final = text.rfind("wrong secret", 0) == 0 || text.rfind("unknown executor ", 0) == 0
                  || err == caf::sec::request_timeout || err == caf::sec::request_receiver_down;
@@ -194,7 +188,7 @@ v1_executor_session_actor spawn_v1_executor_session(caf::actor_system& sys, v1_e
               request_registration(self, false, std::move(tasks), std::move(updates), rp);
             },
             [self, rp](caf::error& err) mutable {
-              rp.deliver(refusal_text(self, err));
+              rp.deliver(refusal_text(self->system(), err));
               self->quit();
             });
         return rp;

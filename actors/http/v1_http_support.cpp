@@ -1,6 +1,10 @@
 #include "actors/http/v1_http_support.hpp"
 
 #include "config/support/logging.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/error.hpp>
+#include <caf/message.hpp>
 #include "messages/mesos_v1/recordio.hpp"
 
 #include <vector>
@@ -8,6 +12,13 @@
 namespace mesoscaf::http {
 
 using mesos_v1::codec;
+
+std::string refusal_text(caf::actor_system& sys, const caf::error& err) {
+  const auto& ctx = err.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  return sys.render(err);
+}
 
 response plain(int status, const std::string& message) {
   return response::text(message, status);

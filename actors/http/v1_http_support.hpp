@@ -11,10 +11,19 @@
 #include <utility>
 #include <variant>
 
+namespace caf {
+class actor_system;
+class error;
+} // namespace caf
+
 namespace mesoscaf::http {
 
 /// A refusal (or an empty answer) with its reason in plain text.
 response plain(int status, const std::string& message);
+
+/// An actor's refusal as text: its reason when the error carries one string (our actors' refusals do), else the
+/// rendered error. Callers classify this text, never a rendering that embeds client-chosen IDs.
+std::string refusal_text(caf::actor_system& sys, const caf::error& err);
 /// Mesos' logging level (GET_LOGGING_LEVEL) is glog's verbosity: 0 normally, 1 at debug, 2 at trace.
 uint32_t mesos_logging_level();
 /// The value of a request header ("" if absent).

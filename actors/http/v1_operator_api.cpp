@@ -149,10 +149,7 @@ write_outcome ask_write(caf::actor_system& sys, const master_actor& master, std:
   self->request(master, timeout, std::forward<Ts>(xs)...)
     .receive([&](bool ok) { out.ok = ok; },
              [&](const caf::error& e) {
-               // The master's refusals carry their reason as the error's one string.
-               const auto& ctx = e.context();
-               out.message = ctx.size() == 1 && ctx.match_element<std::string>(0) ? ctx.get_as<std::string>(0)
-                                                                                   : sys.render(e);
+               out.message = refusal_text(sys, e);
                if (e == caf::sec::invalid_argument)
                  out.status = out.message.rfind("not authorized", 0) == 0 ? 403 : 400;
                else if (e == caf::sec::runtime_error)

@@ -146,12 +146,11 @@ std::optional<cluster_state::gone_agent> cluster_state::mark_gone(const agent_id
     out.how = gone_agent::was::unreachable;
     out.info = u->second.info;
     unreachable_.erase(u);
-    // Terminal updates it still held die with it; no framework shuts anything down there any more.
+    // Terminal updates it still held die with it.
     complete_unacknowledged(id, nullptr, &out.untold);
-    for (auto& kv : frameworks_)
-      kv.second.agents.erase(id);
-    // Its TASK_UNREACHABLE tasks hold no resources: they end here.
-    for (auto& [fid, f] : frameworks_)
+    // No framework shuts anything down there any more; its TASK_UNREACHABLE tasks hold no resources: they end.
+    for (auto& [fid, f] : frameworks_) {
+      f.agents.erase(id);
       for (auto t = f.unreachable_tasks.begin(); t != f.unreachable_tasks.end();) {
         if (t->second.info.agent != id) {
           ++t;
@@ -166,6 +165,7 @@ std::optional<cluster_state::gone_agent> cluster_state::mark_gone(const agent_id
         out.tasks.push_back(entry);
         complete(std::move(entry));
       }
+    }
   } else if (auto r = recovered_.find(id); r != recovered_.end()) {
     out.how = gone_agent::was::recovering;
     out.info = r->second;

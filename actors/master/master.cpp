@@ -361,17 +361,35 @@ std::vector<std::string> roles_of(const framework_info& info) {
   return info.roles.empty() ? std::vector<std::string>{"*"} : info.roles;
 }
 
-/// Takes an outstanding offer back: the scheduler is told, the resources return without a filter.
-void rescind_offer(master_pointer self, const offer_id& oid, const char* why) {
+/// Takes an outstanding offer back and tells its scheduler; the caller returns its resources to the allocator.
+std::optional<offer> take_back_offer(master_pointer self, const offer_id& oid, const char* why) {
   ++self->state.counters.offers_rescinded;
   auto& st = self->state;
   auto o = st.reg.remove_offer(oid);
   if (!o)
-    return;
+    return o;
   LOG_DEBUG(component, "rescinding offer " << oid << " of framework " << o->framework << ": " << why);
   if (auto s = st.schedulers.find(o->framework); s != st.schedulers.end())
     self->send(s->second, atom::rescind_v, oid);
-  recover(self, o->framework, o->agent, o->role, o->resources, 0);
+  return o;
+}
+
+/// Takes an outstanding offer back: the scheduler is told, the resources return without a filter.
+void rescind_offer(master_pointer self, const offer_id& oid, const char* why) {
+  if (auto o = take_back_offer(self, oid, why))
+    recover(self, o->framework, o->agent, o->role, o->resources, 0);
+}
+
+/// The agent is no longer registered (unreachable, gone): its handle is forgotten and no longer watched.
+void forget_agent_handle(master_pointer self, const agent_id& aid) {
+  auto& st = self->state;
+  auto a = st.agents.find(aid);
+  if (a == st.agents.end())
+    return;
+  self->demonitor(a->second.address());
+  if (auto i = st.agent_by_addr.find(a->second.address()); i != st.agent_by_addr.end() && i->second == aid)
+    st.agent_by_addr.erase(i);
+  st.agents.erase(a);
 }
 
 /// Rescinds every outstanding offer whose role satisfies `pred`.
@@ -516,12 +534,7 @@ void mark_unreachable(master_pointer self, const agent_id& aid) {
   self->send(st.allocator, atom::remove_agent_v, aid);
   for (const auto& kv : st.schedulers)
     self->send(kv.second, atom::agent_lost_v, aid);
-  if (auto a = st.agents.find(aid); a != st.agents.end()) {
-    self->demonitor(a->second.address());
-    if (auto i = st.agent_by_addr.find(a->second.address()); i != st.agent_by_addr.end() && i->second == aid)
-      st.agent_by_addr.erase(i);
-    st.agents.erase(a);
-  }
+  forget_agent_handle(self, aid);
 }
 
 /// One health round: ping every connected agent; a disconnected one misses at once.
@@ -1405,13 +1418,9 @@ void finish_mark_gone(master_pointer self, const agent_id& aid, const std::strin
   if (g->how != was::unreachable)  // frameworks heard of an unreachable agent when it became so
     for (const auto& kv : st.schedulers)
       self->send(kv.second, atom::agent_lost_v, aid);
-  if (auto a = st.agents.find(aid); a != st.agents.end()) {
+  if (auto a = st.agents.find(aid); a != st.agents.end())
     self->send(a->second, atom::shutdown_v, why);
-    self->demonitor(a->second.address());
-    if (auto i = st.agent_by_addr.find(a->second.address()); i != st.agent_by_addr.end() && i->second == aid)
-      st.agent_by_addr.erase(i);
-    st.agents.erase(a);
-  }
+  forget_agent_handle(self, aid);
   if (g->how == was::recovering)
     finish_recovery_if_done(self);
 }
@@ -1503,12 +1512,8 @@ caf::result<bool> operator_operation(master_pointer self, const agent_id& aid, c
   // The offers' resources go back in the allocator's step that converts: no allocation run between them.
   std::vector<allocation> returned;
   for (const auto& oid : *take)
-    if (auto o = st.reg.remove_offer(oid)) {
-      ++st.counters.offers_rescinded;
-      if (auto s = st.schedulers.find(o->framework); s != st.schedulers.end())
-        self->send(s->second, atom::rescind_v, oid);
+    if (auto o = take_back_offer(self, oid, "operator operation"))
       returned.push_back(allocation{o->framework, o->agent, o->role, o->resources});
-    }
   auto rp = self->make_response_promise<bool>();
   self->request(st.allocator, caf::infinite, atom::update_alloc_v, aid, conv.consumed, conv.produced, returned)
     .then(
