@@ -1,7 +1,6 @@
 #include "actors/http/v1_executor_session.hpp"
 
 #include "actors/http/v1_http_support.hpp"
-
 #include "actors/http/v1_session_support.hpp"
 #include "config/support/logging.hpp"
 #include "messages/mesos_v1/convert.hpp"
